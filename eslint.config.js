@@ -1,0 +1,30 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', 'deploy/**', 'images/**/*.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The core and the contract are platform-neutral: no engine, Kubernetes or server libraries.
+    files: ['packages/core/src/**/*.ts', 'packages/contract/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['dockerode', '@kubernetes/*', 'fastify', 'ws', 'node:*', '@agenttier/platform-*', '@agenttier/server'], message: 'core and contract import no platform library' },
+          ],
+        },
+      ],
+    },
+  },
+);

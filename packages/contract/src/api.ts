@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import type { FieldIssue } from './errors.ts';
+import { PlatformError } from './errors.ts';
+import {
+  durationSchema,
+  envVarSchema,
+  modeSchema,
+  nameSchema,
+  resourcesSchema,
+  storageSchema,
+  templateKindSchema,
+  templateSpecSchema,
+} from './resources.ts';
+
+/** REST request bodies (`/api/v1`). Unknown fields are ignored, like the seed product's clients expect. */
+export const createSandboxRequestSchema = z.object({
+  name: nameSchema,
+  namespace: nameSchema.optional(),
+  templateRef: z
+    .object({ name: nameSchema, kind: templateKindSchema.optional(), namespace: nameSchema.optional() })
+    .optional(),
+  /** Convenience: `template: "general-coding"` is the same as `templateRef: {name: ...}`. */
+  template: nameSchema.optional(),
+  mode: modeSchema.optional(),
+  timeout: durationSchema.optional(),
+  idleTimeout: durationSchema.optional(),
+  storage: storageSchema.optional(),
+  resources: resourcesSchema.optional(),
+  env: z.array(envVarSchema).max(256).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+export type CreateSandboxRequest = z.infer<typeof createSandboxRequestSchema>;
+
+export const patchSandboxRequestSchema = z.object({
+  timeout: durationSchema.optional(),
+  idleTimeout: durationSchema.optional(),
+  resources: resourcesSchema.optional(),
+  env: z.array(envVarSchema).max(256).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+export type PatchSandboxRequest = z.infer<typeof patchSandboxRequestSchema>;
+
+export const MAX_EXEC_TIMEOUT_SECONDS = 3600;
+export const execRequestSchema = z.object({
+  /** A string runs through `/bin/sh -c` (seed-compatible); an array runs as argv without a shell. */
+  command: z.union([z.string().min(1, { error: 'is required' }), z.array(z.string()).min(1)]),
+  timeout: z
+    .number({ error: 'must be a number of seconds' })
+    .positive({ error: 'must be greater than 0' })
+    .max(MAX_EXEC_TIMEOUT_SECONDS, { error: `must be at most ${MAX_EXEC_TIMEOUT_SECONDS} seconds` })
+    .optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
+  cwd: z.string().startsWith('/').optional(),
+  stdin: z.string().optional(),
+});
+export type ExecRequest = z.infer<typeof execRequestSchema>;
+
+export interface ExecResponse {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs?: number;
+  timedOut?: boolean;
+  truncated?: boolean;
+}
+
+export const templateWriteRequestSchema = z.object({
+  name: nameSchema.optional(),
+  kind: templateKindSchema.optional(),
+  namespace: nameSchema.optional(),
+  spec: templateSpecSchema,
+});
+
+/** Sandbox as the REST API shows it (list/get): the seed product's flat summary plus the full object. */
+export interface SandboxView {
+  sandboxId: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  status: string;
+  phase: string;
+  desiredState: string;
+  mode: string;
+  templateRef: string;
+  podName: string;
+  pvcName: string;
+  message: string;
+  reason?: string;
+  createdAt: string;
+  startedAt?: string;
+  lastActivityAt?: string;
+  timeout?: string;
+  idleTimeout?: string;
+  createdBy?: { sub?: string; email?: string; displayName?: string };
+  labels: Record<string, string>;
+  conditions: unknown[];
+  resourceVersion: string;
+}
+
+export interface FileEntry {
+  name: string;
+  path: string;
+  size: number;
+  isDir: boolean;
+  mode: string;
+  modifiedAt: number;
+  symlinkTarget?: string;
+}
+
+export const MAX_FILE_BYTES = 32 * 1024 * 1024;
+
+/** Turns zod issues into field errors that name the field and the rule. */
+export function toFieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
+  return error.issues.map((issue) => {
+    const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)';
+    return { field, rule: issue.code, message: issue.message };
+  });
+}
+
+/** Parses `input` or throws VALIDATION_FAILED with every problem listed. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string, prefix = ''): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details = toFieldIssues(result.error, prefix);
+  const summary = details.map((d) => `${d.field} ${d.message}`).join('; ');
+  throw new PlatformError('VALIDATION_FAILED', `invalid ${what}: ${summary}`, { details });
+}

@@ -1,0 +1,5 @@
+export * from './errors.ts';
+export * from './duration.ts';
+export * from './quantity.ts';
+export * from './resources.ts';
+export * from './api.ts';

@@ -1,0 +1,262 @@
+import { z } from 'zod';
+import { parseDurationMs } from './duration.ts';
+import { parseBytes, parseCpuMillis } from './quantity.ts';
+
+/**
+ * The one schema source for resources. The same zod schemas validate REST requests, type the code
+ * (z.infer), and generate the CRD openAPIV3Schema (see `crd.ts`).
+ */
+export const API_GROUP = 'agenttier.io';
+export const API_VERSION = 'agenttier.io/v1alpha1';
+
+/** DNS-1123 label: what Kubernetes accepts as a Pod/PVC name prefix and Docker as a container name. */
+export const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const MAX_NAME_LENGTH = 53; // leaves room for "-workspace"/"-netpol" suffixes within 63
+
+export const nameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'is required' })
+  .max(MAX_NAME_LENGTH, { error: `must be at most ${MAX_NAME_LENGTH} characters` })
+  .regex(NAME_RE, {
+    error: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
+  });
+
+export const durationSchema = z
+  .string()
+  .refine((v) => parseDurationMs(v) !== undefined, {
+    error: 'must be a duration such as "30s", "15m", "8h" or "1h30m" (no negative values)',
+  });
+
+export const cpuSchema = z
+  .string()
+  .refine((v) => (parseCpuMillis(v) ?? 0) > 0, { error: 'must be a CPU quantity such as "500m" or "2"' });
+export const bytesSchema = z
+  .string()
+  .refine((v) => (parseBytes(v) ?? 0) > 0, { error: 'must be a size such as "512Mi", "4Gi" or "10G"' });
+
+export const modeSchema = z.enum(['code', 'agent']);
+export type SandboxMode = z.infer<typeof modeSchema>;
+
+export const templateKindSchema = z.enum(['SandboxTemplate', 'ClusterSandboxTemplate']);
+
+export const templateRefSchema = z.object({
+  name: nameSchema,
+  kind: templateKindSchema.optional(),
+  namespace: nameSchema.optional(),
+});
+export type TemplateRef = z.infer<typeof templateRefSchema>;
+
+export const imageSpecSchema = z.object({
+  repository: z.string().min(1).max(512),
+  pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+});
+
+const resourceListSchema = z.object({ cpu: cpuSchema.optional(), memory: bytesSchema.optional() });
+export const resourcesSchema = z.object({
+  requests: resourceListSchema.optional(),
+  limits: resourceListSchema.optional(),
+  /** Process limit inside the sandbox (fork-bomb guard). */
+  pids: z.number().int().min(16).max(65_536).optional(),
+});
+export type ResourcesSpec = z.infer<typeof resourcesSchema>;
+
+export const storageSchema = z.object({
+  size: bytesSchema.optional(),
+  storageClass: z.string().max(253).optional(),
+  mountPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._\-/]*$/, { error: 'must be an absolute path of letters, digits, ".", "_", "-"' })
+    .optional(),
+});
+
+export const networkSchema = z.object({
+  allowInternet: z.boolean().optional(),
+  allowedDomains: z.array(z.string().max(253)).max(256).optional(),
+});
+
+export const envVarSchema = z.object({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a valid environment variable name' }),
+  value: z.string().max(32_768).default(''),
+});
+export type EnvVar = z.infer<typeof envVarSchema>;
+
+export const agentSpecSchema = z.object({
+  entrypoint: z.array(z.string()).optional(),
+  installCommand: z.array(z.string()).optional(),
+  workingDir: z.string().optional(),
+  env: z.array(envVarSchema).optional(),
+  maxConcurrentInvokes: z.number().int().min(0).max(1000).optional(),
+  defaultInvokeTimeout: durationSchema.optional(),
+});
+
+export const harnessSchema = z.object({
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  workingDir: z.string().optional(),
+  shell: z.string().optional(),
+  tools: z
+    .array(
+      z.object({
+        name: z.string(),
+        version: z.string().optional(),
+        installCommand: z.string().optional(),
+        verifyCommand: z.string().optional(),
+      }),
+    )
+    .optional(),
+  hooks: z
+    .object({
+      onStart: z.string().optional(),
+      onStop: z.string().optional(),
+      onIdle: z.string().optional(),
+      onResume: z.string().optional(),
+    })
+    .optional(),
+  agent: agentSpecSchema.optional(),
+});
+
+export const securitySchema = z.object({
+  /** gVisor and friends: a Docker runtime locally, runtimeClassName on Kubernetes. */
+  runtimeClass: z.string().optional(),
+});
+
+export const userIdentitySchema = z.object({
+  sub: z.string(),
+  email: z.string().optional(),
+  displayName: z.string().optional(),
+});
+
+/** Fields a template and a sandbox share; the sandbox overrides the template field by field. */
+const sharedSpecShape = {
+  mode: modeSchema.optional(),
+  image: imageSpecSchema.optional(),
+  resources: resourcesSchema.optional(),
+  storage: storageSchema.optional(),
+  network: networkSchema.optional(),
+  env: z.array(envVarSchema).max(256).optional(),
+  timeout: durationSchema.optional(),
+  idleTimeout: durationSchema.optional(),
+  runtimeClass: z.string().max(63).optional(),
+};
+
+export const templateSpecSchema = z.object({
+  ...sharedSpecShape,
+  description: z.string().max(1024).optional(),
+  inheritsFrom: templateRefSchema.optional(),
+  harness: harnessSchema.optional(),
+});
+export type TemplateSpec = z.infer<typeof templateSpecSchema>;
+
+export const desiredStateSchema = z.enum(['Running', 'Stopped']);
+
+export const sandboxSpecSchema = z.object({
+  ...sharedSpecShape,
+  templateRef: templateRefSchema,
+  /** What the user wants; the controller drives the world towards it (stop/resume flip it). */
+  desiredState: desiredStateSchema.optional(),
+  createdBy: userIdentitySchema.optional(),
+});
+export type SandboxSpec = z.infer<typeof sandboxSpecSchema>;
+
+export const PHASES = ['Creating', 'Running', 'Stopped', 'Error', 'Deleting'] as const;
+export const phaseSchema = z.enum(PHASES);
+export type SandboxPhase = z.infer<typeof phaseSchema>;
+
+export const conditionSchema = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: z.string(),
+  observedGeneration: z.number().int().optional(),
+});
+export type Condition = z.infer<typeof conditionSchema>;
+
+export const agentConfigureStatusSchema = z.object({
+  lastConfiguredAt: z.string(),
+  installCommandHash: z.string(),
+  entrypoint: z.array(z.string()),
+  installExitCode: z.number().int(),
+  maxConcurrentInvokes: z.number().int(),
+  defaultInvokeTimeoutSeconds: z.number().int(),
+});
+export type AgentConfigureStatus = z.infer<typeof agentConfigureStatusSchema>;
+
+export const sandboxStatusSchema = z.object({
+  phase: phaseSchema.optional(),
+  message: z.string().optional(),
+  reason: z.string().optional(),
+  conditions: z.array(conditionSchema).optional(),
+  observedGeneration: z.number().int().optional(),
+  resolvedTemplate: z.string().optional(),
+  templateResourceVersion: z.string().optional(),
+  /** Local platform: container and volume. Kubernetes: pod and claim. Both deterministic from the name. */
+  podName: z.string().optional(),
+  pvcName: z.string().optional(),
+  startedAt: z.string().optional(),
+  stoppedAt: z.string().optional(),
+  lastActivityTimestamp: z.string().optional(),
+  restartCount: z.number().int().optional(),
+  /** Failed reconcile attempts in a row; reset on success. Past the budget the phase becomes Error. */
+  failureCount: z.number().int().optional(),
+  nextRetryAt: z.string().optional(),
+  agentConfigure: agentConfigureStatusSchema.optional(),
+});
+export type SandboxStatus = z.infer<typeof sandboxStatusSchema>;
+
+export const ownerReferenceSchema = z.object({
+  apiVersion: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  uid: z.string(),
+  controller: z.boolean().optional(),
+  blockOwnerDeletion: z.boolean().optional(),
+});
+
+export const objectMetaSchema = z.object({
+  name: nameSchema,
+  namespace: z.string().optional(),
+  uid: z.string().optional(),
+  resourceVersion: z.string().optional(),
+  generation: z.number().int().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  creationTimestamp: z.string().optional(),
+  deletionTimestamp: z.string().optional(),
+  finalizers: z.array(z.string()).optional(),
+  ownerReferences: z.array(ownerReferenceSchema).optional(),
+});
+export type ObjectMeta = z.infer<typeof objectMetaSchema>;
+
+export type ResourceKind = 'Sandbox' | 'SandboxTemplate' | 'ClusterSandboxTemplate';
+
+export interface Resource<TKind extends ResourceKind = ResourceKind, TSpec = unknown, TStatus = unknown> {
+  apiVersion: typeof API_VERSION;
+  kind: TKind;
+  metadata: ObjectMeta;
+  spec: TSpec;
+  status?: TStatus;
+}
+
+export type Sandbox = Resource<'Sandbox', SandboxSpec, SandboxStatus>;
+export type SandboxTemplate = Resource<'SandboxTemplate' | 'ClusterSandboxTemplate', TemplateSpec, never>;
+
+/** Kinds, their scope and their plural names: shared by the stores, the CRD generator and the router. */
+export const KINDS: Record<ResourceKind, { plural: string; singular: string; namespaced: boolean; hasStatus: boolean }> = {
+  Sandbox: { plural: 'sandboxes', singular: 'sandbox', namespaced: true, hasStatus: true },
+  SandboxTemplate: { plural: 'sandboxtemplates', singular: 'sandboxtemplate', namespaced: true, hasStatus: false },
+  ClusterSandboxTemplate: {
+    plural: 'clustersandboxtemplates',
+    singular: 'clustersandboxtemplate',
+    namespaced: false,
+    hasStatus: false,
+  },
+};
+
+export const SANDBOX_FINALIZER = 'agenttier.io/sandbox-cleanup';
+export const LABEL_SANDBOX = 'agenttier.io/sandbox';
+export const LABEL_SANDBOX_UID = 'agenttier.io/sandbox-uid';
+export const LABEL_MANAGED = 'agenttier.io/managed';
+export const LABEL_TEMPLATE = 'agenttier.io/template';
+export const LABEL_NAMESPACE = 'agenttier.io/namespace';
+export const DEFAULT_NAMESPACE = 'default';

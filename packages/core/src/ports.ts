@@ -1,0 +1,150 @@
+import type { ResourceKind, Resource, Sandbox } from '@agenttier/contract';
+import type { EffectiveSandbox } from './template-merge.ts';
+
+/** A key that names one object: namespace is empty for cluster-scoped kinds. */
+export interface ObjectKey {
+  namespace?: string;
+  name: string;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export interface WatchEvent<T extends Resource = Resource> {
+  type: WatchEventType;
+  object: T;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  /** Equality-only label selector: every pair must match. */
+  labels?: Record<string, string>;
+}
+
+/**
+ * Desired state and status of every resource. Writes carry `metadata.resourceVersion`; a stale one is
+ * a CONFLICT (409). `create` of an existing name is ALREADY_EXISTS (409). `delete` of an object with
+ * finalizers only sets `deletionTimestamp`; the object goes when its finalizers are removed.
+ */
+export interface Store {
+  get<T extends Resource>(kind: ResourceKind, key: ObjectKey): Promise<T | undefined>;
+  list<T extends Resource>(kind: ResourceKind, opts?: ListOptions): Promise<T[]>;
+  create<T extends Resource>(obj: T): Promise<T>;
+  /** Writes metadata and spec (status is ignored). Bumps generation when the spec changed. */
+  update<T extends Resource>(obj: T): Promise<T>;
+  /** Writes status only. */
+  updateStatus<T extends Resource>(obj: T): Promise<T>;
+  delete(kind: ResourceKind, key: ObjectKey): Promise<void>;
+  /** Calls `handler` for every change from now on; returns the function that stops watching. */
+  watch(kind: ResourceKind, handler: (event: WatchEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** What the runtime sees of one sandbox's children. */
+export interface ObservedWorkload {
+  name: string;
+  state: 'running' | 'starting' | 'exited' | 'other';
+  /** The sandbox's init daemon answers (or, without one, the container runs). */
+  ready: boolean;
+  exitCode?: number;
+  message?: string;
+  sandboxUid?: string;
+}
+
+export interface ObservedSandbox {
+  workload?: ObservedWorkload;
+  volume?: { name: string };
+}
+
+export interface OwnedChild {
+  type: 'workload' | 'volume';
+  name: string;
+  sandboxUid: string;
+  sandboxName: string;
+  namespace: string;
+}
+
+export type ChildOutcome = 'created' | 'started' | 'unchanged' | 'deleted';
+
+/**
+ * Drives real containers (or Pods). Every method is idempotent: calling it twice has the effect of
+ * calling it once, so the controller can crash anywhere and simply run again.
+ */
+export interface Runtime {
+  observe(sandbox: Sandbox): Promise<ObservedSandbox>;
+  ensureVolume(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome>;
+  ensureWorkload(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome>;
+  removeWorkload(sandbox: Sandbox): Promise<ChildOutcome>;
+  removeVolume(sandbox: Sandbox): Promise<ChildOutcome>;
+  /** Everything this runtime manages, for garbage collection of children whose sandbox is gone. */
+  listOwned(): Promise<OwnedChild[]>;
+  removeOwned(child: OwnedChild): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Minimal structured logger (pino-compatible subset); core never picks a logging library. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: object): Logger;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
+
+export interface ExecSpec {
+  argv: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  stdin?: Uint8Array;
+  timeoutMs: number;
+  /** Per stream; beyond it output is cut and `truncated` set. */
+  maxOutputBytes: number;
+}
+
+export interface ExecOutcome {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+  timedOut: boolean;
+  truncated: boolean;
+  signal?: string;
+}
+
+export interface FileInfo {
+  name: string;
+  path: string;
+  size: number;
+  isDir: boolean;
+  mode: string;
+  modifiedAt: number;
+  symlinkTarget?: string;
+}
+
+/**
+ * The data plane of one running sandbox: processes and files. Implemented by sandboxd (fast path) and
+ * by the engine's own exec/archive API (fallback when sandboxd cannot run in an image).
+ */
+export interface DataPlane {
+  readonly kind: 'sandboxd' | 'engine';
+  exec(sandbox: Sandbox, spec: ExecSpec, signal?: AbortSignal): Promise<ExecOutcome>;
+  stat(sandbox: Sandbox, path: string): Promise<FileInfo>;
+  list(sandbox: Sandbox, path: string): Promise<FileInfo[]>;
+  read(sandbox: Sandbox, path: string, maxBytes: number): Promise<{ size: number; body: AsyncIterable<Uint8Array> }>;
+  write(sandbox: Sandbox, path: string, body: Uint8Array): Promise<{ bytes: number }>;
+  /** A tar stream of a directory (the router turns it into a zip). */
+  archiveTar(sandbox: Sandbox, path: string): Promise<AsyncIterable<Uint8Array>>;
+}

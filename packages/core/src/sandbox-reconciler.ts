@@ -1,0 +1,183 @@
+import type { Sandbox, SandboxTemplate, TemplateRef } from '@agenttier/contract';
+import { SANDBOX_FINALIZER, isPlatformError } from '@agenttier/contract';
+import type { Clock, Logger, ObjectKey, Runtime, Store } from './ports.ts';
+import { MAX_FAILURES, backoffMs, planSandbox, setCondition } from './plan.ts';
+import type { Action } from './plan.ts';
+import type { EffectiveSandbox, SandboxDefaults } from './template-merge.ts';
+import { DEFAULTS, resolveEffectiveSandbox } from './template-merge.ts';
+
+export interface ReconcilerDeps {
+  store: Store;
+  runtime: Runtime;
+  clock: Clock;
+  logger: Logger;
+  defaults?: SandboxDefaults;
+  /** Called on each phase change, for Events, metrics and webhooks. */
+  onTransition?: (sandbox: Sandbox, from: string | undefined, to: string, message: string) => void;
+}
+
+export function templateLookup(store: Store) {
+  return async (ref: TemplateRef, ns: string): Promise<SandboxTemplate | undefined> => {
+    const kind = ref.kind ?? 'ClusterSandboxTemplate';
+    if (kind === 'SandboxTemplate') {
+      return store.get<SandboxTemplate>('SandboxTemplate', { namespace: ref.namespace ?? ns, name: ref.name });
+    }
+    return store.get<SandboxTemplate>('ClusterSandboxTemplate', { name: ref.name });
+  };
+}
+
+export function keyOf(obj: { metadata: { namespace?: string; name: string } }): string {
+  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+}
+
+export function parseKey(key: string): ObjectKey {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i) || undefined, name: key.slice(i + 1) } as ObjectKey;
+}
+
+/** Terminal errors are the user's to fix (a template was deleted): no retry until the spec changes. */
+function isTerminal(err: unknown): boolean {
+  return isPlatformError(err) && (err.code === 'TEMPLATE_NOT_FOUND' || err.code === 'UNPROCESSABLE');
+}
+
+/**
+ * reconcile(key): read the sandbox, observe the runtime, plan (pure), apply idempotently, write status.
+ * Throwing is never needed by callers: failures are counted in status and retried with backoff.
+ */
+export function createSandboxReconciler(deps: ReconcilerDeps) {
+  const { store, runtime, clock } = deps;
+  const lookup = templateLookup(store);
+
+  async function apply(sandbox: Sandbox, effective: EffectiveSandbox, action: Action): Promise<Sandbox> {
+    switch (action.type) {
+      case 'addFinalizer':
+        return store.update({
+          ...sandbox,
+          metadata: { ...sandbox.metadata, finalizers: [...(sandbox.metadata.finalizers ?? []), SANDBOX_FINALIZER] },
+        });
+      case 'removeFinalizer':
+        await store.update({
+          ...sandbox,
+          metadata: {
+            ...sandbox.metadata,
+            finalizers: (sandbox.metadata.finalizers ?? []).filter((f) => f !== SANDBOX_FINALIZER),
+          },
+        });
+        return sandbox;
+      case 'ensureVolume':
+        await runtime.ensureVolume(sandbox, effective);
+        return sandbox;
+      case 'ensureWorkload':
+        await runtime.ensureWorkload(sandbox, effective);
+        return sandbox;
+      case 'removeWorkload':
+        await runtime.removeWorkload(sandbox);
+        return sandbox;
+      case 'removeVolume':
+        await runtime.removeVolume(sandbox);
+        return sandbox;
+      case 'requestStop': {
+        const updated = await store.update<Sandbox>({ ...sandbox, spec: { ...sandbox.spec, desiredState: 'Stopped' as const } });
+        return store.updateStatus({
+          ...updated,
+          status: { ...updated.status, reason: action.reason, message: action.message },
+        });
+      }
+    }
+  }
+
+  async function writeStatus(sandbox: Sandbox, patch: Partial<Sandbox['status']> & object): Promise<Sandbox> {
+    const now = clock.now();
+    const next = { ...sandbox.status, ...patch };
+    for (const k of Object.keys(next) as Array<keyof typeof next>) if (next[k] === undefined) delete next[k];
+    next.observedGeneration = sandbox.metadata.generation ?? 1;
+    next.conditions = setCondition(
+      next.conditions,
+      {
+        type: 'Ready',
+        status: next.phase === 'Running' ? 'True' : 'False',
+        reason: next.reason ?? next.phase ?? 'Pending',
+        message: next.message ?? '',
+      },
+      now,
+    );
+    if (JSON.stringify(next) === JSON.stringify(sandbox.status ?? {})) return sandbox;
+    const written = await store.updateStatus({ ...sandbox, status: next });
+    if (next.phase && next.phase !== sandbox.status?.phase) {
+      deps.onTransition?.(written, sandbox.status?.phase, next.phase, next.message ?? '');
+    }
+    return written;
+  }
+
+  return async function reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
+    const log = deps.logger.child({ sandbox: key });
+    let sandbox = await store.get<Sandbox>('Sandbox', parseKey(key));
+    if (!sandbox) return {};
+    try {
+      let effective: EffectiveSandbox;
+      try {
+        ({ effective } = await resolveEffectiveSandbox(sandbox, lookup, deps.defaults ?? DEFAULTS));
+      } catch (err) {
+        // A deleting sandbox must still be cleaned up when its template is gone.
+        if (!sandbox.metadata.deletionTimestamp) throw err;
+        effective = placeholderEffective(sandbox);
+      }
+      const observed = await runtime.observe(sandbox);
+      const plan = planSandbox({ sandbox, observed, effective, nowMs: clock.now() });
+      for (const action of plan.actions) {
+        log.debug({ action: action.type }, 'apply');
+        sandbox = await apply(sandbox, effective, action);
+        if (action.type === 'removeFinalizer') return {};
+      }
+      const fresh = plan.actions.length ? await store.get<Sandbox>('Sandbox', parseKey(key)) : sandbox;
+      if (!fresh) return {};
+      await writeStatus(fresh, {
+        ...plan.status,
+        resolvedTemplate: effective.templateName,
+        failureCount: 0,
+        nextRetryAt: undefined,
+      });
+      return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+    } catch (err) {
+      if (isPlatformError(err) && err.code === 'CONFLICT') return { requeueAfterMs: 0 }; // someone wrote first: re-read
+      const current = (await store.get<Sandbox>('Sandbox', parseKey(key))) ?? sandbox;
+      const failures = (current.status?.failureCount ?? 0) + 1;
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn({ err: message, failures }, 'reconcile failed');
+      if (isTerminal(err) || failures >= MAX_FAILURES) {
+        await writeStatus(current, {
+          phase: 'Error',
+          reason: 'ReconcileFailed',
+          message: isTerminal(err) ? message : `${message} (gave up after ${failures} attempts; resume to retry)`,
+          failureCount: failures,
+          nextRetryAt: undefined,
+        }).catch(() => undefined);
+        return {};
+      }
+      const delay = backoffMs(failures);
+      await writeStatus(current, {
+        failureCount: failures,
+        message: `Retrying after an error: ${message}`,
+        nextRetryAt: new Date(clock.now() + delay).toISOString(),
+      }).catch(() => undefined);
+      return { requeueAfterMs: delay };
+    }
+  };
+}
+
+function placeholderEffective(sandbox: Sandbox): EffectiveSandbox {
+  return {
+    mode: sandbox.spec.mode ?? 'code',
+    image: '',
+    pullPolicy: 'Never',
+    resources: { cpu: '1', memory: '1Gi', pids: 64 },
+    storage: { size: '1Gi', mountPath: '/workspace' },
+    network: { allowInternet: false, allowedDomains: [] },
+    env: [],
+    workingDir: '/workspace',
+    shell: '/bin/sh',
+    agent: {},
+    templateName: sandbox.spec.templateRef.name,
+  };
+}
+

@@ -1,0 +1,5 @@
+export * from './store/sqlite-store.ts';
+export * from './runtime/docker-client.ts';
+export * from './runtime/container-spec.ts';
+export * from './runtime/docker-runtime.ts';
+export * from './runtime/engine-data-plane.ts';

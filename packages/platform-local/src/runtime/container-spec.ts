@@ -1,0 +1,111 @@
+import type { Sandbox } from '@agenttier/contract';
+import { LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SANDBOX, LABEL_SANDBOX_UID, LABEL_TEMPLATE, parseBytes, parseCpuMillis } from '@agenttier/contract';
+import type { EffectiveSandbox } from '@agenttier/core';
+import { volumeName, workloadName } from '@agenttier/core';
+import type { ContainerCreateOptions } from 'dockerode';
+
+/** Where sandboxd and its Node runtime are mounted inside every sandbox (read-only). */
+export const SANDBOXD_MOUNT = '/opt/agenttier/sandboxd';
+export const NODE_MOUNT = '/opt/agenttier/node/bin';
+/** Per-sandbox host directory (socket + token) mounted here. */
+export const RUN_MOUNT = '/run/agenttier';
+export const SANDBOX_UID = 1000;
+
+export interface SandboxdMounts {
+  bundleDir: string;
+  entry: string;
+  nodeBinDir: string;
+  nodeBinaryName: string;
+}
+
+export interface ContainerSpecInput {
+  sandbox: Sandbox;
+  effective: EffectiveSandbox;
+  runDir: string;
+  sandboxd?: SandboxdMounts;
+  /** Docker runtime names for template runtime classes, e.g. { gvisor: 'runsc' }. */
+  runtimeClasses?: Record<string, string>;
+  /** Network for sandboxes whose template allows egress. @default 'bridge' */
+  egressNetwork?: string;
+}
+
+export function ownerLabels(sandbox: Sandbox, templateName?: string): Record<string, string> {
+  return {
+    [LABEL_MANAGED]: 'true',
+    [LABEL_SANDBOX]: sandbox.metadata.name,
+    [LABEL_NAMESPACE]: sandbox.metadata.namespace ?? 'default',
+    [LABEL_SANDBOX_UID]: sandbox.metadata.uid ?? '',
+    ...(templateName ? { [LABEL_TEMPLATE]: templateName } : {}),
+  };
+}
+
+/**
+ * The locked-down container of DESIGN's security defaults: uid 1000, read-only root, tmpfs /tmp, every
+ * capability dropped, no-new-privileges, the engine's default seccomp profile, CPU/memory/pids limits,
+ * and network "none" unless the template allows egress.
+ */
+export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOptions {
+  const { sandbox, effective, sandboxd } = input;
+  const memory = parseBytes(effective.resources.memory) ?? 4 * 2 ** 30;
+  const cpuMillis = parseCpuMillis(effective.resources.cpu) ?? 2000;
+  const env = [
+    `HOME=${effective.storage.mountPath}`,
+    'TERM=xterm-256color',
+    'LANG=C.UTF-8',
+    `AGENTTIER_SANDBOX=${sandbox.metadata.name}`,
+    `AGENTTIER_NAMESPACE=${sandbox.metadata.namespace ?? 'default'}`,
+    ...effective.env.map((e) => `${e.name}=${e.value}`),
+  ];
+  const mounts: NonNullable<ContainerCreateOptions['HostConfig']>['Mounts'] = [
+    { Type: 'volume', Source: volumeName(sandbox), Target: effective.storage.mountPath },
+    { Type: 'bind', Source: input.runDir, Target: RUN_MOUNT, ReadOnly: false },
+  ];
+  let entrypoint: string[] | undefined;
+  let cmd: string[] | undefined;
+  if (sandboxd) {
+    mounts.push(
+      { Type: 'bind', Source: sandboxd.bundleDir, Target: SANDBOXD_MOUNT, ReadOnly: true },
+      { Type: 'bind', Source: sandboxd.nodeBinDir, Target: NODE_MOUNT, ReadOnly: true },
+    );
+    entrypoint = [`${NODE_MOUNT}/${sandboxd.nodeBinaryName}`, `${SANDBOXD_MOUNT}/${sandboxd.entry}`];
+    cmd = [];
+    env.push(
+      `AGENTTIER_SANDBOXD_SOCKET=${RUN_MOUNT}/sandboxd.sock`,
+      `AGENTTIER_SANDBOXD_TOKEN_FILE=${RUN_MOUNT}/token`,
+      `AGENTTIER_SANDBOXD_ROOTS=${effective.storage.mountPath}:/tmp`,
+      `AGENTTIER_SHELL=${effective.shell}`,
+    );
+    if (effective.onStart) env.push(`AGENTTIER_ONSTART=${effective.onStart}`);
+  } else {
+    entrypoint = ['sleep'];
+    cmd = ['infinity'];
+  }
+  const runtime = effective.runtimeClass ? (input.runtimeClasses?.[effective.runtimeClass] ?? effective.runtimeClass) : undefined;
+  return {
+    name: workloadName(sandbox),
+    Image: effective.image,
+    Entrypoint: entrypoint,
+    Cmd: cmd,
+    User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+    WorkingDir: effective.workingDir,
+    Env: env,
+    Labels: ownerLabels(sandbox, effective.templateName),
+    Hostname: sandbox.metadata.name.slice(0, 63),
+    NetworkDisabled: !effective.network.allowInternet,
+    HostConfig: {
+      NetworkMode: effective.network.allowInternet ? (input.egressNetwork ?? 'bridge') : 'none',
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=256m,mode=1777' },
+      Mounts: mounts,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Init: true,
+      NanoCpus: cpuMillis * 1_000_000,
+      Memory: memory,
+      MemorySwap: memory,
+      PidsLimit: effective.resources.pids,
+      RestartPolicy: { Name: 'no' },
+      ...(runtime ? { Runtime: runtime } : {}),
+    },
+  };
+}

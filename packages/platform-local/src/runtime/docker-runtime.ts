@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Sandbox } from '@agenttier/contract';
+import { LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SANDBOX, LABEL_SANDBOX_UID, PlatformError } from '@agenttier/contract';
+import type { ChildOutcome, EffectiveSandbox, ObservedSandbox, OwnedChild, Runtime } from '@agenttier/core';
+import { volumeName, workloadName } from '@agenttier/core';
+import type Docker from 'dockerode';
+import type { SandboxdMounts } from './container-spec.ts';
+import { SANDBOX_UID, buildContainerSpec, ownerLabels } from './container-spec.ts';
+import { isNotFound, statusOf } from './docker-client.ts';
+
+export interface DockerRuntimeOpts {
+  docker: Docker;
+  /** Host directory holding one run dir (socket + token) per sandbox. */
+  runRoot: string;
+  sandboxd?: SandboxdMounts;
+  /** Answers whether the sandbox's daemon is serving; without it a running container counts as ready. */
+  readinessProbe?: (sandbox: Sandbox, runDir: string) => Promise<boolean>;
+  runtimeClasses?: Record<string, string>;
+  /** Seconds a stopping container gets to exit after SIGTERM. @default 3 */
+  stopGraceSec?: number;
+}
+
+/** The local Runtime on the Docker Engine API: a container plus a named volume per sandbox. */
+export class DockerRuntime implements Runtime {
+  constructor(private readonly opts: DockerRuntimeOpts) {}
+
+  runDir(sandbox: Sandbox): string {
+    return join(this.opts.runRoot, sandbox.metadata.uid ?? `${sandbox.metadata.namespace}-${sandbox.metadata.name}`);
+  }
+
+  tokenPath(sandbox: Sandbox): string {
+    return join(this.runDir(sandbox), 'token');
+  }
+
+  socketPath(sandbox: Sandbox): string {
+    return join(this.runDir(sandbox), 'sandboxd.sock');
+  }
+
+  get sandboxdEnabled(): boolean {
+    return this.opts.sandboxd !== undefined;
+  }
+
+  async observe(sandbox: Sandbox): Promise<ObservedSandbox> {
+    const out: ObservedSandbox = {};
+    try {
+      const info = await this.opts.docker.getContainer(workloadName(sandbox)).inspect();
+      const uid = info.Config.Labels?.[LABEL_SANDBOX_UID];
+      const running = info.State.Running && !info.State.Restarting;
+      const exited = !running && (info.State.Status === 'exited' || info.State.Status === 'dead');
+      let ready = false;
+      if (running && uid === sandbox.metadata.uid) {
+        ready = this.opts.readinessProbe ? await this.opts.readinessProbe(sandbox, this.runDir(sandbox)).catch(() => false) : true;
+      }
+      out.workload = {
+        name: workloadName(sandbox),
+        state: running ? 'running' : exited ? 'exited' : info.State.Status === 'created' ? 'starting' : 'other',
+        ready,
+        ...(exited ? { exitCode: info.State.ExitCode } : {}),
+        ...(info.State.Error ? { message: info.State.Error } : {}),
+        ...(uid ? { sandboxUid: uid } : {}),
+      };
+      // A container left over from an earlier sandbox of the same name is not ours: treat it as exited
+      // so ensureWorkload replaces it.
+      if (uid !== sandbox.metadata.uid) out.workload.state = 'exited';
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    try {
+      await this.opts.docker.getVolume(volumeName(sandbox)).inspect();
+      out.volume = { name: volumeName(sandbox) };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    return out;
+  }
+
+  async ensureVolume(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome> {
+    try {
+      const info = await this.opts.docker.getVolume(volumeName(sandbox)).inspect();
+      if (info.Labels?.[LABEL_SANDBOX_UID] !== sandbox.metadata.uid) {
+        throw new PlatformError(
+          'CONFLICT',
+          `volume ${volumeName(sandbox)} belongs to another sandbox; it will be collected as an orphan`,
+        );
+      }
+      return 'unchanged';
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    // Creating an existing volume is a no-op in Docker, so a crash between create and label check is safe.
+    await this.opts.docker.createVolume({ Name: volumeName(sandbox), Labels: ownerLabels(sandbox, effective.templateName) });
+    return 'created';
+  }
+
+  private prepareRunDir(sandbox: Sandbox): string {
+    const dir = this.runDir(sandbox);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const token = join(dir, 'token');
+    if (!existsSync(token)) writeFileSync(token, randomBytes(32).toString('base64url'), { mode: 0o400 });
+    if (process.getuid?.() === 0) {
+      chownSync(dir, SANDBOX_UID, SANDBOX_UID);
+      chownSync(token, SANDBOX_UID, SANDBOX_UID);
+    }
+    rmSync(join(dir, 'sandboxd.sock'), { force: true });
+    return dir;
+  }
+
+  async ensureWorkload(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome> {
+    const name = workloadName(sandbox);
+    const container = this.opts.docker.getContainer(name);
+    try {
+      const info = await container.inspect();
+      const ours = info.Config.Labels?.[LABEL_SANDBOX_UID] === sandbox.metadata.uid;
+      if (ours && info.State.Running) return 'unchanged';
+      if (ours && info.State.Status === 'created') {
+        await container.start();
+        return 'started';
+      }
+      // Exited, dead or someone else's: a resumed sandbox always gets a fresh container.
+      await container.remove({ force: true, v: false });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const spec = buildContainerSpec({
+      sandbox,
+      effective,
+      runDir: this.prepareRunDir(sandbox),
+      ...(this.opts.sandboxd ? { sandboxd: this.opts.sandboxd } : {}),
+      ...(this.opts.runtimeClasses ? { runtimeClasses: this.opts.runtimeClasses } : {}),
+    });
+    try {
+      const created = await this.opts.docker.createContainer(spec);
+      await created.start();
+      return 'created';
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 409) return 'unchanged'; // a concurrent reconcile created it; the next pass observes it
+      if (status === 404) {
+        throw new PlatformError(
+          'RUNTIME_FAILED',
+          `image ${effective.image} is not available in the engine; build it with \`npm run images\` (scripts/images.sh) or set the template image`,
+          { cause: err },
+        );
+      }
+      throw new PlatformError('RUNTIME_FAILED', `could not start the container: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async removeWorkload(sandbox: Sandbox): Promise<ChildOutcome> {
+    const container = this.opts.docker.getContainer(workloadName(sandbox));
+    try {
+      await container.stop({ t: this.opts.stopGraceSec ?? 3 }).catch((err: unknown) => {
+        if (statusOf(err) !== 304 && !isNotFound(err)) throw err;
+      });
+      await container.remove({ force: true, v: false });
+      return 'deleted';
+    } catch (err) {
+      if (isNotFound(err)) return 'unchanged';
+      throw err;
+    }
+  }
+
+  async removeVolume(sandbox: Sandbox): Promise<ChildOutcome> {
+    rmSync(this.runDir(sandbox), { recursive: true, force: true });
+    try {
+      await this.opts.docker.getVolume(volumeName(sandbox)).remove();
+      return 'deleted';
+    } catch (err) {
+      if (isNotFound(err)) return 'unchanged';
+      throw err;
+    }
+  }
+
+  async listOwned(): Promise<OwnedChild[]> {
+    const filters = { label: [`${LABEL_MANAGED}=true`] };
+    const [containers, volumes] = await Promise.all([
+      this.opts.docker.listContainers({ all: true, filters }),
+      this.opts.docker.listVolumes({ filters }),
+    ]);
+    const out: OwnedChild[] = [];
+    for (const c of containers) {
+      const labels = c.Labels ?? {};
+      out.push({
+        type: 'workload',
+        name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
+        sandboxUid: labels[LABEL_SANDBOX_UID] ?? '',
+        sandboxName: labels[LABEL_SANDBOX] ?? '',
+        namespace: labels[LABEL_NAMESPACE] ?? '',
+      });
+    }
+    for (const v of volumes.Volumes ?? []) {
+      const labels = v.Labels ?? {};
+      out.push({
+        type: 'volume',
+        name: v.Name,
+        sandboxUid: labels[LABEL_SANDBOX_UID] ?? '',
+        sandboxName: labels[LABEL_SANDBOX] ?? '',
+        namespace: labels[LABEL_NAMESPACE] ?? '',
+      });
+    }
+    return out;
+  }
+
+  async removeOwned(child: OwnedChild): Promise<void> {
+    try {
+      if (child.type === 'workload') await this.opts.docker.getContainer(child.name).remove({ force: true });
+      else {
+        await this.opts.docker.getVolume(child.name).remove();
+        if (child.sandboxUid) rmSync(join(this.opts.runRoot, child.sandboxUid), { recursive: true, force: true });
+      }
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,190 @@
+import { posix } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import type { Sandbox } from '@agenttier/contract';
+import { PlatformError } from '@agenttier/contract';
+import type { DataPlane, ExecOutcome, ExecSpec, FileInfo } from '@agenttier/core';
+import { workloadName } from '@agenttier/core';
+import type Docker from 'dockerode';
+import tar from 'tar-stream';
+import { SANDBOX_UID } from './container-spec.ts';
+import { isNotFound } from './docker-client.ts';
+
+const TRUNCATED = '\n[output truncated]';
+
+class CappedBuffer {
+  private chunks: Buffer[] = [];
+  size = 0;
+  truncated = false;
+  constructor(private readonly max: number) {}
+  push(chunk: Buffer) {
+    const room = this.max - this.size;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (part.length < chunk.length) this.truncated = true;
+    this.chunks.push(part);
+    this.size += part.length;
+  }
+  text() {
+    return Buffer.concat(this.chunks).toString('utf8') + (this.truncated ? TRUNCATED : '');
+  }
+}
+
+/**
+ * Exec and files through the engine's own API (`docker exec`, the archive endpoints): slower (an exec
+ * costs tens of milliseconds of engine work) but needs nothing inside the image.
+ */
+export class EngineDataPlane implements DataPlane {
+  readonly kind = 'engine' as const;
+  constructor(private readonly docker: Docker) {}
+
+  private container(sandbox: Sandbox) {
+    return this.docker.getContainer(workloadName(sandbox));
+  }
+
+  async exec(sandbox: Sandbox, spec: ExecSpec, signal?: AbortSignal): Promise<ExecOutcome> {
+    const started = Date.now();
+    // coreutils `timeout` runs the command in its own process group and signals the whole group.
+    const seconds = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
+    const argv = ['timeout', '-s', 'KILL', String(seconds), ...spec.argv];
+    const exec = await this.container(sandbox).exec({
+      Cmd: argv,
+      User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      ...(spec.cwd ? { WorkingDir: spec.cwd } : {}),
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: spec.stdin !== undefined,
+      Tty: false,
+    });
+    const stream = await exec.start({ hijack: true, stdin: spec.stdin !== undefined });
+    const out = new CappedBuffer(spec.maxOutputBytes);
+    const err = new CappedBuffer(spec.maxOutputBytes);
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.on('data', (c: Buffer) => out.push(c));
+    stderr.on('data', (c: Buffer) => err.push(c));
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    if (spec.stdin !== undefined) {
+      stream.write(Buffer.from(spec.stdin));
+      (stream as unknown as { end(): void }).end();
+    }
+    const onAbort = () => stream.destroy();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    await new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    signal?.removeEventListener('abort', onAbort);
+    const info = await exec.inspect();
+    const code = info.ExitCode ?? -1;
+    const timedOut = code === 137 && Date.now() - started >= seconds * 1000 - 50;
+    return {
+      stdout: out.text(),
+      stderr: err.text(),
+      exitCode: timedOut ? -1 : code,
+      durationMs: Date.now() - started,
+      timedOut,
+      truncated: out.truncated || err.truncated,
+    };
+  }
+
+  private async run(sandbox: Sandbox, argv: string[]): Promise<ExecOutcome> {
+    return this.exec(sandbox, { argv, timeoutMs: 30_000, maxOutputBytes: 16 * 1024 * 1024 });
+  }
+
+  async stat(sandbox: Sandbox, path: string): Promise<FileInfo> {
+    const r = await this.run(sandbox, ['stat', '-c', '%F\t%s\t%A\t%Y', path]);
+    if (r.exitCode !== 0) throw new PlatformError('FILE_NOT_FOUND', `path not found: ${path}`);
+    const [type = '', size = '0', mode = '', mtime = '0'] = r.stdout.trim().split('\t');
+    return {
+      name: posix.basename(path),
+      path,
+      size: Number(size),
+      isDir: type === 'directory',
+      mode,
+      modifiedAt: Number(mtime),
+    };
+  }
+
+  async list(sandbox: Sandbox, path: string): Promise<FileInfo[]> {
+    const st = await this.stat(sandbox, path);
+    if (!st.isDir) throw new PlatformError('BAD_REQUEST', `not a directory: ${path}`);
+    const r = await this.run(sandbox, ['find', path, '-mindepth', '1', '-maxdepth', '1', '-printf', '%f\\0%s\\0%y\\0%M\\0%T@\\0%l\\0']);
+    if (r.exitCode !== 0) throw new PlatformError('INTERNAL', `listing failed: ${r.stderr.trim()}`);
+    const parts = r.stdout.split('\0');
+    const entries: FileInfo[] = [];
+    for (let i = 0; i + 5 < parts.length; i += 6) {
+      const name = parts[i] ?? '';
+      const link = parts[i + 5] ?? '';
+      entries.push({
+        name,
+        path: posix.join(path, name),
+        size: Number(parts[i + 1]),
+        isDir: parts[i + 2] === 'd',
+        mode: parts[i + 3] ?? '',
+        modifiedAt: Math.floor(Number(parts[i + 4])),
+        ...(link ? { symlinkTarget: link } : {}),
+      });
+    }
+    return entries.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async read(sandbox: Sandbox, path: string, maxBytes: number): Promise<{ size: number; body: AsyncIterable<Uint8Array> }> {
+    const st = await this.stat(sandbox, path);
+    if (st.isDir) throw new PlatformError('BAD_REQUEST', `${path} is a directory; list it or download it as an archive`);
+    if (st.size > maxBytes) {
+      throw new PlatformError('PAYLOAD_TOO_LARGE', `file is ${st.size} bytes, max ${maxBytes}; use the archive endpoint or the terminal`);
+    }
+    let archive: NodeJS.ReadableStream;
+    try {
+      archive = await this.container(sandbox).getArchive({ path });
+    } catch (err) {
+      if (isNotFound(err)) throw new PlatformError('FILE_NOT_FOUND', `file not found: ${path}`);
+      throw err;
+    }
+    const extract = tar.extract();
+    const body = new PassThrough();
+    let first = true;
+    extract.on('entry', (header, stream, next) => {
+      if (first && header.type === 'file') {
+        first = false;
+        stream.on('data', (c: unknown) => body.write(c as Buffer));
+        stream.on('end', () => {
+          body.end();
+          next();
+        });
+      } else {
+        stream.resume();
+        stream.on('end', next);
+      }
+    });
+    extract.on('finish', () => body.end());
+    extract.on('error', (e) => body.destroy(e));
+    (archive as Readable).pipe(extract);
+    return { size: st.size, body };
+  }
+
+  async write(sandbox: Sandbox, path: string, body: Uint8Array): Promise<{ bytes: number }> {
+    const dir = posix.dirname(path);
+    const mk = await this.run(sandbox, ['mkdir', '-p', dir]);
+    if (mk.exitCode !== 0) throw new PlatformError('BAD_REQUEST', `cannot create ${dir}: ${mk.stderr.trim()}`);
+    const pack = tar.pack();
+    pack.entry(
+      { name: posix.basename(path), size: body.length, mode: 0o644, uid: SANDBOX_UID, gid: SANDBOX_UID, mtime: new Date() },
+      Buffer.from(body),
+    );
+    pack.finalize();
+    await this.container(sandbox).putArchive(pack as unknown as NodeJS.ReadableStream, { path: dir });
+    return { bytes: body.length };
+  }
+
+  async archiveTar(sandbox: Sandbox, path: string): Promise<AsyncIterable<Uint8Array>> {
+    const st = await this.stat(sandbox, path);
+    if (!st.isDir) throw new PlatformError('FILE_NOT_FOUND', `directory not found: ${path}`);
+    return (await this.container(sandbox).getArchive({ path })) as unknown as AsyncIterable<Uint8Array>;
+  }
+}

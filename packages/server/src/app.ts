@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
+import type { Sandbox } from '@agenttier/contract';
+import type { DataPlane, Store } from '@agenttier/core';
+import type { Authenticator } from './context.ts';
+import { devAuthenticator } from './context.ts';
+import { toWireError } from './errors.ts';
+import { createHttpMetrics } from './metrics.ts';
+import type { HttpMetrics } from './metrics.ts';
+import { registerDataPlaneRoutes } from './routes/data-plane.ts';
+import { registerSandboxRoutes } from './routes/sandboxes.ts';
+import { registerTemplateRoutes } from './routes/templates.ts';
+import { createSandboxService } from './sandbox-service.ts';
+
+export interface AppDeps {
+  store: Store;
+  dataPlaneFor: (sandbox: Sandbox) => Promise<DataPlane>;
+  logger: PinoLogger;
+  authenticate?: Authenticator;
+  /** Nudges the controller after a write. */
+  enqueue?: (namespace: string, name: string) => void;
+  /** Extra readiness checks (engine ping, …); each throws when not ready. */
+  readinessChecks?: Array<() => Promise<void>>;
+  metrics?: HttpMetrics;
+  /** JSON body cap. @default 16 MiB */
+  jsonBodyLimitBytes?: number;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Builds the router without listening: tests call `app.inject()`, `main` calls `listen`. */
+export function createApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    bodyLimit: deps.jsonBodyLimitBytes ?? 16 * 1024 * 1024,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomBytes(8).toString('hex');
+    },
+    disableRequestLogging: true,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 4096 },
+  });
+  const authenticate = deps.authenticate ?? devAuthenticator;
+  const metrics = deps.metrics ?? createHttpMetrics();
+  const sandboxes = createSandboxService({ store: deps.store, ...(deps.enqueue ? { enqueue: deps.enqueue } : {}) });
+
+  app.decorateRequest('identity', null as never);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    if (req.url.startsWith('/api/')) req.identity = await authenticate(req.headers);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    req.log[level]({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body, headers } = toWireError(err, String(req.id));
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    void reply.code(status).headers(headers).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const message = `no route for ${req.method} ${req.url.split('?')[0]}; see docs/api.md`;
+    void reply.code(404).send({ error: message, code: 'NOT_FOUND', message, requestId: String(req.id) });
+  });
+
+  app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok'));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await deps.store.list('ClusterSandboxTemplate');
+      for (const check of deps.readinessChecks ?? []) await check();
+      return reply.type('text/plain').send('ok');
+    } catch (err) {
+      return reply.code(503).type('text/plain').send(`not ready: ${(err as Error).message}`);
+    }
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+
+  registerSandboxRoutes(app, { store: deps.store, sandboxes });
+  registerTemplateRoutes(app, { store: deps.store });
+  registerDataPlaneRoutes(app, { store: deps.store, sandboxes, dataPlaneFor: deps.dataPlaneFor });
+  return app;
+}

@@ -1,0 +1,113 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
+import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
+import { isPlatformError } from '@agenttier/contract';
+import type { DataPlane, Logger } from '@agenttier/core';
+import { BUILTIN_TEMPLATES, createController } from '@agenttier/core';
+import type { Controller } from '@agenttier/core';
+import { DockerRuntime, EngineDataPlane, SqliteStore, createDockerClient } from '@agenttier/platform-local';
+import type { FastifyInstance } from 'fastify';
+import { createApp } from './app.ts';
+
+export interface LocalPlatformOpts {
+  /** @default '127.0.0.1' — anything else needs auth, which is refused until auth is configured. */
+  host?: string;
+  /** @default 8080 (env AGENTTIER_PORT); 0 picks a free port. */
+  port?: number;
+  /** State (SQLite) and per-sandbox run dirs. @default env AGENTTIER_DATA_DIR or ~/.agenttier */
+  dataDir?: string;
+  /** Docker-API endpoint. @default env AGENTTIER_DOCKER_HOST, DOCKER_HOST, then /var/run/docker.sock */
+  dockerHost?: string;
+  /** @default 'info' */
+  logLevel?: string;
+  logger?: PinoLogger;
+  /** Reconcile/resync period. @default 30000 */
+  resyncIntervalMs?: number;
+}
+
+export interface LocalPlatform {
+  url: string;
+  app: FastifyInstance;
+  store: SqliteStore;
+  controller: Controller;
+  runtime: DockerRuntime;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function pinoAsCoreLogger(log: PinoLogger): Logger {
+  return log as unknown as Logger;
+}
+
+/** Router + controller + SQLite store + Docker runtime in one process: `agenttier up`. */
+export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<LocalPlatform> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!LOOPBACK.has(host)) {
+    throw new Error(
+      `refusing to listen on ${host}: without authentication the API must stay on loopback (127.0.0.1). ` +
+        'Reach it remotely through an SSH tunnel until API keys/OIDC are configured.',
+    );
+  }
+  const dataDir = opts.dataDir ?? process.env.AGENTTIER_DATA_DIR ?? join(homedir(), '.agenttier');
+  const logger =
+    opts.logger ??
+    pino({ level: opts.logLevel ?? 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] }, pino.destination(2));
+  const docker = createDockerClient(opts.dockerHost);
+  try {
+    await docker.ping();
+  } catch (err) {
+    throw new Error(
+      `cannot reach the Docker engine (${opts.dockerHost ?? process.env.AGENTTIER_DOCKER_HOST ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock'}): ${(err as Error).message}. ` +
+        'Start one with `bash scripts/engine.sh` (or `npm run up`), or set AGENTTIER_DOCKER_HOST.',
+    );
+  }
+  const store = new SqliteStore({ path: join(dataDir, 'state.db') });
+  await seedTemplates(store);
+  const runtime = new DockerRuntime({ docker, runRoot: join(dataDir, 'run') });
+  const controller = createController({
+    store,
+    runtime,
+    logger: pinoAsCoreLogger(logger),
+    ...(opts.resyncIntervalMs ? { resyncIntervalMs: opts.resyncIntervalMs } : {}),
+    onTransition: (sb, from, to, message) =>
+      logger.info({ sandbox: `${sb.metadata.namespace}/${sb.metadata.name}`, from, to, message }, 'phase'),
+  });
+  const engine = new EngineDataPlane(docker);
+  const dataPlaneFor = async (_sb: Sandbox): Promise<DataPlane> => engine;
+  const app = createApp({
+    store,
+    dataPlaneFor,
+    logger,
+    enqueue: (ns, name) => controller.enqueue(ns, name),
+    readinessChecks: [async () => void (await docker.ping())],
+  });
+  await controller.start();
+  const address = await app.listen({ host, port: opts.port ?? Number(process.env.AGENTTIER_PORT ?? 8080) });
+  const url = address.replace('[::1]', 'localhost');
+  logger.info({ url, dataDir }, 'AgentTier is listening');
+  return {
+    url,
+    app,
+    store,
+    controller,
+    runtime,
+    async close() {
+      await app.close();
+      await controller.stop();
+      await store.close();
+    },
+  };
+}
+
+/** Adds the built-in templates that are missing; never overwrites a user's edits. */
+export async function seedTemplates(store: SqliteStore): Promise<void> {
+  for (const t of BUILTIN_TEMPLATES) {
+    if (await store.get<SandboxTemplate>('ClusterSandboxTemplate', { name: t.metadata.name })) continue;
+    await store.create(t).catch((err: unknown) => {
+      if (!isPlatformError(err) || err.code !== 'ALREADY_EXISTS') throw err;
+    });
+  }
+}

@@ -1,0 +1,148 @@
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { ZipArchive } from 'archiver';
+import tar from 'tar-stream';
+import type { ExecResponse, FileEntry, Sandbox } from '@agenttier/contract';
+import { MAX_FILE_BYTES, PlatformError, execRequestSchema, parseOrThrow } from '@agenttier/contract';
+import type { DataPlane, Store } from '@agenttier/core';
+import { confinePath, safeFilename } from '../paths.ts';
+import type { SandboxService } from '../sandbox-service.ts';
+import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { namespaceOf } from './sandboxes.ts';
+
+export interface DataPlaneRouteDeps {
+  store: Store;
+  sandboxes: SandboxService;
+  dataPlaneFor: (sandbox: Sandbox) => Promise<DataPlane>;
+  /** Per-stream cap of unary exec output. @default 8 MiB */
+  maxExecOutputBytes?: number;
+}
+
+const DEFAULT_EXEC_TIMEOUT_SEC = 30;
+
+function rootsOf(sb: Sandbox): string[] {
+  return [sb.spec.storage?.mountPath ?? '/workspace', '/tmp'];
+}
+
+/** exec, files and archive: everything that reaches inside a running sandbox. */
+export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRouteDeps): void {
+  const running = async (req: { params: unknown; query: unknown }) => {
+    const { id } = req.params as { id: string };
+    const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), id);
+    requireRunning(sb);
+    void deps.sandboxes.touch(sb, Date.now());
+    return { sb, plane: await deps.dataPlaneFor(sb) };
+  };
+
+  app.post('/api/v1/sandboxes/:id/exec', async (req): Promise<ExecResponse> => {
+    const body = parseOrThrow(execRequestSchema, req.body ?? {}, 'exec request');
+    const { sb, plane } = await running(req);
+    const argv = typeof body.command === 'string' ? ['/bin/sh', '-c', body.command] : body.command;
+    const controller = new AbortController();
+    req.raw.on('close', () => {
+      if (!req.raw.complete || req.raw.destroyed) controller.abort();
+    });
+    const r = await plane.exec(
+      sb,
+      {
+        argv,
+        timeoutMs: (body.timeout ?? DEFAULT_EXEC_TIMEOUT_SEC) * 1000,
+        maxOutputBytes: deps.maxExecOutputBytes ?? 8 * 1024 * 1024,
+        ...(body.env ? { env: body.env } : {}),
+        ...(body.cwd ? { cwd: body.cwd } : {}),
+        ...(body.stdin !== undefined ? { stdin: Buffer.from(body.stdin) } : {}),
+      },
+      controller.signal,
+    );
+    return {
+      stdout: r.stdout,
+      stderr: r.stderr,
+      exitCode: r.exitCode,
+      durationMs: r.durationMs,
+      timedOut: r.timedOut,
+      truncated: r.truncated,
+    };
+  });
+
+  // Files: an encapsulated plugin so its raw-bytes body parser does not apply to JSON routes.
+  void app.register(async (files) => {
+    files.removeAllContentTypeParsers();
+    files.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_FILE_BYTES }, (_req, body, done) => done(null, body));
+
+    files.get('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
+      const { sb, plane } = await running(req);
+      const wildcard = (req.params as { '*': string })['*'];
+      if (!wildcard) {
+        const q = req.query as { path?: string };
+        const path = confinePath(q.path ?? rootsOf(sb)[0]!, rootsOf(sb));
+        const entries: FileEntry[] = (await plane.list(sb, path)).map((e) => ({ ...e }));
+        return { path, entries };
+      }
+      const path = confinePath(`/${wildcard}`, rootsOf(sb));
+      const { size, body } = await plane.read(sb, path, MAX_FILE_BYTES);
+      reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', size)
+        .header('content-disposition', `attachment; filename="${safeFilename(path)}"`)
+        .header('x-content-type-options', 'nosniff');
+      return reply.send(Readable.from(body));
+    });
+
+    files.put('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > MAX_FILE_BYTES) {
+        throw new PlatformError('PAYLOAD_TOO_LARGE', `payload exceeds ${MAX_FILE_BYTES} bytes; use the terminal or split the file`);
+      }
+      const { sb, plane } = await running(req);
+      const wildcard = (req.params as { '*': string })['*'];
+      if (!wildcard) throw new PlatformError('BAD_REQUEST', 'give the file path after /files/, e.g. PUT /files/workspace/notes.txt');
+      const path = confinePath(`/${wildcard}`, rootsOf(sb));
+      if (rootsOf(sb).includes(path)) throw new PlatformError('BAD_REQUEST', `${path} is a directory`);
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const { bytes } = await plane.write(sb, path, body);
+      reply.code(201);
+      return { path, bytes };
+    });
+  });
+
+  app.get('/api/v1/sandboxes/:id/archive', async (req, reply) => {
+    const { sb, plane } = await running(req);
+    const q = req.query as { path?: string };
+    const path = confinePath(q.path ?? rootsOf(sb)[0]!, rootsOf(sb));
+    const tarStream = await plane.archiveTar(sb, path);
+    const zip = new ZipArchive({ zlib: { level: 6 } });
+    const extract = tar.extract();
+    extract.on('entry', (header, stream, next) => {
+      const name = header.name.replace(/^\/+/, '');
+      if (header.type === 'directory') {
+        zip.append('', { name: name.endsWith('/') ? name : `${name}/`, date: header.mtime ?? new Date() });
+        stream.resume();
+        stream.on('end', next);
+      } else if (header.type === 'file') {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+        stream.on('end', () => {
+          zip.append(Buffer.concat(chunks), { name, date: header.mtime ?? new Date(), mode: header.mode ?? 0o644 });
+          next();
+        });
+      } else if (header.type === 'symlink') {
+        zip.symlink(name, header.linkname ?? '', 0o777);
+        stream.resume();
+        stream.on('end', next);
+      } else {
+        stream.resume();
+        stream.on('end', next);
+      }
+    });
+    extract.on('finish', () => void zip.finalize());
+    extract.on('error', (err) => zip.abort() && req.log.warn({ err: String(err) }, 'archive read failed'));
+    Readable.from(tarStream).pipe(extract);
+    reply
+      .header('content-type', 'application/zip')
+      .header('content-disposition', `attachment; filename="${sb.metadata.name}-${safeFilename(posix.basename(path), 'workspace')}.zip"`)
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff');
+    return reply.send(zip);
+  });
+}

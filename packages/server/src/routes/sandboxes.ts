@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import type { Sandbox } from '@agenttier/contract';
+import { DEFAULT_NAMESPACE, PHASES, PlatformError, createSandboxRequestSchema, parseOrThrow, patchSandboxRequestSchema } from '@agenttier/contract';
+import type { Store } from '@agenttier/core';
+import type { SandboxService } from '../sandbox-service.ts';
+import { getSandboxOrThrow } from '../sandbox-service.ts';
+import { sandboxView } from '../views.ts';
+
+export interface SandboxRouteDeps {
+  store: Store;
+  sandboxes: SandboxService;
+}
+
+export function namespaceOf(query: unknown): string {
+  const ns = (query as { namespace?: unknown } | undefined)?.namespace;
+  if (ns === undefined || ns === '') return DEFAULT_NAMESPACE;
+  if (typeof ns !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) {
+    throw new PlatformError('BAD_REQUEST', 'namespace must be a lowercase DNS label');
+  }
+  return ns;
+}
+
+export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDeps): void {
+  const { store, sandboxes } = deps;
+
+  app.get('/api/v1/sandboxes', async (req) => {
+    const q = req.query as { namespace?: string; status?: string };
+    if (q.status !== undefined && !(PHASES as readonly string[]).includes(q.status)) {
+      throw new PlatformError('BAD_REQUEST', `status must be one of ${PHASES.join(', ')}`);
+    }
+    const items = await store.list<Sandbox>('Sandbox', q.namespace ? { namespace: namespaceOf(q) } : {});
+    const views = items.map(sandboxView).filter((v) => !q.status || v.status === q.status);
+    return { sandboxes: views };
+  });
+
+  app.post('/api/v1/sandboxes', async (req, reply) => {
+    const body = parseOrThrow(createSandboxRequestSchema, req.body ?? {}, 'sandbox');
+    const q = req.query as { namespace?: string };
+    if (!body.namespace && q.namespace) body.namespace = namespaceOf(q);
+    const created = await sandboxes.create(body, req.identity);
+    reply.code(201);
+    return sandboxView(created);
+  });
+
+  app.get('/api/v1/sandboxes/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    return sandboxView(await getSandboxOrThrow(store, namespaceOf(req.query), id));
+  });
+
+  app.patch('/api/v1/sandboxes/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    const body = parseOrThrow(patchSandboxRequestSchema, req.body ?? {}, 'patch');
+    const result = await sandboxes.patch(namespaceOf(req.query), id, body);
+    const { sandbox, ...rest } = result;
+    return { ...rest, sandbox: sandboxView(sandbox) };
+  });
+
+  app.delete('/api/v1/sandboxes/:id', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    await sandboxes.delete(namespaceOf(req.query), id);
+    reply.code(204);
+    return null;
+  });
+
+  app.post('/api/v1/sandboxes/:id/stop', async (req) => {
+    const { id } = req.params as { id: string };
+    const sb = await sandboxes.stop(namespaceOf(req.query), id);
+    return { status: 'stopping', sandbox: sandboxView(sb) };
+  });
+
+  app.post('/api/v1/sandboxes/:id/resume', async (req) => {
+    const { id } = req.params as { id: string };
+    const sb = await sandboxes.resume(namespaceOf(req.query), id);
+    return { status: 'resuming', sandbox: sandboxView(sb) };
+  });
+}

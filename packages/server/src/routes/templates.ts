@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
+import { API_VERSION, PlatformError, nameSchema, parseOrThrow, templateWriteRequestSchema } from '@agenttier/contract';
+import type { Store } from '@agenttier/core';
+import { namespaceOf } from './sandboxes.ts';
+import { templateView } from '../views.ts';
+
+/**
+ * Templates: ClusterSandboxTemplates by default; `?kind=SandboxTemplate&namespace=x` (or a body `kind`)
+ * for namespaced ones. PUT is create-or-replace, which is what `agenttier template apply` wants.
+ */
+export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Store }): void {
+  const { store } = deps;
+  const kindOf = (q: unknown, bodyKind?: string) =>
+    (bodyKind ?? (q as { kind?: string }).kind) === 'SandboxTemplate' ? ('SandboxTemplate' as const) : ('ClusterSandboxTemplate' as const);
+  const keyOf = (kind: 'SandboxTemplate' | 'ClusterSandboxTemplate', q: unknown, name: string) =>
+    kind === 'SandboxTemplate' ? { namespace: namespaceOf(q), name } : { name };
+  const notFound = (name: string) =>
+    new PlatformError('TEMPLATE_NOT_FOUND', `template "${name}" not found; list templates with \`agenttier template list\``);
+
+  app.get('/api/v1/templates', async (req) => {
+    const q = req.query as { namespace?: string };
+    const cluster = await store.list<SandboxTemplate>('ClusterSandboxTemplate');
+    const namespaced = q.namespace ? await store.list<SandboxTemplate>('SandboxTemplate', { namespace: namespaceOf(q) }) : [];
+    return { templates: [...cluster, ...namespaced].map(templateView) };
+  });
+
+  app.get('/api/v1/templates/:name', async (req) => {
+    const { name } = req.params as { name: string };
+    const kind = kindOf(req.query);
+    const t = await store.get<SandboxTemplate>(kind, keyOf(kind, req.query, name));
+    if (!t) throw notFound(name);
+    return templateView(t);
+  });
+
+  const write = async (name: string, body: unknown, query: unknown, mode: 'create' | 'upsert') => {
+    parseOrThrow(nameSchema, name, 'template name', 'name');
+    const parsed = parseOrThrow(templateWriteRequestSchema, body ?? {}, 'template');
+    if (parsed.name && parsed.name !== name) {
+      throw new PlatformError('VALIDATION_FAILED', `name in the body ("${parsed.name}") does not match the URL ("${name}")`);
+    }
+    const kind = kindOf(query, parsed.kind);
+    const key = keyOf(kind, parsed.namespace ? { namespace: parsed.namespace } : query, name);
+    const existing = await store.get<SandboxTemplate>(kind, key);
+    if (existing && mode === 'create') {
+      throw new PlatformError('ALREADY_EXISTS', `template "${name}" already exists; use PUT (or \`agenttier template apply\`) to replace it`);
+    }
+    if (existing) {
+      return { status: 200, template: await store.update<SandboxTemplate>({ ...existing, spec: parsed.spec }) };
+    }
+    const created = await store.create<SandboxTemplate>({
+      apiVersion: API_VERSION,
+      kind,
+      metadata: { ...key, labels: { 'agenttier.io/managed': 'true' } },
+      spec: parsed.spec,
+    });
+    return { status: 201, template: created };
+  };
+
+  app.post('/api/v1/templates', async (req, reply) => {
+    const name = (req.body as { name?: unknown } | undefined)?.name;
+    if (typeof name !== 'string') {
+      throw new PlatformError('VALIDATION_FAILED', 'invalid template: name is required', {
+        details: [{ field: 'name', rule: 'required', message: 'is required' }],
+      });
+    }
+    const { status, template } = await write(name, req.body, req.query, 'create');
+    reply.code(status);
+    return templateView(template);
+  });
+
+  app.put('/api/v1/templates/:name', async (req, reply) => {
+    const { name } = req.params as { name: string };
+    const { status, template } = await write(name, req.body, req.query, 'upsert');
+    reply.code(status);
+    return templateView(template);
+  });
+
+  app.delete('/api/v1/templates/:name', async (req, reply) => {
+    const { name } = req.params as { name: string };
+    const kind = kindOf(req.query);
+    const key = keyOf(kind, req.query, name);
+    if (!(await store.get(kind, key))) throw notFound(name);
+    const users = (await store.list<Sandbox>('Sandbox')).filter(
+      (s) => !s.metadata.deletionTimestamp && s.spec.templateRef.name === name && (s.spec.templateRef.kind ?? 'ClusterSandboxTemplate') === kind,
+    );
+    if (users.length > 0) {
+      const names = users.slice(0, 5).map((s) => s.metadata.name).join(', ');
+      throw new PlatformError('TEMPLATE_IN_USE', `cannot delete template: sandbox(es) ${names} still use it; delete them first`);
+    }
+    await store.delete(kind, key);
+    reply.code(204);
+    return null;
+  });
+
+}

@@ -1,0 +1,203 @@
+import type { CreateSandboxRequest, PatchSandboxRequest, Sandbox } from '@agenttier/contract';
+import { API_VERSION, DEFAULT_NAMESPACE, PlatformError, isPlatformError } from '@agenttier/contract';
+import type { Store } from '@agenttier/core';
+import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
+import type { Identity } from './context.ts';
+
+export interface SandboxServiceDeps {
+  store: Store;
+  /** Nudges the controller so it does not wait for the watch. */
+  enqueue?: (namespace: string, name: string) => void;
+}
+
+/** Retries a read-modify-write on optimistic-concurrency conflicts. */
+async function mutate(store: Store, ns: string, name: string, fn: (sb: Sandbox) => Promise<Sandbox | undefined>): Promise<Sandbox> {
+  for (let attempt = 0; ; attempt++) {
+    const current = await getSandboxOrThrow(store, ns, name);
+    try {
+      return (await fn(current)) ?? current;
+    } catch (err) {
+      if (isPlatformError(err) && err.code === 'CONFLICT' && attempt < 5) continue;
+      throw err;
+    }
+  }
+}
+
+export async function getSandboxOrThrow(store: Store, ns: string, name: string): Promise<Sandbox> {
+  const sb = await store.get<Sandbox>('Sandbox', { namespace: ns, name });
+  if (!sb) {
+    throw new PlatformError(
+      'SANDBOX_NOT_FOUND',
+      `sandbox "${name}" not found in namespace "${ns}"; list sandboxes with \`agenttier sandbox list\``,
+    );
+  }
+  return sb;
+}
+
+/** Sandbox lifecycle requests, independent of HTTP: validation happened at the edge already. */
+export function createSandboxService(deps: SandboxServiceDeps) {
+  const { store } = deps;
+  const lookup = templateLookup(store);
+  const nudge = (ns: string, name: string) => deps.enqueue?.(ns, name);
+
+  return {
+    async create(req: CreateSandboxRequest, who: Identity): Promise<Sandbox> {
+      const namespace = req.namespace ?? DEFAULT_NAMESPACE;
+      const templateName = req.templateRef?.name ?? req.template;
+      if (!templateName) {
+        throw new PlatformError('VALIDATION_FAILED', 'templateRef.name is required (for example "general-coding")', {
+          details: [{ field: 'templateRef.name', rule: 'required', message: 'is required' }],
+        });
+      }
+      const templateRef = {
+        name: templateName,
+        kind: req.templateRef?.kind ?? 'ClusterSandboxTemplate',
+        ...(req.templateRef?.namespace ? { namespace: req.templateRef.namespace } : {}),
+      };
+      const draft: Sandbox = {
+        apiVersion: API_VERSION,
+        kind: 'Sandbox',
+        metadata: {
+          name: req.name,
+          namespace,
+          ...(req.labels ? { labels: req.labels } : {}),
+          ...(req.annotations ? { annotations: req.annotations } : {}),
+        },
+        spec: {
+          templateRef,
+          desiredState: 'Running',
+          createdBy: { sub: who.sub, ...(who.email ? { email: who.email } : {}), ...(who.name ? { displayName: who.name } : {}) },
+          ...(req.mode ? { mode: req.mode } : {}),
+          ...(req.timeout ? { timeout: req.timeout } : {}),
+          ...(req.idleTimeout ? { idleTimeout: req.idleTimeout } : {}),
+          ...(req.storage ? { storage: req.storage } : {}),
+          ...(req.resources ? { resources: req.resources } : {}),
+          ...(req.env ? { env: req.env } : {}),
+        },
+      };
+      // Resolve now so an unknown template is a 422 at the edge, not an Error phase later.
+      let effective;
+      try {
+        ({ effective } = await resolveEffectiveSandbox(draft, lookup));
+      } catch (err) {
+        if (isPlatformError(err) && (err.code === 'TEMPLATE_NOT_FOUND' || err.code === 'UNPROCESSABLE')) {
+          throw new PlatformError('UNPROCESSABLE', err.message, {
+            details: [{ field: 'templateRef.name', rule: 'exists', message: err.message }],
+          });
+        }
+        throw err;
+      }
+      draft.spec.mode = req.mode ?? effective.mode;
+      draft.status = { phase: 'Creating', reason: 'Pending', message: 'Waiting for the controller', resolvedTemplate: effective.templateName };
+      const created = await store.create(draft);
+      nudge(namespace, req.name);
+      return created;
+    },
+
+    async stop(ns: string, name: string): Promise<Sandbox> {
+      return mutate(store, ns, name, async (sb) => {
+        if (sb.metadata.deletionTimestamp) throw new PlatformError('INVALID_PHASE', `sandbox "${name}" is being deleted`);
+        if ((sb.spec.desiredState ?? 'Running') === 'Stopped') {
+          throw new PlatformError(
+            'INVALID_PHASE',
+            `cannot stop sandbox "${name}" in phase ${sb.status?.phase ?? 'Creating'}: it is already ${sb.status?.phase === 'Stopped' ? 'stopped' : 'stopping'}`,
+          );
+        }
+        const updated = await store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Stopped' } });
+        const withStatus = await store.updateStatus<Sandbox>({
+          ...updated,
+          status: { ...updated.status, reason: 'Stopping', message: 'Stopping' },
+        });
+        nudge(ns, name);
+        return withStatus;
+      });
+    },
+
+    async resume(ns: string, name: string): Promise<Sandbox> {
+      return mutate(store, ns, name, async (sb) => {
+        if (sb.metadata.deletionTimestamp) throw new PlatformError('INVALID_PHASE', `sandbox "${name}" is being deleted`);
+        const stopped = (sb.spec.desiredState ?? 'Running') === 'Stopped';
+        if (!stopped && sb.status?.phase !== 'Error') {
+          throw new PlatformError(
+            'INVALID_PHASE',
+            `cannot resume sandbox "${name}" in phase ${sb.status?.phase ?? 'Creating'}: it is already running`,
+          );
+        }
+        const updated = stopped ? await store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Running' } }) : sb;
+        const withStatus = await store.updateStatus<Sandbox>({
+          ...updated,
+          status: {
+            ...updated.status,
+            phase: 'Creating',
+            reason: 'Resuming',
+            message: 'Resuming',
+            failureCount: 0,
+            restartCount: 0,
+          },
+        });
+        nudge(ns, name);
+        return withStatus;
+      });
+    },
+
+    async patch(ns: string, name: string, req: PatchSandboxRequest) {
+      const applied: Record<string, 'immediately' | 'on-restart'> = {};
+      const sb = await mutate(store, ns, name, async (current) => {
+        const spec = { ...current.spec };
+        const metadata = { ...current.metadata };
+        if (req.timeout !== undefined) (spec.timeout = req.timeout), (applied.timeout = 'immediately');
+        if (req.idleTimeout !== undefined) (spec.idleTimeout = req.idleTimeout), (applied.idleTimeout = 'immediately');
+        if (req.resources !== undefined) (spec.resources = { ...spec.resources, ...req.resources }), (applied.resources = 'on-restart');
+        if (req.env !== undefined) (spec.env = req.env), (applied.env = 'on-restart');
+        if (req.labels) (metadata.labels = { ...metadata.labels, ...req.labels }), (applied.labels = 'immediately');
+        if (req.annotations) (metadata.annotations = { ...metadata.annotations, ...req.annotations }), (applied.annotations = 'immediately');
+        if (Object.keys(applied).length === 0) {
+          throw new PlatformError('VALIDATION_FAILED', 'nothing to change: give at least one of timeout, idleTimeout, resources, env, labels, annotations');
+        }
+        return store.update<Sandbox>({ ...current, metadata, spec });
+      });
+      nudge(ns, name);
+      const restartRequired = Object.values(applied).includes('on-restart');
+      return {
+        sandboxId: name,
+        applied,
+        restartRequired,
+        ...(restartRequired ? { message: 'resource and env changes take effect after the sandbox is stopped and resumed' } : {}),
+        sandbox: sb,
+      };
+    },
+
+    async delete(ns: string, name: string): Promise<void> {
+      await getSandboxOrThrow(store, ns, name);
+      await store.delete('Sandbox', { namespace: ns, name });
+      nudge(ns, name);
+    },
+
+    /** Records activity for the idle timeout; throttled so busy sandboxes do not write on every exec. */
+    async touch(sb: Sandbox, nowMs: number, minIntervalMs = 15_000): Promise<void> {
+      const last = sb.status?.lastActivityTimestamp ? Date.parse(sb.status.lastActivityTimestamp) : 0;
+      if (nowMs - last < minIntervalMs) return;
+      await store
+        .updateStatus<Sandbox>({
+          ...sb,
+          metadata: { ...sb.metadata, resourceVersion: undefined },
+          status: { ...sb.status, lastActivityTimestamp: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        })
+        .catch(() => undefined);
+    },
+  };
+}
+
+export type SandboxService = ReturnType<typeof createSandboxService>;
+
+export function requireRunning(sb: Sandbox): void {
+  const phase = sb.metadata.deletionTimestamp ? 'Deleting' : (sb.status?.phase ?? 'Creating');
+  if (phase === 'Running' && (sb.spec.desiredState ?? 'Running') === 'Running') return;
+  const hint =
+    phase === 'Stopped'
+      ? `; resume it with \`agenttier sandbox resume ${sb.metadata.name}\``
+      : phase === 'Creating'
+        ? '; wait for it with `agenttier sandbox get` or `--wait`'
+        : '';
+  throw new PlatformError('SANDBOX_NOT_RUNNING', `sandbox "${sb.metadata.name}" is not running (phase ${phase})${hint}`);
+}
