@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The whole test run (`npm test`): dependencies, engine, images, then format, lint, typecheck and
+# vitest (unit + integration). Fails fast, naming the step that failed.
+#
+# Env: AGENTTIER_DOCKER_HOST  engine for images and integration tests
+#                             (default unix:///run/agenttier/docker.sock, started by scripts/engine.sh)
+#      IMAGES                 subset of images/ to build (default: all)
+#      SKIP_LINT=1            skip prettier and eslint
+# Extra arguments go to `vitest run` (e.g. `npm test -- --project unit`).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+
+current=''
+step() {
+  current=$1
+  printf '\n==> [test] %s\n' "$1" >&2
+  step_start=$SECONDS
+}
+fail() {
+  printf '\n==> [test] FAILED at step: %s (exit %s)\n' "$current" "$1" >&2
+  exit "$1"
+}
+run() { # run a command as part of the current step; stop everything if it fails
+  "$@"
+  local rc=$?
+  [ "$rc" -eq 0 ] || fail "$rc"
+}
+done_step() { printf '==> [test] %s ok (%ss)\n' "$current" "$((SECONDS - step_start))" >&2; }
+
+total_start=$SECONDS
+
+# `npm ci`, except when the registry mirror lacks other platforms' optional packages (e.g.
+# @rollup/rollup-darwin-arm64): npm then cannot record them in package-lock.json and `npm ci`
+# refuses the lock as "not in sync". `npm install --no-save` installs the same locked versions
+# without rewriting package-lock.json.
+npm_ci() {
+  local log rc
+  log=$(mktemp)
+  npm ci --no-audit --no-fund 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" -ne 0 ] && grep -q 'can only install packages when your package.json and package-lock.json' "$log"; then
+    echo '==> [test] npm ci rejected the lock file (platform optional packages missing from it);' \
+      'installing the locked versions with npm install --no-save' >&2
+    npm install --no-save --no-audit --no-fund
+    rc=$?
+  fi
+  rm -f "$log"
+  return "$rc"
+}
+
+step 'npm ci'
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  run npm_ci
+else
+  echo 'node_modules is up to date with package-lock.json; skipping' >&2
+fi
+done_step
+
+# The repository targets Node 24: the `node` devDependency provides it in node_modules/.bin.
+# `npm test` already puts that first on PATH; make direct `bash scripts/test.sh` runs behave the same.
+export PATH="$ROOT/node_modules/.bin:$PATH"
+node_version=$(node --version 2>/dev/null || echo none)
+major=${node_version#v}
+major=${major%%.*}
+if ! [ "$major" -ge 24 ] 2>/dev/null; then
+  current='node >= 24'
+  echo "tests need Node >= 24 but PATH resolves node to $node_version; is node_modules/.bin/node installed (npm ci)?" >&2
+  fail 1
+fi
+
+export AGENTTIER_DOCKER_HOST=${AGENTTIER_DOCKER_HOST:-unix:///run/agenttier/docker.sock}
+
+step 'engine (scripts/engine.sh)'
+run bash scripts/engine.sh
+done_step
+
+step 'images (scripts/images.sh)'
+run bash scripts/images.sh
+done_step
+
+if [ "${SKIP_LINT:-}" = 1 ]; then
+  echo '==> [test] SKIP_LINT=1: skipping prettier and eslint' >&2
+else
+  step 'format (prettier --check .)'
+  run npx --no -- prettier --check .
+  done_step
+
+  step 'lint (eslint .)'
+  run npx --no -- eslint .
+  done_step
+fi
+
+step 'typecheck (tsc -p tsconfig.json)'
+run npx --no -- tsc -p tsconfig.json
+done_step
+
+step 'vitest run'
+echo "node $(node --version) ($(command -v node)), engine $AGENTTIER_DOCKER_HOST" >&2
+run npx --no -- vitest run "$@"
+done_step
+
+printf '\n==> [test] all steps passed in %ss\n' "$((SECONDS - total_start))" >&2
