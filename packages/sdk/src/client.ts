@@ -1,0 +1,145 @@
+import type { SandboxView } from '@agenttier/contract';
+import { HttpClient } from './http.ts';
+import type { AgentTierOpts } from './options.ts';
+import { resolveOpts } from './options.ts';
+import { Sandbox, normalizeSandboxView } from './sandbox.ts';
+import { Templates } from './templates.ts';
+import type { CallOpts, CreateSandboxOpts, ListSandboxesOpts } from './types.ts';
+import { encodePath } from './http.ts';
+
+/**
+ * The AgentTier client. Talks to `<apiUrl>/api/v1` with global `fetch`.
+ *
+ * @example
+ * ```ts
+ * import { AgentTier } from '@agenttier/sdk';
+ *
+ * const client = new AgentTier(); // AGENTTIER_API_URL, AGENTTIER_API_KEY / AGENTTIER_TOKEN
+ * const sandbox = await client.createSandbox({ name: 'demo', template: 'general-coding' });
+ * await sandbox.waitUntilRunning();
+ * console.log((await sandbox.exec('echo hello')).stdout);
+ * await sandbox.delete();
+ * ```
+ */
+export class AgentTier {
+  /** Template management. */
+  readonly templates: Templates;
+  /** @internal */
+  readonly http: HttpClient;
+
+  constructor(opts: AgentTierOpts = {}) {
+    this.http = new HttpClient(resolveOpts(opts));
+    this.templates = new Templates(this.http);
+  }
+
+  /** The server base URL in use (after option/env/default resolution). */
+  get apiUrl(): string {
+    return this.http.apiUrl;
+  }
+
+  /**
+   * Creates a sandbox and returns its handle right away (phase Creating); call
+   * `waitUntilRunning()` to wait for it.
+   * @example
+   * ```ts
+   * const sandbox = await client.createSandbox({
+   *   name: 'demo',
+   *   template: 'general-coding',
+   *   idleTimeout: '30m',
+   *   env: { DEBUG: '1' },
+   * });
+   * ```
+   */
+  async createSandbox(opts: CreateSandboxOpts): Promise<Sandbox> {
+    const env = Array.isArray(opts.env)
+      ? opts.env
+      : opts.env
+        ? Object.entries(opts.env).map(([name, value]) => ({ name, value }))
+        : undefined;
+    const body = {
+      name: opts.name,
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      templateRef: { name: opts.template, ...(opts.templateKind ? { kind: opts.templateKind } : {}) },
+      ...(opts.mode ? { mode: opts.mode } : {}),
+      ...(opts.timeout ? { timeout: opts.timeout } : {}),
+      ...(opts.idleTimeout ? { idleTimeout: opts.idleTimeout } : {}),
+      ...(opts.storageSize ? { storage: { size: opts.storageSize } } : {}),
+      ...(opts.resources ? { resources: opts.resources } : {}),
+      ...(env ? { env } : {}),
+      ...(opts.labels ? { labels: opts.labels } : {}),
+      ...(opts.annotations ? { annotations: opts.annotations } : {}),
+    };
+    const raw = await this.http.json<SandboxView>({
+      method: 'POST',
+      path: '/api/v1/sandboxes',
+      json: body,
+      signal: opts.signal,
+    });
+    return new Sandbox(this.http, normalizeSandboxView({ ...raw, name: raw?.name || opts.name }));
+  }
+
+  /**
+   * Looks a sandbox up by name; throws NotFoundError when there is none.
+   * @example
+   * ```ts
+   * const sandbox = await client.getSandbox('demo');
+   * console.log(sandbox.status);
+   * ```
+   */
+  async getSandbox(name: string, opts: CallOpts & { namespace?: string } = {}): Promise<Sandbox> {
+    const raw = await this.http.json<SandboxView>({
+      method: 'GET',
+      path: `/api/v1/sandboxes/${encodePath(name)}`,
+      query: opts.namespace ? { namespace: opts.namespace } : {},
+      signal: opts.signal,
+    });
+    return new Sandbox(this.http, normalizeSandboxView(raw), opts.namespace);
+  }
+
+  /**
+   * Lists sandboxes you can see, optionally filtered.
+   * @example
+   * ```ts
+   * const running = await client.listSandboxes({ status: 'Running' });
+   * console.log(running.map((s) => s.name));
+   * ```
+   */
+  async listSandboxes(opts: ListSandboxesOpts = {}): Promise<Sandbox[]> {
+    const res = await this.http.json<{ sandboxes?: SandboxView[] | null }>({
+      method: 'GET',
+      path: '/api/v1/sandboxes',
+      query: { namespace: opts.namespace, status: opts.status },
+      signal: opts.signal,
+    });
+    return (res?.sandboxes ?? []).map((raw) => new Sandbox(this.http, normalizeSandboxView(raw)));
+  }
+
+  /**
+   * A handle for a sandbox you know by name, without a request. Its `status` is unknown until
+   * `refresh()`.
+   * @example
+   * ```ts
+   * await client.sandbox('demo').stop();
+   * ```
+   */
+  sandbox(name: string, opts: { namespace?: string } = {}): Sandbox {
+    return new Sandbox(
+      this.http,
+      normalizeSandboxView({ name, namespace: opts.namespace ?? '' }, 'Unknown'),
+      opts.namespace,
+    );
+  }
+
+  /**
+   * Checks that the server answers `GET /healthz`. Throws ConnectionError when it does not.
+   * @example
+   * ```ts
+   * await client.health();
+   * ```
+   */
+  async health(opts: CallOpts = {}): Promise<void> {
+    await this.http.call({ method: 'GET', path: '/healthz', signal: opts.signal }, async (res) => {
+      await res.arrayBuffer();
+    });
+  }
+}

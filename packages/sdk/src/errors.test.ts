@@ -1,0 +1,136 @@
+import { ERROR_STATUS } from '@agenttier/contract';
+import { describe, expect, it } from 'vitest';
+import {
+  AgentTierError,
+  AuthenticationError,
+  ConflictError,
+  ForbiddenError,
+  NotConfiguredError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PolicyViolationError,
+  RateLimitError,
+  ServerError,
+  ValidationError,
+  errorFromResponse,
+  parseRetryAfterMs,
+} from './errors.ts';
+
+describe('errorFromResponse', () => {
+  it.each([
+    [400, ValidationError],
+    [422, ValidationError],
+    [401, AuthenticationError],
+    [403, ForbiddenError],
+    [404, NotFoundError],
+    [409, ConflictError],
+    [413, PayloadTooLargeError],
+    [424, NotConfiguredError],
+    [429, RateLimitError],
+    [500, ServerError],
+    [502, ServerError],
+    [503, ServerError],
+    [418, AgentTierError],
+  ])('maps HTTP %i to %s', (status, cls) => {
+    const err = errorFromResponse({ status, body: { error: 'boom' } });
+    expect(err).toBeInstanceOf(cls);
+    expect(err).toBeInstanceOf(AgentTierError);
+    expect(err.status).toBe(status);
+  });
+
+  it('maps every contract code to a class by its status', () => {
+    for (const [code, status] of Object.entries(ERROR_STATUS)) {
+      const err = errorFromResponse({ status, body: { error: 'x', code, message: 'x' } });
+      expect(err.code).toBe(code);
+      if (status === 404) expect(err).toBeInstanceOf(NotFoundError);
+      if (status === 409) expect(err).toBeInstanceOf(ConflictError);
+      if (code === 'POLICY_VIOLATION') expect(err).toBeInstanceOf(PolicyViolationError);
+      if (code === 'FORBIDDEN') expect(err).toBeInstanceOf(ForbiddenError);
+    }
+  });
+
+  it('keeps the wire code, request id, details and server message', () => {
+    const err = errorFromResponse({
+      status: 400,
+      body: {
+        error: 'invalid sandbox: name is required',
+        code: 'VALIDATION_FAILED',
+        message: 'invalid sandbox: name is required',
+        requestId: 'abc123',
+        details: [{ field: 'name', rule: 'too_small', message: 'is required' }],
+      },
+    });
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.code).toBe('VALIDATION_FAILED');
+    expect(err.requestId).toBe('abc123');
+    expect(err.details).toEqual([{ field: 'name', rule: 'too_small', message: 'is required' }]);
+    expect(err.serverMessage).toBe('invalid sandbox: name is required');
+    expect(err.message).toMatch(/^invalid sandbox: name is required\. /);
+  });
+
+  it('recognises the seed product policy_violation body and its violations', () => {
+    const err = errorFromResponse({
+      status: 403,
+      body: {
+        error: 'policy_violation',
+        violations: [{ code: 'maxSandboxes', message: 'too many sandboxes' }],
+      },
+    });
+    expect(err).toBeInstanceOf(PolicyViolationError);
+    expect(err.code).toBe('POLICY_VIOLATION');
+    expect((err as PolicyViolationError).violations).toEqual([
+      { code: 'maxSandboxes', message: 'too many sandboxes' },
+    ]);
+  });
+
+  it('prefers prose over machine words in error', () => {
+    const err = errorFromResponse({
+      status: 429,
+      body: { error: 'rate_limited', retryAfter: 3, message: 'too many requests; retry after 3 seconds' },
+    });
+    expect(err.serverMessage).toBe('too many requests; retry after 3 seconds');
+    expect(err.retryAfterMs).toBe(3000);
+    expect(err.code).toBe('RATE_LIMITED');
+    expect(err.retryable).toBe(true);
+  });
+
+  it('reads Retry-After and X-Request-ID headers', () => {
+    const headers = new Headers({ 'Retry-After': '5', 'X-Request-ID': 'rid' });
+    const err = errorFromResponse({ status: 429, body: { error: 'concurrency_exceeded' }, headers });
+    expect(err.retryAfterMs).toBe(5000);
+    expect(err.requestId).toBe('rid');
+    expect(err.code).toBe('CONCURRENCY_EXCEEDED');
+    expect(err.message).toContain('Retry in 5s');
+  });
+
+  it('uses text bodies and falls back to a generic message', () => {
+    expect(errorFromResponse({ status: 502, body: 'bad gateway' }).serverMessage).toBe('bad gateway');
+    expect(errorFromResponse({ status: 500, body: undefined, what: 'GET /x' }).serverMessage).toBe(
+      'GET /x failed with HTTP 500',
+    );
+  });
+
+  it('tells the user how to authenticate', () => {
+    expect(errorFromResponse({ status: 401, body: { error: 'invalid_api_key' } }).message).toContain(
+      'AGENTTIER_API_KEY',
+    );
+  });
+});
+
+describe('parseRetryAfterMs', () => {
+  it('parses seconds and HTTP dates', () => {
+    expect(parseRetryAfterMs('0')).toBe(0);
+    expect(parseRetryAfterMs('12')).toBe(12_000);
+    expect(parseRetryAfterMs('1.5')).toBe(1500);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfterMs('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfterMs('Wed, 31 Dec 2025 23:00:00 GMT', now)).toBe(0);
+  });
+
+  it('returns undefined for missing or garbage values', () => {
+    expect(parseRetryAfterMs(null)).toBeUndefined();
+    expect(parseRetryAfterMs('')).toBeUndefined();
+    expect(parseRetryAfterMs('soon')).toBeUndefined();
+    expect(parseRetryAfterMs('-3')).toBeUndefined();
+  });
+});

@@ -1,0 +1,87 @@
+export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Options for {@link AgentTier}. Precedence: the option, then the environment variable, then the default. */
+export interface AgentTierOpts {
+  /**
+   * Base URL of the AgentTier server, without `/api/v1`.
+   * @default AGENTTIER_API_URL // environment variable, else 'http://127.0.0.1:8080'
+   */
+  apiUrl?: string;
+  /**
+   * API key, sent as `X-API-Key`. Wins over `token` when both are set.
+   * @default AGENTTIER_API_KEY // environment variable
+   */
+  apiKey?: string;
+  /**
+   * Bearer token (OIDC JWT), sent as `Authorization: Bearer …`.
+   * @default AGENTTIER_TOKEN // environment variable
+   */
+  token?: string;
+  /**
+   * The `fetch` to use (tests, proxies, custom agents).
+   * @default globalThis.fetch
+   */
+  fetch?: typeof fetch;
+  /**
+   * How long one request may take before it fails with `TimeoutError`. For downloads and streams this
+   * bounds the wait for response headers only; the body may take as long as it needs.
+   * @default 60000
+   */
+  timeoutMs?: number;
+  /**
+   * Where the environment fallbacks are read from. Mostly for tests and embedding.
+   * @default process.env
+   */
+  env?: Record<string, string | undefined>;
+  /**
+   * Extra headers sent with every request (e.g. a proxy's auth header).
+   * @default {}
+   */
+  headers?: Record<string, string>;
+}
+
+export interface ResolvedOpts {
+  apiUrl: string;
+  apiKey: string | undefined;
+  token: string | undefined;
+  fetch: typeof fetch;
+  timeoutMs: number;
+  headers: Record<string, string>;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** Applies option → env → default, and normalises the URL (no trailing slash, no `/api/v1`). */
+export function resolveOpts(opts: AgentTierOpts = {}): ResolvedOpts {
+  const env = opts.env ?? (typeof process !== 'undefined' ? process.env : {});
+  const rawUrl = nonEmpty(opts.apiUrl) ?? nonEmpty(env.AGENTTIER_API_URL) ?? DEFAULT_API_URL;
+  let apiUrl: string;
+  try {
+    const url = new URL(rawUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    apiUrl = url.toString();
+  } catch {
+    throw new TypeError(
+      `invalid AgentTier API URL "${rawUrl}": expected something like http://127.0.0.1:8080 (check apiUrl / AGENTTIER_API_URL)`,
+    );
+  }
+  apiUrl = apiUrl.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+
+  // Explicit credentials win as a pair over the environment, so an explicit token is not shadowed
+  // by an API key that happens to be exported in the shell.
+  const explicit = nonEmpty(opts.apiKey) !== undefined || nonEmpty(opts.token) !== undefined;
+  const apiKey = explicit ? nonEmpty(opts.apiKey) : nonEmpty(env.AGENTTIER_API_KEY);
+  const token = explicit ? nonEmpty(opts.token) : nonEmpty(env.AGENTTIER_TOKEN);
+
+  const fetchImpl = opts.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') {
+    throw new TypeError('no fetch implementation: use Node 18+ or pass { fetch } to new AgentTier()');
+  }
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs > 0))
+    throw new TypeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  return { apiUrl, apiKey, token, fetch: fetchImpl, timeoutMs, headers: { ...opts.headers } };
+}

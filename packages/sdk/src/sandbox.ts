@@ -1,0 +1,391 @@
+import type { ExecResponse, PatchSandboxRequest, SandboxView } from '@agenttier/contract';
+import {
+  AgentTierError,
+  ConnectionError,
+  NotFoundError,
+  SandboxErrorStateError,
+  TimeoutError,
+  errorFromResponse,
+} from './errors.ts';
+import { SandboxFiles } from './files.ts';
+import type { HttpClient, Query } from './http.ts';
+import { encodePath } from './http.ts';
+import { eventPayload } from './sse.ts';
+import type { CallOpts, ExecOpts, ExecStreamEvent, WaitOpts } from './types.ts';
+import { sleep } from './wait.ts';
+
+export const DEFAULT_WAIT_TIMEOUT_MS = 120_000;
+export const DEFAULT_POLL_INTERVAL_MS = 1_000;
+/** Added to an exec's own timeout so the HTTP request outlives the command. */
+const EXEC_HTTP_GRACE_MS = 30_000;
+const DEFAULT_EXEC_TIMEOUT_SEC = 30;
+
+/** Fills what older or partial responses (the seed's create answer) leave out. */
+export function normalizeSandboxView(
+  raw: Partial<SandboxView> & { name?: string },
+  fallbackStatus = 'Creating',
+): SandboxView {
+  const status = raw.status || raw.phase || fallbackStatus;
+  return {
+    uid: '',
+    namespace: '',
+    desiredState: '',
+    mode: 'code',
+    templateRef: '',
+    podName: '',
+    pvcName: '',
+    message: '',
+    createdAt: '',
+    labels: {},
+    conditions: [],
+    resourceVersion: '',
+    ...raw,
+    sandboxId: raw.sandboxId ?? raw.name ?? '',
+    name: raw.name ?? raw.sandboxId ?? '',
+    status,
+    phase: raw.phase || status,
+  } as SandboxView;
+}
+
+function execBody(command: string | string[], opts: ExecOpts): Record<string, unknown> {
+  if (Array.isArray(command) ? command.length === 0 : command === '') {
+    throw new TypeError('exec needs a command: a shell string or a non-empty argv array');
+  }
+  return {
+    command,
+    ...(opts.timeoutSec !== undefined ? { timeout: opts.timeoutSec } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+  };
+}
+
+/**
+ * A handle on one sandbox. It holds the last state seen (`info`, `status`); call `refresh()` to
+ * update it. Obtain one from `client.createSandbox()`, `client.getSandbox()` or `client.listSandboxes()`.
+ *
+ * @example
+ * ```ts
+ * const sandbox = await client.createSandbox({ name: 'demo', template: 'general-coding' });
+ * await sandbox.waitUntilRunning();
+ * const { stdout } = await sandbox.exec(['python3', '-c', 'print(6*7)']);
+ * ```
+ */
+export class Sandbox {
+  /** The sandbox's files: list, read, write, upload, download, archive. */
+  readonly files: SandboxFiles;
+  private view: SandboxView;
+
+  /** @internal */
+  constructor(
+    private readonly http: HttpClient,
+    view: SandboxView,
+    /** Namespace to send as `?namespace=` on per-sandbox calls, when the caller named one. */
+    private readonly namespaceHint?: string,
+  ) {
+    this.view = view;
+    this.files = new SandboxFiles(http, this.basePath, () => this.query());
+  }
+
+  /** The sandbox name (its id in every URL). */
+  get name(): string {
+    return this.view.name;
+  }
+
+  get namespace(): string {
+    return this.view.namespace;
+  }
+
+  /** The phase last seen: Creating, Running, Stopped, Error or Deleting. */
+  get status(): string {
+    return this.view.status;
+  }
+
+  /** The full object last seen, as the API returned it. */
+  get info(): SandboxView {
+    return this.view;
+  }
+
+  private get basePath(): string {
+    return `/api/v1/sandboxes/${encodePath(this.view.name)}`;
+  }
+
+  private query(): Query {
+    return this.namespaceHint ? { namespace: this.namespaceHint } : {};
+  }
+
+  toJSON(): SandboxView {
+    return this.view;
+  }
+
+  /**
+   * Fetches the current state.
+   * @example
+   * ```ts
+   * await sandbox.refresh();
+   * console.log(sandbox.status, sandbox.info.message);
+   * ```
+   */
+  async refresh(opts: CallOpts = {}): Promise<this> {
+    const raw = await this.http.json<SandboxView>({
+      method: 'GET',
+      path: this.basePath,
+      query: this.query(),
+      signal: opts.signal,
+    });
+    this.view = normalizeSandboxView(raw);
+    return this;
+  }
+
+  /**
+   * Polls until the sandbox is Running. Throws SandboxErrorStateError (with the server's message)
+   * if it lands in Error, and TimeoutError when `timeoutMs` passes first.
+   * @example
+   * ```ts
+   * await sandbox.waitUntilRunning({ timeoutMs: 300_000, onPhase: (p) => console.log(p) });
+   * ```
+   */
+  async waitUntilRunning(opts: WaitOpts = {}): Promise<this> {
+    return this.waitForPhase('Running', opts);
+  }
+
+  /**
+   * Polls until the sandbox is Stopped (after `stop()`).
+   * @example
+   * ```ts
+   * await sandbox.stop();
+   * await sandbox.waitUntilStopped();
+   * ```
+   */
+  async waitUntilStopped(opts: WaitOpts = {}): Promise<this> {
+    return this.waitForPhase('Stopped', opts);
+  }
+
+  /**
+   * Polls until the sandbox no longer exists (after `delete()`).
+   * @example
+   * ```ts
+   * await sandbox.delete();
+   * await sandbox.waitUntilDeleted({ timeoutMs: 60_000 });
+   * ```
+   */
+  async waitUntilDeleted(opts: WaitOpts = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    let last: string | undefined;
+    for (;;) {
+      try {
+        await this.refresh({ signal: opts.signal });
+      } catch (err) {
+        if (err instanceof NotFoundError) {
+          opts.onPhase?.('Deleted', this.view);
+          return;
+        }
+        throw err;
+      }
+      if (this.status !== last) {
+        last = this.status;
+        opts.onPhase?.(last, this.view);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw this.waitTimeout('be deleted', timeoutMs);
+      await sleep(Math.min(opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, remaining), opts.signal);
+    }
+  }
+
+  private async waitForPhase(want: 'Running' | 'Stopped', opts: WaitOpts): Promise<this> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    let last: string | undefined;
+    for (;;) {
+      await this.refresh({ signal: opts.signal });
+      const phase = this.status;
+      if (phase !== last) {
+        last = phase;
+        opts.onPhase?.(phase, this.view);
+      }
+      if (phase === want) return this;
+      if (phase === 'Error') {
+        throw new SandboxErrorStateError(
+          `sandbox "${this.name}" is in phase Error: ${this.view.message || 'the server gave no reason'}`,
+          {
+            code: 'SANDBOX_ERROR_STATE',
+            body: this.view,
+            serverMessage: this.view.message,
+            hint: 'Inspect it with getSandbox() (CLI: `agenttier sandbox get NAME`), then delete and recreate it',
+          },
+        );
+      }
+      if (phase === 'Deleting') {
+        throw new AgentTierError(`sandbox "${this.name}" is being deleted; it will not become ${want}`, {
+          code: 'INVALID_PHASE',
+          body: this.view,
+        });
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw this.waitTimeout(`become ${want}`, timeoutMs);
+      await sleep(Math.min(opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, remaining), opts.signal);
+    }
+  }
+
+  private waitTimeout(goal: string, timeoutMs: number): TimeoutError {
+    return new TimeoutError(
+      `sandbox "${this.name}" did not ${goal} within ${Math.round(timeoutMs / 1000)}s (last phase: ${this.status || 'unknown'})`,
+      {
+        code: 'CLIENT_TIMEOUT',
+        body: this.view,
+        hint: 'Wait longer (timeoutMs), or inspect it with getSandbox() (CLI: `agenttier sandbox get NAME`)',
+      },
+    );
+  }
+
+  /**
+   * Runs a command and waits for it. A string runs through `/bin/sh -c`; an array runs as argv
+   * without a shell. A non-zero exit code is a normal result, not an error.
+   * @example
+   * ```ts
+   * const r = await sandbox.exec('ls -la /workspace | wc -l', { timeoutSec: 10 });
+   * if (r.exitCode !== 0) console.error(r.stderr);
+   * ```
+   */
+  async exec(command: string | string[], opts: ExecOpts = {}): Promise<ExecResponse> {
+    const body = execBody(command, opts);
+    const res = await this.http.json<ExecResponse>({
+      method: 'POST',
+      path: `${this.basePath}/exec`,
+      query: this.query(),
+      json: body,
+      signal: opts.signal,
+      timeoutMs: Math.max(
+        this.http.opts.timeoutMs,
+        (opts.timeoutSec ?? DEFAULT_EXEC_TIMEOUT_SEC) * 1000 + EXEC_HTTP_GRACE_MS,
+      ),
+    });
+    return { ...res, stdout: res.stdout ?? '', stderr: res.stderr ?? '', exitCode: res.exitCode ?? -1 };
+  }
+
+  /**
+   * Runs a command and yields its output as it happens (`POST …/exec/stream`, server-sent events).
+   * The last event is `exit`. Breaking out of the loop or aborting `signal` ends the request.
+   * @example
+   * ```ts
+   * for await (const ev of sandbox.execStream(['npm', 'test'])) {
+   *   if (ev.type === 'stdout') process.stdout.write(ev.data);
+   *   if (ev.type === 'exit') console.log('exit code', ev.exitCode);
+   * }
+   * ```
+   */
+  async *execStream(command: string | string[], opts: ExecOpts = {}): AsyncGenerator<ExecStreamEvent> {
+    const body = execBody(command, opts);
+    let exited = false;
+    for await (const ev of this.http.events({
+      method: 'POST',
+      path: `${this.basePath}/exec/stream`,
+      query: this.query(),
+      json: body,
+      signal: opts.signal,
+    })) {
+      const data = eventPayload(ev);
+      switch (ev.event) {
+        case 'start':
+          yield { ...data, type: 'start' };
+          break;
+        case 'stdout':
+        case 'stderr':
+          yield { type: ev.event, data: String(data.data ?? '') };
+          break;
+        case 'log': {
+          // Seed-style `{stream, data}` line events.
+          const stream = data.stream === 'stderr' ? 'stderr' : 'stdout';
+          yield { type: stream, data: `${String(data.data ?? '')}\n` };
+          break;
+        }
+        case 'exit': {
+          exited = true;
+          const exit: ExecStreamEvent = { type: 'exit', exitCode: Number(data.exitCode ?? -1) };
+          if (data.signal !== undefined) exit.signal = data.signal as string | null;
+          if (typeof data.durationMs === 'number') exit.durationMs = data.durationMs;
+          yield exit;
+          return;
+        }
+        case 'error':
+          throw errorFromResponse({
+            status: typeof data.status === 'number' ? data.status : 500,
+            body: { error: data.message ?? data.error ?? 'exec stream failed', ...data },
+          });
+        default:
+          break; // unknown events are ignored so servers can add new ones
+      }
+    }
+    if (!exited) {
+      throw new ConnectionError(`the exec stream of sandbox "${this.name}" ended without an exit event`, {
+        code: 'CONNECTION_FAILED',
+        hint: 'The connection dropped or the server stopped; check the sandbox with refresh()',
+      });
+    }
+  }
+
+  /**
+   * Asks the platform to stop the sandbox (the workspace is kept). Returns at once; use
+   * `waitUntilStopped()` to wait. Throws ConflictError when the phase does not allow it.
+   * @example
+   * ```ts
+   * await sandbox.stop();
+   * ```
+   */
+  async stop(opts: CallOpts = {}): Promise<void> {
+    await this.http.json({
+      method: 'POST',
+      path: `${this.basePath}/stop`,
+      query: this.query(),
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * Asks the platform to start a stopped sandbox again. Returns at once; use `waitUntilRunning()`.
+   * @example
+   * ```ts
+   * await sandbox.resume();
+   * await sandbox.waitUntilRunning();
+   * ```
+   */
+  async resume(opts: CallOpts = {}): Promise<void> {
+    await this.http.json({
+      method: 'POST',
+      path: `${this.basePath}/resume`,
+      query: this.query(),
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * Deletes the sandbox and its workspace. Returns once the server accepted; the object passes
+   * through phase Deleting — use `waitUntilDeleted()` to wait until it is gone.
+   * @example
+   * ```ts
+   * await sandbox.delete();
+   * ```
+   */
+  async delete(opts: CallOpts = {}): Promise<void> {
+    await this.http.json({ method: 'DELETE', path: this.basePath, query: this.query(), signal: opts.signal });
+  }
+
+  /**
+   * Changes a running sandbox (`PATCH`): idle timeout, resources, labels, annotations.
+   * @example
+   * ```ts
+   * await sandbox.update({ idleTimeout: '2h', labels: { team: 'ml' } });
+   * ```
+   */
+  async update(patch: PatchSandboxRequest, opts: CallOpts = {}): Promise<Record<string, unknown>> {
+    const res = await this.http.json<Record<string, unknown>>({
+      method: 'PATCH',
+      path: this.basePath,
+      query: this.query(),
+      json: patch,
+      signal: opts.signal,
+    });
+    return res ?? {};
+  }
+}
