@@ -21,7 +21,18 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['dockerode', '@kubernetes/*', 'fastify', 'ws', 'node:*', '@agenttier/platform-*', '@agenttier/server'], message: 'core and contract import no platform library' },
+            {
+              group: [
+                'dockerode',
+                '@kubernetes/*',
+                'fastify',
+                'ws',
+                'node:*',
+                '@agenttier/platform-*',
+                '@agenttier/server',
+              ],
+              message: 'core and contract import no platform library',
+            },
           ],
         },
       ],

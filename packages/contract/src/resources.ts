@@ -21,11 +21,9 @@ export const nameSchema = z
     error: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
   });
 
-export const durationSchema = z
-  .string()
-  .refine((v) => parseDurationMs(v) !== undefined, {
-    error: 'must be a duration such as "30s", "15m", "8h" or "1h30m" (no negative values)',
-  });
+export const durationSchema = z.string().refine((v) => parseDurationMs(v) !== undefined, {
+  error: 'must be a duration such as "30s", "15m", "8h" or "1h30m" (no negative values)',
+});
 
 export const cpuSchema = z
   .string()
@@ -242,9 +240,17 @@ export type Sandbox = Resource<'Sandbox', SandboxSpec, SandboxStatus>;
 export type SandboxTemplate = Resource<'SandboxTemplate' | 'ClusterSandboxTemplate', TemplateSpec, never>;
 
 /** Kinds, their scope and their plural names: shared by the stores, the CRD generator and the router. */
-export const KINDS: Record<ResourceKind, { plural: string; singular: string; namespaced: boolean; hasStatus: boolean }> = {
+export const KINDS: Record<
+  ResourceKind,
+  { plural: string; singular: string; namespaced: boolean; hasStatus: boolean }
+> = {
   Sandbox: { plural: 'sandboxes', singular: 'sandbox', namespaced: true, hasStatus: true },
-  SandboxTemplate: { plural: 'sandboxtemplates', singular: 'sandboxtemplate', namespaced: true, hasStatus: false },
+  SandboxTemplate: {
+    plural: 'sandboxtemplates',
+    singular: 'sandboxtemplate',
+    namespaced: true,
+    hasStatus: false,
+  },
   ClusterSandboxTemplate: {
     plural: 'clustersandboxtemplates',
     singular: 'clustersandboxtemplate',

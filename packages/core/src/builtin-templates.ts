@@ -46,7 +46,11 @@ export const BUILTIN_TEMPLATES: SandboxTemplate[] = [
     harness: {
       shell: '/bin/bash',
       workingDir: '/workspace',
-      agent: { entrypoint: ['python3', '/workspace/agent.py'], defaultInvokeTimeout: '30m', maxConcurrentInvokes: 0 },
+      agent: {
+        entrypoint: ['python3', '/workspace/agent.py'],
+        defaultInvokeTimeout: '30m',
+        maxConcurrentInvokes: 0,
+      },
     },
   }),
 ];

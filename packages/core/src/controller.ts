@@ -78,11 +78,15 @@ export function createController(opts: ControllerOpts): Controller {
     async start() {
       unwatch = opts.store.watch('Sandbox', (event) => queue.add(keyOf(event.object)));
       await relist();
-      await collectOrphans().catch((err: unknown) => logger.warn({ err: String(err) }, 'orphan collection failed'));
+      await collectOrphans().catch((err: unknown) =>
+        logger.warn({ err: String(err) }, 'orphan collection failed'),
+      );
       const interval = opts.resyncIntervalMs ?? 30_000;
       resync = setInterval(() => {
         void relist().catch((err: unknown) => logger.warn({ err: String(err) }, 'relist failed'));
-        void collectOrphans().catch((err: unknown) => logger.warn({ err: String(err) }, 'orphan collection failed'));
+        void collectOrphans().catch((err: unknown) =>
+          logger.warn({ err: String(err) }, 'orphan collection failed'),
+        );
       }, interval);
       resync.unref();
     },

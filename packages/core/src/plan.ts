@@ -54,7 +54,10 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
     if (!workload && !volume && sandbox.metadata.finalizers?.includes(SANDBOX_FINALIZER)) {
       actions.push({ type: 'removeFinalizer' });
     }
-    return { actions, status: phaseStatus('Deleting', 'Deleting', 'Removing the container and its workspace') };
+    return {
+      actions,
+      status: phaseStatus('Deleting', 'Deleting', 'Removing the container and its workspace'),
+    };
   }
 
   if (!sandbox.metadata.finalizers?.includes(SANDBOX_FINALIZER)) actions.push({ type: 'addFinalizer' });
@@ -68,7 +71,11 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
     return {
       actions,
       status: {
-        ...phaseStatus('Stopped', status.reason === 'Stopping' ? 'Stopped' : (status.reason ?? 'Stopped'), stopMessage(status)),
+        ...phaseStatus(
+          'Stopped',
+          status.reason === 'Stopping' ? 'Stopped' : (status.reason ?? 'Stopped'),
+          stopMessage(status),
+        ),
         ...(status.phase !== 'Stopped' ? { stoppedAt: iso(nowMs) } : {}),
         startedAt: undefined,
       },
@@ -76,7 +83,10 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
   }
 
   // Terminal error: wait for the user to resume (which resets the counters).
-  if (status.phase === 'Error' && (status.reason === 'RestartLimitExceeded' || status.reason === 'ReconcileFailed')) {
+  if (
+    status.phase === 'Error' &&
+    (status.reason === 'RestartLimitExceeded' || status.reason === 'ReconcileFailed')
+  ) {
     return { actions, status: {} };
   }
 
@@ -96,7 +106,14 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
     if (effective.idleTimeoutMs) {
       requeue = Math.min(requeue, Math.max(activeMs, startedMs) + effective.idleTimeoutMs - nowMs + 50);
     }
-    return { actions, status: { ...phaseStatus('Running', 'Ready', ''), ...(status.startedAt ? {} : { startedAt: iso(nowMs) }) }, requeueAfterMs: Math.max(requeue, 0) };
+    return {
+      actions,
+      status: {
+        ...phaseStatus('Running', 'Ready', ''),
+        ...(status.startedAt ? {} : { startedAt: iso(nowMs) }),
+      },
+      requeueAfterMs: Math.max(requeue, 0),
+    };
   }
 
   if (!volume) actions.push({ type: 'ensureVolume' });
@@ -118,7 +135,11 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
     return {
       actions,
       status: {
-        ...phaseStatus('Creating', 'Restarting', `Restarting after an unexpected exit (attempt ${restarts}/${MAX_RESTARTS})`),
+        ...phaseStatus(
+          'Creating',
+          'Restarting',
+          `Restarting after an unexpected exit (attempt ${restarts}/${MAX_RESTARTS})`,
+        ),
         restartCount: restarts,
         startedAt: undefined,
       },
@@ -131,13 +152,21 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
   if (workload?.ready && workload.state === 'running') {
     return {
       actions,
-      status: { ...phaseStatus('Running', 'Ready', ''), startedAt: iso(nowMs), lastActivityTimestamp: iso(nowMs) },
+      status: {
+        ...phaseStatus('Running', 'Ready', ''),
+        startedAt: iso(nowMs),
+        lastActivityTimestamp: iso(nowMs),
+      },
       requeueAfterMs: 0,
     };
   }
   return {
     actions,
-    status: phaseStatus('Creating', 'Starting', workload ? 'Waiting for the sandbox to become ready' : 'Creating the workspace and container'),
+    status: phaseStatus(
+      'Creating',
+      'Starting',
+      workload ? 'Waiting for the sandbox to become ready' : 'Creating the workspace and container',
+    ),
     requeueAfterMs: CREATING_POLL_MS,
   };
 }
@@ -149,7 +178,11 @@ function stopMessage(status: SandboxStatus): string {
 }
 
 /** Sets or replaces one condition, keeping lastTransitionTime when the status did not change. */
-export function setCondition(conditions: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, nowMs: number): Condition[] {
+export function setCondition(
+  conditions: Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  nowMs: number,
+): Condition[] {
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === next.type);
   const prev = i >= 0 ? list[i] : undefined;

@@ -143,7 +143,11 @@ export interface DataPlane {
   exec(sandbox: Sandbox, spec: ExecSpec, signal?: AbortSignal): Promise<ExecOutcome>;
   stat(sandbox: Sandbox, path: string): Promise<FileInfo>;
   list(sandbox: Sandbox, path: string): Promise<FileInfo[]>;
-  read(sandbox: Sandbox, path: string, maxBytes: number): Promise<{ size: number; body: AsyncIterable<Uint8Array> }>;
+  read(
+    sandbox: Sandbox,
+    path: string,
+    maxBytes: number,
+  ): Promise<{ size: number; body: AsyncIterable<Uint8Array> }>;
   write(sandbox: Sandbox, path: string, body: Uint8Array): Promise<{ bytes: number }>;
   /** A tar stream of a directory (the router turns it into a zip). */
   archiveTar(sandbox: Sandbox, path: string): Promise<AsyncIterable<Uint8Array>>;

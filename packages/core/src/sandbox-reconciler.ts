@@ -20,7 +20,10 @@ export function templateLookup(store: Store) {
   return async (ref: TemplateRef, ns: string): Promise<SandboxTemplate | undefined> => {
     const kind = ref.kind ?? 'ClusterSandboxTemplate';
     if (kind === 'SandboxTemplate') {
-      return store.get<SandboxTemplate>('SandboxTemplate', { namespace: ref.namespace ?? ns, name: ref.name });
+      return store.get<SandboxTemplate>('SandboxTemplate', {
+        namespace: ref.namespace ?? ns,
+        name: ref.name,
+      });
     }
     return store.get<SandboxTemplate>('ClusterSandboxTemplate', { name: ref.name });
   };
@@ -53,7 +56,10 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
       case 'addFinalizer':
         return store.update({
           ...sandbox,
-          metadata: { ...sandbox.metadata, finalizers: [...(sandbox.metadata.finalizers ?? []), SANDBOX_FINALIZER] },
+          metadata: {
+            ...sandbox.metadata,
+            finalizers: [...(sandbox.metadata.finalizers ?? []), SANDBOX_FINALIZER],
+          },
         });
       case 'removeFinalizer':
         await store.update({
@@ -77,7 +83,10 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
         await runtime.removeVolume(sandbox);
         return sandbox;
       case 'requestStop': {
-        const updated = await store.update<Sandbox>({ ...sandbox, spec: { ...sandbox.spec, desiredState: 'Stopped' as const } });
+        const updated = await store.update<Sandbox>({
+          ...sandbox,
+          spec: { ...sandbox.spec, desiredState: 'Stopped' as const },
+        });
         return store.updateStatus({
           ...updated,
           status: { ...updated.status, reason: action.reason, message: action.message },
@@ -148,7 +157,9 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
         await writeStatus(current, {
           phase: 'Error',
           reason: 'ReconcileFailed',
-          message: isTerminal(err) ? message : `${message} (gave up after ${failures} attempts; resume to retry)`,
+          message: isTerminal(err)
+            ? message
+            : `${message} (gave up after ${failures} attempts; resume to retry)`,
           failureCount: failures,
           nextRetryAt: undefined,
         }).catch(() => undefined);
@@ -180,4 +191,3 @@ function placeholderEffective(sandbox: Sandbox): EffectiveSandbox {
     templateName: sandbox.spec.templateRef.name,
   };
 }
-

@@ -54,7 +54,10 @@ export interface EffectiveSandbox {
   templateName: string;
 }
 
-export type TemplateLookup = (ref: TemplateRef, sandboxNamespace: string) => Promise<SandboxTemplate | undefined>;
+export type TemplateLookup = (
+  ref: TemplateRef,
+  sandboxNamespace: string,
+) => Promise<SandboxTemplate | undefined>;
 
 /** Follows `inheritsFrom` from the referenced template to the root; returns root first. */
 export async function resolveTemplateChain(
@@ -72,7 +75,10 @@ export async function resolveTemplateChain(
       throw new PlatformError('UNPROCESSABLE', `template inheritance cycle at ${next.name}`);
     }
     if (chain.length >= MAX_TEMPLATE_DEPTH) {
-      throw new PlatformError('UNPROCESSABLE', `template chain exceeds maximum depth of ${MAX_TEMPLATE_DEPTH}`);
+      throw new PlatformError(
+        'UNPROCESSABLE',
+        `template chain exceeds maximum depth of ${MAX_TEMPLATE_DEPTH}`,
+      );
     }
     seen.add(key);
     const template = await lookup(next, sandboxNamespace);
@@ -146,7 +152,9 @@ export function mergeSandboxWithTemplate(
   const timeoutMs = timeout ? parseDurationMs(timeout) : undefined;
   const idleMs = idle ? parseDurationMs(idle) : undefined;
   const agent = template.harness?.agent ?? {};
-  const defaultInvokeTimeoutMs = agent.defaultInvokeTimeout ? parseDurationMs(agent.defaultInvokeTimeout) : undefined;
+  const defaultInvokeTimeoutMs = agent.defaultInvokeTimeout
+    ? parseDurationMs(agent.defaultInvokeTimeout)
+    : undefined;
   const mountPath = s.storage?.mountPath ?? template.storage?.mountPath ?? defaults.mountPath;
   const storageClass = s.storage?.storageClass ?? template.storage?.storageClass;
   const runtimeClass = s.runtimeClass ?? template.runtimeClass;
@@ -179,7 +187,9 @@ export function mergeSandboxWithTemplate(
     agent: {
       ...(agent.entrypoint?.length ? { entrypoint: agent.entrypoint } : {}),
       ...(agent.installCommand?.length ? { installCommand: agent.installCommand } : {}),
-      ...(agent.maxConcurrentInvokes !== undefined ? { maxConcurrentInvokes: agent.maxConcurrentInvokes } : {}),
+      ...(agent.maxConcurrentInvokes !== undefined
+        ? { maxConcurrentInvokes: agent.maxConcurrentInvokes }
+        : {}),
       ...(defaultInvokeTimeoutMs ? { defaultInvokeTimeoutMs } : {}),
     },
     templateName,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
@@ -40,12 +40,16 @@ export function createApp(deps: AppDeps): FastifyInstance {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomBytes(8).toString('hex');
     },
-    disableRequestLogging: true,
+    // We log one line per request ourselves (onResponse), with the route template and duration.
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 4096 },
   });
   const authenticate = deps.authenticate ?? devAuthenticator;
   const metrics = deps.metrics ?? createHttpMetrics();
-  const sandboxes = createSandboxService({ store: deps.store, ...(deps.enqueue ? { enqueue: deps.enqueue } : {}) });
+  const sandboxes = createSandboxService({
+    store: deps.store,
+    ...(deps.enqueue ? { enqueue: deps.enqueue } : {}),
+  });
 
   app.decorateRequest('identity', null as never);
   app.addHook('onRequest', async (req, reply) => {
@@ -56,7 +60,10 @@ export function createApp(deps: AppDeps): FastifyInstance {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? 'error' : 'info';
-    req.log[level]({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    req.log[level](
+      { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -76,7 +83,10 @@ export function createApp(deps: AppDeps): FastifyInstance {
       for (const check of deps.readinessChecks ?? []) await check();
       return reply.type('text/plain').send('ok');
     } catch (err) {
-      return reply.code(503).type('text/plain').send(`not ready: ${(err as Error).message}`);
+      return reply
+        .code(503)
+        .type('text/plain')
+        .send(`not ready: ${(err as Error).message}`);
     }
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));

@@ -21,7 +21,10 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
  * The one place where any thrown thing becomes a status code and a wire body. Unknown errors become
  * INTERNAL with a generic message (the detail goes to the log, not to the client).
  */
-export function toWireError(err: unknown, requestId: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
+export function toWireError(
+  err: unknown,
+  requestId: string,
+): { status: number; body: ErrorBody; headers: Record<string, string> } {
   if (err instanceof PlatformError) {
     const body: ErrorBody = {
       error: err.message,
@@ -37,10 +40,15 @@ export function toWireError(err: unknown, requestId: string): { status: number; 
   let code: ErrorCode | undefined = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (!code && err instanceof SyntaxError) code = 'INVALID_JSON';
   if (!code && e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    code = (Object.entries(ERROR_STATUS).find(([, s]) => s === e.statusCode)?.[0] as ErrorCode | undefined) ?? 'BAD_REQUEST';
+    code =
+      (Object.entries(ERROR_STATUS).find(([, s]) => s === e.statusCode)?.[0] as ErrorCode | undefined) ??
+      'BAD_REQUEST';
   }
   if (code && isErrorCode(code)) {
-    const message = code === 'INVALID_JSON' ? `request body is not valid JSON: ${e.message ?? ''}`.trim() : (e.message ?? HINTS[code] ?? code);
+    const message =
+      code === 'INVALID_JSON'
+        ? `request body is not valid JSON: ${e.message ?? ''}`.trim()
+        : (e.message ?? HINTS[code] ?? code);
     return { status: ERROR_STATUS[code], body: { error: message, code, message, requestId }, headers: {} };
   }
   const message = `internal error (request ${requestId}); see the server log`;

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -54,7 +56,10 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const dataDir = opts.dataDir ?? process.env.AGENTTIER_DATA_DIR ?? join(homedir(), '.agenttier');
   const logger =
     opts.logger ??
-    pino({ level: opts.logLevel ?? 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] }, pino.destination(2));
+    pino(
+      { level: opts.logLevel ?? 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+      pino.destination(2),
+    );
   const docker = createDockerClient(opts.dockerHost);
   try {
     await docker.ping();
@@ -66,7 +71,11 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   }
   const store = new SqliteStore({ path: join(dataDir, 'state.db') });
   await seedTemplates(store);
-  const runtime = new DockerRuntime({ docker, runRoot: join(dataDir, 'run') });
+  const runtime = new DockerRuntime({
+    docker,
+    instanceId: instanceIdOf(dataDir),
+    runRoot: join(dataDir, 'run'),
+  });
   const controller = createController({
     store,
     runtime,
@@ -110,4 +119,14 @@ export async function seedTemplates(store: SqliteStore): Promise<void> {
       if (!isPlatformError(err) || err.code !== 'ALREADY_EXISTS') throw err;
     });
   }
+}
+
+/** A stable id per data dir: the engine may host several installs (and parallel test runs). */
+export function instanceIdOf(dataDir: string): string {
+  const file = join(dataDir, 'instance-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const id = randomBytes(6).toString('hex');
+  writeFileSync(file, id);
+  return id;
 }

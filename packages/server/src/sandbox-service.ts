@@ -11,7 +11,12 @@ export interface SandboxServiceDeps {
 }
 
 /** Retries a read-modify-write on optimistic-concurrency conflicts. */
-async function mutate(store: Store, ns: string, name: string, fn: (sb: Sandbox) => Promise<Sandbox | undefined>): Promise<Sandbox> {
+async function mutate(
+  store: Store,
+  ns: string,
+  name: string,
+  fn: (sb: Sandbox) => Promise<Sandbox | undefined>,
+): Promise<Sandbox> {
   for (let attempt = 0; ; attempt++) {
     const current = await getSandboxOrThrow(store, ns, name);
     try {
@@ -45,9 +50,13 @@ export function createSandboxService(deps: SandboxServiceDeps) {
       const namespace = req.namespace ?? DEFAULT_NAMESPACE;
       const templateName = req.templateRef?.name ?? req.template;
       if (!templateName) {
-        throw new PlatformError('VALIDATION_FAILED', 'templateRef.name is required (for example "general-coding")', {
-          details: [{ field: 'templateRef.name', rule: 'required', message: 'is required' }],
-        });
+        throw new PlatformError(
+          'VALIDATION_FAILED',
+          'templateRef.name is required (for example "general-coding")',
+          {
+            details: [{ field: 'templateRef.name', rule: 'required', message: 'is required' }],
+          },
+        );
       }
       const templateRef = {
         name: templateName,
@@ -66,7 +75,11 @@ export function createSandboxService(deps: SandboxServiceDeps) {
         spec: {
           templateRef,
           desiredState: 'Running',
-          createdBy: { sub: who.sub, ...(who.email ? { email: who.email } : {}), ...(who.name ? { displayName: who.name } : {}) },
+          createdBy: {
+            sub: who.sub,
+            ...(who.email ? { email: who.email } : {}),
+            ...(who.name ? { displayName: who.name } : {}),
+          },
           ...(req.mode ? { mode: req.mode } : {}),
           ...(req.timeout ? { timeout: req.timeout } : {}),
           ...(req.idleTimeout ? { idleTimeout: req.idleTimeout } : {}),
@@ -88,7 +101,12 @@ export function createSandboxService(deps: SandboxServiceDeps) {
         throw err;
       }
       draft.spec.mode = req.mode ?? effective.mode;
-      draft.status = { phase: 'Creating', reason: 'Pending', message: 'Waiting for the controller', resolvedTemplate: effective.templateName };
+      draft.status = {
+        phase: 'Creating',
+        reason: 'Pending',
+        message: 'Waiting for the controller',
+        resolvedTemplate: effective.templateName,
+      };
       const created = await store.create(draft);
       nudge(namespace, req.name);
       return created;
@@ -96,7 +114,8 @@ export function createSandboxService(deps: SandboxServiceDeps) {
 
     async stop(ns: string, name: string): Promise<Sandbox> {
       return mutate(store, ns, name, async (sb) => {
-        if (sb.metadata.deletionTimestamp) throw new PlatformError('INVALID_PHASE', `sandbox "${name}" is being deleted`);
+        if (sb.metadata.deletionTimestamp)
+          throw new PlatformError('INVALID_PHASE', `sandbox "${name}" is being deleted`);
         if ((sb.spec.desiredState ?? 'Running') === 'Stopped') {
           throw new PlatformError(
             'INVALID_PHASE',
@@ -115,7 +134,8 @@ export function createSandboxService(deps: SandboxServiceDeps) {
 
     async resume(ns: string, name: string): Promise<Sandbox> {
       return mutate(store, ns, name, async (sb) => {
-        if (sb.metadata.deletionTimestamp) throw new PlatformError('INVALID_PHASE', `sandbox "${name}" is being deleted`);
+        if (sb.metadata.deletionTimestamp)
+          throw new PlatformError('INVALID_PHASE', `sandbox "${name}" is being deleted`);
         const stopped = (sb.spec.desiredState ?? 'Running') === 'Stopped';
         if (!stopped && sb.status?.phase !== 'Error') {
           throw new PlatformError(
@@ -123,7 +143,9 @@ export function createSandboxService(deps: SandboxServiceDeps) {
             `cannot resume sandbox "${name}" in phase ${sb.status?.phase ?? 'Creating'}: it is already running`,
           );
         }
-        const updated = stopped ? await store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Running' } }) : sb;
+        const updated = stopped
+          ? await store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Running' } })
+          : sb;
         const withStatus = await store.updateStatus<Sandbox>({
           ...updated,
           status: {
@@ -145,14 +167,35 @@ export function createSandboxService(deps: SandboxServiceDeps) {
       const sb = await mutate(store, ns, name, async (current) => {
         const spec = { ...current.spec };
         const metadata = { ...current.metadata };
-        if (req.timeout !== undefined) (spec.timeout = req.timeout), (applied.timeout = 'immediately');
-        if (req.idleTimeout !== undefined) (spec.idleTimeout = req.idleTimeout), (applied.idleTimeout = 'immediately');
-        if (req.resources !== undefined) (spec.resources = { ...spec.resources, ...req.resources }), (applied.resources = 'on-restart');
-        if (req.env !== undefined) (spec.env = req.env), (applied.env = 'on-restart');
-        if (req.labels) (metadata.labels = { ...metadata.labels, ...req.labels }), (applied.labels = 'immediately');
-        if (req.annotations) (metadata.annotations = { ...metadata.annotations, ...req.annotations }), (applied.annotations = 'immediately');
+        if (req.timeout !== undefined) {
+          spec.timeout = req.timeout;
+          applied.timeout = 'immediately';
+        }
+        if (req.idleTimeout !== undefined) {
+          spec.idleTimeout = req.idleTimeout;
+          applied.idleTimeout = 'immediately';
+        }
+        if (req.resources !== undefined) {
+          spec.resources = { ...spec.resources, ...req.resources };
+          applied.resources = 'on-restart';
+        }
+        if (req.env !== undefined) {
+          spec.env = req.env;
+          applied.env = 'on-restart';
+        }
+        if (req.labels) {
+          metadata.labels = { ...metadata.labels, ...req.labels };
+          applied.labels = 'immediately';
+        }
+        if (req.annotations) {
+          metadata.annotations = { ...metadata.annotations, ...req.annotations };
+          applied.annotations = 'immediately';
+        }
         if (Object.keys(applied).length === 0) {
-          throw new PlatformError('VALIDATION_FAILED', 'nothing to change: give at least one of timeout, idleTimeout, resources, env, labels, annotations');
+          throw new PlatformError(
+            'VALIDATION_FAILED',
+            'nothing to change: give at least one of timeout, idleTimeout, resources, env, labels, annotations',
+          );
         }
         return store.update<Sandbox>({ ...current, metadata, spec });
       });
@@ -162,7 +205,9 @@ export function createSandboxService(deps: SandboxServiceDeps) {
         sandboxId: name,
         applied,
         restartRequired,
-        ...(restartRequired ? { message: 'resource and env changes take effect after the sandbox is stopped and resumed' } : {}),
+        ...(restartRequired
+          ? { message: 'resource and env changes take effect after the sandbox is stopped and resumed' }
+          : {}),
         sandbox: sb,
       };
     },
@@ -181,7 +226,10 @@ export function createSandboxService(deps: SandboxServiceDeps) {
         .updateStatus<Sandbox>({
           ...sb,
           metadata: { ...sb.metadata, resourceVersion: undefined },
-          status: { ...sb.status, lastActivityTimestamp: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+          status: {
+            ...sb.status,
+            lastActivityTimestamp: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          },
         })
         .catch(() => undefined);
     },
@@ -199,5 +247,8 @@ export function requireRunning(sb: Sandbox): void {
       : phase === 'Creating'
         ? '; wait for it with `agenttier sandbox get` or `--wait`'
         : '';
-  throw new PlatformError('SANDBOX_NOT_RUNNING', `sandbox "${sb.metadata.name}" is not running (phase ${phase})${hint}`);
+  throw new PlatformError(
+    'SANDBOX_NOT_RUNNING',
+    `sandbox "${sb.metadata.name}" is not running (phase ${phase})${hint}`,
+  );
 }

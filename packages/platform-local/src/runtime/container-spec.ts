@@ -1,5 +1,13 @@
 import type { Sandbox } from '@agenttier/contract';
-import { LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SANDBOX, LABEL_SANDBOX_UID, LABEL_TEMPLATE, parseBytes, parseCpuMillis } from '@agenttier/contract';
+import {
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  LABEL_SANDBOX,
+  LABEL_SANDBOX_UID,
+  LABEL_TEMPLATE,
+  parseBytes,
+  parseCpuMillis,
+} from '@agenttier/contract';
 import type { EffectiveSandbox } from '@agenttier/core';
 import { volumeName, workloadName } from '@agenttier/core';
 import type { ContainerCreateOptions } from 'dockerode';
@@ -20,6 +28,7 @@ export interface SandboxdMounts {
 
 export interface ContainerSpecInput {
   sandbox: Sandbox;
+  instanceId: string;
   effective: EffectiveSandbox;
   runDir: string;
   sandboxd?: SandboxdMounts;
@@ -29,9 +38,17 @@ export interface ContainerSpecInput {
   egressNetwork?: string;
 }
 
-export function ownerLabels(sandbox: Sandbox, templateName?: string): Record<string, string> {
+/** Label naming the AgentTier install that owns a child, so two installs can share one engine. */
+export const LABEL_INSTANCE = 'agenttier.io/instance';
+
+export function ownerLabels(
+  sandbox: Sandbox,
+  instanceId: string,
+  templateName?: string,
+): Record<string, string> {
   return {
     [LABEL_MANAGED]: 'true',
+    [LABEL_INSTANCE]: instanceId,
     [LABEL_SANDBOX]: sandbox.metadata.name,
     [LABEL_NAMESPACE]: sandbox.metadata.namespace ?? 'default',
     [LABEL_SANDBOX_UID]: sandbox.metadata.uid ?? '',
@@ -80,7 +97,9 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     entrypoint = ['sleep'];
     cmd = ['infinity'];
   }
-  const runtime = effective.runtimeClass ? (input.runtimeClasses?.[effective.runtimeClass] ?? effective.runtimeClass) : undefined;
+  const runtime = effective.runtimeClass
+    ? (input.runtimeClasses?.[effective.runtimeClass] ?? effective.runtimeClass)
+    : undefined;
   return {
     name: workloadName(sandbox),
     Image: effective.image,
@@ -89,7 +108,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     User: `${SANDBOX_UID}:${SANDBOX_UID}`,
     WorkingDir: effective.workingDir,
     Env: env,
-    Labels: ownerLabels(sandbox, effective.templateName),
+    Labels: ownerLabels(sandbox, input.instanceId, effective.templateName),
     Hostname: sandbox.metadata.name.slice(0, 63),
     NetworkDisabled: !effective.network.allowInternet,
     HostConfig: {

@@ -2,7 +2,8 @@ import Docker from 'dockerode';
 
 /** Resolves a Docker-API endpoint (Docker or Podman's compatible socket) from `unix://` or `tcp://` text. */
 export function createDockerClient(host?: string): Docker {
-  const target = host ?? process.env.AGENTTIER_DOCKER_HOST ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const target =
+    host ?? process.env.AGENTTIER_DOCKER_HOST ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   if (target.startsWith('unix://')) return new Docker({ socketPath: target.slice('unix://'.length) });
   if (target.startsWith('/')) return new Docker({ socketPath: target });
   const url = new URL(target.replace(/^tcp:/, 'http:'));

@@ -2,16 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sandbox } from '@agenttier/contract';
-import { LABEL_MANAGED, LABEL_NAMESPACE, LABEL_SANDBOX, LABEL_SANDBOX_UID, PlatformError } from '@agenttier/contract';
+import {
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  LABEL_SANDBOX,
+  LABEL_SANDBOX_UID,
+  PlatformError,
+} from '@agenttier/contract';
 import type { ChildOutcome, EffectiveSandbox, ObservedSandbox, OwnedChild, Runtime } from '@agenttier/core';
 import { volumeName, workloadName } from '@agenttier/core';
 import type Docker from 'dockerode';
 import type { SandboxdMounts } from './container-spec.ts';
-import { SANDBOX_UID, buildContainerSpec, ownerLabels } from './container-spec.ts';
+import { LABEL_INSTANCE, SANDBOX_UID, buildContainerSpec, ownerLabels } from './container-spec.ts';
 import { isNotFound, statusOf } from './docker-client.ts';
 
 export interface DockerRuntimeOpts {
   docker: Docker;
+  /** Identifies this install; only children carrying it are observed or collected. */
+  instanceId: string;
   /** Host directory holding one run dir (socket + token) per sandbox. */
   runRoot: string;
   sandboxd?: SandboxdMounts;
@@ -27,7 +35,10 @@ export class DockerRuntime implements Runtime {
   constructor(private readonly opts: DockerRuntimeOpts) {}
 
   runDir(sandbox: Sandbox): string {
-    return join(this.opts.runRoot, sandbox.metadata.uid ?? `${sandbox.metadata.namespace}-${sandbox.metadata.name}`);
+    return join(
+      this.opts.runRoot,
+      sandbox.metadata.uid ?? `${sandbox.metadata.namespace}-${sandbox.metadata.name}`,
+    );
   }
 
   tokenPath(sandbox: Sandbox): string {
@@ -51,11 +62,19 @@ export class DockerRuntime implements Runtime {
       const exited = !running && (info.State.Status === 'exited' || info.State.Status === 'dead');
       let ready = false;
       if (running && uid === sandbox.metadata.uid) {
-        ready = this.opts.readinessProbe ? await this.opts.readinessProbe(sandbox, this.runDir(sandbox)).catch(() => false) : true;
+        ready = this.opts.readinessProbe
+          ? await this.opts.readinessProbe(sandbox, this.runDir(sandbox)).catch(() => false)
+          : true;
       }
       out.workload = {
         name: workloadName(sandbox),
-        state: running ? 'running' : exited ? 'exited' : info.State.Status === 'created' ? 'starting' : 'other',
+        state: running
+          ? 'running'
+          : exited
+            ? 'exited'
+            : info.State.Status === 'created'
+              ? 'starting'
+              : 'other',
         ready,
         ...(exited ? { exitCode: info.State.ExitCode } : {}),
         ...(info.State.Error ? { message: info.State.Error } : {}),
@@ -90,7 +109,10 @@ export class DockerRuntime implements Runtime {
       if (!isNotFound(err)) throw err;
     }
     // Creating an existing volume is a no-op in Docker, so a crash between create and label check is safe.
-    await this.opts.docker.createVolume({ Name: volumeName(sandbox), Labels: ownerLabels(sandbox, effective.templateName) });
+    await this.opts.docker.createVolume({
+      Name: volumeName(sandbox),
+      Labels: ownerLabels(sandbox, this.opts.instanceId, effective.templateName),
+    });
     return 'created';
   }
 
@@ -126,6 +148,7 @@ export class DockerRuntime implements Runtime {
     const spec = buildContainerSpec({
       sandbox,
       effective,
+      instanceId: this.opts.instanceId,
       runDir: this.prepareRunDir(sandbox),
       ...(this.opts.sandboxd ? { sandboxd: this.opts.sandboxd } : {}),
       ...(this.opts.runtimeClasses ? { runtimeClasses: this.opts.runtimeClasses } : {}),
@@ -144,7 +167,9 @@ export class DockerRuntime implements Runtime {
           { cause: err },
         );
       }
-      throw new PlatformError('RUNTIME_FAILED', `could not start the container: ${(err as Error).message}`, { cause: err });
+      throw new PlatformError('RUNTIME_FAILED', `could not start the container: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -174,7 +199,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async listOwned(): Promise<OwnedChild[]> {
-    const filters = { label: [`${LABEL_MANAGED}=true`] };
+    const filters = { label: [`${LABEL_MANAGED}=true`, `${LABEL_INSTANCE}=${this.opts.instanceId}`] };
     const [containers, volumes] = await Promise.all([
       this.opts.docker.listContainers({ all: true, filters }),
       this.opts.docker.listVolumes({ filters }),
@@ -208,7 +233,8 @@ export class DockerRuntime implements Runtime {
       if (child.type === 'workload') await this.opts.docker.getContainer(child.name).remove({ force: true });
       else {
         await this.opts.docker.getVolume(child.name).remove();
-        if (child.sandboxUid) rmSync(join(this.opts.runRoot, child.sandboxUid), { recursive: true, force: true });
+        if (child.sandboxUid)
+          rmSync(join(this.opts.runRoot, child.sandboxUid), { recursive: true, force: true });
       }
     } catch (err) {
       if (!isNotFound(err)) throw err;

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { DataPlane, ExecOutcome, ExecSpec, FileInfo } from '@agenttier/core';
@@ -113,7 +114,16 @@ export class EngineDataPlane implements DataPlane {
   async list(sandbox: Sandbox, path: string): Promise<FileInfo[]> {
     const st = await this.stat(sandbox, path);
     if (!st.isDir) throw new PlatformError('BAD_REQUEST', `not a directory: ${path}`);
-    const r = await this.run(sandbox, ['find', path, '-mindepth', '1', '-maxdepth', '1', '-printf', '%f\\0%s\\0%y\\0%M\\0%T@\\0%l\\0']);
+    const r = await this.run(sandbox, [
+      'find',
+      path,
+      '-mindepth',
+      '1',
+      '-maxdepth',
+      '1',
+      '-printf',
+      '%f\\0%s\\0%y\\0%M\\0%T@\\0%l\\0',
+    ]);
     if (r.exitCode !== 0) throw new PlatformError('INTERNAL', `listing failed: ${r.stderr.trim()}`);
     const parts = r.stdout.split('\0');
     const entries: FileInfo[] = [];
@@ -133,11 +143,19 @@ export class EngineDataPlane implements DataPlane {
     return entries.sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async read(sandbox: Sandbox, path: string, maxBytes: number): Promise<{ size: number; body: AsyncIterable<Uint8Array> }> {
+  async read(
+    sandbox: Sandbox,
+    path: string,
+    maxBytes: number,
+  ): Promise<{ size: number; body: AsyncIterable<Uint8Array> }> {
     const st = await this.stat(sandbox, path);
-    if (st.isDir) throw new PlatformError('BAD_REQUEST', `${path} is a directory; list it or download it as an archive`);
+    if (st.isDir)
+      throw new PlatformError('BAD_REQUEST', `${path} is a directory; list it or download it as an archive`);
     if (st.size > maxBytes) {
-      throw new PlatformError('PAYLOAD_TOO_LARGE', `file is ${st.size} bytes, max ${maxBytes}; use the archive endpoint or the terminal`);
+      throw new PlatformError(
+        'PAYLOAD_TOO_LARGE',
+        `file is ${st.size} bytes, max ${maxBytes}; use the archive endpoint or the terminal`,
+      );
     }
     let archive: NodeJS.ReadableStream;
     try {
@@ -171,10 +189,18 @@ export class EngineDataPlane implements DataPlane {
   async write(sandbox: Sandbox, path: string, body: Uint8Array): Promise<{ bytes: number }> {
     const dir = posix.dirname(path);
     const mk = await this.run(sandbox, ['mkdir', '-p', dir]);
-    if (mk.exitCode !== 0) throw new PlatformError('BAD_REQUEST', `cannot create ${dir}: ${mk.stderr.trim()}`);
+    if (mk.exitCode !== 0)
+      throw new PlatformError('BAD_REQUEST', `cannot create ${dir}: ${mk.stderr.trim()}`);
     const pack = tar.pack();
     pack.entry(
-      { name: posix.basename(path), size: body.length, mode: 0o644, uid: SANDBOX_UID, gid: SANDBOX_UID, mtime: new Date() },
+      {
+        name: posix.basename(path),
+        size: body.length,
+        mode: 0o644,
+        uid: SANDBOX_UID,
+        gid: SANDBOX_UID,
+        mtime: new Date(),
+      },
       Buffer.from(body),
     );
     pack.finalize();

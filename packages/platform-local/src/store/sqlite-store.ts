@@ -53,7 +53,9 @@ export class SqliteStore implements Store {
   }
 
   private nextRevision(): number {
-    const row = this.db.prepare('UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value').get() as {
+    const row = this.db
+      .prepare('UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value')
+      .get() as {
       value: number;
     };
     return row.value;
@@ -77,7 +79,14 @@ export class SqliteStore implements Store {
          ON CONFLICT (kind, namespace, name) DO UPDATE SET uid = excluded.uid,
            resource_version = excluded.resource_version, body = excluded.body`,
       )
-      .run(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name, obj.metadata.uid ?? '', rv, JSON.stringify(obj));
+      .run(
+        obj.kind,
+        obj.metadata.namespace ?? '',
+        obj.metadata.name,
+        obj.metadata.uid ?? '',
+        rv,
+        JSON.stringify(obj),
+      );
   }
 
   private tx<T>(fn: () => T): T {
@@ -101,13 +110,13 @@ export class SqliteStore implements Store {
   }
 
   async list<T extends Resource>(kind: ResourceKind, opts: ListOptions = {}): Promise<T[]> {
-    const rows = (
-      opts.namespace !== undefined && KINDS[kind].namespaced
-        ? this.db
-            .prepare('SELECT body FROM objects WHERE kind = ? AND namespace = ? ORDER BY namespace, name')
-            .all(kind, opts.namespace)
-        : this.db.prepare('SELECT body FROM objects WHERE kind = ? ORDER BY namespace, name').all(kind)
-    ) as unknown as Row[];
+    const rows = (opts.namespace !== undefined && KINDS[kind].namespaced
+      ? this.db
+          .prepare('SELECT body FROM objects WHERE kind = ? AND namespace = ? ORDER BY namespace, name')
+          .all(kind, opts.namespace)
+      : this.db
+          .prepare('SELECT body FROM objects WHERE kind = ? ORDER BY namespace, name')
+          .all(kind)) as unknown as Row[];
     const items = rows.map((r) => JSON.parse(r.body) as T);
     const labels = opts.labels;
     if (!labels) return items;
@@ -149,7 +158,10 @@ export class SqliteStore implements Store {
       if (!current) {
         throw new PlatformError('NOT_FOUND', `${KINDS[obj.kind].singular} "${obj.metadata.name}" not found`);
       }
-      if (obj.metadata.resourceVersion !== undefined && obj.metadata.resourceVersion !== current.metadata.resourceVersion) {
+      if (
+        obj.metadata.resourceVersion !== undefined &&
+        obj.metadata.resourceVersion !== current.metadata.resourceVersion
+      ) {
         throw new PlatformError(
           'CONFLICT',
           `the object has been modified (resourceVersion ${obj.metadata.resourceVersion} is stale, current is ${current.metadata.resourceVersion}); read it again and retry`,
@@ -162,7 +174,10 @@ export class SqliteStore implements Store {
         next.metadata = { ...current.metadata, resourceVersion: String(rv) };
       } else {
         const specChanged = JSON.stringify(current.spec) !== JSON.stringify(obj.spec);
-        next = { ...structuredClone(obj), ...(current.status !== undefined ? { status: current.status } : {}) };
+        next = {
+          ...structuredClone(obj),
+          ...(current.status !== undefined ? { status: current.status } : {}),
+        };
         next.metadata = {
           ...obj.metadata,
           // System-owned metadata cannot be changed by writers.
@@ -170,7 +185,9 @@ export class SqliteStore implements Store {
           creationTimestamp: current.metadata.creationTimestamp,
           resourceVersion: String(rv),
           generation: (current.metadata.generation ?? 1) + (specChanged ? 1 : 0),
-          ...(current.metadata.deletionTimestamp ? { deletionTimestamp: current.metadata.deletionTimestamp } : {}),
+          ...(current.metadata.deletionTimestamp
+            ? { deletionTimestamp: current.metadata.deletionTimestamp }
+            : {}),
         };
         if (!namespace) delete next.metadata.namespace;
         else next.metadata.namespace = namespace;
@@ -208,12 +225,18 @@ export class SqliteStore implements Store {
         const rv = this.nextRevision();
         const next = {
           ...current,
-          metadata: { ...current.metadata, deletionTimestamp: rfc3339(this.now()), resourceVersion: String(rv) },
+          metadata: {
+            ...current.metadata,
+            deletionTimestamp: rfc3339(this.now()),
+            resourceVersion: String(rv),
+          },
         };
         this.write(next, rv);
         return { type: 'MODIFIED', object: next };
       }
-      this.db.prepare('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, key.name);
+      this.db
+        .prepare('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?')
+        .run(kind, namespace, key.name);
       return { type: 'DELETED', object: current };
     });
     if (event) this.emit(event);

@@ -68,7 +68,9 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
   // Files: an encapsulated plugin so its raw-bytes body parser does not apply to JSON routes.
   void app.register(async (files) => {
     files.removeAllContentTypeParsers();
-    files.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_FILE_BYTES }, (_req, body, done) => done(null, body));
+    files.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_FILE_BYTES }, (_req, body, done) =>
+      done(null, body),
+    );
 
     files.get('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
       const { sb, plane } = await running(req);
@@ -92,11 +94,18 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
     files.put('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > MAX_FILE_BYTES) {
-        throw new PlatformError('PAYLOAD_TOO_LARGE', `payload exceeds ${MAX_FILE_BYTES} bytes; use the terminal or split the file`);
+        throw new PlatformError(
+          'PAYLOAD_TOO_LARGE',
+          `payload exceeds ${MAX_FILE_BYTES} bytes; use the terminal or split the file`,
+        );
       }
       const { sb, plane } = await running(req);
       const wildcard = (req.params as { '*': string })['*'];
-      if (!wildcard) throw new PlatformError('BAD_REQUEST', 'give the file path after /files/, e.g. PUT /files/workspace/notes.txt');
+      if (!wildcard)
+        throw new PlatformError(
+          'BAD_REQUEST',
+          'give the file path after /files/, e.g. PUT /files/workspace/notes.txt',
+        );
       const path = confinePath(`/${wildcard}`, rootsOf(sb));
       if (rootsOf(sb).includes(path)) throw new PlatformError('BAD_REQUEST', `${path} is a directory`);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -123,7 +132,11 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
         const chunks: Buffer[] = [];
         stream.on('data', (c: unknown) => chunks.push(c as Buffer));
         stream.on('end', () => {
-          zip.append(Buffer.concat(chunks), { name, date: header.mtime ?? new Date(), mode: header.mode ?? 0o644 });
+          zip.append(Buffer.concat(chunks), {
+            name,
+            date: header.mtime ?? new Date(),
+            mode: header.mode ?? 0o644,
+          });
           next();
         });
       } else if (header.type === 'symlink') {
@@ -140,7 +153,10 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
     Readable.from(tarStream).pipe(extract);
     reply
       .header('content-type', 'application/zip')
-      .header('content-disposition', `attachment; filename="${sb.metadata.name}-${safeFilename(posix.basename(path), 'workspace')}.zip"`)
+      .header(
+        'content-disposition',
+        `attachment; filename="${sb.metadata.name}-${safeFilename(posix.basename(path), 'workspace')}.zip"`,
+      )
       .header('cache-control', 'no-store')
       .header('x-content-type-options', 'nosniff');
     return reply.send(zip);

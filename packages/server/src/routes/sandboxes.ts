@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
-import { DEFAULT_NAMESPACE, PHASES, PlatformError, createSandboxRequestSchema, parseOrThrow, patchSandboxRequestSchema } from '@agenttier/contract';
+import {
+  DEFAULT_NAMESPACE,
+  PHASES,
+  PlatformError,
+  createSandboxRequestSchema,
+  parseOrThrow,
+  patchSandboxRequestSchema,
+} from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow } from '../sandbox-service.ts';

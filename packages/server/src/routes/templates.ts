@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
-import { API_VERSION, PlatformError, nameSchema, parseOrThrow, templateWriteRequestSchema } from '@agenttier/contract';
+import {
+  API_VERSION,
+  PlatformError,
+  nameSchema,
+  parseOrThrow,
+  templateWriteRequestSchema,
+} from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import { namespaceOf } from './sandboxes.ts';
 import { templateView } from '../views.ts';
@@ -12,16 +18,23 @@ import { templateView } from '../views.ts';
 export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Store }): void {
   const { store } = deps;
   const kindOf = (q: unknown, bodyKind?: string) =>
-    (bodyKind ?? (q as { kind?: string }).kind) === 'SandboxTemplate' ? ('SandboxTemplate' as const) : ('ClusterSandboxTemplate' as const);
+    (bodyKind ?? (q as { kind?: string }).kind) === 'SandboxTemplate'
+      ? ('SandboxTemplate' as const)
+      : ('ClusterSandboxTemplate' as const);
   const keyOf = (kind: 'SandboxTemplate' | 'ClusterSandboxTemplate', q: unknown, name: string) =>
     kind === 'SandboxTemplate' ? { namespace: namespaceOf(q), name } : { name };
   const notFound = (name: string) =>
-    new PlatformError('TEMPLATE_NOT_FOUND', `template "${name}" not found; list templates with \`agenttier template list\``);
+    new PlatformError(
+      'TEMPLATE_NOT_FOUND',
+      `template "${name}" not found; list templates with \`agenttier template list\``,
+    );
 
   app.get('/api/v1/templates', async (req) => {
     const q = req.query as { namespace?: string };
     const cluster = await store.list<SandboxTemplate>('ClusterSandboxTemplate');
-    const namespaced = q.namespace ? await store.list<SandboxTemplate>('SandboxTemplate', { namespace: namespaceOf(q) }) : [];
+    const namespaced = q.namespace
+      ? await store.list<SandboxTemplate>('SandboxTemplate', { namespace: namespaceOf(q) })
+      : [];
     return { templates: [...cluster, ...namespaced].map(templateView) };
   });
 
@@ -37,16 +50,25 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Stor
     parseOrThrow(nameSchema, name, 'template name', 'name');
     const parsed = parseOrThrow(templateWriteRequestSchema, body ?? {}, 'template');
     if (parsed.name && parsed.name !== name) {
-      throw new PlatformError('VALIDATION_FAILED', `name in the body ("${parsed.name}") does not match the URL ("${name}")`);
+      throw new PlatformError(
+        'VALIDATION_FAILED',
+        `name in the body ("${parsed.name}") does not match the URL ("${name}")`,
+      );
     }
     const kind = kindOf(query, parsed.kind);
     const key = keyOf(kind, parsed.namespace ? { namespace: parsed.namespace } : query, name);
     const existing = await store.get<SandboxTemplate>(kind, key);
     if (existing && mode === 'create') {
-      throw new PlatformError('ALREADY_EXISTS', `template "${name}" already exists; use PUT (or \`agenttier template apply\`) to replace it`);
+      throw new PlatformError(
+        'ALREADY_EXISTS',
+        `template "${name}" already exists; use PUT (or \`agenttier template apply\`) to replace it`,
+      );
     }
     if (existing) {
-      return { status: 200, template: await store.update<SandboxTemplate>({ ...existing, spec: parsed.spec }) };
+      return {
+        status: 200,
+        template: await store.update<SandboxTemplate>({ ...existing, spec: parsed.spec }),
+      };
     }
     const created = await store.create<SandboxTemplate>({
       apiVersion: API_VERSION,
@@ -82,15 +104,23 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Stor
     const key = keyOf(kind, req.query, name);
     if (!(await store.get(kind, key))) throw notFound(name);
     const users = (await store.list<Sandbox>('Sandbox')).filter(
-      (s) => !s.metadata.deletionTimestamp && s.spec.templateRef.name === name && (s.spec.templateRef.kind ?? 'ClusterSandboxTemplate') === kind,
+      (s) =>
+        !s.metadata.deletionTimestamp &&
+        s.spec.templateRef.name === name &&
+        (s.spec.templateRef.kind ?? 'ClusterSandboxTemplate') === kind,
     );
     if (users.length > 0) {
-      const names = users.slice(0, 5).map((s) => s.metadata.name).join(', ');
-      throw new PlatformError('TEMPLATE_IN_USE', `cannot delete template: sandbox(es) ${names} still use it; delete them first`);
+      const names = users
+        .slice(0, 5)
+        .map((s) => s.metadata.name)
+        .join(', ');
+      throw new PlatformError(
+        'TEMPLATE_IN_USE',
+        `cannot delete template: sandbox(es) ${names} still use it; delete them first`,
+      );
     }
     await store.delete(kind, key);
     reply.code(204);
     return null;
   });
-
 }

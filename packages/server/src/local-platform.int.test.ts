@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDockerClient } from '@agenttier/platform-local';
+import { LABEL_NAMESPACE } from '@agenttier/contract';
+import type { LocalPlatform } from './local-platform.ts';
+import {
+  api,
+  dockerHost,
+  removeDir,
+  removeEngineObjects,
+  startTestPlatform,
+  testNamespace,
+  waitForPhase,
+} from './test-support/platform.ts';
+
+const ns = testNamespace('it-local');
+const docker = createDockerClient(dockerHost);
+let platform: LocalPlatform & { dataDir: string };
+let base: string;
+
+async function engineObjects() {
+  const filters = { label: [`${LABEL_NAMESPACE}=${ns}`] };
+  const containers = await docker.listContainers({ all: true, filters });
+  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  return { containers: containers.map((c) => c.Names[0]), volumes: volumes.map((v) => v.Name) };
+}
+
+const exec = async (name: string, command: string | string[]) =>
+  (await api(base, 'POST', `/api/v1/sandboxes/${name}/exec?namespace=${ns}`, { command })).json;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  base = platform.url;
+});
+
+afterAll(async () => {
+  await platform?.close();
+  await removeEngineObjects(ns);
+  if (platform) removeDir(platform.dataDir);
+});
+
+describe('local platform on a real Docker engine', () => {
+  it('walks through create → exec → files → stop → resume → delete with the workspace intact', async () => {
+    const created = await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'demo',
+      namespace: ns,
+      templateRef: { name: 'general-coding' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      sandboxId: 'demo',
+      name: 'demo',
+      namespace: ns,
+      status: 'Creating',
+      mode: 'code',
+    });
+    await waitForPhase(base, ns, 'demo', 'Running');
+
+    expect(await exec('demo', "python3 -c 'print(2+2)'")).toMatchObject({ stdout: '4\n', exitCode: 0 });
+    expect(await exec('demo', 'echo oops >&2; exit 3')).toMatchObject({ stderr: 'oops\n', exitCode: 3 });
+    expect((await exec('demo', ['node', '-e', 'console.log(process.argv.length)'])).stdout).toBe('1\n');
+
+    const put = await api(
+      base,
+      'PUT',
+      `/api/v1/sandboxes/demo/files/workspace/notes.txt?namespace=${ns}`,
+      'keep me\n',
+    );
+    expect(put).toMatchObject({ status: 201, json: { path: '/workspace/notes.txt', bytes: 8 } });
+    const list = await api(base, 'GET', `/api/v1/sandboxes/demo/files/?namespace=${ns}&path=/workspace`);
+    expect(list.json.entries.map((e: { name: string }) => e.name)).toContain('notes.txt');
+
+    expect((await api(base, 'POST', `/api/v1/sandboxes/demo/stop?namespace=${ns}`)).json.status).toBe(
+      'stopping',
+    );
+    await waitForPhase(base, ns, 'demo', 'Stopped');
+    expect((await engineObjects()).containers).toEqual([]);
+    expect((await engineObjects()).volumes).toHaveLength(1);
+    const execStopped = await api(base, 'POST', `/api/v1/sandboxes/demo/exec?namespace=${ns}`, {
+      command: 'true',
+    });
+    expect(execStopped).toMatchObject({ status: 409, json: { code: 'SANDBOX_NOT_RUNNING' } });
+    expect((await api(base, 'POST', `/api/v1/sandboxes/demo/stop?namespace=${ns}`)).status).toBe(409);
+
+    expect((await api(base, 'POST', `/api/v1/sandboxes/demo/resume?namespace=${ns}`)).json.status).toBe(
+      'resuming',
+    );
+    await waitForPhase(base, ns, 'demo', 'Running');
+    const read = await api(base, 'GET', `/api/v1/sandboxes/demo/files/workspace/notes.txt?namespace=${ns}`);
+    expect(read).toMatchObject({ status: 200, text: 'keep me\n' });
+
+    const listed = await api(base, 'GET', `/api/v1/sandboxes?namespace=${ns}`);
+    expect(listed.json.sandboxes.map((s: { name: string }) => s.name)).toEqual(['demo']);
+
+    expect((await api(base, 'DELETE', `/api/v1/sandboxes/demo?namespace=${ns}`)).status).toBe(204);
+    await waitForPhase(base, ns, 'demo', 'Gone');
+    expect(await engineObjects()).toEqual({ containers: [], volumes: [] });
+  });
+
+  it('locks the sandbox down: not root, read-only outside /workspace and /tmp, no network', async () => {
+    await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'locked',
+      namespace: ns,
+      templateRef: { name: 'minimal-shell' },
+    });
+    await waitForPhase(base, ns, 'locked', 'Running');
+    expect((await exec('locked', 'id -u')).stdout).toBe('1000\n');
+    expect((await exec('locked', 'touch /etc/x /usr/x /x 2>&1; echo done')).stdout).toMatch(
+      /Read-only file system[\s\S]*done/,
+    );
+    expect((await exec('locked', 'touch /workspace/ok /tmp/ok && echo ok')).stdout).toBe('ok\n');
+    // Only the loopback interface exists and there is no route anywhere.
+    const ifaces = (await exec('locked', "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")).stdout
+      .trim()
+      .split('\n');
+    expect(ifaces).toEqual(['lo']);
+    expect((await exec('locked', 'tail -n +2 /proc/net/route | wc -l')).stdout.trim()).toBe('0');
+    expect((await exec('locked', 'grep CapEff /proc/self/status')).stdout).toMatch(/0000000000000000/);
+    expect((await exec('locked', 'grep NoNewPrivs /proc/self/status')).stdout).toMatch(/1/);
+    const info = await docker.getContainer(`agenttier-${ns}-locked`).inspect();
+    expect(info.HostConfig).toMatchObject({ ReadonlyRootfs: true, NetworkMode: 'none', CapDrop: ['ALL'] });
+    expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
+    expect(info.HostConfig.Memory).toBeGreaterThan(0);
+  });
+
+  it('recreates a container that vanished under a running sandbox, keeping the workspace', async () => {
+    await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'heal',
+      namespace: ns,
+      templateRef: { name: 'minimal-shell' },
+    });
+    await waitForPhase(base, ns, 'heal', 'Running');
+    await exec('heal', 'echo persisted > /workspace/p.txt');
+    await docker.getContainer(`agenttier-${ns}-heal`).remove({ force: true });
+    platform.controller.enqueue(ns, 'heal');
+    const healed = await waitForPhase(base, ns, 'heal', 'Running', 60_000).then(async () => {
+      // The first observation after removal flips it to Creating; wait for a Running with a restart counted.
+      for (let i = 0; i < 100; i++) {
+        const sb = (await api(base, 'GET', `/api/v1/sandboxes/heal?namespace=${ns}`)).json;
+        if (
+          sb.status === 'Running' &&
+          (await docker.listContainers({ filters: { name: [`agenttier-${ns}-heal`] } })).length
+        )
+          return sb;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('not healed');
+    });
+    expect(healed.status).toBe('Running');
+    expect((await exec('heal', 'cat /workspace/p.txt')).stdout).toBe('persisted\n');
+  });
+
+  it('converges after a restart: finishes a half-made create and collects orphans', async () => {
+    await platform.close();
+    // While "crashed": a sandbox object exists with nothing made for it, and an orphan container
+    // and volume carry this install's labels for a sandbox that no longer exists.
+    const { SqliteStore } = await import('@agenttier/platform-local');
+    const { join } = await import('node:path');
+    const store = new SqliteStore({ path: join(platform.dataDir, 'state.db') });
+    await store.create({
+      apiVersion: 'agenttier.io/v1alpha1',
+      kind: 'Sandbox',
+      metadata: { name: 'halfmade', namespace: ns },
+      spec: {
+        templateRef: { name: 'minimal-shell', kind: 'ClusterSandboxTemplate' },
+        desiredState: 'Running',
+      },
+    });
+    await store.close();
+    const { instanceIdOf } = await import('./local-platform.ts');
+    const labels = {
+      'agenttier.io/managed': 'true',
+      'agenttier.io/instance': instanceIdOf(platform.dataDir),
+      'agenttier.io/namespace': ns,
+      'agenttier.io/sandbox-uid': 'no-such-uid',
+    };
+    await docker.createVolume({ Name: `agenttier-${ns}-orphan-workspace`, Labels: labels });
+    await docker.createContainer({
+      name: `agenttier-${ns}-orphan`,
+      Image: 'agenttier/minimal-shell:dev',
+      Labels: labels,
+      HostConfig: { NetworkMode: 'none' },
+    });
+
+    platform = await startTestPlatform(platform.dataDir);
+    base = platform.url;
+    await waitForPhase(base, ns, 'halfmade', 'Running');
+    await platform.controller.collectOrphans();
+    const objs = await engineObjects();
+    expect(objs.containers.some((n) => n?.includes('orphan'))).toBe(false);
+    expect(objs.volumes.some((n) => n.includes('orphan'))).toBe(false);
+    // Sandboxes from before the restart are still there and running, workspace intact.
+    expect((await exec('heal', 'cat /workspace/p.txt')).stdout).toBe('persisted\n');
+  });
+});
