@@ -1,0 +1,144 @@
+/**
+ * AgentTier benchmarks, side by side with the raw engine in one run (ratios, not absolute claims):
+ *   1. create request → first successful exec   vs  `docker run -d` → first successful `docker exec`
+ *   2. exec round trip through the REST API      vs  `docker exec` (CLI) and a bare local process spawn
+ * Run: `npm run bench` (needs the engine and images: `npm run up` once, or scripts/engine.sh + images.sh).
+ * Env: BENCH_CREATES (default 8), BENCH_EXECS (default 60).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { startLocalPlatform } from '@agenttier/server';
+import { median, row, timeMs } from './stats.ts';
+
+const run = promisify(execFile);
+const dockerHost = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
+const image = 'agenttier/minimal-shell:dev';
+const creates = Number(process.env.BENCH_CREATES ?? 8);
+const execs = Number(process.env.BENCH_EXECS ?? 60);
+const docker = (...args: string[]) => run('docker', ['-H', dockerHost, ...args]);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-bench-'));
+const platform = await startLocalPlatform({
+  port: 0,
+  dataDir,
+  dockerHost,
+  logger: pino({ level: 'silent' }),
+});
+const base = `${platform.url}/api/v1`;
+const post = (path: string, body?: unknown) =>
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+  });
+
+async function untilExecOk(name: string) {
+  for (;;) {
+    const res = await post(`/sandboxes/${name}/exec`, { command: 'true' });
+    if (res.status === 200) return;
+    await res.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+try {
+  console.log(
+    `AgentTier bench — ${new Date().toISOString()} — ${creates} creates, ${execs} execs, image ${image}\n`,
+  );
+  // 1. Cold start to first exec.
+  const atCreate: number[] = [];
+  const rawCreate: number[] = [];
+  for (let i = 0; i < creates; i++) {
+    const name = `bench-${i}`;
+    atCreate.push(
+      await timeMs(async () => {
+        await (await post('/sandboxes', { name, templateRef: { name: 'minimal-shell' } })).arrayBuffer();
+        await untilExecOk(name);
+      }),
+    );
+    await fetch(`${base}/sandboxes/${name}`, { method: 'DELETE' });
+    const raw = `bench-raw-${process.pid}-${i}`;
+    rawCreate.push(
+      await timeMs(async () => {
+        await docker(
+          'run',
+          '-d',
+          '--name',
+          raw,
+          '--network',
+          'none',
+          '--read-only',
+          '--user',
+          '1000',
+          image,
+          'sleep',
+          'infinity',
+        );
+        for (;;) {
+          try {
+            await docker('exec', raw, 'true');
+            return;
+          } catch {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      }),
+    );
+    await docker('rm', '-f', raw);
+  }
+
+  // 2. Exec round trip on one running sandbox / container.
+  await (
+    await post('/sandboxes', { name: 'bench-exec', templateRef: { name: 'minimal-shell' } })
+  ).arrayBuffer();
+  await untilExecOk('bench-exec');
+  const raw = `bench-raw-exec-${process.pid}`;
+  await docker(
+    'run',
+    '-d',
+    '--name',
+    raw,
+    '--network',
+    'none',
+    '--read-only',
+    '--user',
+    '1000',
+    image,
+    'sleep',
+    'infinity',
+  );
+  const atTrue: number[] = [];
+  const atEcho: number[] = [];
+  const rawTrue: number[] = [];
+  const spawnTrue: number[] = [];
+  for (let i = 0; i < execs; i++) {
+    atTrue.push(
+      await timeMs(async () => (await post('/sandboxes/bench-exec/exec', { command: ['true'] })).json()),
+    );
+    atEcho.push(
+      await timeMs(async () => (await post('/sandboxes/bench-exec/exec', { command: 'echo hello' })).json()),
+    );
+    rawTrue.push(await timeMs(() => docker('exec', raw, 'true')));
+    spawnTrue.push(await timeMs(() => run('true')));
+  }
+  await docker('rm', '-f', raw);
+  await fetch(`${base}/sandboxes/bench-exec`, { method: 'DELETE' });
+
+  console.log('create → first successful exec (ratio vs raw engine)');
+  console.log(row('  docker run -d + first docker exec (raw)', rawCreate));
+  console.log(row('  AgentTier POST /sandboxes + first /exec', atCreate, rawCreate));
+  console.log('\nexec round trip (ratio vs docker exec)');
+  console.log(row('  bare local process spawn (true)', spawnTrue, rawTrue));
+  console.log(row('  docker exec true (raw CLI)', rawTrue, rawTrue));
+  console.log(row('  AgentTier POST /exec ["true"]', atTrue, rawTrue));
+  console.log(row('  AgentTier POST /exec "echo hello" (via sh)', atEcho, rawTrue));
+  console.log(
+    `\nsummary: create→exec ${(median(atCreate) / median(rawCreate)).toFixed(2)}× raw; exec ${(median(rawTrue) / median(atTrue)).toFixed(1)}× faster than docker exec`,
+  );
+} finally {
+  await platform.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
