@@ -8,7 +8,8 @@ export const MAX_RESTARTS = 5;
 /** Failed reconcile attempts in a row before the sandbox goes to Error. */
 export const MAX_FAILURES = 5;
 export const RUNNING_RESYNC_MS = 30_000;
-export const CREATING_POLL_MS = 250;
+// Short: a sandbox becomes ready within a few hundred ms and users are waiting on it.
+export const CREATING_POLL_MS = 50;
 
 export type Action =
   | { type: 'addFinalizer' }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
@@ -11,6 +11,10 @@ import { BUILTIN_TEMPLATES, createController } from '@agenttier/core';
 import type { Controller } from '@agenttier/core';
 import { DockerRuntime, EngineDataPlane, SqliteStore, createDockerClient } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
+import { ensureSandboxdBundle } from '@agenttier/sandboxd';
+import type { SandboxdBundle } from '@agenttier/sandboxd';
+import { SandboxdDataPlane } from './data-plane/sandboxd-data-plane.ts';
+import { createSandboxdClientCache } from './data-plane/sandboxd-clients.ts';
 import { createApp } from './app.ts';
 
 export interface LocalPlatformOpts {
@@ -27,6 +31,8 @@ export interface LocalPlatformOpts {
   logger?: PinoLogger;
   /** Reconcile/resync period. @default 30000 */
   resyncIntervalMs?: number;
+  /** Run sandboxd inside sandboxes (fast exec, terminals, ports). false = engine exec only. @default true */
+  sandboxd?: boolean;
 }
 
 export interface LocalPlatform {
@@ -71,10 +77,36 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   }
   const store = new SqliteStore({ path: join(dataDir, 'state.db') });
   await seedTemplates(store);
-  const runtime = new DockerRuntime({
+  let bundle: SandboxdBundle | undefined;
+  if (opts.sandboxd !== false) {
+    try {
+      bundle = await ensureSandboxdBundle();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'sandboxd bundle unavailable; sandboxes use engine exec');
+    }
+  }
+  const clients = createSandboxdClientCache((sb) => ({
+    target: { socketPath: runtime.socketPath(sb) },
+    tokenPath: runtime.tokenPath(sb),
+  }));
+  const runtime: DockerRuntime = new DockerRuntime({
     docker,
     instanceId: instanceIdOf(dataDir),
     runRoot: join(dataDir, 'run'),
+    ...(bundle
+      ? {
+          sandboxd: {
+            bundleDir: bundle.dir,
+            entry: 'sandboxd.mjs',
+            nodeBinDir: dirname(bundle.nodeBinary),
+            nodeBinaryName: 'node',
+          },
+          readinessProbe: async (sb: Sandbox) => {
+            await clients.get(sb).health({ timeoutMs: 1000 });
+            return true;
+          },
+        }
+      : {}),
   });
   const controller = createController({
     store,
@@ -85,7 +117,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
       logger.info({ sandbox: `${sb.metadata.namespace}/${sb.metadata.name}`, from, to, message }, 'phase'),
   });
   const engine = new EngineDataPlane(docker);
-  const dataPlaneFor = async (_sb: Sandbox): Promise<DataPlane> => engine;
+  const fast = bundle ? new SandboxdDataPlane((sb) => clients.get(sb), engine) : undefined;
+  const dataPlaneFor = async (_sb: Sandbox): Promise<DataPlane> => fast ?? engine;
   const app = createApp({
     store,
     dataPlaneFor,
@@ -106,6 +139,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     async close() {
       await app.close();
       await controller.stop();
+      clients.closeAll();
       await store.close();
     },
   };

@@ -84,7 +84,15 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
       { Type: 'bind', Source: sandboxd.bundleDir, Target: SANDBOXD_MOUNT, ReadOnly: true },
       { Type: 'bind', Source: sandboxd.nodeBinDir, Target: NODE_MOUNT, ReadOnly: true },
     );
-    entrypoint = [`${NODE_MOUNT}/${sandboxd.nodeBinaryName}`, `${SANDBOXD_MOUNT}/${sandboxd.entry}`];
+    // If the image cannot run the mounted Node (no glibc, say), keep the sandbox alive without
+    // sandboxd: the router then falls back to the engine's exec for it.
+    entrypoint = [
+      '/bin/sh',
+      '-c',
+      '"$0" "$1" || { echo "sandboxd could not start; using engine exec" >&2; exec sleep infinity; }',
+      `${NODE_MOUNT}/${sandboxd.nodeBinaryName}`,
+      `${SANDBOXD_MOUNT}/${sandboxd.entry}`,
+    ];
     cmd = [];
     env.push(
       `AGENTTIER_SANDBOXD_SOCKET=${RUN_MOUNT}/sandboxd.sock`,

@@ -25,6 +25,11 @@ export interface DockerRuntimeOpts {
   sandboxd?: SandboxdMounts;
   /** Answers whether the sandbox's daemon is serving; without it a running container counts as ready. */
   readinessProbe?: (sandbox: Sandbox, runDir: string) => Promise<boolean>;
+  /**
+   * A running container whose daemon has not answered for this long counts as ready anyway (engine-exec
+   * fallback for images sandboxd cannot run in). @default 15000
+   */
+  probeGiveUpMs?: number;
   runtimeClasses?: Record<string, string>;
   /** Seconds a stopping container gets to exit after SIGTERM. @default 3 */
   stopGraceSec?: number;
@@ -65,6 +70,9 @@ export class DockerRuntime implements Runtime {
         ready = this.opts.readinessProbe
           ? await this.opts.readinessProbe(sandbox, this.runDir(sandbox)).catch(() => false)
           : true;
+        if (!ready && Date.now() - Date.parse(info.State.StartedAt) > (this.opts.probeGiveUpMs ?? 15_000)) {
+          ready = true;
+        }
       }
       out.workload = {
         name: workloadName(sandbox),

@@ -1,0 +1,144 @@
+import type { Sandbox } from '@agenttier/contract';
+import { PlatformError } from '@agenttier/contract';
+import type { ErrorCode } from '@agenttier/contract';
+import type { DataPlane, ExecOutcome, ExecSpec, FileInfo } from '@agenttier/core';
+import type { SandboxdClient } from '@agenttier/sandboxd';
+import { SandboxdError } from '@agenttier/sandboxd';
+
+/** sandboxd's error codes on our wire: one table, used by every sandboxd-backed route. */
+const CODE_MAP: Record<string, ErrorCode> = {
+  invalid_argument: 'BAD_REQUEST',
+  invalid_path: 'BAD_REQUEST',
+  not_a_directory: 'BAD_REQUEST',
+  is_a_directory: 'BAD_REQUEST',
+  unauthorized: 'UNAVAILABLE',
+  outside_allowed_roots: 'FORBIDDEN',
+  permission_denied: 'FORBIDDEN',
+  not_found: 'FILE_NOT_FOUND',
+  exists: 'CONFLICT',
+  not_empty: 'CONFLICT',
+  process_running: 'CONFLICT',
+  too_large: 'PAYLOAD_TOO_LARGE',
+  too_many_processes: 'RATE_LIMITED',
+  too_many_sessions: 'RATE_LIMITED',
+  pty_unavailable: 'UNAVAILABLE',
+  connect_failed: 'UPSTREAM_UNREACHABLE',
+  resource_exhausted: 'UNAVAILABLE',
+  shutting_down: 'UNAVAILABLE',
+};
+
+export function fromSandboxdError(err: unknown): unknown {
+  if (!(err instanceof SandboxdError)) return err;
+  const code = CODE_MAP[err.code] ?? 'INTERNAL';
+  const retry = code === 'RATE_LIMITED' || code === 'UNAVAILABLE' ? { headers: { 'retry-after': '1' } } : {};
+  return new PlatformError(code, err.message, { cause: err, ...retry });
+}
+
+async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromSandboxdError(err);
+  }
+}
+
+/** True when the daemon could not be reached at all (not started, socket gone, crashed). */
+export function isUnreachable(err: unknown): boolean {
+  const code =
+    (err as { code?: string; cause?: { code?: string } })?.code ??
+    (err as { cause?: { code?: string } })?.cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+export function toFileInfo(f: {
+  name: string;
+  path: string;
+  size: number;
+  isDir: boolean;
+  modeString: string;
+  modifiedAt: string;
+  symlinkTarget?: string;
+}): FileInfo {
+  return {
+    name: f.name,
+    path: f.path,
+    size: f.size,
+    isDir: f.isDir,
+    mode: f.modeString,
+    modifiedAt: Math.floor(Date.parse(f.modifiedAt) / 1000),
+    ...(f.symlinkTarget !== undefined ? { symlinkTarget: f.symlinkTarget } : {}),
+  };
+}
+
+/**
+ * The fast data plane: processes are spawned by sandboxd inside the sandbox (a few ms), files are
+ * streamed without a shell. Archives still come from the engine (a tar of the directory), which
+ * `fallback` provides.
+ */
+export class SandboxdDataPlane implements DataPlane {
+  readonly kind = 'sandboxd' as const;
+
+  constructor(
+    private readonly clientFor: (sandbox: Sandbox) => SandboxdClient,
+    private readonly fallback: DataPlane,
+  ) {}
+
+  async exec(sandbox: Sandbox, spec: ExecSpec, signal?: AbortSignal): Promise<ExecOutcome> {
+    const client = this.clientFor(sandbox);
+    try {
+      const r = await client.exec(
+        {
+          command: spec.argv,
+          timeoutMs: spec.timeoutMs,
+          maxOutputBytes: spec.maxOutputBytes,
+          ...(spec.env ? { env: spec.env } : {}),
+          ...(spec.cwd ? { cwd: spec.cwd } : {}),
+          ...(spec.stdin
+            ? { stdin: Buffer.from(spec.stdin).toString('base64'), stdinEncoding: 'base64' as const }
+            : {}),
+        },
+        signal ? { signal } : {},
+      );
+      return {
+        stdout: r.stdout,
+        stderr: r.stderr,
+        exitCode: r.exitCode,
+        durationMs: r.durationMs,
+        timedOut: r.timedOut,
+        truncated: r.truncated,
+        ...(r.signal ? { signal: r.signal } : {}),
+      };
+    } catch (err) {
+      // The daemon is gone (an image it cannot run in, or it crashed): the engine still can exec.
+      if (isUnreachable(err)) return this.fallback.exec(sandbox, spec, signal);
+      throw fromSandboxdError(err);
+    }
+  }
+
+  stat(sandbox: Sandbox, path: string): Promise<FileInfo> {
+    return mapped(async () => toFileInfo(await this.clientFor(sandbox).files.stat(path)));
+  }
+
+  list(sandbox: Sandbox, path: string): Promise<FileInfo[]> {
+    return mapped(async () => (await this.clientFor(sandbox).files.list(path)).entries.map(toFileInfo));
+  }
+
+  read(
+    sandbox: Sandbox,
+    path: string,
+    maxBytes: number,
+  ): Promise<{ size: number; body: AsyncIterable<Uint8Array> }> {
+    return mapped(async () => {
+      const { size, stream } = await this.clientFor(sandbox).files.read(path, { maxBytes });
+      return { size, body: stream };
+    });
+  }
+
+  write(sandbox: Sandbox, path: string, body: Uint8Array): Promise<{ bytes: number }> {
+    return mapped(async () => ({ bytes: (await this.clientFor(sandbox).files.write(path, body)).bytes }));
+  }
+
+  archiveTar(sandbox: Sandbox, path: string): Promise<AsyncIterable<Uint8Array>> {
+    return this.fallback.archiveTar(sandbox, path);
+  }
+}
