@@ -1,0 +1,521 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createSandboxdClient } from './client.ts';
+import type { AttachEvent, SandboxdClient } from './client.ts';
+import { SandboxdError } from './errors.ts';
+import { startLocalSandboxd } from './local.ts';
+import type { LocalSandboxd } from './local.ts';
+import type { WatchEvent } from './protocol.ts';
+
+let sd: LocalSandboxd;
+let c: SandboxdClient;
+
+beforeAll(async () => {
+  sd = await startLocalSandboxd({ onStart: 'echo started-$((40+2)); exit 3' });
+  c = sd.client;
+}, 300_000);
+
+afterAll(async () => {
+  await sd?.stop();
+});
+
+async function errorOf(p: Promise<unknown>): Promise<SandboxdError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof SandboxdError) return err;
+    throw err;
+  }
+  throw new Error('expected a SandboxdError');
+}
+
+/** True while the pid exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function collect(
+  events: AsyncIterable<AttachEvent>,
+): Promise<{ out: string; err: string; exit?: AttachEvent; offsets: number[] }> {
+  let out = '';
+  let err = '';
+  let exit: AttachEvent | undefined;
+  const offsets: number[] = [];
+  for await (const ev of events) {
+    if (ev.type === 'output') {
+      offsets.push(ev.offset);
+      if (ev.stream === 'stdout') out += ev.data.toString();
+      else err += ev.data.toString();
+    } else if (ev.type === 'exit') exit = ev;
+  }
+  return exit ? { out, err, exit, offsets } : { out, err, offsets };
+}
+
+describe('daemon', () => {
+  it('serves /healthz without auth and rejects a wrong token', async () => {
+    const bad = createSandboxdClient({ socketPath: sd.socketPath }, 'not-the-token');
+    try {
+      expect((await bad.health()).status).toBe('ok');
+      const e = await errorOf(bad.exec({ command: 'true' }));
+      expect(e.code).toBe('unauthorized');
+      expect(e.status).toBe(401);
+      const e2 = await errorOf(bad.terminal({ session: 'x' }));
+      expect(e2.code).toBe('unauthorized');
+    } finally {
+      bad.close();
+    }
+    expect(sd.logs()).not.toContain(sd.token);
+  });
+
+  it('reports info and the start hook log', async () => {
+    const info = await c.info();
+    expect(info.allowedRoots).toEqual([sd.workspace, sd.tmp]);
+    expect(info.ptyAvailable).toBe(true);
+    await waitFor(async () => (await c.onStart()).process?.state === 'exited');
+    const hook = await c.onStart();
+    expect(hook.configured).toBe(true);
+    expect(hook.log).toBe('started-42\n');
+    expect(hook.process?.exitCode).toBe(3);
+  });
+
+  it('answers unknown routes and wrong methods with typed errors', async () => {
+    const socketReq = createSandboxdClient({ socketPath: sd.socketPath }, sd.token);
+    try {
+      expect((await errorOf(socketReq.getProcess('nope'))).code).toBe('not_found');
+    } finally {
+      socketReq.close();
+    }
+  });
+});
+
+describe('exec', () => {
+  it('returns exit codes, stdout and stderr', async () => {
+    const r = await c.exec({ command: ['sh', '-c', 'echo out; echo err >&2; exit 7'] });
+    expect(r).toMatchObject({
+      stdout: 'out\n',
+      stderr: 'err\n',
+      exitCode: 7,
+      signal: null,
+      timedOut: false,
+      truncated: false,
+    });
+    expect(r.durationMs).toBeGreaterThanOrEqual(0);
+    const s = await c.exec({ command: 'echo "$FOO" "$(pwd)"', env: { FOO: 'bar' }, cwd: sd.tmp });
+    expect(s.stdout).toBe(`bar ${sd.tmp}\n`);
+  });
+
+  it('feeds stdin (utf8 and base64)', async () => {
+    expect((await c.exec({ command: ['cat'], stdin: 'héllo' })).stdout).toBe('héllo');
+    const bin = Buffer.from([0, 1, 2, 255]);
+    const r = await c.exec({
+      command: ['cat'],
+      stdin: bin.toString('base64'),
+      stdinEncoding: 'base64',
+      outputEncoding: 'base64',
+    });
+    expect(Buffer.from(r.stdout, 'base64')).toEqual(bin);
+    expect((await c.exec({ command: ['cat'] })).stdout).toBe(''); // no stdin → /dev/null, no hang
+  });
+
+  it('reports signals and commands that cannot run', async () => {
+    const r = await c.exec({ command: 'kill -TERM $$' });
+    expect(r.exitCode).toBe(143);
+    expect(r.signal).toBe('SIGTERM');
+    const nf = await c.exec({ command: ['/no/such/binary', 'x'] });
+    expect(nf.exitCode).toBe(127);
+    expect(nf.stderr).toContain('ENOENT');
+    expect((await errorOf(c.exec({ command: 'true', cwd: '/no/such/dir' }))).code).toBe('not_found');
+    expect((await errorOf(c.exec({ command: [] }))).code).toBe('invalid_argument');
+    expect((await errorOf(c.exec({ command: 'true', cwd: 'relative' }))).code).toBe('invalid_argument');
+  });
+
+  it('kills the whole process group on timeout', async () => {
+    const pidFile = join(sd.tmp, 'grandchild.pid');
+    const r = await c.exec({ command: `sleep 300 & echo $! > ${pidFile}; wait`, timeoutMs: 300 });
+    expect(r.timedOut).toBe(true);
+    expect(r.exitCode).toBe(-1);
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    await waitFor(() => !alive(pid));
+  });
+
+  it('SIGKILLs a group that ignores SIGTERM after the grace period', async () => {
+    const pidFile = join(sd.tmp, 'stubborn.pid');
+    const started = Date.now();
+    const r = await c.exec({
+      command: `trap '' TERM; sh -c 'trap "" TERM; sleep 300' & echo $! > ${pidFile}; wait`,
+      timeoutMs: 200,
+      killGraceMs: 300,
+    });
+    expect(r.timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    await waitFor(() => !alive(pid));
+  });
+
+  it('runs 100 concurrent execs with the right outputs', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => c.exec({ command: ['sh', '-c', `echo n=$0`, String(i)] })),
+    );
+    results.forEach((r, i) => {
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toBe(`n=${i}\n`);
+    });
+  });
+
+  it('truncates output past the cap with a marker', async () => {
+    const r = await c.exec({
+      command: 'head -c 100000 /dev/zero | tr "\\0" a; echo done >&2',
+      maxOutputBytes: 1000,
+    });
+    expect(r.truncated).toBe(true);
+    expect(r.stdout).toBe('a'.repeat(1000) + '\n[output truncated]');
+    expect(r.stderr).toBe('done\n');
+    const big = await c.exec({ command: 'head -c 9437184 /dev/zero | tr "\\0" b' });
+    expect(big.truncated).toBe(true);
+    expect(big.stdout.length).toBe(8 * 1024 * 1024 + '\n[output truncated]'.length);
+  });
+
+  it('does not wait for background descendants holding the pipes', async () => {
+    const started = Date.now();
+    const r = await c.exec({ command: 'sleep 5 & echo started' });
+    expect(r.stdout).toBe('started\n');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('kills the command when the caller aborts', async () => {
+    const pidFile = join(sd.tmp, 'aborted.pid');
+    const ctl = new AbortController();
+    const p = c.exec({ command: `echo $$ > ${pidFile}; exec sleep 300` }, { signal: ctl.signal });
+    await waitFor(async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim() !== '');
+    ctl.abort();
+    await expect(p).rejects.toThrow(/abort/i);
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    await waitFor(() => !alive(pid));
+  });
+});
+
+describe('background processes', () => {
+  it('streams output with offsets and replays from an offset', async () => {
+    const p = await c.startProcess({
+      command: 'for i in 1 2 3; do echo line$i; sleep 0.05; done; echo oops >&2; exit 4',
+      name: 'lines',
+    });
+    expect(p.state).toBe('running');
+    expect(p.name).toBe('lines');
+    const att = await c.attach(p.id);
+    const got = await collect(att);
+    expect(got.out).toBe('line1\nline2\nline3\n');
+    expect(got.err).toBe('oops\n');
+    expect(got.exit).toMatchObject({ type: 'exit', exitCode: 4, timedOut: false });
+    expect(got.offsets[0]).toBe(0);
+
+    // Re-attach after exit from offset 6: the buffer still has it.
+    const again = await c.attach(p.id, { fromOffset: 6 });
+    expect(again.process.state).toBe('exited');
+    expect(again.fromOffset).toBe(6);
+    const rest = await collect(again);
+    expect(rest.out).toBe('line2\nline3\n');
+    expect(rest.exit).toMatchObject({ exitCode: 4 });
+    const info = await c.getProcess(p.id);
+    expect(info).toMatchObject({ state: 'exited', exitCode: 4, outputBytes: 23 });
+    expect((await c.listProcesses()).some((x) => x.id === p.id)).toBe(true);
+  });
+
+  it('accepts stdin over the attachment and over HTTP', async () => {
+    const p = await c.startProcess({ command: ['cat'] });
+    const att = await c.attach(p.id);
+    const outputs: string[] = [];
+    att.on('output', (e) => outputs.push(e.data.toString()));
+    att.writeStdin('hello\n');
+    await waitFor(() => outputs.join('') === 'hello\n');
+    await c.writeStdin(p.id, 'via http\n', { close: true });
+    const exit = await att.exit;
+    expect(exit).toMatchObject({ exitCode: 0 });
+    expect(outputs.join('')).toBe('hello\nvia http\n');
+  });
+
+  it('delivers signals to the process group', async () => {
+    const p = await c.startProcess({ command: ['sleep', '300'] });
+    const att = await c.attach(p.id);
+    await c.signalProcess(p.id, 'INT');
+    expect(await att.exit).toMatchObject({ exitCode: 130, signal: 'SIGINT' });
+    expect((await errorOf(c.signalProcess(p.id, 'SIGNOPE'))).code).toBe('invalid_argument');
+  });
+
+  it('keeps running when a viewer detaches, unless killOnDetach', async () => {
+    const p = await c.startProcess({ command: ['sleep', '300'] });
+    const a1 = await c.attach(p.id);
+    a1.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await c.getProcess(p.id)).state).toBe('running');
+    const a2 = await c.attach(p.id, { killOnDetach: true });
+    a2.close();
+    await waitFor(async () => (await c.getProcess(p.id)).state === 'exited');
+    expect(alive(p.pid as number)).toBe(false);
+
+    const q = await c.startProcess({ command: ['sleep', '300'], killOnDetach: true });
+    const b1 = await c.attach(q.id);
+    const b2 = await c.attach(q.id);
+    b1.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await c.getProcess(q.id)).state).toBe('running');
+    b2.close(); // the last one
+    await waitFor(async () => (await c.getProcess(q.id)).state === 'exited');
+  });
+
+  it('kills and forgets processes', async () => {
+    const p = await c.startProcess({ command: 'trap "" TERM; sleep 300' });
+    const killed = await c.killProcess(p.id, { graceMs: 100 });
+    expect(killed.id).toBe(p.id);
+    await waitFor(async () => (await c.getProcess(p.id)).state === 'exited');
+    await c.removeProcess(p.id);
+    expect((await errorOf(c.getProcess(p.id))).code).toBe('not_found');
+  });
+
+  it('drops the oldest output beyond the replay buffer', async () => {
+    const p = await c.startProcess({ command: 'head -c 3000000 /dev/zero | tr "\\0" x', openStdin: false });
+    await waitFor(async () => (await c.getProcess(p.id)).state === 'exited');
+    const att = await c.attach(p.id, { fromOffset: 0 });
+    expect(att.droppedBytes).toBeGreaterThan(0);
+    const got = await collect(att);
+    expect(att.fromOffset + got.out.length).toBe(3_000_000);
+    expect(got.out.length).toBeLessThanOrEqual(1 << 20);
+  });
+});
+
+describe('limits', () => {
+  it('refuses processes beyond the limit with a clear error, then recovers', async () => {
+    const small = await startLocalSandboxd({ env: { AGENTTIER_SANDBOXD_MAX_PROCESSES: '3' } });
+    try {
+      const ps = await Promise.all(
+        [1, 2, 3].map(() => small.client.startProcess({ command: ['sleep', '300'] })),
+      );
+      const e = await errorOf(small.client.exec({ command: 'true' }));
+      expect(e.code).toBe('too_many_processes');
+      expect(e.status).toBe(429);
+      expect(e.retryable).toBe(true);
+      await small.client.killProcess(ps[0]?.id as string);
+      await waitFor(
+        async () => (await small.client.exec({ command: 'echo ok' }).catch(() => null))?.stdout === 'ok\n',
+      );
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
+describe('files', () => {
+  it('writes, reads, stats and lists', async () => {
+    const path = join(sd.workspace, 'a/b/c.txt');
+    expect(await c.files.write(path, 'hello files')).toEqual({ path, bytes: 11 });
+    expect((await c.files.readBuffer(path)).toString()).toBe('hello files');
+    const st = await c.files.stat(path);
+    expect(st).toMatchObject({ name: 'c.txt', path, isDir: false, isFile: true, size: 11, isSymlink: false });
+    expect(st.modeString).toMatch(/^-rw-/);
+    expect(new Date(st.modifiedAt).toISOString()).toBe(st.modifiedAt);
+    const list = await c.files.list(join(sd.workspace, 'a'));
+    expect(list.entries.map((e) => [e.name, e.isDir])).toEqual([['b', true]]);
+    expect(await c.files.read(path, { offset: 6, length: 3 }).then((r) => r.size)).toBe(3);
+  });
+
+  it('streams large bodies both ways and writes atomically', async () => {
+    const path = join(sd.workspace, 'big.bin');
+    const chunk = Buffer.alloc(1 << 20, 7);
+    async function* gen(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 5; i++) yield chunk;
+    }
+    expect((await c.files.write(path, Readable.from(gen()))).bytes).toBe(5 << 20);
+    const { size, stream } = await c.files.read(path);
+    expect(size).toBe(5 << 20);
+    let n = 0;
+    for await (const d of stream as AsyncIterable<Buffer>) n += d.length;
+    expect(n).toBe(5 << 20);
+    expect((await readdir(sd.workspace)).filter((f) => f.includes('.tmp'))).toEqual([]);
+
+    // An upload that fails midway leaves neither a partial target nor a temp file.
+    async function* broken(): AsyncGenerator<Buffer> {
+      yield chunk;
+      throw new Error('client went away');
+    }
+    await c.files.write(join(sd.workspace, 'partial.bin'), Readable.from(broken())).catch(() => undefined);
+    await waitFor(
+      async () => (await readdir(sd.workspace)).filter((f) => f.includes('partial')).length === 0,
+    );
+  });
+
+  it('sets modes, makes directories, renames and removes', async () => {
+    const script = join(sd.workspace, 'bin/run.sh');
+    await c.files.write(script, '#!/bin/sh\necho ran\n', { mode: '755' });
+    expect((await c.files.stat(script)).mode).toBe(0o755);
+    expect((await c.exec({ command: [script] })).stdout).toBe('ran\n');
+
+    const dir = join(sd.workspace, 'm/n');
+    expect((await c.files.mkdir(dir)).isDir).toBe(true);
+    expect((await c.files.mkdir(dir)).isDir).toBe(true); // parents: idempotent
+    expect((await errorOf(c.files.mkdir(dir, { parents: false }))).code).toBe('exists');
+
+    await c.files.write(join(dir, 'f'), 'x');
+    expect((await errorOf(c.files.remove(join(sd.workspace, 'm')))).code).toBe('not_empty');
+    const moved = await c.files.rename(join(dir, 'f'), join(sd.tmp, 'moved/f'));
+    expect(moved.path).toBe(join(sd.tmp, 'moved/f'));
+    await c.files.write(join(dir, 'g'), 'y');
+    expect((await errorOf(c.files.rename(join(dir, 'g'), join(sd.tmp, 'moved/f')))).code).toBe('exists');
+    await c.files.rename(join(dir, 'g'), join(sd.tmp, 'moved/f'), { overwrite: true });
+    expect((await c.files.readBuffer(join(sd.tmp, 'moved/f'))).toString()).toBe('y');
+    await c.files.remove(join(sd.workspace, 'm'), { recursive: true });
+    expect((await errorOf(c.files.stat(join(sd.workspace, 'm')))).code).toBe('not_found');
+    expect((await errorOf(c.files.remove(sd.workspace, { recursive: true }))).code).toBe('invalid_argument');
+  });
+
+  it('returns distinct error codes', async () => {
+    const f = join(sd.workspace, 'plain.txt');
+    await c.files.write(f, '0123456789');
+    await c.files.mkdir(join(sd.workspace, 'adir'));
+    const cases: [() => Promise<unknown>, string, number][] = [
+      [() => c.files.readBuffer(join(sd.workspace, 'missing')), 'not_found', 404],
+      [() => c.files.list(f), 'not_a_directory', 400],
+      [() => c.files.readBuffer(sd.workspace), 'is_a_directory', 400],
+      [() => c.files.write(join(sd.workspace, 'adir'), 'x'), 'is_a_directory', 400],
+      [() => c.files.readBuffer('/etc/passwd'), 'outside_allowed_roots', 403],
+      [() => c.files.readBuffer(`${sd.workspace}/../token`), 'outside_allowed_roots', 403],
+      [() => c.files.readBuffer('relative/path'), 'invalid_path', 400],
+      [() => c.files.readBuffer(`${sd.workspace}/x\0y`), 'invalid_path', 400],
+      [() => c.files.readBuffer(f, { maxBytes: 5 }), 'too_large', 413],
+      [() => c.files.write(f, 'new', { overwrite: false }), 'exists', 409],
+      [() => c.files.write(join(sd.workspace, 'nodir/x'), 'x', { mkdirs: false }), 'not_found', 404],
+    ];
+    for (const [fn, code, status] of cases) {
+      const e = await errorOf(fn());
+      expect([e.code, e.status]).toEqual([code, status]);
+    }
+  });
+
+  it('does not follow symlinks out of the allowed roots', async () => {
+    await symlink('/etc', join(sd.workspace, 'etc-link'));
+    await symlink(join(sd.dir, 'token'), join(sd.workspace, 'token-link'));
+    await symlink(join(sd.dir, 'nowhere'), join(sd.workspace, 'dangling'));
+    for (const fn of [
+      () => c.files.readBuffer(join(sd.workspace, 'etc-link/passwd')),
+      () => c.files.list(join(sd.workspace, 'etc-link')),
+      () => c.files.readBuffer(join(sd.workspace, 'token-link')),
+      () => c.files.write(join(sd.workspace, 'token-link'), 'overwrite!'),
+      () => c.files.write(join(sd.workspace, 'dangling/x'), 'x'),
+      () => c.files.mkdir(join(sd.workspace, 'dangling/sub')),
+      () => c.files.rename(join(sd.workspace, 'etc-link/hosts'), join(sd.workspace, 'stolen')),
+    ]) {
+      expect((await errorOf(fn())).code).toBe('outside_allowed_roots');
+    }
+    expect(await readFile(join(sd.dir, 'token'), 'utf8')).toBe(sd.token);
+    // The link itself can be inspected and removed.
+    const st = await c.files.stat(join(sd.workspace, 'token-link'));
+    expect(st.isSymlink).toBe(true);
+    expect(st.symlinkTarget).toBe(join(sd.dir, 'token'));
+    await c.files.remove(join(sd.workspace, 'token-link'));
+    expect(await readFile(join(sd.dir, 'token'), 'utf8')).toBe(sd.token);
+  });
+
+  it('watches a directory', async () => {
+    const dir = join(sd.workspace, 'watched');
+    await mkdir(join(dir, 'sub'), { recursive: true });
+    const w = await c.files.watch(dir);
+    const events: WatchEvent[] = [];
+    const done = (async () => {
+      for await (const e of w) events.push(e);
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    const has = (type: WatchEvent['type'], path: string): boolean =>
+      events.some((e) => e.type === type && e.path === path);
+    await writeFile(join(dir, 'new.txt'), 'a');
+    await waitFor(() => has('created', join(dir, 'new.txt')));
+    await new Promise((r) => setTimeout(r, 100));
+    await writeFile(join(dir, 'new.txt'), 'ab');
+    await waitFor(() => has('modified', join(dir, 'new.txt')));
+    await writeFile(join(dir, 'sub/deep.txt'), 'x');
+    await waitFor(() => has('created', join(dir, 'sub/deep.txt')));
+    await c.files.remove(join(dir, 'new.txt'));
+    await waitFor(() => has('deleted', join(dir, 'new.txt')));
+    w.close();
+    await done;
+    expect((await errorOf(c.files.watch(join(dir, 'nope')))).code).toBe('not_found');
+  });
+});
+
+describe('ports', () => {
+  let http: Server;
+  let port: number;
+
+  beforeAll(async () => {
+    http = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => res.end(`you said ${req.method} ${req.url} ${body}`));
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    port = (http.address() as AddressInfo).port;
+  });
+
+  afterAll(() => {
+    http?.close();
+  });
+
+  it('tunnels TCP to a local HTTP server', async () => {
+    const sock = await c.tcpTunnel(port);
+    sock.write(`POST /hi HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nping`);
+    let resp = '';
+    for await (const d of sock as AsyncIterable<Buffer>) resp += d.toString();
+    expect(resp).toMatch(/^HTTP\/1.1 200 OK/);
+    expect(resp).toContain('you said POST /hi ping');
+  });
+
+  it('pipes large payloads both ways with half-close', async () => {
+    const echo = createNetServer({ allowHalfOpen: true }, (s) => s.pipe(s));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    try {
+      const sock = await c.tcpTunnel((echo.address() as AddressInfo).port);
+      const payload = Buffer.alloc(4 << 20, 'z');
+      sock.end(payload);
+      let n = 0;
+      for await (const d of sock as AsyncIterable<Buffer>) n += d.length;
+      expect(n).toBe(payload.length);
+    } finally {
+      echo.close();
+    }
+  });
+
+  it('fails cleanly for a closed port', async () => {
+    const probe = createNetServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const closed = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const e = await errorOf(c.tcpTunnel(closed));
+    expect(e.code).toBe('connect_failed');
+    expect(e.status).toBe(502);
+  });
+
+  it('lists listening ports', async () => {
+    const ports = await c.listPorts();
+    const mine = ports.find((p) => p.port === port && p.address === '127.0.0.1');
+    expect(mine).toMatchObject({ family: 'tcp', pid: process.pid });
+  });
+});
