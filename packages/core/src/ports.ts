@@ -152,3 +152,48 @@ export interface DataPlane {
   /** A tar stream of a directory (the router turns it into a zip). */
   archiveTar(sandbox: Sandbox, path: string): Promise<AsyncIterable<Uint8Array>>;
 }
+
+export type InvokeReason = 'completed' | 'canceled' | 'timeout' | 'error';
+
+/** The durable record of one agent invocation. Argv and stdin are never stored. */
+export interface InvokeRecord {
+  invokeId: string;
+  namespace: string;
+  sandbox: string;
+  sandboxUid: string;
+  template: string;
+  state: 'running' | 'finished';
+  detached: boolean;
+  startedAt: string;
+  finishedAt?: string;
+  exitCode?: number;
+  reason?: InvokeReason;
+  message?: string;
+  durationMs?: number;
+  bytesStdout: number;
+  bytesStderr: number;
+  /** Events recorded for replay (ids 1..eventCount). */
+  eventCount: number;
+  /** The last part of the output (stdout and stderr interleaved), for audits and listings. */
+  outputTail: string;
+}
+
+export interface RecordedEvent {
+  id: number;
+  event: string;
+  data: string;
+}
+
+/** Where invocations, their replayable event streams and install logs are kept. */
+export interface AgentRecordStore {
+  createInvoke(record: InvokeRecord): Promise<void>;
+  updateInvoke(invokeId: string, patch: Partial<InvokeRecord>): Promise<void>;
+  getInvoke(invokeId: string): Promise<InvokeRecord | undefined>;
+  listInvokes(namespace: string, sandbox: string, limit: number): Promise<InvokeRecord[]>;
+  appendEvents(invokeId: string, events: RecordedEvent[]): Promise<void>;
+  readEvents(invokeId: string, afterId: number, limit: number): Promise<RecordedEvent[]>;
+  putInstallLog(namespace: string, sandbox: string, log: string): Promise<void>;
+  getInstallLog(namespace: string, sandbox: string): Promise<string | undefined>;
+  /** Everything of a sandbox that is gone. */
+  deleteSandbox(namespace: string, sandbox: string): Promise<void>;
+}

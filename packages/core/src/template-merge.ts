@@ -48,6 +48,8 @@ export interface EffectiveSandbox {
   agent: {
     entrypoint?: string[];
     installCommand?: string[];
+    workingDir?: string;
+    env?: EnvVar[];
     maxConcurrentInvokes?: number;
     defaultInvokeTimeoutMs?: number;
   };
@@ -187,6 +189,8 @@ export function mergeSandboxWithTemplate(
     agent: {
       ...(agent.entrypoint?.length ? { entrypoint: agent.entrypoint } : {}),
       ...(agent.installCommand?.length ? { installCommand: agent.installCommand } : {}),
+      ...(agent.workingDir ? { workingDir: agent.workingDir } : {}),
+      ...(agent.env?.length ? { env: agent.env } : {}),
       ...(agent.maxConcurrentInvokes !== undefined
         ? { maxConcurrentInvokes: agent.maxConcurrentInvokes }
         : {}),

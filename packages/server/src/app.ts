@@ -3,7 +3,12 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
-import type { DataPlane, Store } from '@agenttier/core';
+import type { AgentRecordStore, DataPlane, Store } from '@agenttier/core';
+import type { SandboxdClient } from '@agenttier/sandboxd';
+import { createAgentMetrics } from './agent/agent-metrics.ts';
+import { createAgentService } from './agent/agent-service.ts';
+import type { AgentService } from './agent/agent-service.ts';
+import { registerAgentRoutes } from './routes/agent.ts';
 import type { Authenticator } from './context.ts';
 import { devAuthenticator } from './context.ts';
 import { toWireError } from './errors.ts';
@@ -24,6 +29,10 @@ export interface AppDeps {
   /** Extra readiness checks (engine ping, …); each throws when not ready. */
   readinessChecks?: Array<() => Promise<void>>;
   metrics?: HttpMetrics;
+  /** sandboxd client of a sandbox (agent mode, streaming); undefined when it runs without one. */
+  sandboxdFor?: (sandbox: Sandbox) => SandboxdClient | undefined;
+  /** Durable invoke records; agent mode is enabled when given together with `sandboxdFor`. */
+  agentRecords?: AgentRecordStore;
   /** JSON body cap. @default 16 MiB */
   jsonBodyLimitBytes?: number;
 }
@@ -94,5 +103,16 @@ export function createApp(deps: AppDeps): FastifyInstance {
   registerSandboxRoutes(app, { store: deps.store, sandboxes });
   registerTemplateRoutes(app, { store: deps.store });
   registerDataPlaneRoutes(app, { store: deps.store, sandboxes, dataPlaneFor: deps.dataPlaneFor });
+  if (deps.agentRecords && deps.sandboxdFor) {
+    const agent: AgentService = createAgentService({
+      store: deps.store,
+      records: deps.agentRecords,
+      sandboxdFor: deps.sandboxdFor,
+      dataPlaneFor: deps.dataPlaneFor,
+      metrics: createAgentMetrics(metrics.registry),
+    });
+    registerAgentRoutes(app, { store: deps.store, records: deps.agentRecords, agent });
+    app.addHook('onClose', async () => agent.stopAll());
+  }
   return app;
 }

@@ -9,7 +9,13 @@ import { isPlatformError } from '@agenttier/contract';
 import type { DataPlane, Logger } from '@agenttier/core';
 import { BUILTIN_TEMPLATES, createController } from '@agenttier/core';
 import type { Controller } from '@agenttier/core';
-import { DockerRuntime, EngineDataPlane, SqliteStore, createDockerClient } from '@agenttier/platform-local';
+import {
+  DockerRuntime,
+  EngineDataPlane,
+  SqliteAgentRecords,
+  SqliteStore,
+  createDockerClient,
+} from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { ensureSandboxdBundle } from '@agenttier/sandboxd';
 import type { SandboxdBundle } from '@agenttier/sandboxd';
@@ -119,9 +125,12 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const engine = new EngineDataPlane(docker);
   const fast = bundle ? new SandboxdDataPlane((sb) => clients.get(sb), engine) : undefined;
   const dataPlaneFor = async (_sb: Sandbox): Promise<DataPlane> => fast ?? engine;
+  const agentRecords = new SqliteAgentRecords(join(dataDir, 'state.db'));
   const app = createApp({
     store,
     dataPlaneFor,
+    agentRecords,
+    sandboxdFor: (sb) => (bundle ? clients.get(sb) : undefined),
     logger,
     enqueue: (ns, name) => controller.enqueue(ns, name),
     readinessChecks: [async () => void (await docker.ping())],
@@ -140,6 +149,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
       await app.close();
       await controller.stop();
       clients.closeAll();
+      agentRecords.close();
       await store.close();
     },
   };

@@ -1,0 +1,489 @@
+import { describe, expect, it } from 'vitest';
+import type { Condition, Sandbox, SandboxSpec, SandboxStatus } from '@agenttier/contract';
+import { API_VERSION, SANDBOX_FINALIZER } from '@agenttier/contract';
+import type { ObservedSandbox, ObservedWorkload } from './ports.ts';
+import type { Plan } from './plan.ts';
+import {
+  CREATING_POLL_MS,
+  MAX_RESTARTS,
+  RUNNING_RESYNC_MS,
+  backoffMs,
+  planSandbox,
+  setCondition,
+} from './plan.ts';
+import type { EffectiveSandbox } from './template-merge.ts';
+import { mergeSandboxWithTemplate } from './template-merge.ts';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const MIN = 60_000;
+
+interface Fixture {
+  spec?: Partial<SandboxSpec>;
+  status?: SandboxStatus;
+  finalizer?: boolean;
+  deleting?: boolean;
+}
+
+function sandbox({ spec = {}, status, finalizer = true, deleting = false }: Fixture = {}): Sandbox {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Sandbox',
+    metadata: {
+      name: 'sb',
+      namespace: 'default',
+      uid: 'uid-1',
+      generation: 1,
+      ...(finalizer ? { finalizers: [SANDBOX_FINALIZER] } : {}),
+      ...(deleting ? { deletionTimestamp: iso(NOW - 1000) } : {}),
+    },
+    spec: { templateRef: { name: 'minimal-shell' }, desiredState: 'Running', ...spec },
+    ...(status ? { status } : {}),
+  };
+}
+
+const VOLUME = { name: 'agenttier-default-sb-workspace' };
+const running: ObservedWorkload = { name: 'agenttier-default-sb', state: 'running', ready: true };
+const starting: ObservedWorkload = { name: 'agenttier-default-sb', state: 'running', ready: false };
+const exited = (exitCode = 137): ObservedWorkload => ({
+  name: 'agenttier-default-sb',
+  state: 'exited',
+  ready: false,
+  exitCode,
+});
+
+function effective(over: Partial<EffectiveSandbox> = {}): EffectiveSandbox {
+  return { ...mergeSandboxWithTemplate(sandbox(), {}, 'minimal-shell'), ...over };
+}
+
+function plan(
+  fixture: Fixture,
+  observed: ObservedSandbox,
+  eff: Partial<EffectiveSandbox> = {},
+  nowMs = NOW,
+): Plan {
+  return planSandbox({ sandbox: sandbox(fixture), observed, effective: effective(eff), nowMs });
+}
+
+const types = (p: Plan) => p.actions.map((a) => a.type);
+
+describe('planSandbox: create', () => {
+  it('adds the finalizer first, then ensures the volume and the workload', () => {
+    const p = plan({ finalizer: false }, {});
+    expect(types(p)).toEqual(['addFinalizer', 'ensureVolume', 'ensureWorkload']);
+    expect(p.status).toEqual({
+      phase: 'Creating',
+      reason: 'Starting',
+      message: 'Creating the workspace and container',
+    });
+    expect(p.requeueAfterMs).toBe(CREATING_POLL_MS);
+  });
+
+  it('ensures only what is missing', () => {
+    expect(types(plan({}, {}))).toEqual(['ensureVolume', 'ensureWorkload']);
+    expect(types(plan({}, { volume: VOLUME }))).toEqual(['ensureWorkload']);
+    expect(types(plan({}, { workload: starting }))).toEqual(['ensureVolume']);
+  });
+
+  it('waits without acting while the workload starts', () => {
+    const p = plan({ status: { phase: 'Creating' } }, { volume: VOLUME, workload: starting });
+    expect(p.actions).toEqual([]);
+    expect(p.status).toMatchObject({
+      phase: 'Creating',
+      reason: 'Starting',
+      message: expect.stringMatching(/ready/),
+    });
+    expect(p.requeueAfterMs).toBe(CREATING_POLL_MS);
+  });
+
+  it('replaces a workload that exited before the sandbox was ever Running, without counting a restart', () => {
+    const p = plan({ status: { phase: 'Creating' } }, { volume: VOLUME, workload: exited(1) });
+    expect(types(p)).toEqual(['ensureWorkload']);
+    expect(p.status.restartCount).toBeUndefined();
+  });
+
+  it('becomes Running with startedAt and lastActivityTimestamp when the workload is ready', () => {
+    const p = plan({ status: { phase: 'Creating' } }, { volume: VOLUME, workload: running });
+    expect(p.actions).toEqual([]);
+    expect(p.status).toEqual({
+      phase: 'Running',
+      reason: 'Ready',
+      message: '',
+      startedAt: iso(NOW),
+      lastActivityTimestamp: iso(NOW),
+    });
+    expect(p.requeueAfterMs).toBe(0);
+  });
+
+  it('does not call a running-but-unready workload Running', () => {
+    expect(plan({ status: { phase: 'Creating' } }, { volume: VOLUME, workload: starting }).status.phase).toBe(
+      'Creating',
+    );
+  });
+});
+
+describe('planSandbox: Running', () => {
+  const since = (ms: number) => ({ phase: 'Running' as const, reason: 'Ready', startedAt: iso(NOW - ms) });
+
+  it('keeps startedAt and resyncs periodically', () => {
+    const p = plan({ status: since(5 * MIN) }, { volume: VOLUME, workload: running });
+    expect(p.actions).toEqual([]);
+    expect(p.status).toEqual({ phase: 'Running', reason: 'Ready', message: '' });
+    expect(p.requeueAfterMs).toBe(RUNNING_RESYNC_MS);
+  });
+
+  it('fills in a missing startedAt', () => {
+    const p = plan({ status: { phase: 'Running' } }, { volume: VOLUME, workload: running });
+    expect(p.status.startedAt).toBe(iso(NOW));
+  });
+
+  it('requeues just after the max runtime or idle deadline when that comes before the resync', () => {
+    const p1 = plan(
+      { status: since(10 * MIN - 5000) },
+      { volume: VOLUME, workload: running },
+      { timeoutMs: 10 * MIN },
+    );
+    expect(p1.requeueAfterMs).toBe(5000 + 50);
+    const p2 = plan(
+      { status: { ...since(60 * MIN), lastActivityTimestamp: iso(NOW - 9 * MIN) } },
+      { volume: VOLUME, workload: running },
+      { idleTimeoutMs: 9 * MIN + 20_000 },
+    );
+    expect(p2.requeueAfterMs).toBe(20_000 + 50);
+  });
+
+  it('requests a stop when the max runtime is reached', () => {
+    const p = plan(
+      { status: since(60 * MIN) },
+      { volume: VOLUME, workload: running },
+      { timeoutMs: 60 * MIN },
+    );
+    expect(p.actions).toEqual([
+      { type: 'requestStop', reason: 'MaxRuntimeExceeded', message: 'Max runtime exceeded' },
+    ]);
+    expect(p.status).toEqual({});
+    expect(p.requeueAfterMs).toBe(0);
+  });
+
+  it('does not stop a second before the max runtime (status times have whole seconds)', () => {
+    const p = plan(
+      { status: since(60 * MIN - 1000) },
+      { volume: VOLUME, workload: running },
+      { timeoutMs: 60 * MIN },
+    );
+    expect(p.actions).toEqual([]);
+  });
+
+  it('requests a stop after the idle timeout, counted from the last activity', () => {
+    const idle = { idleTimeoutMs: 30 * MIN };
+    const quiet = plan(
+      { status: { ...since(120 * MIN), lastActivityTimestamp: iso(NOW - 30 * MIN) } },
+      { volume: VOLUME, workload: running },
+      idle,
+    );
+    expect(quiet.actions).toEqual([
+      { type: 'requestStop', reason: 'IdleTimeout', message: 'Idle timeout exceeded' },
+    ]);
+    const busy = plan(
+      { status: { ...since(120 * MIN), lastActivityTimestamp: iso(NOW - 29 * MIN) } },
+      { volume: VOLUME, workload: running },
+      idle,
+    );
+    expect(busy.actions).toEqual([]);
+  });
+
+  it('counts idleness from startedAt when the last activity is older than the start (a resumed sandbox)', () => {
+    const p = plan(
+      { status: { ...since(5 * MIN), lastActivityTimestamp: iso(NOW - 300 * MIN) } },
+      { volume: VOLUME, workload: running },
+      { idleTimeoutMs: 30 * MIN },
+    );
+    expect(p.actions).toEqual([]);
+  });
+
+  it('prefers MaxRuntimeExceeded when both limits are past', () => {
+    const p = plan(
+      { status: since(120 * MIN) },
+      { volume: VOLUME, workload: running },
+      { timeoutMs: 60 * MIN, idleTimeoutMs: 30 * MIN },
+    );
+    expect(p.actions).toMatchObject([{ type: 'requestStop', reason: 'MaxRuntimeExceeded' }]);
+  });
+});
+
+describe('planSandbox: crash while Running', () => {
+  it.each([
+    ['exited', { volume: VOLUME, workload: exited() }],
+    ['vanished', { volume: VOLUME }],
+  ])('restarts a workload that %s and counts the restart', (_why, observed: ObservedSandbox) => {
+    const p = plan({ status: { phase: 'Running', startedAt: iso(NOW - MIN) } }, observed);
+    expect(types(p)).toEqual(['ensureWorkload']);
+    expect(p.status).toEqual({
+      phase: 'Creating',
+      reason: 'Restarting',
+      message: `Restarting after an unexpected exit (attempt 1/${MAX_RESTARTS})`,
+      restartCount: 1,
+      startedAt: undefined,
+    });
+    expect('startedAt' in p.status).toBe(true); // undefined clears it when the status is written
+    expect(p.requeueAfterMs).toBe(CREATING_POLL_MS);
+  });
+
+  it('recreates the volume too when it went with the workload', () => {
+    expect(types(plan({ status: { phase: 'Running' } }, {}))).toEqual(['ensureVolume', 'ensureWorkload']);
+  });
+
+  it(`allows ${MAX_RESTARTS} restarts`, () => {
+    const p = plan(
+      { status: { phase: 'Running', restartCount: MAX_RESTARTS - 1 } },
+      { volume: VOLUME, workload: exited() },
+    );
+    expect(types(p)).toEqual(['ensureWorkload']);
+    expect(p.status.restartCount).toBe(MAX_RESTARTS);
+  });
+
+  it('goes to Error with RestartLimitExceeded past the budget, naming the last exit code', () => {
+    const p = plan(
+      { status: { phase: 'Running', restartCount: MAX_RESTARTS } },
+      { volume: VOLUME, workload: exited(137) },
+    );
+    expect(p.actions).toEqual([]);
+    expect(p.status).toEqual({
+      phase: 'Error',
+      reason: 'RestartLimitExceeded',
+      message: expect.stringMatching(/last exit code 137.*resume/),
+    });
+    expect(p.requeueAfterMs).toBeUndefined();
+  });
+
+  it('leaves the exit code out of the message when the workload vanished', () => {
+    const p = plan({ status: { phase: 'Running', restartCount: MAX_RESTARTS } }, { volume: VOLUME });
+    expect(p.status.message).not.toMatch(/exit code/);
+  });
+});
+
+describe('planSandbox: terminal Error waits for the user', () => {
+  it.each(['RestartLimitExceeded', 'ReconcileFailed'])('does nothing in Error/%s', (reason) => {
+    const p = plan({ status: { phase: 'Error', reason } }, { volume: VOLUME, workload: exited() });
+    expect(p).toEqual({ actions: [], status: {} });
+  });
+
+  it('still adds a missing finalizer in Error', () => {
+    expect(
+      types(plan({ finalizer: false, status: { phase: 'Error', reason: 'ReconcileFailed' } }, {})),
+    ).toEqual(['addFinalizer']);
+  });
+
+  it('retries a non-terminal Error', () => {
+    expect(types(plan({ status: { phase: 'Error', reason: 'Other' } }, { volume: VOLUME }))).toEqual([
+      'ensureWorkload',
+    ]);
+  });
+
+  it('lets a stop through from Error', () => {
+    const p = plan(
+      { spec: { desiredState: 'Stopped' }, status: { phase: 'Error', reason: 'Stopping' } },
+      { volume: VOLUME },
+    );
+    expect(p.status.phase).toBe('Stopped');
+  });
+});
+
+describe('planSandbox: stop and resume', () => {
+  it('removes the workload but keeps the volume', () => {
+    const p = plan(
+      { spec: { desiredState: 'Stopped' }, status: { phase: 'Running', reason: 'Stopping' } },
+      { volume: VOLUME, workload: running },
+    );
+    expect(types(p)).toEqual(['removeWorkload']);
+    expect(p.status).toEqual({ message: 'Stopping' });
+    expect(p.requeueAfterMs).toBe(0);
+  });
+
+  it('is Stopped once the workload is gone, with stoppedAt and no startedAt', () => {
+    const p = plan(
+      {
+        spec: { desiredState: 'Stopped' },
+        status: { phase: 'Running', reason: 'Stopping', startedAt: iso(NOW - MIN) },
+      },
+      { volume: VOLUME },
+    );
+    expect(p.actions).toEqual([]);
+    expect(p.status).toEqual({
+      phase: 'Stopped',
+      reason: 'Stopped',
+      message: 'Stopped; resume it to continue with the same workspace',
+      stoppedAt: iso(NOW),
+      startedAt: undefined,
+    });
+    expect(p.requeueAfterMs).toBeUndefined();
+  });
+
+  it('keeps the first stoppedAt on later passes', () => {
+    const p = plan(
+      {
+        spec: { desiredState: 'Stopped' },
+        status: { phase: 'Stopped', reason: 'Stopped', stoppedAt: iso(NOW - MIN) },
+      },
+      { volume: VOLUME },
+    );
+    expect(p.status).not.toHaveProperty('stoppedAt');
+    expect(p.status.phase).toBe('Stopped');
+  });
+
+  it.each([
+    ['MaxRuntimeExceeded', 'Max runtime exceeded'],
+    ['IdleTimeout', 'Idle timeout exceeded'],
+  ])('keeps the reason %s of an automatic stop', (reason, message) => {
+    const p = plan(
+      { spec: { desiredState: 'Stopped' }, status: { phase: 'Running', reason } },
+      { volume: VOLUME },
+    );
+    expect(p.status).toMatchObject({ phase: 'Stopped', reason, message });
+  });
+
+  it('does not carry the Running reason "Ready" into Stopped when desiredState was set directly', () => {
+    // Stopping by editing spec.desiredState (kubectl, a store write) skips the router's reason: "Stopping".
+    const p = plan(
+      { spec: { desiredState: 'Stopped' }, status: { phase: 'Running', reason: 'Ready' } },
+      { volume: VOLUME },
+    );
+    expect(p.status).toMatchObject({ phase: 'Stopped', reason: 'Stopped' });
+  });
+
+  it('does not add the finalizer-less sandbox volume on stop', () => {
+    expect(types(plan({ finalizer: false, spec: { desiredState: 'Stopped' } }, {}))).toEqual([
+      'addFinalizer',
+    ]);
+  });
+
+  it('resumes into the kept volume: only the workload is ensured', () => {
+    const p = plan(
+      { status: { phase: 'Creating', reason: 'Resuming', restartCount: 0 } },
+      { volume: VOLUME },
+    );
+    expect(types(p)).toEqual(['ensureWorkload']);
+    expect(p.status.phase).toBe('Creating');
+  });
+});
+
+describe('planSandbox: deletion', () => {
+  it('removes the workload and the volume, but not the finalizer while children remain', () => {
+    const p = plan({ deleting: true, status: { phase: 'Running' } }, { volume: VOLUME, workload: running });
+    expect(types(p)).toEqual(['removeWorkload', 'removeVolume']);
+    expect(p.status).toEqual({
+      phase: 'Deleting',
+      reason: 'Deleting',
+      message: 'Removing the container and its workspace',
+    });
+  });
+
+  it('removes whichever child is left', () => {
+    expect(types(plan({ deleting: true }, { volume: VOLUME }))).toEqual(['removeVolume']);
+    expect(types(plan({ deleting: true }, { workload: exited() }))).toEqual(['removeWorkload']);
+  });
+
+  it('removes the finalizer once no child is left', () => {
+    expect(types(plan({ deleting: true }, {}))).toEqual(['removeFinalizer']);
+  });
+
+  it('neither adds a finalizer nor removes a missing one', () => {
+    expect(types(plan({ deleting: true, finalizer: false }, {}))).toEqual([]);
+    expect(types(plan({ deleting: true, finalizer: false }, { volume: VOLUME }))).toEqual(['removeVolume']);
+  });
+
+  it('deletes a stopped or failed sandbox the same way', () => {
+    expect(
+      types(
+        plan(
+          { deleting: true, spec: { desiredState: 'Stopped' }, status: { phase: 'Stopped' } },
+          { volume: VOLUME },
+        ),
+      ),
+    ).toEqual(['removeVolume']);
+    expect(
+      types(
+        plan(
+          { deleting: true, status: { phase: 'Error', reason: 'RestartLimitExceeded' } },
+          { volume: VOLUME },
+        ),
+      ),
+    ).toEqual(['removeVolume']);
+  });
+});
+
+describe('planSandbox is pure', () => {
+  it('does not modify its input and gives the same answer twice', () => {
+    const sb = sandbox({ status: { phase: 'Running', restartCount: 2, conditions: [] } });
+    const before = structuredClone(sb);
+    const input = {
+      sandbox: sb,
+      observed: { volume: VOLUME, workload: exited() },
+      effective: effective(),
+      nowMs: NOW,
+    };
+    const a = planSandbox(input);
+    const b = planSandbox(input);
+    expect(a).toEqual(b);
+    expect(sb).toEqual(before);
+  });
+});
+
+describe('setCondition', () => {
+  const ready = (status: Condition['status'], reason = 'Ready', message = '') => ({
+    type: 'Ready',
+    status,
+    reason,
+    message,
+  });
+
+  it('adds a new condition stamped now', () => {
+    expect(setCondition(undefined, ready('True'), NOW)).toEqual([
+      { ...ready('True'), lastTransitionTime: iso(NOW) },
+    ]);
+  });
+
+  it('keeps lastTransitionTime when the status is unchanged, even if reason and message change', () => {
+    const first = setCondition([], ready('False', 'Starting', 'a'), NOW);
+    const second = setCondition(first, ready('False', 'Restarting', 'b'), NOW + MIN);
+    expect(second).toEqual([{ ...ready('False', 'Restarting', 'b'), lastTransitionTime: iso(NOW) }]);
+  });
+
+  it('stamps a new lastTransitionTime when the status flips', () => {
+    const first = setCondition([], ready('False'), NOW);
+    expect(setCondition(first, ready('True'), NOW + MIN)[0]?.lastTransitionTime).toBe(iso(NOW + MIN));
+  });
+
+  it('leaves other conditions and the input array alone', () => {
+    const other: Condition = {
+      type: 'Other',
+      status: 'True',
+      reason: 'x',
+      message: '',
+      lastTransitionTime: iso(0),
+    };
+    const input = [other];
+    const out = setCondition(input, ready('True'), NOW);
+    expect(out).toEqual([other, { ...ready('True'), lastTransitionTime: iso(NOW) }]);
+    expect(input).toEqual([other]);
+  });
+
+  it('writes RFC 3339 times without fractional seconds', () => {
+    expect(setCondition([], ready('True'), NOW + 123)[0]?.lastTransitionTime).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
+  });
+});
+
+describe('backoffMs', () => {
+  it('doubles from 1 s and caps at 30 s', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 100].map(backoffMs)).toEqual([
+      1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000,
+    ]);
+  });
+
+  it('treats zero or negative failure counts as the first attempt', () => {
+    expect(backoffMs(0)).toBe(1000);
+    expect(backoffMs(-3)).toBe(1000);
+  });
+});

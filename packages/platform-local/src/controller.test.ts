@@ -1,0 +1,482 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Sandbox, SandboxSpec } from '@agenttier/contract';
+import { API_VERSION, PlatformError, SANDBOX_FINALIZER } from '@agenttier/contract';
+import type { Clock, Controller } from '@agenttier/core';
+import {
+  BUILTIN_TEMPLATES,
+  MAX_FAILURES,
+  MAX_RESTARTS,
+  createController,
+  createSandboxReconciler,
+  silentLogger,
+  volumeName,
+  workloadName,
+} from '@agenttier/core';
+import { MemoryRuntime } from '@agenttier/testkit';
+import { SqliteStore } from './store/sqlite-store.ts';
+
+/**
+ * The controller and reconciler end to end against the real SQLite store (in memory) and the in-memory
+ * runtime. These live here rather than in packages/core because core may not import a platform package.
+ */
+
+const NS = 'default';
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+let store: SqliteStore;
+let runtime: MemoryRuntime;
+let controllers: Controller[];
+
+/** A clock the test moves by hand (the controller's timers stay real). */
+function manualClock(start = Date.parse('2026-03-01T12:00:00Z')): Clock & { advance(ms: number): void } {
+  let now = start;
+  return { now: () => now, advance: (ms) => void (now += ms) };
+}
+
+function startController(opts: { runtime?: MemoryRuntime; clock?: Clock; transitions?: string[] } = {}) {
+  const c = createController({
+    store,
+    runtime: opts.runtime ?? runtime,
+    logger: silentLogger,
+    resyncIntervalMs: 3_600_000,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.transitions
+      ? { onTransition: (_sb, from, to) => opts.transitions!.push(`${from ?? ''}->${to}`) }
+      : {}),
+  });
+  controllers.push(c);
+  return c;
+}
+
+/** What the router's create does: the object with desiredState Running and a Creating status. */
+async function createSandbox(name: string, spec: Partial<SandboxSpec> = {}): Promise<Sandbox> {
+  return store.create<Sandbox>({
+    apiVersion: API_VERSION,
+    kind: 'Sandbox',
+    metadata: { name, namespace: NS },
+    spec: {
+      templateRef: { name: 'minimal-shell', kind: 'ClusterSandboxTemplate' },
+      desiredState: 'Running',
+      ...spec,
+    },
+    status: { phase: 'Creating', reason: 'Pending', message: 'Waiting for the controller' },
+  });
+}
+
+const get = (name: string) => store.get<Sandbox>('Sandbox', { namespace: NS, name });
+
+async function waitFor(
+  name: string,
+  pred: (sb: Sandbox | undefined) => boolean,
+  what: string,
+  timeoutMs = 5000,
+): Promise<Sandbox | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Sandbox | undefined;
+  while (Date.now() < deadline) {
+    last = await get(name);
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`${name}: timed out waiting for ${what}; last: ${JSON.stringify(last?.status)}`);
+}
+
+const waitForPhase = async (name: string, phase: string) =>
+  (await waitFor(name, (sb) => sb?.status?.phase === phase, `phase ${phase}`))!;
+
+/** What the router's stop and resume do: flip desiredState and note the reason. */
+async function setDesired(name: string, desiredState: 'Running' | 'Stopped') {
+  const sb = (await get(name))!;
+  const updated = await store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState } });
+  await store.updateStatus<Sandbox>({
+    ...updated,
+    status:
+      desiredState === 'Stopped'
+        ? { ...updated.status, reason: 'Stopping', message: 'Stopping' }
+        : {
+            ...updated.status,
+            phase: 'Creating',
+            reason: 'Resuming',
+            message: 'Resuming',
+            failureCount: 0,
+            restartCount: 0,
+          },
+  });
+}
+
+beforeEach(async () => {
+  store = new SqliteStore({ path: ':memory:' });
+  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  runtime = new MemoryRuntime();
+  controllers = [];
+});
+
+afterEach(async () => {
+  vi.useRealTimers();
+  // Frozen controllers never finish stopping; do not wait for them.
+  await Promise.race([Promise.all(controllers.map((c) => c.stop())), new Promise((r) => setTimeout(r, 200))]);
+  await store.close();
+});
+
+describe('controller with the SQLite store and the memory runtime', () => {
+  it('creates: finalizer, volume, workload, then Running with an RFC 3339 startedAt and Ready=True', async () => {
+    const transitions: string[] = [];
+    await startController({ transitions }).start();
+    const created = await createSandbox('demo');
+    const sb = await waitForPhase('demo', 'Running');
+
+    expect(sb.metadata.finalizers).toEqual([SANDBOX_FINALIZER]);
+    expect(runtime.volume(sb)).toMatchObject({ name: volumeName(sb), sandboxUid: created.metadata.uid });
+    expect(runtime.workload(sb)).toMatchObject({ name: workloadName(sb), state: 'running', ready: true });
+    expect(runtime.workload(sb)?.effective).toMatchObject({
+      templateName: 'minimal-shell',
+      image: expect.any(String),
+    });
+    expect(sb.status).toMatchObject({
+      phase: 'Running',
+      reason: 'Ready',
+      resolvedTemplate: 'minimal-shell',
+      failureCount: 0,
+      observedGeneration: sb.metadata.generation,
+    });
+    expect(sb.status?.startedAt).toMatch(RFC3339);
+    expect(sb.status?.conditions).toEqual([
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Ready',
+        message: '',
+        lastTransitionTime: expect.stringMatching(RFC3339),
+      },
+    ]);
+    expect(sb.status).not.toHaveProperty('nextRetryAt');
+    expect(transitions).toContain('Creating->Running');
+    expect(runtime.callsOf('ensureVolume', 'created')).toHaveLength(1);
+    expect(runtime.callsOf('ensureWorkload', 'created')).toHaveLength(1);
+  });
+
+  it('waits in Creating until the workload is ready', async () => {
+    runtime = new MemoryRuntime({ readyOnStart: false });
+    const c = startController();
+    await c.start();
+    await createSandbox('slow');
+    await waitFor(
+      'slow',
+      () => runtime.workload(workloadName({ metadata: { name: 'slow', namespace: NS } })) !== undefined,
+      'workload',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await get('slow'))?.status?.phase).toBe('Creating');
+    runtime.setReady(workloadName({ metadata: { name: 'slow', namespace: NS } }));
+    await waitForPhase('slow', 'Running'); // the Creating poll picks it up without any store event
+  });
+
+  it('stops (volume kept, workload gone), then resumes into the same volume', async () => {
+    await startController().start();
+    await createSandbox('sb');
+    const running = await waitForPhase('sb', 'Running');
+
+    await setDesired('sb', 'Stopped');
+    const stopped = await waitForPhase('sb', 'Stopped');
+    expect(runtime.workload(stopped)).toBeUndefined();
+    expect(runtime.volume(stopped)).toBeDefined();
+    expect(stopped.status).toMatchObject({ reason: 'Stopped', message: expect.stringMatching(/resume/) });
+    expect(stopped.status?.stoppedAt).toMatch(RFC3339);
+    expect(stopped.status).not.toHaveProperty('startedAt');
+    expect(stopped.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'False' });
+
+    await setDesired('sb', 'Running');
+    const resumed = await waitForPhase('sb', 'Running');
+    expect(resumed.metadata.uid).toBe(running.metadata.uid);
+    expect(runtime.callsOf('ensureVolume', 'created')).toHaveLength(1); // the workspace survived
+    expect(runtime.callsOf('ensureWorkload', 'created')).toHaveLength(2);
+    expect(runtime.workload(resumed)).toMatchObject({ state: 'running', ready: true });
+  });
+
+  it('deletes: children removed first, then the object is gone', async () => {
+    await startController().start();
+    await createSandbox('doomed');
+    const sb = await waitForPhase('doomed', 'Running');
+
+    const childrenWhenGone: string[][] = [];
+    const unwatch = store.watch('Sandbox', (e) => {
+      if (e.type === 'DELETED') childrenWhenGone.push(runtime.children().map((c) => c.name));
+    });
+    await store.delete('Sandbox', { namespace: NS, name: 'doomed' });
+    expect((await get('doomed'))?.metadata.deletionTimestamp).toBeDefined(); // held by the finalizer
+    await waitFor('doomed', (x) => x === undefined, 'deletion');
+    unwatch();
+
+    expect(childrenWhenGone).toEqual([[]]);
+    expect(runtime.workload(sb)).toBeUndefined();
+    expect(runtime.volume(sb)).toBeUndefined();
+    expect(runtime.callsOf('removeWorkload', 'deleted')).toHaveLength(1);
+    expect(runtime.callsOf('removeVolume', 'deleted')).toHaveLength(1);
+  });
+
+  it('deletes a stopped sandbox and a sandbox whose template is gone', async () => {
+    await startController().start();
+    await createSandbox('a');
+    await createSandbox('b', { templateRef: { name: 'gone', kind: 'ClusterSandboxTemplate' } });
+    await waitForPhase('a', 'Running');
+    await waitForPhase('b', 'Error');
+    await setDesired('a', 'Stopped');
+    await waitForPhase('a', 'Stopped');
+    await store.delete('Sandbox', { namespace: NS, name: 'a' });
+    await store.delete('Sandbox', { namespace: NS, name: 'b' });
+    await waitFor('a', (x) => x === undefined, 'deletion of a');
+    await waitFor('b', (x) => x === undefined, 'deletion of b');
+    expect(runtime.children()).toEqual([]);
+  });
+
+  it('finishes a create after the controller died between ensureVolume and ensureWorkload', async () => {
+    const dying = new MemoryRuntime();
+    dying.freezeAfter('ensureVolume');
+    const first = startController({ runtime: dying });
+    await first.start();
+    await createSandbox('halfmade');
+    await vi.waitFor(() => expect(dying.frozen).toBe(true));
+    void first.stop(); // the process is gone: its watch ends, its stuck reconcile never returns
+
+    const half = (await get('halfmade'))!;
+    expect(half.status?.phase).toBe('Creating');
+    expect(dying.volume(half)).toBeDefined();
+    expect(dying.workload(half)).toBeUndefined();
+
+    const next = dying.restarted(); // a new process on the same engine
+    await startController({ runtime: next }).start();
+    const sb = await waitForPhase('halfmade', 'Running');
+    expect(next.workload(sb)).toMatchObject({ state: 'running' });
+    // Idempotent: the volume was made once, not duplicated or replaced.
+    expect(next.callsOf('ensureVolume', 'created')).toHaveLength(1);
+    expect(next.volume(sb)?.generation).toBe(1);
+  });
+
+  it('collects orphans (children whose sandbox uid is not in the store) and keeps the rest', async () => {
+    const c = startController();
+    await c.start();
+    await createSandbox('live');
+    const live = await waitForPhase('live', 'Running');
+    runtime.addChild('workload', {
+      name: 'agenttier-default-ghost',
+      sandboxUid: 'no-such-uid',
+      sandboxName: 'ghost',
+    });
+    runtime.addChild('volume', {
+      name: 'agenttier-default-ghost-workspace',
+      sandboxUid: 'no-such-uid',
+      sandboxName: 'ghost',
+    });
+    // A child under a live sandbox's name but left by an earlier sandbox of that name is an orphan too.
+    runtime.addChild('volume', {
+      name: 'agenttier-default-old-workspace',
+      sandboxUid: 'uid-of-a-deleted-sandbox',
+    });
+
+    expect(await c.collectOrphans()).toBe(3);
+    expect(
+      runtime
+        .children()
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual([volumeName(live), workloadName(live)].sort());
+    expect(await c.collectOrphans()).toBe(0);
+  });
+
+  it('collects orphans on start, after a crash left them behind', async () => {
+    runtime.addChild('workload', { name: 'agenttier-default-ghost', sandboxUid: 'dead' });
+    runtime.addChild('volume', { name: 'agenttier-default-ghost-workspace', sandboxUid: 'dead' });
+    await startController().start();
+    expect(runtime.children()).toEqual([]);
+    expect(runtime.callsOf('removeOwned')).toHaveLength(2);
+  });
+
+  it('replaces a leftover container of an earlier sandbox with the same name', async () => {
+    runtime.addChild('workload', { name: 'agenttier-default-reuse', sandboxUid: 'old-uid' });
+    const c = startController();
+    await c.start(); // collects it as an orphan
+    runtime.addChild('workload', { name: 'agenttier-default-reuse', sandboxUid: 'old-uid' }); // appears again
+    await createSandbox('reuse');
+    const sb = await waitForPhase('reuse', 'Running');
+    expect(runtime.workload(sb)?.sandboxUid).toBe(sb.metadata.uid);
+  });
+
+  it('restarts a workload that crashed under a Running sandbox and counts it', async () => {
+    const c = startController();
+    await c.start();
+    await createSandbox('crashy');
+    const sb = await waitForPhase('crashy', 'Running');
+    runtime.crash(sb, 137);
+    c.enqueue(NS, 'crashy'); // the engine's die event
+    const healed = await waitFor(
+      'crashy',
+      (x) => x?.status?.phase === 'Running' && x.status.restartCount === 1,
+      'a counted restart',
+    );
+    expect(runtime.workload(healed)).toMatchObject({ state: 'running', generation: 2 });
+    expect(runtime.callsOf('ensureVolume', 'created')).toHaveLength(1);
+  });
+
+  it(`goes to Error/RestartLimitExceeded after ${MAX_RESTARTS} restarts and stays there until resumed`, async () => {
+    const c = startController();
+    await c.start();
+    await createSandbox('flaky');
+    let sb = await waitForPhase('flaky', 'Running');
+    for (let i = 1; i <= MAX_RESTARTS; i++) {
+      runtime.crash(sb, 1);
+      c.enqueue(NS, 'flaky');
+      sb = (await waitFor(
+        'flaky',
+        (x) => x?.status?.phase === 'Running' && x.status.restartCount === i,
+        `restart ${i}`,
+      ))!;
+    }
+    runtime.crash(sb, 1);
+    c.enqueue(NS, 'flaky');
+    const failed = await waitForPhase('flaky', 'Error');
+    expect(failed.status).toMatchObject({
+      reason: 'RestartLimitExceeded',
+      message: expect.stringMatching(/exit code 1/),
+    });
+    const callsBefore = runtime.callsOf('ensureWorkload').length;
+    c.enqueue(NS, 'flaky');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runtime.callsOf('ensureWorkload')).toHaveLength(callsBefore); // terminal: no more attempts
+
+    await setDesired('flaky', 'Running'); // resume resets the counters
+    const back = await waitForPhase('flaky', 'Running');
+    expect(back.status?.restartCount).toBe(0);
+  });
+
+  it('stops a sandbox at its max runtime with reason MaxRuntimeExceeded', async () => {
+    const clock = manualClock();
+    const c = startController({ clock });
+    await c.start();
+    await createSandbox('timed', { timeout: '1h' });
+    await waitForPhase('timed', 'Running');
+    clock.advance(3_600_000);
+    c.enqueue(NS, 'timed');
+    const stopped = await waitForPhase('timed', 'Stopped');
+    expect(stopped.spec.desiredState).toBe('Stopped');
+    expect(stopped.status).toMatchObject({ reason: 'MaxRuntimeExceeded', message: 'Max runtime exceeded' });
+    expect(runtime.workload(stopped)).toBeUndefined();
+    expect(runtime.volume(stopped)).toBeDefined();
+  });
+
+  it('stops an idle sandbox with reason IdleTimeout', async () => {
+    const clock = manualClock();
+    const c = startController({ clock });
+    await c.start();
+    await createSandbox('idle', { idleTimeout: '30m' });
+    await waitForPhase('idle', 'Running');
+    clock.advance(30 * 60_000);
+    c.enqueue(NS, 'idle');
+    const stopped = await waitForPhase('idle', 'Stopped');
+    expect(stopped.status).toMatchObject({ reason: 'IdleTimeout', message: 'Idle timeout exceeded' });
+  });
+
+  it('puts a sandbox whose template is missing into Error at once, without retrying', async () => {
+    await startController().start();
+    await createSandbox('orphaned', { templateRef: { name: 'nope', kind: 'ClusterSandboxTemplate' } });
+    const sb = await waitForPhase('orphaned', 'Error');
+    expect(sb.status).toMatchObject({
+      reason: 'ReconcileFailed',
+      failureCount: 1,
+      message: expect.stringMatching(/"nope" not found/),
+    });
+    expect(runtime.children()).toEqual([]);
+  });
+});
+
+describe('reconciler failure handling (driven step by step)', () => {
+  it(`retries a failing runtime with 1 s, 2 s, 4 s, 8 s backoff, then ends in Error after ${MAX_FAILURES} attempts`, async () => {
+    const clock = manualClock();
+    const reconcile = createSandboxReconciler({ store, runtime, clock, logger: silentLogger });
+    runtime.failOn('ensureWorkload', 'could not start the container: image missing');
+    await createSandbox('broken');
+
+    const delays: Array<number | undefined> = [];
+    for (let i = 1; i <= MAX_FAILURES; i++) {
+      const r = await reconcile(`${NS}/broken`);
+      delays.push(r.requeueAfterMs);
+      const sb = (await get('broken'))!;
+      expect(sb.status?.failureCount).toBe(i);
+      if (i < MAX_FAILURES) {
+        expect(sb.status?.message).toBe(
+          'Retrying after an error: could not start the container: image missing',
+        );
+        expect(Date.parse(sb.status!.nextRetryAt!)).toBe(clock.now() + r.requeueAfterMs!);
+      }
+      clock.advance(r.requeueAfterMs ?? 0);
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 8000, undefined]);
+
+    const sb = (await get('broken'))!;
+    expect(sb.status).toMatchObject({
+      phase: 'Error',
+      reason: 'ReconcileFailed',
+      message: `could not start the container: image missing (gave up after ${MAX_FAILURES} attempts; resume to retry)`,
+    });
+    expect(sb.status).not.toHaveProperty('nextRetryAt');
+    expect(sb.status?.conditions?.[0]).toMatchObject({
+      type: 'Ready',
+      status: 'False',
+      reason: 'ReconcileFailed',
+    });
+
+    // Terminal: another pass does nothing, even though the runtime works again.
+    runtime.clearFailures();
+    expect(await reconcile(`${NS}/broken`)).toEqual({});
+    expect((await get('broken'))?.status?.phase).toBe('Error');
+  });
+
+  it('resets the failure count after a success', async () => {
+    const clock = manualClock();
+    const reconcile = createSandboxReconciler({ store, runtime, clock, logger: silentLogger });
+    runtime.failOn('ensureVolume', 'engine hiccup', { times: 2 });
+    await createSandbox('recovers');
+    expect((await reconcile(`${NS}/recovers`)).requeueAfterMs).toBe(1000);
+    expect((await reconcile(`${NS}/recovers`)).requeueAfterMs).toBe(2000);
+    expect((await get('recovers'))?.status?.failureCount).toBe(2);
+    await reconcile(`${NS}/recovers`);
+    const sb = (await get('recovers'))!;
+    expect(sb.status?.failureCount).toBe(0);
+    expect(sb.status).not.toHaveProperty('nextRetryAt');
+    expect(sb.status?.message).not.toMatch(/Retrying/);
+  });
+
+  it('re-reads on a write conflict instead of counting a failure', async () => {
+    const reconcile = createSandboxReconciler({ store, runtime, clock: manualClock(), logger: silentLogger });
+    await createSandbox('racy');
+    const realUpdate = store.update.bind(store);
+    let once = true;
+    store.update = async (obj) => {
+      if (once) {
+        once = false;
+        throw new PlatformError('CONFLICT', 'stale');
+      }
+      return realUpdate(obj);
+    };
+    expect(await reconcile(`${NS}/racy`)).toEqual({ requeueAfterMs: 0 });
+    expect((await get('racy'))?.status?.failureCount).toBeUndefined();
+  });
+
+  it('ignores a key whose sandbox is gone', async () => {
+    const reconcile = createSandboxReconciler({ store, runtime, clock: manualClock(), logger: silentLogger });
+    expect(await reconcile(`${NS}/never-existed`)).toEqual({});
+    expect(runtime.calls).toEqual([]);
+  });
+});
+
+describe('controller backoff', () => {
+  it('does not retry a failing runtime faster than the backoff (its own status writes must not re-trigger it)', async () => {
+    runtime.failOn('ensureWorkload', 'could not start the container: image missing');
+    await startController().start();
+    await createSandbox('hot');
+    await waitFor('hot', (sb) => (sb?.status?.failureCount ?? 0) >= 1, 'the first failure');
+    // The first retry is due after 1 s; within 500 ms there must have been exactly one attempt.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(runtime.callsOf('ensureWorkload')).toHaveLength(1);
+    expect((await get('hot'))?.status?.phase).not.toBe('Error');
+  });
+});

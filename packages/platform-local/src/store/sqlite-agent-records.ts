@@ -1,0 +1,130 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { AgentRecordStore, InvokeRecord, RecordedEvent } from '@agenttier/core';
+
+/**
+ * Invocation records and their event streams in SQLite (a table next to the resources, same file).
+ * Events are written in batches by the caller; synchronous=NORMAL under WAL survives a process crash,
+ * which is the failure that matters for re-attaching to a run.
+ */
+export class SqliteAgentRecords implements AgentRecordStore {
+  private readonly db: DatabaseSync;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS invokes (
+        invoke_id TEXT PRIMARY KEY,
+        namespace TEXT NOT NULL,
+        sandbox TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        body TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS invokes_by_sandbox ON invokes (namespace, sandbox, started_at);
+      CREATE TABLE IF NOT EXISTS invoke_events (
+        invoke_id TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (invoke_id, id)
+      );
+      CREATE TABLE IF NOT EXISTS install_logs (
+        namespace TEXT NOT NULL,
+        sandbox TEXT NOT NULL,
+        log TEXT NOT NULL,
+        PRIMARY KEY (namespace, sandbox)
+      );
+    `);
+  }
+
+  async createInvoke(record: InvokeRecord): Promise<void> {
+    this.db
+      .prepare('INSERT INTO invokes (invoke_id, namespace, sandbox, started_at, body) VALUES (?, ?, ?, ?, ?)')
+      .run(record.invokeId, record.namespace, record.sandbox, record.startedAt, JSON.stringify(record));
+  }
+
+  async updateInvoke(invokeId: string, patch: Partial<InvokeRecord>): Promise<void> {
+    const current = await this.getInvoke(invokeId);
+    if (!current) return;
+    this.db
+      .prepare('UPDATE invokes SET body = ? WHERE invoke_id = ?')
+      .run(JSON.stringify({ ...current, ...patch }), invokeId);
+  }
+
+  async getInvoke(invokeId: string): Promise<InvokeRecord | undefined> {
+    const row = this.db.prepare('SELECT body FROM invokes WHERE invoke_id = ?').get(invokeId) as
+      { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as InvokeRecord) : undefined;
+  }
+
+  async listInvokes(namespace: string, sandbox: string, limit: number): Promise<InvokeRecord[]> {
+    const rows = this.db
+      .prepare(
+        'SELECT body FROM invokes WHERE namespace = ? AND sandbox = ? ORDER BY started_at DESC, invoke_id DESC LIMIT ?',
+      )
+      .all(namespace, sandbox, limit) as unknown as Array<{ body: string }>;
+    return rows.map((r) => JSON.parse(r.body) as InvokeRecord);
+  }
+
+  async appendEvents(invokeId: string, events: RecordedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const stmt = this.db.prepare(
+      'INSERT OR IGNORE INTO invoke_events (invoke_id, id, event, data) VALUES (?, ?, ?, ?)',
+    );
+    this.db.exec('BEGIN');
+    try {
+      for (const e of events) stmt.run(invokeId, e.id, e.event, e.data);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async readEvents(invokeId: string, afterId: number, limit: number): Promise<RecordedEvent[]> {
+    return this.db
+      .prepare('SELECT id, event, data FROM invoke_events WHERE invoke_id = ? AND id > ? ORDER BY id LIMIT ?')
+      .all(invokeId, afterId, limit) as unknown as RecordedEvent[];
+  }
+
+  async putInstallLog(namespace: string, sandbox: string, log: string): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO install_logs (namespace, sandbox, log) VALUES (?, ?, ?) ON CONFLICT (namespace, sandbox) DO UPDATE SET log = excluded.log',
+      )
+      .run(namespace, sandbox, log);
+  }
+
+  async getInstallLog(namespace: string, sandbox: string): Promise<string | undefined> {
+    const row = this.db
+      .prepare('SELECT log FROM install_logs WHERE namespace = ? AND sandbox = ?')
+      .get(namespace, sandbox) as { log: string } | undefined;
+    return row?.log;
+  }
+
+  async deleteSandbox(namespace: string, sandbox: string): Promise<void> {
+    this.db.exec('BEGIN');
+    try {
+      this.db
+        .prepare(
+          'DELETE FROM invoke_events WHERE invoke_id IN (SELECT invoke_id FROM invokes WHERE namespace = ? AND sandbox = ?)',
+        )
+        .run(namespace, sandbox);
+      this.db.prepare('DELETE FROM invokes WHERE namespace = ? AND sandbox = ?').run(namespace, sandbox);
+      this.db.prepare('DELETE FROM install_logs WHERE namespace = ? AND sandbox = ?').run(namespace, sandbox);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
