@@ -75,7 +75,11 @@ export class AgentTier {
       json: body,
       signal: opts.signal,
     });
-    return new Sandbox(this.http, normalizeSandboxView({ ...raw, name: raw?.name || opts.name }));
+    return new Sandbox(
+      this.http,
+      normalizeSandboxView({ ...raw, name: raw?.name || opts.name }),
+      opts.namespace,
+    );
   }
 
   /**

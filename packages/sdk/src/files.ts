@@ -1,7 +1,13 @@
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FileEntry } from '@agenttier/contract';
 import { MAX_FILE_BYTES } from '@agenttier/contract';
-import { ConnectionError, NotFoundError, PayloadTooLargeError } from './errors.ts';
+import {
+  ConnectionError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from './errors.ts';
 import type { HttpClient, Query } from './http.ts';
 import { encodePath } from './http.ts';
 import type { CallOpts } from './types.ts';
@@ -86,7 +92,17 @@ export class SandboxFiles {
     const slash = full.lastIndexOf('/');
     const parent = slash === 0 ? '/' : full.slice(0, slash);
     const name = full.slice(slash + 1);
-    const entry = (await this.list(parent, opts)).find((e) => e.name === name);
+    let siblings: FileEntry[];
+    try {
+      siblings = await this.list(parent, opts);
+    } catch (err) {
+      // The parent may lie outside the file roots the server allows (e.g. `/` for `/workspace`):
+      // a path that lists is a directory.
+      if (!(err instanceof ForbiddenError || err instanceof ValidationError)) throw err;
+      await this.list(full, opts);
+      return { name, path: full, size: 0, isDir: true, mode: 'drwxr-xr-x', modifiedAt: 0 };
+    }
+    const entry = siblings.find((e) => e.name === name);
     if (!entry) {
       throw new NotFoundError(`path not found: ${full}`, {
         code: 'FILE_NOT_FOUND',

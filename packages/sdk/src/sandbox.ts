@@ -211,7 +211,6 @@ export class Sandbox {
           {
             code: 'SANDBOX_ERROR_STATE',
             body: this.view,
-            serverMessage: this.view.message,
             hint: 'Inspect it with getSandbox() (CLI: `agenttier sandbox get NAME`), then delete and recreate it',
           },
         );

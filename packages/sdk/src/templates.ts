@@ -4,7 +4,9 @@ import { encodePath } from './http.ts';
 import type { ApplyTemplateInput, ApplyTemplateResult, CallOpts, TemplateView } from './types.ts';
 
 export interface TemplateCallOpts extends CallOpts {
-  /** For namespaced `SandboxTemplate`s only; cluster templates need none. */
+  /** @default ClusterSandboxTemplate */
+  kind?: 'ClusterSandboxTemplate' | 'SandboxTemplate';
+  /** For namespaced `SandboxTemplate`s (list: adds that namespace's templates to the cluster ones). */
   namespace?: string;
 }
 
@@ -14,7 +16,7 @@ export class Templates {
   constructor(private readonly http: HttpClient) {}
 
   private query(opts: TemplateCallOpts): Query {
-    return opts.namespace ? { namespace: opts.namespace } : {};
+    return { kind: opts.kind, namespace: opts.namespace };
   }
 
   /**
@@ -28,7 +30,7 @@ export class Templates {
     const res = await this.http.json<{ templates?: TemplateView[] | null }>({
       method: 'GET',
       path: '/api/v1/templates',
-      query: this.query(opts),
+      query: { namespace: opts.namespace },
       signal: opts.signal,
     });
     return res?.templates ?? [];
@@ -64,7 +66,7 @@ export class Templates {
    */
   async apply(input: ApplyTemplateInput, opts: CallOpts = {}): Promise<ApplyTemplateResult> {
     const namespace = input.kind === 'SandboxTemplate' ? input.namespace : undefined;
-    const query = namespace ? { namespace } : {};
+    const query = input.kind === 'SandboxTemplate' ? { kind: input.kind, namespace } : {};
     const body = {
       name: input.name,
       ...(input.kind ? { kind: input.kind } : {}),

@@ -1,7 +1,7 @@
 /**
  * A tiny real HTTP server for tests (127.0.0.1, port 0). Routes are `METHOD /path` keys matched on
  * the exact pathname; anything else answers 500 and is recorded in `unhandled`, so nothing silently
- * succeeds. Not exported from the package.
+ * succeeds. Exported as `@agenttier/sdk/testing` for the CLI tests; not part of the SDK API.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,0 +1,25 @@
+import type { CommandSpec, HandlerMap } from '../spec.ts';
+import { configCommand } from './config/command.ts';
+import { configHandlers } from './config/index.ts';
+import { sandboxCommand } from './sandbox/command.ts';
+import { sandboxHandlers } from './sandbox/index.ts';
+import { templateCommand } from './template/command.ts';
+import { templateHandlers } from './template/index.ts';
+import { upCommand } from './up/command.ts';
+import { upHandlers } from './up/index.ts';
+import { versionCommand } from './version/command.ts';
+import { versionHandlers } from './version/index.ts';
+
+export interface CommandEntry {
+  spec: CommandSpec;
+  handlers: HandlerMap;
+}
+
+/** Every top-level command, in help order. */
+export const commands: readonly CommandEntry[] = [
+  { spec: upCommand, handlers: upHandlers },
+  { spec: sandboxCommand, handlers: sandboxHandlers },
+  { spec: templateCommand, handlers: templateHandlers },
+  { spec: configCommand, handlers: configHandlers },
+  { spec: versionCommand, handlers: versionHandlers },
+];

@@ -1,0 +1,237 @@
+import type { CommandSpec, OptionSpec } from '../../spec.ts';
+
+const waitTimeout: OptionSpec = {
+  flags: '--wait-timeout <duration>',
+  description: 'how long to wait before giving up (e.g. 90s, 5m)',
+  default: '5m',
+};
+
+export const sandboxCommand = {
+  name: 'sandbox',
+  aliases: ['sandboxes', 'sb'],
+  description: 'Create, inspect, control and use sandboxes',
+  examples: [
+    {
+      description: 'Create a sandbox and wait until it runs',
+      command: 'agenttier sandbox create demo --template general-coding --wait',
+    },
+    { description: 'Run a command in it', command: 'agenttier sandbox exec demo -- python3 --version' },
+    { description: 'Delete it', command: 'agenttier sandbox delete demo' },
+  ],
+  subcommands: [
+    {
+      name: 'create',
+      description: 'Create a sandbox from a template',
+      arguments: [
+        { name: 'name', description: 'sandbox name (lowercase letters, digits, "-")', required: true },
+      ],
+      options: [
+        {
+          flags: '-t, --template <name>',
+          description: 'template to start from (see `agenttier template list`)',
+          required: true,
+        },
+        {
+          flags: '--mode <mode>',
+          description: 'code (interactive) or agent (configure/invoke)',
+          choices: ['code', 'agent'],
+        },
+        { flags: '--timeout <duration>', description: 'maximum lifetime, e.g. 8h' },
+        {
+          flags: '--idle-timeout <duration>',
+          description: 'stop after this long without activity, e.g. 30m',
+        },
+        { flags: '--storage-size <size>', description: 'workspace volume size, e.g. 10Gi' },
+        {
+          flags: '-e, --env <KEY=VALUE>',
+          description: 'environment variable (repeatable)',
+          repeatable: true,
+        },
+        { flags: '-l, --label <KEY=VALUE>', description: 'label (repeatable)', repeatable: true },
+        { flags: '-w, --wait', description: 'wait until the sandbox is Running' },
+        waitTimeout,
+      ],
+      examples: [
+        {
+          description: 'Create and wait',
+          command: 'agenttier sandbox create demo --template general-coding --wait',
+        },
+        {
+          description: 'With limits and environment',
+          command:
+            'agenttier sandbox create ci-1 -t general-coding --idle-timeout 30m --storage-size 5Gi -e DEBUG=1',
+        },
+        {
+          description: 'Print the created object as JSON',
+          command: 'agenttier sandbox create demo -t general-coding -o json',
+        },
+      ],
+    },
+    {
+      name: 'list',
+      aliases: ['ls'],
+      description: 'List sandboxes',
+      options: [
+        {
+          flags: '--status <phase>',
+          description: 'only this phase (Creating, Running, Stopped, Error, Deleting)',
+        },
+      ],
+      examples: [
+        { description: 'All sandboxes you can see', command: 'agenttier sandbox list' },
+        {
+          description: 'Running ones in namespace team-a, as JSON',
+          command: 'agenttier sandbox list -n team-a --status Running -o json',
+        },
+      ],
+    },
+    {
+      name: 'get',
+      description: 'Show one sandbox',
+      arguments: [{ name: 'name', description: 'sandbox name', required: true }],
+      examples: [
+        {
+          description: 'Details, including the reason for an Error phase',
+          command: 'agenttier sandbox get demo',
+        },
+        { description: 'The full object as YAML', command: 'agenttier sandbox get demo -o yaml' },
+      ],
+    },
+    {
+      name: 'stop',
+      description: 'Stop sandboxes (the workspace is kept); waits until Stopped unless --no-wait',
+      arguments: [{ name: 'names', description: 'sandbox names', required: true, variadic: true }],
+      options: [
+        { flags: '-w, --wait', description: 'wait until Stopped (default)', default: true },
+        { flags: '--no-wait', description: 'return as soon as the stop is accepted' },
+        waitTimeout,
+      ],
+      examples: [
+        { description: 'Stop and wait', command: 'agenttier sandbox stop demo' },
+        { description: 'Stop several without waiting', command: 'agenttier sandbox stop a b c --no-wait' },
+      ],
+    },
+    {
+      name: 'resume',
+      aliases: ['start'],
+      description: 'Start stopped sandboxes again; waits until Running unless --no-wait',
+      arguments: [{ name: 'names', description: 'sandbox names', required: true, variadic: true }],
+      options: [
+        { flags: '-w, --wait', description: 'wait until Running (default)', default: true },
+        { flags: '--no-wait', description: 'return as soon as the resume is accepted' },
+        waitTimeout,
+      ],
+      examples: [{ description: 'Resume and wait', command: 'agenttier sandbox resume demo' }],
+    },
+    {
+      name: 'delete',
+      aliases: ['rm'],
+      description: 'Delete sandboxes and their workspaces',
+      arguments: [{ name: 'names', description: 'sandbox names', required: true, variadic: true }],
+      options: [{ flags: '-w, --wait', description: 'wait until they are gone' }, waitTimeout],
+      examples: [
+        { description: 'Delete one', command: 'agenttier sandbox delete demo' },
+        {
+          description: 'Delete several and wait until they are gone',
+          command: 'agenttier sandbox delete a b --wait',
+        },
+      ],
+    },
+    {
+      name: 'exec',
+      description: 'Run a command in a sandbox; exits with the command’s exit code',
+      arguments: [
+        { name: 'name', description: 'sandbox name', required: true },
+        {
+          name: 'command',
+          description: 'the command and its arguments, after --',
+          required: true,
+          variadic: true,
+        },
+      ],
+      options: [
+        { flags: '-s, --shell', description: 'run the words as one /bin/sh -c string (pipes, globs, $VARS)' },
+        { flags: '--timeout <seconds>', description: 'server-side time limit for the command' },
+        {
+          flags: '-e, --env <KEY=VALUE>',
+          description: 'environment variable (repeatable)',
+          repeatable: true,
+        },
+        { flags: '-C, --cwd <dir>', description: 'working directory inside the sandbox' },
+        { flags: '-i, --stdin', description: 'send this process’s stdin to the command' },
+      ],
+      examples: [
+        {
+          description: 'Run a program (argv, no shell)',
+          command: 'agenttier sandbox exec demo -- ls -la /workspace',
+        },
+        {
+          description: 'Use shell features',
+          command: "agenttier sandbox exec demo --shell -- 'ps aux | grep node'",
+        },
+        { description: 'Pipe data in', command: 'cat data.csv | agenttier sandbox exec demo -i -- wc -l' },
+        {
+          description: 'Get stdout, stderr and the exit code as JSON',
+          command: 'agenttier sandbox exec demo -o json -- make test',
+        },
+      ],
+    },
+    {
+      name: 'cp',
+      description: 'Copy files between this machine and a sandbox (NAME:/path marks the sandbox side)',
+      arguments: [
+        { name: 'source', description: 'local path or NAME:/path', required: true },
+        { name: 'destination', description: 'local path or NAME:/path', required: true },
+      ],
+      examples: [
+        { description: 'Upload a file', command: 'agenttier sandbox cp ./main.py demo:/workspace/main.py' },
+        {
+          description: 'Upload a directory (recursively)',
+          command: 'agenttier sandbox cp ./src demo:/workspace/src',
+        },
+        { description: 'Download a file', command: 'agenttier sandbox cp demo:/workspace/out.log ./out.log' },
+        {
+          description: 'Download a directory (fetched as a zip and unpacked)',
+          command: 'agenttier sandbox cp demo:/workspace/src ./src',
+        },
+        {
+          description: 'Download a directory as a zip file',
+          command: 'agenttier sandbox cp demo:/workspace ./workspace.zip',
+        },
+      ],
+    },
+    {
+      name: 'files',
+      description: 'Browse files in a sandbox',
+      subcommands: [
+        {
+          name: 'ls',
+          aliases: ['list'],
+          description: 'List a directory (default /workspace)',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'path', description: 'directory (relative paths start at /workspace)' },
+          ],
+          examples: [
+            { description: 'List the workspace', command: 'agenttier sandbox files ls demo' },
+            {
+              description: 'List a subdirectory as JSON',
+              command: 'agenttier sandbox files ls demo src -o json',
+            },
+          ],
+        },
+        {
+          name: 'cat',
+          description: 'Print a file to stdout',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'path', description: 'file path', required: true },
+          ],
+          examples: [
+            { description: 'Show a file', command: 'agenttier sandbox files cat demo /workspace/README.md' },
+          ],
+        },
+      ],
+    },
+  ],
+} as const satisfies CommandSpec;

@@ -1,0 +1,175 @@
+import type { Sandbox, SandboxView } from '@agenttier/sdk';
+import type { Client } from '../../context.ts';
+import { parseDurationFlag, parseKeyValues, str } from '../../flags.ts';
+import { reportError } from '../../report.ts';
+import type { Handler } from '../../spec.ts';
+import { sandboxDetails, sandboxTable } from './render.ts';
+
+type Target = 'Running' | 'Stopped' | 'Deleted';
+
+function pollIntervalMs(client: Client): number {
+  const fromEnv = Number(client.env.AGENTTIER_POLL_INTERVAL_MS);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 1000;
+}
+
+function handle(client: Client, name: string): Sandbox {
+  const namespace = client.settings.namespace;
+  return client.sdk().sandbox(name, namespace ? { namespace } : {});
+}
+
+/** Polls until the target phase with a spinner (or status lines) on stderr. */
+export async function waitFor(
+  client: Client,
+  sandbox: Sandbox,
+  target: Target,
+  timeoutMs: number,
+): Promise<void> {
+  const started = Date.now();
+  const progress = client.progress(`Waiting for ${sandbox.name} to be ${target}…`);
+  const opts = {
+    timeoutMs,
+    pollIntervalMs: pollIntervalMs(client),
+    signal: client.signal,
+    onPhase: (phase: string) => progress.update(`Waiting for ${sandbox.name} to be ${target}: ${phase}`),
+  };
+  try {
+    if (target === 'Running') await sandbox.waitUntilRunning(opts);
+    else if (target === 'Stopped') await sandbox.waitUntilStopped(opts);
+    else await sandbox.waitUntilDeleted(opts);
+  } catch (err) {
+    progress.stop();
+    throw err;
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  progress.succeed(`${sandbox.name} is ${target} (${seconds}s)`);
+}
+
+function printOne(client: Client, views: SandboxView[] | Record<string, unknown>[], single: boolean): void {
+  if (client.output === 'table') return;
+  client.print(single ? views[0] : views, () => '');
+}
+
+export const create: Handler = async (client, { args, opts }) => {
+  const name = args[0] as string;
+  const waitMs = opts.wait ? parseDurationFlag(opts.waitTimeout, '--wait-timeout') : 0;
+  const env = parseKeyValues(opts.env, '--env');
+  const labels = parseKeyValues(opts.label, '--label');
+  const namespace = client.settings.namespace;
+  const sandbox = await client.sdk().createSandbox({
+    name,
+    template: opts.template as string,
+    ...(namespace ? { namespace } : {}),
+    ...(str(opts.mode) ? { mode: opts.mode as 'code' | 'agent' } : {}),
+    ...(str(opts.timeout) ? { timeout: opts.timeout as string } : {}),
+    ...(str(opts.idleTimeout) ? { idleTimeout: opts.idleTimeout as string } : {}),
+    ...(str(opts.storageSize) ? { storageSize: opts.storageSize as string } : {}),
+    ...(env ? { env } : {}),
+    ...(labels ? { labels } : {}),
+    signal: client.signal,
+  });
+  client.log(`Sandbox ${name} created (${sandbox.status}).`);
+  if (opts.wait) await waitFor(client, sandbox, 'Running', waitMs);
+  client.print(sandbox.info, () => sandboxTable([sandbox.info], client.style));
+  if (client.output === 'table') {
+    client.log(
+      opts.wait
+        ? `Run a command: agenttier sandbox exec ${name} -- uname -a`
+        : `Wait for it: agenttier sandbox get ${name}  (or create with --wait next time)`,
+    );
+  }
+  return 0;
+};
+
+export const list: Handler = async (client, { opts }) => {
+  const namespace = client.settings.namespace;
+  const status = str(opts.status);
+  const sandboxes = await client.sdk().listSandboxes({
+    ...(namespace ? { namespace } : {}),
+    ...(status ? { status } : {}),
+    signal: client.signal,
+  });
+  const views = sandboxes.map((s) => s.info);
+  if (client.output === 'table' && views.length === 0) {
+    const where = [namespace ? `in namespace ${namespace}` : '', status ? `with status ${status}` : '']
+      .filter(Boolean)
+      .join(' ');
+    client.log(
+      `No sandboxes found${where ? ` ${where}` : ''}. Create one with \`agenttier sandbox create NAME --template general-coding\`.`,
+    );
+    return 0;
+  }
+  client.print(views, () => sandboxTable(views, client.style));
+  return 0;
+};
+
+export const get: Handler = async (client, { args }) => {
+  const namespace = client.settings.namespace;
+  const sandbox = await client.sdk().getSandbox(args[0] as string, {
+    ...(namespace ? { namespace } : {}),
+    signal: client.signal,
+  });
+  client.print(sandbox.info, () => sandboxDetails(sandbox.info, client.style));
+  return 0;
+};
+
+/**
+ * Runs `action` for each name; with several names a failure is reported and the rest still run.
+ * Returns the exit code of the first failure (0 when all succeeded).
+ */
+async function eachName(
+  client: Client,
+  names: string[],
+  command: string,
+  action: (name: string) => Promise<Record<string, unknown>>,
+): Promise<number> {
+  const results: Record<string, unknown>[] = [];
+  let exitCode = 0;
+  for (const name of names) {
+    try {
+      results.push(await action(name));
+    } catch (err) {
+      if (names.length === 1 || client.signal.aborted) throw err;
+      const code = reportError(client, err, { commandPath: ['sandbox', command], subject: name });
+      if (exitCode === 0) exitCode = code;
+    }
+  }
+  if (results.length > 0) printOne(client, results, names.length === 1);
+  return exitCode;
+}
+
+function transition(command: 'stop' | 'resume', target: 'Stopped' | 'Running'): Handler {
+  return async (client, { args, opts }) => {
+    const names = args[0] as string[];
+    const waitMs = opts.wait ? parseDurationFlag(opts.waitTimeout, '--wait-timeout') : 0;
+    return eachName(client, names, command, async (name) => {
+      const sandbox = handle(client, name);
+      if (command === 'stop') await sandbox.stop({ signal: client.signal });
+      else await sandbox.resume({ signal: client.signal });
+      if (opts.wait) {
+        await waitFor(client, sandbox, target, waitMs);
+      } else {
+        client.log(`${command === 'stop' ? 'Stopping' : 'Resuming'} ${name}.`);
+        await sandbox.refresh({ signal: client.signal });
+      }
+      return { ...sandbox.info };
+    });
+  };
+}
+
+export const stop = transition('stop', 'Stopped');
+export const resume = transition('resume', 'Running');
+
+export const remove: Handler = async (client, { args, opts }) => {
+  const names = args[0] as string[];
+  const waitMs = opts.wait ? parseDurationFlag(opts.waitTimeout, '--wait-timeout') : 0;
+  return eachName(client, names, 'delete', async (name) => {
+    const sandbox = handle(client, name);
+    await sandbox.delete({ signal: client.signal });
+    if (opts.wait) {
+      await waitFor(client, sandbox, 'Deleted', waitMs);
+      return { name, status: 'Deleted' };
+    }
+    client.log(`Deleting ${name}.`);
+    return { name, status: 'Deleting' };
+  });
+};

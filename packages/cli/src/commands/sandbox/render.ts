@@ -1,0 +1,54 @@
+import type { FileEntry, SandboxView } from '@agenttier/sdk';
+import type { Style } from '../../output.ts';
+import { formatAge, formatBytes, renderDetails, renderTable } from '../../output.ts';
+
+export function sandboxTable(views: SandboxView[], style: Style, now = Date.now()): string {
+  const namespaces = new Set(views.map((v) => v.namespace));
+  const withNs = namespaces.size > 1;
+  const headers = ['NAME', ...(withNs ? ['NAMESPACE'] : []), 'STATUS', 'TEMPLATE', 'MODE', 'AGE'];
+  const rows = views.map((v) => [
+    v.name,
+    ...(withNs ? [v.namespace] : []),
+    style.phase(v.status || 'Unknown'),
+    v.templateRef || '-',
+    v.mode || '-',
+    formatAge(v.createdAt, now),
+  ]);
+  return renderTable(headers, rows);
+}
+
+export function sandboxDetails(v: SandboxView, style: Style, now = Date.now()): string {
+  const labels = Object.entries(v.labels ?? {})
+    .map(([k, val]) => `${k}=${val}`)
+    .join(', ');
+  const created = v.createdAt ? `${v.createdAt} (${formatAge(v.createdAt, now)} ago)` : undefined;
+  return renderDetails([
+    ['Name', v.name],
+    ['Namespace', v.namespace],
+    ['Status', style.phase(v.status || 'Unknown')],
+    ['Desired', v.desiredState],
+    ['Message', v.message],
+    ['Reason', v.reason],
+    ['Template', v.templateRef],
+    ['Mode', v.mode],
+    ['Created', created],
+    ['Started', v.startedAt],
+    ['Last activity', v.lastActivityAt],
+    ['Timeout', v.timeout],
+    ['Idle timeout', v.idleTimeout],
+    ['Created by', v.createdBy?.email ?? v.createdBy?.sub],
+    ['Workload', v.podName],
+    ['Volume', v.pvcName],
+    ['Labels', labels],
+  ]);
+}
+
+export function filesTable(entries: FileEntry[], style: Style): string {
+  const rows = entries.map((e) => [
+    e.mode || '-',
+    e.isDir ? '-' : formatBytes(e.size),
+    e.modifiedAt ? new Date(e.modifiedAt * 1000).toISOString().replace('T', ' ').slice(0, 16) : '-',
+    e.isDir ? style.bold(`${e.name}/`) : e.symlinkTarget ? `${e.name} -> ${e.symlinkTarget}` : e.name,
+  ]);
+  return renderTable(['MODE', 'SIZE', 'MODIFIED', 'NAME'], rows);
+}

@@ -1,0 +1,34 @@
+import type { CommandSpec } from '../../spec.ts';
+
+export const upCommand = {
+  name: 'up',
+  description: 'Run the AgentTier platform (API server and controller) on this machine, in the foreground',
+  options: [
+    {
+      flags: '--host <host>',
+      description: 'address to listen on (loopback only until auth is configured)',
+      default: '127.0.0.1',
+    },
+    { flags: '-p, --port <port>', description: 'port to listen on', default: '8080' },
+    {
+      flags: '--data-dir <dir>',
+      description: 'where state and sandbox data live (default ~/.agenttier or AGENTTIER_DATA_DIR)',
+    },
+    {
+      flags: '--docker-host <url>',
+      description: 'container engine endpoint (default AGENTTIER_DOCKER_HOST, DOCKER_HOST, the local socket)',
+    },
+    {
+      flags: '--log-level <level>',
+      description: 'server log level',
+      choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+    },
+  ],
+  examples: [
+    { description: 'Start on http://127.0.0.1:8080 (Ctrl-C stops it)', command: 'agenttier up' },
+    {
+      description: 'Another port and data directory',
+      command: 'agenttier up --port 9090 --data-dir /tmp/agenttier',
+    },
+  ],
+} as const satisfies CommandSpec;
