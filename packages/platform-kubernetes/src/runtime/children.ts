@@ -1,0 +1,86 @@
+import { createHmac } from 'node:crypto';
+import type { Sandbox } from '@agenttier/contract';
+import {
+  API_VERSION,
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  LABEL_SANDBOX,
+  LABEL_SANDBOX_UID,
+  LABEL_TEMPLATE,
+} from '@agenttier/contract';
+import type { V1OwnerReference } from '@kubernetes/client-node';
+
+/** Deterministic names of a sandbox's children: the same sandbox always maps to the same objects. */
+export function childNames(sandbox: Pick<Sandbox, 'metadata'>) {
+  const n = sandbox.metadata.name;
+  return {
+    pod: `${n}-pod`,
+    pvc: `${n}-workspace`,
+    networkPolicy: `${n}-netpol`,
+    serviceAccount: `${n}-sa`,
+    tokenSecret: `${n}-sandboxd-token`,
+  };
+}
+
+export type ChildNames = ReturnType<typeof childNames>;
+
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+export const LABEL_APP_NAME = 'app.kubernetes.io/name';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+/** Domains a NetworkPolicy allows; the refresher re-resolves them into ipBlocks. */
+export const ANNOTATION_ALLOWED_DOMAINS = 'agenttier.io/allowed-domains';
+export const ANNOTATION_RESOLVED_AT = 'agenttier.io/domains-resolved-at';
+export const ANNOTATION_CREATED_BY = 'agenttier.io/created-by';
+
+/** Labels on every child: how the controller finds them and how `kubectl get -l` selects them. */
+export function childLabels(sandbox: Sandbox, templateName?: string): Record<string, string> {
+  return {
+    [LABEL_MANAGED]: 'true',
+    [LABEL_SANDBOX]: sandbox.metadata.name,
+    [LABEL_NAMESPACE]: sandbox.metadata.namespace ?? 'default',
+    [LABEL_SANDBOX_UID]: sandbox.metadata.uid ?? '',
+    [LABEL_APP_NAME]: 'agenttier-sandbox',
+    [LABEL_MANAGED_BY]: 'agenttier-controller',
+    ...(templateName ? { [LABEL_TEMPLATE]: templateName } : {}),
+  };
+}
+
+/** The pod selector of one sandbox (its NetworkPolicy's podSelector). */
+export function sandboxSelector(sandbox: Sandbox): Record<string, string> {
+  return { [LABEL_SANDBOX]: sandbox.metadata.name, [LABEL_MANAGED]: 'true' };
+}
+
+/**
+ * The controller reference that lets Kubernetes' garbage collector delete every child with its
+ * Sandbox (and blocks foreground deletion of the Sandbox until they are gone).
+ */
+export function ownerReference(sandbox: Sandbox): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Sandbox',
+    name: sandbox.metadata.name,
+    uid: sandbox.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** True when `obj` belongs to this incarnation of the sandbox (not to an earlier one of the same name). */
+export function ownedBy(
+  obj: { metadata?: { ownerReferences?: V1OwnerReference[]; labels?: Record<string, string> } },
+  sandbox: Sandbox,
+): boolean {
+  const uid = sandbox.metadata.uid;
+  if (!uid) return false;
+  if (obj.metadata?.ownerReferences?.some((r) => r.uid === uid)) return true;
+  return obj.metadata?.labels?.[LABEL_SANDBOX_UID] === uid;
+}
+
+/**
+ * sandboxd's bearer token for one sandbox: HMAC-SHA256(install key, sandbox uid). The controller writes
+ * it into the sandbox's Secret; the router derives the same value, so it needs no permission to read
+ * Secrets in sandbox namespaces.
+ */
+export function sandboxdToken(key: string | Buffer, sandboxUid: string): string {
+  return createHmac('sha256', key).update(`sandboxd:${sandboxUid}`).digest('base64url');
+}

@@ -1,0 +1,401 @@
+import type { KubeConfig, V1NetworkPolicy, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, NetworkingV1Api, Watch } from '@kubernetes/client-node';
+import type { Sandbox, TemplateSpec } from '@agenttier/contract';
+import { LABEL_MANAGED, LABEL_SANDBOX, LABEL_SANDBOX_UID, PlatformError } from '@agenttier/contract';
+import type {
+  ChildOutcome,
+  EffectiveSandbox,
+  Logger,
+  ObservedSandbox,
+  OwnedChild,
+  Runtime,
+  TemplateLookup,
+} from '@agenttier/core';
+import { mergeTemplateChain, resolveTemplateChain, silentLogger } from '@agenttier/core';
+import { isAlreadyExists, isNotFound, toPlatformError, withRetry } from '../kube/api-errors.ts';
+import { Reflector } from '../kube/reflector.ts';
+import type { ChildNames } from './children.ts';
+import { ANNOTATION_ALLOWED_DOMAINS, childNames, ownedBy } from './children.ts';
+import type { DomainResolver } from './domain-resolver.ts';
+import { resolveDomains, systemResolver } from './domain-resolver.ts';
+import type { RouterPeer } from './network-policy.ts';
+import { buildNetworkPolicy } from './network-policy.ts';
+import type { AccessMode } from './objects.ts';
+import { buildPvc, buildServiceAccount, buildTokenSecret } from './objects.ts';
+import { failedInit, observePod } from './observe-pod.ts';
+import type { HarnessExtras, PodScheduling } from './pod-builder.ts';
+import { buildPod } from './pod-builder.ts';
+
+export interface KubernetesRuntimeOpts {
+  kubeConfig: KubeConfig;
+  /** Install-wide secret from which each sandbox's sandboxd token is derived (see sandboxdToken). */
+  sandboxdKey: string | Buffer;
+  /** Image whose entry copies sandboxd, Node and tini into the pod. */
+  injectorImage: string;
+  /** The router's pods: the only peers allowed to reach sandboxd. */
+  router: RouterPeer;
+  /** Template lookup for harness parts that EffectiveSandbox does not carry (tools, init scripts). */
+  templates?: TemplateLookup;
+  resolver?: DomainResolver;
+  blockedCidrs?: string[];
+  accessMode?: AccessMode;
+  scheduling?: PodScheduling;
+  logger?: Logger;
+  /** Called when a sandbox's pod changes (so the controller reconciles it at once, not at the next resync). */
+  onPodChange?: (namespace: string, sandboxName: string) => void;
+  /** Full relist period of the pod cache. @default 300000 */
+  resyncMs?: number;
+}
+
+const POD_SELECTOR = `${LABEL_MANAGED}=true`;
+
+/**
+ * The Runtime port on Kubernetes: per sandbox a Pod, a workspace PVC, a NetworkPolicy, a
+ * ServiceAccount and a token Secret, all owned by the Sandbox so Kubernetes' garbage collector
+ * removes them with it. Pods are read from a watched cache (and their changes reported); every
+ * method is idempotent, as core's reconciler requires.
+ */
+export class KubernetesRuntime implements Runtime {
+  readonly core: CoreV1Api;
+  private readonly net: NetworkingV1Api;
+  private readonly pods: Reflector<V1Pod>;
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: KubernetesRuntimeOpts) {
+    this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    this.net = opts.kubeConfig.makeApiClient(NetworkingV1Api);
+    this.logger = (opts.logger ?? silentLogger).child({ component: 'kubernetes-runtime' });
+    this.pods = new Reflector<V1Pod>({
+      name: 'pods',
+      watch: new Watch(opts.kubeConfig),
+      watchPath: '/api/v1/pods',
+      labelSelector: POD_SELECTOR,
+      list: (page) =>
+        withRetry(
+          () =>
+            this.core.listPodForAllNamespaces({
+              labelSelector: POD_SELECTOR,
+              limit: page.limit,
+              ...(page.continue ? { _continue: page.continue } : {}),
+            }),
+          { idempotent: true },
+        ) as never,
+      ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
+      onError: (err, during) =>
+        this.logger.warn({ during, err: String(err) }, 'pod informer error; retrying'),
+    });
+    this.pods.on((_type, pod) => {
+      const ns = pod.metadata?.namespace;
+      const sandbox = pod.metadata?.labels?.[LABEL_SANDBOX];
+      if (ns && sandbox) opts.onPodChange?.(ns, sandbox);
+    });
+  }
+
+  /** Starts the pod cache; resolves once it is synced. */
+  async start(): Promise<void> {
+    await this.pods.start();
+  }
+
+  async stop(): Promise<void> {
+    this.pods.stop();
+  }
+
+  private ns(sandbox: Sandbox): string {
+    return sandbox.metadata.namespace ?? 'default';
+  }
+
+  private async readPod(sandbox: Sandbox, names: ChildNames): Promise<V1Pod | undefined> {
+    if (this.pods.hasSynced) return this.pods.get(`${this.ns(sandbox)}/${names.pod}`);
+    return orUndefined(this.core.readNamespacedPod({ namespace: this.ns(sandbox), name: names.pod }));
+  }
+
+  private async readPvc(sandbox: Sandbox, names: ChildNames): Promise<V1PersistentVolumeClaim | undefined> {
+    return orUndefined(
+      withRetry(
+        () => this.core.readNamespacedPersistentVolumeClaim({ namespace: this.ns(sandbox), name: names.pvc }),
+        { idempotent: true },
+      ),
+    );
+  }
+
+  async observe(sandbox: Sandbox): Promise<ObservedSandbox> {
+    const names = childNames(sandbox);
+    try {
+      const [pod, pvc] = await Promise.all([this.readPod(sandbox, names), this.readPvc(sandbox, names)]);
+      const workload = observePod(pod, sandbox);
+      const out: ObservedSandbox = {};
+      if (workload) out.workload = workload;
+      // A claim on its way out (pvc-protection holds it while a pod uses it) is as good as gone.
+      if (pvc && !pvc.metadata?.deletionTimestamp) out.volume = { name: names.pvc };
+      return out;
+    } catch (err) {
+      throw toPlatformError(err, `children of sandbox "${sandbox.metadata.name}"`);
+    }
+  }
+
+  async ensureVolume(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome> {
+    const names = childNames(sandbox);
+    try {
+      await this.core.createNamespacedPersistentVolumeClaim({
+        namespace: this.ns(sandbox),
+        body: buildPvc(sandbox, effective, this.opts.accessMode),
+      });
+      return 'created';
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw toPlatformError(err, `workspace claim ${names.pvc}`);
+    }
+    const existing = await this.readPvc(sandbox, names);
+    if (existing && !existing.metadata?.deletionTimestamp && !ownedBy(existing, sandbox)) {
+      throw new PlatformError(
+        'CONFLICT',
+        `PersistentVolumeClaim ${names.pvc} belongs to another sandbox; delete it or choose another sandbox name`,
+      );
+    }
+    return 'unchanged';
+  }
+
+  async ensureWorkload(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome> {
+    const names = childNames(sandbox);
+    const ns = this.ns(sandbox);
+    const pod = await this.readPod(sandbox, names).catch((err: unknown) => {
+      throw toPlatformError(err, `pod ${names.pod}`);
+    });
+    if (pod) {
+      if (pod.metadata?.deletionTimestamp) return 'unchanged'; // wait until the name is free
+      const phase = pod.status?.phase;
+      if (ownedBy(pod, sandbox) && phase !== 'Succeeded' && phase !== 'Failed') return 'unchanged';
+      // Ended (or an earlier sandbox's): a pod never restarts, so a fresh one replaces it.
+      await this.deletePod(ns, names.pod, 0);
+      const init = ownedBy(pod, sandbox) ? failedInit(pod) : undefined;
+      // A failing init container (missing tool, broken init script) fails the same way every time:
+      // report it so core counts it against the retry budget instead of restarting forever.
+      if (init) throw new PlatformError('RUNTIME_FAILED', init.message);
+      return 'deleted';
+    }
+    await this.ensureServiceAccount(sandbox, names);
+    await this.ensureTokenSecret(sandbox, names);
+    await this.ensureNetworkPolicy(sandbox, effective, names);
+    const body = buildPod({
+      sandbox,
+      effective,
+      injectorImage: this.opts.injectorImage,
+      harness: await this.harnessExtras(sandbox),
+      ...(this.opts.scheduling ? { scheduling: this.opts.scheduling } : {}),
+    });
+    try {
+      await this.core.createNamespacedPod({ namespace: ns, body });
+      return 'created';
+    } catch (err) {
+      if (isAlreadyExists(err)) return 'unchanged'; // a concurrent reconcile made it; the next pass observes it
+      throw toPlatformError(err, `pod ${names.pod}`);
+    }
+  }
+
+  /** Tools to verify and init scripts, from the merged template chain. */
+  private async harnessExtras(sandbox: Sandbox): Promise<HarnessExtras> {
+    if (!this.opts.templates) return {};
+    const chain = await resolveTemplateChain(sandbox.spec.templateRef, this.ns(sandbox), this.opts.templates);
+    const merged: TemplateSpec = mergeTemplateChain(chain);
+    // initScripts are not in the contract's template schema yet; read them when a template carries them.
+    const scripts = chain
+      .flatMap((t) => (t.spec as { initScripts?: unknown[] }).initScripts ?? [])
+      .filter((s): s is string => typeof s === 'string');
+    return {
+      ...(merged.harness?.tools?.length ? { tools: merged.harness.tools } : {}),
+      ...(scripts.length ? { initScripts: scripts } : {}),
+    };
+  }
+
+  /** Creates a child, or accepts the existing one if it is ours; one left by an earlier sandbox of the same name is replaced. */
+  private async ensureChild(
+    what: string,
+    sandbox: Sandbox,
+    create: () => Promise<unknown>,
+    read: () => Promise<{
+      metadata?: { deletionTimestamp?: Date; ownerReferences?: Array<{ uid: string }> };
+    }>,
+    remove: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await create();
+      return;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw toPlatformError(err, what);
+    }
+    const existing = await read().catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw toPlatformError(err, what);
+    });
+    if (!existing || ownedBy(existing as never, sandbox)) return;
+    if (!existing.metadata?.deletionTimestamp) await remove().catch(ignoreNotFound);
+    throw new PlatformError('UNAVAILABLE', `replacing ${what} left by an earlier sandbox of the same name`);
+  }
+
+  private ensureServiceAccount(sandbox: Sandbox, names: ChildNames): Promise<void> {
+    const namespace = this.ns(sandbox);
+    return this.ensureChild(
+      `service account ${names.serviceAccount}`,
+      sandbox,
+      () => this.core.createNamespacedServiceAccount({ namespace, body: buildServiceAccount(sandbox) }),
+      () => this.core.readNamespacedServiceAccount({ namespace, name: names.serviceAccount }),
+      () => this.core.deleteNamespacedServiceAccount({ namespace, name: names.serviceAccount }),
+    );
+  }
+
+  private ensureTokenSecret(sandbox: Sandbox, names: ChildNames): Promise<void> {
+    const namespace = this.ns(sandbox);
+    return this.ensureChild(
+      `secret ${names.tokenSecret}`,
+      sandbox,
+      () =>
+        this.core.createNamespacedSecret({
+          namespace,
+          body: buildTokenSecret(sandbox, this.opts.sandboxdKey),
+        }),
+      () => this.core.readNamespacedSecret({ namespace, name: names.tokenSecret }),
+      () => this.core.deleteNamespacedSecret({ namespace, name: names.tokenSecret }),
+    );
+  }
+
+  /** Applied at every (re)start, so a template's network change reaches the sandbox when it next starts. */
+  private async ensureNetworkPolicy(
+    sandbox: Sandbox,
+    effective: EffectiveSandbox,
+    names: ChildNames,
+  ): Promise<void> {
+    const namespace = this.ns(sandbox);
+    const domains = effective.network.allowInternet ? [] : effective.network.allowedDomains;
+    const resolution = await resolveDomains(domains, this.opts.resolver ?? systemResolver);
+    if (resolution.unresolved.length) {
+      this.logger.warn(
+        { sandbox: `${namespace}/${sandbox.metadata.name}`, domains: resolution.unresolved },
+        'allowed domains not resolved',
+      );
+    }
+    const desired = buildNetworkPolicy({
+      sandbox,
+      effective,
+      router: this.opts.router,
+      resolvedIps: resolution.ips,
+      ...(this.opts.blockedCidrs ? { blockedCidrs: this.opts.blockedCidrs } : {}),
+    });
+    await this.ensureChild(
+      `network policy ${names.networkPolicy}`,
+      sandbox,
+      () => this.net.createNamespacedNetworkPolicy({ namespace, body: desired }),
+      () => this.net.readNamespacedNetworkPolicy({ namespace, name: names.networkPolicy }),
+      () => this.net.deleteNamespacedNetworkPolicy({ namespace, name: names.networkPolicy }),
+    );
+    const current = await this.net.readNamespacedNetworkPolicy({ namespace, name: names.networkPolicy });
+    if (sameNetworkPolicy(current, desired)) return;
+    try {
+      await this.net.replaceNamespacedNetworkPolicy({
+        namespace,
+        name: names.networkPolicy,
+        body: {
+          ...desired,
+          metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion },
+        },
+      });
+    } catch (err) {
+      throw toPlatformError(err, `network policy ${names.networkPolicy}`);
+    }
+  }
+
+  private async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean> {
+    try {
+      await this.core.deleteNamespacedPod({
+        namespace,
+        name,
+        ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
+      });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw toPlatformError(err, `pod ${name}`);
+    }
+  }
+
+  /** Stop: the pod goes (with its grace period); the workspace claim stays. */
+  async removeWorkload(sandbox: Sandbox): Promise<ChildOutcome> {
+    return (await this.deletePod(this.ns(sandbox), childNames(sandbox).pod)) ? 'deleted' : 'unchanged';
+  }
+
+  async removeVolume(sandbox: Sandbox): Promise<ChildOutcome> {
+    const names = childNames(sandbox);
+    try {
+      await this.core.deleteNamespacedPersistentVolumeClaim({ namespace: this.ns(sandbox), name: names.pvc });
+      return 'deleted';
+    } catch (err) {
+      if (isNotFound(err)) return 'unchanged';
+      throw toPlatformError(err, `workspace claim ${names.pvc}`);
+    }
+  }
+
+  async listOwned(): Promise<OwnedChild[]> {
+    const [pods, pvcs] = await Promise.all([
+      withRetry(() => this.core.listPodForAllNamespaces({ labelSelector: POD_SELECTOR }), {
+        idempotent: true,
+      }),
+      withRetry(() => this.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: POD_SELECTOR }), {
+        idempotent: true,
+      }),
+    ]);
+    const child = (
+      type: OwnedChild['type'],
+      o: { metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } },
+    ): OwnedChild => ({
+      type,
+      name: o.metadata?.name ?? '',
+      namespace: o.metadata?.namespace ?? '',
+      sandboxName: o.metadata?.labels?.[LABEL_SANDBOX] ?? '',
+      sandboxUid: o.metadata?.labels?.[LABEL_SANDBOX_UID] ?? '',
+    });
+    return [
+      ...pods.items.map((p) => child('workload', p)),
+      ...pvcs.items.map((p) => child('volume', p)),
+    ].filter((c) => c.sandboxUid !== '');
+  }
+
+  /** Orphans are normally collected by Kubernetes through owner references; this covers children whose owner reference was removed. */
+  async removeOwned(child: OwnedChild): Promise<void> {
+    const namespace = child.namespace;
+    try {
+      if (child.type === 'workload') await this.core.deleteNamespacedPod({ namespace, name: child.name });
+      else await this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name: child.name });
+    } catch (err) {
+      if (!isNotFound(err)) throw toPlatformError(err, `${child.type} ${child.name}`);
+    }
+  }
+}
+
+/** Key-order-independent JSON (the API server and client-node reorder fields). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function sameNetworkPolicy(a: V1NetworkPolicy, b: V1NetworkPolicy): boolean {
+  const pick = (p: V1NetworkPolicy) =>
+    canonical({ spec: p.spec, domains: p.metadata?.annotations?.[ANNOTATION_ALLOWED_DOMAINS] ?? '' });
+  return pick(a) === pick(b);
+}
+
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (!isNotFound(err)) throw err;
+}

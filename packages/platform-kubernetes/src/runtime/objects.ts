@@ -1,0 +1,59 @@
+import type { Sandbox } from '@agenttier/contract';
+import type { EffectiveSandbox } from '@agenttier/core';
+import type { V1PersistentVolumeClaim, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
+import { childLabels, childNames, ownerReference, sandboxdToken } from './children.ts';
+
+export type AccessMode = 'ReadWriteOnce' | 'ReadWriteOncePod' | 'ReadWriteMany';
+
+function meta(sandbox: Sandbox, name: string, templateName?: string) {
+  return {
+    name,
+    namespace: sandbox.metadata.namespace ?? 'default',
+    labels: childLabels(sandbox, templateName),
+    ownerReferences: [ownerReference(sandbox)],
+  };
+}
+
+/** The workspace claim: created once, never resized or replaced (stop/resume re-attach it). */
+export function buildPvc(
+  sandbox: Sandbox,
+  effective: EffectiveSandbox,
+  accessMode: AccessMode = 'ReadWriteOnce',
+): V1PersistentVolumeClaim {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: meta(sandbox, childNames(sandbox).pvc, effective.templateName),
+    spec: {
+      accessModes: [accessMode],
+      resources: { requests: { storage: effective.storage.size } },
+      // Unset (not "") means the cluster's default StorageClass.
+      ...(effective.storage.storageClass ? { storageClassName: effective.storage.storageClass } : {}),
+    },
+  };
+}
+
+/** An identity with no permissions and no token in the pod: the sandbox cannot talk to the API server. */
+export function buildServiceAccount(sandbox: Sandbox): V1ServiceAccount {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: meta(sandbox, childNames(sandbox).serviceAccount),
+    automountServiceAccountToken: false,
+  };
+}
+
+/** sandboxd's bearer token, mounted read-only into the sandbox container. */
+export function buildTokenSecret(sandbox: Sandbox, key: string | Buffer): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      ...meta(sandbox, childNames(sandbox).tokenSecret),
+      labels: { ...childLabels(sandbox), 'agenttier.io/secret-purpose': 'sandboxd-token' },
+    },
+    type: 'Opaque',
+    immutable: true,
+    stringData: { token: sandboxdToken(key, sandbox.metadata.uid ?? '') },
+  };
+}

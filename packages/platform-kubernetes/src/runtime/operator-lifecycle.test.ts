@@ -1,0 +1,242 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Sandbox } from '@agenttier/contract';
+import { SANDBOX_FINALIZER } from '@agenttier/contract';
+import type { OperatorHarness } from '../testing/operator-harness.ts';
+import { TEST_KEY, eventually, startOperatorHarness } from '../testing/operator-harness.ts';
+import { sandboxdToken } from './children.ts';
+
+const phaseOf = async (h: OperatorHarness, name: string, phase: string) => {
+  const sb = await h.getSandbox(name);
+  return sb?.status?.phase === phase ? sb : undefined;
+};
+
+async function notFound(p: Promise<unknown>): Promise<boolean> {
+  try {
+    await p;
+    return false;
+  } catch (err) {
+    return (err as { code?: number }).code === 404;
+  }
+}
+
+describe('operator on the fake API server: sandbox lifecycle', () => {
+  let h: OperatorHarness;
+  beforeEach(async () => {
+    h = await startOperatorHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('creates a locked-down Pod, PVC, NetworkPolicy, ServiceAccount and token Secret owned by the Sandbox, then goes Running when the pod is Ready', async () => {
+    const sb = await h.createSandbox('alpha');
+    const pod = await eventually(() => h.pod('alpha'), 'the pod');
+    const uid = sb.metadata.uid!;
+    const owner = (o: {
+      metadata?: { ownerReferences?: Array<{ uid: string; kind: string; controller?: boolean }> };
+    }) => o.metadata?.ownerReferences?.find((r) => r.uid === uid && r.kind === 'Sandbox' && r.controller);
+    const ns = 'default';
+    const pvc = await h.core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'alpha-workspace' });
+    const netpol = await h.net.readNamespacedNetworkPolicy({ namespace: ns, name: 'alpha-netpol' });
+    const sa = await h.core.readNamespacedServiceAccount({ namespace: ns, name: 'alpha-sa' });
+    const secret = await h.core.readNamespacedSecret({ namespace: ns, name: 'alpha-sandboxd-token' });
+    for (const o of [pod, pvc, netpol, sa, secret]) expect(owner(o), o.metadata?.name).toBeTruthy();
+
+    expect(pvc.spec?.accessModes).toEqual(['ReadWriteOnce']);
+    expect(pvc.spec?.resources?.requests?.storage).toBe('5Gi');
+    expect(sa.automountServiceAccountToken).toBe(false);
+    expect(Buffer.from(secret.data!.token!, 'base64').toString()).toBe(sandboxdToken(TEST_KEY, uid));
+
+    const spec = pod.spec!;
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.serviceAccountName).toBe('alpha-sa');
+    expect(spec.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      fsGroup: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const main = spec.containers.find((c) => c.name === 'sandbox')!;
+    expect(main.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(main.env).toEqual(
+      expect.arrayContaining([{ name: 'AGENTTIER_SANDBOXD_LISTEN', value: '0.0.0.0:7070' }]),
+    );
+    expect(main.ports?.[0]?.containerPort).toBe(7070);
+    expect(spec.volumes?.find((v) => v.name === 'tmp')?.emptyDir?.medium).toBe('Memory');
+    expect(spec.volumes?.find((v) => v.name === 'workspace')?.persistentVolumeClaim?.claimName).toBe(
+      'alpha-workspace',
+    );
+    expect(spec.initContainers?.[0]?.image).toBe('agenttier/sandboxd-injector:test');
+    expect(netpol.spec?.policyTypes).toEqual(['Ingress', 'Egress']);
+
+    expect((await h.getSandbox('alpha'))?.status?.phase).toBe('Creating');
+    h.fake.kubelet.markRunning(ns, 'alpha-pod');
+    const running = await eventually(() => phaseOf(h, 'alpha', 'Running'), 'phase Running');
+    expect(running.metadata.finalizers).toContain(SANDBOX_FINALIZER);
+    expect(running.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  it('stop deletes the pod and keeps the claim; resume re-attaches the same claim', async () => {
+    h.autoKubelet(true);
+    await h.createSandbox('beta');
+    await eventually(() => phaseOf(h, 'beta', 'Running'), 'Running');
+    const pvcBefore = await h.core.readNamespacedPersistentVolumeClaim({
+      namespace: 'default',
+      name: 'beta-workspace',
+    });
+    const podBefore = await h.pod('beta');
+
+    let sb = (await h.getSandbox('beta'))!;
+    await h.store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Stopped' } });
+    await eventually(() => phaseOf(h, 'beta', 'Stopped'), 'Stopped');
+    expect(await h.pod('beta')).toBeUndefined();
+    const pvcStopped = await h.core.readNamespacedPersistentVolumeClaim({
+      namespace: 'default',
+      name: 'beta-workspace',
+    });
+    expect(pvcStopped.metadata?.uid).toBe(pvcBefore.metadata?.uid);
+
+    sb = (await h.getSandbox('beta'))!;
+    await h.store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Running' } });
+    await eventually(() => phaseOf(h, 'beta', 'Running'), 'Running again');
+    const podAfter = (await h.pod('beta'))!;
+    expect(podAfter.metadata?.uid).not.toBe(podBefore?.metadata?.uid);
+    expect(
+      podAfter.spec?.volumes?.find((v) => v.name === 'workspace')?.persistentVolumeClaim?.claimName,
+    ).toBe('beta-workspace');
+    const pvcAfter = await h.core.readNamespacedPersistentVolumeClaim({
+      namespace: 'default',
+      name: 'beta-workspace',
+    });
+    expect(pvcAfter.metadata?.uid).toBe(pvcBefore.metadata?.uid);
+  });
+
+  it('delete removes the finalizer and every child goes with the Sandbox', async () => {
+    h.autoKubelet(true);
+    await h.createSandbox('gamma');
+    await eventually(() => phaseOf(h, 'gamma', 'Running'), 'Running');
+    await h.store.delete('Sandbox', { namespace: 'default', name: 'gamma' });
+    await eventually(async () => !(await h.getSandbox('gamma')), 'the Sandbox to go');
+    const ns = 'default';
+    await eventually(
+      async () =>
+        (await notFound(h.core.readNamespacedPod({ namespace: ns, name: 'gamma-pod' }))) &&
+        (await notFound(
+          h.core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'gamma-workspace' }),
+        )) &&
+        (await notFound(h.net.readNamespacedNetworkPolicy({ namespace: ns, name: 'gamma-netpol' }))) &&
+        (await notFound(h.core.readNamespacedServiceAccount({ namespace: ns, name: 'gamma-sa' }))) &&
+        (await notFound(h.core.readNamespacedSecret({ namespace: ns, name: 'gamma-sandboxd-token' }))),
+      'every child to be garbage-collected',
+    );
+  });
+
+  it('a pod deleted by hand comes back, counted as a restart', async () => {
+    h.autoKubelet(true);
+    await h.createSandbox('delta');
+    await eventually(() => phaseOf(h, 'delta', 'Running'), 'Running');
+    const before = (await h.pod('delta'))!;
+    await h.core.deleteNamespacedPod({ namespace: 'default', name: 'delta-pod' });
+    const again = await eventually(async () => {
+      const p = await h.pod('delta');
+      return p && p.metadata?.uid !== before.metadata?.uid ? p : undefined;
+    }, 'a new pod');
+    expect(again.spec?.volumes?.find((v) => v.name === 'workspace')?.persistentVolumeClaim?.claimName).toBe(
+      'delta-workspace',
+    );
+    const sb = await eventually(() => phaseOf(h, 'delta', 'Running'), 'Running again');
+    expect(sb.status?.restartCount).toBe(1);
+  });
+
+  it('a crashed pod is restarted within the budget, then the sandbox goes to Error', async () => {
+    h.autoKubelet(false);
+    await h.createSandbox('eps');
+    await eventually(() => h.pod('eps'), 'the pod');
+    h.fake.kubelet.markRunning('default', 'eps-pod');
+    await eventually(() => phaseOf(h, 'eps', 'Running'), 'Running');
+    for (let i = 1; i <= 6; i++) {
+      const pod = await eventually(async () => {
+        const p = await h.pod('eps');
+        return p && !p.status?.phase?.match(/Failed/) ? p : undefined;
+      }, `pod incarnation ${i}`);
+      if (i > 1) {
+        const sb = await eventually(() => phaseOf(h, 'eps', 'Creating'), 'Creating');
+        expect(sb.status?.restartCount).toBe(i - 1);
+      }
+      h.fake.kubelet.markRunning('default', pod.metadata!.name!);
+      await eventually(() => phaseOf(h, 'eps', 'Running'), `Running ${i}`);
+      h.fake.kubelet.markFailed('default', pod.metadata!.name!, { reason: 'OOMKilled', exitCode: 137 });
+      if (i === 6) break;
+      await eventually(async () => (await h.pod('eps'))?.metadata?.uid !== pod.metadata?.uid, `restart ${i}`);
+    }
+    const failed = await eventually(() => phaseOf(h, 'eps', 'Error'), 'Error');
+    expect(failed.status?.reason).toBe('RestartLimitExceeded');
+    expect(failed.status?.message).toContain('exit code 137');
+  });
+
+  it('a template change does not disturb running sandboxes; the next start picks it up', async () => {
+    h.autoKubelet(true);
+    await h.createSandbox('zeta');
+    await eventually(() => phaseOf(h, 'zeta', 'Running'), 'Running');
+    const before = (await h.pod('zeta'))!;
+    const tmpl = (await h.store.get<import('@agenttier/contract').SandboxTemplate>('ClusterSandboxTemplate', {
+      name: 'minimal-shell',
+    }))!;
+    await h.store.update({
+      ...tmpl,
+      spec: {
+        ...tmpl.spec,
+        image: { repository: 'agenttier/minimal-shell:v2' },
+        network: { allowInternet: true },
+      },
+    });
+    h.controller.enqueue('default', 'zeta');
+    await h.controller.idle();
+    const still = (await h.pod('zeta'))!;
+    expect(still.metadata?.uid).toBe(before.metadata?.uid);
+    expect(still.spec?.containers[0]?.image).toBe('agenttier/minimal-shell:dev');
+    expect((await h.getSandbox('zeta'))?.status?.phase).toBe('Running');
+
+    let sb = (await h.getSandbox('zeta'))!;
+    await h.store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Stopped' } });
+    await eventually(() => phaseOf(h, 'zeta', 'Stopped'), 'Stopped');
+    sb = (await h.getSandbox('zeta'))!;
+    await h.store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Running' } });
+    await eventually(() => phaseOf(h, 'zeta', 'Running'), 'Running again');
+    expect((await h.pod('zeta'))?.spec?.containers[0]?.image).toBe('agenttier/minimal-shell:v2');
+    const netpol = await h.net.readNamespacedNetworkPolicy({ namespace: 'default', name: 'zeta-netpol' });
+    expect(netpol.spec?.egress?.some((r) => r.to?.some((p) => p.ipBlock?.cidr === '0.0.0.0/0'))).toBe(true);
+  });
+
+  it('resolves allowed domains into the NetworkPolicy and sets the runtime class from the template', async () => {
+    await h.store.create({
+      apiVersion: 'agenttier.io/v1alpha1',
+      kind: 'ClusterSandboxTemplate',
+      metadata: { name: 'locked' },
+      spec: {
+        runtimeClass: 'gvisor',
+        network: { allowedDomains: ['api.example.com'] },
+        storage: { size: '1Gi', storageClass: 'fast' },
+      },
+    });
+    await h.createSandbox('eta', { templateRef: { name: 'locked', kind: 'ClusterSandboxTemplate' } });
+    const pod = await eventually(() => h.pod('eta'), 'the pod');
+    expect(pod.spec?.runtimeClassName).toBe('gvisor');
+    const pvc = await h.core.readNamespacedPersistentVolumeClaim({
+      namespace: 'default',
+      name: 'eta-workspace',
+    });
+    expect(pvc.spec?.storageClassName).toBe('fast');
+    const netpol = await h.net.readNamespacedNetworkPolicy({ namespace: 'default', name: 'eta-netpol' });
+    const cidrs = netpol.spec!.egress!.flatMap((r) => r.to ?? []).map((p) => p.ipBlock?.cidr);
+    expect(cidrs).toEqual(['2001:db8::10/128', '203.0.113.10/32']);
+    expect(netpol.metadata?.annotations?.['agenttier.io/allowed-domains']).toBe('api.example.com');
+  });
+});
