@@ -269,7 +269,9 @@ export interface ListeningPort {
   address: string;
   family: 'tcp' | 'tcp6';
   inode: number;
+  /** Process holding the socket, when visible (same uid). */
   pid: number | null;
+  /** Its command line (arguments joined by spaces, at most 256 characters). */
   command: string | null;
 }
 

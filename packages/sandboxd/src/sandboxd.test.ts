@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, createWebSocketStream } from 'ws';
 
 import { createSandboxdClient } from './client.ts';
 import type { AttachEvent, SandboxdClient } from './client.ts';
@@ -304,6 +305,32 @@ describe('background processes', () => {
   });
 });
 
+describe('tcp listener (Kubernetes mode)', () => {
+  it('serves the same API on host:port', async () => {
+    const probe = createNetServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const tcp = await startLocalSandboxd({ listen: `127.0.0.1:${port}` }); // socket + TCP
+    const client = createSandboxdClient({ host: '127.0.0.1', port }, tcp.token);
+    try {
+      expect((await client.exec({ command: ['echo', 'over tcp'] })).stdout).toBe('over tcp\n');
+      const t = await client.terminal({ session: 'tcp' });
+      t.close();
+      const bad = createSandboxdClient({ host: '127.0.0.1', port }, 'wrong-token-wrong-token');
+      expect((await errorOf(bad.listProcesses())).code).toBe('unauthorized');
+      bad.close();
+    } finally {
+      client.close();
+      await tcp.stop();
+    }
+    const gone = createSandboxdClient({ host: '127.0.0.1', port }, tcp.token);
+    const e = await errorOf(gone.health());
+    expect([e.code, e.status, e.details?.errno]).toEqual(['unreachable', 503, 'ECONNREFUSED']);
+    gone.close();
+  });
+});
+
 describe('limits', () => {
   it('refuses processes beyond the limit with a clear error, then recovers', async () => {
     const small = await startLocalSandboxd({ env: { AGENTTIER_SANDBOXD_MAX_PROCESSES: '3' } });
@@ -459,6 +486,23 @@ describe('files', () => {
     await done;
     expect((await errorOf(c.files.watch(join(dir, 'nope')))).code).toBe('not_found');
   });
+
+  it('watches over a WebSocket too', async () => {
+    const dir = join(sd.workspace, 'watched-ws');
+    await mkdir(dir);
+    const ws = new WebSocket(`ws+unix://${sd.socketPath}:/v1/files/watch?path=${encodeURIComponent(dir)}`, {
+      headers: { authorization: `Bearer ${sd.token}` },
+    });
+    const events: WatchEvent[] = [];
+    ws.on('message', (d) => events.push(JSON.parse(String(d)) as WatchEvent));
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
+    await writeFile(join(dir, 'x'), '1');
+    await waitFor(() => events.some((e) => e.type === 'created' && e.path === join(dir, 'x')));
+    ws.close();
+  });
 });
 
 describe('ports', () => {
@@ -511,6 +555,21 @@ describe('ports', () => {
     const e = await errorOf(c.tcpTunnel(closed));
     expect(e.code).toBe('connect_failed');
     expect(e.status).toBe(502);
+  });
+
+  it('tunnels over a WebSocket with binary frames', async () => {
+    const ws = new WebSocket(`ws+unix://${sd.socketPath}:/v1/tcp/${port}`, {
+      headers: { authorization: `Bearer ${sd.token}` },
+    });
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
+    const stream = createWebSocketStream(ws);
+    stream.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    let resp = '';
+    for await (const d of stream as AsyncIterable<Buffer>) resp += d.toString();
+    expect(resp).toContain('you said GET /ws');
   });
 
   it('lists listening ports', async () => {

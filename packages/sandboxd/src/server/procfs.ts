@@ -152,8 +152,9 @@ export async function listListeningPorts(procRoot = '/proc'): Promise<ListeningP
     const pid = owners.get(p.inode) ?? null;
     let command: string | null = null;
     if (pid !== null) {
-      command = await readFile(`${procRoot}/${pid}/comm`, 'utf8').then(
-        (s) => s.trim(),
+      // cmdline rather than comm: Node renames its main thread ("MainThread"), which says nothing.
+      command = await readFile(`${procRoot}/${pid}/cmdline`, 'utf8').then(
+        (s) => s.replace(/\0+$/, '').split('\0').join(' ').slice(0, 256) || null,
         () => null,
       );
     }

@@ -1,0 +1,319 @@
+/**
+ * sandboxd inside a real locked-down container: network none, read-only root, uid 1000, no
+ * capabilities, no-new-privileges, Docker's init as PID 1, the bundle and Node mounted read-only, and a
+ * host directory at /run/agenttier for the socket and token. The host talks to it over the socket.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ensureSandboxdBundle } from './bundle.ts';
+import { createSandboxdClient } from './client.ts';
+import type { SandboxdClient } from './client.ts';
+import { SandboxdError } from './errors.ts';
+import type { TerminalServerFrame } from './protocol.ts';
+
+const run = promisify(execFile);
+const DOCKER_HOST = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
+const DOCKER_SOCKET = DOCKER_HOST.replace(/^unix:\/\//, '');
+const IMAGE = process.env.SANDBOXD_IT_IMAGE ?? 'agenttier/minimal-shell:dev';
+const NAME = `sandboxd-it-${randomBytes(4).toString('hex')}`;
+
+async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', ['-H', DOCKER_HOST, ...args], { maxBuffer: 16 << 20 });
+  return stdout.trim();
+}
+
+async function waitFor(
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await Promise.resolve().then(cond).catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** One Engine API exec (create + start + inspect) over the engine's unix socket, like a router would. */
+function engineExec(agent: Agent, containerId: string, cmd: string[]): Promise<number> {
+  const call = (method: string, path: string, body?: unknown): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const req = request(
+        {
+          socketPath: DOCKER_SOCKET,
+          agent,
+          method,
+          path,
+          headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return (async () => {
+    const created = JSON.parse(
+      (
+        await call('POST', `/containers/${containerId}/exec`, {
+          Cmd: cmd,
+          AttachStdout: true,
+          AttachStderr: true,
+        })
+      ).toString(),
+    ) as { Id: string };
+    await call('POST', `/exec/${created.Id}/start`, { Detach: false, Tty: false });
+    const info = JSON.parse((await call('GET', `/exec/${created.Id}/json`)).toString()) as {
+      ExitCode: number;
+    };
+    return info.ExitCode;
+  })();
+}
+
+let runDir: string;
+let token: string;
+let client: SandboxdClient;
+let containerId: string;
+
+beforeAll(async () => {
+  const bundle = await ensureSandboxdBundle();
+  // Images are built by scripts/images.sh, possibly while this runs.
+  await waitFor(async () => (await docker('images', '-q', IMAGE)) !== '', 10 * 60_000, `image ${IMAGE}`);
+  runDir = await mkdtemp(join(tmpdir(), 'sandboxd-it-'));
+  token = randomBytes(24).toString('hex');
+  await writeFile(join(runDir, 'token'), token, { mode: 0o600 });
+  await chown(join(runDir, 'token'), 1000, 1000);
+  await chown(runDir, 1000, 1000);
+  await chmod(runDir, 0o700);
+  containerId = await docker(
+    'run',
+    '-d',
+    '--name',
+    NAME,
+    '--label',
+    'io.agenttier.test=sandboxd-int',
+    '--network',
+    'none',
+    '--read-only',
+    '--tmpfs',
+    '/tmp:rw,nosuid,nodev,mode=1777',
+    '--tmpfs',
+    '/workspace:rw,nosuid,nodev,uid=1000,gid=1000,mode=0755',
+    '--user',
+    '1000:1000',
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
+    '--init',
+    '--pids-limit',
+    '200',
+    '--memory',
+    '1g',
+    '-v',
+    `${bundle.dir}:/opt/agenttier/sandboxd:ro`,
+    '-v',
+    `${dirname(bundle.nodeBinary)}:/opt/agenttier/node/bin:ro`,
+    '-v',
+    `${runDir}:/run/agenttier`,
+    '-e',
+    'AGENTTIER_SANDBOXD_TOKEN_FILE=/run/agenttier/token',
+    '-e',
+    'AGENTTIER_ONSTART=echo "onstart as $(id -un)"',
+    '-e',
+    'HOME=/workspace',
+    '--entrypoint',
+    '/opt/agenttier/node/bin/node',
+    IMAGE,
+    '/opt/agenttier/sandboxd/sandboxd.mjs',
+  );
+  client = createSandboxdClient({ socketPath: join(runDir, 'sandboxd.sock') }, token);
+  await waitFor(
+    async () => (await client.health({ timeoutMs: 1000 })).status === 'ok',
+    30_000,
+    'sandboxd health',
+  );
+}, 15 * 60_000);
+
+afterAll(async () => {
+  client?.close();
+  await docker('rm', '-f', NAME).catch(() => undefined);
+  if (runDir) await rm(runDir, { recursive: true, force: true });
+});
+
+describe('sandboxd in a locked-down container', () => {
+  it('runs as uid 1000 without network and serves the socket with mode 0660', async () => {
+    const r = await client.exec({ command: 'id -u; id -un; cat /proc/net/dev | tail -n +3 | cut -d: -f1' });
+    expect(r.exitCode).toBe(0);
+    const [uid, user, ...ifaces] = r.stdout
+      .trim()
+      .split('\n')
+      .map((s) => s.trim());
+    expect(uid).toBe('1000');
+    expect(user).toBe('sandbox');
+    expect(ifaces).toEqual(['lo']);
+    expect((await stat(join(runDir, 'sandboxd.sock'))).mode & 0o777).toBe(0o660);
+    const ro = await client.exec({ command: ['touch', '/etc/x'] });
+    expect(ro.exitCode).not.toBe(0);
+    const hook = await client.onStart();
+    await waitFor(async () => (await client.onStart()).process?.state === 'exited', 5000, 'start hook');
+    expect((await client.onStart()).log).toBe('onstart as sandbox\n');
+    expect(hook.configured).toBe(true);
+    const info = await client.info();
+    expect(info.ptyAvailable).toBe(true);
+    expect(info.uid).toBe(1000);
+  });
+
+  it('handles files in /workspace and refuses the rest', async () => {
+    await client.files.write('/workspace/src/hello.txt', 'from the host');
+    expect((await client.exec({ command: ['cat', '/workspace/src/hello.txt'] })).stdout).toBe(
+      'from the host',
+    );
+    expect((await client.files.list('/workspace/src')).entries.map((e) => e.name)).toEqual(['hello.txt']);
+    const e = await client.files.readBuffer('/run/agenttier/token').catch((err: unknown) => err);
+    expect((e as SandboxdError).code).toBe('outside_allowed_roots');
+    await client.exec({ command: ['ln', '-s', '/run/agenttier', '/workspace/run-link'] });
+    const e2 = await client.files.readBuffer('/workspace/run-link/token').catch((err: unknown) => err);
+    expect((e2 as SandboxdError).code).toBe('outside_allowed_roots');
+  });
+
+  it('opens a terminal in the container', async () => {
+    const t = await client.terminal({ session: 'it', cols: 100, rows: 30 });
+    let text = '';
+    const seen = new Promise<void>((resolve) => {
+      t.on('frame', (f: TerminalServerFrame) => {
+        if (f.type === 'output') text += f.data;
+        if (text.includes('who=sandbox size=30 100')) resolve();
+      });
+    });
+    t.input('echo "who=$(id -un) size=$(stty size)"\r');
+    await seen;
+    t.close();
+  });
+
+  it('tunnels to a server inside the sandbox and lists its port', async () => {
+    const server = await client.startProcess({
+      command: [
+        '/opt/agenttier/node/bin/node',
+        '-e',
+        "require('http').createServer((q,s)=>s.end('hi from the sandbox')).listen(8080,'127.0.0.1',()=>console.log('up'))",
+      ],
+      name: 'web',
+    });
+    const att = await client.attach(server.id);
+    for await (const ev of att) if (ev.type === 'output' && ev.data.toString().includes('up')) break;
+    att.close();
+    const ports = await client.listPorts();
+    expect(ports.find((p) => p.port === 8080)).toMatchObject({
+      address: '127.0.0.1',
+      command: expect.stringMatching(/^\/opt\/agenttier\/node\/bin\/node -e /),
+      pid: expect.any(Number),
+    });
+    const sock = await client.tcpTunnel(8080);
+    sock.end('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    let resp = '';
+    for await (const d of sock as AsyncIterable<Buffer>) resp += d.toString();
+    expect(resp).toContain('hi from the sandbox');
+    await client.killProcess(server.id);
+  });
+
+  it('survives a fork storm bounded by the pids limit', async () => {
+    // bash keeps looping when fork fails, so the pid space stays full until the group is killed.
+    const storm = await client.startProcess({
+      command: ['bash', '-c', 'while :; do sleep 60 & done'],
+      name: 'storm',
+    });
+    const outcomes: string[] = [];
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !outcomes.includes('resource_exhausted')) {
+      try {
+        const r = await client.exec({ command: ['true'] });
+        outcomes.push(`exit ${r.exitCode}`);
+      } catch (err) {
+        outcomes.push(err instanceof SandboxdError ? err.code : String(err));
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const counts = outcomes.reduce<Record<string, number>>((m, o) => ({ ...m, [o]: (m[o] ?? 0) + 1 }), {});
+    console.log(`exec outcomes under the fork storm: ${JSON.stringify(counts)}`);
+    expect(outcomes).toContain('resource_exhausted'); // the limit was hit and reported as a clean error
+    for (const o of outcomes) expect(['exit 0', 'resource_exhausted']).toContain(o);
+    expect((await client.health()).status).toBe('ok');
+    expect((await client.listProcesses()).find((p) => p.id === storm.id)?.state).toBe('running');
+    await client.killProcess(storm.id); // SIGKILL to the group: bash and every sleep it started
+    await waitFor(
+      async () => (await client.exec({ command: ['echo', 'calm'] })).stdout === 'calm\n',
+      20_000,
+      'recovery',
+    );
+    expect(Number((await client.exec({ command: 'ls /proc | grep -c "^[0-9]"' })).stdout)).toBeLessThan(20);
+  });
+
+  it('is faster than engine exec (medians logged, not asserted)', async () => {
+    const N = 40;
+    for (let i = 0; i < 5; i++) await client.exec({ command: ['true'] }); // warm up
+    const sd: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const t0 = performance.now();
+      const r = await client.exec({ command: ['true'] });
+      sd.push(performance.now() - t0);
+      expect(r.exitCode).toBe(0);
+    }
+    const agent = new Agent({ keepAlive: true });
+    const api: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const t0 = performance.now();
+      expect(await engineExec(agent, containerId, ['true'])).toBe(0);
+      api.push(performance.now() - t0);
+    }
+    agent.destroy();
+    const cli: number[] = [];
+    for (let i = 0; i < Math.min(N, 20); i++) {
+      const t0 = performance.now();
+      await docker('exec', NAME, 'true');
+      cli.push(performance.now() - t0);
+    }
+    const fmt = (x: number): string => `${x.toFixed(2)} ms`;
+    console.log(
+      [
+        `exec round trip of \`true\` (median of ${N}):`,
+        `  sandboxd over unix socket: ${fmt(median(sd))}`,
+        `  Engine API exec (create+start+inspect): ${fmt(median(api))}  (${(median(api) / median(sd)).toFixed(1)}x)`,
+        `  docker exec CLI: ${fmt(median(cli))}  (${(median(cli) / median(sd)).toFixed(1)}x)`,
+      ].join('\n'),
+    );
+  });
+
+  it('shuts down cleanly on SIGTERM (docker stop)', async () => {
+    const t = await client.terminal({ session: 'stop-me' });
+    const frames: TerminalServerFrame[] = [];
+    t.on('frame', (f) => frames.push(f));
+    await client.startProcess({ command: ['sleep', '300'] });
+    const t0 = Date.now();
+    await docker('stop', '-t', '10', NAME);
+    const took = Date.now() - t0;
+    await t.closed;
+    expect(frames.find((f) => f.type === 'close')).toMatchObject({ reason: 'sandbox_stopped' });
+    expect(await docker('inspect', '-f', '{{.State.ExitCode}}', NAME)).toBe('0');
+    expect(took).toBeLessThan(9000);
+    await expect(stat(join(runDir, 'sandboxd.sock'))).rejects.toThrow();
+  });
+});
