@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Sandbox } from '@agenttier/contract';
+import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { SANDBOX_FINALIZER } from '@agenttier/contract';
 import type { OperatorHarness } from '../testing/operator-harness.ts';
 import { TEST_KEY, eventually, startOperatorHarness } from '../testing/operator-harness.ts';
@@ -186,7 +186,7 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     await h.createSandbox('zeta');
     await eventually(() => phaseOf(h, 'zeta', 'Running'), 'Running');
     const before = (await h.pod('zeta'))!;
-    const tmpl = (await h.store.get<import('@agenttier/contract').SandboxTemplate>('ClusterSandboxTemplate', {
+    const tmpl = (await h.store.get<SandboxTemplate>('ClusterSandboxTemplate', {
       name: 'minimal-shell',
     }))!;
     await h.store.update({

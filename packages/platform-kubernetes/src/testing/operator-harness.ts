@@ -72,7 +72,8 @@ export async function startOperatorHarness(
   const store = new KubernetesStore({ kubeConfig: fake.kubeConfig });
   await store.start();
   for (const t of BUILTIN_TEMPLATES) await store.create<SandboxTemplate>(structuredClone(t));
-  let controller: Controller | undefined;
+  // The runtime reports pod changes to the controller, which is created after it.
+  const ref: { controller?: Controller } = {};
   const runtime = new KubernetesRuntime({
     kubeConfig: fake.kubeConfig,
     sandboxdKey: TEST_KEY,
@@ -80,11 +81,12 @@ export async function startOperatorHarness(
     router: ROUTER,
     templates: templateLookup(store),
     resolver: async (d) => (d === 'api.example.com' ? ['203.0.113.10', '2001:db8::10'] : []),
-    onPodChange: (ns, name) => controller?.enqueue(ns, name),
+    onPodChange: (ns, name) => ref.controller?.enqueue(ns, name),
     ...opts,
   });
   await runtime.start();
-  controller = createController({ store, runtime, logger: silentLogger, resyncIntervalMs: 60_000 });
+  const controller = createController({ store, runtime, logger: silentLogger, resyncIntervalMs: 60_000 });
+  ref.controller = controller;
   await controller.start();
   const core = fake.kubeConfig.makeApiClient(CoreV1Api);
   const net = fake.kubeConfig.makeApiClient(NetworkingV1Api);
@@ -131,7 +133,7 @@ export async function startOperatorHarness(
       orUndefined(core.readNamespacedPod({ namespace, name: `${name}-pod` })),
     async close() {
       if (kubeletTimer) clearInterval(kubeletTimer);
-      await controller!.stop();
+      await controller.stop();
       await runtime.stop();
       await store.close();
       await fake.close();
