@@ -147,12 +147,24 @@ export type TemplateSpec = z.infer<typeof templateSpecSchema>;
 
 export const desiredStateSchema = z.enum(['Running', 'Stopped']);
 
+export const forwardedPortSchema = z.object({
+  port: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be an integer' })
+    .min(1, { error: 'must be between 1 and 65535' })
+    .max(65535, { error: 'must be between 1 and 65535' }),
+  protocol: z.enum(['http', 'tcp']).optional(),
+});
+export type ForwardedPort = z.infer<typeof forwardedPortSchema>;
+
 export const sandboxSpecSchema = z.object({
   ...sharedSpecShape,
   templateRef: templateRefSchema,
   /** What the user wants; the controller drives the world towards it (stop/resume flip it). */
   desiredState: desiredStateSchema.optional(),
   createdBy: userIdentitySchema.optional(),
+  /** Ports inside the sandbox reachable through the preview proxy and port-forward. */
+  forwardedPorts: z.array(forwardedPortSchema).max(64).optional(),
 });
 export type SandboxSpec = z.infer<typeof sandboxSpecSchema>;
 

@@ -9,6 +9,9 @@ import { createAgentMetrics } from './agent/agent-metrics.ts';
 import { createAgentService } from './agent/agent-service.ts';
 import type { AgentService } from './agent/agent-service.ts';
 import { registerAgentRoutes } from './routes/agent.ts';
+import { registerPortRoutes } from './routes/ports.ts';
+import { registerProcessRoutes } from './routes/processes.ts';
+import { registerUpgrades } from './routes/upgrades.ts';
 import type { Authenticator } from './context.ts';
 import { devAuthenticator } from './context.ts';
 import { toWireError } from './errors.ts';
@@ -103,6 +106,12 @@ export function createApp(deps: AppDeps): FastifyInstance {
   registerSandboxRoutes(app, { store: deps.store, sandboxes });
   registerTemplateRoutes(app, { store: deps.store });
   registerDataPlaneRoutes(app, { store: deps.store, sandboxes, dataPlaneFor: deps.dataPlaneFor });
+  if (deps.sandboxdFor) {
+    const sandboxdFor = deps.sandboxdFor;
+    registerProcessRoutes(app, { store: deps.store, sandboxes, sandboxdFor });
+    registerPortRoutes(app, { store: deps.store, sandboxes, sandboxdFor });
+    registerUpgrades(app, { store: deps.store, sandboxes, sandboxdFor, authenticate });
+  }
   if (deps.agentRecords && deps.sandboxdFor) {
     const agent: AgentService = createAgentService({
       store: deps.store,

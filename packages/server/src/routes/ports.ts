@@ -1,0 +1,187 @@
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ForwardedPort, Sandbox } from '@agenttier/contract';
+import { PlatformError, forwardedPortSchema, isPlatformError, parseOrThrow } from '@agenttier/contract';
+import type { Store } from '@agenttier/core';
+import type { SandboxdClient } from '@agenttier/sandboxd';
+import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
+import type { SandboxService } from '../sandbox-service.ts';
+import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { namespaceOf } from './sandboxes.ts';
+
+export interface PortRouteDeps {
+  store: Store;
+  sandboxes: SandboxService;
+  sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
+}
+
+/** Hop-by-hop headers never forwarded by a proxy (RFC 9110 §7.6.1). */
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+export function previewPrefix(sb: Sandbox, port: number): string {
+  return `/api/v1/sandboxes/${sb.metadata.name}/preview/${port}`;
+}
+
+export function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new PlatformError('BAD_REQUEST', `invalid port: ${text} (must be 1-65535)`);
+  return port;
+}
+
+/** Checks a preview target and opens a byte tunnel to 127.0.0.1:port inside the sandbox. */
+export async function openPreviewTunnel(
+  deps: PortRouteDeps,
+  ns: string,
+  name: string,
+  port: number,
+): Promise<{ sb: Sandbox; tunnel: Socket }> {
+  const sb = await getSandboxOrThrow(deps.store, ns, name);
+  requireRunning(sb);
+  if (!(sb.spec.forwardedPorts ?? []).some((p) => p.port === port)) {
+    throw new PlatformError(
+      'NOT_FOUND',
+      `port ${port} is not forwarded; forward it with POST /api/v1/sandboxes/${name}/ports {"port": ${port}}`,
+    );
+  }
+  const client = deps.sandboxdFor(sb);
+  if (!client)
+    throw new PlatformError('UNAVAILABLE', `sandbox ${name} runs without sandboxd; ports cannot be reached`);
+  try {
+    return { sb, tunnel: (await client.tcpTunnel(port, { timeoutMs: 5000 })) as Socket };
+  } catch (err) {
+    const mapped = fromSandboxdError(err);
+    const message = (mapped as Error).message;
+    throw new PlatformError(
+      'UPSTREAM_UNREACHABLE',
+      `port forward upstream unreachable: ${message}; is something listening on 127.0.0.1:${port} inside the sandbox?`,
+    );
+  }
+}
+
+export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): void {
+  const { store } = deps;
+  const view = (sb: Sandbox, p: ForwardedPort, host: string | undefined, listening?: boolean) => ({
+    port: p.port,
+    protocol: p.protocol ?? 'http',
+    previewUrl: `http://${host ?? '127.0.0.1:8080'}${previewPrefix(sb, p.port)}/`,
+    internalUrl: `http://127.0.0.1:${p.port}`,
+    ...(listening !== undefined ? { listening } : {}),
+  });
+
+  const updatePorts = async (ns: string, name: string, fn: (ports: ForwardedPort[]) => ForwardedPort[]) => {
+    for (let attempt = 0; ; attempt++) {
+      const sb = await getSandboxOrThrow(store, ns, name);
+      try {
+        return await store.update<Sandbox>({
+          ...sb,
+          spec: { ...sb.spec, forwardedPorts: fn(sb.spec.forwardedPorts ?? []) },
+        });
+      } catch (err) {
+        if (!isPlatformError(err) || err.code !== 'CONFLICT' || attempt > 5) throw err;
+      }
+    }
+  };
+
+  app.get('/api/v1/sandboxes/:id/ports', async (req) => {
+    const { id } = req.params as { id: string };
+    const sb = await getSandboxOrThrow(store, namespaceOf(req.query), id);
+    let listening: Set<number> | undefined;
+    const client = sb.status?.phase === 'Running' ? deps.sandboxdFor(sb) : undefined;
+    if (client)
+      listening = new Set((await client.listPorts({ timeoutMs: 2000 }).catch(() => [])).map((p) => p.port));
+    return {
+      ports: (sb.spec.forwardedPorts ?? []).map((p) => view(sb, p, req.headers.host, listening?.has(p.port))),
+    };
+  });
+
+  app.post('/api/v1/sandboxes/:id/ports', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const body = parseOrThrow(forwardedPortSchema, req.body ?? {}, 'port');
+    const sb = await updatePorts(namespaceOf(req.query), id, (ports) =>
+      ports.some((p) => p.port === body.port)
+        ? ports
+        : [...ports, { port: body.port, protocol: body.protocol ?? 'http' }],
+    );
+    reply.code(201);
+    return view(
+      sb,
+      sb.spec.forwardedPorts!.find((p) => p.port === body.port)!,
+      req.headers.host,
+    );
+  });
+
+  app.delete('/api/v1/sandboxes/:id/ports/:port', async (req, reply) => {
+    const { id, port } = req.params as { id: string; port: string };
+    const n = parsePort(port);
+    await updatePorts(namespaceOf(req.query), id, (ports) => ports.filter((p) => p.port !== n));
+    reply.code(204);
+    return null;
+  });
+
+  // The preview proxy: HTTP to 127.0.0.1:PORT inside a sandbox that has no network, via sandboxd.
+  void app.register(async (proxy) => {
+    proxy.removeAllContentTypeParsers();
+    proxy.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+      const { id, port } = req.params as { id: string; port: string };
+      const n = parsePort(port);
+      const { sb, tunnel } = await openPreviewTunnel(deps, namespaceOf(req.query), id, n);
+      void deps.sandboxes.touch(sb, Date.now());
+      const url = new URL(req.url, 'http://x');
+      const prefix = previewPrefix(sb, n);
+      const rest = url.pathname.slice(prefix.length) || '/';
+      url.searchParams.delete('namespace');
+      const search = url.searchParams.toString();
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      headers.host = `127.0.0.1:${n}`;
+      headers['x-forwarded-prefix'] = prefix;
+      headers['x-forwarded-host'] = req.headers.host ?? '';
+      // No `agent` option: with `agent: false` Node ignores createConnection and dials the host itself.
+      const upstream = httpRequest({
+        createConnection: () => tunnel,
+        method: req.method,
+        path: `${rest}${search ? `?${search}` : ''}`,
+        headers,
+      });
+      const response = new Promise<IncomingMessage>((resolve, reject) => {
+        upstream.once('response', resolve);
+        upstream.once('error', reject);
+      });
+      const body = req.body as NodeJS.ReadableStream | undefined;
+      if (body && typeof body.pipe === 'function') body.pipe(upstream);
+      else upstream.end();
+      let res: IncomingMessage;
+      try {
+        res = await response;
+      } catch (err) {
+        tunnel.destroy();
+        throw new PlatformError(
+          'UPSTREAM_UNREACHABLE',
+          `port forward upstream unreachable: ${(err as Error).message}`,
+        );
+      }
+      void reply.hijack();
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      reply.raw.writeHead(res.statusCode ?? 502, out);
+      res.pipe(reply.raw);
+      reply.raw.on('close', () => tunnel.destroy());
+    };
+    proxy.all('/api/v1/sandboxes/:id/preview/:port', handler);
+    proxy.all('/api/v1/sandboxes/:id/preview/:port/*', handler);
+  });
+}

@@ -1,0 +1,175 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Sandbox } from '@agenttier/contract';
+import {
+  MAX_EXEC_TIMEOUT_SECONDS,
+  PlatformError,
+  execRequestSchema,
+  parseOrThrow,
+} from '@agenttier/contract';
+import type { Store } from '@agenttier/core';
+import type { SandboxdClient } from '@agenttier/sandboxd';
+import { SseStream } from '../agent/sse.ts';
+import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
+import type { SandboxService } from '../sandbox-service.ts';
+import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { namespaceOf } from './sandboxes.ts';
+
+export interface ProcessRouteDeps {
+  store: Store;
+  sandboxes: SandboxService;
+  sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
+}
+
+const startSchema = execRequestSchema.extend({
+  name: z.string().max(128).optional(),
+  timeout: z
+    .number()
+    .positive()
+    .max(7 * 24 * 3600)
+    .optional(),
+});
+const signalSchema = z.object({
+  signal: z.string().regex(/^(SIG)?[A-Z0-9]+$/, { error: 'must be a signal name like SIGTERM' }),
+});
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromSandboxdError(err);
+  }
+}
+
+/**
+ * Streaming exec (SSE) and background processes, served by sandboxd. Output events carry the byte
+ * offset as their id, so a client re-attaching with Last-Event-ID resumes where it stopped.
+ */
+export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDeps): void {
+  const clientFor = async (req: { params: unknown; query: unknown }) => {
+    const { id } = req.params as { id: string };
+    const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), id);
+    requireRunning(sb);
+    void deps.sandboxes.touch(sb, Date.now());
+    const client = deps.sandboxdFor(sb);
+    if (!client)
+      throw new PlatformError(
+        'UNAVAILABLE',
+        `sandbox ${sb.metadata.name} runs without sandboxd; use POST /exec`,
+      );
+    return { sb, client };
+  };
+
+  /** Streams a process's output as SSE until it exits; `killOnDetach` cancels it when the client leaves. */
+  async function stream(
+    reply: FastifyReply,
+    requestId: string,
+    client: SandboxdClient,
+    processId: string,
+    fromOffset: number,
+    killOnDetach: boolean,
+  ) {
+    const attachment = await call(() => client.attach(processId, { fromOffset, killOnDetach }));
+    void reply.hijack();
+    const sse = new SseStream(reply.raw, { requestId, headers: { 'x-process-id': processId } });
+    sse.send('start', {
+      processId,
+      pid: attachment.process.pid,
+      fromOffset: attachment.fromOffset,
+      droppedBytes: attachment.droppedBytes,
+    });
+    sse.onClose(() => attachment.close());
+    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+    for await (const ev of attachment) {
+      if (ev.type === 'output') {
+        sse.send(
+          ev.stream,
+          { data: decoders[ev.stream].decode(ev.data, { stream: true }), offset: ev.offset },
+          ev.offset + ev.data.length,
+        );
+      } else if (ev.type === 'exit') {
+        sse.send('exit', {
+          exitCode: ev.exitCode,
+          signal: ev.signal,
+          timedOut: ev.timedOut,
+          durationMs: ev.durationMs,
+        });
+        break;
+      } else if (ev.type === 'error') {
+        sse.send('error', { code: ev.code, message: ev.message });
+      }
+    }
+    attachment.close();
+    sse.end();
+  }
+
+  app.post('/api/v1/sandboxes/:id/exec/stream', async (req, reply) => {
+    const body = parseOrThrow(execRequestSchema, req.body ?? {}, 'exec request');
+    const { client } = await clientFor(req);
+    const proc = await call(() =>
+      client.startProcess({
+        command: body.command,
+        timeoutMs: (body.timeout ?? MAX_EXEC_TIMEOUT_SECONDS) * 1000,
+        killOnDetach: true,
+        openStdin: false,
+        ...(body.env ? { env: body.env } : {}),
+        ...(body.cwd ? { cwd: body.cwd } : {}),
+        ...(body.stdin !== undefined ? { stdin: body.stdin } : {}),
+      }),
+    );
+    await stream(reply, String(req.id), client, proc.id, 0, true);
+  });
+
+  app.post('/api/v1/sandboxes/:id/processes', async (req, reply) => {
+    const body = parseOrThrow(startSchema, req.body ?? {}, 'process');
+    const { client } = await clientFor(req);
+    const info = await call(() =>
+      client.startProcess({
+        command: body.command,
+        killOnDetach: false,
+        ...(body.timeout ? { timeoutMs: body.timeout * 1000 } : {}),
+        ...(body.name ? { name: body.name } : {}),
+        ...(body.env ? { env: body.env } : {}),
+        ...(body.cwd ? { cwd: body.cwd } : {}),
+        ...(body.stdin !== undefined ? { stdin: body.stdin } : {}),
+      }),
+    );
+    reply.code(201);
+    return info;
+  });
+
+  app.get('/api/v1/sandboxes/:id/processes', async (req) => {
+    const { client } = await clientFor(req);
+    return { processes: await call(() => client.listProcesses()) };
+  });
+
+  app.get('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
+    const { client } = await clientFor(req);
+    return call(() => client.getProcess((req.params as { pid: string }).pid));
+  });
+
+  app.get('/api/v1/sandboxes/:id/processes/:pid/output', async (req, reply) => {
+    const { client } = await clientFor(req);
+    const header = req.headers['last-event-id'];
+    const from = Number(
+      (typeof header === 'string' ? header : undefined) ??
+        (req.query as { fromOffset?: string }).fromOffset ??
+        0,
+    );
+    if (!Number.isInteger(from) || from < 0)
+      throw new PlatformError('BAD_REQUEST', 'fromOffset / Last-Event-ID must be a non-negative integer');
+    await stream(reply, String(req.id), client, (req.params as { pid: string }).pid, from, false);
+  });
+
+  app.post('/api/v1/sandboxes/:id/processes/:pid/signal', async (req) => {
+    const { signal } = parseOrThrow(signalSchema, req.body ?? {}, 'signal request');
+    const { client } = await clientFor(req);
+    const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
+    return call(() => client.signalProcess((req.params as { pid: string }).pid, name));
+  });
+
+  app.delete('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
+    const { client } = await clientFor(req);
+    return call(() => client.killProcess((req.params as { pid: string }).pid));
+  });
+}

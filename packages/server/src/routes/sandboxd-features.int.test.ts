@@ -1,0 +1,206 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { LocalPlatform } from '../local-platform.ts';
+import {
+  api,
+  removeDir,
+  removeEngineObjects,
+  startTestPlatform,
+  testNamespace,
+  waitForPhase,
+} from '../test-support/platform.ts';
+import { readSse } from '../test-support/sse.ts';
+
+const ns = testNamespace('it-sbd');
+let platform: LocalPlatform & { dataDir: string };
+let base: string;
+const q = `?namespace=${ns}`;
+const exec = async (name: string, command: string | string[]) =>
+  (await api(base, 'POST', `/api/v1/sandboxes/${name}/exec${q}`, { command })).json;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  base = platform.url;
+  await api(base, 'POST', '/api/v1/sandboxes', {
+    name: 'box',
+    namespace: ns,
+    templateRef: { name: 'general-coding' },
+  });
+  await waitForPhase(base, ns, 'box', 'Running');
+});
+
+afterAll(async () => {
+  await platform?.close();
+  await removeEngineObjects(ns);
+  if (platform) removeDir(platform.dataDir);
+});
+
+/** Opens a terminal WebSocket and collects its output text. */
+function terminal(path: string) {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}${path}`);
+  let output = '';
+  const frames: Array<{ type: string }> = [];
+  ws.on('message', (raw) => {
+    const frame = JSON.parse(raw.toString()) as { type: string; data?: string };
+    frames.push(frame);
+    if (frame.type === 'output') output += frame.data;
+  });
+  const open = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const waitFor = async (re: RegExp, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!re.test(output)) {
+      if (Date.now() > deadline)
+        throw new Error(`terminal output did not match ${re}: ${JSON.stringify(output.slice(-500))}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  return {
+    ws,
+    open,
+    waitFor,
+    frames,
+    get output() {
+      return output;
+    },
+  };
+}
+
+describe('sandboxd through the router', () => {
+  it('runs 100 concurrent execs with correct outputs', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        exec('box', ['sh', '-c', `echo out-${i}; echo err-${i} >&2; exit ${i % 7}`]),
+      ),
+    );
+    results.forEach((r, i) =>
+      expect(r).toMatchObject({ stdout: `out-${i}\n`, stderr: `err-${i}\n`, exitCode: i % 7 }),
+    );
+  });
+
+  it('streams exec output as it comes, and cancelling the request kills the process', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${base}/api/v1/sandboxes/box/exec/stream${q}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ command: 'for i in $(seq 1 100); do echo line-$i; sleep 0.1; done' }),
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const seen: string[] = [];
+    let processId = '';
+    for await (const rec of readSse(res)) {
+      if (!('event' in rec)) continue;
+      if (rec.event === 'start') processId = rec.data.processId;
+      if (rec.event === 'stdout') seen.push(rec.data.data);
+      if (seen.join('').includes('line-3')) break;
+    }
+    // The first lines arrived while the command was still running.
+    const info = (await api(base, 'GET', `/api/v1/sandboxes/box/processes/${processId}${q}`)).json;
+    expect(info.state).toBe('running');
+    abort.abort();
+    for (let i = 0; i < 50; i++) {
+      const p = (await api(base, 'GET', `/api/v1/sandboxes/box/processes/${processId}${q}`)).json;
+      if (p.state === 'exited' || p.code === 'FILE_NOT_FOUND' || p.code === 'NOT_FOUND') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await exec('box', 'pgrep -f "[l]ine-\\$i" || echo none')).stdout.trim()).toBe('none');
+  });
+
+  it('runs background processes that can be listed, re-attached with replay, signalled and killed', async () => {
+    const started = await api(base, 'POST', `/api/v1/sandboxes/box/processes${q}`, {
+      command: 'echo first; sleep 60',
+      name: 'bg',
+    });
+    expect(started.status).toBe(201);
+    const id = started.json.id as string;
+    const list = (await api(base, 'GET', `/api/v1/sandboxes/box/processes${q}`)).json;
+    expect(list.processes.map((p: { id: string }) => p.id)).toContain(id);
+    const res = await fetch(`${base}/api/v1/sandboxes/box/processes/${id}/output${q}`);
+    for await (const rec of readSse(res)) {
+      if ('event' in rec && rec.event === 'stdout') {
+        expect(rec.data.data).toBe('first\n');
+        break;
+      }
+    }
+    const killed = await api(base, 'POST', `/api/v1/sandboxes/box/processes/${id}/signal${q}`, {
+      signal: 'TERM',
+    });
+    expect(killed.status).toBe(200);
+    expect(
+      (await api(base, 'POST', `/api/v1/sandboxes/box/processes/${id}/signal${q}`, { signal: 'bad signal' }))
+        .status,
+    ).toBe(400);
+  });
+
+  it('keeps a terminal across reconnects: same shell, same directory, earlier output replayed; resize works', async () => {
+    const t1 = terminal(`/ws/terminal/box${q}&session=t1`);
+    await t1.open;
+    t1.ws.send(JSON.stringify({ type: 'input', data: 'cd /tmp && echo marker-$((40+2))\r' }));
+    await t1.waitFor(/marker-42/);
+    t1.ws.send('this is not json');
+    t1.ws.send(JSON.stringify({ type: 'ping' }));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(t1.frames.some((f) => f.type === 'pong')).toBe(true);
+    t1.ws.close();
+    await new Promise((r) => setTimeout(r, 200));
+
+    const t2 = terminal(`/ws/terminal/box${q}&session=t1`);
+    await t2.open;
+    await t2.waitFor(/marker-42/); // replayed
+    t2.ws.send(JSON.stringify({ type: 'input', data: 'pwd\r' }));
+    await t2.waitFor(/\/tmp\r?\n/);
+    t2.ws.send(JSON.stringify({ type: 'resize', cols: 101, rows: 33 }));
+    await new Promise((r) => setTimeout(r, 100));
+    t2.ws.send(JSON.stringify({ type: 'input', data: 'stty size\r' }));
+    await t2.waitFor(/33 101/);
+    t2.ws.close();
+  });
+
+  it('refuses a terminal on an unknown sandbox with a plain HTTP error', async () => {
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/nope${q}`);
+    const status = await new Promise<number>((resolve) =>
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    expect(status).toBe(404);
+  });
+
+  it('reaches a web server inside the no-network sandbox through the preview proxy, including a WebSocket', async () => {
+    const script = readFileSync(new URL('../test-support/ws-echo-server.js', import.meta.url));
+    await api(base, 'PUT', `/api/v1/sandboxes/box/files/workspace/server.js${q}`, script.toString());
+    await api(base, 'POST', `/api/v1/sandboxes/box/processes${q}`, {
+      command: ['node', '/workspace/server.js', '8000'],
+    });
+    expect((await api(base, 'GET', `/api/v1/sandboxes/box/preview/8000/${q}`)).status).toBe(404); // not forwarded yet
+    const fwd = await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 8000 });
+    expect(fwd).toMatchObject({ status: 201, json: { port: 8000, protocol: 'http' } });
+    expect(fwd.json.previewUrl).toContain('/api/v1/sandboxes/box/preview/8000/');
+    expect((await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 70000 })).status).toBe(400);
+    let page = await api(base, 'GET', `/api/v1/sandboxes/box/preview/8000/some/path${q}&x=1`);
+    for (let i = 0; i < 50 && page.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      page = await api(base, 'GET', `/api/v1/sandboxes/box/preview/8000/some/path${q}&x=1`);
+    }
+    expect(page).toMatchObject({ status: 200, text: 'hello from the sandbox GET /some/path?x=1' });
+    const ports = (await api(base, 'GET', `/api/v1/sandboxes/box/ports${q}`)).json;
+    expect(ports.ports).toEqual([expect.objectContaining({ port: 8000, listening: true })]);
+
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/sandboxes/box/preview/8000/socket${q}`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const reply = new Promise<string>((resolve) => ws.once('message', (m) => resolve(m.toString())));
+    ws.send('ping-through-preview');
+    expect(await reply).toBe('echo:ping-through-preview');
+    ws.close();
+
+    await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 8001 });
+    const down = await api(base, 'GET', `/api/v1/sandboxes/box/preview/8001/${q}`);
+    expect(down.status).toBe(502);
+    expect((await api(base, 'DELETE', `/api/v1/sandboxes/box/ports/8001${q}`)).status).toBe(204);
+  });
+});

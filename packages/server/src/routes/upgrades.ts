@@ -1,0 +1,179 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import type { Sandbox } from '@agenttier/contract';
+import { PlatformError } from '@agenttier/contract';
+
+import type { Store } from '@agenttier/core';
+import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
+import type { SandboxdClient } from '@agenttier/sandboxd';
+import type { Authenticator } from '../context.ts';
+import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
+import { toWireError } from '../errors.ts';
+import type { SandboxService } from '../sandbox-service.ts';
+import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { HOP_BY_HOP, openPreviewTunnel, parsePort, previewPrefix } from './ports.ts';
+import { namespaceOf } from './sandboxes.ts';
+
+export interface UpgradeDeps {
+  store: Store;
+  sandboxes: SandboxService;
+  sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
+  authenticate: Authenticator;
+}
+
+const TERMINAL_RE = /^\/ws\/terminal\/([a-z0-9][-a-z0-9]*)$/;
+const PREVIEW_RE = /^\/api\/v1\/sandboxes\/([a-z0-9][-a-z0-9]*)\/preview\/(\d+)(\/.*)?$/;
+const SESSION_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const HEARTBEAT_MS = 30_000;
+
+/** Answers a refused upgrade with a plain HTTP error (the socket never becomes a WebSocket). */
+function refuse(socket: Duplex, err: unknown, requestId: string): void {
+  const { status, body } = toWireError(fromSandboxdError(err), requestId);
+  const json = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`,
+  );
+}
+
+/**
+ * WebSocket upgrades on the router's server: `GET /ws/terminal/{id}` (reference §4.6 frames, sessions
+ * owned by sandboxd so a reconnect re-attaches and replays) and WebSockets through the preview proxy.
+ */
+export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const lookup = templateLookup(deps.store);
+  let seq = 0;
+
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const requestId = `ws-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+    const terminal = TERMINAL_RE.exec(url.pathname);
+    const preview = PREVIEW_RE.exec(url.pathname);
+    if (!terminal && !preview) {
+      refuse(socket, new PlatformError('NOT_FOUND', `no WebSocket route for ${url.pathname}`), requestId);
+      return;
+    }
+    void (async () => {
+      try {
+        await deps.authenticate(req.headers);
+        const ns = namespaceOf(Object.fromEntries(url.searchParams));
+        if (terminal) await openTerminal(req, socket, head, ns, terminal[1]!, url);
+        else
+          await proxyWebSocket(
+            req,
+            socket,
+            head,
+            ns,
+            preview![1]!,
+            parsePort(preview![2]!),
+            preview![3] ?? '/',
+            url,
+          );
+      } catch (err) {
+        if (!socket.destroyed) refuse(socket, err, requestId);
+      }
+    })();
+  });
+
+  async function openTerminal(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ns: string,
+    name: string,
+    url: URL,
+  ) {
+    const sb = await getSandboxOrThrow(deps.store, ns, name);
+    requireRunning(sb);
+    const client = deps.sandboxdFor(sb);
+    if (!client)
+      throw new PlatformError('UNAVAILABLE', `sandbox ${name} runs without sandboxd; terminals need it`);
+    const session = url.searchParams.get('session') ?? 'main';
+    if (!SESSION_RE.test(session))
+      throw new PlatformError('BAD_REQUEST', 'session must match [A-Za-z0-9._-]{1,64}');
+    const { effective } = await resolveEffectiveSandbox(sb, lookup).catch(() => ({ effective: undefined }));
+    const num = (k: string, d: number) =>
+      Math.min(1000, Math.max(1, Number(url.searchParams.get(k) ?? d) || d));
+    const upstream = await client
+      .terminal({
+        session,
+        cols: num('cols', 120),
+        rows: num('rows', 40),
+        ...(effective ? { shell: effective.shell, cwd: effective.workingDir } : {}),
+      })
+      .catch((err: unknown) => {
+        throw fromSandboxdError(err);
+      });
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      void deps.sandboxes.touch(sb, Date.now());
+      let alive = true;
+      const ping = setInterval(() => {
+        if (!alive) return ws.terminate();
+        alive = false;
+        ws.ping();
+      }, HEARTBEAT_MS);
+      ping.unref();
+      ws.on('pong', () => (alive = true));
+      upstream.on('frame', (_frame, text) => {
+        if (ws.readyState === ws.OPEN) ws.send(text);
+      });
+      upstream.on('close', () => {
+        clearInterval(ping);
+        if (ws.readyState === ws.OPEN) ws.close(1000, 'session ended');
+      });
+      ws.on('message', (data, isBinary) => {
+        // Frames are relayed as they are; sandboxd ignores malformed ones without ending the session.
+        if (!isBinary) upstream.sendRaw(data.toString());
+      });
+      ws.on('close', () => {
+        clearInterval(ping);
+        upstream.close(); // detaches; the shell keeps running for the next attach
+      });
+    });
+  }
+
+  async function proxyWebSocket(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ns: string,
+    name: string,
+    port: number,
+    rest: string,
+    url: URL,
+  ) {
+    const { sb, tunnel } = await openPreviewTunnel(deps, ns, name, port);
+    void deps.sandboxes.touch(sb, Date.now());
+    url.searchParams.delete('namespace');
+    const search = url.searchParams.toString();
+    const lines = [`${req.method ?? 'GET'} ${rest}${search ? `?${search}` : ''} HTTP/1.1`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const key = req.rawHeaders[i]!;
+      const lower = key.toLowerCase();
+      if (lower === 'host' || (HOP_BY_HOP.has(lower) && lower !== 'upgrade' && lower !== 'connection'))
+        continue;
+      lines.push(`${key}: ${req.rawHeaders[i + 1]}`);
+    }
+    lines.push(`Host: 127.0.0.1:${port}`, `X-Forwarded-Prefix: ${previewPrefix(sb, port)}`);
+    tunnel.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length) tunnel.write(head);
+    tunnel.pipe(socket);
+    socket.pipe(tunnel);
+    const close = () => {
+      tunnel.destroy();
+      socket.destroy();
+    };
+    tunnel.on('error', close);
+    socket.on('error', close);
+    tunnel.on('close', close);
+    socket.on('close', close);
+  }
+
+  app.addHook('onClose', async () => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+  });
+}
