@@ -153,19 +153,18 @@ export function describeError(err: unknown, ctx: ErrorContext): ErrorReport {
     return { exitCode: err.exitCode, message: err.message, details: [], hint: err.hint, internal: false };
   }
   if (err instanceof AgentTierError) {
+    const message = err.serverMessage || err.message;
     const details: string[] = [];
     if (err instanceof PolicyViolationError) {
-      for (const v of err.violations) details.push(`  - ${v.message}`);
+      for (const v of err.violations) if (!message.includes(v.message)) details.push(`  - ${v.message}`);
     } else {
-      for (const d of err.details) details.push(`  - ${d.field}: ${d.message}`);
+      // A lone detail often just repeats the summary; only show what adds something.
+      for (const d of err.details)
+        if (!message.includes(d.message)) details.push(`  - ${d.field}: ${d.message}`);
     }
-    return {
-      exitCode: exitCodeFor(err),
-      message: err.serverMessage || err.message,
-      details,
-      hint: hintFor(err, ctx),
-      internal: false,
-    };
+    // The server's own message may already name the command to run next; don't say it twice.
+    const hint = /`agenttier [a-z]/.test(message) ? undefined : hintFor(err, ctx);
+    return { exitCode: exitCodeFor(err), message, details, hint, internal: false };
   }
   if (
     err instanceof Error &&

@@ -303,6 +303,7 @@ export class Sandbox {
           exited = true;
           const exit: ExecStreamEvent = { type: 'exit', exitCode: Number(data.exitCode ?? -1) };
           if (data.signal !== undefined) exit.signal = data.signal as string | null;
+          if (typeof data.timedOut === 'boolean') exit.timedOut = data.timedOut;
           if (typeof data.durationMs === 'number') exit.durationMs = data.durationMs;
           yield exit;
           return;

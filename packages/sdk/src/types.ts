@@ -75,7 +75,7 @@ export type ExecStreamEvent =
   | { type: 'start'; [key: string]: unknown }
   | { type: 'stdout'; data: string }
   | { type: 'stderr'; data: string }
-  | { type: 'exit'; exitCode: number; signal?: string | null; durationMs?: number };
+  | { type: 'exit'; exitCode: number; signal?: string | null; timedOut?: boolean; durationMs?: number };
 
 export interface ApplyTemplateInput {
   name: string;

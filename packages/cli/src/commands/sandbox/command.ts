@@ -159,6 +159,10 @@ export const sandboxCommand = {
         },
         { flags: '-C, --cwd <dir>', description: 'working directory inside the sandbox' },
         { flags: '-i, --stdin', description: 'send this process’s stdin to the command' },
+        {
+          flags: '--stream',
+          description: 'print output as it arrives (with -o json: one JSON event per line)',
+        },
       ],
       examples: [
         {
@@ -173,6 +177,10 @@ export const sandboxCommand = {
         {
           description: 'Get stdout, stderr and the exit code as JSON',
           command: 'agenttier sandbox exec demo -o json -- make test',
+        },
+        {
+          description: 'Watch a long build as it runs',
+          command: 'agenttier sandbox exec demo --stream -- make -j8',
         },
       ],
     },

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { MAX_EXEC_TIMEOUT_SECONDS } from '@agenttier/contract';
+import type { ExecOpts, ExecStreamEvent } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { parseIntFlag, parseKeyValues, str } from '../../flags.ts';
@@ -17,6 +18,34 @@ async function readAll(stream: Readable): Promise<string> {
 function sandboxHandle(client: Client, name: string) {
   const namespace = client.settings.namespace;
   return client.sdk().sandbox(name, namespace ? { namespace } : {});
+}
+
+/** `--stream`: output as it happens over server-sent events; `-o json` prints one event per line. */
+async function streamed(
+  client: Client,
+  name: string,
+  command: string | string[],
+  opts: ExecOpts,
+  timeoutSec: number | undefined,
+): Promise<number> {
+  if (client.output === 'yaml')
+    throw new UsageError('--stream supports -o table or -o json (one event per line)');
+  let exit: Extract<ExecStreamEvent, { type: 'exit' }> | undefined;
+  for await (const ev of sandboxHandle(client, name).execStream(command, opts)) {
+    if (client.output === 'json') client.stdout.write(`${JSON.stringify(ev)}\n`);
+    else if (ev.type === 'stdout') client.stdout.write(ev.data);
+    else if (ev.type === 'stderr') client.stderr.write(ev.data);
+    if (ev.type === 'exit') exit = ev;
+  }
+  if (exit?.timedOut) {
+    client.log(
+      `${client.errorStyle.red('Error:')} the command timed out${timeoutSec ? ` after ${timeoutSec}s` : ''}\n` +
+        `${client.errorStyle.dim('Hint:')} allow more time with --timeout SECONDS`,
+    );
+    return EXIT_TIMED_OUT;
+  }
+  const code = exit?.exitCode ?? 1;
+  return code >= 0 && code <= 255 ? code : 1;
 }
 
 export const exec: Handler = async (client, { args, opts }) => {
@@ -37,13 +66,16 @@ export const exec: Handler = async (client, { args, opts }) => {
   const cwd = str(opts.cwd);
   const stdin = opts.stdin ? await readAll(client.stdin) : undefined;
 
-  const result = await sandboxHandle(client, name).exec(command, {
+  const execOpts = {
     ...(timeoutSec !== undefined ? { timeoutSec } : {}),
     ...(env ? { env } : {}),
     ...(cwd ? { cwd } : {}),
     ...(stdin !== undefined ? { stdin } : {}),
     signal: client.signal,
-  });
+  };
+  if (opts.stream) return streamed(client, name, command, execOpts, timeoutSec);
+
+  const result = await sandboxHandle(client, name).exec(command, execOpts);
 
   if (client.output === 'table') {
     client.stdout.write(result.stdout);

@@ -25,12 +25,13 @@ export async function waitFor(
   timeoutMs: number,
 ): Promise<void> {
   const started = Date.now();
-  const progress = client.progress(`Waiting for ${sandbox.name} to be ${target}…`);
+  const goal = target === 'Deleted' ? 'gone' : target;
+  const progress = client.progress(`Waiting for ${sandbox.name} to be ${goal}…`);
   const opts = {
     timeoutMs,
     pollIntervalMs: pollIntervalMs(client),
     signal: client.signal,
-    onPhase: (phase: string) => progress.update(`Waiting for ${sandbox.name} to be ${target}: ${phase}`),
+    onPhase: (phase: string) => progress.update(`Waiting for ${sandbox.name} to be ${goal}: ${phase}`),
   };
   try {
     if (target === 'Running') await sandbox.waitUntilRunning(opts);
@@ -41,7 +42,7 @@ export async function waitFor(
     throw err;
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  progress.succeed(`${sandbox.name} is ${target} (${seconds}s)`);
+  progress.succeed(`${sandbox.name} ${target === 'Deleted' ? 'is deleted' : `is ${target}`} (${seconds}s)`);
 }
 
 function printOne(client: Client, views: SandboxView[] | Record<string, unknown>[], single: boolean): void {

@@ -379,3 +379,49 @@ describe('sandbox files', () => {
     expect(missing.stderr).toContain('Hint: Run `agenttier sandbox files ls box /workspace` to see files');
   });
 });
+
+describe('sandbox exec --stream', () => {
+  const sse = (events: [string, unknown][]) =>
+    events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join('');
+
+  it('writes output as it arrives and exits with the code', async () => {
+    server.route('POST /api/v1/sandboxes/box/exec/stream', (req, res) => {
+      expect(req.json()).toEqual({ command: ['make'] });
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.end(
+        sse([
+          ['start', { processId: 'p1', pid: 9 }],
+          ['stdout', { data: 'building\n', offset: 0 }],
+          ['stderr', { data: 'warning\n', offset: 0 }],
+          ['exit', { exitCode: 2, signal: null, timedOut: false, durationMs: 5 }],
+        ]),
+      );
+    });
+    const r = await cli('sandbox', 'exec', 'box', '--stream', '--', 'make');
+    expect(r).toMatchObject({ code: 2, stdout: 'building\n', stderr: 'warning\n' });
+    const json = await cli('sandbox', 'exec', 'box', '--stream', '-o', 'json', '--', 'make');
+    const events = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
+    expect(events.map((e) => e.type)).toEqual(['start', 'stdout', 'stderr', 'exit']);
+    expect(json.code).toBe(2);
+  });
+
+  it('maps a timed-out stream to 124 and a server error event to a failure', async () => {
+    server.route('POST /api/v1/sandboxes/box/exec/stream', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.end(sse([['exit', { exitCode: -1, signal: 'SIGKILL', timedOut: true, durationMs: 1000 }]]));
+    });
+    server.route('POST /api/v1/sandboxes/gone/exec/stream', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.end(sse([['error', { code: 'RUNTIME_FAILED', message: 'sandboxd went away' }]]));
+    });
+    expect((await cli('sandbox', 'exec', 'box', '--stream', '--timeout', '1', '--', 'sleep', '5')).code).toBe(
+      124,
+    );
+    const failed = await cli('sandbox', 'exec', 'gone', '--stream', '--', 'true');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('Error: sandboxd went away');
+  });
+});

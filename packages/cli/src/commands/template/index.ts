@@ -98,17 +98,15 @@ const apply: Handler = async (client, { opts }) => {
   let exitCode = 0;
   for (const doc of docs) {
     try {
-      const { action, template } = await client
-        .sdk()
-        .templates.apply(
-          {
-            name: doc.name,
-            kind: doc.kind,
-            ...(doc.namespace ? { namespace: doc.namespace } : {}),
-            spec: doc.spec,
-          },
-          { signal: client.signal },
-        );
+      const { action, template } = await client.sdk().templates.apply(
+        {
+          name: doc.name,
+          kind: doc.kind,
+          ...(doc.namespace ? { namespace: doc.namespace } : {}),
+          spec: doc.spec,
+        },
+        { signal: client.signal },
+      );
       applied.push(template);
       if (client.output === 'table')
         client.stdout.write(`${label(doc)} ${action === 'created' ? 'created' : 'configured'}\n`);
