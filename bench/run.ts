@@ -3,7 +3,9 @@
  *   1. create request → first successful exec   vs  `docker run -d` → first successful `docker exec`
  *   2. exec round trip through the REST API      vs  `docker exec` (CLI) and a bare local process spawn
  * Run: `npm run bench` (needs the engine and images: `npm run up` once, or scripts/engine.sh + images.sh).
- * Env: BENCH_CREATES (default 8), BENCH_EXECS (default 60).
+ *   3. agent invoke overhead: time to `start` and to the first `log` line of /invoke, next to running the
+ *      same entrypoint with a streaming exec (first stdout chunk) and a unary exec (complete result)
+ * Env: BENCH_CREATES (default 8), BENCH_EXECS (default 60), BENCH_INVOKES (default 20).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +21,7 @@ const dockerHost = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/d
 const image = 'agenttier/minimal-shell:dev';
 const creates = Number(process.env.BENCH_CREATES ?? 8);
 const execs = Number(process.env.BENCH_EXECS ?? 60);
+const invokes = Number(process.env.BENCH_INVOKES ?? 20);
 const docker = (...args: string[]) => run('docker', ['-H', dockerHost, ...args]);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-bench-'));
@@ -127,6 +130,56 @@ try {
   await docker('rm', '-f', raw);
   await fetch(`${base}/sandboxes/bench-exec`, { method: 'DELETE' });
 
+  // 3. Agent invoke overhead.
+  await (await post('/sandboxes', { name: 'bench-agent', templateRef: { name: 'langgraph-agent' } })).arrayBuffer();
+  await untilExecOk('bench-agent');
+  const entrypoint = ['python3', '/workspace/agent.py'];
+  const agentPy = "import sys\nprint('hello ' + sys.stdin.read(), flush=True)\n";
+  await (await post('/sandboxes/bench-agent/configure', { files: [{ path: '/workspace/agent.py', content: agentPy }], entrypoint })).text();
+  const toStart: number[] = [];
+  const toFirstLog: number[] = [];
+  const streamFirst: number[] = [];
+  const unary: number[] = [];
+  for (let i = 0; i < invokes; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${base}/sandboxes/bench-agent/invoke`, { method: 'POST', body: 'bench' });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let sawStart = false;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (!sawStart && text.includes('event: start')) {
+        sawStart = true;
+        toStart.push(performance.now() - t0);
+      }
+      if (text.includes('event: log')) {
+        toFirstLog.push(performance.now() - t0);
+        break;
+      }
+    }
+    await reader.cancel().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50)); // let the run finish before the next one
+    const s0 = performance.now();
+    const sres = await post('/sandboxes/bench-agent/exec/stream', { command: entrypoint, stdin: 'bench' });
+    const sreader = sres.body!.getReader();
+    let stext = '';
+    for (;;) {
+      const { value, done } = await sreader.read();
+      if (done) break;
+      stext += new TextDecoder().decode(value);
+      if (stext.includes('event: stdout')) {
+        streamFirst.push(performance.now() - s0);
+        break;
+      }
+    }
+    await sreader.cancel().catch(() => undefined);
+    unary.push(await timeMs(async () => (await post('/sandboxes/bench-agent/exec', { command: entrypoint, stdin: 'bench' })).json()));
+  }
+  await fetch(`${base}/sandboxes/bench-agent`, { method: 'DELETE' });
+
   console.log('create → first successful exec (ratio vs raw engine)');
   console.log(row('  docker run -d + first docker exec (raw)', rawCreate));
   console.log(row('  AgentTier POST /sandboxes + first /exec', atCreate, rawCreate));
@@ -135,6 +188,11 @@ try {
   console.log(row('  docker exec true (raw CLI)', rawTrue, rawTrue));
   console.log(row('  AgentTier POST /exec ["true"]', atTrue, rawTrue));
   console.log(row('  AgentTier POST /exec "echo hello" (via sh)', atEcho, rawTrue));
+  console.log('\nagent invoke overhead (ratio vs streaming exec of the same entrypoint, first output)');
+  console.log(row('  POST /exec/stream → first stdout chunk', streamFirst, streamFirst));
+  console.log(row('  POST /invoke → `start` event', toStart, streamFirst));
+  console.log(row('  POST /invoke → first `log` line', toFirstLog, streamFirst));
+  console.log(row('  POST /exec (unary, whole run)', unary, streamFirst));
   console.log(
     `\nsummary: create→exec ${(median(atCreate) / median(rawCreate)).toFixed(2)}× raw; exec ${(median(rawTrue) / median(atTrue)).toFixed(1)}× faster than docker exec`,
   );
