@@ -505,3 +505,18 @@ describe('templates', () => {
     expect((await client.templates.apply({ name: 'py', spec })).action).toBe('updated');
   });
 });
+
+describe('namespaces', () => {
+  it('handles from a cross-namespace list address their own namespace', async () => {
+    server.route('GET /api/v1/sandboxes', (_req, res) =>
+      sendJson(res, 200, { sandboxes: [sandboxView('a', 'Running', { namespace: 'team' })] }),
+    );
+    server.route('POST /api/v1/sandboxes/a/stop', (req, res) => {
+      expect(req.query.get('namespace')).toBe('team');
+      sendJson(res, 200, { status: 'stopping' });
+    });
+    const [a] = await client.listSandboxes();
+    await a?.stop();
+    expect(server.requests).toHaveLength(2);
+  });
+});

@@ -110,8 +110,13 @@ export class Sandbox {
     return `/api/v1/sandboxes/${encodePath(this.view.name)}`;
   }
 
+  /**
+   * `?namespace=` for per-sandbox calls: the one the caller named, else the one the server reported,
+   * so a handle from a cross-namespace list keeps addressing the right sandbox.
+   */
   private query(): Query {
-    return this.namespaceHint ? { namespace: this.namespaceHint } : {};
+    const namespace = this.namespaceHint || this.view.namespace;
+    return namespace ? { namespace } : {};
   }
 
   toJSON(): SandboxView {
