@@ -289,8 +289,9 @@ export function networkErrorCode(err: unknown): string | undefined {
 
 /** The error for "no response": says how to get a server. */
 export function connectionError(apiUrl: string, cause: unknown): ConnectionError {
-  const sys = networkErrorCode(cause);
-  const reason = sys ?? (cause instanceof Error ? cause.message : String(cause));
+  let deepest: unknown = cause;
+  while (deepest instanceof Error && deepest.cause instanceof Error) deepest = deepest.cause;
+  const reason = networkErrorCode(cause) ?? (deepest instanceof Error ? deepest.message : String(cause));
   return new ConnectionError(`cannot reach the AgentTier API at ${apiUrl} (${reason})`, {
     code: 'CONNECTION_FAILED',
     hint: 'Start it with `agenttier up`, or set AGENTTIER_API_URL (or the apiUrl option) to a running server',
