@@ -5,3 +5,4 @@ export * from './local-platform.ts';
 export * from './metrics.ts';
 export * from './paths.ts';
 export * from './views.ts';
+export * from './data-plane/sandboxd-data-plane.ts';

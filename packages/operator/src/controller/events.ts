@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { Sandbox } from '@agenttier/contract';
+import type { Logger } from '@agenttier/core';
+
+export interface TransitionEvent {
+  reason: string;
+  type: 'Normal' | 'Warning';
+  message: string;
+}
+
+/**
+ * The Event of a phase change, with the seed product's reasons (reference §2.14) so dashboards and
+ * webhook mappings built for it keep working: Creating, Running, Stopped, IdleTimeout,
+ * MaxRuntimeReached, Restarting, Error, Deleting.
+ */
+export function transitionEvent(
+  sandbox: Sandbox,
+  from: string | undefined,
+  to: string,
+  message: string,
+): TransitionEvent {
+  const why = sandbox.status?.reason;
+  const text = message || `${from ?? 'new'} → ${to}`;
+  switch (to) {
+    case 'Creating':
+      if (why === 'Restarting') return { reason: 'Restarting', type: 'Warning', message: text };
+      return { reason: 'Creating', type: 'Normal', message: why === 'Resuming' ? 'Resuming' : text };
+    case 'Running':
+      return { reason: 'Running', type: 'Normal', message: message || 'Sandbox is ready' };
+    case 'Stopped':
+      if (why === 'IdleTimeout') return { reason: 'IdleTimeout', type: 'Normal', message: text };
+      if (why === 'MaxRuntimeExceeded') return { reason: 'MaxRuntimeReached', type: 'Normal', message: text };
+      return { reason: 'Stopped', type: 'Normal', message: text };
+    case 'Error':
+      return { reason: 'Error', type: 'Warning', message: text };
+    default:
+      return { reason: to, type: 'Normal', message: text };
+  }
+}
+
+export interface EventRecorder {
+  record(sandbox: Sandbox, event: TransitionEvent): void;
+  /** Resolves when every event written so far has been sent (tests). */
+  flush(): Promise<void>;
+}
+
+/** Writes core/v1 Events about Sandboxes; never blocks or fails a reconcile. */
+export function createEventRecorder(
+  kc: KubeConfig,
+  opts: { component: string; instance: string; logger: Logger },
+): EventRecorder {
+  const api = kc.makeApiClient(CoreV1Api);
+  const pending = new Set<Promise<unknown>>();
+  return {
+    record(sandbox, event) {
+      const namespace = sandbox.metadata.namespace ?? 'default';
+      const now = new Date();
+      const p = api
+        .createNamespacedEvent({
+          namespace,
+          body: {
+            metadata: { name: `${sandbox.metadata.name}.${randomBytes(8).toString('hex')}`, namespace },
+            involvedObject: {
+              apiVersion: sandbox.apiVersion,
+              kind: 'Sandbox',
+              name: sandbox.metadata.name,
+              namespace,
+              ...(sandbox.metadata.uid ? { uid: sandbox.metadata.uid } : {}),
+              ...(sandbox.metadata.resourceVersion
+                ? { resourceVersion: sandbox.metadata.resourceVersion }
+                : {}),
+            },
+            reason: event.reason,
+            message: event.message.slice(0, 1024),
+            type: event.type,
+            source: { component: opts.component },
+            reportingComponent: opts.component,
+            reportingInstance: opts.instance,
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
+          },
+        })
+        .catch((err: unknown) =>
+          opts.logger.warn({ err: String(err), reason: event.reason }, 'could not record event'),
+        );
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+    },
+    async flush() {
+      await Promise.allSettled([...pending]);
+    },
+  };
+}

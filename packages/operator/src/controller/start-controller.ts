@@ -1,0 +1,179 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
+import type { Controller, Logger } from '@agenttier/core';
+import { createController, templateLookup } from '@agenttier/core';
+import type { DomainResolver, PodScheduling, RouterPeer } from '@agenttier/platform-kubernetes';
+import { KubernetesRuntime, KubernetesStore, loadKubeConfig } from '@agenttier/platform-kubernetes';
+import type { Endpoints } from '../http-endpoints.ts';
+import { serveEndpoints } from '../http-endpoints.ts';
+import { loadSandboxdKey } from '../sandboxd-key.ts';
+import { createEventRecorder, transitionEvent } from './events.ts';
+import type { EventRecorder } from './events.ts';
+import type { LeaderElector } from './leader-election.ts';
+import { startLeaderElection } from './leader-election.ts';
+import { createControllerMetrics } from './metrics.ts';
+
+export const CONTROLLER_COMPONENT = 'agenttier-controller';
+export const DEFAULT_INJECTOR_IMAGE = 'agenttier/sandboxd-injector:dev';
+export const DEFAULT_ROUTER_LABELS = {
+  'app.kubernetes.io/name': 'agenttier',
+  'app.kubernetes.io/component': 'router',
+};
+
+export interface ControllerProcessOpts {
+  kubeConfig?: KubeConfig;
+  kubeconfigPath?: string;
+  /** Install namespace: the Lease, the sandboxd key and the router live here. @default $POD_NAMESPACE or 'agenttier' */
+  namespace?: string;
+  /** This replica's name in the Lease. @default $POD_NAME or hostname + random suffix */
+  identity?: string;
+  /** @default true */
+  leaderElection?: boolean;
+  leaseName?: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** /healthz and /readyz. @default 8082 (0 picks a free port) */
+  healthPort?: number;
+  /** /metrics. @default 8081 */
+  metricsPort?: number;
+  /** @default '0.0.0.0' */
+  host?: string;
+  /** @default $AGENTTIER_INJECTOR_IMAGE or agenttier/sandboxd-injector:dev */
+  injectorImage?: string;
+  /** Labels of the router pods allowed to reach sandboxd. */
+  routerPodLabels?: Record<string, string>;
+  concurrency?: number;
+  resyncIntervalMs?: number;
+  scheduling?: PodScheduling;
+  blockedCidrs?: string[];
+  resolver?: DomainResolver;
+  logger?: PinoLogger;
+}
+
+export interface ControllerProcess {
+  store: KubernetesStore;
+  runtime: KubernetesRuntime;
+  elector?: LeaderElector;
+  events: EventRecorder;
+  /** The running control loop while this replica leads. */
+  controller(): Controller | undefined;
+  isLeader(): boolean;
+  healthUrl: string;
+  metricsUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `agenttier controller`: informers on Sandboxes, templates and sandbox Pods; core's reconciler
+ * (unchanged) driving the Kubernetes runtime while this replica holds the Lease; an Event for every
+ * phase change; probes and Prometheus metrics.
+ */
+export async function startController(opts: ControllerProcessOpts = {}): Promise<ControllerProcess> {
+  const namespace = opts.namespace ?? process.env.POD_NAMESPACE ?? 'agenttier';
+  const identity = opts.identity ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const log = opts.logger ?? pino({ level: process.env.AGENTTIER_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const logger = log as unknown as Logger;
+  const kc = loadKubeConfig({
+    ...(opts.kubeConfig ? { kubeConfig: opts.kubeConfig } : {}),
+    ...(opts.kubeconfigPath ? { kubeconfigPath: opts.kubeconfigPath } : {}),
+    userAgent: `${CONTROLLER_COMPONENT}/0.1.0`,
+  });
+
+  const store = new KubernetesStore({ kubeConfig: kc, logger });
+  const key = await loadSandboxdKey(kc, namespace, { create: true });
+  let loop: Controller | undefined;
+  const runtime = new KubernetesRuntime({
+    kubeConfig: kc,
+    sandboxdKey: key,
+    injectorImage: opts.injectorImage ?? process.env.AGENTTIER_INJECTOR_IMAGE ?? DEFAULT_INJECTOR_IMAGE,
+    router: { namespace, podLabels: opts.routerPodLabels ?? DEFAULT_ROUTER_LABELS } satisfies RouterPeer,
+    templates: templateLookup(store),
+    logger,
+    onPodChange: (ns, name) => loop?.enqueue(ns, name),
+    ...(opts.scheduling ? { scheduling: opts.scheduling } : {}),
+    ...(opts.blockedCidrs ? { blockedCidrs: opts.blockedCidrs } : {}),
+    ...(opts.resolver ? { resolver: opts.resolver } : {}),
+  });
+  const metrics = createControllerMetrics(store);
+  const events = createEventRecorder(kc, { component: CONTROLLER_COMPONENT, instance: identity, logger });
+  const host = opts.host ?? '0.0.0.0';
+  const endpoints: Endpoints[] = [];
+  const health = await serveEndpoints({ host, port: opts.healthPort ?? 8082, ready: () => store.hasSynced });
+  endpoints.push(health);
+  const metricsServer = await serveEndpoints({
+    host,
+    port: opts.metricsPort ?? 8081,
+    registry: metrics.registry,
+  });
+  endpoints.push(metricsServer);
+
+  await Promise.all([store.start(), runtime.start()]);
+
+  const lead = async () => {
+    metrics.leader.set(1);
+    loop = createController({
+      store,
+      runtime,
+      logger,
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.resyncIntervalMs ? { resyncIntervalMs: opts.resyncIntervalMs } : {}),
+      onTransition: (sb, from, to, message) => {
+        const ev = transitionEvent(sb, from, to, message);
+        metrics.transitions.inc({ to, reason: ev.reason });
+        events.record(sb, ev);
+        log.info(
+          { sandbox: `${sb.metadata.namespace}/${sb.metadata.name}`, from, to, reason: ev.reason },
+          'phase',
+        );
+      },
+    });
+    await loop.start();
+  };
+  const follow = async () => {
+    metrics.leader.set(0);
+    const l = loop;
+    loop = undefined;
+    await l?.stop();
+  };
+
+  let elector: LeaderElector | undefined;
+  if (opts.leaderElection === false) await lead();
+  else {
+    elector = startLeaderElection({
+      kubeConfig: kc,
+      namespace,
+      identity,
+      logger,
+      onStartedLeading: lead,
+      onStoppedLeading: follow,
+      ...(opts.leaseName ? { leaseName: opts.leaseName } : {}),
+      ...(opts.leaseDurationSeconds ? { leaseDurationSeconds: opts.leaseDurationSeconds } : {}),
+      ...(opts.renewDeadlineMs ? { renewDeadlineMs: opts.renewDeadlineMs } : {}),
+      ...(opts.retryPeriodMs ? { retryPeriodMs: opts.retryPeriodMs } : {}),
+    });
+  }
+  log.info({ namespace, identity, health: health.url, metrics: metricsServer.url }, 'controller started');
+
+  return {
+    store,
+    runtime,
+    events,
+    ...(elector ? { elector } : {}),
+    controller: () => loop,
+    isLeader: () => (elector ? elector.isLeader : loop !== undefined),
+    healthUrl: health.url,
+    metricsUrl: metricsServer.url,
+    async close() {
+      if (elector) await elector.stop();
+      else await follow();
+      await events.flush();
+      await runtime.stop();
+      await store.close();
+      await Promise.all(endpoints.map((e) => e.close()));
+    },
+  };
+}

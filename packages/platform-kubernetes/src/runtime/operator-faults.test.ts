@@ -1,0 +1,87 @@
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WatchEvent } from '@agenttier/core';
+import type { OperatorHarness } from '../testing/operator-harness.ts';
+import { eventually, startOperatorHarness } from '../testing/operator-harness.ts';
+
+const running = async (h: OperatorHarness, name: string) =>
+  (await h.getSandbox(name))?.status?.phase === 'Running';
+const writes = (h: OperatorHarness) =>
+  h.fake.requests.filter((r) => !['get', 'list', 'watch'].includes(r.verb ?? '')).length;
+
+describe('operator on the fake API server: faults converge', () => {
+  let h: OperatorHarness;
+  beforeEach(async () => {
+    h = await startOperatorHarness();
+    h.autoKubelet(true);
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('dropped watches, 409s, 429s and 500s on the way still end with one Running sandbox, and then no more writes', async () => {
+    h.fake.faults.failNext(
+      2,
+      { verb: 'update', resource: 'sandboxes', subresource: 'status' },
+      { code: 409 },
+    );
+    h.fake.faults.failNext(2, { verb: 'create', resource: 'pods' }, { code: 429, retryAfterSeconds: 0 });
+    h.fake.faults.failNext(2, { verb: 'create', resource: 'persistentvolumeclaims' }, { code: 500 });
+    h.fake.faults.failNext(1, { verb: 'get', resource: 'persistentvolumeclaims' }, { code: 500 });
+    h.fake.faults.dropWatches({ abrupt: true });
+    await h.createSandbox('faulty');
+    h.fake.faults.dropWatches();
+    await eventually(() => running(h, 'faulty'), 'Running despite faults', 20_000);
+    const pods = await h.core.listNamespacedPod({
+      namespace: 'default',
+      labelSelector: 'agenttier.io/sandbox=faulty',
+    });
+    expect(pods.items).toHaveLength(1);
+
+    // Level-triggered and idempotent: once settled, nothing writes again.
+    h.autoKubelet(false);
+    await h.controller.idle();
+    await new Promise((r) => setTimeout(r, 300));
+    const settled = writes(h);
+    h.controller.enqueue('default', 'faulty');
+    await h.controller.idle();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(writes(h)).toBe(settled);
+  });
+
+  it('an expired watch (410) relists, and objects deleted meanwhile are reported DELETED', async () => {
+    await h.createSandbox('keep');
+    const doomed = await h.createSandbox('doomed', { desiredState: 'Stopped' });
+    await eventually(
+      async () => (await h.getSandbox('doomed'))?.status?.phase === 'Stopped',
+      'doomed Stopped',
+    );
+    const events: WatchEvent[] = [];
+    const stop = h.store.watch('Sandbox', (e) => events.push(e));
+    // Hold the reconnect so the deletion happens while nobody watches, and make it expire.
+    h.fake.faults.delayNext(1, { verb: 'watch', resource: 'sandboxes' }, 300);
+    h.fake.faults.expireNextWatches(1);
+    h.fake.faults.dropWatches();
+    const raw = h.fake.kubeConfig.makeApiClient(CustomObjectsApi);
+    const ids = {
+      group: 'agenttier.io',
+      version: 'v1alpha1',
+      namespace: 'default',
+      plural: 'sandboxes',
+      name: 'doomed',
+    };
+    const current = (await raw.getNamespacedCustomObject(ids)) as { metadata: Record<string, unknown> };
+    await raw.replaceNamespacedCustomObject({
+      ...ids,
+      body: { ...current, metadata: { ...current.metadata, finalizers: [] } },
+    });
+    await raw.deleteNamespacedCustomObject(ids);
+    await eventually(
+      () => events.some((e) => e.type === 'DELETED' && e.object.metadata.uid === doomed.metadata.uid),
+      'DELETED after relist',
+    );
+    stop();
+    expect(await h.getSandbox('doomed')).toBeUndefined();
+    expect(await h.getSandbox('keep')).toBeTruthy();
+  });
+});
