@@ -198,6 +198,20 @@ describe('sandboxd through the router', () => {
     expect(await reply).toBe('echo:ping-through-preview');
     ws.close();
 
+    // Raw TCP over a WebSocket (port-forward): an HTTP request written by hand gets the page back.
+    const tcp = new WebSocket(`${base.replace('http', 'ws')}/ws/tcp/box/8000${q}`);
+    await new Promise((resolve, reject) => {
+      tcp.once('open', resolve);
+      tcp.once('error', reject);
+    });
+    let raw = '';
+    const closed = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
+    tcp.on('message', (m) => (raw += m.toString()));
+    tcp.send(Buffer.from('GET /raw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    await closed;
+    expect(raw).toMatch(/^HTTP\/1.1 200 OK/);
+    expect(raw).toContain('hello from the sandbox GET /raw');
+
     await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 8001 });
     const down = await api(base, 'GET', `/api/v1/sandboxes/box/preview/8001/${q}`);
     expect(down.status).toBe(502);

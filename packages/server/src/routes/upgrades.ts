@@ -26,6 +26,8 @@ export interface UpgradeDeps {
 
 const TERMINAL_RE = /^\/ws\/terminal\/([a-z0-9][-a-z0-9]*)$/;
 const PREVIEW_RE = /^\/api\/v1\/sandboxes\/([a-z0-9][-a-z0-9]*)\/preview\/(\d+)(\/.*)?$/;
+/** Raw TCP over a WebSocket (binary frames), for `agenttier sandbox port-forward`. */
+const TCP_RE = /^\/ws\/tcp\/([a-z0-9][-a-z0-9]*)\/(\d+)$/;
 const SESSION_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const HEARTBEAT_MS = 30_000;
 
@@ -52,7 +54,8 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     const requestId = `ws-${Date.now().toString(36)}-${(seq++).toString(36)}`;
     const terminal = TERMINAL_RE.exec(url.pathname);
     const preview = PREVIEW_RE.exec(url.pathname);
-    if (!terminal && !preview) {
+    const tcp = TCP_RE.exec(url.pathname);
+    if (!terminal && !preview && !tcp) {
       refuse(socket, new PlatformError('NOT_FOUND', `no WebSocket route for ${url.pathname}`), requestId);
       return;
     }
@@ -61,6 +64,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         await deps.authenticate(req.headers);
         const ns = namespaceOf(Object.fromEntries(url.searchParams));
         if (terminal) await openTerminal(req, socket, head, ns, terminal[1]!, url);
+        else if (tcp) await openTcp(req, socket, head, ns, tcp[1]!, parsePort(tcp[2]!));
         else
           await proxyWebSocket(
             req,
@@ -132,6 +136,57 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         clearInterval(ping);
         upstream.close(); // detaches; the shell keeps running for the next attach
       });
+    });
+  }
+
+  /**
+   * Binary WebSocket frames ⇄ a TCP connection to 127.0.0.1:port inside the sandbox. Any protocol
+   * works (databases, gRPC, SSH), and the port need not be declared for preview.
+   */
+  async function openTcp(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ns: string,
+    name: string,
+    port: number,
+  ) {
+    const sb = await getSandboxOrThrow(deps.store, ns, name);
+    requireRunning(sb);
+    const client = deps.sandboxdFor(sb);
+    if (!client)
+      throw new PlatformError(
+        'UNAVAILABLE',
+        `sandbox ${name} runs without sandboxd; ports cannot be reached`,
+      );
+    const tunnel = await client.tcpTunnel(port, { timeoutMs: 5000 }).catch((err: unknown) => {
+      throw new PlatformError(
+        'UPSTREAM_UNREACHABLE',
+        `port forward upstream unreachable: ${(fromSandboxdError(err) as Error).message}`,
+      );
+    });
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      void deps.sandboxes.touch(sb, Date.now());
+      tunnel.on('data', (chunk: Buffer) => {
+        if (ws.readyState !== ws.OPEN) return;
+        ws.send(chunk, { binary: true });
+        // Backpressure: stop reading from the sandbox while the client is slow.
+        if (ws.bufferedAmount > 4 * 1024 * 1024) {
+          tunnel.pause();
+          const resume = setInterval(() => {
+            if (ws.bufferedAmount < 1024 * 1024 || ws.readyState !== ws.OPEN) {
+              clearInterval(resume);
+              tunnel.resume();
+            }
+          }, 10);
+        }
+      });
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) tunnel.write(data as Buffer);
+      });
+      tunnel.on('end', () => ws.close(1000, 'upstream closed'));
+      tunnel.on('error', () => ws.close(1011, 'upstream error'));
+      ws.on('close', () => tunnel.destroy());
     });
   }
 
