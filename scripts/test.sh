@@ -80,6 +80,12 @@ step 'images (scripts/images.sh)'
 run bash scripts/images.sh
 done_step
 
+# sandboxd runs inside every sandbox: bundle it (esbuild) and compile node-pty for Node 24 once,
+# before tests start platforms in parallel.
+step 'sandboxd bundle (npm run build -w @agenttier/sandboxd)'
+run npm run build -w @agenttier/sandboxd
+done_step
+
 if [ "${SKIP_LINT:-}" = 1 ]; then
   echo '==> [test] SKIP_LINT=1: skipping prettier and eslint' >&2
 else

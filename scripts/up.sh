@@ -17,4 +17,6 @@ export AGENTTIER_DOCKER_HOST=${AGENTTIER_DOCKER_HOST:-unix:///run/agenttier/dock
 
 bash scripts/engine.sh
 bash scripts/images.sh
+# sandboxd (the daemon inside every sandbox) and its node-pty build for Node 24.
+npm run build -w @agenttier/sandboxd >&2
 exec node_modules/.bin/tsx packages/cli/src/main.ts up "$@"
