@@ -8,6 +8,8 @@ export type JsonSchema = { [key: string]: unknown };
 export interface CelRule {
   rule: string;
   message: string;
+  /** Where a real API server reports the failure (rules on the root object). */
+  fieldPath?: string;
 }
 
 /**
@@ -51,8 +53,11 @@ function customMessage(def: CheckDef): string | undefined {
   return typeof msg === 'string' ? msg : undefined;
 }
 
-/** CEL rules carrying the contract's own messages, so a real API server says what the router says. */
-function celRulesFor(schema: z.ZodType): CelRule[] {
+/**
+ * CEL rules carrying the contract's own messages, so a real API server says what the router says.
+ * `subject` is the CEL expression of the value (`self`, or `self.metadata.name` for a root rule).
+ */
+export function celRulesFor(schema: z.ZodType, subject = 'self'): CelRule[] {
   const zod = (schema as unknown as { _zod: { def: { checks?: Array<{ _zod: { def: CheckDef } }> } } })._zod;
   const rules: CelRule[] = [];
   for (const check of zod.def.checks ?? []) {
@@ -60,14 +65,14 @@ function celRulesFor(schema: z.ZodType): CelRule[] {
     const message = customMessage(def);
     if (!message) continue;
     if (def.check === 'min_length' && def.minimum !== undefined)
-      rules.push({ rule: `size(self) >= ${def.minimum}`, message });
+      rules.push({ rule: `size(${subject}) >= ${def.minimum}`, message });
     else if (def.check === 'max_length' && def.maximum !== undefined)
-      rules.push({ rule: `size(self) <= ${def.maximum}`, message });
+      rules.push({ rule: `size(${subject}) <= ${def.maximum}`, message });
     else if (def.check === 'string_format' && def.pattern)
-      rules.push({ rule: `self.matches(${celString(def.pattern.source)})`, message });
+      rules.push({ rule: `${subject}.matches(${celString(def.pattern.source)})`, message });
     else if (def.check === 'custom') {
       const refined = REFINED.find((r) => r.schema === schema);
-      if (refined) rules.push({ rule: `self.matches(${celString(refined.pattern)})`, message });
+      if (refined) rules.push({ rule: `${subject}.matches(${celString(refined.pattern)})`, message });
     }
   }
   return rules;

@@ -2,14 +2,13 @@ import type { ResourceKind } from '@agenttier/contract';
 import {
   API_GROUP,
   KINDS,
-  MAX_NAME_LENGTH,
-  NAME_RE,
+  nameSchema,
   sandboxSpecSchema,
   sandboxStatusSchema,
   templateSpecSchema,
 } from '@agenttier/contract';
-import type { JsonSchema } from './crd-schema.ts';
-import { zodToCrdSchema } from './crd-schema.ts';
+import type { CelRule, JsonSchema } from './crd-schema.ts';
+import { celRulesFor, zodToCrdSchema } from './crd-schema.ts';
 
 export const CRD_VERSION = 'v1alpha1';
 export const CRD_CATEGORIES = ['agenttier'];
@@ -58,18 +57,14 @@ const SHORT_NAMES: Record<ResourceKind, string[]> = {
   ClusterSandboxTemplate: ['csbt'],
 };
 
-/** Name rules Kubernetes cannot express in openAPIV3Schema (metadata is off limits) but CEL can. */
-const NAME_RULES = [
-  {
-    rule: `size(self.metadata.name) <= ${MAX_NAME_LENGTH}`,
-    message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters`,
-  },
-  {
-    rule: `self.metadata.name.matches('${NAME_RE.source}')`,
-    message:
-      'metadata.name must be lowercase letters, digits and "-", starting and ending with a letter or digit',
-  },
-];
+/**
+ * Name rules Kubernetes cannot express in openAPIV3Schema (metadata is off limits) but CEL can, with
+ * the router's messages for `name`, reported at metadata.name.
+ */
+const NAME_RULES: CelRule[] = celRulesFor(nameSchema, 'self.metadata.name').map((r) => ({
+  ...r,
+  fieldPath: '.metadata.name',
+}));
 
 function rootSchema(kind: ResourceKind): JsonSchema {
   const isSandbox = kind === 'Sandbox';
