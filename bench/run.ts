@@ -131,11 +131,18 @@ try {
   await fetch(`${base}/sandboxes/bench-exec`, { method: 'DELETE' });
 
   // 3. Agent invoke overhead.
-  await (await post('/sandboxes', { name: 'bench-agent', templateRef: { name: 'langgraph-agent' } })).arrayBuffer();
+  await (
+    await post('/sandboxes', { name: 'bench-agent', templateRef: { name: 'langgraph-agent' } })
+  ).arrayBuffer();
   await untilExecOk('bench-agent');
   const entrypoint = ['python3', '/workspace/agent.py'];
   const agentPy = "import sys\nprint('hello ' + sys.stdin.read(), flush=True)\n";
-  await (await post('/sandboxes/bench-agent/configure', { files: [{ path: '/workspace/agent.py', content: agentPy }], entrypoint })).text();
+  await (
+    await post('/sandboxes/bench-agent/configure', {
+      files: [{ path: '/workspace/agent.py', content: agentPy }],
+      entrypoint,
+    })
+  ).text();
   const toStart: number[] = [];
   const toFirstLog: number[] = [];
   const streamFirst: number[] = [];
@@ -176,7 +183,11 @@ try {
       }
     }
     await sreader.cancel().catch(() => undefined);
-    unary.push(await timeMs(async () => (await post('/sandboxes/bench-agent/exec', { command: entrypoint, stdin: 'bench' })).json()));
+    unary.push(
+      await timeMs(async () =>
+        (await post('/sandboxes/bench-agent/exec', { command: entrypoint, stdin: 'bench' })).json(),
+      ),
+    );
   }
   await fetch(`${base}/sandboxes/bench-agent`, { method: 'DELETE' });
 
