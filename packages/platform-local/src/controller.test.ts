@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Sandbox, SandboxSpec } from '@agenttier/contract';
+import type { Resource, ResourceKind, Sandbox, SandboxSpec } from '@agenttier/contract';
 import { API_VERSION, PlatformError, SANDBOX_FINALIZER } from '@agenttier/contract';
-import type { Clock, Controller } from '@agenttier/core';
+import type { Clock, Controller, ListOptions, ObjectKey, Store } from '@agenttier/core';
 import {
   BUILTIN_TEMPLATES,
   MAX_FAILURES,
@@ -18,6 +18,11 @@ import { SqliteStore } from './store/sqlite-store.ts';
 /**
  * The controller and reconciler end to end against the real SQLite store (in memory) and the in-memory
  * runtime. These live here rather than in packages/core because core may not import a platform package.
+ *
+ * The controllers get the store through `yielding()`: every call first waits one macrotask, as a store
+ * behind real I/O would. The SQLite store answers within microtasks, so a reconcile hot loop (a
+ * reconcile whose own status write re-triggers it) would otherwise starve the event loop and the run
+ * would hang instead of failing.
  */
 
 const NS = 'default';
@@ -33,9 +38,41 @@ function manualClock(start = Date.parse('2026-03-01T12:00:00Z')): Clock & { adva
   return { now: () => now, advance: (ms) => void (now += ms) };
 }
 
+function yielding(inner: Store): Store {
+  const tick = () => new Promise<void>((r) => setImmediate(r));
+  return {
+    async get<T extends Resource>(kind: ResourceKind, key: ObjectKey) {
+      await tick();
+      return inner.get<T>(kind, key);
+    },
+    async list<T extends Resource>(kind: ResourceKind, opts?: ListOptions) {
+      await tick();
+      return inner.list<T>(kind, opts);
+    },
+    async create<T extends Resource>(obj: T) {
+      await tick();
+      return inner.create(obj);
+    },
+    async update<T extends Resource>(obj: T) {
+      await tick();
+      return inner.update(obj);
+    },
+    async updateStatus<T extends Resource>(obj: T) {
+      await tick();
+      return inner.updateStatus(obj);
+    },
+    async delete(kind: ResourceKind, key: ObjectKey) {
+      await tick();
+      return inner.delete(kind, key);
+    },
+    watch: (kind, handler) => inner.watch(kind, handler),
+    close: () => inner.close(),
+  };
+}
+
 function startController(opts: { runtime?: MemoryRuntime; clock?: Clock; transitions?: string[] } = {}) {
   const c = createController({
-    store,
+    store: yielding(store),
     runtime: opts.runtime ?? runtime,
     logger: silentLogger,
     resyncIntervalMs: 3_600_000,
@@ -308,11 +345,11 @@ describe('controller with the SQLite store and the memory runtime', () => {
     const sb = await waitForPhase('crashy', 'Running');
     runtime.crash(sb, 137);
     c.enqueue(NS, 'crashy'); // the engine's die event
-    const healed = await waitFor(
+    const healed = (await waitFor(
       'crashy',
       (x) => x?.status?.phase === 'Running' && x.status.restartCount === 1,
       'a counted restart',
-    );
+    ))!;
     expect(runtime.workload(healed)).toMatchObject({ state: 'running', generation: 2 });
     expect(runtime.callsOf('ensureVolume', 'created')).toHaveLength(1);
   });
