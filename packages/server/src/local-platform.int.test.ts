@@ -149,6 +149,36 @@ describe('local platform on a real Docker engine', () => {
     expect((await exec('heal', 'cat /workspace/p.txt')).stdout).toBe('persisted\n');
   });
 
+  it('stops a sandbox past its idle timeout or its max runtime, keeping the workspace', async () => {
+    await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'idle',
+      namespace: ns,
+      templateRef: { name: 'minimal-shell' },
+      idleTimeout: '2s',
+    });
+    await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'maxrt',
+      namespace: ns,
+      templateRef: { name: 'minimal-shell' },
+      timeout: '3s',
+    });
+    await waitForPhase(base, ns, 'idle', 'Running');
+    await exec('idle', 'echo kept > /workspace/k.txt');
+    const idle = await waitForPhase(base, ns, 'idle', 'Stopped', 30_000);
+    expect(idle).toMatchObject({
+      reason: 'IdleTimeout',
+      message: 'Idle timeout exceeded',
+      desiredState: 'Stopped',
+    });
+    const maxrt = await waitForPhase(base, ns, 'maxrt', 'Stopped', 30_000);
+    expect(maxrt).toMatchObject({ reason: 'MaxRuntimeExceeded' });
+    await api(base, 'POST', `/api/v1/sandboxes/idle/resume?namespace=${ns}`);
+    await waitForPhase(base, ns, 'idle', 'Running');
+    expect((await exec('idle', 'cat /workspace/k.txt')).stdout).toBe('kept\n');
+    await api(base, 'DELETE', `/api/v1/sandboxes/idle?namespace=${ns}`);
+    await api(base, 'DELETE', `/api/v1/sandboxes/maxrt?namespace=${ns}`);
+  });
+
   it('converges after a restart: finishes a half-made create and collects orphans', async () => {
     await platform.close();
     // While "crashed": a sandbox object exists with nothing made for it, and an orphan container

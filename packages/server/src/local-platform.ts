@@ -126,6 +126,9 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const fast = bundle ? new SandboxdDataPlane((sb) => clients.get(sb), engine) : undefined;
   const dataPlaneFor = async (_sb: Sandbox): Promise<DataPlane> => fast ?? engine;
   const agentRecords = new SqliteAgentRecords(join(dataDir, 'state.db'));
+  const interrupted = agentRecords.interruptRunning('the server stopped while this invoke ran');
+  if (interrupted > 0)
+    logger.warn({ interrupted }, 'closed the records of invokes cut off by the last shutdown');
   const app = createApp({
     store,
     dataPlaneFor,

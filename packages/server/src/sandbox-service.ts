@@ -44,6 +44,7 @@ export function createSandboxService(deps: SandboxServiceDeps) {
   const { store } = deps;
   const lookup = templateLookup(store);
   const nudge = (ns: string, name: string) => deps.enqueue?.(ns, name);
+  const lastTouch = new Map<string, number>();
 
   return {
     async create(req: CreateSandboxRequest, who: Identity): Promise<Sandbox> {
@@ -218,20 +219,33 @@ export function createSandboxService(deps: SandboxServiceDeps) {
       nudge(ns, name);
     },
 
-    /** Records activity for the idle timeout; throttled so busy sandboxes do not write on every exec. */
+    /**
+     * Records activity for the idle timeout. Throttled in memory per sandbox, so a busy sandbox (an
+     * agent running hundreds of execs, a terminal being typed in) writes at most once per interval.
+     */
     async touch(sb: Sandbox, nowMs: number, minIntervalMs = 15_000): Promise<void> {
-      const last = sb.status?.lastActivityTimestamp ? Date.parse(sb.status.lastActivityTimestamp) : 0;
+      const uid = sb.metadata.uid ?? sb.metadata.name;
+      const persisted = sb.status?.lastActivityTimestamp ? Date.parse(sb.status.lastActivityTimestamp) : 0;
+      const last = Math.max(lastTouch.get(uid) ?? 0, persisted);
       if (nowMs - last < minIntervalMs) return;
-      await store
-        .updateStatus<Sandbox>({
-          ...sb,
-          metadata: { ...sb.metadata, resourceVersion: undefined },
-          status: {
-            ...sb.status,
-            lastActivityTimestamp: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-          },
-        })
-        .catch(() => undefined);
+      lastTouch.set(uid, nowMs);
+      const at = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const current = await store.get<Sandbox>('Sandbox', {
+          namespace: sb.metadata.namespace ?? 'default',
+          name: sb.metadata.name,
+        });
+        if (!current) return;
+        try {
+          await store.updateStatus<Sandbox>({
+            ...current,
+            status: { ...current.status, lastActivityTimestamp: at },
+          });
+          return;
+        } catch (err) {
+          if (!isPlatformError(err) || err.code !== 'CONFLICT') return;
+        }
+      }
     },
   };
 }

@@ -124,6 +124,33 @@ export class SqliteAgentRecords implements AgentRecordStore {
     }
   }
 
+  /**
+   * Closes the records of runs that were live when the previous process died: their output up to the
+   * crash stays replayable, and they end with reason `error`.
+   */
+  interruptRunning(message: string): number {
+    const rows = this.db
+      .prepare("SELECT body FROM invokes WHERE json_extract(body, '$.state') = 'running'")
+      .all() as unknown as Array<{
+      body: string;
+    }>;
+    for (const row of rows) {
+      const r = JSON.parse(row.body) as InvokeRecord;
+      const finished: InvokeRecord = {
+        ...r,
+        state: 'finished',
+        reason: 'error',
+        exitCode: -1,
+        message,
+        finishedAt: new Date().toISOString(),
+      };
+      this.db
+        .prepare('UPDATE invokes SET body = ? WHERE invoke_id = ?')
+        .run(JSON.stringify(finished), r.invokeId);
+    }
+    return rows.length;
+  }
+
   close(): void {
     if (this.db.isOpen) this.db.close();
   }

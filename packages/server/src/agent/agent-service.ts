@@ -359,20 +359,6 @@ export function createAgentService(deps: AgentServiceDeps) {
       await run.cancel('canceled');
     },
 
-    /** Runs still marked running from before a restart cannot be re-attached: close their records. */
-    async closeOrphanedRecords(namespace: string, sandbox: string): Promise<void> {
-      for (const r of await deps.records.listInvokes(namespace, sandbox, 1000)) {
-        if (r.state === 'running' && !runs.has(r.invokeId)) {
-          await deps.records.updateInvoke(r.invokeId, {
-            state: 'finished',
-            reason: 'error',
-            exitCode: -1,
-            message: 'the router restarted while this invoke ran',
-          });
-        }
-      }
-    },
-
     async stopAll(): Promise<void> {
       await Promise.allSettled([...runs.values()].map((r) => r.cancel('error')));
     },

@@ -131,6 +131,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       ws.on('message', (data, isBinary) => {
         // Frames are relayed as they are; sandboxd ignores malformed ones without ending the session.
         if (!isBinary) upstream.sendRaw(data.toString());
+        void deps.sandboxes.touch(sb, Date.now()); // typing counts as activity for the idle timeout
       });
       ws.on('close', () => {
         clearInterval(ping);
