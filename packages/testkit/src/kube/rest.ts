@@ -382,7 +382,7 @@ export class Rest {
     const t = target.type;
     const name = target.name ?? '';
     const body = clone(bodyIn);
-    this.checkTypeMeta(target, body, name);
+    if (target.subresource !== 'scale') this.checkTypeMeta(target, body, name);
     const bodyName = str(meta(body).name) ?? '';
     if (bodyName !== name) {
       throw errors.badRequest(

@@ -425,15 +425,10 @@ function walkStructural(s: Schema, path: string, errs: FieldError[], where: 'roo
   }
   if (s.default !== undefined) {
     const dErrs: FieldError[] = [];
-    validateNode(s.default, s, '', dErrs);
-    for (const e of dErrs)
-      errs.push({
-        type: 'Invalid',
-        field: `${path}.default${e.field ? `.${e.field}` : ''}`,
-        value: s.default,
-        detail: e.detail ?? 'invalid default',
-      });
+    validateNode(s.default, s, 'default', dErrs);
+    for (const e of dErrs) errs.push({ ...e, field: `${path}.${e.field}` });
   }
+
   if (isObject(s.properties)) {
     for (const [k, ps] of Object.entries(s.properties)) {
       if (isObject(ps) && !(where === 'root' && k === 'metadata'))

@@ -487,6 +487,29 @@ export async function kubectl(c: Ctx, args: string[], stdin?: string): Promise<K
   });
 }
 
+/** Starts a long-running kubectl (e.g. `get -w`); collects its stdout until stopped. */
+export function kubectlBackground(
+  c: Ctx,
+  args: string[],
+): { output: () => string; stop: () => Promise<void> } {
+  cacheDir ??= mkdtempSync(join(tmpdir(), 'kubectl-cache-'));
+  let out = '';
+  const child = execFile(
+    'kubectl',
+    ['--kubeconfig', c.target.kubeconfigPath, '--cache-dir', cacheDir, ...args],
+    () => {},
+  );
+  child.stdout?.on('data', (d: Buffer | string) => (out += String(d)));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  return {
+    output: () => out,
+    stop: async () => {
+      child.kill();
+      await exited;
+    },
+  };
+}
+
 /** Writes `content` to a temporary file for `kubectl apply -f` and returns its path. */
 export function tempManifest(content: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'kubectl-manifest-'));

@@ -1,7 +1,15 @@
 // The real kubectl against the server: client-side apply of a CRD and a custom resource, printer
 // columns through server-side Table printing, server-side apply with conflicts, delete.
 import { describe, expect, it } from 'vitest';
-import { eventually, kubectl, rand, removeTemp, tempManifest, useCluster } from './helpers.ts';
+import {
+  eventually,
+  kubectl,
+  kubectlBackground,
+  rand,
+  removeTemp,
+  tempManifest,
+  useCluster,
+} from './helpers.ts';
 import type { ConformanceOpts, Ctx, GetTarget } from './helpers.ts';
 
 function crdYaml(group: string): string {
@@ -146,6 +154,36 @@ data:
       expect(managers.split(' ')).toContain('someone-else');
       const value = await ok(c, ['get', 'configmap', 'ssa', '-n', c.ns, '-o', 'jsonpath={.data.key}']);
       expect(value).toBe('two');
+    });
+
+    it('streams watch events with get -w', async () => {
+      const c = ctx();
+      const w = kubectlBackground(c, [
+        'get',
+        'configmaps',
+        '-n',
+        c.ns,
+        '-l',
+        'kw=yes',
+        '-w',
+        '--output-watch-events',
+      ]);
+      try {
+        const cm = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: watched, namespace: ${c.ns}, labels: { kw: "yes" } }\n`;
+        await eventually(
+          async () => {
+            const r = await applyFile(c, cm);
+            return r.code === 0;
+          },
+          c.opts.eventuallyMs,
+          'apply',
+        );
+        await eventually(() => /ADDED\s+watched/.test(w.output()), c.opts.eventuallyMs, 'ADDED line');
+        await ok(c, ['delete', 'configmap', 'watched', '-n', c.ns]);
+        await eventually(() => /DELETED\s+watched/.test(w.output()), c.opts.eventuallyMs, 'DELETED line');
+      } finally {
+        await w.stop();
+      }
     });
 
     it('prints built-in kinds through server-side tables', async () => {
