@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AgentTierError,
   AuthenticationError,
+  ConcurrencyError,
   ConflictError,
   ForbiddenError,
   NotConfiguredError,
@@ -17,6 +18,32 @@ import {
 } from './errors.ts';
 
 describe('errorFromResponse', () => {
+  it('maps 429 CONCURRENCY_EXCEEDED to ConcurrencyError with the limit and Retry-After', () => {
+    const err = errorFromResponse({
+      status: 429,
+      body: {
+        error: 'concurrency_exceeded',
+        message: 'sandbox x already has 3 concurrent invokes (max 3)',
+        limit: 3,
+        inflight: 3,
+      },
+      headers: new Headers({ 'retry-after': '5' }),
+    });
+    expect(err).toBeInstanceOf(ConcurrencyError);
+    expect(err).toBeInstanceOf(RateLimitError);
+    expect(err).toMatchObject({
+      code: 'CONCURRENCY_EXCEEDED',
+      retryAfterMs: 5000,
+      limit: 3,
+      inflight: 3,
+      retryable: true,
+    });
+    expect(err.serverMessage).toBe('sandbox x already has 3 concurrent invokes (max 3)');
+    const plain = errorFromResponse({ status: 429, body: { error: 'rate_limited', message: 'slow down' } });
+    expect(plain).not.toBeInstanceOf(ConcurrencyError);
+    expect(plain.code).toBe('RATE_LIMITED');
+  });
+
   it.each([
     [400, ValidationError],
     [422, ValidationError],

@@ -2,7 +2,8 @@ import type { ErrorCode, FieldIssue } from '@agenttier/contract';
 import { isErrorCode, RETRYABLE_CODES } from '@agenttier/contract';
 
 /** Codes the SDK assigns itself, for failures that never produced an HTTP error body. */
-export type ClientErrorCode = 'CONNECTION_FAILED' | 'CLIENT_TIMEOUT' | 'SANDBOX_ERROR_STATE' | 'UNKNOWN';
+export type ClientErrorCode =
+  'CONNECTION_FAILED' | 'CLIENT_TIMEOUT' | 'SANDBOX_ERROR_STATE' | 'CONFIGURE_FAILED' | 'UNKNOWN';
 
 /** A wire code from `@agenttier/contract`, a client-side code, or a code this SDK version does not know yet. */
 export type AgentTierErrorCode = ErrorCode | ClientErrorCode | (string & NonNullable<unknown>);
@@ -117,6 +118,36 @@ export class NotConfiguredError extends AgentTierError {
 /** 429: too many requests or concurrent invokes; wait `retryAfterMs` and try again. */
 export class RateLimitError extends AgentTierError {
   override name = 'RateLimitError';
+}
+/**
+ * 429 `CONCURRENCY_EXCEEDED`: the sandbox already runs its `maxConcurrentInvokes`. A `RateLimitError`
+ * too, so code that retries rate limits retries this after `retryAfterMs`.
+ */
+export class ConcurrencyError extends RateLimitError {
+  override name = 'ConcurrencyError';
+  /** The sandbox's limit, when the server said. */
+  get limit(): number | undefined {
+    const v = (this.body as { limit?: unknown } | undefined)?.limit;
+    return typeof v === 'number' ? v : undefined;
+  }
+  /** Invokes running when the request was refused, when the server said. */
+  get inflight(): number | undefined {
+    const v = (this.body as { inflight?: unknown } | undefined)?.inflight;
+    return typeof v === 'number' ? v : undefined;
+  }
+}
+/**
+ * An agent `configure` stream ended with an `error` event (a file could not be written, the install
+ * timed out). `phase` says which step failed. A non-zero install exit is a result, not this error.
+ */
+export class ConfigureError extends AgentTierError {
+  override name = 'ConfigureError';
+  /** `files` or `install` (or whatever the server named). */
+  readonly phase: string;
+  constructor(message: string, opts: AgentTierErrorOpts & { phase: string }) {
+    super(message, opts);
+    this.phase = opts.phase;
+  }
 }
 /** 5xx: the server failed; quote `requestId` when reporting it. */
 export class ServerError extends AgentTierError {
@@ -263,6 +294,7 @@ export function errorFromResponse(input: HttpErrorInput): AgentTierError {
   if (status === 429) {
     const hint =
       retryAfterMs !== undefined ? `Retry in ${Math.ceil(retryAfterMs / 1000)}s` : 'Slow down and retry';
+    if (code === 'CONCURRENCY_EXCEEDED') return new ConcurrencyError(serverMessage, { ...base, hint });
     return new RateLimitError(serverMessage, { ...base, hint });
   }
   if (status >= 500) {

@@ -186,22 +186,38 @@ export class HttpClient {
    * errors; afterwards events are yielded as they arrive.
    */
   async *events(req: RequestOpts): AsyncGenerator<SSEEvent, void, undefined> {
-    const res = await this.open({
+    const { events } = await this.openEvents(req);
+    yield* events;
+  }
+
+  /**
+   * Like `events`, but resolves once the stream is open and also hands back the response (for headers
+   * such as `X-Invoke-Id`). The caller must iterate `events` (or call `events.return()`) to release it.
+   */
+  async openEvents(
+    req: RequestOpts,
+  ): Promise<{ response: Response; events: AsyncGenerator<SSEEvent, void, undefined> }> {
+    const response = await this.open({
       ...req,
       headers: { Accept: 'text/event-stream', ...req.headers },
     });
-    if (!res.body) return;
-    try {
-      yield* readSSE(res.body, req.signal ? { signal: req.signal } : {});
-    } catch (err) {
-      if (req.signal?.aborted) throw req.signal.reason;
-      if (err instanceof TypeError) {
-        throw new ConnectionError(`the event stream of ${req.method} ${req.path} broke off`, {
-          code: 'CONNECTION_FAILED',
-          cause: err,
-        });
+    const body = response.body;
+    const what = `${req.method} ${req.path}`;
+    async function* events(): AsyncGenerator<SSEEvent, void, undefined> {
+      if (!body) return;
+      try {
+        yield* readSSE(body, req.signal ? { signal: req.signal } : {});
+      } catch (err) {
+        if (req.signal?.aborted) throw req.signal.reason;
+        if (err instanceof TypeError) {
+          throw new ConnectionError(`the event stream of ${what} broke off`, {
+            code: 'CONNECTION_FAILED',
+            cause: err,
+          });
+        }
+        throw err;
       }
-      throw err;
     }
+    return { response, events: events() };
   }
 }

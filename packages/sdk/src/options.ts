@@ -1,3 +1,5 @@
+import type { WebSocketConstructor } from './websocket.ts';
+
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -24,6 +26,13 @@ export interface AgentTierOpts {
    */
   fetch?: typeof fetch;
   /**
+   * The WebSocket class for terminals and TCP tunnels: anything shaped like the WHATWG `WebSocket`
+   * whose constructor takes `(url, { headers })` — Node's global one (Node 22+) or the `ws` package's
+   * (which also reports the HTTP status of a refused upgrade).
+   * @default globalThis.WebSocket
+   */
+  WebSocket?: WebSocketConstructor;
+  /**
    * How long one request may take before it fails with `TimeoutError`. For downloads and streams this
    * bounds the wait for response headers only; the body may take as long as it needs.
    * @default 60000
@@ -46,6 +55,8 @@ export interface ResolvedOpts {
   apiKey: string | undefined;
   token: string | undefined;
   fetch: typeof fetch;
+  /** Undefined when the runtime has none and none was passed; WebSocket features then throw. */
+  WebSocket: WebSocketConstructor | undefined;
   timeoutMs: number;
   headers: Record<string, string>;
 }
@@ -83,5 +94,14 @@ export function resolveOpts(opts: AgentTierOpts = {}): ResolvedOpts {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0))
     throw new TypeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
-  return { apiUrl, apiKey, token, fetch: fetchImpl, timeoutMs, headers: { ...opts.headers } };
+  const WebSocketImpl = opts.WebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket ?? undefined;
+  return {
+    apiUrl,
+    apiKey,
+    token,
+    fetch: fetchImpl,
+    WebSocket: WebSocketImpl as WebSocketConstructor | undefined,
+    timeoutMs,
+    headers: { ...opts.headers },
+  };
 }

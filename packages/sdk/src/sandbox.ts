@@ -1,18 +1,24 @@
 import type { ExecResponse, PatchSandboxRequest, SandboxView } from '@agenttier/contract';
+import { SandboxAgent } from './agent.ts';
 import {
   AgentTierError,
+  ConflictError,
   ConnectionError,
   NotFoundError,
   SandboxErrorStateError,
   TimeoutError,
-  errorFromResponse,
 } from './errors.ts';
 import { SandboxFiles } from './files.ts';
 import type { HttpClient, Query } from './http.ts';
 import { encodePath } from './http.ts';
-import { eventPayload } from './sse.ts';
+import { SandboxPorts } from './ports.ts';
+import { SandboxProcesses } from './processes.ts';
+import { execEvent } from './streams.ts';
+import type { TerminalOpts } from './terminal.ts';
+import { TerminalConnection } from './terminal.ts';
 import type { CallOpts, ExecOpts, ExecStreamEvent, WaitOpts } from './types.ts';
 import { sleep } from './wait.ts';
+import { openWebSocket } from './websocket.ts';
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 120_000;
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
@@ -74,6 +80,12 @@ function execBody(command: string | string[], opts: ExecOpts): Record<string, un
 export class Sandbox {
   /** The sandbox's files: list, read, write, upload, download, archive. */
   readonly files: SandboxFiles;
+  /** Background processes: start, list, get, output, signal, kill. */
+  readonly processes: SandboxProcesses;
+  /** Forwarded ports and the preview proxy: list, forward, remove, previewUrl, connect. */
+  readonly ports: SandboxPorts;
+  /** Agent mode: configure, invoke, invokeStream, invokeDetached, attach, cancel, invokes. */
+  readonly agent: SandboxAgent;
   private view: SandboxView;
 
   /** @internal */
@@ -84,7 +96,16 @@ export class Sandbox {
     private readonly namespaceHint?: string,
   ) {
     this.view = view;
-    this.files = new SandboxFiles(http, this.basePath, () => this.query());
+    const query = () => this.query();
+    this.files = new SandboxFiles(http, this.basePath, query);
+    this.processes = new SandboxProcesses(http, this.basePath, query);
+    this.ports = new SandboxPorts(
+      http,
+      () => this.name,
+      query,
+      (opts) => this.diagnoseUpgrade(opts),
+    );
+    this.agent = new SandboxAgent(http, this.basePath, query);
   }
 
   /** The sandbox name (its id in every URL). */
@@ -281,7 +302,6 @@ export class Sandbox {
    */
   async *execStream(command: string | string[], opts: ExecOpts = {}): AsyncGenerator<ExecStreamEvent> {
     const body = execBody(command, opts);
-    let exited = false;
     for await (const ev of this.http.events({
       method: 'POST',
       path: `${this.basePath}/exec/stream`,
@@ -289,43 +309,58 @@ export class Sandbox {
       json: body,
       signal: opts.signal,
     })) {
-      const data = eventPayload(ev);
-      switch (ev.event) {
-        case 'start':
-          yield { ...data, type: 'start' };
-          break;
-        case 'stdout':
-        case 'stderr':
-          yield { type: ev.event, data: String(data.data ?? '') };
-          break;
-        case 'log': {
-          // Seed-style `{stream, data}` line events.
-          const stream = data.stream === 'stderr' ? 'stderr' : 'stdout';
-          yield { type: stream, data: `${String(data.data ?? '')}\n` };
-          break;
-        }
-        case 'exit': {
-          exited = true;
-          const exit: ExecStreamEvent = { type: 'exit', exitCode: Number(data.exitCode ?? -1) };
-          if (data.signal !== undefined) exit.signal = data.signal as string | null;
-          if (typeof data.timedOut === 'boolean') exit.timedOut = data.timedOut;
-          if (typeof data.durationMs === 'number') exit.durationMs = data.durationMs;
-          yield exit;
-          return;
-        }
-        case 'error':
-          throw errorFromResponse({
-            status: typeof data.status === 'number' ? data.status : 500,
-            body: { error: data.message ?? data.error ?? 'exec stream failed', ...data },
-          });
-        default:
-          break; // unknown events are ignored so servers can add new ones
-      }
+      const out = execEvent(ev, 'exec stream failed');
+      if (!out) continue;
+      yield out;
+      if (out.type === 'exit') return;
     }
-    if (!exited) {
-      throw new ConnectionError(`the exec stream of sandbox "${this.name}" ended without an exit event`, {
-        code: 'CONNECTION_FAILED',
-        hint: 'The connection dropped or the server stopped; check the sandbox with refresh()',
+    throw new ConnectionError(`the exec stream of sandbox "${this.name}" ended without an exit event`, {
+      code: 'CONNECTION_FAILED',
+      hint: 'The connection dropped or the server stopped; check the sandbox with refresh()',
+    });
+  }
+
+  /**
+   * Opens a terminal (`GET /ws/terminal/{name}`, a WebSocket): a shell in a session that outlives the
+   * connection. Resolves once connected; throws NotFoundError / ConflictError (not running) like other
+   * calls. Reconnects by itself when the connection drops.
+   * @example
+   * ```ts
+   * const term = await sandbox.terminal({ session: 'main', cols: 120, rows: 40 });
+   * term.on('output', (text) => process.stdout.write(text));
+   * term.write('uname -a\r');
+   * term.close(); // detach; the shell keeps running
+   * ```
+   */
+  async terminal(opts: TerminalOpts = {}): Promise<TerminalConnection> {
+    const session = opts.session ?? 'main';
+    const connection = new TerminalConnection(
+      session,
+      ({ cols, rows }) =>
+        openWebSocket(this.http, {
+          path: `/ws/terminal/${encodePath(this.name)}`,
+          query: { ...this.query(), session, cols, rows, shell: opts.shell },
+          signal: opts.signal,
+          what: `the terminal of sandbox "${this.name}"`,
+          diagnose: () => this.diagnoseUpgrade(opts),
+        }),
+      opts,
+    );
+    return connection.start();
+  }
+
+  /**
+   * Explains a refused WebSocket upgrade: NotFoundError when the sandbox does not exist, ConflictError
+   * when it is not Running; returns when it finds nothing wrong.
+   */
+  private async diagnoseUpgrade(opts: CallOpts): Promise<void> {
+    await this.refresh({ signal: opts.signal });
+    if (this.status !== 'Running') {
+      throw new ConflictError(`sandbox "${this.name}" is not running (phase ${this.status || 'unknown'})`, {
+        code: 'SANDBOX_NOT_RUNNING',
+        status: 409,
+        body: this.view,
+        hint: `Resume it with resume() (CLI: \`agenttier sandbox resume ${this.name}\`)`,
       });
     }
   }

@@ -1,10 +1,13 @@
 /**
  * A tiny real HTTP server for tests (127.0.0.1, port 0). Routes are `METHOD /path` keys matched on
  * the exact pathname; anything else answers 500 and is recorded in `unhandled`, so nothing silently
- * succeeds. Exported as `@agenttier/sdk/testing` for the CLI tests; not part of the SDK API.
+ * succeeds. WebSocket upgrades have their own routes (`upgrade('GET /ws/…', …)`; hand the socket to
+ * `ws`'s `WebSocketServer.handleUpgrade`); unrouted upgrades answer 404 and are recorded as
+ * `UPGRADE GET /path`. Exported as `@agenttier/sdk/testing` for the CLI tests; not part of the SDK API.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface TestRequest {
   method: string;
@@ -17,14 +20,44 @@ export interface TestRequest {
 
 export type TestHandler = (req: TestRequest, res: ServerResponse) => void | Promise<void>;
 
+/** Handles a WebSocket upgrade: `raw` is what Node's `upgrade` event gave. */
+export type UpgradeHandler = (
+  req: TestRequest,
+  raw: { req: IncomingMessage; socket: Duplex; head: Buffer },
+) => void;
+
 export interface TestServer {
   url: string;
-  /** Every request received, in order. */
+  /** Every request received, in order (upgrades too, with an empty body). */
   requests: TestRequest[];
-  /** `METHOD /path` of requests no route handled. */
+  /** `METHOD /path` of requests no route handled (`UPGRADE METHOD /path` for upgrades). */
   unhandled: string[];
   route(key: string, handler: TestHandler): void;
+  /** Routes a WebSocket upgrade, e.g. `upgrade('GET /ws/terminal/demo', …)`. */
+  upgrade(key: string, handler: UpgradeHandler): void;
   close(): Promise<void>;
+}
+
+/** Opens a `text/event-stream` response; `send` writes one event (data JSON-encoded unless a string). */
+export function openSse(res: ServerResponse, headers: Record<string, string> = {}) {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', ...headers });
+  res.flushHeaders();
+  return {
+    send(event: string, data: unknown, id?: number | string): void {
+      const text = typeof data === 'string' ? data : JSON.stringify(data);
+      res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${text}\n\n`);
+    },
+    comment(text = 'keepalive'): void {
+      res.write(`: ${text}\n\n`);
+    },
+    end(): void {
+      res.end();
+    },
+    /** Cuts the connection without ending the chunked body (the client sees a broken stream). */
+    destroy(): void {
+      res.destroy();
+    },
+  };
 }
 
 export function sendJson(
@@ -44,8 +77,10 @@ export function sendJson(
 
 export async function startTestServer(routes: Record<string, TestHandler> = {}): Promise<TestServer> {
   const table = new Map(Object.entries(routes));
+  const upgrades = new Map<string, UpgradeHandler>();
   const requests: TestRequest[] = [];
   const unhandled: string[] = [];
+  const sockets = new Set<Duplex>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -74,6 +109,32 @@ export async function startTestServer(routes: Record<string, TestHandler> = {}):
       });
     });
   });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const tr: TestRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body: Buffer.alloc(0),
+      json: <T>() => ({}) as T,
+    };
+    requests.push(tr);
+    const key = `${tr.method} ${tr.path}`;
+    const handler = upgrades.get(key);
+    if (!handler) {
+      unhandled.push(`UPGRADE ${key}`);
+      const body = JSON.stringify({ error: `test server: no upgrade route for ${key}`, code: 'NOT_FOUND' });
+      socket.end(
+        `HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    handler(tr, { req, socket, head });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -81,8 +142,10 @@ export async function startTestServer(routes: Record<string, TestHandler> = {}):
     requests,
     unhandled,
     route: (key, handler) => table.set(key, handler),
+    upgrade: (key, handler) => upgrades.set(key, handler),
     close: () =>
       new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

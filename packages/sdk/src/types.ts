@@ -70,12 +70,186 @@ export interface ExecOpts extends CallOpts {
   stdin?: string;
 }
 
-/** One event of `Sandbox.execStream`. */
+/**
+ * One event of `Sandbox.execStream` and `sandbox.processes.output`. `offset` is the byte position of
+ * the chunk in the process's combined output (resume a stream with `fromOffset` = offset + bytes).
+ */
 export type ExecStreamEvent =
-  | { type: 'start'; [key: string]: unknown }
-  | { type: 'stdout'; data: string }
-  | { type: 'stderr'; data: string }
+  | {
+      type: 'start';
+      processId?: string;
+      pid?: number | null;
+      /** Where the replay actually starts (later than asked when the buffer dropped older output). */
+      fromOffset?: number;
+      /** Bytes between the requested offset and `fromOffset` that can no longer be replayed. */
+      droppedBytes?: number;
+      [key: string]: unknown;
+    }
+  | { type: 'stdout'; data: string; offset?: number }
+  | { type: 'stderr'; data: string; offset?: number }
   | { type: 'exit'; exitCode: number; signal?: string | null; timedOut?: boolean; durationMs?: number };
+
+/** A process started by exec or in the background, as sandboxd reports it. */
+export interface ProcessInfo {
+  id: string;
+  name: string | null;
+  kind: 'exec' | 'background' | 'onstart' | (string & NonNullable<unknown>);
+  pid: number | null;
+  command: string[];
+  cwd: string;
+  state: 'running' | 'exited' | (string & NonNullable<unknown>);
+  startedAt: string;
+  finishedAt: string | null;
+  /** 128+n when killed by signal n, -1 when its timeout fired. */
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  durationMs: number | null;
+  killOnDetach: boolean;
+  stdinOpen: boolean;
+  attachments: number;
+  /** Bytes of stdout+stderr produced so far: the offset the next chunk will have. */
+  outputBytes: number;
+  /** The oldest offset still replayable. */
+  bufferStartOffset: number;
+}
+
+export interface StartProcessOpts extends ExecOpts {
+  /** A label shown in listings (`agenttier sandbox ps`). */
+  name?: string;
+  /** Kill it after this many seconds. @default no limit */
+  timeoutSec?: number;
+}
+
+export interface ProcessOutputOpts extends CallOpts {
+  /** Byte offset to replay from (0 = everything still buffered). @default 0 */
+  fromOffset?: number;
+  /** Reconnect attempts when the stream drops; it resumes at the last offset seen. @default 3 */
+  maxRetries?: number;
+}
+
+/** A port of the sandbox reachable through the preview proxy. */
+export interface PortView {
+  port: number;
+  protocol: 'http' | 'tcp' | (string & NonNullable<unknown>);
+  /** The preview proxy URL (HTTP and WebSocket) as the server sees itself. */
+  previewUrl: string;
+  /** The address inside the sandbox. */
+  internalUrl: string;
+  /** Whether something listens on the port right now (only when the sandbox is Running). */
+  listening?: boolean;
+}
+
+/** A file `agent.configure` writes. Give `content` (text or bytes) or `contentBase64`. */
+export interface ConfigureFile {
+  /** Absolute path under `/workspace` (or `/tmp`). */
+  path: string;
+  /** Text is sent as UTF-8; bytes are sent base64-encoded. */
+  content?: string | Uint8Array;
+  contentBase64?: string;
+  /** File mode, e.g. `0o755` or `"755"`. */
+  mode?: number | string;
+}
+
+/** One line of configure or invoke output. */
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  data: string;
+}
+
+export interface ConfigureOpts extends CallOpts {
+  files?: ConfigureFile[];
+  /** Runs once, as argv (no shell), in `/workspace`; skipped when nothing changed. */
+  installCommand?: string[];
+  /** The argv each invoke runs. */
+  entrypoint?: string[];
+  /** Go duration, e.g. `"20m"`. @default the server's (15m) */
+  installTimeout?: string;
+  /** Invokes allowed at once (0 = unlimited). */
+  maxConcurrentInvokes?: number;
+  /** Go duration; the time limit of each invoke unless the call lowers it. @default 30m */
+  defaultInvokeTimeout?: string;
+  /** Each `log` line as it arrives (upload notices and install output). */
+  onLog?: (line: LogLine) => void;
+}
+
+/** The `result` of a configure. A non-zero `installExitCode` is a result, not an error. */
+export interface ConfigureResult {
+  lastConfiguredAt: string;
+  installCommandHash: string;
+  entrypoint?: string[];
+  installExitCode: number;
+  /** True when the install command and files were unchanged, so nothing was written or run. */
+  skipped: boolean;
+  [key: string]: unknown;
+}
+
+export type InvokeReason = 'completed' | 'canceled' | 'timeout' | 'error' | (string & NonNullable<unknown>);
+
+export interface InvokeOpts extends CallOpts {
+  /** The entrypoint's stdin: text, bytes, a Blob or a stream. At most 16 MiB. */
+  input?: string | Uint8Array | Blob | ReadableStream<Uint8Array>;
+  /** Appended to the entrypoint as `--prompt=<value>`; also its stdin when `input` is empty. */
+  prompt?: string;
+  /** Go duration that lowers the sandbox's invoke time limit, e.g. `"5m"`. */
+  timeout?: string;
+}
+
+/**
+ * One event of an invoke stream. `eventId` is the SSE id: pass the last one seen to
+ * `agent.attach(invokeId, { lastEventId })` to continue after it.
+ */
+export type InvokeEvent =
+  | { type: 'start'; invokeId: string; startedAt: number; eventId?: number }
+  | { type: 'log'; stream: 'stdout' | 'stderr'; data: string; eventId?: number }
+  | {
+      type: 'exit';
+      invokeId: string;
+      /** The entrypoint's exit code; -1 when `reason` is not `completed`. */
+      exitCode: number;
+      durationMs: number;
+      reason: InvokeReason;
+      eventId?: number;
+    };
+
+/** What `agent.invoke()` collects. stdout/stderr hold the lines, each ending in `\n`. */
+export interface InvokeResult {
+  invokeId: string;
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+  reason: InvokeReason;
+}
+
+export interface AttachOpts extends CallOpts {
+  /** Replay only events after this id (the `eventId` last seen). @default all of them */
+  lastEventId?: number | string;
+  /** Reconnect attempts when the stream drops; it resumes after the last event seen. @default 3 */
+  maxRetries?: number;
+}
+
+/** The durable record of one invoke. */
+export interface InvokeRecord {
+  invokeId: string;
+  namespace: string;
+  sandbox: string;
+  template: string;
+  state: 'running' | 'finished' | (string & NonNullable<unknown>);
+  detached: boolean;
+  startedAt: string;
+  finishedAt?: string;
+  exitCode?: number;
+  reason?: InvokeReason;
+  message?: string;
+  durationMs?: number;
+  bytesStdout: number;
+  bytesStderr: number;
+  eventCount: number;
+  /** The last 16 KiB of output, stdout and stderr interleaved. */
+  outputTail: string;
+  [key: string]: unknown;
+}
 
 export interface ApplyTemplateInput {
   name: string;

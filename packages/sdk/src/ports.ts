@@ -1,0 +1,124 @@
+import type { HttpClient, Query } from './http.ts';
+import { encodePath } from './http.ts';
+import type { CallOpts, PortView } from './types.ts';
+import type { WebSocketChannel } from './websocket.ts';
+import { openWebSocket, toWebSocketUrl } from './websocket.ts';
+
+function checkPort(port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new TypeError(`port must be a whole number between 1 and 65535, got ${port}`);
+  }
+  return port;
+}
+
+/**
+ * Ports of one sandbox (`sandbox.ports`). A forwarded port is reachable through the preview proxy
+ * (`…/preview/{port}/`, HTTP and WebSocket) even though the sandbox itself has no network.
+ */
+export class SandboxPorts {
+  /** @internal */
+  constructor(
+    private readonly http: HttpClient,
+    private readonly name: () => string,
+    private readonly query: () => Query,
+    private readonly diagnose: (opts: CallOpts) => Promise<void>,
+  ) {}
+
+  private get basePath(): string {
+    return `/api/v1/sandboxes/${encodePath(this.name())}`;
+  }
+
+  /**
+   * Forwarded ports, with whether something listens on each.
+   * @example
+   * ```ts
+   * for (const p of await sandbox.ports.list()) console.log(p.port, p.listening, p.previewUrl);
+   * ```
+   */
+  async list(opts: CallOpts = {}): Promise<PortView[]> {
+    const res = await this.http.json<{ ports?: PortView[] | null }>({
+      method: 'GET',
+      path: `${this.basePath}/ports`,
+      query: this.query(),
+      signal: opts.signal,
+    });
+    return res?.ports ?? [];
+  }
+
+  /**
+   * Forwards a port (idempotent) and returns its preview URL.
+   * @example
+   * ```ts
+   * const { previewUrl } = await sandbox.ports.forward(8000);
+   * const page = await fetch(previewUrl);
+   * ```
+   */
+  async forward(port: number, opts: CallOpts & { protocol?: 'http' | 'tcp' } = {}): Promise<PortView> {
+    return this.http.json<PortView>({
+      method: 'POST',
+      path: `${this.basePath}/ports`,
+      query: this.query(),
+      json: { port: checkPort(port), ...(opts.protocol ? { protocol: opts.protocol } : {}) },
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * Stops forwarding a port (idempotent).
+   * @example
+   * ```ts
+   * await sandbox.ports.remove(8000);
+   * ```
+   */
+  async remove(port: number, opts: CallOpts = {}): Promise<void> {
+    await this.http.json({
+      method: 'DELETE',
+      path: `${this.basePath}/ports/${checkPort(port)}`,
+      query: this.query(),
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * The preview URL of a port on this client's API URL, computed locally (the port must be forwarded
+   * for it to answer). `path` is appended below it.
+   * @example
+   * ```ts
+   * await sandbox.ports.forward(3000);
+   * const res = await fetch(sandbox.ports.previewUrl(3000, '/api/health'));
+   * ```
+   */
+  previewUrl(port: number, path = '/'): string {
+    const rest = path.startsWith('/') ? path : `/${path}`;
+    return this.http.url(`${this.basePath}/preview/${checkPort(port)}${rest}`, this.query());
+  }
+
+  /** The `ws(s)://` URL of the raw TCP tunnel to `port` (`/ws/tcp/{name}/{port}`). */
+  tunnelUrl(port: number): string {
+    return toWebSocketUrl(
+      this.http.url(`/ws/tcp/${encodePath(this.name())}/${checkPort(port)}`, this.query()),
+    );
+  }
+
+  /**
+   * Opens a raw TCP connection to `127.0.0.1:port` inside the sandbox, carried in binary WebSocket
+   * frames (`GET /ws/tcp/{name}/{port}`). Any protocol works and the port need not be forwarded.
+   * Closing the channel closes the connection. Servers without the route refuse with NotFoundError
+   * (code `NOT_FOUND`); nothing listening gives a 502 (`UPSTREAM_UNREACHABLE`).
+   * @example
+   * ```ts
+   * const tunnel = await sandbox.ports.connect(5432);
+   * tunnel.onMessage((bytes) => socket.write(bytes));
+   * socket.on('data', (chunk) => tunnel.send(chunk));
+   * ```
+   */
+  async connect(port: number, opts: CallOpts = {}): Promise<WebSocketChannel> {
+    return openWebSocket(this.http, {
+      path: `/ws/tcp/${encodePath(this.name())}/${checkPort(port)}`,
+      query: this.query(),
+      signal: opts.signal,
+      what: `a TCP tunnel to port ${port} of sandbox "${this.name()}"`,
+      diagnose: () => this.diagnose(opts),
+    });
+  }
+}
