@@ -12,3 +12,5 @@ export * from './runtime/network-policy.ts';
 export * from './runtime/objects.ts';
 export * from './runtime/observe-pod.ts';
 export * from './runtime/pod-builder.ts';
+export * from './install/install-manifests.ts';
+export * from './rbac/rbac.ts';

@@ -1,4 +1,6 @@
 import { buildCrd, CRD_KINDS, crdFileName } from '../crd/crds.ts';
+import { helmDefaultTemplates, helmRbacTemplate } from './helm-templates.ts';
+import { renderInstallManifests } from './install-manifests.ts';
 import { prettierYaml, toYamlDocuments } from './yaml.ts';
 
 /**
@@ -23,6 +25,45 @@ export async function generatedFiles(): Promise<Map<string, string>> {
       },
     ]),
   );
+  // The kustomize base: `renderInstallManifests()` with its defaults, one file per concern.
+  const objs = renderInstallManifests({ includeCrds: false });
+  const byFile: Record<string, unknown[]> = {
+    'namespace.yaml': [],
+    'rbac.yaml': [],
+    'controller.yaml': [],
+    'router.yaml': [],
+    'templates.yaml': [],
+  };
+  for (const o of objs) {
+    const kind = o.kind as string;
+    const name = (o.metadata as { name: string }).name;
+    const file =
+      kind === 'Namespace'
+        ? 'namespace.yaml'
+        : kind === 'ClusterSandboxTemplate'
+          ? 'templates.yaml'
+          : ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(kind)
+            ? 'rbac.yaml'
+            : name.includes('controller')
+              ? 'controller.yaml'
+              : 'router.yaml';
+    byFile[file]!.push(o);
+  }
+  for (const [file, list] of Object.entries(byFile))
+    files.set(`deploy/kustomize/base/${file}`, toYamlDocuments(list));
+  files.set(
+    'deploy/kustomize/base/kustomization.yaml',
+    toYamlDocuments([
+      {
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        resources: ['../../crds', ...Object.keys(byFile)],
+      },
+    ]),
+  );
   for (const [path, text] of files) files.set(path, await prettierYaml(text));
+  // Helm templates are not YAML until rendered (prettier skips them: .prettierignore).
+  files.set('deploy/helm/agenttier/templates/rbac.yaml', helmRbacTemplate());
+  files.set('deploy/helm/agenttier/templates/default-templates.yaml', helmDefaultTemplates());
   return files;
 }

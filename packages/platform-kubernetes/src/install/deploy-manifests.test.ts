@@ -1,0 +1,205 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
+import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
+import { startFakeClusterWithCrds } from '../testing/fake-cluster.ts';
+import { helmBinary } from '../testing/helm-binary.ts';
+import { clusterRules, installNamespaceRules, renderInstallManifests } from './install-manifests.ts';
+
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [k: string]: unknown;
+};
+
+const root = join(import.meta.dirname, '../../../..');
+// The fake API server runs in this process: kubectl must run asynchronously so it can answer.
+const run = promisify(execFile);
+const work = mkdtempSync(join(tmpdir(), 'agenttier-manifests-'));
+
+function parseYaml(text: string): Obj[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJSON() as Obj | null)
+    .filter((o): o is Obj => o !== null && typeof o === 'object');
+}
+
+const kustomize = (dir: string) =>
+  parseYaml(execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8' }));
+const helm = (...set: string[]) =>
+  parseYaml(
+    execFileSync(
+      helmBinary(),
+      [
+        'template',
+        'agenttier',
+        join(root, 'deploy/helm/agenttier'),
+        '--namespace',
+        'agenttier',
+        '--include-crds',
+        ...set.flatMap((s) => ['--set', s]),
+      ],
+      { encoding: 'utf8' },
+    ),
+  );
+
+const RENDERINGS: Record<string, () => Obj[]> = {
+  'kustomize base': () => kustomize('deploy/kustomize/base'),
+  'kustomize overlays/gvisor': () => kustomize('deploy/kustomize/overlays/gvisor'),
+  'kustomize overlays/kata': () => kustomize('deploy/kustomize/overlays/kata'),
+  'helm template (defaults)': () => helm(),
+  'helm template (gVisor, web UI, ingress)': () =>
+    helm(
+      'security.gvisor.enabled=true',
+      'webui.enabled=true',
+      'ingress.enabled=true',
+      'ingress.className=nginx',
+      'auth.devAuth=true',
+    ),
+  'agenttier install --render': () => renderInstallManifests() as Obj[],
+};
+
+/** Kinds the fake API server does not serve are checked here: apiVersion, kind and required fields. */
+const BUILTIN_REQUIRED: Record<string, (o: Obj) => string[]> = {
+  'node.k8s.io/v1/RuntimeClass': (o) =>
+    typeof o.handler === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.handler) ? [] : ['handler'],
+  'networking.k8s.io/v1/Ingress': (o) => {
+    const rules = ((o.spec as { rules?: unknown[] } | undefined)?.rules ?? []) as Array<{
+      http?: { paths?: Array<Record<string, unknown>> };
+    }>;
+    const problems: string[] = rules.length ? [] : ['spec.rules'];
+    for (const r of rules) {
+      for (const p of r.http?.paths ?? []) {
+        const svc = (
+          p.backend as { service?: { name?: string; port?: { number?: number; name?: string } } } | undefined
+        )?.service;
+        if (!p.pathType) problems.push('pathType');
+        if (!svc?.name || (svc.port?.number === undefined && !svc.port?.name))
+          problems.push('backend.service');
+      }
+    }
+    return problems;
+  },
+};
+
+async function servedKinds(kubeconfig: string): Promise<Set<string>> {
+  const get = async (path: string) =>
+    JSON.parse(
+      (await run('kubectl', ['get', '--raw', path, '--kubeconfig', kubeconfig], { encoding: 'utf8' })).stdout,
+    );
+  const served = new Set<string>();
+  const add = async (gv: string) => {
+    const list = (await get(gv === 'v1' ? '/api/v1' : `/apis/${gv}`)) as {
+      resources: Array<{ kind: string; name: string }>;
+    };
+    for (const r of list.resources) if (!r.name.includes('/')) served.add(`${gv}/${r.kind}`);
+  };
+  await add('v1');
+  const groups = (await get('/apis')) as { groups: Array<{ versions: Array<{ groupVersion: string }> }> };
+  for (const g of groups.groups) for (const v of g.versions) await add(v.groupVersion);
+  return served;
+}
+
+describe('deployment manifests render and validate', () => {
+  let fake: FakeKubeApiServer;
+  let served: Set<string>;
+  beforeAll(async () => {
+    fake = await startFakeClusterWithCrds({ namespaces: ['agenttier'] });
+    served = await servedKinds(fake.kubeconfigPath);
+  });
+  afterAll(async () => {
+    await fake?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  for (const [name, render] of Object.entries(RENDERINGS)) {
+    it(`${name}: every object passes the API server (kubectl apply --dry-run=server) or the built-in checks`, async () => {
+      const objects = render();
+      expect(objects.length).toBeGreaterThan(10);
+      const viaServer = objects.filter((o) => served.has(`${o.apiVersion}/${o.kind}`));
+      const local = objects.filter((o) => !served.has(`${o.apiVersion}/${o.kind}`));
+      for (const o of local) {
+        const check = BUILTIN_REQUIRED[`${o.apiVersion}/${o.kind}`];
+        expect(check, `no check for ${o.apiVersion} ${o.kind}`).toBeTruthy();
+        expect(o.metadata?.name).toBeTruthy();
+        expect(check!(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
+      }
+      const file = join(work, `${name.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(file, viaServer.map((o) => `---\n${stringify(o)}`).join(''));
+      let out = '';
+      try {
+        ({ stdout: out } = await run(
+          'kubectl',
+          ['apply', '--dry-run=server', '--kubeconfig', fake.kubeconfigPath, '-f', file],
+          {
+            encoding: 'utf8',
+          },
+        ));
+      } catch (err) {
+        throw new Error(
+          `kubectl apply --dry-run=server failed:\n${(err as { stderr?: string }).stderr ?? String(err)}`,
+        );
+      }
+      expect(out.trim().split('\n')).toHaveLength(viaServer.length);
+    });
+
+    it(`${name}: RBAC grants exactly the rules generated from the calls the code makes`, () => {
+      const objects = render();
+      for (const who of ['controller', 'router'] as const) {
+        const cr = objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name.endsWith(`-${who}`));
+        const role = objects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith(`-${who}`));
+        expect(cr?.rules).toEqual(clusterRules(who));
+        expect(role?.rules).toEqual(installNamespaceRules(who));
+      }
+      // The router's pods carry the labels every sandbox NetworkPolicy admits to sandboxd.
+      const router = objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-router')) as
+        { spec: { template: { metadata: { labels: Record<string, string> } } } } | undefined;
+      expect(router?.spec.template.metadata.labels).toMatchObject({
+        'app.kubernetes.io/name': 'agenttier',
+        'app.kubernetes.io/component': 'router',
+      });
+    });
+  }
+
+  const runtimeClassOf = (objects: Obj[]) =>
+    objects
+      .filter((o) => o.kind === 'ClusterSandboxTemplate')
+      .map((o) => (o.spec as { runtimeClass?: string }).runtimeClass);
+
+  it('the gVisor overlay (and Helm with gVisor on) set the runtime class on every template, with a runsc RuntimeClass', () => {
+    for (const objects of [
+      RENDERINGS['kustomize overlays/gvisor']!(),
+      RENDERINGS['helm template (gVisor, web UI, ingress)']!(),
+    ]) {
+      expect(runtimeClassOf(objects)).toEqual(['gvisor', 'gvisor', 'gvisor']);
+      const rc = objects.find((o) => o.kind === 'RuntimeClass');
+      expect(rc).toMatchObject({ metadata: { name: 'gvisor' }, handler: 'runsc' });
+    }
+  });
+
+  it('the Kata overlay sets kata; the base and Helm defaults set none', () => {
+    expect(runtimeClassOf(RENDERINGS['kustomize overlays/kata']!())).toEqual(['kata', 'kata', 'kata']);
+    expect(RENDERINGS['kustomize overlays/kata']!().find((o) => o.kind === 'RuntimeClass')).toMatchObject({
+      handler: 'kata-qemu',
+    });
+    expect(runtimeClassOf(RENDERINGS['kustomize base']!())).toEqual([undefined, undefined, undefined]);
+    expect(runtimeClassOf(RENDERINGS['helm template (defaults)']!())).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('helm and kustomize install the same CRDs (the committed, generated ones)', () => {
+    const crds = (objects: Obj[]) =>
+      objects
+        .filter((o) => o.kind === 'CustomResourceDefinition')
+        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    expect(crds(RENDERINGS['helm template (defaults)']!())).toEqual(crds(RENDERINGS['kustomize base']!()));
+    expect(crds(RENDERINGS['kustomize base']!())).toHaveLength(3);
+  });
+});

@@ -1,0 +1,177 @@
+import { API_GROUP } from '@agenttier/contract';
+
+export type ApiVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+
+/** One kind of request a process makes: what RBAC has to allow, and nothing else. */
+export interface ApiCall {
+  group: string;
+  /** Plural, with `/subresource` when there is one. */
+  resource: string;
+  verb: ApiVerb;
+  /** `cluster`: any namespace (sandboxes live anywhere); `install`: only the install namespace. */
+  scope: 'cluster' | 'install';
+  /** For install-scoped gets of one named object. */
+  resourceNames?: string[];
+  /** Where in the code, for the reader of a ClusterRole. */
+  why: string;
+}
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: ApiVerb[];
+  resourceNames?: string[];
+}
+
+export const SANDBOXD_KEY_SECRET_NAME = 'agenttier-sandboxd-key';
+export const LEASE_NAME = 'agenttier-controller-leader';
+
+const AT = API_GROUP;
+const call = (
+  group: string,
+  resource: string,
+  verbs: ApiVerb[],
+  scope: ApiCall['scope'],
+  why: string,
+  resourceNames?: string[],
+): ApiCall[] =>
+  verbs.map((verb) => ({ group, resource, verb, scope, why, ...(resourceNames ? { resourceNames } : {}) }));
+
+/** Every request `agenttier controller` makes (the RBAC test holds the code to this list). */
+export const CONTROLLER_CALLS: ApiCall[] = [
+  ...call(AT, 'sandboxes', ['list', 'watch'], 'cluster', 'KubernetesStore informer'),
+  ...call(AT, 'sandboxes', ['get'], 'cluster', 'KubernetesStore reads before its cache syncs'),
+  ...call(
+    AT,
+    'sandboxes',
+    ['update'],
+    'cluster',
+    'finalizer add/remove, desiredState on idle/max-runtime stop',
+  ),
+  ...call(AT, 'sandboxes/status', ['update'], 'cluster', 'status written by the reconciler'),
+  // Setting blockOwnerDeletion on children's owner references needs this (OwnerReferencesPermissionEnforcement).
+  ...call(AT, 'sandboxes/finalizers', ['update'], 'cluster', 'owner references with blockOwnerDeletion'),
+  ...call(AT, 'sandboxtemplates', ['get', 'list', 'watch'], 'cluster', 'template resolution'),
+  ...call(AT, 'clustersandboxtemplates', ['get', 'list', 'watch'], 'cluster', 'template resolution'),
+  ...call('', 'pods', ['list', 'watch'], 'cluster', 'pod informer (observe, restart on change)'),
+  ...call(
+    '',
+    'pods',
+    ['get', 'create', 'delete'],
+    'cluster',
+    'KubernetesRuntime ensureWorkload/removeWorkload',
+  ),
+  ...call(
+    '',
+    'persistentvolumeclaims',
+    ['get', 'list', 'create', 'delete'],
+    'cluster',
+    'workspace claims; orphan listing',
+  ),
+  ...call(
+    '',
+    'serviceaccounts',
+    ['get', 'create', 'delete'],
+    'cluster',
+    'per-sandbox identity (delete: leftovers of a same-named sandbox)',
+  ),
+  ...call(
+    '',
+    'secrets',
+    ['get', 'create', 'delete'],
+    'cluster',
+    'per-sandbox sandboxd token (delete: leftovers)',
+  ),
+  ...call(
+    'networking.k8s.io',
+    'networkpolicies',
+    ['get', 'create', 'update', 'delete'],
+    'cluster',
+    'per-sandbox network policy',
+  ),
+  ...call('', 'events', ['create'], 'cluster', 'an Event per phase change'),
+  ...call('coordination.k8s.io', 'leases', ['get', 'create', 'update'], 'install', 'leader election'),
+  ...call(
+    '',
+    'secrets',
+    ['get', 'create'],
+    'install',
+    'the install-wide sandboxd key (created on first start)',
+  ),
+];
+
+/** Every request `agenttier router` makes. It never reads Secrets of sandboxes: tokens are derived. */
+export const ROUTER_CALLS: ApiCall[] = [
+  ...call(
+    AT,
+    'sandboxes',
+    ['get', 'list', 'watch', 'create', 'update', 'delete'],
+    'cluster',
+    'REST API on the KubernetesStore',
+  ),
+  ...call(AT, 'sandboxes/status', ['update'], 'cluster', 'initial status, stop/resume, activity'),
+  ...call(
+    AT,
+    'sandboxtemplates',
+    ['get', 'list', 'watch', 'create', 'update', 'delete'],
+    'cluster',
+    'template REST API',
+  ),
+  ...call(
+    AT,
+    'clustersandboxtemplates',
+    ['get', 'list', 'watch', 'create', 'update', 'delete'],
+    'cluster',
+    'template REST API',
+  ),
+  ...call('', 'pods', ['list', 'watch'], 'cluster', 'pod IPs of sandboxes (sandboxd)'),
+  ...call('', 'secrets', ['get'], 'install', 'the install-wide sandboxd key', [SANDBOXD_KEY_SECRET_NAME]),
+];
+
+/** Groups calls into the fewest rules that allow exactly them. */
+export function rulesFor(calls: ApiCall[], scope: ApiCall['scope']): PolicyRule[] {
+  const byResource = new Map<
+    string,
+    { group: string; resource: string; verbs: Set<ApiVerb>; names?: string[] }
+  >();
+  for (const c of calls.filter((x) => x.scope === scope)) {
+    const key = `${c.group}|${c.resource}|${c.resourceNames?.join(',') ?? ''}`;
+    const entry = byResource.get(key) ?? {
+      group: c.group,
+      resource: c.resource,
+      verbs: new Set<ApiVerb>(),
+      ...(c.resourceNames ? { names: c.resourceNames } : {}),
+    };
+    entry.verbs.add(c.verb);
+    byResource.set(key, entry);
+  }
+  const order: ApiVerb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+  const rules = new Map<string, PolicyRule>();
+  for (const e of byResource.values()) {
+    const verbs = order.filter((v) => e.verbs.has(v));
+    const key = `${e.group}|${verbs.join(',')}|${e.names?.join(',') ?? ''}`;
+    const rule = rules.get(key) ?? {
+      apiGroups: [e.group],
+      resources: [],
+      verbs,
+      ...(e.names ? { resourceNames: e.names } : {}),
+    };
+    rule.resources.push(e.resource);
+    rules.set(key, rule);
+  }
+  return [...rules.values()];
+}
+
+/** Whether `rules` allow one request (the API server's RBAC check, without wildcards: we use none). */
+export function allows(
+  rules: PolicyRule[],
+  req: { group: string; resource: string; verb: string; name?: string },
+): boolean {
+  return rules.some(
+    (r) =>
+      r.apiGroups.includes(req.group) &&
+      r.resources.includes(req.resource) &&
+      (r.verbs as string[]).includes(req.verb) &&
+      (!r.resourceNames || (req.name !== undefined && r.resourceNames.includes(req.name))),
+  );
+}
