@@ -74,7 +74,9 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
       status: {
         ...phaseStatus(
           'Stopped',
-          status.reason === 'Stopping' ? 'Stopped' : (status.reason ?? 'Stopped'),
+          status.reason === 'MaxRuntimeExceeded' || status.reason === 'IdleTimeout'
+            ? status.reason
+            : 'Stopped',
           stopMessage(status),
         ),
         ...(status.phase !== 'Stopped' ? { stoppedAt: iso(nowMs) } : {}),

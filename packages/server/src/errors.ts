@@ -36,7 +36,7 @@ export function toWireError(
     };
     return { status: err.status, body, headers: err.headers ?? {} };
   }
-  const e = err as { code?: string; statusCode?: number; message?: string; validation?: unknown };
+  const e = (err ?? {}) as { code?: string; statusCode?: number; message?: string; validation?: unknown };
   let code: ErrorCode | undefined = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (!code && err instanceof SyntaxError) code = 'INVALID_JSON';
   if (!code && e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
