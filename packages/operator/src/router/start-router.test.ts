@@ -27,8 +27,9 @@ async function api(router: RouterProcess, method: string, path: string, body?: u
 
 /** The CRD schema node at a dotted path (`env[0].name`) under spec. */
 function crdNode(path: string): JsonSchema {
-  let node = (buildCrd('Sandbox') as { spec: { versions: Array<{ schema: { openAPIV3Schema: JsonSchema } }> } }).spec
-    .versions[0]!.schema.openAPIV3Schema;
+  let node = (
+    buildCrd('Sandbox') as { spec: { versions: Array<{ schema: { openAPIV3Schema: JsonSchema } }> } }
+  ).spec.versions[0]!.schema.openAPIV3Schema;
   for (const part of ['spec', ...path.replace(/\[\d+\]/g, '').split('.')]) {
     if (node.type === 'array') node = node.items as JsonSchema;
     node = (node.properties as Record<string, JsonSchema>)[part]!;
@@ -54,7 +55,14 @@ describe('agenttier router (process) with the Kubernetes store', () => {
       logger: quiet,
     });
     for (const t of BUILTIN_TEMPLATES) await controller.store.create<SandboxTemplate>(structuredClone(t));
-    router = await startRouter({ kubeConfig: fake.kubeConfig, namespace: 'agenttier', host: '127.0.0.1', port: 0, devAuth: true, logger: quiet });
+    router = await startRouter({
+      kubeConfig: fake.kubeConfig,
+      namespace: 'agenttier',
+      host: '127.0.0.1',
+      port: 0,
+      devAuth: true,
+      logger: quiet,
+    });
   });
   afterAll(async () => {
     await router?.close();
@@ -63,7 +71,10 @@ describe('agenttier router (process) with the Kubernetes store', () => {
   });
 
   it('creates, lists, stops and resumes sandboxes as custom resources the controller drives', async () => {
-    const created = await api(router, 'POST', '/api/v1/sandboxes', { name: 'via-rest', template: 'minimal-shell' });
+    const created = await api(router, 'POST', '/api/v1/sandboxes', {
+      name: 'via-rest',
+      template: 'minimal-shell',
+    });
     expect(created.status).toBe(201);
     const cr = (await fake.kubeConfig.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
       group: 'agenttier.io',
@@ -74,22 +85,43 @@ describe('agenttier router (process) with the Kubernetes store', () => {
     })) as Sandbox;
     expect(cr.spec.templateRef).toEqual({ name: 'minimal-shell', kind: 'ClusterSandboxTemplate' });
     expect(cr.spec.createdBy?.sub).toBe('dev-user');
-    await eventually(() => controller.runtime.core.readNamespacedPod({ namespace: 'default', name: 'via-rest-pod' }), 'pod');
+    await eventually(
+      () => controller.runtime.core.readNamespacedPod({ namespace: 'default', name: 'via-rest-pod' }),
+      'pod',
+    );
     fake.kubelet.markRunning('default', 'via-rest-pod');
-    await eventually(async () => (await api(router, 'GET', '/api/v1/sandboxes/via-rest')).body?.status === 'Running', 'Running');
+    await eventually(
+      async () => (await api(router, 'GET', '/api/v1/sandboxes/via-rest')).body?.status === 'Running',
+      'Running',
+    );
     const list = await api(router, 'GET', '/api/v1/sandboxes');
     expect((list.body?.sandboxes as Array<{ name: string }>).map((s) => s.name)).toContain('via-rest');
 
     expect((await api(router, 'POST', '/api/v1/sandboxes/via-rest/stop')).status).toBe(200);
-    await eventually(async () => (await api(router, 'GET', '/api/v1/sandboxes/via-rest')).body?.status === 'Stopped', 'Stopped');
+    await eventually(
+      async () => (await api(router, 'GET', '/api/v1/sandboxes/via-rest')).body?.status === 'Stopped',
+      'Stopped',
+    );
     expect((await api(router, 'POST', '/api/v1/sandboxes/via-rest/resume')).status).toBe(200);
-    await eventually(() => controller.runtime.core.readNamespacedPod({ namespace: 'default', name: 'via-rest-pod' }), 'pod again');
+    await eventually(
+      () => controller.runtime.core.readNamespacedPod({ namespace: 'default', name: 'via-rest-pod' }),
+      'pod again',
+    );
     expect((await api(router, 'DELETE', '/api/v1/sandboxes/via-rest')).status).toBe(204);
-    await eventually(async () => (await api(router, 'GET', '/api/v1/sandboxes/via-rest')).status === 404, 'gone');
+    await eventually(
+      async () => (await api(router, 'GET', '/api/v1/sandboxes/via-rest')).status === 404,
+      'gone',
+    );
   });
 
   it('fails closed without authentication', async () => {
-    const closed = await startRouter({ kubeConfig: fake.kubeConfig, namespace: 'agenttier', host: '127.0.0.1', port: 0, logger: quiet });
+    const closed = await startRouter({
+      kubeConfig: fake.kubeConfig,
+      namespace: 'agenttier',
+      host: '127.0.0.1',
+      port: 0,
+      logger: quiet,
+    });
     try {
       const res = await api(closed, 'GET', '/api/v1/sandboxes');
       expect(res.status).toBe(401);
@@ -100,54 +132,102 @@ describe('agenttier router (process) with the Kubernetes store', () => {
   });
 
   // The same bad input through `kubectl apply` (the CRD schema) and through the REST API.
-  const BAD: Array<{ field: string; rest: Record<string, unknown>; spec: Record<string, unknown>; value: unknown }> = [
+  const BAD: Array<{
+    field: string;
+    rest: Record<string, unknown>;
+    spec: Record<string, unknown>;
+    value: unknown;
+  }> = [
     { field: 'timeout', rest: { timeout: 'soon' }, spec: { timeout: 'soon' }, value: 'soon' },
-    { field: 'idleTimeout', rest: { idleTimeout: '5 minutes' }, spec: { idleTimeout: '5 minutes' }, value: '5 minutes' },
-    { field: 'resources.limits.cpu', rest: { resources: { limits: { cpu: 'lots' } } }, spec: { resources: { limits: { cpu: 'lots' } } }, value: 'lots' },
-    { field: 'storage.size', rest: { storage: { size: '10 gigs' } }, spec: { storage: { size: '10 gigs' } }, value: '10 gigs' },
-    { field: 'storage.mountPath', rest: { storage: { mountPath: 'work' } }, spec: { storage: { mountPath: 'work' } }, value: 'work' },
-    { field: 'env[0].name', rest: { env: [{ name: '1BAD', value: 'x' }] }, spec: { env: [{ name: '1BAD', value: 'x' }] }, value: '1BAD' },
+    {
+      field: 'idleTimeout',
+      rest: { idleTimeout: '5 minutes' },
+      spec: { idleTimeout: '5 minutes' },
+      value: '5 minutes',
+    },
+    {
+      field: 'resources.limits.cpu',
+      rest: { resources: { limits: { cpu: 'lots' } } },
+      spec: { resources: { limits: { cpu: 'lots' } } },
+      value: 'lots',
+    },
+    {
+      field: 'storage.size',
+      rest: { storage: { size: '10 gigs' } },
+      spec: { storage: { size: '10 gigs' } },
+      value: '10 gigs',
+    },
+    {
+      field: 'storage.mountPath',
+      rest: { storage: { mountPath: 'work' } },
+      spec: { storage: { mountPath: 'work' } },
+      value: 'work',
+    },
+    {
+      field: 'env[0].name',
+      rest: { env: [{ name: '1BAD', value: 'x' }] },
+      spec: { env: [{ name: '1BAD', value: 'x' }] },
+      value: '1BAD',
+    },
     { field: 'mode', rest: { mode: 'turbo' }, spec: { mode: 'turbo' }, value: 'turbo' },
     { field: 'resources.pids', rest: { resources: { pids: 5 } }, spec: { resources: { pids: 5 } }, value: 5 },
   ];
 
-  it.each(BAD)('rejects a bad $field at the CRD schema and at the router, with the same message where the contract has one', async (c) => {
-    const rest = await api(router, 'POST', '/api/v1/sandboxes', { name: 'bad-input', template: 'minimal-shell', ...c.rest });
-    expect(rest.status).toBe(400);
-    const restIssue = (rest.body?.details as Array<{ field: string; message: string }>).find(
-      (d) => d.field.replace(/\.(\d+)\./g, '[$1].') === c.field,
-    );
-    expect(restIssue, JSON.stringify(rest.body)).toBeTruthy();
-
-    let kubeCause: { field?: string; message?: string } | undefined;
-    try {
-      await fake.kubeConfig.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-        group: 'agenttier.io',
-        version: 'v1alpha1',
-        namespace: 'default',
-        plural: 'sandboxes',
-        body: { apiVersion: 'agenttier.io/v1alpha1', kind: 'Sandbox', metadata: { name: 'bad-input' }, spec: { templateRef: { name: 'minimal-shell' }, ...c.spec } },
+  it.each(BAD)(
+    'rejects a bad $field at the CRD schema and at the router, with the same message where the contract has one',
+    async (c) => {
+      const rest = await api(router, 'POST', '/api/v1/sandboxes', {
+        name: 'bad-input',
+        template: 'minimal-shell',
+        ...c.rest,
       });
-      throw new Error('the API server accepted it');
-    } catch (err) {
-      expect((err as { code?: number }).code).toBe(422);
-      kubeCause = kubeStatusOf(err)?.details?.causes?.find((x) => x.field === `spec.${c.field}`);
-    }
-    expect(kubeCause, `a 422 cause at spec.${c.field}`).toBeTruthy();
+      expect(rest.status).toBe(400);
+      const restIssue = (rest.body?.details as Array<{ field: string; message: string }>).find(
+        (d) => d.field.replace(/\.(\d+)\./g, '[$1].') === c.field,
+      );
+      expect(restIssue, JSON.stringify(rest.body)).toBeTruthy();
 
-    // A real API server also evaluates the CRD's CEL rules, whose messages are the contract's own.
-    const rules = (crdNode(c.field)['x-kubernetes-validations'] as CelRule[] | undefined) ?? [];
-    const failing = rules.filter((r) => evaluate(r.rule, { self: c.value }) !== true).map((r) => r.message);
-    if (failing.length) expect(failing).toContain(restIssue!.message);
-    else expect(['mode', 'resources.pids']).toContain(c.field); // zod's built-in messages; Kubernetes words enum/minimum its own way
-  });
+      let kubeCause: { field?: string; message?: string } | undefined;
+      try {
+        await fake.kubeConfig.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+          group: 'agenttier.io',
+          version: 'v1alpha1',
+          namespace: 'default',
+          plural: 'sandboxes',
+          body: {
+            apiVersion: 'agenttier.io/v1alpha1',
+            kind: 'Sandbox',
+            metadata: { name: 'bad-input' },
+            spec: { templateRef: { name: 'minimal-shell' }, ...c.spec },
+          },
+        });
+        throw new Error('the API server accepted it');
+      } catch (err) {
+        expect((err as { code?: number }).code).toBe(422);
+        kubeCause = kubeStatusOf(err)?.details?.causes?.find((x) => x.field === `spec.${c.field}`);
+      }
+      expect(kubeCause, `a 422 cause at spec.${c.field}`).toBeTruthy();
+
+      // A real API server also evaluates the CRD's CEL rules, whose messages are the contract's own.
+      const rules = (crdNode(c.field)['x-kubernetes-validations'] as CelRule[] | undefined) ?? [];
+      const failing = rules.filter((r) => evaluate(r.rule, { self: c.value }) !== true).map((r) => r.message);
+      if (failing.length) expect(failing).toContain(restIssue!.message);
+      else expect(['mode', 'resources.pids']).toContain(c.field); // zod's built-in messages; Kubernetes words enum/minimum its own way
+    },
+  );
 
   it('rejects a bad name at both, with the contract message in the CRD rule for metadata.name', async () => {
-    const rest = await api(router, 'POST', '/api/v1/sandboxes', { name: 'Bad_Name', template: 'minimal-shell' });
+    const rest = await api(router, 'POST', '/api/v1/sandboxes', {
+      name: 'Bad_Name',
+      template: 'minimal-shell',
+    });
     expect(rest.status).toBe(400);
-    const message = (rest.body?.details as Array<{ field: string; message: string }>).find((d) => d.field === 'name')!.message;
-    const root = (buildCrd('Sandbox') as { spec: { versions: Array<{ schema: { openAPIV3Schema: JsonSchema } }> } }).spec.versions[0]!.schema
-      .openAPIV3Schema;
+    const message = (rest.body?.details as Array<{ field: string; message: string }>).find(
+      (d) => d.field === 'name',
+    )!.message;
+    const root = (
+      buildCrd('Sandbox') as { spec: { versions: Array<{ schema: { openAPIV3Schema: JsonSchema } }> } }
+    ).spec.versions[0]!.schema.openAPIV3Schema;
     const failing = (root['x-kubernetes-validations'] as CelRule[])
       .filter((r) => evaluate(r.rule, { self: { metadata: { name: 'Bad_Name' } } }) !== true)
       .map((r) => r.message);
@@ -158,7 +238,12 @@ describe('agenttier router (process) with the Kubernetes store', () => {
         version: 'v1alpha1',
         namespace: 'default',
         plural: 'sandboxes',
-        body: { apiVersion: 'agenttier.io/v1alpha1', kind: 'Sandbox', metadata: { name: 'Bad_Name' }, spec: { templateRef: { name: 'x' } } },
+        body: {
+          apiVersion: 'agenttier.io/v1alpha1',
+          kind: 'Sandbox',
+          metadata: { name: 'Bad_Name' },
+          spec: { templateRef: { name: 'x' } },
+        },
       }),
     ).rejects.toMatchObject({ code: 422 });
   });

@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, ServerConfiguration, createConfiguration, setHeaderMiddleware } from '@kubernetes/client-node';
 
 export interface KubeConfigOpts {
   /** A kubeconfig file; otherwise $KUBECONFIG, ~/.kube/config, then the in-cluster service account. */
@@ -10,9 +10,8 @@ export interface KubeConfigOpts {
 }
 
 /**
- * Loads a KubeConfig and stamps every request, including watches, with our User-Agent. client-node
- * has no global header option, but both its typed APIs and `Watch` call `applySecurityAuthentication`
- * on every request, so the header is added there.
+ * Loads a KubeConfig and stamps every request, including watches, with our User-Agent (the API server
+ * names Update field managers after it, and the RBAC test tells the processes apart by it).
  */
 export function loadKubeConfig(opts: KubeConfigOpts = {}): KubeConfig {
   let kc = opts.kubeConfig;
@@ -27,11 +26,27 @@ export function loadKubeConfig(opts: KubeConfigOpts = {}): KubeConfig {
 
 type AuthContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 
+/**
+ * client-node has no global header option: typed APIs get their User-Agent from a middleware that
+ * `makeApiClient` installs, and `Watch` only calls `applySecurityAuthentication`. Both are replaced
+ * on this one KubeConfig instance.
+ */
 export function withUserAgent(kc: KubeConfig, userAgent: string): KubeConfig {
   const original = kc.applySecurityAuthentication.bind(kc);
   kc.applySecurityAuthentication = async (ctx: AuthContext) => {
     await original(ctx);
     ctx.setHeaderParam('User-Agent', userAgent);
   };
+  kc.makeApiClient = ((apiClientType: new (config: ReturnType<typeof createConfiguration>) => unknown) => {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    return new apiClientType(
+      createConfiguration({
+        baseServer: new ServerConfiguration(cluster.server, {}),
+        authMethods: { default: kc },
+        middleware: [setHeaderMiddleware('User-Agent', userAgent)],
+      }),
+    );
+  }) as KubeConfig['makeApiClient'];
   return kc;
 }
