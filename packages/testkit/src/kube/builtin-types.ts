@@ -362,6 +362,13 @@ const services = builtin(
   [['spec.ports', { type: 'map', keys: ['port', 'protocol'] }]],
 );
 
+/** Every namespace carries its name as a label (NamespaceDefaultLabelName, since 1.21). */
+function nameLabel(obj: JsonObject): void {
+  const meta = objectOrEmpty(obj.metadata);
+  meta.labels = { ...objectOrEmpty(meta.labels), 'kubernetes.io/metadata.name': meta.name ?? '' };
+  obj.metadata = meta;
+}
+
 const namespaces = builtin(
   {
     group: '',
@@ -378,10 +385,12 @@ const namespaces = builtin(
     prepareForCreate(obj) {
       obj.spec = { ...objectOrEmpty(obj.spec), finalizers: ['kubernetes'] };
       obj.status = { phase: 'Active' };
+      nameLabel(obj);
     },
     prepareForUpdate(obj, old) {
       // spec.finalizers is only written through /finalize.
       obj.spec = clone(objectOrEmpty(old.spec));
+      nameLabel(obj);
     },
     deletionBlocked: (obj) => {
       const f = getIn(obj, ['spec', 'finalizers']);

@@ -26,6 +26,14 @@ export function crudConformance(getTarget: GetTarget, opts: ConformanceOpts): vo
       expect(obj.metadata.generation).toBeUndefined();
     });
 
+    it('labels namespaces with their name and reports them Active', async () => {
+      const c = ctx();
+      const ns = await c.core.readNamespace({ name: c.ns });
+      expect(ns.metadata?.labels?.['kubernetes.io/metadata.name']).toBe(c.ns);
+      expect(ns.status?.phase).toBe('Active');
+      expect(ns.spec?.finalizers).toEqual(['kubernetes']);
+    });
+
     it('rejects a duplicate name with 409 AlreadyExists', async () => {
       const c = ctx();
       await c.core.createNamespacedConfigMap({ namespace: c.ns, body: cm('dup') });
