@@ -14,3 +14,4 @@ export * from './runtime/observe-pod.ts';
 export * from './runtime/pod-builder.ts';
 export * from './install/install-manifests.ts';
 export * from './rbac/rbac.ts';
+export * from './install/apply.ts';

@@ -23,6 +23,21 @@ export const DEFAULT_ROUTER_LABELS = {
   'app.kubernetes.io/component': 'router',
 };
 
+/** Settings the Deployment passes as environment variables (flags win over them). */
+function envOpts(env: NodeJS.ProcessEnv): Partial<ControllerProcessOpts> {
+  const out: Partial<ControllerProcessOpts> = {};
+  if (env.AGENTTIER_LEADER_ELECT) out.leaderElection = env.AGENTTIER_LEADER_ELECT !== 'false';
+  if (env.AGENTTIER_CONCURRENCY && Number(env.AGENTTIER_CONCURRENCY) > 0)
+    out.concurrency = Number(env.AGENTTIER_CONCURRENCY);
+  if (env.AGENTTIER_BLOCKED_CIDRS !== undefined) {
+    out.blockedCidrs = env.AGENTTIER_BLOCKED_CIDRS.split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
+  }
+  if (env.AGENTTIER_INJECTOR_IMAGE) out.injectorImage = env.AGENTTIER_INJECTOR_IMAGE;
+  return out;
+}
+
 export interface ControllerProcessOpts {
   kubeConfig?: KubeConfig;
   kubeconfigPath?: string;
@@ -42,7 +57,7 @@ export interface ControllerProcessOpts {
   metricsPort?: number;
   /** @default '0.0.0.0' */
   host?: string;
-  /** @default $AGENTTIER_INJECTOR_IMAGE or agenttier/sandboxd-injector:dev */
+  /** @default agenttier/sandboxd-injector:dev */
   injectorImage?: string;
   /** Labels of the router pods allowed to reach sandboxd. */
   routerPodLabels?: Record<string, string>;
@@ -72,7 +87,8 @@ export interface ControllerProcess {
  * (unchanged) driving the Kubernetes runtime while this replica holds the Lease; an Event for every
  * phase change; probes and Prometheus metrics.
  */
-export async function startController(opts: ControllerProcessOpts = {}): Promise<ControllerProcess> {
+export async function startController(given: ControllerProcessOpts = {}): Promise<ControllerProcess> {
+  const opts: ControllerProcessOpts = { ...envOpts(process.env), ...given };
   const namespace = opts.namespace ?? process.env.POD_NAMESPACE ?? 'agenttier';
   const identity = opts.identity ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const log = opts.logger ?? pino({ level: process.env.AGENTTIER_LOG_LEVEL ?? 'info' }, pino.destination(2));
@@ -89,7 +105,7 @@ export async function startController(opts: ControllerProcessOpts = {}): Promise
   const runtime = new KubernetesRuntime({
     kubeConfig: kc,
     sandboxdKey: key,
-    injectorImage: opts.injectorImage ?? process.env.AGENTTIER_INJECTOR_IMAGE ?? DEFAULT_INJECTOR_IMAGE,
+    injectorImage: opts.injectorImage ?? DEFAULT_INJECTOR_IMAGE,
     router: { namespace, podLabels: opts.routerPodLabels ?? DEFAULT_ROUTER_LABELS } satisfies RouterPeer,
     templates: templateLookup(store),
     logger,

@@ -108,10 +108,10 @@ function deployment(
   const ports =
     who === 'controller'
       ? [
-          { name: 'metrics', containerPort: 8081 },
-          { name: 'health', containerPort: 8082 },
+          { name: 'metrics', containerPort: 8081, protocol: 'TCP' },
+          { name: 'health', containerPort: 8082, protocol: 'TCP' },
         ]
-      : [{ name: 'http', containerPort: 8080 }];
+      : [{ name: 'http', containerPort: 8080, protocol: 'TCP' }];
   const probePort = who === 'controller' ? 'health' : 'http';
   const env =
     who === 'controller'
@@ -192,7 +192,7 @@ export function renderInstallManifests(opts: InstallOpts = {}): Obj[] {
     spec: {
       type: 'ClusterIP',
       selector: component('router'),
-      ports: [{ name: 'http', port: 8080, targetPort: 'http' }],
+      ports: [{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }],
     },
   });
   if (opts.runtimeClass) {

@@ -1,4 +1,9 @@
-import { KubeConfig, ServerConfiguration, createConfiguration, setHeaderMiddleware } from '@kubernetes/client-node';
+import {
+  KubeConfig,
+  ServerConfiguration,
+  createConfiguration,
+  setHeaderMiddleware,
+} from '@kubernetes/client-node';
 
 export interface KubeConfigOpts {
   /** A kubeconfig file; otherwise $KUBECONFIG, ~/.kube/config, then the in-cluster service account. */
