@@ -34,6 +34,12 @@ export interface Failure {
   /** For 429/503: the Retry-After header. @default 1 */
   retryAfterSeconds?: number;
   message?: string;
+  /**
+   * 429 only: `text` is what an overloaded apiserver sends (plain text from its throttling
+   * filters, no Status body); `status` is a TooManyRequests Status (e.g. an eviction blocked by a
+   * PodDisruptionBudget). @default 'text'
+   */
+  format?: 'text' | 'status';
 }
 
 interface Rule {
@@ -60,6 +66,8 @@ export function failureError(f: Failure, r: RequestInfo): KubeError {
     case 409:
       return msg ? errors.conflict(gr, r.name ?? '', msg) : errors.staleUpdate(gr, r.name ?? '');
     case 429:
+      if ((f.format ?? 'text') === 'text' && msg === undefined)
+        return errors.throttled(f.retryAfterSeconds ?? 1);
       return errors.tooManyRequests(
         msg ?? 'the server has received too many requests and has asked us to try again later',
         f.retryAfterSeconds ?? 1,

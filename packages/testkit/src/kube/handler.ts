@@ -184,6 +184,15 @@ export class Handler {
       res.destroy();
       return;
     }
+    if (err.text !== undefined) {
+      res.writeHead(err.code, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
+        ...err.headers,
+      });
+      res.end(err.text);
+      return;
+    }
     writeJson(res, err.code, err.body, err.headers);
   }
 

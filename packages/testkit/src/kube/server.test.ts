@@ -50,15 +50,26 @@ describe('fake kube-apiserver test hooks', () => {
   it('fails the next matching requests with 429 + Retry-After, 409 and 500, then recovers', async () => {
     const n = await newNs();
     fake.faults.failNext(1, { verb: 'create', resource: 'configmaps' }, { code: 429, retryAfterSeconds: 2 });
-    fake.faults.failNext(1, { verb: 'create', resource: 'configmaps' }, { code: 500 });
-    const e1 = statusOf(
-      await core
-        .createNamespacedConfigMap({ namespace: n, body: { metadata: { name: 'a' } } })
-        .catch((e) => e),
+    fake.faults.failNext(
+      1,
+      { verb: 'create', resource: 'configmaps' },
+      { code: 429, retryAfterSeconds: 3, format: 'status' },
     );
+    fake.faults.failNext(1, { verb: 'create', resource: 'configmaps' }, { code: 500 });
+    const create = () =>
+      core
+        .createNamespacedConfigMap({ namespace: n, body: { metadata: { name: 'a' } } })
+        .catch((e: unknown) => e);
+    // An overloaded apiserver throttles in an HTTP filter: plain text, not a Status.
+    const throttled = (await create()) as { code: number; body: string; headers: Record<string, string> };
+    expect(throttled.code).toBe(429);
+    expect(throttled.headers['retry-after']).toBe('2');
+    expect(throttled.headers['content-type']).toMatch(/^text\/plain/);
+    expect(throttled.body).toBe('Too many requests, please try again later.\n');
+    const e1 = statusOf(await create());
     expect(e1.code).toBe(429);
-    expect(e1.headers['retry-after']).toBe('2');
-    expect(e1.body).toMatchObject({ reason: 'TooManyRequests', details: { retryAfterSeconds: 2 } });
+    expect(e1.headers['retry-after']).toBe('3');
+    expect(e1.body).toMatchObject({ reason: 'TooManyRequests', details: { retryAfterSeconds: 3 } });
     const e2 = statusOf(
       await core
         .createNamespacedConfigMap({ namespace: n, body: { metadata: { name: 'a' } } })

@@ -89,11 +89,14 @@ export class KubeError extends Error {
   readonly code: number;
   readonly body: JsonObject;
   readonly headers: Record<string, string>;
-  constructor(body: JsonObject, headers: Record<string, string> = {}) {
+  /** Set when the real server answers with plain text instead of a Status (its HTTP filters do). */
+  readonly text?: string;
+  constructor(body: JsonObject, headers: Record<string, string> = {}, text?: string) {
     super(String(body.message ?? body.reason ?? 'error'));
     this.code = Number(body.code);
     this.body = body;
     this.headers = headers;
+    this.text = text;
   }
 }
 
@@ -225,6 +228,18 @@ export const errors = {
     return new KubeError(statusBody(429, 'TooManyRequests', message, { retryAfterSeconds }), {
       'Retry-After': String(retryAfterSeconds),
     });
+  },
+  /**
+   * The overload answer of the max-in-flight and priority-and-fairness filters: plain text
+   * (`http.Error`), not a Status, with Retry-After.
+   */
+  throttled(retryAfterSeconds: number): KubeError {
+    const message = 'Too many requests, please try again later.';
+    return new KubeError(
+      statusBody(429, 'TooManyRequests', message),
+      { 'Retry-After': String(retryAfterSeconds) },
+      `${message}\n`,
+    );
   },
   internal(message: string): KubeError {
     return new KubeError(
