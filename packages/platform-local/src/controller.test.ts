@@ -498,6 +498,19 @@ describe('reconciler failure handling (driven step by step)', () => {
     expect((await get('racy'))?.status?.failureCount).toBeUndefined();
   });
 
+  it('never mounts a volume that belongs to someone else, and backs off instead of spinning', async () => {
+    // A volume under the sandbox's deterministic name but labelled with another sandbox uid: a
+    // leftover not yet collected, or another install's sandbox of the same name on a shared engine.
+    const reconcile = createSandboxReconciler({ store, runtime, clock: manualClock(), logger: silentLogger });
+    const sb = await createSandbox('squatted');
+    runtime.addChild('volume', { name: volumeName(sb), sandboxUid: 'someone-else' });
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await reconcile(`${NS}/squatted`));
+    expect(runtime.workload(sb)).toBeUndefined(); // its workspace would be someone else's files
+    expect(runtime.volume(sb)?.sandboxUid).toBe('someone-else');
+    for (const r of results) expect(r.requeueAfterMs ?? 0).not.toBe(0);
+  });
+
   it('ignores a key whose sandbox is gone', async () => {
     const reconcile = createSandboxReconciler({ store, runtime, clock: manualClock(), logger: silentLogger });
     expect(await reconcile(`${NS}/never-existed`)).toEqual({});
