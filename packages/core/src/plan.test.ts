@@ -211,6 +211,30 @@ describe('planSandbox: Running', () => {
   });
 });
 
+describe('planSandbox: readiness blip while Running', () => {
+  it('keeps startedAt and lastActivityTimestamp when the workload is briefly unready', () => {
+    // A busy sandbox whose daemon misses one readiness probe must not get a fresh max-runtime clock.
+    const t0 = iso(NOW - 50 * MIN);
+    const status: SandboxStatus = {
+      phase: 'Running',
+      reason: 'Ready',
+      startedAt: t0,
+      lastActivityTimestamp: t0,
+    };
+    const blip = plan({ status }, { volume: VOLUME, workload: starting }, { timeoutMs: 60 * MIN }, NOW);
+    const during = { ...status, ...blip.status };
+    const back = plan(
+      { status: during },
+      { volume: VOLUME, workload: running },
+      { timeoutMs: 60 * MIN },
+      NOW + MIN,
+    );
+    const after = { ...during, ...back.status };
+    expect(after.startedAt).toBe(t0);
+    expect(after.lastActivityTimestamp).toBe(t0);
+  });
+});
+
 describe('planSandbox: crash while Running', () => {
   it.each([
     ['exited', { volume: VOLUME, workload: exited() }],
