@@ -37,6 +37,8 @@ function builtin(
 ): ResourceType {
   const { version, ...rest } = spec;
   return {
+    // client-node's model class, e.g. V1Pod (core events override this with CoreV1Event).
+    model: `V${version.slice(1)}${spec.kind}`,
     listKind: `${spec.kind}List`,
     singular: spec.kind.toLowerCase(),
     shortNames: [],
@@ -566,6 +568,7 @@ const coreEvents = builtin(
     plural: 'events',
     shortNames: ['ev'],
     storageKey: 'events',
+    model: 'CoreV1Event',
     nameRule: 'path',
     allowCreateOnUpdate: true,
     fieldLabels: eventFieldLabels,

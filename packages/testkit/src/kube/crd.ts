@@ -142,6 +142,7 @@ export function crdResourceType(): ResourceType {
     versions: ['v1'],
     storageVersion: 'v1',
     storageKey: CRD_STORAGE_KEY,
+    model: 'V1CustomResourceDefinition',
     statusSubresource: true,
     hasGeneration: true,
     allowUnconditionalUpdate: true,

@@ -75,6 +75,8 @@ export interface ResourceType {
   crdName?: string;
   /** CR schema for a version (openAPIV3Schema). */
   schemaFor?(version: string): JsonObject | undefined;
+  /** Built-ins: the @kubernetes/client-node model of the stored shape, for unknown-field checks. */
+  model?: string;
   printerColumns(version: string): PrinterColumn[];
   /** Defaults and status reset on create (what a built-in's PrepareForCreate does). */
   prepareForCreate?(obj: JsonObject): void;

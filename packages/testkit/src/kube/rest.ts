@@ -19,6 +19,7 @@ import type { Registry } from './registry.ts';
 import { apiVersionOf, groupKind, groupResource } from './resource-type.ts';
 import type { ResourceType } from './resource-type.ts';
 import { applyDefaults, pruneUnknown, validateAgainstSchema } from './schema-validate.ts';
+import { modelSchema } from './builtin-schema.ts';
 import {
   matchesFields,
   matchesLabels,
@@ -44,6 +45,11 @@ export interface WriteOptions {
   force: boolean;
   /** Filled with `Warning` header texts. */
   warnings: string[];
+  /**
+   * Set for requests whose body is decoded as the object (create, update): a strict-decoding
+   * failure then reads "<Kind> in version "<v>" cannot be handled as a <Kind>: strict decoding error: …".
+   */
+  decodeContext?: string;
 }
 
 export interface Target {
@@ -192,8 +198,16 @@ export class Rest {
     return { includes: () => true };
   }
 
-  /** Prune, default and validate a custom resource against its schema; returns field errors. */
+  /**
+   * Prune, default and validate a custom resource against its schema; returns field errors.
+   * Built-ins are only pruned, against their client-node model.
+   */
   private schemaPass(t: ResourceType, version: string, obj: JsonObject, opts: WriteOptions): FieldError[] {
+    if (!t.isCustom) {
+      const model = t.model ? modelSchema(t.model) : undefined;
+      if (model) this.reportUnknownFields(pruneUnknown(obj, model), opts);
+      return [];
+    }
     const schema = t.schemaFor?.(version);
     if (!schema) return [];
     const unknown = pruneUnknown(obj, schema);
@@ -205,9 +219,8 @@ export class Rest {
   private reportUnknownFields(unknown: string[], opts: WriteOptions): void {
     if (unknown.length === 0) return;
     if (opts.fieldValidation === 'Strict') {
-      throw errors.badRequest(
-        `strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`,
-      );
+      const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
+      throw errors.badRequest(`${opts.decodeContext ?? ''}strict decoding error: ${list}`);
     }
     if (opts.fieldValidation === 'Warn') for (const u of unknown) opts.warnings.push(`unknown field "${u}"`);
   }
@@ -303,6 +316,7 @@ export class Rest {
     const t = target.type;
     if (target.subresource) throw errors.methodNotSupported(groupResource(t), 'create');
     this.crdLifecycleCheck(t);
+    opts = { ...opts, decodeContext: opts.decodeContext ?? decodeContext(t, target.version) };
     const body = clone(bodyIn);
     const m = meta(body);
     const displayName = str(m.name) ?? str(m.generateName) ?? '';
@@ -334,7 +348,7 @@ export class Rest {
       delete om[k];
     }
     if (t.isCustom && t.statusSubresource) delete obj.status;
-    if (t.isCustom) errs.push(...this.schemaPass(t, target.version, obj, opts));
+    errs.push(...this.schemaPass(t, target.version, obj, opts));
     t.prepareForCreate?.(obj);
     if (name) errs.push(...validateName(t.nameRule, name));
     errs.push(...validateObjectMeta(om));
@@ -381,6 +395,7 @@ export class Rest {
   update(target: Target, bodyIn: JsonObject, opts: WriteOptions): Result {
     const t = target.type;
     const name = target.name ?? '';
+    opts = { ...opts, decodeContext: decodeContext(t, target.version) };
     const body = clone(bodyIn);
     if (target.subresource !== 'scale') this.checkTypeMeta(target, body, name);
     const bodyName = str(meta(body).name) ?? '';
@@ -466,10 +481,8 @@ export class Rest {
     }
     let cfg = this.fromView(t, config);
     this.checkNamespace(target, cfg);
-    if (t.isCustom) {
-      const schema = t.schemaFor?.(target.version);
-      if (schema) this.reportUnknownFields(pruneUnknown(cfg, schema), opts);
-    }
+    const schema = t.isCustom ? t.schemaFor?.(target.version) : t.model ? modelSchema(t.model) : undefined;
+    if (schema) this.reportUnknownFields(pruneUnknown(cfg, schema), opts);
     cfg = scopeConfig(cfg, t, target.subresource);
     const apiVersion = want;
     const old = this.getStored(t, target.namespace, name);
@@ -569,7 +582,7 @@ export class Rest {
         });
       }
     }
-    if (t.isCustom) errs.push(...this.schemaPass(t, target.version, next, opts));
+    errs.push(...this.schemaPass(t, target.version, next, opts));
     t.prepareForUpdate?.(next, old);
     errs.push(...validateObjectMeta(nm));
     errs.push(...(t.validate?.(next, old) ?? []));
@@ -737,6 +750,10 @@ export class Rest {
       },
     };
   }
+}
+
+function decodeContext(t: ResourceType, version: string): string {
+  return `${t.kind} in version "${version}" cannot be handled as a ${t.kind}: `;
 }
 
 function unsupportedPatch(t: ResourceType): KubeError {

@@ -156,6 +156,29 @@ data:
       expect(value).toBe('two');
     });
 
+    it('rejects unknown fields in built-in manifests (server-side field validation)', async () => {
+      const c = ctx();
+      const typo = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: typo, namespace: ${c.ns} }
+spec:
+  selector: { matchLabels: { app: typo } }
+  template:
+    metadata: { labels: { app: typo } }
+    spec:
+      containers:
+      - { name: c, image: busybox, imagePullPolicyy: Always }
+`;
+      const r = await applyFile(c, typo);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imagePullPolicyy"',
+      );
+      const warned = await applyFile(c, typo, ['--validate=warn']);
+      expect(warned.code, warned.stderr).toBe(0);
+      expect(warned.stderr).toContain('unknown field "spec.template.spec.containers[0].imagePullPolicyy"');
+    });
+
     it('streams watch events with get -w', async () => {
       const c = ctx();
       const w = kubectlBackground(c, [
