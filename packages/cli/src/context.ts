@@ -1,5 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
+import type { WebSocketConstructor } from '@agenttier/sdk';
 import { AgentTier } from '@agenttier/sdk';
+import { WebSocket as WsWebSocket } from 'ws';
 import type { LoadedConfig, OutputFormat, Settings } from './config.ts';
 import type { Style } from './output.ts';
 import { createStyle, serialize } from './output.ts';
@@ -16,13 +18,16 @@ export interface LocalPlatformModule {
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
-export type OutStream = Writable & { isTTY?: boolean; columns?: number };
+export type OutStream = Writable & { isTTY?: boolean; columns?: number; rows?: number };
+
+/** stdin; a terminal has `isTTY` and `setRawMode` (used by `sandbox terminal`). */
+export type InStream = Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
 
 /** Everything the CLI takes from the process; tests pass their own. */
 export interface CliDeps {
   stdout: OutStream;
   stderr: OutStream;
-  stdin: Readable;
+  stdin: InStream;
   env: Record<string, string | undefined>;
   cwd: string;
   homeDir: string;
@@ -39,7 +44,7 @@ export interface CliDeps {
 export interface Client {
   readonly stdout: OutStream;
   readonly stderr: OutStream;
-  readonly stdin: Readable;
+  readonly stdin: InStream;
   readonly env: Record<string, string | undefined>;
   readonly cwd: string;
   readonly signal: AbortSignal;
@@ -88,6 +93,8 @@ export function createClient(
         apiUrl: settings.apiUrl,
         ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
         ...(settings.token ? { token: settings.token } : {}),
+        // `ws` reports the status and body of a refused upgrade, so terminal and tunnel errors are exact.
+        WebSocket: WsWebSocket as unknown as WebSocketConstructor,
         env: {},
       });
       return sdk;

@@ -1,8 +1,11 @@
 import {
   AgentTierError,
   AuthenticationError,
+  ConcurrencyError,
+  ConfigureError,
   ConflictError,
   ConnectionError,
+  NotConfiguredError,
   NotFoundError,
   PayloadTooLargeError,
   PolicyViolationError,
@@ -94,6 +97,12 @@ function hintFor(err: AgentTierError, ctx: ErrorContext): string | undefined {
     return `Pass --api-key (or --token), set AGENTTIER_API_KEY, or save one with \`agenttier config set api-key KEY\``;
   }
   if (err instanceof NotFoundError) {
+    if (ctx.commandPath[0] === 'attach' || (ctx.commandPath[0] === 'invoke' && /invoke/i.test(err.message))) {
+      return `Run \`agenttier invokes ${nameOr(ctx)}\` to see invoke ids`;
+    }
+    if (/process/i.test(err.serverMessage) && ['logs', 'kill'].includes(ctx.commandPath[1] ?? '')) {
+      return `Run \`agenttier sandbox ps ${nameOr(ctx)}\` to see process ids`;
+    }
     if (err.code === 'FILE_NOT_FOUND') {
       return `Run \`agenttier sandbox files ls ${nameOr(ctx)} /workspace\` to see files`;
     }
@@ -121,6 +130,22 @@ function hintFor(err: AgentTierError, ctx: ErrorContext): string | undefined {
     return err.status === 0 && err.code === 'CLIENT_TIMEOUT' && ctx.commandPath.length > 0
       ? `Wait longer with --wait-timeout, or check it with \`agenttier sandbox get ${nameOr(ctx)}\``
       : undefined;
+  }
+  if (err instanceof NotConfiguredError) {
+    return `Configure it first: \`agenttier configure ${nameOr(ctx)} --file /workspace/agent.py=./agent.py --entrypoint "python3 /workspace/agent.py"\``;
+  }
+  if (err instanceof ConfigureError) {
+    return err.phase === 'install'
+      ? 'Fix the install command, or allow it more time with --install-timeout'
+      : 'Check the --file paths (absolute, under /workspace or /tmp)';
+  }
+  if (err instanceof ValidationError && err.code === 'WRONG_MODE') {
+    return `Agent commands need an agent-mode sandbox (\`agenttier sandbox create NAME -t langgraph-agent\`, or --mode agent); use \`agenttier sandbox exec\` for code-mode ones`;
+  }
+  if (err instanceof ConcurrencyError) {
+    const wait =
+      err.retryAfterMs !== undefined ? `in ${Math.max(1, Math.ceil(err.retryAfterMs / 1000))}s` : 'later';
+    return `The sandbox runs its maximum of concurrent invokes; retry ${wait}, or raise it with \`agenttier configure ${nameOr(ctx)} --max-concurrent-invokes N\``;
   }
   if (err instanceof RateLimitError) {
     return err.retryAfterMs !== undefined

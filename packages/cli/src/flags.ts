@@ -39,3 +39,71 @@ export function parseIntFlag(
 export function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
+
+/**
+ * Splits a command line the way a POSIX shell splits words, without expanding anything: whitespace
+ * separates words, '…' is literal, "…" honours a backslash before " \ $ ` and newline, and one outside
+ * quotes escapes the next character. `--install "pip install -r 'my reqs.txt'"` → 4 words.
+ */
+export function splitCommandLine(text: string, flag: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (quote === "'") {
+      if (ch === "'") quote = undefined;
+      else word += ch;
+    } else if (quote === '"') {
+      if (ch === '"') quote = undefined;
+      else if (ch === '\\' && i + 1 < text.length && '"\\$`\n'.includes(text[i + 1] as string))
+        word += text[++i];
+      else word += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\') {
+      if (i + 1 < text.length) word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new UsageError(`${flag} has an unterminated ${quote} quote: ${text}`);
+  if (inWord) words.push(word);
+  if (words.length === 0)
+    throw new UsageError(`${flag} needs a command, e.g. ${flag} "python3 /workspace/agent.py"`);
+  return words;
+}
+
+/**
+ * Parses a detach key sequence in Docker's format: comma-separated keys, each a single character or
+ * `ctrl-X` (X a letter or one of @ [ \ ] ^ _). `""` or `none` turns detaching off.
+ */
+export function parseDetachKeys(value: unknown): number[] {
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (text === '' || text === 'none') return [];
+  return text.split(',').map((key) => {
+    const k = key.trim();
+    const ctrl = /^ctrl-(.)$/i.exec(k);
+    if (ctrl) {
+      const c = (ctrl[1] as string).toUpperCase();
+      if (!/[A-Z@[\\\]^_]/.test(c))
+        throw new UsageError(`--detach-keys: ctrl-${ctrl[1]} is not a control key`);
+      return c.charCodeAt(0) & 0x1f;
+    }
+    if (k.length === 1) return k.charCodeAt(0);
+    throw new UsageError(`--detach-keys expects keys such as "ctrl-],d" or "ctrl-p,ctrl-q", got "${text}"`);
+  });
+}
+
+/** Describes a detach sequence for humans: [29, 100] → "Ctrl-] d". */
+export function describeKeys(keys: number[]): string {
+  return keys.map((k) => (k < 32 ? `Ctrl-${String.fromCharCode(k + 64)}` : String.fromCharCode(k))).join(' ');
+}

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { deflateRawSync, crc32 } from 'node:zlib';
 import type { CliDeps, LocalPlatformModule } from './context.ts';
 import { run } from './run.ts';
@@ -65,6 +65,94 @@ export async function runCli(argv: string[], opts: RunOpts = {}): Promise<CliRes
   };
   const code = await run(argv, deps);
   return { code, stdout: stdout.text, stderr: stderr.text, stdoutBytes: Buffer.concat(stdout.chunks) };
+}
+
+/** A stdin that tests write to; `tty` makes it look like a terminal (records raw-mode changes). */
+export class FakeStdin extends PassThrough {
+  isTTY: boolean;
+  rawModes: boolean[] = [];
+  constructor(tty = false) {
+    super();
+    this.isTTY = tty;
+  }
+  setRawMode(mode: boolean): this {
+    this.rawModes.push(mode);
+    return this;
+  }
+}
+
+/** A stdout that can pretend to be a terminal of a given size and emit `resize`. */
+export class TtyCapture extends Capture {
+  columns = 100;
+  rows = 30;
+  constructor(tty = true) {
+    super();
+    this.isTTY = tty;
+  }
+  resizeTo(columns: number, rows: number): void {
+    this.columns = columns;
+    this.rows = rows;
+    this.emit('resize');
+  }
+}
+
+export interface StartedCli {
+  stdout: Capture;
+  stderr: Capture;
+  stdin: FakeStdin;
+  /** Resolves with the exit code. */
+  done: Promise<number>;
+  /** Like Ctrl-C / SIGTERM. */
+  abort(): void;
+  /** Waits until stdout or stderr matches. */
+  waitFor(re: RegExp, stream?: 'stdout' | 'stderr', timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+/** Starts a long-running command (port-forward, terminal) in-process; the caller drives and stops it. */
+export function startCli(
+  argv: string[],
+  opts: RunOpts & { tty?: boolean; stdout?: Capture } = {},
+): StartedCli {
+  const stdout = opts.stdout ?? new Capture();
+  const stderr = new Capture();
+  const stdin = new FakeStdin(opts.tty ?? false);
+  const controller = new AbortController();
+  const home = opts.homeDir ?? tmpdir();
+  const deps: CliDeps = {
+    stdout,
+    stderr,
+    stdin,
+    env: {
+      AGENTTIER_CONFIG: join(home, 'agenttier-test-config-absent.json'),
+      ...(opts.url ? { AGENTTIER_API_URL: opts.url } : {}),
+      ...opts.env,
+    },
+    cwd: opts.cwd ?? process.cwd(),
+    homeDir: home,
+    signal: controller.signal,
+  };
+  const done = run(argv, deps);
+  return {
+    stdout,
+    stderr,
+    stdin,
+    done,
+    abort: () => controller.abort(),
+    async waitFor(re, stream = 'stderr', timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      const target = stream === 'stdout' ? stdout : stderr;
+      for (;;) {
+        const m = re.exec(target.text);
+        if (m) return m;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `${stream} did not match ${re} in time.\nstdout: ${stdout.text}\nstderr: ${stderr.text}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+  };
 }
 
 export interface ZipInput {

@@ -73,8 +73,8 @@ describe('execStream', () => {
     for await (const ev of client.sandbox('x').execStream('x')) events.push(ev);
     expect(events).toEqual([
       { type: 'start', processId: 'p1', pid: 7, fromOffset: 0, droppedBytes: 0 },
-      { type: 'stdout', data: 'ab', offset: 0 },
-      { type: 'stderr', data: 'c', offset: 2 },
+      { type: 'stdout', data: 'ab', offset: 0, nextOffset: 2 },
+      { type: 'stderr', data: 'c', offset: 2, nextOffset: 3 },
       { type: 'exit', exitCode: 0, signal: null, timedOut: false, durationMs: 5 },
     ]);
   });

@@ -75,7 +75,11 @@ export function execEvent(ev: SSEEvent, fallbackError: string): ExecStreamEvent 
         type: ev.event,
         data: String(data.data ?? ''),
       };
-      if (typeof data.offset === 'number') out.offset = data.offset;
+      if (typeof data.offset === 'number') {
+        out.offset = data.offset;
+        // Output events carry their end as the SSE id.
+        if (ev.id !== undefined && /^\d+$/.test(ev.id)) out.nextOffset = Number(ev.id);
+      }
       return out;
     }
     case 'log': {

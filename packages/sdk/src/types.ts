@@ -72,7 +72,8 @@ export interface ExecOpts extends CallOpts {
 
 /**
  * One event of `Sandbox.execStream` and `sandbox.processes.output`. `offset` is the byte position of
- * the chunk in the process's combined output (resume a stream with `fromOffset` = offset + bytes).
+ * the chunk in the process's combined stdout+stderr, `nextOffset` where the next chunk starts (pass it
+ * as `fromOffset` to continue after this chunk).
  */
 export type ExecStreamEvent =
   | {
@@ -85,8 +86,8 @@ export type ExecStreamEvent =
       droppedBytes?: number;
       [key: string]: unknown;
     }
-  | { type: 'stdout'; data: string; offset?: number }
-  | { type: 'stderr'; data: string; offset?: number }
+  | { type: 'stdout'; data: string; offset?: number; nextOffset?: number }
+  | { type: 'stderr'; data: string; offset?: number; nextOffset?: number }
   | { type: 'exit'; exitCode: number; signal?: string | null; timedOut?: boolean; durationMs?: number };
 
 /** A process started by exec or in the background, as sandboxd reports it. */

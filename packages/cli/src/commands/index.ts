@@ -1,4 +1,12 @@
 import type { CommandSpec, HandlerMap } from '../spec.ts';
+import { attachCommand } from './attach/command.ts';
+import { attachHandlers } from './attach/index.ts';
+import { configureCommand } from './configure/command.ts';
+import { configureHandlers } from './configure/index.ts';
+import { invokeCommand } from './invoke/command.ts';
+import { invokeHandlers } from './invoke/index.ts';
+import { invokesCommand } from './invokes/command.ts';
+import { invokesHandlers } from './invokes/index.ts';
 import { configCommand } from './config/command.ts';
 import { configHandlers } from './config/index.ts';
 import { sandboxCommand } from './sandbox/command.ts';
@@ -19,6 +27,10 @@ export interface CommandEntry {
 export const commands: readonly CommandEntry[] = [
   { spec: upCommand, handlers: upHandlers },
   { spec: sandboxCommand, handlers: sandboxHandlers },
+  { spec: configureCommand, handlers: configureHandlers },
+  { spec: invokeCommand, handlers: invokeHandlers },
+  { spec: attachCommand, handlers: attachHandlers },
+  { spec: invokesCommand, handlers: invokesHandlers },
   { spec: templateCommand, handlers: templateHandlers },
   { spec: configCommand, handlers: configHandlers },
   { spec: versionCommand, handlers: versionHandlers },

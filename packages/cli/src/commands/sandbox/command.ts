@@ -163,6 +163,12 @@ export const sandboxCommand = {
           flags: '--stream',
           description: 'print output as it arrives (with -o json: one JSON event per line)',
         },
+        {
+          flags: '-d, --detach',
+          description:
+            'start it in the background and print its process id (see `sandbox ps`, `logs`, `kill`)',
+        },
+        { flags: '--name <label>', description: 'with --detach: a label shown by `sandbox ps`' },
       ],
       examples: [
         {
@@ -182,6 +188,174 @@ export const sandboxCommand = {
           description: 'Watch a long build as it runs',
           command: 'agenttier sandbox exec demo --stream -- make -j8',
         },
+        {
+          description: 'Start a web server in the background',
+          command: 'agenttier sandbox exec demo -d --name web -- python3 -m http.server 8000',
+        },
+      ],
+    },
+    {
+      name: 'terminal',
+      aliases: ['term', 'shell'],
+      description: 'Open an interactive shell in a sandbox (the session survives disconnects)',
+      arguments: [{ name: 'name', description: 'sandbox name', required: true }],
+      options: [
+        {
+          flags: '--session <name>',
+          description: 'session to attach to; created when new, re-attached (with recent output) when not',
+          default: 'main',
+        },
+        {
+          flags: '--shell <path>',
+          description: 'shell for a new session (servers that support choosing one)',
+        },
+        {
+          flags: '--detach-keys <keys>',
+          description: 'key sequence that detaches and leaves the shell running ("none" to disable)',
+          default: 'ctrl-],d',
+        },
+        { flags: '--no-reconnect', description: 'give up when the connection drops instead of re-attaching' },
+      ],
+      examples: [
+        { description: 'A shell in the default session', command: 'agenttier sandbox terminal demo' },
+        {
+          description: 'A separate, named session; detach with Ctrl-] d and come back later',
+          command: 'agenttier sandbox terminal demo --session build',
+        },
+        {
+          description: 'Feed commands from a pipe (the shell exits at the end of input)',
+          command:
+            "printf 'cd /workspace && ls\\nexit\\n' | agenttier sandbox terminal demo --session scripted",
+        },
+      ],
+    },
+    {
+      name: 'port-forward',
+      aliases: ['pf'],
+      description: 'Forward a local port to a port inside a sandbox',
+      arguments: [
+        { name: 'name', description: 'sandbox name', required: true },
+        {
+          name: 'ports',
+          description: 'LOCAL:REMOTE, or PORT for the same number on both sides (LOCAL 0 picks a free port)',
+          required: true,
+        },
+      ],
+      options: [
+        { flags: '--address <address>', description: 'local address to listen on', default: '127.0.0.1' },
+        {
+          flags: '--mode <mode>',
+          description:
+            'tcp: raw bytes over /ws/tcp (any protocol); http: a reverse proxy through the preview URL (HTTP and WebSocket); auto: tcp when the server has it',
+          choices: ['auto', 'tcp', 'http'],
+          default: 'auto',
+        },
+      ],
+      examples: [
+        {
+          description: 'Open a dev server on http://127.0.0.1:8000',
+          command: 'agenttier sandbox port-forward demo 8000',
+        },
+        {
+          description: 'A database on another local port',
+          command: 'agenttier sandbox port-forward demo 15432:5432',
+        },
+        {
+          description: 'Listen on all interfaces, HTTP only',
+          command: 'agenttier sandbox port-forward demo 3000:3000 --address 0.0.0.0 --mode http',
+        },
+      ],
+    },
+    {
+      name: 'ports',
+      description: 'Manage the ports a sandbox exposes through the preview proxy',
+      subcommands: [
+        {
+          name: 'list',
+          aliases: ['ls'],
+          description: 'List forwarded ports with their preview URLs',
+          arguments: [{ name: 'name', description: 'sandbox name', required: true }],
+          examples: [{ description: 'Ports of demo', command: 'agenttier sandbox ports list demo' }],
+        },
+        {
+          name: 'forward',
+          aliases: ['add'],
+          description: 'Expose a port through the preview proxy and print its URL',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'port', description: 'port inside the sandbox (1-65535)', required: true },
+          ],
+          options: [
+            {
+              flags: '--protocol <protocol>',
+              description: 'http or tcp',
+              choices: ['http', 'tcp'],
+              default: 'http',
+            },
+          ],
+          examples: [
+            { description: 'Expose a web server', command: 'agenttier sandbox ports forward demo 8000' },
+            {
+              description: 'Just the preview URL',
+              command: 'agenttier sandbox ports forward demo 8000 -o json | jq -r .previewUrl',
+            },
+          ],
+        },
+        {
+          name: 'remove',
+          aliases: ['rm'],
+          description: 'Stop exposing a port',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'port', description: 'port inside the sandbox', required: true },
+          ],
+          examples: [
+            { description: 'Stop exposing 8000', command: 'agenttier sandbox ports remove demo 8000' },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'ps',
+      description: 'List processes in a sandbox (background ones, running execs, recently finished)',
+      arguments: [{ name: 'name', description: 'sandbox name', required: true }],
+      examples: [
+        { description: 'What runs in demo', command: 'agenttier sandbox ps demo' },
+        { description: 'As JSON', command: 'agenttier sandbox ps demo -o json' },
+      ],
+    },
+    {
+      name: 'logs',
+      description: 'Print the output of a process (the last 1 MiB is kept); -f follows it until it exits',
+      arguments: [
+        { name: 'name', description: 'sandbox name', required: true },
+        { name: 'process', description: 'process id (see `sandbox ps`)', required: true },
+      ],
+      options: [
+        { flags: '-f, --follow', description: 'keep printing new output until the process exits' },
+        { flags: '--from-offset <bytes>', description: 'start at this byte offset of the combined output' },
+      ],
+      examples: [
+        {
+          description: 'What a background process printed so far',
+          command: 'agenttier sandbox logs demo p-1a2b',
+        },
+        { description: 'Follow it', command: 'agenttier sandbox logs demo p-1a2b -f' },
+      ],
+    },
+    {
+      name: 'kill',
+      description: 'Kill a process (SIGKILL to its group), or send it a signal with --signal',
+      arguments: [
+        { name: 'name', description: 'sandbox name', required: true },
+        { name: 'process', description: 'process id (see `sandbox ps`)', required: true },
+      ],
+      options: [
+        { flags: '-s, --signal <signal>', description: 'signal to send instead, e.g. TERM, INT, HUP' },
+      ],
+      examples: [
+        { description: 'Kill it', command: 'agenttier sandbox kill demo p-1a2b' },
+        { description: 'Ask it to stop', command: 'agenttier sandbox kill demo p-1a2b --signal TERM' },
       ],
     },
     {

@@ -5,6 +5,7 @@ import type { Client } from '../../context.ts';
 import { UsageError } from '../../errors.ts';
 import { parseIntFlag, parseKeyValues, str } from '../../flags.ts';
 import type { Handler } from '../../spec.ts';
+import { execDetached } from './processes.ts';
 
 /** Exit status for a command the server gave up on, as `timeout(1)` uses. */
 export const EXIT_TIMED_OUT = 124;
@@ -60,11 +61,31 @@ export const exec: Handler = async (client, { args, opts }) => {
   const command = opts.shell ? words.join(' ') : words;
   const timeoutSec =
     opts.timeout !== undefined
-      ? parseIntFlag(opts.timeout, '--timeout', { min: 1, max: MAX_EXEC_TIMEOUT_SECONDS })
+      ? parseIntFlag(opts.timeout, '--timeout', {
+          min: 1,
+          // Background processes may run for up to a week; foreground ones for an hour.
+          max: opts.detach ? 7 * 24 * 3600 : MAX_EXEC_TIMEOUT_SECONDS,
+        })
       : undefined;
   const env = parseKeyValues(opts.env, '--env');
   const cwd = str(opts.cwd);
   const stdin = opts.stdin ? await readAll(client.stdin) : undefined;
+
+  if (opts.detach) {
+    if (opts.stream)
+      throw new UsageError(
+        '--detach and --stream do not go together',
+        'Follow a detached process with `agenttier sandbox logs NAME ID -f`',
+      );
+    const label = str(opts.name);
+    return execDetached(client, name, command, {
+      ...(timeoutSec !== undefined ? { timeoutSec } : {}),
+      ...(env ? { env } : {}),
+      ...(cwd ? { cwd } : {}),
+      ...(stdin !== undefined ? { stdin } : {}),
+      ...(label ? { label } : {}),
+    });
+  }
 
   const execOpts = {
     ...(timeoutSec !== undefined ? { timeoutSec } : {}),

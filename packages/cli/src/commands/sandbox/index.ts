@@ -3,6 +3,10 @@ import { cp } from './cp.ts';
 import { exec } from './exec.ts';
 import { filesCat, filesLs } from './files.ts';
 import { create, get, list, remove, resume, stop } from './lifecycle.ts';
+import { portForward } from './port-forward.ts';
+import { portsForward, portsList, portsRemove } from './ports.ts';
+import { kill, logs, ps } from './processes.ts';
+import { terminal } from './terminal.ts';
 
 export const sandboxHandlers: HandlerMap = {
   create,
@@ -12,6 +16,14 @@ export const sandboxHandlers: HandlerMap = {
   resume,
   delete: remove,
   exec,
+  terminal,
+  'port-forward': portForward,
+  'ports list': portsList,
+  'ports forward': portsForward,
+  'ports remove': portsRemove,
+  ps,
+  logs,
+  kill,
   cp,
   'files ls': filesLs,
   'files cat': filesCat,

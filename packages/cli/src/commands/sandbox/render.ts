@@ -1,6 +1,6 @@
-import type { FileEntry, SandboxView } from '@agenttier/sdk';
+import type { FileEntry, PortView, ProcessInfo, SandboxView } from '@agenttier/sdk';
 import type { Style } from '../../output.ts';
-import { formatAge, formatBytes, renderDetails, renderTable } from '../../output.ts';
+import { formatAge, formatBytes, renderDetails, renderTable, truncate } from '../../output.ts';
 
 export function sandboxTable(views: SandboxView[], style: Style, now = Date.now()): string {
   const namespaces = new Set(views.map((v) => v.namespace));
@@ -51,4 +51,29 @@ export function filesTable(entries: FileEntry[], style: Style): string {
     e.isDir ? style.bold(`${e.name}/`) : e.symlinkTarget ? `${e.name} -> ${e.symlinkTarget}` : e.name,
   ]);
   return renderTable(['MODE', 'SIZE', 'MODIFIED', 'NAME'], rows);
+}
+
+export function processTable(procs: ProcessInfo[], style: Style, now = Date.now()): string {
+  const rows = procs.map((p) => [
+    p.id,
+    p.name ?? '-',
+    p.pid === null ? '-' : String(p.pid),
+    p.state === 'running' ? style.green(p.state) : style.dim(p.state),
+    p.exitCode === null
+      ? '-'
+      : `${p.exitCode}${p.signal ? ` (${p.signal})` : ''}${p.timedOut ? ' timeout' : ''}`,
+    formatAge(p.startedAt, now),
+    truncate(p.command.join(' '), 60),
+  ]);
+  return renderTable(['ID', 'NAME', 'PID', 'STATE', 'EXIT', 'AGE', 'COMMAND'], rows);
+}
+
+export function portsTable(ports: PortView[], style: Style): string {
+  const rows = ports.map((p) => [
+    String(p.port),
+    p.protocol,
+    p.listening === undefined ? '-' : p.listening ? style.green('yes') : style.yellow('no'),
+    p.previewUrl,
+  ]);
+  return renderTable(['PORT', 'PROTOCOL', 'LISTENING', 'PREVIEW URL'], rows);
 }

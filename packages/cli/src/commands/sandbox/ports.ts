@@ -1,0 +1,57 @@
+import { UsageError } from '../../errors.ts';
+import { renderDetails } from '../../output.ts';
+import type { Handler } from '../../spec.ts';
+import { sandboxHandle } from './processes.ts';
+import { portsTable } from './render.ts';
+
+export function parsePortArg(value: unknown, what = 'PORT', min = 1): number {
+  const text = String(value ?? '').trim();
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > 65_535) {
+    throw new UsageError(`${what} must be a port number between ${min} and 65535, got "${text}"`);
+  }
+  return n;
+}
+
+export const portsList: Handler = async (client, { args }) => {
+  const name = args[0] as string;
+  const ports = await sandboxHandle(client, name).ports.list({ signal: client.signal });
+  if (client.output === 'table' && ports.length === 0) {
+    client.log(
+      `No ports forwarded in ${name}. Forward one with \`agenttier sandbox ports forward ${name} PORT\`.`,
+    );
+    return 0;
+  }
+  client.print(ports, () => portsTable(ports, client.style));
+  return 0;
+};
+
+export const portsForward: Handler = async (client, { args, opts }) => {
+  const name = args[0] as string;
+  const port = parsePortArg(args[1]);
+  const view = await sandboxHandle(client, name).ports.forward(port, {
+    protocol: opts.protocol === 'tcp' ? 'tcp' : 'http',
+    signal: client.signal,
+  });
+  client.print(view, () =>
+    renderDetails([
+      ['Port', String(view.port)],
+      ['Protocol', view.protocol],
+      ['Preview URL', view.previewUrl],
+      ['Inside', view.internalUrl],
+    ]),
+  );
+  if (client.output === 'table') {
+    client.log(`Or reach it on this machine: agenttier sandbox port-forward ${name} ${port}`);
+  }
+  return 0;
+};
+
+export const portsRemove: Handler = async (client, { args }) => {
+  const name = args[0] as string;
+  const port = parsePortArg(args[1]);
+  await sandboxHandle(client, name).ports.remove(port, { signal: client.signal });
+  if (client.output === 'table') client.log(`Port ${port} of ${name} is no longer forwarded.`);
+  else client.print({ name, port, removed: true }, () => '');
+  return 0;
+};
