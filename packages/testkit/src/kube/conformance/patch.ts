@@ -264,6 +264,56 @@ export function patchConformance(getTarget: GetTarget, opts: ConformanceOpts): v
       expect(JSON.stringify(two?.fieldsV1)).toContain('k:{\\"name\\":\\"https\\"}');
     });
 
+    it('works through the generic KubernetesObjectApi (discovery-driven URLs)', async () => {
+      const c = ctx();
+      const client = k8s.KubernetesObjectApi.makeApiClient(c.kc);
+      const body = {
+        ...widget(crd(), 'generic', { size: 2 }),
+        metadata: { name: 'generic', namespace: c.ns },
+      } as k8s.KubernetesObject & { apiVersion: string; kind: string };
+      const applied = await client.patch(
+        body,
+        undefined,
+        undefined,
+        'generic-applier',
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      );
+      expect((applied as { spec?: { size?: number } }).spec?.size).toBe(2);
+      const read = await client.read({
+        apiVersion: body.apiVersion,
+        kind: body.kind,
+        metadata: { name: 'generic', namespace: c.ns },
+      });
+      expect(read.metadata?.uid).toBe(applied.metadata?.uid);
+      const merged = await client.patch(
+        {
+          apiVersion: body.apiVersion,
+          kind: body.kind,
+          metadata: { name: 'generic', namespace: c.ns },
+          spec: { size: 3 },
+        } as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        k8s.PatchStrategy.MergePatch,
+      );
+      expect((merged as { spec?: { size?: number } }).spec?.size).toBe(3);
+      const cm = await client.create<k8s.KubernetesObject>({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'generic', namespace: c.ns },
+      });
+      expect(cm.metadata?.uid).toBeTruthy();
+      await client.delete(cm);
+      await client.delete(read);
+      await apiError(
+        client.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'generic', namespace: c.ns } }),
+        404,
+      );
+    });
+
     it('applies status through /status and records the subresource', async () => {
       await apply('st', { size: 1 }, 'applier');
       const res = await ctx().custom.patchNamespacedCustomObjectStatus(
