@@ -70,6 +70,7 @@ describe('least-privilege RBAC: the rules allow every request the processes make
       metricsPort: 0,
       host: '127.0.0.1',
       retryPeriodMs: 100,
+      domainRefreshMs: 200,
       logger: quiet,
     });
     router = await startRouter({

@@ -15,3 +15,4 @@ export * from './runtime/pod-builder.ts';
 export * from './install/install-manifests.ts';
 export * from './rbac/rbac.ts';
 export * from './install/apply.ts';
+export * from './runtime/domain-refresher.ts';

@@ -6,7 +6,12 @@ import type { Logger as PinoLogger } from 'pino';
 import type { Controller, Logger } from '@agenttier/core';
 import { createController, templateLookup } from '@agenttier/core';
 import type { DomainResolver, PodScheduling, RouterPeer } from '@agenttier/platform-kubernetes';
-import { KubernetesRuntime, KubernetesStore, loadKubeConfig } from '@agenttier/platform-kubernetes';
+import {
+  DomainRefresher,
+  KubernetesRuntime,
+  KubernetesStore,
+  loadKubeConfig,
+} from '@agenttier/platform-kubernetes';
 import type { Endpoints } from '../http-endpoints.ts';
 import { serveEndpoints } from '../http-endpoints.ts';
 import { loadSandboxdKey } from '../sandboxd-key.ts';
@@ -66,6 +71,8 @@ export interface ControllerProcessOpts {
   scheduling?: PodScheduling;
   blockedCidrs?: string[];
   resolver?: DomainResolver;
+  /** How often allowed domains are re-resolved into NetworkPolicy ipBlocks. @default 300000 */
+  domainRefreshMs?: number;
   logger?: PinoLogger;
 }
 
@@ -129,8 +136,15 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
 
   await Promise.all([store.start(), runtime.start()]);
 
+  const refresher = new DomainRefresher({
+    kubeConfig: kc,
+    logger,
+    ...(opts.resolver ? { resolver: opts.resolver } : {}),
+    ...(opts.domainRefreshMs ? { intervalMs: opts.domainRefreshMs } : {}),
+  });
   const lead = async () => {
     metrics.leader.set(1);
+    refresher.start();
     loop = createController({
       store,
       runtime,
@@ -151,6 +165,7 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
   };
   const follow = async () => {
     metrics.leader.set(0);
+    refresher.stop();
     const l = loop;
     loop = undefined;
     await l?.stop();

@@ -23,7 +23,15 @@ export function loadKubeConfig(opts: KubeConfigOpts = {}): KubeConfig {
   if (!kc) {
     kc = new KubeConfig();
     if (opts.kubeconfigPath) kc.loadFromFile(opts.kubeconfigPath);
-    else kc.loadFromDefault();
+    else {
+      kc.loadFromDefault();
+      // client-node falls back to http://localhost:8080 when it finds nothing; say what is missing instead.
+      if (kc.getCurrentCluster()?.server === 'http://localhost:8080' && !process.env.KUBECONFIG) {
+        throw new Error(
+          'no Kubernetes configuration: not running in a cluster (no service account), no $KUBECONFIG and no ~/.kube/config',
+        );
+      }
+    }
   }
   if (opts.userAgent) withUserAgent(kc, opts.userAgent);
   return kc;

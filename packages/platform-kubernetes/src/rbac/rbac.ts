@@ -89,6 +89,13 @@ export const CONTROLLER_CALLS: ApiCall[] = [
     'cluster',
     'per-sandbox network policy',
   ),
+  ...call(
+    'networking.k8s.io',
+    'networkpolicies',
+    ['list'],
+    'cluster',
+    'DomainRefresher re-resolves allowed domains',
+  ),
   ...call('', 'events', ['create'], 'cluster', 'an Event per phase change'),
   ...call('coordination.k8s.io', 'leases', ['get', 'create', 'update'], 'install', 'leader election'),
   ...call(

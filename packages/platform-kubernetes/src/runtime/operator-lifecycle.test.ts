@@ -4,6 +4,7 @@ import { SANDBOX_FINALIZER } from '@agenttier/contract';
 import type { OperatorHarness } from '../testing/operator-harness.ts';
 import { TEST_KEY, eventually, startOperatorHarness } from '../testing/operator-harness.ts';
 import { sandboxdToken } from './children.ts';
+import { DomainRefresher } from './domain-refresher.ts';
 
 const phaseOf = async (h: OperatorHarness, name: string, phase: string) => {
   const sb = await h.getSandbox(name);
@@ -238,5 +239,18 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     const cidrs = netpol.spec!.egress!.flatMap((r) => r.to ?? []).map((p) => p.ipBlock?.cidr);
     expect(cidrs).toEqual(['2001:db8::10/128', '203.0.113.10/32']);
     expect(netpol.metadata?.annotations?.['agenttier.io/allowed-domains']).toBe('api.example.com');
+
+    // DNS moves on: the refresher rewrites the ipBlocks (and only when the answer changed).
+    let answer = ['203.0.113.99'];
+    const refresher = new DomainRefresher({ kubeConfig: h.fake.kubeConfig, resolver: async () => answer });
+    expect(await refresher.refreshOnce()).toBe(1);
+    expect(await refresher.refreshOnce()).toBe(0);
+    const refreshed = await h.net.readNamespacedNetworkPolicy({ namespace: 'default', name: 'eta-netpol' });
+    expect(refreshed.spec!.egress!.flatMap((r) => r.to ?? []).map((p) => p.ipBlock?.cidr)).toEqual([
+      '203.0.113.99/32',
+    ]);
+    expect(refreshed.spec!.egress![0]!.ports?.map((p) => p.port)).toEqual([53, 53]);
+    answer = [];
+    expect(await refresher.refreshOnce()).toBe(0); // an empty answer never cuts the sandbox off
   });
 });

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '@agenttier/contract';
+import type { EffectiveSandbox } from '@agenttier/core';
+import { buildPod, toolsVerifyScript } from './pod-builder.ts';
+import { egressRules, buildNetworkPolicy } from './network-policy.ts';
+import { resolveDomains } from './domain-resolver.ts';
+import { sandboxdToken } from './children.ts';
+
+const sandbox: Sandbox = {
+  apiVersion: 'agenttier.io/v1alpha1',
+  kind: 'Sandbox',
+  metadata: { name: 'sb1', namespace: 'team', uid: '1111-2222' },
+  spec: { templateRef: { name: 't' }, createdBy: { sub: 'u', email: 'u@example.com' } },
+};
+
+const effective: EffectiveSandbox = {
+  mode: 'code',
+  image: 'img:1',
+  pullPolicy: 'IfNotPresent',
+  resources: { cpu: '2', memory: '4Gi', pids: 1024, requests: { cpu: '500m' } },
+  storage: { size: '10Gi', mountPath: '/workspace' },
+  network: { allowInternet: false, allowedDomains: [] },
+  env: [{ name: 'FOO', value: 'bar' }],
+  workingDir: '/workspace',
+  shell: '/bin/bash',
+  onStart: 'echo hi',
+  agent: {},
+  templateName: 't',
+};
+
+describe('pod builder', () => {
+  it('runs sandboxd under tini from the injected emptyDir, with the token file, the onStart hook and the user env', () => {
+    const pod = buildPod({ sandbox, effective, injectorImage: 'inj:1' });
+    const c = pod.spec!.containers[0]!;
+    expect(c.command).toEqual([
+      '/opt/agenttier/bin/tini',
+      '-g',
+      '--',
+      '/opt/agenttier/node/bin/node',
+      '/opt/agenttier/sandboxd/sandboxd.mjs',
+    ]);
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      FOO: 'bar',
+      AGENTTIER_SANDBOXD_LISTEN: '0.0.0.0:7070',
+      AGENTTIER_SANDBOXD_TOKEN_FILE: '/run/agenttier/token/token',
+      AGENTTIER_ONSTART: 'echo hi',
+      AGENTTIER_SHELL: '/bin/bash',
+      HOME: '/workspace',
+    });
+    expect(c.resources).toEqual({ limits: { cpu: '2', memory: '4Gi' }, requests: { cpu: '500m' } });
+    expect(c.readinessProbe?.tcpSocket?.port).toBe(7070);
+    expect(c.volumeMounts?.find((m) => m.mountPath === '/opt/agenttier')?.readOnly).toBe(true);
+    expect(pod.spec!.initContainers!.map((i) => i.name)).toEqual(['sandboxd-inject']);
+    expect(pod.metadata?.annotations?.['agenttier.io/created-by']).toBe('u@example.com');
+    expect(pod.spec?.runtimeClassName).toBeUndefined();
+    expect(pod.spec?.enableServiceLinks).toBe(false);
+  });
+
+  it('adds tool verification and init scripts as init containers with the same lockdown', () => {
+    const pod = buildPod({
+      sandbox,
+      effective: { ...effective, runtimeClass: 'gvisor' },
+      injectorImage: 'inj:1',
+      harness: {
+        tools: [{ name: 'git' }, { name: 'claude', verifyCommand: 'claude --version' }],
+        initScripts: ['pip install x', 'echo done'],
+      },
+    });
+    const inits = pod.spec!.initContainers!;
+    expect(inits.map((i) => i.name)).toEqual(['sandboxd-inject', 'verify-tools', 'init-scripts']);
+    expect(inits[1]!.command![2]).toContain("command -v 'git'");
+    expect(inits[1]!.command![2]).toContain('claude --version');
+    expect(inits[2]!.command).toEqual(['/bin/sh', '-c', 'set -e\npip install x\necho done']);
+    for (const i of inits)
+      expect(i.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+    expect(pod.spec?.runtimeClassName).toBe('gvisor');
+  });
+
+  it('tool verification names every missing tool', () => {
+    const script = toolsVerifyScript([{ name: 'a' }, { name: 'b; rm -rf /' }]);
+    expect(script).toContain("command -v 'b; rm -rf /'");
+    expect(script).toContain('failed="$failed b__rm_-rf__"');
+  });
+});
+
+describe('network policy', () => {
+  const router = { namespace: 'agenttier', podLabels: { 'app.kubernetes.io/component': 'router' } };
+
+  it('denies by default: DNS out only, sandboxd in from the router only', () => {
+    const np = buildNetworkPolicy({ sandbox, effective, router });
+    expect(np.spec?.egress).toEqual([
+      {
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+    ]);
+    expect(np.spec?.ingress?.[0]?._from?.[0]?.namespaceSelector?.matchLabels).toEqual({
+      'kubernetes.io/metadata.name': 'agenttier',
+    });
+    expect(np.spec?.ingress?.[0]?.ports).toEqual([{ protocol: 'TCP', port: 7070 }]);
+    expect(np.spec?.podSelector?.matchLabels).toEqual({
+      'agenttier.io/sandbox': 'sb1',
+      'agenttier.io/managed': 'true',
+    });
+  });
+
+  it('allows the internet except link-local (cloud metadata) when the template allows it', () => {
+    const rules = egressRules({
+      effective: { ...effective, network: { allowInternet: true, allowedDomains: ['x.com'] } },
+    });
+    expect(rules[1]?.to).toEqual([
+      { ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.0.0/16'] } },
+      { ipBlock: { cidr: '::/0', except: ['fe80::/10'] } },
+    ]);
+  });
+
+  it('resolves allowed domains, keeps the last addresses when a lookup fails, and reports wildcards', async () => {
+    const first = await resolveDomains(['a.example', '*.b.example', '192.0.2.9'], async () => [
+      '198.51.100.1',
+    ]);
+    expect(first.ips).toEqual(['192.0.2.9', '198.51.100.1']);
+    expect(first.unresolved).toEqual(['*.b.example']);
+    const second = await resolveDomains(
+      ['a.example'],
+      async () => {
+        throw new Error('SERVFAIL');
+      },
+      first.byDomain,
+    );
+    expect(second.ips).toEqual(['198.51.100.1']);
+  });
+});
+
+it('sandboxd tokens differ per sandbox and per install key', () => {
+  expect(sandboxdToken('k1', 'u1')).not.toBe(sandboxdToken('k1', 'u2'));
+  expect(sandboxdToken('k1', 'u1')).not.toBe(sandboxdToken('k2', 'u1'));
+  expect(sandboxdToken('k1', 'u1')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+});
