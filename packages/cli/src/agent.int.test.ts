@@ -1,0 +1,146 @@
+/**
+ * Agent mode through the CLI against a real local platform, with the example agent
+ * (examples/echo-agent/agent.py): configure (idempotent), invoke with exit-code pass-through,
+ * timeout, detach + attach, concurrency limit, cancel, records.
+ *
+ *   AGENTTIER_DOCKER_HOST=unix:///run/agenttier/docker.sock npx vitest run --project integration packages/cli/src/agent.int.test.ts
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, scratch } from './test-helpers.ts';
+import {
+  removeDir,
+  removeEngineObjects,
+  startTestPlatform,
+  testNamespace,
+  type TestPlatform,
+} from './test-support/platform.ts';
+
+const ns = testNamespace('it-cli-agent');
+const agentPy = fileURLToPath(new URL('../../../examples/echo-agent/agent.py', import.meta.url));
+let platform: TestPlatform;
+let dir: string;
+let cleanupDir: () => Promise<void>;
+
+const cli = (...argv: string[]) =>
+  runCli(argv, {
+    url: platform.url,
+    cwd: dir,
+    env: { AGENTTIER_NAMESPACE: ns, AGENTTIER_POLL_INTERVAL_MS: '200' },
+  });
+
+const configureArgs = [
+  'configure',
+  'bot',
+  '--file',
+  `/workspace/agent.py=${agentPy}`,
+  '--install',
+  `sh -c 'echo installing; echo "almost done" >&2'`,
+  '--entrypoint',
+  'python3 /workspace/agent.py',
+];
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  ({ dir, cleanup: cleanupDir } = await scratch());
+  const created = await cli(
+    'sandbox',
+    'create',
+    'bot',
+    '-t',
+    'langgraph-agent',
+    '--wait',
+    '--wait-timeout',
+    '3m',
+  );
+  expect(created.code, created.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await platform?.close();
+  await removeEngineObjects(ns);
+  if (platform) removeDir(platform.dataDir);
+  await cleanupDir?.();
+});
+
+describe('agenttier configure / invoke / attach / invokes', () => {
+  it('refuses to invoke before configure, with a hint', async () => {
+    const r = await cli('invoke', 'bot', '--input', 'x');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Hint: Configure it first');
+  });
+
+  it('configures with the example agent, streams the install, and skips an identical configure', async () => {
+    const first = await cli(...configureArgs);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('[configure] uploading /workspace/agent.py');
+    expect(first.stdout).toContain('installing');
+    expect(first.stderr).toContain('almost done');
+    expect(first.stderr).toMatch(/Install:\s+exited 0/);
+    const again = await cli(...configureArgs);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('skipped (already configured)');
+    const log = await cli('sandbox', 'exec', 'bot', '--', 'ls', '/workspace/agent.py');
+    expect(log.stdout).toBe('/workspace/agent.py\n');
+  });
+
+  it('passes the entrypoint’s output and exit code through', async () => {
+    const count = await cli('invoke', 'bot', '--input', 'count 3');
+    expect(count).toMatchObject({ code: 0, stdout: '1\n2\n3\n', stderr: '' });
+    const fail = await cli('invoke', 'bot', '--input', 'fail 3');
+    expect(fail).toMatchObject({ code: 3, stdout: '', stderr: 'failing on request\n' });
+    const prompt = await cli('invoke', 'bot', '--prompt', 'echo from prompt');
+    expect(prompt).toMatchObject({ code: 0, stdout: 'from prompt\n' });
+    const timedOut = await cli('invoke', 'bot', '--input', 'sleep 20', '--timeout', '1s');
+    expect(timedOut.code).toBe(124);
+    expect(timedOut.stderr).toContain('hit its time limit');
+  });
+
+  it('detaches, attaches, limits concurrency, cancels and lists the records', async () => {
+    const detached = await cli('invoke', 'bot', '--input', 'count 5', '--detach');
+    expect(detached.code, detached.stderr).toBe(0);
+    const id = detached.stdout.trim();
+    expect(id).toMatch(/^inv-[0-9a-f]+$/);
+    const attached = await cli('attach', 'bot', id);
+    expect(attached).toMatchObject({ code: 0, stdout: '1\n2\n3\n4\n5\n' });
+
+    const limited = await cli(
+      'configure',
+      'bot',
+      '--entrypoint',
+      'python3 /workspace/agent.py',
+      '--max-concurrent-invokes',
+      '1',
+    );
+    expect(limited.code, limited.stderr).toBe(0);
+    const long = (await cli('invoke', 'bot', '--input', 'sleep 30', '--detach')).stdout.trim();
+    const busy = await cli('invoke', 'bot', '--input', 'count 1');
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/concurrent invokes/);
+    expect(busy.stderr).toMatch(/retry in \d+s/);
+    const canceled = await cli('invoke', 'bot', '--cancel', long);
+    expect(canceled.code, canceled.stderr).toBe(0);
+    const after = await cli('attach', 'bot', long);
+    expect(after.code).toBe(130);
+    expect(after.stdout).toContain('working...');
+
+    const records = JSON.parse((await cli('invokes', 'bot', '-o', 'json')).stdout) as Array<{
+      invokeId: string;
+      reason?: string;
+      exitCode?: number;
+    }>;
+    expect(records.find((r) => r.invokeId === id)).toMatchObject({ reason: 'completed', exitCode: 0 });
+    expect(records.find((r) => r.invokeId === long)).toMatchObject({ reason: 'canceled' });
+    const table = await cli('invokes', 'bot');
+    expect(table.stdout).toMatch(new RegExp(`^${id}\\s+completed\\s+0\\s+`, 'm'));
+    const one = await cli('invokes', 'bot', id);
+    expect(one.stdout).toContain('Output (tail):');
+  });
+
+  it('exits 1 when the install fails', async () => {
+    const r = await cli('configure', 'bot', '--install', 'sh -c "echo broken >&2; exit 7"');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('broken');
+    expect(r.stderr).toContain('the install command exited with code 7');
+  });
+});
