@@ -37,6 +37,8 @@ export interface ReflectorOpts<T extends KubeObject> {
   maxBackoffMs?: number;
   pageSize?: number;
   onError?: (err: unknown, during: 'list' | 'watch') => void;
+  /** Applied to every object before it is cached (e.g. dropping managedFields, setting kind). */
+  transform?: (obj: T) => T;
 }
 
 /** ns/name, the cache key. */
@@ -227,7 +229,10 @@ export class Reflector<T extends KubeObject> {
     const list = await this.listAll();
     this.relists++;
     const fresh = new Map<string, T>();
-    for (const item of list.items) fresh.set(objectKey(item), item);
+    for (const raw of list.items) {
+      const item = this.opts.transform ? this.opts.transform(raw) : raw;
+      fresh.set(objectKey(item), item);
+    }
     for (const [key, old] of this.cache) {
       if (!fresh.has(key)) {
         this.cache.delete(key);
@@ -324,7 +329,7 @@ export class Reflector<T extends KubeObject> {
           return;
         }
         delivered = true;
-        this.apply(type, obj);
+        this.apply(type, this.opts.transform && type !== 'BOOKMARK' ? this.opts.transform(obj) : obj);
       };
       const onDone = (err: unknown) => {
         if (expired || isExpired(err)) {

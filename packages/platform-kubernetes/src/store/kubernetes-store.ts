@@ -64,12 +64,10 @@ export class KubernetesStore implements Store {
           watch,
           watchPath: resourcePath(kind),
           list: async (page) => {
-            const list = await withRetry(() => this.cr.list<Resource>(kind, page), { idempotent: true });
-            // Lists carry no apiVersion/kind per item on some servers; the contract needs both.
-            for (const item of list.items) Object.assign(item, { apiVersion: API_VERSION, kind });
-            list.items.forEach(normalise);
-            return list;
+            return withRetry(() => this.cr.list<Resource>(kind, page), { idempotent: true });
           },
+          // List items carry no apiVersion/kind on some servers, and managedFields are the server's business.
+          transform: (obj) => normalise(Object.assign(obj, { apiVersion: API_VERSION, kind })),
           ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
           onError: (err, during) =>
             this.logger.warn({ kind, during, err: String(err) }, 'informer error; retrying'),
