@@ -3,9 +3,9 @@
 // generation, finalizers and deletionTimestamp, field ownership, dry-run and field validation.
 // Kind-specific behaviour comes from the ResourceType; the HTTP framing lives in server.ts.
 import { randomUUID } from 'node:crypto';
-import { clone, deepEqual, getIn, isObject, objectOrEmpty, str } from './json.ts';
+import { clone, deepEqual, getIn, isObject, str } from './json.ts';
 import type { Json, JsonObject } from './json.ts';
-import { conflictMessage, managedFieldsAfterUpdate, serverSideApply } from './managed-fields.ts';
+import { managedFieldsAfterUpdate } from './managed-fields.ts';
 import type { OwnershipScope, Seg } from './managed-fields.ts';
 import { generateName, validateName, validateObjectMeta } from './names.ts';
 import {
@@ -20,17 +20,17 @@ import { apiVersionOf, groupKind, groupResource } from './resource-type.ts';
 import type { ResourceType } from './resource-type.ts';
 import { applyDefaults, pruneUnknown, validateAgainstSchema } from './schema-validate.ts';
 import { modelSchema } from './builtin-schema.ts';
-import {
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-  SelectorParseError,
-} from './selectors.ts';
-import type { FieldRequirement, LabelRequirement } from './selectors.ts';
-import { errors, KubeError, statusBody, successStatus } from './status.ts';
-import type { FieldError } from './status.ts';
+import { errors } from './status.ts';
+import type { FieldError, KubeError } from './status.ts';
 import type { Storage } from './storage.ts';
+import { applyConfiguration } from './apply.ts';
+import { deleteCollection, deleteObject } from './delete.ts';
+import { finalizersOf, meta } from './object-meta.ts';
+import { listObjects, matchesSelectors, parseSelectors } from './list.ts';
+import type { ListQuery, Selectors } from './list.ts';
+import { scaleOf, withReplicas } from './scale.ts';
+
+export type { ListQuery, Selectors } from './list.ts';
 import { nowRfc3339 } from './time.ts';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
@@ -65,24 +65,12 @@ export interface Result {
   body: JsonObject;
 }
 
-export interface ListQuery {
-  labelSelector?: string;
-  fieldSelector?: string;
-  limit?: number;
-  continue?: string;
-}
-
 export interface DeleteOptions {
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
-
-export interface Selectors {
-  labels: LabelRequirement[];
-  fields: FieldRequirement[];
-}
 
 /** Internal writers (controllers, test hooks) use this identity. */
 export function internalOptions(manager: string): WriteOptions {
@@ -96,24 +84,12 @@ export function internalOptions(manager: string): WriteOptions {
   };
 }
 
-function meta(o: JsonObject): JsonObject {
-  const m = o.metadata;
-  if (isObject(m)) return m;
-  const created: JsonObject = {};
-  o.metadata = created;
-  return created;
-}
-
-function finalizersOf(o: JsonObject): string[] {
-  const f = meta(o).finalizers;
-  return Array.isArray(f) ? f.filter((x): x is string => typeof x === 'string') : [];
-}
-
 export class Rest {
   constructor(
     readonly storage: Storage,
     readonly registry: Registry,
-    private readonly afterWrite: () => void,
+    /** Wakes the controllers; called after every stored change. */
+    readonly afterWrite: () => void,
   ) {}
 
   // --- views --------------------------------------------------------------------------------------
@@ -126,7 +102,8 @@ export class Rest {
     return out;
   }
 
-  private fromView(t: ResourceType, obj: JsonObject): JsonObject {
+  /** @internal */
+  fromView(t: ResourceType, obj: JsonObject): JsonObject {
     const out = t.fromView ? t.fromView(obj) : clone(obj);
     out.apiVersion = apiVersionOf(t.group, t.storageVersion);
     out.kind = t.kind;
@@ -153,7 +130,8 @@ export class Rest {
     }
   }
 
-  private checkNamespace(target: Target, body: JsonObject): void {
+  /** @internal */
+  checkNamespace(target: Target, body: JsonObject): void {
     const m = meta(body);
     if (!target.type.namespaced) {
       delete m.namespace;
@@ -188,7 +166,8 @@ export class Rest {
     }
   }
 
-  private ownershipScope(t: ResourceType, subresource: string | undefined): OwnershipScope {
+  /** @internal */
+  ownershipScope(t: ResourceType, subresource: string | undefined): OwnershipScope {
     const first = (segs: readonly Seg[]) => {
       const s = segs[0];
       return s && 'f' in s ? s.f : undefined;
@@ -216,7 +195,8 @@ export class Rest {
     return validateAgainstSchema(obj, schema);
   }
 
-  private reportUnknownFields(unknown: string[], opts: WriteOptions): void {
+  /** @internal */
+  reportUnknownFields(unknown: string[], opts: WriteOptions): void {
     if (unknown.length === 0) return;
     if (opts.fieldValidation === 'Strict') {
       const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
@@ -241,73 +221,15 @@ export class Rest {
   }
 
   parseSelectors(t: ResourceType, q: ListQuery): Selectors {
-    try {
-      const labels = parseLabelSelector(q.labelSelector);
-      const fields = parseFieldSelector(q.fieldSelector);
-      for (const f of fields) {
-        if (f.key !== 'metadata.name' && f.key !== 'metadata.namespace' && !(f.key in t.fieldLabels)) {
-          throw errors.badRequest(`field label not supported: ${f.key}`);
-        }
-      }
-      return { labels, fields };
-    } catch (e) {
-      if (e instanceof SelectorParseError) throw errors.badRequest(e.message);
-      throw e;
-    }
+    return parseSelectors(t, q);
   }
 
   matches(t: ResourceType, sel: Selectors, stored: JsonObject): boolean {
-    const m = objectOrEmpty(stored.metadata);
-    if (!matchesLabels(sel.labels, objectOrEmpty(m.labels))) return false;
-    return matchesFields(sel.fields, (key) => {
-      if (key === 'metadata.name') return str(m.name);
-      if (key === 'metadata.namespace') return str(m.namespace);
-      return t.fieldLabels[key]?.(stored);
-    });
+    return matchesSelectors(t, sel, stored);
   }
 
   list(target: Target, q: ListQuery): JsonObject {
-    const t = target.type;
-    const sel = this.parseSelectors(t, q);
-    let rv = this.storage.currentRv();
-    let start = '';
-    if (q.continue) {
-      const token = decodeContinue(q.continue);
-      if (token.rv < this.storage.compactedRevision()) {
-        throw errors.expired(
-          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
-        );
-      }
-      rv = token.rv;
-      start = token.start;
-    }
-    const all = this.storage
-      .list(t.storageKey, t.namespaced ? target.namespace : undefined)
-      .filter((o) => this.matches(t, sel, o))
-      .filter((o) => !start || slotKey(o) > start);
-    let items = all;
-    const listMeta: JsonObject = { resourceVersion: String(rv) };
-    if (q.limit && q.limit > 0 && all.length > q.limit) {
-      items = all.slice(0, q.limit);
-      const last = items[items.length - 1];
-      if (last) listMeta.continue = encodeContinue(rv, slotKey(last));
-      // The real server omits the count when selectors filter the list.
-      if (!q.labelSelector && !q.fieldSelector) listMeta.remainingItemCount = all.length - items.length;
-    }
-    return {
-      apiVersion: apiVersionOf(t.group, target.version),
-      kind: t.listKind,
-      metadata: listMeta,
-      items: items.map((o) => {
-        const v = this.view(t, target.version, o);
-        // Typed lists of built-in kinds carry no apiVersion/kind per item; unstructured (CR) lists do.
-        if (!t.isCustom) {
-          delete v.apiVersion;
-          delete v.kind;
-        }
-        return v;
-      }),
-    };
+    return listObjects(this.storage, (o) => this.view(target.type, target.version, o), target, q);
   }
 
   // --- create -------------------------------------------------------------------------------------
@@ -432,7 +354,7 @@ export class Rest {
   patch(target: Target, type: PatchType, patchBody: unknown, opts: WriteOptions): Result {
     const t = target.type;
     const name = target.name ?? '';
-    if (type === 'apply') return this.apply(target, patchBody, opts);
+    if (type === 'apply') return applyConfiguration(this, target, patchBody, opts);
     if (type === 'strategic' && !t.strategicMerge) throw unsupportedPatch(t);
     const old = this.getStored(t, target.namespace, name);
     if (!old) throw errors.notFound(groupResource(t), name);
@@ -454,76 +376,6 @@ export class Rest {
     this.checkNamespace(target, obj);
     meta(obj).name = name;
     return this.commitUpdate(target, old, obj, opts);
-  }
-
-  private apply(target: Target, raw: unknown, opts: WriteOptions): Result {
-    const t = target.type;
-    const name = target.name ?? '';
-    if (!opts.fieldManagerGiven) {
-      throw errors.invalid({ group: 'meta.k8s.io', kind: 'PatchOptions' }, '', [
-        { type: 'Required', field: 'fieldManager', detail: 'is required for apply patch' },
-      ]);
-    }
-    if (!isObject(raw))
-      throw errors.badRequest('error decoding YAML: the apply configuration must be an object');
-    const config = clone(raw);
-    const want = apiVersionOf(t.group, target.version);
-    if (config.apiVersion !== want || config.kind !== t.kind) {
-      throw errors.badRequest(
-        `the API version in the data (${str(config.apiVersion) ?? ''}) does not match the expected API version (${want})`,
-      );
-    }
-    const cm = meta(config);
-    if ((str(cm.name) ?? '') !== name) {
-      throw errors.badRequest(
-        `the name of the object (${str(cm.name) ?? ''}) does not match the name on the URL (${name})`,
-      );
-    }
-    let cfg = this.fromView(t, config);
-    this.checkNamespace(target, cfg);
-    const schema = t.isCustom ? t.schemaFor?.(target.version) : t.model ? modelSchema(t.model) : undefined;
-    if (schema) this.reportUnknownFields(pruneUnknown(cfg, schema), opts);
-    cfg = scopeConfig(cfg, t, target.subresource);
-    const apiVersion = want;
-    const old = this.getStored(t, target.namespace, name);
-    const now = nowRfc3339();
-    const scope = this.ownershipScope(t, target.subresource);
-    const sub = target.subresource === 'status' ? 'status' : undefined;
-    if (!old) {
-      if (target.subresource) throw errors.notFound(groupResource(t), name);
-      const shell: JsonObject = { apiVersion: cfg.apiVersion ?? null, kind: t.kind, metadata: { name } };
-      if (t.namespaced && target.namespace) meta(shell).namespace = target.namespace;
-      const res = serverSideApply({
-        live: shell,
-        config: cfg,
-        manager: opts.manager,
-        apiVersion,
-        force: opts.force,
-        hints: t.hints,
-        scope,
-        now,
-      });
-      if (!res.ok) throw applyConflict(res.conflicts);
-      const managedFields = (meta(res.object).managedFields as Json[]) ?? [];
-      return this.create(target, this.view(t, target.version, res.object), opts, { managedFields });
-    }
-    const rv = str(cm.resourceVersion);
-    if (rv && rv !== str(meta(old).resourceVersion)) throw errors.staleUpdate(groupResource(t), name);
-    const res = serverSideApply({
-      live: clone(old),
-      config: cfg,
-      manager: opts.manager,
-      apiVersion,
-      subresource: sub,
-      force: opts.force,
-      hints: t.hints,
-      scope,
-      now,
-    });
-    if (!res.ok) throw applyConflict(res.conflicts);
-    const managed = (meta(res.object).managedFields as Json[]) ?? [];
-    meta(res.object).resourceVersion = meta(old).resourceVersion ?? null;
-    return this.commitUpdate(target, old, res.object, opts, managed);
   }
 
   /**
@@ -620,26 +472,7 @@ export class Rest {
   // --- scale --------------------------------------------------------------------------------------
 
   private scaleOf(target: Target, stored: JsonObject): JsonObject {
-    const t = target.type;
-    if (!t.scale) throw errors.notFound(groupResource(t), target.name ?? '');
-    const m = meta(stored);
-    const at = (p: string) => getIn(stored, p.replace(/^\./, '').split('.'));
-    const status: JsonObject = { replicas: Number(at(t.scale.statusReplicasPath) ?? 0) };
-    const selPath = t.scale.labelSelectorPath;
-    if (selPath && typeof at(selPath) === 'string') status.selector = at(selPath) as string;
-    return {
-      kind: 'Scale',
-      apiVersion: 'autoscaling/v1',
-      metadata: {
-        name: m.name ?? null,
-        ...(m.namespace ? { namespace: m.namespace } : {}),
-        uid: m.uid ?? null,
-        resourceVersion: m.resourceVersion ?? null,
-        creationTimestamp: m.creationTimestamp ?? null,
-      },
-      spec: { replicas: Number(at(t.scale.specReplicasPath) ?? 0) },
-      status,
-    };
+    return scaleOf(target.type, stored);
   }
 
   private updateScale(target: Target, scale: JsonObject, opts: WriteOptions): Result {
@@ -650,10 +483,7 @@ export class Rest {
     const next = clone(old);
     const rv = str(getIn(scale, ['metadata', 'resourceVersion']));
     meta(next).resourceVersion = rv ?? meta(old).resourceVersion ?? null;
-    const path = t.scale.specReplicasPath.replace(/^\./, '').split('.');
-    let cur = next;
-    for (const p of path.slice(0, -1)) cur = cur[p] = objectOrEmpty(cur[p]);
-    cur[path[path.length - 1] ?? 'replicas'] = Number(getIn(scale, ['spec', 'replicas']) ?? 0);
+    withReplicas(t, next, Number(getIn(scale, ['spec', 'replicas']) ?? 0));
     const res = this.commitUpdate({ ...target, subresource: undefined }, old, next, opts);
     const stored = this.getStored(t, target.namespace, name) ?? old;
     return { code: res.code, body: this.scaleOf(target, stored) };
@@ -662,93 +492,11 @@ export class Rest {
   // --- delete -------------------------------------------------------------------------------------
 
   delete(target: Target, del: DeleteOptions, opts: WriteOptions): Result {
-    const t = target.type;
-    const name = target.name ?? '';
-    const old = this.getStored(t, target.namespace, name);
-    if (!old) throw errors.notFound(groupResource(t), name);
-    const om = meta(old);
-    const pre = del.preconditions;
-    if (pre?.uid && pre.uid !== om.uid) {
-      throw errors.conflict(
-        groupResource(t),
-        name,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${str(om.uid) ?? ''}`,
-      );
-    }
-    if (pre?.resourceVersion && pre.resourceVersion !== om.resourceVersion) {
-      throw errors.conflict(
-        groupResource(t),
-        name,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${str(om.resourceVersion) ?? ''}`,
-      );
-    }
-    const next = clone(old);
-    const nm = meta(next);
-    let fins = finalizersOf(next);
-    if (del.propagationPolicy === 'Foreground')
-      fins = [...fins.filter((f) => f !== 'orphan'), 'foregroundDeletion'];
-    if (del.propagationPolicy === 'Orphan')
-      fins = [...fins.filter((f) => f !== 'foregroundDeletion'), 'orphan'];
-    fins = [...new Set(fins)];
-    if (fins.length) nm.finalizers = fins;
-
-    if (om.deletionTimestamp) {
-      if (!deepEqual(fins, finalizersOf(old)) && !opts.dryRun) {
-        this.storage.put(t.storageKey, next);
-        this.afterWrite();
-      }
-      return { code: 200, body: this.view(t, target.version, opts.dryRun ? old : next) };
-    }
-    if (fins.length > 0 || t.deletionBlocked?.(next)) {
-      nm.deletionTimestamp = nowRfc3339();
-      nm.deletionGracePeriodSeconds = 0;
-      if (t.hasGeneration && typeof nm.generation === 'number') nm.generation += 1;
-      t.onDeletionStarted?.(next);
-      if (!opts.dryRun) {
-        this.storage.put(t.storageKey, next);
-        this.afterWrite();
-      }
-      return { code: 200, body: this.view(t, target.version, next) };
-    }
-    if (opts.dryRun) {
-      return {
-        code: 200,
-        body: t.returnDeletedObject
-          ? this.view(t, target.version, old)
-          : successStatus(groupResource(t), name, str(om.uid) ?? ''),
-      };
-    }
-    const last = this.storage.remove(t.storageKey, old);
-    this.afterWrite();
-    return {
-      code: 200,
-      body: t.returnDeletedObject
-        ? this.view(t, target.version, last)
-        : successStatus(groupResource(t), name, str(om.uid) ?? ''),
-    };
+    return deleteObject(this, target, del, opts);
   }
 
   deleteCollection(target: Target, q: ListQuery, del: DeleteOptions, opts: WriteOptions): Result {
-    const t = target.type;
-    const sel = this.parseSelectors(t, q);
-    const victims = this.storage
-      .list(t.storageKey, t.namespaced ? target.namespace : undefined)
-      .filter((o) => this.matches(t, sel, o));
-    const items: Json[] = [];
-    for (const v of victims) {
-      const m = meta(v);
-      const res = this.delete({ ...target, namespace: str(m.namespace), name: str(m.name) }, del, opts);
-      items.push(res.body.kind === 'Status' ? this.view(t, target.version, v) : res.body);
-    }
-    return {
-      code: 200,
-      body: {
-        apiVersion: apiVersionOf(t.group, target.version),
-        kind: t.listKind,
-        metadata: { resourceVersion: String(this.storage.currentRv()) },
-        items,
-      },
-    };
+    return deleteCollection(this, target, q, del, opts);
   }
 }
 
@@ -767,36 +515,6 @@ function unsupportedPatch(t: ResourceType): KubeError {
 }
 
 export { unsupportedPatch };
-
-function applyConflict(conflicts: Array<{ manager: string; path: string }>): KubeError {
-  return new KubeError(
-    statusBody(409, 'Conflict', conflictMessage(conflicts), {
-      causes: conflicts.map((c) => ({
-        reason: 'FieldManagerConflict',
-        message: `conflict with ${c.manager}`,
-        field: c.path,
-      })),
-    }),
-  );
-}
-
-/** The part of an apply configuration a (sub)resource endpoint honours. */
-function scopeConfig(cfg: JsonObject, t: ResourceType, subresource: string | undefined): JsonObject {
-  if (subresource === 'status') {
-    const m = meta(cfg);
-    const out: JsonObject = {
-      apiVersion: cfg.apiVersion ?? null,
-      kind: cfg.kind ?? null,
-      metadata: { name: m.name ?? null },
-    };
-    if (m.namespace) meta(out).namespace = m.namespace;
-    if (m.resourceVersion) meta(out).resourceVersion = m.resourceVersion;
-    if (cfg.status !== undefined) out.status = cfg.status;
-    return out;
-  }
-  if (t.statusSubresource) delete cfg.status;
-  return cfg;
-}
 
 function specChanged(t: ResourceType, a: JsonObject, b: JsonObject): boolean {
   const strip = (o: JsonObject) => {
@@ -818,22 +536,4 @@ function sameIgnoringManagedTimes(a: JsonObject, b: JsonObject): boolean {
     return c;
   };
   return deepEqual(strip(a), strip(b));
-}
-
-function slotKey(o: JsonObject): string {
-  return `${str(getIn(o, ['metadata', 'namespace'])) ?? ''}/${str(getIn(o, ['metadata', 'name'])) ?? ''}`;
-}
-
-function encodeContinue(rv: number, start: string): string {
-  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
-}
-
-function decodeContinue(token: string): { rv: number; start: string } {
-  try {
-    const o = JSON.parse(Buffer.from(token, 'base64url').toString()) as { rv?: unknown; start?: unknown };
-    if (typeof o.rv === 'number' && typeof o.start === 'string') return { rv: o.rv, start: o.start };
-  } catch {
-    // fall through
-  }
-  throw errors.badRequest(`invalid continue token: ${token}`);
 }

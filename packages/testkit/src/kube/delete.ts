@@ -1,0 +1,107 @@
+// DELETE and deletecollection: preconditions, propagation finalizers (foregroundDeletion, orphan),
+// deletionTimestamp while finalizers remain (generation bumps), otherwise removal with a Success
+// Status (or the object, for kinds whose registry returns it).
+import { clone, deepEqual, str } from './json.ts';
+import type { Json } from './json.ts';
+import type { ListQuery } from './list.ts';
+import { finalizersOf, meta } from './object-meta.ts';
+import { apiVersionOf, groupResource } from './resource-type.ts';
+import type { DeleteOptions, Rest, Result, Target, WriteOptions } from './rest.ts';
+import { errors, successStatus } from './status.ts';
+import { nowRfc3339 } from './time.ts';
+
+export function deleteObject(rest: Rest, target: Target, del: DeleteOptions, opts: WriteOptions): Result {
+  const t = target.type;
+  const name = target.name ?? '';
+  const old = rest.getStored(t, target.namespace, name);
+  if (!old) throw errors.notFound(groupResource(t), name);
+  const om = meta(old);
+  const pre = del.preconditions;
+  if (pre?.uid && pre.uid !== om.uid) {
+    throw errors.conflict(
+      groupResource(t),
+      name,
+      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${str(om.uid) ?? ''}`,
+    );
+  }
+  if (pre?.resourceVersion && pre.resourceVersion !== om.resourceVersion) {
+    throw errors.conflict(
+      groupResource(t),
+      name,
+      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${str(om.resourceVersion) ?? ''}`,
+    );
+  }
+  const next = clone(old);
+  const nm = meta(next);
+  let fins = finalizersOf(next);
+  if (del.propagationPolicy === 'Foreground')
+    fins = [...fins.filter((f) => f !== 'orphan'), 'foregroundDeletion'];
+  if (del.propagationPolicy === 'Orphan')
+    fins = [...fins.filter((f) => f !== 'foregroundDeletion'), 'orphan'];
+  fins = [...new Set(fins)];
+  if (fins.length) nm.finalizers = fins;
+
+  if (om.deletionTimestamp) {
+    if (!deepEqual(fins, finalizersOf(old)) && !opts.dryRun) {
+      rest.storage.put(t.storageKey, next);
+      rest.afterWrite();
+    }
+    return { code: 200, body: rest.view(t, target.version, opts.dryRun ? old : next) };
+  }
+  if (fins.length > 0 || t.deletionBlocked?.(next)) {
+    nm.deletionTimestamp = nowRfc3339();
+    nm.deletionGracePeriodSeconds = 0;
+    if (t.hasGeneration && typeof nm.generation === 'number') nm.generation += 1;
+    t.onDeletionStarted?.(next);
+    if (!opts.dryRun) {
+      rest.storage.put(t.storageKey, next);
+      rest.afterWrite();
+    }
+    return { code: 200, body: rest.view(t, target.version, next) };
+  }
+  if (opts.dryRun) {
+    return {
+      code: 200,
+      body: t.returnDeletedObject
+        ? rest.view(t, target.version, old)
+        : successStatus(groupResource(t), name, str(om.uid) ?? ''),
+    };
+  }
+  const last = rest.storage.remove(t.storageKey, old);
+  rest.afterWrite();
+  return {
+    code: 200,
+    body: t.returnDeletedObject
+      ? rest.view(t, target.version, last)
+      : successStatus(groupResource(t), name, str(om.uid) ?? ''),
+  };
+}
+
+export function deleteCollection(
+  rest: Rest,
+  target: Target,
+  q: ListQuery,
+  del: DeleteOptions,
+  opts: WriteOptions,
+): Result {
+  const t = target.type;
+  const sel = rest.parseSelectors(t, q);
+  const victims = rest.storage
+    .list(t.storageKey, t.namespaced ? target.namespace : undefined)
+    .filter((o) => rest.matches(t, sel, o));
+  const items: Json[] = [];
+  for (const v of victims) {
+    const m = meta(v);
+    const res = deleteObject(rest, { ...target, namespace: str(m.namespace), name: str(m.name) }, del, opts);
+    items.push(res.body.kind === 'Status' ? rest.view(t, target.version, v) : res.body);
+  }
+  return {
+    code: 200,
+    body: {
+      apiVersion: apiVersionOf(t.group, target.version),
+      kind: t.listKind,
+      metadata: { resourceVersion: String(rest.storage.currentRv()) },
+      items,
+    },
+  };
+}
