@@ -19,13 +19,16 @@ AGENTTIER_TOKEN, AGENTTIER_NAMESPACE), then the config file (~/.config/agenttier
 or AGENTTIER_CONFIG), then defaults (http://127.0.0.1:8080).
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict, 5 validation,
-6 server unreachable; \`sandbox exec\` exits with the command's own code.
+6 server unreachable, 124 timed out, 130 interrupted/canceled; \`sandbox exec\`,
+\`sandbox terminal\`, \`invoke\` and \`attach\` exit with the command's own code.
 
 Examples:
   $ agenttier up
   $ agenttier sandbox create demo --template general-coding --wait
   $ agenttier sandbox exec demo -- python3 -c 'print(6*7)'
   $ agenttier sandbox list -o json
+  $ agenttier sandbox terminal demo
+  $ agenttier invoke demo-agent --input 'count 3'
 `;
 
 function subjectOf(args: unknown[]): string | undefined {
