@@ -72,4 +72,19 @@ describe('describeError', () => {
     expect(bug.internal).toBe(true);
     expect(bug.hint).toContain('This is a bug in the agenttier CLI');
   });
+
+  it('points at the right list for missing invokes, processes and sandboxes', () => {
+    const invoke = http(404, { error: 'invoke inv-1 not found for sandbox bot', code: 'NOT_FOUND' });
+    expect(describeError(invoke, { commandPath: ['attach'], subject: 'bot' }).hint).toBe(
+      'Run `agenttier invokes bot` to see invoke ids',
+    );
+    const sandbox = http(404, { error: 'sandbox "bot" not found', code: 'SANDBOX_NOT_FOUND' });
+    expect(describeError(sandbox, { commandPath: ['attach'], subject: 'bot' }).hint).toBe(
+      'Run `agenttier sandbox list` to see names',
+    );
+    const proc = http(404, { error: 'process p-1 not found', code: 'NOT_FOUND' });
+    expect(describeError(proc, { commandPath: ['sandbox', 'kill'], subject: 'box' }).hint).toBe(
+      'Run `agenttier sandbox ps box` to see process ids',
+    );
+  });
 });

@@ -97,7 +97,8 @@ function hintFor(err: AgentTierError, ctx: ErrorContext): string | undefined {
     return `Pass --api-key (or --token), set AGENTTIER_API_KEY, or save one with \`agenttier config set api-key KEY\``;
   }
   if (err instanceof NotFoundError) {
-    if (ctx.commandPath[0] === 'attach' || (ctx.commandPath[0] === 'invoke' && /invoke/i.test(err.message))) {
+    const agentCommand = ['attach', 'invoke', 'invokes'].includes(ctx.commandPath[0] ?? '');
+    if (agentCommand && err.code !== 'SANDBOX_NOT_FOUND' && /invoke/i.test(err.serverMessage)) {
       return `Run \`agenttier invokes ${nameOr(ctx)}\` to see invoke ids`;
     }
     if (/process/i.test(err.serverMessage) && ['logs', 'kill'].includes(ctx.commandPath[1] ?? '')) {
