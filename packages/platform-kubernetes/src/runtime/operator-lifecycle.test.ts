@@ -152,8 +152,12 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     expect(again.spec?.volumes?.find((v) => v.name === 'workspace')?.persistentVolumeClaim?.claimName).toBe(
       'delta-workspace',
     );
-    const sb = await eventually(() => phaseOf(h, 'delta', 'Running'), 'Running again');
-    expect(sb.status?.restartCount).toBe(1);
+    // The new pod appears before the status recording the restart is written: wait for both.
+    const sb = await eventually(async () => {
+      const s = await phaseOf(h, 'delta', 'Running');
+      return s?.status?.restartCount === 1 ? s : undefined;
+    }, 'Running again after one restart');
+    expect(sb.status?.reason).toBe('Ready');
   });
 
   it('a crashed pod is restarted within the budget, then the sandbox goes to Error', async () => {
