@@ -99,6 +99,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     docker,
     instanceId: instanceIdOf(dataDir),
     runRoot: join(dataDir, 'run'),
+    // Template runtime classes -> engine runtimes (daemon.json "runtimes"; scripts/engine.sh registers runsc).
+    runtimeClasses: { gvisor: 'runsc' },
     ...(bundle
       ? {
           sandboxd: {

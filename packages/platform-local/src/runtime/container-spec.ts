@@ -56,6 +56,15 @@ export function ownerLabels(
   };
 }
 
+/** The engine runtime (daemon.json name) for the sandbox's runtime class; undefined = the engine default. */
+export function engineRuntimeFor(
+  effective: Pick<EffectiveSandbox, 'runtimeClass'>,
+  runtimeClasses?: Record<string, string>,
+): string | undefined {
+  const rc = effective.runtimeClass;
+  return rc ? (runtimeClasses?.[rc] ?? rc) : undefined;
+}
+
 /**
  * The locked-down container of DESIGN's security defaults: uid 1000, read-only root, tmpfs /tmp, every
  * capability dropped, no-new-privileges, the engine's default seccomp profile, CPU/memory/pids limits,
@@ -105,9 +114,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     entrypoint = ['sleep'];
     cmd = ['infinity'];
   }
-  const runtime = effective.runtimeClass
-    ? (input.runtimeClasses?.[effective.runtimeClass] ?? effective.runtimeClass)
-    : undefined;
+  const runtime = engineRuntimeFor(effective, input.runtimeClasses);
   return {
     name: workloadName(sandbox),
     Image: effective.image,

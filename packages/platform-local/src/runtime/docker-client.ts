@@ -18,3 +18,24 @@ export function isNotFound(err: unknown): boolean {
 export function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number })?.statusCode;
 }
+
+/**
+ * A create that lost a race for the name. Docker answers 409; Podman's compatible API (4.x) answers 500
+ * with "... is already in use".
+ */
+export function isNameConflict(err: unknown): boolean {
+  const status = statusOf(err);
+  if (status === 409) return true;
+  return status === 500 && /already in use/i.test((err as Error)?.message ?? '');
+}
+
+/**
+ * Whether every `key=value` in `wanted` is among `labels`. Engines filter lists by label themselves, but
+ * Podman (4.x) ORs several label filters on volumes where Docker ANDs them, so callers check again.
+ */
+export function hasLabels(labels: Record<string, string> | null | undefined, wanted: string[]): boolean {
+  return wanted.every((kv) => {
+    const eq = kv.indexOf('=');
+    return eq < 0 ? labels?.[kv] !== undefined : labels?.[kv.slice(0, eq)] === kv.slice(eq + 1);
+  });
+}

@@ -8,13 +8,21 @@ import {
   LABEL_SANDBOX,
   LABEL_SANDBOX_UID,
   PlatformError,
+  isPlatformError,
 } from '@agenttier/contract';
 import type { ChildOutcome, EffectiveSandbox, ObservedSandbox, OwnedChild, Runtime } from '@agenttier/core';
 import { volumeName, workloadName } from '@agenttier/core';
 import type Docker from 'dockerode';
+import type { ContainerInspectInfo } from 'dockerode';
 import type { SandboxdMounts } from './container-spec.ts';
-import { LABEL_INSTANCE, SANDBOX_UID, buildContainerSpec, ownerLabels } from './container-spec.ts';
-import { isNotFound, statusOf } from './docker-client.ts';
+import {
+  LABEL_INSTANCE,
+  SANDBOX_UID,
+  buildContainerSpec,
+  engineRuntimeFor,
+  ownerLabels,
+} from './container-spec.ts';
+import { hasLabels, isNameConflict, isNotFound, statusOf } from './docker-client.ts';
 
 export interface DockerRuntimeOpts {
   docker: Docker;
@@ -144,7 +152,7 @@ export class DockerRuntime implements Runtime {
       const info = await container.inspect();
       const ours = info.Config.Labels?.[LABEL_SANDBOX_UID] === sandbox.metadata.uid;
       if (ours && info.State.Running) return 'unchanged';
-      if (ours && info.State.Status === 'created') {
+      if (ours && info.State.Status === 'created' && this.runtimeHonoured(info, effective)) {
         await container.start();
         return 'started';
       }
@@ -163,12 +171,30 @@ export class DockerRuntime implements Runtime {
     });
     try {
       const created = await this.opts.docker.createContainer(spec);
+      if (spec.HostConfig?.Runtime && !this.runtimeHonoured(await created.inspect(), effective)) {
+        await created.remove({ force: true }).catch(() => undefined);
+        throw new PlatformError(
+          'UNPROCESSABLE',
+          `runtime class "${effective.runtimeClass}" needs the engine runtime "${spec.HostConfig.Runtime}", but this ` +
+            "engine ignored it (Podman's Docker-compatible API cannot choose an OCI runtime); refusing to run the " +
+            'sandbox without that isolation. Use a Docker engine with the runtime registered (scripts/engine.sh registers runsc).',
+        );
+      }
       await created.start();
       return 'created';
     } catch (err) {
-      const status = statusOf(err);
-      if (status === 409) return 'unchanged'; // a concurrent reconcile created it; the next pass observes it
-      if (status === 404) {
+      if (isPlatformError(err)) throw err;
+      // A concurrent reconcile created it; the next pass observes it.
+      if (isNameConflict(err)) return 'unchanged';
+      if (statusOf(err) === 400 && /unknown runtime/i.test((err as Error).message)) {
+        throw new PlatformError(
+          'UNPROCESSABLE',
+          `runtime class "${effective.runtimeClass}" needs the engine runtime "${spec.HostConfig?.Runtime}", which this ` +
+            "engine does not have; register it in the engine's daemon.json (scripts/engine.sh registers runsc for gVisor)",
+          { cause: err },
+        );
+      }
+      if (statusOf(err) === 404) {
         throw new PlatformError(
           'RUNTIME_FAILED',
           `image ${effective.image} is not available in the engine; build it with \`npm run images\` (scripts/images.sh) or set the template image`,
@@ -179,6 +205,15 @@ export class DockerRuntime implements Runtime {
         cause: err,
       });
     }
+  }
+
+  /**
+   * Whether a container runs on the engine runtime its runtime class asks for. Docker refuses an unknown
+   * runtime, but Podman's compatible API accepts any name and runs the engine default ("oci") instead.
+   */
+  private runtimeHonoured(info: ContainerInspectInfo, effective: EffectiveSandbox): boolean {
+    const wanted = engineRuntimeFor(effective, this.opts.runtimeClasses);
+    return !wanted || info.HostConfig.Runtime === wanted;
   }
 
   async removeWorkload(sandbox: Sandbox): Promise<ChildOutcome> {
@@ -207,13 +242,16 @@ export class DockerRuntime implements Runtime {
   }
 
   async listOwned(): Promise<OwnedChild[]> {
-    const filters = { label: [`${LABEL_MANAGED}=true`, `${LABEL_INSTANCE}=${this.opts.instanceId}`] };
+    const label = [`${LABEL_MANAGED}=true`, `${LABEL_INSTANCE}=${this.opts.instanceId}`];
+    const filters = { label };
     const [containers, volumes] = await Promise.all([
       this.opts.docker.listContainers({ all: true, filters }),
       this.opts.docker.listVolumes({ filters }),
     ]);
     const out: OwnedChild[] = [];
-    for (const c of containers) {
+    // Checked again here: Podman returns volumes matching ANY of the label filters, which would hand
+    // another install's volumes to orphan collection.
+    for (const c of containers.filter((c) => hasLabels(c.Labels, label))) {
       const labels = c.Labels ?? {};
       out.push({
         type: 'workload',
@@ -223,7 +261,7 @@ export class DockerRuntime implements Runtime {
         namespace: labels[LABEL_NAMESPACE] ?? '',
       });
     }
-    for (const v of volumes.Volumes ?? []) {
+    for (const v of (volumes.Volumes ?? []).filter((v) => hasLabels(v.Labels, label))) {
       const labels = v.Labels ?? {};
       out.push({
         type: 'volume',

@@ -1,0 +1,188 @@
+/**
+ * A template with `runtimeClass: gvisor` on the local platform: startLocalPlatform maps the class to the
+ * engine runtime `runsc`, which scripts/engine.sh registers in /etc/agenttier/daemon.json. Skipped, with
+ * the reason printed, when the engine has no runsc runtime. See docs/gvisor.md.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDockerClient } from './docker-client.ts';
+import type { TestPlatform } from './int-test-support.ts';
+import {
+  api,
+  execIn,
+  startPlatformOn,
+  stopPlatform,
+  testNamespace,
+  waitForPhase,
+} from './int-test-support.ts';
+
+const dockerHost = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
+
+/** What the engine says about runsc: a reason to skip, and whether sandboxd's socket can reach the host. */
+async function probeEngine(): Promise<{ skip?: string; hostUds: boolean }> {
+  try {
+    const docker = createDockerClient(dockerHost);
+    const [info, version] = await Promise.all([docker.info(), docker.version()]);
+    if (version.Components?.some((c) => /podman/i.test(c.Name))) {
+      return {
+        skip: `${dockerHost} is Podman; runsc is registered through Docker's daemon.json`,
+        hostUds: false,
+      };
+    }
+    const runsc = (info as { Runtimes?: Record<string, { runtimeArgs?: string[] }> }).Runtimes?.runsc;
+    if (!runsc) {
+      return {
+        skip: `runsc is not registered in the engine at ${dockerHost} (scripts/engine.sh adds it to /etc/agenttier/daemon.json)`,
+        hostUds: false,
+      };
+    }
+    return { hostUds: (runsc.runtimeArgs ?? []).some((a) => /^--?host-uds=(create|all)$/.test(a)) };
+  } catch (err) {
+    return { skip: `no engine answers at ${dockerHost}: ${(err as Error).message}`, hostUds: false };
+  }
+}
+
+const engine = await probeEngine();
+if (engine.skip) console.log(`gvisor.int.test.ts skipped: ${engine.skip}`);
+else if (!engine.hostUds) {
+  console.log(
+    'gvisor.int.test.ts: the sandboxd case is skipped: runsc runs without --host-uds=create, so a ' +
+      "sandbox's unix socket is not reachable from the host (docs/gvisor.md)",
+  );
+}
+
+/** A cluster template like minimal-shell, on gVisor. */
+const GVISOR_TEMPLATE = {
+  name: 'gvisor-shell',
+  spec: {
+    mode: 'code',
+    image: { repository: 'agenttier/minimal-shell:dev', pullPolicy: 'Never' },
+    resources: { limits: { cpu: '1', memory: '1Gi' }, pids: 1024 },
+    storage: { size: '1Gi', mountPath: '/workspace' },
+    harness: { shell: '/bin/bash', workingDir: '/workspace' },
+    runtimeClass: 'gvisor',
+  },
+};
+
+describe.skipIf(engine.skip !== undefined)('a gVisor template on the local platform (runsc)', () => {
+  const ns = testNamespace('it-gvisor');
+  const docker = createDockerClient(dockerHost);
+  const platforms: TestPlatform[] = [];
+  const start = async (opts: { sandboxd?: boolean }) => {
+    const p = await startPlatformOn(dockerHost, opts);
+    platforms.push(p);
+    expect((await api(p.url, 'POST', '/api/v1/templates', GVISOR_TEMPLATE)).status).toBe(201);
+    return p;
+  };
+
+  afterAll(async () => {
+    for (const p of platforms) await stopPlatform(p, dockerHost, ns);
+  });
+
+  it('runs in the gVisor kernel with the lockdown intact, and survives stop and resume (engine exec)', async () => {
+    const { url } = await start({ sandboxd: false });
+    const exec = (command: string) => execIn(url, ns, 'gv', command);
+    expect(
+      (
+        await api(url, 'POST', '/api/v1/sandboxes', {
+          name: 'gv',
+          namespace: ns,
+          templateRef: { name: 'gvisor-shell' },
+        })
+      ).status,
+    ).toBe(201);
+    await waitForPhase(url, ns, 'gv', 'Running');
+
+    const info = await docker.getContainer(`agenttier-${ns}-gv`).inspect();
+    expect(info.HostConfig).toMatchObject({
+      Runtime: 'runsc',
+      ReadonlyRootfs: true,
+      NetworkMode: 'none',
+      CapDrop: ['ALL'],
+      PidsLimit: 1024,
+      Memory: 2 ** 30,
+    });
+    // gVisor's kernel introduces itself in its own dmesg (the host kernel is not visible).
+    expect((await exec('dmesg | head -n 1')).stdout).toMatch(/Starting gVisor/);
+
+    expect(await exec('id -u; echo $((6*7))')).toMatchObject({ stdout: '1000\n42\n', exitCode: 0 });
+    // /var/tmp is world-writable in the image: only a read-only root refuses the write.
+    expect((await exec('touch /var/tmp/x 2>&1; echo rc=$?')).stdout).toMatch(/Read-only file system\nrc=1/);
+    expect((await exec('touch /workspace/ok /tmp/ok && echo ok')).stdout).toBe('ok\n');
+    expect((await exec("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")).stdout).toBe('lo\n');
+    expect((await exec('tail -n +2 /proc/net/route | wc -l')).stdout.trim()).toBe('0');
+    expect((await exec('grep CapEff /proc/self/status')).stdout).toMatch(/CapEff:\s+0000000000000000/);
+    // gVisor's /proc/self/status has no NoNewPrivs line; setpriv asks prctl(PR_GET_NO_NEW_PRIVS).
+    expect((await exec('setpriv -d 2>/dev/null | grep no_new_privs')).stdout).toMatch(/no_new_privs:\s+1/);
+
+    await exec('echo kept > /workspace/p.txt');
+    expect((await api(url, 'POST', `/api/v1/sandboxes/gv/stop?namespace=${ns}`)).json.status).toBe(
+      'stopping',
+    );
+    await waitForPhase(url, ns, 'gv', 'Stopped');
+    expect((await api(url, 'POST', `/api/v1/sandboxes/gv/resume?namespace=${ns}`)).json.status).toBe(
+      'resuming',
+    );
+    await waitForPhase(url, ns, 'gv', 'Running');
+    expect((await exec('cat /workspace/p.txt')).stdout).toBe('kept\n');
+
+    expect((await api(url, 'DELETE', `/api/v1/sandboxes/gv?namespace=${ns}`)).status).toBe(204);
+    await waitForPhase(url, ns, 'gv', 'Gone');
+  });
+
+  it.skipIf(!engine.hostUds)(
+    "is served by sandboxd through its unix socket (runsc --host-uds=create) well before the platform's 15 s engine-exec fallback",
+    async () => {
+      const { url } = await start({});
+      const created = Date.now();
+      await api(url, 'POST', '/api/v1/sandboxes', {
+        name: 'gvd',
+        namespace: ns,
+        templateRef: { name: 'gvisor-shell' },
+      });
+      await waitForPhase(url, ns, 'gvd', 'Running', 60_000);
+      expect(Date.now() - created).toBeLessThan(12_000); // ready because sandboxd answered, not by giving up
+      expect((await execIn(url, ns, 'gvd', 'dmesg | head -n 1')).stdout).toMatch(/Starting gVisor/);
+      expect(await execIn(url, ns, 'gvd', ['sh', '-c', 'cat; id -u'], { stdin: 'in\n' })).toMatchObject({
+        stdout: 'in\n1000\n',
+        exitCode: 0,
+      });
+      const put = await api(url, 'PUT', `/api/v1/sandboxes/gvd/files/workspace/f.txt?namespace=${ns}`, 'abc');
+      expect(put.status).toBe(201);
+      expect(
+        (await api(url, 'GET', `/api/v1/sandboxes/gvd/files/workspace/f.txt?namespace=${ns}`)).text,
+      ).toBe('abc');
+      expect((await api(url, 'DELETE', `/api/v1/sandboxes/gvd?namespace=${ns}`)).status).toBe(204);
+      await waitForPhase(url, ns, 'gvd', 'Gone');
+    },
+  );
+});
+
+describe.skipIf(engine.skip?.startsWith('no engine') ?? false)(
+  'a runtime class the engine cannot honour',
+  () => {
+    const ns = testNamespace('it-rtclass');
+    let platform: TestPlatform | undefined;
+    afterAll(async () => {
+      await stopPlatform(platform, dockerHost, ns);
+    });
+
+    it('puts the sandbox in Error with the reason instead of retrying or running it without that runtime', async () => {
+      platform = await startPlatformOn(dockerHost, { sandboxd: false });
+      const { url } = platform;
+      const spec = { ...GVISOR_TEMPLATE.spec, runtimeClass: 'no-such-runtime' };
+      expect((await api(url, 'POST', '/api/v1/templates', { name: 'nowhere', spec })).status).toBe(201);
+      await api(url, 'POST', '/api/v1/sandboxes', {
+        name: 'x',
+        namespace: ns,
+        templateRef: { name: 'nowhere' },
+      });
+      const failed = await waitForPhase(url, ns, 'x', 'Error', 20_000);
+      expect(failed.message).toMatch(/engine runtime "no-such-runtime"/);
+      const left = await createDockerClient(dockerHost).listContainers({
+        all: true,
+        filters: { name: [`agenttier-${ns}-x`] },
+      });
+      expect(left).toEqual([]);
+    });
+  },
+);
