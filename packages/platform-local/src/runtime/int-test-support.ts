@@ -41,13 +41,21 @@ export async function startPlatformOn(
   }
 }
 
-/** Closes the platform, then removes every container and volume of `namespace` and the data dir. */
+/**
+ * Closes the platform and removes its data dir; with a namespace, also every container and volume of
+ * that namespace.
+ */
 export async function stopPlatform(
   platform: TestPlatform | undefined,
   dockerHost: string,
-  namespace: string,
+  namespace?: string,
 ): Promise<void> {
   await platform?.close();
+  if (namespace) await removeNamespace(dockerHost, namespace);
+  if (platform) rmSync(platform.dataDir, { recursive: true, force: true });
+}
+
+async function removeNamespace(dockerHost: string, namespace: string): Promise<void> {
   const docker = createDockerClient(dockerHost);
   const filters = { label: [`${LABEL_NAMESPACE}=${namespace}`] };
   for (const c of await docker.listContainers({ all: true, filters })) {
@@ -63,7 +71,6 @@ export async function stopPlatform(
       .remove()
       .catch(() => undefined);
   }
-  if (platform) rmSync(platform.dataDir, { recursive: true, force: true });
 }
 
 export async function api(

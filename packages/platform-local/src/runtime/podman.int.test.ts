@@ -158,7 +158,7 @@ describe.skipIf(!podmanHost)("local platform on Podman's Docker-compatible API",
       expect((await api(b, 'DELETE', `/api/v1/sandboxes/plain?namespace=${ns}`)).status).toBe(204);
       await waitForPhase(b, ns, 'plain', 'Gone');
     } finally {
-      await plain.close();
+      await stopPlatform(plain, host);
     }
   });
 
