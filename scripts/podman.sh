@@ -137,6 +137,9 @@ ${ulimits_line}
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 tmp_dir = "$STATE/tmp"
+# Each exec through the API leaves two conmon processes until this delay (default 300 s) has passed
+# (containers/podman#20415); the engine-exec data plane reads the exit code right away.
+exit_command_delay = 10
 
 [network]
 network_config_dir = "$STATE/networks"
