@@ -35,7 +35,11 @@ async function waitFor(
   what: string,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await Promise.resolve().then(cond).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(cond)
+      .catch(() => false))
+  ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
