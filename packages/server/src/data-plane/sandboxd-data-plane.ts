@@ -22,9 +22,12 @@ const CODE_MAP: Record<string, ErrorCode> = {
   too_many_processes: 'RATE_LIMITED',
   too_many_sessions: 'RATE_LIMITED',
   pty_unavailable: 'UNAVAILABLE',
+  method_not_allowed: 'METHOD_NOT_ALLOWED',
   connect_failed: 'UPSTREAM_UNREACHABLE',
   resource_exhausted: 'UNAVAILABLE',
   shutting_down: 'UNAVAILABLE',
+  /** The client could not reach the daemon at all (not started, socket gone, no answer in time). */
+  unreachable: 'UNAVAILABLE',
 };
 
 export function fromSandboxdError(err: unknown): unknown {
@@ -42,12 +45,18 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** True when the daemon could not be reached at all (not started, socket gone, crashed). */
+/** errnos of a connection that never got to the daemon (or was cut before it answered). */
+const UNREACHABLE_ERRNOS = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAGAIN']);
+
+/**
+ * True when the daemon could not be reached at all (not started, socket gone, crashed, no answer in
+ * time). The sandboxd client reports that as `SandboxdError('unreachable')` with the errno in
+ * `details.errno` and on `cause`; a raw socket error carries it on `code`.
+ */
 export function isUnreachable(err: unknown): boolean {
-  const code =
-    (err as { code?: string; cause?: { code?: string } })?.code ??
-    (err as { cause?: { code?: string } })?.cause?.code;
-  return code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ECONNRESET' || code === 'EPIPE';
+  if (err instanceof SandboxdError) return err.code === 'unreachable';
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  return [e?.code, e?.cause?.code].some((c) => typeof c === 'string' && UNREACHABLE_ERRNOS.has(c));
 }
 
 export function toFileInfo(f: {
