@@ -1,4 +1,4 @@
-import type { Sandbox } from '@agenttier/contract';
+import type { Resource, Sandbox } from '@agenttier/contract';
 import type { Logger, Runtime, Store } from './ports.ts';
 import { systemClock } from './ports.ts';
 import type { Clock } from './ports.ts';
@@ -36,8 +36,9 @@ export interface Controller {
  */
 export function createController(opts: ControllerOpts): Controller {
   const logger = opts.logger.child({ component: 'controller' });
+  const own = recordOwnWrites(opts.store);
   const reconcile = createSandboxReconciler({
-    store: opts.store,
+    store: own.store,
     runtime: opts.runtime,
     clock: opts.clock ?? systemClock,
     logger,
@@ -76,7 +77,16 @@ export function createController(opts: ControllerOpts): Controller {
 
   return {
     async start() {
-      unwatch = opts.store.watch('Sandbox', (event) => queue.add(keyOf(event.object)));
+      unwatch = opts.store.watch('Sandbox', (event) => {
+        // Deferred: a store may emit inside the write call, before the writer has learnt the new
+        // resourceVersion. The controller's own writes (status, finalizer) must not re-trigger it, or
+        // every failed attempt's status write would start the next attempt at once and defeat the
+        // backoff; the reconciler already requeued itself for whatever it still has to do.
+        setImmediate(() => {
+          if (event.type !== 'DELETED' && own.consume(event.object)) return;
+          queue.add(keyOf(event.object));
+        });
+      });
       await relist();
       await collectOrphans().catch((err: unknown) =>
         logger.warn({ err: String(err) }, 'orphan collection failed'),
@@ -99,4 +109,32 @@ export function createController(opts: ControllerOpts): Controller {
       await queue.stop();
     },
   };
+}
+
+/**
+ * Wraps the store so the resourceVersions written through it are remembered until their watch event
+ * arrives. Bounded: a version whose event never comes (a relist replaced the watch) ages out.
+ */
+function recordOwnWrites(store: Store): { store: Store; consume(obj: Resource): boolean } {
+  const versions = new Set<string>();
+  const remember = <T extends Resource>(written: T): T => {
+    versions.add(versionKey(written));
+    if (versions.size > 10_000) versions.delete(versions.values().next().value!);
+    return written;
+  };
+  const wrapped: Store = {
+    get: (kind, key) => store.get(kind, key),
+    list: (kind, opts) => store.list(kind, opts),
+    create: (obj) => store.create(obj),
+    update: async (obj) => remember(await store.update(obj)),
+    updateStatus: async (obj) => remember(await store.updateStatus(obj)),
+    delete: (kind, key) => store.delete(kind, key),
+    watch: (kind, handler) => store.watch(kind, handler),
+    close: () => store.close(),
+  };
+  return { store: wrapped, consume: (obj) => versions.delete(versionKey(obj)) };
+}
+
+function versionKey(obj: Resource): string {
+  return `${keyOf(obj)}@${obj.metadata.resourceVersion ?? ''}`;
 }

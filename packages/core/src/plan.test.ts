@@ -102,6 +102,39 @@ describe('planSandbox: create', () => {
     expect(p.status.restartCount).toBeUndefined();
   });
 
+  it('counts a workload that exits before it was ever ready, and gives up after the restart budget', () => {
+    const p = plan(
+      { status: { phase: 'Creating', reason: 'Starting' } },
+      { volume: VOLUME, workload: exited(2) },
+    );
+    expect(types(p)).toEqual(['ensureWorkload']);
+    expect(p.status).toMatchObject({ phase: 'Creating', reason: 'Restarting', restartCount: 1 });
+    const last = plan(
+      { status: { phase: 'Creating', reason: 'Restarting', restartCount: MAX_RESTARTS } },
+      { volume: VOLUME, workload: exited(2) },
+    );
+    expect(types(last)).toEqual([]);
+    expect(last.status).toMatchObject({
+      phase: 'Error',
+      reason: 'RestartLimitExceeded',
+      message: expect.stringMatching(/exited before it became ready .*last exit code 2/),
+    });
+  });
+
+  it('replaces a leftover of another sandbox with the same name without counting it', () => {
+    const p = plan(
+      { status: { phase: 'Creating', reason: 'Starting' } },
+      { volume: VOLUME, workload: { ...exited(0), sandboxUid: 'someone-else' } },
+    );
+    expect(types(p)).toEqual(['ensureWorkload']);
+    expect(p.status.restartCount).toBeUndefined();
+  });
+
+  it('never mounts a volume labelled for another sandbox: ensureVolume (which refuses) comes first', () => {
+    const p = plan({ status: { phase: 'Creating' } }, { volume: { ...VOLUME, sandboxUid: 'someone-else' } });
+    expect(types(p)).toEqual(['ensureVolume', 'ensureWorkload']);
+  });
+
   it('becomes Running with startedAt and lastActivityTimestamp when the workload is ready', () => {
     const p = plan({ status: { phase: 'Creating' } }, { volume: VOLUME, workload: running });
     expect(p.actions).toEqual([]);

@@ -119,7 +119,11 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
     };
   }
 
-  if (!volume) actions.push({ type: 'ensureVolume' });
+  // A volume under our name but labelled for another sandbox is never mounted: ensureVolume refuses it
+  // (and the failure backs off) until orphan collection removes it.
+  const volumeOurs =
+    volume !== undefined && (volume.sandboxUid === undefined || volume.sandboxUid === sandbox.metadata.uid);
+  if (!volumeOurs) actions.push({ type: 'ensureVolume' });
 
   // The workload died under a running sandbox (OOM kill, `kill 1`, engine restart): restart within a budget.
   if (status.phase === 'Running' && (!workload || workload.state === 'exited')) {
@@ -150,15 +154,50 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
     };
   }
 
+  // A workload that dies before it ever became ready (bad entrypoint, start hook failing) is retried
+  // within the same budget, so a broken image ends in Error instead of being recreated forever.
+  // Counted only when this controller started it in the current attempt (reason Starting/Restarting):
+  // a container left from before a resume, or another sandbox's leftover, is replaced for free.
+  const startedByUs = status.reason === 'Starting' || status.reason === 'Restarting';
+  const ours = workload?.sandboxUid === undefined || workload.sandboxUid === sandbox.metadata.uid;
+  if (workload?.state === 'exited' && startedByUs && ours) {
+    const restarts = (status.restartCount ?? 0) + 1;
+    if (restarts > MAX_RESTARTS) {
+      return {
+        actions,
+        status: phaseStatus(
+          'Error',
+          'RestartLimitExceeded',
+          `The sandbox exited before it became ready ${MAX_RESTARTS} times${workload.exitCode !== undefined ? ` (last exit code ${workload.exitCode})` : ''}${workload.message ? `: ${workload.message}` : ''}; fix the template and resume it`,
+        ),
+      };
+    }
+    actions.push({ type: 'ensureWorkload' });
+    return {
+      actions,
+      status: {
+        ...phaseStatus(
+          'Creating',
+          'Restarting',
+          `The sandbox exited before it became ready; starting it again (attempt ${restarts}/${MAX_RESTARTS})`,
+        ),
+        restartCount: restarts,
+      },
+      requeueAfterMs: CREATING_POLL_MS,
+    };
+  }
+
   if (!workload || workload.state === 'exited') actions.push({ type: 'ensureWorkload' });
 
   if (workload?.ready && workload.state === 'running') {
+    // Only a fresh start sets the clocks: a readiness blip while Running must not restart the
+    // max-runtime or idle clocks (stop and restart clear startedAt).
     return {
       actions,
       status: {
         ...phaseStatus('Running', 'Ready', ''),
-        startedAt: iso(nowMs),
-        lastActivityTimestamp: iso(nowMs),
+        startedAt: status.startedAt ?? iso(nowMs),
+        lastActivityTimestamp: status.lastActivityTimestamp ?? iso(nowMs),
       },
       requeueAfterMs: 0,
     };

@@ -51,7 +51,8 @@ export interface ObservedWorkload {
 
 export interface ObservedSandbox {
   workload?: ObservedWorkload;
-  volume?: { name: string };
+  /** `sandboxUid` is the owner label found on the volume (absent when the runtime cannot tell). */
+  volume?: { name: string; sandboxUid?: string };
 }
 
 export interface OwnedChild {

@@ -122,6 +122,8 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
     const log = deps.logger.child({ sandbox: key });
     let sandbox = await store.get<Sandbox>('Sandbox', parseKey(key));
     if (!sandbox) return {};
+    const waiting = waitingFor(sandbox, clock.now());
+    if (waiting !== undefined) return waiting === 0 ? {} : { requeueAfterMs: waiting };
     try {
       let effective: EffectiveSandbox;
       try {
@@ -146,7 +148,10 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
         failureCount: 0,
         nextRetryAt: undefined,
       });
-      return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+      // After acting, look again at once: the next step (e.g. dropping the finalizer once the children
+      // are gone) depends on what the actions did, and the controller ignores its own writes' events.
+      const requeueAfterMs = plan.requeueAfterMs ?? (plan.actions.length ? 0 : undefined);
+      return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
     } catch (err) {
       if (isPlatformError(err) && err.code === 'CONFLICT') return { requeueAfterMs: 0 }; // someone wrote first: re-read
       const current = (await store.get<Sandbox>('Sandbox', parseKey(key))) ?? sandbox;
@@ -174,6 +179,29 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
       return { requeueAfterMs: delay };
     }
   };
+}
+
+/**
+ * Whether to leave the sandbox alone for now. A sandbox in a terminal Error waits for the user (resume,
+ * stop or delete change it), and one backing off waits for its retry time: resyncs and unrelated writes
+ * must not turn a backoff into a hot loop. Returns 0 for "until something changes", a delay in ms, or
+ * undefined to reconcile now.
+ */
+function waitingFor(sandbox: Sandbox, nowMs: number): number | undefined {
+  const status = sandbox.status ?? {};
+  if (sandbox.metadata.deletionTimestamp) return undefined;
+  if ((sandbox.spec.desiredState ?? 'Running') === 'Stopped') return undefined;
+  const unchanged = (status.observedGeneration ?? 0) === (sandbox.metadata.generation ?? 1);
+  if (!unchanged) return undefined;
+  if (
+    status.phase === 'Error' &&
+    (status.reason === 'ReconcileFailed' || status.reason === 'RestartLimitExceeded')
+  ) {
+    return 0;
+  }
+  const retryAt = status.nextRetryAt ? Date.parse(status.nextRetryAt) : NaN;
+  if (retryAt > nowMs) return retryAt - nowMs;
+  return undefined;
 }
 
 function placeholderEffective(sandbox: Sandbox): EffectiveSandbox {

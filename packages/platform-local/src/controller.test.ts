@@ -473,8 +473,13 @@ describe('reconciler failure handling (driven step by step)', () => {
     runtime.failOn('ensureVolume', 'engine hiccup', { times: 2 });
     await createSandbox('recovers');
     expect((await reconcile(`${NS}/recovers`)).requeueAfterMs).toBe(1000);
+    clock.advance(1000);
     expect((await reconcile(`${NS}/recovers`)).requeueAfterMs).toBe(2000);
     expect((await get('recovers'))?.status?.failureCount).toBe(2);
+    // Early calls (a resync) wait for the retry time instead of counting another failure.
+    expect((await reconcile(`${NS}/recovers`)).requeueAfterMs).toBe(2000);
+    expect((await get('recovers'))?.status?.failureCount).toBe(2);
+    clock.advance(2000);
     await reconcile(`${NS}/recovers`);
     const sb = (await get('recovers'))!;
     expect(sb.status?.failureCount).toBe(0);

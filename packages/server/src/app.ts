@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyReply, FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
 import type { AgentRecordStore, DataPlane, Store } from '@agenttier/core';
@@ -55,6 +55,17 @@ export function createApp(deps: AppDeps): FastifyInstance {
     // We log one line per request ourselves (onResponse), with the route template and duration.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 4096 },
+    // Errors Fastify raises before routing (a malformed %-escape, an over-long URL) bypass
+    // setErrorHandler; route them through the same wire shape.
+    frameworkErrors: (err, req, reply) => {
+      const { status, body, headers } = toWireError(err, String(req.id));
+      const r = reply as unknown as FastifyReply;
+      void r
+        .code(status)
+        .headers({ ...headers, 'x-request-id': String(req.id) })
+        .type('application/json')
+        .send(body);
+    },
   });
   const authenticate = deps.authenticate ?? devAuthenticator;
   const metrics = deps.metrics ?? createHttpMetrics();

@@ -28,6 +28,33 @@ async function mutate(
   }
 }
 
+/**
+ * Writes a status derived from the latest object, re-reading on conflicts (the controller writes
+ * status too). `next` returns undefined when the write is no longer wanted.
+ */
+async function writeStatusHint(
+  store: Store,
+  first: Sandbox,
+  next: (sb: Sandbox) => Sandbox['status'] | undefined,
+): Promise<Sandbox> {
+  let current = first;
+  for (let attempt = 0; ; attempt++) {
+    const status = next(current);
+    if (!status) return current;
+    try {
+      return await store.updateStatus<Sandbox>({ ...current, status });
+    } catch (err) {
+      if (!(isPlatformError(err) && err.code === 'CONFLICT') || attempt >= 5) throw err;
+      const fresh = await store.get<Sandbox>('Sandbox', {
+        namespace: first.metadata.namespace!,
+        name: first.metadata.name,
+      });
+      if (!fresh) return current;
+      current = fresh;
+    }
+  }
+}
+
 export async function getSandboxOrThrow(store: Store, ns: string, name: string): Promise<Sandbox> {
   const sb = await store.get<Sandbox>('Sandbox', { namespace: ns, name });
   if (!sb) {
@@ -114,7 +141,9 @@ export function createSandboxService(deps: SandboxServiceDeps) {
     },
 
     async stop(ns: string, name: string): Promise<Sandbox> {
-      return mutate(store, ns, name, async (sb) => {
+      // Two writes: the spec (the intent, retried on conflict) and then a best-effort status hint.
+      // A conflict on the second must not re-run the first check and answer "already stopping".
+      const updated = await mutate(store, ns, name, async (sb) => {
         if (sb.metadata.deletionTimestamp)
           throw new PlatformError('INVALID_PHASE', `sandbox "${name}" is being deleted`);
         if ((sb.spec.desiredState ?? 'Running') === 'Stopped') {
@@ -123,18 +152,20 @@ export function createSandboxService(deps: SandboxServiceDeps) {
             `cannot stop sandbox "${name}" in phase ${sb.status?.phase ?? 'Creating'}: it is already ${sb.status?.phase === 'Stopped' ? 'stopped' : 'stopping'}`,
           );
         }
-        const updated = await store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Stopped' } });
-        const withStatus = await store.updateStatus<Sandbox>({
-          ...updated,
-          status: { ...updated.status, reason: 'Stopping', message: 'Stopping' },
-        });
-        nudge(ns, name);
-        return withStatus;
+        return store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Stopped' } });
       });
+      const result = await writeStatusHint(store, updated, (sb) =>
+        (sb.spec.desiredState ?? 'Running') === 'Stopped' && sb.status?.phase !== 'Stopped'
+          ? { ...sb.status, reason: 'Stopping', message: 'Stopping' }
+          : undefined,
+      );
+      nudge(ns, name);
+      return result;
     },
 
     async resume(ns: string, name: string): Promise<Sandbox> {
-      return mutate(store, ns, name, async (sb) => {
+      let wasStopped = false;
+      const updated = await mutate(store, ns, name, async (sb) => {
         if (sb.metadata.deletionTimestamp)
           throw new PlatformError('INVALID_PHASE', `sandbox "${name}" is being deleted`);
         const stopped = (sb.spec.desiredState ?? 'Running') === 'Stopped';
@@ -144,23 +175,26 @@ export function createSandboxService(deps: SandboxServiceDeps) {
             `cannot resume sandbox "${name}" in phase ${sb.status?.phase ?? 'Creating'}: it is already running`,
           );
         }
-        const updated = stopped
-          ? await store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Running' } })
-          : sb;
-        const withStatus = await store.updateStatus<Sandbox>({
-          ...updated,
-          status: {
-            ...updated.status,
-            phase: 'Creating',
-            reason: 'Resuming',
-            message: 'Resuming',
-            failureCount: 0,
-            restartCount: 0,
-          },
-        });
-        nudge(ns, name);
-        return withStatus;
+        wasStopped = stopped;
+        return stopped ? store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Running' } }) : sb;
       });
+      // Resuming from Error is a status-only change (the counters reset), so it must land: retried
+      // against fresh reads for as long as the sandbox is still meant to run and has not moved on.
+      const result = await writeStatusHint(store, updated, (sb) => {
+        if ((sb.spec.desiredState ?? 'Running') !== 'Running' || sb.metadata.deletionTimestamp)
+          return undefined;
+        if (wasStopped ? sb.status?.phase === 'Running' : sb.status?.phase !== 'Error') return undefined;
+        return {
+          ...sb.status,
+          phase: 'Creating',
+          reason: 'Resuming',
+          message: 'Resuming',
+          failureCount: 0,
+          restartCount: 0,
+        };
+      });
+      nudge(ns, name);
+      return result;
     },
 
     async patch(ns: string, name: string, req: PatchSandboxRequest) {

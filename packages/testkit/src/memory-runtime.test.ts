@@ -28,7 +28,7 @@ describe('MemoryRuntime (the Runtime port contract)', () => {
     expect(await rt.ensureWorkload(sb, eff(sb))).toBe('unchanged');
     expect(await rt.observe(sb)).toEqual({
       workload: { name: workloadName(sb), state: 'running', ready: true, sandboxUid: 'uid-sb' },
-      volume: { name: volumeName(sb) },
+      volume: { name: volumeName(sb), sandboxUid: sb.metadata.uid },
     });
   });
 
@@ -84,7 +84,7 @@ describe('MemoryRuntime (the Runtime port contract)', () => {
     expect(await rt.ensureWorkload(sb, eff(sb))).toBe('created');
     expect(rt.workload(sb)?.sandboxUid).toBe('new-uid');
     const err = await rt.ensureVolume(sb, eff(sb)).catch((e: unknown) => e);
-    expect(isPlatformError(err) && err.code).toBe('CONFLICT');
+    expect(isPlatformError(err) && err.code).toBe('ALREADY_EXISTS');
   });
 
   it('lists everything it owns and removes owned children idempotently', async () => {

@@ -123,7 +123,7 @@ export class MemoryRuntime implements Runtime {
         };
       }
       const v = this.state.volumes.get(volumeName(sandbox));
-      if (v) out.volume = { name: v.name };
+      if (v) out.volume = { name: v.name, ...(v.sandboxUid ? { sandboxUid: v.sandboxUid } : {}) };
       return out;
     });
   }
@@ -135,7 +135,7 @@ export class MemoryRuntime implements Runtime {
       if (existing) {
         if (existing.sandboxUid !== (sandbox.metadata.uid ?? '')) {
           throw new PlatformError(
-            'CONFLICT',
+            'ALREADY_EXISTS',
             `volume ${name} belongs to another sandbox; it will be collected as an orphan`,
           );
         }

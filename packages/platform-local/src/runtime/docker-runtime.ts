@@ -103,8 +103,9 @@ export class DockerRuntime implements Runtime {
       if (!isNotFound(err)) throw err;
     }
     try {
-      await this.opts.docker.getVolume(volumeName(sandbox)).inspect();
-      out.volume = { name: volumeName(sandbox) };
+      const info = await this.opts.docker.getVolume(volumeName(sandbox)).inspect();
+      const uid = info.Labels?.[LABEL_SANDBOX_UID];
+      out.volume = { name: volumeName(sandbox), sandboxUid: uid ?? '' };
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -115,8 +116,9 @@ export class DockerRuntime implements Runtime {
     try {
       const info = await this.opts.docker.getVolume(volumeName(sandbox)).inspect();
       if (info.Labels?.[LABEL_SANDBOX_UID] !== sandbox.metadata.uid) {
+        // Not CONFLICT: that code means a stale store write and is retried at once.
         throw new PlatformError(
-          'CONFLICT',
+          'ALREADY_EXISTS',
           `volume ${volumeName(sandbox)} belongs to another sandbox; it will be collected as an orphan`,
         );
       }
