@@ -93,12 +93,16 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
       { Type: 'bind', Source: sandboxd.bundleDir, Target: SANDBOXD_MOUNT, ReadOnly: true },
       { Type: 'bind', Source: sandboxd.nodeBinDir, Target: NODE_MOUNT, ReadOnly: true },
     );
-    // If the image cannot run the mounted Node (no glibc, say), keep the sandbox alive without
-    // sandboxd: the router then falls back to the engine's exec for it.
+    // sandboxd replaces the shell (exec), so it is the direct child of the engine's init and gets
+    // `docker stop`'s SIGTERM (a shell waiting on it would die of the signal and leave sandboxd to be
+    // SIGKILLed). If the image cannot run the mounted Node at all (no glibc, say), keep the sandbox
+    // alive without sandboxd: the router then falls back to the engine's exec for it.
     entrypoint = [
       '/bin/sh',
       '-c',
-      '"$0" "$1" || { echo "sandboxd could not start; using engine exec" >&2; exec sleep infinity; }',
+      '"$0" -e 0 2>/dev/null && exec "$0" "$1"; ' +
+        'echo "agenttier: the mounted Node cannot run in this image (it needs glibc); no sandboxd, the router uses engine exec" >&2; ' +
+        'exec sleep infinity',
       `${NODE_MOUNT}/${sandboxd.nodeBinaryName}`,
       `${SANDBOXD_MOUNT}/${sandboxd.entry}`,
     ];

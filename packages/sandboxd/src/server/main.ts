@@ -8,13 +8,31 @@ import { createLogger } from './log.ts';
 
 declare const SANDBOXD_VERSION: string | undefined;
 
+/**
+ * sandboxd could not start. As a container's main process (exec'd by the entrypoint, so PID 1 or the
+ * child of the engine's init) it stays up idle instead of exiting: the sandbox keeps running and the
+ * router falls back to engine exec, as for an image sandboxd cannot run in. Anywhere else it exits.
+ */
+function failed(code: number): void {
+  if (process.pid !== 1 && process.ppid !== 1) process.exit(code);
+  process.stderr.write('sandboxd: not serving; the sandbox stays up (the router uses engine exec)\n');
+  const idle = setInterval(() => {}, 2 ** 31 - 1);
+  const stop = (): void => {
+    clearInterval(idle);
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
 async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(2);
+    failed(2);
+    return;
   }
   const log = createLogger(config.logLevel);
   const version = typeof SANDBOXD_VERSION === 'string' ? SANDBOXD_VERSION : 'dev';
@@ -42,7 +60,8 @@ async function main(): Promise<void> {
       await daemon.listen(target);
     } catch (err) {
       log.error('cannot listen', { target, err });
-      process.exit(1);
+      failed(1);
+      return;
     }
   }
   log.info('sandboxd ready', {
