@@ -191,7 +191,15 @@ export class Sandboxd {
       } finally {
         process.umask(old);
       }
-      await chmod(target.socketPath, target.mode ?? 0o660);
+      await chmod(target.socketPath, target.mode ?? 0o660).catch((err: NodeJS.ErrnoException) => {
+        // gVisor (runsc --host-uds=create) refuses chmod on a socket its gofer created on the host;
+        // the umask above already gave it mode 0660.
+        if (err.code !== 'EPERM') throw err;
+        this.log.warn('cannot chmod the socket; it keeps the mode it was created with (0660)', {
+          socketPath: target.socketPath,
+          err: err.code,
+        });
+      });
       this.servers.push({ server, socketPath: target.socketPath });
     } else {
       await new Promise<void>((resolve, reject) => {
