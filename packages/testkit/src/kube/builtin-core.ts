@@ -149,7 +149,7 @@ export const services = builtin(
     }),
     ageColumn,
   ],
-  [['spec.ports', { type: 'map', keys: ['port', 'protocol'] }]],
+  [['spec.ports', { type: 'map', keys: ['port', 'protocol'], defaults: { protocol: 'TCP' } }]],
 );
 
 /** Every namespace carries its name as a label (NamespaceDefaultLabelName, since 1.21). */

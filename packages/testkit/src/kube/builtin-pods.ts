@@ -92,6 +92,17 @@ export const pods = builtin(
     categories: ['all'],
     statusSubresource: true,
     returnDeletedObject: true,
+    // podStrategy.CheckGracefulDelete: the requested period, else terminationGracePeriodSeconds;
+    // 0 for a pod no node runs (unscheduled) or one that has ended; negative becomes 1.
+    gracePeriod(obj, requested) {
+      let period = requested ?? Number(getIn(obj, ['spec', 'terminationGracePeriodSeconds']) ?? 0);
+      if (!str(getIn(obj, ['spec', 'nodeName']))) period = 0;
+      const phase = str(getIn(obj, ['status', 'phase']));
+      if (phase === 'Succeeded' || phase === 'Failed') period = 0;
+      return period < 0 ? 1 : period;
+    },
+    // A terminating pod stays until its kubelet deletes it with grace period 0.
+    deletionBlocked: (obj) => Number(getIn(obj, ['metadata', 'deletionGracePeriodSeconds']) ?? 0) > 0,
     fieldLabels: {
       'spec.nodeName': (o) => str(getIn(o, ['spec', 'nodeName'])),
       'spec.restartPolicy': (o) => str(getIn(o, ['spec', 'restartPolicy'])),

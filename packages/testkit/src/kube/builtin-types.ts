@@ -4,7 +4,7 @@
 import { ageColumn, nameColumn } from './builtin-factory.ts';
 import { configmaps, namespaces, pvcs, secrets, serviceaccounts, services } from './builtin-core.ts';
 import { coreEvents, eventsV1 } from './builtin-events.ts';
-import { deployments, leases, networkpolicies, rbac } from './builtin-groups.ts';
+import { deployments, ingresses, leases, networkpolicies, rbac, runtimeclasses } from './builtin-groups.ts';
 import { pods } from './builtin-pods.ts';
 import type { ResourceType } from './resource-type.ts';
 
@@ -21,7 +21,9 @@ export function builtinTypes(): ResourceType[] {
     eventsV1,
     deployments,
     networkpolicies,
+    ingresses,
     leases,
+    runtimeclasses,
     rbac('Role', 'roles', true),
     rbac('RoleBinding', 'rolebindings', true),
     rbac('ClusterRole', 'clusterroles', false),

@@ -34,7 +34,12 @@ export class Cluster {
     this.storage = new Storage({ historyLimit: opts.historyLimit });
     for (const t of builtinTypes()) this.registry.set(t);
     this.registry.set(crdResourceType());
-    this.rest = new Rest(this.storage, this.registry, () => this.controllers.schedule());
+    // After every write the controllers and the kubelet react (each on its own timer: pausing the
+    // controllers does not stop the kubelet, as on a real cluster).
+    this.rest = new Rest(this.storage, this.registry, () => {
+      this.controllers.schedule();
+      this.kubelet.schedule();
+    });
     this.controllers = new Controllers(this.rest, this.storage, this.registry, {
       delayMs: opts.controllerDelayMs,
       namespaceDefaults: (ns) => this.ensureNamespaceDefaults(ns),
@@ -43,7 +48,7 @@ export class Cluster {
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
       maxWatchSeconds: opts.maxWatchSeconds,
     });
-    this.kubelet = new FakeKubelet(this.rest, this.registry);
+    this.kubelet = new FakeKubelet(this.rest, this.registry, { delayMs: opts.controllerDelayMs });
     for (const ns of [
       'default',
       'kube-system',
@@ -97,6 +102,7 @@ export class Cluster {
 
   close(): void {
     this.controllers.stop();
+    this.kubelet.stop();
     this.watches.close();
   }
 }

@@ -3,6 +3,7 @@
 // kubectl only, so the same assertions run against the fake and against a real cluster. Every test
 // works in a namespace of its own, deleted afterwards; CRDs get a unique group per describe block.
 import type { ConformanceOpts, GetTarget } from './conformance/helpers.ts';
+import { builtinsConformance } from './conformance/builtins.ts';
 import { crudConformance } from './conformance/crud.ts';
 import { deletionConformance } from './conformance/deletion.ts';
 import { discoveryConformance } from './conformance/discovery.ts';
@@ -32,5 +33,6 @@ export function runKubeConformance(getKubeConfig: GetTarget, opts: ConformanceOp
   patchConformance(getKubeConfig, opts);
   watchConformance(getKubeConfig, opts);
   deletionConformance(getKubeConfig, opts);
+  builtinsConformance(getKubeConfig, opts);
   kubectlConformance(getKubeConfig, opts);
 }

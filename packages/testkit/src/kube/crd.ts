@@ -2,7 +2,7 @@
 // including the structural-schema rules), and the translation of a CRD into the ResourceType that
 // serves its custom resources once the CRD is Established.
 import { clone, deepEqual, getIn, isObject, objectOrEmpty, str } from './json.ts';
-import type { JsonObject } from './json.ts';
+import type { Json, JsonObject } from './json.ts';
 import { builtinColumns } from './builtin-types.ts';
 import { compareKubeVersions } from './registry.ts';
 import { COMMON_LIST_HINTS, suffixHints } from './resource-type.ts';
@@ -180,11 +180,16 @@ function schemaHints(schema: JsonObject | undefined): TypeHints {
       const lt = s?.['x-kubernetes-list-type'];
       if (lt === 'set') return { type: 'set' };
       if (lt === 'map') {
-        const keys = s?.['x-kubernetes-list-map-keys'];
-        return {
-          type: 'map',
-          keys: Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [],
-        };
+        const raw = s?.['x-kubernetes-list-map-keys'];
+        const keys = Array.isArray(raw) ? raw.filter((k): k is string => typeof k === 'string') : [];
+        // Key fields with a default count with it when items are matched (as structured-merge-diff does).
+        const props = getIn(s ?? {}, ['items', 'properties']);
+        const defaults: Record<string, Json> = {};
+        for (const k of keys) {
+          const d = isObject(props) ? getIn(props, [k, 'default']) : undefined;
+          if (d !== undefined) defaults[k] = d;
+        }
+        return { type: 'map', keys, ...(Object.keys(defaults).length ? { defaults } : {}) };
       }
       return { type: 'atomic' };
     },

@@ -2,13 +2,13 @@
 // deletionTimestamp while finalizers remain (generation bumps), otherwise removal with a Success
 // Status (or the object, for kinds whose registry returns it).
 import { clone, deepEqual, str } from './json.ts';
-import type { Json } from './json.ts';
+import type { Json, JsonObject } from './json.ts';
 import type { ListQuery } from './list.ts';
 import { finalizersOf, meta } from './object-meta.ts';
 import { apiVersionOf, groupResource } from './resource-type.ts';
 import type { DeleteOptions, Rest, Result, Target, WriteOptions } from './rest.ts';
 import { errors, successStatus } from './status.ts';
-import { nowRfc3339 } from './time.ts';
+import { nowRfc3339, rfc3339 } from './time.ts';
 
 export function deleteObject(rest: Rest, target: Target, del: DeleteOptions, opts: WriteOptions): Result {
   const t = target.type;
@@ -41,6 +41,32 @@ export function deleteObject(rest: Rest, target: Target, del: DeleteOptions, opt
   fins = [...new Set(fins)];
   if (fins.length) nm.finalizers = fins;
 
+  const graceful = t.gracePeriod !== undefined;
+  const pendingGrace = typeof om.deletionGracePeriodSeconds === 'number' ? om.deletionGracePeriodSeconds : 0;
+  if (om.deletionTimestamp && graceful && pendingGrace > 0) {
+    // A graceful deletion is pending (rest.BeforeDelete): only a shorter grace period changes it,
+    // and finalizers are not touched through DeleteOptions any more.
+    const requested = del.gracePeriodSeconds;
+    if (requested === undefined || requested >= pendingGrace) {
+      return { code: 200, body: rest.view(t, target.version, old) };
+    }
+    const period = Math.max(requested, 0);
+    const shortened = clone(old);
+    const sm = meta(shortened);
+    const due = Date.parse(str(om.deletionTimestamp) ?? '') - pendingGrace * 1000 + period * 1000;
+    sm.deletionTimestamp = rfc3339(Number.isNaN(due) ? Date.now() : due);
+    sm.deletionGracePeriodSeconds = period;
+    return gracefulWrite(rest, target, shortened, opts);
+  }
+  if (!om.deletionTimestamp && graceful) {
+    // CheckGracefulDelete: deletionTimestamp = now + period. The object stays while the period is
+    // above 0 (the kubelet ends it) or finalizers remain; with 0 it goes at once, after the write.
+    const period = t.gracePeriod!(old, del.gracePeriodSeconds);
+    nm.deletionTimestamp = rfc3339(Date.now() + period * 1000);
+    nm.deletionGracePeriodSeconds = period;
+    if (t.hasGeneration && typeof nm.generation === 'number') nm.generation += 1;
+    return gracefulWrite(rest, target, next, opts);
+  }
   if (om.deletionTimestamp) {
     if (!deepEqual(fins, finalizersOf(old)) && !opts.dryRun) {
       rest.storage.put(t.storageKey, next);
@@ -75,6 +101,20 @@ export function deleteObject(rest: Rest, target: Target, del: DeleteOptions, opt
       ? rest.view(t, target.version, last)
       : successStatus(groupResource(t), name, str(om.uid) ?? ''),
   };
+}
+
+/** Writes the deletion state, then removes the object when nothing holds it any more. */
+function gracefulWrite(rest: Rest, target: Target, next: JsonObject, opts: WriteOptions): Result {
+  const t = target.type;
+  if (opts.dryRun) return { code: 200, body: rest.view(t, target.version, next) };
+  rest.storage.put(t.storageKey, next);
+  rest.afterWrite();
+  if (finalizersOf(next).length > 0 || t.deletionBlocked?.(next)) {
+    return { code: 200, body: rest.view(t, target.version, next) };
+  }
+  const last = rest.storage.remove(t.storageKey, next);
+  rest.afterWrite();
+  return { code: 200, body: rest.view(t, target.version, last) };
 }
 
 export function deleteCollection(

@@ -428,9 +428,16 @@ function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions & { dry
   } else if (typeof b.orphanDependents === 'boolean')
     propagationPolicy = b.orphanDependents ? 'Orphan' : 'Background';
   const pre = isObject(b.preconditions) ? b.preconditions : {};
+  const graceRaw =
+    typeof b.gracePeriodSeconds === 'number' ? b.gracePeriodSeconds : q.get('gracePeriodSeconds');
+  const grace = graceRaw === null || graceRaw === undefined ? undefined : Number(graceRaw);
+  if (grace !== undefined && !Number.isInteger(grace)) {
+    throw errors.badRequest(`gracePeriodSeconds: Invalid value: ${String(graceRaw)}: must be an integer`);
+  }
   return {
     dryRun: Array.isArray(b.dryRun) && b.dryRun.includes('All'),
     propagationPolicy,
+    ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}),
     preconditions: { uid: str(pre.uid), resourceVersion: str(pre.resourceVersion) },
   };
 }

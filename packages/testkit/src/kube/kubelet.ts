@@ -29,11 +29,35 @@ export interface PodStatusUpdate {
 
 export class FakeKubelet {
   private nextIp = 2;
+  /** Nodes this kubelet runs: pods bound to others are never terminated by it. */
+  private readonly nodes = new Set<string>(['fake-node']);
+  private held = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly delayMs: number;
 
   constructor(
     private readonly rest: Rest,
     private readonly registry: Registry,
-  ) {}
+    opts: { delayMs?: number } = {},
+  ) {
+    this.delayMs = opts.delayMs ?? 5;
+  }
+
+  /** Reacts to a write after a short delay (called by the fake after every write). */
+  schedule(): void {
+    if (this.held || this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.terminatePods();
+    }, this.delayMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 
   private podType() {
     const t = this.registry.get('', 'pods');
@@ -50,6 +74,7 @@ export class FakeKubelet {
       // The scheduler's binding: spec.nodeName is not writable through pod updates.
       const bound = clone(pod);
       (bound.spec as JsonObject).nodeName = u.nodeName ?? 'fake-node';
+      this.nodes.add(u.nodeName ?? 'fake-node');
       this.rest.storage.put(t.storageKey, bound);
       pod = bound;
     }
@@ -119,6 +144,40 @@ export class FakeKubelet {
       internalOptions('kubelet'),
     );
     return this.rest.getStored(t, namespace, name) ?? next;
+  }
+
+  /**
+   * Keeps terminating pods in their Terminating state (deletionTimestamp set, still readable) until
+   * `releaseTerminations()`, e.g. to observe what a controller does meanwhile.
+   */
+  holdTerminations(): void {
+    this.held = true;
+  }
+
+  releaseTerminations(): void {
+    this.held = false;
+    this.terminatePods();
+  }
+
+  /**
+   * What a kubelet does for a pod with a deletionTimestamp: stop its containers (at once here) and
+   * delete it with grace period 0. Only pods on this kubelet's nodes (`fake-node` and any node given
+   * to setPodStatus); a pod bound to another node waits, as it would for a node that is down.
+   * Runs shortly after every write (not held by pauseControllers: the kubelet is not a controller).
+   */
+  terminatePods(): void {
+    if (this.held) return;
+    const t = this.podType();
+    for (const pod of this.rest.storage.list(t.storageKey)) {
+      const m = objectOrEmpty(pod.metadata);
+      if (!m.deletionTimestamp || Number(m.deletionGracePeriodSeconds ?? 0) <= 0) continue;
+      if (!this.nodes.has(str(getIn(pod, ['spec', 'nodeName'])) ?? '')) continue;
+      this.rest.delete(
+        { type: t, version: 'v1', namespace: str(m.namespace), name: str(m.name) },
+        { gracePeriodSeconds: 0 },
+        internalOptions('kubelet'),
+      );
+    }
   }
 
   /** Running with all containers ready (the common "pod came up" step). */

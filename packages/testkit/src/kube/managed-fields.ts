@@ -60,14 +60,20 @@ function schemaPathOf(segs: readonly Seg[]): string[] {
   return segs.map((s) => ('f' in s ? s.f : '*'));
 }
 
-function keyOf(item: Json, keys: string[]): JsonObject | undefined {
+/** The key of a list-map item; key fields with a schema default count with that default. */
+function keyOf(
+  item: Json,
+  kind: { keys: string[]; defaults?: Record<string, Json> },
+): JsonObject | undefined {
   if (!isObject(item)) return undefined;
   const k: JsonObject = {};
   let any = false;
-  for (const name of keys) {
+  for (const name of kind.keys) {
     if (item[name] !== undefined) {
       k[name] = item[name] as Json;
       any = true;
+    } else if (kind.defaults?.[name] !== undefined) {
+      k[name] = kind.defaults[name] as Json;
     }
   }
   return any ? k : undefined;
@@ -108,7 +114,7 @@ function collect(value: Json, hints: TypeHints, segs: Seg[], out: FieldMap, mode
       return;
     }
     if (kind.type === 'map') {
-      const ks = value.map((x) => keyOf(x, kind.keys));
+      const ks = value.map((x) => keyOf(x, kind));
       if (ks.every((k) => k !== undefined)) {
         if (mode === 'compare') add(null);
         value.forEach((item, i) => {
@@ -353,15 +359,11 @@ function mergeValue(live: Json | undefined, config: Json, hints: TypeHints, segs
       for (const x of config) if (!seen.has(stableStringify(x))) out.push(clone(x));
       return out;
     }
-    if (
-      kind.type === 'map' &&
-      config.every((x) => keyOf(x, kind.keys)) &&
-      live.every((x) => keyOf(x, kind.keys))
-    ) {
+    if (kind.type === 'map' && config.every((x) => keyOf(x, kind)) && live.every((x) => keyOf(x, kind))) {
       const out = clone(live);
       for (const item of config) {
-        const key = keyOf(item, kind.keys)!;
-        const idx = out.findIndex((x) => deepEqual(keyOf(x, kind.keys), key));
+        const key = keyOf(item, kind)!;
+        const idx = out.findIndex((x) => deepEqual(keyOf(x, kind), key));
         if (idx >= 0) out[idx] = mergeValue(out[idx], item, hints, [...segs, { k: key }]);
         else out.push(clone(item));
       }

@@ -6,7 +6,15 @@ import type { FieldError, GroupKind, GroupResource } from './status.ts';
 import type { NameRule } from './names.ts';
 
 /** How a list is merged by server-side apply and strategic merge patch. */
-export type ListKind = { type: 'atomic' } | { type: 'map'; keys: string[] } | { type: 'set' };
+export type ListKind =
+  | { type: 'atomic' }
+  /**
+   * `defaults`: key fields that have a schema default (ContainerPort.protocol = TCP). Server-side
+   * apply (structured-merge-diff) fills them in when it identifies an item, so an applied item
+   * without the field is the same item as the live, defaulted one.
+   */
+  | { type: 'map'; keys: string[]; defaults?: Record<string, Json> }
+  | { type: 'set' };
 
 /** Path of field names, `*` standing for a list item or a map value. */
 export type SchemaPath = readonly string[];
@@ -84,6 +92,12 @@ export interface ResourceType {
   validate?(obj: JsonObject, old: JsonObject | undefined): FieldError[];
   /** Admission on create: a reason makes it a 403 Forbidden (a Pod's ServiceAccount must exist). */
   admit?(obj: JsonObject, lookup: AdmissionLookup): string | undefined;
+  /**
+   * Graceful deletion (the registry's CheckGracefulDelete; Pods only): the grace period in seconds
+   * for a DELETE that asked for `requested` (undefined: the kind's default). More than 0 keeps the
+   * object, with deletionTimestamp = now + period, until a DELETE with 0 (the kubelet's) removes it.
+   */
+  gracePeriod?(obj: JsonObject, requested: number | undefined): number;
   /** The object stays while this is true even with no finalizers (a namespace's spec.finalizers). */
   deletionBlocked?(obj: JsonObject): boolean;
   onDeletionStarted?(obj: JsonObject): void;
@@ -127,8 +141,11 @@ export const COMMON_LIST_HINTS: Array<[string, ListKind]> = [
   ['metadata.finalizers', { type: 'set' }],
   ['metadata.ownerReferences', { type: 'map', keys: ['uid'] }],
   ['status.conditions', { type: 'map', keys: ['type'] }],
-  ['containers.*.ports', { type: 'map', keys: ['containerPort', 'protocol'] }],
-  ['initContainers.*.ports', { type: 'map', keys: ['containerPort', 'protocol'] }],
+  ['containers.*.ports', { type: 'map', keys: ['containerPort', 'protocol'], defaults: { protocol: 'TCP' } }],
+  [
+    'initContainers.*.ports',
+    { type: 'map', keys: ['containerPort', 'protocol'], defaults: { protocol: 'TCP' } },
+  ],
   ['containers', { type: 'map', keys: ['name'] }],
   ['initContainers', { type: 'map', keys: ['name'] }],
   ['ephemeralContainers', { type: 'map', keys: ['name'] }],

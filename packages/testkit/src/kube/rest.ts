@@ -67,6 +67,8 @@ export interface Result {
 
 export interface DeleteOptions {
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  /** DeleteOptions.gracePeriodSeconds (body or query); only kinds with `gracePeriod` use it. */
+  gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 

@@ -227,6 +227,44 @@ describe('fake kube-apiserver test hooks', () => {
     ctl.abort();
   });
 
+  it('ends the graceful deletion of the pods its kubelet runs, unless terminations are held', async () => {
+    const n = await newNs();
+    await until(() =>
+      core.readNamespacedServiceAccount({ namespace: n, name: 'default' }).catch(() => undefined),
+    );
+    const make = (name: string) =>
+      core.createNamespacedPod({
+        namespace: n,
+        body: { metadata: { name }, spec: { containers: [{ name: 'c', image: 'img:1' }] } },
+      });
+    const exists = (name: string) =>
+      core.readNamespacedPod({ namespace: n, name }).then(
+        () => true,
+        () => false,
+      );
+    await make('running');
+    fake.kubelet.markRunning(n, 'running');
+    const deleting = await core.deleteNamespacedPod({ namespace: n, name: 'running' });
+    expect(deleting.metadata?.deletionGracePeriodSeconds).toBe(30);
+    await until(async () => !(await exists('running')));
+
+    await make('held');
+    fake.kubelet.markRunning(n, 'held');
+    fake.kubelet.holdTerminations();
+    try {
+      await core.deleteNamespacedPod({ namespace: n, name: 'held' });
+      fake.faults.runControllersNow();
+      const pod = await core.readNamespacedPod({ namespace: n, name: 'held' });
+      expect(pod.metadata?.deletionTimestamp).toBeTruthy();
+      // A status write while Terminating keeps the pod (it is not a finalizer-less deletion).
+      fake.kubelet.markSucceeded(n, 'held');
+      expect(await exists('held')).toBe(true);
+    } finally {
+      fake.kubelet.releaseTerminations();
+    }
+    expect(await exists('held')).toBe(false);
+  });
+
   it('seeds objects and logs requests with user agent and field manager', async () => {
     const [cm] = fake.seed({
       apiVersion: 'v1',

@@ -2,7 +2,12 @@
 // microseconds for MicroTime, and kubectl's human-readable ages for table cells.
 
 export function nowRfc3339(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return rfc3339(Date.now());
+}
+
+/** A metav1.Time: RFC 3339, whole seconds. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function humanDuration(ms: number): string {

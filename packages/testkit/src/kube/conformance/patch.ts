@@ -264,6 +264,40 @@ export function patchConformance(getTarget: GetTarget, opts: ConformanceOpts): v
       expect(JSON.stringify(two?.fieldsV1)).toContain('k:{\\"name\\":\\"https\\"}');
     });
 
+    it('defaults a list-map key before merging: re-applying a port without protocol keeps one entry', async () => {
+      // The real server fills in a key field's default (ContainerPort.protocol = TCP) when it
+      // matches list items, so the applied item and the defaulted live item are the same one.
+      const c = ctx();
+      const deployment = (image: string): k8s.V1Deployment => ({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'ports', namespace: c.ns },
+        spec: {
+          selector: { matchLabels: { app: 'ports' } },
+          template: {
+            metadata: { labels: { app: 'ports' } },
+            spec: { containers: [{ name: 'web', image, ports: [{ name: 'http', containerPort: 8080 }] }] },
+          },
+        },
+      });
+      const applyDeployment = (image: string) =>
+        c.apps.patchNamespacedDeployment(
+          { namespace: c.ns, name: 'ports', body: deployment(image), fieldManager: 'conformance' },
+          headers.apply,
+        );
+      await applyDeployment('busybox:1');
+      const again = await applyDeployment('busybox:2');
+      const container = again.spec?.template.spec?.containers[0];
+      expect(container?.image).toBe('busybox:2');
+      expect(container?.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+      const entry = (again.metadata?.managedFields as ManagedField[] | undefined)?.find(
+        (m) => m.manager === 'conformance' && m.operation === 'Apply',
+      );
+      expect(JSON.stringify(entry?.fieldsV1)).toContain(
+        'k:{\\"containerPort\\":8080,\\"protocol\\":\\"TCP\\"}',
+      );
+    });
+
     it('works through the generic KubernetesObjectApi (discovery-driven URLs)', async () => {
       const c = ctx();
       const client = k8s.KubernetesObjectApi.makeApiClient(c.kc);
