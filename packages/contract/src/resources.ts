@@ -58,9 +58,14 @@ export const resourcesSchema = z.object({
 });
 export type ResourcesSpec = z.infer<typeof resourcesSchema>;
 
+/** How the workspace claim may be mounted (Kubernetes PVC access modes; the local platform ignores it). */
+export const ACCESS_MODES = ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany'] as const;
+
 export const storageSchema = z.object({
   size: bytesSchema.optional(),
   storageClass: z.string().max(253).optional(),
+  /** The workspace PVC's access mode. @default ReadWriteOnce */
+  accessMode: z.enum(ACCESS_MODES).optional(),
   mountPath: z
     .string()
     .regex(/^\/[A-Za-z0-9._\-/]*$/, { error: 'must be an absolute path of letters, digits, ".", "_", "-"' })
@@ -142,6 +147,11 @@ export const templateSpecSchema = z.object({
   description: z.string().max(1024).optional(),
   inheritsFrom: templateRefSchema.optional(),
   harness: harnessSchema.optional(),
+  /**
+   * Shell snippets run once per start, in order, before the sandbox process (one `/bin/sh -c` with
+   * `set -e`); a template chain appends them parent first. Template only, as in the seed product.
+   */
+  initScripts: z.array(z.string().max(65_536)).max(64).optional(),
 });
 export type TemplateSpec = z.infer<typeof templateSpecSchema>;
 

@@ -5,6 +5,7 @@ export * from './kube/custom-resources.ts';
 export * from './kube/kube-config.ts';
 export * from './kube/reflector.ts';
 export * from './store/kubernetes-store.ts';
+export * from './store/status-names.ts';
 export * from './runtime/children.ts';
 export * from './runtime/domain-resolver.ts';
 export * from './runtime/kubernetes-runtime.ts';

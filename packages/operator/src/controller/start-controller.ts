@@ -11,6 +11,7 @@ import {
   KubernetesRuntime,
   KubernetesStore,
   loadKubeConfig,
+  withChildNamesInStatus,
 } from '@agenttier/platform-kubernetes';
 import type { Endpoints } from '../http-endpoints.ts';
 import { serveEndpoints } from '../http-endpoints.ts';
@@ -74,6 +75,8 @@ export interface ControllerProcessOpts {
   /** How often allowed domains are re-resolved into NetworkPolicy ipBlocks. @default 300000 */
   domainRefreshMs?: number;
   logger?: PinoLogger;
+  /** Level of the default logger (JSON lines on stderr). @default $AGENTTIER_LOG_LEVEL or 'info' */
+  logLevel?: string;
 }
 
 export interface ControllerProcess {
@@ -98,7 +101,9 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
   const opts: ControllerProcessOpts = { ...envOpts(process.env), ...given };
   const namespace = opts.namespace ?? process.env.POD_NAMESPACE ?? 'agenttier';
   const identity = opts.identity ?? process.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
-  const log = opts.logger ?? pino({ level: process.env.AGENTTIER_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const log =
+    opts.logger ??
+    pino({ level: opts.logLevel ?? process.env.AGENTTIER_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const logger = log as unknown as Logger;
   const kc = loadKubeConfig({
     ...(opts.kubeConfig ? { kubeConfig: opts.kubeConfig } : {}),
@@ -146,7 +151,8 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
     metrics.leader.set(1);
     refresher.start();
     loop = createController({
-      store,
+      // Status names the sandbox's Pod and claim (kubectl get sb -o wide, the REST view).
+      store: withChildNamesInStatus(store),
       runtime,
       logger,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),

@@ -38,6 +38,7 @@ export interface KubernetesRuntimeOpts {
   templates?: TemplateLookup;
   resolver?: DomainResolver;
   blockedCidrs?: string[];
+  /** Access mode of workspace claims whose sandbox and template name none. @default ReadWriteOnce */
   accessMode?: AccessMode;
   scheduling?: PodScheduling;
   logger?: Logger;
@@ -138,7 +139,7 @@ export class KubernetesRuntime implements Runtime {
     try {
       await this.core.createNamespacedPersistentVolumeClaim({
         namespace: this.ns(sandbox),
-        body: buildPvc(sandbox, effective, this.opts.accessMode),
+        body: buildPvc(sandbox, effective, await this.accessMode(sandbox)),
       });
       return 'created';
     } catch (err) {
@@ -191,15 +192,32 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 
+  /**
+   * The workspace claim's access mode: the sandbox's `storage.accessMode`, else its template chain's
+   * (storage blocks replace along the chain), else the runtime's default, else ReadWriteOnce.
+   */
+  private async accessMode(sandbox: Sandbox): Promise<AccessMode> {
+    const own = sandbox.spec.storage?.accessMode;
+    if (own) return own;
+    if (this.opts.templates) {
+      const chain = await resolveTemplateChain(
+        sandbox.spec.templateRef,
+        this.ns(sandbox),
+        this.opts.templates,
+      );
+      const fromTemplate = mergeTemplateChain(chain).storage?.accessMode;
+      if (fromTemplate) return fromTemplate;
+    }
+    return this.opts.accessMode ?? 'ReadWriteOnce';
+  }
+
   /** Tools to verify and init scripts, from the merged template chain. */
   private async harnessExtras(sandbox: Sandbox): Promise<HarnessExtras> {
     if (!this.opts.templates) return {};
     const chain = await resolveTemplateChain(sandbox.spec.templateRef, this.ns(sandbox), this.opts.templates);
     const merged: TemplateSpec = mergeTemplateChain(chain);
-    // initScripts are not in the contract's template schema yet; read them when a template carries them.
-    const scripts = chain
-      .flatMap((t) => (t.spec as { initScripts?: unknown[] }).initScripts ?? [])
-      .filter((s): s is string => typeof s === 'string');
+    // Template only, appended parent first (as the seed product merges them).
+    const scripts = chain.flatMap((t) => t.spec.initScripts ?? []);
     return {
       ...(merged.harness?.tools?.length ? { tools: merged.harness.tools } : {}),
       ...(scripts.length ? { initScripts: scripts } : {}),

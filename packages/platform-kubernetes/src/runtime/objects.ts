@@ -1,9 +1,9 @@
-import type { Sandbox } from '@agenttier/contract';
+import type { ACCESS_MODES, Sandbox } from '@agenttier/contract';
 import type { EffectiveSandbox } from '@agenttier/core';
 import type { V1PersistentVolumeClaim, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { childLabels, childNames, ownerReference, sandboxdToken } from './children.ts';
 
-export type AccessMode = 'ReadWriteOnce' | 'ReadWriteOncePod' | 'ReadWriteMany';
+export type AccessMode = (typeof ACCESS_MODES)[number];
 
 function meta(sandbox: Sandbox, name: string, templateName?: string) {
   return {

@@ -82,6 +82,8 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     const running = await eventually(() => phaseOf(h, 'alpha', 'Running'), 'phase Running');
     expect(running.metadata.finalizers).toContain(SANDBOX_FINALIZER);
     expect(running.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    // The status names the Pod and the claim (kubectl get sb -o wide, the REST view).
+    expect(running.status).toMatchObject({ podName: 'alpha-pod', pvcName: 'alpha-workspace' });
   });
 
   it('stop deletes the pod and keeps the claim; resume re-attaches the same claim', async () => {
@@ -218,6 +220,35 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     expect((await h.pod('zeta'))?.spec?.containers[0]?.image).toBe('agenttier/minimal-shell:v2');
     const netpol = await h.net.readNamespacedNetworkPolicy({ namespace: 'default', name: 'zeta-netpol' });
     expect(netpol.spec?.egress?.some((r) => r.to?.some((p) => p.ipBlock?.cidr === '0.0.0.0/0'))).toBe(true);
+  });
+
+  it("applies the template's init scripts (parent first) and the storage access mode, the sandbox's winning", async () => {
+    await h.store.create({
+      apiVersion: 'agenttier.io/v1alpha1',
+      kind: 'ClusterSandboxTemplate',
+      metadata: { name: 'shared-base' },
+      spec: { initScripts: ['echo base'], storage: { size: '1Gi', accessMode: 'ReadWriteMany' } },
+    });
+    await h.store.create({
+      apiVersion: 'agenttier.io/v1alpha1',
+      kind: 'ClusterSandboxTemplate',
+      metadata: { name: 'shared' },
+      spec: {
+        inheritsFrom: { name: 'shared-base', kind: 'ClusterSandboxTemplate' },
+        initScripts: ['echo leaf'],
+      },
+    });
+    const ref = { name: 'shared', kind: 'ClusterSandboxTemplate' as const };
+    await h.createSandbox('theta', { templateRef: ref });
+    await h.createSandbox('iota', { templateRef: ref, storage: { accessMode: 'ReadWriteOncePod' } });
+    const pod = await eventually(() => h.pod('theta'), 'the pod');
+    const init = pod.spec?.initContainers?.find((c) => c.name === 'init-scripts');
+    expect(init?.command).toEqual(['/bin/sh', '-c', 'set -e\necho base\necho leaf']);
+    const claim = (name: string) =>
+      h.core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: `${name}-workspace` });
+    expect((await claim('theta')).spec?.accessModes).toEqual(['ReadWriteMany']);
+    await eventually(() => h.pod('iota'), 'the second pod');
+    expect((await claim('iota')).spec?.accessModes).toEqual(['ReadWriteOncePod']);
   });
 
   it('resolves allowed domains into the NetworkPolicy and sets the runtime class from the template', async () => {

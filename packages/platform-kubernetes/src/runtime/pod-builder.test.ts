@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import type { EffectiveSandbox } from '@agenttier/core';
 import { buildPod, toolsVerifyScript } from './pod-builder.ts';
+import { buildPvc } from './objects.ts';
 import { egressRules, buildNetworkPolicy } from './network-policy.ts';
 import { resolveDomains } from './domain-resolver.ts';
 import { sandboxdToken } from './children.ts';
@@ -85,6 +86,27 @@ describe('pod builder', () => {
     const script = toolsVerifyScript([{ name: 'a' }, { name: 'b; rm -rf /' }]);
     expect(script).toContain("command -v 'b; rm -rf /'");
     expect(script).toContain('failed="$failed b__rm_-rf__"');
+  });
+});
+
+describe('workspace claim', () => {
+  it('is ReadWriteOnce by default, with the size, the storage class and the owner reference', () => {
+    const pvc = buildPvc(sandbox, { ...effective, storage: { ...effective.storage, storageClass: 'fast' } });
+    expect(pvc.metadata?.name).toBe('sb1-workspace');
+    expect(pvc.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Sandbox', uid: '1111-2222' });
+    expect(pvc.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '10Gi' } },
+      storageClassName: 'fast',
+    });
+  });
+
+  it('takes the access mode it is given (ReadWriteOncePod, ReadWriteMany) and leaves the class unset for the default', () => {
+    for (const mode of ['ReadWriteOncePod', 'ReadWriteMany'] as const) {
+      const pvc = buildPvc(sandbox, effective, mode);
+      expect(pvc.spec?.accessModes).toEqual([mode]);
+      expect(pvc.spec && 'storageClassName' in pvc.spec).toBe(false);
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { KubernetesRuntime } from '../runtime/kubernetes-runtime.ts';
 import type { KubernetesRuntimeOpts } from '../runtime/kubernetes-runtime.ts';
 import { KubernetesStore } from '../store/kubernetes-store.ts';
+import { withChildNamesInStatus } from '../store/status-names.ts';
 import { startFakeClusterWithCrds } from './fake-cluster.ts';
 
 export const TEST_KEY = 'test-sandboxd-key-0123456789abcdef';
@@ -85,7 +86,12 @@ export async function startOperatorHarness(
     ...opts,
   });
   await runtime.start();
-  const controller = createController({ store, runtime, logger: silentLogger, resyncIntervalMs: 60_000 });
+  const controller = createController({
+    store: withChildNamesInStatus(store),
+    runtime,
+    logger: silentLogger,
+    resyncIntervalMs: 60_000,
+  });
   ref.controller = controller;
   await controller.start();
   const core = fake.kubeConfig.makeApiClient(CoreV1Api);
