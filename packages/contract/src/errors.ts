@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   CONCURRENCY_EXCEEDED: 429,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  /** The platform this server runs on does not offer the feature (agent mode on Kubernetes, for now). */
+  NOT_IMPLEMENTED: 501,
   RUNTIME_FAILED: 502,
   UPSTREAM_UNREACHABLE: 502,
   UNAVAILABLE: 503,

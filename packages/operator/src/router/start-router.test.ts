@@ -114,6 +114,29 @@ describe('agenttier router (process) with the Kubernetes store', () => {
     );
   });
 
+  it('answers agent mode with 501 NOT_IMPLEMENTED and what to do instead (no invoke-record store yet)', async () => {
+    const calls: Array<[string, string, string?]> = [
+      ['POST', '/api/v1/sandboxes/any/configure', '{}'],
+      ['POST', '/api/v1/sandboxes/any/invoke?prompt=hi', 'input'],
+      ['POST', '/api/v1/sandboxes/any/invoke/cancel', '{"invokeId":"inv-1"}'],
+      ['GET', '/api/v1/sandboxes/any/invokes'],
+      ['GET', '/api/v1/sandboxes/any/invokes/inv-1'],
+      ['GET', '/api/v1/sandboxes/any/invokes/inv-1/stream'],
+      ['GET', '/api/v1/sandboxes/any/configure/install-log'],
+    ];
+    for (const [method, path, body] of calls) {
+      const res = await fetch(`${router.url}${path}`, {
+        method,
+        ...(body === undefined ? {} : { body, headers: { 'content-type': 'text/plain' } }),
+      });
+      const wire = (await res.json()) as { code?: string; message?: string };
+      expect(res.status, `${method} ${path}`).toBe(501);
+      expect(wire.code).toBe('NOT_IMPLEMENTED');
+      expect(wire.message).toContain('agent mode');
+      expect(wire.message).toContain('agenttier up');
+    }
+  });
+
   it('fails closed without authentication', async () => {
     const closed = await startRouter({
       kubeConfig: fake.kubeConfig,

@@ -30,6 +30,8 @@ export interface RouterProcessOpts {
   /** How long to wait for the controller to create the sandboxd key. @default 60000 */
   keyWaitMs?: number;
   logger?: PinoLogger;
+  /** Level of the default logger (JSON lines on stderr). @default $AGENTTIER_LOG_LEVEL or 'info' */
+  logLevel?: string;
 }
 
 export interface RouterProcess {
@@ -47,6 +49,39 @@ export const rejectAll: Authenticator = async () => {
   );
 };
 
+export const AGENT_MODE_NOT_IMPLEMENTED =
+  'agent mode (configure, invoke, invoke records) is not available on the Kubernetes router yet: it needs a durable invoke-record store in the cluster; use the local platform (`agenttier up`) for agent sandboxes, or exec, files and the terminal here';
+
+/**
+ * Agent mode needs an AgentRecordStore (durable invoke records that any router replica can replay);
+ * there is none for the cluster yet, so createApp registers no agent routes. Rather than a bare
+ * "no route" 404 (which reads like a wrong URL), every agent path answers 501 NOT_IMPLEMENTED with
+ * what to do instead. Authentication runs first, as for every /api path.
+ */
+function agentModeNotImplemented(app: FastifyInstance): void {
+  const refuse = async () => {
+    throw new PlatformError('NOT_IMPLEMENTED', AGENT_MODE_NOT_IMPLEMENTED);
+  };
+  void app.register(async (scope) => {
+    // Invoke bodies are any content type; refuse them without parsing.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 16 * 1024 * 1024 }, (_req, _body, done) =>
+      done(null, undefined),
+    );
+    for (const path of ['configure', 'invoke', 'invoke/cancel']) {
+      scope.post(`/api/v1/sandboxes/:id/${path}`, refuse);
+    }
+    for (const path of [
+      'configure/install-log',
+      'invokes',
+      'invokes/:invokeId',
+      'invokes/:invokeId/stream',
+    ]) {
+      scope.get(`/api/v1/sandboxes/:id/${path}`, refuse);
+    }
+  });
+}
+
 /**
  * `agenttier router` in a cluster: the same REST API as `agenttier up` (the lead's createApp),
  * backed by the Kubernetes store, reaching each sandbox's sandboxd at its pod IP with its token. The
@@ -58,7 +93,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     opts.logger ??
     pino(
       {
-        level: process.env.AGENTTIER_LOG_LEVEL ?? 'info',
+        level: opts.logLevel ?? process.env.AGENTTIER_LOG_LEVEL ?? 'info',
         redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
       },
       pino.destination(2),
@@ -104,6 +139,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
       },
     ],
   });
+  agentModeNotImplemented(app);
   const address = await app.listen({ host: opts.host ?? '0.0.0.0', port: opts.port ?? 8080 });
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
   log.info({ url, namespace }, 'router listening');
