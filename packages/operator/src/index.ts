@@ -3,6 +3,7 @@ export * from './controller/leader-election.ts';
 export * from './controller/metrics.ts';
 export * from './controller/start-controller.ts';
 export * from './http-endpoints.ts';
+export * from './preflight.ts';
 export * from './router/sandboxd-pods.ts';
 export * from './router/start-router.ts';
 export * from './router/tar-fallback.ts';

@@ -4,6 +4,7 @@ import { attachHandlers } from './attach/index.ts';
 import { configureCommand } from './configure/command.ts';
 import { configureHandlers } from './configure/index.ts';
 import { invokeCommand } from './invoke/command.ts';
+import { kubernetesCommands } from './kubernetes/entries.ts';
 import { invokeHandlers } from './invoke/index.ts';
 import { invokesCommand } from './invokes/command.ts';
 import { invokesHandlers } from './invokes/index.ts';
@@ -33,5 +34,6 @@ export const commands: readonly CommandEntry[] = [
   { spec: invokesCommand, handlers: invokesHandlers },
   { spec: templateCommand, handlers: templateHandlers },
   { spec: configCommand, handlers: configHandlers },
+  ...kubernetesCommands,
   { spec: versionCommand, handlers: versionHandlers },
 ];
