@@ -89,9 +89,17 @@ if pid=$(dockerd_pid); then
 fi
 
 mkdir -p "$DATA_ROOT" /etc/agenttier
+# runsc (gVisor): --network=none because the engine has no bridge; --host-uds=create lets sandboxd
+# create its unix socket on the bind-mounted run dir so the host can connect (docs/gvisor.md).
+# A running dockerd keeps its old settings: `bash scripts/engine.sh stop && bash scripts/engine.sh`.
 cat >/etc/agenttier/daemon.json <<JSON
 {
-  "runtimes": { "runsc": { "path": "$(command -v runsc || echo /usr/bin/runsc)", "runtimeArgs": ["--network=none"] } }
+  "runtimes": {
+    "runsc": {
+      "path": "$(command -v runsc || echo /usr/bin/runsc)",
+      "runtimeArgs": ["--network=none", "--host-uds=create"]
+    }
+  }
 }
 JSON
 echo "engine: starting private dockerd on $SOCK (data-root $DATA_ROOT, log $SOCK_DIR/dockerd.log)" >&2

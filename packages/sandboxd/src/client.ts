@@ -234,11 +234,32 @@ function errorFromBody(status: number, body: Buffer): SandboxdError {
 }
 
 function connectError(err: unknown): SandboxdError {
+  if (err instanceof SandboxdError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? 'error';
   return new SandboxdError('unreachable', `cannot reach sandboxd: ${code}`, {
     cause: err,
     details: { errno: code },
   });
+}
+
+/** sandboxd did not answer in time: `unreachable` with errno ETIMEDOUT (the router falls back on it). */
+function timeoutError(what: string, ms: number): SandboxdError {
+  const cause = Object.assign(new Error(`${what} within ${ms} ms`), { code: 'ETIMEDOUT' });
+  return new SandboxdError('unreachable', `cannot reach sandboxd: ${what} within ${ms} ms (ETIMEDOUT)`, {
+    cause,
+    details: { errno: 'ETIMEDOUT' },
+  });
+}
+
+export interface SandboxdClientOpts {
+  /**
+   * How long to wait for a connection to sandboxd, for the answer to a WebSocket or tunnel upgrade,
+   * and, while a call waits for its response, for a liveness probe (`/healthz` on a fresh connection,
+   * sent every this many ms). A call that runs long (an exec) is fine while the probe answers; a daemon
+   * that accepts connections but answers nothing (a dead sandboxd whose socket gVisor keeps bound)
+   * fails the call with `unreachable` (errno ETIMEDOUT) instead of hanging. @default 5000
+   */
+  connectTimeoutMs?: number;
 }
 
 function combineSignal(o: CallOpts | undefined): AbortSignal | undefined {
@@ -512,13 +533,82 @@ function buildPath(path: string, query?: RequestSpec['query']): string {
  * const sd = createSandboxdClient({ socketPath: '/var/lib/agenttier/sandboxes/x/run/sandboxd.sock' }, token);
  * const { stdout, exitCode } = await sd.exec({ command: 'ls -la /workspace' });
  */
-export function createSandboxdClient(target: SandboxdTarget, token: string): SandboxdClient {
+export function createSandboxdClient(
+  target: SandboxdTarget,
+  token: string,
+  clientOpts: SandboxdClientOpts = {},
+): SandboxdClient {
+  const connectTimeoutMs = clientOpts.connectTimeoutMs ?? 5000;
   const agent = new Agent({ keepAlive: true, timeout: 60_000, maxFreeSockets: 16 });
   const authHeader = `Bearer ${token}`;
   const base: RequestOptions =
     'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
   const wsBase =
     'socketPath' in target ? `ws+unix://${target.socketPath}:` : `ws://${target.host}:${target.port}`;
+
+  /** Fails `req` when its socket has not connected within connectTimeoutMs. */
+  function guardConnect(req: ClientRequest): void {
+    req.once('socket', (sock: Socket) => {
+      if (!sock.connecting) return; // a kept-alive socket
+      const timer = setTimeout(
+        () => req.destroy(timeoutError('no connection', connectTimeoutMs)),
+        connectTimeoutMs,
+      );
+      const clear = (): void => clearTimeout(timer);
+      sock.once('connect', clear);
+      sock.once('close', clear);
+    });
+  }
+
+  /**
+   * True when sandboxd answers `/healthz` on a fresh connection within connectTimeoutMs. Calls waiting
+   * at the same time share one probe.
+   */
+  let probing: Promise<boolean> | undefined;
+  function alive(): Promise<boolean> {
+    probing ??= probe().finally(() => (probing = undefined));
+    return probing;
+  }
+  function probe(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = httpRequest({ ...base, agent: false, method: 'GET', path: '/healthz' });
+      const timer = setTimeout(() => req.destroy(), connectTimeoutMs);
+      req.once('response', (res) => {
+        clearTimeout(timer);
+        res.resume();
+        resolve(true);
+        req.destroy();
+      });
+      req.once('error', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      req.end();
+    });
+  }
+
+  /**
+   * Until `req` has its response, checks every connectTimeoutMs that sandboxd still answers, and fails
+   * the request when it does not. Returns the function that stops watching.
+   */
+  function watchdog(req: ClientRequest): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const arm = (): void => {
+      timer = setTimeout(() => {
+        void alive().then((ok) => {
+          if (stopped) return;
+          if (ok) arm();
+          else req.destroy(timeoutError('no answer', connectTimeoutMs * 2));
+        });
+      }, connectTimeoutMs);
+    };
+    arm();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
 
   function send(spec: RequestSpec): Promise<IncomingMessage> {
     const signal = combineSignal(spec);
@@ -545,17 +635,22 @@ export function createSandboxdClient(target: SandboxdTarget, token: string): San
         path: buildPath(spec.path, spec.query),
         headers,
       });
+      guardConnect(req);
+      const unwatch = watchdog(req);
       const onAbort = (): void => {
+        unwatch();
         req.destroy();
         stream?.destroy();
         reject(abortError(signal as AbortSignal));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       req.once('response', (res) => {
+        unwatch();
         res.once('close', () => signal?.removeEventListener('abort', onAbort));
         resolve(res);
       });
       req.once('error', (err) => {
+        unwatch();
         signal?.removeEventListener('abort', onAbort);
         if (signal?.aborted) return reject(abortError(signal));
         reject(connectError(err));
@@ -594,7 +689,12 @@ export function createSandboxdClient(target: SandboxdTarget, token: string): San
         maxPayload: 64 << 20,
       });
       let settled = false;
+      const handshake = setTimeout(() => {
+        ws.terminate();
+        fail(timeoutError('no WebSocket handshake', connectTimeoutMs));
+      }, connectTimeoutMs);
       const fail = (err: unknown): void => {
+        clearTimeout(handshake);
         if (settled) return;
         settled = true;
         signal?.removeEventListener('abort', onAbort);
@@ -622,6 +722,7 @@ export function createSandboxdClient(target: SandboxdTarget, token: string): San
       });
       ws.once('error', (err) => fail(connectError(err)));
       ws.once('open', () => {
+        clearTimeout(handshake);
         settled = true;
         signal?.removeEventListener('abort', onAbort);
         ws.on('error', () => {}); // later errors surface as close
@@ -837,18 +938,26 @@ export function createSandboxdClient(target: SandboxdTarget, token: string): San
           path: `/v1/tcp/${port}`,
           headers: { authorization: authHeader, connection: 'Upgrade', upgrade: TCP_UPGRADE_PROTOCOL },
         });
+        guardConnect(req);
+        const handshake = setTimeout(
+          () => req.destroy(timeoutError('no tunnel upgrade', connectTimeoutMs)),
+          connectTimeoutMs,
+        );
+        req.once('close', () => clearTimeout(handshake));
         const onAbort = (): void => {
           req.destroy();
           reject(abortError(signal as AbortSignal));
         };
         signal?.addEventListener('abort', onAbort, { once: true });
         req.once('upgrade', (_res, socket: Socket, head: Buffer) => {
+          clearTimeout(handshake);
           signal?.removeEventListener('abort', onAbort);
           socket.setNoDelay(true);
           if (head.length > 0) socket.unshift(head);
           resolve(socket);
         });
         req.once('response', (res) => {
+          clearTimeout(handshake);
           signal?.removeEventListener('abort', onAbort);
           void readAll(res).then(
             (body) => reject(errorFromBody(res.statusCode ?? 0, body)),
