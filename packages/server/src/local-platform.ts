@@ -51,6 +51,8 @@ export interface LocalPlatform {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** How long close() lets in-flight HTTP requests finish before cutting their connections. */
+const CLOSE_GRACE_MS = 2000;
 
 export function pinoAsCoreLogger(log: PinoLogger): Logger {
   return log as unknown as Logger;
@@ -151,7 +153,14 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     controller,
     runtime,
     async close() {
-      await app.close();
+      // preClose hooks end WebSockets and tunnels; requests still streaming (an exec, an SSE feed) get
+      // a short grace and are then cut, so `agenttier up` stops promptly on Ctrl-C.
+      const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+      }
       await controller.stop();
       clients.closeAll();
       agentRecords.close();

@@ -4,6 +4,17 @@ import { startLocalPlatform } from './local-platform.ts';
 const platform = await startLocalPlatform({
   ...(process.env.AGENTTIER_HOST ? { host: process.env.AGENTTIER_HOST } : {}),
 });
-const shutdown = () => void platform.close().then(() => process.exit(0));
+let stopping = false;
+const shutdown = () => {
+  if (stopping) process.exit(130); // a second Ctrl-C: do not wait any longer
+  stopping = true;
+  void platform.close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+};
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);

@@ -50,7 +50,14 @@ describe('the sandboxd entrypoint', () => {
     expect(r.json.stdout).toContain('/opt/agenttier/sandboxd/sandboxd.mjs');
 
     // Without the platform (its controller would restart the container), stop it as `docker stop` does.
+    // close() does not wait for a request still running (an exec of a long command).
+    const pending = api(base, 'POST', `/api/v1/sandboxes/stopme/exec?namespace=${ns}`, {
+      command: ['sleep', '3600'],
+      timeout: 3600,
+    }).catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 300));
     await platform!.close();
+    expect(await pending).toBeInstanceOf(Error); // the connection was cut
     const docker = createDockerClient(dockerHost);
     const container = docker.getContainer(`agenttier-${ns}-stopme`);
     await container.stop({ t: 60 });

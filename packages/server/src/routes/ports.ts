@@ -1,9 +1,15 @@
 import { request as httpRequest } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ForwardedPort, Sandbox } from '@agenttier/contract';
-import { PlatformError, forwardedPortSchema, isPlatformError, parseOrThrow } from '@agenttier/contract';
+import {
+  DEFAULT_NAMESPACE,
+  PlatformError,
+  forwardedPortSchema,
+  isPlatformError,
+  parseOrThrow,
+} from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
@@ -28,6 +34,28 @@ export const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
+
+/**
+ * Never sent on into the sandbox: the caller's credentials for the router (whatever runs in the sandbox
+ * could replay them against the API). Previews share the router's origin, so cookies sent to it are
+ * the router's too. `host` is replaced with the sandbox-side address.
+ */
+export const PREVIEW_STRIPPED = new Set(['authorization', 'x-api-key', 'cookie', 'host']);
+
+/** Request headers the preview proxy passes into the sandbox: no credentials, host or hop-by-hop. */
+export function previewRequestHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined && !HOP_BY_HOP.has(k) && !PREVIEW_STRIPPED.has(k)) out[k] = v;
+  }
+  return out;
+}
+
+/** `?namespace=` for a sandbox outside the default namespace: preview URLs must carry it to resolve. */
+export function namespaceQuery(sb: Sandbox): string {
+  const ns = sb.metadata.namespace ?? DEFAULT_NAMESPACE;
+  return ns === DEFAULT_NAMESPACE ? '' : `?namespace=${encodeURIComponent(ns)}`;
+}
 
 export function previewPrefix(sb: Sandbox, port: number): string {
   return `/api/v1/sandboxes/${sb.metadata.name}/preview/${port}`;
@@ -75,7 +103,7 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
   const view = (sb: Sandbox, p: ForwardedPort, host: string | undefined, listening?: boolean) => ({
     port: p.port,
     protocol: p.protocol ?? 'http',
-    previewUrl: `http://${host ?? '127.0.0.1:8080'}${previewPrefix(sb, p.port)}/`,
+    previewUrl: `http://${host ?? '127.0.0.1:8080'}${previewPrefix(sb, p.port)}/${namespaceQuery(sb)}`,
     internalUrl: `http://127.0.0.1:${p.port}`,
     ...(listening !== undefined ? { listening } : {}),
   });
@@ -130,6 +158,17 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
     return null;
   });
 
+  // In-flight proxied exchanges: cut when the server closes (a dev server's event stream or a long
+  // download would otherwise keep app.close() waiting).
+  const inFlight = new Map<Socket, ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const [tunnel, raw] of inFlight) {
+      tunnel.destroy();
+      raw.destroy();
+    }
+    inFlight.clear();
+  });
+
   // The preview proxy: HTTP to 127.0.0.1:PORT inside a sandbox that has no network, via sandboxd.
   void app.register(async (proxy) => {
     proxy.removeAllContentTypeParsers();
@@ -138,15 +177,18 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
       const { id, port } = req.params as { id: string; port: string };
       const n = parsePort(port);
       const { sb, tunnel } = await openPreviewTunnel(deps, namespaceOf(req.query), id, n);
+      inFlight.set(tunnel, reply.raw);
+      reply.raw.once('close', () => {
+        inFlight.delete(tunnel);
+        tunnel.destroy();
+      });
       void deps.sandboxes.touch(sb, Date.now());
       const url = new URL(req.url, 'http://x');
       const prefix = previewPrefix(sb, n);
       const rest = url.pathname.slice(prefix.length) || '/';
       url.searchParams.delete('namespace');
       const search = url.searchParams.toString();
-      const headers: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(req.headers))
-        if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      const headers = previewRequestHeaders(req.headers);
       headers.host = `127.0.0.1:${n}`;
       headers['x-forwarded-prefix'] = prefix;
       headers['x-forwarded-host'] = req.headers.host ?? '';
@@ -179,7 +221,6 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
       reply.raw.writeHead(res.statusCode ?? 502, out);
       res.pipe(reply.raw);
-      reply.raw.on('close', () => tunnel.destroy());
     };
     proxy.all('/api/v1/sandboxes/:id/preview/:port', handler);
     proxy.all('/api/v1/sandboxes/:id/preview/:port/*', handler);

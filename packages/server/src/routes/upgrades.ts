@@ -14,7 +14,7 @@ import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import { toWireError } from '../errors.ts';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
-import { HOP_BY_HOP, openPreviewTunnel, parsePort, previewPrefix } from './ports.ts';
+import { HOP_BY_HOP, PREVIEW_STRIPPED, openPreviewTunnel, parsePort, previewPrefix } from './ports.ts';
 import { namespaceOf } from './sandboxes.ts';
 
 export interface UpgradeDeps {
@@ -30,6 +30,38 @@ const PREVIEW_RE = /^\/api\/v1\/sandboxes\/([a-z0-9][-a-z0-9]*)\/preview\/(\d+)(
 const TCP_RE = /^\/ws\/tcp\/([a-z0-9][-a-z0-9]*)\/(\d+)$/;
 const SESSION_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const HEARTBEAT_MS = 30_000;
+
+/** `close` reasons the reference's web UI knows (reference §4.6). */
+const REFERENCE_CLOSE_REASONS = new Set([
+  'sandbox_stopped',
+  'sandbox_deleted',
+  'idle_timeout',
+  'session_expired',
+  'access_revoked',
+  'error',
+]);
+
+/** sandboxd's reasons in the reference's vocabulary: a session that is gone is, to that UI, expired. */
+const TO_REFERENCE_REASON: Record<string, string> = {
+  session_ended: 'session_expired',
+  session_killed: 'session_expired',
+};
+
+/**
+ * The `close` frame a viewer gets. Viewers that name a session (our SDK and CLI always do) get
+ * sandboxd's reasons as they are (`session_ended` with `exitCode` is how `agenttier sandbox terminal`
+ * exits with the shell's status). The reference's web UI opens `/ws/terminal/{id}` without a session
+ * and knows only the reference's reasons, so it gets those; other fields are kept.
+ */
+export function terminalCloseFrameFor<F extends { type: string; reason?: unknown }>(
+  frame: F,
+  namedSession: boolean,
+): F {
+  if (frame.type !== 'close' || namedSession) return frame;
+  const reason = String(frame.reason ?? '');
+  if (REFERENCE_CLOSE_REASONS.has(reason)) return frame;
+  return { ...frame, reason: TO_REFERENCE_REASON[reason] ?? 'error' };
+}
 
 /** Answers a refused upgrade with a plain HTTP error (the socket never becomes a WebSocket). */
 function refuse(socket: Duplex, err: unknown, requestId: string): void {
@@ -48,10 +80,31 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const lookup = templateLookup(deps.store);
   let seq = 0;
+  let closing = false;
+  /** Client sockets being upgraded or proxied, and tunnels into sandboxes: cut when the server closes. */
+  const live = new Set<Duplex>();
+  const track = (s: Duplex): void => {
+    live.add(s);
+    s.once('close', () => live.delete(s));
+  };
+
+  // preClose, not onClose: Fastify's server.close() waits for every open connection before onClose
+  // hooks run, and upgraded sockets never go idle, so `npm run up` would not exit on Ctrl-C.
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const ws of wss.clients) ws.terminate();
+    for (const s of live) s.destroy();
+    live.clear();
+  });
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const requestId = `ws-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+    if (closing) {
+      refuse(socket, new PlatformError('UNAVAILABLE', 'the server is shutting down'), requestId);
+      return;
+    }
+    track(socket);
     const terminal = TERMINAL_RE.exec(url.pathname);
     const preview = PREVIEW_RE.exec(url.pathname);
     const tcp = TCP_RE.exec(url.pathname);
@@ -95,6 +148,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     const client = deps.sandboxdFor(sb);
     if (!client)
       throw new PlatformError('UNAVAILABLE', `sandbox ${name} runs without sandboxd; terminals need it`);
+    const named = url.searchParams.has('session');
     const session = url.searchParams.get('session') ?? 'main';
     if (!SESSION_RE.test(session))
       throw new PlatformError('BAD_REQUEST', 'session must match [A-Za-z0-9._-]{1,64}');
@@ -111,6 +165,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       .catch((err: unknown) => {
         throw fromSandboxdError(err);
       });
+    if (closing || socket.destroyed) return upstream.close();
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       void deps.sandboxes.touch(sb, Date.now());
       let alive = true;
@@ -121,8 +176,10 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       }, HEARTBEAT_MS);
       ping.unref();
       ws.on('pong', () => (alive = true));
-      upstream.on('frame', (_frame, text) => {
-        if (ws.readyState === ws.OPEN) ws.send(text);
+      upstream.on('frame', (frame, text) => {
+        if (ws.readyState !== ws.OPEN) return;
+        const out = terminalCloseFrameFor(frame, named);
+        ws.send(out === frame ? text : JSON.stringify(out));
       });
       upstream.on('close', () => {
         clearInterval(ping);
@@ -166,6 +223,8 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         `port forward upstream unreachable: ${(fromSandboxdError(err) as Error).message}`,
       );
     });
+    track(tunnel);
+    if (closing || socket.destroyed) return void tunnel.destroy();
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       void deps.sandboxes.touch(sb, Date.now());
       tunnel.on('data', (chunk: Buffer) => {
@@ -202,6 +261,8 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     url: URL,
   ) {
     const { sb, tunnel } = await openPreviewTunnel(deps, ns, name, port);
+    track(tunnel);
+    if (closing || socket.destroyed) return void tunnel.destroy();
     void deps.sandboxes.touch(sb, Date.now());
     url.searchParams.delete('namespace');
     const search = url.searchParams.toString();
@@ -209,7 +270,10 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const key = req.rawHeaders[i]!;
       const lower = key.toLowerCase();
-      if (lower === 'host' || (HOP_BY_HOP.has(lower) && lower !== 'upgrade' && lower !== 'connection'))
+      if (
+        PREVIEW_STRIPPED.has(lower) ||
+        (HOP_BY_HOP.has(lower) && lower !== 'upgrade' && lower !== 'connection')
+      )
         continue;
       lines.push(`${key}: ${req.rawHeaders[i + 1]}`);
     }

@@ -1,0 +1,242 @@
+/**
+ * The router's WebSocket and preview paths against a real sandboxd running on the host
+ * (startLocalSandboxd: no container, so "127.0.0.1:PORT inside the sandbox" is the host's loopback).
+ * The app listens on a real port; the store is SQLite in memory; no controller runs.
+ */
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { Sandbox } from '@agenttier/contract';
+import type { DataPlane } from '@agenttier/core';
+import { BUILTIN_TEMPLATES } from '@agenttier/core';
+import { SqliteStore } from '@agenttier/platform-local';
+import { startLocalSandboxd } from '@agenttier/sandboxd';
+import type { LocalSandboxd } from '@agenttier/sandboxd';
+import type { FastifyInstance } from 'fastify';
+import { createApp } from '../app.ts';
+import { previewRequestHeaders } from './ports.ts';
+import { terminalCloseFrameFor } from './upgrades.ts';
+
+const SECRETS = { 'x-api-key': 'key-123', authorization: 'Bearer jwt-456', cookie: 'session=789' };
+
+let sd: LocalSandboxd;
+/** An HTTP + WebSocket server "inside the sandbox" that answers with the headers it received. */
+let echo: Server;
+let echoPort: number;
+
+beforeAll(async () => {
+  sd = await startLocalSandboxd();
+  echo = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ url: req.url, headers: req.headers }));
+  });
+  const wss = new WebSocketServer({ server: echo });
+  wss.on('connection', (ws, req) => ws.send(JSON.stringify({ url: req.url, headers: req.headers })));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  echoPort = (echo.address() as AddressInfo).port;
+}, 300_000);
+
+afterAll(async () => {
+  echo?.closeAllConnections();
+  await new Promise((r) => echo?.close(r));
+  await sd?.stop();
+});
+
+let store: SqliteStore;
+let app: FastifyInstance;
+let base: string;
+let closed = false;
+
+beforeEach(async () => {
+  store = new SqliteStore({ path: ':memory:' });
+  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  app = createApp({
+    store,
+    dataPlaneFor: async () => ({}) as DataPlane,
+    logger: pino({ level: 'silent' }),
+    sandboxdFor: () => sd.client,
+  });
+  closed = false;
+  base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', 'localhost');
+  // A template whose shell and working directory exist on the host (sandboxd runs there).
+  const tpl = await app.inject({
+    method: 'POST',
+    url: '/api/v1/templates',
+    payload: {
+      name: 'host-shell',
+      spec: {
+        image: { repository: 'unused:dev' },
+        harness: { shell: '/bin/sh', workingDir: sd.workspace },
+      },
+    },
+  });
+  expect(tpl.statusCode, tpl.body).toBe(201);
+});
+
+afterEach(async () => {
+  if (!closed) await app.close();
+  await store.close();
+});
+
+async function runningSandbox(name: string, namespace = 'default') {
+  const r = await app.inject({
+    method: 'POST',
+    url: '/api/v1/sandboxes',
+    payload: { name, namespace, templateRef: { name: 'host-shell' } },
+  });
+  expect(r.statusCode, r.body).toBe(201);
+  const sb = (await store.get<Sandbox>('Sandbox', { namespace, name }))!;
+  await store.updateStatus<Sandbox>({
+    ...sb,
+    status: { ...sb.status, phase: 'Running', reason: 'Ready', startedAt: '2026-03-01T12:00:00Z' },
+  });
+}
+
+function openWs(path: string, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}${path}`, { headers });
+  const messages: string[] = [];
+  ws.on('message', (m) => messages.push(m.toString()));
+  const closedP = new Promise<{ code: number }>((resolve) => ws.once('close', (code) => resolve({ code })));
+  const open = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, messages, closed: closedP, open };
+}
+
+async function waitFor<T>(fn: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('closing the server', () => {
+  it('ends open terminals, TCP tunnels and proxied WebSockets, so close() resolves', async () => {
+    await runningSandbox('box');
+    await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
+    const term = openWs('/ws/terminal/box?session=closing');
+    const tcp = openWs(`/ws/tcp/box/${echoPort}`);
+    const preview = openWs(`/api/v1/sandboxes/box/preview/${echoPort}/ws`);
+    await Promise.all([term.open, tcp.open, preview.open]);
+    term.ws.send(JSON.stringify({ type: 'input', data: 'echo ready-$((6*7))\n' }));
+    await waitFor(() => (term.messages.join('').includes('ready-42') ? true : undefined), 'terminal output');
+
+    await app.close();
+    closed = true;
+    await Promise.all([term.closed, tcp.closed, preview.closed]);
+    // The shell of a named session outlives its viewer (it belongs to sandboxd, not to the router).
+    expect((await sd.client.listTerminals()).map((t) => t.session)).toContain('closing');
+    await sd.client.killTerminal('closing');
+  });
+});
+
+describe('the preview proxy', () => {
+  it('does not pass the caller’s credentials into the sandbox (HTTP)', async () => {
+    await runningSandbox('box');
+    await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
+    const res = await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/p?x=1`, {
+      headers: { ...SECRETS, 'x-custom': 'kept' },
+    });
+    expect(res.status).toBe(200);
+    const seen = (await res.json()) as { url: string; headers: IncomingHttpHeaders };
+    expect(seen.url).toBe('/p?x=1');
+    expect(seen.headers).toMatchObject({ 'x-custom': 'kept', host: `127.0.0.1:${echoPort}` });
+    for (const h of Object.keys(SECRETS)) expect(seen.headers).not.toHaveProperty(h);
+  });
+
+  it('does not pass the caller’s credentials into the sandbox (WebSocket)', async () => {
+    await runningSandbox('box');
+    await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
+    const c = openWs(`/api/v1/sandboxes/box/preview/${echoPort}/socket?y=2`, {
+      ...SECRETS,
+      'x-custom': 'kept',
+    });
+    await c.open;
+    const first = await waitFor(() => c.messages[0], 'the echo');
+    const seen = JSON.parse(first) as { url: string; headers: IncomingHttpHeaders };
+    expect(seen.url).toBe('/socket?y=2');
+    expect(seen.headers['x-custom']).toBe('kept');
+    for (const h of Object.keys(SECRETS)) expect(seen.headers).not.toHaveProperty(h);
+    c.ws.close();
+  });
+
+  it('returns a previewUrl that resolves for a sandbox outside the default namespace', async () => {
+    await runningSandbox('box', 'team-a');
+    const fwd = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes/box/ports?namespace=team-a',
+      headers: { host: new URL(base).host },
+      payload: { port: echoPort },
+    });
+    expect(fwd.statusCode, fwd.body).toBe(201);
+    const { previewUrl } = fwd.json() as { previewUrl: string };
+    expect(previewUrl).toBe(`${base}/api/v1/sandboxes/box/preview/${echoPort}/?namespace=team-a`);
+    const res = await fetch(previewUrl);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { url: string }).url).toBe('/'); // namespace is the router's, not the app's
+
+    const list = await app.inject({ method: 'GET', url: '/api/v1/sandboxes/box/ports?namespace=team-a' });
+    expect((list.json() as { ports: { previewUrl: string }[] }).ports[0]!.previewUrl).toMatch(
+      /\?namespace=team-a$/,
+    );
+    await runningSandbox('plain');
+    const plain = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes/plain/ports',
+      payload: { port: echoPort },
+    });
+    expect((plain.json() as { previewUrl: string }).previewUrl).toMatch(/\/preview\/\d+\/$/);
+  });
+
+  it('filters headers: credentials, host and hop-by-hop go, the rest stays', () => {
+    expect(
+      previewRequestHeaders({
+        ...SECRETS,
+        host: 'router:8080',
+        connection: 'keep-alive',
+        'proxy-authorization': 'Basic x',
+        accept: 'text/html',
+        'x-forwarded-for': '127.0.0.1',
+      }),
+    ).toEqual({ accept: 'text/html', 'x-forwarded-for': '127.0.0.1' });
+  });
+});
+
+describe('terminal close frames', () => {
+  it('keeps sandboxd’s reasons for viewers of a named session and uses the reference’s for others', () => {
+    const ended = { type: 'close', reason: 'session_ended', exitCode: 3, signal: null };
+    expect(terminalCloseFrameFor(ended, true)).toBe(ended);
+    expect(terminalCloseFrameFor(ended, false)).toEqual({ ...ended, reason: 'session_expired' });
+    expect(terminalCloseFrameFor({ type: 'close', reason: 'session_killed' }, false)).toEqual({
+      type: 'close',
+      reason: 'session_expired',
+    });
+    const stopped = { type: 'close', reason: 'sandbox_stopped' };
+    expect(terminalCloseFrameFor(stopped, false)).toBe(stopped);
+    expect(terminalCloseFrameFor({ type: 'close', reason: 'something_new' }, false)).toEqual({
+      type: 'close',
+      reason: 'error',
+    });
+  });
+
+  it('relays the shell’s end to a viewer of the reference’s web UI (no session named) in its vocabulary', async () => {
+    await runningSandbox('box');
+    const seed = openWs('/ws/terminal/box');
+    const ours = openWs('/ws/terminal/box?session=named');
+    await Promise.all([seed.open, ours.open]);
+    seed.ws.send(JSON.stringify({ type: 'input', data: 'exit 3\n' }));
+    ours.ws.send(JSON.stringify({ type: 'input', data: 'exit 4\n' }));
+    await Promise.all([seed.closed, ours.closed]);
+    const closeOf = (msgs: string[]) =>
+      msgs.map((m) => JSON.parse(m) as { type: string }).find((f) => f.type === 'close');
+    expect(closeOf(seed.messages)).toMatchObject({ reason: 'session_expired', exitCode: 3 });
+    expect(closeOf(ours.messages)).toMatchObject({ reason: 'session_ended', exitCode: 4 });
+  });
+});
