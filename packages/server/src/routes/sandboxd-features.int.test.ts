@@ -160,6 +160,29 @@ describe('sandboxd through the router', () => {
     t2.ws.close();
   });
 
+  it('draws full-screen programs: top repaints with cursor addressing, vim edits and saves a file', async () => {
+    const t = terminal(`/ws/terminal/box${q}&session=fullscreen&cols=90&rows=30`);
+    await t.open;
+    t.ws.send(JSON.stringify({ type: 'resize', cols: 90, rows: 30 }));
+    t.ws.send(JSON.stringify({ type: 'input', data: 'echo term=$TERM; top -d 0.2\r' }));
+    await t.waitFor(/term=xterm/);
+    // top clears the screen and positions the cursor (CSI H / CSI J), then shows its summary.
+    await t.waitFor(/\x1b\[[0-9;]*H[\s\S]*Tasks:/);
+    t.ws.send(JSON.stringify({ type: 'input', data: 'q' }));
+    t.ws.send(JSON.stringify({ type: 'input', data: 'vim -u NONE /tmp/drawn.txt\r' }));
+    await t.waitFor(/drawn\.txt/);
+    t.ws.send(JSON.stringify({ type: 'input', data: 'idrawn by vim' }));
+    await t.waitFor(/drawn by vim/);
+    // Escape on its own: vim waits briefly to tell a lone Esc from the start of a key sequence.
+    t.ws.send(JSON.stringify({ type: 'input', data: '\x1b' }));
+    await new Promise((r) => setTimeout(r, 300));
+    t.ws.send(JSON.stringify({ type: 'input', data: ':wq\r' }));
+    await t.waitFor(/written/);
+    t.ws.send(JSON.stringify({ type: 'input', data: 'echo saved-$(wc -c < /tmp/drawn.txt)\r' }));
+    await t.waitFor(/saved-13/);
+    t.ws.close();
+  });
+
   it('refuses a terminal on an unknown sandbox with a plain HTTP error', async () => {
     const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/nope${q}`);
     const status = await new Promise<number>((resolve) =>
