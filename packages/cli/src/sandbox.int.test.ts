@@ -191,7 +191,7 @@ describe('agenttier against a local platform', () => {
 
     const ports = await cli('sandbox', 'ports', 'list', 'box');
     expect(ports.stdout).toMatch(
-      /^8000\s+http\s+yes\s+http:\/\/.*\/api\/v1\/sandboxes\/box\/preview\/8000\/$/m,
+      /^8000\s+http\s+yes\s+http:\/\/.*\/api\/v1\/sandboxes\/box\/preview\/8000\/(\?namespace=[a-z0-9-]+)?$/m,
     );
     const logs = await cli('sandbox', 'logs', 'box', id);
     expect(logs.stderr).toContain('"GET /index.html HTTP/1.1" 200');
