@@ -167,6 +167,7 @@ describe('sandboxd through the router', () => {
     t.ws.send(JSON.stringify({ type: 'input', data: 'echo term=$TERM; top -d 0.2\r' }));
     await t.waitFor(/term=xterm/);
     // top clears the screen and positions the cursor (CSI H / CSI J), then shows its summary.
+    // eslint-disable-next-line no-control-regex -- the escape character is what is being checked
     await t.waitFor(/\x1b\[[0-9;]*H[\s\S]*Tasks:/);
     t.ws.send(JSON.stringify({ type: 'input', data: 'q' }));
     t.ws.send(JSON.stringify({ type: 'input', data: 'vim -u NONE /tmp/drawn.txt\r' }));
