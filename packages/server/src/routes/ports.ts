@@ -37,16 +37,65 @@ export const HOP_BY_HOP = new Set([
 
 /**
  * Never sent on into the sandbox: the caller's credentials for the router (whatever runs in the sandbox
- * could replay them against the API). Previews share the router's origin, so cookies sent to it are
- * the router's too. `host` is replaced with the sandbox-side address.
+ * could replay them against the API). `host` is replaced with the sandbox-side address. Cookies are
+ * filtered, not dropped: previews share the router's origin, so the router's own cookies (named
+ * `agenttier…`) stay out, while the previewed app's cookies (a login session) must reach it.
  */
-export const PREVIEW_STRIPPED = new Set(['authorization', 'x-api-key', 'cookie', 'host']);
+export const PREVIEW_STRIPPED = new Set(['authorization', 'x-api-key', 'host']);
+
+/** The router's cookie that remembers a preview's namespace for its relative links. */
+export const PREVIEW_NS_COOKIE = 'agenttier_preview_ns';
+
+/** The Cookie header without the router's own cookies; undefined when nothing is left. */
+export function previewCookie(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const pairs = (Array.isArray(header) ? header.join('; ') : header)
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p && !p.toLowerCase().startsWith('agenttier'));
+  return pairs.length ? pairs.join('; ') : undefined;
+}
+
+function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const pair of (Array.isArray(header) ? header.join('; ') : header).split(';')) {
+    const i = pair.indexOf('=');
+    if (i > 0 && pair.slice(0, i).trim() === name) return decodeURIComponent(pair.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+/**
+ * The namespace of a preview request: `?namespace=` when given, else the cookie set by an earlier
+ * response under this preview's path (so a page's relative links and assets resolve), else default.
+ */
+export function previewNamespace(
+  query: Record<string, unknown>,
+  cookie: string | string[] | undefined,
+): string {
+  if (typeof query.namespace === 'string' && query.namespace) return namespaceOf(query);
+  const remembered = cookieValue(cookie, PREVIEW_NS_COOKIE);
+  return remembered ? namespaceOf({ namespace: remembered }) : namespaceOf({});
+}
+
+/** Set-Cookie remembering a non-default namespace for this preview's path only. */
+export function previewNamespaceCookie(sb: Sandbox, port: number): string | undefined {
+  const ns = sb.metadata.namespace ?? DEFAULT_NAMESPACE;
+  if (ns === DEFAULT_NAMESPACE) return undefined;
+  return `${PREVIEW_NS_COOKIE}=${encodeURIComponent(ns)}; Path=${previewPrefix(sb, port)}/; HttpOnly; SameSite=Lax`;
+}
 
 /** Request headers the preview proxy passes into the sandbox: no credentials, host or hop-by-hop. */
 export function previewRequestHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (v !== undefined && !HOP_BY_HOP.has(k) && !PREVIEW_STRIPPED.has(k)) out[k] = v;
+    if (v === undefined || HOP_BY_HOP.has(k) || PREVIEW_STRIPPED.has(k)) continue;
+    if (k === 'cookie') {
+      const kept = previewCookie(v);
+      if (kept) out[k] = kept;
+      continue;
+    }
+    out[k] = v;
   }
   return out;
 }
@@ -176,7 +225,8 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
       const { id, port } = req.params as { id: string; port: string };
       const n = parsePort(port);
-      const { sb, tunnel } = await openPreviewTunnel(deps, namespaceOf(req.query), id, n);
+      const ns = previewNamespace(req.query as Record<string, unknown>, req.headers.cookie);
+      const { sb, tunnel } = await openPreviewTunnel(deps, ns, id, n);
       inFlight.set(tunnel, reply.raw);
       reply.raw.once('close', () => {
         inFlight.delete(tunnel);
@@ -219,6 +269,11 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
       void reply.hijack();
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      const nsCookie = previewNamespaceCookie(sb, n);
+      if (nsCookie) {
+        const set = out['set-cookie'];
+        out['set-cookie'] = [...(set === undefined ? [] : Array.isArray(set) ? set : [set]), nsCookie];
+      }
       reply.raw.writeHead(res.statusCode ?? 502, out);
       res.pipe(reply.raw);
     };

@@ -20,7 +20,9 @@ import { createApp } from '../app.ts';
 import { previewRequestHeaders } from './ports.ts';
 import { terminalCloseFrameFor } from './upgrades.ts';
 
-const SECRETS = { 'x-api-key': 'key-123', authorization: 'Bearer jwt-456', cookie: 'session=789' };
+const SECRETS = { 'x-api-key': 'key-123', authorization: 'Bearer jwt-456' };
+/** The router's own cookies go; the previewed app's cookie (its login session) stays. */
+const COOKIES = { cookie: 'agenttier_session=789; app_session=abc' };
 
 let sd: LocalSandboxd;
 /** An HTTP + WebSocket server "inside the sandbox" that answers with the headers it received. */
@@ -142,12 +144,16 @@ describe('the preview proxy', () => {
     await runningSandbox('box');
     await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
     const res = await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/p?x=1`, {
-      headers: { ...SECRETS, 'x-custom': 'kept' },
+      headers: { ...SECRETS, ...COOKIES, 'x-custom': 'kept' },
     });
     expect(res.status).toBe(200);
     const seen = (await res.json()) as { url: string; headers: IncomingHttpHeaders };
     expect(seen.url).toBe('/p?x=1');
-    expect(seen.headers).toMatchObject({ 'x-custom': 'kept', host: `127.0.0.1:${echoPort}` });
+    expect(seen.headers).toMatchObject({
+      'x-custom': 'kept',
+      host: `127.0.0.1:${echoPort}`,
+      cookie: 'app_session=abc',
+    });
     for (const h of Object.keys(SECRETS)) expect(seen.headers).not.toHaveProperty(h);
   });
 
@@ -156,6 +162,7 @@ describe('the preview proxy', () => {
     await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
     const c = openWs(`/api/v1/sandboxes/box/preview/${echoPort}/socket?y=2`, {
       ...SECRETS,
+      cookie: 'agenttier_session=789',
       'x-custom': 'kept',
     });
     await c.open;
@@ -163,7 +170,7 @@ describe('the preview proxy', () => {
     const seen = JSON.parse(first) as { url: string; headers: IncomingHttpHeaders };
     expect(seen.url).toBe('/socket?y=2');
     expect(seen.headers['x-custom']).toBe('kept');
-    for (const h of Object.keys(SECRETS)) expect(seen.headers).not.toHaveProperty(h);
+    for (const h of [...Object.keys(SECRETS), 'cookie']) expect(seen.headers).not.toHaveProperty(h);
     c.ws.close();
   });
 
@@ -181,6 +188,26 @@ describe('the preview proxy', () => {
     const res = await fetch(previewUrl);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { url: string }).url).toBe('/'); // namespace is the router's, not the app's
+    // The page's relative links carry no ?namespace=: a cookie scoped to this preview's path remembers it.
+    const setCookie = res.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(
+      new RegExp(`^agenttier_preview_ns=team-a; Path=/api/v1/sandboxes/box/preview/${echoPort}/; HttpOnly`),
+    );
+    const asset = await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/static/app.js`, {
+      headers: { cookie: setCookie.split(';')[0]! },
+    });
+    expect(asset.status).toBe(200);
+    const assetSeen = (await asset.json()) as { url: string; headers: IncomingHttpHeaders };
+    expect(assetSeen.url).toBe('/static/app.js');
+    expect(assetSeen.headers).not.toHaveProperty('cookie');
+    const wsLink = openWs(`/api/v1/sandboxes/box/preview/${echoPort}/live`, {
+      cookie: setCookie.split(';')[0]!,
+    });
+    await wsLink.open;
+    expect(JSON.parse(await waitFor(() => wsLink.messages[0], 'the echo')).url).toBe('/live');
+    wsLink.ws.close();
+    // Without the cookie or the query, the default namespace is meant and this sandbox is not there.
+    expect((await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/static/app.js`)).status).toBe(404);
 
     const list = await app.inject({ method: 'GET', url: '/api/v1/sandboxes/box/ports?namespace=team-a' });
     expect((list.json() as { ports: { previewUrl: string }[] }).ports[0]!.previewUrl).toMatch(
@@ -199,6 +226,7 @@ describe('the preview proxy', () => {
     expect(
       previewRequestHeaders({
         ...SECRETS,
+        cookie: 'agenttier_session=1; AgentTier_x=2',
         host: 'router:8080',
         connection: 'keep-alive',
         'proxy-authorization': 'Basic x',

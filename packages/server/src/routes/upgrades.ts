@@ -14,7 +14,15 @@ import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import { toWireError } from '../errors.ts';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
-import { HOP_BY_HOP, PREVIEW_STRIPPED, openPreviewTunnel, parsePort, previewPrefix } from './ports.ts';
+import {
+  HOP_BY_HOP,
+  PREVIEW_STRIPPED,
+  openPreviewTunnel,
+  parsePort,
+  previewCookie,
+  previewNamespace,
+  previewPrefix,
+} from './ports.ts';
 import { namespaceOf } from './sandboxes.ts';
 
 export interface UpgradeDeps {
@@ -115,7 +123,8 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     void (async () => {
       try {
         await deps.authenticate(req.headers);
-        const ns = namespaceOf(Object.fromEntries(url.searchParams));
+        const query = Object.fromEntries(url.searchParams);
+        const ns = preview ? previewNamespace(query, req.headers.cookie) : namespaceOf(query);
         if (terminal) await openTerminal(req, socket, head, ns, terminal[1]!, url);
         else if (tcp) await openTcp(req, socket, head, ns, tcp[1]!, parsePort(tcp[2]!));
         else
@@ -275,6 +284,11 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         (HOP_BY_HOP.has(lower) && lower !== 'upgrade' && lower !== 'connection')
       )
         continue;
+      if (lower === 'cookie') {
+        const kept = previewCookie(req.rawHeaders[i + 1]);
+        if (kept) lines.push(`${key}: ${kept}`);
+        continue;
+      }
       lines.push(`${key}: ${req.rawHeaders[i + 1]}`);
     }
     lines.push(`Host: 127.0.0.1:${port}`, `X-Forwarded-Prefix: ${previewPrefix(sb, port)}`);
