@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
@@ -11,6 +14,8 @@ import type { RouterProcess } from './router/start-router.ts';
 import { eventually, startFakeCluster } from './testing.ts';
 
 const quiet = pino({ level: 'silent' });
+/** The routers' invoke-record stores (agent mode), removed after the tests. */
+const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-router-data-'));
 const INSTALL_NS = 'agenttier';
 
 /**
@@ -80,6 +85,7 @@ describe('least-privilege RBAC: the rules allow every request the processes make
       port: 0,
       devAuth: true,
       logger: quiet,
+      dataDir,
     });
     await eventually(() => controller.isLeader(), 'leader');
 
@@ -149,6 +155,7 @@ describe('least-privilege RBAC: the rules allow every request the processes make
     await router?.close();
     await controller?.close();
     await fake?.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const who = (r: RequestRecord) =>

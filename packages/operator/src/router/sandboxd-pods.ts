@@ -18,7 +18,7 @@ const SELECTOR = `${LABEL_MANAGED}=true`;
 
 /**
  * Where each sandbox's sandboxd answers: its pod's IP (from a watched cache of sandbox pods, so
- * lookups are synchronous) on port 7070, with the token derived from the install key. One client per
+ * lookups are synchronous) on port 7070 (unless told otherwise), with the token derived from the install key. One client per
  * pod incarnation, reused across requests.
  */
 export class SandboxdPods {
@@ -29,6 +29,7 @@ export class SandboxdPods {
     kc: KubeConfig,
     private readonly key: Buffer,
     logger: Logger,
+    private readonly port: number = SANDBOXD_PORT,
   ) {
     const core = kc.makeApiClient(CoreV1Api);
     this.pods = new Reflector<V1Pod>({
@@ -78,7 +79,7 @@ export class SandboxdPods {
     if (!client) {
       this.drop(at.podUid);
       client = createSandboxdClient(
-        { host: at.ip, port: SANDBOXD_PORT },
+        { host: at.ip, port: this.port },
         sandboxdToken(this.key, sandbox.metadata.uid ?? ''),
       );
       this.clients.set(key, client);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { evaluate } from '@marcbachmann/cel-js';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +17,8 @@ import type { RouterProcess } from './start-router.ts';
 import { startRouter } from './start-router.ts';
 
 const quiet = pino({ level: 'silent' });
+/** The routers' invoke-record stores (agent mode), removed after the tests. */
+const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-router-data-'));
 
 async function api(router: RouterProcess, method: string, path: string, body?: unknown) {
   const res = await fetch(`${router.url}${path}`, {
@@ -62,12 +67,14 @@ describe('agenttier router (process) with the Kubernetes store', () => {
       port: 0,
       devAuth: true,
       logger: quiet,
+      dataDir,
     });
   });
   afterAll(async () => {
     await router?.close();
     await controller?.close();
     await fake?.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('creates, lists, stops and resumes sandboxes as custom resources the controller drives', async () => {
@@ -114,29 +121,6 @@ describe('agenttier router (process) with the Kubernetes store', () => {
     );
   });
 
-  it('answers agent mode with 501 NOT_IMPLEMENTED and what to do instead (no invoke-record store yet)', async () => {
-    const calls: Array<[string, string, string?]> = [
-      ['POST', '/api/v1/sandboxes/any/configure', '{}'],
-      ['POST', '/api/v1/sandboxes/any/invoke?prompt=hi', 'input'],
-      ['POST', '/api/v1/sandboxes/any/invoke/cancel', '{"invokeId":"inv-1"}'],
-      ['GET', '/api/v1/sandboxes/any/invokes'],
-      ['GET', '/api/v1/sandboxes/any/invokes/inv-1'],
-      ['GET', '/api/v1/sandboxes/any/invokes/inv-1/stream'],
-      ['GET', '/api/v1/sandboxes/any/configure/install-log'],
-    ];
-    for (const [method, path, body] of calls) {
-      const res = await fetch(`${router.url}${path}`, {
-        method,
-        ...(body === undefined ? {} : { body, headers: { 'content-type': 'text/plain' } }),
-      });
-      const wire = (await res.json()) as { code?: string; message?: string };
-      expect(res.status, `${method} ${path}`).toBe(501);
-      expect(wire.code).toBe('NOT_IMPLEMENTED');
-      expect(wire.message).toContain('agent mode');
-      expect(wire.message).toContain('agenttier up');
-    }
-  });
-
   it('fails closed without authentication', async () => {
     const closed = await startRouter({
       kubeConfig: fake.kubeConfig,
@@ -144,6 +128,7 @@ describe('agenttier router (process) with the Kubernetes store', () => {
       host: '127.0.0.1',
       port: 0,
       logger: quiet,
+      dataDir: join(dataDir, 'closed'),
     });
     try {
       const res = await api(closed, 'GET', '/api/v1/sandboxes');

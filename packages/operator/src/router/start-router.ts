@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -5,7 +6,8 @@ import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { DataPlane, Logger } from '@agenttier/core';
-import { KubernetesStore, loadKubeConfig } from '@agenttier/platform-kubernetes';
+import { KubernetesStore, SANDBOXD_PORT, loadKubeConfig } from '@agenttier/platform-kubernetes';
+import { SqliteAgentRecords } from '@agenttier/platform-local';
 import type { Authenticator } from '@agenttier/server';
 import { SandboxdDataPlane, createApp, devAuthenticator } from '@agenttier/server';
 import { loadSandboxdKey } from '../sandboxd-key.ts';
@@ -32,12 +34,23 @@ export interface RouterProcessOpts {
   logger?: PinoLogger;
   /** Level of the default logger (JSON lines on stderr). @default $AGENTTIER_LOG_LEVEL or 'info' */
   logLevel?: string;
+  /**
+   * Where the router keeps agent-mode invoke records and install logs (SQLite, `agent-records.db`).
+   * In a cluster this is the router's PersistentVolumeClaim, so records survive restarts; they are
+   * local to this router, which is why the Deployment runs one replica with `strategy: Recreate`.
+   * @default $AGENTTIER_DATA_DIR or '/var/lib/agenttier'
+   */
+  dataDir?: string;
+  /** Port sandboxd listens on in every sandbox pod (tests point it at a sandboxd on the host). @default 7070 */
+  sandboxdPort?: number;
 }
 
 export interface RouterProcess {
   url: string;
   app: FastifyInstance;
   store: KubernetesStore;
+  /** The SQLite file holding invoke records and install logs. */
+  agentRecordsPath: string;
   close(): Promise<void>;
 }
 
@@ -48,39 +61,6 @@ export const rejectAll: Authenticator = async () => {
     'this router has no authentication configured; set auth in the Helm values (auth.devAuth=true only for a private test cluster)',
   );
 };
-
-export const AGENT_MODE_NOT_IMPLEMENTED =
-  'agent mode (configure, invoke, invoke records) is not available on the Kubernetes router yet: it needs a durable invoke-record store in the cluster; use the local platform (`agenttier up`) for agent sandboxes, or exec, files and the terminal here';
-
-/**
- * Agent mode needs an AgentRecordStore (durable invoke records that any router replica can replay);
- * there is none for the cluster yet, so createApp registers no agent routes. Rather than a bare
- * "no route" 404 (which reads like a wrong URL), every agent path answers 501 NOT_IMPLEMENTED with
- * what to do instead. Authentication runs first, as for every /api path.
- */
-function agentModeNotImplemented(app: FastifyInstance): void {
-  const refuse = async () => {
-    throw new PlatformError('NOT_IMPLEMENTED', AGENT_MODE_NOT_IMPLEMENTED);
-  };
-  void app.register(async (scope) => {
-    // Invoke bodies are any content type; refuse them without parsing.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 16 * 1024 * 1024 }, (_req, _body, done) =>
-      done(null, undefined),
-    );
-    for (const path of ['configure', 'invoke', 'invoke/cancel']) {
-      scope.post(`/api/v1/sandboxes/:id/${path}`, refuse);
-    }
-    for (const path of [
-      'configure/install-log',
-      'invokes',
-      'invokes/:invokeId',
-      'invokes/:invokeId/stream',
-    ]) {
-      scope.get(`/api/v1/sandboxes/:id/${path}`, refuse);
-    }
-  });
-}
 
 /**
  * `agenttier router` in a cluster: the same REST API as `agenttier up` (the lead's createApp),
@@ -109,8 +89,28 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     create: false,
     ...(opts.keyWaitMs !== undefined ? { waitMs: opts.keyWaitMs } : {}),
   });
-  const pods = new SandboxdPods(kc, key, logger);
-  await Promise.all([store.start(), pods.start()]);
+  const pods = new SandboxdPods(kc, key, logger, opts.sandboxdPort ?? SANDBOXD_PORT);
+  const dataDir = opts.dataDir ?? process.env.AGENTTIER_DATA_DIR ?? '/var/lib/agenttier';
+  const agentRecordsPath = join(dataDir, 'agent-records.db');
+  // Opened before anything starts, so an unwritable data directory fails the start with its path.
+  let agentRecords: SqliteAgentRecords;
+  try {
+    agentRecords = new SqliteAgentRecords(agentRecordsPath);
+  } catch (err) {
+    throw new Error(
+      `cannot open the invoke-record store ${agentRecordsPath} (${(err as Error).message}); give the router a writable data directory (--data-dir, AGENTTIER_DATA_DIR, or the chart's router.persistence)`,
+      { cause: err },
+    );
+  }
+  const interrupted = agentRecords.interruptRunning('the router stopped while this invoke ran');
+  if (interrupted > 0)
+    log.warn({ interrupted }, 'closed the records of invokes cut off by the last shutdown');
+  try {
+    await Promise.all([store.start(), pods.start()]);
+  } catch (err) {
+    agentRecords.close();
+    throw err;
+  }
 
   const clientFor = (sb: Sandbox) => pods.clientFor(sb);
   const dataPlane = new SandboxdDataPlane((sb) => {
@@ -131,6 +131,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     store,
     dataPlaneFor: async (): Promise<DataPlane> => dataPlane,
     sandboxdFor: clientFor,
+    agentRecords,
     logger: log,
     authenticate,
     readinessChecks: [
@@ -139,18 +140,29 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
       },
     ],
   });
-  agentModeNotImplemented(app);
-  const address = await app.listen({ host: opts.host ?? '0.0.0.0', port: opts.port ?? 8080 });
+  let address: string;
+  try {
+    address = await app.listen({ host: opts.host ?? '0.0.0.0', port: opts.port ?? 8080 });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    pods.stop();
+    await store.close();
+    agentRecords.close();
+    throw err;
+  }
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
-  log.info({ url, namespace }, 'router listening');
+  log.info({ url, namespace, agentRecords: agentRecordsPath }, 'router listening');
   return {
     url,
     app,
     store,
+    agentRecordsPath,
     async close() {
+      // createApp's onClose hook stops the live invokes (their records end) before the file closes.
       await app.close();
       pods.stop();
       await store.close();
+      agentRecords.close();
     },
   };
 }

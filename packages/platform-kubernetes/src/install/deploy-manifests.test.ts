@@ -138,6 +138,70 @@ describe('deployment manifests render and validate', () => {
     });
   }
 
+  type RouterDeployment = {
+    spec: {
+      replicas: number;
+      strategy?: { type: string };
+      template: {
+        spec: {
+          securityContext: Record<string, unknown>;
+          containers: Array<{
+            env: Array<{ name: string; value?: string }>;
+            volumeMounts: Array<{ name: string; mountPath: string }>;
+          }>;
+          volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object }>;
+        };
+      };
+    };
+  };
+  const routerOf = (objects: Obj[]) =>
+    objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-router'),
+    ) as unknown as RouterDeployment;
+
+  for (const [name, render] of Object.entries(RENDERINGS)) {
+    it(`${name}: the router keeps invoke records on its own claim at /var/lib/agenttier (1 replica, Recreate)`, () => {
+      const objects = render();
+      const router = routerOf(objects);
+      const pod = router.spec.template.spec;
+      const container = pod.containers[0]!;
+      expect(router.spec.replicas).toBe(1);
+      expect(router.spec.strategy).toEqual({ type: 'Recreate' });
+      expect(pod.securityContext.fsGroup).toBe(65532);
+      expect(container.env).toContainEqual({ name: 'AGENTTIER_DATA_DIR', value: '/var/lib/agenttier' });
+      expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/agenttier' });
+      const claim = pod.volumes.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName;
+      const pvc = objects.find((o) => o.kind === 'PersistentVolumeClaim' && o.metadata.name === claim);
+      expect(pvc?.spec).toMatchObject({
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Gi' } },
+      });
+    });
+  }
+
+  it('router persistence off: an emptyDir, no claim, no Recreate, more replicas allowed; on: more replicas refused', () => {
+    for (const objects of [
+      helm('router.persistence.enabled=false', 'router.replicas=3'),
+      renderInstallManifests({ routerPersistence: false, routerReplicas: 3 }) as Obj[],
+    ]) {
+      const router = routerOf(objects);
+      expect(router.spec.replicas).toBe(3);
+      expect(router.spec.strategy).toBeUndefined();
+      expect(router.spec.template.spec.volumes.find((v) => v.name === 'data')).toEqual({
+        name: 'data',
+        emptyDir: {},
+      });
+      expect(objects.filter((o) => o.kind === 'PersistentVolumeClaim')).toEqual([]);
+    }
+    const classed = helm('router.persistence.storageClass=fast', 'router.persistence.size=5Gi');
+    expect(classed.find((o) => o.kind === 'PersistentVolumeClaim')?.spec).toMatchObject({
+      storageClassName: 'fast',
+      resources: { requests: { storage: '5Gi' } },
+    });
+    expect(() => helm('router.replicas=2')).toThrow(/router.replicas must be 1/);
+    expect(() => renderInstallManifests({ routerReplicas: 2 })).toThrow(/runs 1 replica/);
+  });
+
   const runtimeClassOf = (objects: Obj[]) =>
     objects
       .filter((o) => o.kind === 'ClusterSandboxTemplate')

@@ -23,13 +23,28 @@ export interface InstallOpts {
   includeCrds?: boolean;
   /** @default true */
   includeNamespace?: boolean;
-  /** @default 2 */
+  /**
+   * With router persistence (the default) exactly 1: invoke records live on the router's own volume.
+   * @default 1
+   */
   routerReplicas?: number;
+  /**
+   * The router's data volume (agent-mode invoke records and install logs, SQLite at
+   * /var/lib/agenttier): a PersistentVolumeClaim, or `false` for an emptyDir (records lost whenever
+   * the pod goes). @default { size: '1Gi' }
+   */
+  routerPersistence?: false | { size?: string; storageClass?: string };
   /** @default 1 (more replicas stand by on the Lease) */
   controllerReplicas?: number;
 }
 
 type Obj = Record<string, unknown>;
+
+/** Where the router keeps its SQLite invoke records inside its container. */
+export const ROUTER_DATA_DIR = '/var/lib/agenttier';
+export const ROUTER_DATA_CLAIM = 'agenttier-router-data';
+/** The uid/gid the process containers run as (also the router volume's fsGroup). */
+const PROCESS_UID = 65532;
 
 export const APP_LABELS = { 'app.kubernetes.io/name': 'agenttier', 'app.kubernetes.io/part-of': 'agenttier' };
 const component = (c: string) => ({ ...APP_LABELS, 'app.kubernetes.io/component': c });
@@ -85,8 +100,8 @@ function rbac(who: 'controller' | 'router', ns: string): Obj[] {
 /** The process containers: non-root, read-only root, no capabilities; like the sandboxes they manage. */
 const processSecurity = {
   runAsNonRoot: true,
-  runAsUser: 65532,
-  runAsGroup: 65532,
+  runAsUser: PROCESS_UID,
+  runAsGroup: PROCESS_UID,
   readOnlyRootFilesystem: true,
   allowPrivilegeEscalation: false,
   capabilities: { drop: ['ALL'] },
@@ -101,7 +116,11 @@ const downwardEnv = [
 function deployment(
   who: 'controller' | 'router',
   ns: string,
-  o: Required<Pick<InstallOpts, 'image' | 'injectorImage' | 'devAuth'>> & { replicas: number },
+  o: Required<Pick<InstallOpts, 'image' | 'injectorImage' | 'devAuth'>> & {
+    replicas: number;
+    /** Router only: its data volume is this claim (else an emptyDir). */
+    dataClaim?: string;
+  },
 ): Obj {
   const name = `agenttier-${who}`;
   const labels = component(who);
@@ -116,19 +135,39 @@ function deployment(
   const env =
     who === 'controller'
       ? [...downwardEnv, { name: 'AGENTTIER_INJECTOR_IMAGE', value: o.injectorImage }]
-      : [...downwardEnv, { name: 'AGENTTIER_DEV_AUTH', value: String(o.devAuth) }];
+      : [
+          ...downwardEnv,
+          { name: 'AGENTTIER_DEV_AUTH', value: String(o.devAuth) },
+          { name: 'AGENTTIER_DATA_DIR', value: ROUTER_DATA_DIR },
+        ];
+  const volumeMounts: Obj[] = [{ name: 'tmp', mountPath: '/tmp' }];
+  const volumes: Obj[] = [{ name: 'tmp', emptyDir: {} }];
+  if (who === 'router') {
+    volumeMounts.push({ name: 'data', mountPath: ROUTER_DATA_DIR });
+    volumes.push(
+      o.dataClaim
+        ? { name: 'data', persistentVolumeClaim: { claimName: o.dataClaim } }
+        : { name: 'data', emptyDir: {} },
+    );
+  }
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: ns, labels },
     spec: {
       replicas: o.replicas,
+      // The router's records are on a ReadWriteOnce volume: the old pod lets go before the new one mounts it.
+      ...(o.dataClaim ? { strategy: { type: 'Recreate' } } : {}),
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
         spec: {
           serviceAccountName: name,
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            seccompProfile: { type: 'RuntimeDefault' },
+            ...(who === 'router' ? { fsGroup: PROCESS_UID } : {}),
+          },
           containers: [
             {
               name: who,
@@ -143,10 +182,10 @@ function deployment(
                   ? { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } }
                   : { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
               securityContext: processSecurity,
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              volumeMounts,
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
+          volumes,
         },
       },
     },
@@ -184,7 +223,32 @@ export function renderInstallManifests(opts: InstallOpts = {}): Obj[] {
     out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: APP_LABELS } });
   out.push(...rbac('controller', ns), ...rbac('router', ns));
   out.push(deployment('controller', ns, { ...common, replicas: opts.controllerReplicas ?? 1 }));
-  out.push(deployment('router', ns, { ...common, replicas: opts.routerReplicas ?? 2 }));
+  const persistence = opts.routerPersistence ?? {};
+  const routerReplicas = opts.routerReplicas ?? 1;
+  if (persistence && routerReplicas > 1) {
+    throw new Error(
+      `the router keeps agent-mode invoke records on its own volume, so it runs 1 replica (asked for ${routerReplicas}); turn router persistence off to run more, and lose the records on every restart`,
+    );
+  }
+  if (persistence) {
+    out.push({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: ROUTER_DATA_CLAIM, namespace: ns, labels: component('router') },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: persistence.size ?? '1Gi' } },
+        ...(persistence.storageClass ? { storageClassName: persistence.storageClass } : {}),
+      },
+    });
+  }
+  out.push(
+    deployment('router', ns, {
+      ...common,
+      replicas: routerReplicas,
+      ...(persistence ? { dataClaim: ROUTER_DATA_CLAIM } : {}),
+    }),
+  );
   out.push({
     apiVersion: 'v1',
     kind: 'Service',

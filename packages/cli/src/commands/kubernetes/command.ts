@@ -75,6 +75,11 @@ export const routerCommand = {
       description: 'how long to wait for the controller to create the sandboxd key Secret',
       default: '60s',
     },
+    {
+      flags: '--data-dir <dir>',
+      description:
+        'where agent-mode invoke records and install logs are kept (SQLite; default ~/.agenttier/router or AGENTTIER_DATA_DIR; in a cluster the router PVC at /var/lib/agenttier)',
+    },
     logLevelOption,
   ],
   examples: [
@@ -121,7 +126,24 @@ export const installCommand = {
       flags: '--dev-auth',
       description: 'router without authentication (every caller is admin): private test clusters only',
     },
-    { flags: '--router-replicas <n>', description: 'router replicas', default: '2' },
+    {
+      flags: '--router-replicas <n>',
+      description: 'router replicas (1 with router persistence: invoke records are on its own volume)',
+      default: '1',
+    },
+    {
+      flags: '--router-storage <size>',
+      description: "size of the router's PersistentVolumeClaim (agent-mode invoke records)",
+      default: '1Gi',
+    },
+    {
+      flags: '--router-storage-class <name>',
+      description: 'its StorageClass (default: the cluster default)',
+    },
+    {
+      flags: '--no-router-persistence',
+      description: 'an emptyDir instead of the claim: invoke records are lost whenever the router pod goes',
+    },
     { flags: '--controller-replicas <n>', description: 'controller replicas (one leads)', default: '1' },
     { flags: '--no-crds', description: 'leave the CRDs out (they are installed separately)' },
     { flags: '--no-create-namespace', description: 'leave the Namespace out (it exists already)' },

@@ -2,6 +2,8 @@
  * `agenttier controller`, `agenttier router` and `agenttier install`: the Kubernetes platform's
  * processes and installer, from @agenttier/operator (loaded only when one of these runs).
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type * as Operator from '@agenttier/operator';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
 import { parseDurationFlag, parseIntFlag, str } from '../../flags.ts';
@@ -165,6 +167,10 @@ const router: Handler = async (client, { opts }) => {
   const keyWaitMs = parseDurationFlag(opts.keyWait ?? '60s', '--key-wait');
   const logLevel = str(opts.logLevel);
   const devAuth = opts.devAuth === true;
+  const dataDir =
+    str(opts.dataDir) ??
+    str(client.env.AGENTTIER_DATA_DIR) ??
+    join(str(client.env.HOME) ?? homedir(), '.agenttier', 'router');
   let proc: Operator.RouterProcess;
   try {
     const kubeConfig = await connect(op, client, opts, `${op.ROUTER_COMPONENT}/0.1.0`, true);
@@ -175,6 +181,7 @@ const router: Handler = async (client, { opts }) => {
       port,
       devAuth,
       keyWaitMs,
+      dataDir,
       ...(logLevel ? { logLevel } : {}),
     });
   } catch (err) {
@@ -188,7 +195,7 @@ const router: Handler = async (client, { opts }) => {
       devAuth
         ? `  ${s.yellow('--dev-auth')}: every caller is an admin`
         : `  ${s.yellow('no authentication configured')}: every API call gets 401 (use --dev-auth on a private test cluster)`,
-      '  agent mode (configure, invoke) is not available on Kubernetes yet: it answers 501 NOT_IMPLEMENTED',
+      `  agent-mode invoke records: ${proc.agentRecordsPath}`,
       '',
       'Next, in another terminal:',
       `  export AGENTTIER_API_URL=${proc.url}`,
@@ -198,7 +205,8 @@ const router: Handler = async (client, { opts }) => {
       '',
     ].join('\n'),
   );
-  if (client.output !== 'table') client.print({ url: proc.url, namespace }, () => '');
+  if (client.output !== 'table')
+    client.print({ url: proc.url, namespace, agentRecords: proc.agentRecordsPath }, () => '');
   return runUntilStopped(client, 'router', () => proc.close());
 };
 
@@ -232,6 +240,17 @@ const install: Handler = async (client, { opts }) => {
   const op = await loadOperator();
   const namespace = installNamespace(client, opts);
   const runtimeClass = runtimeClassOf(opts);
+  const routerReplicas = parseIntFlag(opts.routerReplicas ?? '1', '--router-replicas', { min: 0, max: 100 });
+  const storageClass = str(opts.routerStorageClass);
+  const persistence =
+    opts.routerPersistence === false
+      ? (false as const)
+      : { size: str(opts.routerStorage) ?? '1Gi', ...(storageClass ? { storageClass } : {}) };
+  if (persistence && routerReplicas > 1) {
+    throw new UsageError(
+      `--router-replicas ${routerReplicas} needs --no-router-persistence: the router keeps agent-mode invoke records on its own ReadWriteOnce volume`,
+    );
+  }
   const objects = op.renderInstallManifests({
     namespace,
     image: str(opts.image) ?? 'agenttier/controller:dev',
@@ -241,7 +260,8 @@ const install: Handler = async (client, { opts }) => {
     devAuth: opts.devAuth === true,
     includeCrds: opts.crds !== false,
     includeNamespace: opts.createNamespace !== false,
-    routerReplicas: parseIntFlag(opts.routerReplicas ?? '2', '--router-replicas', { min: 0, max: 100 }),
+    routerReplicas,
+    routerPersistence: persistence,
     controllerReplicas: parseIntFlag(opts.controllerReplicas ?? '1', '--controller-replicas', {
       min: 0,
       max: 100,

@@ -190,7 +190,7 @@ describe('agenttier install --apply, controller and router on the fake API serve
       },
     );
     running.push(router);
-    const { url } = await started(router, 'the router');
+    const { url, agentRecords } = await started(router, 'the router');
     expect(await (await fetch(`${url}/healthz`)).text()).toBe('ok');
     expect(router.stderr.text).toContain('--dev-auth');
 
@@ -209,8 +209,14 @@ describe('agenttier install --apply, controller and router on the fake API serve
     }, 'Running');
     expect(view).toMatchObject({ podName: 'cli-demo-pod', pvcName: 'cli-demo-workspace' });
 
+    // Agent mode is served (records under the default data directory, in HOME): a code-mode sandbox gets
+    // the agent rules' 400, and its (empty) invoke list comes from the router's record store.
+    expect(agentRecords).toBe(join(home.dir, '.agenttier', 'router', 'agent-records.db'));
     const invoke = await fetch(`${url}/api/v1/sandboxes/cli-demo/invoke`, { method: 'POST', body: 'hi' });
-    expect(invoke.status).toBe(501);
+    expect(invoke.status).toBe(400);
+    expect(((await invoke.json()) as { code: string }).code).toBe('WRONG_MODE');
+    const invokes = await fetch(`${url}/api/v1/sandboxes/cli-demo/invokes`);
+    expect(await invokes.json()).toEqual({ invokes: [] });
 
     expect((await fetch(`${url}/api/v1/sandboxes/cli-demo`, { method: 'DELETE' })).status).toBe(204);
     await eventually(async () => (await fetch(`${url}/api/v1/sandboxes/cli-demo`)).status === 404, 'deleted');

@@ -1,0 +1,264 @@
+// Agent mode through the in-cluster router: the fake API server holds the Sandbox and its pod, a real
+// sandboxd runs on this host (on loopback, with the token the router derives from the install key) and
+// the pod's IP points at it, so configure and invoke take the same path as in a cluster. Invoke records
+// live in the router's SQLite data directory and outlive the router process.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
+import { API_VERSION } from '@agenttier/contract';
+import { BUILTIN_TEMPLATES } from '@agenttier/core';
+import { sandboxdToken } from '@agenttier/platform-kubernetes';
+import type { LocalSandboxd } from '@agenttier/sandboxd';
+import { startLocalSandboxd } from '@agenttier/sandboxd';
+import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
+import type { ControllerProcess } from '../controller/start-controller.ts';
+import { startController } from '../controller/start-controller.ts';
+import { loadSandboxdKey } from '../sandboxd-key.ts';
+import { eventually, startFakeCluster } from '../testing.ts';
+import type { RouterProcess } from './start-router.ts';
+import { startRouter } from './start-router.ts';
+
+const quiet = pino({ level: 'silent' });
+const agentPy = readFileSync(new URL('../../../../examples/echo-agent/agent.py', import.meta.url), 'utf8');
+
+interface SseRecord {
+  id?: string;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+async function collectSse(res: Response): Promise<SseRecord[]> {
+  const text = await res.text();
+  const out: SseRecord[] = [];
+  for (const block of text.split('\n\n')) {
+    if (!block.trim() || block.startsWith(':')) continue;
+    const rec: Partial<SseRecord> = { event: 'message' };
+    for (const line of block.split('\n')) {
+      const [k, ...rest] = line.split(':');
+      const v = rest.join(':').replace(/^ /, '');
+      if (k === 'event') rec.event = v;
+      else if (k === 'data') rec.data = JSON.parse(v) as Record<string, unknown>;
+      else if (k === 'id') rec.id = v;
+    }
+    out.push(rec as SseRecord);
+  }
+  return out;
+}
+
+/** The host's Python (resolved, so the daemon's HOME does not matter to pyenv-style shims), if any. */
+function hostPython(): string | undefined {
+  try {
+    return execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('agent mode on the Kubernetes router (records in the router data directory)', () => {
+  const work = mkdtempSync(join(tmpdir(), 'agenttier-router-agent-'));
+  const workspace = join(work, 'workspace');
+  const scratch = join(work, 'tmp');
+  const dataDir = join(work, 'router-data');
+  const python = hostPython();
+  let fake: FakeKubeApiServer;
+  let controller: ControllerProcess;
+  let router: RouterProcess;
+  let sandboxd: LocalSandboxd | undefined;
+  let sandboxdPort: number;
+
+  const startTestRouter = () =>
+    startRouter({
+      kubeConfig: fake.kubeConfig,
+      namespace: 'agenttier',
+      host: '127.0.0.1',
+      port: 0,
+      devAuth: true,
+      logger: quiet,
+      dataDir,
+      sandboxdPort,
+    });
+  const url = (path: string) => `${router.url}/api/v1/sandboxes/k8s-agent${path}`;
+
+  beforeAll(async () => {
+    for (const d of [workspace, scratch]) mkdirSync(d, { recursive: true });
+    sandboxdPort = await freePort();
+    fake = await startFakeCluster();
+    controller = await startController({
+      kubeConfig: fake.kubeConfig,
+      namespace: 'agenttier',
+      identity: 'c',
+      leaderElection: false,
+      healthPort: 0,
+      metricsPort: 0,
+      host: '127.0.0.1',
+      logger: quiet,
+    });
+    for (const t of BUILTIN_TEMPLATES) await controller.store.create<SandboxTemplate>(structuredClone(t));
+    // An agent template whose workspace is a directory on this host (the sandbox "mounts" it there).
+    await controller.store.create<SandboxTemplate>({
+      apiVersion: API_VERSION,
+      kind: 'ClusterSandboxTemplate',
+      metadata: { name: 'host-agent' },
+      spec: {
+        mode: 'agent',
+        image: { repository: 'agenttier/minimal-shell:dev' },
+        storage: { size: '1Gi', mountPath: workspace },
+      },
+    });
+    router = await startTestRouter();
+
+    const created = await fetch(`${router.url}/api/v1/sandboxes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'k8s-agent', template: 'host-agent' }),
+    });
+    expect(created.status).toBe(201);
+    const sb = await eventually(
+      () => router.store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'k8s-agent' }),
+      'the sandbox in the store',
+    );
+    // sandboxd as the pod would run it: TCP, with the token derived from the install key and the uid.
+    const key = await loadSandboxdKey(fake.kubeConfig, 'agenttier', { create: false });
+    const tokenFile = join(work, 'token');
+    writeFileSync(tokenFile, sandboxdToken(key, sb.metadata.uid!), { mode: 0o600 });
+    sandboxd = await startLocalSandboxd({
+      roots: [workspace, scratch],
+      cwd: workspace,
+      listen: `127.0.0.1:${sandboxdPort}`,
+      env: { AGENTTIER_SANDBOXD_TOKEN_FILE: tokenFile },
+    });
+    await eventually(
+      () => controller.runtime.core.readNamespacedPod({ namespace: 'default', name: 'k8s-agent-pod' }),
+      'the pod',
+    );
+    fake.kubelet.markRunning('default', 'k8s-agent-pod', { podIP: '127.0.0.1' });
+    await eventually(
+      async () => ((await (await fetch(url(''))).json()) as { status?: string }).status === 'Running',
+      'Running',
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await router?.close();
+    await controller?.close();
+    await sandboxd?.stop();
+    await fake?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('configures the agent through the router (files, install, entrypoint) and serves the install log', async () => {
+    const entrypoint = python
+      ? [python, join(workspace, 'agent.py')]
+      : ['sh', '-c', 'read line; echo "hello $line"'];
+    const res = await fetch(url('/configure'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        files: [{ path: join(workspace, 'agent.py'), content: agentPy }],
+        installCommand: ['sh', '-c', 'echo installing on the pod'],
+        entrypoint,
+      }),
+    });
+    expect(res.status).toBe(200);
+    const events = await collectSse(res);
+    expect(events.at(-1)).toMatchObject({ event: 'result', data: { installExitCode: 0, skipped: false } });
+    expect(events.map((e) => e.data.data)).toContain('installing on the pod');
+    expect(readFileSync(join(workspace, 'agent.py'), 'utf8')).toBe(agentPy);
+    // The configure result lands in the Sandbox's status (the custom resource), like on the local platform.
+    const cr = await eventually(async () => {
+      const sb = await router.store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'k8s-agent' });
+      return sb?.status?.agentConfigure?.entrypoint?.length ? sb : undefined;
+    }, 'status.agentConfigure');
+    expect(cr.status?.agentConfigure?.entrypoint).toEqual(entrypoint);
+    const log = await fetch(url('/configure/install-log'));
+    expect(log.status).toBe(200);
+    expect(await log.text()).toContain('installing on the pod');
+  });
+
+  let invokeId = '';
+
+  it('invokes the agent through the router, records the run and lists it', async () => {
+    const res = await fetch(url('/invoke'), {
+      method: 'POST',
+      headers: { accept: 'text/event-stream' },
+      body: python ? 'count 3' : 'world',
+    });
+    expect(res.status).toBe(200);
+    const events = await collectSse(res);
+    expect(events[0]!.event).toBe('start');
+    invokeId = events[0]!.data.invokeId as string;
+    expect(invokeId).toMatch(/^inv-/);
+    const lines = events.filter((e) => e.event === 'log').map((e) => e.data.data);
+    expect(lines).toEqual(python ? ['1', '2', '3'] : ['hello world']);
+    expect(events.at(-1)).toMatchObject({
+      event: 'exit',
+      data: { invokeId, exitCode: 0, reason: 'completed' },
+    });
+
+    const one = await eventually(async () => {
+      const r = (await (await fetch(url(`/invokes/${invokeId}`))).json()) as Record<string, unknown>;
+      return r.state === 'finished' ? r : undefined;
+    }, 'the finished record');
+    expect(one).toMatchObject({ invokeId, sandbox: 'k8s-agent', exitCode: 0, reason: 'completed' });
+    const list = (await (await fetch(url('/invokes'))).json()) as { invokes: Array<{ invokeId: string }> };
+    expect(list.invokes.map((i) => i.invokeId)).toEqual([invokeId]);
+  });
+
+  it('keeps the records across a router restart: listed, fetched and replayed by the new process', async () => {
+    await router.close();
+    router = await startTestRouter();
+    const list = (await (await fetch(url('/invokes'))).json()) as {
+      invokes: Array<{ invokeId: string; exitCode: number }>;
+    };
+    expect(list.invokes).toMatchObject([{ invokeId, exitCode: 0 }]);
+    const replay = await collectSse(
+      await fetch(url(`/invokes/${invokeId}/stream`), { headers: { accept: 'text/event-stream' } }),
+    );
+    expect(replay.map((e) => e.event)).toEqual(
+      python ? ['start', 'log', 'log', 'log', 'exit'] : ['start', 'log', 'exit'],
+    );
+    // A fresh router reaches the same sandboxd and the configure status it left in the Sandbox.
+    const again = await collectSse(
+      await fetch(url('/invoke'), {
+        method: 'POST',
+        headers: { accept: 'text/event-stream' },
+        body: python ? 'echo after restart' : 'again',
+      }),
+    );
+    expect(again.filter((e) => e.event === 'log').map((e) => e.data.data)).toEqual([
+      python ? 'after restart' : 'hello again',
+    ]);
+    const after = (await (await fetch(url('/invokes'))).json()) as { invokes: Array<{ invokeId: string }> };
+    expect(after.invokes).toHaveLength(2);
+    expect(after.invokes.map((i) => i.invokeId)).toContain(invokeId);
+  });
+
+  it('keeps the agent rules: 400 for a code-mode sandbox, 404 for an unknown one', async () => {
+    const created = await fetch(`${router.url}/api/v1/sandboxes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'k8s-code', template: 'minimal-shell' }),
+    });
+    expect(created.status).toBe(201);
+    const code = await fetch(`${router.url}/api/v1/sandboxes/k8s-code/invoke`, { method: 'POST', body: 'x' });
+    expect(code.status).toBe(400);
+    expect(((await code.json()) as { code: string }).code).toBe('WRONG_MODE');
+    const missing = await fetch(`${router.url}/api/v1/sandboxes/nope/invokes`);
+    expect(missing.status).toBe(404);
+    expect((await fetch(`${router.url}/api/v1/sandboxes/k8s-code`, { method: 'DELETE' })).status).toBe(204);
+  });
+});
