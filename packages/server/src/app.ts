@@ -69,9 +69,16 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   const authenticate = deps.authenticate ?? devAuthenticator;
   const metrics = deps.metrics ?? createHttpMetrics();
+  // Bound once agent mode is set up below (it needs the service's routes registered first).
+  let forgetAgentRecords: ((ns: string, name: string) => Promise<void>) | undefined;
   const sandboxes = createSandboxService({
     store: deps.store,
     ...(deps.enqueue ? { enqueue: deps.enqueue } : {}),
+    onDeleted: async (ns, name) => {
+      await forgetAgentRecords?.(ns, name).catch((err: unknown) =>
+        app.log.warn({ err: String(err), sandbox: `${ns}/${name}` }, 'dropping agent records failed'),
+      );
+    },
   });
 
   app.decorateRequest('identity', null as never);
@@ -132,6 +139,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
       metrics: createAgentMetrics(metrics.registry),
     });
     registerAgentRoutes(app, { store: deps.store, records: deps.agentRecords, agent });
+    forgetAgentRecords = (ns, name) => agent.forgetSandbox(ns, name);
     app.addHook('onClose', async () => agent.stopAll());
   }
   return app;

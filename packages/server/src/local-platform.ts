@@ -47,6 +47,8 @@ export interface LocalPlatform {
   store: SqliteStore;
   controller: Controller;
   runtime: DockerRuntime;
+  /** Durable invoke records and install logs (agent mode). */
+  agentRecords: SqliteAgentRecords;
   close(): Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     store,
     controller,
     runtime,
+    agentRecords,
     async close() {
       // preClose hooks end WebSockets and tunnels; requests still streaming (an exec, an SSE feed) get
       // a short grace and are then cut, so `agenttier up` stops promptly on Ctrl-C.

@@ -8,6 +8,8 @@ export interface SandboxServiceDeps {
   store: Store;
   /** Nudges the controller so it does not wait for the watch. */
   enqueue?: (namespace: string, name: string) => void;
+  /** Called after a sandbox's deletion was accepted (agent mode drops its runs and records). */
+  onDeleted?: (namespace: string, name: string) => Promise<void>;
 }
 
 /** Retries a read-modify-write on optimistic-concurrency conflicts. */
@@ -251,6 +253,7 @@ export function createSandboxService(deps: SandboxServiceDeps) {
       await getSandboxOrThrow(store, ns, name);
       await store.delete('Sandbox', { namespace: ns, name });
       nudge(ns, name);
+      await deps.onDeleted?.(ns, name);
     },
 
     /**

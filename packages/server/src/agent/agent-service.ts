@@ -359,6 +359,15 @@ export function createAgentService(deps: AgentServiceDeps) {
       await run.cancel('canceled');
     },
 
+    /** A deleted sandbox: end its runs, then drop its invoke records and install log. */
+    async forgetSandbox(namespace: string, name: string): Promise<void> {
+      const mine = [...runs.values()].filter(
+        (r) => r.record.namespace === namespace && r.record.sandbox === name,
+      );
+      await Promise.allSettled(mine.map((r) => r.cancel('canceled')));
+      await deps.records.deleteSandbox(namespace, name);
+    },
+
     async stopAll(): Promise<void> {
       await Promise.allSettled([...runs.values()].map((r) => r.cancel('error')));
     },

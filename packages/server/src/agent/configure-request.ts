@@ -17,14 +17,27 @@ const fileSchema = z
     error: 'exactly one of content or contentBase64 is required',
   });
 
+/**
+ * The wire form is an argv array; a string is accepted too, for clients that write commands as they
+ * would type them, and runs through `/bin/sh -c` (so pipes and `&&` work as typed).
+ */
+const commandSchema = z.union([
+  z.array(z.string()).min(1),
+  z
+    .string()
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .transform((cmd) => ['/bin/sh', '-c', cmd]),
+]);
+
 export const configureRequestSchema = z
   .object({
     files: z
       .array(fileSchema)
       .max(MAX_CONFIGURE_FILES, { error: `at most ${MAX_CONFIGURE_FILES} files` })
       .optional(),
-    installCommand: z.array(z.string()).min(1).optional(),
-    entrypoint: z.array(z.string()).min(1).optional(),
+    installCommand: commandSchema.optional(),
+    entrypoint: commandSchema.optional(),
     installTimeout: durationSchema.optional(),
     maxConcurrentInvokes: z.number().int().min(0).max(1000).optional(),
     defaultInvokeTimeout: durationSchema.optional(),

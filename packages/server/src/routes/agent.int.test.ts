@@ -273,6 +273,34 @@ describe('agent mode: /configure and /invoke', () => {
     );
   });
 
+  it('drops a deleted sandbox’s invoke records and install log; a new sandbox of that name starts clean', async () => {
+    const create = () =>
+      api(base, 'POST', '/api/v1/sandboxes', {
+        name: 'short-lived',
+        namespace: ns,
+        templateRef: { name: 'langgraph-agent', kind: 'ClusterSandboxTemplate' },
+      });
+    await create();
+    await waitForPhase(base, ns, 'short-lived', 'Running');
+    const confRes = await configure('short-lived', { installCommand: 'echo installed', entrypoint: ['cat'] });
+    expect(confRes.status, await confRes.clone().text()).toBe(200);
+    const conf = await collectSse(confRes);
+    const logRes = await api(
+      base,
+      'GET',
+      `/api/v1/sandboxes/short-lived/configure/install-log?namespace=${ns}`,
+    );
+    expect(JSON.stringify(logRes.json), JSON.stringify(conf)).toMatch(/installed/);
+    expect(await platform.agentRecords.getInstallLog(ns, 'short-lived')).toMatch(/installed/);
+    await collectSse(await invoke('short-lived', 'once'));
+    expect(await platform.agentRecords.listInvokes(ns, 'short-lived', 10)).toHaveLength(1);
+
+    const del = await api(base, 'DELETE', `/api/v1/sandboxes/short-lived?namespace=${ns}`);
+    expect(del.status).toBeLessThan(300);
+    expect(await platform.agentRecords.listInvokes(ns, 'short-lived', 10)).toEqual([]);
+    expect(await platform.agentRecords.getInstallLog(ns, 'short-lived')).toBeUndefined();
+  });
+
   it('refuses a body over 16 MiB with 413 and an invoke on a stopped sandbox with 409', async () => {
     const big = await fetch(url('demo-agent', '/invoke'), {
       method: 'POST',
