@@ -6,6 +6,7 @@
 #                             (default unix:///run/agenttier/docker.sock, started by scripts/engine.sh)
 #      IMAGES                 subset of images/ to build (default: all)
 #      SKIP_LINT=1            skip prettier and eslint
+#      SKIP_PODMAN=1          do not start Podman (its integration tests are then skipped)
 # Extra arguments go to `vitest run` (e.g. `npm test -- --project unit`).
 set -uo pipefail
 
@@ -78,6 +79,17 @@ done_step
 
 step 'images (scripts/images.sh)'
 run bash scripts/images.sh
+done_step
+
+# The local platform's second engine: Podman's Docker-compatible API (podman.int.test.ts). Its own
+# service, storage and socket beside the private dockerd; the test image is copied over, not pulled.
+step 'podman (scripts/podman.sh)'
+if [ "${SKIP_PODMAN:-}" = 1 ]; then
+  echo 'SKIP_PODMAN=1: the Podman integration tests will be skipped' >&2
+else
+  run env IMAGES=minimal-shell bash scripts/podman.sh
+  export AGENTTIER_PODMAN_HOST=${AGENTTIER_PODMAN_HOST:-unix:///run/agenttier/podman.sock}
+fi
 done_step
 
 # sandboxd runs inside every sandbox: bundle it (esbuild) and compile node-pty for Node 24 once,
