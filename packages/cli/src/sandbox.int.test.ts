@@ -78,6 +78,18 @@ describe('agenttier against a local platform', () => {
       'cd /workspace && find src -type f | sort && cat hello.txt',
     );
     expect(tree.stdout).toBe('src/lib/util.py\nsrc/main.py\nhello from the host\n');
+
+    // The rest of the file commands: mkdir -p, mv, stat, rm -r, and their errors.
+    expect((await cli('sandbox', 'files', 'mkdir', 'walk', 'out/logs', '-p')).code).toBe(0);
+    expect((await cli('sandbox', 'files', 'mv', 'walk', 'src/main.py', 'out/main.py')).code).toBe(0);
+    const stat = await cli('sandbox', 'files', 'stat', 'walk', 'out/main.py', '-o', 'json');
+    expect(JSON.parse(stat.stdout)).toMatchObject({ path: '/workspace/out/main.py', isDir: false, size: 14 });
+    const notEmpty = await cli('sandbox', 'files', 'rm', 'walk', 'out');
+    expect(notEmpty.code).not.toBe(0);
+    expect((await cli('sandbox', 'files', 'rm', 'walk', 'out', '-r')).code).toBe(0);
+    const gone = await cli('sandbox', 'files', 'stat', 'walk', 'out');
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toMatch(/not found|no such/i);
     expect((await cli('sandbox', 'cp', 'walk:/workspace/src', './back')).code).toBe(0);
     expect(await readFile(join(dir, 'back', 'lib', 'util.py'), 'utf8')).toBe('X = 1\n');
 

@@ -16,7 +16,7 @@ import {
   TimeoutError,
   ValidationError,
 } from './errors.ts';
-import { sandboxView, sendJson, startTestServer, type TestServer } from './test-server.ts';
+import { openSse, sandboxView, sendJson, startTestServer, type TestServer } from './test-server.ts';
 import { SDK_VERSION } from './version.ts';
 
 let server: TestServer;
@@ -367,7 +367,63 @@ describe('files', () => {
     expect(entries.map((e) => e.path)).toEqual(['/workspace/src/a.txt']);
   });
 
-  it('stats via the parent directory and throws NotFoundError when missing', async () => {
+  it('stats, makes directories, renames, removes and watches through the fs routes', async () => {
+    const entry = (path: string, isDir = false) => ({
+      name: path.split('/').pop(),
+      path,
+      size: isDir ? 0 : 5,
+      isDir,
+      mode: isDir ? 'drwxr-xr-x' : '-rw-r--r--',
+      modifiedAt: 1,
+    });
+    const bodies: unknown[] = [];
+    server.route('GET /api/v1/sandboxes/x/fs/stat', (req, res) => {
+      const path = req.query.get('path')!;
+      if (path === '/workspace/nope') sendJson(res, 404, { error: 'no such file', code: 'FILE_NOT_FOUND' });
+      else sendJson(res, 200, entry(path));
+    });
+    server.route('POST /api/v1/sandboxes/x/fs/mkdir', (req, res) => {
+      bodies.push(JSON.parse(req.body.toString()));
+      sendJson(res, 201, entry('/workspace/a/b', true));
+    });
+    server.route('POST /api/v1/sandboxes/x/fs/rename', (req, res) => {
+      bodies.push(JSON.parse(req.body.toString()));
+      sendJson(res, 200, entry('/workspace/final.md'));
+    });
+    server.route('DELETE /api/v1/sandboxes/x/files/workspace/build', (req, res) => {
+      bodies.push(req.query.get('recursive'));
+      res.writeHead(204).end();
+    });
+    server.route('GET /api/v1/sandboxes/x/fs/watch', (_req, res) => {
+      const sse = openSse(res);
+      sse.send('ready', { path: '/workspace', recursive: true });
+      sse.send('change', { type: 'created', path: '/workspace/new.txt' });
+      sse.send('change', { type: 'deleted', path: '/workspace/old.txt' });
+      sse.end();
+    });
+    const files = client.sandbox('x').files;
+    expect(await files.stat('notes.txt')).toMatchObject({ path: '/workspace/notes.txt', isDir: false });
+    await expect(files.stat('/workspace/nope')).rejects.toBeInstanceOf(NotFoundError);
+    expect((await files.mkdir('a/b', { parents: true })).isDir).toBe(true);
+    expect((await files.rename('draft.md', 'final.md')).path).toBe('/workspace/final.md');
+    await files.remove('/workspace/build', { recursive: true });
+    expect(bodies).toEqual([
+      { path: '/workspace/a/b', parents: true },
+      { from: '/workspace/draft.md', to: '/workspace/final.md', overwrite: false },
+      'true',
+    ]);
+    const changes = [];
+    for await (const c of files.watch('/workspace')) changes.push(c);
+    expect(changes).toEqual([
+      { type: 'created', path: '/workspace/new.txt' },
+      { type: 'deleted', path: '/workspace/old.txt' },
+    ]);
+  });
+
+  it('stats via the parent directory when the sandbox runs without its daemon', async () => {
+    server.route('GET /api/v1/sandboxes/x/fs/stat', (_req, res) =>
+      sendJson(res, 404, { error: 'no route for GET /api/v1/sandboxes/x/fs/stat', code: 'NOT_FOUND' }),
+    );
     server.route('GET /api/v1/sandboxes/x/files/', (_req, res) =>
       sendJson(res, 200, {
         path: '/workspace',

@@ -2,6 +2,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FileEntry } from '@agenttier/contract';
 import { MAX_FILE_BYTES } from '@agenttier/contract';
 import {
+  AgentTierError,
   ConnectionError,
   ForbiddenError,
   NotFoundError,
@@ -13,6 +14,12 @@ import { encodePath } from './http.ts';
 import type { CallOpts } from './types.ts';
 
 export const DEFAULT_WORKDIR = '/workspace';
+
+/** One change under a watched directory. */
+export interface FileChange {
+  type: 'created' | 'modified' | 'deleted';
+  path: string;
+}
 
 /** Result of a write, upload, download or archive: where the bytes went and how many. */
 export interface TransferResult {
@@ -77,7 +84,7 @@ export class SandboxFiles {
   }
 
   /**
-   * Describes one path by listing its parent directory. Throws NotFoundError when it does not exist.
+   * Describes one path. Throws NotFoundError when it does not exist.
    * @example
    * ```ts
    * const entry = await sandbox.files.stat('/workspace/src');
@@ -86,6 +93,24 @@ export class SandboxFiles {
    */
   async stat(path: string, opts: CallOpts = {}): Promise<FileEntry> {
     const full = normalizeRemotePath(path);
+    try {
+      return await this.http.json<FileEntry>({
+        method: 'GET',
+        path: `${this.basePath}/fs/stat`,
+        query: { ...this.query(), path: full },
+        signal: opts.signal,
+      });
+    } catch (err) {
+      // A sandbox without its daemon (UNAVAILABLE) or an older server without the route (NOT_FOUND,
+      // not FILE_NOT_FOUND): describe the path from a listing of its parent.
+      const fallback =
+        err instanceof AgentTierError && (err.code === 'UNAVAILABLE' || err.code === 'NOT_FOUND');
+      if (!fallback) throw err;
+      return this.statByListing(full, opts);
+    }
+  }
+
+  private async statByListing(full: string, opts: CallOpts): Promise<FileEntry> {
     if (full === '/') {
       return { name: '/', path: '/', size: 0, isDir: true, mode: 'drwxr-xr-x', modifiedAt: 0 };
     }
@@ -111,6 +136,107 @@ export class SandboxFiles {
       });
     }
     return entry;
+  }
+
+  /**
+   * Creates a directory; `parents: true` creates missing parents and accepts an existing directory.
+   * @example
+   * ```ts
+   * await sandbox.files.mkdir('/workspace/out/logs', { parents: true });
+   * ```
+   */
+  async mkdir(path: string, opts: CallOpts & { parents?: boolean } = {}): Promise<FileEntry> {
+    return this.http.json<FileEntry>({
+      method: 'POST',
+      path: `${this.basePath}/fs/mkdir`,
+      query: this.query(),
+      json: { path: normalizeRemotePath(path), parents: opts.parents ?? false },
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * Renames (moves) a file or directory within the sandbox's file roots.
+   * @example
+   * ```ts
+   * await sandbox.files.rename('draft.md', 'final.md'); // both under /workspace
+   * ```
+   */
+  async rename(from: string, to: string, opts: CallOpts & { overwrite?: boolean } = {}): Promise<FileEntry> {
+    return this.http.json<FileEntry>({
+      method: 'POST',
+      path: `${this.basePath}/fs/rename`,
+      query: this.query(),
+      json: {
+        from: normalizeRemotePath(from),
+        to: normalizeRemotePath(to),
+        overwrite: opts.overwrite ?? false,
+      },
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * Removes a file, or a directory with `recursive: true` (an empty one without).
+   * @example
+   * ```ts
+   * await sandbox.files.remove('/workspace/build', { recursive: true });
+   * ```
+   */
+  async remove(path: string, opts: CallOpts & { recursive?: boolean } = {}): Promise<void> {
+    await this.http.call(
+      {
+        method: 'DELETE',
+        path: this.filePath(path),
+        query: { ...this.query(), ...(opts.recursive ? { recursive: 'true' } : {}) },
+        signal: opts.signal,
+      },
+      async () => undefined,
+    );
+  }
+
+  /**
+   * Streams changes under a directory (recursively unless `recursive: false`) until the signal aborts
+   * or the loop breaks.
+   * @example
+   * ```ts
+   * const ctl = new AbortController();
+   * for await (const change of sandbox.files.watch('/workspace', { signal: ctl.signal })) {
+   *   console.log(change.type, change.path); // created | modified | deleted
+   * }
+   * ```
+   */
+  async *watch(
+    path: string = DEFAULT_WORKDIR,
+    opts: CallOpts & { recursive?: boolean } = {},
+  ): AsyncGenerator<FileChange> {
+    const { events } = await this.http.openEvents({
+      method: 'GET',
+      path: `${this.basePath}/fs/watch`,
+      query: {
+        ...this.query(),
+        path: normalizeRemotePath(path),
+        recursive: opts.recursive === false ? 'false' : 'true',
+      },
+      signal: opts.signal,
+    });
+    try {
+      for await (const ev of events) {
+        if (ev.event === 'change') yield JSON.parse(ev.data) as FileChange;
+        else if (ev.event === 'error') {
+          const e = JSON.parse(ev.data) as { code?: string; message?: string };
+          throw new ConnectionError(`watching ${path} failed: ${e.message ?? 'unknown error'}`, {
+            code: e.code ?? 'WATCH_FAILED',
+            hint: 'Start the watch again',
+          });
+        }
+      }
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      throw err;
+    } finally {
+      await events.return(undefined);
+    }
   }
 
   /**

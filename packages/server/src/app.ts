@@ -10,6 +10,7 @@ import { createAgentService } from './agent/agent-service.ts';
 import type { AgentService } from './agent/agent-service.ts';
 import { registerAgentRoutes } from './routes/agent.ts';
 import { registerPortRoutes } from './routes/ports.ts';
+import { registerFileOpsRoutes } from './routes/file-ops.ts';
 import { registerProcessRoutes } from './routes/processes.ts';
 import { registerUpgrades } from './routes/upgrades.ts';
 import type { Authenticator } from './context.ts';
@@ -127,6 +128,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   if (deps.sandboxdFor) {
     const sandboxdFor = deps.sandboxdFor;
     registerProcessRoutes(app, { store: deps.store, sandboxes, sandboxdFor });
+    registerFileOpsRoutes(app, { store: deps.store, sandboxes, sandboxdFor });
     registerPortRoutes(app, { store: deps.store, sandboxes, sandboxdFor });
     registerUpgrades(app, { store: deps.store, sandboxes, sandboxdFor, authenticate });
   }

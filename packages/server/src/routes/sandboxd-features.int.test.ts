@@ -194,6 +194,58 @@ describe('sandboxd through the router', () => {
     t.ws.close();
   });
 
+  it('makes, stats, renames, watches and removes files, and refuses what leaves the roots', async () => {
+    const fs = (path: string) =>
+      `/api/v1/sandboxes/box/${path}${path.includes('?') ? '&' : '?'}namespace=${ns}`;
+    const made = await api(base, 'POST', fs('fs/mkdir'), { path: '/workspace/ops/a/b', parents: true });
+    expect(made.status).toBe(201);
+    expect(made.json).toMatchObject({ path: '/workspace/ops/a/b', isDir: true });
+
+    // The change feed: `ready`, then one event per change under the directory (recursive by default).
+    const ctl = new AbortController();
+    const feed = await fetch(`${base}${fs('fs/watch?path=/workspace/ops')}`, { signal: ctl.signal });
+    expect(feed.status).toBe(200);
+    const events = readSse(feed);
+    expect(((await events.next()).value as { event: string }).event).toBe('ready');
+    const put = await fetch(`${base}/api/v1/sandboxes/box/files/workspace/ops/a/b/note.txt${q}`, {
+      method: 'PUT',
+      body: 'hello',
+    });
+    expect(put.status).toBe(201);
+    let seen: { type: string; path: string } | undefined;
+    for await (const ev of events) {
+      if ('event' in ev && ev.event === 'change' && ev.data.path === '/workspace/ops/a/b/note.txt') {
+        seen = ev.data;
+        break;
+      }
+    }
+    expect(seen?.type).toMatch(/created|modified/);
+    ctl.abort();
+
+    const stat = await api(base, 'GET', fs('fs/stat?path=/workspace/ops/a/b/note.txt'));
+    expect(stat.json).toMatchObject({ name: 'note.txt', size: 5, isDir: false });
+    const moved = await api(base, 'POST', fs('fs/rename'), {
+      from: '/workspace/ops/a/b/note.txt',
+      to: '/workspace/ops/moved.txt',
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.json).toMatchObject({ path: '/workspace/ops/moved.txt', size: 5 });
+    expect((await api(base, 'GET', fs('fs/stat?path=/workspace/ops/a/b/note.txt'))).status).toBe(404);
+
+    // Bad input: outside the roots, a root itself, `..`, a non-empty directory without recursive.
+    expect(
+      (await api(base, 'POST', fs('fs/rename'), { from: '/workspace/ops/moved.txt', to: '/etc/x' })).status,
+    ).toBe(403);
+    expect((await api(base, 'DELETE', fs('files/workspace'))).status).toBe(400);
+    expect((await api(base, 'GET', fs('fs/stat?path=/workspace/../etc/passwd'))).status).toBe(400);
+    expect((await api(base, 'POST', fs('fs/mkdir'), {})).status).toBe(400);
+    const notEmpty = await api(base, 'DELETE', fs('files/workspace/ops'));
+    expect(notEmpty.status).toBe(409);
+
+    expect((await api(base, 'DELETE', fs('files/workspace/ops?recursive=true'))).status).toBe(204);
+    expect((await api(base, 'GET', fs('fs/stat?path=/workspace/ops'))).status).toBe(404);
+  });
+
   it('refuses a terminal on an unknown sandbox with a plain HTTP error', async () => {
     const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/nope${q}`);
     const status = await new Promise<number>((resolve) =>

@@ -384,7 +384,7 @@ export const sandboxCommand = {
     },
     {
       name: 'files',
-      description: 'Browse files in a sandbox',
+      description: 'Browse and change files in a sandbox (ls, cat, stat, mkdir, mv, rm, watch)',
       subcommands: [
         {
           name: 'ls',
@@ -411,6 +411,74 @@ export const sandboxCommand = {
           ],
           examples: [
             { description: 'Show a file', command: 'agenttier sandbox files cat demo /workspace/README.md' },
+          ],
+        },
+        {
+          name: 'stat',
+          description: 'Describe one path (size, type, mode, modification time)',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'path', description: 'file or directory', required: true },
+          ],
+          examples: [
+            { description: 'Is src a directory?', command: 'agenttier sandbox files stat demo src -o json' },
+          ],
+        },
+        {
+          name: 'mkdir',
+          description: 'Create a directory',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'path', description: 'directory to create', required: true },
+          ],
+          options: [
+            { flags: '-p, --parents', description: 'create missing parents; an existing directory is fine' },
+          ],
+          examples: [
+            {
+              description: 'Make a nested directory',
+              command: 'agenttier sandbox files mkdir demo out/logs -p',
+            },
+          ],
+        },
+        {
+          name: 'mv',
+          description: 'Rename or move a file or directory inside the sandbox',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'from', description: 'existing path', required: true },
+            { name: 'to', description: 'new path', required: true },
+          ],
+          options: [{ flags: '-f, --force', description: 'replace an existing target' }],
+          examples: [
+            { description: 'Rename a file', command: 'agenttier sandbox files mv demo draft.md final.md' },
+          ],
+        },
+        {
+          name: 'rm',
+          description: 'Remove a file, or a directory with --recursive',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'path', description: 'path to remove', required: true },
+          ],
+          options: [{ flags: '-r, --recursive', description: 'remove a directory and everything in it' }],
+          examples: [
+            { description: 'Remove a build directory', command: 'agenttier sandbox files rm demo build -r' },
+          ],
+        },
+        {
+          name: 'watch',
+          description: 'Print changes under a directory as they happen, until Ctrl-C',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'path', description: 'directory (default /workspace)' },
+          ],
+          options: [
+            { flags: '--no-recursive', description: 'only the directory itself, not its subdirectories' },
+          ],
+          examples: [
+            { description: 'Follow the workspace', command: 'agenttier sandbox files watch demo' },
+            { description: 'As JSON lines', command: 'agenttier sandbox files watch demo src -o json' },
           ],
         },
       ],

@@ -22,3 +22,50 @@ export const filesCat: Handler = async (client, { args }) => {
   client.stdout.write(bytes);
   return 0;
 };
+
+export const filesStat: Handler = async (client, { args }) => {
+  const entry = await filesOf(client, args[0] as string).stat(args[1] as string, { signal: client.signal });
+  client.print(entry, () => filesTable([entry], client.style));
+  return 0;
+};
+
+export const filesMkdir: Handler = async (client, { args, opts }) => {
+  const entry = await filesOf(client, args[0] as string).mkdir(args[1] as string, {
+    parents: opts.parents === true,
+    signal: client.signal,
+  });
+  client.print(entry, () => `Created ${entry.path}`);
+  return 0;
+};
+
+export const filesMv: Handler = async (client, { args, opts }) => {
+  const entry = await filesOf(client, args[0] as string).rename(args[1] as string, args[2] as string, {
+    overwrite: opts.force === true,
+    signal: client.signal,
+  });
+  client.print(entry, () => `Moved ${args[1] as string} to ${entry.path}`);
+  return 0;
+};
+
+export const filesRm: Handler = async (client, { args, opts }) => {
+  const files = filesOf(client, args[0] as string);
+  const path = args[1] as string;
+  await files.remove(path, { recursive: opts.recursive === true, signal: client.signal });
+  client.log(`Removed ${path}`);
+  return 0;
+};
+
+/** Prints one line per change until Ctrl-C (`-o json`: one JSON object per line). */
+export const filesWatch: Handler = async (client, { args, opts }) => {
+  const path = (args[1] as string | undefined) ?? '/workspace';
+  const changes = filesOf(client, args[0] as string).watch(path, {
+    recursive: opts.recursive !== false,
+    signal: client.signal,
+  });
+  client.log(`Watching ${path} for changes; press Ctrl-C to stop.`);
+  for await (const change of changes) {
+    if (client.output === 'table') client.stdout.write(`${change.type.padEnd(8)} ${change.path}\n`);
+    else client.stdout.write(`${JSON.stringify(change)}\n`);
+  }
+  return 0;
+};

@@ -1,7 +1,7 @@
 import type { HandlerMap } from '../../spec.ts';
 import { cp } from './cp.ts';
 import { exec } from './exec.ts';
-import { filesCat, filesLs } from './files.ts';
+import { filesCat, filesLs, filesMkdir, filesMv, filesRm, filesStat, filesWatch } from './files.ts';
 import { create, get, list, remove, resume, stop } from './lifecycle.ts';
 import { portForward } from './port-forward.ts';
 import { portsForward, portsList, portsRemove } from './ports.ts';
@@ -27,4 +27,9 @@ export const sandboxHandlers: HandlerMap = {
   cp,
   'files ls': filesLs,
   'files cat': filesCat,
+  'files stat': filesStat,
+  'files mkdir': filesMkdir,
+  'files mv': filesMv,
+  'files rm': filesRm,
+  'files watch': filesWatch,
 };

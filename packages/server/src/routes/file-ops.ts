@@ -1,0 +1,131 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Sandbox } from '@agenttier/contract';
+import { PlatformError, parseOrThrow } from '@agenttier/contract';
+import type { Store } from '@agenttier/core';
+import type { SandboxdClient } from '@agenttier/sandboxd';
+import { SseStream } from '../agent/sse.ts';
+import { fromSandboxdError, toFileInfo } from '../data-plane/sandboxd-data-plane.ts';
+import { confinePath } from '../paths.ts';
+import type { SandboxService } from '../sandbox-service.ts';
+import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { namespaceOf } from './sandboxes.ts';
+
+export interface FileOpsRouteDeps {
+  store: Store;
+  sandboxes: SandboxService;
+  sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
+}
+
+const mkdirSchema = z.object({
+  path: z.string().min(1, { error: 'is required' }),
+  parents: z.boolean().optional(),
+});
+const renameSchema = z.object({
+  from: z.string().min(1, { error: 'is required' }),
+  to: z.string().min(1, { error: 'is required' }),
+  overwrite: z.boolean().optional(),
+});
+
+const rootsOf = (sb: Sandbox) => [sb.spec.storage?.mountPath ?? '/workspace', '/tmp'];
+const truthy = (v: unknown) => v === 'true' || v === '1' || v === true;
+const falsy = (v: unknown) => v === 'false' || v === '0' || v === false;
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromSandboxdError(err);
+  }
+}
+
+/**
+ * The rest of the file system API beside read/write/list (data-plane.ts): stat, mkdir, rename,
+ * remove and a change feed. Served by sandboxd, with every path through the same confinement as the
+ * file routes; the roots themselves can be neither removed nor renamed.
+ */
+export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDeps): void {
+  const target = async (req: { params: unknown; query: unknown }) => {
+    const { id } = req.params as { id: string };
+    const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), id);
+    requireRunning(sb);
+    void deps.sandboxes.touch(sb, Date.now());
+    const client = deps.sandboxdFor(sb);
+    if (!client) {
+      throw new PlatformError(
+        'UNAVAILABLE',
+        `sandbox ${sb.metadata.name} runs without sandboxd; use POST /exec for file operations`,
+      );
+    }
+    const roots = rootsOf(sb);
+    const confine = (path: string) => confinePath(path, roots);
+    const notRoot = (path: string, what: string) => {
+      if (roots.includes(path))
+        throw new PlatformError('BAD_REQUEST', `cannot ${what} ${path}: it is a root`);
+      return path;
+    };
+    return { sb, client, confine, notRoot };
+  };
+
+  app.get('/api/v1/sandboxes/:id/fs/stat', async (req) => {
+    const { client, confine } = await target(req);
+    const path = confine(String((req.query as { path?: string }).path ?? ''));
+    return toFileInfo(await call(() => client.files.stat(path)));
+  });
+
+  app.post('/api/v1/sandboxes/:id/fs/mkdir', async (req, reply) => {
+    const { client, confine } = await target(req);
+    const body = parseOrThrow(mkdirSchema, req.body ?? {}, 'mkdir request');
+    const path = confine(body.path);
+    const info = await call(() => client.files.mkdir(path, { parents: body.parents ?? false }));
+    reply.code(201);
+    return toFileInfo(info);
+  });
+
+  app.post('/api/v1/sandboxes/:id/fs/rename', async (req) => {
+    const { client, confine, notRoot } = await target(req);
+    const body = parseOrThrow(renameSchema, req.body ?? {}, 'rename request');
+    const from = notRoot(confine(body.from), 'rename');
+    const to = notRoot(confine(body.to), 'replace');
+    return toFileInfo(
+      await call(() => client.files.rename(from, to, { overwrite: body.overwrite ?? false })),
+    );
+  });
+
+  app.delete('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
+    const { client, confine, notRoot } = await target(req);
+    const wildcard = (req.params as { '*': string })['*'];
+    if (!wildcard) {
+      throw new PlatformError(
+        'BAD_REQUEST',
+        'give the path after /files/, e.g. DELETE /files/workspace/old.txt',
+      );
+    }
+    const path = notRoot(confine(`/${wildcard}`), 'remove');
+    const recursive = truthy((req.query as { recursive?: string }).recursive);
+    await call(() => client.files.remove(path, { recursive }));
+    return reply.code(204).send();
+  });
+
+  // Change feed: `ready`, then SSE `change` events {type: created|modified|deleted, path} until the
+  // client leaves.
+  app.get('/api/v1/sandboxes/:id/fs/watch', async (req, reply) => {
+    const { client, confine } = await target(req);
+    const q = req.query as { path?: string; recursive?: string };
+    const path = confine(q.path ?? '');
+    const recursive = !falsy(q.recursive); // recursive unless asked otherwise
+    const watcher = await call(() => client.files.watch(path, { recursive }));
+    void reply.hijack();
+    const sse = new SseStream(reply.raw, { requestId: String(req.id) });
+    sse.onClose(() => watcher.close());
+    sse.send('ready', { path, recursive });
+    try {
+      for await (const ev of watcher) sse.send('change', { type: ev.type, path: ev.path });
+    } catch (err) {
+      const mapped = fromSandboxdError(err) as PlatformError;
+      sse.send('error', { code: mapped.code ?? 'INTERNAL', message: mapped.message });
+    }
+    watcher.close();
+    sse.end();
+  });
+}
