@@ -1,0 +1,435 @@
+// The operator's behavioural suite: `agenttier controller` (startController, in-process) on a
+// cluster, driven and observed only through the Kubernetes API, as a user with kubectl would. It
+// runs unchanged against the fake API server (operator-behaviour.test.ts) and against a real cluster
+// (operator-behaviour.real.int.test.ts). Assertions are on the resulting objects and status; waits
+// poll observable state up to the cluster's deadline and never measure time.
+import { randomBytes } from 'node:crypto';
+import type { KubernetesObject, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
+import { API_GROUP, API_VERSION, SANDBOX_FINALIZER } from '@agenttier/contract';
+import type { ControllerProcess } from '../controller/start-controller.ts';
+import { startController } from '../controller/start-controller.ts';
+import type { OperatorCluster } from './operator-cluster.ts';
+
+export interface BehaviourOpts {
+  /** Per test (each waits for several states in turn). */
+  testTimeoutMs: number;
+  /** beforeAll / afterAll (CRD install, namespace deletion). */
+  hookTimeoutMs: number;
+}
+
+const VERSION = 'v1alpha1';
+const TEMPLATE = 'e2e-shell';
+
+function codeOf(err: unknown): number | undefined {
+  return (err as { code?: number }).code;
+}
+
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (codeOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+async function gone(p: Promise<unknown>): Promise<boolean> {
+  return (await orUndefined(p)) === undefined;
+}
+
+/** The controller owner reference to the given Sandbox, if the object has one. */
+function ownerRef(o: KubernetesObject, sandbox: Sandbox): V1OwnerReference | undefined {
+  return o.metadata?.ownerReferences?.find(
+    (r) => r.uid === sandbox.metadata.uid && r.kind === 'Sandbox' && r.controller === true,
+  );
+}
+
+/**
+ * Registers the suite. `getCluster` is called once, in beforeAll; the suite creates a namespace of
+ * its own (deleted in afterAll, also after a failure), starts the controller there as install
+ * namespace, and stops it again.
+ */
+export function runOperatorBehaviour(getCluster: () => Promise<OperatorCluster>, opts: BehaviourOpts): void {
+  describe('operator behaviour (controller in-process, a namespace of its own)', () => {
+    const ns = `agenttier-e2e-${randomBytes(4).toString('hex')}`;
+    let cluster: OperatorCluster | undefined;
+    let proc: ControllerProcess | undefined;
+    let stopPods: (() => void) | undefined;
+    let nsCreated = false;
+
+    const c = () => {
+      if (!cluster) throw new Error('the cluster did not start (see beforeAll)');
+      return cluster;
+    };
+    const api = () => ({
+      core: c().kubeConfig.makeApiClient(CoreV1Api),
+      net: c().kubeConfig.makeApiClient(NetworkingV1Api),
+      custom: c().kubeConfig.makeApiClient(CustomObjectsApi),
+    });
+    const ids = (plural: string) => ({ group: API_GROUP, version: VERSION, namespace: ns, plural });
+    const named = (plural: string, name: string) => ({ ...ids(plural), name });
+    const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+    /** Polls until `fn` returns a value; on timeout says what was last seen. */
+    async function waitFor<T>(
+      what: string,
+      fn: () => Promise<T | undefined | false>,
+      lastSeen?: () => Promise<string>,
+    ): Promise<T> {
+      const deadline = Date.now() + c().waitMs;
+      let last: unknown;
+      for (;;) {
+        try {
+          const v = await fn();
+          if (v) return v;
+        } catch (err) {
+          if ((err as { fatal?: boolean }).fatal) throw err;
+          last = err;
+        }
+        if (Date.now() > deadline) {
+          const seen = lastSeen ? await lastSeen().catch((e: unknown) => String(e)) : '';
+          throw new Error(
+            `timed out after ${c().waitMs} ms waiting for ${what}` +
+              `${last ? `; last error: ${String(last)}` : ''}${seen ? `; last seen: ${seen}` : ''}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, c().pollMs));
+      }
+    }
+
+    const getSandbox = (name: string) =>
+      orUndefined(api().custom.getNamespacedCustomObject(named('sandboxes', name)) as Promise<Sandbox>);
+    const getPod = (name: string) =>
+      orUndefined(api().core.readNamespacedPod({ namespace: ns, name: `${name}-pod` }));
+    const getClaim = (name: string) =>
+      api().core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: `${name}-workspace` });
+    const describeSandbox = async (name: string) => {
+      const sb = await getSandbox(name);
+      const pod = await getPod(name);
+      const waiting = [
+        ...(pod?.status?.initContainerStatuses ?? []),
+        ...(pod?.status?.containerStatuses ?? []),
+      ]
+        .map((s) => (s.state?.waiting ? `${s.name}: ${s.state.waiting.reason}` : undefined))
+        .filter(Boolean);
+      return JSON.stringify({
+        status: sb?.status ?? null,
+        pod: pod ? { phase: pod.status?.phase, deleting: !!pod.metadata?.deletionTimestamp, waiting } : null,
+      });
+    };
+
+    /** Waits for a phase; an unexpected Error ends the wait at once with the sandbox's message. */
+    const waitPhase = (name: string, phase: string, extra: (sb: Sandbox) => boolean = () => true) =>
+      waitFor(
+        `sandbox ${ns}/${name} to be ${phase}`,
+        async () => {
+          const sb = await getSandbox(name);
+          const p = sb?.status?.phase;
+          if (p === 'Error' && phase !== 'Error') {
+            throw Object.assign(
+              new Error(`sandbox ${ns}/${name} went to Error: ${sb?.status?.message ?? '?'}`),
+              { fatal: true },
+            );
+          }
+          return p === phase && extra(sb!) ? sb : undefined;
+        },
+        () => describeSandbox(name),
+      );
+
+    const createTemplate = (name: string, spec: Partial<SandboxTemplate['spec']> = {}) =>
+      api().custom.createNamespacedCustomObject({
+        ...ids('sandboxtemplates'),
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'SandboxTemplate',
+          metadata: { name, namespace: ns },
+          spec: {
+            mode: 'code',
+            image: { repository: c().image, pullPolicy: c().pullPolicy },
+            resources: { limits: { cpu: '500m', memory: '512Mi' } },
+            storage: {
+              size: '1Gi',
+              mountPath: '/workspace',
+              ...(c().storageClass ? { storageClass: c().storageClass } : {}),
+            },
+            harness: { shell: '/bin/bash', workingDir: '/workspace' },
+            ...spec,
+          },
+        },
+      });
+
+    const createSandbox = async (name: string, template = TEMPLATE): Promise<Sandbox> =>
+      (await api().custom.createNamespacedCustomObject({
+        ...ids('sandboxes'),
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'Sandbox',
+          metadata: { name, namespace: ns },
+          spec: { templateRef: { name: template, kind: 'SandboxTemplate' } },
+        },
+      })) as Sandbox;
+
+    /** What `kubectl patch sb <name> --type merge -p '{"spec":{"desiredState":…}}'` does. */
+    const setDesiredState = (name: string, desiredState: 'Running' | 'Stopped') =>
+      api().custom.patchNamespacedCustomObject(
+        { ...named('sandboxes', name), body: { spec: { desiredState } } },
+        mergePatch,
+      );
+
+    const newPodAfter = (name: string, before: V1Pod | undefined) =>
+      waitFor(
+        `a new pod for ${ns}/${name}`,
+        async () => {
+          const p = await getPod(name);
+          return p && p.metadata?.uid !== before?.metadata?.uid && !p.metadata?.deletionTimestamp
+            ? p
+            : undefined;
+        },
+        () => describeSandbox(name),
+      );
+
+    const workspaceClaimOf = (pod: V1Pod) =>
+      pod.spec?.volumes?.find((v) => v.name === 'workspace')?.persistentVolumeClaim?.claimName;
+
+    beforeAll(async () => {
+      cluster = await getCluster();
+      const { core } = api();
+      await core.createNamespace({
+        body: { metadata: { name: ns, labels: { 'agenttier.io/e2e': 'true' } } },
+      });
+      nsCreated = true;
+      await createTemplate(TEMPLATE);
+      const level = process.env.AGENTTIER_E2E_LOG_LEVEL ?? 'silent';
+      proc = await startController({
+        kubeConfig: cluster.kubeConfig,
+        namespace: ns,
+        identity: `e2e-${ns}`,
+        leaderElection: false,
+        healthPort: 0,
+        metricsPort: 0,
+        host: '127.0.0.1',
+        injectorImage: cluster.injectorImage,
+        logger: pino({ level }, pino.destination(2)),
+      });
+      await waitFor('the controller caches to sync', async () => proc!.store.hasSynced);
+      stopPods = cluster.runPods(ns);
+    }, opts.hookTimeoutMs);
+
+    afterAll(async () => {
+      const problems: string[] = [];
+      const step = async (what: string, fn: () => Promise<unknown>) => {
+        try {
+          await fn();
+        } catch (err) {
+          problems.push(`${what}: ${String(err)}`);
+        }
+      };
+      stopPods?.();
+      const keep = cluster?.keepNamespace ?? false;
+      if (cluster && nsCreated && !keep) {
+        const { custom } = api();
+        // With the controller still running, so that it releases the finalizers.
+        await step('deleting the sandboxes', async () => {
+          await custom.deleteCollectionNamespacedCustomObject(ids('sandboxes'));
+          await waitFor('the sandboxes to go', async () => {
+            const list = (await custom.listNamespacedCustomObject(ids('sandboxes'))) as { items: unknown[] };
+            return list.items.length === 0;
+          });
+        });
+      }
+      if (proc) await step('stopping the controller', () => proc!.close());
+      if (cluster && nsCreated && !keep) {
+        const { core, custom } = api();
+        await step('releasing leftover finalizers', async () => {
+          const list = (await custom.listNamespacedCustomObject(ids('sandboxes'))) as { items: Sandbox[] };
+          for (const sb of list.items) {
+            await custom.patchNamespacedCustomObject(
+              { ...named('sandboxes', sb.metadata.name), body: { metadata: { finalizers: null } } },
+              mergePatch,
+            );
+          }
+        });
+        await step('deleting the namespace', () => core.deleteNamespace({ name: ns }));
+      } else if (keep) {
+        console.info(`[operator behaviour] kept namespace ${ns} (AGENTTIER_E2E_KEEP=1)`);
+      }
+      if (cluster) await step('closing the cluster', () => cluster!.close());
+      if (problems.length) throw new Error(`cleanup of ${ns} failed: ${problems.join('; ')}`);
+    }, opts.hookTimeoutMs);
+
+    it(
+      'Creating → Running: a Pod, claim, NetworkPolicy, ServiceAccount and token Secret owned by the Sandbox',
+      async () => {
+        const sb = await createSandbox('alpha');
+        const running = await waitPhase('alpha', 'Running');
+        expect(running.metadata.finalizers).toContain(SANDBOX_FINALIZER);
+        expect(running.status?.conditions?.find((x) => x.type === 'Ready')?.status).toBe('True');
+        expect(running.status).toMatchObject({ podName: 'alpha-pod', pvcName: 'alpha-workspace' });
+
+        const { core, net } = api();
+        const pod = (await getPod('alpha'))!;
+        const children: KubernetesObject[] = [
+          pod,
+          await getClaim('alpha'),
+          await net.readNamespacedNetworkPolicy({ namespace: ns, name: 'alpha-netpol' }),
+          await core.readNamespacedServiceAccount({ namespace: ns, name: 'alpha-sa' }),
+          await core.readNamespacedSecret({ namespace: ns, name: 'alpha-sandboxd-token' }),
+        ];
+        for (const o of children) {
+          expect(ownerRef(o, sb), `${o.kind ?? ''} ${o.metadata?.name}`).toBeTruthy();
+          expect(o.metadata?.labels?.['agenttier.io/managed']).toBe('true');
+        }
+        expect(pod.status?.phase).toBe('Running');
+        expect(pod.spec?.containers.find((x) => x.name === 'sandbox')?.image).toBe(c().image);
+        expect(pod.spec?.initContainers?.[0]?.image).toBe(c().injectorImage);
+        expect(workspaceClaimOf(pod)).toBe('alpha-workspace');
+
+        // The phase changes, as Events on the Sandbox (kubectl describe sb alpha).
+        await proc!.events.flush();
+        const reasons = await waitFor('the Creating and Running events', async () => {
+          const events = await core.listNamespacedEvent({ namespace: ns });
+          const r = events.items
+            .filter((e) => e.involvedObject.kind === 'Sandbox' && e.involvedObject.name === 'alpha')
+            .map((e) => e.reason);
+          return r.includes('Creating') && r.includes('Running') ? r : undefined;
+        });
+        expect(reasons).toEqual(expect.arrayContaining(['Creating', 'Running']));
+      },
+      opts.testTimeoutMs,
+    );
+
+    it(
+      'stop deletes the Pod and keeps the claim; resume re-attaches the same claim',
+      async () => {
+        await createSandbox('beta');
+        await waitPhase('beta', 'Running');
+        const claimBefore = await getClaim('beta');
+        const podBefore = await getPod('beta');
+
+        await setDesiredState('beta', 'Stopped');
+        await waitPhase('beta', 'Stopped');
+        await waitFor('the pod to be deleted', async () => !(await getPod('beta')));
+        const claimStopped = await getClaim('beta');
+        expect(claimStopped.metadata?.uid).toBe(claimBefore.metadata?.uid);
+        expect(claimStopped.metadata?.deletionTimestamp).toBeUndefined();
+
+        await setDesiredState('beta', 'Running');
+        await waitPhase('beta', 'Running');
+        const podAfter = await newPodAfter('beta', podBefore);
+        expect(workspaceClaimOf(podAfter)).toBe('beta-workspace');
+        const claimAfter = await getClaim('beta');
+        expect(claimAfter.metadata?.uid).toBe(claimBefore.metadata?.uid);
+        expect(claimAfter.metadata?.deletionTimestamp).toBeUndefined();
+      },
+      opts.testTimeoutMs,
+    );
+
+    it(
+      'a Pod deleted by hand comes back on the same claim, counted as one restart',
+      async () => {
+        await createSandbox('delta');
+        await waitPhase('delta', 'Running');
+        const before = (await getPod('delta'))!;
+        const claim = await getClaim('delta');
+        await api().core.deleteNamespacedPod({ namespace: ns, name: 'delta-pod' });
+        const again = await newPodAfter('delta', before);
+        expect(workspaceClaimOf(again)).toBe('delta-workspace');
+        const sb = await waitPhase('delta', 'Running', (s) => s.status?.restartCount === 1);
+        expect(sb.status?.reason).toBe('Ready');
+        expect((await getClaim('delta')).metadata?.uid).toBe(claim.metadata?.uid);
+      },
+      opts.testTimeoutMs,
+    );
+
+    it(
+      'a template change does not disturb a running sandbox; the next start picks it up',
+      async () => {
+        await createTemplate('e2e-changing');
+        await createSandbox('zeta', 'e2e-changing');
+        await waitPhase('zeta', 'Running');
+        const before = (await getPod('zeta'))!;
+        const revision = { name: 'AGENTTIER_E2E_REVISION', value: '2' };
+        await api().custom.patchNamespacedCustomObject(
+          {
+            ...named('sandboxtemplates', 'e2e-changing'),
+            body: { spec: { env: [revision], network: { allowInternet: true } } },
+          },
+          mergePatch,
+        );
+        // A reconcile that has seen the new template (the controller runs in this process).
+        await waitFor('the controller to see the new template', async () => {
+          const t = await proc!.store.get<SandboxTemplate>('SandboxTemplate', {
+            namespace: ns,
+            name: 'e2e-changing',
+          });
+          return t?.spec.env?.some((e) => e.name === revision.name);
+        });
+        proc!.controller()!.enqueue(ns, 'zeta');
+        await proc!.controller()!.idle();
+
+        const still = (await getPod('zeta'))!;
+        expect(still.metadata?.uid).toBe(before.metadata?.uid);
+        expect(still.metadata?.deletionTimestamp).toBeUndefined();
+        const envOf = (p: V1Pod) => p.spec?.containers.find((x) => x.name === 'sandbox')?.env ?? [];
+        expect(envOf(still)).not.toContainEqual(revision);
+        const sb = (await getSandbox('zeta'))!;
+        expect(sb.status?.phase).toBe('Running');
+        expect(sb.status?.restartCount ?? 0).toBe(0);
+
+        await setDesiredState('zeta', 'Stopped');
+        await waitPhase('zeta', 'Stopped');
+        await setDesiredState('zeta', 'Running');
+        await waitPhase('zeta', 'Running');
+        const after = await newPodAfter('zeta', before);
+        expect(envOf(after)).toContainEqual(revision);
+        const netpol = await api().net.readNamespacedNetworkPolicy({ namespace: ns, name: 'zeta-netpol' });
+        expect(netpol.spec?.egress?.some((r) => r.to?.some((p) => p.ipBlock?.cidr === '0.0.0.0/0'))).toBe(
+          true,
+        );
+      },
+      opts.testTimeoutMs,
+    );
+
+    it(
+      'deleting the Sandbox garbage-collects its Pod, claim, NetworkPolicy, ServiceAccount and Secret',
+      async () => {
+        await createSandbox('gamma');
+        await waitPhase('gamma', 'Running');
+        const { core, net, custom } = api();
+        await custom.deleteNamespacedCustomObject(named('sandboxes', 'gamma'));
+        await waitFor('the Sandbox to go', async () => !(await getSandbox('gamma')));
+        const left = async () => {
+          const checks: Array<[string, () => Promise<unknown>]> = [
+            ['Pod', () => core.readNamespacedPod({ namespace: ns, name: 'gamma-pod' })],
+            [
+              'PersistentVolumeClaim',
+              () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'gamma-workspace' }),
+            ],
+            ['NetworkPolicy', () => net.readNamespacedNetworkPolicy({ namespace: ns, name: 'gamma-netpol' })],
+            ['ServiceAccount', () => core.readNamespacedServiceAccount({ namespace: ns, name: 'gamma-sa' })],
+            ['Secret', () => core.readNamespacedSecret({ namespace: ns, name: 'gamma-sandboxd-token' })],
+          ];
+          const out: string[] = [];
+          for (const [kind, read] of checks) if (!(await gone(read()))) out.push(kind);
+          return out;
+        };
+        await waitFor(
+          'every child to be garbage-collected',
+          async () => (await left()).length === 0,
+          async () => `still there: ${(await left()).join(', ')}`,
+        );
+      },
+      opts.testTimeoutMs,
+    );
+  });
+}
