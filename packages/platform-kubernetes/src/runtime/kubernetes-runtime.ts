@@ -127,7 +127,14 @@ export class KubernetesRuntime implements Runtime {
       const out: ObservedSandbox = {};
       if (workload) out.workload = workload;
       // A claim on its way out (pvc-protection holds it while a pod uses it) is as good as gone.
-      if (pvc && !pvc.metadata?.deletionTimestamp) out.volume = { name: names.pvc };
+      if (pvc && !pvc.metadata?.deletionTimestamp) {
+        // Another sandbox's claim under our name is reported with a foreign owner, so the planner
+        // calls ensureVolume (which refuses it) instead of mounting someone else's workspace.
+        out.volume = {
+          name: names.pvc,
+          ...(ownedBy(pvc, sandbox) ? {} : { sandboxUid: pvcOwnerUid(pvc) ?? 'unknown' }),
+        };
+      }
       return out;
     } catch (err) {
       throw toPlatformError(err, `children of sandbox "${sandbox.metadata.name}"`);
@@ -147,8 +154,9 @@ export class KubernetesRuntime implements Runtime {
     }
     const existing = await this.readPvc(sandbox, names);
     if (existing && !existing.metadata?.deletionTimestamp && !ownedBy(existing, sandbox)) {
+      // Not CONFLICT: the reconciler reads that as a stale store write and retries at once.
       throw new PlatformError(
-        'CONFLICT',
+        'ALREADY_EXISTS',
         `PersistentVolumeClaim ${names.pvc} belongs to another sandbox; delete it or choose another sandbox name`,
       );
     }
@@ -416,4 +424,8 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
 
 function ignoreNotFound(err: unknown): void {
   if (!isNotFound(err)) throw err;
+}
+
+function pvcOwnerUid(pvc: { metadata?: { ownerReferences?: Array<{ kind?: string; uid?: string }> } }) {
+  return pvc.metadata?.ownerReferences?.find((r) => r.kind === 'Sandbox')?.uid;
 }
