@@ -188,6 +188,35 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     expect(failed.status?.message).toContain('exit code 137');
   });
 
+  it('never mounts a claim that belongs to another sandbox, and backs off instead of spinning', async () => {
+    // Owned by a live Sandbox (a dangling owner would be garbage-collected, as on a real server).
+    const other = await h.createSandbox('other');
+    await h.core.createNamespacedPersistentVolumeClaim({
+      namespace: 'default',
+      body: {
+        metadata: {
+          name: 'squat-workspace',
+          ownerReferences: [
+            { apiVersion: 'agenttier.io/v1alpha1', kind: 'Sandbox', name: 'other', uid: other.metadata.uid! },
+          ],
+        },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+    await h.createSandbox('squat');
+    const failing = await eventually(async () => {
+      const sb = await h.getSandbox('squat');
+      return (sb?.status?.failureCount ?? 0) >= 1 ? sb : undefined;
+    }, 'a counted failure');
+    expect(failing.status?.message).toMatch(/belongs to another sandbox/);
+    expect(failing.status?.nextRetryAt).toBeDefined();
+    expect(await h.pod('squat')).toBeUndefined();
+    await h.controller.idle();
+    // Backing off: the retry waits for nextRetryAt, so the count stays put right after the failure.
+    expect((await h.getSandbox('squat'))?.status?.failureCount).toBe(failing.status?.failureCount);
+    expect(await h.pod('squat')).toBeUndefined();
+  });
+
   it('a template change does not disturb running sandboxes; the next start picks it up', async () => {
     h.autoKubelet(true);
     await h.createSandbox('zeta');
