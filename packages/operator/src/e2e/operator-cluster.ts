@@ -119,7 +119,8 @@ export async function realOperatorCluster(env: NodeJS.ProcessEnv = process.env):
   kc.loadFromDefault();
   await checkCluster(kc, { requireCrds: false });
   await assertNoOtherController(kc, envOr('AGENTTIER_E2E_INSTALL_NAMESPACE', 'agenttier'));
-  if (env.AGENTTIER_E2E_APPLY_CRDS !== '0') {
+  const applyCrds = env.AGENTTIER_E2E_APPLY_CRDS !== '0';
+  if (applyCrds) {
     const crds = renderInstallManifests().filter((o) => o.kind === 'CustomResourceDefinition');
     try {
       await applyInstallManifests(crds as KubernetesObject[], { kubeConfig: kc, crdTimeoutMs: 60_000 });
@@ -131,7 +132,16 @@ export async function realOperatorCluster(env: NodeJS.ProcessEnv = process.env):
       );
     }
   }
-  await checkCluster(kc, { requireCrds: true });
+  // Discovery may lag the CRDs' Established condition for a moment.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await checkCluster(kc, { requireCrds: true });
+      break;
+    } catch (err) {
+      if (!applyCrds || attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
   const waitMs = Number(env.AGENTTIER_E2E_WAIT_MS) > 0 ? Number(env.AGENTTIER_E2E_WAIT_MS) : 180_000;
   const storageClass = env.AGENTTIER_E2E_STORAGE_CLASS?.trim();
   return {
