@@ -43,6 +43,21 @@ function workspace() {
       return sendJson(res, 403, { error: 'path / is outside the file roots', code: 'FORBIDDEN' });
     sendJson(res, 404, { error: `path not found: ${path}`, code: 'FILE_NOT_FOUND' });
   });
+  statRoute({
+    '/workspace': entry('workspace', '', true),
+    '/workspace/src': entry('src', '/workspace', true),
+    '/workspace/notes.txt': entry('notes.txt', '/workspace', false),
+  });
+}
+
+/** `GET …/fs/stat` over a fixed set of paths; anything else is FILE_NOT_FOUND. */
+function statRoute(known: Record<string, ReturnType<typeof entry>>) {
+  server.route('GET /api/v1/sandboxes/box/fs/stat', (req, res) => {
+    const path = req.query.get('path') ?? '';
+    const hit = known[path];
+    if (hit) return sendJson(res, 200, hit);
+    sendJson(res, 404, { error: `path not found: ${path}`, code: 'FILE_NOT_FOUND' });
+  });
 }
 
 describe('parseLocation', () => {
@@ -134,6 +149,7 @@ describe('sandbox cp', () => {
         return sendJson(res, 403, { error: 'outside the file roots', code: 'FORBIDDEN' });
       sendJson(res, 200, { path: '/workspace', entries: [] });
     });
+    statRoute({ '/workspace': entry('workspace', '', true) });
     const zip = makeZip([{ name: 'a.txt', data: 'a' }]);
     server.route('GET /api/v1/sandboxes/box/archive', (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/zip' });
