@@ -15,6 +15,7 @@ import {
   SqliteAgentRecords,
   SqliteStore,
   createDockerClient,
+  defaultDockerHost,
 } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { ensureSandboxdBundle } from '@agenttier/sandboxd';
@@ -30,7 +31,7 @@ export interface LocalPlatformOpts {
   port?: number;
   /** State (SQLite) and per-sandbox run dirs. @default env AGENTTIER_DATA_DIR or ~/.agenttier */
   dataDir?: string;
-  /** Docker-API endpoint. @default env AGENTTIER_DOCKER_HOST, DOCKER_HOST, then /var/run/docker.sock */
+  /** Docker-API endpoint. @default env AGENTTIER_DOCKER_HOST, DOCKER_HOST, the private engine's socket, /var/run/docker.sock */
   dockerHost?: string;
   /** @default 'info' */
   logLevel?: string;
@@ -81,7 +82,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     await docker.ping();
   } catch (err) {
     throw new Error(
-      `cannot reach the Docker engine (${opts.dockerHost ?? process.env.AGENTTIER_DOCKER_HOST ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock'}): ${(err as Error).message}. ` +
+      `cannot reach the Docker engine (${opts.dockerHost ?? defaultDockerHost()}): ${(err as Error).message}. ` +
         'Start one with `bash scripts/engine.sh` (or `npm run up`), or set AGENTTIER_DOCKER_HOST.',
     );
   }

@@ -1,9 +1,24 @@
+import { existsSync } from 'node:fs';
 import Docker from 'dockerode';
+
+/** The private engine `scripts/engine.sh` (and so `npm run up` / `npm test`) starts. */
+export const PRIVATE_ENGINE_SOCKET = '/run/agenttier/docker.sock';
+
+/**
+ * The engine to use when none is given: AGENTTIER_DOCKER_HOST, DOCKER_HOST, the private engine when
+ * its socket exists (so `agenttier up` finds what `npm run up` started), else the system socket.
+ */
+export function defaultDockerHost(env: NodeJS.ProcessEnv = process.env): string {
+  return (
+    env.AGENTTIER_DOCKER_HOST ??
+    env.DOCKER_HOST ??
+    (existsSync(PRIVATE_ENGINE_SOCKET) ? `unix://${PRIVATE_ENGINE_SOCKET}` : 'unix:///var/run/docker.sock')
+  );
+}
 
 /** Resolves a Docker-API endpoint (Docker or Podman's compatible socket) from `unix://` or `tcp://` text. */
 export function createDockerClient(host?: string): Docker {
-  const target =
-    host ?? process.env.AGENTTIER_DOCKER_HOST ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const target = host ?? defaultDockerHost();
   if (target.startsWith('unix://')) return new Docker({ socketPath: target.slice('unix://'.length) });
   if (target.startsWith('/')) return new Docker({ socketPath: target });
   const url = new URL(target.replace(/^tcp:/, 'http:'));

@@ -16,7 +16,8 @@ export const upCommand = {
     },
     {
       flags: '--docker-host <url>',
-      description: 'container engine endpoint (default AGENTTIER_DOCKER_HOST, DOCKER_HOST, the local socket)',
+      description:
+        'container engine endpoint (default AGENTTIER_DOCKER_HOST, DOCKER_HOST, the private engine at /run/agenttier/docker.sock when it runs, else /var/run/docker.sock)',
     },
     {
       flags: '--log-level <level>',
