@@ -372,6 +372,7 @@ describe('planSandbox: stop and resume', () => {
       message: 'Stopped; resume it to continue with the same workspace',
       stoppedAt: iso(NOW),
       startedAt: undefined,
+      restartCount: 0,
     });
     expect(p.requeueAfterMs).toBeUndefined();
   });

@@ -80,7 +80,10 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
           stopMessage(status),
         ),
         ...(status.phase !== 'Stopped' ? { stoppedAt: iso(nowMs) } : {}),
+        // A stopped sandbox starts its next run with fresh clocks and budgets, even when a quick
+        // resume lands before anyone else could reset them.
         startedAt: undefined,
+        restartCount: 0,
       },
     };
   }
@@ -182,6 +185,7 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
           `The sandbox exited before it became ready; starting it again (attempt ${restarts}/${MAX_RESTARTS})`,
         ),
         restartCount: restarts,
+        startedAt: undefined,
       },
       requeueAfterMs: CREATING_POLL_MS,
     };

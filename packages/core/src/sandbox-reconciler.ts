@@ -95,11 +95,19 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
     }
   }
 
-  async function writeStatus(sandbox: Sandbox, patch: Partial<Sandbox['status']> & object): Promise<Sandbox> {
+  /**
+   * `generation` is that of the object the plan was made from: a spec change that landed meanwhile is
+   * then not marked as seen, so the next pass (and waitingFor) takes it into account.
+   */
+  async function writeStatus(
+    sandbox: Sandbox,
+    patch: Partial<Sandbox['status']> & object,
+    generation: number = sandbox.metadata.generation ?? 1,
+  ): Promise<Sandbox> {
     const now = clock.now();
     const next = { ...sandbox.status, ...patch };
     for (const k of Object.keys(next) as Array<keyof typeof next>) if (next[k] === undefined) delete next[k];
-    next.observedGeneration = sandbox.metadata.generation ?? 1;
+    next.observedGeneration = generation;
     next.conditions = setCondition(
       next.conditions,
       {
@@ -124,6 +132,7 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
     if (!sandbox) return {};
     const waiting = waitingFor(sandbox, clock.now());
     if (waiting !== undefined) return waiting === 0 ? {} : { requeueAfterMs: waiting };
+    const plannedGeneration = sandbox.metadata.generation ?? 1;
     try {
       let effective: EffectiveSandbox;
       try {
@@ -142,12 +151,16 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
       }
       const fresh = plan.actions.length ? await store.get<Sandbox>('Sandbox', parseKey(key)) : sandbox;
       if (!fresh) return {};
-      await writeStatus(fresh, {
-        ...plan.status,
-        resolvedTemplate: effective.templateName,
-        failureCount: 0,
-        nextRetryAt: undefined,
-      });
+      await writeStatus(
+        fresh,
+        {
+          ...plan.status,
+          resolvedTemplate: effective.templateName,
+          failureCount: 0,
+          nextRetryAt: undefined,
+        },
+        plannedGeneration,
+      );
       // After acting, look again at once: the next step (e.g. dropping the finalizer once the children
       // are gone) depends on what the actions did, and the controller ignores its own writes' events.
       const requeueAfterMs = plan.requeueAfterMs ?? (plan.actions.length ? 0 : undefined);
@@ -158,24 +171,35 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
       const failures = (current.status?.failureCount ?? 0) + 1;
       const message = err instanceof Error ? err.message : String(err);
       log.warn({ err: message, failures }, 'reconcile failed');
-      if (isTerminal(err) || failures >= MAX_FAILURES) {
-        await writeStatus(current, {
-          phase: 'Error',
-          reason: 'ReconcileFailed',
-          message: isTerminal(err)
-            ? message
-            : `${message} (gave up after ${failures} attempts; resume to retry)`,
-          failureCount: failures,
-          nextRetryAt: undefined,
-        }).catch(() => undefined);
+      // A child under our name that belongs to someone else blocks us until it is removed (orphan
+      // collection, or the user): keep waiting with capped backoff instead of giving up.
+      const blocked = isPlatformError(err) && err.code === 'ALREADY_EXISTS';
+      if (isTerminal(err) || (failures >= MAX_FAILURES && !blocked)) {
+        await writeStatus(
+          current,
+          {
+            phase: 'Error',
+            reason: 'ReconcileFailed',
+            message: isTerminal(err)
+              ? message
+              : `${message} (gave up after ${failures} attempts; resume to retry)`,
+            failureCount: failures,
+            nextRetryAt: undefined,
+          },
+          plannedGeneration,
+        ).catch(() => undefined);
         return {};
       }
       const delay = backoffMs(failures);
-      await writeStatus(current, {
-        failureCount: failures,
-        message: `Retrying after an error: ${message}`,
-        nextRetryAt: new Date(clock.now() + delay).toISOString(),
-      }).catch(() => undefined);
+      await writeStatus(
+        current,
+        {
+          failureCount: failures,
+          message: `Retrying after an error: ${message}`,
+          nextRetryAt: new Date(clock.now() + delay).toISOString(),
+        },
+        plannedGeneration,
+      ).catch(() => undefined);
       return { requeueAfterMs: delay };
     }
   };
@@ -200,7 +224,9 @@ function waitingFor(sandbox: Sandbox, nowMs: number): number | undefined {
     return 0;
   }
   const retryAt = status.nextRetryAt ? Date.parse(status.nextRetryAt) : NaN;
-  if (retryAt > nowMs) return retryAt - nowMs;
+  // Capped at the longest backoff: a retry time written by a previous leader whose clock ran ahead
+  // must not park the sandbox for hours.
+  if (retryAt > nowMs) return Math.min(retryAt - nowMs, backoffMs(Number.MAX_SAFE_INTEGER));
   return undefined;
 }
 

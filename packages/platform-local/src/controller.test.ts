@@ -509,11 +509,37 @@ describe('reconciler failure handling (driven step by step)', () => {
     const reconcile = createSandboxReconciler({ store, runtime, clock: manualClock(), logger: silentLogger });
     const sb = await createSandbox('squatted');
     runtime.addChild('volume', { name: volumeName(sb), sandboxUid: 'someone-else' });
-    const results = [];
-    for (let i = 0; i < 3; i++) results.push(await reconcile(`${NS}/squatted`));
+    const clock = manualClock();
+    const stepwise = createSandboxReconciler({ store, runtime, clock, logger: silentLogger });
+    const results = [await reconcile(`${NS}/squatted`)];
+    // Blocked, not broken: past MAX_FAILURES it keeps waiting (capped backoff) instead of going to Error.
+    for (let i = 0; i < MAX_FAILURES + 2; i++) {
+      clock.advance(60_000);
+      results.push(await stepwise(`${NS}/squatted`));
+    }
     expect(runtime.workload(sb)).toBeUndefined(); // its workspace would be someone else's files
     expect(runtime.volume(sb)?.sandboxUid).toBe('someone-else');
     for (const r of results) expect(r.requeueAfterMs ?? 0).not.toBe(0);
+    const status = (await get('squatted'))!.status!;
+    expect(status.phase).not.toBe('Error');
+    expect(status.message).toMatch(/belongs to another sandbox/);
+  });
+
+  it('does not mark a spec change that landed during a failing attempt as seen', async () => {
+    const clock = manualClock();
+    const reconcile = createSandboxReconciler({ store, runtime, clock, logger: silentLogger });
+    const sb = await createSandbox('patched');
+    runtime.failOn('ensureVolume', 'engine hiccup', {
+      // The user's PATCH lands while the runtime call is in flight.
+      before: async () => {
+        const cur = (await get('patched'))!;
+        await store.update<Sandbox>({ ...cur, spec: { ...cur.spec, timeout: '2h' } });
+      },
+    });
+    await reconcile(`${NS}/patched`);
+    const after = (await get('patched'))!;
+    expect(after.metadata.generation).toBeGreaterThan(sb.metadata.generation ?? 1);
+    expect(after.status?.observedGeneration).toBe(sb.metadata.generation ?? 1);
   });
 
   it('ignores a key whose sandbox is gone', async () => {

@@ -111,6 +111,30 @@ describe('sandbox service', () => {
     expect(sb?.status).toMatchObject({ phase: 'Creating', reason: 'Resuming' });
   });
 
+  it('resume from Error starts a fresh run: counters reset and no old startedAt to trip the max runtime', async () => {
+    const svc = createSandboxService({ store: sqlite });
+    const running = await createRunning(svc, 'sb');
+    await sqlite.updateStatus<Sandbox>({
+      ...running,
+      status: {
+        ...running.status,
+        phase: 'Error',
+        reason: 'ReconcileFailed',
+        startedAt: '2026-01-01T00:00:00Z',
+        failureCount: 5,
+      },
+    });
+    await svc.resume('default', 'sb');
+    const sb = await get('sb');
+    expect(sb?.status).toMatchObject({
+      phase: 'Creating',
+      reason: 'Resuming',
+      failureCount: 0,
+      restartCount: 0,
+    });
+    expect(sb?.status).not.toHaveProperty('startedAt');
+  });
+
   it('stop retries a conflicting spec write and gives up with the conflict after a few attempts', async () => {
     await createRunning(createSandboxService({ store: sqlite }), 'sb');
     let attempts = 0;

@@ -193,6 +193,8 @@ export function createSandboxService(deps: SandboxServiceDeps) {
           message: 'Resuming',
           failureCount: 0,
           restartCount: 0,
+          // A fresh run: the max-runtime clock starts again when it is Running.
+          startedAt: undefined,
         };
       });
       nudge(ns, name);

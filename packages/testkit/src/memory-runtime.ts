@@ -55,6 +55,8 @@ interface Failure {
   error: unknown;
   remaining: number;
   match?: (target: string) => boolean;
+  /** Runs while the failing call is in flight (e.g. a concurrent write by someone else). */
+  before?: () => Promise<void>;
 }
 
 /** The engine's state: shared by every MemoryRuntime made with `restarted()`, like one Docker daemon. */
@@ -275,13 +277,14 @@ export class MemoryRuntime implements Runtime {
   failOn(
     op: RuntimeOp,
     error: unknown = 'injected failure',
-    opts: { times?: number; target?: string } = {},
+    opts: { times?: number; target?: string; before?: () => Promise<void> } = {},
   ): void {
     this.failures.push({
       op,
       error: typeof error === 'string' ? new PlatformError('RUNTIME_FAILED', error) : error,
       remaining: opts.times ?? Number.POSITIVE_INFINITY,
       ...(opts.target !== undefined ? { match: (t: string) => t === opts.target } : {}),
+      ...(opts.before ? { before: opts.before } : {}),
     });
   }
 
@@ -325,6 +328,7 @@ export class MemoryRuntime implements Runtime {
     );
     if (failure) {
       failure.remaining--;
+      await failure.before?.();
       this.state.calls.push({ op, target, error: String(failure.error) });
       throw failure.error;
     }

@@ -115,11 +115,14 @@ export class DockerRuntime implements Runtime {
   async ensureVolume(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome> {
     try {
       const info = await this.opts.docker.getVolume(volumeName(sandbox)).inspect();
-      if (info.Labels?.[LABEL_SANDBOX_UID] !== sandbox.metadata.uid) {
+      const owner = info.Labels?.[LABEL_SANDBOX_UID];
+      if (owner !== sandbox.metadata.uid) {
         // Not CONFLICT: that code means a stale store write and is retried at once.
         throw new PlatformError(
           'ALREADY_EXISTS',
-          `volume ${volumeName(sandbox)} belongs to another sandbox; it will be collected as an orphan`,
+          owner
+            ? `volume ${volumeName(sandbox)} belongs to another sandbox; waiting until it is collected as an orphan`
+            : `volume ${volumeName(sandbox)} exists but was not made by AgentTier; remove it (docker volume rm ${volumeName(sandbox)}) or use another sandbox name`,
         );
       }
       return 'unchanged';
