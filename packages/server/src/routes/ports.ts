@@ -60,9 +60,46 @@ function cookieValue(header: string | string[] | undefined, name: string): strin
   if (header === undefined) return undefined;
   for (const pair of (Array.isArray(header) ? header.join('; ') : header).split(';')) {
     const i = pair.indexOf('=');
-    if (i > 0 && pair.slice(0, i).trim() === name) return decodeURIComponent(pair.slice(i + 1).trim());
+    if (i > 0 && pair.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(pair.slice(i + 1).trim());
+      } catch {
+        return undefined; // a mangled value is no value
+      }
+    }
   }
   return undefined;
+}
+
+/**
+ * The app's Set-Cookie headers, made safe for a shared origin: the router's own names (`agenttier…`)
+ * are dropped so a sandbox cannot plant them, `Domain` is removed, and `Path` is moved under this
+ * preview's prefix (the app's `/` is the prefix), so one sandbox's cookies never reach another's
+ * preview.
+ */
+export function previewSetCookies(header: string | string[] | undefined, prefix: string): string[] {
+  if (header === undefined) return [];
+  const out: string[] = [];
+  for (const cookie of Array.isArray(header) ? header : [header]) {
+    const [pair = '', ...attrs] = cookie.split(';');
+    const name = pair.split('=')[0]!.trim();
+    if (!name || name.toLowerCase().startsWith('agenttier')) continue;
+    let path = '/';
+    const kept: string[] = [];
+    for (const attr of attrs) {
+      const [k = '', ...v] = attr.trim().split('=');
+      const key = k.toLowerCase();
+      if (key === 'domain') continue;
+      if (key === 'path') {
+        const given = v.join('=').trim();
+        path = given.startsWith('/') ? given : '/';
+        continue;
+      }
+      if (attr.trim()) kept.push(attr.trim());
+    }
+    out.push([pair.trim(), `Path=${prefix}${path}`, ...kept].join('; '));
+  }
+  return out;
 }
 
 /**
@@ -78,11 +115,17 @@ export function previewNamespace(
   return remembered ? namespaceOf({ namespace: remembered }) : namespaceOf({});
 }
 
-/** Set-Cookie remembering a non-default namespace for this preview's path only. */
-export function previewNamespaceCookie(sb: Sandbox, port: number): string | undefined {
+/**
+ * Set-Cookie for this preview's path only, sent when the request named its namespace: a non-default
+ * namespace is remembered, the default one clears what an earlier visit remembered.
+ */
+export function previewNamespaceCookie(sb: Sandbox, port: number, namedInQuery: boolean): string | undefined {
+  if (!namedInQuery) return undefined;
   const ns = sb.metadata.namespace ?? DEFAULT_NAMESPACE;
-  if (ns === DEFAULT_NAMESPACE) return undefined;
-  return `${PREVIEW_NS_COOKIE}=${encodeURIComponent(ns)}; Path=${previewPrefix(sb, port)}/; HttpOnly; SameSite=Lax`;
+  const scope = `Path=${previewPrefix(sb, port)}/; HttpOnly; SameSite=Lax`;
+  return ns === DEFAULT_NAMESPACE
+    ? `${PREVIEW_NS_COOKIE}=; ${scope}; Max-Age=0`
+    : `${PREVIEW_NS_COOKIE}=${encodeURIComponent(ns)}; ${scope}`;
 }
 
 /** Request headers the preview proxy passes into the sandbox: no credentials, host or hop-by-hop. */
@@ -269,11 +312,14 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
       void reply.hijack();
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-      const nsCookie = previewNamespaceCookie(sb, n);
-      if (nsCookie) {
-        const set = out['set-cookie'];
-        out['set-cookie'] = [...(set === undefined ? [] : Array.isArray(set) ? set : [set]), nsCookie];
-      }
+      const namedInQuery = typeof (req.query as { namespace?: unknown }).namespace === 'string';
+      const nsCookie = previewNamespaceCookie(sb, n, namedInQuery);
+      const cookies = [
+        ...previewSetCookies(res.headers['set-cookie'], prefix),
+        ...(nsCookie ? [nsCookie] : []),
+      ];
+      if (cookies.length) out['set-cookie'] = cookies;
+      else delete out['set-cookie'];
       reply.raw.writeHead(res.statusCode ?? 502, out);
       res.pipe(reply.raw);
     };

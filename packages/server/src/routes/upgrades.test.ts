@@ -17,7 +17,7 @@ import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
-import { previewRequestHeaders } from './ports.ts';
+import { previewNamespace, previewRequestHeaders, previewSetCookies } from './ports.ts';
 import { terminalCloseFrameFor } from './upgrades.ts';
 
 const SECRETS = { 'x-api-key': 'key-123', authorization: 'Bearer jwt-456' };
@@ -208,6 +208,12 @@ describe('the preview proxy', () => {
     wsLink.ws.close();
     // Without the cookie or the query, the default namespace is meant and this sandbox is not there.
     expect((await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/static/app.js`)).status).toBe(404);
+    // Naming the default namespace clears what was remembered for this preview.
+    await runningSandbox('box');
+    await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
+    const back = await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/?namespace=default`);
+    expect(back.status).toBe(200);
+    expect(back.headers.get('set-cookie')).toMatch(/^agenttier_preview_ns=; Path=.*Max-Age=0/);
 
     const list = await app.inject({ method: 'GET', url: '/api/v1/sandboxes/box/ports?namespace=team-a' });
     expect((list.json() as { ports: { previewUrl: string }[] }).ports[0]!.previewUrl).toMatch(
@@ -220,6 +226,33 @@ describe('the preview proxy', () => {
       payload: { port: echoPort },
     });
     expect((plain.json() as { previewUrl: string }).previewUrl).toMatch(/\/preview\/\d+\/$/);
+  });
+
+  it("scopes the app's cookies to its own preview and refuses the router's cookie names", () => {
+    const prefix = '/api/v1/sandboxes/box/preview/3000';
+    expect(
+      previewSetCookies(
+        [
+          'sid=1; Path=/; Domain=router.example; HttpOnly',
+          'agenttier_preview_ns=evil; Path=/api/v1/sandboxes/',
+          'AgentTier_session=x',
+          'pref=dark',
+          'admin=1; path=/admin; Secure',
+        ],
+        prefix,
+      ),
+    ).toEqual([
+      `sid=1; Path=${prefix}/; HttpOnly`,
+      `pref=dark; Path=${prefix}/`,
+      `admin=1; Path=${prefix}/admin; Secure`,
+    ]);
+    expect(previewSetCookies(undefined, prefix)).toEqual([]);
+  });
+
+  it('reads the remembered namespace defensively: a mangled cookie means the default namespace', () => {
+    expect(previewNamespace({}, 'agenttier_preview_ns=team-a')).toBe('team-a');
+    expect(previewNamespace({}, 'agenttier_preview_ns=%E0')).toBe('default');
+    expect(previewNamespace({ namespace: 'team-b' }, 'agenttier_preview_ns=team-a')).toBe('team-b');
   });
 
   it('filters headers: credentials, host and hop-by-hop go, the rest stays', () => {
