@@ -804,23 +804,33 @@ export function createSandboxdClient(
       const ch = new Channel<WatchEvent>();
       let buf = '';
       res.setEncoding('utf8');
+      // The daemon runs inside the sandbox, so its stream is untrusted input: bounded, and a bad frame
+      // ends the watch with an error instead of throwing inside this handler.
+      const MAX_FRAME_CHARS = 64 * 1024;
       res.on('data', (text: string) => {
         buf += text;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          let event = 'message';
-          let data = '';
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data += line.slice(6);
+        try {
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            let event = 'message';
+            let data = '';
+            for (const line of block.split('\n')) {
+              if (line.startsWith('event: ')) event = line.slice(7);
+              else if (line.startsWith('data: ')) data += line.slice(6);
+            }
+            if (event === 'change' && data) ch.push(JSON.parse(data) as WatchEvent);
+            else if (event === 'error' && data) {
+              const e = JSON.parse(data) as { code: string; message: string };
+              ch.end(new SandboxdError(isSandboxdErrorCode(e.code) ? e.code : 'internal', e.message));
+            }
           }
-          if (event === 'change' && data) ch.push(JSON.parse(data) as WatchEvent);
-          else if (event === 'error' && data) {
-            const e = JSON.parse(data) as { code: string; message: string };
-            ch.end(new SandboxdError(isSandboxdErrorCode(e.code) ? e.code : 'internal', e.message));
-          }
+          if (buf.length > MAX_FRAME_CHARS)
+            throw new Error(`a watch frame over ${MAX_FRAME_CHARS} characters`);
+        } catch (err) {
+          ch.end(new SandboxdError('internal', `bad watch stream from sandboxd: ${(err as Error).message}`));
+          ctl.abort();
         }
       });
       res.once('close', () => ch.end());

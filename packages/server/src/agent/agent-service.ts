@@ -365,6 +365,12 @@ export function createAgentService(deps: AgentServiceDeps) {
         (r) => r.record.namespace === namespace && r.record.sandbox === name,
       );
       await Promise.allSettled(mine.map((r) => r.cancel('canceled')));
+      // Their last events are written when they finish: wait, so nothing is recorded after the delete.
+      // Bounded: a run whose sandbox is already gone must not hold up the delete.
+      await Promise.race([
+        Promise.allSettled(mine.map((r) => r.finished)),
+        new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+      ]);
       await deps.records.deleteSandbox(namespace, name);
     },
 

@@ -28,6 +28,17 @@ const renameSchema = z.object({
 });
 
 const rootsOf = (sb: Sandbox) => [sb.spec.storage?.mountPath ?? '/workspace', '/tmp'];
+/** `?path=` exactly once: a repeated parameter arrives as an array. */
+function queryPath(query: unknown): string {
+  const path = (query as { path?: unknown }).path;
+  if (typeof path !== 'string' || !path) {
+    throw new PlatformError('BAD_REQUEST', 'give one path, e.g. ?path=/workspace/src', {
+      details: [{ field: 'path', rule: 'required', message: 'exactly one path is required' }],
+    });
+  }
+  return path;
+}
+
 const truthy = (v: unknown) => v === 'true' || v === '1' || v === true;
 const falsy = (v: unknown) => v === 'false' || v === '0' || v === false;
 
@@ -67,9 +78,16 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     return { sb, client, confine, notRoot };
   };
 
+  // Open change feeds, ended when the server closes (a feed otherwise never finishes on its own).
+  const feeds = new Set<{ close(): void }>();
+  app.addHook('preClose', async () => {
+    for (const f of feeds) f.close();
+    feeds.clear();
+  });
+
   app.get('/api/v1/sandboxes/:id/fs/stat', async (req) => {
     const { client, confine } = await target(req);
-    const path = confine(String((req.query as { path?: string }).path ?? ''));
+    const path = confine(queryPath(req.query));
     return toFileInfo(await call(() => client.files.stat(path)));
   });
 
@@ -111,13 +129,23 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
   // client leaves.
   app.get('/api/v1/sandboxes/:id/fs/watch', async (req, reply) => {
     const { client, confine } = await target(req);
-    const q = req.query as { path?: string; recursive?: string };
-    const path = confine(q.path ?? '');
+    const q = req.query as { recursive?: string };
+    const path = confine(queryPath(req.query));
     const recursive = !falsy(q.recursive); // recursive unless asked otherwise
     const watcher = await call(() => client.files.watch(path, { recursive }));
     void reply.hijack();
     const sse = new SseStream(reply.raw, { requestId: String(req.id) });
-    sse.onClose(() => watcher.close());
+    const feed = {
+      close: () => {
+        watcher.close();
+        reply.raw.destroy();
+      },
+    };
+    feeds.add(feed);
+    sse.onClose(() => {
+      feeds.delete(feed);
+      watcher.close();
+    });
     sse.send('ready', { path, recursive });
     try {
       for await (const ev of watcher) sse.send('change', { type: ev.type, path: ev.path });

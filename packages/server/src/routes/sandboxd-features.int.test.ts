@@ -239,6 +239,8 @@ describe('sandboxd through the router', () => {
     expect((await api(base, 'DELETE', fs('files/workspace'))).status).toBe(400);
     expect((await api(base, 'GET', fs('fs/stat?path=/workspace/../etc/passwd'))).status).toBe(400);
     expect((await api(base, 'POST', fs('fs/mkdir'), {})).status).toBe(400);
+    expect((await api(base, 'GET', fs('fs/stat?path=/workspace&path=/tmp'))).status).toBe(400);
+    expect((await api(base, 'GET', fs('fs/watch'))).status).toBe(400);
     const notEmpty = await api(base, 'DELETE', fs('files/workspace/ops'));
     expect(notEmpty.status).toBe(409);
 
