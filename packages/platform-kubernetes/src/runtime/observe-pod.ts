@@ -51,8 +51,17 @@ export function observePod(pod: V1Pod | undefined, sandbox: Sandbox): ObservedWo
   if (!pod || pod.metadata?.deletionTimestamp) return undefined;
   const name = pod.metadata?.name ?? '';
   const uid = sandbox.metadata.uid;
-  if (!ownedBy(pod, sandbox))
-    return { name, state: 'exited', ready: false, message: 'left over from an earlier sandbox' };
+  if (!ownedBy(pod, sandbox)) {
+    // Reported with its real owner, so the planner replaces it without counting a restart.
+    const owner = pod.metadata?.ownerReferences?.find((r) => r.kind === 'Sandbox')?.uid ?? 'unknown';
+    return {
+      name,
+      state: 'exited',
+      ready: false,
+      sandboxUid: owner,
+      message: 'left over from an earlier sandbox',
+    };
+  }
   const base = { name, ...(uid ? { sandboxUid: uid } : {}) };
   const phase = pod.status?.phase ?? 'Pending';
   if (phase === 'Succeeded' || phase === 'Failed') {
