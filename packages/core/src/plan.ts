@@ -130,31 +130,10 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
 
   // The workload died under a running sandbox (OOM kill, `kill 1`, engine restart): restart within a budget.
   if (status.phase === 'Running' && (!workload || workload.state === 'exited')) {
-    const restarts = (status.restartCount ?? 0) + 1;
-    if (restarts > MAX_RESTARTS) {
-      return {
-        actions,
-        status: phaseStatus(
-          'Error',
-          'RestartLimitExceeded',
-          `The sandbox stopped unexpectedly ${MAX_RESTARTS} times${workload?.exitCode !== undefined ? ` (last exit code ${workload.exitCode})` : ''}; resume it to try again`,
-        ),
-      };
-    }
-    actions.push({ type: 'ensureWorkload' });
-    return {
-      actions,
-      status: {
-        ...phaseStatus(
-          'Creating',
-          'Restarting',
-          `Restarting after an unexpected exit (attempt ${restarts}/${MAX_RESTARTS})`,
-        ),
-        restartCount: restarts,
-        startedAt: undefined,
-      },
-      requeueAfterMs: CREATING_POLL_MS,
-    };
+    return restartWithinBudget(actions, status, {
+      giveUp: `The sandbox stopped unexpectedly ${MAX_RESTARTS} times${exitNote(workload)}; resume it to try again`,
+      retry: (n) => `Restarting after an unexpected exit (attempt ${n}/${MAX_RESTARTS})`,
+    });
   }
 
   // A workload that dies before it ever became ready (bad entrypoint, start hook failing) is retried
@@ -164,31 +143,11 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
   const startedByUs = status.reason === 'Starting' || status.reason === 'Restarting';
   const ours = workload?.sandboxUid === undefined || workload.sandboxUid === sandbox.metadata.uid;
   if (workload?.state === 'exited' && startedByUs && ours) {
-    const restarts = (status.restartCount ?? 0) + 1;
-    if (restarts > MAX_RESTARTS) {
-      return {
-        actions,
-        status: phaseStatus(
-          'Error',
-          'RestartLimitExceeded',
-          `The sandbox exited before it became ready ${MAX_RESTARTS} times${workload.exitCode !== undefined ? ` (last exit code ${workload.exitCode})` : ''}${workload.message ? `: ${workload.message}` : ''}; fix the template and resume it`,
-        ),
-      };
-    }
-    actions.push({ type: 'ensureWorkload' });
-    return {
-      actions,
-      status: {
-        ...phaseStatus(
-          'Creating',
-          'Restarting',
-          `The sandbox exited before it became ready; starting it again (attempt ${restarts}/${MAX_RESTARTS})`,
-        ),
-        restartCount: restarts,
-        startedAt: undefined,
-      },
-      requeueAfterMs: CREATING_POLL_MS,
-    };
+    return restartWithinBudget(actions, status, {
+      giveUp: `The sandbox exited before it became ready ${MAX_RESTARTS} times${exitNote(workload)}${workload.message ? `: ${workload.message}` : ''}; fix the template and resume it`,
+      retry: (n) =>
+        `The sandbox exited before it became ready; starting it again (attempt ${n}/${MAX_RESTARTS})`,
+    });
   }
 
   if (!workload || workload.state === 'exited') actions.push({ type: 'ensureWorkload' });
@@ -215,6 +174,31 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
     ),
     requeueAfterMs: CREATING_POLL_MS,
   };
+}
+
+/** Starts the workload again and counts it, or ends in Error once MAX_RESTARTS is used up. */
+function restartWithinBudget(
+  actions: Action[],
+  status: SandboxStatus,
+  messages: { giveUp: string; retry: (attempt: number) => string },
+): Plan {
+  const restarts = (status.restartCount ?? 0) + 1;
+  if (restarts > MAX_RESTARTS) {
+    return { actions, status: phaseStatus('Error', 'RestartLimitExceeded', messages.giveUp) };
+  }
+  return {
+    actions: [...actions, { type: 'ensureWorkload' }],
+    status: {
+      ...phaseStatus('Creating', 'Restarting', messages.retry(restarts)),
+      restartCount: restarts,
+      startedAt: undefined,
+    },
+    requeueAfterMs: CREATING_POLL_MS,
+  };
+}
+
+function exitNote(workload: ObservedSandbox['workload']): string {
+  return workload?.exitCode !== undefined ? ` (last exit code ${workload.exitCode})` : '';
 }
 
 function stopMessage(status: SandboxStatus): string {

@@ -9,6 +9,7 @@ import type { DataPlane, Store } from '@agenttier/core';
 import { confinePath, safeFilename } from '../paths.ts';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { fileRootsOf } from './sandboxd-access.ts';
 import { namespaceOf } from './sandboxes.ts';
 
 export interface DataPlaneRouteDeps {
@@ -21,9 +22,7 @@ export interface DataPlaneRouteDeps {
 
 const DEFAULT_EXEC_TIMEOUT_SEC = 30;
 
-function rootsOf(sb: Sandbox): string[] {
-  return [sb.spec.storage?.mountPath ?? '/workspace', '/tmp'];
-}
+const rootsOf = fileRootsOf;
 
 /** exec, files and archive: everything that reaches inside a running sandbox. */
 export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRouteDeps): void {

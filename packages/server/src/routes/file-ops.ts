@@ -1,21 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Sandbox } from '@agenttier/contract';
 import { PlatformError, parseOrThrow } from '@agenttier/contract';
-import type { Store } from '@agenttier/core';
-import type { SandboxdClient } from '@agenttier/sandboxd';
 import { SseStream } from '../agent/sse.ts';
 import { fromSandboxdError, toFileInfo } from '../data-plane/sandboxd-data-plane.ts';
 import { confinePath } from '../paths.ts';
-import type { SandboxService } from '../sandbox-service.ts';
-import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
-import { namespaceOf } from './sandboxes.ts';
+import type { SandboxdRouteDeps } from './sandboxd-access.ts';
+import { callSandboxd, fileRootsOf, sandboxdOf } from './sandboxd-access.ts';
 
-export interface FileOpsRouteDeps {
-  store: Store;
-  sandboxes: SandboxService;
-  sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
-}
+export type FileOpsRouteDeps = SandboxdRouteDeps;
 
 const mkdirSchema = z.object({
   path: z.string().min(1, { error: 'is required' }),
@@ -27,7 +19,6 @@ const renameSchema = z.object({
   overwrite: z.boolean().optional(),
 });
 
-const rootsOf = (sb: Sandbox) => [sb.spec.storage?.mountPath ?? '/workspace', '/tmp'];
 /** `?path=` exactly once: a repeated parameter arrives as an array. */
 function queryPath(query: unknown): string {
   const path = (query as { path?: unknown }).path;
@@ -42,14 +33,6 @@ function queryPath(query: unknown): string {
 const truthy = (v: unknown) => v === 'true' || v === '1' || v === true;
 const falsy = (v: unknown) => v === 'false' || v === '0' || v === false;
 
-async function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw fromSandboxdError(err);
-  }
-}
-
 /**
  * The rest of the file system API beside read/write/list (data-plane.ts): stat, mkdir, rename,
  * remove and a change feed. Served by sandboxd, with every path through the same confinement as the
@@ -57,18 +40,8 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
  */
 export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDeps): void {
   const target = async (req: { params: unknown; query: unknown }) => {
-    const { id } = req.params as { id: string };
-    const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), id);
-    requireRunning(sb);
-    void deps.sandboxes.touch(sb, Date.now());
-    const client = deps.sandboxdFor(sb);
-    if (!client) {
-      throw new PlatformError(
-        'UNAVAILABLE',
-        `sandbox ${sb.metadata.name} runs without sandboxd; use POST /exec for file operations`,
-      );
-    }
-    const roots = rootsOf(sb);
+    const { sb, client } = await sandboxdOf(deps, req, 'use POST /exec for file operations');
+    const roots = fileRootsOf(sb);
     const confine = (path: string) => confinePath(path, roots);
     const notRoot = (path: string, what: string) => {
       if (roots.includes(path))
@@ -88,14 +61,14 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
   app.get('/api/v1/sandboxes/:id/fs/stat', async (req) => {
     const { client, confine } = await target(req);
     const path = confine(queryPath(req.query));
-    return toFileInfo(await call(() => client.files.stat(path)));
+    return toFileInfo(await callSandboxd(() => client.files.stat(path)));
   });
 
   app.post('/api/v1/sandboxes/:id/fs/mkdir', async (req, reply) => {
     const { client, confine } = await target(req);
     const body = parseOrThrow(mkdirSchema, req.body ?? {}, 'mkdir request');
     const path = confine(body.path);
-    const info = await call(() => client.files.mkdir(path, { parents: body.parents ?? false }));
+    const info = await callSandboxd(() => client.files.mkdir(path, { parents: body.parents ?? false }));
     reply.code(201);
     return toFileInfo(info);
   });
@@ -106,7 +79,7 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     const from = notRoot(confine(body.from), 'rename');
     const to = notRoot(confine(body.to), 'replace');
     return toFileInfo(
-      await call(() => client.files.rename(from, to, { overwrite: body.overwrite ?? false })),
+      await callSandboxd(() => client.files.rename(from, to, { overwrite: body.overwrite ?? false })),
     );
   });
 
@@ -121,7 +94,7 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     }
     const path = notRoot(confine(`/${wildcard}`), 'remove');
     const recursive = truthy((req.query as { recursive?: string }).recursive);
-    await call(() => client.files.remove(path, { recursive }));
+    await callSandboxd(() => client.files.remove(path, { recursive }));
     return reply.code(204).send();
   });
 
@@ -132,7 +105,7 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     const q = req.query as { recursive?: string };
     const path = confine(queryPath(req.query));
     const recursive = !falsy(q.recursive); // recursive unless asked otherwise
-    const watcher = await call(() => client.files.watch(path, { recursive }));
+    const watcher = await callSandboxd(() => client.files.watch(path, { recursive }));
     void reply.hijack();
     const sse = new SseStream(reply.raw, { requestId: String(req.id) });
     const feed = {

@@ -1,25 +1,17 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { Sandbox } from '@agenttier/contract';
 import {
   MAX_EXEC_TIMEOUT_SECONDS,
   PlatformError,
   execRequestSchema,
   parseOrThrow,
 } from '@agenttier/contract';
-import type { Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { SseStream } from '../agent/sse.ts';
-import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
-import type { SandboxService } from '../sandbox-service.ts';
-import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
-import { namespaceOf } from './sandboxes.ts';
+import type { SandboxdRouteDeps } from './sandboxd-access.ts';
+import { callSandboxd, sandboxdOf } from './sandboxd-access.ts';
 
-export interface ProcessRouteDeps {
-  store: Store;
-  sandboxes: SandboxService;
-  sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
-}
+export type ProcessRouteDeps = SandboxdRouteDeps;
 
 const startSchema = execRequestSchema.extend({
   name: z.string().max(128).optional(),
@@ -33,32 +25,12 @@ const signalSchema = z.object({
   signal: z.string().regex(/^(SIG)?[A-Z0-9]+$/, { error: 'must be a signal name like SIGTERM' }),
 });
 
-async function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw fromSandboxdError(err);
-  }
-}
-
 /**
  * Streaming exec (SSE) and background processes, served by sandboxd. Output events carry the byte
  * offset as their id, so a client re-attaching with Last-Event-ID resumes where it stopped.
  */
 export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDeps): void {
-  const clientFor = async (req: { params: unknown; query: unknown }) => {
-    const { id } = req.params as { id: string };
-    const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), id);
-    requireRunning(sb);
-    void deps.sandboxes.touch(sb, Date.now());
-    const client = deps.sandboxdFor(sb);
-    if (!client)
-      throw new PlatformError(
-        'UNAVAILABLE',
-        `sandbox ${sb.metadata.name} runs without sandboxd; use POST /exec`,
-      );
-    return { sb, client };
-  };
+  const clientFor = (req: { params: unknown; query: unknown }) => sandboxdOf(deps, req, 'use POST /exec');
 
   /** Streams a process's output as SSE until it exits; `killOnDetach` cancels it when the client leaves. */
   async function stream(
@@ -69,7 +41,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     fromOffset: number,
     killOnDetach: boolean,
   ) {
-    const attachment = await call(() => client.attach(processId, { fromOffset, killOnDetach }));
+    const attachment = await callSandboxd(() => client.attach(processId, { fromOffset, killOnDetach }));
     void reply.hijack();
     const sse = new SseStream(reply.raw, { requestId, headers: { 'x-process-id': processId } });
     sse.send('start', {
@@ -106,7 +78,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
   app.post('/api/v1/sandboxes/:id/exec/stream', async (req, reply) => {
     const body = parseOrThrow(execRequestSchema, req.body ?? {}, 'exec request');
     const { client } = await clientFor(req);
-    const proc = await call(() =>
+    const proc = await callSandboxd(() =>
       client.startProcess({
         command: body.command,
         timeoutMs: (body.timeout ?? MAX_EXEC_TIMEOUT_SECONDS) * 1000,
@@ -123,7 +95,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
   app.post('/api/v1/sandboxes/:id/processes', async (req, reply) => {
     const body = parseOrThrow(startSchema, req.body ?? {}, 'process');
     const { client } = await clientFor(req);
-    const info = await call(() =>
+    const info = await callSandboxd(() =>
       client.startProcess({
         command: body.command,
         killOnDetach: false,
@@ -140,12 +112,12 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
 
   app.get('/api/v1/sandboxes/:id/processes', async (req) => {
     const { client } = await clientFor(req);
-    return { processes: await call(() => client.listProcesses()) };
+    return { processes: await callSandboxd(() => client.listProcesses()) };
   });
 
   app.get('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
     const { client } = await clientFor(req);
-    return call(() => client.getProcess((req.params as { pid: string }).pid));
+    return callSandboxd(() => client.getProcess((req.params as { pid: string }).pid));
   });
 
   app.get('/api/v1/sandboxes/:id/processes/:pid/output', async (req, reply) => {
@@ -165,11 +137,11 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     const { signal } = parseOrThrow(signalSchema, req.body ?? {}, 'signal request');
     const { client } = await clientFor(req);
     const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
-    return call(() => client.signalProcess((req.params as { pid: string }).pid, name));
+    return callSandboxd(() => client.signalProcess((req.params as { pid: string }).pid, name));
   });
 
   app.delete('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
     const { client } = await clientFor(req);
-    return call(() => client.killProcess((req.params as { pid: string }).pid));
+    return callSandboxd(() => client.killProcess((req.params as { pid: string }).pid));
   });
 }

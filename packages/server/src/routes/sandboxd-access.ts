@@ -1,0 +1,48 @@
+import type { Sandbox } from '@agenttier/contract';
+import { PlatformError } from '@agenttier/contract';
+import type { Store } from '@agenttier/core';
+import type { SandboxdClient } from '@agenttier/sandboxd';
+import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
+import type { SandboxService } from '../sandbox-service.ts';
+import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { namespaceOf } from './sandboxes.ts';
+
+export interface SandboxdRouteDeps {
+  store: Store;
+  sandboxes: SandboxService;
+  sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
+}
+
+/** The paths the file routes may touch: the workspace mount and /tmp. */
+export function fileRootsOf(sb: Sandbox): string[] {
+  return [sb.spec.storage?.mountPath ?? '/workspace', '/tmp'];
+}
+
+/** Runs a sandboxd call, mapping its errors to the catalogue (one place for every sandboxd route). */
+export async function callSandboxd<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromSandboxdError(err);
+  }
+}
+
+/**
+ * The running sandbox a request names and its sandboxd client; records activity. `instead` tells a
+ * caller of a sandbox without sandboxd what to use (e.g. "use POST /exec").
+ */
+export async function sandboxdOf(
+  deps: SandboxdRouteDeps,
+  req: { params: unknown; query: unknown },
+  instead: string,
+): Promise<{ sb: Sandbox; client: SandboxdClient }> {
+  const { id } = req.params as { id: string };
+  const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), id);
+  requireRunning(sb);
+  void deps.sandboxes.touch(sb, Date.now());
+  const client = deps.sandboxdFor(sb);
+  if (!client) {
+    throw new PlatformError('UNAVAILABLE', `sandbox ${sb.metadata.name} runs without sandboxd; ${instead}`);
+  }
+  return { sb, client };
+}
