@@ -86,6 +86,150 @@ export function createAgentService(deps: AgentServiceDeps) {
     }
   }
 
+  const configuring = new Map<string, Set<{ ctl: AbortController; done: Promise<void> }>>();
+
+  async function runConfigure(
+    sb: Sandbox,
+    req: ConfigureRequest,
+    files: ConfigureFile[],
+    emit: ConfigureEmit,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const started = Date.now();
+    const effective = await effectiveOf(sb);
+    const template = effective.templateName;
+    const ns = sb.metadata.namespace ?? 'default';
+    const hash = configureHash(req.installCommand, files);
+    const previous = sb.status?.agentConfigure;
+    const limits = {
+      maxConcurrentInvokes:
+        req.maxConcurrentInvokes ??
+        previous?.maxConcurrentInvokes ??
+        effective.agent.maxConcurrentInvokes ??
+        0,
+      defaultInvokeTimeoutSeconds: Math.round(
+        (req.defaultInvokeTimeout
+          ? parseDurationMs(req.defaultInvokeTimeout)!
+          : (effective.agent.defaultInvokeTimeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS)) / 1000,
+      ),
+    };
+    const entrypoint = req.entrypoint ?? previous?.entrypoint ?? [];
+    const outcome = (o: string) => {
+      deps.metrics.configureRequests.inc({ template, outcome: o });
+      deps.metrics.configureDuration.observe({ template, outcome: o }, (Date.now() - started) / 1000);
+    };
+    const result = async (installExitCode: number, skipped: boolean) => {
+      const status: AgentConfigureStatus = {
+        lastConfiguredAt: rfc3339(Date.now()),
+        installCommandHash: hash,
+        entrypoint,
+        installExitCode,
+        ...limits,
+      };
+      if (installExitCode === 0) await persistConfigure(sb, status);
+      emit('result', {
+        lastConfiguredAt: status.lastConfiguredAt,
+        installCommandHash: hash,
+        ...(entrypoint.length ? { entrypoint } : {}),
+        installExitCode,
+        skipped,
+      });
+    };
+
+    if (previous && previous.installCommandHash === hash && previous.installExitCode === 0) {
+      await result(0, true);
+      outcome('ok');
+      return;
+    }
+
+    const plane = await deps.dataPlaneFor(sb);
+    for (const f of files) {
+      emit('log', { stream: 'stdout', data: `[configure] uploading ${f.path}` });
+      try {
+        await plane.write(sb, f.path, f.bytes);
+        if (f.mode !== undefined) {
+          await plane.exec(sb, {
+            argv: ['chmod', f.mode.toString(8), f.path],
+            timeoutMs: 10_000,
+            maxOutputBytes: 4096,
+          });
+        }
+      } catch (err) {
+        emit('error', { phase: 'files', message: `writing ${f.path} failed: ${(err as Error).message}` });
+        outcome('files_failed');
+        return;
+      }
+    }
+
+    if (!req.installCommand) {
+      await result(0, false);
+      outcome('ok');
+      return;
+    }
+
+    const client = clientOf(sb);
+    const timeoutMs = req.installTimeout ? parseDurationMs(req.installTimeout)! : DEFAULT_INSTALL_TIMEOUT_MS;
+    emit('log', { stream: 'stdout', data: `[configure] running install: ${req.installCommand.join(' ')}` });
+    let log = '';
+    const line = (stream: 'stdout' | 'stderr') =>
+      new LineSplitter((text) => {
+        log = (log + text + '\n').slice(-INSTALL_LOG_TAIL_BYTES);
+        emit('log', { stream, data: text });
+      });
+    const out = { stdout: line('stdout'), stderr: line('stderr') };
+    let exit: { exitCode: number; timedOut: boolean } | null = null;
+    try {
+      const proc = await client.startProcess({
+        command: req.installCommand,
+        cwd: effective.agent.workingDir ?? effective.workingDir,
+        timeoutMs,
+        killOnDetach: true,
+        openStdin: false,
+        name: 'agenttier-configure',
+      });
+      const attachment = await client.attach(proc.id, { killOnDetach: true });
+      const onAbort = () => attachment.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      for await (const ev of attachment) {
+        if (ev.type === 'output') out[ev.stream].push(ev.data);
+        else if (ev.type === 'exit') {
+          exit = ev;
+          break;
+        }
+      }
+      signal.removeEventListener('abort', onAbort);
+      attachment.close();
+      await client.removeProcess(proc.id).catch(() => undefined);
+    } catch (err) {
+      const mapped = fromSandboxdError(err) as Error;
+      emit('error', { phase: 'install', message: `install could not run: ${mapped.message}` });
+      outcome('install_failed');
+      return;
+    }
+    out.stdout.flush();
+    out.stderr.flush();
+    await deps.records.putInstallLog(ns, sb.metadata.name, log).catch(() => undefined);
+    if (signal.aborted) {
+      outcome('canceled');
+      return;
+    }
+    if (!exit) {
+      emit('error', { phase: 'install', message: 'lost the connection to the sandbox during install' });
+      outcome('install_failed');
+      return;
+    }
+    if (exit.timedOut) {
+      emit('error', {
+        phase: 'install',
+        message: `install timed out after ${formatDurationMs(timeoutMs)}`,
+      });
+      outcome('install_failed');
+      return;
+    }
+    await result(exit.exitCode, false);
+    outcome(exit.exitCode === 0 ? 'ok' : 'install_nonzero');
+  }
+
   return {
     requireAgentMode,
 
@@ -100,141 +244,20 @@ export function createAgentService(deps: AgentServiceDeps) {
       emit: ConfigureEmit,
       signal: AbortSignal,
     ): Promise<void> {
-      const started = Date.now();
-      const effective = await effectiveOf(sb);
-      const template = effective.templateName;
-      const ns = sb.metadata.namespace ?? 'default';
-      const hash = configureHash(req.installCommand, files);
-      const previous = sb.status?.agentConfigure;
-      const limits = {
-        maxConcurrentInvokes:
-          req.maxConcurrentInvokes ??
-          previous?.maxConcurrentInvokes ??
-          effective.agent.maxConcurrentInvokes ??
-          0,
-        defaultInvokeTimeoutSeconds: Math.round(
-          (req.defaultInvokeTimeout
-            ? parseDurationMs(req.defaultInvokeTimeout)!
-            : (effective.agent.defaultInvokeTimeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS)) / 1000,
-        ),
-      };
-      const entrypoint = req.entrypoint ?? previous?.entrypoint ?? [];
-      const outcome = (o: string) => {
-        deps.metrics.configureRequests.inc({ template, outcome: o });
-        deps.metrics.configureDuration.observe({ template, outcome: o }, (Date.now() - started) / 1000);
-      };
-      const result = async (installExitCode: number, skipped: boolean) => {
-        const status: AgentConfigureStatus = {
-          lastConfiguredAt: rfc3339(Date.now()),
-          installCommandHash: hash,
-          entrypoint,
-          installExitCode,
-          ...limits,
-        };
-        if (installExitCode === 0) await persistConfigure(sb, status);
-        emit('result', {
-          lastConfiguredAt: status.lastConfiguredAt,
-          installCommandHash: hash,
-          ...(entrypoint.length ? { entrypoint } : {}),
-          installExitCode,
-          skipped,
-        });
-      };
-
-      if (previous && previous.installCommandHash === hash && previous.installExitCode === 0) {
-        await result(0, true);
-        outcome('ok');
-        return;
-      }
-
-      const plane = await deps.dataPlaneFor(sb);
-      for (const f of files) {
-        emit('log', { stream: 'stdout', data: `[configure] uploading ${f.path}` });
-        try {
-          await plane.write(sb, f.path, f.bytes);
-          if (f.mode !== undefined) {
-            await plane.exec(sb, {
-              argv: ['chmod', f.mode.toString(8), f.path],
-              timeoutMs: 10_000,
-              maxOutputBytes: 4096,
-            });
-          }
-        } catch (err) {
-          emit('error', { phase: 'files', message: `writing ${f.path} failed: ${(err as Error).message}` });
-          outcome('files_failed');
-          return;
-        }
-      }
-
-      if (!req.installCommand) {
-        await result(0, false);
-        outcome('ok');
-        return;
-      }
-
-      const client = clientOf(sb);
-      const timeoutMs = req.installTimeout
-        ? parseDurationMs(req.installTimeout)!
-        : DEFAULT_INSTALL_TIMEOUT_MS;
-      emit('log', { stream: 'stdout', data: `[configure] running install: ${req.installCommand.join(' ')}` });
-      let log = '';
-      const line = (stream: 'stdout' | 'stderr') =>
-        new LineSplitter((text) => {
-          log = (log + text + '\n').slice(-INSTALL_LOG_TAIL_BYTES);
-          emit('log', { stream, data: text });
-        });
-      const out = { stdout: line('stdout'), stderr: line('stderr') };
-      let exit: { exitCode: number; timedOut: boolean } | null = null;
+      // Tracked per sandbox, so deleting the sandbox can abort it and wait before dropping its log.
+      const key = `${sb.metadata.namespace ?? 'default'}/${sb.metadata.name}`;
+      const ctl = new AbortController();
+      let finish!: () => void;
+      const entry = { ctl, done: new Promise<void>((r) => (finish = r)) };
+      const set = configuring.get(key) ?? new Set();
+      configuring.set(key, set.add(entry));
       try {
-        const proc = await client.startProcess({
-          command: req.installCommand,
-          cwd: effective.agent.workingDir ?? effective.workingDir,
-          timeoutMs,
-          killOnDetach: true,
-          openStdin: false,
-          name: 'agenttier-configure',
-        });
-        const attachment = await client.attach(proc.id, { killOnDetach: true });
-        const onAbort = () => attachment.close();
-        signal.addEventListener('abort', onAbort, { once: true });
-        for await (const ev of attachment) {
-          if (ev.type === 'output') out[ev.stream].push(ev.data);
-          else if (ev.type === 'exit') {
-            exit = ev;
-            break;
-          }
-        }
-        signal.removeEventListener('abort', onAbort);
-        attachment.close();
-        await client.removeProcess(proc.id).catch(() => undefined);
-      } catch (err) {
-        const mapped = fromSandboxdError(err) as Error;
-        emit('error', { phase: 'install', message: `install could not run: ${mapped.message}` });
-        outcome('install_failed');
-        return;
+        await runConfigure(sb, req, files, emit, AbortSignal.any([signal, ctl.signal]));
+      } finally {
+        set.delete(entry);
+        if (!set.size) configuring.delete(key);
+        finish();
       }
-      out.stdout.flush();
-      out.stderr.flush();
-      await deps.records.putInstallLog(ns, sb.metadata.name, log).catch(() => undefined);
-      if (signal.aborted) {
-        outcome('canceled');
-        return;
-      }
-      if (!exit) {
-        emit('error', { phase: 'install', message: 'lost the connection to the sandbox during install' });
-        outcome('install_failed');
-        return;
-      }
-      if (exit.timedOut) {
-        emit('error', {
-          phase: 'install',
-          message: `install timed out after ${formatDurationMs(timeoutMs)}`,
-        });
-        outcome('install_failed');
-        return;
-      }
-      await result(exit.exitCode, false);
-      outcome(exit.exitCode === 0 ? 'ok' : 'install_nonzero');
     },
 
     /**
@@ -365,10 +388,12 @@ export function createAgentService(deps: AgentServiceDeps) {
         (r) => r.record.namespace === namespace && r.record.sandbox === name,
       );
       await Promise.allSettled(mine.map((r) => r.cancel('canceled')));
+      const configures = [...(configuring.get(`${namespace}/${name}`) ?? [])];
+      for (const c of configures) c.ctl.abort();
       // Their last events are written when they finish: wait, so nothing is recorded after the delete.
       // Bounded: a run whose sandbox is already gone must not hold up the delete.
       await Promise.race([
-        Promise.allSettled(mine.map((r) => r.finished)),
+        Promise.allSettled([...mine.map((r) => r.finished), ...configures.map((c) => c.done)]),
         new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
       ]);
       await deps.records.deleteSandbox(namespace, name);

@@ -301,6 +301,28 @@ describe('agent mode: /configure and /invoke', () => {
     expect(await platform.agentRecords.getInstallLog(ns, 'short-lived')).toBeUndefined();
   });
 
+  it('aborts a configure still installing when its sandbox is deleted, and keeps no install log', async () => {
+    await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'mid-install',
+      namespace: ns,
+      templateRef: { name: 'langgraph-agent', kind: 'ClusterSandboxTemplate' },
+    });
+    await waitForPhase(base, ns, 'mid-install', 'Running');
+    const res = await configure('mid-install', {
+      installCommand: ['sh', '-c', 'echo installing; sleep 60'],
+      entrypoint: ['cat'],
+    });
+    const events = readSse(res);
+    for await (const ev of events)
+      if ('event' in ev && ev.event === 'log' && /installing/.test(ev.data.data)) break;
+    const del = await api(base, 'DELETE', `/api/v1/sandboxes/mid-install?namespace=${ns}`);
+    expect(del.status).toBeLessThan(300);
+    const rest = [];
+    for await (const ev of events) if ('event' in ev) rest.push(ev.event);
+    expect(rest).not.toContain('result'); // it did not run to the end
+    expect(await platform.agentRecords.getInstallLog(ns, 'mid-install')).toBeUndefined();
+  });
+
   it('refuses a body over 16 MiB with 413 and an invoke on a stopped sandbox with 409', async () => {
     const big = await fetch(url('demo-agent', '/invoke'), {
       method: 'POST',
