@@ -51,6 +51,10 @@ describe('terminals', () => {
     t1.close();
     await t1.closed;
 
+    // The daemon notices the closed viewer asynchronously: wait for it rather than race it.
+    await waitFor(async () =>
+      (await sd.client.listTerminals()).some((s) => s.session === 'persist' && s.viewers === 0),
+    );
     const sessions = await sd.client.listTerminals();
     expect(sessions.find((s) => s.session === 'persist')).toMatchObject({ viewers: 0, persistent: true });
 
