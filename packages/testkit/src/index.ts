@@ -1,2 +1,3 @@
 export * from './store-contract.ts';
 export * from './memory-runtime.ts';
+export * from './eventually.ts';

@@ -33,25 +33,7 @@ export interface OperatorHarness {
 }
 
 /** Polls `fn` until it returns a truthy value (observable state, never sleeps as assertions). */
-export async function eventually<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { eventually } from '@agenttier/testkit';
 
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   try {

@@ -7,26 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import { startFakeKubeApiServer } from '@agenttier/testkit/kube';
+import { eventually as waitUntil } from '@agenttier/testkit';
 import { runCli, scratch, startCli } from '../../test-helpers.ts';
 import type { StartedCli } from '../../test-helpers.ts';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
 
-async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string) {
-  const deadline = Date.now() + 15_000;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits up to 15 s: these tests start whole processes. */
+const eventually = <T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string) =>
+  waitUntil(fn, what, 15_000);
 
 /** The JSON a long-running command prints on stdout with `-o json` once it runs. */
 async function started(cli: StartedCli, what: string): Promise<Record<string, string>> {
