@@ -15,6 +15,9 @@ export interface LocalPlatformModule {
     dataDir?: string;
     dockerHost?: string;
     logLevel?: string;
+    maxSandboxes?: number;
+    createsPerSecond?: number;
+    createBurst?: number;
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
 

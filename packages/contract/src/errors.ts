@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   POLICY_VIOLATION: 403,
+  /** The install's cap on sandboxes is reached (like a Kubernetes ResourceQuota: 403, not retryable). */
+  QUOTA_EXCEEDED: 403,
   NOT_FOUND: 404,
   SANDBOX_NOT_FOUND: 404,
   TEMPLATE_NOT_FOUND: 404,

@@ -22,6 +22,8 @@ import { registerDataPlaneRoutes } from './routes/data-plane.ts';
 import { registerSandboxRoutes } from './routes/sandboxes.ts';
 import { registerTemplateRoutes } from './routes/templates.ts';
 import { createSandboxService } from './sandbox-service.ts';
+import { CreateLimiter } from './create-limits.ts';
+import type { CreateLimitOpts } from './create-limits.ts';
 
 export interface AppDeps {
   store: Store;
@@ -39,6 +41,8 @@ export interface AppDeps {
   agentRecords?: AgentRecordStore;
   /** JSON body cap. @default 16 MiB */
   jsonBodyLimitBytes?: number;
+  /** Create rate limit and cap on sandboxes (`agenttier up` sets DEFAULT_CREATE_LIMITS); none when absent. */
+  createLimits?: CreateLimitOpts;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
@@ -74,6 +78,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   let forgetAgentRecords: ((ns: string, name: string) => Promise<void>) | undefined;
   const sandboxes = createSandboxService({
     store: deps.store,
+    ...(deps.createLimits ? { createLimits: new CreateLimiter(deps.createLimits) } : {}),
     ...(deps.enqueue ? { enqueue: deps.enqueue } : {}),
     onDeleted: async (ns, name) => {
       await forgetAgentRecords?.(ns, name).catch((err: unknown) =>

@@ -23,6 +23,8 @@ import type { SandboxdBundle } from '@agenttier/sandboxd';
 import { SandboxdDataPlane } from './data-plane/sandboxd-data-plane.ts';
 import { createSandboxdClientCache } from './data-plane/sandboxd-clients.ts';
 import { createApp } from './app.ts';
+import { DEFAULT_CREATE_LIMITS } from './create-limits.ts';
+import type { CreateLimitOpts } from './create-limits.ts';
 
 export interface LocalPlatformOpts {
   /** @default '127.0.0.1' — anything else needs auth, which is refused until auth is configured. */
@@ -40,6 +42,12 @@ export interface LocalPlatformOpts {
   resyncIntervalMs?: number;
   /** Run sandboxd inside sandboxes (fast exec, terminals, ports). false = engine exec only. @default true */
   sandboxd?: boolean;
+  /** Sandboxes that may exist at once; 0 = no cap. @default env AGENTTIER_MAX_SANDBOXES or 100 */
+  maxSandboxes?: number;
+  /** Sustained creates per second per caller; 0 = no rate limit. @default env AGENTTIER_CREATE_RATE or 5 */
+  createsPerSecond?: number;
+  /** Creates a caller may send back to back. @default env AGENTTIER_CREATE_BURST or 30 */
+  createBurst?: number;
 }
 
 export interface LocalPlatform {
@@ -61,6 +69,25 @@ export function pinoAsCoreLogger(log: PinoLogger): Logger {
   return log as unknown as Logger;
 }
 
+function numberFromEnv(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`${name} must be a non-negative number (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+/** The create limits of `opts`, else the environment, else DEFAULT_CREATE_LIMITS. */
+export function createLimitsOf(opts: LocalPlatformOpts): CreateLimitOpts {
+  const d = DEFAULT_CREATE_LIMITS;
+  return {
+    maxSandboxes: opts.maxSandboxes ?? numberFromEnv('AGENTTIER_MAX_SANDBOXES', d.maxSandboxes),
+    createsPerSecond: opts.createsPerSecond ?? numberFromEnv('AGENTTIER_CREATE_RATE', d.createsPerSecond),
+    createBurst: opts.createBurst ?? numberFromEnv('AGENTTIER_CREATE_BURST', d.createBurst),
+  };
+}
+
 /** Router + controller + SQLite store + Docker runtime in one process: `agenttier up`. */
 export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<LocalPlatform> {
   const host = opts.host ?? '127.0.0.1';
@@ -70,6 +97,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
         'Reach it remotely through an SSH tunnel until API keys/OIDC are configured.',
     );
   }
+  const createLimits = createLimitsOf(opts);
   const dataDir = opts.dataDir ?? process.env.AGENTTIER_DATA_DIR ?? join(homedir(), '.agenttier');
   const logger =
     opts.logger ??
@@ -144,6 +172,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     logger,
     enqueue: (ns, name) => controller.enqueue(ns, name),
     readinessChecks: [async () => void (await docker.ping())],
+    createLimits,
   });
   await controller.start();
   const address = await app.listen({ host, port: opts.port ?? Number(process.env.AGENTTIER_PORT ?? 8080) });

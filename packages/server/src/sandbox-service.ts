@@ -3,6 +3,7 @@ import { API_VERSION, DEFAULT_NAMESPACE, PlatformError, isPlatformError } from '
 import type { Store } from '@agenttier/core';
 import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
 import type { Identity } from './context.ts';
+import type { CreateLimiter } from './create-limits.ts';
 
 export interface SandboxServiceDeps {
   store: Store;
@@ -10,6 +11,8 @@ export interface SandboxServiceDeps {
   enqueue?: (namespace: string, name: string) => void;
   /** Called after a sandbox's deletion was accepted (agent mode drops its runs and records). */
   onDeleted?: (namespace: string, name: string) => Promise<void>;
+  /** Create rate limit and cap on sandboxes; none when absent. */
+  createLimits?: CreateLimiter;
 }
 
 /** Retries a read-modify-write on optimistic-concurrency conflicts. */
@@ -77,6 +80,7 @@ export function createSandboxService(deps: SandboxServiceDeps) {
 
   return {
     async create(req: CreateSandboxRequest, who: Identity): Promise<Sandbox> {
+      deps.createLimits?.checkRate(who.sub);
       const namespace = req.namespace ?? DEFAULT_NAMESPACE;
       const templateName = req.templateRef?.name ?? req.template;
       if (!templateName) {
@@ -137,7 +141,13 @@ export function createSandboxService(deps: SandboxServiceDeps) {
         message: 'Waiting for the controller',
         resolvedTemplate: effective.templateName,
       };
-      const created = await store.create(draft);
+      const limits = deps.createLimits;
+      const created = limits
+        ? await limits.withinCap(
+            async () => (await store.list('Sandbox')).length,
+            () => store.create(draft),
+          )
+        : await store.create(draft);
       nudge(namespace, req.name);
       return created;
     },

@@ -20,6 +20,19 @@ export const upCommand = {
         'container engine endpoint (default AGENTTIER_DOCKER_HOST, DOCKER_HOST, the private engine at /run/agenttier/docker.sock when it runs, else /var/run/docker.sock)',
     },
     {
+      flags: '--max-sandboxes <n>',
+      description: 'sandboxes that may exist at once, 0 for no cap (default AGENTTIER_MAX_SANDBOXES or 100)',
+    },
+    {
+      flags: '--create-rate <per-second>',
+      description:
+        'sustained sandbox creates per second per caller, 0 for no limit (default AGENTTIER_CREATE_RATE or 5)',
+    },
+    {
+      flags: '--create-burst <n>',
+      description: 'creates a caller may send back to back (default AGENTTIER_CREATE_BURST or 30)',
+    },
+    {
       flags: '--log-level <level>',
       description: 'server log level',
       choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],

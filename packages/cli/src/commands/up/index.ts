@@ -16,6 +16,17 @@ const up: Handler = async (client, { opts }) => {
   const dataDir = str(opts.dataDir);
   const dockerHost = str(opts.dockerHost);
   const logLevel = str(opts.logLevel);
+  const limits = {
+    ...(opts.maxSandboxes !== undefined
+      ? { maxSandboxes: parseIntFlag(opts.maxSandboxes, '--max-sandboxes', { min: 0 }) }
+      : {}),
+    ...(opts.createRate !== undefined
+      ? { createsPerSecond: parseIntFlag(opts.createRate, '--create-rate', { min: 0 }) }
+      : {}),
+    ...(opts.createBurst !== undefined
+      ? { createBurst: parseIntFlag(opts.createBurst, '--create-burst', { min: 1 }) }
+      : {}),
+  };
   const mod = await client.loadPlatform();
   let platform: { url: string; close(): Promise<void> };
   try {
@@ -25,6 +36,7 @@ const up: Handler = async (client, { opts }) => {
       ...(dataDir ? { dataDir } : {}),
       ...(dockerHost ? { dockerHost } : {}),
       ...(logLevel ? { logLevel } : {}),
+      ...limits,
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
