@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { createDockerClient } from '@agenttier/platform-local';
-import { startLocalPlatform } from '@agenttier/server';
+import { startLocalPlatform } from '@agenttier/local';
 import { median, row, timeMs } from './stats.ts';
 
 const run = promisify(execFile);

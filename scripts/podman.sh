@@ -22,7 +22,7 @@
 #                                  templates' minimal-shell, general-coding and langgraph-agent)
 #
 # Use it: AGENTTIER_DOCKER_HOST=unix:///run/agenttier/podman.sock (platform, integration tests) or
-# AGENTTIER_PODMAN_HOST=unix:///run/agenttier/podman.sock (packages/platform-local/src/runtime/podman.int.test.ts).
+# AGENTTIER_PODMAN_HOST=unix:///run/agenttier/podman.sock (packages/local/src/podman.int.test.ts).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -14,7 +14,7 @@ import {
   startTestPlatform,
   testNamespace,
   type TestPlatform,
-} from './test-support/platform.ts';
+} from '@agenttier/local/testing';
 
 const ns = testNamespace('it-cli-agent');
 const agentPy = fileURLToPath(new URL('../../../examples/echo-agent/agent.py', import.meta.url));

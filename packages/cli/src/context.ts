@@ -7,7 +7,7 @@ import type { Style } from './output.ts';
 import { createStyle, serialize } from './output.ts';
 import { createProgress, type Progress } from './progress.ts';
 
-/** What `agenttier up` needs from `@agenttier/server` (loaded lazily so other commands never load it). */
+/** What `agenttier up` needs from `@agenttier/local` (loaded lazily so other commands never load it). */
 export interface LocalPlatformModule {
   startLocalPlatform(opts: {
     host?: string;
@@ -36,7 +36,7 @@ export interface CliDeps {
   homeDir: string;
   /** Aborted on SIGINT/SIGTERM: interrupts waits and requests, and ends `agenttier up`. */
   signal: AbortSignal;
-  /** @default dynamic import of '@agenttier/server' */
+  /** @default dynamic import of '@agenttier/local' */
   loadPlatform?: () => Promise<LocalPlatformModule>;
 }
 
@@ -116,11 +116,11 @@ export function createClient(
     },
     async loadPlatform() {
       if (deps.loadPlatform) return deps.loadPlatform();
-      // A variable specifier keeps the server (and its types) out of everything but `up`.
-      const specifier = '@agenttier/server';
+      // A variable specifier keeps the local platform (and its types) out of everything but `up`.
+      const specifier = '@agenttier/local';
       const mod = (await import(specifier)) as Partial<LocalPlatformModule>;
       if (typeof mod.startLocalPlatform !== 'function') {
-        throw new Error('@agenttier/server does not export startLocalPlatform');
+        throw new Error('@agenttier/local does not export startLocalPlatform');
       }
       return mod as LocalPlatformModule;
     },

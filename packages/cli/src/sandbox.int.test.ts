@@ -8,14 +8,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, scratch, startCli, TtyCapture } from './test-helpers.ts';
+import { eventually } from '@agenttier/testkit';
 import {
-  eventually,
   removeDir,
   removeEngineObjects,
   startTestPlatform,
   testNamespace,
   type TestPlatform,
-} from './test-support/platform.ts';
+} from '@agenttier/local/testing';
 
 const ns = testNamespace('it-cli');
 let platform: TestPlatform;
@@ -181,10 +181,14 @@ describe('agenttier against a local platform', () => {
 
     const ps = await cli('sandbox', 'ps', 'box');
     expect(ps.stdout).toMatch(new RegExp(`^${id}\\s+web\\s+\\d+\\s+running\\s+`, 'm'));
-    await eventually(async () => {
-      const logs = await cli('sandbox', 'logs', 'box', id);
-      return logs.stdout.includes('Serving HTTP on 127.0.0.1 port 8000') ? true : undefined;
-    }, 'the server to start');
+    await eventually(
+      async () => {
+        const logs = await cli('sandbox', 'logs', 'box', id);
+        return logs.stdout.includes('Serving HTTP on 127.0.0.1 port 8000') ? true : undefined;
+      },
+      'the server to start',
+      15_000,
+    );
 
     // auto → raw TCP over /ws/tcp when the server has it, else the preview proxy; both must serve the page.
     for (const mode of ['auto', 'http'] as const) {
@@ -192,10 +196,14 @@ describe('agenttier against a local platform', () => {
       const m = await pf.waitFor(/Forwarding (?:http:\/\/)?127\.0\.0\.1:(\d+) -> box:8000 \((.+)\)/);
       // This server has the raw TCP route, so auto picks it; --mode http forces the preview proxy.
       expect(m[2]).toBe(mode === 'http' ? 'HTTP and WebSocket through the preview proxy' : 'raw TCP');
-      const page = await eventually(async () => {
-        const res = await fetch(`http://127.0.0.1:${m[1]}/index.html`);
-        return res.status === 200 ? res.text() : undefined;
-      }, `the page through port-forward (${m[2]})`);
+      const page = await eventually(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${m[1]}/index.html`);
+          return res.status === 200 ? res.text() : undefined;
+        },
+        `the page through port-forward (${m[2]})`,
+        15_000,
+      );
       expect(page).toBe('<h1>hello from the sandbox</h1>\n');
       pf.abort();
       expect(await pf.done).toBe(0);
@@ -210,11 +218,15 @@ describe('agenttier against a local platform', () => {
 
     const killed = await cli('sandbox', 'kill', 'box', id, '--signal', 'TERM');
     expect(killed.code, killed.stderr).toBe(0);
-    await eventually(async () => {
-      const after = await cli('sandbox', 'ps', 'box', '-o', 'json');
-      const p = (JSON.parse(after.stdout) as Array<{ id: string; state: string }>).find((x) => x.id === id);
-      return p?.state === 'exited' ? true : undefined;
-    }, 'the server to exit');
+    await eventually(
+      async () => {
+        const after = await cli('sandbox', 'ps', 'box', '-o', 'json');
+        const p = (JSON.parse(after.stdout) as Array<{ id: string; state: string }>).find((x) => x.id === id);
+        return p?.state === 'exited' ? true : undefined;
+      },
+      'the server to exit',
+      15_000,
+    );
     const follow = await cli('sandbox', 'logs', 'box', id, '-f');
     expect(follow.stderr).toMatch(new RegExp(`Process ${id} exited with code \\d+`));
     expect((await cli('sandbox', 'ports', 'remove', 'box', '8000')).code).toBe(0);

@@ -5,18 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_NAMESPACE } from '@agenttier/contract';
-import { instanceIdOf } from '@agenttier/server';
-import { createDockerClient } from './docker-client.ts';
-import { LABEL_INSTANCE } from './container-spec.ts';
-import type { TestPlatform } from './int-test-support.ts';
+import { instanceIdOf } from './local-platform.ts';
+import { createDockerClient } from '@agenttier/platform-local';
+import { LABEL_INSTANCE } from '@agenttier/platform-local';
+import type { TestPlatform } from './testing/platform.ts';
 import {
   api,
   execIn,
-  startPlatformOn,
-  stopPlatform,
+  startTestPlatform,
+  stopTestPlatform,
   testNamespace,
   waitForPhase,
-} from './int-test-support.ts';
+} from './testing/platform.ts';
 
 const podmanHost = process.env.AGENTTIER_PODMAN_HOST;
 if (!podmanHost) {
@@ -56,12 +56,12 @@ describe.skipIf(!podmanHost)("local platform on Podman's Docker-compatible API",
     if (!version.Components?.some((c) => /podman/i.test(c.Name))) {
       throw new Error(`AGENTTIER_PODMAN_HOST=${host} answers but is not Podman: ${JSON.stringify(version)}`);
     }
-    platform = await startPlatformOn(host);
+    platform = await startTestPlatform({ dockerHost: host });
     base = platform.url;
   });
 
   afterAll(async () => {
-    await stopPlatform(platform, host, ns);
+    await stopTestPlatform(platform, { dockerHost: host, namespace: ns });
   });
 
   it('walks through create → exec → files → stop → resume → delete with the workspace intact', async () => {
@@ -129,7 +129,7 @@ describe.skipIf(!podmanHost)("local platform on Podman's Docker-compatible API",
   });
 
   it('serves exec and files through the engine when a platform runs without sandboxd', async () => {
-    const plain = await startPlatformOn(host, { sandboxd: false });
+    const plain = await startTestPlatform({ dockerHost: host, sandboxd: false });
     try {
       const b = plain.url;
       await api(b, 'POST', '/api/v1/sandboxes', {
@@ -158,7 +158,7 @@ describe.skipIf(!podmanHost)("local platform on Podman's Docker-compatible API",
       expect((await api(b, 'DELETE', `/api/v1/sandboxes/plain?namespace=${ns}`)).status).toBe(204);
       await waitForPhase(b, ns, 'plain', 'Gone');
     } finally {
-      await stopPlatform(plain, host);
+      await stopTestPlatform(plain);
     }
   });
 

@@ -20,11 +20,13 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { ensureSandboxdBundle } from '@agenttier/sandboxd';
 import type { SandboxdBundle } from '@agenttier/sandboxd';
-import { SandboxdDataPlane } from './data-plane/sandboxd-data-plane.ts';
-import { createSandboxdClientCache } from './data-plane/sandboxd-clients.ts';
-import { createApp } from './app.ts';
-import { DEFAULT_CREATE_LIMITS } from './create-limits.ts';
-import type { CreateLimitOpts } from './create-limits.ts';
+import {
+  SandboxdDataPlane,
+  createApp,
+  createSandboxdClientCache,
+  DEFAULT_CREATE_LIMITS,
+} from '@agenttier/server';
+import type { CreateLimitOpts } from '@agenttier/server';
 
 export interface LocalPlatformOpts {
   /** @default '127.0.0.1' — anything else needs auth, which is refused until auth is configured. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { LocalPlatform } from '../local-platform.ts';
+import type { LocalPlatform } from './local-platform.ts';
 import {
   api,
   removeDir,
@@ -9,8 +9,8 @@ import {
   startTestPlatform,
   testNamespace,
   waitForPhase,
-} from '../test-support/platform.ts';
-import { readSse } from '../test-support/sse.ts';
+} from './testing/platform.ts';
+import { readSse } from './testing/sse.ts';
 
 const ns = testNamespace('it-sbd');
 let platform: LocalPlatform & { dataDir: string };
@@ -257,7 +257,7 @@ describe('sandboxd through the router', () => {
   });
 
   it('reaches a web server inside the no-network sandbox through the preview proxy, including a WebSocket', async () => {
-    const script = readFileSync(new URL('../test-support/ws-echo-server.js', import.meta.url));
+    const script = readFileSync(new URL('./testing/ws-echo-server.js', import.meta.url));
     await api(base, 'PUT', `/api/v1/sandboxes/box/files/workspace/server.js${q}`, script.toString());
     await api(base, 'POST', `/api/v1/sandboxes/box/processes${q}`, {
       command: ['node', '/workspace/server.js', '8000'],

@@ -15,7 +15,7 @@ import {
   startTestPlatform,
   testNamespace,
   waitForPhase,
-} from './test-support/platform.ts';
+} from './testing/platform.ts';
 
 const ns = testNamespace('it-entry');
 let platform: (LocalPlatform & { dataDir: string }) | undefined;

@@ -11,7 +11,7 @@ import {
   startTestPlatform,
   testNamespace,
   waitForPhase,
-} from './test-support/platform.ts';
+} from './testing/platform.ts';
 
 const ns = testNamespace('it-local');
 const docker = createDockerClient(dockerHost);
@@ -218,7 +218,7 @@ describe('local platform on a real Docker engine', () => {
       HostConfig: { NetworkMode: 'none' },
     });
 
-    platform = await startTestPlatform(platform.dataDir);
+    platform = await startTestPlatform({ dataDir: platform.dataDir });
     base = platform.url;
     await waitForPhase(base, ns, 'halfmade', 'Running');
     await platform.controller.collectOrphans();

@@ -4,16 +4,16 @@
  * the reason printed, when the engine has no runsc runtime. See docs/gvisor.md.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDockerClient } from './docker-client.ts';
-import type { TestPlatform } from './int-test-support.ts';
+import { createDockerClient } from '@agenttier/platform-local';
+import type { TestPlatform } from './testing/platform.ts';
 import {
   api,
   execIn,
-  startPlatformOn,
-  stopPlatform,
+  startTestPlatform,
+  stopTestPlatform,
   testNamespace,
   waitForPhase,
-} from './int-test-support.ts';
+} from './testing/platform.ts';
 
 const dockerHost = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
 
@@ -68,14 +68,14 @@ describe.skipIf(engine.skip !== undefined)('a gVisor template on the local platf
   const docker = createDockerClient(dockerHost);
   const platforms: TestPlatform[] = [];
   const start = async (opts: { sandboxd?: boolean }) => {
-    const p = await startPlatformOn(dockerHost, opts);
+    const p = await startTestPlatform({ dockerHost, ...opts });
     platforms.push(p);
     expect((await api(p.url, 'POST', '/api/v1/templates', GVISOR_TEMPLATE)).status).toBe(201);
     return p;
   };
 
   afterAll(async () => {
-    for (const p of platforms) await stopPlatform(p, dockerHost, ns);
+    for (const p of platforms) await stopTestPlatform(p, { dockerHost, namespace: ns });
   });
 
   it('runs in the gVisor kernel with the lockdown intact, and survives stop and resume (engine exec)', async () => {
@@ -163,11 +163,11 @@ describe.skipIf(engine.skip?.startsWith('no engine') ?? false)(
     const ns = testNamespace('it-rtclass');
     let platform: TestPlatform | undefined;
     afterAll(async () => {
-      await stopPlatform(platform, dockerHost, ns);
+      await stopTestPlatform(platform, { dockerHost, namespace: ns });
     });
 
     it('puts the sandbox in Error with the reason instead of retrying or running it without that runtime', async () => {
-      platform = await startPlatformOn(dockerHost, { sandboxd: false });
+      platform = await startTestPlatform({ dockerHost, sandboxd: false });
       const { url } = platform;
       const spec = { ...GVISOR_TEMPLATE.spec, runtimeClass: 'no-such-runtime' };
       expect((await api(url, 'POST', '/api/v1/templates', { name: 'nowhere', spec })).status).toBe(201);

@@ -1,4 +1,4 @@
-// Starts the local platform directly (`tsx packages/server/src/main.ts`); the CLI's `agenttier up` is the usual way.
+// Starts the local platform directly (`tsx packages/local/src/main.ts`); the CLI's `agenttier up` is the usual way.
 import { startLocalPlatform } from './local-platform.ts';
 
 const platform = await startLocalPlatform({

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalPlatform } from '../local-platform.ts';
+import type { LocalPlatform } from './local-platform.ts';
 import {
   api,
   removeDir,
@@ -8,13 +8,13 @@ import {
   startTestPlatform,
   testNamespace,
   waitForPhase,
-} from '../test-support/platform.ts';
-import { collectSse, readSse } from '../test-support/sse.ts';
+} from './testing/platform.ts';
+import { collectSse, readSse } from './testing/sse.ts';
 
 const ns = testNamespace('it-agent');
 let platform: LocalPlatform & { dataDir: string };
 let base: string;
-const agentPy = readFileSync(new URL('../../../../examples/echo-agent/agent.py', import.meta.url), 'utf8');
+const agentPy = readFileSync(new URL('../../../examples/echo-agent/agent.py', import.meta.url), 'utf8');
 
 const url = (name: string, path: string, query = '') =>
   `${base}/api/v1/sandboxes/${name}${path}?namespace=${ns}${query}`;

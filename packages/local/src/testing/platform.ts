@@ -1,3 +1,8 @@
+/**
+ * Integration-test support for anything that drives a whole local platform: a real platform started
+ * in-process (temp data dir, port 0) against a chosen Docker-API endpoint, a terse REST helper, and
+ * cleanup of only what one test namespace made. The one copy: server, CLI and engine tests use it.
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,26 +17,56 @@ import { startLocalPlatform } from '../local-platform.ts';
 
 export const dockerHost = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
 
+export type TestPlatform = LocalPlatform & { dataDir: string };
+
 /** A namespace unique to one test file, so files can share the engine and clean up only their own. */
 export function testNamespace(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function startTestPlatform(dataDir?: string): Promise<LocalPlatform & { dataDir: string }> {
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'agenttier-it-'));
-  const platform = await startLocalPlatform({
-    port: 0,
-    dataDir: dir,
-    dockerHost,
-    logger: pino({ level: process.env.AGENTTIER_TEST_LOG ?? 'silent' }),
-    resyncIntervalMs: 2000,
-  });
-  return Object.assign(platform, { dataDir: dir });
+export interface TestPlatformOpts {
+  /** Reuse a data dir (a restart test). @default a new temp dir */
+  dataDir?: string;
+  /** @default dockerHost (AGENTTIER_DOCKER_HOST or the private engine) */
+  dockerHost?: string;
+  /** false = engine exec only. @default true */
+  sandboxd?: boolean;
+}
+
+export async function startTestPlatform(opts: TestPlatformOpts = {}): Promise<TestPlatform> {
+  const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'agenttier-it-'));
+  try {
+    const platform = await startLocalPlatform({
+      port: 0,
+      dataDir: dir,
+      dockerHost: opts.dockerHost ?? dockerHost,
+      logger: pino({ level: process.env.AGENTTIER_TEST_LOG ?? 'silent' }),
+      resyncIntervalMs: 2000,
+      ...(opts.sandboxd === false ? { sandboxd: false } : {}),
+    });
+    return Object.assign(platform, { dataDir: dir });
+  } catch (err) {
+    if (!opts.dataDir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * Closes the platform and removes its data dir; with a namespace, also every container and volume of
+ * that namespace.
+ */
+export async function stopTestPlatform(
+  platform: TestPlatform | undefined,
+  opts: { namespace?: string; dockerHost?: string } = {},
+): Promise<void> {
+  await platform?.close();
+  if (opts.namespace) await removeEngineObjects(opts.namespace, opts.dockerHost);
+  if (platform) removeDir(platform.dataDir);
 }
 
 /** Removes every container and volume a test namespace left behind, whatever state it is in. */
-export async function removeEngineObjects(namespace: string): Promise<void> {
-  const docker = createDockerClient(dockerHost);
+export async function removeEngineObjects(namespace: string, host: string = dockerHost): Promise<void> {
+  const docker = createDockerClient(host);
   const filters = { label: [`${LABEL_NAMESPACE}=${namespace}`] };
   for (const c of await docker.listContainers({ all: true, filters })) {
     await docker
@@ -40,6 +75,7 @@ export async function removeEngineObjects(namespace: string): Promise<void> {
       .catch(() => undefined);
   }
   for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) {
+    if (v.Labels?.[LABEL_NAMESPACE] !== namespace) continue; // Podman ORs label filters
     await docker
       .getVolume(v.Name)
       .remove()
@@ -75,6 +111,7 @@ export async function api(
   return { status: res.status, json, text };
 }
 
+/** Polls the sandbox until its phase is `phase` ('Gone': until it is deleted). */
 export async function waitForPhase(
   base: string,
   ns: string,
@@ -92,4 +129,20 @@ export async function waitForPhase(
     await new Promise((res) => setTimeout(res, 100));
   }
   throw new Error(`sandbox ${ns}/${name} did not reach ${phase}; last: ${JSON.stringify(last?.json)}`);
+}
+
+/** POST /exec through the router; returns the JSON answer (stdout, stderr, exitCode, ...). */
+export async function execIn(
+  base: string,
+  ns: string,
+  name: string,
+  command: string | string[],
+  extra: { stdin?: string; timeout?: number } = {},
+): Promise<any> {
+  const r = await api(base, 'POST', `/api/v1/sandboxes/${name}/exec?namespace=${ns}`, {
+    command,
+    ...extra,
+  });
+  if (r.status !== 200) throw new Error(`exec ${JSON.stringify(command)} answered ${r.status}: ${r.text}`);
+  return r.json;
 }

@@ -13,7 +13,7 @@ import {
   removeEngineObjects,
   testNamespace,
   waitForPhase,
-} from './test-support/platform.ts';
+} from './testing/platform.ts';
 
 const ns = testNamespace('it-crash');
 const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-crash-'));

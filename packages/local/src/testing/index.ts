@@ -1,0 +1,15 @@
+// Integration-test support: a real local platform in-process (temp data dir, port 0) and engine cleanup.
+export {
+  api,
+  dockerHost,
+  execIn,
+  removeDir,
+  removeEngineObjects,
+  startTestPlatform,
+  stopTestPlatform,
+  testNamespace,
+  waitForPhase,
+} from './platform.ts';
+export type { TestPlatform, TestPlatformOpts } from './platform.ts';
+export { collectSse, readSse } from './sse.ts';
+export type { SseRecord } from './sse.ts';
