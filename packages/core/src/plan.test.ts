@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Condition, Sandbox, SandboxSpec, SandboxStatus } from '@agenttier/contract';
 import { API_VERSION, SANDBOX_FINALIZER } from '@agenttier/contract';
-import type { ObservedSandbox, ObservedWorkload } from './ports.ts';
+import type { ObservedSandbox, ObservedWorkload, WorkloadState } from './ports.ts';
 import type { Plan } from './plan.ts';
 import {
   CREATING_POLL_MS,
+  ENGINE_POLL_MS,
   MAX_RESTARTS,
+  READINESS_POLL_MS,
   RUNNING_RESYNC_MS,
+  WORKLOAD_HANDLING,
   backoffMs,
   planSandbox,
+  readyCondition,
   setCondition,
 } from './plan.ts';
 import type { EffectiveSandbox } from './template-merge.ts';
@@ -543,5 +547,183 @@ describe('backoffMs', () => {
   it('treats zero or negative failure counts as the first attempt', () => {
     expect(backoffMs(0)).toBe(1000);
     expect(backoffMs(-3)).toBe(1000);
+  });
+});
+
+describe('planSandbox: every engine state of the workload', () => {
+  const w = (state: WorkloadState, extra: Partial<ObservedWorkload> = {}): ObservedWorkload => ({
+    name: 'agenttier-default-sb',
+    state,
+    ready: false,
+    sandboxUid: 'uid-1',
+    ...extra,
+  });
+  const creating = { phase: 'Creating' as const, reason: 'Starting' };
+  const runningSince = { phase: 'Running' as const, reason: 'Ready', startedAt: iso(NOW - MIN) };
+
+  it('lists every state in one table, so a new state cannot be forgotten', () => {
+    expect(Object.keys(WORKLOAD_HANDLING).sort()).toEqual(
+      [
+        'created',
+        'dead',
+        'exited',
+        'other',
+        'paused',
+        'removing',
+        'restarting',
+        'running',
+        'starting',
+      ].sort(),
+    );
+  });
+
+  it('created (a crash between create and start, or a start that failed): starts it', () => {
+    const p = plan({ status: creating }, { volume: VOLUME, workload: w('created') });
+    expect(types(p)).toEqual(['ensureWorkload']);
+    expect(p.status).toMatchObject({
+      phase: 'Creating',
+      reason: 'Starting',
+      message: /Starting the container/,
+    });
+    expect(p.status.restartCount).toBeUndefined();
+    expect(p.requeueAfterMs).toBe(CREATING_POLL_MS);
+    // The same container left in `created` by a crash while the sandbox was Running (mid-restart).
+    const mid = plan({ status: runningSince }, { volume: VOLUME, workload: w('created') });
+    expect(types(mid)).toEqual(['ensureWorkload']);
+    expect(mid.status.phase).toBe('Creating');
+  });
+
+  it('created with the start error the engine recorded: starts it again and shows the error', () => {
+    const p = plan(
+      { status: creating },
+      { volume: VOLUME, workload: w('created', { message: 'mount /proc: not allowed' }) },
+    );
+    expect(types(p)).toEqual(['ensureWorkload']);
+    expect(p.status.message).toMatch(/mount \/proc: not allowed/);
+  });
+
+  it('starting (a pod the platform is bringing up): waits without acting', () => {
+    const p = plan({ status: creating }, { volume: VOLUME, workload: w('starting') });
+    expect(p.actions).toEqual([]);
+    expect(p.status).toMatchObject({ phase: 'Creating', message: /become ready/ });
+    expect(p.requeueAfterMs).toBe(CREATING_POLL_MS);
+  });
+
+  it('running and ready: Running; running but not ready while Creating: keeps waiting', () => {
+    expect(
+      plan({ status: creating }, { volume: VOLUME, workload: w('running', { ready: true }) }).status.phase,
+    ).toBe('Running');
+    const p = plan({ status: creating }, { volume: VOLUME, workload: w('running') });
+    expect(p.actions).toEqual([]);
+    expect(p.status.phase).toBe('Creating');
+  });
+
+  it('restarting (the engine restarts it): waits for the engine, and a Running sandbox stays Running', () => {
+    const c = plan({ status: creating }, { volume: VOLUME, workload: w('restarting') });
+    expect(c.actions).toEqual([]);
+    expect(c.status).toMatchObject({ phase: 'Creating', message: /restarting/ });
+    expect(c.requeueAfterMs).toBe(ENGINE_POLL_MS);
+    const r = plan({ status: runningSince }, { volume: VOLUME, workload: w('restarting') });
+    expect(r.actions).toEqual([]);
+    expect(r.status).toMatchObject({ phase: 'Running', reason: 'NotReady' });
+    expect(readyCondition({ ...runningSince, ...r.status }).status).toBe('False');
+  });
+
+  it('paused (someone ran docker pause): unpauses it through ensureWorkload, Running stays Running', () => {
+    const c = plan({ status: creating }, { volume: VOLUME, workload: w('paused') });
+    expect(types(c)).toEqual(['ensureWorkload']);
+    expect(c.status.phase).toBe('Creating');
+    const r = plan({ status: runningSince }, { volume: VOLUME, workload: w('paused') });
+    expect(types(r)).toEqual(['ensureWorkload']);
+    expect(r.status).toMatchObject({ phase: 'Running', reason: 'NotReady', message: /paused/ });
+    expect(r.status.restartCount).toBeUndefined();
+  });
+
+  it.each(['exited', 'dead'] as const)(
+    '%s under a Running sandbox: replaced, counted as a restart',
+    (state) => {
+      const p = plan({ status: runningSince }, { volume: VOLUME, workload: w(state, { exitCode: 137 }) });
+      expect(types(p)).toEqual(['ensureWorkload']);
+      expect(p.status).toMatchObject({ phase: 'Creating', reason: 'Restarting', restartCount: 1 });
+    },
+  );
+
+  it.each(['exited', 'dead'] as const)('%s before it was ever ready: replaced within the budget', (state) => {
+    const p = plan({ status: creating }, { volume: VOLUME, workload: w(state, { exitCode: 1 }) });
+    expect(types(p)).toEqual(['ensureWorkload']);
+    expect(p.status).toMatchObject({ reason: 'Restarting', restartCount: 1 });
+  });
+
+  it('removing: never creates (the name is still taken) nor removes again; looks later', () => {
+    for (const status of [creating, runningSince]) {
+      const p = plan({ status }, { volume: VOLUME, workload: w('removing') });
+      expect(p.actions).toEqual([]);
+      expect(p.status).toMatchObject({ phase: 'Creating', message: /removing/ });
+      expect(p.requeueAfterMs).toBe(ENGINE_POLL_MS);
+    }
+    const stop = plan(
+      { spec: { desiredState: 'Stopped' }, status: runningSince },
+      { volume: VOLUME, workload: w('removing') },
+    );
+    expect(stop.actions).toEqual([]);
+    expect(stop.requeueAfterMs).toBe(ENGINE_POLL_MS);
+    const del = plan({ deleting: true, status: runningSince }, { volume: VOLUME, workload: w('removing') });
+    expect(del.actions).toEqual([]);
+    expect(del.status.phase).toBe('Deleting');
+    expect(del.requeueAfterMs).toBe(ENGINE_POLL_MS);
+  });
+
+  it('other (a state the runtime cannot classify): waits without acting and says so', () => {
+    const p = plan({ status: creating }, { volume: VOLUME, workload: w('other', { message: 'odd' }) });
+    expect(p.actions).toEqual([]);
+    expect(p.status.message).toMatch(/does not know \(odd\)/);
+    expect(p.requeueAfterMs).toBe(ENGINE_POLL_MS);
+  });
+
+  it.each(Object.keys(WORKLOAD_HANDLING) as WorkloadState[])(
+    '%s: a stop removes it (or waits for the engine) and a delete removes everything',
+    (state) => {
+      const stop = plan(
+        { spec: { desiredState: 'Stopped' }, status: runningSince },
+        { volume: VOLUME, workload: w(state) },
+      );
+      expect(types(stop)).toEqual(state === 'removing' ? [] : ['removeWorkload']);
+      const del = plan({ deleting: true, status: runningSince }, { volume: VOLUME, workload: w(state) });
+      expect(types(del)).toEqual(state === 'removing' ? [] : ['removeWorkload', 'removeVolume']);
+    },
+  );
+});
+
+describe('planSandbox: readiness of a Running sandbox (no phase flicker)', () => {
+  const status: SandboxStatus = { phase: 'Running', reason: 'Ready', startedAt: iso(NOW - MIN) };
+
+  it('stays Running with reason NotReady (Ready=False) while the daemon does not answer', () => {
+    const p = plan({ status }, { volume: VOLUME, workload: starting });
+    expect(p.actions).toEqual([]);
+    expect(p.status).toMatchObject({ phase: 'Running', reason: 'NotReady', message: /not answering/ });
+    expect(p.requeueAfterMs).toBe(READINESS_POLL_MS);
+    expect(readyCondition({ ...status, ...p.status })).toMatchObject({ status: 'False', reason: 'NotReady' });
+  });
+
+  it('goes back to Ready=True when it answers again', () => {
+    const p = plan({ status: { ...status, reason: 'NotReady' } }, { volume: VOLUME, workload: running });
+    expect(p.status).toMatchObject({ phase: 'Running', reason: 'Ready' });
+    expect(readyCondition({ ...status, ...p.status }).status).toBe('True');
+  });
+
+  it('still enforces the max runtime while unready', () => {
+    const p = plan(
+      { status: { ...status, startedAt: iso(NOW - 60 * MIN) } },
+      { volume: VOLUME, workload: starting },
+      { timeoutMs: 60 * MIN },
+    );
+    expect(p.actions).toMatchObject([{ type: 'requestStop', reason: 'MaxRuntimeExceeded' }]);
+  });
+
+  it('Ready is False in every phase but Running', () => {
+    for (const phase of ['Creating', 'Stopped', 'Error', 'Deleting'] as const) {
+      expect(readyCondition({ phase, reason: 'Ready' }).status).toBe('False');
+    }
+    expect(readyCondition({ phase: 'Running', reason: 'Ready' }).status).toBe('True');
   });
 });

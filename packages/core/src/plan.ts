@@ -1,6 +1,6 @@
 import type { Condition, Sandbox, SandboxPhase, SandboxStatus } from '@agenttier/contract';
 import { SANDBOX_FINALIZER } from '@agenttier/contract';
-import type { ObservedSandbox } from './ports.ts';
+import type { ObservedSandbox, ObservedWorkload, WorkloadState } from './ports.ts';
 import type { EffectiveSandbox } from './template-merge.ts';
 
 /** Restarts of a crashed workload before the sandbox goes to Error. */
@@ -10,6 +10,37 @@ export const MAX_FAILURES = 5;
 export const RUNNING_RESYNC_MS = 30_000;
 // Short: a sandbox becomes ready within a few hundred ms and users are waiting on it.
 export const CREATING_POLL_MS = 50;
+/** How often to look again while the engine itself is busy with the workload (restarting, removing). */
+export const ENGINE_POLL_MS = 500;
+/** How often to probe again while a Running sandbox's daemon does not answer. */
+export const READINESS_POLL_MS = 1000;
+
+/**
+ * What the planner does with a workload in each engine state, in one place so every state is decided
+ * on purpose (a state added to WorkloadState does not compile until it is listed here):
+ * - `use`: it is what we want; wait for it to be ready
+ * - `start`: it exists but nothing will run it unless we do (ensureWorkload starts or unpauses it)
+ * - `replace`: it will never run again as it is (ensureWorkload removes it and creates a fresh one)
+ * - `wait`: the engine or platform is acting on it; acting too would race it, so look again later
+ */
+export const WORKLOAD_HANDLING = {
+  created: 'start',
+  starting: 'wait',
+  running: 'use',
+  restarting: 'wait',
+  paused: 'start',
+  exited: 'replace',
+  dead: 'replace',
+  removing: 'wait',
+  other: 'wait',
+} as const satisfies Record<WorkloadState, 'use' | 'start' | 'replace' | 'wait'>;
+
+/**
+ * Reasons under which a sandbox stays in phase Running although it is not serving right now (its
+ * readiness probe blipped, the engine is restarting or unpausing it). The phase does not flicker to
+ * Creating; the Ready condition says False until it recovers.
+ */
+export const RUNNING_UNREADY_REASONS: readonly string[] = ['NotReady'];
 
 export type Action =
   | { type: 'addFinalizer' }
@@ -49,15 +80,20 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
   const { workload, volume } = observed;
   const actions: Action[] = [];
 
+  // The engine is already deleting the container: removing it again fails ("removal in progress"), and
+  // so would removing the volume it still holds. Wait for it to go.
+  const engineRemoving = workload?.state === 'removing';
+
   if (sandbox.metadata.deletionTimestamp) {
-    if (workload) actions.push({ type: 'removeWorkload' });
-    if (volume) actions.push({ type: 'removeVolume' });
+    if (workload && !engineRemoving) actions.push({ type: 'removeWorkload' });
+    if (volume && !engineRemoving) actions.push({ type: 'removeVolume' });
     if (!workload && !volume && sandbox.metadata.finalizers?.includes(SANDBOX_FINALIZER)) {
       actions.push({ type: 'removeFinalizer' });
     }
     return {
       actions,
       status: phaseStatus('Deleting', 'Deleting', 'Removing the container and its workspace'),
+      ...(engineRemoving ? { requeueAfterMs: ENGINE_POLL_MS } : {}),
     };
   }
 
@@ -65,6 +101,7 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
 
   const desired = sandbox.spec.desiredState ?? 'Running';
   if (desired === 'Stopped') {
+    if (engineRemoving) return { actions, status: { message: 'Stopping' }, requeueAfterMs: ENGINE_POLL_MS };
     if (workload) {
       actions.push({ type: 'removeWorkload' });
       return { actions, status: { message: 'Stopping' }, requeueAfterMs: 0 };
@@ -96,30 +133,11 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
     return { actions, status: {} };
   }
 
-  if (status.phase === 'Running' && workload?.ready) {
-    const startedMs = status.startedAt ? Date.parse(status.startedAt) : nowMs;
-    const activeMs = status.lastActivityTimestamp ? Date.parse(status.lastActivityTimestamp) : startedMs;
-    if (effective.timeoutMs && nowMs - startedMs >= effective.timeoutMs) {
-      actions.push({ type: 'requestStop', reason: 'MaxRuntimeExceeded', message: 'Max runtime exceeded' });
-      return { actions, status: {}, requeueAfterMs: 0 };
-    }
-    if (effective.idleTimeoutMs && nowMs - Math.max(activeMs, startedMs) >= effective.idleTimeoutMs) {
-      actions.push({ type: 'requestStop', reason: 'IdleTimeout', message: 'Idle timeout exceeded' });
-      return { actions, status: {}, requeueAfterMs: 0 };
-    }
-    let requeue = RUNNING_RESYNC_MS;
-    if (effective.timeoutMs) requeue = Math.min(requeue, startedMs + effective.timeoutMs - nowMs + 50);
-    if (effective.idleTimeoutMs) {
-      requeue = Math.min(requeue, Math.max(activeMs, startedMs) + effective.idleTimeoutMs - nowMs + 50);
-    }
-    return {
-      actions,
-      status: {
-        ...phaseStatus('Running', 'Ready', ''),
-        ...(status.startedAt ? {} : { startedAt: iso(nowMs) }),
-      },
-      requeueAfterMs: Math.max(requeue, 0),
-    };
+  const ours = workload?.sandboxUid === undefined || workload.sandboxUid === sandbox.metadata.uid;
+  const handling = workload ? WORKLOAD_HANDLING[workload.state] : undefined;
+
+  if (status.phase === 'Running' && workload?.state === 'running' && ours) {
+    return planRunning(actions, status, workload, effective, nowMs);
   }
 
   // A volume under our name but labelled for another sandbox is never mounted: ensureVolume refuses it
@@ -129,7 +147,7 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
   if (!volumeOurs) actions.push({ type: 'ensureVolume' });
 
   // The workload died under a running sandbox (OOM kill, `kill 1`, engine restart): restart within a budget.
-  if (status.phase === 'Running' && (!workload || workload.state === 'exited')) {
+  if (status.phase === 'Running' && (!workload || handling === 'replace')) {
     return restartWithinBudget(actions, status, {
       giveUp: `The sandbox stopped unexpectedly ${MAX_RESTARTS} times${exitNote(workload)}; resume it to try again`,
       retry: (n) => `Restarting after an unexpected exit (attempt ${n}/${MAX_RESTARTS})`,
@@ -141,16 +159,18 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
   // Counted only when this controller started it in the current attempt (reason Starting/Restarting):
   // a container left from before a resume, or another sandbox's leftover, is replaced for free.
   const startedByUs = status.reason === 'Starting' || status.reason === 'Restarting';
-  const ours = workload?.sandboxUid === undefined || workload.sandboxUid === sandbox.metadata.uid;
-  if (workload?.state === 'exited' && startedByUs && ours) {
+  if (handling === 'replace' && startedByUs && ours) {
     return restartWithinBudget(actions, status, {
-      giveUp: `The sandbox exited before it became ready ${MAX_RESTARTS} times${exitNote(workload)}${workload.message ? `: ${workload.message}` : ''}; fix the template and resume it`,
+      giveUp: `The sandbox exited before it became ready ${MAX_RESTARTS} times${exitNote(workload)}${workload?.message ? `: ${workload.message}` : ''}; fix the template and resume it`,
       retry: (n) =>
         `The sandbox exited before it became ready; starting it again (attempt ${n}/${MAX_RESTARTS})`,
     });
   }
 
-  if (!workload || workload.state === 'exited') actions.push({ type: 'ensureWorkload' });
+  // A container that was created but never started (the process died between the two calls, or the
+  // start failed) is started; one that will not run again is replaced. A failing start throws, and the
+  // reconciler counts it towards MAX_FAILURES, so a template the engine cannot run ends in Error.
+  if (!workload || handling === 'replace' || handling === 'start') actions.push({ type: 'ensureWorkload' });
 
   if (workload?.ready && workload.state === 'running') {
     // Only a fresh start sets the clocks: a readiness blip while Running must not restart the
@@ -165,14 +185,101 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
       requeueAfterMs: 0,
     };
   }
+  // A Running sandbox that the engine is restarting or that was paused stays Running (Ready=False)
+  // while it comes back, like a readiness blip.
+  if (
+    status.phase === 'Running' &&
+    ours &&
+    (workload?.state === 'restarting' || workload?.state === 'paused')
+  ) {
+    return {
+      actions,
+      status: phaseStatus('Running', 'NotReady', waitingMessage(workload)),
+      requeueAfterMs: handling === 'wait' ? ENGINE_POLL_MS : CREATING_POLL_MS,
+    };
+  }
   return {
     actions,
-    status: phaseStatus(
-      'Creating',
-      'Starting',
-      workload ? 'Waiting for the sandbox to become ready' : 'Creating the workspace and container',
-    ),
-    requeueAfterMs: CREATING_POLL_MS,
+    status: phaseStatus('Creating', 'Starting', waitingMessage(workload)),
+    requeueAfterMs: handling === 'wait' && workload?.state !== 'starting' ? ENGINE_POLL_MS : CREATING_POLL_MS,
+  };
+}
+
+/**
+ * A Running sandbox whose container runs: enforce the max runtime and idle timeout, and report
+ * readiness. A daemon that stops answering keeps the phase Running with reason NotReady (Ready=False);
+ * only a workload that is gone or exited leaves Running.
+ */
+function planRunning(
+  actions: Action[],
+  status: SandboxStatus,
+  workload: ObservedWorkload,
+  effective: EffectiveSandbox,
+  nowMs: number,
+): Plan {
+  const startedMs = status.startedAt ? Date.parse(status.startedAt) : nowMs;
+  const activeMs = status.lastActivityTimestamp ? Date.parse(status.lastActivityTimestamp) : startedMs;
+  if (effective.timeoutMs && nowMs - startedMs >= effective.timeoutMs) {
+    actions.push({ type: 'requestStop', reason: 'MaxRuntimeExceeded', message: 'Max runtime exceeded' });
+    return { actions, status: {}, requeueAfterMs: 0 };
+  }
+  if (effective.idleTimeoutMs && nowMs - Math.max(activeMs, startedMs) >= effective.idleTimeoutMs) {
+    actions.push({ type: 'requestStop', reason: 'IdleTimeout', message: 'Idle timeout exceeded' });
+    return { actions, status: {}, requeueAfterMs: 0 };
+  }
+  let requeue = workload.ready ? RUNNING_RESYNC_MS : READINESS_POLL_MS;
+  if (effective.timeoutMs) requeue = Math.min(requeue, startedMs + effective.timeoutMs - nowMs + 50);
+  if (effective.idleTimeoutMs) {
+    requeue = Math.min(requeue, Math.max(activeMs, startedMs) + effective.idleTimeoutMs - nowMs + 50);
+  }
+  return {
+    actions,
+    status: {
+      ...(workload.ready
+        ? phaseStatus('Running', 'Ready', '')
+        : phaseStatus(
+            'Running',
+            'NotReady',
+            'The sandbox daemon is not answering; waiting for it to recover',
+          )),
+      ...(status.startedAt ? {} : { startedAt: iso(nowMs) }),
+    },
+    requeueAfterMs: Math.max(requeue, 0),
+  };
+}
+
+function waitingMessage(workload: ObservedWorkload | undefined): string {
+  const detail = workload?.message ? ` (${workload.message})` : '';
+  switch (workload?.state) {
+    case undefined:
+      return 'Creating the workspace and container';
+    case 'created':
+      return `Starting the container${detail}`;
+    case 'starting':
+    case 'running':
+      return `Waiting for the sandbox to become ready${detail}`;
+    case 'restarting':
+      return 'The engine is restarting the container; waiting for it';
+    case 'paused':
+      return 'The container was paused; unpausing it';
+    case 'removing':
+      return 'The engine is removing an old container; waiting for it before creating a new one';
+    case 'exited':
+    case 'dead':
+      return `Replacing a container that is no longer running${detail}`;
+    case 'other':
+      return `The container is in a state the controller does not know${detail}; waiting for it to settle`;
+  }
+}
+
+/** The Ready condition that goes with a status: True only while Running and serving. */
+export function readyCondition(status: SandboxStatus): Omit<Condition, 'lastTransitionTime'> {
+  const serving = status.phase === 'Running' && !RUNNING_UNREADY_REASONS.includes(status.reason ?? '');
+  return {
+    type: 'Ready',
+    status: serving ? 'True' : 'False',
+    reason: status.reason ?? status.phase ?? 'Pending',
+    message: status.message ?? '',
   };
 }
 

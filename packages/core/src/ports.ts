@@ -38,10 +38,23 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * The state of a sandbox's workload as the engine reports it. The planner handles each one explicitly
+ * (see WORKLOAD_HANDLING in plan.ts), so a new state added here fails to compile until it is handled.
+ * - `created`: made but never started; nothing starts it unless we do (a crash between create and start)
+ * - `starting`: the platform is bringing it up by itself (a Pending pod)
+ * - `running`, `restarting` (the engine's restart policy is at work), `paused` (someone ran `docker pause`)
+ * - `exited`, `dead` (the engine failed to remove it): it will not run again as it is
+ * - `removing`: the engine is deleting it; a new one under the same name must wait
+ * - `other`: anything a runtime cannot classify
+ */
+export type WorkloadState =
+  'created' | 'starting' | 'running' | 'restarting' | 'paused' | 'exited' | 'dead' | 'removing' | 'other';
+
 /** What the runtime sees of one sandbox's children. */
 export interface ObservedWorkload {
   name: string;
-  state: 'running' | 'starting' | 'exited' | 'other';
+  state: WorkloadState;
   /** The sandbox's init daemon answers (or, without one, the container runs). */
   ready: boolean;
   exitCode?: number;

@@ -1,7 +1,7 @@
 import type { Sandbox, SandboxTemplate, TemplateRef } from '@agenttier/contract';
 import { SANDBOX_FINALIZER, isPlatformError } from '@agenttier/contract';
 import type { Clock, Logger, ObjectKey, Runtime, Store } from './ports.ts';
-import { MAX_FAILURES, backoffMs, planSandbox, setCondition } from './plan.ts';
+import { MAX_FAILURES, backoffMs, planSandbox, readyCondition, setCondition } from './plan.ts';
 import type { Action } from './plan.ts';
 import type { EffectiveSandbox, SandboxDefaults } from './template-merge.ts';
 import { DEFAULTS, resolveEffectiveSandbox } from './template-merge.ts';
@@ -108,16 +108,7 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
     const next = { ...sandbox.status, ...patch };
     for (const k of Object.keys(next) as Array<keyof typeof next>) if (next[k] === undefined) delete next[k];
     next.observedGeneration = generation;
-    next.conditions = setCondition(
-      next.conditions,
-      {
-        type: 'Ready',
-        status: next.phase === 'Running' ? 'True' : 'False',
-        reason: next.reason ?? next.phase ?? 'Pending',
-        message: next.message ?? '',
-      },
-      now,
-    );
+    next.conditions = setCondition(next.conditions, readyCondition(next), now);
     if (JSON.stringify(next) === JSON.stringify(sandbox.status ?? {})) return sandbox;
     const written = await store.updateStatus({ ...sandbox, status: next });
     if (next.phase && next.phase !== sandbox.status?.phase) {

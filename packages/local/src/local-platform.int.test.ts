@@ -137,9 +137,10 @@ describe('local platform on a real Docker engine', () => {
     const gone = await docker.getContainer(`agenttier-${ns}-heal`).inspect();
     await docker.getContainer(`agenttier-${ns}-heal`).remove({ force: true });
     platform.controller.enqueue(ns, 'heal');
-    // Healed means Running on a new, running container: a stale "Running" read before the controller
-    // noticed the removal would otherwise pass. (Whether a restart is counted depends on whether a
-    // readiness probe under load had already moved the sandbox out of Running; not asserted here.)
+    // Healed means Running again after the restart was recorded, on a new, running container. The
+    // restart count tells a fresh Running from the stale one of before the removal (the new container
+    // exists a moment before the status says Restarting). A readiness blip no longer leaves Running, so
+    // the vanished container is always counted as exactly one restart.
     let healed = false;
     for (let i = 0; i < 600 && !healed; i++) {
       const sb = await platform.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'heal' });
@@ -147,7 +148,12 @@ describe('local platform on a real Docker engine', () => {
         .getContainer(`agenttier-${ns}-heal`)
         .inspect()
         .catch(() => undefined);
-      healed = sb?.status?.phase === 'Running' && !!now && now.Id !== gone.Id && now.State.Running;
+      healed =
+        sb?.status?.phase === 'Running' &&
+        sb.status.restartCount === 1 &&
+        !!now &&
+        now.Id !== gone.Id &&
+        now.State.Running;
       if (!healed) await new Promise((r) => setTimeout(r, 100));
     }
     const last = await platform.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'heal' });

@@ -69,7 +69,7 @@ describe('MemoryRuntime (the Runtime port contract)', () => {
     rt.addChild(
       'workload',
       { name: workloadName(sb), sandboxUid: 'uid-sb' },
-      { state: 'starting', ready: false },
+      { state: 'created', ready: false },
     );
     expect(await rt.ensureWorkload(sb, eff(sb))).toBe('started');
     expect(rt.workload(sb)).toMatchObject({ state: 'running', ready: true, starts: 2 });

@@ -154,7 +154,7 @@ export class MemoryRuntime implements Runtime {
       const existing = this.state.workloads.get(name);
       const ours = existing?.sandboxUid === (sandbox.metadata.uid ?? '');
       if (existing && ours && existing.state === 'running') return 'unchanged';
-      if (existing && ours && existing.state === 'starting') {
+      if (existing && ours && (existing.state === 'created' || existing.state === 'paused')) {
         existing.state = 'running';
         existing.ready = this.state.readyOnStart;
         existing.starts++;

@@ -10,7 +10,14 @@ import {
   PlatformError,
   isPlatformError,
 } from '@agenttier/contract';
-import type { ChildOutcome, EffectiveSandbox, ObservedSandbox, OwnedChild, Runtime } from '@agenttier/core';
+import type {
+  ChildOutcome,
+  EffectiveSandbox,
+  ObservedSandbox,
+  OwnedChild,
+  Runtime,
+  WorkloadState,
+} from '@agenttier/core';
 import { volumeName, workloadName } from '@agenttier/core';
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
@@ -43,6 +50,33 @@ export interface DockerRuntimeOpts {
   stopGraceSec?: number;
 }
 
+/**
+ * The engine's container state as core's planner sees it. Docker and Podman report `State.Status` as
+ * one of created, running, paused, restarting, removing, exited or dead (Podman also says "configured"
+ * and "stopped" for created and exited); the booleans are checked first because they are what older
+ * engines fill reliably.
+ */
+export function workloadStateOf(state: ContainerInspectInfo['State']): WorkloadState {
+  if (state.Dead) return 'dead';
+  if (state.Paused) return 'paused';
+  if (state.Restarting) return 'restarting';
+  if (state.Running) return 'running';
+  switch (state.Status) {
+    case 'created':
+    case 'configured':
+      return 'created';
+    case 'exited':
+    case 'stopped':
+      return 'exited';
+    case 'removing':
+      return 'removing';
+    case 'dead':
+      return 'dead';
+    default:
+      return 'other';
+  }
+}
+
 /** The local Runtime on the Docker Engine API: a container plus a named volume per sandbox. */
 export class DockerRuntime implements Runtime {
   constructor(private readonly opts: DockerRuntimeOpts) {}
@@ -71,10 +105,9 @@ export class DockerRuntime implements Runtime {
     try {
       const info = await this.opts.docker.getContainer(workloadName(sandbox)).inspect();
       const uid = info.Config.Labels?.[LABEL_SANDBOX_UID];
-      const running = info.State.Running && !info.State.Restarting;
-      const exited = !running && (info.State.Status === 'exited' || info.State.Status === 'dead');
+      const state = workloadStateOf(info.State);
       let ready = false;
-      if (running && uid === sandbox.metadata.uid) {
+      if (state === 'running' && uid === sandbox.metadata.uid) {
         ready = this.opts.readinessProbe
           ? await this.opts.readinessProbe(sandbox, this.runDir(sandbox)).catch(() => false)
           : true;
@@ -82,23 +115,19 @@ export class DockerRuntime implements Runtime {
           ready = true;
         }
       }
+      const ended = state === 'exited' || state === 'dead';
       out.workload = {
         name: workloadName(sandbox),
-        state: running
-          ? 'running'
-          : exited
-            ? 'exited'
-            : info.State.Status === 'created'
-              ? 'starting'
-              : 'other',
+        state,
         ready,
-        ...(exited ? { exitCode: info.State.ExitCode } : {}),
+        ...(ended ? { exitCode: info.State.ExitCode } : {}),
         ...(info.State.Error ? { message: info.State.Error } : {}),
         ...(uid ? { sandboxUid: uid } : {}),
       };
       // A container left over from an earlier sandbox of the same name is not ours: treat it as exited
       // so ensureWorkload replaces it.
-      if (uid !== sandbox.metadata.uid) out.workload.state = 'exited';
+      // (A container the engine is already removing is left to finish: it cannot be replaced before.)
+      if (uid !== sandbox.metadata.uid && state !== 'removing') out.workload.state = 'exited';
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -156,6 +185,11 @@ export class DockerRuntime implements Runtime {
     try {
       const info = await container.inspect();
       const ours = info.Config.Labels?.[LABEL_SANDBOX_UID] === sandbox.metadata.uid;
+      if (ours && info.State.Paused) {
+        // Someone paused it behind our back (`docker pause`): the sandbox is meant to run.
+        await container.unpause();
+        return 'started';
+      }
       if (ours && info.State.Running) return 'unchanged';
       if (ours && info.State.Status === 'created' && this.runtimeHonoured(info, effective)) {
         await container.start();
