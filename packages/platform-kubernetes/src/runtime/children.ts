@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Sandbox } from '@agenttier/contract';
 import {
+  API_GROUP,
   API_VERSION,
   LABEL_MANAGED,
   LABEL_NAMESPACE,
@@ -65,15 +66,44 @@ export function ownerReference(sandbox: Sandbox): V1OwnerReference {
   };
 }
 
+type Owned = { metadata?: { ownerReferences?: V1OwnerReference[]; labels?: Record<string, string> } };
+
 /** True when `obj` belongs to this incarnation of the sandbox (not to an earlier one of the same name). */
-export function ownedBy(
-  obj: { metadata?: { ownerReferences?: V1OwnerReference[]; labels?: Record<string, string> } },
-  sandbox: Sandbox,
-): boolean {
+export function ownedBy(obj: Owned, sandbox: Sandbox): boolean {
   const uid = sandbox.metadata.uid;
   if (!uid) return false;
   if (obj.metadata?.ownerReferences?.some((r) => r.uid === uid)) return true;
   return obj.metadata?.labels?.[LABEL_SANDBOX_UID] === uid;
+}
+
+/**
+ * Whose an object under one of a sandbox's child names is:
+ * - `ours`: this sandbox's (owner reference or uid label);
+ * - `stale`: a child of an earlier sandbox of the same name: every owner reference points to a Sandbox
+ *   of that name with another uid. Names are unique, so that owner is gone and Kubernetes' garbage
+ *   collector deletes the object anyway; removing it ourselves only does the collector's work sooner;
+ * - `foreign`: anything else (someone's own ServiceAccount, Secret, Pod, …). The controller never
+ *   updates or deletes it, and reports the conflict instead.
+ */
+export function ownership(obj: Owned, sandbox: Sandbox): 'ours' | 'stale' | 'foreign' {
+  if (ownedBy(obj, sandbox)) return 'ours';
+  const refs = obj.metadata?.ownerReferences ?? [];
+  const earlierSelf = (r: V1OwnerReference) =>
+    r.apiVersion.split('/')[0] === API_GROUP && r.kind === 'Sandbox' && r.name === sandbox.metadata.name;
+  return refs.length > 0 && refs.every(earlierSelf) ? 'stale' : 'foreign';
+}
+
+/** The message a sandbox reports while an object it does not own holds one of its child names. */
+export function foreignObjectMessage(
+  kind: string,
+  namespace: string,
+  name: string,
+  sandbox: Sandbox,
+): string {
+  return (
+    `${kind} ${namespace}/${name} already exists and does not belong to sandbox "${sandbox.metadata.name}"; ` +
+    'AgentTier never modifies or deletes objects it does not own: remove or rename it, or choose another sandbox name'
+  );
 }
 
 /**

@@ -1,4 +1,10 @@
-import type { KubeConfig, V1NetworkPolicy, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  V1NetworkPolicy,
+  V1OwnerReference,
+  V1PersistentVolumeClaim,
+  V1Pod,
+} from '@kubernetes/client-node';
 import { CoreV1Api, NetworkingV1Api, Watch } from '@kubernetes/client-node';
 import type { Sandbox, TemplateSpec } from '@agenttier/contract';
 import { LABEL_MANAGED, LABEL_SANDBOX, LABEL_SANDBOX_UID, PlatformError } from '@agenttier/contract';
@@ -15,7 +21,7 @@ import { mergeTemplateChain, resolveTemplateChain, silentLogger } from '@agentti
 import { isAlreadyExists, isNotFound, toPlatformError, withRetry } from '../kube/api-errors.ts';
 import { Reflector } from '../kube/reflector.ts';
 import type { ChildNames } from './children.ts';
-import { ANNOTATION_ALLOWED_DOMAINS, childNames, ownedBy } from './children.ts';
+import { ANNOTATION_ALLOWED_DOMAINS, childNames, foreignObjectMessage, ownership } from './children.ts';
 import type { DomainResolver } from './domain-resolver.ts';
 import { resolveDomains, systemResolver } from './domain-resolver.ts';
 import type { RouterPeer } from './network-policy.ts';
@@ -49,6 +55,16 @@ export interface KubernetesRuntimeOpts {
 }
 
 const POD_SELECTOR = `${LABEL_MANAGED}=true`;
+
+/** What ensureChild needs of an existing object: whose it is, which one, and whether it is going. */
+type ChildObject = {
+  metadata?: {
+    uid?: string;
+    deletionTimestamp?: Date;
+    ownerReferences?: V1OwnerReference[];
+    labels?: Record<string, string>;
+  };
+};
 
 /**
  * The Runtime port on Kubernetes: per sandbox a Pod, a workspace PVC, a NetworkPolicy, a
@@ -123,16 +139,19 @@ export class KubernetesRuntime implements Runtime {
     const names = childNames(sandbox);
     try {
       const [pod, pvc] = await Promise.all([this.readPod(sandbox, names), this.readPvc(sandbox, names)]);
-      const workload = observePod(pod, sandbox);
+      // Someone else's objects under our names are not ours to observe (nor, then, to stop or delete):
+      // the planner sees nothing, asks ensureWorkload/ensureVolume, and those report the conflict.
+      const workload = observePod(pod && ownership(pod, sandbox) !== 'foreign' ? pod : undefined, sandbox);
       const out: ObservedSandbox = {};
       if (workload) out.workload = workload;
       // A claim on its way out (pvc-protection holds it while a pod uses it) is as good as gone.
-      if (pvc && !pvc.metadata?.deletionTimestamp) {
-        // Another sandbox's claim under our name is reported with a foreign owner, so the planner
-        // calls ensureVolume (which refuses it) instead of mounting someone else's workspace.
+      const pvcOwner = pvc && !pvc.metadata?.deletionTimestamp ? ownership(pvc, sandbox) : 'foreign';
+      if (pvcOwner !== 'foreign') {
+        // An earlier sandbox's claim under our name is reported with its owner, so the planner calls
+        // ensureVolume (which refuses it) instead of mounting someone else's workspace.
         out.volume = {
           name: names.pvc,
-          ...(ownedBy(pvc, sandbox) ? {} : { sandboxUid: pvcOwnerUid(pvc) ?? 'unknown' }),
+          ...(pvcOwner === 'ours' ? {} : { sandboxUid: pvcOwnerUid(pvc!) ?? 'unknown' }),
         };
       }
       return out;
@@ -153,12 +172,21 @@ export class KubernetesRuntime implements Runtime {
       if (!isAlreadyExists(err)) throw toPlatformError(err, `workspace claim ${names.pvc}`);
     }
     const existing = await this.readPvc(sandbox, names);
-    if (existing && !existing.metadata?.deletionTimestamp && !ownedBy(existing, sandbox)) {
+    if (existing && !existing.metadata?.deletionTimestamp) {
+      const who = ownership(existing, sandbox);
       // Not CONFLICT: the reconciler reads that as a stale store write and retries at once.
-      throw new PlatformError(
-        'ALREADY_EXISTS',
-        `PersistentVolumeClaim ${names.pvc} belongs to another sandbox; delete it or choose another sandbox name`,
-      );
+      if (who === 'stale') {
+        throw new PlatformError(
+          'ALREADY_EXISTS',
+          `PersistentVolumeClaim ${names.pvc} belongs to an earlier sandbox of the same name; waiting for Kubernetes to collect it`,
+        );
+      }
+      if (who === 'foreign') {
+        throw new PlatformError(
+          'ALREADY_EXISTS',
+          foreignObjectMessage('PersistentVolumeClaim', this.ns(sandbox), names.pvc, sandbox),
+        );
+      }
     }
     return 'unchanged';
   }
@@ -171,11 +199,14 @@ export class KubernetesRuntime implements Runtime {
     });
     if (pod) {
       if (pod.metadata?.deletionTimestamp) return 'unchanged'; // wait until the name is free
+      const who = ownership(pod, sandbox);
+      if (who === 'foreign')
+        throw new PlatformError('ALREADY_EXISTS', foreignObjectMessage('Pod', ns, names.pod, sandbox));
       const phase = pod.status?.phase;
-      if (ownedBy(pod, sandbox) && phase !== 'Succeeded' && phase !== 'Failed') return 'unchanged';
+      if (who === 'ours' && phase !== 'Succeeded' && phase !== 'Failed') return 'unchanged';
       // Ended (or an earlier sandbox's): a pod never restarts, so a fresh one replaces it.
-      await this.deletePod(ns, names.pod, 0);
-      const init = ownedBy(pod, sandbox) ? failedInit(pod) : undefined;
+      await this.deletePod(ns, pod, 0);
+      const init = who === 'ours' ? failedInit(pod) : undefined;
       // A failing init container (missing tool, broken init script) fails the same way every time:
       // report it so core counts it against the retry budget instead of restarting forever.
       if (init) throw new PlatformError('RUNTIME_FAILED', init.message);
@@ -195,9 +226,19 @@ export class KubernetesRuntime implements Runtime {
       await this.core.createNamespacedPod({ namespace: ns, body });
       return 'created';
     } catch (err) {
-      if (isAlreadyExists(err)) return 'unchanged'; // a concurrent reconcile made it; the next pass observes it
-      throw toPlatformError(err, `pod ${names.pod}`);
+      if (!isAlreadyExists(err)) throw toPlatformError(err, `pod ${names.pod}`);
     }
+    // Taken: a concurrent reconcile made it (the next pass observes it), or someone else's pod (our
+    // cache only holds labelled pods) holds the name.
+    const taken = await orUndefined(this.core.readNamespacedPod({ namespace: ns, name: names.pod })).catch(
+      (err: unknown) => {
+        throw toPlatformError(err, `pod ${names.pod}`);
+      },
+    );
+    if (taken && ownership(taken, sandbox) === 'foreign') {
+      throw new PlatformError('ALREADY_EXISTS', foreignObjectMessage('Pod', ns, names.pod, sandbox));
+    }
+    return 'unchanged';
   }
 
   /**
@@ -232,54 +273,69 @@ export class KubernetesRuntime implements Runtime {
     };
   }
 
-  /** Creates a child, or accepts the existing one if it is ours; one left by an earlier sandbox of the same name is replaced. */
-  private async ensureChild(
-    what: string,
+  /**
+   * Creates a child, or accepts the existing one if it is ours (and returns it). One left by an
+   * earlier sandbox of the same name is removed (guarded by its uid) and the pass retried; anything
+   * else under the name is someone else's and is never touched: the sandbox reports the conflict
+   * and waits until the name is free.
+   */
+  private async ensureChild<T extends ChildObject>(
+    kind: string,
+    name: string,
     sandbox: Sandbox,
     create: () => Promise<unknown>,
-    read: () => Promise<{
-      metadata?: { deletionTimestamp?: Date; ownerReferences?: Array<{ uid: string }> };
-    }>,
-    remove: () => Promise<unknown>,
-  ): Promise<void> {
+    read: () => Promise<T>,
+    remove: (uid: string) => Promise<unknown>,
+  ): Promise<T | undefined> {
+    const what = `${kind} ${name}`;
     try {
       await create();
-      return;
+      return undefined;
     } catch (err) {
       if (!isAlreadyExists(err)) throw toPlatformError(err, what);
     }
-    const existing = await read().catch((err: unknown) => {
-      if (isNotFound(err)) return undefined;
+    const existing = await orUndefined(read()).catch((err: unknown) => {
       throw toPlatformError(err, what);
     });
-    if (!existing || ownedBy(existing as never, sandbox)) return;
-    if (!existing.metadata?.deletionTimestamp) await remove().catch(ignoreNotFound);
+    if (!existing) throw new PlatformError('UNAVAILABLE', `${what} went away while being created; retrying`);
+    const who = ownership(existing, sandbox);
+    if (who === 'ours') return existing;
+    if (who === 'foreign') {
+      throw new PlatformError('ALREADY_EXISTS', foreignObjectMessage(kind, this.ns(sandbox), name, sandbox));
+    }
+    const uid = existing.metadata?.uid;
+    if (uid && !existing.metadata?.deletionTimestamp) await remove(uid).catch(ignoreNotFound);
     throw new PlatformError('UNAVAILABLE', `replacing ${what} left by an earlier sandbox of the same name`);
   }
 
-  private ensureServiceAccount(sandbox: Sandbox, names: ChildNames): Promise<void> {
+  private ensureServiceAccount(sandbox: Sandbox, names: ChildNames): Promise<unknown> {
     const namespace = this.ns(sandbox);
+    const name = names.serviceAccount;
     return this.ensureChild(
-      `service account ${names.serviceAccount}`,
+      'ServiceAccount',
+      name,
       sandbox,
       () => this.core.createNamespacedServiceAccount({ namespace, body: buildServiceAccount(sandbox) }),
-      () => this.core.readNamespacedServiceAccount({ namespace, name: names.serviceAccount }),
-      () => this.core.deleteNamespacedServiceAccount({ namespace, name: names.serviceAccount }),
+      () => this.core.readNamespacedServiceAccount({ namespace, name }),
+      (uid) =>
+        this.core.deleteNamespacedServiceAccount({ namespace, name, body: { preconditions: { uid } } }),
     );
   }
 
-  private ensureTokenSecret(sandbox: Sandbox, names: ChildNames): Promise<void> {
+  private ensureTokenSecret(sandbox: Sandbox, names: ChildNames): Promise<unknown> {
     const namespace = this.ns(sandbox);
+    const name = names.tokenSecret;
     return this.ensureChild(
-      `secret ${names.tokenSecret}`,
+      'Secret',
+      name,
       sandbox,
       () =>
         this.core.createNamespacedSecret({
           namespace,
           body: buildTokenSecret(sandbox, this.opts.sandboxdKey),
         }),
-      () => this.core.readNamespacedSecret({ namespace, name: names.tokenSecret }),
-      () => this.core.deleteNamespacedSecret({ namespace, name: names.tokenSecret }),
+      () => this.core.readNamespacedSecret({ namespace, name }),
+      (uid) => this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } }),
     );
   }
 
@@ -305,15 +361,17 @@ export class KubernetesRuntime implements Runtime {
       resolvedIps: resolution.ips,
       ...(this.opts.blockedCidrs ? { blockedCidrs: this.opts.blockedCidrs } : {}),
     });
-    await this.ensureChild(
-      `network policy ${names.networkPolicy}`,
+    const name = names.networkPolicy;
+    const current = await this.ensureChild(
+      'NetworkPolicy',
+      name,
       sandbox,
       () => this.net.createNamespacedNetworkPolicy({ namespace, body: desired }),
-      () => this.net.readNamespacedNetworkPolicy({ namespace, name: names.networkPolicy }),
-      () => this.net.deleteNamespacedNetworkPolicy({ namespace, name: names.networkPolicy }),
+      () => this.net.readNamespacedNetworkPolicy({ namespace, name }),
+      (uid) => this.net.deleteNamespacedNetworkPolicy({ namespace, name, body: { preconditions: { uid } } }),
     );
-    const current = await this.net.readNamespacedNetworkPolicy({ namespace, name: names.networkPolicy });
-    if (sameNetworkPolicy(current, desired)) return;
+    // Replaced only when ours, and only the version we read (a 409 re-reads on the next pass).
+    if (!current || sameNetworkPolicy(current, desired)) return;
     try {
       await this.net.replaceNamespacedNetworkPolicy({
         namespace,
@@ -328,12 +386,15 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 
-  private async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean> {
+  /** Deletes exactly the pod that was read (a precondition on its uid), never a successor under its name. */
+  private async deletePod(namespace: string, pod: V1Pod, gracePeriodSeconds?: number): Promise<boolean> {
+    const name = pod.metadata?.name ?? '';
     try {
       await this.core.deleteNamespacedPod({
         namespace,
         name,
         ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
+        body: { preconditions: { uid: pod.metadata?.uid ?? '' } },
       });
       return true;
     } catch (err) {
@@ -342,19 +403,33 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 
-  /** Stop: the pod goes (with its grace period); the workspace claim stays. */
+  /** Stop: the pod goes (with its grace period); the workspace claim stays. Someone else's pod stays. */
   async removeWorkload(sandbox: Sandbox): Promise<ChildOutcome> {
-    return (await this.deletePod(this.ns(sandbox), childNames(sandbox).pod)) ? 'deleted' : 'unchanged';
+    const names = childNames(sandbox);
+    const pod = await this.readPod(sandbox, names).catch((err: unknown) => {
+      throw toPlatformError(err, `pod ${names.pod}`);
+    });
+    if (!pod || ownership(pod, sandbox) === 'foreign') return 'unchanged';
+    return (await this.deletePod(this.ns(sandbox), pod)) ? 'deleted' : 'unchanged';
   }
 
   async removeVolume(sandbox: Sandbox): Promise<ChildOutcome> {
     const names = childNames(sandbox);
+    const what = `workspace claim ${names.pvc}`;
+    const pvc = await this.readPvc(sandbox, names).catch((err: unknown) => {
+      throw toPlatformError(err, what);
+    });
+    if (!pvc || ownership(pvc, sandbox) === 'foreign') return 'unchanged';
     try {
-      await this.core.deleteNamespacedPersistentVolumeClaim({ namespace: this.ns(sandbox), name: names.pvc });
+      await this.core.deleteNamespacedPersistentVolumeClaim({
+        namespace: this.ns(sandbox),
+        name: names.pvc,
+        body: { preconditions: { uid: pvc.metadata?.uid ?? '' } },
+      });
       return 'deleted';
     } catch (err) {
       if (isNotFound(err)) return 'unchanged';
-      throw toPlatformError(err, `workspace claim ${names.pvc}`);
+      throw toPlatformError(err, what);
     }
   }
 

@@ -208,7 +208,7 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
       const sb = await h.getSandbox('squat');
       return (sb?.status?.failureCount ?? 0) >= 1 ? sb : undefined;
     }, 'a counted failure');
-    expect(failing.status?.message).toMatch(/belongs to another sandbox/);
+    expect(failing.status?.message).toMatch(/does not belong to sandbox "squat"/);
     expect(failing.status?.nextRetryAt).toBeDefined();
     expect(await h.pod('squat')).toBeUndefined();
     await h.controller.idle();
