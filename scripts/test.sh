@@ -7,6 +7,7 @@
 #      IMAGES                 subset of images/ to build (default: all)
 #      SKIP_LINT=1            skip prettier and eslint
 #      SKIP_PODMAN=1          do not start Podman (its integration tests are then skipped)
+#      SKIP_KUBE=1            do not start real Kubernetes API servers (scripts/kube.sh)
 # Extra arguments go to `vitest run` (e.g. `npm test -- --project unit`).
 set -uo pipefail
 
@@ -117,6 +118,16 @@ done_step
 step 'vitest run'
 echo "node $(node --version) ($(command -v node)), engine $AGENTTIER_DOCKER_HOST" >&2
 run npx --no -- vitest run "$@"
+done_step
+
+# The same Kubernetes suites against real API servers (the oldest and newest supported releases),
+# started on loopback from ../shared/kube and stopped again (scripts/kube.sh).
+step 'kube (scripts/kube.sh: real kube-apiserver v1.26.1 and v1.32.13)'
+if [ "${SKIP_KUBE:-}" = 1 ]; then
+  echo 'SKIP_KUBE=1: the real-API-server runs are skipped' >&2
+else
+  run bash scripts/kube.sh
+fi
 done_step
 
 printf '\n==> [test] all steps passed in %ss\n' "$((SECONDS - total_start))" >&2

@@ -153,11 +153,7 @@ function validateBackend(backend: Json | undefined, field: string): FieldError[]
       detail: 'must be between 1 and 65535, inclusive',
     });
   } else if (!hasName && !hasNumber) {
-    errs.push({
-      type: 'Required',
-      field: `${field}.service.port`,
-      detail: 'port name or number is required',
-    });
+    errs.push({ type: 'Required', field, detail: 'port name or number is required' });
   }
   return errs;
 }
@@ -169,6 +165,7 @@ export const ingresses = builtin(
     version: 'v1',
     kind: 'Ingress',
     plural: 'ingresses',
+    legacyErrorGroup: 'extensions',
     shortNames: ['ing'],
     statusSubresource: true,
     hasGeneration: true,

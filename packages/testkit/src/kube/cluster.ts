@@ -18,6 +18,8 @@ export interface ClusterOpts {
   maxWatchSeconds?: number;
   /** Namespaces created at start besides default, kube-system, kube-public and kube-node-lease. */
   namespaces?: string[];
+  /** The minor version of the Kubernetes 1.x release emulated where behaviour differs. @default 26 */
+  emulatedMinor?: number;
 }
 
 const FAKE_CA = '-----BEGIN CERTIFICATE-----\nZmFrZS1rdWJlLXJvb3QtY2E=\n-----END CERTIFICATE-----\n';
@@ -40,6 +42,7 @@ export class Cluster {
       this.controllers.schedule();
       this.kubelet.schedule();
     });
+    this.rest.emulatedMinor = opts.emulatedMinor ?? 26;
     this.controllers = new Controllers(this.rest, this.storage, this.registry, {
       delayMs: opts.controllerDelayMs,
       namespaceDefaults: (ns) => this.ensureNamespaceDefaults(ns),

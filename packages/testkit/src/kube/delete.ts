@@ -18,10 +18,11 @@ export function deleteObject(rest: Rest, target: Target, del: DeleteOptions, opt
   const om = meta(old);
   const pre = del.preconditions;
   if (pre?.uid && pre.uid !== om.uid) {
+    // The registry's message (not apimachinery's precondition text), naming the kind in details.
     throw errors.conflict(
-      groupResource(t),
+      { group: t.group, resource: t.kind },
       name,
-      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${str(om.uid) ?? ''}`,
+      `the UID in the precondition (${pre.uid}) does not match the UID in record (${str(om.uid) ?? ''}). The object might have been deleted and then recreated`,
     );
   }
   if (pre?.resourceVersion && pre.resourceVersion !== om.resourceVersion) {

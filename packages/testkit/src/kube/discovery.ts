@@ -58,14 +58,28 @@ function storageVersionHash(t: ResourceType): string {
     .slice(0, 11);
 }
 
-export function resourceList(reg: Registry, groupName: string, version: string): JsonObject | undefined {
+/** The minor version of the Kubernetes release emulated (`{major: '1', minor: '26'}` → 26). */
+export function minorOf(v: VersionInfo): number {
+  return Number.parseInt(v.minor, 10) || 0;
+}
+
+/**
+ * `emulatedMinor`: before 1.27 built-in resources have an empty `singularName` (the apiserver's
+ * registries learned to report it in 1.27); custom resources always carry the CRD's.
+ */
+export function resourceList(
+  reg: Registry,
+  groupName: string,
+  version: string,
+  emulatedMinor: number,
+): JsonObject | undefined {
   const types = reg.typesIn(groupName, version).sort((a, b) => a.plural.localeCompare(b.plural));
   if (types.length === 0) return undefined;
   const resources: Json[] = [];
   for (const t of types) {
     const r: JsonObject = {
       name: t.plural,
-      singularName: t.singular,
+      singularName: t.isCustom || emulatedMinor >= 27 ? t.singular : '',
       namespaced: t.namespaced,
       kind: t.kind,
       verbs: t.verbs,

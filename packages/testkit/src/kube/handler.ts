@@ -11,6 +11,7 @@ import {
   openApiV3Doc,
   openApiV3Root,
   resourceList,
+  minorOf,
   versionDoc,
 } from './discovery.ts';
 import type { VersionInfo } from './discovery.ts';
@@ -222,9 +223,11 @@ export class Handler {
     const v3 = /^\/openapi\/v3\/(?:api\/v1|apis\/([^/]+)\/([^/]+))$/.exec(p);
     if (v3) return json(openApiV3Doc(reg, v3[1] ?? '', v3[2] ?? 'v1', this.opts.version));
     const segs = p.split('/').filter(Boolean);
-    if (segs[0] === 'api' && segs.length === 2) return json(resourceList(reg, '', segs[1] ?? ''));
+    if (segs[0] === 'api' && segs.length === 2)
+      return json(resourceList(reg, '', segs[1] ?? '', minorOf(this.opts.version)));
     if (segs[0] === 'apis' && segs.length === 2) return json(group(reg, segs[1] ?? ''));
-    if (segs[0] === 'apis' && segs.length === 3) return json(resourceList(reg, segs[1] ?? '', segs[2] ?? ''));
+    if (segs[0] === 'apis' && segs.length === 3)
+      return json(resourceList(reg, segs[1] ?? '', segs[2] ?? '', minorOf(this.opts.version)));
     return false;
   }
 

@@ -34,7 +34,13 @@ export function parseSelectors(t: ResourceType, q: ListQuery): Selectors {
     const fields = parseFieldSelector(q.fieldSelector);
     for (const f of fields) {
       if (f.key !== 'metadata.name' && f.key !== 'metadata.namespace' && !(f.key in t.fieldLabels)) {
-        throw errors.badRequest(`field label not supported: ${f.key}`);
+        // Kinds with field labels of their own convert through their own function ("field label not
+        // supported"); the others through apimachinery's default conversion, which names the two it knows.
+        throw errors.badRequest(
+          Object.keys(t.fieldLabels).length || t.isCustom
+            ? `field label not supported: ${f.key}`
+            : `"${f.key}" is not a known field selector: only "metadata.name", "metadata.namespace"`,
+        );
       }
     }
     return { labels, fields };

@@ -74,6 +74,11 @@ export interface ResourceType {
   /** application/strategic-merge-patch+json is accepted (built-ins only). */
   strategicMerge: boolean;
   isCustom: boolean;
+  /**
+   * The group validation errors named before 1.27 (`Ingress.extensions "x" is invalid` on 1.26,
+   * `Ingress.networking.k8s.io` on 1.32): the internal type was still registered under it.
+   */
+  legacyErrorGroup?: string;
   nameRule: NameRule;
   hints: TypeHints;
   /** Field-selector labels beyond metadata.name / metadata.namespace. */

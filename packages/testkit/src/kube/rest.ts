@@ -21,7 +21,7 @@ import type { ResourceType } from './resource-type.ts';
 import { applyDefaults, pruneUnknown, validateAgainstSchema } from './schema-validate.ts';
 import { modelSchema } from './builtin-schema.ts';
 import { errors } from './status.ts';
-import type { FieldError, KubeError } from './status.ts';
+import type { FieldError, GroupKind, KubeError } from './status.ts';
 import type { Storage } from './storage.ts';
 import { applyConfiguration } from './apply.ts';
 import { deleteCollection, deleteObject } from './delete.ts';
@@ -87,6 +87,16 @@ export function internalOptions(manager: string): WriteOptions {
 }
 
 export class Rest {
+  /** The minor version of the Kubernetes release emulated (1.x), where behaviour differs. */
+  emulatedMinor = 26;
+
+  /** The kind validation errors name: before 1.27 some built-ins still report their legacy group. */
+  private validationKind(t: ResourceType): GroupKind {
+    return t.legacyErrorGroup !== undefined && this.emulatedMinor < 27
+      ? { group: t.legacyErrorGroup, kind: t.kind }
+      : groupKind(t);
+  }
+
   constructor(
     readonly storage: Storage,
     readonly registry: Registry,
@@ -277,7 +287,7 @@ export class Rest {
     if (name) errs.push(...validateName(t.nameRule, name));
     errs.push(...validateObjectMeta(om));
     errs.push(...(t.validate?.(obj, undefined) ?? []));
-    if (errs.length) throw errors.invalid(groupKind(t), name, errs);
+    if (errs.length) throw errors.invalid(this.validationKind(t), name, errs);
 
     this.namespaceAdmission(t, str(om.namespace), name);
     const denial = t.admit?.(obj, { get: (key, ns, n) => this.storage.get(key, ns, n) });
@@ -341,7 +351,8 @@ export class Rest {
     }
     const rv = str(meta(obj).resourceVersion);
     if (!rv && !t.allowUnconditionalUpdate) {
-      throw errors.invalid(groupKind(t), name, [
+      // The custom-resource registry names the resource here, not the kind (`widgets.example.com`).
+      throw errors.invalid(t.isCustom ? { group: t.group, kind: t.plural } : groupKind(t), name, [
         {
           type: 'Invalid',
           field: 'metadata.resourceVersion',
@@ -440,7 +451,7 @@ export class Rest {
     t.prepareForUpdate?.(next, old);
     errs.push(...validateObjectMeta(nm));
     errs.push(...(t.validate?.(next, old) ?? []));
-    if (errs.length) throw errors.invalid(groupKind(t), name, errs);
+    if (errs.length) throw errors.invalid(this.validationKind(t), name, errs);
 
     if (t.hasGeneration && typeof om.generation === 'number' && specChanged(t, old, next)) {
       nm.generation = om.generation + 1;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Cluster } from './cluster.ts';
+import { minorOf } from './discovery.ts';
 import type { VersionInfo } from './discovery.ts';
 import type { Failure, FaultMatch } from './faults.ts';
 import { Handler } from './handler.ts';
@@ -36,7 +37,10 @@ export interface FakeKubeApiServerOpts {
   bookmarkIntervalMs?: number;
   /** Server-side cap on watches without timeoutSeconds. @default 1800 */
   maxWatchSeconds?: number;
-  /** Version reported by /version (the behaviour modelled is 1.26's). @default 1.26 */
+  /**
+   * The Kubernetes release emulated: /version, and the few behaviours that differ between 1.26 and
+   * current releases (discovery's singularName, legacy error groups, CRD `fieldPath`). @default 1.26
+   */
   version?: VersionInfo;
   /** Extra namespaces to create at start. */
   namespaces?: string[];
@@ -98,11 +102,11 @@ export async function startFakeKubeApiServer(opts: FakeKubeApiServerOpts = {}): 
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     maxWatchSeconds: opts.maxWatchSeconds,
     namespaces: opts.namespaces,
+    emulatedMinor: minorOf(version),
   });
+  // No compaction at start: a fresh real apiserver's watch cache still replays a watch from
+  // resourceVersion 1 (as current objects plus later events); 410 comes once history is dropped.
   cluster.controllers.runNow();
-  // A fresh apiserver's watch cache starts now: resourceVersions from before are "too old" (410),
-  // as resourceVersion=1 is on any real cluster.
-  cluster.storage.compact();
   const handler = new Handler(cluster, { token, version });
   const listener = (req: Parameters<Handler['handle']>[0], res: Parameters<Handler['handle']>[1]) => {
     void handler.handle(req, res);

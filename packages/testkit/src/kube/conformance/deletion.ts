@@ -98,9 +98,13 @@ export function deletionConformance(getTarget: GetTarget, opts: ConformanceOpts)
         409,
       );
       expect(s.reason).toBe('Conflict');
-      expect(s.message).toContain(
-        'Precondition failed: UID in precondition: 00000000-0000-0000-0000-000000000000',
+      const uid = (await c.core.readNamespacedConfigMap({ namespace: c.ns, name: 'precond' })).metadata?.uid;
+      expect(s.message).toBe(
+        `Operation cannot be fulfilled on ConfigMap "precond": the UID in the precondition ` +
+          `(00000000-0000-0000-0000-000000000000) does not match the UID in record (${uid}). ` +
+          `The object might have been deleted and then recreated`,
       );
+      expect(s.details).toMatchObject({ name: 'precond', kind: 'ConfigMap' });
     });
   });
 

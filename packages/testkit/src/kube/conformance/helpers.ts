@@ -15,6 +15,18 @@ export interface KubeConformanceTarget {
   kubeConfig: k8s.KubeConfig;
   /** A kubeconfig file for kubectl pointing at the same cluster and user. */
   kubeconfigPath: string;
+  /**
+   * Drops the server's watch history so older resourceVersions are "too old" (the fake's compaction).
+   * A real apiserver's watch cache keeps minutes of history and grows under load, so a test cannot
+   * force this there; the 410 test runs only where the target offers it.
+   */
+  expireWatchHistory?: () => void | Promise<void>;
+}
+
+/** The server's Kubernetes minor version (1.x), for the few behaviours that differ between releases. */
+export async function serverMinor(kc: k8s.KubeConfig): Promise<number> {
+  const v = await kc.makeApiClient(k8s.VersionApi).getCode();
+  return Number.parseInt(v.minor, 10);
 }
 
 export type GetTarget = () => KubeConformanceTarget | Promise<KubeConformanceTarget>;

@@ -84,7 +84,7 @@ export function statusConformance(getTarget: GetTarget, opts: ConformanceOpts): 
         422,
       );
       expect(s.message).toBe(
-        `Widget.${crd().group} "d" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`,
+        `widgets.${crd().group} "d" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`,
       );
     });
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The Kubernetes suites against real API servers: for each version, etcd + kube-apiserver +
+# kube-controller-manager + kube-scheduler on 127.0.0.1 with a throwaway PKI (../shared/kube/start.sh,
+# binaries built from public Kubernetes source), then the real-server test files under vitest with
+# KUBECONFIG pointing at it, then everything is stopped. `npm test` runs this as its `kube` step.
+#
+#   bash scripts/kube.sh                       # every version in KUBE_VERSIONS, the default files
+#   KUBE_VERSIONS=v1.26.1 bash scripts/kube.sh conformance.real    # one version, some files
+#
+# Env: AGENTTIER_KUBE_DIR  the folder with start.sh and one folder per version (default ../shared/kube
+#                          beside the repository)
+#      KUBE_VERSIONS       space-separated (default: "v1.26.1 v1.32.13", the oldest and newest supported)
+#      KEEP_LOGS=dir       copy each control plane's logs to dir/<version> on exit
+# Extra arguments replace the default test file filters.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+KUBE_DIR=${AGENTTIER_KUBE_DIR:-$ROOT/../shared/kube}
+if [ ! -f "$KUBE_DIR/start.sh" ]; then
+  echo "kube: no Kubernetes binaries at $KUBE_DIR (set AGENTTIER_KUBE_DIR to the folder with start.sh)" >&2
+  exit 1
+fi
+VERSIONS=${KUBE_VERSIONS:-v1.26.1 v1.32.13}
+if [ "$#" -gt 0 ]; then FILES=("$@"); else
+  FILES=(conformance.real)
+fi
+
+# apt (etcd-server for versions without their own etcd) may be busy with another job: wait for its lock.
+export DEBIAN_FRONTEND=noninteractive
+
+for v in $VERSIONS; do
+  started=$SECONDS
+  echo "==> [kube] Kubernetes $v: ${FILES[*]}" >&2
+  logs=()
+  [ -n "${KEEP_LOGS:-}" ] && logs=(KEEP_LOGS="$KEEP_LOGS/$v")
+  env "${logs[@]}" KUBE_VERSION="$v" WITH_SCHEDULER=1 bash "$KUBE_DIR/start.sh" \
+    env AGENTTIER_REAL_KUBE=1 AGENTTIER_KUBE_VERSION="$v" \
+    npx --no -- vitest run --project integration "${FILES[@]}"
+  rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "==> [kube] Kubernetes $v FAILED (exit $rc) after $((SECONDS - started))s" >&2
+    exit "$rc"
+  fi
+  echo "==> [kube] Kubernetes $v ok ($((SECONDS - started))s)" >&2
+done
