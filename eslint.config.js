@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import agenttier from './scripts/lint/plugin.js';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'deploy/**', 'images/**/*.js'] },
@@ -11,6 +12,15 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Package layering (scripts/lint/layers.js, drawn in docs/architecture.md) and declared dependencies.
+    files: ['**/*.ts', '**/*.js'],
+    plugins: { agenttier },
+    rules: {
+      'agenttier/layers': 'error',
+      'agenttier/declared-dependencies': 'error',
     },
   },
   {

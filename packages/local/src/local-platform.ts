@@ -12,7 +12,6 @@ import type { Controller } from '@agenttier/core';
 import {
   DockerRuntime,
   EngineDataPlane,
-  SqliteAgentRecords,
   SqliteStore,
   createDockerClient,
   defaultDockerHost,
@@ -22,6 +21,7 @@ import { ensureSandboxdBundle } from '@agenttier/sandboxd';
 import type { SandboxdBundle } from '@agenttier/sandboxd';
 import {
   SandboxdDataPlane,
+  SqliteAgentRecords,
   createApp,
   createSandboxdClientCache,
   DEFAULT_CREATE_LIMITS,

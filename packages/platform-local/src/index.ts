@@ -3,4 +3,3 @@ export * from './runtime/docker-client.ts';
 export * from './runtime/container-spec.ts';
 export * from './runtime/docker-runtime.ts';
 export * from './runtime/engine-data-plane.ts';
-export * from './store/sqlite-agent-records.ts';

@@ -8,3 +8,4 @@ export * from './data-plane/sandboxd-data-plane.ts';
 export { createSandboxdClientCache } from './data-plane/sandboxd-clients.ts';
 export { DEFAULT_CREATE_LIMITS } from './create-limits.ts';
 export type { CreateLimitOpts } from './create-limits.ts';
+export { SqliteAgentRecords } from './agent/sqlite-agent-records.ts';

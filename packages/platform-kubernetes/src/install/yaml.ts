@@ -1,3 +1,4 @@
+// eslint-disable-next-line agenttier/declared-dependencies -- build-time only (scripts/gen-crds.ts and its test); no entry point reaches this file
 import { format } from 'prettier';
 import { stringify } from 'yaml';
 

@@ -1,0 +1,59 @@
+// Who may import whom: the one table behind the `agenttier/layers` lint rule and docs/architecture.md
+// (scripts/lint/layers.test.ts checks both against it, and against each package.json).
+//
+// `uses`: the workspace packages a package's production code may import. Test code (see TEST_SUPPORT)
+// may also import `testkit` and the `testing` subpath of any package in `uses` or `testUses`.
+// Anything not listed is uphill (it depends on this package, directly or not) or sideways.
+
+/** @type {Record<string, { uses: string[]; testUses?: string[]; role: string }>} */
+export const LAYERS = {
+  contract: { uses: [], role: 'zod schemas, wire types, the error catalogue, limits' },
+  core: {
+    uses: ['contract'],
+    role: 'planner, reconciler, work queue, controller; ports (Store, Runtime, DataPlane, AgentRecordStore)',
+  },
+  sandboxd: { uses: [], role: 'the daemon inside every sandbox, and its client' },
+  sdk: { uses: ['contract'], role: 'TypeScript client of the REST API' },
+  'platform-local': { uses: ['contract', 'core'], role: 'SqliteStore, DockerRuntime, engine data plane' },
+  'platform-kubernetes': {
+    uses: ['contract', 'core'],
+    role: 'Kubernetes store and runtime, CRDs, install manifests',
+  },
+  server: {
+    uses: ['contract', 'core', 'sandboxd'],
+    testUses: ['platform-local'],
+    role: 'the HTTP app: Fastify routes, one error mapping, sandboxd data plane, agent mode',
+  },
+  local: {
+    uses: ['contract', 'core', 'platform-local', 'sandboxd', 'server'],
+    role: 'the local platform in one process (`agenttier up`)',
+  },
+  operator: {
+    uses: ['contract', 'core', 'platform-kubernetes', 'sandboxd', 'server'],
+    role: '`agenttier controller` and `agenttier router` on a cluster',
+  },
+  cli: { uses: ['contract', 'sdk', 'local', 'operator'], role: 'the `agenttier` command' },
+  testkit: {
+    uses: ['contract', 'core'],
+    role: 'test support shared by packages: port suites, fake kube-apiserver, eventually()',
+  },
+};
+
+export const SCOPE = '@agenttier/';
+
+/**
+ * Test code: test files, and the test support they share. Production code may not import any of it
+ * (nor `@agenttier/testkit` or a package's `/testing` subpath).
+ */
+export const TEST_SUPPORT = [
+  /\.test\.ts$/,
+  /\/src\/testing\//,
+  /\/src\/testing\.ts$/,
+  /\/src\/e2e\//,
+  /\/src\/test-[a-z-]+\.ts$/,
+  /^packages\/testkit\//,
+];
+
+export function isTestSupport(relativePath) {
+  return TEST_SUPPORT.some((re) => re.test(relativePath));
+}

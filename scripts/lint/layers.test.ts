@@ -1,0 +1,131 @@
+// The layering lint rules catch what they are for: each case lints a snippet as if it were a file at
+// `path` (ESLint's Node API with the repository's own eslint.config.js) and expects the named rule.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+import { LAYERS, SCOPE } from './layers.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const eslint = new ESLint({ cwd: ROOT });
+
+/** The messages of one of the two rules (an uphill import is usually undeclared as well). */
+async function problemsOf(path: string, code: string, rule = 'agenttier/layers'): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(ROOT, path) });
+  return (result?.messages ?? []).filter((m) => m.ruleId === rule).map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+describe('agenttier/layers', () => {
+  const problems = (path: string, code: string) => problemsOf(path, code, 'agenttier/layers');
+  it.each([
+    ['packages/core/src/x.ts', "import { createApp } from '@agenttier/server';\nexport const a = createApp;"],
+    ['packages/contract/src/x.ts', "export * from '@agenttier/core';"],
+    ['packages/server/src/x.ts', "export { startLocalPlatform } from '@agenttier/local';"],
+    ['packages/platform-local/src/x.ts', "export { createApp } from '@agenttier/server';"],
+    ['packages/operator/src/x.ts', "export { SqliteStore } from '@agenttier/platform-local';"],
+    ['packages/sdk/src/x.ts', "export const m = await import('@agenttier/server');"],
+    ['packages/server/src/x.test.ts', "export { startTestPlatform } from '@agenttier/local/testing';"],
+  ])('refuses an uphill or sideways import in %s', async (path, code) => {
+    expect(await problems(path, code)).toEqual([
+      expect.stringMatching(/^agenttier\/layers: .* may not import @agenttier\//),
+    ]);
+  });
+
+  it('refuses test support in production code, and allows it in tests', async () => {
+    const testkit = "export { eventually } from '@agenttier/testkit';";
+    expect(await problems('packages/server/src/x.ts', testkit)).toEqual([
+      expect.stringContaining('production code may not import test support'),
+    ]);
+    expect(await problems('packages/cli/src/x.ts', "export * from '@agenttier/sdk/testing';")).toEqual([
+      expect.stringContaining('production code may not import test support'),
+    ]);
+    expect(await problems('packages/server/src/routes/x.ts', "export * from '../testing/fake.ts';")).toEqual([
+      expect.stringContaining('production code may not import test support'),
+    ]);
+    expect(await problems('packages/cli/src/x.test.ts', "export * from '@agenttier/sdk/testing';")).toEqual(
+      [],
+    );
+    expect(await problems('packages/platform-local/src/x.test.ts', testkit)).toEqual([]);
+  });
+
+  it('refuses deep imports and relative imports into another package', async () => {
+    expect(
+      await problems('packages/server/src/x.ts', "export * from '@agenttier/core/src/plan.ts';"),
+    ).toEqual([expect.stringContaining('is not an entry point of @agenttier/core')]);
+    expect(await problems('packages/server/src/x.ts', "export * from '../../core/src/plan.ts';")).toEqual([
+      expect.stringContaining('reaches into another directory than packages/server'),
+    ]);
+  });
+
+  it('accepts the imports the table allows', async () => {
+    const code = [
+      "import { PlatformError } from '@agenttier/contract';",
+      "import type { Store } from '@agenttier/core';",
+      "import { createApp } from '@agenttier/server';",
+      "import { DockerRuntime } from '@agenttier/platform-local';",
+      'export type S = Store;',
+      'export const all = [PlatformError, createApp, DockerRuntime];',
+    ].join('\n');
+    expect(await problems('packages/local/src/x.ts', code)).toEqual([]);
+  });
+});
+
+describe('agenttier/declared-dependencies', () => {
+  const problems = (path: string, code: string) => problemsOf(path, code, 'agenttier/declared-dependencies');
+  it('refuses a package the importer does not declare', async () => {
+    expect(
+      await problems('packages/core/src/x.ts', "import { z } from 'zod';\nexport const s = z.string();"),
+    ).toEqual([expect.stringContaining("'zod' is not declared in packages/core/package.json")]);
+  });
+
+  it('refuses a devDependency in production code, except for types', async () => {
+    expect(await problems('packages/platform-local/src/x.ts', "import '@types/dockerode';")).toEqual([
+      expect.stringContaining('production code needs a dependency'),
+    ]);
+    expect(
+      await problems(
+        'packages/sdk/src/x.ts',
+        "import type { WebSocket } from 'ws';\nexport type W = WebSocket;",
+      ),
+    ).toEqual([]);
+    expect(
+      await problems(
+        'packages/sdk/src/x.test.ts',
+        "import { WebSocket } from 'ws';\nexport const W = WebSocket;",
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe('the layer table', () => {
+  const packages = readdirSync(join(ROOT, 'packages'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'node_modules')
+    .map((d) => d.name)
+    .sort();
+
+  it('has one entry for every package', () => {
+    expect(Object.keys(LAYERS).sort()).toEqual(packages);
+  });
+
+  it.each(packages)("matches %s's declared workspace dependencies", (name) => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'packages', name, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    const declared = Object.keys(pkg.dependencies ?? {})
+      .filter((d) => d.startsWith(SCOPE))
+      .map((d) => d.slice(SCOPE.length))
+      .sort();
+    expect(declared).toEqual([...(LAYERS[name]?.uses ?? [])].sort());
+  });
+
+  it('has no cycle', () => {
+    const seen = new Set<string>();
+    const visit = (name: string, path: string[]): void => {
+      expect(path, `cycle: ${[...path, name].join(' -> ')}`).not.toContain(name);
+      if (seen.has(name)) return;
+      for (const dep of LAYERS[name]?.uses ?? []) visit(dep, [...path, name]);
+      seen.add(name);
+    };
+    for (const name of Object.keys(LAYERS)) visit(name, []);
+  });
+});
