@@ -7,6 +7,16 @@ import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 
+import {
+  ERROR_BODY_MAX_BYTES,
+  JSON_ANSWER_MAX_BYTES,
+  READ_BUFFER_MAX_BYTES,
+  capExecResult,
+  WS_FRAME_MAX_BYTES,
+  capStream,
+  execAnswerMaxBytes,
+  readCapped,
+} from './client-body.ts';
 import { SandboxdError, isSandboxdErrorCode } from './errors.ts';
 import {
   OUTPUT_FRAME_HEADER_BYTES,
@@ -96,11 +106,19 @@ class Channel<T> implements AsyncIterable<T> {
   private failures: ((e: unknown) => void)[] = [];
   private done = false;
   private error: unknown;
+  private bytes = 0;
+  private high = false;
 
+  /**
+   * `onHigh` fires (the producer should pause) when `highWater` items or `highWaterBytes` bytes (by
+   * `sizeOf`) are queued, `onLow` once the queue has drained to a quarter of both.
+   */
   constructor(
     private readonly onHigh?: () => void,
     private readonly onLow?: () => void,
     private readonly highWater = 256,
+    private readonly sizeOf: (item: T) => number = () => 0,
+    private readonly highWaterBytes = 4 * 1024 * 1024,
   ) {}
 
   push(item: T): void {
@@ -109,7 +127,19 @@ class Channel<T> implements AsyncIterable<T> {
     this.failures.shift();
     if (w) return w({ value: item, done: false });
     this.items.push(item);
-    if (this.items.length === this.highWater) this.onHigh?.();
+    this.bytes += this.sizeOf(item);
+    if (!this.high && (this.items.length >= this.highWater || this.bytes >= this.highWaterBytes)) {
+      this.high = true;
+      this.onHigh?.();
+    }
+  }
+
+  private taken(item: T): void {
+    this.bytes -= this.sizeOf(item);
+    if (this.high && this.items.length <= this.highWater >> 2 && this.bytes <= this.highWaterBytes >> 2) {
+      this.high = false;
+      this.onLow?.();
+    }
   }
 
   end(err?: unknown): void {
@@ -122,9 +152,9 @@ class Channel<T> implements AsyncIterable<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    const item = this.items.shift();
-    if (item !== undefined) {
-      if (this.items.length === this.highWater >> 2) this.onLow?.();
+    if (this.items.length > 0) {
+      const item = this.items.shift() as T;
+      this.taken(item);
       return Promise.resolve({ value: item, done: false });
     }
     if (this.done) {
@@ -144,7 +174,11 @@ class Channel<T> implements AsyncIterable<T> {
   /** Removes and returns the queued items (for handing them to listeners instead). */
   drain(): T[] {
     const items = this.items.splice(0);
-    if (items.length >= this.highWater) this.onLow?.();
+    this.bytes = 0;
+    if (this.high) {
+      this.high = false;
+      this.onLow?.();
+    }
     return items;
   }
 
@@ -167,8 +201,9 @@ class Delivery<T> {
     private readonly emitItem: (item: T) => void,
     pause: () => void,
     resume: () => void,
+    sizeOf: (item: T) => number,
   ) {
-    this.channel = new Channel<T>(pause, resume);
+    this.channel = new Channel<T>(pause, resume, 256, sizeOf);
   }
 
   push(item: T): void {
@@ -202,10 +237,13 @@ function rawToBuffer(raw: RawData): Buffer {
   return Buffer.from(raw);
 }
 
-async function readAll(res: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks);
+/** An error answer: only its first bytes are read (the rest is dropped with the connection). */
+async function readErrorBody(res: IncomingMessage): Promise<Buffer> {
+  return readCapped(res, ERROR_BODY_MAX_BYTES, 'a failed call').catch((err: unknown) => {
+    if (err instanceof SandboxdError && err.code === 'too_large')
+      return Buffer.from('(oversized error body)');
+    throw err;
+  });
 }
 
 function errorFromBody(status: number, body: Buffer): SandboxdError {
@@ -306,6 +344,7 @@ export class ProcessAttachment
       },
       () => ws.pause(),
       () => ws.resume(),
+      (ev) => (ev.type === 'output' ? ev.data.length : 256),
     );
     (this as EventEmitter).on('newListener', (name: string | symbol) => {
       if (name === 'output' || name === 'exit') this.delivery.listen();
@@ -396,6 +435,7 @@ export class TerminalConnection
       ([frame, text]) => this.emit('frame', frame, text),
       () => ws.pause(),
       () => ws.resume(),
+      ([, text]) => text.length,
     );
     (this as EventEmitter).on('newListener', (name: string | symbol) => {
       if (name === 'frame') this.delivery.listen();
@@ -438,6 +478,15 @@ export class TerminalConnection
 
   resize(cols: number, rows: number): void {
     this.send({ type: 'resize', cols, rows });
+  }
+
+  /** Stops reading frames from sandboxd (they wait in its socket) until `resume()`: backpressure. */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
   }
 
   /** Disconnects this viewer; a session with an id keeps running. */
@@ -516,6 +565,8 @@ interface RequestSpec extends CallOpts {
   json?: unknown;
   body?: BodyInput;
   auth?: boolean;
+  /** Largest answer body accepted. @default JSON_ANSWER_MAX_BYTES */
+  maxAnswerBytes?: number;
 }
 
 function buildPath(path: string, query?: RequestSpec['query']): string {
@@ -664,11 +715,15 @@ export function createSandboxdClient(
 
   async function call<T>(spec: RequestSpec, expect: number[] = [200]): Promise<T> {
     const res = await send(spec);
-    const body = await readAll(res);
     const status = res.statusCode ?? 0;
-    if (!expect.includes(status)) throw errorFromBody(status, body);
+    if (!expect.includes(status)) throw errorFromBody(status, await readErrorBody(res));
+    const body = await readCapped(res, spec.maxAnswerBytes ?? JSON_ANSWER_MAX_BYTES, spec.path);
     if (status === 204 || body.length === 0) return undefined as T;
-    return JSON.parse(body.toString('utf8')) as T;
+    try {
+      return JSON.parse(body.toString('utf8')) as T;
+    } catch {
+      throw new SandboxdError('internal', `sandboxd's answer to ${spec.path} is not JSON`);
+    }
   }
 
   /**
@@ -686,7 +741,9 @@ export function createSandboxdClient(
       const ws = new WebSocket(`${wsBase}${path}`, {
         headers: { authorization: authHeader },
         perMessageDeflate: false,
-        maxPayload: 64 << 20,
+        // One frame from the daemon: an output chunk or a terminal's replay (256 KiB by default, up
+        // to 6× that once JSON-escaped). Anything larger closes the socket (1009) instead of growing.
+        maxPayload: WS_FRAME_MAX_BYTES,
       });
       let settled = false;
       const handshake = setTimeout(() => {
@@ -715,7 +772,7 @@ export function createSandboxdClient(
         return early.splice(0);
       };
       ws.once('unexpected-response', (_req, res) => {
-        void readAll(res).then(
+        void readErrorBody(res).then(
           (body) => fail(errorFromBody(res.statusCode ?? 0, body)),
           (err: unknown) => fail(connectError(err)),
         );
@@ -741,12 +798,31 @@ export function createSandboxdClient(
         path: '/v1/files/read',
         query: { path, maxBytes: o?.maxBytes, offset: o?.offset, length: o?.length },
       });
-      if (res.statusCode !== 200) throw errorFromBody(res.statusCode ?? 0, await readAll(res));
-      return { size: Number(res.headers['content-length'] ?? 0), stream: res };
+      if (res.statusCode !== 200) throw errorFromBody(res.statusCode ?? 0, await readErrorBody(res));
+      // The announced size is what the caller relays (as Content-Length): it must be there, within
+      // the cap asked for, and the stream may not deliver more than it.
+      const size = Number(res.headers['content-length']);
+      if (!Number.isSafeInteger(size) || size < 0) {
+        res.destroy();
+        throw new SandboxdError('internal', 'sandboxd answered a file read without a Content-Length');
+      }
+      const cap = o?.maxBytes ?? READ_BUFFER_MAX_BYTES;
+      if (size > cap) {
+        res.destroy();
+        throw new SandboxdError('too_large', `file is ${size} bytes, more than maxBytes ${cap}: ${path}`, {
+          details: { size, maxBytes: cap },
+        });
+      }
+      return { size, stream: capStream(res, size, `reading ${path}`) };
     },
     async readBuffer(path, o) {
-      const { stream } = await files.read(path, o);
-      return readAll(stream as IncomingMessage);
+      const { size, stream } = await files.read(path, {
+        ...o,
+        maxBytes: o?.maxBytes ?? READ_BUFFER_MAX_BYTES,
+      });
+      const chunks: Buffer[] = [];
+      for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+      return Buffer.concat(chunks, size);
     },
     write: (path, body, o) =>
       call(
@@ -800,8 +876,12 @@ export function createSandboxdClient(
         query: { path, recursive: o?.recursive },
         signal: outer ? AbortSignal.any([outer, ctl.signal]) : ctl.signal,
       });
-      if (res.statusCode !== 200) throw errorFromBody(res.statusCode ?? 0, await readAll(res));
-      const ch = new Channel<WatchEvent>();
+      if (res.statusCode !== 200) throw errorFromBody(res.statusCode ?? 0, await readErrorBody(res));
+      // A consumer slower than the daemon pauses the socket instead of queueing without end.
+      const ch = new Channel<WatchEvent>(
+        () => res.pause(),
+        () => res.resume(),
+      );
       let buf = '';
       res.setEncoding('utf8');
       // The daemon runs inside the sandbox, so its stream is untrusted input: bounded, and a bad frame
@@ -851,7 +931,16 @@ export function createSandboxdClient(
     files,
     health: (o) => call({ ...o, method: 'GET', path: '/healthz', auth: false }),
     info: (o) => call({ ...o, method: 'GET', path: '/v1/info' }),
-    exec: (req, o) => call({ ...o, method: 'POST', path: '/v1/exec', json: req }),
+    exec: async (req, o) => {
+      const r = await call<ExecResult>({
+        ...o,
+        method: 'POST',
+        path: '/v1/exec',
+        json: req,
+        maxAnswerBytes: execAnswerMaxBytes(req.maxOutputBytes),
+      });
+      return capExecResult(r, req);
+    },
     startProcess: (req, o) => call({ ...o, method: 'POST', path: '/v1/processes', json: req }, [201]),
     getProcess: (id, o) => call({ ...o, method: 'GET', path: `/v1/processes/${encodeURIComponent(id)}` }),
     listProcesses: async (o) =>
@@ -969,7 +1058,7 @@ export function createSandboxdClient(
         req.once('response', (res) => {
           clearTimeout(handshake);
           signal?.removeEventListener('abort', onAbort);
-          void readAll(res).then(
+          void readErrorBody(res).then(
             (body) => reject(errorFromBody(res.statusCode ?? 0, body)),
             (err: unknown) => reject(connectError(err)),
           );

@@ -99,6 +99,9 @@ export interface ExecRequest {
   killGraceMs?: number;
 }
 
+/** Appended by sandboxd to an exec stream it cut at `maxOutputBytes` (utf8 output only). */
+export const EXEC_TRUNCATION_MARKER = '\n[output truncated]';
+
 export interface ExecResult {
   stdout: string;
   stderr: string;

@@ -7,6 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { isAbsolute } from 'node:path';
 
 import { SandboxdError } from '../errors.ts';
+import { EXEC_TRUNCATION_MARKER } from '../protocol.ts';
 import type {
   CommandSpec,
   ExecRequest,
@@ -18,7 +19,7 @@ import type {
 import type { Logger } from './log.ts';
 import { RingBuffer } from './ring-buffer.ts';
 
-export const TRUNCATION_MARKER = '\n[output truncated]';
+export const TRUNCATION_MARKER = EXEC_TRUNCATION_MARKER;
 
 export interface ProcessManagerOpts {
   /** Running processes (exec + background) at once. */

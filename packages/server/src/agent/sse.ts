@@ -39,10 +39,28 @@ export class SseStream {
     return !this.closed && !this.res.destroyed;
   }
 
-  send(event: string, data: unknown, id?: number): void {
-    if (!this.isOpen) return;
+  /** Writes one record; false when the client is behind (await {@link drained} before the next). */
+  send(event: string, data: unknown, id?: number): boolean {
+    if (!this.isOpen) return true;
     const json = typeof data === 'string' ? data : JSON.stringify(data);
-    this.res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${json}\n\n`);
+    return this.res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${json}\n\n`);
+  }
+
+  /**
+   * Resolves once the client has taken what was written (or left). Relays await it whenever `send`
+   * returns false, so a slow reader slows the sandbox down instead of growing the router's memory.
+   */
+  drained(): Promise<void> {
+    if (!this.isOpen || !this.res.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.once('drain', done);
+      this.res.once('close', done);
+    });
   }
 
   comment(text: string): void {

@@ -121,7 +121,10 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     });
     sse.send('ready', { path, recursive });
     try {
-      for await (const ev of watcher) sse.send('change', { type: ev.type, path: ev.path });
+      for await (const ev of watcher) {
+        if (!sse.send('change', { type: ev.type, path: ev.path })) await sse.drained();
+        if (!sse.isOpen) break;
+      }
     } catch (err) {
       const mapped = fromSandboxdError(err) as PlatformError;
       sse.send('error', { code: mapped.code ?? 'INTERNAL', message: mapped.message });

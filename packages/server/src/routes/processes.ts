@@ -54,11 +54,14 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     for await (const ev of attachment) {
       if (ev.type === 'output') {
-        sse.send(
+        const sent = sse.send(
           ev.stream,
           { data: decoders[ev.stream].decode(ev.data, { stream: true }), offset: ev.offset },
           ev.offset + ev.data.length,
         );
+        // Not reading on while the client is behind pauses the daemon's socket (bounded queue).
+        if (!sent) await sse.drained();
+        if (!sse.isOpen) break;
       } else if (ev.type === 'exit') {
         sse.send('exit', {
           exitCode: ev.exitCode,

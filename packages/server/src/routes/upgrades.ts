@@ -24,6 +24,7 @@ import {
   previewPrefix,
 } from './ports.ts';
 import { namespaceOf } from './sandboxes.ts';
+import { holdWhileBuffered } from './ws-backpressure.ts';
 
 export interface UpgradeDeps {
   store: Store;
@@ -189,6 +190,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         if (ws.readyState !== ws.OPEN) return;
         const out = terminalCloseFrameFor(frame, named);
         ws.send(out === frame ? text : JSON.stringify(out));
+        holdWhileBuffered(ws, upstream);
       });
       upstream.on('close', () => {
         clearInterval(ping);
@@ -239,16 +241,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       tunnel.on('data', (chunk: Buffer) => {
         if (ws.readyState !== ws.OPEN) return;
         ws.send(chunk, { binary: true });
-        // Backpressure: stop reading from the sandbox while the client is slow.
-        if (ws.bufferedAmount > 4 * 1024 * 1024) {
-          tunnel.pause();
-          const resume = setInterval(() => {
-            if (ws.bufferedAmount < 1024 * 1024 || ws.readyState !== ws.OPEN) {
-              clearInterval(resume);
-              tunnel.resume();
-            }
-          }, 10);
-        }
+        holdWhileBuffered(ws, tunnel);
       });
       ws.on('message', (data, isBinary) => {
         if (isBinary) tunnel.write(data as Buffer);

@@ -1,0 +1,240 @@
+/**
+ * Attack: code in a sandbox replaces sandboxd with a daemon that answers every call with 1.5 GiB. The
+ * router must read at most its caps, end each call with a clear error in the one error shape, and
+ * keep its memory flat (issue 8 item 4: one such exec once took the router from 280 MiB to 4.8 GiB).
+ *
+ * The daemon runs in its own process (testing/hostile-sandboxd.ts) so only the router's memory
+ * is measured here. Bounds are on bytes, never on time.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { WebSocket } from 'ws';
+import type { Sandbox } from '@agenttier/contract';
+import { PlatformError } from '@agenttier/contract';
+import type { DataPlane } from '@agenttier/core';
+import { BUILTIN_TEMPLATES } from '@agenttier/core';
+import { SqliteStore } from '@agenttier/platform-local';
+import type { SandboxdClient } from '@agenttier/sandboxd';
+import { createSandboxdClient } from '@agenttier/sandboxd';
+import { eventually } from '@agenttier/testkit';
+import { createApp } from '../app.ts';
+import { SandboxdDataPlane } from './sandboxd-data-plane.ts';
+
+const OFFER_BYTES = 1.5 * 1024 * 1024 * 1024;
+/** Generous: the caps are 96 MiB for an exec answer (8 MiB per stream, JSON-escaped) and less elsewhere. */
+const MAX_GROWTH_BYTES = 200 * 1024 * 1024;
+
+interface Report {
+  path: string;
+  sentBytes: number;
+  blocked: boolean;
+}
+
+let dir: string;
+let daemon: ChildProcess;
+let reports: Report[];
+let store: SqliteStore;
+let client: SandboxdClient;
+let app: FastifyInstance;
+let base: string;
+
+/** Fails every call: an engine fallback must not be what answers here. */
+const noFallback = new Proxy({} as DataPlane, {
+  get: (_t, prop) =>
+    prop === 'kind'
+      ? 'engine'
+      : async () => {
+          throw new PlatformError('INTERNAL', 'the fallback was used');
+        },
+});
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hostile-sbd-'));
+  const socketPath = join(dir, 'sandboxd.sock');
+  reports = [];
+  daemon = fork(new URL('../testing/hostile-sandboxd.ts', import.meta.url).pathname, [socketPath], {
+    env: { ...process.env, OFFER_BYTES: String(OFFER_BYTES) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    daemon.once('error', reject);
+    daemon.on('message', (m: Report | { listening: string }) => {
+      if ('listening' in m) resolve();
+      else reports.push(m);
+    });
+  });
+  client = createSandboxdClient({ socketPath }, 'x'.repeat(32));
+  store = new SqliteStore({ path: ':memory:' });
+  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const plane = new SandboxdDataPlane(() => client, noFallback);
+  app = createApp({
+    store,
+    dataPlaneFor: async () => plane,
+    sandboxdFor: () => client,
+    logger: pino({ level: 'silent' }),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = app.server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const created = await fetch(`${base}/api/v1/sandboxes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'victim', templateRef: { name: 'minimal-shell' } }),
+  });
+  expect(created.status, await created.text()).toBe(201);
+  const sb = (await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'victim' }))!;
+  await store.updateStatus<Sandbox>({
+    ...sb,
+    status: { ...sb.status, phase: 'Running', reason: 'Ready', startedAt: '2026-03-01T12:00:00Z' },
+  });
+});
+
+afterAll(async () => {
+  client?.close();
+  await app?.close();
+  await store?.close();
+  daemon?.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs `fn` while sampling this process's RSS; returns its result and the largest growth seen. */
+async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; growth: number }> {
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+  try {
+    const result = await fn();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { result, growth: peak - before };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function errorOf(res: Response) {
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(Object.keys(body).sort()).toEqual(expect.arrayContaining(['code', 'error', 'message', 'requestId']));
+  return { status: res.status, code: body.code, message: String(body.message) };
+}
+
+const sb = (p: string) => `${base}/api/v1/sandboxes/victim${p}`;
+
+describe('a hostile sandboxd cannot grow the router', () => {
+  it('exec: an endless answer ends the call with 413 at the answer cap', async () => {
+    const { result, growth } = await measured(async () =>
+      errorOf(
+        await fetch(sb('/exec'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ command: 'true' }),
+        }),
+      ),
+    );
+    expect(result).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    expect(result.message).toMatch(/sandboxd's answer to \/v1\/exec is over \d+ bytes/);
+    expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
+    const r = await eventually(() => reports.find((x) => x.path === '/v1/exec'), 'the daemon to stop');
+    expect(r.sentBytes).toBeLessThan(OFFER_BYTES);
+  });
+
+  it('file read: a declared size over the cap is refused before any byte is relayed', async () => {
+    const { result, growth } = await measured(async () =>
+      errorOf(await fetch(sb('/files/workspace/declared-huge'))),
+    );
+    expect(result).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
+  });
+
+  it('file read: a body without a Content-Length is refused', async () => {
+    const { result, growth } = await measured(async () =>
+      errorOf(await fetch(sb('/files/workspace/chunked'))),
+    );
+    expect(result).toMatchObject({ status: 500, code: 'INTERNAL' });
+    expect(result.message).toMatch(/Content-Length/);
+    expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
+  });
+
+  it('listing, stat and process table: endless JSON ends at the JSON cap', async () => {
+    for (const path of ['/files/?path=/workspace', '/fs/stat?path=/workspace/x', '/processes']) {
+      const { result, growth } = await measured(async () => errorOf(await fetch(sb(path))));
+      expect(result, path).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+      expect(growth, path).toBeLessThan(MAX_GROWTH_BYTES);
+    }
+  });
+
+  it('an endless error body is cut to its first bytes', async () => {
+    const { result, growth } = await measured(async () =>
+      errorOf(await fetch(sb('/fs/stat?path=/workspace/error'))),
+    );
+    expect(result.status).toBeGreaterThanOrEqual(400);
+    expect(result.message.length).toBeLessThan(1024);
+    expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
+  });
+
+  it('file watch: an endless frame ends the stream with an error event', async () => {
+    const { result, growth } = await measured(async () =>
+      (await fetch(sb('/fs/watch?path=/workspace'))).text(),
+    );
+    expect(result).toMatch(/event: ready/);
+    expect(result).toMatch(/event: error\ndata: .*watch frame over/);
+    expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
+  });
+
+  it('terminal: a browser that stops reading stalls the daemon instead of filling the router', async () => {
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/victim?session=main`);
+    try {
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      ws.pause(); // reads nothing more
+      const outcome = await eventually(
+        () => reports.find((r) => r.path === '/v1/pty'),
+        'the daemon to stall or finish',
+        120_000,
+      );
+      peak = Math.max(peak, process.memoryUsage().rss);
+      expect(outcome.blocked).toBe(true);
+      expect(outcome.sentBytes).toBeLessThan(OFFER_BYTES / 4);
+      expect(peak - before).toBeLessThan(MAX_GROWTH_BYTES);
+    } finally {
+      clearInterval(sampler);
+      ws.terminate();
+    }
+  });
+
+  it('process output: a client that stops reading stalls the daemon instead of filling the router', async () => {
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    const url = new URL(sb('/processes/p1/output'));
+    const sock = connect(Number(url.port), url.hostname);
+    try {
+      sock.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+      sock.pause(); // never reads: the kernel buffers fill, then the router's writes report false
+      // Either the daemon finds the router stopped reading (stalled), or it got everything through.
+      const outcome = await eventually(
+        () => reports.find((r) => r.path.endsWith('/attach')),
+        'the daemon to stall or finish',
+        120_000,
+      );
+      peak = Math.max(peak, process.memoryUsage().rss);
+      expect(outcome.blocked).toBe(true);
+      expect(outcome.sentBytes).toBeLessThan(OFFER_BYTES / 4);
+      expect(peak - before).toBeLessThan(MAX_GROWTH_BYTES);
+    } finally {
+      clearInterval(sampler);
+      sock.destroy();
+    }
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * A hostile sandboxd for attack tests: what code inside a sandbox can put in place of the daemon. It
+ * listens on the unix socket given as argv[2] and answers every call with far more than the router
+ * may take (OFFER_BYTES, 1.5 GiB by default), writing only as fast as the router reads. It runs in its
+ * own process (started with `fork`), so the router's memory is measured alone; over IPC it reports
+ * `{ path, sentBytes, blocked }` when a stream stalls (the router stopped reading) or finishes.
+ *
+ * Run with Node's own type stripping: no build step, no test framework inside.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+
+const socketPath = process.argv[2] as string;
+const OFFER_BYTES = Number(process.env.OFFER_BYTES ?? 1.5 * 1024 * 1024 * 1024);
+const CHUNK = Buffer.alloc(1024 * 1024, 'A');
+
+function report(path: string, sentBytes: number, blocked: boolean): void {
+  process.send?.({ path, sentBytes, blocked });
+}
+
+/** Writes `prefix`, then CHUNKs until OFFER_BYTES or the router hangs up; reports stalls. */
+async function flood(res: ServerResponse | Duplex, path: string, prefix = ''): Promise<void> {
+  let sent = 0;
+  if (prefix) res.write(prefix);
+  while (sent < OFFER_BYTES && !res.destroyed) {
+    sent += CHUNK.length;
+    if (!res.write(CHUNK)) {
+      const stalled = setTimeout(() => report(path, sent, true), 2000);
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.once('drain', done);
+        res.once('close', done);
+      });
+      clearTimeout(stalled);
+    }
+  }
+  report(path, sent, false);
+  if (!res.destroyed) res.end();
+}
+
+/** Sends binary attach frames (9-byte header + data) or terminal JSON frames without end. */
+async function floodWs(ws: WebSocket, path: string, binary: boolean): Promise<void> {
+  let sent = 0;
+  let offset = 0;
+  const frame = Buffer.alloc(9 + CHUNK.length, 'A');
+  frame[0] = 1; // stdout
+  const text = JSON.stringify({ type: 'output', stream: 'stdout', data: CHUNK.toString('latin1') });
+  // Stalled = the router has not taken anything for a whole second (a momentarily full buffer is
+  // just a reader slower than this loop).
+  let waitingSince: number | undefined;
+  while (sent < OFFER_BYTES && ws.readyState === ws.OPEN) {
+    if (ws.bufferedAmount > 16 * 1024 * 1024) {
+      waitingSince ??= Date.now();
+      if (Date.now() - waitingSince > 1000) return report(path, sent, true);
+      await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
+    waitingSince = undefined;
+    if (binary) {
+      frame.writeBigUInt64BE(BigInt(offset), 1);
+      ws.send(frame, { binary: true });
+      offset += CHUNK.length;
+    } else ws.send(text);
+    sent += CHUNK.length;
+    await new Promise((r) => setImmediate(r));
+  }
+  report(path, sent, false);
+}
+
+const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const url = new URL(req.url ?? '/', 'http://sandboxd');
+  const path = url.pathname;
+  const file = url.searchParams.get('path') ?? '';
+  req.resume();
+  if (path === '/healthz') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return void res.end('{"status":"ok","apiVersion":1}');
+  }
+  if (path === '/v1/files/read' && file.endsWith('/declared-huge')) {
+    // Claims a size far past the cap.
+    res.writeHead(200, { 'content-length': String(OFFER_BYTES) });
+    return void flood(res, path + file);
+  }
+  if (path === '/v1/files/read') {
+    // No Content-Length: an endless chunked body.
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    return void flood(res, path + file);
+  }
+  if (path === '/v1/files/stat' && file.endsWith('/error')) {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    return void flood(res, path + file, '{"error":{"code":"invalid_path","message":"');
+  }
+  if (path === '/v1/files/watch') {
+    // One frame that never ends.
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    return void flood(res, path, 'event: change\ndata: ');
+  }
+  if (path === '/v1/files/archive') {
+    res.writeHead(200, { 'content-type': 'application/x-tar' });
+    return void flood(res, path);
+  }
+  // exec, list, stat, process table, everything else: a JSON answer that never closes its string.
+  res.writeHead(200, { 'content-type': 'application/json' });
+  void flood(res, path, '{"stdout":"');
+});
+
+const wss = new WebSocketServer({ noServer: true });
+server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const path = new URL(req.url ?? '/', 'http://sandboxd').pathname;
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    ws.on('error', () => {});
+    if (path.endsWith('/attach')) {
+      ws.send(
+        JSON.stringify({
+          type: 'attached',
+          process: { id: 'p1', pid: 7, state: 'running' },
+          fromOffset: 0,
+          droppedBytes: 0,
+        }),
+      );
+      void floodWs(ws, path, true);
+    } else void floodWs(ws, path, false);
+  });
+});
+
+server.listen(socketPath, () => process.send?.({ listening: socketPath }));
+process.on('disconnect', () => process.exit(0));
