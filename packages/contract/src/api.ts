@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
 import { PlatformError } from './errors.ts';
+import { LIMITS, utf8Bytes } from './limits.ts';
 import {
+  annotationsSchema,
   durationSchema,
+  labelsSchema,
   envVarSchema,
   modeSchema,
   nameSchema,
@@ -27,8 +30,8 @@ export const createSandboxRequestSchema = z.object({
   storage: storageSchema.optional(),
   resources: resourcesSchema.optional(),
   env: z.array(envVarSchema).max(256).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  labels: labelsSchema.optional(),
+  annotations: annotationsSchema.optional(),
 });
 export type CreateSandboxRequest = z.infer<typeof createSandboxRequestSchema>;
 
@@ -37,24 +40,56 @@ export const patchSandboxRequestSchema = z.object({
   idleTimeout: durationSchema.optional(),
   resources: resourcesSchema.optional(),
   env: z.array(envVarSchema).max(256).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  labels: labelsSchema.optional(),
+  annotations: annotationsSchema.optional(),
 });
 export type PatchSandboxRequest = z.infer<typeof patchSandboxRequestSchema>;
 
 export const MAX_EXEC_TIMEOUT_SECONDS = 3600;
-export const execRequestSchema = z.object({
-  /** A string runs through `/bin/sh -c` (seed-compatible); an array runs as argv without a shell. */
-  command: z.union([z.string().min(1, { error: 'is required' }), z.array(z.string()).min(1)]),
-  timeout: z
-    .number({ error: 'must be a number of seconds' })
-    .positive({ error: 'must be greater than 0' })
-    .max(MAX_EXEC_TIMEOUT_SECONDS, { error: `must be at most ${MAX_EXEC_TIMEOUT_SECONDS} seconds` })
-    .optional(),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
-  cwd: z.string().startsWith('/').optional(),
-  stdin: z.string().optional(),
+const LARGE_INPUT_HINT = 'pass large input through `stdin` instead';
+const execArgSchema = z.string().refine((v) => utf8Bytes(v) <= LIMITS.execArgMaxBytes, {
+  error: (issue) =>
+    `is ${typeof issue.input === 'string' ? utf8Bytes(issue.input) : '?'} bytes; one argument may be at most ${LIMITS.execArgMaxBytes} bytes (the kernel's limit); ${LARGE_INPUT_HINT}`,
 });
+export const execRequestSchema = z
+  .object({
+    /** A string runs through `/bin/sh -c` (seed-compatible); an array runs as argv without a shell. */
+    command: z.union([execArgSchema.min(1, { error: 'is required' }), z.array(execArgSchema).min(1)]),
+    timeout: z
+      .number({ error: 'must be a number of seconds' })
+      .positive({ error: 'must be greater than 0' })
+      .max(MAX_EXEC_TIMEOUT_SECONDS, { error: `must be at most ${MAX_EXEC_TIMEOUT_SECONDS} seconds` })
+      .optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
+    cwd: z.string().startsWith('/').optional(),
+    stdin: z.string().optional(),
+  })
+  .superRefine((req, ctx) => {
+    // execve refuses (E2BIG) one argument or environment entry over MAX_ARG_STRLEN, and argv plus
+    // environment over a quarter of the stack limit: refuse here with the limit in the message.
+    for (const [name, value] of Object.entries(req.env ?? {})) {
+      const bytes = utf8Bytes(name) + 1 + utf8Bytes(value);
+      if (bytes > LIMITS.execArgMaxBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['env', name],
+          message: `is ${bytes} bytes as NAME=value; one environment entry may be at most ${LIMITS.execArgMaxBytes} bytes; ${LARGE_INPUT_HINT}`,
+        });
+      }
+    }
+    const argv = typeof req.command === 'string' ? ['/bin/sh', '-c', req.command] : req.command;
+    let total = 0;
+    for (const a of argv) total += utf8Bytes(a) + 1;
+    for (const [name, value] of Object.entries(req.env ?? {}))
+      total += utf8Bytes(name) + utf8Bytes(value) + 2;
+    if (total > LIMITS.execArgvEnvMaxBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['command'],
+        message: `command and env together are ${total} bytes; at most ${LIMITS.execArgvEnvMaxBytes} bytes are allowed; ${LARGE_INPUT_HINT}`,
+      });
+    }
+  });
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 
 export interface ExecResponse {

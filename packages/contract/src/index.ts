@@ -3,3 +3,4 @@ export * from './duration.ts';
 export * from './quantity.ts';
 export * from './resources.ts';
 export * from './api.ts';
+export * from './limits.ts';

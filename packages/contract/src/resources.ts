@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDurationMs } from './duration.ts';
+import { LIMITS, labelValueProblem, mountPathProblem, qualifiedKeyProblem, utf8Bytes } from './limits.ts';
 import { parseBytes, parseCpuMillis } from './quantity.ts';
 
 /**
@@ -11,7 +12,7 @@ export const API_VERSION = 'agenttier.io/v1alpha1';
 
 /** DNS-1123 label: what Kubernetes accepts as a Pod/PVC name prefix and Docker as a container name. */
 export const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-export const MAX_NAME_LENGTH = 53; // leaves room for "-workspace"/"-netpol" suffixes within 63
+export const MAX_NAME_LENGTH = LIMITS.nameMaxLength; // leaves room for "-workspace"/"-netpol" suffixes within 63
 
 export const nameSchema = z
   .string({ error: 'must be a string' })
@@ -21,9 +22,16 @@ export const nameSchema = z
     error: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
   });
 
-export const durationSchema = z.string().refine((v) => parseDurationMs(v) !== undefined, {
-  error: 'must be a duration such as "30s", "15m", "8h" or "1h30m" (no negative values)',
-});
+const MAX_DURATION_HOURS = LIMITS.durationMaxMs / 3_600_000;
+export const durationSchema = z.string().refine(
+  (v) => {
+    const ms = parseDurationMs(v);
+    return ms !== undefined && ms <= LIMITS.durationMaxMs;
+  },
+  {
+    error: `must be a duration such as "30s", "15m", "8h" or "1h30m", at most ${MAX_DURATION_HOURS}h (no negative values)`,
+  },
+);
 
 export const cpuSchema = z
   .string()
@@ -49,7 +57,12 @@ export const imageSpecSchema = z.object({
   pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
 });
 
-const resourceListSchema = z.object({ cpu: cpuSchema.optional(), memory: bytesSchema.optional() });
+const MEMORY_MIN_MI = LIMITS.memoryMinBytes / (1024 * 1024);
+/** A memory quantity of at least LIMITS.memoryMinBytes (less cannot run the sandbox's daemon). */
+export const memorySchema = z.string().refine((v) => (parseBytes(v) ?? 0) >= LIMITS.memoryMinBytes, {
+  error: `must be a size of at least ${MEMORY_MIN_MI}Mi, such as "512Mi" or "4Gi"`,
+});
+const resourceListSchema = z.object({ cpu: cpuSchema.optional(), memory: memorySchema.optional() });
 export const resourcesSchema = z.object({
   requests: resourceListSchema.optional(),
   limits: resourceListSchema.optional(),
@@ -61,15 +74,20 @@ export type ResourcesSpec = z.infer<typeof resourcesSchema>;
 /** How the workspace claim may be mounted (Kubernetes PVC access modes; the local platform ignores it). */
 export const ACCESS_MODES = ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany'] as const;
 
+/** Where the workspace is mounted: a clean absolute path outside the system directories (see limits.ts). */
+export const mountPathSchema = z.string().refine((v) => mountPathProblem(v) === undefined, {
+  error: (issue) =>
+    typeof issue.input === 'string'
+      ? (mountPathProblem(issue.input) ?? 'is not allowed')
+      : 'must be an absolute path such as "/workspace"',
+});
+
 export const storageSchema = z.object({
   size: bytesSchema.optional(),
   storageClass: z.string().max(253).optional(),
   /** The workspace PVC's access mode. @default ReadWriteOnce */
   accessMode: z.enum(ACCESS_MODES).optional(),
-  mountPath: z
-    .string()
-    .regex(/^\/[A-Za-z0-9._\-/]*$/, { error: 'must be an absolute path of letters, digits, ".", "_", "-"' })
-    .optional(),
+  mountPath: mountPathSchema.optional(),
 });
 
 export const networkSchema = z.object({
@@ -224,6 +242,38 @@ export const sandboxStatusSchema = z.object({
 });
 export type SandboxStatus = z.infer<typeof sandboxStatusSchema>;
 
+/** Kubernetes' label rules: qualified-name keys, values of at most 63 characters. */
+export const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  const entries = Object.entries(labels);
+  if (entries.length > LIMITS.maxLabels) {
+    ctx.addIssue({ code: 'custom', message: `must have at most ${LIMITS.maxLabels} labels` });
+  }
+  for (const [key, value] of entries) {
+    const problem = qualifiedKeyProblem(key) ?? labelValueProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+  }
+});
+
+/** Kubernetes' annotation rules: qualified-name keys, at most 256 KiB for all of them together. */
+export const annotationsSchema = z.record(z.string(), z.string()).superRefine((annotations, ctx) => {
+  const entries = Object.entries(annotations);
+  if (entries.length > LIMITS.maxAnnotations) {
+    ctx.addIssue({ code: 'custom', message: `must have at most ${LIMITS.maxAnnotations} annotations` });
+  }
+  let bytes = 0;
+  for (const [key, value] of entries) {
+    const problem = qualifiedKeyProblem(key);
+    if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+    bytes += utf8Bytes(key) + utf8Bytes(value);
+  }
+  if (bytes > LIMITS.annotationsMaxBytes) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be at most ${LIMITS.annotationsMaxBytes / 1024} KiB in total (keys and values), got ${Math.ceil(bytes / 1024)} KiB`,
+    });
+  }
+});
+
 export const ownerReferenceSchema = z.object({
   apiVersion: z.string(),
   kind: z.string(),
@@ -239,8 +289,8 @@ export const objectMetaSchema = z.object({
   uid: z.string().optional(),
   resourceVersion: z.string().optional(),
   generation: z.number().int().optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  labels: labelsSchema.optional(),
+  annotations: annotationsSchema.optional(),
   creationTimestamp: z.string().optional(),
   deletionTimestamp: z.string().optional(),
   finalizers: z.array(z.string()).optional(),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
@@ -175,6 +175,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     enqueue: (ns, name) => controller.enqueue(ns, name),
     readinessChecks: [async () => void (await docker.ping())],
     createLimits,
+    // A sandbox may ask for up to the whole machine, never more (the engine would accept it and fail).
+    capacity: { cpuMillis: availableParallelism() * 1000, memoryBytes: totalmem() },
   });
   await controller.start();
   const address = await app.listen({ host, port: opts.port ?? Number(process.env.AGENTTIER_PORT ?? 8080) });

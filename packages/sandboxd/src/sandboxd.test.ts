@@ -149,6 +149,10 @@ describe('exec', () => {
     expect((await errorOf(c.exec({ command: 'true', cwd: '/no/such/dir' }))).code).toBe('not_found');
     expect((await errorOf(c.exec({ command: [] }))).code).toBe('invalid_argument');
     expect((await errorOf(c.exec({ command: 'true', cwd: 'relative' }))).code).toBe('invalid_argument');
+    // One argument over the kernel's MAX_ARG_STRLEN: execve says E2BIG, the caller's fault (413, not 500).
+    const big = await errorOf(c.exec({ command: ['echo', 'x'.repeat(200_000)] }));
+    expect(big.code).toBe('too_large');
+    expect(big.message).toMatch(/131071 bytes.*stdin/);
   });
 
   it('kills the whole process group on timeout', async () => {

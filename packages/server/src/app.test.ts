@@ -446,9 +446,9 @@ describe('POST /api/v1/sandboxes', () => {
     expect(body.message).toContain(field);
   });
 
-  it('refuses a bad namespace query with 400 BAD_REQUEST', async () => {
+  it('refuses a bad namespace query with 400 VALIDATION_FAILED naming `namespace` (as a create body does)', async () => {
     const r = await app.inject({ method: 'GET', url: '/api/v1/sandboxes/x?namespace=Bad_NS' });
-    expectError(r, 400, 'BAD_REQUEST');
+    expect(expectError(r, 400, 'VALIDATION_FAILED').details).toMatchObject([{ field: 'namespace' }]);
   });
 });
 

@@ -24,6 +24,7 @@ import { registerTemplateRoutes } from './routes/templates.ts';
 import { createSandboxService } from './sandbox-service.ts';
 import { CreateLimiter } from './create-limits.ts';
 import type { CreateLimitOpts } from './create-limits.ts';
+import type { MachineCapacity } from './capacity.ts';
 
 export interface AppDeps {
   store: Store;
@@ -43,6 +44,8 @@ export interface AppDeps {
   jsonBodyLimitBytes?: number;
   /** Create rate limit and cap on sandboxes (`agenttier up` sets DEFAULT_CREATE_LIMITS); none when absent. */
   createLimits?: CreateLimitOpts;
+  /** CPU and memory one sandbox may ask for at most (`agenttier up` passes the machine's); none when absent. */
+  capacity?: MachineCapacity;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
@@ -79,6 +82,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const sandboxes = createSandboxService({
     store: deps.store,
     ...(deps.createLimits ? { createLimits: new CreateLimiter(deps.createLimits) } : {}),
+    ...(deps.capacity ? { capacity: deps.capacity } : {}),
     ...(deps.enqueue ? { enqueue: deps.enqueue } : {}),
     onDeleted: async (ns, name) => {
       await forgetAgentRecords?.(ns, name).catch((err: unknown) =>

@@ -9,3 +9,4 @@ export { createSandboxdClientCache } from './data-plane/sandboxd-clients.ts';
 export { DEFAULT_CREATE_LIMITS } from './create-limits.ts';
 export type { CreateLimitOpts } from './create-limits.ts';
 export { SqliteAgentRecords } from './agent/sqlite-agent-records.ts';
+export type { MachineCapacity } from './capacity.ts';

@@ -1,9 +1,19 @@
 import type { CreateSandboxRequest, PatchSandboxRequest, Sandbox } from '@agenttier/contract';
-import { API_VERSION, DEFAULT_NAMESPACE, PlatformError, isPlatformError } from '@agenttier/contract';
+import {
+  API_VERSION,
+  DEFAULT_NAMESPACE,
+  PlatformError,
+  annotationsSchema,
+  isPlatformError,
+  labelsSchema,
+  parseOrThrow,
+} from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
 import type { Identity } from './context.ts';
 import type { CreateLimiter } from './create-limits.ts';
+import type { MachineCapacity } from './capacity.ts';
+import { checkCapacity } from './capacity.ts';
 
 export interface SandboxServiceDeps {
   store: Store;
@@ -13,6 +23,8 @@ export interface SandboxServiceDeps {
   onDeleted?: (namespace: string, name: string) => Promise<void>;
   /** Create rate limit and cap on sandboxes; none when absent. */
   createLimits?: CreateLimiter;
+  /** CPU and memory one sandbox may ask for at most (the local machine's); unchecked when absent. */
+  capacity?: MachineCapacity;
 }
 
 /** Retries a read-modify-write on optimistic-concurrency conflicts. */
@@ -134,6 +146,7 @@ export function createSandboxService(deps: SandboxServiceDeps) {
         }
         throw err;
       }
+      checkCapacity(effective, deps.capacity);
       draft.spec.mode = req.mode ?? effective.mode;
       draft.status = {
         phase: 'Creating',
@@ -239,6 +252,13 @@ export function createSandboxService(deps: SandboxServiceDeps) {
         if (req.annotations) {
           metadata.annotations = { ...metadata.annotations, ...req.annotations };
           applied.annotations = 'immediately';
+        }
+        // The limits hold for the merged result (256 KiB of annotations in total, not per request).
+        if (req.labels) parseOrThrow(labelsSchema, metadata.labels, 'patch', 'labels');
+        if (req.annotations) parseOrThrow(annotationsSchema, metadata.annotations, 'patch', 'annotations');
+        if (req.resources !== undefined) {
+          const { effective } = await resolveEffectiveSandbox({ ...current, spec }, lookup);
+          checkCapacity(effective, deps.capacity);
         }
         if (Object.keys(applied).length === 0) {
           throw new PlatformError(

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { bytesSchema, cpuSchema, durationSchema } from '@agenttier/contract';
+import {
+  CLEAN_ABSOLUTE_PATH_PATTERN,
+  LIMITS,
+  bytesSchema,
+  cpuSchema,
+  durationSchema,
+  memorySchema,
+  mountPathCelRule,
+  mountPathSchema,
+} from '@agenttier/contract';
 
 /** A node of a Kubernetes structural openAPIV3Schema (a JSON object). */
 export type JsonSchema = { [key: string]: unknown };
@@ -23,11 +32,24 @@ export const DURATION_PATTERN = '^(0|([0-9]+(\\.[0-9]+)?(ms|s|m|h))+)$';
 export const CPU_PATTERN = `^${POSITIVE_NUMBER}m?$`;
 export const BYTES_PATTERN = `^${POSITIVE_NUMBER}(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$`;
 
-/** Bounded lengths keep CEL cost estimates under the API server's per-CRD budget. */
-const REFINED: Array<{ schema: z.ZodType; pattern: string; maxLength: number }> = [
-  { schema: durationSchema, pattern: DURATION_PATTERN, maxLength: 64 },
+/**
+ * Bounded lengths keep CEL cost estimates under the API server's per-CRD budget. `cel` adds what a
+ * pattern cannot say (the limits table's maxima, floors and denylists); an API server without CEL (our
+ * fake) enforces the pattern only.
+ */
+const REFINED: Array<{ schema: z.ZodType; pattern: string; maxLength: number; cel?: string }> = [
+  {
+    schema: durationSchema,
+    pattern: DURATION_PATTERN,
+    maxLength: 64,
+    cel: `self == '0' || duration(self) <= duration('${LIMITS.durationMaxMs / 3_600_000}h')`,
+  },
   { schema: cpuSchema, pattern: CPU_PATTERN, maxLength: 64 },
   { schema: bytesSchema, pattern: BYTES_PATTERN, maxLength: 64 },
+  // The memory floor has no CEL rule: quantity() needs Kubernetes 1.29+, and CRDs must install on older
+  // API servers. The router and the operator's planner check it (a pod below it fails to start anyway).
+  { schema: memorySchema, pattern: BYTES_PATTERN, maxLength: 64 },
+  { schema: mountPathSchema, pattern: CLEAN_ABSOLUTE_PATH_PATTERN, maxLength: 256, cel: mountPathCelRule() },
 ];
 /** Strings that carry a CEL rule but have no maxLength in the contract get this one in the CRD. */
 const CEL_STRING_MAX = 256;
@@ -72,7 +94,11 @@ export function celRulesFor(schema: z.ZodType, subject = 'self'): CelRule[] {
       rules.push({ rule: `${subject}.matches(${celString(def.pattern.source)})`, message });
     else if (def.check === 'custom') {
       const refined = REFINED.find((r) => r.schema === schema);
-      if (refined) rules.push({ rule: `${subject}.matches(${celString(refined.pattern)})`, message });
+      if (refined) {
+        const matches = `${subject}.matches(${celString(refined.pattern)})`;
+        const extra = refined.cel?.replaceAll('self', subject);
+        rules.push({ rule: extra ? `${matches} && (${extra})` : matches, message });
+      }
     }
   }
   return rules;

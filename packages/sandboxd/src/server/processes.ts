@@ -575,6 +575,14 @@ export class ProcessManager {
         },
       );
     }
+    if (code === 'E2BIG') {
+      // The caller's argv or environment is over the kernel's limits (the router checks them first).
+      return new SandboxdError(
+        'too_large',
+        'cannot start process: the arguments or environment are too large (E2BIG: at most 131071 bytes per argument, about 2 MiB in total); pass large input through stdin',
+        { cause: err },
+      );
+    }
     return new SandboxdError('internal', `cannot start process: ${code ?? String(err)}`, { cause: err });
   }
 

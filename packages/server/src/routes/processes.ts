@@ -13,7 +13,7 @@ import { callSandboxd, sandboxdOf } from './sandboxd-access.ts';
 
 export type ProcessRouteDeps = SandboxdRouteDeps;
 
-const startSchema = execRequestSchema.extend({
+const startSchema = execRequestSchema.safeExtend({
   name: z.string().max(128).optional(),
   timeout: z
     .number()

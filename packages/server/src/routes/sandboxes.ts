@@ -5,6 +5,7 @@ import {
   PHASES,
   PlatformError,
   createSandboxRequestSchema,
+  nameSchema,
   parseOrThrow,
   patchSandboxRequestSchema,
 } from '@agenttier/contract';
@@ -18,13 +19,11 @@ export interface SandboxRouteDeps {
   sandboxes: SandboxService;
 }
 
+/** `?namespace=`: the same rules as a namespace in a create body (nameSchema), on every route. */
 export function namespaceOf(query: unknown): string {
   const ns = (query as { namespace?: unknown } | undefined)?.namespace;
   if (ns === undefined || ns === '') return DEFAULT_NAMESPACE;
-  if (typeof ns !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) {
-    throw new PlatformError('BAD_REQUEST', 'namespace must be a lowercase DNS label');
-  }
-  return ns;
+  return parseOrThrow(nameSchema, ns, 'query', 'namespace');
 }
 
 export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDeps): void {

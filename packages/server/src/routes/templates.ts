@@ -5,6 +5,7 @@ import {
   PlatformError,
   nameSchema,
   parseOrThrow,
+  templateKindSchema,
   templateWriteRequestSchema,
 } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
@@ -17,10 +18,13 @@ import { templateView } from '../views.ts';
  */
 export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Store }): void {
   const { store } = deps;
-  const kindOf = (q: unknown, bodyKind?: string) =>
-    (bodyKind ?? (q as { kind?: string }).kind) === 'SandboxTemplate'
-      ? ('SandboxTemplate' as const)
-      : ('ClusterSandboxTemplate' as const);
+  // `?kind=` (or the body's kind) names one of the two template kinds or is left out; anything else
+  // is refused rather than silently taken as a cluster template.
+  const kindOf = (q: unknown, bodyKind?: string) => {
+    const kind = bodyKind ?? (q as { kind?: unknown }).kind;
+    if (kind === undefined || kind === '') return 'ClusterSandboxTemplate' as const;
+    return parseOrThrow(templateKindSchema, kind, 'query', 'kind');
+  };
   const keyOf = (kind: 'SandboxTemplate' | 'ClusterSandboxTemplate', q: unknown, name: string) =>
     kind === 'SandboxTemplate' ? { namespace: namespaceOf(q), name } : { name };
   const notFound = (name: string) =>
