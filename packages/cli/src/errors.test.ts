@@ -73,8 +73,8 @@ describe('describeError', () => {
     expect(bug.hint).toContain('This is a bug in the agenttier CLI');
   });
 
-  it('points at the right list for missing invokes, processes and sandboxes', () => {
-    const invoke = http(404, { error: 'invoke inv-1 not found for sandbox bot', code: 'NOT_FOUND' });
+  it('points at the right list for missing invokes, processes and sandboxes, by code and not by text', () => {
+    const invoke = http(404, { error: 'no such run', code: 'INVOKE_NOT_FOUND' });
     expect(describeError(invoke, { commandPath: ['attach'], subject: 'bot' }).hint).toBe(
       'Run `agenttier invokes bot` to see invoke ids',
     );
@@ -82,9 +82,14 @@ describe('describeError', () => {
     expect(describeError(sandbox, { commandPath: ['attach'], subject: 'bot' }).hint).toBe(
       'Run `agenttier sandbox list` to see names',
     );
-    const proc = http(404, { error: 'process p-1 not found', code: 'NOT_FOUND' });
+    const proc = http(404, { error: 'no such id', code: 'PROCESS_NOT_FOUND' });
     expect(describeError(proc, { commandPath: ['sandbox', 'kill'], subject: 'box' }).hint).toBe(
       'Run `agenttier sandbox ps box` to see process ids',
+    );
+    // A plain NOT_FOUND whose text happens to mention a process is not a missing process.
+    const route = http(404, { error: 'no route for GET /process', code: 'NOT_FOUND' });
+    expect(describeError(route, { commandPath: ['sandbox', 'kill'], subject: 'box' }).hint).toBe(
+      'Run `agenttier sandbox list` to see names',
     );
   });
 });

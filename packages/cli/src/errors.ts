@@ -15,6 +15,7 @@ import {
   TimeoutError,
   ValidationError,
 } from '@agenttier/sdk';
+import { ERROR_HINTS, retryHint } from '@agenttier/contract';
 
 /** Process exit codes. `sandbox exec` passes the command's own code through instead. */
 export const EXIT = {
@@ -25,6 +26,8 @@ export const EXIT = {
   CONFLICT: 4,
   VALIDATION: 5,
   UNREACHABLE: 6,
+  /** The command (an exec, an invoke) ran out of its own time limit; as timeout(1). */
+  TIMED_OUT: 124,
   INTERRUPTED: 130,
 } as const;
 
@@ -97,13 +100,9 @@ function hintFor(err: AgentTierError, ctx: ErrorContext): string | undefined {
     return `Pass --api-key (or --token), set AGENTTIER_API_KEY, or save one with \`agenttier config set api-key KEY\``;
   }
   if (err instanceof NotFoundError) {
-    const agentCommand = ['attach', 'invoke', 'invokes'].includes(ctx.commandPath[0] ?? '');
-    if (agentCommand && err.code !== 'SANDBOX_NOT_FOUND' && /invoke/i.test(err.serverMessage)) {
-      return `Run \`agenttier invokes ${nameOr(ctx)}\` to see invoke ids`;
-    }
-    if (/process/i.test(err.serverMessage) && ['logs', 'kill'].includes(ctx.commandPath[1] ?? '')) {
+    if (err.code === 'INVOKE_NOT_FOUND') return `Run \`agenttier invokes ${nameOr(ctx)}\` to see invoke ids`;
+    if (err.code === 'PROCESS_NOT_FOUND')
       return `Run \`agenttier sandbox ps ${nameOr(ctx)}\` to see process ids`;
-    }
     if (err.code === 'FILE_NOT_FOUND') {
       return `Run \`agenttier sandbox files ls ${nameOr(ctx)} /workspace\` to see files`;
     }
@@ -148,18 +147,15 @@ function hintFor(err: AgentTierError, ctx: ErrorContext): string | undefined {
       err.retryAfterMs !== undefined ? `in ${Math.max(1, Math.ceil(err.retryAfterMs / 1000))}s` : 'later';
     return `The sandbox runs its maximum of concurrent invokes; retry ${wait}, or raise it with \`agenttier configure ${nameOr(ctx)} --max-concurrent-invokes N\``;
   }
-  if (err instanceof RateLimitError) {
-    return err.retryAfterMs !== undefined
-      ? `Retry in ${Math.max(1, Math.ceil(err.retryAfterMs / 1000))}s`
-      : 'Slow down and retry';
-  }
+  if (err instanceof RateLimitError) return retryHint(err.retryAfterMs);
   if (err instanceof PayloadTooLargeError) {
-    return 'Files are capped at 32 MiB; split or compress the file and unpack it with `agenttier sandbox exec`';
+    return `${ERROR_HINTS.PAYLOAD_TOO_LARGE}, and unpack it with \`agenttier sandbox exec\``;
   }
-  if (err instanceof PolicyViolationError)
-    return 'Ask an administrator about the governance policy, or request less';
+  if (err instanceof PolicyViolationError) return ERROR_HINTS.POLICY_VIOLATION;
+  if (err.code === 'QUOTA_EXCEEDED') return ERROR_HINTS.QUOTA_EXCEEDED;
   if (err instanceof ValidationError) return `See \`agenttier ${ctx.commandPath.join(' ')} --help\``;
   if (err instanceof ServerError) {
+    if (err.code === 'UPSTREAM_UNREACHABLE') return ERROR_HINTS.UPSTREAM_UNREACHABLE;
     return `The server failed${err.requestId ? ` (request id ${err.requestId})` : ''}; check its logs`;
   }
   return undefined;

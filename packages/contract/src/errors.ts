@@ -16,6 +16,10 @@ export const ERROR_STATUS = {
   SANDBOX_NOT_FOUND: 404,
   TEMPLATE_NOT_FOUND: 404,
   FILE_NOT_FOUND: 404,
+  /** No background process with that id in the sandbox (it never existed, or sandboxd restarted). */
+  PROCESS_NOT_FOUND: 404,
+  /** No agent invoke with that id for the sandbox, or it is no longer in flight (cancel). */
+  INVOKE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   ALREADY_EXISTS: 409,
   CONFLICT: 409,
@@ -50,6 +54,59 @@ export const RETRYABLE_CODES: readonly ErrorCode[] = [
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}
+
+/**
+ * The code a bare HTTP status stands for: a framework error without one of ours, or a seed-product
+ * body without `code`. The one table; the server's framework errors and the SDK both use it.
+ */
+export const STATUS_CODE: Readonly<Record<number, ErrorCode>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE',
+  424: 'NOT_CONFIGURED',
+  429: 'RATE_LIMITED',
+  500: 'INTERNAL',
+  501: 'NOT_IMPLEMENTED',
+  502: 'UPSTREAM_UNREACHABLE',
+  503: 'UNAVAILABLE',
+  504: 'TIMEOUT',
+};
+
+/** STATUS_CODE, with BAD_REQUEST / INTERNAL for a 4xx / 5xx it does not list; undefined below 400. */
+export function codeForStatus(status: number): ErrorCode | undefined {
+  if (status < 400) return undefined;
+  return STATUS_CODE[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
+}
+
+/**
+ * What a caller can do next, by code: the one hint table. The SDK appends the hint to its error
+ * messages; the CLI prints it unless it has a hint naming a command. Client-neutral on purpose (no SDK
+ * option or CLI command names); `docs/errors.md` has the long form of each.
+ */
+export const ERROR_HINTS: Partial<Record<ErrorCode, string>> = {
+  BAD_REQUEST: 'Fix the request and try again',
+  VALIDATION_FAILED: 'Fix the fields listed in details and try again',
+  INVALID_JSON: 'Send a valid JSON document with Content-Type: application/json',
+  UNPROCESSABLE: 'Fix the request and try again',
+  POLICY_VIOLATION: 'Ask an administrator about the governance policy, or request less',
+  QUOTA_EXCEEDED: 'Delete sandboxes you no longer need, or ask an administrator for a higher cap',
+  PAYLOAD_TOO_LARGE: 'Files are capped at 32 MiB per request; split or compress the file',
+  UNSUPPORTED_MEDIA_TYPE: 'Send JSON with Content-Type: application/json',
+  UPSTREAM_UNREACHABLE: 'Retry after a moment; if it keeps failing, stop and resume the sandbox',
+};
+
+/** The hint for a retryable refusal: when to try again. */
+export function retryHint(retryAfterMs: number | undefined): string {
+  return retryAfterMs !== undefined
+    ? `Retry in ${Math.max(1, Math.ceil(retryAfterMs / 1000))}s`
+    : 'Slow down and retry';
 }
 
 /** One field problem in a validation error: `field` is a dotted path such as `spec.timeout`. */

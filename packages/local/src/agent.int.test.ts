@@ -188,12 +188,10 @@ describe('agent mode: /configure and /invoke', () => {
     }
     expect(events.at(-1)).toMatchObject({ event: 'exit', data: { reason: 'canceled', exitCode: -1 } });
     expect(
-      (
-        await api(base, 'POST', `/api/v1/sandboxes/demo-agent/invoke/cancel?namespace=${ns}`, {
-          invokeId: 'inv-nope',
-        })
-      ).status,
-    ).toBe(404);
+      await api(base, 'POST', `/api/v1/sandboxes/demo-agent/invoke/cancel?namespace=${ns}`, {
+        invokeId: 'inv-nope',
+      }),
+    ).toMatchObject({ status: 404, json: { code: 'INVOKE_NOT_FOUND' } });
     expect(
       (await api(base, 'POST', `/api/v1/sandboxes/demo-agent/invoke/cancel?namespace=${ns}`, {})).status,
     ).toBe(400);

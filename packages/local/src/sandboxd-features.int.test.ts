@@ -104,13 +104,22 @@ describe('sandboxd through the router', () => {
     abort.abort();
     for (let i = 0; i < 50; i++) {
       const p = (await api(base, 'GET', `/api/v1/sandboxes/box/processes/${processId}${q}`)).json;
-      if (p.state === 'exited' || p.code === 'FILE_NOT_FOUND' || p.code === 'NOT_FOUND') break;
+      if (p.state === 'exited' || p.code === 'PROCESS_NOT_FOUND') break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect((await exec('box', 'pgrep -f "[l]ine-\\$i" || echo none')).stdout.trim()).toBe('none');
   });
 
   it('runs background processes that can be listed, re-attached with replay, signalled and killed', async () => {
+    const missing = `/api/v1/sandboxes/box/processes/no-such-process`;
+    expect(await api(base, 'GET', `${missing}${q}`)).toMatchObject({
+      status: 404,
+      json: { code: 'PROCESS_NOT_FOUND' },
+    });
+    expect(await api(base, 'DELETE', `${missing}${q}`)).toMatchObject({
+      status: 404,
+      json: { code: 'PROCESS_NOT_FOUND' },
+    });
     const started = await api(base, 'POST', `/api/v1/sandboxes/box/processes${q}`, {
       command: 'echo first; sleep 60',
       name: 'bg',

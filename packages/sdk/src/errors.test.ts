@@ -1,4 +1,4 @@
-import { ERROR_STATUS } from '@agenttier/contract';
+import { ERROR_STATUS, codeForStatus } from '@agenttier/contract';
 import { describe, expect, it } from 'vitest';
 import {
   AgentTierError,
@@ -73,6 +73,12 @@ describe('errorFromResponse', () => {
       if (status === 409) expect(err).toBeInstanceOf(ConflictError);
       if (code === 'POLICY_VIOLATION') expect(err).toBeInstanceOf(PolicyViolationError);
       if (code === 'FORBIDDEN') expect(err).toBeInstanceOf(ForbiddenError);
+    }
+  });
+
+  it("reports the contract's code for a status when the body has none (as the server does)", () => {
+    for (const status of [400, 403, 404, 409, 413, 429, 500, 502, 503]) {
+      expect(errorFromResponse({ status, body: { error: 'x' } }).code).toBe(codeForStatus(status));
     }
   });
 

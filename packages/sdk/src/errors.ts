@@ -1,5 +1,5 @@
 import type { ErrorCode, FieldIssue } from '@agenttier/contract';
-import { isErrorCode, RETRYABLE_CODES } from '@agenttier/contract';
+import { ERROR_HINTS, RETRYABLE_CODES, codeForStatus, isErrorCode, retryHint } from '@agenttier/contract';
 
 /** Codes the SDK assigns itself, for failures that never produced an HTTP error body. */
 export type ClientErrorCode =
@@ -166,25 +166,6 @@ export class SandboxErrorStateError extends AgentTierError {
   override name = 'SandboxErrorStateError';
 }
 
-/** The code to report when the server did not send one (e.g. the seed product's `{error}` bodies). */
-const STATUS_FALLBACK_CODE: Record<number, ErrorCode> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHENTICATED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'UNPROCESSABLE',
-  424: 'NOT_CONFIGURED',
-  429: 'RATE_LIMITED',
-  500: 'INTERNAL',
-  502: 'UPSTREAM_UNREACHABLE',
-  503: 'UNAVAILABLE',
-  504: 'TIMEOUT',
-};
-
 /**
  * Parses `Retry-After` (delay seconds or an HTTP date) into milliseconds; undefined when absent or unparsable.
  * `now` is injectable for tests.
@@ -255,7 +236,7 @@ export function errorFromResponse(input: HttpErrorInput): AgentTierError {
         ? 'POLICY_VIOLATION'
         : rawError === 'concurrency_exceeded'
           ? 'CONCURRENCY_EXCEEDED'
-          : (STATUS_FALLBACK_CODE[status] ?? (status >= 500 ? 'INTERNAL' : 'UNKNOWN'));
+          : (codeForStatus(status) ?? 'UNKNOWN');
 
   const bodyRetry = typeof obj.retryAfter === 'number' ? obj.retryAfter * 1000 : undefined;
   const retryAfterMs = parseRetryAfterMs(headers?.get('retry-after')) ?? bodyRetry;
@@ -263,8 +244,9 @@ export function errorFromResponse(input: HttpErrorInput): AgentTierError {
   const details = fieldIssues(obj.details);
   const base = { code, status, requestId, retryAfterMs, details, serverMessage, body: input.body };
 
+  const tableHint = isErrorCode(code) ? ERROR_HINTS[code] : undefined;
   if (status === 400 || status === 422) {
-    return new ValidationError(serverMessage, { ...base, hint: 'Fix the request and try again' });
+    return new ValidationError(serverMessage, { ...base, hint: tableHint ?? ERROR_HINTS.BAD_REQUEST });
   }
   if (status === 401) {
     return new AuthenticationError(serverMessage, {
@@ -277,23 +259,19 @@ export function errorFromResponse(input: HttpErrorInput): AgentTierError {
       return new PolicyViolationError(serverMessage, {
         ...base,
         code: isErrorCode(code) ? code : 'POLICY_VIOLATION',
-        hint: 'Ask an administrator about the governance policy, or request less',
+        hint: ERROR_HINTS.POLICY_VIOLATION,
       });
     }
-    return new ForbiddenError(serverMessage, base);
+    return new ForbiddenError(serverMessage, { ...base, hint: tableHint });
   }
   if (status === 404) return new NotFoundError(serverMessage, base);
   if (status === 409) return new ConflictError(serverMessage, base);
   if (status === 413) {
-    return new PayloadTooLargeError(serverMessage, {
-      ...base,
-      hint: 'Files are capped at 32 MiB per request; split the file or use an archive',
-    });
+    return new PayloadTooLargeError(serverMessage, { ...base, hint: ERROR_HINTS.PAYLOAD_TOO_LARGE });
   }
   if (status === 424) return new NotConfiguredError(serverMessage, base);
   if (status === 429) {
-    const hint =
-      retryAfterMs !== undefined ? `Retry in ${Math.ceil(retryAfterMs / 1000)}s` : 'Slow down and retry';
+    const hint = retryHint(retryAfterMs);
     if (code === 'CONCURRENCY_EXCEEDED') return new ConcurrencyError(serverMessage, { ...base, hint });
     return new RateLimitError(serverMessage, { ...base, hint });
   }

@@ -110,7 +110,7 @@ describe('processes', () => {
       sendJson(res, 200, proc('p1', { state: 'exited', exitCode: 137, signal: 'SIGKILL' })),
     );
     server.route(`GET ${base}/processes/nope`, (_req, res) =>
-      sendJson(res, 404, { error: 'process nope not found', code: 'NOT_FOUND' }),
+      sendJson(res, 404, { error: 'process nope not found', code: 'PROCESS_NOT_FOUND' }),
     );
     const sb = client.sandbox('x', { namespace: 'team' });
     const started = await sb.processes.start(['python3', '-m', 'http.server'], {
@@ -180,7 +180,7 @@ describe('processes', () => {
       sse.end(); // ends without exit
     });
     server.route(`GET ${base}/processes/gone/output`, (_req, res) =>
-      sendJson(res, 404, { error: 'process gone not found', code: 'NOT_FOUND' }),
+      sendJson(res, 404, { error: 'process gone not found', code: 'PROCESS_NOT_FOUND' }),
     );
     const drain = async (id: string) => {
       for await (const _ of client.sandbox('x').processes.output(id, { maxRetries: 2 })) {
@@ -523,7 +523,7 @@ describe('agent.invoke', () => {
       sse.end();
     });
     server.route(`POST ${base}/invoke/cancel`, (_req, res) =>
-      sendJson(res, 404, { error: 'invoke inv-4 not in flight', code: 'NOT_FOUND' }),
+      sendJson(res, 404, { error: 'invoke inv-4 not in flight', code: 'INVOKE_NOT_FOUND' }),
     );
     const err = await client
       .sandbox('x')

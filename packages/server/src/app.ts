@@ -3,6 +3,7 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyReply, FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
+import { PlatformError } from '@agenttier/contract';
 import type { AgentRecordStore, DataPlane, Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createAgentMetrics } from './agent/agent-metrics.ts';
@@ -113,7 +114,8 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => {
     const message = `no route for ${req.method} ${req.url.split('?')[0]}; see docs/api.md`;
-    void reply.code(404).send({ error: message, code: 'NOT_FOUND', message, requestId: String(req.id) });
+    const { status, body } = toWireError(new PlatformError('NOT_FOUND', message), String(req.id));
+    void reply.code(status).type('application/json').send(body);
   });
 
   app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok'));

@@ -62,6 +62,9 @@ describe('toWireError', () => {
   it('maps another 4xx by its status, and an unknown 4xx status to BAD_REQUEST', () => {
     expect(toWireError(fastifyError('FST_X', 404, 'gone'), 'r').body.code).toBe('NOT_FOUND');
     expect(toWireError(fastifyError('FST_X', 405, 'nope'), 'r').body.code).toBe('METHOD_NOT_ALLOWED');
+    // The same generic code the SDK reports for a body without one (contract's STATUS_CODE).
+    expect(toWireError(fastifyError('FST_X', 409, 'x'), 'r').body.code).toBe('CONFLICT');
+    expect(toWireError(fastifyError('FST_X', 429, 'x'), 'r').body.code).toBe('RATE_LIMITED');
     const teapot = toWireError(fastifyError('FST_X', 418, 'teapot'), 'r');
     expect(teapot).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST', message: 'teapot' } });
   });

@@ -1,5 +1,5 @@
 import type { ErrorBody, ErrorCode } from '@agenttier/contract';
-import { ERROR_STATUS, PlatformError, isErrorCode } from '@agenttier/contract';
+import { ERROR_STATUS, PlatformError, codeForStatus, isErrorCode } from '@agenttier/contract';
 
 /** Fastify's own error codes and what they mean on our wire. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -39,11 +39,7 @@ export function toWireError(
   const e = (err ?? {}) as { code?: string; statusCode?: number; message?: string; validation?: unknown };
   let code: ErrorCode | undefined = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (!code && err instanceof SyntaxError) code = 'INVALID_JSON';
-  if (!code && e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    code =
-      (Object.entries(ERROR_STATUS).find(([, s]) => s === e.statusCode)?.[0] as ErrorCode | undefined) ??
-      'BAD_REQUEST';
-  }
+  if (!code && e.statusCode && e.statusCode >= 400 && e.statusCode < 500) code = codeForStatus(e.statusCode);
   if (code && isErrorCode(code)) {
     const message =
       code === 'INVALID_JSON'

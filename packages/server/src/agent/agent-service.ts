@@ -372,11 +372,14 @@ export function createAgentService(deps: AgentServiceDeps) {
         record.namespace !== (sb.metadata.namespace ?? 'default') ||
         record.sandbox !== sb.metadata.name
       ) {
-        throw new PlatformError('NOT_FOUND', `invoke ${invokeId} not found for sandbox ${sb.metadata.name}`);
+        throw new PlatformError(
+          'INVOKE_NOT_FOUND',
+          `invoke ${invokeId} not found for sandbox ${sb.metadata.name}`,
+        );
       }
       if (!run || !run.isRunning)
         throw new PlatformError(
-          'NOT_FOUND',
+          'INVOKE_NOT_FOUND',
           `invoke ${invokeId} not in flight (it already ended: ${record.reason ?? 'unknown'})`,
         );
       await run.cancel('canceled');

@@ -175,7 +175,10 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
       record.sandbox !== sb.metadata.name ||
       record.namespace !== (sb.metadata.namespace ?? 'default')
     ) {
-      throw new PlatformError('NOT_FOUND', `invoke ${invokeId} not found for sandbox ${sb.metadata.name}`);
+      throw new PlatformError(
+        'INVOKE_NOT_FOUND',
+        `invoke ${invokeId} not found for sandbox ${sb.metadata.name}`,
+      );
     }
     return record;
   });
@@ -189,7 +192,10 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
       record.sandbox !== sb.metadata.name ||
       record.namespace !== (sb.metadata.namespace ?? 'default')
     ) {
-      throw new PlatformError('NOT_FOUND', `invoke ${invokeId} not found for sandbox ${sb.metadata.name}`);
+      throw new PlatformError(
+        'INVOKE_NOT_FOUND',
+        `invoke ${invokeId} not found for sandbox ${sb.metadata.name}`,
+      );
     }
     const header = req.headers['last-event-id'];
     const after = Number(

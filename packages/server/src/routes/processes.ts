@@ -9,7 +9,7 @@ import {
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { SseStream } from '../agent/sse.ts';
 import type { SandboxdRouteDeps } from './sandboxd-access.ts';
-import { callSandboxd, sandboxdOf } from './sandboxd-access.ts';
+import { callProcess, callSandboxd, sandboxdOf } from './sandboxd-access.ts';
 
 export type ProcessRouteDeps = SandboxdRouteDeps;
 
@@ -41,7 +41,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     fromOffset: number,
     killOnDetach: boolean,
   ) {
-    const attachment = await callSandboxd(() => client.attach(processId, { fromOffset, killOnDetach }));
+    const attachment = await callProcess(() => client.attach(processId, { fromOffset, killOnDetach }));
     void reply.hijack();
     const sse = new SseStream(reply.raw, { requestId, headers: { 'x-process-id': processId } });
     sse.send('start', {
@@ -120,7 +120,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
 
   app.get('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
     const { client } = await clientFor(req);
-    return callSandboxd(() => client.getProcess((req.params as { pid: string }).pid));
+    return callProcess(() => client.getProcess((req.params as { pid: string }).pid));
   });
 
   app.get('/api/v1/sandboxes/:id/processes/:pid/output', async (req, reply) => {
@@ -140,11 +140,11 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     const { signal } = parseOrThrow(signalSchema, req.body ?? {}, 'signal request');
     const { client } = await clientFor(req);
     const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
-    return callSandboxd(() => client.signalProcess((req.params as { pid: string }).pid, name));
+    return callProcess(() => client.signalProcess((req.params as { pid: string }).pid, name));
   });
 
   app.delete('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
     const { client } = await clientFor(req);
-    return callSandboxd(() => client.killProcess((req.params as { pid: string }).pid));
+    return callProcess(() => client.killProcess((req.params as { pid: string }).pid));
   });
 }

@@ -1,4 +1,4 @@
-import type { Sandbox } from '@agenttier/contract';
+import type { ErrorCode, Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
@@ -18,13 +18,25 @@ export function fileRootsOf(sb: Sandbox): string[] {
   return [sb.spec.storage?.mountPath ?? '/workspace', '/tmp'];
 }
 
-/** Runs a sandboxd call, mapping its errors to the catalogue (one place for every sandboxd route). */
-export async function callSandboxd<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs a sandboxd call, mapping its errors to the catalogue (one place for every sandboxd route).
+ * `notFound` names what a `not_found` from the daemon means on this route (default FILE_NOT_FOUND).
+ */
+export async function callSandboxd<T>(fn: () => Promise<T>, opts: { notFound?: ErrorCode } = {}): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw fromSandboxdError(err);
+    const mapped = fromSandboxdError(err);
+    if (opts.notFound && mapped instanceof PlatformError && mapped.code === 'FILE_NOT_FOUND') {
+      throw new PlatformError(opts.notFound, mapped.message, { cause: err });
+    }
+    throw mapped;
   }
+}
+
+/** A sandboxd call about one background process: a missing one is PROCESS_NOT_FOUND. */
+export function callProcess<T>(fn: () => Promise<T>): Promise<T> {
+  return callSandboxd(fn, { notFound: 'PROCESS_NOT_FOUND' });
 }
 
 /**

@@ -248,7 +248,7 @@ describe('agenttier invoke', () => {
     expect(d.stderr).toContain('agenttier attach bot inv-d');
     server.route(`POST ${base}/invoke/cancel`, (req, res) => {
       if (req.json<{ invokeId: string }>().invokeId !== 'inv-d') {
-        return sendJson(res, 404, { error: 'invoke inv-x not in flight', code: 'NOT_FOUND' });
+        return sendJson(res, 404, { error: 'invoke inv-x not in flight', code: 'INVOKE_NOT_FOUND' });
       }
       res.writeHead(204);
       res.end();

@@ -2,9 +2,6 @@ import type { InvokeEvent } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { EXIT, UsageError } from '../../errors.ts';
 
-/** `timeout(1)`'s exit status for a run that hit its time limit. */
-export const EXIT_TIMED_OUT = 124;
-
 /**
  * Prints an invoke's events as they come — stdout lines to stdout, stderr lines to stderr; with
  * `-o json` one JSON event per line — and returns the exit code the CLI should end with: the
@@ -34,7 +31,7 @@ export async function followInvoke(
         `${s.red('Error:')} invoke ${exit.invokeId} hit its time limit after ${(exit.durationMs / 1000).toFixed(1)}s\n` +
           `${s.dim('Hint:')} allow more with --timeout (up to the sandbox's limit), or configure --default-invoke-timeout`,
       );
-      return EXIT_TIMED_OUT;
+      return EXIT.TIMED_OUT;
     case 'canceled':
       client.log(`Invoke ${exit.invokeId} was canceled.`);
       return EXIT.INTERRUPTED;

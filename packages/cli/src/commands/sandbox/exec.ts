@@ -2,13 +2,10 @@ import type { Readable } from 'node:stream';
 import { MAX_EXEC_TIMEOUT_SECONDS } from '@agenttier/contract';
 import type { ExecOpts, ExecStreamEvent } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
-import { UsageError } from '../../errors.ts';
+import { EXIT, UsageError } from '../../errors.ts';
 import { parseIntFlag, parseKeyValues, str } from '../../flags.ts';
 import type { Handler } from '../../spec.ts';
 import { execDetached } from './processes.ts';
-
-/** Exit status for a command the server gave up on, as `timeout(1)` uses. */
-export const EXIT_TIMED_OUT = 124;
 
 async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
@@ -43,7 +40,7 @@ async function streamed(
       `${client.errorStyle.red('Error:')} the command timed out${timeoutSec ? ` after ${timeoutSec}s` : ''}\n` +
         `${client.errorStyle.dim('Hint:')} allow more time with --timeout SECONDS`,
     );
-    return EXIT_TIMED_OUT;
+    return EXIT.TIMED_OUT;
   }
   const code = exit?.exitCode ?? 1;
   return code >= 0 && code <= 255 ? code : 1;
@@ -110,7 +107,7 @@ export const exec: Handler = async (client, { args, opts }) => {
       `${client.errorStyle.red('Error:')} the command timed out after ${timeoutSec ?? 30}s\n` +
         `${client.errorStyle.dim('Hint:')} allow more time with --timeout SECONDS`,
     );
-    return EXIT_TIMED_OUT;
+    return EXIT.TIMED_OUT;
   }
   const only = words[0] ?? '';
   if (result.exitCode === 127 && !opts.shell && words.length === 1 && /\s/.test(only)) {

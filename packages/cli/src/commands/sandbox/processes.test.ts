@@ -170,7 +170,7 @@ describe('sandbox logs', () => {
 
   it('maps an unknown process to exit 3 with a hint', async () => {
     server.route(`GET ${base}/processes/nope`, (_req, res) =>
-      sendJson(res, 404, { error: 'process nope not found', code: 'NOT_FOUND' }),
+      sendJson(res, 404, { error: 'process nope not found', code: 'PROCESS_NOT_FOUND' }),
     );
     const r = await cli('sandbox', 'logs', 'demo', 'nope');
     expect(r.code).toBe(3);
