@@ -17,3 +17,4 @@ export * from './install/install-manifests.ts';
 export * from './rbac/rbac.ts';
 export * from './install/apply.ts';
 export * from './runtime/domain-refresher.ts';
+export * from './runtime/router-network-policy.ts';

@@ -47,3 +47,10 @@ tolerations: {{- toYaml . | nindent 2 }}
 affinity: {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/* A label map as k=v,k2=v2 (sorted), for environment variables. */}}
+{{- define "agenttier.labelList" -}}
+{{- $out := list -}}
+{{- range $k, $v := . }}{{ $out = append $out (printf "%s=%s" $k $v) }}{{- end -}}
+{{- join "," $out -}}
+{{- end -}}

@@ -5,12 +5,14 @@ import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
 import type { Controller, Logger } from '@agenttier/core';
 import { createController, templateLookup } from '@agenttier/core';
-import type { DomainResolver, PodScheduling, RouterPeer } from '@agenttier/platform-kubernetes';
+import type { DnsPeer, DomainResolver, PodScheduling, RouterPeer } from '@agenttier/platform-kubernetes';
 import {
+  DEFAULT_DNS,
   DomainRefresher,
   KubernetesRuntime,
   KubernetesStore,
   loadKubeConfig,
+  parseCidr,
   withChildNamesInStatus,
 } from '@agenttier/platform-kubernetes';
 import type { Endpoints } from '../http-endpoints.ts';
@@ -29,6 +31,21 @@ export const DEFAULT_ROUTER_LABELS = {
   'app.kubernetes.io/component': 'router',
 };
 
+/** `k=v,k2=v2` into labels; throws on an entry without `=`. */
+export function parseLabels(text: string, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`${what}: "${part}" is not key=value`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  if (!Object.keys(out).length) throw new Error(`${what} names no labels`);
+  return out;
+}
+
 /** Settings the Deployment passes as environment variables (flags win over them). */
 function envOpts(env: NodeJS.ProcessEnv): Partial<ControllerProcessOpts> {
   const out: Partial<ControllerProcessOpts> = {};
@@ -39,6 +56,14 @@ function envOpts(env: NodeJS.ProcessEnv): Partial<ControllerProcessOpts> {
     out.blockedCidrs = env.AGENTTIER_BLOCKED_CIDRS.split(',')
       .map((c) => c.trim())
       .filter(Boolean);
+  }
+  if (env.AGENTTIER_DNS_NAMESPACE || env.AGENTTIER_DNS_POD_LABELS) {
+    out.dns = {
+      namespace: env.AGENTTIER_DNS_NAMESPACE || DEFAULT_DNS.namespace,
+      podLabels: env.AGENTTIER_DNS_POD_LABELS
+        ? parseLabels(env.AGENTTIER_DNS_POD_LABELS, 'AGENTTIER_DNS_POD_LABELS')
+        : DEFAULT_DNS.podLabels,
+    };
   }
   if (env.AGENTTIER_INJECTOR_IMAGE) out.injectorImage = env.AGENTTIER_INJECTOR_IMAGE;
   return out;
@@ -70,7 +95,10 @@ export interface ControllerProcessOpts {
   concurrency?: number;
   resyncIntervalMs?: number;
   scheduling?: PodScheduling;
+  /** Never reachable from sandboxes (cluster, private and link-local ranges). @default DEFAULT_BLOCKED_CIDRS */
   blockedCidrs?: string[];
+  /** The cluster DNS pods sandboxes may query. @default kube-system / k8s-app=kube-dns */
+  dns?: DnsPeer;
   resolver?: DomainResolver;
   /** How often allowed domains are re-resolved into NetworkPolicy ipBlocks. @default 300000 */
   domainRefreshMs?: number;
@@ -111,6 +139,14 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
     userAgent: `${CONTROLLER_COMPONENT}/0.1.0`,
   });
 
+  // A typo in a blocked range must stop the start, not silently open the cluster to sandboxes.
+  const blockedCidrs = opts.blockedCidrs?.map((c) => {
+    try {
+      return parseCidr(c);
+    } catch (err) {
+      throw new Error(`blocked CIDRs (AGENTTIER_BLOCKED_CIDRS): ${(err as Error).message}`, { cause: err });
+    }
+  });
   const store = new KubernetesStore({ kubeConfig: kc, logger });
   const key = await loadSandboxdKey(kc, namespace, { create: true });
   let loop: Controller | undefined;
@@ -123,7 +159,8 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
     logger,
     onPodChange: (ns, name) => loop?.enqueue(ns, name),
     ...(opts.scheduling ? { scheduling: opts.scheduling } : {}),
-    ...(opts.blockedCidrs ? { blockedCidrs: opts.blockedCidrs } : {}),
+    ...(blockedCidrs ? { blockedCidrs } : {}),
+    ...(opts.dns ? { dns: opts.dns } : {}),
     ...(opts.resolver ? { resolver: opts.resolver } : {}),
   });
   const metrics = createControllerMetrics(store);
@@ -145,6 +182,7 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
     kubeConfig: kc,
     logger,
     ...(opts.resolver ? { resolver: opts.resolver } : {}),
+    ...(blockedCidrs ? { blockedCidrs } : {}),
     ...(opts.domainRefreshMs ? { intervalMs: opts.domainRefreshMs } : {}),
   });
   const lead = async () => {

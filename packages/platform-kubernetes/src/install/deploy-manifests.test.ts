@@ -60,6 +60,14 @@ const RENDERINGS: Record<string, () => Obj[]> = {
       'ingress.className=nginx',
       'auth.devAuth=true',
     ),
+  'helm template (pinned API server, narrowed router ingress, cluster CIDRs)': () =>
+    helm(
+      'networking.apiServer.cidrs[0]=203.0.113.10/32',
+      'networking.routerPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=ingress-nginx',
+      'networking.routerPolicy.extraEgress[0].to[0].ipBlock.cidr=198.51.100.5/32',
+      'networking.routerPolicy.extraEgress[0].ports[0].port=443',
+      'networking.clusterCidrs[0]=203.0.113.0/24',
+    ),
   'agenttier install --render': () => renderInstallManifests() as Obj[],
 };
 

@@ -1,6 +1,8 @@
 import type { SandboxTemplate } from '@agenttier/contract';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
 import { buildCrds } from '../crd/crds.ts';
+import type { RouterNetworkPolicyInput } from '../runtime/router-network-policy.ts';
+import { buildRouterNetworkPolicy } from '../runtime/router-network-policy.ts';
 import type { PolicyRule } from '../rbac/rbac.ts';
 import { CONTROLLER_CALLS, ROUTER_CALLS, SANDBOXD_KEY_SECRET_NAME, rulesFor } from '../rbac/rbac.ts';
 
@@ -36,6 +38,11 @@ export interface InstallOpts {
   routerPersistence?: false | { size?: string; storageClass?: string };
   /** @default 1 (more replicas stand by on the Lease) */
   controllerReplicas?: number;
+  /**
+   * The router's NetworkPolicy (who may reach it, what it may reach), or `false` for none.
+   * @default {} (every pod but sandboxes in; API server, DNS and sandboxd out)
+   */
+  routerNetworkPolicy?: false | Omit<RouterNetworkPolicyInput, 'namespace' | 'podLabels' | 'labels'>;
 }
 
 type Obj = Record<string, unknown>;
@@ -249,6 +256,17 @@ export function renderInstallManifests(opts: InstallOpts = {}): Obj[] {
       ...(persistence ? { dataClaim: ROUTER_DATA_CLAIM } : {}),
     }),
   );
+  const routerPolicy = opts.routerNetworkPolicy ?? {};
+  if (routerPolicy) {
+    out.push(
+      buildRouterNetworkPolicy({
+        ...routerPolicy,
+        namespace: ns,
+        podLabels: component('router'),
+        labels: component('router'),
+      }),
+    );
+  }
   out.push({
     apiVersion: 'v1',
     kind: 'Service',

@@ -7,13 +7,15 @@ import { isConflict, isNotFound, withRetry } from '../kube/api-errors.ts';
 import { ANNOTATION_ALLOWED_DOMAINS, ANNOTATION_RESOLVED_AT } from './children.ts';
 import type { DomainResolver } from './domain-resolver.ts';
 import { resolveDomains, systemResolver } from './domain-resolver.ts';
-import { hostCidr } from './network-policy.ts';
+import { DEFAULT_BLOCKED_CIDRS, hostCidr, inCidrs } from './network-policy.ts';
 
 export interface DomainRefresherOpts {
   kubeConfig: KubeConfig;
   resolver?: DomainResolver;
   /** @default 300000 (5 min; DNS answers of CDNs change faster, so keep it short) */
   intervalMs?: number;
+  /** Addresses in these ranges are never allowed, whatever a domain resolves to. @default DEFAULT_BLOCKED_CIDRS */
+  blockedCidrs?: string[];
   logger?: Logger;
   now?: () => Date;
 }
@@ -70,7 +72,9 @@ export class DomainRefresher {
     let changed = 0;
     for (const np of list.items) {
       const domains = np.metadata?.annotations?.[ANNOTATION_ALLOWED_DOMAINS];
-      if (!domains) continue;
+      // Only a sandbox's own policy (a label is not enough: anyone may set one).
+      const sandboxOwned = np.metadata?.ownerReferences?.some((r) => r.kind === 'Sandbox' && r.controller);
+      if (!domains || !sandboxOwned) continue;
       const key = `${np.metadata?.namespace}/${np.metadata?.name}`;
       const resolution = await resolveDomains(
         domains.split(','),
@@ -78,9 +82,11 @@ export class DomainRefresher {
         this.previous.get(key),
       );
       this.previous.set(key, resolution.byDomain);
+      const blocked = this.opts.blockedCidrs ?? DEFAULT_BLOCKED_CIDRS;
+      const ips = resolution.ips.filter((ip) => !inCidrs(ip, blocked));
       const current = allowListIps(np);
-      if (resolution.ips.length === 0 || JSON.stringify(resolution.ips) === JSON.stringify(current)) continue;
-      if (await this.rewrite(np, resolution.ips)) changed++;
+      if (ips.length === 0 || JSON.stringify(ips) === JSON.stringify(current)) continue;
+      if (await this.rewrite(np, ips)) changed++;
     }
     return changed;
   }

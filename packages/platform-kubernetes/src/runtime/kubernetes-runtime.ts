@@ -24,7 +24,7 @@ import type { ChildNames } from './children.ts';
 import { ANNOTATION_ALLOWED_DOMAINS, childNames, foreignObjectMessage, ownership } from './children.ts';
 import type { DomainResolver } from './domain-resolver.ts';
 import { resolveDomains, systemResolver } from './domain-resolver.ts';
-import type { RouterPeer } from './network-policy.ts';
+import type { DnsPeer, RouterPeer } from './network-policy.ts';
 import { buildNetworkPolicy } from './network-policy.ts';
 import type { AccessMode } from './objects.ts';
 import { buildPvc, buildServiceAccount, buildTokenSecret } from './objects.ts';
@@ -43,7 +43,10 @@ export interface KubernetesRuntimeOpts {
   /** Template lookup for harness parts that EffectiveSandbox does not carry (tools, init scripts). */
   templates?: TemplateLookup;
   resolver?: DomainResolver;
+  /** Never reachable from a sandbox, not even with allowInternet. @default DEFAULT_BLOCKED_CIDRS */
   blockedCidrs?: string[];
+  /** The cluster DNS pods, the only DNS a sandbox may query. @default DEFAULT_DNS */
+  dns?: DnsPeer;
   /** Access mode of workspace claims whose sandbox and template name none. @default ReadWriteOnce */
   accessMode?: AccessMode;
   scheduling?: PodScheduling;
@@ -360,6 +363,7 @@ export class KubernetesRuntime implements Runtime {
       router: this.opts.router,
       resolvedIps: resolution.ips,
       ...(this.opts.blockedCidrs ? { blockedCidrs: this.opts.blockedCidrs } : {}),
+      ...(this.opts.dns ? { dns: this.opts.dns } : {}),
     });
     const name = names.networkPolicy;
     const current = await this.ensureChild(

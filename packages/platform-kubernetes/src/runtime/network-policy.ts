@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { Sandbox } from '@agenttier/contract';
 import type { EffectiveSandbox } from '@agenttier/core';
 import type {
@@ -16,8 +16,56 @@ import {
 } from './children.ts';
 import { SANDBOXD_PORT } from './pod-builder.ts';
 
-/** Link-local ranges hold cloud metadata services (169.254.169.254): never reachable from a sandbox. */
-export const DEFAULT_BLOCKED_CIDRS = ['169.254.0.0/16', 'fe80::/10'];
+/**
+ * Never reachable from a sandbox, even one allowed the internet: the private ranges that hold the
+ * cluster's pods, services, nodes (kubelets), the API server and the router on almost every cluster,
+ * plus link-local (cloud metadata at 169.254.169.254). Clusters on public addresses add their pod,
+ * service and node CIDRs and the API server's address (Helm `networking.clusterCidrs`).
+ */
+export const DEFAULT_BLOCKED_CIDRS = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '169.254.0.0/16',
+  'fc00::/7',
+  'fe80::/10',
+];
+
+/** The cluster DNS pods: the only place a sandbox may send DNS queries. */
+export interface DnsPeer {
+  /** @default 'kube-system' */
+  namespace: string;
+  /** @default { 'k8s-app': 'kube-dns' } (CoreDNS keeps that label) */
+  podLabels: Record<string, string>;
+}
+
+export const DEFAULT_DNS: DnsPeer = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+
+/** `a.b.c.d/n`, `x::/n`, or a bare address (taken as one host); throws on anything else. */
+export function parseCidr(text: string): string {
+  const t = text.trim();
+  const [addr, bits, extra] = t.split('/');
+  const family = isIP(addr ?? '');
+  if (!family || extra !== undefined) throw new Error(`"${text}" is not an IP address or CIDR`);
+  if (bits === undefined) return hostCidr(addr!);
+  const n = Number(bits);
+  if (!/^\d+$/.test(bits) || n > (family === 6 ? 128 : 32))
+    throw new Error(`"${text}" has an invalid prefix length`);
+  return t;
+}
+
+/** Whether `ip` lies in one of `cidrs`. */
+export function inCidrs(ip: string, cidrs: string[]): boolean {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const [addr, bits] = c.split('/');
+    const type = isIP(addr!) === 6 ? 'ipv6' : 'ipv4';
+    list.addSubnet(addr!, Number(bits ?? (type === 'ipv6' ? 128 : 32)), type);
+  }
+  const type = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+  return isIP(ip) !== 0 && list.check(ip, type);
+}
 
 export interface RouterPeer {
   /** Namespace the router runs in. */
@@ -32,8 +80,10 @@ export interface NetworkPolicyInput {
   router: RouterPeer;
   /** Addresses `effective.network.allowedDomains` resolved to (see domain-resolver.ts). */
   resolvedIps?: string[];
-  /** Excepted from "allow internet". @default DEFAULT_BLOCKED_CIDRS */
+  /** Excepted from "allow internet", and never allowed through a resolved domain. @default DEFAULT_BLOCKED_CIDRS */
   blockedCidrs?: string[];
+  /** @default DEFAULT_DNS */
+  dns?: DnsPeer;
   now?: () => Date;
 }
 
@@ -44,12 +94,23 @@ export function hostCidr(ip: string): string {
   return isIP(ip) === 6 ? `${ip}/128` : `${ip}/32`;
 }
 
-/** The egress rules: DNS always; then everything (minus blocked ranges), or only the allowed domains' addresses. */
+/**
+ * The egress rules: DNS to the cluster DNS pods only; then everything minus the blocked ranges, or
+ * only the allowed domains' addresses (those inside a blocked range are dropped: a domain that
+ * resolves to the API server or a pod must not open it).
+ */
 export function egressRules(
-  input: Pick<NetworkPolicyInput, 'effective' | 'resolvedIps' | 'blockedCidrs'>,
+  input: Pick<NetworkPolicyInput, 'effective' | 'resolvedIps' | 'blockedCidrs' | 'dns'>,
 ): V1NetworkPolicyEgressRule[] {
+  const dns = input.dns ?? DEFAULT_DNS;
   const rules: V1NetworkPolicyEgressRule[] = [
     {
+      to: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } },
+          podSelector: { matchLabels: dns.podLabels },
+        },
+      ],
       ports: [
         { protocol: 'UDP', port: 53 },
         { protocol: 'TCP', port: 53 },
@@ -64,17 +125,17 @@ export function egressRules(
     ];
     for (const peer of to) if (!peer.ipBlock?.except?.length) delete peer.ipBlock!.except;
     rules.push({ to });
-  } else if (input.resolvedIps?.length) {
-    rules.push({
-      to: [...new Set(input.resolvedIps)].sort().map((ip) => ({ ipBlock: { cidr: hostCidr(ip) } })),
-    });
+  } else {
+    const ips = [...new Set(input.resolvedIps ?? [])].filter((ip) => !inCidrs(ip, blocked)).sort();
+    if (ips.length) rules.push({ to: ips.map((ip) => ({ ipBlock: { cidr: hostCidr(ip) } })) });
   }
   return rules;
 }
 
 /**
- * Default deny both ways. In: only the router's pods, only sandboxd's port. Out: DNS, plus the
- * internet when the template allows it, or else the addresses of its allowed domains.
+ * Default deny both ways. In: only the router's pods, only sandboxd's port. Out: the cluster DNS
+ * pods, plus the internet outside the cluster's ranges when the template allows it, or else the
+ * addresses of its allowed domains.
  */
 export function buildNetworkPolicy(input: NetworkPolicyInput): V1NetworkPolicy {
   const { sandbox, effective } = input;

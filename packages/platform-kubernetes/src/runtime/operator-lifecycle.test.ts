@@ -300,7 +300,9 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     });
     expect(pvc.spec?.storageClassName).toBe('fast');
     const netpol = await h.net.readNamespacedNetworkPolicy({ namespace: 'default', name: 'eta-netpol' });
-    const cidrs = netpol.spec!.egress!.flatMap((r) => r.to ?? []).map((p) => p.ipBlock?.cidr);
+    const cidrs = netpol
+      .spec!.egress!.flatMap((r) => r.to ?? [])
+      .flatMap((p) => (p.ipBlock ? [p.ipBlock.cidr] : []));
     expect(cidrs).toEqual(['2001:db8::10/128', '203.0.113.10/32']);
     expect(netpol.metadata?.annotations?.['agenttier.io/allowed-domains']).toBe('api.example.com');
 
@@ -310,9 +312,9 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     expect(await refresher.refreshOnce()).toBe(1);
     expect(await refresher.refreshOnce()).toBe(0);
     const refreshed = await h.net.readNamespacedNetworkPolicy({ namespace: 'default', name: 'eta-netpol' });
-    expect(refreshed.spec!.egress!.flatMap((r) => r.to ?? []).map((p) => p.ipBlock?.cidr)).toEqual([
-      '203.0.113.99/32',
-    ]);
+    expect(
+      refreshed.spec!.egress!.flatMap((r) => r.to ?? []).flatMap((p) => (p.ipBlock ? [p.ipBlock.cidr] : [])),
+    ).toEqual(['203.0.113.99/32']);
     expect(refreshed.spec!.egress![0]!.ports?.map((p) => p.port)).toEqual([53, 53]);
     answer = [];
     expect(await refresher.refreshOnce()).toBe(0); // an empty answer never cuts the sandbox off

@@ -3,7 +3,13 @@ import type { Sandbox } from '@agenttier/contract';
 import type { EffectiveSandbox } from '@agenttier/core';
 import { buildPod, toolsVerifyScript } from './pod-builder.ts';
 import { buildPvc } from './objects.ts';
-import { egressRules, buildNetworkPolicy } from './network-policy.ts';
+import {
+  DEFAULT_BLOCKED_CIDRS,
+  buildNetworkPolicy,
+  egressRules,
+  inCidrs,
+  parseCidr,
+} from './network-policy.ts';
 import { resolveDomains } from './domain-resolver.ts';
 import { sandboxdToken } from './children.ts';
 
@@ -113,10 +119,17 @@ describe('workspace claim', () => {
 describe('network policy', () => {
   const router = { namespace: 'agenttier', podLabels: { 'app.kubernetes.io/component': 'router' } };
 
-  it('denies by default: DNS out only, sandboxd in from the router only', () => {
+  it('denies by default: DNS out to the cluster DNS pods only, sandboxd in from the router only', () => {
     const np = buildNetworkPolicy({ sandbox, effective, router });
+    // A DNS rule without `to` would let TCP/UDP 53 reach any address (any resolver, any tunnel).
     expect(np.spec?.egress).toEqual([
       {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          },
+        ],
         ports: [
           { protocol: 'UDP', port: 53 },
           { protocol: 'TCP', port: 53 },
@@ -133,14 +146,68 @@ describe('network policy', () => {
     });
   });
 
-  it('allows the internet except link-local (cloud metadata) when the template allows it', () => {
+  it('takes the DNS pods it is configured with', () => {
+    const rules = egressRules({
+      effective,
+      dns: { namespace: 'dns', podLabels: { app: 'unbound' } },
+    });
+    expect(rules[0]?.to).toEqual([
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dns' } },
+        podSelector: { matchLabels: { app: 'unbound' } },
+      },
+    ]);
+  });
+
+  it('allows the internet except the private, shared and link-local ranges (pods, services, nodes, API server, metadata)', () => {
     const rules = egressRules({
       effective: { ...effective, network: { allowInternet: true, allowedDomains: ['x.com'] } },
     });
     expect(rules[1]?.to).toEqual([
-      { ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.0.0/16'] } },
-      { ipBlock: { cidr: '::/0', except: ['fe80::/10'] } },
+      {
+        ipBlock: {
+          cidr: '0.0.0.0/0',
+          except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'],
+        },
+      },
+      { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] } },
     ]);
+    for (const inside of [
+      '10.96.0.1',
+      '172.20.3.4',
+      '192.168.1.1',
+      '100.64.0.10',
+      '169.254.169.254',
+      'fd00::1',
+    ])
+      expect(inCidrs(inside, DEFAULT_BLOCKED_CIDRS), inside).toBe(true);
+    for (const outside of ['8.8.8.8', '172.32.0.1', '2001:db8::1'])
+      expect(inCidrs(outside, DEFAULT_BLOCKED_CIDRS), outside).toBe(false);
+  });
+
+  it('excepts the configured cluster ranges too (a cluster on public addresses)', () => {
+    const rules = egressRules({
+      effective: { ...effective, network: { allowInternet: true, allowedDomains: [] } },
+      blockedCidrs: [...DEFAULT_BLOCKED_CIDRS, '203.0.113.0/24', '2001:db8:1::/48'],
+    });
+    expect(rules[1]?.to?.[0]?.ipBlock?.except).toContain('203.0.113.0/24');
+    expect(rules[1]?.to?.[1]?.ipBlock?.except).toContain('2001:db8:1::/48');
+  });
+
+  it('never allows a cluster address through an allowed domain that resolves to one', () => {
+    const rules = egressRules({
+      effective: { ...effective, network: { allowInternet: false, allowedDomains: ['kubernetes.default'] } },
+      resolvedIps: ['10.96.0.1', '198.51.100.7', '169.254.169.254'],
+    });
+    expect(rules[1]?.to).toEqual([{ ipBlock: { cidr: '198.51.100.7/32' } }]);
+  });
+
+  it('reads CIDRs and bare addresses, and refuses anything else', () => {
+    expect(parseCidr(' 10.0.0.0/8 ')).toBe('10.0.0.0/8');
+    expect(parseCidr('203.0.113.9')).toBe('203.0.113.9/32');
+    expect(parseCidr('2001:db8::1')).toBe('2001:db8::1/128');
+    for (const bad of ['10.0.0.0/33', 'example.com', '10.0.0.0/8/1', '10.0.0/8', 'fd00::/129', '10.0.0.0/x'])
+      expect(() => parseCidr(bad), bad).toThrow();
   });
 
   it('resolves allowed domains, keeps the last addresses when a lookup fails, and reports wildcards', async () => {
