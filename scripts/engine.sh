@@ -78,8 +78,9 @@ command -v runsc >/dev/null || need_pkgs+=(runsc)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   mapfile -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
   echo "engine: installing ${need_pkgs[*]} from Debian" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  # Wait (up to 5 min) for another apt/dpkg run to release its lock instead of failing at once.
+  apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
 # Started by someone else (or still starting): wait for it instead of starting a second one.

@@ -80,8 +80,9 @@ host_apt_options() {
 build_rootfs() {
   if ! command -v mmdebstrap >/dev/null; then
     log "installing mmdebstrap from Debian"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
+    # Wait (up to 5 min) for another apt/dpkg run to release its lock instead of failing at once.
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq mmdebstrap >/dev/null
   fi
   local args=(--variant=minbase --format=tar)
   # Merged /usr through symlinks, without dragging the usrmerge package (and perl) into the image.

@@ -101,8 +101,9 @@ flock 9
 start=$SECONDS
 if ! command -v podman >/dev/null || [ ! -x /usr/libexec/podman/catatonit ]; then
   log "installing podman and catatonit from Debian"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman catatonit >/dev/null
+  # Wait (up to 5 min) for another apt/dpkg run to release its lock instead of failing at once.
+  apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends podman catatonit >/dev/null
   log "installed $(podman --version) in $((SECONDS - start))s"
 fi
 [ -x /usr/libexec/podman/catatonit ] || die "/usr/libexec/podman/catatonit is missing: sandboxes run with --init"
