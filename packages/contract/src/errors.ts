@@ -38,6 +38,8 @@ export const ERROR_STATUS = {
   RUNTIME_FAILED: 502,
   UPSTREAM_UNREACHABLE: 502,
   UNAVAILABLE: 503,
+  /** The sandbox is at one of its own limits (pids, memory, descriptors): sandboxd is alive, retry later. */
+  SANDBOX_BUSY: 503,
   TIMEOUT: 504,
 } as const;
 
@@ -48,6 +50,7 @@ export const RETRYABLE_CODES: readonly ErrorCode[] = [
   'CONCURRENCY_EXCEEDED',
   'RATE_LIMITED',
   'UNAVAILABLE',
+  'SANDBOX_BUSY',
   'UPSTREAM_UNREACHABLE',
   'TIMEOUT',
 ];

@@ -18,6 +18,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { PTY_PATCH_VERSION, patchPtySource } from './pty-patch.ts';
+
 const execFileAsync = promisify(execFile);
 
 /** Bump when the layout of dist/ changes so every stamp goes stale. */
@@ -179,7 +181,7 @@ async function buildPtyAddon(log: (msg: string) => void): Promise<string> {
   if (!ptyDir) throw new Error('sandboxd: node-pty is not installed');
   const nodeDir = nodeDistDir();
   const nodeVersion = packageVersion(nodeDir);
-  const key = `node-pty-${packageVersion(ptyDir)}-node-${nodeVersion}-${process.platform}-${process.arch}`;
+  const key = `node-pty-${packageVersion(ptyDir)}-fix${PTY_PATCH_VERSION}-node-${nodeVersion}-${process.platform}-${process.arch}`;
   const out = join(cacheDir, 'native', key, 'pty.node');
   if (existsSync(out)) return out;
 
@@ -197,6 +199,8 @@ async function buildPtyAddon(log: (msg: string) => void): Promise<string> {
   try {
     await copyFile(join(ptyDir, 'binding.gyp'), join(work, 'binding.gyp'));
     await cp(join(ptyDir, 'src'), join(work, 'src'), { recursive: true });
+    const ptyCc = join(work, 'src', 'unix', 'pty.cc');
+    await writeFile(ptyCc, patchPtySource(await readFile(ptyCc, 'utf8')));
     const nodeBin = realpathSync(join(nodeDir, 'bin', 'node'));
     const gyp = pkgRequire.resolve('node-gyp/bin/node-gyp.js');
     log(`sandboxd: compiling node-pty against Node ${nodeVersion} headers`);

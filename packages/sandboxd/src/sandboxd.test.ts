@@ -220,6 +220,69 @@ describe('exec', () => {
   });
 });
 
+describe('process trees', () => {
+  /** A shell line that starts `sleep 1000` in a way that leaves the exec's tree, writing its pid to `file`. */
+  const escapees = (dir: string) => ({
+    setsid: `setsid sh -c 'echo $$ > ${dir}/setsid.pid; exec sleep 1000' &`,
+    subshell: `(sh -c 'echo $$ > ${dir}/subshell.pid; exec sleep 1000' &)`,
+    // new session, then its parent exits: only the environment marker still ties it to the exec
+    orphan: `(setsid sh -c 'echo $$ > ${dir}/orphan.pid; exec sleep 1000' &)`,
+  });
+  const pidsIn = async (dir: string, names: string[]) => {
+    const pids: number[] = [];
+    for (const n of names) {
+      await waitFor(
+        async () => (await readFile(join(dir, `${n}.pid`), 'utf8').catch(() => '')).trim() !== '',
+      );
+      pids.push(Number(await readFile(join(dir, `${n}.pid`), 'utf8')));
+    }
+    return pids;
+  };
+
+  it('kills everything an exec started when it ends, even what left its session', async () => {
+    const dir = join(sd.tmp, 'tree-end');
+    await mkdir(dir, { recursive: true });
+    const e = escapees(dir);
+    const r = await c.exec({
+      command: `${e.setsid} ${e.subshell}; ${e.orphan}; for f in setsid subshell orphan; do while [ ! -s ${dir}/$f.pid ]; do sleep 0.01; done; done; echo started`,
+    });
+    expect(r.stdout).toBe('started\n');
+    const pids = await pidsIn(dir, ['setsid', 'subshell', 'orphan']);
+    // The exec answered only after the tree was killed: nothing to wait for.
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('kills the tree of an exec that times out', async () => {
+    const dir = join(sd.tmp, 'tree-timeout');
+    await mkdir(dir, { recursive: true });
+    const e = escapees(dir);
+    const r = await c.exec({ command: `${e.setsid} ${e.orphan}; sleep 1000`, timeoutMs: 500 });
+    expect(r.timedOut).toBe(true);
+    const pids = await pidsIn(dir, ['setsid', 'orphan']);
+    await waitFor(() => pids.every((p) => !alive(p)));
+  });
+
+  it('kills the tree of a background process when it is killed, not when its leader exits', async () => {
+    const dir = join(sd.tmp, 'tree-bg');
+    await mkdir(dir, { recursive: true });
+    const e = escapees(dir);
+    const p = await c.startProcess({ command: `${e.orphan}; sleep 1000` });
+    const [pid] = await pidsIn(dir, ['orphan']);
+    expect(alive(pid!)).toBe(true);
+    await c.killProcess(p.id);
+    await waitFor(() => !alive(pid!));
+
+    // An onStart-style script that starts a server and exits keeps its server.
+    const dir2 = join(sd.tmp, 'tree-bg-keep');
+    await mkdir(dir2, { recursive: true });
+    const hook = await c.startProcess({ command: escapees(dir2).setsid });
+    const [server] = await pidsIn(dir2, ['setsid']);
+    await waitFor(async () => (await c.listProcesses()).find((x) => x.id === hook.id)?.state === 'exited');
+    expect(alive(server!)).toBe(true);
+    process.kill(server!, 'SIGKILL');
+  });
+});
+
 describe('background processes', () => {
   it('streams output with offsets and replays from an offset', async () => {
     const p = await c.startProcess({

@@ -33,6 +33,27 @@ class CappedBuffer {
   }
 }
 
+const RESOURCE_ERRORS =
+  /resource temporarily unavailable|cannot allocate memory|too many open files|cannot fork/i;
+
+/**
+ * Why `stat` in the sandbox failed. Only stat's own "no such file" is a 404: a sandbox at its pids or
+ * memory limit cannot start `stat` at all, and saying "not found" then sends the user looking for a
+ * file that is there.
+ */
+export function statFailure(path: string, exitCode: number, stderr: string): PlatformError {
+  if (/No such file or directory|Not a directory/.test(stderr)) {
+    return new PlatformError('FILE_NOT_FOUND', `path not found: ${path}`);
+  }
+  if (/Permission denied/.test(stderr)) return new PlatformError('FORBIDDEN', `permission denied: ${path}`);
+  const why = stderr.trim().split('\n')[0]?.slice(0, 200) || `exit code ${exitCode}`;
+  return new PlatformError(
+    'SANDBOX_BUSY',
+    `cannot look at ${path}: the sandbox could not run \`stat\` (${why}); it may be at its pids or memory limit, retry shortly`,
+    { headers: { 'retry-after': '1' } },
+  );
+}
+
 /**
  * Exec and files through the engine's own API (`docker exec`, the archive endpoints): slower (an exec
  * costs tens of milliseconds of engine work) but needs nothing inside the image.
@@ -98,8 +119,16 @@ export class EngineDataPlane implements DataPlane {
   }
 
   async stat(sandbox: Sandbox, path: string): Promise<FileInfo> {
-    const r = await this.run(sandbox, ['stat', '-c', '%F\t%s\t%A\t%Y', path]);
-    if (r.exitCode !== 0) throw new PlatformError('FILE_NOT_FOUND', `path not found: ${path}`);
+    let r: ExecOutcome;
+    try {
+      r = await this.run(sandbox, ['stat', '-c', '%F\t%s\t%A\t%Y', path]);
+    } catch (err) {
+      // The engine could not even start `stat` in the container (runc: EAGAIN at the pids limit).
+      if (RESOURCE_ERRORS.test((err as Error).message ?? ''))
+        throw statFailure(path, -1, (err as Error).message);
+      throw err;
+    }
+    if (r.exitCode !== 0) throw statFailure(path, r.exitCode, r.stderr);
     const [type = '', size = '0', mode = '', mtime = '0'] = r.stdout.trim().split('\t');
     return {
       name: posix.basename(path),

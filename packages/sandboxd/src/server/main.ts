@@ -2,6 +2,8 @@
  * sandboxd entry point (bundled to dist/sandboxd.mjs). Started inside the sandbox as
  * `tini -s -- /opt/agenttier/node/bin/node /opt/agenttier/sandboxd/sandboxd.mjs`.
  */
+import { access } from 'node:fs/promises';
+
 import { createSandboxd } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
@@ -35,6 +37,9 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger(config.logLevel);
+  // libuv starts its thread pool on the first asynchronous fs call and aborts the process when it cannot
+  // create a thread. Start it now, while the sandbox's pids limit has room, not later under a fork flood.
+  await access('/').catch(() => undefined);
   const version = typeof SANDBOXD_VERSION === 'string' ? SANDBOXD_VERSION : 'dev';
   const daemon = createSandboxd({ ...config.options, log, version });
 

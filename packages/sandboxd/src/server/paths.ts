@@ -31,6 +31,15 @@ export function fsError(err: unknown, path: string): SandboxdError {
     case 'ENOSPC':
     case 'EDQUOT':
       return new SandboxdError('resource_exhausted', `no space left on device: ${path}`);
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'ENOMEM':
+    case 'EAGAIN':
+      return new SandboxdError(
+        'resource_exhausted',
+        `${code}: the sandbox is out of descriptors or memory; retry shortly: ${path}`,
+        { details: { errno: code } },
+      );
     default:
       if (err instanceof SandboxdError) return err;
       return new SandboxdError('internal', `${code ?? 'error'}: ${path}`, { cause: err });

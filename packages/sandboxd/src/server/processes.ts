@@ -17,6 +17,7 @@ import type {
   StartProcessRequest,
 } from '../protocol.ts';
 import type { Logger } from './log.ts';
+import { PROCESS_MARKER_ENV, killTree, preferForOomKill, startTicksOf } from './process-tree.ts';
 import { RingBuffer } from './ring-buffer.ts';
 
 export const TRUNCATION_MARKER = EXEC_TRUNCATION_MARKER;
@@ -146,6 +147,8 @@ export class ManagedProcess extends EventEmitter<{
   private killTimer: NodeJS.Timeout | undefined;
   private timedOut = false;
   private readonly pausedBy = new Set<unknown>();
+  /** When the child started, in clock ticks after boot (bounds the scan for its descendants). */
+  startTicks: number | undefined;
 
   constructor(
     readonly id: string,
@@ -216,21 +219,39 @@ export class ManagedProcess extends EventEmitter<{
 
   signal(sig: NodeJS.Signals): boolean {
     if (!this.running || this.pid === null) return false;
+    if (sig === 'SIGKILL') {
+      this.killTree();
+      return true;
+    }
     return killGroup(this.pid, sig);
   }
 
-  /** SIGTERM to the group, SIGKILL after the grace period (or immediately with graceMs 0). */
+  /**
+   * SIGKILLs every process this one started: its group, its session, and descendants that left both
+   * (found by the marker in their environment). Retries a few times in the background when a scan still
+   * finds members (a fork bomb outside the group races the scan).
+   */
+  killTree(attempt = 0): void {
+    if (this.pid === null) return;
+    const left = killTree({
+      pid: this.pid,
+      marker: this.id,
+      ...(this.startTicks !== undefined ? { startTicks: this.startTicks } : {}),
+    });
+    if (left > 0 && attempt < 50) setTimeout(() => this.killTree(attempt + 1), 20).unref();
+  }
+
+  /** SIGTERM to the group, SIGKILL to the whole tree after the grace period (or at once with graceMs 0). */
   terminate(graceMs = this.killGraceMs): void {
     if (this.pid === null) return;
-    const pid = this.pid;
     if (graceMs <= 0) {
-      killGroup(pid, 'SIGKILL');
+      this.killTree();
       return;
     }
-    if (this.running) killGroup(pid, 'SIGTERM');
+    if (this.running) killGroup(this.pid, 'SIGTERM');
     if (!this.killTimer) {
-      // Also after the leader is gone: grandchildren in the group that ignored SIGTERM must die.
-      this.killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+      // Also after the leader is gone: descendants that ignored SIGTERM must die.
+      this.killTimer = setTimeout(() => this.killTree(), graceMs);
       this.killTimer.unref();
     }
   }
@@ -436,7 +457,7 @@ export class ProcessManager {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
-    for (const p of live) if (p.pid !== null) killGroup(p.pid, 'SIGKILL');
+    for (const p of live) p.killTree();
   }
 
   private newId(): string {
@@ -504,7 +525,7 @@ export class ProcessManager {
     try {
       child = spawn(spec.argv[0] as string, spec.argv.slice(1), {
         cwd: spec.cwd,
-        env: spec.env,
+        env: { ...spec.env, [PROCESS_MARKER_ENV]: proc.id },
         stdio,
         detached: true, // setsid(): own session and process group
       });
@@ -523,6 +544,8 @@ export class ProcessManager {
     }
     proc.child = child;
     proc.pid = child.pid;
+    proc.startTicks = startTicksOf(child.pid);
+    preferForOomKill(child.pid);
     this.procs.set(proc.id, proc);
     this.running++;
     child.on('error', (err) => this.opts.log.warn('child process error', { id: proc.id, err }));
@@ -541,6 +564,10 @@ export class ProcessManager {
       if (!exitInfo || proc.exited) return;
       clearTimeout(graceTimer);
       this.running--;
+      // An exec's whole tree ends with it (background jobs, `setsid` children, a fork bomb), so nothing
+      // it started keeps holding the sandbox's pids. Background processes keep theirs (an onStart hook
+      // that starts a server and exits is normal) until they are killed.
+      if (proc.kind === 'exec') proc.killTree();
       proc.finish(exitInfo[0], exitInfo[1]);
       if (proc.kind === 'exec') this.procs.delete(proc.id);
     };

@@ -10,6 +10,7 @@ import { SandboxdError } from '../errors.ts';
 import type { TerminalCloseReason, TerminalInfo, TerminalServerFrame } from '../protocol.ts';
 import type { Logger } from './log.ts';
 import { signalNameOf } from './processes.ts';
+import { PROCESS_MARKER_ENV, killTree, preferForOomKill } from './process-tree.ts';
 import { killSession } from './procfs.ts';
 import { RingBuffer } from './ring-buffer.ts';
 
@@ -105,6 +106,8 @@ export class TerminalSession {
     bufferBytes: number,
     private readonly onEnd: (s: TerminalSession) => void,
     private readonly log: Logger,
+    /** The {@link PROCESS_MARKER_ENV} value of the shell and what it starts. */
+    private readonly marker: string,
   ) {
     this.cols = pty.cols;
     this.rows = pty.rows;
@@ -193,7 +196,8 @@ export class TerminalSession {
       // already gone
     }
     void killSession(pid, 'SIGHUP');
-    const t = setTimeout(() => void killSession(pid, 'SIGKILL'), 1000);
+    // Then everything the shell started, also what left its session (setsid, a daemonised server).
+    const t = setTimeout(() => killTree({ pid, marker: this.marker }), 1000);
     t.unref();
   }
 
@@ -353,6 +357,7 @@ export class TerminalManager {
       ...this.opts.baseEnv,
       TERM: 'xterm-256color',
       COLORTERM: 'truecolor',
+      [PROCESS_MARKER_ENV]: `t-${randomBytes(8).toString('hex')}`,
     };
     let proc: IPty;
     try {
@@ -368,6 +373,7 @@ export class TerminalManager {
         cause: err,
       });
     }
+    preferForOomKill(proc.pid);
     const id = o.session ?? `t-${randomBytes(8).toString('hex')}`;
     const session = new TerminalSession(
       id,
@@ -380,6 +386,7 @@ export class TerminalManager {
         if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
       },
       this.opts.log,
+      env[PROCESS_MARKER_ENV] as string,
     );
     this.sessions.set(id, session);
     this.opts.log.info('terminal started', { session: id, pid: proc.pid, shell });

@@ -59,6 +59,15 @@ describe('fromSandboxdError', () => {
     expect(mapped).toBeInstanceOf(PlatformError);
     expect(mapped).toMatchObject({ code: 'UNAVAILABLE', headers: { 'retry-after': '1' } });
   });
+
+  it('maps a sandbox at its own limits to SANDBOX_BUSY with Retry-After, never to a 404', () => {
+    const mapped = fromSandboxdError(
+      new SandboxdError('resource_exhausted', 'cannot start process: EAGAIN', {
+        details: { errno: 'EAGAIN' },
+      }),
+    );
+    expect(mapped).toMatchObject({ code: 'SANDBOX_BUSY', status: 503, headers: { 'retry-after': '1' } });
+  });
 });
 
 describe('SandboxdDataPlane', () => {

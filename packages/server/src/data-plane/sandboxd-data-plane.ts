@@ -24,7 +24,8 @@ const CODE_MAP: Record<string, ErrorCode> = {
   pty_unavailable: 'UNAVAILABLE',
   method_not_allowed: 'METHOD_NOT_ALLOWED',
   connect_failed: 'UPSTREAM_UNREACHABLE',
-  resource_exhausted: 'UNAVAILABLE',
+  /** The sandbox's own pids, memory or descriptors are used up; sandboxd itself is fine. */
+  resource_exhausted: 'SANDBOX_BUSY',
   shutting_down: 'UNAVAILABLE',
   /** The client could not reach the daemon at all (not started, socket gone, no answer in time). */
   unreachable: 'UNAVAILABLE',
@@ -33,7 +34,10 @@ const CODE_MAP: Record<string, ErrorCode> = {
 export function fromSandboxdError(err: unknown): unknown {
   if (!(err instanceof SandboxdError)) return err;
   const code = CODE_MAP[err.code] ?? 'INTERNAL';
-  const retry = code === 'RATE_LIMITED' || code === 'UNAVAILABLE' ? { headers: { 'retry-after': '1' } } : {};
+  const retry =
+    code === 'RATE_LIMITED' || code === 'UNAVAILABLE' || code === 'SANDBOX_BUSY'
+      ? { headers: { 'retry-after': '1' } }
+      : {};
   return new PlatformError(code, err.message, { cause: err, ...retry });
 }
 

@@ -1,0 +1,197 @@
+/**
+ * sandboxd under attack from its own sandbox: the sandbox's processes fill the pids limit, memory and
+ * descriptors, and fork-bomb from an exec. sandboxd must stay up (same pid throughout), answer with the
+ * busy code (`resource_exhausted`) or succeed while the pressure lasts, and serve normally after it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { eventually } from '@agenttier/testkit';
+
+import type { SandboxdClient } from './client.ts';
+import { SandboxdError } from './errors.ts';
+import type { ProcessInfo, TerminalServerFrame } from './protocol.ts';
+import { startLockedContainer } from './testing/locked-container.ts';
+import type { LockedContainer } from './testing/locked-container.ts';
+
+let box: LockedContainer;
+let client: SandboxdClient;
+let daemonPid: number;
+
+const PIDS_LIMIT = 128;
+
+beforeAll(async () => {
+  box = await startLockedContainer({
+    prefix: 'sandboxd-pressure',
+    pidsLimit: PIDS_LIMIT,
+    memory: '320m',
+    extraArgs: ['--ulimit', 'nofile=1024:1024'],
+  });
+  client = box.client;
+  daemonPid = (await client.info()).pid;
+}, 15 * 60_000);
+
+afterAll(async () => {
+  await box?.remove();
+});
+
+/** exec's outcome: its stdout, or the error code it failed with. */
+async function tryExec(command: string): Promise<string> {
+  try {
+    return (await client.exec({ command, timeoutMs: 10_000 })).stdout.trim();
+  } catch (err) {
+    return err instanceof SandboxdError ? `error:${err.code}` : `error:${String(err)}`;
+  }
+}
+
+async function processCount(): Promise<number> {
+  return Number(await tryExec('ls -d /proc/[0-9]* | wc -l'));
+}
+
+/** Opens a terminal, runs `line`, and resolves with the output once `expect` shows up. */
+async function terminalSays(line: string, expected: string): Promise<void> {
+  const t = await client.terminal({});
+  try {
+    let text = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`terminal never printed ${expected}: ${text}`)),
+        20_000,
+      );
+      t.on('frame', (f: TerminalServerFrame) => {
+        if (f.type === 'output') text += f.data;
+        if (text.includes(expected)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      t.input(`${line}\r`);
+    });
+  } finally {
+    t.close();
+  }
+}
+
+async function stillTheSameDaemon(): Promise<void> {
+  const info = await client.info();
+  expect(info.pid).toBe(daemonPid);
+}
+
+describe('sandboxd under pressure from its own sandbox', () => {
+  it('survives the pids limit filled by background jobs; terminal and exec answer busy, then recover', async () => {
+    const terminal = await client.terminal({ session: 'kept-open' });
+    let seen = '';
+    terminal.on('frame', (f: TerminalServerFrame) => {
+      if (f.type === 'output') seen += f.data;
+    });
+    // The flood of issue 9: many sleeps, so the pids limit stays full.
+    const flood = await client.startProcess({
+      command: 'for i in $(seq 2000); do sleep 600 & done 2>/dev/null; wait',
+      name: 'flood',
+    });
+    // Wait until the limit bites: a new process or terminal cannot start.
+    await eventually(
+      async () => {
+        const opened = await client.terminal({}).then(
+          (t) => {
+            t.close();
+            return 'opened';
+          },
+          (err: unknown) => (err instanceof SandboxdError ? err.code : String(err)),
+        );
+        return opened === 'resource_exhausted';
+      },
+      'a terminal refused as resource_exhausted',
+      60_000,
+    );
+    // Everything else answers: the daemon is up, files work, exec is busy or works, never a crash.
+    expect((await client.health()).status).toBe('ok');
+    expect((await client.files.list('/workspace')).entries).toBeInstanceOf(Array);
+    for (let i = 0; i < 5; i++) expect(['', 'error:resource_exhausted']).toContain(await tryExec('true'));
+    // The terminal that was already open still runs its shell (builtins need no new process).
+    terminal.input('echo "still-here-$((6*7))"\r');
+    await eventually(() => seen.includes('still-here-42'), 'the open terminal to answer', 20_000);
+
+    await client.killProcess(flood.id);
+    await eventually(async () => (await processCount()) < 20, 'the processes to be gone', 30_000);
+    await terminalSays('echo "back-$((6*7))"', 'back-42');
+    terminal.close();
+    await stillTheSameDaemon();
+  });
+
+  it('kills what an exec started when it ends, even a fork bomb and setsid children', async () => {
+    const r = await client.exec({
+      command: ['bash', '-c', 'setsid sleep 1000 & (sleep 1000 &) ; :(){ :|:& };:'],
+      timeoutMs: 5000,
+    });
+    expect(r.exitCode === 0 || r.timedOut).toBe(true);
+    // The tree was killed before the exec answered; give the init a moment to reap the zombies.
+    await eventually(async () => (await processCount()) < 10, 'the processes to be gone', 30_000);
+    expect(await tryExec('echo usable')).toBe('usable');
+    await terminalSays('echo "after-bomb-$((6*7))"', 'after-bomb-42');
+    await stillTheSameDaemon();
+  });
+
+  it('frees the pids of the flood of issue 9 run as an exec once that exec ends', async () => {
+    // bash gives up when fork keeps failing, or the timeout ends it: either way the sleeps must go.
+    await client.exec({
+      command: 'for i in $(seq 2000); do sleep 40 & done 2>/dev/null; wait',
+      timeoutMs: 3000,
+    });
+    await eventually(async () => (await processCount()) < 10, 'the processes to be gone', 30_000);
+    expect(await tryExec('echo usable')).toBe('usable');
+    await stillTheSameDaemon();
+  });
+
+  it('is not the OOM victim when many processes, each smaller than sandboxd, fill the memory', async () => {
+    // Each holds ~35 MB, less than sandboxd's ~60 MB: without sandboxd's lower OOM score the kernel's
+    // OOM killer picks sandboxd, the largest process, first.
+    const hogs: ProcessInfo[] = [];
+    for (let i = 0; i < 12; i++) {
+      hogs.push(
+        await client.startProcess({
+          command: ['bash', '-c', 'x=$(head -c 35000000 /dev/zero | tr "\\0" a); sleep 1000'],
+          name: `hog-${i}`,
+        }),
+      );
+    }
+    await eventually(
+      async () => {
+        const list = await client.listProcesses();
+        return list.some((p) => hogs.some((h) => h.id === p.id) && p.signal === 'SIGKILL');
+      },
+      'the OOM killer to kill a hog',
+      60_000,
+    );
+    await stillTheSameDaemon();
+    for (const h of hogs) await client.killProcess(h.id).catch(() => undefined);
+    expect(await tryExec('echo usable')).toBe('usable');
+    await terminalSays('echo "after-oom-$((6*7))"', 'after-oom-42');
+  });
+
+  it('keeps serving while the sandbox holds every descriptor it may open', async () => {
+    const holders: ProcessInfo[] = [];
+    for (let i = 0; i < 4; i++) {
+      holders.push(
+        await client.startProcess({
+          command: [
+            '/opt/agenttier/node/bin/node',
+            '-e',
+            "const fs=require('fs');const a=[];try{for(;;)a.push(fs.openSync('/dev/null','r'))}catch(e){console.log('held',a.length,e.code)}setInterval(()=>{},1e6)",
+          ],
+          name: `fds-${i}`,
+        }),
+      );
+    }
+    for (const h of holders) {
+      const att = await client.attach(h.id);
+      for await (const ev of att) if (ev.type === 'output' && ev.data.toString().includes('EMFILE')) break;
+      att.close();
+    }
+    expect(await tryExec('echo usable')).toBe('usable');
+    await client.files.write('/workspace/while-fds-are-full.txt', 'ok');
+    expect((await client.files.readBuffer('/workspace/while-fds-are-full.txt')).toString()).toBe('ok');
+    await terminalSays('echo "fds-$((6*7))"', 'fds-42');
+    for (const h of holders) await client.killProcess(h.id);
+    await stillTheSameDaemon();
+  });
+});
