@@ -135,7 +135,7 @@ describe('local platform on a real Docker engine', () => {
     await waitForPhase(base, ns, 'heal', 'Running');
     await exec('heal', 'echo persisted > /workspace/p.txt');
     const gone = await docker.getContainer(`agenttier-${ns}-heal`).inspect();
-    await docker.getContainer(`agenttier-${ns}-heal`).remove({ force: true });
+    await docker.getContainer(`agenttier-${ns}-heal`).remove({ force: true, v: true });
     platform.controller.enqueue(ns, 'heal');
     // Healed means Running again after the restart was recorded, on a new, running container. The
     // restart count tells a fresh Running from the stale one of before the removal (the new container

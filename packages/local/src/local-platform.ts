@@ -12,11 +12,12 @@ import type { Controller } from '@agenttier/core';
 import {
   DockerRuntime,
   EngineDataPlane,
+  SANDBOXD_SOCKET_NAME,
   SqliteStore,
+  connectNoFollow,
   createDockerClient,
   defaultDockerHost,
 } from '@agenttier/platform-local';
-import type { DockerRuntimeOpts } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { ensureSandboxdBundle } from '@agenttier/sandboxd';
 import type { SandboxdBundle } from '@agenttier/sandboxd';
@@ -51,8 +52,6 @@ export interface LocalPlatformOpts {
   createsPerSecond?: number;
   /** Creates a caller may send back to back. @default env AGENTTIER_CREATE_BURST or 30 */
   createBurst?: number;
-  /** Fault injection for crash-recovery tests: called after each engine change (DockerRuntimeOpts.onStep). */
-  onRuntimeStep?: DockerRuntimeOpts['onStep'];
 }
 
 export interface LocalPlatform {
@@ -67,6 +66,8 @@ export interface LocalPlatform {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** Connecting to a sandbox's socket gives up after this long (the client's own default connect timeout). */
+const SANDBOXD_CONNECT_TIMEOUT_MS = 5000;
 /** How long close() lets in-flight HTTP requests finish before cutting their connections. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -129,17 +130,29 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
       logger.warn({ err: (err as Error).message }, 'sandboxd bundle unavailable; sandboxes use engine exec');
     }
   }
-  const clients = createSandboxdClientCache((sb) => ({
-    target: { socketPath: runtime.socketPath(sb) },
-    tokenPath: runtime.tokenPath(sb),
-  }));
+  // The router's credentials and socket locations live in its memory (learnt from the engine), never in
+  // a file the sandbox can write; the socket is reached without following links (docs/security.md).
+  const clients = createSandboxdClientCache((sb) => {
+    const channel = runtime.channel(sb);
+    if (!channel) return undefined;
+    return {
+      incarnation: channel.containerId,
+      token: channel.token,
+      target: {
+        connect: () =>
+          connectNoFollow({
+            dir: channel.hostRunDir,
+            name: SANDBOXD_SOCKET_NAME,
+            timeoutMs: SANDBOXD_CONNECT_TIMEOUT_MS,
+          }),
+      },
+    };
+  });
   const runtime: DockerRuntime = new DockerRuntime({
     docker,
     instanceId: instanceIdOf(dataDir),
-    runRoot: join(dataDir, 'run'),
     // Template runtime classes -> engine runtimes (daemon.json "runtimes"; scripts/engine.sh registers runsc).
     runtimeClasses: { gvisor: 'runsc' },
-    ...(opts.onRuntimeStep ? { onStep: opts.onRuntimeStep } : {}),
     ...(bundle
       ? {
           sandboxd: {
@@ -182,6 +195,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     // A sandbox may ask for up to the whole machine, never more (the engine would accept it and fail).
     capacity: { cpuMillis: availableParallelism() * 1000, memoryBytes: totalmem() },
   });
+  await runtime.loadChannels();
   await controller.start();
   const address = await app.listen({ host, port: opts.port ?? Number(process.env.AGENTTIER_PORT ?? 8080) });
   const url = address.replace('[::1]', 'localhost');

@@ -44,8 +44,14 @@ import type {
   WriteFileResult,
 } from './protocol.ts';
 
-/** Where sandboxd listens: a unix socket (local platform) or a TCP address (Kubernetes pod IP). */
-export type SandboxdTarget = { socketPath: string } | { host: string; port: number };
+/**
+ * Where sandboxd listens: a unix socket path, a TCP address (Kubernetes pod IP), or a function that opens
+ * a connected stream. The local platform uses `connect`: the socket lives in a directory the sandbox can
+ * write, so the router opens it without following links and checks what it opened before connecting
+ * (a `socketPath` would be resolved by the kernel, symlinks and all).
+ */
+export type SandboxdTarget =
+  { socketPath: string } | { host: string; port: number } | { connect: () => Promise<Duplex> };
 
 export interface CallOpts {
   /** Cancels the call (the daemon kills a unary exec whose caller went away). */
@@ -590,12 +596,39 @@ export function createSandboxdClient(
   clientOpts: SandboxdClientOpts = {},
 ): SandboxdClient {
   const connectTimeoutMs = clientOpts.connectTimeoutMs ?? 5000;
-  const agent = new Agent({ keepAlive: true, timeout: 60_000, maxFreeSockets: 16 });
   const authHeader = `Bearer ${token}`;
+  // A `connect` target replaces net.connect everywhere a connection is made: in the pooled agent, in
+  // one-shot requests (probe, tunnel) and in WebSockets (ws hands createConnection to http.request).
+  const createConnection =
+    'connect' in target
+      ? (_opts: unknown, cb: (err: Error | null, sock?: Duplex) => void): undefined => {
+          target.connect().then(
+            (sock) => cb(null, sock),
+            (err: unknown) => cb(err as Error),
+          );
+          return undefined;
+        }
+      : undefined;
+  const makeAgent = (keepAlive: boolean): Agent => {
+    const a = new Agent(keepAlive ? { keepAlive, timeout: 60_000, maxFreeSockets: 16 } : {});
+    if (createConnection) a.createConnection = createConnection as unknown as Agent['createConnection'];
+    return a;
+  };
+  const agent = makeAgent(true);
+  /** For connections that must not be pooled (probes, upgrades). */
+  const oneShot: Agent | false = createConnection ? makeAgent(false) : false;
   const base: RequestOptions =
-    'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
+    'socketPath' in target
+      ? { socketPath: target.socketPath }
+      : 'host' in target
+        ? { host: target.host, port: target.port }
+        : { host: 'sandboxd' };
   const wsBase =
-    'socketPath' in target ? `ws+unix://${target.socketPath}:` : `ws://${target.host}:${target.port}`;
+    'socketPath' in target
+      ? `ws+unix://${target.socketPath}:`
+      : 'host' in target
+        ? `ws://${target.host}:${target.port}`
+        : 'ws://sandboxd';
 
   /** Fails `req` when its socket has not connected within connectTimeoutMs. */
   function guardConnect(req: ClientRequest): void {
@@ -622,7 +655,7 @@ export function createSandboxdClient(
   }
   function probe(): Promise<boolean> {
     return new Promise((resolve) => {
-      const req = httpRequest({ ...base, agent: false, method: 'GET', path: '/healthz' });
+      const req = httpRequest({ ...base, agent: oneShot, method: 'GET', path: '/healthz' });
       const timer = setTimeout(() => req.destroy(), connectTimeoutMs);
       req.once('response', (res) => {
         clearTimeout(timer);
@@ -739,6 +772,7 @@ export function createSandboxdClient(
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`${wsBase}${path}`, {
+        ...(createConnection ? { createConnection: createConnection as never } : {}),
         headers: { authorization: authHeader },
         perMessageDeflate: false,
         // One frame from the daemon: an output chunk or a terminal's replay (256 KiB by default, up
@@ -1032,7 +1066,7 @@ export function createSandboxdClient(
       return new Promise<Duplex>((resolve, reject) => {
         const req = httpRequest({
           ...base,
-          agent: false,
+          agent: oneShot,
           method: 'GET',
           path: `/v1/tcp/${port}`,
           headers: { authorization: authHeader, connection: 'Upgrade', upgrade: TCP_UPGRADE_PROTOCOL },
@@ -1072,6 +1106,9 @@ export function createSandboxdClient(
     },
     listPorts: async (o) =>
       (await call<{ ports: ListeningPort[] }>({ ...o, method: 'GET', path: '/v1/ports' })).ports,
-    close: () => agent.destroy(),
+    close: () => {
+      agent.destroy();
+      if (oneShot) oneShot.destroy();
+    },
   };
 }

@@ -71,7 +71,7 @@ export async function removeEngineObjects(namespace: string, host: string = dock
   for (const c of await docker.listContainers({ all: true, filters })) {
     await docker
       .getContainer(c.Id)
-      .remove({ force: true })
+      .remove({ force: true, v: true }) // v: its anonymous run volume too
       .catch(() => undefined);
   }
   for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) {

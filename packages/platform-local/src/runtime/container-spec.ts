@@ -15,8 +15,17 @@ import type { ContainerCreateOptions } from 'dockerode';
 /** Where sandboxd and its Node runtime are mounted inside every sandbox (read-only). */
 export const SANDBOXD_MOUNT = '/opt/agenttier/sandboxd';
 export const NODE_MOUNT = '/opt/agenttier/node/bin';
-/** Per-sandbox host directory (socket + token) mounted here. */
+/**
+ * Where sandboxd creates its socket: an anonymous engine volume, one per container (so per start), removed
+ * with the container. The router finds its host side through the engine (inspect), never by a path it
+ * made up, and connects without following links (no-follow-connect.ts). Nothing else lives there: the
+ * token is in the container's environment, and the router keeps its copy in memory.
+ */
 export const RUN_MOUNT = '/run/agenttier';
+/** sandboxd's socket file name inside RUN_MOUNT. */
+export const SANDBOXD_SOCKET_NAME = 'sandboxd.sock';
+/** The environment variable carrying sandboxd's per-start token. */
+export const SANDBOXD_TOKEN_ENV = 'AGENTTIER_SANDBOXD_TOKEN';
 export const SANDBOX_UID = 1000;
 
 export interface SandboxdMounts {
@@ -30,8 +39,9 @@ export interface ContainerSpecInput {
   sandbox: Sandbox;
   instanceId: string;
   effective: EffectiveSandbox;
-  runDir: string;
   sandboxd?: SandboxdMounts;
+  /** sandboxd's bearer token for this container (required with `sandboxd`). */
+  sandboxdToken?: string;
   /** Docker runtime names for template runtime classes, e.g. { gvisor: 'runsc' }. */
   runtimeClasses?: Record<string, string>;
   /** Network for sandboxes whose template allows egress. @default 'bridge' */
@@ -84,12 +94,15 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
   ];
   const mounts: NonNullable<ContainerCreateOptions['HostConfig']>['Mounts'] = [
     { Type: 'volume', Source: volumeName(sandbox), Target: effective.storage.mountPath },
-    { Type: 'bind', Source: input.runDir, Target: RUN_MOUNT, ReadOnly: false },
   ];
   let entrypoint: string[] | undefined;
   let cmd: string[] | undefined;
   if (sandboxd) {
+    if (!input.sandboxdToken) throw new Error('buildContainerSpec: sandboxd needs sandboxdToken');
     mounts.push(
+      // Anonymous (empty Source): a fresh volume per container, named by the engine at random, so
+      // mountinfo shows neither the data dir nor the sandbox's uid.
+      { Type: 'volume', Source: '', Target: RUN_MOUNT },
       { Type: 'bind', Source: sandboxd.bundleDir, Target: SANDBOXD_MOUNT, ReadOnly: true },
       { Type: 'bind', Source: sandboxd.nodeBinDir, Target: NODE_MOUNT, ReadOnly: true },
     );
@@ -108,8 +121,8 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     ];
     cmd = [];
     env.push(
-      `AGENTTIER_SANDBOXD_SOCKET=${RUN_MOUNT}/sandboxd.sock`,
-      `AGENTTIER_SANDBOXD_TOKEN_FILE=${RUN_MOUNT}/token`,
+      `AGENTTIER_SANDBOXD_SOCKET=${RUN_MOUNT}/${SANDBOXD_SOCKET_NAME}`,
+      `${SANDBOXD_TOKEN_ENV}=${input.sandboxdToken}`,
       `AGENTTIER_SANDBOXD_ROOTS=${effective.storage.mountPath}:/tmp`,
       `AGENTTIER_SHELL=${effective.shell}`,
     );

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Sandbox } from '@agenttier/contract';
 import {
   LABEL_MANAGED,
@@ -24,7 +24,9 @@ import type { ContainerInspectInfo } from 'dockerode';
 import type { SandboxdMounts } from './container-spec.ts';
 import {
   LABEL_INSTANCE,
+  RUN_MOUNT,
   SANDBOX_UID,
+  SANDBOXD_TOKEN_ENV,
   buildContainerSpec,
   engineRuntimeFor,
   ownerLabels,
@@ -35,11 +37,9 @@ export interface DockerRuntimeOpts {
   docker: Docker;
   /** Identifies this install; only children carrying it are observed or collected. */
   instanceId: string;
-  /** Host directory holding one run dir (socket + token) per sandbox. */
-  runRoot: string;
   sandboxd?: SandboxdMounts;
   /** Answers whether the sandbox's daemon is serving; without it a running container counts as ready. */
-  readinessProbe?: (sandbox: Sandbox, runDir: string) => Promise<boolean>;
+  readinessProbe?: (sandbox: Sandbox) => Promise<boolean>;
   /**
    * A running container whose daemon has not answered for this long counts as ready anyway (engine-exec
    * fallback for images sandboxd cannot run in). @default 15000
@@ -48,26 +48,7 @@ export interface DockerRuntimeOpts {
   runtimeClasses?: Record<string, string>;
   /** Seconds a stopping container gets to exit after SIGTERM. @default 3 */
   stopGraceSec?: number;
-  /**
-   * Called right after each change this runtime makes in the engine, before it does anything else.
-   * Fault injection for crash-recovery tests (they end the process at a chosen step); nothing else.
-   */
-  onStep?: (step: RuntimeStep, sandbox: Sandbox) => void;
 }
-
-/**
- * The changes the runtime makes in the engine, in the order a sandbox's life goes through them. A
- * crash can come between any two: the controller must converge from each (docs/reliability.md).
- */
-export const RUNTIME_STEPS = [
-  'volume-created',
-  'container-created',
-  'container-started',
-  'container-stopped',
-  'container-removed',
-  'volume-removed',
-] as const;
-export type RuntimeStep = (typeof RUNTIME_STEPS)[number];
 
 /**
  * The engine's container state as core's planner sees it. Docker and Podman report `State.Status` as
@@ -96,27 +77,68 @@ export function workloadStateOf(state: ContainerInspectInfo['State']): WorkloadS
   }
 }
 
+/**
+ * How the router reaches one container's sandboxd. Everything here comes from the router's memory or from
+ * the engine's answer about the container, never from a file the sandbox could have touched.
+ */
+export interface SandboxdChannel {
+  /** A new start is a new container, so a new channel and a new token. */
+  containerId: string;
+  /** Host side of the container's run volume (RUN_MOUNT), as the engine reports it. */
+  hostRunDir: string;
+  /** Bearer token sandboxd in this container accepts; unique per sandbox and per start. */
+  token: string;
+}
+
 /** The local Runtime on the Docker Engine API: a container plus a named volume per sandbox. */
 export class DockerRuntime implements Runtime {
+  /** By sandbox uid. */
+  private readonly channels = new Map<string, SandboxdChannel>();
+
   constructor(private readonly opts: DockerRuntimeOpts) {}
-
-  runDir(sandbox: Sandbox): string {
-    return join(
-      this.opts.runRoot,
-      sandbox.metadata.uid ?? `${sandbox.metadata.namespace}-${sandbox.metadata.name}`,
-    );
-  }
-
-  tokenPath(sandbox: Sandbox): string {
-    return join(this.runDir(sandbox), 'token');
-  }
-
-  socketPath(sandbox: Sandbox): string {
-    return join(this.runDir(sandbox), 'sandboxd.sock');
-  }
 
   get sandboxdEnabled(): boolean {
     return this.opts.sandboxd !== undefined;
+  }
+
+  /** The channel to the sandbox's current container, when one is known (learnt at create or observe). */
+  channel(sandbox: Sandbox): SandboxdChannel | undefined {
+    return this.channels.get(channelKey(sandbox));
+  }
+
+  /**
+   * Learns the channels of this install's running containers from the engine (after a router restart the
+   * tokens are only there: in each container's configuration, which the sandbox cannot change).
+   */
+  async loadChannels(): Promise<void> {
+    if (!this.opts.sandboxd) return;
+    const label = [`${LABEL_MANAGED}=true`, `${LABEL_INSTANCE}=${this.opts.instanceId}`];
+    const containers = await this.opts.docker.listContainers({ filters: { label } });
+    for (const c of containers.filter((c) => hasLabels(c.Labels, label))) {
+      const uid = c.Labels?.[LABEL_SANDBOX_UID];
+      if (!uid) continue;
+      try {
+        this.learnChannel(uid, await this.opts.docker.getContainer(c.Id).inspect());
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
+  private learnChannel(uid: string, info: ContainerInspectInfo): SandboxdChannel | undefined {
+    if (info.Config.Labels?.[LABEL_SANDBOX_UID] !== uid) return undefined;
+    const prefix = `${SANDBOXD_TOKEN_ENV}=`;
+    const token = info.Config.Env?.find((e) => e.startsWith(prefix))?.slice(prefix.length);
+    const hostRunDir = info.Mounts?.find((m) => m.Destination === RUN_MOUNT && m.Type === 'volume')?.Source;
+    if (!token || !hostRunDir) {
+      this.channels.delete(uid);
+      return undefined;
+    }
+    const known = this.channels.get(uid);
+    if (known?.containerId === info.Id) return known;
+    const channel = { containerId: info.Id, hostRunDir, token };
+    this.channels.set(uid, channel);
+    return channel;
   }
 
   async observe(sandbox: Sandbox): Promise<ObservedSandbox> {
@@ -127,9 +149,8 @@ export class DockerRuntime implements Runtime {
       const state = workloadStateOf(info.State);
       let ready = false;
       if (state === 'running' && uid === sandbox.metadata.uid) {
-        ready = this.opts.readinessProbe
-          ? await this.opts.readinessProbe(sandbox, this.runDir(sandbox)).catch(() => false)
-          : true;
+        if (this.opts.sandboxd) this.learnChannel(channelKey(sandbox), info);
+        ready = this.opts.readinessProbe ? await this.opts.readinessProbe(sandbox).catch(() => false) : true;
         if (!ready && Date.now() - Date.parse(info.State.StartedAt) > (this.opts.probeGiveUpMs ?? 15_000)) {
           ready = true;
         }
@@ -182,21 +203,32 @@ export class DockerRuntime implements Runtime {
       Name: volumeName(sandbox),
       Labels: ownerLabels(sandbox, this.opts.instanceId, effective.templateName),
     });
-    this.opts.onStep?.('volume-created', sandbox);
     return 'created';
   }
 
-  private prepareRunDir(sandbox: Sandbox): string {
-    const dir = this.runDir(sandbox);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const token = join(dir, 'token');
-    if (!existsSync(token)) writeFileSync(token, randomBytes(32).toString('base64url'), { mode: 0o400 });
-    if (process.getuid?.() === 0) {
-      chownSync(dir, SANDBOX_UID, SANDBOX_UID);
-      chownSync(token, SANDBOX_UID, SANDBOX_UID);
+  /**
+   * Hands the fresh run volume to the sandbox user (the engine creates it root-owned). Only ever called
+   * before the container first starts, so nothing of the sandbox's is in it yet; still by descriptor and
+   * without following links, on the path the engine reported.
+   */
+  private async prepareRunVolume(info: ContainerInspectInfo): Promise<void> {
+    if (!this.opts.sandboxd || process.getuid?.() !== 0) return;
+    const source = info.Mounts?.find((m) => m.Destination === RUN_MOUNT && m.Type === 'volume')?.Source;
+    if (!source) return;
+    const dir = await open(source, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      await dir.chown(SANDBOX_UID, SANDBOX_UID);
+      await dir.chmod(0o700);
+    } finally {
+      await dir.close();
     }
-    rmSync(join(dir, 'sandboxd.sock'), { force: true });
-    return dir;
+  }
+
+  /** Learns the channel of a container that is about to start (sandboxd enabled only). */
+  private async beforeStart(sandbox: Sandbox, info: ContainerInspectInfo): Promise<void> {
+    if (!this.opts.sandboxd) return;
+    await this.prepareRunVolume(info);
+    this.learnChannel(channelKey(sandbox), info);
   }
 
   async ensureWorkload(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome> {
@@ -212,12 +244,13 @@ export class DockerRuntime implements Runtime {
       }
       if (ours && info.State.Running) return 'unchanged';
       if (ours && info.State.Status === 'created' && this.runtimeHonoured(info, effective)) {
+        await this.beforeStart(sandbox, info);
         await container.start();
-        this.opts.onStep?.('container-started', sandbox);
         return 'started';
       }
-      // Exited, dead or someone else's: a resumed sandbox always gets a fresh container.
-      await container.remove({ force: true, v: false });
+      // Exited, dead or someone else's: a resumed sandbox always gets a fresh container (v: true removes
+      // only its anonymous run volume; the named workspace volume stays).
+      await container.remove({ force: true, v: true });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -225,15 +258,17 @@ export class DockerRuntime implements Runtime {
       sandbox,
       effective,
       instanceId: this.opts.instanceId,
-      runDir: this.prepareRunDir(sandbox),
-      ...(this.opts.sandboxd ? { sandboxd: this.opts.sandboxd } : {}),
+      // A new token per container: a restart (which the sandbox can cause) yields a new one.
+      ...(this.opts.sandboxd
+        ? { sandboxd: this.opts.sandboxd, sandboxdToken: randomBytes(32).toString('base64url') }
+        : {}),
       ...(this.opts.runtimeClasses ? { runtimeClasses: this.opts.runtimeClasses } : {}),
     });
     try {
       const created = await this.opts.docker.createContainer(spec);
-      this.opts.onStep?.('container-created', sandbox);
-      if (spec.HostConfig?.Runtime && !this.runtimeHonoured(await created.inspect(), effective)) {
-        await created.remove({ force: true }).catch(() => undefined);
+      const createdInfo = await created.inspect();
+      if (spec.HostConfig?.Runtime && !this.runtimeHonoured(createdInfo, effective)) {
+        await created.remove({ force: true, v: true }).catch(() => undefined);
         throw new PlatformError(
           'UNPROCESSABLE',
           `runtime class "${effective.runtimeClass}" needs the engine runtime "${spec.HostConfig.Runtime}", but this ` +
@@ -241,8 +276,8 @@ export class DockerRuntime implements Runtime {
             'sandbox without that isolation. Use a Docker engine with the runtime registered (scripts/engine.sh registers runsc).',
         );
       }
+      await this.beforeStart(sandbox, createdInfo);
       await created.start();
-      this.opts.onStep?.('container-started', sandbox);
       return 'created';
     } catch (err) {
       if (isPlatformError(err)) throw err;
@@ -280,13 +315,12 @@ export class DockerRuntime implements Runtime {
 
   async removeWorkload(sandbox: Sandbox): Promise<ChildOutcome> {
     const container = this.opts.docker.getContainer(workloadName(sandbox));
+    this.channels.delete(channelKey(sandbox));
     try {
       await container.stop({ t: this.opts.stopGraceSec ?? 3 }).catch((err: unknown) => {
         if (statusOf(err) !== 304 && !isNotFound(err)) throw err;
       });
-      this.opts.onStep?.('container-stopped', sandbox);
-      await container.remove({ force: true, v: false });
-      this.opts.onStep?.('container-removed', sandbox);
+      await container.remove({ force: true, v: true });
       return 'deleted';
     } catch (err) {
       if (isNotFound(err)) return 'unchanged';
@@ -295,10 +329,8 @@ export class DockerRuntime implements Runtime {
   }
 
   async removeVolume(sandbox: Sandbox): Promise<ChildOutcome> {
-    rmSync(this.runDir(sandbox), { recursive: true, force: true });
     try {
       await this.opts.docker.getVolume(volumeName(sandbox)).remove();
-      this.opts.onStep?.('volume-removed', sandbox);
       return 'deleted';
     } catch (err) {
       if (isNotFound(err)) return 'unchanged';
@@ -341,14 +373,16 @@ export class DockerRuntime implements Runtime {
 
   async removeOwned(child: OwnedChild): Promise<void> {
     try {
-      if (child.type === 'workload') await this.opts.docker.getContainer(child.name).remove({ force: true });
-      else {
-        await this.opts.docker.getVolume(child.name).remove();
-        if (child.sandboxUid)
-          rmSync(join(this.opts.runRoot, child.sandboxUid), { recursive: true, force: true });
-      }
+      if (child.type === 'workload') {
+        if (child.sandboxUid) this.channels.delete(child.sandboxUid);
+        await this.opts.docker.getContainer(child.name).remove({ force: true, v: true });
+      } else await this.opts.docker.getVolume(child.name).remove();
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
   }
+}
+
+function channelKey(sandbox: Sandbox): string {
+  return sandbox.metadata.uid ?? `${sandbox.metadata.namespace ?? 'default'}/${sandbox.metadata.name}`;
 }

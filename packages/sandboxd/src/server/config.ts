@@ -8,6 +8,8 @@ export const SANDBOXD_ENV = {
   socket: 'AGENTTIER_SANDBOXD_SOCKET',
   listen: 'AGENTTIER_SANDBOXD_LISTEN',
   tokenFile: 'AGENTTIER_SANDBOXD_TOKEN_FILE',
+  /** The token itself (local platform: set by the router in the container's environment). */
+  token: 'AGENTTIER_SANDBOXD_TOKEN',
   insecureNoAuth: 'AGENTTIER_SANDBOXD_INSECURE_NO_AUTH',
   roots: 'AGENTTIER_SANDBOXD_ROOTS',
   cwd: 'AGENTTIER_SANDBOXD_CWD',
@@ -92,7 +94,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DaemonConfig &
 
   let token: string | null = null;
   const tokenFile = env[SANDBOXD_ENV.tokenFile];
-  if (tokenFile) {
+  const inlineToken = env[SANDBOXD_ENV.token];
+  if (inlineToken) {
+    token = inlineToken.trim();
+    if (token.length < 16) problems.push(`${SANDBOXD_ENV.token} is shorter than 16 characters`);
+  } else if (tokenFile) {
     try {
       token = readFileSync(tokenFile, 'utf8').trim();
       if (token.length < 16)
@@ -104,7 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DaemonConfig &
     }
   } else if (env[SANDBOXD_ENV.insecureNoAuth] !== '1') {
     problems.push(
-      `${SANDBOXD_ENV.tokenFile} is required (or ${SANDBOXD_ENV.insecureNoAuth}=1 for development)`,
+      `${SANDBOXD_ENV.token} or ${SANDBOXD_ENV.tokenFile} is required (or ${SANDBOXD_ENV.insecureNoAuth}=1 for development)`,
     );
   }
 

@@ -97,17 +97,7 @@ export const networkpolicies = builtin(
 );
 
 export const leases = builtin(
-  {
-    group: 'coordination.k8s.io',
-    version: 'v1',
-    kind: 'Lease',
-    plural: 'leases',
-    allowCreateOnUpdate: true,
-    microTimeFields: [
-      ['spec', 'acquireTime'],
-      ['spec', 'renewTime'],
-    ],
-  },
+  { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', allowCreateOnUpdate: true },
   [nameColumn, col('Holder', (o) => str(getIn(o, ['spec', 'holderIdentity'])) ?? ''), ageColumn],
 );
 

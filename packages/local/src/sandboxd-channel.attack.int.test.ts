@@ -1,0 +1,291 @@
+/**
+ * Attacks on the router ↔ sandboxd channel from inside a real sandbox (docs/security.md, "Local sandboxd
+ * channel" and "Mount information"). The attacker's code runs in the sandbox as its user, through the
+ * engine (as code the sandbox itself ran would), and then the router is made to talk to the sandbox:
+ * bursts of concurrent execs force it to open new connections rather than reuse pooled ones.
+ *
+ * Each case reproduces an attack that worked against the old run directory (a host directory, writable by
+ * the sandbox, holding the token file the router read and chowned and the socket it connected to by path).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sandbox } from '@agenttier/contract';
+import { createDockerClient } from '@agenttier/platform-local';
+import type { TestPlatform } from './testing/platform.ts';
+import {
+  api,
+  dockerHost,
+  execIn,
+  removeDir,
+  startTestPlatform,
+  stopTestPlatform,
+  testNamespace,
+  waitForPhase,
+} from './testing/platform.ts';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- REST answers are loosely typed JSON */
+
+const docker = createDockerClient(dockerHost);
+const NODE = '/opt/agenttier/node/bin/node';
+
+/** Runs `script` in the sandbox's container as the sandbox user: what code inside the sandbox can do. */
+async function asSandbox(
+  container: string,
+  script: string,
+  opts: { detach?: boolean } = {},
+): Promise<string> {
+  const ex = await docker.getContainer(container).exec({
+    Cmd: ['sh', '-c', script],
+    User: '1000:1000',
+    AttachStdout: !opts.detach,
+    AttachStderr: !opts.detach,
+  });
+  if (opts.detach) {
+    await ex.start({ Detach: true });
+    return '';
+  }
+  const stream = await ex.start({ hijack: true, stdin: false });
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  docker.modem.demuxStream(stream, out, out);
+  await new Promise<void>((resolve, reject) => {
+    stream.once('end', () => resolve());
+    stream.once('error', reject);
+  });
+  const { ExitCode } = await ex.inspect();
+  if (ExitCode !== 0) throw new Error(`in-sandbox script failed (${ExitCode}): ${script}\n${text}`);
+  return text;
+}
+
+async function containerInfo(container: string) {
+  return docker.getContainer(container).inspect();
+}
+
+function tokenOf(info: Awaited<ReturnType<typeof containerInfo>>): string {
+  const prefix = 'AGENTTIER_SANDBOXD_TOKEN=';
+  return info.Config.Env.find((e) => e.startsWith(prefix))?.slice(prefix.length) ?? '';
+}
+
+function runDirOf(info: Awaited<ReturnType<typeof containerInfo>>): string {
+  const m = info.Mounts.find((x) => x.Destination === '/run/agenttier');
+  if (!m?.Source) throw new Error('no run volume');
+  return m.Source;
+}
+
+/** A host unix socket the attacker points the router at; counts every connection it gets. */
+async function bait(path: string): Promise<{ server: Server; accepted: () => number }> {
+  let n = 0;
+  const server = createServer((s) => {
+    n++;
+    s.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  return { server, accepted: () => n };
+}
+
+async function eventually(
+  cond: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const NAMES = ['imp-a', 'imp-b', 'sym-a', 'sym-b', 'rst-a', 'rst-b', 'fifo-a'];
+
+describe('the router ↔ sandboxd channel under attack from inside a sandbox', () => {
+  const ns = testNamespace('it-channel');
+  const host = mkdtempSync(join(tmpdir(), 'channel-attack-'));
+  let platform: TestPlatform | undefined;
+  let base = '';
+  let dataDir = '';
+  const servers: Server[] = [];
+  const cn = (name: string): string => `agenttier-${ns}-${name}`;
+
+  /** `n` concurrent execs through the router: more than its pool holds, so new connections are opened. */
+  async function burst(name: string, command: string, n = 16): Promise<any[]> {
+    return Promise.all(
+      Array.from({ length: n }, () =>
+        api(base, 'POST', `/api/v1/sandboxes/${name}/exec?namespace=${ns}`, { command }),
+      ),
+    );
+  }
+
+  beforeAll(async () => {
+    chmodSync(host, 0o755);
+    platform = await startTestPlatform();
+    base = platform.url;
+    dataDir = platform.dataDir;
+    for (const name of NAMES) {
+      const r = await api(base, 'POST', '/api/v1/sandboxes', {
+        name,
+        namespace: ns,
+        templateRef: { name: 'minimal-shell' },
+      });
+      expect(r.status, r.text).toBe(201);
+    }
+    for (const name of NAMES) await waitForPhase(base, ns, name, 'Running');
+  });
+
+  afterAll(async () => {
+    for (const s of servers) s.close();
+    await stopTestPlatform(platform, { dockerHost, namespace: ns });
+    if (!platform) removeDir(dataDir);
+    rmSync(host, { recursive: true, force: true });
+  });
+
+  it('an impostor daemon learns only its own sandbox token, never a host file the token name points at', async () => {
+    const secret = `HOST-SECRET-${randomBytes(8).toString('hex')}`;
+    const secretFile = join(host, 'root-only-secret');
+    writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
+    const impostor = [
+      "import { createServer } from 'node:http';",
+      "import { appendFileSync, unlinkSync } from 'node:fs';",
+      "const path = '/run/agenttier/sandboxd.sock';",
+      'try { unlinkSync(path); } catch {}',
+      'createServer((req, res) => {',
+      "  appendFileSync('/tmp/seen.log', JSON.stringify({ url: req.url, auth: req.headers.authorization ?? '' }) + '\\n');",
+      '  req.resume();',
+      "  res.writeHead(500, { 'content-type': 'application/json' });",
+      '  res.end(\'{"error":{"code":"internal","message":"impostor"}}\');',
+      "}).listen(path, () => appendFileSync('/tmp/seen.log', 'listening\\n'));",
+    ].join('\n');
+    await asSandbox(
+      cn('imp-a'),
+      `cat > /tmp/impostor.mjs <<'EOF'\n${impostor}\nEOF\nln -sf ${secretFile} /run/agenttier/token`,
+    );
+    await asSandbox(cn('imp-a'), `exec ${NODE} /tmp/impostor.mjs`, { detach: true });
+    await eventually(
+      async () =>
+        (await asSandbox(cn('imp-a'), 'cat /tmp/seen.log 2>/dev/null || true')).includes('listening'),
+      'the impostor to listen',
+    );
+
+    await burst('imp-a', 'echo hi');
+    await eventually(
+      async () => (await asSandbox(cn('imp-a'), 'cat /tmp/seen.log')).includes('"auth"'),
+      'the router to reach the impostor',
+    );
+    const seen = (await asSandbox(cn('imp-a'), 'cat /tmp/seen.log'))
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { auth: string });
+    expect(seen.length).toBeGreaterThan(0);
+    for (const s of seen) expect(s.auth).not.toContain(secret);
+    // All it learns is its own sandbox's token for this start, which no other sandbox accepts.
+    const tokenA = tokenOf(await containerInfo(cn('imp-a')));
+    const tokenB = tokenOf(await containerInfo(cn('imp-b')));
+    expect(tokenA.length).toBeGreaterThanOrEqual(32);
+    expect(tokenA).not.toBe(tokenB);
+    for (const s of seen) expect(s.auth).toBe(`Bearer ${tokenA}`);
+
+    // The other sandbox is untouched by A's impostor and still served by its own sandboxd.
+    expect((await execIn(base, ns, 'imp-b', 'hostname')).stdout).toBe('imp-b\n');
+    expect((await api(base, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('a socket swapped for a symlink reaches no host socket, no engine and no other sandbox', async () => {
+    const baitSock = join(host, 'bait.sock');
+    const b = await bait(baitSock);
+    servers.push(b.server);
+    const otherSocket = join(runDirOf(await containerInfo(cn('sym-b'))), 'sandboxd.sock');
+    const engineSocket = dockerHost.replace(/^unix:\/\//, '');
+    for (const target of [baitSock, otherSocket, engineSocket]) {
+      await asSandbox(cn('sym-a'), `ln -sfn ${target} /run/agenttier/sandboxd.sock`);
+      for (const r of await burst('sym-a', 'hostname')) {
+        expect(r.status, `${target}: ${r.text}`).toBe(200);
+        // sym-b's sandboxd would answer with its own hostname; the engine with no exec result at all.
+        expect(r.json.stdout, target).toBe('sym-a\n');
+      }
+    }
+    expect(b.accepted()).toBe(0);
+    expect((await api(base, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('a restart the sandbox causes chowns, creates and follows nothing it planted', async () => {
+    const victim = join(host, 'victim');
+    writeFileSync(victim, 'untouched', { mode: 0o600 });
+    const created = join(host, 'created-by-router');
+    const before = {
+      a: await containerInfo(cn('rst-a')),
+      b: await containerInfo(cn('rst-b')),
+    };
+    await asSandbox(
+      cn('rst-a'),
+      `ln -sf ${victim} /run/agenttier/token && ln -sfn ${host} /run/agenttier/sub`,
+    );
+    await asSandbox(
+      cn('rst-b'),
+      `ln -sf ${created} /run/agenttier/token && ln -sf ${created}.sock /run/agenttier/sandboxd.sock`,
+    );
+    // The sandbox restarts itself: its init exits, the controller replaces the container.
+    for (const name of ['rst-a', 'rst-b']) await asSandbox(cn(name), 'kill -TERM 1');
+    for (const [name, old] of [
+      ['rst-a', before.a],
+      ['rst-b', before.b],
+    ] as const) {
+      await eventually(async () => {
+        const now = await containerInfo(cn(name)).catch(() => undefined);
+        const sb = await api(base, 'GET', `/api/v1/sandboxes/${name}?namespace=${ns}`);
+        return !!now && now.Id !== old.Id && now.State.Running && sb.json?.status === 'Running';
+      }, `${name} to run again on a new container`);
+    }
+    const st = statSync(victim);
+    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o777 }).toEqual({ uid: 0, gid: 0, mode: 0o600 });
+    expect(readFileSync(victim, 'utf8')).toBe('untouched');
+    expect(statSync(host).uid).toBe(0);
+    expect(existsSync(created)).toBe(false);
+    expect(existsSync(`${created}.sock`)).toBe(false);
+    for (const [name, old] of [
+      ['rst-a', before.a],
+      ['rst-b', before.b],
+    ] as const) {
+      const now = await containerInfo(cn(name));
+      // A new start: a new token and a fresh, empty run volume.
+      expect(tokenOf(now)).not.toBe(tokenOf(old));
+      expect(runDirOf(now)).not.toBe(runDirOf(old));
+      expect((await execIn(base, ns, name, 'hostname')).stdout).toBe(`${name}\n`);
+    }
+  });
+
+  it('mountinfo inside a sandbox shows neither the data dir nor the sandbox uid', async () => {
+    const sb = await platform?.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'imp-b' });
+    const uid = sb?.metadata.uid ?? '';
+    expect(uid).toBeTruthy();
+    const mountinfo = await asSandbox(cn('imp-b'), 'cat /proc/self/mountinfo');
+    expect(mountinfo).toContain(' /run/agenttier ');
+    expect(mountinfo).not.toContain(dataDir);
+    expect(mountinfo).not.toContain(uid);
+  });
+
+  // Last: it closes the platform.
+  it('FIFOs in place of the socket and the token hang nothing: the router answers and shuts down', async () => {
+    await asSandbox(
+      cn('fifo-a'),
+      'cd /run/agenttier && rm -f sandboxd.sock token && mkfifo sandboxd.sock token',
+    );
+    const results = await burst('fifo-a', 'echo still-served');
+    for (const r of results) {
+      expect(r.status, r.text).toBe(200);
+      expect(r.json.stdout).toBe('still-served\n');
+    }
+    // The controller probes the sandbox's daemon too (readiness): the probe must not block either.
+    platform?.controller.enqueue(ns, 'fifo-a');
+    expect((await api(base, 'GET', '/healthz')).status).toBe(200);
+    expect((await execIn(base, ns, 'imp-b', 'echo other')).stdout).toBe('other\n');
+    const closing = platform;
+    platform = undefined;
+    await closing?.close();
+  });
+});
