@@ -6,7 +6,10 @@ if [ -e /placeholder ]; then
   echo "this sandboxd-injector image was built without the repository; build it with: docker build -f images/sandboxd-injector/Dockerfile ." >&2
   exit 1
 fi
-# Ownership cannot be kept by a non-root user; modes and symlinks are.
-cp -R -P --preserve=mode,timestamps /agenttier/. "$target"/
+# Ownership cannot be kept by a non-root user; modes and symlinks are. The entries are copied, not
+# the directory itself: the target is the kubelet's emptyDir, owned by root, and only its owner may
+# set its times (`cp /agenttier/. target` fails on every real kubelet: "preserving times for
+# '/target/.': Operation not permitted"). /agenttier has no dot-entries at its top.
+cp -R -P --preserve=mode,timestamps /agenttier/* "$target"/
 test -x "$target/node/bin/node" && test -x "$target/bin/tini" && test -f "$target/sandboxd/sandboxd.mjs"
 echo "sandboxd injected into $target"

@@ -15,12 +15,17 @@ import {
   templateSpecSchema,
 } from './resources.ts';
 
-/** REST request bodies (`/api/v1`). Unknown fields are ignored, like the seed product's clients expect. */
-export const createSandboxRequestSchema = z.object({
+/**
+ * REST request bodies (`/api/v1`). The bodies that define a sandbox or template refuse unknown fields
+ * (400 naming each, as the Kubernetes API server refuses them in a custom resource), so a typo such
+ * as `idleTimout` or a field of the custom resource (`desiredState`) is not dropped silently; the
+ * other bodies ignore unknown fields.
+ */
+export const createSandboxRequestSchema = z.strictObject({
   name: nameSchema,
   namespace: nameSchema.optional(),
   templateRef: z
-    .object({ name: nameSchema, kind: templateKindSchema.optional(), namespace: nameSchema.optional() })
+    .strictObject({ name: nameSchema, kind: templateKindSchema.optional(), namespace: nameSchema.optional() })
     .optional(),
   /** Convenience: `template: "general-coding"` is the same as `templateRef: {name: ...}`. */
   template: nameSchema.optional(),
@@ -35,7 +40,7 @@ export const createSandboxRequestSchema = z.object({
 });
 export type CreateSandboxRequest = z.infer<typeof createSandboxRequestSchema>;
 
-export const patchSandboxRequestSchema = z.object({
+export const patchSandboxRequestSchema = z.strictObject({
   timeout: durationSchema.optional(),
   idleTimeout: durationSchema.optional(),
   resources: resourcesSchema.optional(),
@@ -101,7 +106,7 @@ export interface ExecResponse {
   truncated?: boolean;
 }
 
-export const templateWriteRequestSchema = z.object({
+export const templateWriteRequestSchema = z.strictObject({
   name: nameSchema.optional(),
   kind: templateKindSchema.optional(),
   namespace: nameSchema.optional(),
@@ -148,9 +153,16 @@ export const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
 /** Turns zod issues into field errors that name the field and the rule. */
 export function toFieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues.map((issue) => {
-    const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)';
-    return { field, rule: issue.code, message: issue.message };
+  return error.issues.flatMap((issue): FieldIssue[] => {
+    const at = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join('.') || '(body)';
+    // One issue per unknown key, at the key itself (zod reports them together at the parent).
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((k) => ({
+        field: at([...issue.path, k]),
+        rule: issue.code,
+        message: 'is not a known field',
+      }));
+    return [{ field: at(issue.path), rule: issue.code, message: issue.message }];
   });
 }
 

@@ -105,7 +105,8 @@ export const agentSpecSchema = z.object({
   entrypoint: z.array(z.string()).optional(),
   installCommand: z.array(z.string()).optional(),
   workingDir: z.string().optional(),
-  env: z.array(envVarSchema).optional(),
+  // Bounded as every env list is: the CRD's CEL rule on each name must fit the API server's cost budget.
+  env: z.array(envVarSchema).max(256).optional(),
   maxConcurrentInvokes: z.number().int().min(0).max(1000).optional(),
   defaultInvokeTimeout: durationSchema.optional(),
 });

@@ -93,10 +93,33 @@ describe('toFieldIssues / parseOrThrow', () => {
   it('returns the parsed value on success', () => {
     const out = parseOrThrow(
       createSandboxRequestSchema,
-      { name: 'ok', template: 'minimal-shell', extra: 1 },
+      { name: 'ok', template: 'minimal-shell' },
       'sandbox',
     );
-    expect(out).toEqual({ name: 'ok', template: 'minimal-shell' }); // unknown fields are dropped, not refused
+    expect(out).toEqual({ name: 'ok', template: 'minimal-shell' });
+  });
+
+  it('refuses unknown fields in a sandbox body, one issue per field (as the Kubernetes API server does)', () => {
+    const err = (() => {
+      try {
+        parseOrThrow(
+          createSandboxRequestSchema,
+          { name: 'ok', desiredState: 'Paused', templateRef: { name: 'x', knd: 'y' } },
+          'sandbox',
+        );
+      } catch (e) {
+        return e as PlatformError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(err.code).toBe('VALIDATION_FAILED');
+    expect(err.details).toEqual(
+      expect.arrayContaining([
+        { field: 'desiredState', rule: 'unrecognized_keys', message: 'is not a known field' },
+        { field: 'templateRef.knd', rule: 'unrecognized_keys', message: 'is not a known field' },
+      ]),
+    );
+    expect(err.details).toHaveLength(2);
   });
 
   it('throws VALIDATION_FAILED (400) naming every field, its rule and message', () => {

@@ -18,6 +18,7 @@ import {
   createDockerClient,
   defaultDockerHost,
 } from '@agenttier/platform-local';
+import type { DockerRuntimeOpts } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { ensureSandboxdBundle } from '@agenttier/sandboxd';
 import type { SandboxdBundle } from '@agenttier/sandboxd';
@@ -52,6 +53,8 @@ export interface LocalPlatformOpts {
   createsPerSecond?: number;
   /** Creates a caller may send back to back. @default env AGENTTIER_CREATE_BURST or 30 */
   createBurst?: number;
+  /** Fault injection for crash-recovery tests: called after each engine change (DockerRuntimeOpts.onStep). */
+  onRuntimeStep?: DockerRuntimeOpts['onStep'];
 }
 
 export interface LocalPlatform {
@@ -153,6 +156,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     instanceId: instanceIdOf(dataDir),
     // Template runtime classes -> engine runtimes (daemon.json "runtimes"; scripts/engine.sh registers runsc).
     runtimeClasses: { gvisor: 'runsc' },
+    ...(opts.onRuntimeStep ? { onStep: opts.onRuntimeStep } : {}),
     ...(bundle
       ? {
           sandboxd: {

@@ -1,5 +1,5 @@
 import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from '@agenttier/core';
 import { silentLogger } from '@agenttier/core';
 import { isAlreadyExists, isConflict, isNotFound } from '@agenttier/platform-kubernetes';
@@ -60,7 +60,9 @@ export function startLeaderElection(opts: LeaderElectionOpts): LeaderElector {
     ]);
 
   async function tryAcquireOrRenew(): Promise<boolean> {
-    const t = new Date(now());
+    // A Lease's times are MicroTime: the API server parses exactly six fractional digits and answers
+    // 400 to a plain Date's milliseconds ("….145Z"). V1MicroTime serialises as "….145000Z".
+    const t = new V1MicroTime(now());
     let lease: V1Lease;
     try {
       lease = await api.readNamespacedLease({ namespace: opts.namespace, name });

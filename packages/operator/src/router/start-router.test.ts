@@ -139,6 +139,39 @@ describe('agenttier router (process) with the Kubernetes store', () => {
     }
   });
 
+  it('names the Pod and claim the controller creates from the first response on', async () => {
+    await fake.faults.pauseControllers();
+    const created = await api(router, 'POST', '/api/v1/sandboxes', {
+      name: 'named',
+      template: 'minimal-shell',
+    });
+    expect(created.status).toBe(201);
+    // Before any reconcile: what the controller will create, not the local platform's names.
+    expect(created.body).toMatchObject({ podName: 'named-pod', pvcName: 'named-workspace' });
+    const got = await api(router, 'GET', '/api/v1/sandboxes/named');
+    expect(got.body).toMatchObject({ podName: 'named-pod', pvcName: 'named-workspace' });
+    fake.faults.resumeControllers();
+    await api(router, 'DELETE', '/api/v1/sandboxes/named');
+  });
+
+  it('refuses unknown fields and custom-resource-only fields with 400 naming each, as the API server does', async () => {
+    const res = await api(router, 'POST', '/api/v1/sandboxes', {
+      name: 'strict',
+      template: 'minimal-shell',
+      desiredState: 'Paused',
+      idleTimout: '5m',
+      templateRef: { name: 'minimal-shell', knd: 'x' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const fields = (res.body?.details as Array<{ field: string; message: string }>).map((d) => d.field);
+    expect(fields.sort()).toEqual(['desiredState', 'idleTimout', 'templateRef.knd']);
+    expect(String(res.body?.message)).toContain('desiredState is not a known field');
+    const patch = await api(router, 'PATCH', '/api/v1/sandboxes/strict', { desiredState: 'Paused' });
+    expect(patch.status).toBe(400);
+    expect((await api(router, 'GET', '/api/v1/sandboxes/strict')).status).toBe(404);
+  });
+
   // The same bad input through `kubectl apply` (the CRD schema) and through the REST API.
   const BAD: Array<{
     field: string;
@@ -219,7 +252,11 @@ describe('agenttier router (process) with the Kubernetes store', () => {
       // A real API server also evaluates the CRD's CEL rules, whose messages are the contract's own.
       const rules = (crdNode(c.field)['x-kubernetes-validations'] as CelRule[] | undefined) ?? [];
       const failing = rules.filter((r) => evaluate(r.rule, { self: c.value }) !== true).map((r) => r.message);
-      if (failing.length) expect(failing).toContain(restIssue!.message);
+      // storage.mountPath's contract message names what is wrong with the value (limits.ts); a CRD
+      // rule carries one fixed message.
+      if (c.field === 'storage.mountPath')
+        expect(failing).toEqual(['must be an absolute path such as "/workspace"']);
+      else if (failing.length) expect(failing).toContain(restIssue!.message);
       else expect(['mode', 'resources.pids']).toContain(c.field); // zod's built-in messages; Kubernetes words enum/minimum its own way
     },
   );

@@ -6,7 +6,12 @@ import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { DataPlane, Logger } from '@agenttier/core';
-import { KubernetesStore, SANDBOXD_PORT, loadKubeConfig } from '@agenttier/platform-kubernetes';
+import {
+  KubernetesStore,
+  SANDBOXD_PORT,
+  loadKubeConfig,
+  withChildNamesOnRead,
+} from '@agenttier/platform-kubernetes';
 import type { Authenticator } from '@agenttier/server';
 import { SandboxdDataPlane, SqliteAgentRecords, createApp, devAuthenticator } from '@agenttier/server';
 import { loadSandboxdKey } from '../sandboxd-key.ts';
@@ -127,7 +132,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
   if (devAuth && !opts.authenticate) log.warn('development authentication: every caller is an admin');
 
   const app = createApp({
-    store,
+    store: withChildNamesOnRead(store),
     dataPlaneFor: async (): Promise<DataPlane> => dataPlane,
     sandboxdFor: clientFor,
     agentRecords,

@@ -17,8 +17,6 @@ export type JsonSchema = { [key: string]: unknown };
 export interface CelRule {
   rule: string;
   message: string;
-  /** Where a real API server reports the failure (rules on the root object). */
-  fieldPath?: string;
 }
 
 /**

@@ -42,6 +42,29 @@ describe('CRDs generated from the contract', () => {
     }
   });
 
+  it('fit 1.26: no validation-rule fieldPath, and every list whose items carry CEL rules is bounded', () => {
+    // The fake API server does not estimate CEL cost; a real 1.26 refuses a rule under an unbounded
+    // list (estimated ~65x over budget) and a rule with fieldPath (added in 1.28).
+    const hasRules = (n: unknown): boolean =>
+      !!n &&
+      typeof n === 'object' &&
+      ('x-kubernetes-validations' in n || Object.values(n as object).some(hasRules));
+    const unbounded: string[] = [];
+    const walk = (n: JsonSchema, path: string) => {
+      if (n.type === 'array' && n.maxItems === undefined && hasRules(n.items)) unbounded.push(path);
+      for (const [k, v] of Object.entries((n.properties as Record<string, JsonSchema>) ?? {}))
+        walk(v, `${path}.${k}`);
+      if (n.items) walk(n.items as JsonSchema, `${path}[]`);
+      if (n.additionalProperties && typeof n.additionalProperties === 'object')
+        walk(n.additionalProperties as JsonSchema, `${path}{}`);
+    };
+    for (const crd of buildCrds()) {
+      walk(schemaOf(crd), (crd as { metadata: { name: string } }).metadata.name);
+      expect(JSON.stringify(crd)).not.toContain('"fieldPath"');
+    }
+    expect(unbounded).toEqual([]);
+  });
+
   it('have the names, scopes, status subresource and printer columns kubectl shows', () => {
     const sb = buildCrd('Sandbox') as unknown as Crd;
     expect(sb.spec.names.shortNames).toEqual(['sb', 'sbx']);

@@ -59,12 +59,10 @@ const SHORT_NAMES: Record<ResourceKind, string[]> = {
 
 /**
  * Name rules Kubernetes cannot express in openAPIV3Schema (metadata is off limits) but CEL can, with
- * the router's messages for `name`, reported at metadata.name.
+ * the router's messages for `name`. No `fieldPath` (it names metadata.name from 1.28 on): 1.26 and
+ * 1.27 refuse a CRD that carries it, so the failure is reported at the object.
  */
-const NAME_RULES: CelRule[] = celRulesFor(nameSchema, 'self.metadata.name').map((r) => ({
-  ...r,
-  fieldPath: '.metadata.name',
-}));
+const NAME_RULES: CelRule[] = celRulesFor(nameSchema, 'self.metadata.name');
 
 function rootSchema(kind: ResourceKind): JsonSchema {
   const isSandbox = kind === 'Sandbox';

@@ -26,3 +26,39 @@ export function withChildNamesInStatus<S extends Store>(store: S): S {
     },
   });
 }
+
+/** A Sandbox with `status.podName`/`status.pvcName` filled in from its name when still unset. */
+function named<T extends Resource>(obj: T): T {
+  if (obj.kind !== 'Sandbox') return obj;
+  const sandbox = obj as unknown as Sandbox;
+  if (sandbox.status?.podName && sandbox.status.pvcName) return obj;
+  const names = childNames(obj);
+  return { ...obj, status: { podName: names.pod, pvcName: names.pvc, ...sandbox.status } } as T;
+}
+
+/**
+ * The Store the router serves: a Sandbox the controller has not reconciled yet (the create response
+ * itself) already names the Pod and claim the controller will create (`<name>-pod`,
+ * `<name>-workspace`), not the REST layer's fallback (the local platform's container names).
+ * Only what is returned is named; nothing is written.
+ */
+export function withChildNamesOnRead<S extends Store>(store: S): S {
+  const wrapped: Partial<Store> = {
+    get: async <T extends Resource>(...args: Parameters<Store['get']>) => {
+      const obj = await store.get<T>(...args);
+      return obj && named(obj);
+    },
+    list: async <T extends Resource>(...args: Parameters<Store['list']>) =>
+      (await store.list<T>(...args)).map(named),
+    create: async <T extends Resource>(obj: T) => named(await store.create(obj)),
+    update: async <T extends Resource>(obj: T) => named(await store.update(obj)),
+    updateStatus: async <T extends Resource>(obj: T) => named(await store.updateStatus(obj)),
+  };
+  return new Proxy(store, {
+    get(target, prop) {
+      if (typeof prop === 'string' && prop in wrapped) return wrapped[prop as keyof Store];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

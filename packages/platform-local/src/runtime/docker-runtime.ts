@@ -48,7 +48,26 @@ export interface DockerRuntimeOpts {
   runtimeClasses?: Record<string, string>;
   /** Seconds a stopping container gets to exit after SIGTERM. @default 3 */
   stopGraceSec?: number;
+  /**
+   * Called right after each change this runtime makes in the engine, before it does anything else.
+   * Fault injection for crash-recovery tests (they end the process at a chosen step); nothing else.
+   */
+  onStep?: (step: RuntimeStep, sandbox: Sandbox) => void;
 }
+
+/**
+ * The changes the runtime makes in the engine, in the order a sandbox's life goes through them. A
+ * crash can come between any two: the controller must converge from each (docs/reliability.md).
+ */
+export const RUNTIME_STEPS = [
+  'volume-created',
+  'container-created',
+  'container-started',
+  'container-stopped',
+  'container-removed',
+  'volume-removed',
+] as const;
+export type RuntimeStep = (typeof RUNTIME_STEPS)[number];
 
 /**
  * The engine's container state as core's planner sees it. Docker and Podman report `State.Status` as
@@ -203,6 +222,7 @@ export class DockerRuntime implements Runtime {
       Name: volumeName(sandbox),
       Labels: ownerLabels(sandbox, this.opts.instanceId, effective.templateName),
     });
+    this.opts.onStep?.('volume-created', sandbox);
     return 'created';
   }
 
@@ -246,6 +266,7 @@ export class DockerRuntime implements Runtime {
       if (ours && info.State.Status === 'created' && this.runtimeHonoured(info, effective)) {
         await this.beforeStart(sandbox, info);
         await container.start();
+        this.opts.onStep?.('container-started', sandbox);
         return 'started';
       }
       // Exited, dead or someone else's: a resumed sandbox always gets a fresh container (v: true removes
@@ -266,6 +287,7 @@ export class DockerRuntime implements Runtime {
     });
     try {
       const created = await this.opts.docker.createContainer(spec);
+      this.opts.onStep?.('container-created', sandbox);
       const createdInfo = await created.inspect();
       if (spec.HostConfig?.Runtime && !this.runtimeHonoured(createdInfo, effective)) {
         await created.remove({ force: true, v: true }).catch(() => undefined);
@@ -278,6 +300,7 @@ export class DockerRuntime implements Runtime {
       }
       await this.beforeStart(sandbox, createdInfo);
       await created.start();
+      this.opts.onStep?.('container-started', sandbox);
       return 'created';
     } catch (err) {
       if (isPlatformError(err)) throw err;
@@ -320,7 +343,9 @@ export class DockerRuntime implements Runtime {
       await container.stop({ t: this.opts.stopGraceSec ?? 3 }).catch((err: unknown) => {
         if (statusOf(err) !== 304 && !isNotFound(err)) throw err;
       });
+      this.opts.onStep?.('container-stopped', sandbox);
       await container.remove({ force: true, v: true });
+      this.opts.onStep?.('container-removed', sandbox);
       return 'deleted';
     } catch (err) {
       if (isNotFound(err)) return 'unchanged';
@@ -331,6 +356,7 @@ export class DockerRuntime implements Runtime {
   async removeVolume(sandbox: Sandbox): Promise<ChildOutcome> {
     try {
       await this.opts.docker.getVolume(volumeName(sandbox)).remove();
+      this.opts.onStep?.('volume-removed', sandbox);
       return 'deleted';
     } catch (err) {
       if (isNotFound(err)) return 'unchanged';

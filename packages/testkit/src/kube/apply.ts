@@ -36,6 +36,22 @@ export function applyConfiguration(rest: Rest, target: Target, raw: unknown, opt
       `the name of the object (${str(cm.name) ?? ''}) does not match the name on the URL (${name})`,
     );
   }
+  const newer = t.newerFields?.(config, rest.emulatedMinor) ?? [];
+  if (newer.length) {
+    // structured-merge-diff's typed conversion fails before anything else: a 500 without a reason.
+    const gvk = `${want}, Kind=${t.kind}`;
+    const each = newer.map((f) => `${f.applyPath}: field not declared in schema`);
+    // One error is printed as is; several as an "errors:" list, one per indented line.
+    const lines = each.length === 1 ? ` ${each[0]}` : ` errors:${each.map((e) => `\n  ${e}`).join('')}`;
+    throw new KubeError({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `failed to create typed patch object (${target.namespace ?? ''}/${name}; ${gvk}):${lines}`,
+      code: 500,
+    });
+  }
   let cfg = rest.fromView(t, config);
   rest.checkNamespace(target, cfg);
   const schema = t.isCustom ? t.schemaFor?.(target.version) : t.model ? modelSchema(t.model) : undefined;

@@ -97,7 +97,17 @@ export const networkpolicies = builtin(
 );
 
 export const leases = builtin(
-  { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', allowCreateOnUpdate: true },
+  {
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    kind: 'Lease',
+    plural: 'leases',
+    allowCreateOnUpdate: true,
+    microTimeFields: [
+      ['spec', 'acquireTime'],
+      ['spec', 'renewTime'],
+    ],
+  },
   [nameColumn, col('Holder', (o) => str(getIn(o, ['spec', 'holderIdentity'])) ?? ''), ageColumn],
 );
 

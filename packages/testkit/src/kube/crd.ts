@@ -6,7 +6,7 @@ import type { Json, JsonObject } from './json.ts';
 import { builtinColumns } from './builtin-types.ts';
 import { compareKubeVersions } from './registry.ts';
 import { COMMON_LIST_HINTS, suffixHints } from './resource-type.ts';
-import type { PrinterColumn, ResourceType, TypeHints } from './resource-type.ts';
+import type { NewerField, PrinterColumn, ResourceType, TypeHints } from './resource-type.ts';
 import { schemaAt, validateStructural } from './schema-validate.ts';
 import type { FieldError } from './status.ts';
 
@@ -128,6 +128,53 @@ export function validateCrd(obj: JsonObject, old: JsonObject | undefined): Field
 
 const crdHints = suffixHints(COMMON_LIST_HINTS);
 
+/** ValidationRule fields by the release that added them (messageExpression 1.27; reason, fieldPath 1.28). */
+const VALIDATION_RULE_FIELDS: Array<[string, number]> = [
+  ['messageExpression', 27],
+  ['reason', 28],
+  ['fieldPath', 28],
+];
+
+/**
+ * `x-kubernetes-validations` fields a release before 1.28 does not know: a 1.26 apiserver refuses a
+ * CRD carrying `fieldPath` (strict decoding, and server-side apply's "field not declared in schema").
+ */
+function newerCrdFields(obj: JsonObject, emulatedMinor: number): NewerField[] {
+  const out: NewerField[] = [];
+  const walk = (node: Json, path: string, applyPath: string) => {
+    if (Array.isArray(node)) {
+      node.forEach((v, i) => walk(v, `${path}[${i}]`, `${applyPath}[${i}]`));
+      return;
+    }
+    if (!isObject(node)) return;
+    for (const [k, v] of Object.entries(node)) {
+      const p = path ? `${path}.${k}` : k;
+      if (k === 'x-kubernetes-validations' && Array.isArray(v)) {
+        v.forEach((rule, i) => {
+          if (!isObject(rule)) return;
+          for (const [field, since] of VALIDATION_RULE_FIELDS) {
+            if (emulatedMinor >= since || !(field in rule)) continue;
+            delete rule[field];
+            out.push({
+              path: `${p}[${i}].${field}`,
+              applyPath: `.${p}[rule=${JSON.stringify(str(rule.rule) ?? '')}].${field}`,
+            });
+          }
+        });
+      } else {
+        walk(v, p, `${applyPath}.${k}`);
+      }
+    }
+  };
+  const versions = getIn(obj, ['spec', 'versions']);
+  if (Array.isArray(versions)) {
+    versions.forEach((v, i) =>
+      walk(getIn(v, ['schema']) ?? null, `spec.versions[${i}].schema`, `.spec.versions[${i}].schema`),
+    );
+  }
+  return out;
+}
+
 /** The built-in CustomResourceDefinition kind. */
 export function crdResourceType(): ResourceType {
   return {
@@ -169,6 +216,7 @@ export function crdResourceType(): ResourceType {
     },
     prepareForUpdate: (obj) => defaultCrd(obj),
     validate: validateCrd,
+    newerFields: newerCrdFields,
   };
 }
 

@@ -47,6 +47,14 @@ export interface AdmissionLookup {
   get(storageKey: string, namespace: string, name: string): JsonObject | undefined;
 }
 
+/** A field newer than the emulated release, named as strict decoding and server-side apply name it. */
+export interface NewerField {
+  /** `spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[0].fieldPath` */
+  path: string;
+  /** `.spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[rule="…"].fieldPath` */
+  applyPath: string;
+}
+
 export interface ResourceType {
   group: string;
   kind: string;
@@ -74,6 +82,8 @@ export interface ResourceType {
   /** application/strategic-merge-patch+json is accepted (built-ins only). */
   strategicMerge: boolean;
   isCustom: boolean;
+  /** Paths of metav1.MicroTime fields (Lease times, Event eventTime): six fractional digits or 400. */
+  microTimeFields?: string[][];
   /**
    * The group validation errors named before 1.27 (`Ingress.extensions "x" is invalid` on 1.26,
    * `Ingress.networking.k8s.io` on 1.32): the internal type was still registered under it.
@@ -88,6 +98,11 @@ export interface ResourceType {
   crdName?: string;
   /** CR schema for a version (openAPIV3Schema). */
   schemaFor?(version: string): JsonObject | undefined;
+  /**
+   * Fields the client-node model knows but the emulated release does not (they arrived later):
+   * removed from `obj`, and returned for the unknown-field warning or strict error.
+   */
+  newerFields?(obj: JsonObject, emulatedMinor: number): NewerField[];
   /** Built-ins: the @kubernetes/client-node model of the stored shape, for unknown-field checks. */
   model?: string;
   printerColumns(version: string): PrinterColumn[];

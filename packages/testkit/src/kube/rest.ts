@@ -20,6 +20,7 @@ import { apiVersionOf, groupKind, groupResource } from './resource-type.ts';
 import type { ResourceType } from './resource-type.ts';
 import { applyDefaults, pruneUnknown, validateAgainstSchema } from './schema-validate.ts';
 import { modelSchema } from './builtin-schema.ts';
+import { celValidate } from './cel.ts';
 import { errors } from './status.ts';
 import type { FieldError, GroupKind, KubeError } from './status.ts';
 import type { Storage } from './storage.ts';
@@ -193,10 +194,17 @@ export class Rest {
    * Prune, default and validate a custom resource against its schema; returns field errors.
    * Built-ins are only pruned, against their client-node model.
    */
-  private schemaPass(t: ResourceType, version: string, obj: JsonObject, opts: WriteOptions): FieldError[] {
+  private schemaPass(
+    t: ResourceType,
+    version: string,
+    obj: JsonObject,
+    opts: WriteOptions,
+    old?: JsonObject,
+  ): FieldError[] {
     if (!t.isCustom) {
+      const newer = (t.newerFields?.(obj, this.emulatedMinor) ?? []).map((f) => f.path);
       const model = t.model ? modelSchema(t.model) : undefined;
-      if (model) this.reportUnknownFields(pruneUnknown(obj, model), opts);
+      this.reportUnknownFields([...newer, ...(model ? pruneUnknown(obj, model) : [])], opts);
       return [];
     }
     const schema = t.schemaFor?.(version);
@@ -204,7 +212,7 @@ export class Rest {
     const unknown = pruneUnknown(obj, schema);
     this.reportUnknownFields(unknown, opts);
     applyDefaults(obj, schema);
-    return validateAgainstSchema(obj, schema);
+    return [...validateAgainstSchema(obj, schema), ...celValidate(obj, schema, old)];
   }
 
   /** @internal */
@@ -255,6 +263,7 @@ export class Rest {
     const m = meta(body);
     const displayName = str(m.name) ?? str(m.generateName) ?? '';
     this.checkTypeMeta(target, body, displayName);
+    checkMicroTimes(t, body, target.version);
     const viewErrs = t.validateView?.(body) ?? [];
     const obj = this.fromView(t, body);
     this.checkNamespace(target, obj);
@@ -405,6 +414,7 @@ export class Rest {
   ): Result {
     const t = target.type;
     const name = str(meta(old).name) ?? '';
+    checkMicroTimes(t, nextIn, target.version);
     let next = nextIn;
     const requestRv = str(meta(next).resourceVersion);
     if (target.subresource === 'status') {
@@ -447,7 +457,7 @@ export class Rest {
         });
       }
     }
-    errs.push(...this.schemaPass(t, target.version, next, opts));
+    errs.push(...this.schemaPass(t, target.version, next, opts, old));
     t.prepareForUpdate?.(next, old);
     errs.push(...validateObjectMeta(nm));
     errs.push(...(t.validate?.(next, old) ?? []));
@@ -510,6 +520,23 @@ export class Rest {
 
   deleteCollection(target: Target, q: ListQuery, del: DeleteOptions, opts: WriteOptions): Result {
     return deleteCollection(this, target, q, del, opts);
+  }
+}
+
+const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * metav1.MicroTime fields decode with Go's layout "2006-01-02T15:04:05.000000Z07:00": exactly six
+ * fractional digits. A JavaScript Date's ".145Z" is refused (400) before anything else happens.
+ */
+function checkMicroTimes(t: ResourceType, obj: JsonObject, version: string): void {
+  for (const path of t.microTimeFields ?? []) {
+    const v = getIn(obj, path);
+    if (typeof v !== 'string' || MICRO_TIME.test(v)) continue;
+    const rest = v.length > 19 ? v.slice(19) : v;
+    throw errors.badRequest(
+      `${decodeContext(t, version)}parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": cannot parse ${JSON.stringify(rest)} as ".000000"`,
+    );
   }
 }
 

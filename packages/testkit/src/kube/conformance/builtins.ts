@@ -28,6 +28,37 @@ async function readPod(c: Ctx, name: string): Promise<k8s.V1Pod | undefined> {
 }
 
 export function builtinsConformance(getTarget: GetTarget, opts: ConformanceOpts): void {
+  describe('Lease', () => {
+    const ctx = useCluster(getTarget, opts);
+
+    it('takes MicroTime acquire/renew times with exactly six fractional digits (a JS Date gets 400)', async () => {
+      const c = ctx();
+      const leases = c.kc.makeApiClient(k8s.CoordinationV1Api);
+      const raw = (name: string, acquireTime: string) =>
+        leases.createNamespacedLease({
+          namespace: c.ns,
+          // A string goes out as written (client-node passes unknown-format values through).
+          body: { metadata: { name }, spec: { holderIdentity: 'a', acquireTime: acquireTime as never } },
+        });
+      const ms = await apiError(raw('millis', '2026-12-06T01:12:02.145Z'), 400);
+      expect(ms.reason).toBe('BadRequest');
+      expect(ms.message).toBe(
+        'Lease in version "v1" cannot be handled as a Lease: parsing time "2026-12-06T01:12:02.145Z" as ' +
+          '"2006-01-02T15:04:05.000000Z07:00": cannot parse ".145Z" as ".000000"',
+      );
+      const whole = await apiError(raw('seconds', '2026-12-06T01:12:02Z'), 400);
+      expect(whole.message).toContain('cannot parse "Z" as ".000000"');
+      const ok = await raw('micros', '2026-12-06T01:12:02.145000Z');
+      expect(String(ok.spec?.acquireTime)).toMatch(
+        /^2026-12-06T01:12:02\.145000Z$|^2026-12-06T01:12:02\.145Z$/,
+      );
+      const stored = await leases.readNamespacedLease({ namespace: c.ns, name: 'micros' });
+      expect(new Date(String(stored.spec?.acquireTime)).getTime()).toBe(
+        Date.parse('2026-12-06T01:12:02.145Z'),
+      );
+    });
+  });
+
   describe('RuntimeClass and Ingress', () => {
     const ctx = useCluster(getTarget, opts);
 

@@ -1,6 +1,18 @@
 // openAPIV3Schema on custom resources: pruning, defaults, validation messages, structural CRDs.
 import { describe, expect, it } from 'vitest';
-import { apiError, createCrd, ids, rand, useCluster, useWidgetCrd, widget, widgetCrd } from './helpers.ts';
+import {
+  apiError,
+  createCrd,
+  eventually,
+  ids,
+  rand,
+  raw,
+  serverMinor,
+  useCluster,
+  useWidgetCrd,
+  widget,
+  widgetCrd,
+} from './helpers.ts';
 import type { ConformanceOpts, CrdBody, GetTarget } from './helpers.ts';
 
 export function schemaConformance(getTarget: GetTarget, opts: ConformanceOpts): void {
@@ -136,6 +148,87 @@ export function schemaConformance(getTarget: GetTarget, opts: ConformanceOpts): 
         'spec.validation.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields',
       );
       await ext.deleteCustomResourceDefinition({ name: `gadgets.${group}` }).catch(() => undefined);
+    });
+
+    it('evaluates x-kubernetes-validations (CEL) after the OpenAPI checks, reporting both', async () => {
+      const group = `c${rand(8)}.conformance.agenttier.io`;
+      const body = widgetCrd(group, { plural: 'rules', kind: 'Rule' });
+      type Node = Record<string, unknown> & { properties: Record<string, Node> };
+      const schema = (body.spec.versions[0]?.schema as { openAPIV3Schema: Node }).openAPIV3Schema;
+      const spec = schema.properties.spec as Node;
+      (spec.properties.name as Node)['x-kubernetes-validations'] = [
+        { rule: "self.startsWith('w')", message: 'name must start with w' },
+      ];
+      spec['x-kubernetes-validations'] = [{ rule: 'self.size <= 5', message: 'size must be at most 5' }];
+      schema['x-kubernetes-validations'] = [
+        { rule: 'size(self.metadata.name) <= 8', message: 'at most 8 characters' },
+      ];
+      await createCrd(ctx().custom, body);
+      try {
+        const target = { group, version: 'v1', namespace: ctx().ns, plural: 'rules' };
+        const rule = (name: string, s: Record<string, unknown>) => ({
+          apiVersion: `${group}/v1`,
+          kind: 'Rule',
+          metadata: { name },
+          spec: s,
+        });
+        await eventually(
+          () =>
+            ctx().custom.createNamespacedCustomObject({
+              ...target,
+              body: rule('ok', { size: 3, name: 'wx' }),
+            }),
+          ctx().opts.eventuallyMs,
+          'the CRD to serve',
+        );
+        const s = await apiError(
+          ctx().custom.createNamespacedCustomObject({
+            ...target,
+            body: rule('much-too-long', { size: 7, name: 'Ab' }),
+          }),
+          422,
+        );
+        expect(s.message).toBe(
+          `Rule.${group} "much-too-long" is invalid: [spec.name: Invalid value: "Ab": spec.name in body should match '^[a-z]+$', ` +
+            `<nil>: Invalid value: "object": at most 8 characters, spec: Invalid value: "object": size must be at most 5, ` +
+            `spec.name: Invalid value: "string": name must start with w]`,
+        );
+      } finally {
+        await ctx()
+          .ext.deleteCustomResourceDefinition({ name: `rules.${group}` })
+          .catch(() => undefined);
+      }
+    });
+
+    it('refuses a validation rule fieldPath before 1.28 (server-side apply: not declared) and stores it from 1.28', async () => {
+      const c = ctx();
+      const group = `c${rand(8)}.conformance.agenttier.io`;
+      const body = widgetCrd(group, { plural: 'paths', kind: 'Path' });
+      const schema = (body.spec.versions[0]?.schema as { openAPIV3Schema: Record<string, unknown> })
+        .openAPIV3Schema;
+      schema['x-kubernetes-validations'] = [
+        { rule: 'size(self.metadata.name) <= 8', message: 'too long', fieldPath: '.spec' },
+      ];
+      const res = await raw(
+        c.kc,
+        'PATCH',
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/paths.${group}?fieldManager=conformance`,
+        JSON.stringify(body),
+        { 'Content-Type': 'application/apply-patch+yaml' },
+      );
+      try {
+        if ((await serverMinor(c.kc)) >= 28) {
+          expect(res.status).toBe(201);
+        } else {
+          expect(res.status).toBe(500);
+          expect(JSON.parse(res.body).message).toBe(
+            `failed to create typed patch object (/paths.${group}; apiextensions.k8s.io/v1, Kind=CustomResourceDefinition): ` +
+              `.spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[rule="size(self.metadata.name) <= 8"].fieldPath: field not declared in schema`,
+          );
+        }
+      } finally {
+        await c.ext.deleteCustomResourceDefinition({ name: `paths.${group}` }).catch(() => undefined);
+      }
     });
 
     it('validates the CRD name against plural and group (422)', async () => {

@@ -1,0 +1,223 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LABEL_NAMESPACE, LABEL_SANDBOX_UID } from '@agenttier/contract';
+import { createDockerClient } from '@agenttier/platform-local';
+import type { RuntimeStep } from '@agenttier/platform-local';
+import {
+  api,
+  dockerHost,
+  removeDir,
+  removeEngineObjects,
+  testNamespace,
+  waitForPhase,
+} from './testing/platform.ts';
+
+/**
+ * kill -9 at every step of create, stop, resume and delete, on the real engine and the real SQLite
+ * file, several sandboxes at once. The server kills itself at an exact runtime step (testing/
+ * crash-server.ts), a fresh server starts on the same data dir, and the world must converge: the right
+ * phase, the workspace intact, and not one container, volume or run dir that no sandbox owns.
+ */
+
+const ns = testNamespace('it-crashstep');
+const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-crashstep-'));
+const docker = createDockerClient(dockerHost);
+const children: ChildProcess[] = [];
+const STEP_TIMEOUT_MS = 90_000;
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+  exited: Promise<number | null>;
+}
+
+/** Starts the server process; with `crashAt` it SIGKILLs itself at that step (`step:n` for the n-th). */
+async function startServer(crashAt?: `${RuntimeStep}:${number}`): Promise<Server> {
+  const script = new URL('./testing/crash-server.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: {
+      ...process.env,
+      AGENTTIER_DATA_DIR: dataDir,
+      AGENTTIER_PORT: '0',
+      AGENTTIER_DOCKER_HOST: dockerHost,
+      AGENTTIER_CRASH_AT: crashAt ?? '',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const base = await new Promise<string>((resolve, reject) => {
+    let log = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(log);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`server exited with ${code}: ${log}`)));
+  });
+  return { child, base, exited };
+}
+
+/** Waits for the server to kill itself at its crash step (never by time: the step is what ends it). */
+async function crashed(server: Server): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the crash step was never reached')), STEP_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([server.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  expect(server.child.signalCode).toBe('SIGKILL');
+}
+
+async function stopServer(server: Server): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  server.child.kill('SIGKILL');
+  await server.exited;
+}
+
+const q = `?namespace=${ns}`;
+const create = (base: string, name: string) =>
+  api(base, 'POST', '/api/v1/sandboxes', { name, namespace: ns, templateRef: { name: 'minimal-shell' } });
+const writeMark = (base: string, name: string) =>
+  api(base, 'PUT', `/api/v1/sandboxes/${name}/files/workspace/mark.txt${q}`, `written in ${name}\n`);
+
+async function expectMark(base: string, name: string) {
+  const r = await api(base, 'GET', `/api/v1/sandboxes/${name}/files/workspace/mark.txt${q}`);
+  expect(r.text, `${name}'s workspace`).toBe(`written in ${name}\n`);
+}
+
+async function all(names: string[], fn: (name: string) => Promise<unknown>) {
+  await Promise.all(names.map(fn));
+}
+
+/**
+ * Nothing in the engine (or the run dirs) that no sandbox owns: every container and volume of the
+ * namespace carries the uid of a sandbox that exists, and at most one of each per sandbox.
+ */
+async function expectNoOrphans(base: string) {
+  const list = await api(base, 'GET', `/api/v1/sandboxes${q}`);
+  const live = new Map<string, string>(
+    (list.json.sandboxes as Array<{ uid: string; name: string }>).map((s) => [s.uid, s.name]),
+  );
+  const filters = { label: [`${LABEL_NAMESPACE}=${ns}`] };
+  const containers = await docker.listContainers({ all: true, filters });
+  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  for (const c of containers) expect(live.has(c.Labels[LABEL_SANDBOX_UID] ?? ''), c.Names[0]).toBe(true);
+  for (const v of volumes) expect(live.has(v.Labels?.[LABEL_SANDBOX_UID] ?? ''), v.Name).toBe(true);
+  expect(containers.length).toBeLessThanOrEqual(live.size);
+  expect(volumes.length).toBe(live.size);
+  const runDirs = existsSync(join(dataDir, 'run')) ? readdirSync(join(dataDir, 'run')) : [];
+  for (const dir of runDirs) expect(live.has(dir), `run dir ${dir}`).toBe(true);
+  return { containers, volumes };
+}
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await removeEngineObjects(ns);
+  removeDir(dataDir);
+});
+
+describe('kill -9 at every runtime step, several sandboxes at once', () => {
+  const first = ['a1', 'a2', 'a3'];
+  const second = ['b1', 'b2', 'b3'];
+
+  it.each<[string, string[], `${RuntimeStep}:${number}`]>([
+    ['between container create and start', first, 'container-created:2'],
+    ['right after a volume was created', second, 'volume-created:3'],
+  ])('create, crashed %s: every sandbox ends Running, nothing orphaned', async (_what, names, step) => {
+    const dying = await startServer(step);
+    await all(names, async (n) => expect((await create(dying.base, n)).status).toBe(201));
+    await crashed(dying);
+
+    const server = await startServer();
+    await all(names, (n) => waitForPhase(server.base, ns, n, 'Running'));
+    await all(names, async (n) => expect((await writeMark(server.base, n)).status).toBe(201));
+    await all(names, (n) => expectMark(server.base, n));
+    await expectNoOrphans(server.base);
+    await stopServer(server);
+  });
+
+  it('create, crashed right after a container started: Running, nothing orphaned', async () => {
+    const names = ['c1', 'c2'];
+    const dying = await startServer('container-started:1');
+    await all(names, (n) => create(dying.base, n));
+    await crashed(dying);
+    const server = await startServer();
+    await all(names, (n) => waitForPhase(server.base, ns, n, 'Running'));
+    await all(names, async (n) => expect((await writeMark(server.base, n)).status).toBe(201));
+    await expectNoOrphans(server.base);
+    await stopServer(server);
+  });
+
+  it('stop, crashed mid-stop (container stopped, not removed): Stopped with the workspace kept', async () => {
+    const dying = await startServer('container-stopped:2');
+    await all(first, async (n) =>
+      expect((await api(dying.base, 'POST', `/api/v1/sandboxes/${n}/stop${q}`)).status).toBe(200),
+    );
+    await crashed(dying);
+
+    const server = await startServer();
+    await all(first, (n) => waitForPhase(server.base, ns, n, 'Stopped'));
+    const { containers } = await expectNoOrphans(server.base);
+    const firstUids = new Set(
+      await Promise.all(
+        first.map(async (n) => (await api(server.base, 'GET', `/api/v1/sandboxes/${n}${q}`)).json.uid),
+      ),
+    );
+    expect(containers.filter((c) => firstUids.has(c.Labels[LABEL_SANDBOX_UID] ?? ''))).toEqual([]);
+    await stopServer(server);
+  });
+
+  it('resume, crashed between container create and start: Running again with the workspace intact', async () => {
+    const dying = await startServer('container-created:1');
+    await all(first, async (n) =>
+      expect((await api(dying.base, 'POST', `/api/v1/sandboxes/${n}/resume${q}`)).status).toBe(200),
+    );
+    await crashed(dying);
+
+    const server = await startServer();
+    await all(first, (n) => waitForPhase(server.base, ns, n, 'Running'));
+    await all(first, (n) => expectMark(server.base, n));
+    await expectNoOrphans(server.base);
+    await stopServer(server);
+  });
+
+  it.each<[string, string[], `${RuntimeStep}:${number}`]>([
+    ['after a container was stopped', ['a1', 'a2'], 'container-stopped:1'],
+    ['between container and volume removal', ['a3', 'b1'], 'container-removed:2'],
+    ['after a volume was removed (before the finalizer)', ['b2', 'b3', 'c1', 'c2'], 'volume-removed:2'],
+  ])('delete, crashed %s: gone, with nothing left behind', async (_what, names, step) => {
+    const dying = await startServer(step);
+    await all(names, async (n) =>
+      expect((await api(dying.base, 'DELETE', `/api/v1/sandboxes/${n}${q}`)).status).toBe(204),
+    );
+    await crashed(dying);
+
+    const server = await startServer();
+    await all(names, (n) => waitForPhase(server.base, ns, n, 'Gone'));
+    await expectNoOrphans(server.base);
+    // The sandboxes not deleted in this case still have their workspace.
+    const left = (await api(server.base, 'GET', `/api/v1/sandboxes${q}`)).json.sandboxes as Array<{
+      name: string;
+      status: string;
+    }>;
+    for (const s of left.filter((x) => x.status === 'Running')) await expectMark(server.base, s.name);
+    await stopServer(server);
+  });
+
+  it('leaves the namespace empty at the end: zero containers, volumes and run dirs', async () => {
+    const server = await startServer();
+    const filters = { label: [`${LABEL_NAMESPACE}=${ns}`] };
+    expect((await api(server.base, 'GET', `/api/v1/sandboxes${q}`)).json.sandboxes).toEqual([]);
+    expect(await docker.listContainers({ all: true, filters })).toEqual([]);
+    expect((await docker.listVolumes({ filters })).Volumes ?? []).toEqual([]);
+    await stopServer(server);
+  });
+});
