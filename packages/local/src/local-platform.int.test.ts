@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerClient } from '@agenttier/platform-local';
 import { LABEL_NAMESPACE } from '@agenttier/contract';
-import type { Sandbox } from '@agenttier/contract';
 import type { LocalPlatform } from './local-platform.ts';
 import {
   api,
@@ -137,29 +136,26 @@ describe('local platform on a real Docker engine', () => {
     const gone = await docker.getContainer(`agenttier-${ns}-heal`).inspect();
     await docker.getContainer(`agenttier-${ns}-heal`).remove({ force: true, v: true });
     platform.controller.enqueue(ns, 'heal');
-    // Healed means Running again after the restart was recorded, on a new, running container. The
-    // restart count tells a fresh Running from the stale one of before the removal (the new container
-    // exists a moment before the status says Restarting). A readiness blip no longer leaves Running, so
-    // the vanished container is always counted as exactly one restart.
+    // Healed means: a new container runs, exec there reads the file written before, and the API
+    // says Running, all seen in one pass. Neither the phase alone (it is stale Running for a moment
+    // after the removal) nor the restart count (whether the vanished container is counted depends on
+    // what the controller observes first under load) can tell it.
     let healed = false;
+    let seen = '';
     for (let i = 0; i < 600 && !healed; i++) {
-      const sb = await platform.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'heal' });
       const now = await docker
         .getContainer(`agenttier-${ns}-heal`)
         .inspect()
         .catch(() => undefined);
-      healed =
-        sb?.status?.phase === 'Running' &&
-        sb.status.restartCount === 1 &&
-        !!now &&
-        now.Id !== gone.Id &&
-        now.State.Running;
+      if (now && now.Id !== gone.Id && now.State.Running) {
+        const read = await exec('heal', 'cat /workspace/p.txt').catch(() => undefined);
+        const phase = (await api(base, 'GET', `/api/v1/sandboxes/heal?namespace=${ns}`)).json.status;
+        seen = `${phase} ${JSON.stringify(read?.stdout)}`;
+        healed = read?.stdout === 'persisted\n' && phase === 'Running';
+      }
       if (!healed) await new Promise((r) => setTimeout(r, 100));
     }
-    const last = await platform.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'heal' });
-    expect(healed, JSON.stringify(last?.status)).toBe(true);
-    expect((await api(base, 'GET', `/api/v1/sandboxes/heal?namespace=${ns}`)).json.status).toBe('Running');
-    expect((await exec('heal', 'cat /workspace/p.txt')).stdout).toBe('persisted\n');
+    expect(healed, seen).toBe(true);
   });
 
   it('stops a sandbox past its idle timeout or its max runtime, keeping the workspace', async () => {
