@@ -6,7 +6,10 @@
  * Run: `npm run bench` (needs the engine and images: `npm run up` once, or scripts/engine.sh + images.sh).
  *   3. agent invoke overhead: time to `start` and to the first `log` line of /invoke, next to running the
  *      same entrypoint with a streaming exec (first stdout chunk) and a unary exec (complete result)
- * Env: BENCH_CREATES (default 8), BENCH_EXECS (default 60), BENCH_INVOKES (default 20).
+ *   4. N creates at once → every one answers an exec  vs  N parallel `docker run -d` → each answers an exec
+ * Env: BENCH_CREATES (default 8), BENCH_EXECS (default 60), BENCH_INVOKES (default 20),
+ * BENCH_CONCURRENT (default 20) and BENCH_CONCURRENT_ROUNDS (default 3); BENCH_SECTIONS picks sections
+ * (comma-separated of create, exec, invoke, concurrent; default all).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +27,29 @@ const image = 'agenttier/minimal-shell:dev';
 const creates = Number(process.env.BENCH_CREATES ?? 8);
 const execs = Number(process.env.BENCH_EXECS ?? 60);
 const invokes = Number(process.env.BENCH_INVOKES ?? 20);
+const concurrent = Number(process.env.BENCH_CONCURRENT ?? 20);
+const concurrentRounds = Number(process.env.BENCH_CONCURRENT_ROUNDS ?? 3);
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'create,exec,invoke,concurrent').split(','));
 const docker = (...args: string[]) => run('docker', ['-H', dockerHost, ...args]);
+const engine = createDockerClient(dockerHost);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RAW_RUN_ARGS = ['--network', 'none', '--read-only', '--user', '1000', image, 'sleep', 'infinity'];
+
+/** One Engine API exec of `true` in a container (no CLI start-up); throws until it can run. */
+async function engineExecTrue(container: string): Promise<void> {
+  const ex = await engine
+    .getContainer(container)
+    .exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
+  const stream = await ex.start({ hijack: true, stdin: false });
+  await new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+    stream.resume();
+  });
+  const info = await ex.inspect();
+  if (info.ExitCode !== 0) throw new Error(`exit ${info.ExitCode}`);
+}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-bench-'));
 const platform = await startLocalPlatform({
@@ -40,13 +65,77 @@ const post = (path: string, body?: unknown) =>
     ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
   });
 
-async function untilExecOk(name: string) {
+async function untilExecOk(name: string, pollMs = 20) {
   for (;;) {
     const res = await post(`/sandboxes/${name}/exec`, { command: 'true' });
     if (res.status === 200) return;
     await res.arrayBuffer();
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(pollMs);
   }
+}
+
+async function untilGone(name: string) {
+  while ((await fetch(`${base}/sandboxes/${name}`)).status !== 404) await sleep(50);
+}
+
+/**
+ * N creates at once, until every sandbox is Running (one list call every 50 ms, as a client waiting
+ * for all of them would) and answers an exec, next to N parallel `docker run -d` of the same image and
+ * settings until every container answers an Engine API exec (polled every 50 ms). Rounds alternate
+ * which side goes first.
+ */
+async function concurrentCreates(round: number): Promise<{ at: number; raw: number }> {
+  const names = Array.from({ length: concurrent }, (_, i) => `bench-c${round}-${i}`);
+  const rawNames = names.map((n) => `${n}-raw-${process.pid}`);
+  const atSide = () =>
+    timeMs(() =>
+      Promise.all(
+        names.map(async (name) => {
+          const res = await post('/sandboxes', { name, templateRef: { name: 'minimal-shell' } });
+          if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${await res.text()}`);
+          await res.arrayBuffer();
+        }),
+      ).then(async () => {
+        // Like a client waiting for N sandboxes: one list call per poll, then the first exec of each.
+        for (;;) {
+          const list = (await (await fetch(`${base}/sandboxes`)).json()) as {
+            sandboxes: Array<{ name: string; status: string }>;
+          };
+          const running = new Set(list.sandboxes.filter((s) => s.status === 'Running').map((s) => s.name));
+          if (names.every((n) => running.has(n))) break;
+          await sleep(50);
+        }
+        await Promise.all(names.map((n) => untilExecOk(n, 50)));
+      }),
+    );
+  const rawSide = () =>
+    timeMs(() =>
+      Promise.all(
+        rawNames.map(async (name) => {
+          await docker('run', '-d', '--name', name, ...RAW_RUN_ARGS);
+          for (;;) {
+            try {
+              return await engineExecTrue(name);
+            } catch {
+              await sleep(50);
+            }
+          }
+        }),
+      ),
+    );
+  let at: number;
+  let raw: number;
+  if (round % 2 === 0) {
+    at = await atSide();
+    raw = await rawSide();
+  } else {
+    raw = await rawSide();
+    at = await atSide();
+  }
+  await Promise.all(names.map((n) => fetch(`${base}/sandboxes/${n}`, { method: 'DELETE' })));
+  await docker('rm', '-f', ...rawNames);
+  await Promise.all(names.map(untilGone));
+  return { at, raw };
 }
 
 try {
@@ -56,7 +145,7 @@ try {
   // 1. Cold start to first exec.
   const atCreate: number[] = [];
   const rawCreate: number[] = [];
-  for (let i = 0; i < creates; i++) {
+  for (let i = 0; i < (sections.has('create') ? creates : 0); i++) {
     const name = `bench-${i}`;
     atCreate.push(
       await timeMs(async () => {
@@ -95,141 +184,177 @@ try {
     await docker('rm', '-f', raw);
   }
 
+  // 4. Many creates at once (first: the machine is quietest before the other sections).
+  const atConcurrent: number[] = [];
+  const rawConcurrent: number[] = [];
+  for (let round = 0; round < (sections.has('concurrent') ? concurrentRounds : 0); round++) {
+    const { at, raw } = await concurrentCreates(round);
+    atConcurrent.push(at);
+    rawConcurrent.push(raw);
+  }
+
   // 2. Exec round trip on one running sandbox / container.
-  await (
-    await post('/sandboxes', { name: 'bench-exec', templateRef: { name: 'minimal-shell' } })
-  ).arrayBuffer();
-  await untilExecOk('bench-exec');
-  const raw = `bench-raw-exec-${process.pid}`;
-  await docker(
-    'run',
-    '-d',
-    '--name',
-    raw,
-    '--network',
-    'none',
-    '--read-only',
-    '--user',
-    '1000',
-    image,
-    'sleep',
-    'infinity',
-  );
   const atTrue: number[] = [];
   const atEcho: number[] = [];
   const rawTrue: number[] = [];
   const spawnTrue: number[] = [];
   const engineApiTrue: number[] = [];
-  // The engine's exec API without the docker CLI's own start-up: what a program driving Docker
-  // directly (dockerode, as AgentTier's engine fallback does) pays per command.
-  const rawContainer = createDockerClient(dockerHost).getContainer(raw);
-  const engineExec = async () => {
-    const ex = await rawContainer.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
-    const stream = await ex.start({ hijack: true, stdin: false });
-    await new Promise<void>((resolve, reject) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', reject);
-      stream.resume();
-    });
-    await ex.inspect();
-  };
-  // One series at a time: dockerd keeps working for a few ms after each `docker exec` returns, and
-  // on a small machine that trailing work would slow whichever measurement came next.
-  for (let i = 0; i < execs; i++) {
-    atTrue.push(
-      await timeMs(async () => (await post('/sandboxes/bench-exec/exec', { command: ['true'] })).json()),
+  if (sections.has('exec')) {
+    await (
+      await post('/sandboxes', { name: 'bench-exec', templateRef: { name: 'minimal-shell' } })
+    ).arrayBuffer();
+    await untilExecOk('bench-exec');
+    const raw = `bench-raw-exec-${process.pid}`;
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      raw,
+      '--network',
+      'none',
+      '--read-only',
+      '--user',
+      '1000',
+      image,
+      'sleep',
+      'infinity',
     );
+    // The engine's exec API without the docker CLI's own start-up: what a program driving Docker
+    // directly (dockerode, as AgentTier's engine fallback does) pays per command.
+    const rawContainer = createDockerClient(dockerHost).getContainer(raw);
+    const engineExec = async () => {
+      const ex = await rawContainer.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
+      const stream = await ex.start({ hijack: true, stdin: false });
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+        stream.resume();
+      });
+      await ex.inspect();
+    };
+    // One series at a time: dockerd keeps working for a few ms after each `docker exec` returns, and
+    // on a small machine that trailing work would slow whichever measurement came next.
+    for (let i = 0; i < execs; i++) {
+      atTrue.push(
+        await timeMs(async () => (await post('/sandboxes/bench-exec/exec', { command: ['true'] })).json()),
+      );
+    }
+    for (let i = 0; i < execs; i++) {
+      atEcho.push(
+        await timeMs(async () =>
+          (await post('/sandboxes/bench-exec/exec', { command: 'echo hello' })).json(),
+        ),
+      );
+    }
+    for (let i = 0; i < execs; i++) spawnTrue.push(await timeMs(() => run('true')));
+    for (let i = 0; i < execs; i++) rawTrue.push(await timeMs(() => docker('exec', raw, 'true')));
+    for (let i = 0; i < execs; i++) engineApiTrue.push(await timeMs(engineExec));
+    await docker('rm', '-f', raw);
+    await fetch(`${base}/sandboxes/bench-exec`, { method: 'DELETE' });
   }
-  for (let i = 0; i < execs; i++) {
-    atEcho.push(
-      await timeMs(async () => (await post('/sandboxes/bench-exec/exec', { command: 'echo hello' })).json()),
-    );
-  }
-  for (let i = 0; i < execs; i++) spawnTrue.push(await timeMs(() => run('true')));
-  for (let i = 0; i < execs; i++) rawTrue.push(await timeMs(() => docker('exec', raw, 'true')));
-  for (let i = 0; i < execs; i++) engineApiTrue.push(await timeMs(engineExec));
-  await docker('rm', '-f', raw);
-  await fetch(`${base}/sandboxes/bench-exec`, { method: 'DELETE' });
 
   // 3. Agent invoke overhead.
-  await (
-    await post('/sandboxes', { name: 'bench-agent', templateRef: { name: 'langgraph-agent' } })
-  ).arrayBuffer();
-  await untilExecOk('bench-agent');
-  const entrypoint = ['python3', '/workspace/agent.py'];
-  const agentPy = "import sys\nprint('hello ' + sys.stdin.read(), flush=True)\n";
-  await (
-    await post('/sandboxes/bench-agent/configure', {
-      files: [{ path: '/workspace/agent.py', content: agentPy }],
-      entrypoint,
-    })
-  ).text();
   const toStart: number[] = [];
   const toFirstLog: number[] = [];
   const streamFirst: number[] = [];
   const unary: number[] = [];
-  for (let i = 0; i < invokes; i++) {
-    const t0 = performance.now();
-    const res = await fetch(`${base}/sandboxes/bench-agent/invoke`, { method: 'POST', body: 'bench' });
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    let sawStart = false;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-      if (!sawStart && text.includes('event: start')) {
-        sawStart = true;
-        toStart.push(performance.now() - t0);
+  if (sections.has('invoke')) {
+    await (
+      await post('/sandboxes', { name: 'bench-agent', templateRef: { name: 'langgraph-agent' } })
+    ).arrayBuffer();
+    await untilExecOk('bench-agent');
+    const entrypoint = ['python3', '/workspace/agent.py'];
+    const agentPy = "import sys\nprint('hello ' + sys.stdin.read(), flush=True)\n";
+    await (
+      await post('/sandboxes/bench-agent/configure', {
+        files: [{ path: '/workspace/agent.py', content: agentPy }],
+        entrypoint,
+      })
+    ).text();
+    for (let i = 0; i < invokes; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${base}/sandboxes/bench-agent/invoke`, { method: 'POST', body: 'bench' });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      let sawStart = false;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+        if (!sawStart && text.includes('event: start')) {
+          sawStart = true;
+          toStart.push(performance.now() - t0);
+        }
+        if (text.includes('event: log')) {
+          toFirstLog.push(performance.now() - t0);
+          break;
+        }
       }
-      if (text.includes('event: log')) {
-        toFirstLog.push(performance.now() - t0);
-        break;
+      await reader.cancel().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 50)); // let the run finish before the next one
+      const s0 = performance.now();
+      const sres = await post('/sandboxes/bench-agent/exec/stream', { command: entrypoint, stdin: 'bench' });
+      const sreader = sres.body!.getReader();
+      let stext = '';
+      for (;;) {
+        const { value, done } = await sreader.read();
+        if (done) break;
+        stext += new TextDecoder().decode(value);
+        if (stext.includes('event: stdout')) {
+          streamFirst.push(performance.now() - s0);
+          break;
+        }
       }
+      await sreader.cancel().catch(() => undefined);
+      unary.push(
+        await timeMs(async () =>
+          (await post('/sandboxes/bench-agent/exec', { command: entrypoint, stdin: 'bench' })).json(),
+        ),
+      );
     }
-    await reader.cancel().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 50)); // let the run finish before the next one
-    const s0 = performance.now();
-    const sres = await post('/sandboxes/bench-agent/exec/stream', { command: entrypoint, stdin: 'bench' });
-    const sreader = sres.body!.getReader();
-    let stext = '';
-    for (;;) {
-      const { value, done } = await sreader.read();
-      if (done) break;
-      stext += new TextDecoder().decode(value);
-      if (stext.includes('event: stdout')) {
-        streamFirst.push(performance.now() - s0);
-        break;
-      }
-    }
-    await sreader.cancel().catch(() => undefined);
-    unary.push(
-      await timeMs(async () =>
-        (await post('/sandboxes/bench-agent/exec', { command: entrypoint, stdin: 'bench' })).json(),
-      ),
-    );
+    await fetch(`${base}/sandboxes/bench-agent`, { method: 'DELETE' });
   }
-  await fetch(`${base}/sandboxes/bench-agent`, { method: 'DELETE' });
 
-  console.log('create → first successful exec (ratio vs raw engine)');
-  console.log(row('  docker run -d + first docker exec (raw)', rawCreate));
-  console.log(row('  AgentTier POST /sandboxes + first /exec', atCreate, rawCreate));
-  console.log('\nexec round trip (ratio vs docker exec)');
-  console.log(row('  bare local process spawn (true)', spawnTrue, rawTrue));
-  console.log(row('  docker exec true (raw CLI)', rawTrue, rawTrue));
-  console.log(row('  Engine API exec true (dockerode, no CLI)', engineApiTrue, rawTrue));
-  console.log(row('  AgentTier POST /exec ["true"]', atTrue, rawTrue));
-  console.log(row('  AgentTier POST /exec "echo hello" (via sh)', atEcho, rawTrue));
-  console.log('\nagent invoke overhead (ratio vs streaming exec of the same entrypoint, first output)');
-  console.log(row('  POST /exec/stream → first stdout chunk', streamFirst, streamFirst));
-  console.log(row('  POST /invoke → `start` event', toStart, streamFirst));
-  console.log(row('  POST /invoke → first `log` line', toFirstLog, streamFirst));
-  console.log(row('  POST /exec (unary, whole run)', unary, streamFirst));
-  console.log(
-    `\nsummary: create→exec ${(median(atCreate) / median(rawCreate)).toFixed(2)}× raw; exec ${(median(rawTrue) / median(atTrue)).toFixed(1)}× faster than docker exec, ${(median(engineApiTrue) / median(atTrue)).toFixed(1)}× faster than the Engine API's exec`,
-  );
+  if (atConcurrent.length) {
+    console.log(
+      `${concurrent} creates at once → all answer an exec (ratio vs ${concurrent} parallel docker run -d)`,
+    );
+    console.log(row(`  ${concurrent}× docker run -d + first exec (raw)`, rawConcurrent));
+    console.log(row(`  ${concurrent}× AgentTier POST /sandboxes + first /exec`, atConcurrent, rawConcurrent));
+    console.log('');
+  }
+  if (atCreate.length) {
+    console.log('create → first successful exec (ratio vs raw engine)');
+    console.log(row('  docker run -d + first docker exec (raw)', rawCreate));
+    console.log(row('  AgentTier POST /sandboxes + first /exec', atCreate, rawCreate));
+  }
+  if (atTrue.length) {
+    console.log('\nexec round trip (ratio vs docker exec)');
+    console.log(row('  bare local process spawn (true)', spawnTrue, rawTrue));
+    console.log(row('  docker exec true (raw CLI)', rawTrue, rawTrue));
+    console.log(row('  Engine API exec true (dockerode, no CLI)', engineApiTrue, rawTrue));
+    console.log(row('  AgentTier POST /exec ["true"]', atTrue, rawTrue));
+    console.log(row('  AgentTier POST /exec "echo hello" (via sh)', atEcho, rawTrue));
+  }
+  if (toStart.length) {
+    console.log('\nagent invoke overhead (ratio vs streaming exec of the same entrypoint, first output)');
+    console.log(row('  POST /exec/stream → first stdout chunk', streamFirst, streamFirst));
+    console.log(row('  POST /invoke → `start` event', toStart, streamFirst));
+    console.log(row('  POST /invoke → first `log` line', toFirstLog, streamFirst));
+    console.log(row('  POST /exec (unary, whole run)', unary, streamFirst));
+  }
+  const summary = [
+    atConcurrent.length
+      ? `${concurrent} creates at once ${(median(atConcurrent) / median(rawConcurrent)).toFixed(2)}× raw`
+      : '',
+    atCreate.length ? `create→exec ${(median(atCreate) / median(rawCreate)).toFixed(2)}× raw` : '',
+    atTrue.length
+      ? `exec ${(median(rawTrue) / median(atTrue)).toFixed(1)}× faster than docker exec, ${(median(engineApiTrue) / median(atTrue)).toFixed(1)}× faster than the Engine API's exec`
+      : '',
+  ].filter(Boolean);
+  console.log(`\nsummary: ${summary.join('; ')}`);
 } finally {
   await platform.close();
   rmSync(dataDir, { recursive: true, force: true });

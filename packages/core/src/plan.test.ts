@@ -4,6 +4,7 @@ import { API_VERSION, SANDBOX_FINALIZER } from '@agenttier/contract';
 import type { ObservedSandbox, ObservedWorkload, WorkloadState } from './ports.ts';
 import type { Plan } from './plan.ts';
 import {
+  CREATING_POLL_MAX_MS,
   CREATING_POLL_MS,
   ENGINE_POLL_MS,
   MAX_RESTARTS,
@@ -11,6 +12,7 @@ import {
   RUNNING_RESYNC_MS,
   WORKLOAD_HANDLING,
   backoffMs,
+  creatingPollMs,
   planSandbox,
   readyCondition,
   setCondition,
@@ -725,5 +727,36 @@ describe('planSandbox: readiness of a Running sandbox (no phase flicker)', () =>
       expect(readyCondition({ phase, reason: 'Ready' }).status).toBe('False');
     }
     expect(readyCondition({ phase: 'Running', reason: 'Ready' }).status).toBe('True');
+  });
+});
+
+describe('creatingPollMs: how soon to look again while a sandbox starts', () => {
+  const waitingSince = (ms: number): SandboxStatus => ({
+    phase: 'Creating',
+    conditions: [
+      { type: 'Ready', status: 'False', reason: 'Starting', message: '', lastTransitionTime: iso(NOW - ms) },
+    ],
+  });
+
+  it('polls every 50 ms at first, then a tenth of the wait (less the truncated second), at most 500 ms', () => {
+    expect(creatingPollMs(waitingSince(0), NOW)).toBe(CREATING_POLL_MS);
+    expect(creatingPollMs(waitingSince(1000), NOW)).toBe(CREATING_POLL_MS);
+    expect(creatingPollMs(waitingSince(3000), NOW)).toBe(200);
+    expect(creatingPollMs(waitingSince(60_000), NOW)).toBe(CREATING_POLL_MAX_MS);
+  });
+
+  it('polls fast without a Ready=False condition (a fresh object) or with a bad time', () => {
+    expect(creatingPollMs({}, NOW)).toBe(CREATING_POLL_MS);
+    const bad = waitingSince(0);
+    bad.conditions![0]!.lastTransitionTime = 'not a time';
+    expect(creatingPollMs(bad, NOW)).toBe(CREATING_POLL_MS);
+  });
+
+  it('is what the planner asks for while waiting for readiness', () => {
+    const p = plan(
+      { status: { ...waitingSince(4000), reason: 'Starting' } },
+      { volume: VOLUME, workload: starting },
+    );
+    expect(p.requeueAfterMs).toBe(300);
   });
 });

@@ -53,6 +53,12 @@ export interface LocalPlatformOpts {
   createsPerSecond?: number;
   /** Creates a caller may send back to back. @default env AGENTTIER_CREATE_BURST or 30 */
   createBurst?: number;
+  /**
+   * Sandboxes the controller reconciles at once. Reconciles mostly wait on the engine, and a create
+   * waits for the container and its daemon to start: with a handful of workers, twenty creates at once
+   * went through in waves. @default 32
+   */
+  controllerConcurrency?: number;
   /** Fault injection for crash-recovery tests: called after each engine change (DockerRuntimeOpts.onStep). */
   onRuntimeStep?: DockerRuntimeOpts['onStep'];
 }
@@ -175,6 +181,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const controller = createController({
     store,
     runtime,
+    concurrency: opts.controllerConcurrency ?? 32,
     logger: pinoAsCoreLogger(logger),
     ...(opts.resyncIntervalMs ? { resyncIntervalMs: opts.resyncIntervalMs } : {}),
     onTransition: (sb, from, to, message) =>
