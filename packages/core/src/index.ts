@@ -2,6 +2,7 @@ export * from './ports.ts';
 export * from './template-merge.ts';
 export * from './plan.ts';
 export * from './work-queue.ts';
+export * from './reconcile-result.ts';
 export * from './sandbox-reconciler.ts';
 export * from './controller.ts';
 export * from './builtin-templates.ts';

@@ -3,6 +3,8 @@ import { SANDBOX_FINALIZER, isPlatformError } from '@agenttier/contract';
 import type { Clock, Logger, ObjectKey, Runtime, Store } from './ports.ts';
 import { MAX_FAILURES, backoffMs, planSandbox, readyCondition, setCondition } from './plan.ts';
 import type { Action } from './plan.ts';
+import type { ReconcileResult } from './reconcile-result.ts';
+import { isTerminalError, requeueAfter, requeueNow, requeueWhenChanged } from './reconcile-result.ts';
 import type { EffectiveSandbox, SandboxDefaults } from './template-merge.ts';
 import { DEFAULTS, resolveEffectiveSandbox } from './template-merge.ts';
 
@@ -12,8 +14,14 @@ export interface ReconcilerDeps {
   clock: Clock;
   logger: Logger;
   defaults?: SandboxDefaults;
-  /** Called on each phase change, for Events, metrics and webhooks. */
-  onTransition?: (sandbox: Sandbox, from: string | undefined, to: string, message: string) => void;
+  /** Called on each phase change, for Events, metrics and webhooks; `reconcileId` names the pass. */
+  onTransition?: (
+    sandbox: Sandbox,
+    from: string | undefined,
+    to: string,
+    message: string,
+    context: { reconcileId: string },
+  ) => void;
 }
 
 export function templateLookup(store: Store) {
@@ -38,18 +46,18 @@ export function parseKey(key: string): ObjectKey {
   return { namespace: key.slice(0, i) || undefined, name: key.slice(i + 1) } as ObjectKey;
 }
 
-/** Terminal errors are the user's to fix (a template was deleted): no retry until the spec changes. */
-function isTerminal(err: unknown): boolean {
-  return isPlatformError(err) && (err.code === 'TEMPLATE_NOT_FOUND' || err.code === 'UNPROCESSABLE');
-}
-
 /**
- * reconcile(key): read the sandbox, observe the runtime, plan (pure), apply idempotently, write status.
- * Throwing is never needed by callers: failures are counted in status and retried with backoff.
+ * reconcile(key): read the sandbox, observe the runtime, plan (pure), apply idempotently, write status,
+ * and say when to look again (ReconcileResult). A failure while acting is counted in status and retried
+ * with a backoff that survives restarts (`failureCount`, `nextRetryAt`); a TerminalError puts the sandbox
+ * in Error until its spec changes. Anything that escapes (a store read that fails before or while
+ * recording a failure) is thrown to the work queue, which retries the key with its own backoff.
+ * Every log line of a pass carries its `reconcileId`.
  */
 export function createSandboxReconciler(deps: ReconcilerDeps) {
   const { store, runtime, clock } = deps;
   const lookup = templateLookup(store);
+  let passes = 0;
 
   async function apply(sandbox: Sandbox, effective: EffectiveSandbox, action: Action): Promise<Sandbox> {
     switch (action.type) {
@@ -100,6 +108,7 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
    * then not marked as seen, so the next pass (and waitingFor) takes it into account.
    */
   async function writeStatus(
+    reconcileId: string,
     sandbox: Sandbox,
     patch: Partial<Sandbox['status']> & object,
     generation: number = sandbox.metadata.generation ?? 1,
@@ -112,17 +121,30 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
     if (JSON.stringify(next) === JSON.stringify(sandbox.status ?? {})) return sandbox;
     const written = await store.updateStatus({ ...sandbox, status: next });
     if (next.phase && next.phase !== sandbox.status?.phase) {
-      deps.onTransition?.(written, sandbox.status?.phase, next.phase, next.message ?? '');
+      deps.onTransition?.(written, sandbox.status?.phase, next.phase, next.message ?? '', { reconcileId });
     }
     return written;
   }
 
-  return async function reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
-    const log = deps.logger.child({ sandbox: key });
+  return async function reconcile(key: string): Promise<ReconcileResult> {
+    const reconcileId = `r${++passes}`;
+    const log = deps.logger.child({ sandbox: key, reconcileId });
+    try {
+      return await reconcileOnce(key, reconcileId, log);
+    } catch (err) {
+      log.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'reconcile threw; retrying with backoff',
+      );
+      throw err;
+    }
+  };
+
+  async function reconcileOnce(key: string, reconcileId: string, log: Logger): Promise<ReconcileResult> {
     let sandbox = await store.get<Sandbox>('Sandbox', parseKey(key));
-    if (!sandbox) return {};
+    if (!sandbox) return requeueWhenChanged;
     const waiting = waitingFor(sandbox, clock.now());
-    if (waiting !== undefined) return waiting === 0 ? {} : { requeueAfterMs: waiting };
+    if (waiting) return waiting;
     const plannedGeneration = sandbox.metadata.generation ?? 1;
     try {
       let effective: EffectiveSandbox;
@@ -138,11 +160,12 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
       for (const action of plan.actions) {
         log.debug({ action: action.type }, 'apply');
         sandbox = await apply(sandbox, effective, action);
-        if (action.type === 'removeFinalizer') return {};
+        if (action.type === 'removeFinalizer') return requeueWhenChanged;
       }
       const fresh = plan.actions.length ? await store.get<Sandbox>('Sandbox', parseKey(key)) : sandbox;
-      if (!fresh) return {};
+      if (!fresh) return requeueWhenChanged;
       await writeStatus(
+        reconcileId,
         fresh,
         {
           ...plan.status,
@@ -154,10 +177,10 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
       );
       // After acting, look again at once: the next step (e.g. dropping the finalizer once the children
       // are gone) depends on what the actions did, and the controller ignores its own writes' events.
-      const requeueAfterMs = plan.requeueAfterMs ?? (plan.actions.length ? 0 : undefined);
-      return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
+      if (plan.requeueAfterMs !== undefined) return requeueAfter(plan.requeueAfterMs);
+      return plan.actions.length ? requeueNow : requeueWhenChanged;
     } catch (err) {
-      if (isPlatformError(err) && err.code === 'CONFLICT') return { requeueAfterMs: 0 }; // someone wrote first: re-read
+      if (isPlatformError(err) && err.code === 'CONFLICT') return requeueNow; // someone wrote first: re-read
       const current = (await store.get<Sandbox>('Sandbox', parseKey(key))) ?? sandbox;
       const failures = (current.status?.failureCount ?? 0) + 1;
       const message = err instanceof Error ? err.message : String(err);
@@ -165,24 +188,25 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
       // A child under our name that belongs to someone else blocks us until it is removed (orphan
       // collection, or the user): keep waiting with capped backoff instead of giving up.
       const blocked = isPlatformError(err) && err.code === 'ALREADY_EXISTS';
-      if (isTerminal(err) || (failures >= MAX_FAILURES && !blocked)) {
+      const terminal = isTerminalError(err);
+      if (terminal || (failures >= MAX_FAILURES && !blocked)) {
         await writeStatus(
+          reconcileId,
           current,
           {
             phase: 'Error',
             reason: 'ReconcileFailed',
-            message: isTerminal(err)
-              ? message
-              : `${message} (gave up after ${failures} attempts; resume to retry)`,
+            message: terminal ? message : `${message} (gave up after ${failures} attempts; resume to retry)`,
             failureCount: failures,
             nextRetryAt: undefined,
           },
           plannedGeneration,
         ).catch(() => undefined);
-        return {};
+        return requeueWhenChanged;
       }
       const delay = backoffMs(failures);
       await writeStatus(
+        reconcileId,
         current,
         {
           failureCount: failures,
@@ -191,18 +215,18 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
         },
         plannedGeneration,
       ).catch(() => undefined);
-      return { requeueAfterMs: delay };
+      return requeueAfter(delay);
     }
-  };
+  }
 }
 
 /**
  * Whether to leave the sandbox alone for now. A sandbox in a terminal Error waits for the user (resume,
  * stop or delete change it), and one backing off waits for its retry time: resyncs and unrelated writes
- * must not turn a backoff into a hot loop. Returns 0 for "until something changes", a delay in ms, or
- * undefined to reconcile now.
+ * must not turn a backoff into a hot loop. Returns what to ask of the queue instead, or undefined to
+ * reconcile now.
  */
-function waitingFor(sandbox: Sandbox, nowMs: number): number | undefined {
+function waitingFor(sandbox: Sandbox, nowMs: number): ReconcileResult | undefined {
   const status = sandbox.status ?? {};
   if (sandbox.metadata.deletionTimestamp) return undefined;
   if ((sandbox.spec.desiredState ?? 'Running') === 'Stopped') return undefined;
@@ -212,12 +236,12 @@ function waitingFor(sandbox: Sandbox, nowMs: number): number | undefined {
     status.phase === 'Error' &&
     (status.reason === 'ReconcileFailed' || status.reason === 'RestartLimitExceeded')
   ) {
-    return 0;
+    return requeueWhenChanged;
   }
   const retryAt = status.nextRetryAt ? Date.parse(status.nextRetryAt) : NaN;
   // Capped at the longest backoff: a retry time written by a previous leader whose clock ran ahead
   // must not park the sandbox for hours.
-  if (retryAt > nowMs) return Math.min(retryAt - nowMs, backoffMs(Number.MAX_SAFE_INTEGER));
+  if (retryAt > nowMs) return requeueAfter(Math.min(retryAt - nowMs, backoffMs(Number.MAX_SAFE_INTEGER)));
   return undefined;
 }
 

@@ -7,7 +7,8 @@ import type {
   TemplateRef,
   TemplateSpec,
 } from '@agenttier/contract';
-import { PlatformError, parseDurationMs } from '@agenttier/contract';
+import { parseDurationMs } from '@agenttier/contract';
+import { TerminalError } from './reconcile-result.ts';
 
 export const MAX_TEMPLATE_DEPTH = 10;
 
@@ -74,10 +75,10 @@ export async function resolveTemplateChain(
     const kind = next.kind ?? 'ClusterSandboxTemplate';
     const key = `${kind}/${kind === 'SandboxTemplate' ? (next.namespace ?? sandboxNamespace) : ''}/${next.name}`;
     if (seen.has(key)) {
-      throw new PlatformError('UNPROCESSABLE', `template inheritance cycle at ${next.name}`);
+      throw new TerminalError('UNPROCESSABLE', `template inheritance cycle at ${next.name}`);
     }
     if (chain.length >= MAX_TEMPLATE_DEPTH) {
-      throw new PlatformError(
+      throw new TerminalError(
         'UNPROCESSABLE',
         `template chain exceeds maximum depth of ${MAX_TEMPLATE_DEPTH}`,
       );
@@ -85,7 +86,7 @@ export async function resolveTemplateChain(
     seen.add(key);
     const template = await lookup(next, sandboxNamespace);
     if (!template) {
-      throw new PlatformError(
+      throw new TerminalError(
         'TEMPLATE_NOT_FOUND',
         `template "${next.name}" not found; list templates with \`agenttier template list\``,
       );

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { requeueAfter, requeueNow, requeueWhenChanged } from './reconcile-result.ts';
 import { createWorkQueue } from './work-queue.ts';
 
 /** A promise you resolve from outside. */
@@ -31,6 +32,7 @@ function gatedProcess() {
     gates.set(key, [...(gates.get(key) ?? []), d.resolve]);
     await d.promise;
     inFlight--;
+    return requeueWhenChanged;
   };
   const release = async (key: string) => {
     const waiting = gates.get(key) ?? [];
@@ -59,7 +61,7 @@ afterEach(() => {
 describe('createWorkQueue', () => {
   it('processes an added key', async () => {
     const seen: string[] = [];
-    const q = createWorkQueue({ process: async (k) => void seen.push(k) });
+    const q = createWorkQueue({ process: async (k) => (seen.push(k), requeueWhenChanged) });
     q.add('a');
     await q.idle();
     expect(seen).toEqual(['a']);
@@ -126,10 +128,12 @@ describe('createWorkQueue', () => {
     await q.stop();
   });
 
-  it('re-adds a key after the requeueAfterMs the process function returns', async () => {
+  it('re-adds a key after the delay of requeueAfter', async () => {
     vi.useFakeTimers();
     let runs = 0;
-    const q = createWorkQueue({ process: async () => (++runs < 3 ? { requeueAfterMs: 1000 } : undefined) });
+    const q = createWorkQueue({
+      process: async () => (++runs < 3 ? requeueAfter(1000) : requeueWhenChanged),
+    });
     q.add('a');
     await vi.advanceTimersByTimeAsync(0);
     expect(runs).toBe(1);
@@ -142,19 +146,21 @@ describe('createWorkQueue', () => {
     await q.stop();
   });
 
-  it('runs a requeueAfterMs of 0 again right away', async () => {
+  it('runs a key that asks for requeueNow again right away, and leaves one that asks for whenChanged', async () => {
     let runs = 0;
-    const q = createWorkQueue({ process: async () => (++runs < 3 ? { requeueAfterMs: 0 } : {}) });
+    const q = createWorkQueue({ process: async () => (++runs < 3 ? requeueNow : requeueWhenChanged) });
     q.add('a');
     await vi.waitFor(() => expect(runs).toBe(3));
     await q.idle();
+    expect(runs).toBe(3);
+    expect(requeueAfter(0)).toBe(requeueNow);
     await q.stop();
   });
 
   it('addAfter keeps the earliest deadline', async () => {
     vi.useFakeTimers();
     const seen: number[] = [];
-    const q = createWorkQueue({ process: async () => void seen.push(Date.now()) });
+    const q = createWorkQueue({ process: async () => (seen.push(Date.now()), requeueWhenChanged) });
     const t0 = Date.now();
     q.addAfter('a', 1000);
     q.addAfter('a', 100); // earlier: replaces
@@ -171,7 +177,7 @@ describe('createWorkQueue', () => {
   it('add cancels a pending delayed add of the same key', async () => {
     vi.useFakeTimers();
     let runs = 0;
-    const q = createWorkQueue({ process: async () => void runs++ });
+    const q = createWorkQueue({ process: async () => (runs++, requeueWhenChanged) });
     q.addAfter('a', 1000);
     q.add('a');
     await vi.advanceTimersByTimeAsync(0);
@@ -183,7 +189,7 @@ describe('createWorkQueue', () => {
 
   it('addAfter with a delay of 0 or less adds at once', async () => {
     const seen: string[] = [];
-    const q = createWorkQueue({ process: async (k) => void seen.push(k) });
+    const q = createWorkQueue({ process: async (k) => (seen.push(k), requeueWhenChanged) });
     q.addAfter('a', 0);
     q.addAfter('b', -5);
     await q.idle();
@@ -199,6 +205,7 @@ describe('createWorkQueue', () => {
       process: async (k) => {
         if (k === 'bad') throw new Error('boom');
         seen.push(k);
+        return requeueWhenChanged;
       },
       onError: (k, e) => errors.push([k, e]),
     });
@@ -245,5 +252,58 @@ describe('createWorkQueue', () => {
     q.addAfter('late2', 10);
     await vi.advanceTimersByTimeAsync(1000);
     expect(g.started).toEqual(['a']);
+  });
+
+  it('retries a key whose pass threw, with a per-key backoff that doubles, caps and resets on success', async () => {
+    vi.useFakeTimers();
+    const runs: Array<[string, number]> = [];
+    const delays: number[] = [];
+    let failuresLeft = 5;
+    const q = createWorkQueue({
+      failureBaseMs: 100,
+      failureMaxMs: 800,
+      process: async (k) => {
+        runs.push([k, Date.now()]);
+        if (k === 'flaky' && failuresLeft-- > 0) throw new Error('database is locked');
+        return requeueWhenChanged;
+      },
+      onError: (_k, _e, retryInMs) => delays.push(retryInMs),
+    });
+    const t0 = Date.now();
+    q.add('flaky');
+    q.add('steady');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(delays).toEqual([100, 200, 400, 800, 800]);
+    const flaky = runs.filter(([k]) => k === 'flaky').map(([, at]) => at - t0);
+    expect(flaky).toEqual([0, 100, 300, 700, 1500, 2300]);
+    expect(runs.filter(([k]) => k === 'steady')).toHaveLength(1); // another key's failures do not touch it
+
+    // Succeeded: the next failure starts from the base delay again.
+    failuresLeft = 1;
+    q.add('flaky');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(delays.at(-1)).toBe(100);
+    await q.stop();
+  });
+
+  it('runs a backing-off key at once when it is added again (a new event)', async () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const q = createWorkQueue({
+      failureBaseMs: 60_000,
+      process: async () => {
+        if (++runs === 1) throw new Error('transient');
+        return requeueWhenChanged;
+      },
+    });
+    q.add('a');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toBe(1);
+    q.add('a');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toBe(2);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(runs).toBe(2); // the pending retry was replaced, not run as well
+    await q.stop();
   });
 });

@@ -1,19 +1,35 @@
+import type { ReconcileResult } from './reconcile-result.ts';
+
 /**
  * A work queue with controller-runtime's guarantees: a key is processed by one worker at a time, a key
  * added while queued is queued once, a key added while processing runs again afterwards, and delayed
  * adds keep the earliest deadline.
+ *
+ * Whatever `process` throws is retried: the key comes back after a per-key exponential backoff
+ * (`failureBaseMs` doubling up to `failureMaxMs`), so a transient failure anywhere in a pass (a store
+ * read before the reconciler's own error handling, a bug) never leaves the key waiting for the next
+ * event or resync. A pass that returns resets its key's backoff. An `add` (a new event) runs the key at
+ * once even while it backs off.
  */
 export interface WorkQueueOpts {
   /** Keys processed at once. @default 4 */
   concurrency?: number;
-  process: (key: string) => Promise<{ requeueAfterMs?: number } | void>;
-  onError?: (key: string, err: unknown) => void;
+  process: (key: string) => Promise<ReconcileResult>;
+  /** Told about each throw, with the delay before the key's next try. */
+  onError?: (key: string, err: unknown, retryInMs: number) => void;
+  /** First retry delay after a throw. @default 200 */
+  failureBaseMs?: number;
+  /** Longest retry delay after repeated throws. @default 30000 */
+  failureMaxMs?: number;
 }
 
 export interface WorkQueue {
   add(key: string): void;
   addAfter(key: string, delayMs: number): void;
-  /** Resolves when nothing is queued, processing or waiting on a delay shorter than `horizonMs`. */
+  /**
+   * Resolves when nothing is queued or processing. Keys waiting on a delay (a requeue after N ms, a
+   * failure backoff) do not count: a quiet queue with timers pending is idle.
+   */
   idle(): Promise<void>;
   stop(): Promise<void>;
   readonly length: number;
@@ -21,10 +37,13 @@ export interface WorkQueue {
 
 export function createWorkQueue(opts: WorkQueueOpts): WorkQueue {
   const concurrency = opts.concurrency ?? 4;
+  const failureBaseMs = opts.failureBaseMs ?? 200;
+  const failureMaxMs = opts.failureMaxMs ?? 30_000;
   const queue: string[] = [];
   const queued = new Set<string>();
   const processing = new Set<string>();
   const dirty = new Set<string>();
+  const failures = new Map<string, number>();
   const timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   const idleWaiters: Array<() => void> = [];
   let stopped = false;
@@ -36,6 +55,12 @@ export function createWorkQueue(opts: WorkQueueOpts): WorkQueue {
     }
   };
 
+  const retryDelayMs = (key: string): number => {
+    const n = (failures.get(key) ?? 0) + 1;
+    failures.set(key, n);
+    return Math.min(failureBaseMs * 2 ** Math.min(n - 1, 30), failureMaxMs);
+  };
+
   const pump = () => {
     while (!stopped && processing.size < concurrency && queue.length > 0) {
       const key = queue.shift()!;
@@ -44,9 +69,13 @@ export function createWorkQueue(opts: WorkQueueOpts): WorkQueue {
       const p = (async () => {
         try {
           const result = await opts.process(key);
-          if (result?.requeueAfterMs !== undefined) addAfter(key, result.requeueAfterMs);
+          failures.delete(key);
+          if (result.requeue === 'now') dirty.add(key);
+          else if (result.requeue === 'after') addAfter(key, result.delayMs);
         } catch (err) {
-          opts.onError?.(key, err);
+          const delayMs = retryDelayMs(key);
+          opts.onError?.(key, err, delayMs);
+          addAfter(key, delayMs);
         } finally {
           processing.delete(key);
           if (dirty.delete(key)) add(key);

@@ -184,8 +184,11 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     concurrency: opts.controllerConcurrency ?? 32,
     logger: pinoAsCoreLogger(logger),
     ...(opts.resyncIntervalMs ? { resyncIntervalMs: opts.resyncIntervalMs } : {}),
-    onTransition: (sb, from, to, message) =>
-      logger.info({ sandbox: `${sb.metadata.namespace}/${sb.metadata.name}`, from, to, message }, 'phase'),
+    onTransition: (sb, from, to, message, { reconcileId }) =>
+      logger.info(
+        { sandbox: `${sb.metadata.namespace}/${sb.metadata.name}`, reconcileId, from, to, message },
+        'phase',
+      ),
   });
   const engine = new EngineDataPlane(docker);
   const fast = bundle ? new SandboxdDataPlane((sb) => clients.get(sb), engine) : undefined;

@@ -1,13 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Resource, ResourceKind, Sandbox, SandboxSpec } from '@agenttier/contract';
 import { API_VERSION, PlatformError, SANDBOX_FINALIZER } from '@agenttier/contract';
-import type { Clock, Controller, ListOptions, ObjectKey, Store } from '@agenttier/core';
+import type { Clock, Controller, ListOptions, ObjectKey, ReconcileResult, Store } from '@agenttier/core';
 import {
   BUILTIN_TEMPLATES,
   MAX_FAILURES,
   MAX_RESTARTS,
   createController,
   createSandboxReconciler,
+  requeueNow,
+  requeueWhenChanged,
   silentLogger,
   volumeName,
   workloadName,
@@ -26,6 +28,11 @@ import { SqliteStore } from './store/sqlite-store.ts';
  */
 
 const NS = 'default';
+
+/** The delay a pass asked for: 0 for "now", undefined for "until something changes". */
+function delayOf(r: ReconcileResult): number | undefined {
+  return r.requeue === 'after' ? r.delayMs : r.requeue === 'now' ? 0 : undefined;
+}
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
 let store: SqliteStore;
@@ -435,16 +442,16 @@ describe('reconciler failure handling (driven step by step)', () => {
     const delays: Array<number | undefined> = [];
     for (let i = 1; i <= MAX_FAILURES; i++) {
       const r = await reconcile(`${NS}/broken`);
-      delays.push(r.requeueAfterMs);
+      delays.push(delayOf(r));
       const sb = (await get('broken'))!;
       expect(sb.status?.failureCount).toBe(i);
       if (i < MAX_FAILURES) {
         expect(sb.status?.message).toBe(
           'Retrying after an error: could not start the container: image missing',
         );
-        expect(Date.parse(sb.status!.nextRetryAt!)).toBe(clock.now() + r.requeueAfterMs!);
+        expect(Date.parse(sb.status!.nextRetryAt!)).toBe(clock.now() + delayOf(r)!);
       }
-      clock.advance(r.requeueAfterMs ?? 0);
+      clock.advance(delayOf(r) ?? 0);
     }
     expect(delays).toEqual([1000, 2000, 4000, 8000, undefined]);
 
@@ -463,7 +470,7 @@ describe('reconciler failure handling (driven step by step)', () => {
 
     // Terminal: another pass does nothing, even though the runtime works again.
     runtime.clearFailures();
-    expect(await reconcile(`${NS}/broken`)).toEqual({});
+    expect(await reconcile(`${NS}/broken`)).toEqual(requeueWhenChanged);
     expect((await get('broken'))?.status?.phase).toBe('Error');
   });
 
@@ -472,12 +479,12 @@ describe('reconciler failure handling (driven step by step)', () => {
     const reconcile = createSandboxReconciler({ store, runtime, clock, logger: silentLogger });
     runtime.failOn('ensureVolume', 'engine hiccup', { times: 2 });
     await createSandbox('recovers');
-    expect((await reconcile(`${NS}/recovers`)).requeueAfterMs).toBe(1000);
+    expect(delayOf(await reconcile(`${NS}/recovers`))).toBe(1000);
     clock.advance(1000);
-    expect((await reconcile(`${NS}/recovers`)).requeueAfterMs).toBe(2000);
+    expect(delayOf(await reconcile(`${NS}/recovers`))).toBe(2000);
     expect((await get('recovers'))?.status?.failureCount).toBe(2);
     // Early calls (a resync) wait for the retry time instead of counting another failure.
-    expect((await reconcile(`${NS}/recovers`)).requeueAfterMs).toBe(2000);
+    expect(delayOf(await reconcile(`${NS}/recovers`))).toBe(2000);
     expect((await get('recovers'))?.status?.failureCount).toBe(2);
     clock.advance(2000);
     await reconcile(`${NS}/recovers`);
@@ -499,7 +506,7 @@ describe('reconciler failure handling (driven step by step)', () => {
       }
       return realUpdate(obj);
     };
-    expect(await reconcile(`${NS}/racy`)).toEqual({ requeueAfterMs: 0 });
+    expect(await reconcile(`${NS}/racy`)).toEqual(requeueNow);
     expect((await get('racy'))?.status?.failureCount).toBeUndefined();
   });
 
@@ -519,7 +526,7 @@ describe('reconciler failure handling (driven step by step)', () => {
     }
     expect(runtime.workload(sb)).toBeUndefined(); // its workspace would be someone else's files
     expect(runtime.volume(sb)?.sandboxUid).toBe('someone-else');
-    for (const r of results) expect(r.requeueAfterMs ?? 0).not.toBe(0);
+    for (const r of results) expect(r.requeue).toBe('after');
     const status = (await get('squatted'))!.status!;
     expect(status.phase).not.toBe('Error');
     expect(status.message).toMatch(/belongs to another sandbox/);
@@ -544,7 +551,7 @@ describe('reconciler failure handling (driven step by step)', () => {
 
   it('ignores a key whose sandbox is gone', async () => {
     const reconcile = createSandboxReconciler({ store, runtime, clock: manualClock(), logger: silentLogger });
-    expect(await reconcile(`${NS}/never-existed`)).toEqual({});
+    expect(await reconcile(`${NS}/never-existed`)).toEqual(requeueWhenChanged);
     expect(runtime.calls).toEqual([]);
   });
 });

@@ -195,12 +195,18 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
       logger,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       ...(opts.resyncIntervalMs ? { resyncIntervalMs: opts.resyncIntervalMs } : {}),
-      onTransition: (sb, from, to, message) => {
+      onTransition: (sb, from, to, message, { reconcileId }) => {
         const ev = transitionEvent(sb, from, to, message);
         metrics.transitions.inc({ to, reason: ev.reason });
         events.record(sb, ev);
         log.info(
-          { sandbox: `${sb.metadata.namespace}/${sb.metadata.name}`, from, to, reason: ev.reason },
+          {
+            sandbox: `${sb.metadata.namespace}/${sb.metadata.name}`,
+            reconcileId,
+            from,
+            to,
+            reason: ev.reason,
+          },
           'phase',
         );
       },

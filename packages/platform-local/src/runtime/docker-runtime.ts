@@ -18,7 +18,7 @@ import type {
   Runtime,
   WorkloadState,
 } from '@agenttier/core';
-import { volumeName, workloadName } from '@agenttier/core';
+import { TerminalError, volumeName, workloadName } from '@agenttier/core';
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { SandboxdMounts } from './container-spec.ts';
@@ -291,7 +291,7 @@ export class DockerRuntime implements Runtime {
       const createdInfo = await created.inspect();
       if (spec.HostConfig?.Runtime && !this.runtimeHonoured(createdInfo, effective)) {
         await created.remove({ force: true, v: true }).catch(() => undefined);
-        throw new PlatformError(
+        throw new TerminalError(
           'UNPROCESSABLE',
           `runtime class "${effective.runtimeClass}" needs the engine runtime "${spec.HostConfig.Runtime}", but this ` +
             "engine ignored it (Podman's Docker-compatible API cannot choose an OCI runtime); refusing to run the " +
@@ -307,7 +307,7 @@ export class DockerRuntime implements Runtime {
       // A concurrent reconcile created it; the next pass observes it.
       if (isNameConflict(err)) return 'unchanged';
       if (statusOf(err) === 400 && /unknown runtime/i.test((err as Error).message)) {
-        throw new PlatformError(
+        throw new TerminalError(
           'UNPROCESSABLE',
           `runtime class "${effective.runtimeClass}" needs the engine runtime "${spec.HostConfig?.Runtime}", which this ` +
             "engine does not have; register it in the engine's daemon.json (scripts/engine.sh registers runsc for gVisor)",
