@@ -18,6 +18,9 @@ export interface LocalPlatformModule {
     maxSandboxes?: number;
     createsPerSecond?: number;
     createBurst?: number;
+    allowedHosts?: string[];
+    corsOrigins?: string[];
+    previewOrigin?: string;
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
 

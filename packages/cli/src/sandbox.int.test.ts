@@ -210,9 +210,8 @@ describe('agenttier against a local platform', () => {
     }
 
     const ports = await cli('sandbox', 'ports', 'list', 'box');
-    expect(ports.stdout).toMatch(
-      /^8000\s+http\s+yes\s+http:\/\/.*\/api\/v1\/sandboxes\/box\/preview\/8000\/(\?namespace=[a-z0-9-]+)?$/m,
-    );
+    // The preview's own origin: {port}-{sandbox}--{namespace}.localhost on the router's port.
+    expect(ports.stdout).toMatch(/^8000\s+http\s+yes\s+http:\/\/8000-box--[a-z0-9-]+\.localhost:\d+\/$/m);
     const logs = await cli('sandbox', 'logs', 'box', id);
     expect(logs.stderr).toContain('"GET /index.html HTTP/1.1" 200');
 

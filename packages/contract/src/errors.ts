@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   POLICY_VIOLATION: 403,
   /** The install's cap on sandboxes is reached (like a Kubernetes ResourceQuota: 403, not retryable). */
   QUOTA_EXCEEDED: 403,
+  /** A browser request from an origin the router does not accept (cross-site request forgery). */
+  ORIGIN_NOT_ALLOWED: 403,
   NOT_FOUND: 404,
   SANDBOX_NOT_FOUND: 404,
   TEMPLATE_NOT_FOUND: 404,
@@ -21,6 +23,8 @@ export const ERROR_STATUS = {
   /** No agent invoke with that id for the sandbox, or it is no longer in flight (cancel). */
   INVOKE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** The client did not send the whole request in time (slow or stalled upload, half-sent headers). */
+  REQUEST_TIMEOUT: 408,
   ALREADY_EXISTS: 409,
   CONFLICT: 409,
   INVALID_PHASE: 409,
@@ -28,10 +32,13 @@ export const ERROR_STATUS = {
   TEMPLATE_IN_USE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** The Host header names no host this router serves (DNS rebinding, a misrouted proxy). */
+  HOST_NOT_ALLOWED: 421,
   UNPROCESSABLE: 422,
   NOT_CONFIGURED: 424,
   CONCURRENCY_EXCEEDED: 429,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   /** The platform this server runs on does not offer the feature (agent mode on Kubernetes, for now). */
   NOT_IMPLEMENTED: 501,
@@ -69,12 +76,15 @@ export const STATUS_CODE: Readonly<Record<number, ErrorCode>> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  421: 'HOST_NOT_ALLOWED',
   422: 'UNPROCESSABLE',
   424: 'NOT_CONFIGURED',
   429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
   500: 'INTERNAL',
   501: 'NOT_IMPLEMENTED',
   502: 'UPSTREAM_UNREACHABLE',
@@ -101,7 +111,10 @@ export const ERROR_HINTS: Partial<Record<ErrorCode, string>> = {
   POLICY_VIOLATION: 'Ask an administrator about the governance policy, or request less',
   QUOTA_EXCEEDED: 'Delete sandboxes you no longer need, or ask an administrator for a higher cap',
   PAYLOAD_TOO_LARGE: 'Files are capped at 32 MiB per request; split or compress the file',
-  UNSUPPORTED_MEDIA_TYPE: 'Send JSON with Content-Type: application/json',
+  UNSUPPORTED_MEDIA_TYPE:
+    'Send JSON with Content-Type: application/json (raw uploads: application/octet-stream)',
+  HOST_NOT_ALLOWED: 'Use a loopback address, or have the server allow this host name',
+  ORIGIN_NOT_ALLOWED: 'Call the API from its own origin, or have the server allow this web origin',
   UPSTREAM_UNREACHABLE: 'Retry after a moment; if it keeps failing, stop and resume the sandbox',
 };
 

@@ -27,7 +27,8 @@ const configure = (name: string, body: unknown) =>
 const invoke = (name: string, body: string, query = '', signal?: AbortSignal) =>
   fetch(url(name, '/invoke', query), {
     method: 'POST',
-    headers: { accept: 'text/event-stream' },
+    // A string body would go out as text/plain, which the router refuses on POST (cross-site forms).
+    headers: { accept: 'text/event-stream', 'content-type': 'application/octet-stream' },
     body,
     ...(signal ? { signal } : {}),
   });

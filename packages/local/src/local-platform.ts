@@ -29,7 +29,7 @@ import {
   createSandboxdClientCache,
   DEFAULT_CREATE_LIMITS,
 } from '@agenttier/server';
-import type { CreateLimitOpts } from '@agenttier/server';
+import type { CreateLimitOpts, ServerLimitsOpts } from '@agenttier/server';
 
 export interface LocalPlatformOpts {
   /** @default '127.0.0.1' — anything else needs auth, which is refused until auth is configured. */
@@ -61,6 +61,14 @@ export interface LocalPlatformOpts {
   controllerConcurrency?: number;
   /** Fault injection for crash-recovery tests: called after each engine change (DockerRuntimeOpts.onStep). */
   onRuntimeStep?: DockerRuntimeOpts['onStep'];
+  /** Host names served besides loopback (`agenttier up --allowed-host`). @default [] */
+  allowedHosts?: string[];
+  /** Browser origins allowed to call the API (`--cors-origin`). @default [] */
+  corsOrigins?: string[];
+  /** Where previews live, `scheme://*.domain[:port]`. @default http://*.localhost:{port} */
+  previewOrigin?: string;
+  /** Timeouts and connection limits (docs/security.md, "Router under abuse"). */
+  limits?: ServerLimitsOpts;
 }
 
 export interface LocalPlatform {
@@ -208,6 +216,12 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     createLimits,
     // A sandbox may ask for up to the whole machine, never more (the engine would accept it and fail).
     capacity: { cpuMillis: availableParallelism() * 1000, memoryBytes: totalmem() },
+    http: {
+      ...opts.limits,
+      ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}),
+      ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
+      ...(opts.previewOrigin ? { previewOrigin: opts.previewOrigin } : {}),
+    },
   });
   await runtime.loadChannels();
   await controller.start();

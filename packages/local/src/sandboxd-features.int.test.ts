@@ -11,6 +11,7 @@ import {
   waitForPhase,
 } from './testing/platform.ts';
 import { readSse } from './testing/sse.ts';
+import { requestWithHost } from '@agenttier/server/testing';
 
 const ns = testNamespace('it-sbd');
 let platform: LocalPlatform & { dataDir: string };
@@ -271,21 +272,24 @@ describe('sandboxd through the router', () => {
     await api(base, 'POST', `/api/v1/sandboxes/box/processes${q}`, {
       command: ['node', '/workspace/server.js', '8000'],
     });
-    expect((await api(base, 'GET', `/api/v1/sandboxes/box/preview/8000/${q}`)).status).toBe(404); // not forwarded yet
+    const previewHost = (port: number) => `${port}-box--${ns}.localhost:${new URL(base).port}`;
+    expect((await requestWithHost(base, previewHost(8000), '/')).status).toBe(404); // not forwarded yet
     const fwd = await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 8000 });
     expect(fwd).toMatchObject({ status: 201, json: { port: 8000, protocol: 'http' } });
-    expect(fwd.json.previewUrl).toContain('/api/v1/sandboxes/box/preview/8000/');
+    expect(fwd.json.previewUrl).toBe(`http://${previewHost(8000)}/`);
     expect((await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 70000 })).status).toBe(400);
-    let page = await api(base, 'GET', `/api/v1/sandboxes/box/preview/8000/some/path${q}&x=1`);
+    let page = await requestWithHost(base, previewHost(8000), '/some/path?x=1');
     for (let i = 0; i < 50 && page.status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      page = await api(base, 'GET', `/api/v1/sandboxes/box/preview/8000/some/path${q}&x=1`);
+      page = await requestWithHost(base, previewHost(8000), '/some/path?x=1');
     }
     expect(page).toMatchObject({ status: 200, text: 'hello from the sandbox GET /some/path?x=1' });
     const ports = (await api(base, 'GET', `/api/v1/sandboxes/box/ports${q}`)).json;
     expect(ports.ports).toEqual([expect.objectContaining({ port: 8000, listening: true })]);
 
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/sandboxes/box/preview/8000/socket${q}`);
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/socket`, {
+      headers: { host: previewHost(8000) },
+    });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
@@ -310,7 +314,7 @@ describe('sandboxd through the router', () => {
     expect(raw).toContain('hello from the sandbox GET /raw');
 
     await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 8001 });
-    const down = await api(base, 'GET', `/api/v1/sandboxes/box/preview/8001/${q}`);
+    const down = await requestWithHost(base, previewHost(8001), '/');
     expect(down.status).toBe(502);
     expect((await api(base, 'DELETE', `/api/v1/sandboxes/box/ports/8001${q}`)).status).toBe(204);
   });

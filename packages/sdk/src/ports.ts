@@ -12,8 +12,9 @@ function checkPort(port: number): number {
 }
 
 /**
- * Ports of one sandbox (`sandbox.ports`). A forwarded port is reachable through the preview proxy
- * (`…/preview/{port}/`, HTTP and WebSocket) even though the sandbox itself has no network.
+ * Ports of one sandbox (`sandbox.ports`). A forwarded port is reachable through the preview proxy on
+ * its own origin (`http://{port}-{sandbox}--{namespace}.localhost:8080/`, HTTP and WebSocket) even
+ * though the sandbox itself has no network.
  */
 export class SandboxPorts {
   /** @internal */
@@ -50,7 +51,7 @@ export class SandboxPorts {
    * @example
    * ```ts
    * const { previewUrl } = await sandbox.ports.forward(8000);
-   * const page = await fetch(previewUrl);
+   * console.log(`open ${previewUrl} in a browser`);
    * ```
    */
   async forward(port: number, opts: CallOpts & { protocol?: 'http' | 'tcp' } = {}): Promise<PortView> {
@@ -80,17 +81,26 @@ export class SandboxPorts {
   }
 
   /**
-   * The preview URL of a port on this client's API URL, computed locally (the port must be forwarded
-   * for it to answer). `path` is appended below it.
+   * The preview URL of a port, computed locally (the port must be forwarded for it to answer). Each
+   * sandbox port is its own origin, `{port}-{sandbox}--{namespace}` below a domain: `*.localhost` on
+   * the API's port for an API on loopback (browsers resolve `*.localhost` to loopback; Node does not,
+   * so from Node use `connect()` or `agenttier sandbox port-forward`), else below the API's host name.
+   * A server with another preview domain says so in the `previewUrl` of `list()` and `forward()`,
+   * which is authoritative. `path` is appended below the origin.
    * @example
    * ```ts
    * await sandbox.ports.forward(3000);
-   * const res = await fetch(sandbox.ports.previewUrl(3000, '/api/health'));
+   * console.log(`open ${sandbox.ports.previewUrl(3000, '/app')} in a browser`);
    * ```
    */
   previewUrl(port: number, path = '/'): string {
     const rest = path.startsWith('/') ? path : `/${path}`;
-    return this.http.url(`${this.basePath}/preview/${checkPort(port)}${rest}`, this.query());
+    const api = new URL(this.http.apiUrl);
+    const namespace = String(this.query().namespace ?? '') || 'default';
+    const label = `${checkPort(port)}-${this.name()}--${namespace}`;
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(api.hostname);
+    const domain = loopback ? 'localhost' : api.hostname;
+    return `${api.protocol}//${label}.${domain}${api.port ? `:${api.port}` : ''}${rest}`;
   }
 
   /** The `ws(s)://` URL of the raw TCP tunnel to `port` (`/ws/tcp/{name}/{port}`). */

@@ -199,7 +199,7 @@ describe('ports', () => {
     const view = {
       port: 8000,
       protocol: 'http',
-      previewUrl: 'http://h/api/v1/sandboxes/x/preview/8000/',
+      previewUrl: 'http://8000-x--team.localhost:8080/',
       internalUrl: 'http://127.0.0.1:8000',
     };
     server.route(`GET ${base}/ports`, (_req, res) =>
@@ -217,10 +217,10 @@ describe('ports', () => {
     expect(await sb.ports.list()).toEqual([{ ...view, listening: true }]);
     expect(await sb.ports.forward(8000, { protocol: 'tcp' })).toEqual(view);
     await sb.ports.remove(8000);
-    expect(sb.ports.previewUrl(8000)).toBe(`${server.url}/api/v1/sandboxes/x/preview/8000/?namespace=team`);
-    expect(sb.ports.previewUrl(8000, 'a/b')).toBe(
-      `${server.url}/api/v1/sandboxes/x/preview/8000/a/b?namespace=team`,
-    );
+    const apiPort = new URL(server.url).port;
+    expect(sb.ports.previewUrl(8000)).toBe(`http://8000-x--team.localhost:${apiPort}/`);
+    expect(sb.ports.previewUrl(8000, 'a/b')).toBe(`http://8000-x--team.localhost:${apiPort}/a/b`);
+    expect(client.sandbox('y').ports.previewUrl(3000)).toBe(`http://3000-y--default.localhost:${apiPort}/`);
     expect(sb.ports.tunnelUrl(5432)).toBe(`${server.url.replace('http', 'ws')}/ws/tcp/x/5432?namespace=team`);
     expect(() => sb.ports.previewUrl(0)).toThrow(TypeError);
     await expect(sb.ports.forward(70000)).rejects.toThrow(TypeError);

@@ -133,8 +133,11 @@ export interface ProcessOutputOpts extends CallOpts {
 export interface PortView {
   port: number;
   protocol: 'http' | 'tcp' | (string & NonNullable<unknown>);
-  /** The preview proxy URL (HTTP and WebSocket) as the server sees itself. */
-  previewUrl: string;
+  /**
+   * The preview URL (HTTP and WebSocket) on the port's own origin, as the server builds it; null for a
+   * sandbox whose name contains `--` (a preview host name cannot carry it unambiguously).
+   */
+  previewUrl: string | null;
   /** The address inside the sandbox. */
   internalUrl: string;
   /** Whether something listens on the port right now (only when the sandbox is Running). */

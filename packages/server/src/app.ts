@@ -26,6 +26,13 @@ import { createSandboxService } from './sandbox-service.ts';
 import { CreateLimiter } from './create-limits.ts';
 import type { CreateLimitOpts } from './create-limits.ts';
 import type { MachineCapacity } from './capacity.ts';
+import { handleClientError } from './http/client-errors.ts';
+import { installConnectionGuard } from './http/connection-guard.ts';
+import type { BrowserPolicyOpts } from './http/guards.ts';
+import { registerGuardChain } from './http/guards.ts';
+import type { ServerLimitsOpts } from './http/server-limits.ts';
+import { SERVER_LIMIT_DEFAULTS } from './http/server-limits.ts';
+import { createPreviewProxy } from './routes/preview-proxy.ts';
 
 export interface AppDeps {
   store: Store;
@@ -47,13 +54,30 @@ export interface AppDeps {
   createLimits?: CreateLimitOpts;
   /** CPU and memory one sandbox may ask for at most (`agenttier up` passes the machine's); none when absent. */
   capacity?: MachineCapacity;
+  /** Host allow-list, CORS origins, preview origin, timeouts and connection limits (docs/security.md). */
+  http?: HttpPolicyOpts;
 }
+
+/** Everything about how the router meets browsers and abusive clients. */
+export type HttpPolicyOpts = BrowserPolicyOpts & ServerLimitsOpts;
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Builds the router without listening: tests call `app.inject()`, `main` calls `listen`. */
 export function createApp(deps: AppDeps): FastifyInstance {
+  const limits = { ...SERVER_LIMIT_DEFAULTS, ...deps.http };
   const app = Fastify({
+    // A missing Host is answered by the Host guard in the one error shape (Node's own answer is an
+    // empty 400); parser errors (431, malformed requests, timeouts) by handleClientError.
+    http: {
+      requireHostHeader: false,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+    },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    clientErrorHandler: handleClientError,
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.jsonBodyLimitBytes ?? 16 * 1024 * 1024,
     requestIdHeader: false,
@@ -92,10 +116,17 @@ export function createApp(deps: AppDeps): FastifyInstance {
     },
   });
 
-  app.decorateRequest('identity', null as never);
-  app.addHook('onRequest', async (req, reply) => {
-    reply.header('x-request-id', req.id);
-    if (req.url.startsWith('/api/')) req.identity = await authenticate(req.headers);
+  // JSON routes take JSON only: Fastify's default text/plain parser would hand them a string (docs
+  // promise 415 for any other type). Raw-body routes register their own parsers.
+  app.removeContentTypeParser('text/plain');
+  installConnectionGuard(app.server, limits);
+  const preview = deps.sandboxdFor
+    ? createPreviewProxy({ store: deps.store, sandboxes, sandboxdFor: deps.sandboxdFor })
+    : undefined;
+  if (preview) app.addHook('preClose', async () => preview.closeAll());
+  const guards = registerGuardChain(app, deps.http ?? {}, {
+    authenticate,
+    ...(preview ? { preview } : {}),
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -136,12 +167,23 @@ export function createApp(deps: AppDeps): FastifyInstance {
   registerSandboxRoutes(app, { store: deps.store, sandboxes });
   registerTemplateRoutes(app, { store: deps.store });
   registerDataPlaneRoutes(app, { store: deps.store, sandboxes, dataPlaneFor: deps.dataPlaneFor });
+  registerPortRoutes(app, {
+    store: deps.store,
+    sandboxdFor: (sb) => deps.sandboxdFor?.(sb),
+    previewOrigin: guards.previewOrigin,
+  });
   if (deps.sandboxdFor) {
     const sandboxdFor = deps.sandboxdFor;
     registerProcessRoutes(app, { store: deps.store, sandboxes, sandboxdFor });
     registerFileOpsRoutes(app, { store: deps.store, sandboxes, sandboxdFor });
-    registerPortRoutes(app, { store: deps.store, sandboxes, sandboxdFor });
-    registerUpgrades(app, { store: deps.store, sandboxes, sandboxdFor, authenticate });
+    registerUpgrades(app, {
+      store: deps.store,
+      sandboxes,
+      sandboxdFor,
+      authenticate,
+      guards,
+      ...(preview ? { preview } : {}),
+    });
   }
   if (deps.agentRecords && deps.sandboxdFor) {
     const agent: AgentService = createAgentService({

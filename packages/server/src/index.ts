@@ -10,3 +10,5 @@ export { DEFAULT_CREATE_LIMITS } from './create-limits.ts';
 export type { CreateLimitOpts } from './create-limits.ts';
 export { SqliteAgentRecords } from './agent/sqlite-agent-records.ts';
 export type { MachineCapacity } from './capacity.ts';
+export type { BrowserPolicyOpts } from './http/guards.ts';
+export type { ServerLimitsOpts } from './http/server-limits.ts';

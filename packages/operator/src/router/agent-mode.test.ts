@@ -194,7 +194,8 @@ describe('agent mode on the Kubernetes router (records in the router data direct
   it('invokes the agent through the router, records the run and lists it', async () => {
     const res = await fetch(url('/invoke'), {
       method: 'POST',
-      headers: { accept: 'text/event-stream' },
+      // octet-stream: a string body would go out as text/plain, which the router refuses on POST.
+      headers: { accept: 'text/event-stream', 'content-type': 'application/octet-stream' },
       body: python ? 'count 3' : 'world',
     });
     expect(res.status).toBe(200);
@@ -235,7 +236,7 @@ describe('agent mode on the Kubernetes router (records in the router data direct
     const again = await collectSse(
       await fetch(url('/invoke'), {
         method: 'POST',
-        headers: { accept: 'text/event-stream' },
+        headers: { accept: 'text/event-stream', 'content-type': 'application/octet-stream' },
         body: python ? 'echo after restart' : 'again',
       }),
     );
@@ -254,7 +255,11 @@ describe('agent mode on the Kubernetes router (records in the router data direct
       body: JSON.stringify({ name: 'k8s-code', template: 'minimal-shell' }),
     });
     expect(created.status).toBe(201);
-    const code = await fetch(`${router.url}/api/v1/sandboxes/k8s-code/invoke`, { method: 'POST', body: 'x' });
+    const code = await fetch(`${router.url}/api/v1/sandboxes/k8s-code/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'x',
+    });
     expect(code.status).toBe(400);
     expect(((await code.json()) as { code: string }).code).toBe('WRONG_MODE');
     const missing = await fetch(`${router.url}/api/v1/sandboxes/nope/invokes`);

@@ -45,6 +45,19 @@ export interface RouterProcessOpts {
    * @default $AGENTTIER_DATA_DIR or '/var/lib/agenttier'
    */
   dataDir?: string;
+  /**
+   * Host names (`name` or `name:port`) the router answers besides loopback: the Service name and the
+   * public name of the ingress. Kubelet probes and metrics scrapes need none (they may use any Host).
+   * @default $AGENTTIER_ALLOWED_HOSTS (comma-separated) or []
+   */
+  allowedHosts?: string[];
+  /** Browser origins allowed to call the API. @default $AGENTTIER_CORS_ORIGINS or [] */
+  corsOrigins?: string[];
+  /**
+   * Where previews live: a wildcard origin whose DNS name and certificate point at the router, e.g.
+   * `https://*.preview.example.com`. @default $AGENTTIER_PREVIEW_ORIGIN or http://*.localhost:{port}
+   */
+  previewOrigin?: string;
   /** Port sandboxd listens on in every sandbox pod (tests point it at a sandboxd on the host). @default 7070 */
   sandboxdPort?: number;
 }
@@ -56,6 +69,14 @@ export interface RouterProcess {
   /** The SQLite file holding invoke records and install logs. */
   agentRecordsPath: string;
   close(): Promise<void>;
+}
+
+/** A comma-separated environment list. */
+function envList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Fails closed: with no authentication configured, nobody gets in. */
@@ -143,6 +164,13 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
         if (!store.hasSynced || !pods.hasSynced) throw new Error('caches not synced');
       },
     ],
+    http: {
+      allowedHosts: opts.allowedHosts ?? envList(process.env.AGENTTIER_ALLOWED_HOSTS),
+      corsOrigins: opts.corsOrigins ?? envList(process.env.AGENTTIER_CORS_ORIGINS),
+      ...((opts.previewOrigin ?? process.env.AGENTTIER_PREVIEW_ORIGIN)
+        ? { previewOrigin: opts.previewOrigin ?? process.env.AGENTTIER_PREVIEW_ORIGIN }
+        : {}),
+    },
   });
   let address: string;
   try {

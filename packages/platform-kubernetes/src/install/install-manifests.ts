@@ -146,6 +146,8 @@ function deployment(
           ...downwardEnv,
           { name: 'AGENTTIER_DEV_AUTH', value: String(o.devAuth) },
           { name: 'AGENTTIER_DATA_DIR', value: ROUTER_DATA_DIR },
+          // Host allow-list (DNS rebinding): the router's Service names besides loopback.
+          { name: 'AGENTTIER_ALLOWED_HOSTS', value: serviceHostNames(name, ns).join(',') },
         ];
   const volumeMounts: Obj[] = [{ name: 'tmp', mountPath: '/tmp' }];
   const volumes: Obj[] = [{ name: 'tmp', emptyDir: {} }];
@@ -210,6 +212,11 @@ export function defaultTemplates(registry: string, tag: string, runtimeClass?: s
     if (runtimeClass) out.spec.runtimeClass = runtimeClass;
     return out;
   });
+}
+
+/** The names a Service is reached by inside the cluster. */
+function serviceHostNames(service: string, ns: string): string[] {
+  return [service, `${service}.${ns}`, `${service}.${ns}.svc`, `${service}.${ns}.svc.cluster.local`];
 }
 
 /**

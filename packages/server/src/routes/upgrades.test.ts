@@ -17,7 +17,8 @@ import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
-import { previewNamespace, previewRequestHeaders, previewSetCookies } from './ports.ts';
+import { requestWithHost } from '../testing/host-request.ts';
+import { previewRequestHeaders, previewResponseHeaders, previewSetCookies } from './preview-proxy.ts';
 import { terminalCloseFrameFor } from './upgrades.ts';
 
 const SECRETS = { 'x-api-key': 'key-123', authorization: 'Bearer jwt-456' };
@@ -99,6 +100,7 @@ async function runningSandbox(name: string, namespace = 'default') {
 
 function openWs(path: string, headers: Record<string, string> = {}) {
   const ws = new WebSocket(`${base.replace('http', 'ws')}${path}`, { headers });
+  ws.on('error', () => undefined); // refusals are asserted through `open`
   const messages: string[] = [];
   ws.on('message', (m) => messages.push(m.toString()));
   const closedP = new Promise<{ code: number }>((resolve) => ws.once('close', (code) => resolve({ code })));
@@ -125,7 +127,7 @@ describe('closing the server', () => {
     await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
     const term = openWs('/ws/terminal/box?session=closing');
     const tcp = openWs(`/ws/tcp/box/${echoPort}`);
-    const preview = openWs(`/api/v1/sandboxes/box/preview/${echoPort}/ws`);
+    const preview = openWs('/ws', { host: previewHost('box') });
     await Promise.all([term.open, tcp.open, preview.open]);
     term.ws.send(JSON.stringify({ type: 'input', data: 'echo ready-$((6*7))\n' }));
     await waitFor(() => (term.messages.join('').includes('ready-42') ? true : undefined), 'terminal output');
@@ -139,15 +141,20 @@ describe('closing the server', () => {
   });
 });
 
+/** The preview Host of a sandbox port on this router (`{port}-{name}--{ns}.localhost:{routerPort}`). */
+function previewHost(name: string, namespace = 'default', port = echoPort): string {
+  return `${port}-${name}--${namespace}.localhost:${new URL(base).port}`;
+}
+
 describe('the preview proxy', () => {
-  it('does not pass the caller’s credentials into the sandbox (HTTP)', async () => {
+  it('serves a preview on its own origin and does not pass the caller’s credentials in (HTTP)', async () => {
     await runningSandbox('box');
     await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
-    const res = await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/p?x=1`, {
+    const res = await requestWithHost(base, previewHost('box'), '/p?x=1', {
       headers: { ...SECRETS, ...COOKIES, 'x-custom': 'kept' },
     });
-    expect(res.status).toBe(200);
-    const seen = (await res.json()) as { url: string; headers: IncomingHttpHeaders };
+    expect(res.status, res.text).toBe(200);
+    const seen = res.json as { url: string; headers: IncomingHttpHeaders };
     expect(seen.url).toBe('/p?x=1');
     expect(seen.headers).toMatchObject({
       'x-custom': 'kept',
@@ -160,8 +167,9 @@ describe('the preview proxy', () => {
   it('does not pass the caller’s credentials into the sandbox (WebSocket)', async () => {
     await runningSandbox('box');
     await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
-    const c = openWs(`/api/v1/sandboxes/box/preview/${echoPort}/socket?y=2`, {
+    const c = openWs(`/socket?y=2`, {
       ...SECRETS,
+      host: previewHost('box'),
       cookie: 'agenttier_session=789',
       'x-custom': 'kept',
     });
@@ -174,85 +182,94 @@ describe('the preview proxy', () => {
     c.ws.close();
   });
 
-  it('returns a previewUrl that resolves for a sandbox outside the default namespace', async () => {
+  it('returns a previewUrl on the preview origin, also outside the default namespace', async () => {
     await runningSandbox('box', 'team-a');
     const fwd = await app.inject({
       method: 'POST',
       url: '/api/v1/sandboxes/box/ports?namespace=team-a',
-      headers: { host: new URL(base).host },
       payload: { port: echoPort },
     });
     expect(fwd.statusCode, fwd.body).toBe(201);
     const { previewUrl } = fwd.json() as { previewUrl: string };
-    expect(previewUrl).toBe(`${base}/api/v1/sandboxes/box/preview/${echoPort}/?namespace=team-a`);
-    const res = await fetch(previewUrl);
+    expect(previewUrl).toBe(`http://${previewHost('box', 'team-a')}/`);
+    const res = await requestWithHost(base, new URL(previewUrl).host, '/static/app.js');
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { url: string }).url).toBe('/'); // namespace is the router's, not the app's
-    // The page's relative links carry no ?namespace=: a cookie scoped to this preview's path remembers it.
-    const setCookie = res.headers.get('set-cookie') ?? '';
-    expect(setCookie).toMatch(
-      new RegExp(`^agenttier_preview_ns=team-a; Path=/api/v1/sandboxes/box/preview/${echoPort}/; HttpOnly`),
-    );
-    const asset = await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/static/app.js`, {
-      headers: { cookie: setCookie.split(';')[0]! },
-    });
-    expect(asset.status).toBe(200);
-    const assetSeen = (await asset.json()) as { url: string; headers: IncomingHttpHeaders };
-    expect(assetSeen.url).toBe('/static/app.js');
-    expect(assetSeen.headers).not.toHaveProperty('cookie');
-    const wsLink = openWs(`/api/v1/sandboxes/box/preview/${echoPort}/live`, {
-      cookie: setCookie.split(';')[0]!,
-    });
-    await wsLink.open;
-    expect(JSON.parse(await waitFor(() => wsLink.messages[0], 'the echo')).url).toBe('/live');
-    wsLink.ws.close();
-    // Without the cookie or the query, the default namespace is meant and this sandbox is not there.
-    expect((await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/static/app.js`)).status).toBe(404);
-    // Naming the default namespace clears what was remembered for this preview.
-    await runningSandbox('box');
-    await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
-    const back = await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/?namespace=default`);
-    expect(back.status).toBe(200);
-    expect(back.headers.get('set-cookie')).toMatch(/^agenttier_preview_ns=; Path=.*Max-Age=0/);
-
+    expect((res.json as { url: string }).url).toBe('/static/app.js');
     const list = await app.inject({ method: 'GET', url: '/api/v1/sandboxes/box/ports?namespace=team-a' });
-    expect((list.json() as { ports: { previewUrl: string }[] }).ports[0]!.previewUrl).toMatch(
-      /\?namespace=team-a$/,
-    );
-    await runningSandbox('plain');
-    const plain = await app.inject({
+    expect((list.json() as { ports: { previewUrl: string }[] }).ports[0]!.previewUrl).toBe(previewUrl);
+    // A name with "--" cannot be told apart from a namespace in the host name: no preview URL.
+    await runningSandbox('a--b');
+    const odd = await app.inject({
       method: 'POST',
-      url: '/api/v1/sandboxes/plain/ports',
+      url: '/api/v1/sandboxes/a--b/ports',
       payload: { port: echoPort },
     });
-    expect((plain.json() as { previewUrl: string }).previewUrl).toMatch(/\/preview\/\d+\/$/);
+    expect((odd.json() as { previewUrl: string | null }).previewUrl).toBeNull();
   });
 
-  it("scopes the app's cookies to its own preview and refuses the router's cookie names", () => {
-    const prefix = '/api/v1/sandboxes/box/preview/3000';
+  it('answers the old path form only with a redirect to the preview origin, never with sandbox content', async () => {
+    await runningSandbox('box', 'team-a');
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes/box/ports?namespace=team-a',
+      payload: { port: echoPort },
+    });
+    const res = await fetch(`${base}/api/v1/sandboxes/box/preview/${echoPort}/a/b?namespace=team-a&x=1`, {
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(307);
+    expect(res.headers.get('location')).toBe(`http://${previewHost('box', 'team-a')}/a/b?x=1`);
+    expect(await res.text()).toBe('');
+    // A WebSocket cannot follow a redirect: it is refused with the new address in the message.
+    const ws = openWs(`/api/v1/sandboxes/box/preview/${echoPort}/live?namespace=team-a`);
+    await expect(ws.open).rejects.toThrow(/404/);
+  });
+
+  it('routes every path of a preview host to the sandbox: the preview origin cannot reach the API', async () => {
+    await runningSandbox('box');
+    await app.inject({ method: 'POST', url: '/api/v1/sandboxes/box/ports', payload: { port: echoPort } });
+    for (const path of ['/api/v1/sandboxes', '/healthz', '/ws/terminal/box']) {
+      const res = await requestWithHost(base, previewHost('box'), path);
+      expect(res.status).toBe(200);
+      expect((res.json as { url: string }).url).toBe(path); // the app inside answered, not the API
+    }
+    const term = openWs('/ws/terminal/box', { host: previewHost('box') });
+    await term.open; // the sandbox's own WebSocket server accepted it: no terminal was opened
+    expect(JSON.parse(await waitFor(() => term.messages[0], 'the echo')).url).toBe('/ws/terminal/box');
+    term.ws.close();
+    // A host under the preview domain that names no sandbox port is not the API either.
+    const stray = await requestWithHost(base, `nothing.localhost:${new URL(base).port}`, '/api/v1/sandboxes');
+    expect(stray.status).toBe(404);
+    expect(stray.json).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('keeps cookies on the preview host and refuses the router’s cookie names', () => {
     expect(
-      previewSetCookies(
-        [
-          'sid=1; Path=/; Domain=router.example; HttpOnly',
-          'agenttier_preview_ns=evil; Path=/api/v1/sandboxes/',
-          'AgentTier_session=x',
-          'pref=dark',
-          'admin=1; path=/admin; Secure',
-        ],
-        prefix,
-      ),
-    ).toEqual([
-      `sid=1; Path=${prefix}/; HttpOnly`,
-      `pref=dark; Path=${prefix}/`,
-      `admin=1; Path=${prefix}/admin; Secure`,
-    ]);
-    expect(previewSetCookies(undefined, prefix)).toEqual([]);
+      previewSetCookies([
+        'sid=1; Path=/; Domain=localhost; HttpOnly',
+        'agenttier_session=evil; Path=/',
+        'AgentTier_x=x',
+        'pref=dark',
+        'admin=1; path=/admin; domain; Secure',
+      ]),
+    ).toEqual(['sid=1; Path=/; HttpOnly', 'pref=dark', 'admin=1; path=/admin; Secure']);
+    expect(previewSetCookies(undefined)).toEqual([]);
   });
 
-  it('reads the remembered namespace defensively: a mangled cookie means the default namespace', () => {
-    expect(previewNamespace({}, 'agenttier_preview_ns=team-a')).toBe('team-a');
-    expect(previewNamespace({}, 'agenttier_preview_ns=%E0')).toBe('default');
-    expect(previewNamespace({ namespace: 'team-b' }, 'agenttier_preview_ns=team-a')).toBe('team-b');
+  it('drops response headers that widen the preview’s reach beyond its origin', () => {
+    expect(
+      previewResponseHeaders({
+        'content-type': 'text/html',
+        'service-worker-allowed': '/',
+        'access-control-allow-origin': '*',
+        'access-control-allow-credentials': 'true',
+        'access-control-allow-private-network': 'true',
+        'clear-site-data': '"cookies"',
+        'alt-svc': 'h2=":9999"',
+        'set-cookie': ['s=1; Domain=localhost'],
+        connection: 'close',
+      }),
+    ).toEqual({ 'content-type': 'text/html', 'set-cookie': ['s=1'] });
   });
 
   it('filters headers: credentials, host and hop-by-hop go, the rest stays', () => {

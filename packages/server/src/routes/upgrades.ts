@@ -14,15 +14,10 @@ import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import { toWireError } from '../errors.ts';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
-import {
-  HOP_BY_HOP,
-  PREVIEW_STRIPPED,
-  openPreviewTunnel,
-  parsePort,
-  previewCookie,
-  previewNamespace,
-  previewPrefix,
-} from './ports.ts';
+import type { RequestGuards } from '../http/guards.ts';
+import { OLD_PREVIEW_RE, previewRedirectOf } from './ports.ts';
+import type { PreviewProxy } from './preview-proxy.ts';
+import { parsePort } from './preview-proxy.ts';
 import { namespaceOf } from './sandboxes.ts';
 import { holdWhileBuffered } from './ws-backpressure.ts';
 
@@ -31,10 +26,13 @@ export interface UpgradeDeps {
   sandboxes: SandboxService;
   sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
   authenticate: Authenticator;
+  /** Host and Origin checks, shared with plain requests. */
+  guards: RequestGuards;
+  /** Proxies upgrades for a preview Host. */
+  preview?: PreviewProxy;
 }
 
 const TERMINAL_RE = /^\/ws\/terminal\/([a-z0-9][-a-z0-9]*)$/;
-const PREVIEW_RE = /^\/api\/v1\/sandboxes\/([a-z0-9][-a-z0-9]*)\/preview\/(\d+)(\/.*)?$/;
 /** Raw TCP over a WebSocket (binary frames), for `agenttier sandbox port-forward`. */
 const TCP_RE = /^\/ws\/tcp\/([a-z0-9][-a-z0-9]*)\/(\d+)$/;
 const SESSION_RE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -74,10 +72,13 @@ export function terminalCloseFrameFor<F extends { type: string; reason?: unknown
 
 /** Answers a refused upgrade with a plain HTTP error (the socket never becomes a WebSocket). */
 function refuse(socket: Duplex, err: unknown, requestId: string): void {
-  const { status, body } = toWireError(fromSandboxdError(err), requestId);
+  const { status, body, headers } = toWireError(fromSandboxdError(err), requestId);
   const json = JSON.stringify(body);
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`,
+    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nx-request-id: ${requestId}\r\n${extra}connection: close\r\n\r\n${json}`,
   );
 }
 
@@ -114,31 +115,43 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       return;
     }
     track(socket);
-    const terminal = TERMINAL_RE.exec(url.pathname);
-    const preview = PREVIEW_RE.exec(url.pathname);
-    const tcp = TCP_RE.exec(url.pathname);
-    if (!terminal && !preview && !tcp) {
-      refuse(socket, new PlatformError('NOT_FOUND', `no WebSocket route for ${url.pathname}`), requestId);
-      return;
-    }
     void (async () => {
       try {
+        // Host allow-list and Origin first: a page on another site must not get a terminal.
+        const kind = deps.guards.checkUpgrade(req);
         await deps.authenticate(req.headers);
-        const query = Object.fromEntries(url.searchParams);
-        const ns = preview ? previewNamespace(query, req.headers.cookie) : namespaceOf(query);
-        if (terminal) await openTerminal(req, socket, head, ns, terminal[1]!, url);
-        else if (tcp) await openTcp(req, socket, head, ns, tcp[1]!, parsePort(tcp[2]!));
-        else
-          await proxyWebSocket(
+        if (kind.kind === 'preview') {
+          if (!deps.preview)
+            throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
+          return await deps.preview.upgrade(req, socket, head, kind.target);
+        }
+        const terminal = TERMINAL_RE.exec(url.pathname);
+        const tcp = TCP_RE.exec(url.pathname);
+        if (terminal)
+          return await openTerminal(
             req,
             socket,
             head,
-            ns,
-            preview![1]!,
-            parsePort(preview![2]!),
-            preview![3] ?? '/',
+            namespaceOf(Object.fromEntries(url.searchParams)),
+            terminal[1]!,
             url,
           );
+        if (tcp)
+          return await openTcp(
+            req,
+            socket,
+            head,
+            namespaceOf(Object.fromEntries(url.searchParams)),
+            tcp[1]!,
+            parsePort(tcp[2]!),
+          );
+        // WebSockets cannot follow a redirect: the old path form answers where the preview lives now.
+        if (OLD_PREVIEW_RE.test(req.url ?? ''))
+          throw new PlatformError(
+            'NOT_FOUND',
+            `previews moved to their own origin; connect to ${previewRedirectOf(req.url ?? '', deps.guards.previewOrigin())?.replace(/^http/, 'ws')}`,
+          );
+        throw new PlatformError('NOT_FOUND', `no WebSocket route for ${url.pathname}`);
       } catch (err) {
         if (!socket.destroyed) refuse(socket, err, requestId);
       }
@@ -250,53 +263,6 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       tunnel.on('error', () => ws.close(1011, 'upstream error'));
       ws.on('close', () => tunnel.destroy());
     });
-  }
-
-  async function proxyWebSocket(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    ns: string,
-    name: string,
-    port: number,
-    rest: string,
-    url: URL,
-  ) {
-    const { sb, tunnel } = await openPreviewTunnel(deps, ns, name, port);
-    track(tunnel);
-    if (closing || socket.destroyed) return void tunnel.destroy();
-    void deps.sandboxes.touch(sb, Date.now());
-    url.searchParams.delete('namespace');
-    const search = url.searchParams.toString();
-    const lines = [`${req.method ?? 'GET'} ${rest}${search ? `?${search}` : ''} HTTP/1.1`];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const key = req.rawHeaders[i]!;
-      const lower = key.toLowerCase();
-      if (
-        PREVIEW_STRIPPED.has(lower) ||
-        (HOP_BY_HOP.has(lower) && lower !== 'upgrade' && lower !== 'connection')
-      )
-        continue;
-      if (lower === 'cookie') {
-        const kept = previewCookie(req.rawHeaders[i + 1]);
-        if (kept) lines.push(`${key}: ${kept}`);
-        continue;
-      }
-      lines.push(`${key}: ${req.rawHeaders[i + 1]}`);
-    }
-    lines.push(`Host: 127.0.0.1:${port}`, `X-Forwarded-Prefix: ${previewPrefix(sb, port)}`);
-    tunnel.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (head.length) tunnel.write(head);
-    tunnel.pipe(socket);
-    socket.pipe(tunnel);
-    const close = () => {
-      tunnel.destroy();
-      socket.destroy();
-    };
-    tunnel.on('error', close);
-    socket.on('error', close);
-    tunnel.on('close', close);
-    socket.on('close', close);
   }
 
   app.addHook('onClose', async () => {

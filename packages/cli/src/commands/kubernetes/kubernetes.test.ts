@@ -201,7 +201,11 @@ describe('agenttier install --apply, controller and router on the fake API serve
     // Agent mode is served (records under the default data directory, in HOME): a code-mode sandbox gets
     // the agent rules' 400, and its (empty) invoke list comes from the router's record store.
     expect(agentRecords).toBe(join(home.dir, '.agenttier', 'router', 'agent-records.db'));
-    const invoke = await fetch(`${url}/api/v1/sandboxes/cli-demo/invoke`, { method: 'POST', body: 'hi' });
+    const invoke = await fetch(`${url}/api/v1/sandboxes/cli-demo/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'hi',
+    });
     expect(invoke.status).toBe(400);
     expect(((await invoke.json()) as { code: string }).code).toBe('WRONG_MODE');
     const invokes = await fetch(`${url}/api/v1/sandboxes/cli-demo/invokes`);

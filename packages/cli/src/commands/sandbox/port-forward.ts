@@ -128,10 +128,13 @@ async function tunnelConnection(
 }
 
 interface ProxyTarget {
-  /** `http://api/api/v1/sandboxes/NAME/preview/PORT` (no trailing slash). */
-  prefix: string;
-  /** `namespace=…` or ''. */
-  namespace: string;
+  /** The preview origin of the port, `http://8000-demo--default.localhost:8080` (no trailing slash). */
+  previewOrigin: string;
+  /**
+   * Where to connect: the preview origin itself, or for a `*.localhost` preview the API's address (Node
+   * does not resolve `*.localhost`; the router tells previews apart by the Host header alone).
+   */
+  connectOrigin: string;
   /** Credentials for the AgentTier API. */
   auth: Record<string, string>;
   remote: number;
@@ -139,11 +142,7 @@ interface ProxyTarget {
 }
 
 function targetUrl(t: ProxyTarget, reqUrl: string): URL {
-  const q = reqUrl.indexOf('?');
-  const path = q === -1 ? reqUrl : reqUrl.slice(0, q);
-  const query = q === -1 ? '' : reqUrl.slice(q + 1);
-  const search = [query, t.namespace].filter(Boolean).join('&');
-  return new URL(`${t.prefix}${path.startsWith('/') ? path : `/${path}`}${search ? `?${search}` : ''}`);
+  return new URL(`${t.connectOrigin}${reqUrl.startsWith('/') ? reqUrl : `/${reqUrl}`}`);
 }
 
 function forwardHeaders(
@@ -155,16 +154,16 @@ function forwardHeaders(
   for (const [k, v] of Object.entries(headers)) {
     if (v !== undefined && (!HOP_BY_HOP.has(k) || keep.includes(k))) out[k] = v;
   }
-  return { ...out, ...t.auth };
+  // The local page's Origin is not the preview's; the preview origin is what the app expects to see.
+  if (out.origin !== undefined) out.origin = t.previewOrigin;
+  return { ...out, ...t.auth, host: new URL(t.previewOrigin).host };
 }
 
-/** Points redirects at the sandbox (or at its preview prefix) back at the local listener. */
+/** Points redirects at the sandbox (or at its preview origin) back at the local listener. */
 function rewriteLocation(t: ProxyTarget, location: string): string {
   const inside = `http://127.0.0.1:${t.remote}`;
   if (location.startsWith(inside)) return t.localOrigin() + location.slice(inside.length);
-  const prefixPath = new URL(t.prefix).pathname;
-  if (location.startsWith(t.prefix)) return t.localOrigin() + location.slice(t.prefix.length);
-  if (location.startsWith(prefixPath)) return location.slice(prefixPath.length) || '/';
+  if (location.startsWith(t.previewOrigin)) return t.localOrigin() + location.slice(t.previewOrigin.length);
   return location;
 }
 
@@ -290,12 +289,20 @@ export const portForward: Handler = async (client, { args, opts }) => {
       (sock) => void tunnelConnection(client, sandbox, remote, sock),
     );
   } else {
-    await sandbox.ports.forward(remote, { signal: client.signal });
-    const preview = new URL(sandbox.ports.previewUrl(remote));
+    const view = await sandbox.ports.forward(remote, { signal: client.signal });
+    if (!view.previewUrl)
+      throw new CliError(
+        `sandbox "${name}" has no preview URL (a name with "--" cannot be a preview host name)`,
+        EXIT.ERROR,
+        `Use --mode tcp: agenttier sandbox port-forward ${name} ${local}:${remote} --mode tcp`,
+      );
+    const previewOrigin = new URL(view.previewUrl).origin;
     const settings = client.settings;
     server = createProxy(client, {
-      prefix: `${preview.origin}${preview.pathname.replace(/\/$/, '')}`,
-      namespace: preview.search.replace(/^\?/, ''),
+      previewOrigin,
+      connectOrigin: new URL(previewOrigin).hostname.endsWith('.localhost')
+        ? new URL(settings.apiUrl).origin
+        : previewOrigin,
       auth: settings.apiKey
         ? { 'x-api-key': settings.apiKey }
         : settings.token

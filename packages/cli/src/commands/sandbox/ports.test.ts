@@ -11,7 +11,7 @@ const base = '/api/v1/sandboxes/demo';
 const view = (port: number, extra: Record<string, unknown> = {}) => ({
   port,
   protocol: 'http',
-  previewUrl: `http://127.0.0.1:8080${base}/preview/${port}/`,
+  previewUrl: `http://${port}-demo--team.localhost:${new URL(server.url).port}/`,
   internalUrl: `http://127.0.0.1:${port}`,
   ...extra,
 });
@@ -43,12 +43,10 @@ describe('sandbox ports', () => {
     expect(list.code).toBe(0);
     const lines = list.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^PORT\s+PROTOCOL\s+LISTENING\s+PREVIEW URL$/);
-    expect(lines[1]).toMatch(
-      /^8000\s+http\s+yes\s+http:\/\/127\.0\.0\.1:8080\/api\/v1\/sandboxes\/demo\/preview\/8000\/$/,
-    );
+    expect(lines[1]).toMatch(/^8000\s+http\s+yes\s+http:\/\/8000-demo--team\.localhost:\d+\/$/);
     expect(lines[2]).toMatch(/^9000\s+tcp\s+no\s+/);
     const fwd = await cli('sandbox', 'ports', 'forward', 'demo', '8000');
-    expect(fwd.stdout).toContain(`Preview URL:  http://127.0.0.1:8080${base}/preview/8000/`);
+    expect(fwd.stdout).toContain(`Preview URL:  ${view(8000).previewUrl}`);
     expect(fwd.stderr).toContain('agenttier sandbox port-forward demo 8000');
     const json = await cli('sandbox', 'ports', 'forward', 'demo', '8000', '-o', 'json');
     expect(JSON.parse(json.stdout)).toEqual(view(8000));
@@ -114,14 +112,15 @@ describe('sandbox port-forward', () => {
       expect(req.query.get('namespace')).toBe('team');
       sendJson(res, 201, view(8000));
     });
-    server.route(`POST ${base}/preview/8000/api/echo`, (req, res) => {
+    // The preview lives on its own origin; the router tells it apart by Host alone.
+    server.route(`POST /api/echo`, (req, res) => {
       res.writeHead(201, { 'content-type': 'text/plain', location: 'http://127.0.0.1:8000/next' });
       res.end(
         `${req.method} ${req.path} q=${req.query.get('q')} ns=${req.query.get('namespace')} key=${String(req.headers['x-api-key'])} host=${String(req.headers.host)} body=${req.body.toString()}`,
       );
     });
     const wss = new WebSocketServer({ noServer: true });
-    server.upgrade(`GET ${base}/preview/8000/socket`, (_req, { req: raw, socket, head }) =>
+    server.upgrade(`GET /socket`, (_req, { req: raw, socket, head }) =>
       wss.handleUpgrade(raw, socket, head, (ws) => ws.on('message', (d) => ws.send(`echo:${String(d)}`))),
     );
     const pf = startCli(['sandbox', 'port-forward', 'demo', '0:8000', '-n', 'team', '-o', 'json'], {
@@ -135,10 +134,8 @@ describe('sandbox port-forward', () => {
     const res = await fetch(`${info.url}/api/echo?q=1`, { method: 'POST', body: 'payload' });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`${info.url}/next`);
-    const host = new URL(server.url).host;
-    expect(await res.text()).toBe(
-      `POST ${base}/preview/8000/api/echo q=1 ns=team key=atk_pf host=${host} body=payload`,
-    );
+    const host = new URL(view(8000).previewUrl).host;
+    expect(await res.text()).toBe(`POST /api/echo q=1 ns=null key=atk_pf host=${host} body=payload`);
 
     const ws = new WebSocket(`${info.url.replace('http', 'ws')}/socket`);
     await new Promise((resolve, reject) => {

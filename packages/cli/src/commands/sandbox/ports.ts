@@ -37,7 +37,7 @@ export const portsForward: Handler = async (client, { args, opts }) => {
     renderDetails([
       ['Port', String(view.port)],
       ['Protocol', view.protocol],
-      ['Preview URL', view.previewUrl],
+      ['Preview URL', view.previewUrl ?? '- (a name with "--" has no preview host; use port-forward)'],
       ['Inside', view.internalUrl],
     ]),
   );

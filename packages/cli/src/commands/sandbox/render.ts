@@ -73,7 +73,7 @@ export function portsTable(ports: PortView[], style: Style): string {
     String(p.port),
     p.protocol,
     p.listening === undefined ? '-' : p.listening ? style.green('yes') : style.yellow('no'),
-    p.previewUrl,
+    p.previewUrl ?? '-',
   ]);
   return renderTable(['PORT', 'PROTOCOL', 'LISTENING', 'PREVIEW URL'], rows);
 }

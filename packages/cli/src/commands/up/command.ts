@@ -33,12 +33,33 @@ export const upCommand = {
       description: 'creates a caller may send back to back (default AGENTTIER_CREATE_BURST or 30)',
     },
     {
+      flags: '--allowed-host <name>',
+      description:
+        'another Host name (NAME or NAME:PORT) the API answers besides localhost/127.0.0.1/[::1]; repeatable (default AGENTTIER_ALLOWED_HOSTS, comma-separated)',
+      repeatable: true,
+    },
+    {
+      flags: '--cors-origin <origin>',
+      description:
+        'a web origin (https://app.example.com) allowed to call the API from a browser; repeatable (default AGENTTIER_CORS_ORIGINS)',
+      repeatable: true,
+    },
+    {
+      flags: '--preview-origin <pattern>',
+      description:
+        'where previews live, scheme://*.domain[:port] (default http://*.localhost:PORT, or AGENTTIER_PREVIEW_ORIGIN)',
+    },
+    {
       flags: '--log-level <level>',
       description: 'server log level',
       choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
     },
   ],
   examples: [
+    {
+      description: 'Behind a reverse proxy that serves it as agenttier.example.com',
+      command: 'agenttier up --allowed-host agenttier.example.com',
+    },
     { description: 'Start on http://127.0.0.1:8080 (Ctrl-C stops it)', command: 'agenttier up' },
     {
       description: 'Another port and data directory',

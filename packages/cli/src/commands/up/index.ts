@@ -27,6 +27,16 @@ const up: Handler = async (client, { opts }) => {
       ? { createBurst: parseIntFlag(opts.createBurst, '--create-burst', { min: 1 }) }
       : {}),
   };
+  const list = (flag: unknown, env: string | undefined): string[] =>
+    [
+      ...(Array.isArray(flag) ? flag.map(String) : []),
+      ...(Array.isArray(flag) && flag.length ? [] : (env ?? '').split(',')),
+    ]
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const allowedHosts = list(opts.allowedHost, client.env.AGENTTIER_ALLOWED_HOSTS);
+  const corsOrigins = list(opts.corsOrigin, client.env.AGENTTIER_CORS_ORIGINS);
+  const previewOrigin = str(opts.previewOrigin) ?? client.env.AGENTTIER_PREVIEW_ORIGIN;
   const mod = await client.loadPlatform();
   let platform: { url: string; close(): Promise<void> };
   try {
@@ -37,6 +47,9 @@ const up: Handler = async (client, { opts }) => {
       ...(dockerHost ? { dockerHost } : {}),
       ...(logLevel ? { logLevel } : {}),
       ...limits,
+      ...(allowedHosts.length ? { allowedHosts } : {}),
+      ...(corsOrigins.length ? { corsOrigins } : {}),
+      ...(previewOrigin ? { previewOrigin } : {}),
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;

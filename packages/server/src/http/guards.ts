@@ -1,0 +1,185 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { PlatformError } from '@agenttier/contract';
+import type { Authenticator } from '../context.ts';
+import { toWireError } from '../errors.ts';
+import type { PreviewProxy } from '../routes/preview-proxy.ts';
+import { createConcurrencyGuard, isExpensiveRoute } from './concurrency-guard.ts';
+import { isSimpleContentType, mediaTypeOf } from './content-type-guard.ts';
+import { applyCors } from './cors.ts';
+import type { AllowedHost } from './host-guard.ts';
+import { hostMatches, loopbackHosts, parseAllowedHosts, parseHostHeader } from './host-guard.ts';
+import { originAllowed, parseCorsOrigins } from './origin-guard.ts';
+import type { PreviewOrigin, PreviewTarget } from './preview-host.ts';
+import { matchPreviewHost, parsePreviewOrigin } from './preview-host.ts';
+
+/** Browser-facing policy of the router. Every list is in addition to the safe defaults. */
+export interface BrowserPolicyOpts {
+  /**
+   * Host names (`name` or `name:port`) the router answers besides loopback (`localhost`, `127.0.0.1`,
+   * `[::1]`, on any port: SSH tunnels and `kubectl port-forward` change the port, and a browser only
+   * sends a loopback Host when it really connected to loopback): the public names of a router behind a
+   * proxy or ingress.
+   * @default [] (env AGENTTIER_ALLOWED_HOSTS, comma-separated, where the process reads env)
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Origins (`https://app.example.com`) that may call the API from a browser: they pass the Origin
+   * check and get CORS headers. The API's own origin always passes.
+   * @default [] (env AGENTTIER_CORS_ORIGINS)
+   */
+  corsOrigins?: readonly string[];
+  /**
+   * Where previews live, `scheme://*.domain[:port]`; each sandbox port gets the label
+   * `{port}-{sandbox}--{namespace}` in place of `*`.
+   * @default `http://*.localhost:{the router's port}` (env AGENTTIER_PREVIEW_ORIGIN)
+   */
+  previewOrigin?: string;
+  /** Concurrent exec/file/archive/invoke/process/configure requests per client. @default 64 */
+  maxConcurrentPerClient?: number;
+}
+
+/** What a request's Host names: the API, or one sandbox port's preview. */
+export type HostKind = { kind: 'api' } | { kind: 'preview'; target: PreviewTarget };
+
+/**
+ * Health, readiness and metrics answer on any Host: kubelet probes and Prometheus send the pod's
+ * address as Host, and these carry no sandbox data a rebinding page could steal.
+ */
+const LOOPBACK = loopbackHosts();
+
+const ANY_HOST_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+export interface RequestGuards {
+  /** The preview origin, with the router's listening port filled in for the local default. */
+  previewOrigin(): PreviewOrigin;
+  /** Host and Origin checks of a WebSocket (or any Upgrade) handshake; throws a PlatformError. */
+  checkUpgrade(req: IncomingMessage): HostKind;
+}
+
+export interface GuardChainDeps {
+  /** Proxies requests for a preview Host; absent when the router runs without sandboxd. */
+  preview?: PreviewProxy;
+  /** Who is calling: runs after the Host, Origin and content-type guards, on `/api/` requests. */
+  authenticate: Authenticator;
+}
+
+/**
+ * The one place where every request's guards are registered, in order: request id → Host allow-list
+ * (and preview dispatch) → Origin → CORS → content type → authentication → per-client concurrency.
+ * Authentication (`identity`) slots in here, after the browser guards.
+ */
+export function registerGuardChain(
+  app: FastifyInstance,
+  opts: BrowserPolicyOpts,
+  deps: GuardChainDeps,
+): RequestGuards {
+  const extraHosts: AllowedHost[] = parseAllowedHosts(opts.allowedHosts ?? []);
+  const corsOrigins = parseCorsOrigins(opts.corsOrigins ?? []);
+  const configuredPreview = opts.previewOrigin ? parsePreviewOrigin(opts.previewOrigin) : undefined;
+  const concurrency = createConcurrencyGuard(opts.maxConcurrentPerClient ?? 64);
+
+  const listeningPort = (): number | undefined => {
+    const addr = app.server.address() as AddressInfo | string | null;
+    return addr && typeof addr === 'object' ? addr.port : undefined;
+  };
+  const previewOrigin = (): PreviewOrigin => {
+    if (configuredPreview) return configuredPreview;
+    const port = listeningPort();
+    return { scheme: 'http', domain: 'localhost', ...(port !== undefined ? { port } : {}) };
+  };
+
+  /** Classifies a Host header or throws 400/421 in the one error shape. */
+  const classify = (headers: IncomingHttpHeaders): HostKind => {
+    const raw = headers.host;
+    if (!raw)
+      throw new PlatformError('BAD_REQUEST', 'missing Host header; HTTP/1.1 requests must name the host');
+    const host = parseHostHeader(raw);
+    if (!host) throw new PlatformError('BAD_REQUEST', `malformed Host header "${raw.slice(0, 100)}"`);
+    const preview = matchPreviewHost(host, previewOrigin());
+    if (preview) {
+      if (!preview.target)
+        throw new PlatformError(
+          'NOT_FOUND',
+          'no preview at this host; preview hosts look like {port}-{sandbox}--{namespace}.' +
+            previewOrigin().domain,
+        );
+      return { kind: 'preview', target: preview.target };
+    }
+    if (hostMatches(host, LOOPBACK) || hostMatches(host, extraHosts)) return { kind: 'api' };
+    throw new PlatformError(
+      'HOST_NOT_ALLOWED',
+      `this router does not answer for host "${raw.slice(0, 100)}"; use a loopback address, or add the name with --allowed-host (AGENTTIER_ALLOWED_HOSTS)`,
+    );
+  };
+
+  const checkOrigin = (headers: IncomingHttpHeaders): void => {
+    if (!originAllowed(headers.origin, headers.host, corsOrigins))
+      throw new PlatformError(
+        'ORIGIN_NOT_ALLOWED',
+        `requests from origin ${String(headers.origin).slice(0, 200)} are not accepted; add it with --cors-origin (AGENTTIER_CORS_ORIGINS) if it is yours`,
+      );
+  };
+
+  app.decorateRequest('identity', null as never);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    const path = req.url.split('?')[0]!;
+    const probe = (req.method === 'GET' || req.method === 'HEAD') && ANY_HOST_PATHS.has(path);
+    let kind: HostKind;
+    try {
+      kind = classify(req.headers);
+    } catch (err) {
+      if (!probe) throw err;
+      kind = { kind: 'api' };
+    }
+
+    if (kind.kind === 'preview') {
+      if (!deps.preview)
+        throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
+      const proxy = deps.preview;
+      reply.hijack();
+      try {
+        await proxy.http(req.raw, reply.raw, kind.target);
+      } catch (err) {
+        const { status, body, headers } = toWireError(err, String(req.id));
+        if (!reply.raw.headersSent)
+          reply.raw.writeHead(status, {
+            ...headers,
+            'content-type': 'application/json',
+            'x-request-id': req.id,
+          });
+        reply.raw.end(JSON.stringify(body));
+      }
+      return reply;
+    }
+
+    if (!(req.method === 'GET' || req.method === 'HEAD')) checkOrigin(req.headers);
+    if (applyCors(req, reply, corsOrigins) === 'preflight-answered') return reply;
+    // Only POST: PUT, PATCH and DELETE are never simple, so a page cannot send them cross-site without a
+    // preflight (and curl's form-encoded `PUT --data` file uploads keep working).
+    if (req.method === 'POST' && isSimpleContentType(req.headers['content-type']))
+      throw new PlatformError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Content-Type ${mediaTypeOf(req.headers['content-type'])} is not accepted here: send JSON with Content-Type: application/json (raw uploads: application/octet-stream)`,
+      );
+
+    if (path.startsWith('/api/')) req.identity = await deps.authenticate(req.headers);
+
+    if (isExpensiveRoute(req.routeOptions.url)) {
+      const release = concurrency.acquire(`${req.ip}|${req.identity?.sub ?? ''}`);
+      reply.raw.once('close', release);
+    }
+    return undefined;
+  });
+
+  return {
+    previewOrigin,
+    checkUpgrade(req) {
+      const kind = classify(req.headers);
+      if (kind.kind === 'api') checkOrigin(req.headers);
+      return kind;
+    },
+  };
+}
