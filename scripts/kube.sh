@@ -23,7 +23,7 @@ if [ ! -f "$KUBE_DIR/start.sh" ]; then
 fi
 VERSIONS=${KUBE_VERSIONS:-v1.26.1 v1.32.13}
 if [ "$#" -gt 0 ]; then FILES=("$@"); else
-  FILES=(conformance.real install.real leader-election.real)
+  FILES=(conformance.real install.real leader-election.real operator-behaviour.real)
 fi
 
 # apt (etcd-server for versions without their own etcd) may be busy with another job: wait for its lock.
@@ -34,8 +34,11 @@ for v in $VERSIONS; do
   echo "==> [kube] Kubernetes $v: ${FILES[*]}" >&2
   logs=()
   [ -n "${KEEP_LOGS:-}" ] && logs=(KEEP_LOGS="$KEEP_LOGS/$v")
-  env "${logs[@]}" KUBE_VERSION="$v" WITH_SCHEDULER=1 bash "$KUBE_DIR/start.sh" \
-    env AGENTTIER_REAL_KUBE=1 AGENTTIER_KUBE_VERSION="$v" \
+  # start.sh's controllers plus pvc-protection (a deleted claim keeps its finalizer until it runs).
+  env "${logs[@]}" KUBE_VERSION="$v" WITH_SCHEDULER=1 \
+    KCM_CONTROLLERS=garbagecollector,namespace,serviceaccount-token,serviceaccount,root-ca-cert-publisher,service-ca-cert-publisher,pvc-protection \
+    bash "$KUBE_DIR/start.sh" \
+    env AGENTTIER_REAL_KUBE=1 AGENTTIER_KUBE_VERSION="$v" AGENTTIER_E2E_KUBELET=emulated \
     npx --no -- vitest run --project integration "${FILES[@]}"
   rc=$?
   if [ "$rc" -ne 0 ]; then

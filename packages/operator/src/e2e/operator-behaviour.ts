@@ -156,7 +156,8 @@ export function runOperatorBehaviour(getCluster: () => Promise<OperatorCluster>,
           spec: {
             mode: 'code',
             image: { repository: c().image, pullPolicy: c().pullPolicy },
-            resources: { limits: { cpu: '500m', memory: '512Mi' } },
+            // Small enough that every sandbox of the suite fits a 2-CPU node at once (kind on a laptop).
+            resources: { limits: { cpu: '100m', memory: '256Mi' } },
             storage: {
               size: '1Gi',
               mountPath: '/workspace',

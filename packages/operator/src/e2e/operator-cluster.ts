@@ -6,6 +6,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { applyInstallManifests, renderInstallManifests } from '@agenttier/platform-kubernetes';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import { checkCluster } from '../preflight.ts';
+import { startApiKubelet } from './api-kubelet.ts';
 import { startFakeCluster } from '../testing.ts';
 
 export const DEFAULT_E2E_IMAGE = 'agenttier/minimal-shell:dev';
@@ -154,7 +155,14 @@ export async function realOperatorCluster(env: NodeJS.ProcessEnv = process.env):
     waitMs,
     pollMs: 500,
     keepNamespace: env.AGENTTIER_E2E_KEEP === '1',
-    runPods: () => () => undefined,
+    // AGENTTIER_E2E_KUBELET=emulated: a server without nodes (scripts/kube.sh); see api-kubelet.ts.
+    runPods:
+      env.AGENTTIER_E2E_KUBELET === 'emulated'
+        ? (namespace) => {
+            const kubelet = startApiKubelet(kc, namespace);
+            return () => kubelet.stop();
+          }
+        : () => () => undefined,
     close: async () => undefined,
   };
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -70,6 +70,9 @@ async function freePort(): Promise<number> {
 
 describe('agent mode on the Kubernetes router (records in the router data directory)', () => {
   const work = mkdtempSync(join(tmpdir(), 'agenttier-router-agent-'));
+  // The template's mount point (the agent's working directory). Not under /tmp: the CRD, evaluated
+  // by the fake as by a real API server, refuses system directories such as /tmp as a mount point.
+  const mountDir = mkdtempSync(join(homedir(), 'agenttier-router-agent-'));
   const workspace = join(work, 'workspace');
   const scratch = join(work, 'tmp');
   const dataDir = join(work, 'router-data');
@@ -116,7 +119,7 @@ describe('agent mode on the Kubernetes router (records in the router data direct
       spec: {
         mode: 'agent',
         image: { repository: 'agenttier/minimal-shell:dev' },
-        storage: { size: '1Gi', mountPath: workspace },
+        storage: { size: '1Gi', mountPath: mountDir },
       },
     });
     router = await startTestRouter();
@@ -158,6 +161,7 @@ describe('agent mode on the Kubernetes router (records in the router data direct
     await sandboxd?.stop();
     await fake?.close();
     rmSync(work, { recursive: true, force: true });
+    rmSync(mountDir, { recursive: true, force: true });
   });
 
   it('configures the agent through the router (files, install, entrypoint) and serves the install log', async () => {

@@ -206,13 +206,16 @@ export class KubernetesRuntime implements Runtime {
       if (who === 'foreign')
         throw new PlatformError('ALREADY_EXISTS', foreignObjectMessage('Pod', ns, names.pod, sandbox));
       const phase = pod.status?.phase;
-      if (who === 'ours' && phase !== 'Succeeded' && phase !== 'Failed') return 'unchanged';
-      // Ended (or an earlier sandbox's): a pod never restarts, so a fresh one replaces it.
-      await this.deletePod(ns, pod, 0);
       const init = who === 'ours' ? failedInit(pod) : undefined;
-      // A failing init container (missing tool, broken init script) fails the same way every time:
-      // report it so core counts it against the retry budget instead of restarting forever.
-      if (init) throw new PlatformError('RUNTIME_FAILED', init.message);
+      // A pod whose init container failed stays Pending for a while on a real kubelet before it is
+      // Failed; it can never start, so it is replaced now (else every pass would count a restart
+      // against the same pod and the budget would be gone in a second, with one pod ever created).
+      if (who === 'ours' && phase !== 'Succeeded' && phase !== 'Failed' && !init) return 'unchanged';
+      // Ended (or an earlier sandbox's): a pod never restarts, so a fresh one replaces it. A failed
+      // init container is counted by core's planner (observePod reports the pod exited, with the
+      // init container's message) once per pod; throwing here as well would replace the planned
+      // status, restart count included, with a retry message, and the budget would never run out.
+      await this.deletePod(ns, pod, 0);
       return 'deleted';
     }
     await this.ensureServiceAccount(sandbox, names);

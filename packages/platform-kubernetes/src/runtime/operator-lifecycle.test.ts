@@ -188,6 +188,61 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     expect(failed.status?.message).toContain('exit code 137');
   });
 
+  it('a failed init container costs one restart per pod: each failing pod is replaced, then Error', async () => {
+    // What a real kubelet shows for a while after an init container fails under restartPolicy Never:
+    // the pod still Pending, the init container terminated with a non-zero exit code.
+    h.autoKubelet(false);
+    await h.createSandbox('init-fail');
+    const seen = new Set<string>();
+    const failInit = async (name: string) => {
+      const pod = await h.core.readNamespacedPod({ namespace: 'default', name });
+      await h.core.replaceNamespacedPodStatus({
+        namespace: 'default',
+        name,
+        body: {
+          ...pod,
+          status: {
+            ...pod.status,
+            phase: 'Pending',
+            initContainerStatuses: [
+              {
+                name: 'sandboxd-inject',
+                image: 'agenttier/sandboxd-injector:test',
+                imageID: '',
+                ready: false,
+                restartCount: 0,
+                state: {
+                  terminated: { exitCode: 1, reason: 'Error', message: 'cp: Operation not permitted' },
+                },
+              },
+            ],
+          },
+        },
+      });
+    };
+    const failed = await eventually(
+      async () => {
+        const sb = await h.getSandbox('init-fail');
+        if (sb?.status?.phase === 'Error') return sb;
+        const pod = await h.pod('init-fail');
+        const uid = pod?.metadata?.uid;
+        if (pod && uid && !pod.metadata?.deletionTimestamp && !seen.has(uid)) {
+          seen.add(uid);
+          // The budget grows by one per failed pod, never faster.
+          expect(sb?.status?.restartCount ?? 0).toBeLessThanOrEqual(seen.size - 1);
+          await failInit(pod.metadata!.name!);
+        }
+        return undefined;
+      },
+      'Error after the restart budget',
+      30_000,
+    );
+    expect(failed.status?.reason).toBe('RestartLimitExceeded');
+    expect(failed.status?.message).toContain('init container sandboxd-inject failed');
+    // One pod per attempt: the first plus one per restart in the budget.
+    expect(seen.size).toBeGreaterThanOrEqual(5);
+  });
+
   it('never mounts a claim that belongs to another sandbox, and backs off instead of spinning', async () => {
     // Owned by a live Sandbox (a dangling owner would be garbage-collected, as on a real server).
     const other = await h.createSandbox('other');
