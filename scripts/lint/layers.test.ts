@@ -129,3 +129,27 @@ describe('the layer table', () => {
     for (const name of Object.keys(LAYERS)) visit(name, []);
   });
 });
+
+describe('docs/architecture.md', () => {
+  it('has the layer table of scripts/lint/layers.js', () => {
+    const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
+    const rows = doc
+      .split('\n')
+      .map((l) => /^\|\s*`([a-z-]+)`\s*\|\s*([^|]*?)\s*\|/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .filter((m) => m[1]! in LAYERS);
+    const documented = Object.fromEntries(
+      rows.map((m) => [
+        m[1]!,
+        m[2] === '—'
+          ? []
+          : m[2]!
+              .split(',')
+              .map((s) => s.trim())
+              .sort(),
+      ]),
+    );
+    const table = Object.fromEntries(Object.entries(LAYERS).map(([name, l]) => [name, [...l.uses].sort()]));
+    expect(documented).toEqual(table);
+  });
+});
