@@ -289,3 +289,64 @@ describe('the router ↔ sandboxd channel under attack from inside a sandbox', (
     await closing?.close();
   });
 });
+
+/** Whether the engine has gVisor registered (scripts/engine.sh adds runsc); the gVisor case is skipped otherwise. */
+async function hasRunsc(): Promise<boolean> {
+  try {
+    const [info, version] = await Promise.all([docker.info(), docker.version()]);
+    if (version.Components?.some((c) => /podman/i.test(c.Name))) return false;
+    return !!(info as { Runtimes?: Record<string, unknown> }).Runtimes?.runsc;
+  } catch {
+    return false;
+  }
+}
+
+const runsc = await hasRunsc();
+if (!runsc)
+  console.log('sandboxd-channel.attack.int.test.ts: the gVisor mountinfo case is skipped (no runsc)');
+
+describe.skipIf(!runsc)('mount information under gVisor', () => {
+  const ns = testNamespace('it-channel-gv');
+  let platform: TestPlatform | undefined;
+
+  afterAll(async () => {
+    await stopTestPlatform(platform, { dockerHost, namespace: ns });
+  });
+
+  it('shows no host path at all: no data dir, sandbox uid, engine data root or mount source', async () => {
+    platform = await startTestPlatform();
+    const template = {
+      name: 'gvisor-shell',
+      spec: {
+        mode: 'code',
+        image: { repository: 'agenttier/minimal-shell:dev', pullPolicy: 'Never' },
+        resources: { limits: { cpu: '1', memory: '1Gi' }, pids: 1024 },
+        storage: { size: '1Gi', mountPath: '/workspace' },
+        harness: { shell: '/bin/bash', workingDir: '/workspace' },
+        runtimeClass: 'gvisor',
+      },
+    };
+    expect((await api(platform.url, 'POST', '/api/v1/templates', template)).status).toBe(201);
+    const created = await api(platform.url, 'POST', '/api/v1/sandboxes', {
+      name: 'gv-mnt',
+      namespace: ns,
+      templateRef: { name: 'gvisor-shell' },
+    });
+    expect(created.status, created.text).toBe(201);
+    await waitForPhase(platform.url, ns, 'gv-mnt', 'Running');
+    const container = `agenttier-${ns}-gv-mnt`;
+    const info = await containerInfo(container);
+    expect(info.HostConfig.Runtime).toBe('runsc');
+    const sb = await platform.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'gv-mnt' });
+    const engineRoot = ((await docker.info()) as { DockerRootDir: string }).DockerRootDir;
+    const mountinfo = await asSandbox(container, 'cat /proc/self/mountinfo');
+    expect(mountinfo).toContain(' /run/agenttier ');
+    const hostPaths = [
+      platform.dataDir,
+      sb?.metadata.uid ?? 'no-uid',
+      engineRoot,
+      ...info.Mounts.map((m) => m.Source).filter((p): p is string => !!p),
+    ];
+    for (const p of hostPaths) expect(mountinfo, p).not.toContain(p);
+  });
+});

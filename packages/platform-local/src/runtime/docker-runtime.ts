@@ -235,7 +235,10 @@ export class DockerRuntime implements Runtime {
     if (!this.opts.sandboxd || process.getuid?.() !== 0) return;
     const source = info.Mounts?.find((m) => m.Destination === RUN_MOUNT && m.Type === 'volume')?.Source;
     if (!source) return;
-    const dir = await open(source, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    const dir = await open(
+      source,
+      constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    );
     try {
       await dir.chown(SANDBOX_UID, SANDBOX_UID);
       await dir.chmod(0o700);
