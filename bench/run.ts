@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { createDockerClient } from '@agenttier/platform-local';
+import { LoopWorkspaces, createDockerClient } from '@agenttier/platform-local';
 import { startLocalPlatform } from '@agenttier/local';
 import { median, row, timeMs } from './stats.ts';
 
@@ -357,5 +357,8 @@ try {
   console.log(`\nsummary: ${summary.join('; ')}`);
 } finally {
   await platform.close();
+  // Deletes above may not have finished: release loop-mounted workspaces before removing the dir.
+  const workspaces = new LoopWorkspaces(join(dataDir, 'workspaces'));
+  for (const uid of await workspaces.list()) await workspaces.release(uid).catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });
 }

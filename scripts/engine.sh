@@ -75,6 +75,9 @@ command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v docker >/dev/null || need_pkgs+=(docker.io)
 command -v mmdebstrap >/dev/null || need_pkgs+=(mmdebstrap)
 command -v runsc >/dev/null || need_pkgs+=(runsc)
+# Size-limited workspaces (storage.size): an ext4 image per sandbox, loop-mounted by `agenttier up`.
+command -v mkfs.ext4 >/dev/null || need_pkgs+=(e2fsprogs)
+command -v losetup >/dev/null || need_pkgs+=(mount)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   mapfile -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
   echo "engine: installing ${need_pkgs[*]} from Debian" >&2

@@ -21,6 +21,7 @@ export interface LocalPlatformModule {
     allowedHosts?: string[];
     corsOrigins?: string[];
     previewOrigin?: string;
+    workspaceQuota?: 'auto' | 'loop' | 'off';
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
 

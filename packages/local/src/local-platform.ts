@@ -12,6 +12,7 @@ import type { Controller } from '@agenttier/core';
 import {
   DockerRuntime,
   EngineDataPlane,
+  LoopWorkspaces,
   SANDBOXD_SOCKET_NAME,
   SqliteStore,
   connectNoFollow,
@@ -69,6 +70,13 @@ export interface LocalPlatformOpts {
   previewOrigin?: string;
   /** Timeouts and connection limits (docs/security.md, "Router under abuse"). */
   limits?: ServerLimitsOpts;
+  /**
+   * How `storage.size` is enforced: `loop` gives each workspace its own ext4 image of that size (needs
+   * root, a local Docker engine, losetup and mkfs.ext4; refuses to start otherwise), `off` uses plain
+   * engine volumes that may fill the host's disk, `auto` is `loop` where it can work and `off` with a
+   * warning elsewhere (Podman, a remote engine, not root). @default env AGENTTIER_WORKSPACE_QUOTA or 'auto'
+   */
+  workspaceQuota?: 'auto' | 'loop' | 'off';
 }
 
 export interface LocalPlatform {
@@ -111,6 +119,32 @@ export function createLimitsOf(opts: LocalPlatformOpts): CreateLimitOpts {
   };
 }
 
+/**
+ * The loop workspaces for `mode`, or undefined with the reason they are off. Only a Docker engine on a
+ * local unix socket sees this host's mounts the way the loop mount needs.
+ */
+async function workspacesFor(
+  mode: 'auto' | 'loop' | 'off',
+  docker: ReturnType<typeof createDockerClient>,
+  dockerHost: string,
+  dataDir: string,
+): Promise<{ workspaces?: LoopWorkspaces; off?: string }> {
+  if (mode === 'off') return { off: 'turned off (--workspace-quota off)' };
+  let reason = await LoopWorkspaces.unavailableReason();
+  if (!reason && !dockerHost.startsWith('unix://') && !dockerHost.startsWith('/')) {
+    reason = `the engine (${dockerHost}) is not on this machine's unix socket`;
+  }
+  if (!reason) {
+    const version = await docker.version().catch(() => undefined);
+    const podman = version?.Components?.some((c) => /podman/i.test(c.Name));
+    if (podman)
+      reason = 'the engine is Podman (its volumes are not checked with loop-mounted workspaces yet)';
+  }
+  if (!reason) return { workspaces: new LoopWorkspaces(join(dataDir, 'workspaces')) };
+  if (mode === 'loop') throw new Error(`--workspace-quota loop is not possible here: ${reason}`);
+  return { off: reason };
+}
+
 /** Router + controller + SQLite store + Docker runtime in one process: `agenttier up`. */
 export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<LocalPlatform> {
   const host = opts.host ?? '127.0.0.1';
@@ -137,6 +171,17 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
         'Start one with `bash scripts/engine.sh` (or `npm run up`), or set AGENTTIER_DOCKER_HOST.',
     );
   }
+  const quotaMode = opts.workspaceQuota ?? process.env.AGENTTIER_WORKSPACE_QUOTA ?? 'auto';
+  if (quotaMode !== 'auto' && quotaMode !== 'loop' && quotaMode !== 'off') {
+    throw new Error(`workspace quota must be auto, loop or off (got ${JSON.stringify(quotaMode)})`);
+  }
+  const { workspaces, off } = await workspacesFor(
+    quotaMode,
+    docker,
+    opts.dockerHost ?? defaultDockerHost(),
+    dataDir,
+  );
+  if (off) logger.warn({ reason: off }, 'storage.size is not enforced: workspaces are plain engine volumes');
   const store = new SqliteStore({ path: join(dataDir, 'state.db') });
   await seedTemplates(store);
   let bundle: SandboxdBundle | undefined;
@@ -168,6 +213,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const runtime: DockerRuntime = new DockerRuntime({
     docker,
     instanceId: instanceIdOf(dataDir),
+    ...(workspaces ? { workspaces } : {}),
     // Template runtime classes -> engine runtimes (daemon.json "runtimes"; scripts/engine.sh registers runsc).
     runtimeClasses: { gvisor: 'runsc' },
     ...(opts.onRuntimeStep ? { onStep: opts.onRuntimeStep } : {}),

@@ -4,3 +4,4 @@ export * from './runtime/container-spec.ts';
 export * from './runtime/docker-runtime.ts';
 export * from './runtime/engine-data-plane.ts';
 export * from './runtime/no-follow-connect.ts';
+export * from './runtime/loop-workspaces.ts';

@@ -4,7 +4,8 @@
  * cleanup of only what one test namespace made. The one copy: server, CLI and engine tests use it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -83,7 +84,23 @@ export async function removeEngineObjects(namespace: string, host: string = dock
   }
 }
 
+/**
+ * Removes a data dir. Loop-mounted workspaces under it are unmounted first (lazily: an engine may still
+ * hold a bind of one), or rm would empty the mounted filesystems and leave mounts and loop devices behind.
+ */
 export function removeDir(dir: string): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 

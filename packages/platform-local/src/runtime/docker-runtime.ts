@@ -9,6 +9,7 @@ import {
   LABEL_SANDBOX_UID,
   PlatformError,
   isPlatformError,
+  parseBytes,
 } from '@agenttier/contract';
 import type {
   ChildOutcome,
@@ -32,6 +33,7 @@ import {
   ownerLabels,
 } from './container-spec.ts';
 import { hasLabels, isNameConflict, isNotFound, statusOf } from './docker-client.ts';
+import type { LoopWorkspaces } from './loop-workspaces.ts';
 
 export interface DockerRuntimeOpts {
   docker: Docker;
@@ -46,6 +48,11 @@ export interface DockerRuntimeOpts {
    */
   probeGiveUpMs?: number;
   runtimeClasses?: Record<string, string>;
+  /**
+   * Size-limited workspaces (storage.size enforced by a loop-mounted ext4 image per sandbox); without
+   * it a workspace is a plain engine volume that may fill the host's disk.
+   */
+  workspaces?: LoopWorkspaces;
   /** Seconds a stopping container gets to exit after SIGTERM. @default 3 */
   stopGraceSec?: number;
   /**
@@ -213,17 +220,40 @@ export class DockerRuntime implements Runtime {
             : `volume ${volumeName(sandbox)} exists but was not made by AgentTier; remove it (docker volume rm ${volumeName(sandbox)}) or use another sandbox name`,
         );
       }
+      // A sandbox made before quotas were on keeps its plain volume; a quota volume needs its mount.
+      await this.mountWorkspace(sandbox);
       return 'unchanged';
     } catch (err) {
       if (!isNotFound(err)) throw err;
+    }
+    const ws = this.opts.workspaces;
+    const uid = sandbox.metadata.uid;
+    let driverOpts: Record<string, string> | undefined;
+    if (ws && uid) {
+      const size = parseBytes(effective.storage.size);
+      if (size === undefined) {
+        throw new PlatformError('UNPROCESSABLE', `storage.size ${effective.storage.size} is not a quantity`);
+      }
+      // The engine's local driver binds the mounted filesystem: labels, listing and removal stay the
+      // engine's, the size limit is the filesystem's.
+      driverOpts = { type: 'none', o: 'bind', device: await ws.ensure(uid, size) };
     }
     // Creating an existing volume is a no-op in Docker, so a crash between create and label check is safe.
     await this.opts.docker.createVolume({
       Name: volumeName(sandbox),
       Labels: ownerLabels(sandbox, this.opts.instanceId, effective.templateName),
+      ...(driverOpts ? { Driver: 'local', DriverOpts: driverOpts } : {}),
     });
     this.opts.onStep?.('volume-created', sandbox);
     return 'created';
+  }
+
+  /** Mounts the sandbox's workspace image again when it has one and it is not mounted (host restart). */
+  private async mountWorkspace(sandbox: Sandbox): Promise<void> {
+    const uid = sandbox.metadata.uid;
+    if (this.opts.workspaces && uid && (await this.opts.workspaces.hasImage(uid))) {
+      await this.opts.workspaces.ensureMounted(uid);
+    }
   }
 
   /**
@@ -267,6 +297,7 @@ export class DockerRuntime implements Runtime {
       }
       if (ours && info.State.Running) return 'unchanged';
       if (ours && info.State.Status === 'created' && this.runtimeHonoured(info, effective)) {
+        await this.mountWorkspace(sandbox);
         await this.beforeStart(sandbox, info);
         await container.start();
         this.opts.onStep?.('container-started', sandbox);
@@ -278,6 +309,7 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+    await this.mountWorkspace(sandbox);
     const spec = buildContainerSpec({
       sandbox,
       effective,
@@ -357,14 +389,17 @@ export class DockerRuntime implements Runtime {
   }
 
   async removeVolume(sandbox: Sandbox): Promise<ChildOutcome> {
+    let outcome: ChildOutcome = 'deleted';
     try {
       await this.opts.docker.getVolume(volumeName(sandbox)).remove();
       this.opts.onStep?.('volume-removed', sandbox);
-      return 'deleted';
     } catch (err) {
-      if (isNotFound(err)) return 'unchanged';
-      throw err;
+      if (!isNotFound(err)) throw err;
+      outcome = 'unchanged';
     }
+    const uid = sandbox.metadata.uid;
+    if (this.opts.workspaces && uid) await this.opts.workspaces.release(uid);
+    return outcome;
   }
 
   async listOwned(): Promise<OwnedChild[]> {
@@ -397,6 +432,19 @@ export class DockerRuntime implements Runtime {
         namespace: labels[LABEL_NAMESPACE] ?? '',
       });
     }
+    // Workspace images whose engine volume is gone (a crash between making the image and the volume,
+    // or a volume removed behind our back) are children too: the orphan sweep releases them.
+    const seen = new Set(out.map((c) => c.sandboxUid));
+    for (const uid of (await this.opts.workspaces?.list()) ?? []) {
+      if (seen.has(uid)) continue;
+      out.push({
+        type: 'volume',
+        name: `workspace-image-${uid}`,
+        sandboxUid: uid,
+        sandboxName: '',
+        namespace: '',
+      });
+    }
     return out;
   }
 
@@ -405,7 +453,15 @@ export class DockerRuntime implements Runtime {
       if (child.type === 'workload') {
         if (child.sandboxUid) this.channels.delete(child.sandboxUid);
         await this.opts.docker.getContainer(child.name).remove({ force: true, v: true });
-      } else await this.opts.docker.getVolume(child.name).remove();
+      } else {
+        await this.opts.docker
+          .getVolume(child.name)
+          .remove()
+          .catch((err: unknown) => {
+            if (!isNotFound(err)) throw err;
+          });
+        if (child.sandboxUid) await this.opts.workspaces?.release(child.sandboxUid);
+      }
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

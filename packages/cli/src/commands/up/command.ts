@@ -50,6 +50,12 @@ export const upCommand = {
         'where previews live, scheme://*.domain[:port] (default http://*.localhost:PORT, or AGENTTIER_PREVIEW_ORIGIN)',
     },
     {
+      flags: '--workspace-quota <mode>',
+      description:
+        'how storage.size is enforced: loop (an ext4 image per workspace; needs root), off, or auto (loop where possible; default AGENTTIER_WORKSPACE_QUOTA or auto)',
+      choices: ['auto', 'loop', 'off'],
+    },
+    {
       flags: '--log-level <level>',
       description: 'server log level',
       choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],

@@ -23,6 +23,9 @@ const up: Handler = async (client, { opts }) => {
     ...(opts.createRate !== undefined
       ? { createsPerSecond: parseIntFlag(opts.createRate, '--create-rate', { min: 0 }) }
       : {}),
+    ...(opts.workspaceQuota !== undefined
+      ? { workspaceQuota: str(opts.workspaceQuota) as 'auto' | 'loop' | 'off' }
+      : {}),
     ...(opts.createBurst !== undefined
       ? { createBurst: parseIntFlag(opts.createBurst, '--create-burst', { min: 1 }) }
       : {}),

@@ -1,0 +1,136 @@
+/**
+ * storage.size on the local platform: a real sandbox writing past its size gets ENOSPC, the host spends
+ * no more than the size on it, the workspace survives stop/resume, and delete — or the startup sweep
+ * after a crash — leaves no image, mount or loop device behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@agenttier/testkit';
+import { LoopWorkspaces } from '@agenttier/platform-local';
+import type { Sandbox } from '@agenttier/contract';
+import type { TestPlatform } from './testing/platform.ts';
+import {
+  api,
+  execIn,
+  removeDir,
+  removeEngineObjects,
+  startTestPlatform,
+  testNamespace,
+  waitForPhase,
+} from './testing/platform.ts';
+
+const ns = testNamespace('it-quota');
+const SIZE = 64 * 2 ** 20;
+let platform: TestPlatform | undefined;
+let dataDir: string;
+
+function mounted(path: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === path);
+}
+
+function loopDevicesOf(image: string): string {
+  try {
+    return execFileSync('losetup', ['-j', image, '-n', '-O', 'NAME'], { encoding: 'utf8' }).trim();
+  } catch {
+    return ''; // no such file: nothing can be attached to it
+  }
+}
+
+beforeAll(async () => {
+  // Not a skip: CI runs as root with util-linux and e2fsprogs, and this is the defence under test.
+  expect(await LoopWorkspaces.unavailableReason()).toBeUndefined();
+  platform = await startTestPlatform();
+  dataDir = platform.dataDir;
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.close();
+  await removeEngineObjects(ns);
+  if (dataDir) removeDir(dataDir);
+});
+
+describe('storage.size on the local platform', () => {
+  it('stops a sandbox at its size with ENOSPC, keeps the workspace across stop/resume, and cleans up on delete', async () => {
+    const base = platform!.url;
+    const created = await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'small',
+      namespace: ns,
+      templateRef: { name: 'minimal-shell' },
+      storage: { size: '64Mi' },
+    });
+    expect(created.status, created.text).toBe(201);
+    await waitForPhase(base, ns, 'small', 'Running');
+    const sb = (await platform!.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'small' }))!;
+    const uid = sb.metadata.uid!;
+    const ws = new LoopWorkspaces(join(dataDir, 'workspaces'));
+
+    const df = await execIn(base, ns, 'small', ['df', '-k', '/workspace']);
+    const totalKiB = Number(df.stdout.trim().split('\n')[1].split(/\s+/)[1]);
+    expect(totalKiB * 1024).toBeLessThanOrEqual(SIZE);
+    expect(totalKiB * 1024).toBeGreaterThan(SIZE / 2);
+
+    await execIn(base, ns, 'small', 'echo kept > /workspace/note.txt');
+    const fill = await execIn(base, ns, 'small', 'head -c 200000000 /dev/zero > /workspace/big; echo rc=$?', {
+      timeout: 120,
+    });
+    expect(fill.stderr).toMatch(/No space left on device/);
+    expect(fill.stdout).toBe('rc=1\n');
+    // The host spent at most the workspace's size on it, not the 200 MB the sandbox tried to write.
+    expect(statSync(ws.imagePath(uid)).blocks * 512).toBeLessThanOrEqual(SIZE);
+
+    expect((await api(base, 'POST', `/api/v1/sandboxes/small/stop?namespace=${ns}`)).status).toBe(200);
+    await waitForPhase(base, ns, 'small', 'Stopped');
+    expect((await api(base, 'POST', `/api/v1/sandboxes/small/resume?namespace=${ns}`)).status).toBe(200);
+    await waitForPhase(base, ns, 'small', 'Running');
+    expect((await execIn(base, ns, 'small', 'cat /workspace/note.txt')).stdout).toBe('kept\n');
+    const again = await execIn(
+      base,
+      ns,
+      'small',
+      'head -c 200000000 /dev/zero >> /workspace/big; echo rc=$?',
+      {
+        timeout: 120,
+      },
+    );
+    expect(again.stdout).toBe('rc=1\n');
+    // The files API reports a full workspace as busy (retryable once space is freed), not a 500.
+    const put = await api(
+      base,
+      'PUT',
+      `/api/v1/sandboxes/small/files/workspace/more.bin?namespace=${ns}`,
+      'x'.repeat(1 << 20),
+    );
+    expect(put.status, put.text).toBe(503);
+    expect(put.json.code).toBe('SANDBOX_BUSY');
+
+    expect((await api(base, 'DELETE', `/api/v1/sandboxes/small?namespace=${ns}`)).status).toBe(204);
+    await waitForPhase(base, ns, 'small', 'Gone');
+    expect(mounted(ws.mountPath(uid))).toBe(false);
+    expect(() => statSync(ws.imagePath(uid))).toThrow();
+    expect(await ws.list()).not.toContain(uid);
+  });
+
+  it('sweeps a workspace image left by a crash when the platform starts again', async () => {
+    await platform!.close();
+    platform = undefined;
+    // What a crash between making the image and creating the engine volume leaves behind.
+    const ws = new LoopWorkspaces(join(dataDir, 'workspaces'));
+    const leftover = 'deadbeef-0000-4000-8000-000000000001';
+    await ws.ensure(leftover, SIZE);
+    expect(mounted(ws.mountPath(leftover))).toBe(true);
+    const image = ws.imagePath(leftover);
+
+    platform = await startTestPlatform({ dataDir });
+    await eventually(
+      async () => !(await ws.list()).includes(leftover),
+      'the leftover image to be swept',
+      30_000,
+    );
+    expect(mounted(ws.mountPath(leftover))).toBe(false);
+    expect(loopDevicesOf(image)).toBe('');
+  });
+});
