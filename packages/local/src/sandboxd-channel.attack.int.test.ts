@@ -230,7 +230,8 @@ describe('the router ↔ sandboxd channel under attack from inside a sandbox', (
       `ln -sf ${created} /run/agenttier/token && ln -sf ${created}.sock /run/agenttier/sandboxd.sock`,
     );
     // The sandbox restarts itself: its init exits, the controller replaces the container.
-    for (const name of ['rst-a', 'rst-b']) await asSandbox(cn(name), 'kill -TERM 1');
+    // Detached: the exec session dies with the container (Podman then no longer knows it).
+    for (const name of ['rst-a', 'rst-b']) await asSandbox(cn(name), 'kill -TERM 1', { detach: true });
     for (const [name, old] of [
       ['rst-a', before.a],
       ['rst-b', before.b],
