@@ -262,6 +262,20 @@ describe('process trees', () => {
     await waitFor(() => pids.every((p) => !alive(p)));
   });
 
+  it('kills the tree of a streaming exec (killOnDetach) when its leader exits', async () => {
+    const dir = join(sd.tmp, 'tree-stream');
+    await mkdir(dir, { recursive: true });
+    const e = escapees(dir);
+    const p = await c.startProcess({
+      command: `${e.orphan}; while [ ! -s ${dir}/orphan.pid ]; do sleep 0.01; done`,
+      killOnDetach: true,
+    });
+    const att = await c.attach(p.id);
+    for await (const ev of att) if (ev.type === 'exit') break;
+    const [pid] = await pidsIn(dir, ['orphan']);
+    await waitFor(() => !alive(pid!));
+  });
+
   it('kills the tree of a background process when it is killed, not when its leader exits', async () => {
     const dir = join(sd.tmp, 'tree-bg');
     await mkdir(dir, { recursive: true });

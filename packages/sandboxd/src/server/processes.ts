@@ -565,9 +565,10 @@ export class ProcessManager {
       clearTimeout(graceTimer);
       this.running--;
       // An exec's whole tree ends with it (background jobs, `setsid` children, a fork bomb), so nothing
-      // it started keeps holding the sandbox's pids. Background processes keep theirs (an onStart hook
-      // that starts a server and exits is normal) until they are killed.
-      if (proc.kind === 'exec') proc.killTree();
+      // it started keeps holding the sandbox's pids; so does a killOnDetach process's (a streaming exec:
+      // a command whose caller is watching it). Background processes keep theirs (an onStart hook that
+      // starts a server and exits is normal) until they are killed.
+      if (proc.kind === 'exec' || proc.killOnDetach) proc.killTree();
       proc.finish(exitInfo[0], exitInfo[1]);
       if (proc.kind === 'exec') this.procs.delete(proc.id);
     };

@@ -1,0 +1,99 @@
+/**
+ * A sandbox whose own processes fill its pids limit, seen through the REST API: exec and archive answer
+ * 200 or `503 SANDBOX_BUSY` with `Retry-After` (never a 500, never "file not found"), file reads work,
+ * and everything works again once the flood is killed — without sandboxd restarting.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@agenttier/testkit';
+import type { TestPlatform } from './testing/platform.ts';
+import {
+  api,
+  execIn,
+  removeDir,
+  removeEngineObjects,
+  startTestPlatform,
+  testNamespace,
+  waitForPhase,
+} from './testing/platform.ts';
+
+const ns = testNamespace('it-busy');
+let platform: TestPlatform | undefined;
+let base: string;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  base = platform.url;
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.close();
+  await removeEngineObjects(ns);
+  if (platform) removeDir(platform.dataDir);
+});
+
+const q = `namespace=${ns}`;
+
+describe('a sandbox at its pids limit, through the API', () => {
+  it('is reported busy, never as missing or broken, and recovers', async () => {
+    const created = await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'flooded',
+      namespace: ns,
+      templateRef: { name: 'minimal-shell' },
+      resources: { pids: 64 },
+    });
+    expect(created.status, created.text).toBe(201);
+    await waitForPhase(base, ns, 'flooded', 'Running');
+    await execIn(base, ns, 'flooded', 'echo hello > /workspace/hello.txt');
+    const daemonPid = (await execIn(base, ns, 'flooded', 'echo $PPID')).stdout;
+
+    const flood = await api(base, 'POST', `/api/v1/sandboxes/flooded/processes?${q}`, {
+      // bash retries a failed fork and loops on, so the limit stays full until the group is killed
+      command: ['bash', '-c', 'while :; do sleep 600 & done 2>/dev/null'],
+    });
+    expect(flood.status, flood.text).toBe(201);
+    const floodId = flood.json.id ?? flood.json.pid;
+
+    // Wait until the limit bites: an exec is refused as busy.
+    const busy = await eventually(
+      async () => {
+        const r = await api(base, 'POST', `/api/v1/sandboxes/flooded/exec?${q}`, { command: ['true'] });
+        return r.status === 503 ? r : undefined;
+      },
+      'an exec refused as busy',
+      60_000,
+    );
+    expect(busy.json).toMatchObject({ code: 'SANDBOX_BUSY' });
+    expect(busy.json.message).toMatch(/EAGAIN|processes|pids/);
+    // headers are not on the api() helper's result: ask again with fetch for Retry-After
+    const again = await fetch(`${base}/api/v1/sandboxes/flooded/exec?${q}`, {
+      method: 'POST',
+      body: JSON.stringify({ command: ['true'] }),
+      headers: { 'content-type': 'application/json' },
+    });
+    if (again.status === 503) expect(again.headers.get('retry-after')).toBe('1');
+
+    for (let i = 0; i < 5; i++) {
+      const r = await api(base, 'POST', `/api/v1/sandboxes/flooded/exec?${q}`, { command: ['true'] });
+      expect([200, 503], r.text).toContain(r.status);
+      if (r.status === 503) expect(r.json.code).toBe('SANDBOX_BUSY');
+      const archive = await api(base, 'GET', `/api/v1/sandboxes/flooded/archive?${q}&path=/workspace`);
+      expect([200, 503], archive.text).toContain(archive.status);
+      if (archive.status === 503) expect(archive.json.code).toBe('SANDBOX_BUSY');
+    }
+    const file = await api(base, 'GET', `/api/v1/sandboxes/flooded/files/workspace/hello.txt?${q}`);
+    expect(file.status).toBe(200);
+    expect(file.text).toBe('hello\n');
+
+    expect((await api(base, 'DELETE', `/api/v1/sandboxes/flooded/processes/${floodId}?${q}`)).status).toBe(
+      200,
+    );
+    await eventually(
+      async () =>
+        (await api(base, 'POST', `/api/v1/sandboxes/flooded/exec?${q}`, { command: ['true'] })).status ===
+        200,
+      'exec to work again',
+      30_000,
+    );
+    expect((await execIn(base, ns, 'flooded', 'echo $PPID')).stdout).toBe(daemonPid);
+  });
+});
