@@ -166,6 +166,8 @@ export interface ZipInput {
   descriptor?: boolean;
   /** Corrupt the recorded CRC. */
   badCrc?: boolean;
+  /** Record this uncompressed size instead of the real one (a lying or bomb-like archive). */
+  declaredSize?: number;
 }
 
 /** Builds a small zip in memory, the way streaming writers (archiver) lay it out. */
@@ -188,7 +190,8 @@ export function makeZip(entries: ZipInput[]): Buffer {
     local.writeUInt16LE(method, 8);
     local.writeUInt32LE(e.descriptor ? 0 : crc, 14);
     local.writeUInt32LE(e.descriptor ? 0 : body.length, 18);
-    local.writeUInt32LE(e.descriptor ? 0 : raw.length, 22);
+    const size = e.declaredSize ?? raw.length;
+    local.writeUInt32LE(e.descriptor ? 0 : size, 22);
     local.writeUInt16LE(name.length, 26);
     const parts = [local, name, body];
     if (e.descriptor) {
@@ -196,7 +199,7 @@ export function makeZip(entries: ZipInput[]): Buffer {
       dd.writeUInt32LE(0x08074b50, 0);
       dd.writeUInt32LE(crc, 4);
       dd.writeUInt32LE(body.length, 8);
-      dd.writeUInt32LE(raw.length, 12);
+      dd.writeUInt32LE(size, 12);
       parts.push(dd);
     }
     const localBuf = Buffer.concat(parts);
@@ -208,7 +211,7 @@ export function makeZip(entries: ZipInput[]): Buffer {
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(raw.length, 24);
+    central.writeUInt32LE(size, 24);
     central.writeUInt16LE(name.length, 28);
     const mode = e.mode ?? (isDir ? 0o040755 : 0o100644);
     central.writeUInt32LE(((mode & 0xffff) << 16) >>> 0, 38);

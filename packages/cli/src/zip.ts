@@ -1,145 +1,126 @@
 /**
- * Just enough of the zip format to unpack what the archive endpoint produces: stored and deflated
- * entries, data descriptors (sizes are read from the central directory), zip64, unix modes and
- * symlinks. Entries may not escape the destination; symlinks are created last and only when they
- * point inside it.
+ * Unpacks a downloaded archive into a local directory without trusting it: the zip comes from a
+ * sandbox, which is hostile by assumption. The zip format itself is read by yauzl (which checks every
+ * entry's real size against the one declared, so a bomb cannot inflate past it); this file decides
+ * what may be written where:
+ *
+ * - every write is resolved against the real destination (its realpath), and no path component on
+ *   disk is followed if it is a link: a parent that is not a plain directory refuses the entry, so a
+ *   link left by an earlier `cp` (or by this archive) is never written through;
+ * - files are written to a fresh name made with O_CREAT | O_EXCL | O_NOFOLLOW in their parent, then
+ *   renamed over the target (a rename replaces a link, never follows it);
+ * - names with `..`, absolute or drive-letter parts and names seen twice are refused;
+ * - the declared sizes and entry count are capped before anything is written;
+ * - links are made last, never over an existing name, and only when their target resolves, on disk
+ *   and through the links already made, to something that exists inside the destination.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, realpath, rename, symlink, unlink } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createInflateRaw, crc32 } from 'node:zlib';
+import { crc32 } from 'node:zlib';
+import yauzl from 'yauzl';
 import { CliError } from './errors.ts';
 
 export interface ZipEntry {
   name: string;
-  method: number;
-  crc: number;
-  compressedSize: number;
   size: number;
-  localHeaderOffset: number;
   /** Unix mode when the archive recorded one. */
   mode: number | undefined;
   isDir: boolean;
   isSymlink: boolean;
+  /** @internal yauzl's entry, to open its data. */
+  raw: yauzl.Entry;
 }
 
-const EOCD_SIG = 0x06054b50;
-const ZIP64_LOCATOR_SIG = 0x07064b50;
-const ZIP64_EOCD_SIG = 0x06064b50;
-const CENTRAL_SIG = 0x02014b50;
-const LOCAL_SIG = 0x04034b50;
+export interface ExtractLimits {
+  /** Sum of the entries' declared (uncompressed) sizes. @default 8 GiB */
+  maxBytes?: number;
+  /** @default 1,000,000 */
+  maxEntries?: number;
+}
+
+const DEFAULT_MAX_BYTES = 8 * 1024 ** 3;
+const DEFAULT_MAX_ENTRIES = 1_000_000;
+/** A link's target is read into memory: at most PATH_MAX. */
+const MAX_LINK_BYTES = 4096;
 
 function corrupt(what: string): CliError {
   return new CliError(`the downloaded archive is damaged: ${what}`, 1, 'Retry the download');
 }
 
-/** Reads the central directory. */
-export async function readZipEntries(zipPath: string): Promise<ZipEntry[]> {
-  const fh = await open(zipPath, 'r');
-  try {
-    const { size } = await fh.stat();
-    const tailLen = Math.min(size, 22 + 0xffff);
-    const tail = Buffer.alloc(tailLen);
-    await fh.read(tail, 0, tailLen, size - tailLen);
-    let eocd = -1;
-    for (let i = tailLen - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === EOCD_SIG) {
-        eocd = i;
-        break;
+function openZip(zipPath: string): Promise<yauzl.ZipFile> {
+  return new Promise((resolvePromise, reject) =>
+    yauzl.open(
+      zipPath,
+      // Names are checked here (decodeStrings: false hands them over raw), so a bad one is refused
+      // and reported instead of failing the whole archive.
+      { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true },
+      (err, zip) => (err ? reject(corrupt(err.message)) : resolvePromise(zip)),
+    ),
+  );
+}
+
+/** Reads the central directory (no data), refusing archives over the limits. */
+async function listEntries(zip: yauzl.ZipFile, limits: ExtractLimits): Promise<ZipEntry[]> {
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  if (zip.entryCount > maxEntries)
+    throw new CliError(`the archive has ${zip.entryCount} entries, more than ${maxEntries}`);
+  const entries: ZipEntry[] = [];
+  let total = 0;
+  await new Promise<void>((resolvePromise, reject) => {
+    zip.on('entry', (raw: yauzl.Entry) => {
+      const name = (raw.fileName as unknown as Buffer).toString('utf8');
+      const madeByUnix = raw.versionMadeBy >> 8 === 3;
+      const mode = madeByUnix ? (raw.externalFileAttributes >>> 16) & 0xffff : undefined;
+      total += raw.uncompressedSize;
+      if (total > maxBytes) {
+        reject(new CliError(`the archive declares more than ${maxBytes} bytes; refusing to unpack it`));
+        return;
       }
-    }
-    if (eocd < 0) throw corrupt('no end-of-central-directory record');
-    let total = tail.readUInt16LE(eocd + 10);
-    let cdSize = tail.readUInt32LE(eocd + 12);
-    let cdOffset = tail.readUInt32LE(eocd + 16);
-    if (total === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-      const locPos = size - tailLen + eocd - 20;
-      const loc = Buffer.alloc(20);
-      await fh.read(loc, 0, 20, locPos);
-      if (loc.readUInt32LE(0) !== ZIP64_LOCATOR_SIG) throw corrupt('missing zip64 locator');
-      const rec = Buffer.alloc(56);
-      await fh.read(rec, 0, 56, Number(loc.readBigUInt64LE(8)));
-      if (rec.readUInt32LE(0) !== ZIP64_EOCD_SIG) throw corrupt('missing zip64 record');
-      total = Number(rec.readBigUInt64LE(32));
-      cdSize = Number(rec.readBigUInt64LE(40));
-      cdOffset = Number(rec.readBigUInt64LE(48));
-    }
-    const cd = Buffer.alloc(cdSize);
-    await fh.read(cd, 0, cdSize, cdOffset);
-    const entries: ZipEntry[] = [];
-    let p = 0;
-    for (let n = 0; n < total; n++) {
-      if (p + 46 > cd.length || cd.readUInt32LE(p) !== CENTRAL_SIG) throw corrupt('bad central directory');
-      const madeBy = cd.readUInt16LE(p + 4) >> 8;
-      const method = cd.readUInt16LE(p + 10);
-      const crc = cd.readUInt32LE(p + 16);
-      let compressedSize = cd.readUInt32LE(p + 20);
-      let uncompressed = cd.readUInt32LE(p + 24);
-      const nameLen = cd.readUInt16LE(p + 28);
-      const extraLen = cd.readUInt16LE(p + 30);
-      const commentLen = cd.readUInt16LE(p + 32);
-      const external = cd.readUInt32LE(p + 38);
-      let offset = cd.readUInt32LE(p + 42);
-      const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
-      // zip64 extra field: the 64-bit values appear only for fields saturated at 0xffffffff.
-      let e = p + 46 + nameLen;
-      const extraEnd = e + extraLen;
-      while (e + 4 <= extraEnd) {
-        const id = cd.readUInt16LE(e);
-        const len = cd.readUInt16LE(e + 2);
-        if (id === 0x0001) {
-          let q = e + 4;
-          if (uncompressed === 0xffffffff) {
-            uncompressed = Number(cd.readBigUInt64LE(q));
-            q += 8;
-          }
-          if (compressedSize === 0xffffffff) {
-            compressedSize = Number(cd.readBigUInt64LE(q));
-            q += 8;
-          }
-          if (offset === 0xffffffff) offset = Number(cd.readBigUInt64LE(q));
-        }
-        e += 4 + len;
-      }
-      const mode = madeBy === 3 ? (external >>> 16) & 0xffff : undefined;
-      const isSymlink = mode !== undefined && (mode & 0o170000) === 0o120000;
-      const isDir = name.endsWith('/') || (mode !== undefined && (mode & 0o170000) === 0o040000);
       entries.push({
         name,
-        method,
-        crc,
-        compressedSize,
-        size: uncompressed,
-        localHeaderOffset: offset,
+        size: raw.uncompressedSize,
         mode,
-        isDir,
-        isSymlink,
+        isDir: name.endsWith('/') || (mode !== undefined && (mode & 0o170000) === 0o040000),
+        isSymlink: mode !== undefined && (mode & 0o170000) === 0o120000,
+        raw,
       });
-      p = extraEnd + commentLen;
-    }
-    return entries;
+      zip.readEntry();
+    });
+    zip.once('end', () => resolvePromise());
+    zip.once('error', (err: Error) => reject(corrupt(err.message)));
+    zip.readEntry();
+  });
+  return entries;
+}
+
+/** Reads the central directory of a zip file. */
+export async function readZipEntries(zipPath: string, limits: ExtractLimits = {}): Promise<ZipEntry[]> {
+  const zip = await openZip(zipPath);
+  try {
+    return await listEntries(zip, limits);
   } finally {
-    await fh.close();
+    zip.close();
   }
 }
 
-/** `a/b/../c` style names become safe relative paths, or undefined when they would escape. */
-function safeRelative(name: string): string | undefined {
-  const parts: string[] = [];
-  for (const part of name.replace(/\\/g, '/').split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') return undefined;
-    parts.push(part);
-  }
-  if (parts.length === 0) return '';
-  if (/^[A-Za-z]:$/.test(parts[0] ?? '')) return undefined;
-  return parts.join(sep);
+/** `a/b/` → `['a', 'b']`; undefined for names with `..`, absolute, drive-letter, NUL or backslash parts. */
+export function safeParts(name: string): string[] | undefined {
+  if (name.includes('\0') || name.includes('\\') || name.startsWith('/')) return undefined;
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.some((p) => p === '..')) return undefined;
+  if (/^[A-Za-z]:/.test(parts[0] ?? '')) return undefined;
+  return parts;
 }
 
 /** The single top-level directory every entry sits in, if there is one. */
-export function commonTopDir(entries: ZipEntry[]): string | undefined {
+export function commonTopDir(entries: Pick<ZipEntry, 'name' | 'isDir'>[]): string | undefined {
   let top: string | undefined;
   for (const entry of entries) {
     const first = entry.name.split('/')[0];
@@ -156,7 +137,98 @@ export interface ExtractResult {
   directories: number;
   symlinks: number;
   bytes: number;
+  /** Entries not written, each with the reason. */
   skipped: string[];
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Makes `parts` below `root` as plain directories, one component at a time, never following a link:
+ * returns the directory's path, or undefined when some component exists and is not a directory.
+ */
+async function plainDirectory(root: string, parts: string[]): Promise<string | undefined> {
+  let dir = root;
+  for (const part of parts) {
+    dir = join(dir, part);
+    let st = await lstatOrUndefined(dir);
+    if (!st) {
+      try {
+        await mkdir(dir); // mkdir never follows a link in its last component: it fails with EEXIST
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      st = await lstat(dir);
+    }
+    if (!st.isDirectory()) return undefined;
+  }
+  // Nothing above was a link (lstat saw directories), so the real path is the one built; check once
+  // more in case a component was swapped meanwhile.
+  return (await realpath(dir)) === dir ? dir : undefined;
+}
+
+function openEntry(zip: yauzl.ZipFile, entry: ZipEntry): Promise<Readable> {
+  return new Promise((resolvePromise, reject) =>
+    zip.openReadStream(entry.raw, (err, stream) =>
+      err ? reject(corrupt(err.message)) : resolvePromise(stream),
+    ),
+  );
+}
+
+/** Writes one entry to a fresh name beside `target` and renames it into place. */
+async function writeFileEntry(
+  zip: yauzl.ZipFile,
+  entry: ZipEntry,
+  dir: string,
+  target: string,
+  signal?: AbortSignal,
+): Promise<number> {
+  const mode = entry.mode !== undefined && (entry.mode & 0o777) !== 0 ? entry.mode & 0o777 : 0o644;
+  const tmp = join(dir, `.agenttier-cp-${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(
+    tmp,
+    fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    let stream: Readable;
+    try {
+      stream = await openEntry(zip, entry);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    // The write stream owns the handle from here and closes it when done or failed. yauzl checks
+    // the size; the checksum is checked here, before the file takes its name.
+    let crc = 0;
+    const check = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        crc = crc32(chunk, crc);
+        done(null, chunk);
+      },
+      flush(done) {
+        done(crc >>> 0 === entry.raw.crc32 >>> 0 ? null : corrupt(`checksum mismatch in ${entry.name}`));
+      },
+    });
+    await pipeline(stream, check, fh.createWriteStream(), signal ? { signal } : {});
+    await chmod(tmp, mode);
+    await rename(tmp, target); // replaces a file or a link at target; never writes through one
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    if (err instanceof CliError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') return -1;
+    if (typeof (err as Error).message === 'string' && !code) throw corrupt((err as Error).message);
+    throw err;
+  }
+  return entry.size;
 }
 
 /**
@@ -166,124 +238,125 @@ export interface ExtractResult {
 export async function extractZip(
   zipPath: string,
   destDir: string,
-  opts: { stripTopDir?: string; signal?: AbortSignal } = {},
+  opts: { stripTopDir?: string; signal?: AbortSignal } & ExtractLimits = {},
 ): Promise<ExtractResult> {
-  const entries = await readZipEntries(zipPath);
-  const strip = opts.stripTopDir !== undefined && commonTopDir(entries) === opts.stripTopDir;
-  const root = resolve(destDir);
-  await mkdir(root, { recursive: true });
-  const result: ExtractResult = { files: 0, directories: 0, symlinks: 0, bytes: 0, skipped: [] };
-  const links: { path: string; entry: ZipEntry }[] = [];
-
-  for (const entry of entries) {
-    opts.signal?.throwIfAborted();
-    const name = strip ? entry.name.slice((opts.stripTopDir ?? '').length + 1) : entry.name;
-    const rel = safeRelative(name);
-    if (rel === undefined) {
-      result.skipped.push(entry.name);
-      continue;
-    }
-    const target = join(root, rel);
-    if (entry.isDir) {
-      await mkdir(target, { recursive: true });
-      if (rel !== '') result.directories++;
-      continue;
-    }
-    if (rel === '') continue;
-    await mkdir(dirname(target), { recursive: true });
-    if (entry.isSymlink) {
-      links.push({ path: target, entry });
-      continue;
-    }
-    result.bytes += await extractFile(zipPath, entry, target, opts.signal);
-    result.files++;
-  }
-
-  // Symlinks last, so no later entry can be written through one; only links that stay inside.
-  for (const { path, entry } of links) {
-    const linkTarget = (await readEntry(zipPath, entry)).toString('utf8');
-    const resolved = resolve(dirname(path), linkTarget);
-    const inside = !isAbsolute(linkTarget) && !relative(root, resolved).startsWith('..');
-    if (!inside) {
-      result.skipped.push(`${entry.name} -> ${linkTarget}`);
-      continue;
-    }
-    await rm(path, { force: true });
-    await symlink(linkTarget, path);
-    result.symlinks++;
-  }
-  return result;
-}
-
-async function dataStart(zipPath: string, entry: ZipEntry): Promise<number> {
-  const fh = await open(zipPath, 'r');
+  const zip = await openZip(zipPath);
   try {
-    const header = Buffer.alloc(30);
-    await fh.read(header, 0, 30, entry.localHeaderOffset);
-    if (header.readUInt32LE(0) !== LOCAL_SIG) throw corrupt(`bad local header for ${entry.name}`);
-    return entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+    const entries = await listEntries(zip, opts);
+    const strip = opts.stripTopDir !== undefined && commonTopDir(entries) === opts.stripTopDir;
+    await mkdir(resolve(destDir), { recursive: true });
+    // The destination the user named may itself be a link; everything below it is resolved from
+    // its real path and never through another link.
+    const root = await realpath(resolve(destDir));
+    const result: ExtractResult = { files: 0, directories: 0, symlinks: 0, bytes: 0, skipped: [] };
+    const seen = new Set<string>();
+    const links: { entry: ZipEntry; parts: string[] }[] = [];
+
+    for (const entry of entries) {
+      opts.signal?.throwIfAborted();
+      const name = strip ? entry.name.slice((opts.stripTopDir ?? '').length + 1) : entry.name;
+      const parts = safeParts(name);
+      if (parts === undefined) {
+        result.skipped.push(`${entry.name} (escapes the destination)`);
+        continue;
+      }
+      const key = parts.join('/');
+      if (entry.isDir) {
+        if ((await plainDirectory(root, parts)) === undefined)
+          result.skipped.push(`${entry.name} (a file or link is in the way)`);
+        else if (parts.length > 0 && !seen.has(key)) result.directories++;
+        seen.add(key);
+        continue;
+      }
+      if (parts.length === 0) continue;
+      if (seen.has(key)) {
+        result.skipped.push(`${entry.name} (named twice)`);
+        continue;
+      }
+      seen.add(key);
+      if (entry.isSymlink) {
+        links.push({ entry, parts });
+        continue;
+      }
+      const dir = await plainDirectory(root, parts.slice(0, -1));
+      if (dir === undefined) {
+        result.skipped.push(`${entry.name} (its directory is a link or a file)`);
+        continue;
+      }
+      const written = await writeFileEntry(zip, entry, dir, join(dir, parts.at(-1) as string), opts.signal);
+      if (written < 0) {
+        result.skipped.push(`${entry.name} (a directory is in the way)`);
+        continue;
+      }
+      result.bytes += written;
+      result.files++;
+    }
+
+    await makeLinks(zip, root, links, result);
+    return result;
   } finally {
-    await fh.close();
+    zip.close();
   }
 }
 
-function decoder(entry: ZipEntry): Transform {
-  if (entry.method === 8) return createInflateRaw();
-  if (entry.method === 0) return new Transform({ transform: (chunk, _enc, done) => done(null, chunk) });
-  throw new CliError(`the archive uses compression method ${entry.method}, which this CLI cannot unpack`);
-}
-
-function checker(entry: ZipEntry): Transform & { check(): void } {
-  let crc = 0;
-  let bytes = 0;
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      crc = crc32(chunk, crc);
-      bytes += chunk.length;
-      done(null, chunk);
-    },
-  }) as Transform & { check(): void };
-  t.check = () => {
-    if (bytes !== entry.size || crc >>> 0 !== entry.crc >>> 0)
-      throw corrupt(`checksum mismatch in ${entry.name}`);
-  };
-  return t;
-}
-
-async function extractFile(
-  zipPath: string,
-  entry: ZipEntry,
-  target: string,
-  signal?: AbortSignal,
-): Promise<number> {
-  const mode = entry.mode !== undefined && (entry.mode & 0o777) !== 0 ? entry.mode & 0o777 : 0o644;
-  if (entry.compressedSize === 0) {
-    if (entry.size !== 0) throw corrupt(`no data for ${entry.name}`);
-    await writeFile(target, '', { mode });
-    return 0;
+/**
+ * Links last, so no entry is written through one. A link is made only at a name that does not exist
+ * yet, and only when its target resolves (following what is on disk, including links made before it)
+ * to an existing path inside `root`. Links whose target is another link of the archive are retried
+ * until no more can be made.
+ */
+async function makeLinks(
+  zip: yauzl.ZipFile,
+  root: string,
+  links: { entry: ZipEntry; parts: string[] }[],
+  result: ExtractResult,
+): Promise<void> {
+  let pending: { entry: ZipEntry; parts: string[]; target: string }[] = [];
+  for (const l of links) {
+    if (l.entry.size > MAX_LINK_BYTES) {
+      result.skipped.push(`${l.entry.name} (link target too long)`);
+      continue;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of await openEntry(zip, l.entry)) chunks.push(c as Buffer);
+    pending.push({ ...l, target: Buffer.concat(chunks).toString('utf8') });
   }
-  const start = await dataStart(zipPath, entry);
-  const check = checker(entry);
-  const source = createReadStream(zipPath, { start, end: start + entry.compressedSize - 1 });
-  await pipeline(
-    source,
-    decoder(entry),
-    check,
-    createWriteStream(target, { mode }),
-    signal ? { signal } : {},
-  );
-  check.check();
-  return entry.size;
-}
-
-async function readEntry(zipPath: string, entry: ZipEntry): Promise<Buffer> {
-  const start = await dataStart(zipPath, entry);
-  const chunks: Buffer[] = [];
-  if (entry.compressedSize > 0) {
-    const stream = createReadStream(zipPath, { start, end: start + entry.compressedSize - 1 }).pipe(
-      decoder(entry),
-    );
-    for await (const c of stream) chunks.push(c as Buffer);
+  for (let progress = true; progress && pending.length > 0;) {
+    progress = false;
+    const next: typeof pending = [];
+    for (const l of pending) {
+      const dir = await plainDirectory(root, l.parts.slice(0, -1));
+      const path = dir === undefined ? undefined : join(dir, l.parts.at(-1) as string);
+      if (path === undefined || (await lstatOrUndefined(path)) !== undefined) {
+        result.skipped.push(`${l.entry.name} -> ${l.target} (its place is taken)`);
+        continue;
+      }
+      if (l.target.startsWith('/') || l.target.includes('\0')) {
+        result.skipped.push(`${l.entry.name} -> ${l.target} (points outside)`);
+        continue;
+      }
+      let real: string | undefined;
+      try {
+        // Joined as text, not path.resolve: `l1/..` must go through whatever `l1` is on disk
+        // (a link, or nothing), the way the kernel resolves it later, not be cancelled out on paper.
+        real = await realpath(`${dir as string}/${l.target}`);
+      } catch {
+        real = undefined; // not there (yet): maybe another link makes it resolvable
+      }
+      if (real === undefined) {
+        next.push(l);
+        continue;
+      }
+      const rel = relative(root, real);
+      if (rel === '..' || rel.startsWith(`..${sep}`) || resolve(root, rel) !== real) {
+        result.skipped.push(`${l.entry.name} -> ${l.target} (points outside)`);
+        continue;
+      }
+      await symlink(l.target, path);
+      result.symlinks++;
+      progress = true;
+    }
+    pending = next;
   }
-  return Buffer.concat(chunks);
+  for (const l of pending) result.skipped.push(`${l.entry.name} -> ${l.target} (points at nothing)`);
 }

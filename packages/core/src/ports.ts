@@ -128,6 +128,13 @@ export interface ExecSpec {
   maxOutputBytes: number;
 }
 
+export interface ArchiveLimits {
+  /** Sum of the archived files' sizes. */
+  maxBytes: number;
+  /** Files, directories and links. */
+  maxEntries: number;
+}
+
 export interface ExecOutcome {
   stdout: string;
   stderr: string;
@@ -163,8 +170,12 @@ export interface DataPlane {
     maxBytes: number,
   ): Promise<{ size: number; body: AsyncIterable<Uint8Array> }>;
   write(sandbox: Sandbox, path: string, body: Uint8Array): Promise<{ bytes: number }>;
-  /** A tar stream of a directory (the router turns it into a zip). */
-  archiveTar(sandbox: Sandbox, path: string): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * A tar stream of a directory (the router turns it into a zip), made inside the sandbox as its user
+   * with the file calls' confinement (no link followed, no special file). A directory over the limits
+   * fails with PAYLOAD_TOO_LARGE before the stream starts; a plane that cannot confine it refuses.
+   */
+  archiveTar(sandbox: Sandbox, path: string, limits: ArchiveLimits): Promise<AsyncIterable<Uint8Array>>;
 }
 
 export type InvokeReason = 'completed' | 'canceled' | 'timeout' | 'error';

@@ -124,3 +124,11 @@ export function capExecResult<T extends { stdout: unknown; stderr: unknown; trun
 
 /** Largest WebSocket message accepted from sandboxd (attach output, terminal frames). */
 export const WS_FRAME_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The largest tar a well-behaved daemon sends for `bytes` of files in `entries` entries: each entry
+ * at most a pax header with a PATH_MAX name and link target, a ustar header and padding.
+ */
+export function archiveMaxTarBytes(bytes: number, entries: number): number {
+  return bytes + entries * 12 * 1024 + 1024;
+}

@@ -11,14 +11,17 @@ import {
   ERROR_BODY_MAX_BYTES,
   JSON_ANSWER_MAX_BYTES,
   READ_BUFFER_MAX_BYTES,
-  capExecResult,
   WS_FRAME_MAX_BYTES,
+  archiveMaxTarBytes,
+  capExecResult,
   capStream,
   execAnswerMaxBytes,
   readCapped,
 } from './client-body.ts';
 import { SandboxdError, isSandboxdErrorCode } from './errors.ts';
 import {
+  ARCHIVE_BYTES_HEADER,
+  ARCHIVE_ENTRIES_HEADER,
   OUTPUT_FRAME_HEADER_BYTES,
   STREAM_STDOUT,
   TCP_UPGRADE_PROTOCOL,
@@ -530,6 +533,19 @@ export interface SandboxdFiles {
   rename(from: string, to: string, o?: CallOpts & { overwrite?: boolean }): Promise<FileInfo>;
   /** Watches a directory (recursively by default) until `close()` or the signal aborts. */
   watch(path: string, o?: CallOpts & { recursive?: boolean }): Promise<FileWatch>;
+  /**
+   * A tar of a directory, made inside the sandbox as the sandbox user without following links; a
+   * directory over the caps fails with `too_large` before any byte. `bytes` and `entries` are what the
+   * daemon announced; the stream is cut (with `too_large`) past what those allow.
+   */
+  archive(path: string, o: ArchiveOpts): Promise<{ bytes: number; entries: number; stream: Readable }>;
+}
+
+export interface ArchiveOpts extends CallOpts {
+  /** Sum of the archived files' sizes. */
+  maxBytes: number;
+  /** Files, directories and links. */
+  maxEntries: number;
 }
 
 export interface SandboxdClient {
@@ -901,6 +917,36 @@ export function createSandboxdClient(
         path: '/v1/files/rename',
         json: { from, to, overwrite: o?.overwrite ?? false },
       }),
+    async archive(path, o) {
+      const res = await send({
+        ...o,
+        method: 'GET',
+        path: '/v1/files/archive',
+        query: { path, maxBytes: o.maxBytes, maxEntries: o.maxEntries },
+      });
+      if (res.statusCode !== 200) throw errorFromBody(res.statusCode ?? 0, await readErrorBody(res));
+      const bytes = Number(res.headers[ARCHIVE_BYTES_HEADER]);
+      const entries = Number(res.headers[ARCHIVE_ENTRIES_HEADER]);
+      if (!Number.isSafeInteger(bytes) || !Number.isSafeInteger(entries) || bytes < 0 || entries < 0) {
+        res.destroy();
+        throw new SandboxdError('internal', 'sandboxd answered an archive without its size headers');
+      }
+      if (bytes > o.maxBytes || entries > o.maxEntries) {
+        res.destroy();
+        throw new SandboxdError(
+          'too_large',
+          `${path} is over ${o.maxBytes} bytes or ${o.maxEntries} entries`,
+          {
+            details: { maxBytes: o.maxBytes, maxEntries: o.maxEntries },
+          },
+        );
+      }
+      return {
+        bytes,
+        entries,
+        stream: capStream(res, archiveMaxTarBytes(bytes, entries), `the archive of ${path}`),
+      };
+    },
     async watch(path, o) {
       const ctl = new AbortController();
       const outer = o?.signal;

@@ -4,6 +4,7 @@
  */
 export { createSandboxdClient, ProcessAttachment, TerminalConnection } from './client.ts';
 export type {
+  ArchiveOpts,
   AttachEvent,
   AttachOpts,
   BodyInput,

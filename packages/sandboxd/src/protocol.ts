@@ -99,6 +99,16 @@ export interface ExecRequest {
   killGraceMs?: number;
 }
 
+/**
+ * `GET /v1/files/archive?path=&maxBytes=&maxEntries=`: a tar of a directory (see server/archive.ts).
+ * A directory over either cap is refused with `too_large` before the body starts; the answer's
+ * headers say how many file bytes and entries the tar carries.
+ */
+export const ARCHIVE_DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+export const ARCHIVE_DEFAULT_MAX_ENTRIES = 100_000;
+export const ARCHIVE_BYTES_HEADER = 'x-archive-bytes';
+export const ARCHIVE_ENTRIES_HEADER = 'x-archive-entries';
+
 /** Appended by sandboxd to an exec stream it cut at `maxOutputBytes` (utf8 output only). */
 export const EXEC_TRUNCATION_MARKER = '\n[output truncated]';
 

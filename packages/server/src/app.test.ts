@@ -89,8 +89,9 @@ class FakeDataPlane implements DataPlane {
 
   async archiveTar(_sb: Sandbox, path: string): Promise<AsyncIterable<Uint8Array>> {
     const pack = tar.pack();
+    const top = path.split('/').pop()!;
     for (const [p, b] of this.files) {
-      if (p.startsWith(`${path}/`)) pack.entry({ name: p.slice(path.length + 1) }, b);
+      if (p.startsWith(`${path}/`)) pack.entry({ name: `${top}/${p.slice(path.length + 1)}` }, b);
     }
     pack.finalize();
     return pack as unknown as AsyncIterable<Uint8Array>;

@@ -147,7 +147,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
       );
     }
     return client;
-  }, sandboxdFallback(clientFor));
+  }, sandboxdFallback());
   const devAuth = opts.devAuth ?? process.env.AGENTTIER_DEV_AUTH === 'true';
   const authenticate = opts.authenticate ?? (devAuth ? devAuthenticator : rejectAll);
   if (devAuth && !opts.authenticate) log.warn('development authentication: every caller is an admin');

@@ -1,10 +1,6 @@
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
-import type { SandboxdClient } from '@agenttier/sandboxd';
-
-/** Largest directory archive served through the fallback (it is buffered once). */
-const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024;
 
 const unreachable = (sandbox: Sandbox) =>
   new PlatformError(
@@ -14,10 +10,10 @@ const unreachable = (sandbox: Sandbox) =>
 
 /**
  * What SandboxdDataPlane falls back to on Kubernetes. There is no engine exec here: reaching into pods
- * would need `pods/exec`, which the router is deliberately not granted. Archives are made by tar
- * inside the sandbox, through sandboxd.
+ * would need `pods/exec`, which the router is deliberately not granted. Archives come from sandboxd
+ * itself (SandboxdDataPlane), so without it there are none either.
  */
-export function sandboxdFallback(clientFor: (sandbox: Sandbox) => SandboxdClient | undefined): DataPlane {
+export function sandboxdFallback(): DataPlane {
   const fail = async (sandbox: Sandbox): Promise<never> => {
     throw unreachable(sandbox);
   };
@@ -28,26 +24,6 @@ export function sandboxdFallback(clientFor: (sandbox: Sandbox) => SandboxdClient
     list: fail,
     read: fail,
     write: fail,
-    async archiveTar(sandbox, path) {
-      const client = clientFor(sandbox);
-      if (!client) throw unreachable(sandbox);
-      const r = await client.exec({
-        command: ['tar', '-C', path, '-cf', '-', '.'],
-        outputEncoding: 'base64',
-        maxOutputBytes: MAX_ARCHIVE_BYTES,
-        timeoutMs: 300_000,
-      });
-      if (r.truncated)
-        throw new PlatformError(
-          'PAYLOAD_TOO_LARGE',
-          `${path} is larger than ${MAX_ARCHIVE_BYTES} bytes as a tar archive`,
-        );
-      if (r.exitCode !== 0)
-        throw new PlatformError('RUNTIME_FAILED', `tar of ${path} failed: ${r.stderr.trim()}`);
-      const bytes = Buffer.from(r.stdout, 'base64');
-      return (async function* () {
-        yield new Uint8Array(bytes);
-      })();
-    },
+    archiveTar: fail,
   };
 }

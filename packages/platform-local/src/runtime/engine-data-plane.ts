@@ -1,14 +1,11 @@
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { DataPlane, ExecOutcome, ExecSpec, FileInfo } from '@agenttier/core';
 import { workloadName } from '@agenttier/core';
 import type Docker from 'dockerode';
-import tar from 'tar-stream';
 import { SANDBOX_UID } from './container-spec.ts';
-import { isNotFound } from './docker-client.ts';
 
 const TRUNCATED = '\n[output truncated]';
 
@@ -172,6 +169,12 @@ export class EngineDataPlane implements DataPlane {
     return entries.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * Streams a file by running `head` as the sandbox user. Never through the engine's archive
+   * endpoint: that reads as root and follows links in the path, so `/workspace/r/etc/shadow` with
+   * `r -> /` returned the container's shadow file. As the sandbox user, a link leads only where the
+   * sandbox could read anyway.
+   */
   async read(
     sandbox: Sandbox,
     path: string,
@@ -186,60 +189,58 @@ export class EngineDataPlane implements DataPlane {
         `file is ${st.size} bytes, max ${maxBytes}; use the archive endpoint or the terminal`,
       );
     }
-    let archive: NodeJS.ReadableStream;
-    try {
-      archive = await this.container(sandbox).getArchive({ path });
-    } catch (err) {
-      if (isNotFound(err)) throw new PlatformError('FILE_NOT_FOUND', `file not found: ${path}`);
-      throw err;
-    }
-    const extract = tar.extract();
-    const body = new PassThrough();
-    let first = true;
-    extract.on('entry', (header, stream, next) => {
-      if (first && header.type === 'file') {
-        first = false;
-        stream.on('data', (c: unknown) => body.write(c as Buffer));
-        stream.on('end', () => {
-          body.end();
-          next();
-        });
-      } else {
-        stream.resume();
-        stream.on('end', next);
-      }
+    const readable = await this.run(sandbox, ['test', '-f', path, '-a', '-r', path]);
+    if (readable.exitCode !== 0)
+      throw new PlatformError('FORBIDDEN', `${path} is not a regular file the sandbox user can read`);
+    const exec = await this.container(sandbox).exec({
+      Cmd: ['head', '-c', String(st.size), '--', path],
+      User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
     });
-    extract.on('finish', () => body.end());
-    extract.on('error', (e) => body.destroy(e));
-    (archive as Readable).pipe(extract);
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const body = new PassThrough();
+    const errors = new PassThrough();
+    errors.resume();
+    this.docker.modem.demuxStream(stream, body, errors);
+    stream.on('end', () => body.end());
+    stream.on('error', (e) => body.destroy(e));
+    body.on('close', () => stream.destroy());
     return { size: st.size, body };
   }
 
+  /** Writes as the sandbox user (`cat` with the body on stdin): never as root through the engine. */
   async write(sandbox: Sandbox, path: string, body: Uint8Array): Promise<{ bytes: number }> {
     const dir = posix.dirname(path);
     const mk = await this.run(sandbox, ['mkdir', '-p', dir]);
     if (mk.exitCode !== 0)
       throw new PlatformError('BAD_REQUEST', `cannot create ${dir}: ${mk.stderr.trim()}`);
-    const pack = tar.pack();
-    pack.entry(
-      {
-        name: posix.basename(path),
-        size: body.length,
-        mode: 0o644,
-        uid: SANDBOX_UID,
-        gid: SANDBOX_UID,
-        mtime: new Date(),
-      },
-      Buffer.from(body),
-    );
-    pack.finalize();
-    await this.container(sandbox).putArchive(pack as unknown as NodeJS.ReadableStream, { path: dir });
+    const r = await this.exec(sandbox, {
+      argv: ['sh', '-c', 'cat > "$1"', 'sh', path],
+      stdin: body,
+      timeoutMs: 300_000,
+      maxOutputBytes: 64 * 1024,
+    });
+    if (r.exitCode !== 0) {
+      const why = r.stderr.trim();
+      throw new PlatformError(
+        /denied|read-only/i.test(why) ? 'FORBIDDEN' : 'BAD_REQUEST',
+        `cannot write ${path}: ${why}`,
+      );
+    }
     return { bytes: body.length };
   }
 
-  async archiveTar(sandbox: Sandbox, path: string): Promise<AsyncIterable<Uint8Array>> {
-    const st = await this.stat(sandbox, path);
-    if (!st.isDir) throw new PlatformError('FILE_NOT_FOUND', `directory not found: ${path}`);
-    return (await this.container(sandbox).getArchive({ path })) as unknown as AsyncIterable<Uint8Array>;
+  /**
+   * Refused: the engine's archive endpoint reads as root and follows links in the path, so a sandbox
+   * with `ln -s / /workspace/r` got /etc/shadow and the sandboxd token through it. Archives are made
+   * by sandboxd, as the sandbox user.
+   */
+  async archiveTar(sandbox: Sandbox): Promise<AsyncIterable<Uint8Array>> {
+    throw new PlatformError(
+      'UNAVAILABLE',
+      `sandbox ${sandbox.metadata.name} runs without sandboxd; directory archives need it (download files one by one, or tar them with exec)`,
+    );
   }
 }

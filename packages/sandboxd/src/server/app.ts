@@ -9,6 +9,10 @@ import type { RawData, WebSocket } from 'ws';
 
 import { SandboxdError } from '../errors.ts';
 import {
+  ARCHIVE_BYTES_HEADER,
+  ARCHIVE_DEFAULT_MAX_BYTES,
+  ARCHIVE_DEFAULT_MAX_ENTRIES,
+  ARCHIVE_ENTRIES_HEADER,
   OUTPUT_FRAME_HEADER_BYTES,
   SANDBOXD_API_VERSION,
   STREAM_STDERR,
@@ -28,6 +32,7 @@ import type {
   TerminalCloseReason,
   WatchEvent,
 } from '../protocol.ts';
+import { archiveStream, planArchive } from './archive.ts';
 import { FileService } from './files.ts';
 import {
   queryBool,
@@ -399,6 +404,23 @@ export class Sandboxd {
         allow('POST');
         const b = await readJson(req, 1 << 20);
         return sendJson(res, 200, await this.files.rename(b.from, b.to, { overwrite: b.overwrite === true }));
+      }
+      case '/v1/files/archive': {
+        allow('GET');
+        const plan = await planArchive(this.policy, q.get('path'), {
+          maxBytes: queryInt(q, 'maxBytes') ?? ARCHIVE_DEFAULT_MAX_BYTES,
+          maxEntries: queryInt(q, 'maxEntries') ?? ARCHIVE_DEFAULT_MAX_ENTRIES,
+        });
+        res.writeHead(200, {
+          'content-type': 'application/x-tar',
+          [ARCHIVE_BYTES_HEADER]: String(plan.bytes),
+          [ARCHIVE_ENTRIES_HEADER]: String(plan.entries.length),
+        });
+        const tar = archiveStream(plan);
+        tar.on('error', () => res.destroy());
+        res.once('close', () => tar.destroy());
+        tar.pipe(res);
+        return;
       }
       case '/v1/files/watch':
         allow('GET');

@@ -169,6 +169,27 @@ describe('a hostile sandboxd cannot grow the router', () => {
     }
   });
 
+  it('archive: a tar longer than announced breaks the download at the cap', async () => {
+    const { result, growth } = await measured(async () => {
+      const res = await fetch(sb('/archive?path=/workspace'));
+      const body = await res.arrayBuffer().then(
+        (b) => Buffer.from(b).toString('latin1'),
+        () => 'broken',
+      );
+      return { status: res.status, body };
+    });
+    // Either the cut came before the first zip byte (a clean error in the error shape) or the zip had
+    // started and the download breaks; it never completes.
+    if (result.status === 200) expect(result.body).toBe('broken');
+    else expect(JSON.parse(result.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
+    const r = await eventually(
+      () => reports.find((x) => x.path === '/v1/files/archive'),
+      'the daemon to stop',
+    );
+    expect(r.sentBytes).toBeLessThan(OFFER_BYTES);
+  });
+
   it('an endless error body is cut to its first bytes', async () => {
     const { result, growth } = await measured(async () =>
       errorOf(await fetch(sb('/fs/stat?path=/workspace/error'))),

@@ -1,7 +1,7 @@
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { ErrorCode } from '@agenttier/contract';
-import type { DataPlane, ExecOutcome, ExecSpec, FileInfo } from '@agenttier/core';
+import type { ArchiveLimits, DataPlane, ExecOutcome, ExecSpec, FileInfo } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { SandboxdError } from '@agenttier/sandboxd';
 
@@ -84,9 +84,9 @@ export function toFileInfo(f: {
 }
 
 /**
- * The fast data plane: processes are spawned by sandboxd inside the sandbox (a few ms), files are
- * streamed without a shell. Archives still come from the engine (a tar of the directory), which
- * `fallback` provides.
+ * The fast data plane: processes are spawned by sandboxd inside the sandbox (a few ms), files and
+ * archives are streamed without a shell, all as the sandbox user. `fallback` (the engine) runs an exec
+ * when the daemon is unreachable.
  */
 export class SandboxdDataPlane implements DataPlane {
   readonly kind = 'sandboxd' as const;
@@ -151,7 +151,8 @@ export class SandboxdDataPlane implements DataPlane {
     return mapped(async () => ({ bytes: (await this.clientFor(sandbox).files.write(path, body)).bytes }));
   }
 
-  archiveTar(sandbox: Sandbox, path: string): Promise<AsyncIterable<Uint8Array>> {
-    return this.fallback.archiveTar(sandbox, path);
+  /** Made by sandboxd as the sandbox user; never by the fallback (the engine would read as root). */
+  archiveTar(sandbox: Sandbox, path: string, limits: ArchiveLimits): Promise<AsyncIterable<Uint8Array>> {
+    return mapped(async () => (await this.clientFor(sandbox).files.archive(path, limits)).stream);
   }
 }

@@ -1,11 +1,10 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { ZipArchive } from 'archiver';
-import tar from 'tar-stream';
 import type { ExecResponse, FileEntry, Sandbox } from '@agenttier/contract';
 import { MAX_FILE_BYTES, PlatformError, execRequestSchema, parseOrThrow } from '@agenttier/contract';
 import type { DataPlane, Store } from '@agenttier/core';
+import { tarToZip } from '../data-plane/archive-zip.ts';
 import { confinePath, safeFilename } from '../paths.ts';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
@@ -18,7 +17,13 @@ export interface DataPlaneRouteDeps {
   dataPlaneFor: (sandbox: Sandbox) => Promise<DataPlane>;
   /** Per-stream cap of unary exec output. @default 8 MiB */
   maxExecOutputBytes?: number;
+  /** Sum of file sizes in one archive. @default MAX_FILE_BYTES (32 MiB, the cap "each way") */
+  maxArchiveBytes?: number;
+  /** Files, directories and links in one archive. @default 100,000 */
+  maxArchiveEntries?: number;
 }
+
+const DEFAULT_MAX_ARCHIVE_ENTRIES = 100_000;
 
 const DEFAULT_EXEC_TIMEOUT_SEC = 30;
 
@@ -118,38 +123,22 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
     const { sb, plane } = await running(req);
     const q = req.query as { path?: string };
     const path = confinePath(q.path ?? rootsOf(sb)[0]!, rootsOf(sb));
-    const tarStream = await plane.archiveTar(sb, path);
-    const zip = new ZipArchive({ zlib: { level: 6 } });
-    const extract = tar.extract();
-    extract.on('entry', (header, stream, next) => {
-      const name = header.name.replace(/^\/+/, '');
-      if (header.type === 'directory') {
-        zip.append('', { name: name.endsWith('/') ? name : `${name}/`, date: header.mtime ?? new Date() });
-        stream.resume();
-        stream.on('end', next);
-      } else if (header.type === 'file') {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-        stream.on('end', () => {
-          zip.append(Buffer.concat(chunks), {
-            name,
-            date: header.mtime ?? new Date(),
-            mode: header.mode ?? 0o644,
-          });
-          next();
-        });
-      } else if (header.type === 'symlink') {
-        zip.symlink(name, header.linkname ?? '', 0o777);
-        stream.resume();
-        stream.on('end', next);
-      } else {
-        stream.resume();
-        stream.on('end', next);
-      }
+    const limits = {
+      maxBytes: deps.maxArchiveBytes ?? MAX_FILE_BYTES,
+      maxEntries: deps.maxArchiveEntries ?? DEFAULT_MAX_ARCHIVE_ENTRIES,
+    };
+    // A directory over the limits is refused here, before the 200; past this point a violation can
+    // only break the download.
+    const tarStream = await plane.archiveTar(sb, path, limits);
+    const zip = tarToZip(tarStream, {
+      top: posix.basename(path) || 'root',
+      ...limits,
+      onError: (err) => {
+        req.log.warn({ err: String(err) }, 'archive stopped');
+        if (reply.raw.headersSent) reply.raw.destroy(); // else `started` rejects: a clean error answer
+      },
     });
-    extract.on('finish', () => void zip.finalize());
-    extract.on('error', (err) => zip.abort() && req.log.warn({ err: String(err) }, 'archive read failed'));
-    Readable.from(tarStream).pipe(extract);
+    await zip.started;
     reply
       .header('content-type', 'application/zip')
       .header(

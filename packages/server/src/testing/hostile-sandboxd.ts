@@ -103,8 +103,26 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     return void flood(res, path, 'event: change\ndata: ');
   }
   if (path === '/v1/files/archive') {
-    res.writeHead(200, { 'content-type': 'application/x-tar' });
-    return void flood(res, path);
+    // Announces one small file in its headers, then a well-formed tar entry of 1 GiB, sent without end.
+    res.writeHead(200, {
+      'content-type': 'application/x-tar',
+      'x-archive-bytes': '10',
+      'x-archive-entries': '1',
+    });
+    const header = Buffer.alloc(512);
+    header.write('workspace/big', 0);
+    header.write('0000644\0', 100);
+    header.write('0000000\0', 108);
+    header.write('0000000\0', 116);
+    header.write(`${(1024 ** 3).toString(8).padStart(11, '0')}\0`, 124);
+    header.write('00000000000\0', 136);
+    header.write('0', 156);
+    header.write('ustar\u000000', 257);
+    header.fill(' ', 148, 156);
+    let sum = 0;
+    for (const b of header) sum += b;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    return void flood(res, path, header.toString('latin1'));
   }
   // exec, list, stat, process table, everything else: a JSON answer that never closes its string.
   res.writeHead(200, { 'content-type': 'application/json' });

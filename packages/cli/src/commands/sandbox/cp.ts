@@ -127,7 +127,7 @@ async function download(client: Client, files: SandboxFiles, sandbox: string, re
     const zip = join(tmp, 'archive.zip');
     await files.archive(remotePath, zip, { signal: client.signal });
     const r = await extractZip(zip, target, { stripTopDir: name, signal: client.signal });
-    for (const s of r.skipped) client.warn(`skipped unsafe archive entry ${s}`);
+    for (const s of r.skipped) client.warn(`skipped archive entry ${s}`);
     client.log(
       `Downloaded ${sandbox}:${remotePath} to ${relative(client.cwd, target) || target} (${r.files} files, ${formatBytes(r.bytes)}B).`,
     );
