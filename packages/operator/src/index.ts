@@ -7,7 +7,6 @@ export * from './preflight.ts';
 export * from './router/sandboxd-pods.ts';
 export * from './router/start-router.ts';
 export * from './router/tar-fallback.ts';
-export * from './sandboxd-key.ts';
 // For the CLI's `agenttier install --render|--apply`.
 export { applyInstallManifests, renderInstallManifests } from '@agenttier/platform-kubernetes';
 export type { ApplyOpts, InstallOpts } from '@agenttier/platform-kubernetes';

@@ -1,11 +1,15 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { parseAllDocuments } from 'yaml';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
 import type { ApiCall } from '@agenttier/platform-kubernetes';
+import type { PolicyRule } from '@agenttier/platform-kubernetes';
 import { CONTROLLER_CALLS, ROUTER_CALLS, allows, rulesFor } from '@agenttier/platform-kubernetes';
+import { helmBinary } from '@agenttier/platform-kubernetes/testing';
 import type { FakeKubeApiServer, RequestRecord } from '@agenttier/testkit/kube';
 import { startController } from './controller/start-controller.ts';
 import type { ControllerProcess } from './controller/start-controller.ts';
@@ -17,36 +21,88 @@ const quiet = pino({ level: 'silent' });
 /** The routers' invoke-record stores (agent mode), removed after the tests. */
 const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-router-data-'));
 const INSTALL_NS = 'agenttier';
+/** The namespaces the scenario's sandboxes live in (Helm `rbac.sandboxNamespaces`). */
+const SANDBOX_NAMESPACES = ['default'];
 
 /**
  * Declared calls that the scenario below does not make, each for a reason: they are rare paths,
  * not grants nobody needs. Anything else declared must show up in the recorded traffic.
  */
 const RARE: Record<string, string> = {
-  'controller get agenttier.io/sandboxes': 'reads before the informer cache syncs',
-  'controller get agenttier.io/sandboxtemplates': 'reads before the informer cache syncs',
-  'controller get agenttier.io/clustersandboxtemplates': 'reads before the informer cache syncs',
-  'controller get /pods': 'reads before the pod cache syncs',
-  'controller update agenttier.io/sandboxes/finalizers':
+  'controller get agenttier.io/sandboxes@sandbox': 'reads before the informer cache syncs',
+  'controller get agenttier.io/sandboxtemplates@sandbox': 'reads before the informer cache syncs',
+  'controller get agenttier.io/clustersandboxtemplates@cluster': 'reads before the informer cache syncs',
+  'controller get /pods@sandbox': 'reads before the pod cache syncs',
+  'controller update agenttier.io/sandboxes/finalizers@sandbox':
     'an admission check (blockOwnerDeletion), never a request',
-  'controller list /persistentvolumeclaims':
+  'controller list /persistentvolumeclaims@cluster':
     'orphan listing (also made at start: kept in case the fake batches it)',
-  'controller create /secrets@install': 'first start of a fresh install only when the key is missing',
-  'router get agenttier.io/sandboxtemplates': 'reads before the informer cache syncs',
-  'router get agenttier.io/clustersandboxtemplates': 'reads before the informer cache syncs',
-  'router create agenttier.io/sandboxtemplates': 'namespaced template REST calls',
-  'router update agenttier.io/sandboxtemplates': 'namespaced template REST calls',
-  'router delete agenttier.io/sandboxtemplates': 'namespaced template REST calls',
-  'router get agenttier.io/sandboxes':
+  'controller delete /secrets@sandbox':
+    'a token Secret left by an earlier same-named sandbox, or an immutable one from before per-start tokens',
+  'router get agenttier.io/sandboxtemplates@sandbox': 'reads before the informer cache syncs',
+  'router get agenttier.io/clustersandboxtemplates@cluster': 'reads before the informer cache syncs',
+  'router create agenttier.io/sandboxtemplates@sandbox': 'namespaced template REST calls',
+  'router update agenttier.io/sandboxtemplates@sandbox': 'namespaced template REST calls',
+  'router delete agenttier.io/sandboxtemplates@sandbox': 'namespaced template REST calls',
+  'router get agenttier.io/sandboxes@sandbox':
     'activity stamps (exec, files) write status unconditionally: read first',
 };
 
-function callKey(
-  who: string,
-  c: { verb: string; group: string; resource: string },
-  install: boolean,
-): string {
-  return `${who} ${c.verb} ${c.group}/${c.resource}${install ? '@install' : ''}`;
+type Scope = ApiCall['scope'];
+/** Where a request's grant has to come from: its namespace decides (none: a cluster-wide request). */
+function scopeOf(r: RequestRecord): Scope | 'elsewhere' {
+  if (!r.namespace) return 'cluster';
+  if (r.namespace === INSTALL_NS) return 'install';
+  return SANDBOX_NAMESPACES.includes(r.namespace) ? 'sandbox' : 'elsewhere';
+}
+
+function callKey(who: string, c: { verb: string; group: string; resource: string }, scope: string): string {
+  return `${who} ${c.verb} ${c.group}/${c.resource}@${scope}`;
+}
+
+const requestOf = (r: RequestRecord) => ({
+  group: r.group ?? '',
+  resource: r.subresource ? `${r.resource}/${r.subresource}` : (r.resource ?? ''),
+  verb: r.verb!,
+  ...(r.name ? { name: r.name } : {}),
+});
+
+/** RBAC's answer for one request: the ClusterRole anywhere, a Role only in its own namespace. */
+function allowedBy(
+  roles: { cluster: PolicyRule[]; install: PolicyRule[]; sandbox: PolicyRule[] },
+  r: RequestRecord,
+): boolean {
+  const req = requestOf(r);
+  const scope = scopeOf(r);
+  return (
+    allows(roles.cluster, req) ||
+    (scope === 'install' && allows(roles.install, req)) ||
+    (scope === 'sandbox' && allows(roles.sandbox, req))
+  );
+}
+
+/** The chart's objects, rendered with release name agenttier into the install namespace. */
+function helmObjects(...set: string[]) {
+  const chart = join(import.meta.dirname, '../../../deploy/helm/agenttier');
+  const out = execFileSync(
+    helmBinary(),
+    ['template', 'agenttier', chart, '--namespace', INSTALL_NS, ...set.flatMap((x) => ['--set', x])],
+    { encoding: 'utf8' },
+  );
+  return parseAllDocuments(out)
+    .map(
+      (d) =>
+        d.toJSON() as {
+          kind: string;
+          metadata: { name: string; namespace?: string };
+          rules?: unknown;
+        } | null,
+    )
+    .filter((o) => o !== null && typeof o === 'object') as Array<{
+    kind: string;
+    metadata: { name: string; namespace?: string };
+    rules?: unknown;
+  }>;
 }
 
 async function api(router: RouterProcess, method: string, path: string, body?: unknown) {
@@ -166,23 +222,57 @@ describe('least-privilege RBAC: the rules allow every request the processes make
         : undefined;
 
   it.each(['controller', 'router'] as const)(
-    'every request of the %s is allowed by its ClusterRole or install-namespace Role',
+    'every request of the %s is allowed by its ClusterRole, install-namespace Role or sandbox-namespace Role',
     (process) => {
       const calls = process === 'controller' ? CONTROLLER_CALLS : ROUTER_CALLS;
-      const cluster = rulesFor(calls, 'cluster');
-      const install = rulesFor(calls, 'install');
+      const roles = {
+        cluster: rulesFor(calls, 'cluster'),
+        install: rulesFor(calls, 'install'),
+        sandbox: rulesFor(calls, 'sandbox'),
+      };
       const mine = records.filter((r) => who(r) === process && r.verb);
       expect(mine.length).toBeGreaterThan(10);
-      const denied = mine.filter((r) => {
-        const req = {
-          group: r.group ?? '',
-          resource: r.subresource ? `${r.resource}/${r.subresource}` : (r.resource ?? ''),
-          verb: r.verb!,
-          ...(r.name ? { name: r.name } : {}),
-        };
-        return !allows(cluster, req) && !(r.namespace === INSTALL_NS && allows(install, req));
-      });
+      const denied = mine.filter((r) => !allowedBy(roles, r));
       expect(denied.map((r) => `${r.verb} ${r.path}`)).toEqual([]);
+    },
+  );
+
+  it.each(['controller', 'router'] as const)(
+    'the RBAC the Helm chart renders for the %s (two sandbox namespaces) allows every request, and nothing outside them',
+    (process) => {
+      const objects = helmObjects('rbac.sandboxNamespaces={default,team-a}');
+      const rulesOf = (kind: string, name: string, namespace?: string) =>
+        (objects.find(
+          (o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace,
+        )?.rules ?? []) as PolicyRule[];
+      const roles = {
+        cluster: rulesOf('ClusterRole', `agenttier-${process}`),
+        install: rulesOf('Role', `agenttier-${process}`, INSTALL_NS),
+        sandbox: rulesOf('Role', `agenttier-${process}-sandboxes`, 'default'),
+      };
+      expect(rulesOf('Role', `agenttier-${process}-sandboxes`, 'team-a')).toEqual(roles.sandbox);
+      const mine = records.filter((r) => who(r) === process && r.verb);
+      expect(mine.filter((r) => !allowedBy(roles, r)).map((r) => `${r.verb} ${r.path}`)).toEqual([]);
+      // The same requests in a namespace that hosts no sandboxes: only the cluster-wide reads pass.
+      const moved = mine
+        .filter((r) => scopeOf(r) === 'sandbox')
+        .map((r) => ({ ...r, namespace: 'kube-system' }));
+      expect(moved.length).toBeGreaterThan(0);
+      for (const r of moved) {
+        if (allowedBy(roles, r)) expect(['list', 'watch'], `${r.verb} ${r.resource}`).toContain(r.verb);
+      }
+    },
+  );
+
+  it.each(['controller', 'router'] as const)(
+    'the %s has no cluster-wide Secret access and no cluster-wide write to a namespaced kind',
+    (process) => {
+      const calls = process === 'controller' ? CONTROLLER_CALLS : ROUTER_CALLS;
+      for (const rule of rulesFor(calls, 'cluster')) {
+        expect(rule.resources).not.toContain('secrets');
+        const clusterScoped = rule.resources.every((r) => r === 'clustersandboxtemplates');
+        if (!clusterScoped) expect(rule.verbs.filter((v) => v !== 'list' && v !== 'watch')).toEqual([]);
+      }
     },
   );
 
@@ -193,28 +283,22 @@ describe('least-privilege RBAC: the rules allow every request the processes make
       const made = new Set(
         records
           .filter((r) => who(r) === process && r.verb)
-          .flatMap((r) => {
-            const c = {
-              verb: r.verb!,
-              group: r.group ?? '',
-              resource: r.subresource ? `${r.resource}/${r.subresource}` : (r.resource ?? ''),
-            };
-            return [
-              callKey(process, c, false),
-              ...(r.namespace === INSTALL_NS ? [callKey(process, c, true)] : []),
-            ];
-          }),
+          .map((r) => callKey(process, requestOf(r), scopeOf(r))),
       );
-      const unused = calls
-        .map((c) => callKey(process, c, c.scope === 'install'))
-        .filter((k) => !made.has(k) && !RARE[k]);
+      const unused = calls.map((c) => callKey(process, c, c.scope)).filter((k) => !made.has(k) && !RARE[k]);
       expect(unused).toEqual([]);
     },
   );
 
-  it('the router never reads a sandbox Secret and never execs into pods', () => {
+  it('the router reads only sandbox token Secrets, one by name, and never execs into pods', () => {
     const routerReqs = records.filter((r) => who(r) === 'router');
-    expect(routerReqs.filter((r) => r.resource === 'secrets' && r.namespace !== INSTALL_NS)).toEqual([]);
+    const secrets = routerReqs.filter((r) => r.resource === 'secrets');
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const r of secrets) {
+      expect(r.verb).toBe('get');
+      expect(r.name).toMatch(/-sandboxd-token$/);
+      expect(SANDBOX_NAMESPACES).toContain(r.namespace);
+    }
     expect(routerReqs.filter((r) => r.subresource === 'exec')).toEqual([]);
   });
 });

@@ -17,7 +17,6 @@ import {
 } from '@agenttier/platform-kubernetes';
 import type { Endpoints } from '../http-endpoints.ts';
 import { serveEndpoints } from '../http-endpoints.ts';
-import { loadSandboxdKey } from '../sandboxd-key.ts';
 import { createEventRecorder, transitionEvent } from './events.ts';
 import type { EventRecorder } from './events.ts';
 import type { LeaderElector } from './leader-election.ts';
@@ -72,7 +71,7 @@ function envOpts(env: NodeJS.ProcessEnv): Partial<ControllerProcessOpts> {
 export interface ControllerProcessOpts {
   kubeConfig?: KubeConfig;
   kubeconfigPath?: string;
-  /** Install namespace: the Lease, the sandboxd key and the router live here. @default $POD_NAMESPACE or 'agenttier' */
+  /** Install namespace: the Lease and the router live here. @default $POD_NAMESPACE or 'agenttier' */
   namespace?: string;
   /** This replica's name in the Lease. @default $POD_NAME or hostname + random suffix */
   identity?: string;
@@ -148,11 +147,9 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
     }
   });
   const store = new KubernetesStore({ kubeConfig: kc, logger });
-  const key = await loadSandboxdKey(kc, namespace, { create: true });
   let loop: Controller | undefined;
   const runtime = new KubernetesRuntime({
     kubeConfig: kc,
-    sandboxdKey: key,
     injectorImage: opts.injectorImage ?? DEFAULT_INJECTOR_IMAGE,
     router: { namespace, podLabels: opts.routerPodLabels ?? DEFAULT_ROUTER_LABELS } satisfies RouterPeer,
     templates: templateLookup(store),

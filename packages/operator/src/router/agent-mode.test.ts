@@ -13,13 +13,11 @@ import { pino } from 'pino';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { API_VERSION } from '@agenttier/contract';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { sandboxdToken } from '@agenttier/platform-kubernetes';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import type { ControllerProcess } from '../controller/start-controller.ts';
 import { startController } from '../controller/start-controller.ts';
-import { loadSandboxdKey } from '../sandboxd-key.ts';
 import { eventually, startFakeCluster } from '../testing.ts';
 import type { RouterProcess } from './start-router.ts';
 import { startRouter } from './start-router.ts';
@@ -134,20 +132,24 @@ describe('agent mode on the Kubernetes router (records in the router data direct
       () => router.store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'k8s-agent' }),
       'the sandbox in the store',
     );
-    // sandboxd as the pod would run it: TCP, with the token derived from the install key and the uid.
-    const key = await loadSandboxdKey(fake.kubeConfig, 'agenttier', { create: false });
+    await eventually(
+      () => controller.runtime.core.readNamespacedPod({ namespace: 'default', name: 'k8s-agent-pod' }),
+      'the pod',
+    );
+    // sandboxd as the pod would run it: TCP, with the token of this start from the sandbox's Secret.
+    const secret = await controller.runtime.core.readNamespacedSecret({
+      namespace: 'default',
+      name: 'k8s-agent-sandboxd-token',
+    });
     const tokenFile = join(work, 'token');
-    writeFileSync(tokenFile, sandboxdToken(key, sb.metadata.uid!), { mode: 0o600 });
+    writeFileSync(tokenFile, Buffer.from(secret.data!.token!, 'base64'), { mode: 0o600 });
+    expect(sb.metadata.uid).toBeTruthy();
     sandboxd = await startLocalSandboxd({
       roots: [workspace, scratch],
       cwd: workspace,
       listen: `127.0.0.1:${sandboxdPort}`,
       env: { AGENTTIER_SANDBOXD_TOKEN_FILE: tokenFile },
     });
-    await eventually(
-      () => controller.runtime.core.readNamespacedPod({ namespace: 'default', name: 'k8s-agent-pod' }),
-      'the pod',
-    );
     fake.kubelet.markRunning('default', 'k8s-agent-pod', { podIP: '127.0.0.1' });
     await eventually(
       async () => ((await (await fetch(url(''))).json()) as { status?: string }).status === 'Running',

@@ -14,7 +14,6 @@ import {
 } from '@agenttier/platform-kubernetes';
 import type { Authenticator } from '@agenttier/server';
 import { SandboxdDataPlane, SqliteAgentRecords, createApp, devAuthenticator } from '@agenttier/server';
-import { loadSandboxdKey } from '../sandboxd-key.ts';
 import { SandboxdPods } from './sandboxd-pods.ts';
 import { sandboxdFallback } from './tar-fallback.ts';
 
@@ -23,7 +22,7 @@ export const ROUTER_COMPONENT = 'agenttier-router';
 export interface RouterProcessOpts {
   kubeConfig?: KubeConfig;
   kubeconfigPath?: string;
-  /** Install namespace (where the sandboxd key Secret is). @default $POD_NAMESPACE or 'agenttier' */
+  /** Install namespace. @default $POD_NAMESPACE or 'agenttier' */
   namespace?: string;
   /** @default '0.0.0.0' */
   host?: string;
@@ -33,8 +32,6 @@ export interface RouterProcessOpts {
   authenticate?: Authenticator;
   /** Every caller is the development admin: only for a cluster nobody else can reach. @default $AGENTTIER_DEV_AUTH === 'true' */
   devAuth?: boolean;
-  /** How long to wait for the controller to create the sandboxd key. @default 60000 */
-  keyWaitMs?: number;
   logger?: PinoLogger;
   /** Level of the default logger (JSON lines on stderr). @default $AGENTTIER_LOG_LEVEL or 'info' */
   logLevel?: string;
@@ -110,11 +107,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     userAgent: `${ROUTER_COMPONENT}/0.1.0`,
   });
   const store = new KubernetesStore({ kubeConfig: kc, logger });
-  const key = await loadSandboxdKey(kc, namespace, {
-    create: false,
-    ...(opts.keyWaitMs !== undefined ? { waitMs: opts.keyWaitMs } : {}),
-  });
-  const pods = new SandboxdPods(kc, key, logger, opts.sandboxdPort ?? SANDBOXD_PORT);
+  const pods = new SandboxdPods(kc, logger, opts.sandboxdPort ?? SANDBOXD_PORT);
   const dataDir = opts.dataDir ?? process.env.AGENTTIER_DATA_DIR ?? '/var/lib/agenttier';
   const agentRecordsPath = join(dataDir, 'agent-records.db');
   // Opened before anything starts, so an unwritable data directory fails the start with its path.

@@ -8,7 +8,12 @@ import { parseAllDocuments, stringify } from 'yaml';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import { startFakeClusterWithCrds } from '../testing/fake-cluster.ts';
 import { helmBinary } from '../testing/helm-binary.ts';
-import { clusterRules, installNamespaceRules, renderInstallManifests } from './install-manifests.ts';
+import {
+  clusterRules,
+  installNamespaceRules,
+  renderInstallManifests,
+  sandboxNamespaceRules,
+} from './install-manifests.ts';
 
 type Obj = {
   apiVersion: string;
@@ -135,6 +140,11 @@ describe('deployment manifests render and validate', () => {
         const role = objects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith(`-${who}`));
         expect(cr?.rules).toEqual(clusterRules(who));
         expect(role?.rules).toEqual(installNamespaceRules(who));
+        const sandboxRole = objects.find(
+          (o) => o.kind === 'Role' && o.metadata.name.endsWith(`-${who}-sandboxes`),
+        );
+        expect(sandboxRole?.metadata.namespace).toBe('default');
+        expect(sandboxRole?.rules).toEqual(sandboxNamespaceRules(who));
       }
       // The router's pods carry the labels every sandbox NetworkPolicy admits to sandboxd.
       const router = objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-router')) as

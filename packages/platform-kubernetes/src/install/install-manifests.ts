@@ -4,7 +4,7 @@ import { buildCrds } from '../crd/crds.ts';
 import type { RouterNetworkPolicyInput } from '../runtime/router-network-policy.ts';
 import { buildRouterNetworkPolicy } from '../runtime/router-network-policy.ts';
 import type { PolicyRule } from '../rbac/rbac.ts';
-import { CONTROLLER_CALLS, ROUTER_CALLS, SANDBOXD_KEY_SECRET_NAME, rulesFor } from '../rbac/rbac.ts';
+import { CONTROLLER_CALLS, ROUTER_CALLS, rulesFor } from '../rbac/rbac.ts';
 
 export interface InstallOpts {
   /** @default 'agenttier' */
@@ -39,6 +39,11 @@ export interface InstallOpts {
   /** @default 1 (more replicas stand by on the Lease) */
   controllerReplicas?: number;
   /**
+   * Namespaces that host sandboxes: the controller and router get a Role in each (writes, Secrets)
+   * and only cross-namespace reads cluster-wide. A sandbox elsewhere cannot be started. @default ['default']
+   */
+  sandboxNamespaces?: string[];
+  /**
    * The router's NetworkPolicy (who may reach it, what it may reach), or `false` for none.
    * @default {} (every pod but sandboxes in; API server, DNS and sandboxd out)
    */
@@ -64,7 +69,12 @@ export function installNamespaceRules(who: 'controller' | 'router'): PolicyRule[
   return rulesFor(who === 'controller' ? CONTROLLER_CALLS : ROUTER_CALLS, 'install');
 }
 
-function rbac(who: 'controller' | 'router', ns: string): Obj[] {
+/** The Role each sandbox namespace gets (name `agenttier-<who>-sandboxes`). */
+export function sandboxNamespaceRules(who: 'controller' | 'router'): PolicyRule[] {
+  return rulesFor(who === 'controller' ? CONTROLLER_CALLS : ROUTER_CALLS, 'sandbox');
+}
+
+function rbac(who: 'controller' | 'router', ns: string, sandboxNamespaces: string[]): Obj[] {
   const name = `agenttier-${who}`;
   const labels = component(who);
   const subject = { kind: 'ServiceAccount', name, namespace: ns };
@@ -101,6 +111,21 @@ function rbac(who: 'controller' | 'router', ns: string): Obj[] {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [subject],
     },
+    ...sandboxNamespaces.flatMap((sandboxNs) => [
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: `${name}-sandboxes`, namespace: sandboxNs, labels },
+        rules: sandboxNamespaceRules(who),
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: `${name}-sandboxes`, namespace: sandboxNs, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-sandboxes` },
+        subjects: [subject],
+      },
+    ]),
   ];
 }
 
@@ -235,7 +260,8 @@ export function renderInstallManifests(opts: InstallOpts = {}): Obj[] {
   if (opts.includeCrds ?? true) out.push(...buildCrds());
   if (opts.includeNamespace ?? true)
     out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: APP_LABELS } });
-  out.push(...rbac('controller', ns), ...rbac('router', ns));
+  const sandboxNamespaces = opts.sandboxNamespaces ?? ['default'];
+  out.push(...rbac('controller', ns, sandboxNamespaces), ...rbac('router', ns, sandboxNamespaces));
   out.push(deployment('controller', ns, { ...common, replicas: opts.controllerReplicas ?? 1 }));
   const persistence = opts.routerPersistence ?? {};
   const routerReplicas = opts.routerReplicas ?? 1;
@@ -301,5 +327,3 @@ export function renderInstallManifests(opts: InstallOpts = {}): Obj[] {
   );
   return out;
 }
-
-export { SANDBOXD_KEY_SECRET_NAME };

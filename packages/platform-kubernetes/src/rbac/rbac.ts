@@ -8,11 +8,17 @@ export interface ApiCall {
   /** Plural, with `/subresource` when there is one. */
   resource: string;
   verb: ApiVerb;
-  /** `cluster`: any namespace (sandboxes live anywhere); `install`: only the install namespace. */
-  scope: 'cluster' | 'install';
+  /**
+   * Where the grant lives:
+   * - `cluster`: a ClusterRole. Only reads across namespaces (the informers' list/watch) and
+   *   cluster-scoped kinds; never Secrets, never a write to a namespaced kind;
+   * - `sandbox`: a Role in each namespace that hosts sandboxes (Helm `rbac.sandboxNamespaces`);
+   * - `install`: a Role in the install namespace only.
+   */
+  scope: 'cluster' | 'sandbox' | 'install';
   /** For install-scoped gets of one named object. */
   resourceNames?: string[];
-  /** Where in the code, for the reader of a ClusterRole. */
+  /** Where in the code, for the reader of a Role. */
   why: string;
 }
 
@@ -23,7 +29,6 @@ export interface PolicyRule {
   resourceNames?: string[];
 }
 
-export const SANDBOXD_KEY_SECRET_NAME = 'agenttier-sandboxd-key';
 export const LEASE_NAME = 'agenttier-controller-leader';
 
 const AT = API_GROUP;
@@ -40,53 +45,49 @@ const call = (
 /** Every request `agenttier controller` makes (the RBAC test holds the code to this list). */
 export const CONTROLLER_CALLS: ApiCall[] = [
   ...call(AT, 'sandboxes', ['list', 'watch'], 'cluster', 'KubernetesStore informer'),
-  ...call(AT, 'sandboxes', ['get'], 'cluster', 'KubernetesStore reads before its cache syncs'),
+  ...call(AT, 'sandboxes', ['get'], 'sandbox', 'KubernetesStore reads before its cache syncs'),
   ...call(
     AT,
     'sandboxes',
     ['update'],
-    'cluster',
+    'sandbox',
     'finalizer add/remove, desiredState on idle/max-runtime stop',
   ),
-  ...call(AT, 'sandboxes/status', ['update'], 'cluster', 'status written by the reconciler'),
+  ...call(AT, 'sandboxes/status', ['update'], 'sandbox', 'status written by the reconciler'),
   // Setting blockOwnerDeletion on children's owner references needs this (OwnerReferencesPermissionEnforcement).
-  ...call(AT, 'sandboxes/finalizers', ['update'], 'cluster', 'owner references with blockOwnerDeletion'),
-  ...call(AT, 'sandboxtemplates', ['get', 'list', 'watch'], 'cluster', 'template resolution'),
+  ...call(AT, 'sandboxes/finalizers', ['update'], 'sandbox', 'owner references with blockOwnerDeletion'),
+  ...call(AT, 'sandboxtemplates', ['list', 'watch'], 'cluster', 'template informer'),
+  ...call(AT, 'sandboxtemplates', ['get'], 'sandbox', 'template resolution before the cache syncs'),
   ...call(AT, 'clustersandboxtemplates', ['get', 'list', 'watch'], 'cluster', 'template resolution'),
   ...call('', 'pods', ['list', 'watch'], 'cluster', 'pod informer (observe, restart on change)'),
   ...call(
     '',
     'pods',
     ['get', 'create', 'delete'],
-    'cluster',
+    'sandbox',
     'KubernetesRuntime ensureWorkload/removeWorkload',
   ),
-  ...call(
-    '',
-    'persistentvolumeclaims',
-    ['get', 'list', 'create', 'delete'],
-    'cluster',
-    'workspace claims; orphan listing',
-  ),
+  ...call('', 'persistentvolumeclaims', ['list'], 'cluster', 'orphan listing'),
+  ...call('', 'persistentvolumeclaims', ['get', 'create', 'delete'], 'sandbox', 'workspace claims'),
   ...call(
     '',
     'serviceaccounts',
     ['get', 'create', 'delete'],
-    'cluster',
-    'per-sandbox identity (delete: leftovers of a same-named sandbox)',
+    'sandbox',
+    'per-sandbox identity (delete: leftovers of an earlier same-named sandbox)',
   ),
   ...call(
     '',
     'secrets',
-    ['get', 'create', 'delete'],
-    'cluster',
-    'per-sandbox sandboxd token (delete: leftovers)',
+    ['get', 'create', 'update', 'delete'],
+    'sandbox',
+    'per-sandbox sandboxd token, a new one per pod start (delete: leftovers)',
   ),
   ...call(
     'networking.k8s.io',
     'networkpolicies',
     ['get', 'create', 'update', 'delete'],
-    'cluster',
+    'sandbox',
     'per-sandbox network policy',
   ),
   ...call(
@@ -96,43 +97,33 @@ export const CONTROLLER_CALLS: ApiCall[] = [
     'cluster',
     'DomainRefresher re-resolves allowed domains',
   ),
-  ...call('', 'events', ['create'], 'cluster', 'an Event per phase change'),
+  ...call('', 'events', ['create'], 'sandbox', 'an Event per phase change'),
   ...call('coordination.k8s.io', 'leases', ['get', 'create', 'update'], 'install', 'leader election'),
-  ...call(
-    '',
-    'secrets',
-    ['get', 'create'],
-    'install',
-    'the install-wide sandboxd key (created on first start)',
-  ),
 ];
 
-/** Every request `agenttier router` makes. It never reads Secrets of sandboxes: tokens are derived. */
+/** Every request `agenttier router` makes. It reads one sandbox's token Secret at a time, by name. */
 export const ROUTER_CALLS: ApiCall[] = [
+  ...call(AT, 'sandboxes', ['list', 'watch'], 'cluster', 'KubernetesStore informer'),
   ...call(
     AT,
     'sandboxes',
-    ['get', 'list', 'watch', 'create', 'update', 'delete'],
-    'cluster',
+    ['get', 'create', 'update', 'delete'],
+    'sandbox',
     'REST API on the KubernetesStore',
   ),
-  ...call(AT, 'sandboxes/status', ['update'], 'cluster', 'initial status, stop/resume, activity'),
-  ...call(
-    AT,
-    'sandboxtemplates',
-    ['get', 'list', 'watch', 'create', 'update', 'delete'],
-    'cluster',
-    'template REST API',
-  ),
+  ...call(AT, 'sandboxes/status', ['update'], 'sandbox', 'initial status, stop/resume, activity'),
+  ...call(AT, 'sandboxtemplates', ['list', 'watch'], 'cluster', 'template informer'),
+  ...call(AT, 'sandboxtemplates', ['get', 'create', 'update', 'delete'], 'sandbox', 'template REST API'),
   ...call(
     AT,
     'clustersandboxtemplates',
     ['get', 'list', 'watch', 'create', 'update', 'delete'],
     'cluster',
-    'template REST API',
+    'template REST API (a cluster-scoped kind)',
   ),
   ...call('', 'pods', ['list', 'watch'], 'cluster', 'pod IPs of sandboxes (sandboxd)'),
-  ...call('', 'secrets', ['get'], 'install', 'the install-wide sandboxd key', [SANDBOXD_KEY_SECRET_NAME]),
+  // get only: no list or watch, so the router cannot enumerate Secrets, only fetch a named one.
+  ...call('', 'secrets', ['get'], 'sandbox', "a sandbox's sandboxd token when its pod appears"),
 ];
 
 /** Groups calls into the fewest rules that allow exactly them. */

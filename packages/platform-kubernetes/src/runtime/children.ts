@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Sandbox } from '@agenttier/contract';
 import {
   API_GROUP,
@@ -106,11 +106,19 @@ export function foreignObjectMessage(
   );
 }
 
+/** On a sandbox Pod: the SHA-256 of the sandboxd token it was started with (hex). */
+export const ANNOTATION_TOKEN_SHA256 = 'agenttier.io/sandboxd-token-sha256';
+
 /**
- * sandboxd's bearer token for one sandbox: HMAC-SHA256(install key, sandbox uid). The controller writes
- * it into the sandbox's Secret; the router derives the same value, so it needs no permission to read
- * Secrets in sandbox namespaces.
+ * A fresh sandboxd bearer token (256 random bits). The controller makes one for every pod start and
+ * writes it into the sandbox's own Secret; nothing install-wide derives it, so a leaked token (or the
+ * sandbox reading its own) is worth one sandbox for one run.
  */
-export function sandboxdToken(key: string | Buffer, sandboxUid: string): string {
-  return createHmac('sha256', key).update(`sandboxd:${sandboxUid}`).digest('base64url');
+export function newSandboxdToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** What the pod annotation holds: lets the router tell which start a token belongs to without trusting the pod with it. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }

@@ -21,7 +21,14 @@ import { mergeTemplateChain, resolveTemplateChain, silentLogger } from '@agentti
 import { isAlreadyExists, isNotFound, toPlatformError, withRetry } from '../kube/api-errors.ts';
 import { Reflector } from '../kube/reflector.ts';
 import type { ChildNames } from './children.ts';
-import { ANNOTATION_ALLOWED_DOMAINS, childNames, foreignObjectMessage, ownership } from './children.ts';
+import {
+  ANNOTATION_ALLOWED_DOMAINS,
+  childNames,
+  foreignObjectMessage,
+  newSandboxdToken,
+  ownership,
+  tokenDigest,
+} from './children.ts';
 import type { DomainResolver } from './domain-resolver.ts';
 import { resolveDomains, systemResolver } from './domain-resolver.ts';
 import type { DnsPeer, RouterPeer } from './network-policy.ts';
@@ -34,8 +41,6 @@ import { buildPod } from './pod-builder.ts';
 
 export interface KubernetesRuntimeOpts {
   kubeConfig: KubeConfig;
-  /** Install-wide secret from which each sandbox's sandboxd token is derived (see sandboxdToken). */
-  sandboxdKey: string | Buffer;
   /** Image whose entry copies sandboxd, Node and tini into the pod. */
   injectorImage: string;
   /** The router's pods: the only peers allowed to reach sandboxd. */
@@ -219,11 +224,12 @@ export class KubernetesRuntime implements Runtime {
       return 'deleted';
     }
     await this.ensureServiceAccount(sandbox, names);
-    await this.ensureTokenSecret(sandbox, names);
+    const token = await this.ensureTokenSecret(sandbox, names);
     await this.ensureNetworkPolicy(sandbox, effective, names);
     const body = buildPod({
       sandbox,
       effective,
+      tokenSha256: tokenDigest(token),
       injectorImage: this.opts.injectorImage,
       harness: await this.harnessExtras(sandbox),
       ...(this.opts.scheduling ? { scheduling: this.opts.scheduling } : {}),
@@ -328,21 +334,47 @@ export class KubernetesRuntime implements Runtime {
     );
   }
 
-  private ensureTokenSecret(sandbox: Sandbox, names: ChildNames): Promise<unknown> {
+  /**
+   * A new token for the pod about to start (no pod of this sandbox exists now), in the sandbox's own
+   * Secret; returns it. The pod mounts it, and carries its digest so the router can tell a token
+   * meant for it from one meant for a later start.
+   */
+  private async ensureTokenSecret(sandbox: Sandbox, names: ChildNames): Promise<string> {
     const namespace = this.ns(sandbox);
     const name = names.tokenSecret;
-    return this.ensureChild(
+    const token = newSandboxdToken();
+    const body = buildTokenSecret(sandbox, token);
+    const existing = await this.ensureChild(
       'Secret',
       name,
       sandbox,
-      () =>
-        this.core.createNamespacedSecret({
-          namespace,
-          body: buildTokenSecret(sandbox, this.opts.sandboxdKey),
-        }),
+      () => this.core.createNamespacedSecret({ namespace, body }),
       () => this.core.readNamespacedSecret({ namespace, name }),
       (uid) => this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } }),
     );
+    if (!existing) return token;
+    try {
+      if (existing.immutable) {
+        // Written by a version that derived tokens from an install key: replace it once.
+        await this.core.deleteNamespacedSecret({
+          namespace,
+          name,
+          body: { preconditions: { uid: existing.metadata?.uid ?? '' } },
+        });
+        throw new PlatformError('UNAVAILABLE', `replacing the immutable Secret ${name} with a per-start one`);
+      }
+      await this.core.replaceNamespacedSecret({
+        namespace,
+        name,
+        body: {
+          ...body,
+          metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion },
+        },
+      });
+      return token;
+    } catch (err) {
+      throw toPlatformError(err, `Secret ${name}`);
+    }
   }
 
   /** Applied at every (re)start, so a template's network change reaches the sandbox when it next starts. */

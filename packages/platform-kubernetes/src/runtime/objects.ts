@@ -1,7 +1,7 @@
 import type { ACCESS_MODES, Sandbox } from '@agenttier/contract';
 import type { EffectiveSandbox } from '@agenttier/core';
 import type { V1PersistentVolumeClaim, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
-import { childLabels, childNames, ownerReference, sandboxdToken } from './children.ts';
+import { childLabels, childNames, ownerReference } from './children.ts';
 
 export type AccessMode = (typeof ACCESS_MODES)[number];
 
@@ -43,8 +43,11 @@ export function buildServiceAccount(sandbox: Sandbox): V1ServiceAccount {
   };
 }
 
-/** sandboxd's bearer token, mounted read-only into the sandbox container. */
-export function buildTokenSecret(sandbox: Sandbox, key: string | Buffer): V1Secret {
+/**
+ * sandboxd's bearer token for one pod start, mounted read-only into the sandbox container. Only the
+ * controller writes it; the router reads this one Secret when it first talks to the pod.
+ */
+export function buildTokenSecret(sandbox: Sandbox, token: string): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -53,7 +56,6 @@ export function buildTokenSecret(sandbox: Sandbox, key: string | Buffer): V1Secr
       labels: { ...childLabels(sandbox), 'agenttier.io/secret-purpose': 'sandboxd-token' },
     },
     type: 'Opaque',
-    immutable: true,
-    stringData: { token: sandboxdToken(key, sandbox.metadata.uid ?? '') },
+    stringData: { token },
   };
 }

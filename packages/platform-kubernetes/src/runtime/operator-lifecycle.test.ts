@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { SANDBOX_FINALIZER } from '@agenttier/contract';
 import type { OperatorHarness } from '../testing/operator-harness.ts';
-import { TEST_KEY, eventually, startOperatorHarness } from '../testing/operator-harness.ts';
-import { sandboxdToken } from './children.ts';
+import { eventually, startOperatorHarness } from '../testing/operator-harness.ts';
+import { tokenDigest } from './children.ts';
 import { DomainRefresher } from './domain-refresher.ts';
 
 const phaseOf = async (h: OperatorHarness, name: string, phase: string) => {
@@ -46,7 +46,10 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     expect(pvc.spec?.accessModes).toEqual(['ReadWriteOnce']);
     expect(pvc.spec?.resources?.requests?.storage).toBe('5Gi');
     expect(sa.automountServiceAccountToken).toBe(false);
-    expect(Buffer.from(secret.data!.token!, 'base64').toString()).toBe(sandboxdToken(TEST_KEY, uid));
+    // This start's token: random, and the pod names only its digest.
+    const token = Buffer.from(secret.data!.token!, 'base64').toString();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(pod.metadata?.annotations?.['agenttier.io/sandboxd-token-sha256']).toBe(tokenDigest(token));
 
     const spec = pod.spec!;
     expect(spec.automountServiceAccountToken).toBe(false);
@@ -119,6 +122,35 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
       name: 'beta-workspace',
     });
     expect(pvcAfter.metadata?.uid).toBe(pvcBefore.metadata?.uid);
+  });
+
+  it('every pod start gets a fresh token of its own: per sandbox and per start, never derived from anything shared', async () => {
+    h.autoKubelet(true);
+    const tokenOf = async (name: string) => {
+      const s = await h.core.readNamespacedSecret({ namespace: 'default', name: `${name}-sandboxd-token` });
+      return Buffer.from(s.data!.token!, 'base64').toString();
+    };
+    await h.createSandbox('tok-a');
+    await h.createSandbox('tok-b');
+    await eventually(() => phaseOf(h, 'tok-a', 'Running'), 'a Running');
+    await eventually(() => phaseOf(h, 'tok-b', 'Running'), 'b Running');
+    const first = await tokenOf('tok-a');
+    expect(first).not.toBe(await tokenOf('tok-b'));
+    expect((await h.pod('tok-a'))?.metadata?.annotations?.['agenttier.io/sandboxd-token-sha256']).toBe(
+      tokenDigest(first),
+    );
+
+    let sb = (await h.getSandbox('tok-a'))!;
+    await h.store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Stopped' } });
+    await eventually(() => phaseOf(h, 'tok-a', 'Stopped'), 'Stopped');
+    sb = (await h.getSandbox('tok-a'))!;
+    await h.store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Running' } });
+    await eventually(() => phaseOf(h, 'tok-a', 'Running'), 'Running again');
+    const second = await tokenOf('tok-a');
+    expect(second).not.toBe(first);
+    expect((await h.pod('tok-a'))?.metadata?.annotations?.['agenttier.io/sandboxd-token-sha256']).toBe(
+      tokenDigest(second),
+    );
   });
 
   it('delete removes the finalizer and every child goes with the Sandbox', async () => {

@@ -11,7 +11,7 @@ import {
   parseCidr,
 } from './network-policy.ts';
 import { resolveDomains } from './domain-resolver.ts';
-import { sandboxdToken } from './children.ts';
+import { newSandboxdToken, tokenDigest } from './children.ts';
 
 const sandbox: Sandbox = {
   apiVersion: 'agenttier.io/v1alpha1',
@@ -227,8 +227,12 @@ describe('network policy', () => {
   });
 });
 
-it('sandboxd tokens differ per sandbox and per install key', () => {
-  expect(sandboxdToken('k1', 'u1')).not.toBe(sandboxdToken('k1', 'u2'));
-  expect(sandboxdToken('k1', 'u1')).not.toBe(sandboxdToken('k2', 'u1'));
-  expect(sandboxdToken('k1', 'u1')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+it('sandboxd tokens are 256 random bits each, and the pod carries only their digest', () => {
+  const tokens = new Set(Array.from({ length: 100 }, () => newSandboxdToken()));
+  expect(tokens.size).toBe(100);
+  for (const t of tokens) expect(t).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  const token = [...tokens][0]!;
+  const pod = buildPod({ sandbox, effective, injectorImage: 'inj', tokenSha256: tokenDigest(token) });
+  expect(pod.metadata?.annotations?.['agenttier.io/sandboxd-token-sha256']).toMatch(/^[0-9a-f]{64}$/);
+  expect(JSON.stringify(pod)).not.toContain(token);
 });

@@ -11,6 +11,7 @@ import type {
 } from '@kubernetes/client-node';
 import {
   ANNOTATION_CREATED_BY,
+  ANNOTATION_TOKEN_SHA256,
   LABEL_COMPONENT,
   childLabels,
   childNames,
@@ -55,6 +56,8 @@ export interface PodBuildInput {
   scheduling?: PodScheduling;
   /** Size of the in-memory /tmp. @default 256Mi */
   tmpSize?: string;
+  /** SHA-256 (hex) of the token this start's Secret holds (see tokenDigest). */
+  tokenSha256?: string;
 }
 
 /** DESIGN's locked-down container: uid 1000, read-only root, no capabilities, no escalation, seccomp. */
@@ -207,6 +210,10 @@ export function buildPod(input: PodBuildInput): V1Pod {
 
   const scheduling = input.scheduling ?? {};
   const createdBy = sandbox.spec.createdBy?.email ?? sandbox.spec.createdBy?.sub;
+  const annotations: Record<string, string> = {
+    ...(createdBy ? { [ANNOTATION_CREATED_BY]: createdBy } : {}),
+    ...(input.tokenSha256 ? { [ANNOTATION_TOKEN_SHA256]: input.tokenSha256 } : {}),
+  };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -214,7 +221,7 @@ export function buildPod(input: PodBuildInput): V1Pod {
       name: names.pod,
       namespace: sandbox.metadata.namespace ?? 'default',
       labels,
-      ...(createdBy ? { annotations: { [ANNOTATION_CREATED_BY]: createdBy } } : {}),
+      ...(Object.keys(annotations).length ? { annotations } : {}),
       ownerReferences: [ownerReference(sandbox)],
     },
     spec: {

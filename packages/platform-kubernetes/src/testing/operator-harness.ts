@@ -11,7 +11,6 @@ import { KubernetesStore } from '../store/kubernetes-store.ts';
 import { withChildNamesInStatus } from '../store/status-names.ts';
 import { startFakeClusterWithCrds } from './fake-cluster.ts';
 
-export const TEST_KEY = 'test-sandboxd-key-0123456789abcdef';
 export const ROUTER = {
   namespace: 'agenttier',
   podLabels: { 'app.kubernetes.io/name': 'agenttier', 'app.kubernetes.io/component': 'router' },
@@ -59,7 +58,6 @@ export async function startOperatorHarness(
   const ref: { controller?: Controller } = {};
   const runtime = new KubernetesRuntime({
     kubeConfig: fake.kubeConfig,
-    sandboxdKey: TEST_KEY,
     injectorImage: 'agenttier/sandboxd-injector:test',
     router: ROUTER,
     templates: templateLookup(store),

@@ -71,11 +71,6 @@ export const routerCommand = {
         'every caller is an admin: only for a cluster nobody else reaches (without it every API call gets 401 until OIDC/API keys land)',
     },
     {
-      flags: '--key-wait <duration>',
-      description: 'how long to wait for the controller to create the sandboxd key Secret',
-      default: '60s',
-    },
-    {
       flags: '--data-dir <dir>',
       description:
         'where agent-mode invoke records and install logs are kept (SQLite; default ~/.agenttier/router or AGENTTIER_DATA_DIR; in a cluster the router PVC at /var/lib/agenttier)',

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as Operator from '@agenttier/operator';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
-import { parseDurationFlag, parseIntFlag, str } from '../../flags.ts';
+import { parseIntFlag, str } from '../../flags.ts';
 import type { Client } from '../../context.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
 import { serialize } from '../../output.ts';
@@ -77,14 +77,6 @@ function kubeFailure(op: OperatorModule, err: unknown, what: string): CliError {
       `${what}: ${message}`,
       EXIT.CONFLICT,
       'Another field manager (kubectl, Helm) owns these fields; re-run with --force-conflicts to take them over',
-      { cause: err },
-    );
-  }
-  if (/does not exist; is the controller running\?/.test(message)) {
-    return new CliError(
-      `${what}: ${message}`,
-      EXIT.ERROR,
-      'Start `agenttier controller` (it creates the sandboxd key), or wait longer with --key-wait',
       { cause: err },
     );
   }
@@ -164,7 +156,6 @@ const router: Handler = async (client, { opts }) => {
   const namespace = installNamespace(client, opts);
   const port = parseIntFlag(opts.port, '--port', { min: 0, max: 65_535 });
   const host = str(opts.host) ?? '127.0.0.1';
-  const keyWaitMs = parseDurationFlag(opts.keyWait ?? '60s', '--key-wait');
   const logLevel = str(opts.logLevel);
   const devAuth = opts.devAuth === true;
   const dataDir =
@@ -180,7 +171,6 @@ const router: Handler = async (client, { opts }) => {
       host,
       port,
       devAuth,
-      keyWaitMs,
       dataDir,
       ...(logLevel ? { logLevel } : {}),
     });
