@@ -4,3 +4,4 @@ export * from './quantity.ts';
 export * from './resources.ts';
 export * from './api.ts';
 export * from './limits.ts';
+export * from './openapi.ts';

@@ -33,6 +33,7 @@ import { registerGuardChain } from './http/guards.ts';
 import type { ServerLimitsOpts } from './http/server-limits.ts';
 import { SERVER_LIMIT_DEFAULTS } from './http/server-limits.ts';
 import { createPreviewProxy } from './routes/preview-proxy.ts';
+import { recordRouteTable, registerOpenApiRoute } from './openapi.ts';
 
 export interface AppDeps {
   store: Store;
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
         .send(body);
     },
   });
+  recordRouteTable(app); // before any route: openapi.test.ts checks every route is documented
   const authenticate = deps.authenticate ?? devAuthenticator;
   const metrics = deps.metrics ?? createHttpMetrics();
   // Bound once agent mode is set up below (it needs the service's routes registered first).
@@ -149,6 +151,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
     void reply.code(status).type('application/json').send(body);
   });
 
+  registerOpenApiRoute(app);
   app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok'));
   app.get('/readyz', async (_req, reply) => {
     try {

@@ -9,11 +9,11 @@ import { callSandboxd, fileRootsOf, sandboxdOf } from './sandboxd-access.ts';
 
 export type FileOpsRouteDeps = SandboxdRouteDeps;
 
-const mkdirSchema = z.object({
+export const mkdirSchema = z.object({
   path: z.string().min(1, { error: 'is required' }),
   parents: z.boolean().optional(),
 });
-const renameSchema = z.object({
+export const renameSchema = z.object({
   from: z.string().min(1, { error: 'is required' }),
   to: z.string().min(1, { error: 'is required' }),
   overwrite: z.boolean().optional(),

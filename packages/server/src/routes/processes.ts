@@ -13,7 +13,7 @@ import { callProcess, callSandboxd, sandboxdOf } from './sandboxd-access.ts';
 
 export type ProcessRouteDeps = SandboxdRouteDeps;
 
-const startSchema = execRequestSchema.safeExtend({
+export const startProcessSchema = execRequestSchema.safeExtend({
   name: z.string().max(128).optional(),
   timeout: z
     .number()
@@ -21,7 +21,7 @@ const startSchema = execRequestSchema.safeExtend({
     .max(7 * 24 * 3600)
     .optional(),
 });
-const signalSchema = z.object({
+export const signalSchema = z.object({
   signal: z.string().regex(/^(SIG)?[A-Z0-9]+$/, { error: 'must be a signal name like SIGTERM' }),
 });
 
@@ -96,7 +96,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
   });
 
   app.post('/api/v1/sandboxes/:id/processes', async (req, reply) => {
-    const body = parseOrThrow(startSchema, req.body ?? {}, 'process');
+    const body = parseOrThrow(startProcessSchema, req.body ?? {}, 'process');
     const { client } = await clientFor(req);
     const info = await callSandboxd(() =>
       client.startProcess({

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import type { Sandbox } from '@agenttier/contract';
+import type { DataPlane } from '@agenttier/core';
+import type { SandboxdClient } from '@agenttier/sandboxd';
+import { MemoryStore } from '@agenttier/testkit';
+import type { FastifyInstance } from 'fastify';
+import { SqliteAgentRecords } from './agent/sqlite-agent-records.ts';
+import { createApp } from './app.ts';
+import { API_OPERATIONS, UNDOCUMENTED_ROUTES, openApiPath, routeTableOf } from './openapi.ts';
+
+// Every optional part enabled (sandboxd routes, agent mode), so the route table is the whole API.
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = createApp({
+    store: new MemoryStore(),
+    dataPlaneFor: async (): Promise<DataPlane> => {
+      throw new Error('no data plane in this test');
+    },
+    logger: pino({ level: 'silent' }),
+    sandboxdFor: (_sb: Sandbox): SandboxdClient | undefined => undefined,
+    agentRecords: new SqliteAgentRecords(':memory:'),
+  });
+  await app.ready();
+});
+afterAll(() => app.close());
+
+describe('/api/v1/openapi.json', () => {
+  it('documents every route the router registers, and no route it does not', () => {
+    const documented = new Set(API_OPERATIONS.map((op) => `${op.method} ${op.path}`));
+    const registered = routeTableOf(app)
+      .filter((r) => !UNDOCUMENTED_ROUTES.has(r) && !r.includes('/preview/'))
+      .map((r) => {
+        const [method, url] = r.split(' ') as [string, string];
+        return `${method} ${openApiPath(url)}`;
+      });
+    expect(registered.length).toBeGreaterThan(30);
+    expect(registered.filter((r) => !documented.has(r))).toEqual([]);
+    expect([...documented].filter((d) => !registered.includes(d))).toEqual([]);
+  });
+
+  it('is served as OpenAPI 3.1 with the request schemas the routes validate with', async () => {
+    const r = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    expect(r.statusCode).toBe(200);
+    const doc = r.json() as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>
+      >;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    const create = doc.paths['/api/v1/sandboxes']?.post?.requestBody?.content['application/json']?.schema as {
+      properties: Record<string, unknown>;
+      required: string[];
+      additionalProperties: unknown;
+    };
+    expect(create.required).toContain('name');
+    expect(Object.keys(create.properties)).toEqual(
+      expect.arrayContaining(['name', 'templateRef', 'timeout']),
+    );
+    expect(create.additionalProperties).toBe(false); // strict: unknown fields are refused
+    expect(doc.paths['/api/v1/sandboxes/{id}/exec']?.post?.requestBody).toBeDefined();
+  });
+});

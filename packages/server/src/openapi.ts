@@ -1,0 +1,417 @@
+import type { ApiOperation } from '@agenttier/contract';
+import {
+  createSandboxRequestSchema,
+  execRequestSchema,
+  forwardedPortSchema,
+  openApiDocument,
+  patchSandboxRequestSchema,
+  templateWriteRequestSchema,
+} from '@agenttier/contract';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { configureRequestSchema } from './agent/configure-request.ts';
+import { mkdirSchema, renameSchema } from './routes/file-ops.ts';
+import { signalSchema, startProcessSchema } from './routes/processes.ts';
+
+const NS = { namespace: 'the namespace (default: default)' };
+const json = (description: string, status = 200) => ({ status, description });
+const sse = (description: string) => ({ status: 200, description, contentType: 'text/event-stream' });
+const none = (description: string) => ({ status: 204, description });
+const S = '/api/v1/sandboxes/{id}';
+/** The cancel route reads its body by hand (the invoke routes take raw bytes); this is its shape. */
+const invokeCancelSchema = z.object({ invokeId: z.string().min(1) });
+
+/**
+ * Every REST operation of the router with the schema its route validates the body with. The document
+ * at /api/v1/openapi.json is built from this list; openapi.test.ts fails when a route is registered
+ * that is not here, or listed here but not registered.
+ */
+export const API_OPERATIONS: readonly ApiOperation[] = [
+  {
+    method: 'GET',
+    path: '/api/v1/sandboxes',
+    tag: 'sandboxes',
+    summary: 'List sandboxes',
+    query: { ...NS, status: 'only sandboxes in this phase' },
+    success: json('{sandboxes: [...]}'),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/sandboxes',
+    tag: 'sandboxes',
+    summary: 'Create a sandbox (answers at once, phase Creating)',
+    body: createSandboxRequestSchema,
+    success: json('the sandbox', 201),
+  },
+  {
+    method: 'GET',
+    path: S,
+    tag: 'sandboxes',
+    summary: 'Get a sandbox',
+    query: NS,
+    success: json('the sandbox'),
+  },
+  {
+    method: 'PATCH',
+    path: S,
+    tag: 'sandboxes',
+    summary: 'Change timeouts, labels or annotations',
+    query: NS,
+    body: patchSandboxRequestSchema,
+    success: json('the sandbox'),
+  },
+  {
+    method: 'DELETE',
+    path: S,
+    tag: 'sandboxes',
+    summary: 'Delete a sandbox and its workspace (idempotent)',
+    query: NS,
+    success: none('deleting'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/stop`,
+    tag: 'sandboxes',
+    summary: 'Stop (the workspace is kept)',
+    query: NS,
+    success: json('the sandbox'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/resume`,
+    tag: 'sandboxes',
+    summary: 'Resume a stopped sandbox',
+    query: NS,
+    success: json('the sandbox'),
+  },
+
+  {
+    method: 'GET',
+    path: '/api/v1/templates',
+    tag: 'templates',
+    summary: 'List templates',
+    query: NS,
+    success: json('{templates: [...]}'),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/templates',
+    tag: 'templates',
+    summary: 'Create a template',
+    query: { ...NS, kind: 'SandboxTemplate or ClusterSandboxTemplate' },
+    body: templateWriteRequestSchema,
+    success: json('the template', 201),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/templates/{name}',
+    tag: 'templates',
+    summary: 'Get a template',
+    query: { ...NS, kind: 'template kind' },
+    success: json('the template'),
+  },
+  {
+    method: 'PUT',
+    path: '/api/v1/templates/{name}',
+    tag: 'templates',
+    summary: 'Create or replace a template',
+    query: { ...NS, kind: 'template kind' },
+    body: templateWriteRequestSchema,
+    success: json('the template'),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/templates/{name}',
+    tag: 'templates',
+    summary: 'Delete a template no sandbox uses',
+    query: { ...NS, kind: 'template kind' },
+    success: none('deleted'),
+  },
+
+  {
+    method: 'POST',
+    path: `${S}/exec`,
+    tag: 'exec',
+    summary: 'Run a command and wait for it',
+    query: NS,
+    body: execRequestSchema,
+    success: json('{stdout, stderr, exitCode, ...}'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/exec/stream`,
+    tag: 'exec',
+    summary: 'Run a command, streaming its output',
+    query: NS,
+    body: execRequestSchema,
+    success: sse('start, stdout, stderr, exit events'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/processes`,
+    tag: 'processes',
+    summary: 'Start a background process',
+    query: NS,
+    body: startProcessSchema,
+    success: json('the process', 201),
+  },
+  {
+    method: 'GET',
+    path: `${S}/processes`,
+    tag: 'processes',
+    summary: 'List background processes',
+    query: NS,
+    success: json('{processes: [...]}'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/processes/{pid}`,
+    tag: 'processes',
+    summary: 'Get a process',
+    query: NS,
+    success: json('the process'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/processes/{pid}/output`,
+    tag: 'processes',
+    summary: 'Attach to its output (replay from an offset)',
+    query: { ...NS, fromOffset: 'byte offset to replay from' },
+    success: sse('output and exit events'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/processes/{pid}/signal`,
+    tag: 'processes',
+    summary: 'Signal a process',
+    query: NS,
+    body: signalSchema,
+    success: json('the process'),
+  },
+  {
+    method: 'DELETE',
+    path: `${S}/processes/{pid}`,
+    tag: 'processes',
+    summary: 'Kill a process',
+    query: NS,
+    success: json('the process'),
+  },
+
+  {
+    method: 'GET',
+    path: `${S}/files/{path}`,
+    tag: 'files',
+    summary: 'Read a file, or list a directory (trailing / or ?path=)',
+    query: { ...NS, path: 'directory to list' },
+    success: {
+      status: 200,
+      description: 'the file bytes, or {path, entries}',
+      contentType: 'application/octet-stream',
+    },
+  },
+  {
+    method: 'PUT',
+    path: `${S}/files/{path}`,
+    tag: 'files',
+    summary: 'Write a file (parents are created)',
+    query: NS,
+    rawBody: 'application/octet-stream',
+    success: json('{path, bytes}', 201),
+  },
+  {
+    method: 'DELETE',
+    path: `${S}/files/{path}`,
+    tag: 'files',
+    summary: 'Delete a file or directory',
+    query: { ...NS, recursive: 'true to delete a non-empty directory' },
+    success: none('deleted'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/fs/stat`,
+    tag: 'files',
+    summary: 'Stat a path',
+    query: { ...NS, path: 'absolute path' },
+    success: json('file info'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/fs/mkdir`,
+    tag: 'files',
+    summary: 'Make a directory',
+    query: NS,
+    body: mkdirSchema,
+    success: json('file info', 201),
+  },
+  {
+    method: 'POST',
+    path: `${S}/fs/rename`,
+    tag: 'files',
+    summary: 'Rename or move a path',
+    query: NS,
+    body: renameSchema,
+    success: json('file info'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/fs/watch`,
+    tag: 'files',
+    summary: 'Watch a directory for changes',
+    query: {
+      ...NS,
+      path: 'directory',
+      recursive: 'false: this directory only (default: subdirectories too)',
+    },
+    success: sse('change events'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/archive`,
+    tag: 'files',
+    summary: 'Download the workspace (or a directory) as a zip',
+    query: { ...NS, path: 'directory (default: the workspace)' },
+    success: { status: 200, description: 'the archive', contentType: 'application/octet-stream' },
+  },
+
+  {
+    method: 'GET',
+    path: `${S}/ports`,
+    tag: 'ports',
+    summary: 'List forwarded ports',
+    query: NS,
+    success: json('{ports: [...]}'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/ports`,
+    tag: 'ports',
+    summary: 'Forward a port (preview)',
+    query: NS,
+    body: forwardedPortSchema,
+    success: json('the port', 201),
+  },
+  {
+    method: 'DELETE',
+    path: `${S}/ports/{port}`,
+    tag: 'ports',
+    summary: 'Stop forwarding a port',
+    query: NS,
+    success: none('removed'),
+  },
+
+  {
+    method: 'POST',
+    path: `${S}/configure`,
+    tag: 'agent',
+    summary: 'Configure an agent sandbox (files, install, entrypoint)',
+    query: NS,
+    body: configureRequestSchema,
+    success: sse('install progress and a result event'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/configure/install-log`,
+    tag: 'agent',
+    summary: 'The last install log',
+    query: NS,
+    success: json('{log}'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/invoke`,
+    tag: 'agent',
+    summary: "Invoke the agent: the body is the entrypoint's stdin (any type, 16 MiB)",
+    query: {
+      ...NS,
+      prompt: 'passed to the entrypoint as --prompt=…; the stdin when the body is empty',
+      timeout: 'a duration such as 5m',
+      detach: 'true: the run goes on when the connection closes',
+    },
+    rawBody: 'application/octet-stream',
+    success: sse('start, stdout, stderr, exit events (X-Invoke-ID header)'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/invoke/cancel`,
+    tag: 'agent',
+    summary: 'Cancel an invoke in flight ({"invokeId": "inv-…"})',
+    query: NS,
+    body: invokeCancelSchema,
+    success: none('canceled'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/invokes`,
+    tag: 'agent',
+    summary: 'List invoke records',
+    query: NS,
+    success: json('{invokes: [...]}'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/invokes/{invokeId}`,
+    tag: 'agent',
+    summary: 'Get an invoke record',
+    query: NS,
+    success: json('the record'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/invokes/{invokeId}/stream`,
+    tag: 'agent',
+    summary: 'Re-attach to an invoke (replay with Last-Event-ID)',
+    query: NS,
+    success: sse('invoke events'),
+  },
+
+  {
+    method: 'GET',
+    path: '/api/v1/openapi.json',
+    tag: 'meta',
+    summary: 'This document',
+    success: json('OpenAPI 3.1'),
+  },
+];
+
+/**
+ * Routes served but not REST operations of the API: probes and metrics, the preview redirect (any
+ * method, answered with a redirect to the preview origin), and routes added at run time by agent mode.
+ */
+export const UNDOCUMENTED_ROUTES: ReadonlySet<string> = new Set([
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+]);
+
+/** `/a/:id/*` → `/a/{id}/{path}`: Fastify's route syntax in OpenAPI's. */
+export function openApiPath(fastifyUrl: string): string {
+  return fastifyUrl.replace(/:([a-zA-Z]+)/g, '{$1}').replace(/\/\*$/, '/{path}');
+}
+
+const routeTables = new WeakMap<FastifyInstance, string[]>();
+
+/** Records every route registered on `app` from now on as `METHOD /url` (HEAD routes left out). */
+export function recordRouteTable(app: FastifyInstance): void {
+  const table: string[] = [];
+  routeTables.set(app, table);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) if (m !== 'HEAD') table.push(`${m} ${route.url}`);
+  });
+}
+
+/** The routes recorded by recordRouteTable. */
+export function routeTableOf(app: FastifyInstance): readonly string[] {
+  return routeTables.get(app) ?? [];
+}
+
+/** Serves the document built from API_OPERATIONS. */
+export function registerOpenApiRoute(app: FastifyInstance): void {
+  const doc = openApiDocument({
+    title: 'AgentTier REST API',
+    version: 'v1',
+    description: 'Generated from the zod schemas the routes validate with. Errors: docs/errors.md.',
+    operations: API_OPERATIONS,
+  });
+  app.get('/api/v1/openapi.json', async () => doc);
+}
