@@ -146,6 +146,55 @@ describe('terminal errors', () => {
   });
 });
 
+describe("the controller's own resource exhaustion", () => {
+  it('never puts a sandbox in Error when the engine calls fail with EMFILE/ENFILE, and converges after', async () => {
+    const { store, runtime } = await setup();
+    // What Node's socket layer throws when the process has no descriptors left, wrapped as runtimes do.
+    const emfile = Object.assign(new Error('connect EMFILE /run/agenttier/docker.sock'), {
+      code: 'EMFILE',
+      syscall: 'connect',
+    });
+    runtime.failOn('observe', new PlatformError('RUNTIME_FAILED', 'engine call failed', { cause: emfile }));
+    const reconcile = createSandboxReconciler({ store, runtime, clock, logger: silentLogger });
+    await store.create(sandbox('busy'));
+    for (let i = 0; i < 3 * 5; i++) {
+      // Far past the attempts after which a real failure gives up.
+      expect(await reconcile('default/busy')).toEqual({ requeue: 'after', delayMs: 2000 });
+    }
+    let sb = await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'busy' });
+    expect(sb?.status?.phase).not.toBe('Error');
+    expect(sb?.status?.failureCount ?? 0).toBe(0);
+    expect(sb?.status?.message).toMatch(/controller is out of file descriptors \(EMFILE\)/);
+
+    runtime.clearFailures();
+    runtime.failOn('observe', Object.assign(new Error('spawn ENFILE'), { code: 'ENFILE' }));
+    expect(await reconcile('default/busy')).toEqual({ requeue: 'after', delayMs: 2000 });
+    runtime.clearFailures();
+    for (let i = 0; i < 10 && sb?.status?.phase !== 'Running'; i++) {
+      await reconcile('default/busy');
+      sb = await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'busy' });
+    }
+    expect(sb?.status?.phase).toBe('Running');
+  });
+
+  it('still gives up on a real engine failure (the classification is not a blanket retry)', async () => {
+    const { store, runtime } = await setup();
+    runtime.failOn('observe', new PlatformError('RUNTIME_FAILED', 'engine said no: ENOENT'));
+    const reconcile = createSandboxReconciler({ store, runtime, clock, logger: silentLogger });
+    await store.create(sandbox('broken'));
+    let r;
+    for (let i = 0; i < 20 && r?.requeue !== 'whenChanged'; i++) {
+      r = await reconcile('default/broken');
+      // Skip the backoff wait the status asks for: the test's clock does not move.
+      const sb = await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'broken' });
+      if (sb?.status?.nextRetryAt)
+        await store.updateStatus<Sandbox>({ ...sb, status: { ...sb.status, nextRetryAt: undefined } });
+    }
+    const sb = await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'broken' });
+    expect(sb?.status?.phase).toBe('Error');
+  });
+});
+
 describe('logging', () => {
   it('names the pass on every line, and hands the id to onTransition', async () => {
     const { store, runtime } = await setup();

@@ -4,9 +4,13 @@ import type { Clock, Logger, ObjectKey, Runtime, Store } from './ports.ts';
 import { MAX_FAILURES, backoffMs, planSandbox, readyCondition, setCondition } from './plan.ts';
 import type { Action } from './plan.ts';
 import type { ReconcileResult } from './reconcile-result.ts';
+import { ownExhaustionCode } from './own-exhaustion.ts';
 import { isTerminalError, requeueAfter, requeueNow, requeueWhenChanged } from './reconcile-result.ts';
 import type { EffectiveSandbox, SandboxDefaults } from './template-merge.ts';
 import { DEFAULTS, resolveEffectiveSandbox } from './template-merge.ts';
+
+/** How soon to look again after the controller ran out of descriptors (they free up as load drops). */
+const OWN_EXHAUSTION_RETRY_MS = 2000;
 
 export interface ReconcilerDeps {
   store: Store;
@@ -181,6 +185,23 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
       return plan.actions.length ? requeueNow : requeueWhenChanged;
     } catch (err) {
       if (isPlatformError(err) && err.code === 'CONFLICT') return requeueNow; // someone wrote first: re-read
+      const exhausted = ownExhaustionCode(err);
+      if (exhausted) {
+        // Our own process is out of descriptors: not the sandbox's failure, so it counts for nothing
+        // towards Error; say so in the status and look again soon.
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'controller out of file descriptors',
+        );
+        const now = (await store.get<Sandbox>('Sandbox', parseKey(key)).catch(() => undefined)) ?? sandbox;
+        await writeStatus(
+          reconcileId,
+          now,
+          { message: `Waiting: the controller is out of file descriptors (${exhausted}); retrying` },
+          plannedGeneration,
+        ).catch(() => undefined);
+        return requeueAfter(OWN_EXHAUSTION_RETRY_MS);
+      }
       const current = (await store.get<Sandbox>('Sandbox', parseKey(key))) ?? sandbox;
       const failures = (current.status?.failureCount ?? 0) + 1;
       const message = err instanceof Error ? err.message : String(err);
