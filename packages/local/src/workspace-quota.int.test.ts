@@ -73,6 +73,10 @@ describe('storage.size on the local platform', () => {
     expect(totalKiB * 1024).toBeLessThanOrEqual(SIZE);
     expect(totalKiB * 1024).toBeGreaterThan(SIZE / 2);
 
+    // The sandbox sees a loop device, not where the image or its mount point live on the host.
+    const mountinfo = (await execIn(base, ns, 'small', 'grep " /workspace " /proc/self/mountinfo')).stdout;
+    expect(mountinfo).toMatch(/ext4 \/dev\/loop\d+ /);
+    expect(mountinfo).not.toContain(dataDir);
     await execIn(base, ns, 'small', 'echo kept > /workspace/note.txt');
     const fill = await execIn(base, ns, 'small', 'head -c 200000000 /dev/zero > /workspace/big; echo rc=$?', {
       timeout: 120,
