@@ -194,4 +194,34 @@ describe('sandboxd under pressure from its own sandbox', () => {
     for (const h of holders) await client.killProcess(h.id);
     await stillTheSameDaemon();
   });
+
+  it("answers busy while the sandbox holds sandboxd's own descriptors through its socket, then recovers", async () => {
+    // sandboxd shares the container's 1024-descriptor limit; 1000 connections to its socket use it up.
+    const hog = await client.startProcess({
+      command: [
+        '/opt/agenttier/node/bin/node',
+        '-e',
+        "const net=require('net');let n=0;for(let i=0;i<1000;i++)net.connect('/run/agenttier/sandboxd.sock').on('connect',()=>{if(++n%100===0)console.log('open',n)}).on('error',()=>{});setInterval(()=>{},1e6)",
+      ],
+      name: 'socket-hog',
+    });
+    await eventually(
+      async () => {
+        const fresh = box.newClient();
+        try {
+          await fresh.exec({ command: ['true'] });
+          return false;
+        } catch (err) {
+          return err instanceof SandboxdError && err.code === 'resource_exhausted';
+        } finally {
+          fresh.close();
+        }
+      },
+      'an exec refused as resource_exhausted (EMFILE)',
+      30_000,
+    );
+    await client.killProcess(hog.id);
+    await eventually(async () => (await tryExec('echo usable')) === 'usable', 'exec to work again', 30_000);
+    await stillTheSameDaemon();
+  });
 });

@@ -596,7 +596,7 @@ export class ProcessManager {
     if (code === 'EAGAIN' || code === 'ENOMEM' || code === 'EMFILE' || code === 'ENFILE') {
       return new SandboxdError(
         'resource_exhausted',
-        `cannot start process: ${code}; the sandbox is out of processes or memory`,
+        `cannot start process: ${code}; the sandbox is out of ${code === 'EMFILE' || code === 'ENFILE' ? 'file descriptors' : 'processes or memory'}, retry shortly`,
         {
           details: { errno: code },
           cause: err,
