@@ -1,13 +1,14 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import { startFakeClusterWithCrds } from '../testing/fake-cluster.ts';
-import { helmBinary } from '../testing/helm-binary.ts';
+import { helm, RENDERINGS } from '../testing/manifest-renderings.ts';
+import type { Obj } from '../testing/manifest-renderings.ts';
 import {
   clusterRules,
   installNamespaceRules,
@@ -15,66 +16,9 @@ import {
   sandboxNamespaceRules,
 } from './install-manifests.ts';
 
-type Obj = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  [k: string]: unknown;
-};
-
-const root = join(import.meta.dirname, '../../../..');
 // The fake API server runs in this process: kubectl must run asynchronously so it can answer.
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'agenttier-manifests-'));
-
-function parseYaml(text: string): Obj[] {
-  return parseAllDocuments(text)
-    .map((d) => d.toJSON() as Obj | null)
-    .filter((o): o is Obj => o !== null && typeof o === 'object');
-}
-
-const kustomize = (dir: string) =>
-  parseYaml(execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8' }));
-const helm = (...set: string[]) =>
-  parseYaml(
-    execFileSync(
-      helmBinary(),
-      [
-        'template',
-        'agenttier',
-        join(root, 'deploy/helm/agenttier'),
-        '--namespace',
-        'agenttier',
-        '--include-crds',
-        ...set.flatMap((s) => ['--set', s]),
-      ],
-      { encoding: 'utf8' },
-    ),
-  );
-
-const RENDERINGS: Record<string, () => Obj[]> = {
-  'kustomize base': () => kustomize('deploy/kustomize/base'),
-  'kustomize overlays/gvisor': () => kustomize('deploy/kustomize/overlays/gvisor'),
-  'kustomize overlays/kata': () => kustomize('deploy/kustomize/overlays/kata'),
-  'helm template (defaults)': () => helm(),
-  'helm template (gVisor, web UI, ingress)': () =>
-    helm(
-      'security.gvisor.enabled=true',
-      'webui.enabled=true',
-      'ingress.enabled=true',
-      'ingress.className=nginx',
-      'auth.devAuth=true',
-    ),
-  'helm template (pinned API server, narrowed router ingress, cluster CIDRs)': () =>
-    helm(
-      'networking.apiServer.cidrs[0]=203.0.113.10/32',
-      'networking.routerPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=ingress-nginx',
-      'networking.routerPolicy.extraEgress[0].to[0].ipBlock.cidr=198.51.100.5/32',
-      'networking.routerPolicy.extraEgress[0].ports[0].port=443',
-      'networking.clusterCidrs[0]=203.0.113.0/24',
-    ),
-  'agenttier install --render': () => renderInstallManifests() as Obj[],
-};
 
 async function servedKinds(kubeconfig: string): Promise<Set<string>> {
   const get = async (path: string) =>

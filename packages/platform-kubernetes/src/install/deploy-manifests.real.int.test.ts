@@ -1,0 +1,95 @@
+// Every rendering of the install manifests (kustomize base and overlays, Helm value sets,
+// `agenttier install --render`) through a real API server: `kubectl apply --dry-run=server` of each,
+// then the Helm defaults applied for real. scripts/kube.sh runs it on v1.26.1 and v1.32.13; any
+// cluster works: AGENTTIER_REAL_KUBE=1 KUBECONFIG=... npx vitest run --project integration deploy-manifests.real
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { applyInstallManifests } from './apply.ts';
+import { renderInstallManifests } from './install-manifests.ts';
+import { helm, RENDERINGS } from '../testing/manifest-renderings.ts';
+import type { Obj } from '../testing/manifest-renderings.ts';
+
+const run = promisify(execFile);
+const reason = !process.env.KUBECONFIG
+  ? 'KUBECONFIG is not set'
+  : process.env.AGENTTIER_REAL_KUBE !== '1'
+    ? 'AGENTTIER_REAL_KUBE is not 1'
+    : '';
+
+async function kubectl(args: string[]): Promise<string> {
+  try {
+    return (await run('kubectl', args, { encoding: 'utf8', maxBuffer: 16 << 20 })).stdout;
+  } catch (err) {
+    throw new Error(
+      `kubectl ${args.join(' ')} failed:\n${(err as { stderr?: string }).stderr ?? String(err)}`,
+    );
+  }
+}
+
+if (reason) {
+  console.info(`[deploy manifests] skipping the real-server run: ${reason}`);
+  describe('deployment manifests (real server)', () => {
+    it.skip(`skipped: ${reason}`, () => {});
+  });
+} else {
+  describe('deployment manifests on a real API server', () => {
+    const work = mkdtempSync(join(tmpdir(), 'agenttier-manifests-real-'));
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    const write = (name: string, objects: Obj[]) => {
+      const file = join(work, `${name.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(file, objects.map((o) => `---\n${stringify(o)}`).join(''));
+      return file;
+    };
+    beforeAll(async () => {
+      // The custom resources in the manifests (templates) need their CRDs served first, and the
+      // namespaced objects their namespace: both as `agenttier install --apply` creates them.
+      const base = renderInstallManifests().filter(
+        (o) => o.kind === 'CustomResourceDefinition' || o.kind === 'Namespace',
+      );
+      await applyInstallManifests(base as KubernetesObject[], { kubeConfig: kc, crdTimeoutMs: 60_000 });
+    });
+    afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+    for (const [name, render] of Object.entries(RENDERINGS)) {
+      it(`${name}: every object passes (kubectl apply --dry-run=server)`, async () => {
+        const objects = render();
+        const out = await kubectl(['apply', '--dry-run=server', '-f', write(name, objects)]);
+        expect(out.trim().split('\n')).toHaveLength(objects.length);
+      });
+    }
+
+    it('helm defaults applied for real: every object stored, the Deployments accepted', async () => {
+      const objects = helm();
+      const out = await kubectl([
+        'apply',
+        '--server-side',
+        '--field-manager',
+        'helm-e2e',
+        // the CRDs and cluster roles are also `agenttier install`'s (other suites apply them)
+        '--force-conflicts',
+        '-f',
+        write('helm-real', objects),
+      ]);
+      expect(out.trim().split('\n')).toHaveLength(objects.length);
+      const deployments = await kc
+        .makeApiClient(AppsV1Api)
+        .listNamespacedDeployment({ namespace: 'agenttier' });
+      expect(deployments.items.map((d) => d.metadata?.name).sort()).toEqual(
+        objects
+          .filter((o) => o.kind === 'Deployment')
+          .map((o) => o.metadata.name)
+          .sort(),
+      );
+      const sa = await kc.makeApiClient(CoreV1Api).listNamespacedServiceAccount({ namespace: 'agenttier' });
+      expect(sa.items.length).toBeGreaterThanOrEqual(2);
+    });
+  });
+}
