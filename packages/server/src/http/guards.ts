@@ -36,7 +36,7 @@ export interface BrowserPolicyOpts {
    * @default `http://*.localhost:{the router's port}` (env AGENTTIER_PREVIEW_ORIGIN)
    */
   previewOrigin?: string;
-  /** Concurrent exec/file/archive/invoke/process/configure requests per client. @default 64 */
+  /** Concurrent exec/file/archive/invoke/process/configure requests per client. @default 256 (as many processes as sandboxd runs at once, so one client can use a sandbox fully) */
   maxConcurrentPerClient?: number;
 }
 
@@ -78,7 +78,7 @@ export function registerGuardChain(
   const extraHosts: AllowedHost[] = parseAllowedHosts(opts.allowedHosts ?? []);
   const corsOrigins = parseCorsOrigins(opts.corsOrigins ?? []);
   const configuredPreview = opts.previewOrigin ? parsePreviewOrigin(opts.previewOrigin) : undefined;
-  const concurrency = createConcurrencyGuard(opts.maxConcurrentPerClient ?? 64);
+  const concurrency = createConcurrencyGuard(opts.maxConcurrentPerClient ?? 256);
 
   const listeningPort = (): number | undefined => {
     const addr = app.server.address() as AddressInfo | string | null;
