@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, homedir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
@@ -13,6 +13,7 @@ import {
   DockerRuntime,
   EngineDataPlane,
   LoopWorkspaces,
+  MIN_WORKSPACE_BYTES,
   SANDBOXD_SOCKET_NAME,
   SqliteStore,
   connectNoFollow,
@@ -145,6 +146,13 @@ async function workspacesFor(
   return { off: reason };
 }
 
+/** Loop workspaces: at least ext4's workable minimum, at most the size of the disk holding the data dir. */
+function workspaceSizeRange(dataDir: string): { min: number; max: number } {
+  mkdirSync(dataDir, { recursive: true });
+  const fs = statfsSync(dataDir);
+  return { min: MIN_WORKSPACE_BYTES, max: fs.blocks * fs.bsize };
+}
+
 /** Router + controller + SQLite store + Docker runtime in one process: `agenttier up`. */
 export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<LocalPlatform> {
   const host = opts.host ?? '127.0.0.1';
@@ -261,7 +269,11 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     readinessChecks: [async () => void (await docker.ping())],
     createLimits,
     // A sandbox may ask for up to the whole machine, never more (the engine would accept it and fail).
-    capacity: { cpuMillis: availableParallelism() * 1000, memoryBytes: totalmem() },
+    capacity: {
+      cpuMillis: availableParallelism() * 1000,
+      memoryBytes: totalmem(),
+      ...(workspaces ? { storageBytes: workspaceSizeRange(dataDir) } : {}),
+    },
     http: {
       ...opts.limits,
       ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}),

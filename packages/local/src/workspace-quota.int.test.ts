@@ -118,6 +118,19 @@ describe('storage.size on the local platform', () => {
     expect(await ws.list()).not.toContain(uid);
   });
 
+  it('refuses a size no filesystem can have, or larger than the disk, at the edge', async () => {
+    for (const size of ['1Mi', '64Ti']) {
+      const r = await api(platform!.url, 'POST', '/api/v1/sandboxes', {
+        name: `bad-${size.toLowerCase()}`,
+        namespace: ns,
+        templateRef: { name: 'minimal-shell' },
+        storage: { size },
+      });
+      expect(r.status, r.text).toBe(422);
+      expect(r.json.details).toEqual([expect.objectContaining({ field: 'storage.size', rule: 'capacity' })]);
+    }
+  });
+
   it('sweeps a workspace image left by a crash when the platform starts again', async () => {
     await platform!.close();
     platform = undefined;

@@ -6,6 +6,11 @@ import type { EffectiveSandbox } from '@agenttier/core';
 export interface MachineCapacity {
   cpuMillis: number;
   memoryBytes: number;
+  /**
+   * Workspace sizes this platform can make, when workspaces are real filesystems of `storage.size`
+   * (the local platform's loop workspaces): at least the filesystem's minimum, at most the disk they live on.
+   */
+  storageBytes?: { min: number; max: number };
 }
 
 const GI = 1024 ** 3;
@@ -34,11 +39,25 @@ export function checkCapacity(effective: EffectiveSandbox, capacity: MachineCapa
       message: `${effective.resources.memory} is more memory than this machine has (${(capacity.memoryBytes / GI).toFixed(1)}Gi)`,
     });
   }
+  const storage = parseBytes(effective.storage.size);
+  if (capacity.storageBytes && storage !== undefined) {
+    const { min, max } = capacity.storageBytes;
+    if (storage < min || storage > max) {
+      issues.push({
+        field: 'storage.size',
+        rule: 'capacity',
+        message:
+          storage < min
+            ? `${effective.storage.size} is smaller than a workspace can be here (at least ${min / 2 ** 20}Mi)`
+            : `${effective.storage.size} is more than the disk holding the workspaces (${(max / GI).toFixed(1)}Gi)`,
+      });
+    }
+  }
   if (issues.length) {
     const from = `(from the request or template "${effective.templateName}")`;
     throw new PlatformError(
       'UNPROCESSABLE',
-      `${issues.map((i) => `${i.field}: ${i.message}`).join('; ')} ${from}; lower the limit`,
+      `${issues.map((i) => `${i.field}: ${i.message}`).join('; ')} ${from}; change the limit`,
       { details: issues },
     );
   }
