@@ -3,6 +3,7 @@ import type { Sandbox } from '@agenttier/contract';
 import { API_VERSION, isPlatformError } from '@agenttier/contract';
 import { mergeSandboxWithTemplate, volumeName, workloadName } from '@agenttier/core';
 import { MemoryRuntime } from './memory-runtime.ts';
+import { runRuntimeContract } from './runtime-contract.ts';
 
 function sandbox(name = 'sb', uid = `uid-${name}`): Sandbox {
   return {
@@ -145,4 +146,16 @@ describe('MemoryRuntime (the Runtime port contract)', () => {
     rt.vanish(sb);
     expect(await rt.observe(sb)).toEqual({});
   });
+});
+
+runRuntimeContract('memory', async () => {
+  const runtime = new MemoryRuntime();
+  return {
+    runtime,
+    newSandbox: async (name) => {
+      const sb = sandbox(name, `uid-${name}-0000`);
+      return { sandbox: sb, effective: eff(sb) };
+    },
+    close: async () => {},
+  };
 });
