@@ -180,6 +180,38 @@ describe('deployment manifests render and validate', () => {
     }
   });
 
+  it('the router answers only its Service names and the ingress host; previews get a wildcard ingress rule', () => {
+    const objects = RENDERINGS['helm template (gVisor, web UI, ingress)']!();
+    const router = objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-router'))!;
+    const env = (
+      router.spec as {
+        template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } };
+      }
+    ).template.spec.containers[0]!.env;
+    const hosts = env.find((e) => e.name === 'AGENTTIER_ALLOWED_HOSTS')?.value?.split(',') ?? [];
+    expect(hosts).toContain('agenttier.local');
+    // The Service's in-cluster names (the web UI's proxy sends one of them as Host).
+    expect(hosts.some((h) => /-router\.[a-z0-9-]+\.svc\.cluster\.local$/.test(h))).toBe(true);
+    expect(env).toContainEqual({ name: 'AGENTTIER_PREVIEW_ORIGIN', value: 'https://*.preview.example.com' });
+    const ingress = objects.find((o) => o.kind === 'Ingress')!;
+    const rules = (
+      ingress.spec as {
+        rules: Array<{ host: string; http: { paths: Array<{ backend: { service: { name: string } } }> } }>;
+      }
+    ).rules;
+    const preview = rules.find((r) => r.host === '*.preview.example.com');
+    expect(preview?.http.paths[0]!.backend.service.name).toBe(router.metadata.name);
+    for (const o of [RENDERINGS['kustomize base']!(), RENDERINGS['helm template (defaults)']!()]) {
+      const r = o.find((x) => x.kind === 'Deployment' && x.metadata.name.endsWith('-router'))!;
+      const e = (
+        r.spec as {
+          template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } };
+        }
+      ).template.spec.containers[0]!.env;
+      expect(e.find((x) => x.name === 'AGENTTIER_ALLOWED_HOSTS')?.value).toMatch(/-router\./);
+    }
+  });
+
   it('the Kata overlay sets kata; the base and Helm defaults set none', () => {
     expect(runtimeClassOf(RENDERINGS['kustomize overlays/kata']!())).toEqual(['kata', 'kata', 'kata']);
     expect(RENDERINGS['kustomize overlays/kata']!().find((o) => o.kind === 'RuntimeClass')).toMatchObject({

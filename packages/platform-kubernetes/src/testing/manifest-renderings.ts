@@ -53,6 +53,7 @@ export const RENDERINGS: Record<string, () => Obj[]> = {
       'ingress.enabled=true',
       'ingress.className=nginx',
       'auth.devAuth=true',
+      'router.previewOrigin=https://*.preview.example.com',
     ),
   'helm template (pinned API server, narrowed router ingress, cluster CIDRs)': () =>
     helm(

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
+import { PlatformError } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
 import { SqliteStore } from '@agenttier/platform-local';
@@ -184,6 +185,33 @@ describe('content types a page can send without a preflight', () => {
       expect(invoke.status, type).toBe(415);
     }
     expect(await wanted()).toBe('Running');
+  });
+});
+
+describe('previews', () => {
+  it('authenticate like the API: a router that refuses everyone refuses a preview Host too', async () => {
+    const locked = createApp({
+      store,
+      dataPlaneFor: async () => ({}) as DataPlane,
+      logger: pino({ level: 'silent' }),
+      sandboxdFor: () => undefined,
+      authenticate: async () => {
+        throw new PlatformError('UNAUTHENTICATED', 'no credentials');
+      },
+    });
+    await locked.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const lockedPort = (locked.server.address() as AddressInfo).port;
+      const res = await requestWithHost(
+        `http://127.0.0.1:${lockedPort}`,
+        `8000-box--default.localhost:${lockedPort}`,
+        '/',
+      );
+      expect(res.status).toBe(401);
+      expect(res.json).toMatchObject({ code: 'UNAUTHENTICATED' });
+    } finally {
+      await locked.close();
+    }
   });
 });
 

@@ -67,8 +67,9 @@ export interface GuardChainDeps {
 
 /**
  * The one place where every request's guards are registered, in order: request id → Host allow-list
- * (and preview dispatch) → Origin → CORS → content type → authentication → per-client concurrency.
- * Authentication (`identity`) slots in here, after the browser guards.
+ * (a preview Host: authentication, then the preview proxy and nothing else) → Origin → CORS → content
+ * type → authentication → per-client concurrency. Authentication (`identity`) slots in here, after
+ * the browser guards.
  */
 export function registerGuardChain(
   app: FastifyInstance,
@@ -136,6 +137,8 @@ export function registerGuardChain(
     }
 
     if (kind.kind === 'preview') {
+      // The preview is a door into a sandbox: the same authentication as the API, before anything.
+      req.identity = await deps.authenticate(req.headers);
       if (!deps.preview)
         throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
       const proxy = deps.preview;
