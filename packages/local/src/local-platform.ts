@@ -17,10 +17,11 @@ import {
   SANDBOXD_SOCKET_NAME,
   SqliteStore,
   connectNoFollow,
+  stageSandboxdVolumes,
   createDockerClient,
   defaultDockerHost,
 } from '@agenttier/platform-local';
-import type { DockerRuntimeOpts } from '@agenttier/platform-local';
+import type { DockerRuntimeOpts, StagedSandboxd } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { ensureSandboxdBundle } from '@agenttier/sandboxd';
 import type { SandboxdBundle } from '@agenttier/sandboxd';
@@ -200,6 +201,21 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
       logger.warn({ err: (err as Error).message }, 'sandboxd bundle unavailable; sandboxes use engine exec');
     }
   }
+  let staged: StagedSandboxd | undefined;
+  if (bundle) {
+    try {
+      staged = await stageSandboxdVolumes({
+        docker,
+        bundleDir: bundle.dir,
+        nodeBinary: bundle.nodeBinary,
+      });
+    } catch (err) {
+      logger.warn(
+        { err: (err as Error).message },
+        "could not stage sandboxd in an engine volume; bind-mounting it instead (sandboxes' mountinfo then shows where AgentTier is installed)",
+      );
+    }
+  }
   // The router's credentials and socket locations live in its memory (learnt from the engine), never in
   // a file the sandbox can write; the socket is reached without following links (docs/security.md).
   const clients = createSandboxdClientCache((sb) => {
@@ -232,6 +248,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
             entry: 'sandboxd.mjs',
             nodeBinDir: dirname(bundle.nodeBinary),
             nodeBinaryName: 'node',
+            ...(staged ? { volumes: { bundle: staged.bundleVolume, node: staged.nodeVolume } } : {}),
           },
           readinessProbe: async (sb: Sandbox) => {
             await clients.get(sb).health({ timeoutMs: 1000 });

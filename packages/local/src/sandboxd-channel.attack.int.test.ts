@@ -12,11 +12,12 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import { createDockerClient } from '@agenttier/platform-local';
+import { ensureSandboxdBundle } from '@agenttier/sandboxd';
 import type { TestPlatform } from './testing/platform.ts';
 import {
   api,
@@ -188,7 +189,10 @@ describe('the router ↔ sandboxd channel under attack from inside a sandbox', (
     const tokenB = tokenOf(await containerInfo(cn('imp-b')));
     expect(tokenA.length).toBeGreaterThanOrEqual(32);
     expect(tokenA).not.toBe(tokenB);
-    for (const s of seen) expect(s.auth).toBe(`Bearer ${tokenA}`);
+    // (Health probes carry no credential at all.)
+    const sent = seen.filter((s) => s.auth !== '');
+    expect(sent.length).toBeGreaterThan(0);
+    for (const s of sent) expect(s.auth).toBe(`Bearer ${tokenA}`);
 
     // The other sandbox is untouched by A's impostor and still served by its own sandboxd.
     expect((await execIn(base, ns, 'imp-b', 'hostname')).stdout).toBe('imp-b\n');
@@ -260,7 +264,7 @@ describe('the router ↔ sandboxd channel under attack from inside a sandbox', (
     }
   });
 
-  it('mountinfo inside a sandbox shows neither the data dir nor the sandbox uid', async () => {
+  it('mountinfo inside a sandbox shows neither the data dir, the sandbox uid nor where AgentTier is installed', async () => {
     const sb = await platform?.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'imp-b' });
     const uid = sb?.metadata.uid ?? '';
     expect(uid).toBeTruthy();
@@ -268,6 +272,13 @@ describe('the router ↔ sandboxd channel under attack from inside a sandbox', (
     expect(mountinfo).toContain(' /run/agenttier ');
     expect(mountinfo).not.toContain(dataDir);
     expect(mountinfo).not.toContain(uid);
+    // sandboxd comes from an engine volume, not a bind mount of where AgentTier is installed.
+    const bundle = await ensureSandboxdBundle();
+    for (const installed of [bundle.dir, dirname(bundle.nodeBinary), dirname(dirname(bundle.dir))]) {
+      expect(mountinfo).not.toContain(installed);
+    }
+    expect(mountinfo).toContain(' /opt/agenttier/sandboxd ');
+    expect(mountinfo).toContain(' /opt/agenttier/node ');
   });
 
   // Last: it closes the platform.

@@ -11,6 +11,7 @@ import {
 import type { EffectiveSandbox } from '@agenttier/core';
 import { volumeName, workloadName } from '@agenttier/core';
 import type { ContainerCreateOptions } from 'dockerode';
+import { dirname } from 'node:path';
 
 /** Where sandboxd and its Node runtime are mounted inside every sandbox (read-only). */
 export const SANDBOXD_MOUNT = '/opt/agenttier/sandboxd';
@@ -33,6 +34,12 @@ export interface SandboxdMounts {
   entry: string;
   nodeBinDir: string;
   nodeBinaryName: string;
+  /**
+   * Engine volumes holding the bundle and `bin/<node>` (stageSandboxdVolumes), mounted read-only instead
+   * of bind-mounting bundleDir and nodeBinDir: mountinfo inside the sandbox then shows no host directory
+   * of AgentTier's installation.
+   */
+  volumes?: { bundle: string; node: string };
 }
 
 export interface ContainerSpecInput {
@@ -103,8 +110,25 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
       // Anonymous (empty Source): a fresh volume per container, named by the engine at random, so
       // mountinfo shows neither the data dir nor the sandbox's uid.
       { Type: 'volume', Source: '', Target: RUN_MOUNT },
-      { Type: 'bind', Source: sandboxd.bundleDir, Target: SANDBOXD_MOUNT, ReadOnly: true },
-      { Type: 'bind', Source: sandboxd.nodeBinDir, Target: NODE_MOUNT, ReadOnly: true },
+      ...(sandboxd.volumes
+        ? [
+            {
+              Type: 'volume' as const,
+              Source: sandboxd.volumes.bundle,
+              Target: SANDBOXD_MOUNT,
+              ReadOnly: true,
+            },
+            {
+              Type: 'volume' as const,
+              Source: sandboxd.volumes.node,
+              Target: dirname(NODE_MOUNT),
+              ReadOnly: true,
+            },
+          ]
+        : [
+            { Type: 'bind' as const, Source: sandboxd.bundleDir, Target: SANDBOXD_MOUNT, ReadOnly: true },
+            { Type: 'bind' as const, Source: sandboxd.nodeBinDir, Target: NODE_MOUNT, ReadOnly: true },
+          ]),
     );
     // sandboxd replaces the shell (exec), so it is the direct child of the engine's init and gets
     // `docker stop`'s SIGTERM (a shell waiting on it would die of the signal and leave sandboxd to be
