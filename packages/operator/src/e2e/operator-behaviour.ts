@@ -432,5 +432,57 @@ export function runOperatorBehaviour(getCluster: () => Promise<OperatorCluster>,
       },
       opts.testTimeoutMs,
     );
+
+    it(
+      "someone else's ServiceAccount and Secret under a sandbox's child names are never modified; the sandbox reports the conflict and starts once they are gone",
+      async () => {
+        const { core } = api();
+        const labels = { team: 'billing' };
+        await core.createNamespacedServiceAccount({
+          namespace: ns,
+          body: { metadata: { name: 'payments-sa', labels } },
+        });
+        await core.createNamespacedSecret({
+          namespace: ns,
+          body: {
+            metadata: { name: 'payments-sandboxd-token', labels },
+            stringData: { password: 'hunter2' },
+          },
+        });
+        const readSa = () => core.readNamespacedServiceAccount({ namespace: ns, name: 'payments-sa' });
+        const readSecret = () =>
+          core.readNamespacedSecret({ namespace: ns, name: 'payments-sandboxd-token' });
+        const before = [await readSa(), await readSecret()];
+        const sb = await createSandbox('payments');
+        await waitFor(
+          'the ServiceAccount conflict in status',
+          async () => (await getSandbox('payments'))?.status?.message?.includes('payments-sa already exists'),
+          () => describeSandbox('payments'),
+        );
+        const during = [await readSa(), await readSecret()];
+        for (const [i, o] of during.entries()) {
+          expect(o.metadata?.uid).toBe(before[i]!.metadata?.uid);
+          expect(o.metadata?.resourceVersion).toBe(before[i]!.metadata?.resourceVersion);
+        }
+        expect((await getSandbox('payments'))?.status?.phase).not.toBe('Error');
+
+        await core.deleteNamespacedServiceAccount({ namespace: ns, name: 'payments-sa' });
+        await waitFor(
+          'the Secret conflict in status',
+          async () =>
+            (await getSandbox('payments'))?.status?.message?.includes(
+              'payments-sandboxd-token already exists',
+            ),
+          () => describeSandbox('payments'),
+        );
+        const secret = await readSecret();
+        expect(secret.metadata?.resourceVersion).toBe(before[1]!.metadata?.resourceVersion);
+        await core.deleteNamespacedSecret({ namespace: ns, name: 'payments-sandboxd-token' });
+        await waitPhase('payments', 'Running');
+        expect(ownerRef(await readSa(), sb)).toBeTruthy();
+        expect(ownerRef(await readSecret(), sb)).toBeTruthy();
+      },
+      opts.testTimeoutMs,
+    );
   });
 }
