@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Resource, ResourceKind, Sandbox, SandboxSpec } from '@agenttier/contract';
 import { API_VERSION, PlatformError, SANDBOX_FINALIZER } from '@agenttier/contract';
-import type { Clock, Controller, ListOptions, ObjectKey, ReconcileResult, Store } from '@agenttier/core';
+import type { Clock, Controller, ListOptions, ObjectKey, ReconcileResult, Store } from './index.ts';
 import {
   BUILTIN_TEMPLATES,
   MAX_FAILURES,
@@ -13,16 +13,15 @@ import {
   silentLogger,
   volumeName,
   workloadName,
-} from '@agenttier/core';
-import { MemoryRuntime } from '@agenttier/testkit';
-import { SqliteStore } from './store/sqlite-store.ts';
+} from './index.ts';
+import { MemoryRuntime, MemoryStore } from '@agenttier/testkit';
 
 /**
- * The controller and reconciler end to end against the real SQLite store (in memory) and the in-memory
- * runtime. These live here rather than in packages/core because core may not import a platform package.
+ * The controller and reconciler end to end against testkit's in-memory Store and Runtime (both pass
+ * their port suites, runStoreContract and runRuntimeContract, as the SQLite, Docker and Kubernetes ones do).
  *
  * The controllers get the store through `yielding()`: every call first waits one macrotask, as a store
- * behind real I/O would. The SQLite store answers within microtasks, so a reconcile hot loop (a
+ * behind real I/O would. The in-memory store answers within microtasks, so a reconcile hot loop (a
  * reconcile whose own status write re-triggers it) would otherwise starve the event loop and the run
  * would hang instead of failing.
  */
@@ -35,7 +34,7 @@ function delayOf(r: ReconcileResult): number | undefined {
 }
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
-let store: SqliteStore;
+let store: MemoryStore;
 let runtime: MemoryRuntime;
 let controllers: Controller[];
 
@@ -149,7 +148,7 @@ async function setDesired(name: string, desiredState: 'Running' | 'Stopped') {
 }
 
 beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
+  store = new MemoryStore();
   for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
   runtime = new MemoryRuntime();
   controllers = [];
