@@ -123,6 +123,32 @@ export function registerGuardChain(
       );
   };
 
+  /**
+   * A preview accepts state-changing requests and WebSockets from its own origin, from the other
+   * previews of the same sandbox (a front end on one port calling its back end on another) and from
+   * configured CORS origins; never from any other site, which could otherwise drive the app in the
+   * sandbox (a notebook, an IDE's terminal) with the user's access to the preview.
+   */
+  const checkPreviewOrigin = (headers: IncomingHttpHeaders, target: PreviewTarget): void => {
+    if (originAllowed(headers.origin, headers.host, corsOrigins)) return;
+    let from: PreviewTarget | undefined;
+    try {
+      const url = new URL(String(headers.origin));
+      const host = parseHostHeader(url.host);
+      const origin = previewOrigin();
+      if (host && url.protocol === `${origin.scheme}:`) {
+        from = matchPreviewHost(host, origin)?.target;
+      }
+    } catch {
+      from = undefined; // `null` or garbage: another site
+    }
+    if (from && from.name === target.name && from.namespace === target.namespace) return;
+    throw new PlatformError(
+      'ORIGIN_NOT_ALLOWED',
+      `a page from ${String(headers.origin).slice(0, 200)} may not send this to a preview of sandbox "${target.name}"; only its own previews and configured CORS origins may`,
+    );
+  };
+
   app.decorateRequest('identity', null as never);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -139,6 +165,7 @@ export function registerGuardChain(
     if (kind.kind === 'preview') {
       // The preview is a door into a sandbox: the same authentication as the API, before anything.
       req.identity = await deps.authenticate(req.headers);
+      if (!(req.method === 'GET' || req.method === 'HEAD')) checkPreviewOrigin(req.headers, kind.target);
       if (!deps.preview)
         throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
       const proxy = deps.preview;
@@ -182,6 +209,7 @@ export function registerGuardChain(
     checkUpgrade(req) {
       const kind = classify(req.headers);
       if (kind.kind === 'api') checkOrigin(req.headers);
+      else checkPreviewOrigin(req.headers, kind.target);
       return kind;
     },
   };

@@ -243,6 +243,55 @@ describe('the preview proxy', () => {
     expect(stray.json).toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('takes state-changing requests and WebSockets only from its own sandbox’s previews, not other sites', async () => {
+    await runningSandbox('box');
+    await runningSandbox('other');
+    for (const name of ['box', 'other'])
+      await app.inject({
+        method: 'POST',
+        url: `/api/v1/sandboxes/${name}/ports`,
+        payload: { port: echoPort },
+      });
+    const post = (origin?: string) =>
+      requestWithHost(base, previewHost('box'), '/submit', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(origin ? { origin } : {}) },
+        body: 'a=1',
+      });
+    const routerPort = new URL(base).port;
+    // Its own origin, another port of the same sandbox (front end → back end), and no Origin (not a browser).
+    for (const origin of [
+      `http://${previewHost('box')}`,
+      `http://3000-box--default.localhost:${routerPort}`,
+      undefined,
+    ]) {
+      const ok = await post(origin);
+      expect(ok.status, String(origin)).toBe(200);
+      expect((ok.json as { url: string }).url).toBe('/submit'); // the app answered
+    }
+    for (const origin of [
+      'https://evil.example',
+      'null',
+      `http://${previewHost('other')}`, // another sandbox's preview
+      `http://${previewHost('box', 'team-a')}`, // same name, another namespace
+      base, // the API's own origin is not the preview's
+    ]) {
+      const refused = await post(origin);
+      expect(refused.status, origin).toBe(403);
+      expect(refused.json).toMatchObject({ code: 'ORIGIN_NOT_ALLOWED' });
+    }
+    // Reading (GET) is the browser's same-origin policy's business, not a state change.
+    expect(
+      (await requestWithHost(base, previewHost('box'), '/', { headers: { origin: 'https://evil.example' } }))
+        .status,
+    ).toBe(200);
+    const ws = openWs('/socket', { host: previewHost('box'), origin: 'https://evil.example' });
+    await expect(ws.open).rejects.toThrow(/403/);
+    const own = openWs('/socket', { host: previewHost('box'), origin: `http://${previewHost('box')}` });
+    await own.open;
+    own.ws.close();
+  });
+
   it('keeps cookies on the preview host and refuses the router’s cookie names', () => {
     expect(
       previewSetCookies([
