@@ -73,7 +73,8 @@ export function installSuite(getTarget: () => Promise<InstallTarget>): void {
       target = await getTarget();
       namespace = `agenttier-install-${randomBytes(3).toString('hex')}`;
       const objects = renderInstallManifests({ namespace }) as unknown as KubernetesObject[];
-      await applyInstallManifests(objects, { kubeConfig: target.kubeConfig });
+      // force: on a shared test server other suites (the Helm manifests) own the cluster roles too.
+      await applyInstallManifests(objects, { kubeConfig: target.kubeConfig, force: true });
     });
     afterAll(async () => {
       if (!target) return;

@@ -1,0 +1,190 @@
+// The router's REST lifecycle against a real API server, with the controller electing itself leader
+// on a Lease (as the Helm install runs it): create → Running → stop → resume → delete through
+// `/api/v1`, the response naming the real Pod and claim, and unknown fields refused. scripts/kube.sh
+// runs it on v1.26.1 and v1.32.13 (pods reported by the API-driven kubelet stand-in, api-kubelet.ts);
+// any cluster works: AGENTTIER_REAL_KUBE=1 KUBECONFIG=... npx vitest run --project integration router.real
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { eventually } from '@agenttier/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControllerProcess } from '../controller/start-controller.ts';
+import { startController } from '../controller/start-controller.ts';
+import type { RouterProcess } from '../router/start-router.ts';
+import { startRouter } from '../router/start-router.ts';
+import type { OperatorCluster } from './operator-cluster.ts';
+import { realClusterSkipReason, realOperatorCluster } from './operator-cluster.ts';
+
+const reason = realClusterSkipReason();
+
+if (reason) {
+  console.info(`[router] skipping the real-cluster run: ${reason}`);
+  describe('router on a real cluster', () => {
+    it.skip(`skipped: ${reason}`, () => {});
+  });
+} else {
+  describe('router REST lifecycle on a real API server, controller on a Lease', () => {
+    const ns = `agenttier-router-${randomBytes(3).toString('hex')}`;
+    const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-router-real-'));
+    const quiet = pino({ level: process.env.AGENTTIER_E2E_LOG_LEVEL ?? 'silent' });
+    let cluster: OperatorCluster;
+    let controller: ControllerProcess | undefined;
+    let router: RouterProcess | undefined;
+    let stopPods: (() => void) | undefined;
+
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${router!.url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    };
+    const phase = (want: string) =>
+      eventually(
+        async () => {
+          const got = await api('GET', `/api/v1/sandboxes/web?namespace=${ns}`);
+          if (got.body.phase === 'Error') throw new Error(`went to Error: ${String(got.body.message)}`);
+          return got.body.phase === want ? got.body : undefined;
+        },
+        `sandbox web to be ${want}`,
+        cluster.waitMs,
+      );
+
+    beforeAll(async () => {
+      cluster = await realOperatorCluster();
+      const kc = cluster.kubeConfig;
+      await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
+      await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+        group: 'agenttier.io',
+        version: 'v1alpha1',
+        namespace: ns,
+        plural: 'sandboxtemplates',
+        body: {
+          apiVersion: 'agenttier.io/v1alpha1',
+          kind: 'SandboxTemplate',
+          metadata: { name: 'e2e-shell' },
+          spec: {
+            image: { repository: cluster.image, pullPolicy: cluster.pullPolicy },
+            resources: { limits: { cpu: '100m', memory: '256Mi' } },
+            storage: { size: '1Gi', mountPath: '/workspace' },
+          },
+        },
+      });
+      controller = await startController({
+        kubeConfig: kc,
+        namespace: ns,
+        identity: `router-e2e-${ns}`,
+        leaderElection: true,
+        healthPort: 0,
+        metricsPort: 0,
+        host: '127.0.0.1',
+        injectorImage: cluster.injectorImage,
+        logger: quiet,
+      });
+      stopPods = cluster.runPods(ns);
+      router = await startRouter({
+        kubeConfig: kc,
+        namespace: ns,
+        host: '127.0.0.1',
+        port: 0,
+        devAuth: true,
+        logger: quiet,
+        dataDir,
+      });
+    }, 300_000);
+
+    afterAll(async () => {
+      const kc = cluster?.kubeConfig;
+      if (kc) {
+        // With the controller still running, so that it releases the finalizer.
+        await kc
+          .makeApiClient(CustomObjectsApi)
+          .deleteCollectionNamespacedCustomObject({
+            group: 'agenttier.io',
+            version: 'v1alpha1',
+            namespace: ns,
+            plural: 'sandboxes',
+          })
+          .catch(() => undefined);
+      }
+      await router?.close();
+      await controller?.close();
+      stopPods?.();
+      await kc
+        ?.makeApiClient(CoreV1Api)
+        .deleteNamespace({ name: ns })
+        .catch(() => undefined);
+      await cluster?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }, 300_000);
+
+    it('leads on a Lease with MicroTime renewals', async () => {
+      const lease = await eventually(
+        async () =>
+          (
+            await cluster.kubeConfig
+              .makeApiClient(CoordinationV1Api)
+              .readNamespacedLease({ namespace: ns, name: 'agenttier-controller-leader' })
+          ).spec,
+        'the controller to hold its Lease',
+        cluster.waitMs,
+      );
+      expect(lease.holderIdentity).toBe(`router-e2e-${ns}`);
+      expect(String(lease.renewTime)).toMatch(/\.\d{6}Z$/);
+    });
+
+    it('refuses unknown fields (400, naming them) and stores nothing', async () => {
+      const res = await api('POST', `/api/v1/sandboxes?namespace=${ns}`, {
+        name: 'web',
+        namespace: ns,
+        templateRef: { name: 'e2e-shell', kind: 'SandboxTemplate' },
+        desiredState: 'Paused',
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.details).toEqual([
+        { field: 'desiredState', rule: 'unrecognized_keys', message: 'is not a known field' },
+      ]);
+      expect((await api('GET', `/api/v1/sandboxes/web?namespace=${ns}`)).status).toBe(404);
+    });
+
+    it('creates, runs, stops, resumes and deletes a sandbox through the REST API', async () => {
+      const created = await api('POST', `/api/v1/sandboxes?namespace=${ns}`, {
+        name: 'web',
+        namespace: ns,
+        templateRef: { name: 'e2e-shell', kind: 'SandboxTemplate' },
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ podName: 'web-pod', pvcName: 'web-workspace' });
+      await phase('Running');
+      const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+      const pod = await core.readNamespacedPod({ namespace: ns, name: 'web-pod' });
+      const claim = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'web-workspace' });
+
+      expect((await api('POST', `/api/v1/sandboxes/web/stop?namespace=${ns}`)).status).toBe(200);
+      await phase('Stopped');
+      expect((await api('POST', `/api/v1/sandboxes/web/resume?namespace=${ns}`)).status).toBe(200);
+      await phase('Running');
+      const resumed = await core.readNamespacedPod({ namespace: ns, name: 'web-pod' });
+      expect(resumed.metadata?.uid).not.toBe(pod.metadata?.uid);
+      const sameClaim = await core.readNamespacedPersistentVolumeClaim({
+        namespace: ns,
+        name: 'web-workspace',
+      });
+      expect(sameClaim.metadata?.uid).toBe(claim.metadata?.uid);
+
+      expect([200, 202, 204]).toContain(
+        (await api('DELETE', `/api/v1/sandboxes/web?namespace=${ns}`)).status,
+      );
+      await eventually(
+        async () => (await api('GET', `/api/v1/sandboxes/web?namespace=${ns}`)).status === 404,
+        'the sandbox to be gone',
+        cluster.waitMs,
+      );
+    });
+  });
+}
