@@ -108,8 +108,27 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     if (!input.sandboxdToken) throw new Error('buildContainerSpec: sandboxd needs sandboxdToken');
     mounts.push(
       // Anonymous (empty Source): a fresh volume per container, named by the engine at random, so
-      // mountinfo shows neither the data dir nor the sandbox's uid.
-      { Type: 'volume', Source: '', Target: RUN_MOUNT },
+      // mountinfo shows neither the data dir nor the sandbox's uid. Backed by a 1 MiB tmpfs (the local
+      // driver mounts it at the volume's host path when the container starts): the socket is all that
+      // lives there, and a plain volume let the sandbox write without limit to the disk the engine and
+      // the store share, past its storage.size.
+      {
+        Type: 'volume' as const,
+        Source: '',
+        Target: RUN_MOUNT,
+        VolumeOptions: {
+          NoCopy: true,
+          Labels: {},
+          DriverConfig: {
+            Name: 'local',
+            Options: {
+              type: 'tmpfs',
+              device: 'tmpfs',
+              o: `size=1m,nr_inodes=64,mode=0700,uid=${SANDBOX_UID},gid=${SANDBOX_UID},nosuid,nodev,noexec`,
+            },
+          },
+        },
+      },
       ...(sandboxd.volumes
         ? [
             {
