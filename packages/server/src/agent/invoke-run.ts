@@ -5,6 +5,12 @@ import { LineSplitter } from './line-splitter.ts';
 
 /** Events kept for replay per invocation; past it, lines still stream live but are not replayable. */
 export const MAX_RECORDED_EVENTS = 50_000;
+/**
+ * Output an agent prints is the sandbox's to choose: 50,000 lines of 64 KiB would be 3 GiB held in
+ * the router (and written to the store). Log events are recorded (in memory for replay while the run
+ * is live, and in the store) up to this many bytes; later ones are still sent live.
+ */
+export const MAX_RECORDED_BYTES = 32 * 1024 * 1024;
 const TAIL_BYTES = 16 * 1024;
 const FLUSH_MS = 100;
 
@@ -27,6 +33,7 @@ export class InvokeRun extends EventEmitter<{ event: [RecordedEvent]; finished: 
   private pending: RecordedEvent[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private tail = '';
+  private recordedBytes = 0;
   private cancelReason: InvokeReason | undefined;
   private attachment: ProcessAttachment | undefined;
   readonly finished: Promise<InvokeRecord>;
@@ -49,6 +56,11 @@ export class InvokeRun extends EventEmitter<{ event: [RecordedEvent]; finished: 
     return this.record.state === 'running';
   }
 
+  /** Bytes of event data held for replay (bounded by MAX_RECORDED_BYTES plus the few non-log events). */
+  get recordedDataBytes(): number {
+    return this.recordedBytes;
+  }
+
   /** Events with id > afterId still held in memory (all of them while the run is live). */
   eventsAfter(afterId: number): RecordedEvent[] {
     return this.events.filter((e) => e.id > afterId);
@@ -57,7 +69,9 @@ export class InvokeRun extends EventEmitter<{ event: [RecordedEvent]; finished: 
   private push(event: string, data: unknown): void {
     const id = this.record.eventCount + 1;
     const recorded: RecordedEvent = { id, event, data: JSON.stringify(data) };
-    if (event !== 'log' || id <= MAX_RECORDED_EVENTS) {
+    const fits = id <= MAX_RECORDED_EVENTS && this.recordedBytes + recorded.data.length <= MAX_RECORDED_BYTES;
+    if (event !== 'log' || fits) {
+      this.recordedBytes += recorded.data.length;
       this.record.eventCount = id;
       this.events.push(recorded);
       this.pending.push(recorded);

@@ -46,6 +46,11 @@ export class SseStream {
     return this.res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${json}\n\n`);
   }
 
+  /** Bytes written but not yet taken by the client. */
+  get bufferedBytes(): number {
+    return this.res.writableLength;
+  }
+
   /**
    * Resolves once the client has taken what was written (or left). Relays await it whenever `send`
    * returns false, so a slow reader slows the sandbox down instead of growing the router's memory.

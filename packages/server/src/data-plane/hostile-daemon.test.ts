@@ -12,6 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -24,10 +26,16 @@ import { SqliteStore } from '@agenttier/platform-local';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createSandboxdClient } from '@agenttier/sandboxd';
 import { eventually } from '@agenttier/testkit';
+import { InvokeRun, MAX_RECORDED_BYTES } from '../agent/invoke-run.ts';
+import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import { createApp } from '../app.ts';
 import { SandboxdDataPlane } from './sandboxd-data-plane.ts';
 
 const OFFER_BYTES = 1.5 * 1024 * 1024 * 1024;
+
+// A full collection on demand, to measure what is kept rather than garbage not yet collected.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 /** Generous: the caps are 96 MiB for an exec answer (8 MiB per stream, JSON-escaped) and less elsewhere. */
 const MAX_GROWTH_BYTES = 200 * 1024 * 1024;
 
@@ -103,6 +111,13 @@ afterAll(async () => {
   daemon?.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** JavaScript heap and buffers still reachable after a full collection. */
+function retained(): number {
+  collectGarbage();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
 
 /** Runs `fn` while sampling this process's RSS; returns its result and the largest growth seen. */
 async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; growth: number }> {
@@ -233,6 +248,47 @@ describe('a hostile sandboxd cannot grow the router', () => {
       ws.terminate();
     }
   });
+
+  it(
+    'agent invoke: endless output is recorded up to its byte cap, never held whole',
+    { timeout: 300_000 },
+    async () => {
+      const store = new SqliteAgentRecords(':memory:');
+      const record = {
+        invokeId: 'inv-1',
+        namespace: 'default',
+        sandbox: 'victim',
+        sandboxUid: 'u1',
+        template: 't',
+        state: 'running' as const,
+        detached: true,
+        startedAt: new Date().toISOString(),
+        bytesStdout: 0,
+        bytesStderr: 0,
+        eventCount: 0,
+        outputTail: '',
+      };
+      await store.createInvoke(record);
+      const run = new InvokeRun({ record, client, processId: 'invoke1', store });
+      const retainedBefore = retained();
+      try {
+        // The whole 1.5 GiB goes through (an invoke is not paused for its viewers), so the peak holds
+        // garbage V8 has not collected yet; what must stay small is what the run keeps.
+        const { growth } = await measured(async () => {
+          await run.start();
+          return run.finished;
+        });
+        const r = reports.find((x) => x.path === '/v1/processes/invoke1/attach');
+        expect(r?.sentBytes).toBeGreaterThanOrEqual(OFFER_BYTES);
+        expect(run.record.bytesStdout).toBeGreaterThanOrEqual(OFFER_BYTES);
+        expect(run.recordedDataBytes).toBeLessThanOrEqual(MAX_RECORDED_BYTES + 64 * 1024);
+        expect(retained() - retainedBefore).toBeLessThan(MAX_GROWTH_BYTES);
+        expect(growth).toBeLessThan(OFFER_BYTES / 2);
+      } finally {
+        store.close();
+      }
+    },
+  );
 
   it('process output: a client that stops reading stalls the daemon instead of filling the router', async () => {
     const before = process.memoryUsage().rss;

@@ -17,6 +17,9 @@ export interface AgentRouteDeps {
   agent: AgentService;
 }
 
+/** Unsent bytes after which a viewer of a live invoke is disconnected. */
+const SLOW_VIEWER_BYTES = 8 * 1024 * 1024;
+
 function openSse(reply: FastifyReply, requestId: string, headers?: Record<string, string>): SseStream {
   void reply.hijack();
   return new SseStream(reply.raw, { requestId, ...(headers ? { headers } : {}) });
@@ -34,7 +37,9 @@ async function streamInvoke(
   const send = (e: RecordedEvent) => {
     if (e.id <= last) return;
     last = e.id;
-    sse.send(e.event, e.data, e.id);
+    // A live run cannot wait for one slow viewer, so a viewer this far behind is let go instead of
+    // queueing without end; it re-attaches with Last-Event-ID and replays from the record.
+    if (!sse.send(e.event, e.data, e.id) && sse.bufferedBytes > SLOW_VIEWER_BYTES) sse.end();
   };
   if (run?.isRunning) {
     // Synchronous hand-over: the buffered events and the subscription happen in one tick.

@@ -72,6 +72,7 @@ async function floodWs(ws: WebSocket, path: string, binary: boolean): Promise<vo
     await new Promise((r) => setImmediate(r));
   }
   report(path, sent, false);
+  ws.close(); // all offered: the process "exits" without an exit frame
 }
 
 const server = createServer((req: IncomingMessage, res: ServerResponse) => {
