@@ -5,3 +5,4 @@ export * from './resources.ts';
 export * from './api.ts';
 export * from './limits.ts';
 export * from './openapi.ts';
+export * from './wire.ts';

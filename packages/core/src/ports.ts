@@ -1,4 +1,4 @@
-import type { ResourceKind, Resource, Sandbox } from '@agenttier/contract';
+import type { InvokeRecord, ResourceKind, Resource, Sandbox } from '@agenttier/contract';
 import type { EffectiveSandbox } from './template-merge.ts';
 
 /** A key that names one object: namespace is empty for cluster-scoped kinds. */
@@ -178,30 +178,8 @@ export interface DataPlane {
   archiveTar(sandbox: Sandbox, path: string, limits: ArchiveLimits): Promise<AsyncIterable<Uint8Array>>;
 }
 
-export type InvokeReason = 'completed' | 'canceled' | 'timeout' | 'error';
-
-/** The durable record of one agent invocation. Argv and stdin are never stored. */
-export interface InvokeRecord {
-  invokeId: string;
-  namespace: string;
-  sandbox: string;
-  sandboxUid: string;
-  template: string;
-  state: 'running' | 'finished';
-  detached: boolean;
-  startedAt: string;
-  finishedAt?: string;
-  exitCode?: number;
-  reason?: InvokeReason;
-  message?: string;
-  durationMs?: number;
-  bytesStdout: number;
-  bytesStderr: number;
-  /** Events recorded for replay (ids 1..eventCount). */
-  eventCount: number;
-  /** The last part of the output (stdout and stderr interleaved), for audits and listings. */
-  outputTail: string;
-}
+// The invoke record is a REST response body too: declared once, in contract.
+export type { InvokeReason, InvokeRecord } from '@agenttier/contract';
 
 export interface RecordedEvent {
   id: number;

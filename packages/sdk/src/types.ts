@@ -90,30 +90,7 @@ export type ExecStreamEvent =
   | { type: 'stderr'; data: string; offset?: number; nextOffset?: number }
   | { type: 'exit'; exitCode: number; signal?: string | null; timedOut?: boolean; durationMs?: number };
 
-/** A process started by exec or in the background, as sandboxd reports it. */
-export interface ProcessInfo {
-  id: string;
-  name: string | null;
-  kind: 'exec' | 'background' | 'onstart' | (string & NonNullable<unknown>);
-  pid: number | null;
-  command: string[];
-  cwd: string;
-  state: 'running' | 'exited' | (string & NonNullable<unknown>);
-  startedAt: string;
-  finishedAt: string | null;
-  /** 128+n when killed by signal n, -1 when its timeout fired. */
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  durationMs: number | null;
-  killOnDetach: boolean;
-  stdinOpen: boolean;
-  attachments: number;
-  /** Bytes of stdout+stderr produced so far: the offset the next chunk will have. */
-  outputBytes: number;
-  /** The oldest offset still replayable. */
-  bufferStartOffset: number;
-}
+export type { ProcessInfo } from '@agenttier/contract';
 
 export interface StartProcessOpts extends ExecOpts {
   /** A label shown in listings (`agenttier sandbox ps`). */
@@ -233,27 +210,7 @@ export interface AttachOpts extends CallOpts {
   maxRetries?: number;
 }
 
-/** The durable record of one invoke. */
-export interface InvokeRecord {
-  invokeId: string;
-  namespace: string;
-  sandbox: string;
-  template: string;
-  state: 'running' | 'finished' | (string & NonNullable<unknown>);
-  detached: boolean;
-  startedAt: string;
-  finishedAt?: string;
-  exitCode?: number;
-  reason?: InvokeReason;
-  message?: string;
-  durationMs?: number;
-  bytesStdout: number;
-  bytesStderr: number;
-  eventCount: number;
-  /** The last 16 KiB of output, stdout and stderr interleaved. */
-  outputTail: string;
-  [key: string]: unknown;
-}
+export type { InvokeRecord } from '@agenttier/contract';
 
 export interface ApplyTemplateInput {
   name: string;
