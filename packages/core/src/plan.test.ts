@@ -760,3 +760,17 @@ describe('creatingPollMs: how soon to look again while a sandbox starts', () => 
     expect(p.requeueAfterMs).toBe(300);
   });
 });
+
+describe('planSandbox: a half-made volume (a crash between its parts)', () => {
+  const incomplete = { ...VOLUME, sandboxUid: 'uid-1', incomplete: true };
+
+  it('completes it while creating', () => {
+    expect(
+      types(plan({ status: { phase: 'Creating', reason: 'Starting' } }, { volume: incomplete })),
+    ).toEqual(['ensureVolume', 'ensureWorkload']);
+  });
+
+  it('removes it before the finalizer goes while deleting', () => {
+    expect(types(plan({ deleting: true }, { volume: incomplete }))).toEqual(['removeVolume']);
+  });
+});

@@ -145,7 +145,9 @@ export function planSandbox({ sandbox, observed, effective, nowMs }: PlanInput):
   // A volume under our name but labelled for another sandbox is never mounted: ensureVolume refuses it
   // (and the failure backs off) until orphan collection removes it.
   const volumeOurs =
-    volume !== undefined && (volume.sandboxUid === undefined || volume.sandboxUid === sandbox.metadata.uid);
+    volume !== undefined &&
+    !volume.incomplete &&
+    (volume.sandboxUid === undefined || volume.sandboxUid === sandbox.metadata.uid);
   if (!volumeOurs) actions.push({ type: 'ensureVolume' });
 
   // The workload died under a running sandbox (OOM kill, `kill 1`, engine restart): restart within a budget.

@@ -64,8 +64,12 @@ export interface ObservedWorkload {
 
 export interface ObservedSandbox {
   workload?: ObservedWorkload;
-  /** `sandboxUid` is the owner label found on the volume (absent when the runtime cannot tell). */
-  volume?: { name: string; sandboxUid?: string };
+  /**
+   * `sandboxUid` is the owner label found on the volume (absent when the runtime cannot tell).
+   * `incomplete`: only part of it exists (a crash came between its parts, e.g. a size-limited
+   * workspace's image without its engine volume); ensureVolume completes it, removeVolume removes it.
+   */
+  volume?: { name: string; sandboxUid?: string; incomplete?: boolean };
 }
 
 export interface OwnedChild {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,8 @@ import {
  * kill -9 at every step of create, stop, resume and delete, on the real engine and the real SQLite
  * file, several sandboxes at once. The server kills itself at an exact runtime step (testing/
  * crash-server.ts), a fresh server starts on the same data dir, and the world must converge: the right
- * phase, the workspace intact, and not one container, volume or run dir that no sandbox owns.
+ * phase, the workspace intact, and not one container, volume, run dir or workspace image or mount
+ * that no sandbox owns.
  */
 
 const ns = testNamespace('it-crashstep');
@@ -113,8 +114,19 @@ async function expectNoOrphans(base: string) {
   for (const v of volumes) expect(live.has(v.Labels?.[LABEL_SANDBOX_UID] ?? ''), v.Name).toBe(true);
   expect(containers.length).toBeLessThanOrEqual(live.size);
   expect(volumes.length).toBe(live.size);
-  const runDirs = existsSync(join(dataDir, 'run')) ? readdirSync(join(dataDir, 'run')) : [];
-  for (const dir of runDirs) expect(live.has(dir), `run dir ${dir}`).toBe(true);
+  const entries = (dir: string) => (existsSync(join(dataDir, dir)) ? readdirSync(join(dataDir, dir)) : []);
+  for (const dir of entries('run')) expect(live.has(dir), `run dir ${dir}`).toBe(true);
+  // Size-limited workspaces (loop-mounted images, when the platform runs as root): no image, mount
+  // point or mount of a sandbox that is gone.
+  for (const img of entries('workspaces/images'))
+    expect(live.has(img.replace(/\.img$/, '')), `image ${img}`).toBe(true);
+  for (const dir of entries('workspaces/mounts')) expect(live.has(dir), `mount point ${dir}`).toBe(true);
+  const mountsRoot = join(dataDir, 'workspaces', 'mounts');
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const point = line.split(' ')[4] ?? '';
+    if (point.startsWith(`${mountsRoot}/`))
+      expect(live.has(point.slice(mountsRoot.length + 1)), `mount ${point}`).toBe(true);
+  }
   return { containers, volumes };
 }
 

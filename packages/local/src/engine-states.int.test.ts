@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { API_VERSION } from '@agenttier/contract';
@@ -59,6 +61,26 @@ describe('engine states on a real engine', () => {
       command: 'echo ok',
     });
     expect(r.json.stdout).toBe('ok\n');
+  });
+
+  it('a workspace image left without its engine volume (a crash between the two) is removed before the sandbox goes', async (ctx) => {
+    await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'halfvol',
+      namespace: ns,
+      template: 'minimal-shell',
+    });
+    await waitForPhase(base, ns, 'halfvol', 'Running');
+    const sb = (await get('halfvol'))!;
+    const image = join(platform.dataDir, 'workspaces', 'images', `${sb.metadata.uid}.img`);
+    if (!existsSync(image)) ctx.skip(); // size-limited workspaces are off here (not root, no loop devices)
+    await api(base, 'POST', `/api/v1/sandboxes/halfvol/stop?namespace=${ns}`);
+    await waitForPhase(base, ns, 'halfvol', 'Stopped');
+    // What a crash between removing the engine volume and releasing the image leaves behind.
+    await docker.getVolume(`agenttier-${ns}-halfvol-workspace`).remove();
+    expect((await platform.runtime.observe(sb)).volume).toMatchObject({ incomplete: true });
+    await api(base, 'DELETE', `/api/v1/sandboxes/halfvol?namespace=${ns}`);
+    await waitForPhase(base, ns, 'halfvol', 'Gone');
+    expect(existsSync(image)).toBe(false);
   });
 
   it('a container the engine cannot start ends in Error with the engine message, not Creating for good', async () => {
