@@ -301,7 +301,7 @@ describe('a hostile sandboxd cannot grow the router', () => {
       sock.pause(); // never reads: the kernel buffers fill, then the router's writes report false
       // Either the daemon finds the router stopped reading (stalled), or it got everything through.
       const outcome = await eventually(
-        () => reports.find((r) => r.path.endsWith('/attach')),
+        () => reports.find((r) => r.path === '/v1/processes/p1/attach'),
         'the daemon to stall or finish',
         120_000,
       );
