@@ -1,29 +1,44 @@
 export { AgentTier } from './client.ts';
-export { Sandbox, normalizeSandboxView } from './sandbox.ts';
+export { Sandbox } from './sandbox.ts';
 export { SandboxFiles, normalizeRemotePath, type TransferResult } from './files.ts';
 export { SandboxProcesses } from './processes.ts';
 export { SandboxPorts } from './ports.ts';
 export { SandboxAgent } from './agent.ts';
 export {
   TerminalConnection,
-  replayOverlap,
   type ReconnectOpts,
   type TerminalEnd,
   type TerminalEndReason,
   type TerminalEvents,
   type TerminalOpts,
 } from './terminal.ts';
-export {
-  WebSocketChannel,
-  toWebSocketUrl,
-  type CloseInfo,
-  type WebSocketConstructor,
-  type WebSocketLike,
-} from './websocket.ts';
+// The channel `ports.connect()` returns: its type only (the SDK constructs it).
+export type { WebSocketChannel, CloseInfo, WebSocketConstructor, WebSocketLike } from './websocket.ts';
 export { Templates, type TemplateCallOpts } from './templates.ts';
-export * from './errors.ts';
+export {
+  AgentTierError,
+  AuthenticationError,
+  ConcurrencyError,
+  ConfigureError,
+  ConflictError,
+  ConnectionError,
+  ForbiddenError,
+  NotConfiguredError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PolicyViolationError,
+  RateLimitError,
+  SandboxErrorStateError,
+  ServerError,
+  TimeoutError,
+  ValidationError,
+  // Turns an HTTP error response into the typed error (tests of code built on the SDK use it).
+  errorFromResponse,
+  type AgentTierErrorCode,
+  type AgentTierErrorOpts,
+  type ClientErrorCode,
+  type HttpErrorInput,
+} from './errors.ts';
 export * from './types.ts';
-export { SSEParser, readSSE, eventPayload, type SSEEvent } from './sse.ts';
-export { resumableEvents, type ResumeOpts } from './streams.ts';
 export { DEFAULT_API_URL, DEFAULT_TIMEOUT_MS, type AgentTierOpts } from './options.ts';
 export { SDK_VERSION } from './version.ts';
