@@ -103,6 +103,12 @@ async function eventually(
   }
 }
 
+/** Podman's compatible API ignores driver options on anonymous volumes (the run volume is not tmpfs there). */
+const onPodman = await docker
+  .version()
+  .then((v) => !!v.Components?.some((c) => /podman/i.test(c.Name)))
+  .catch(() => false);
+
 const NAMES = ['imp-a', 'imp-b', 'sym-a', 'sym-b', 'rst-a', 'rst-b', 'fifo-a'];
 
 describe('the router ↔ sandboxd channel under attack from inside a sandbox', () => {
@@ -280,6 +286,26 @@ describe('the router ↔ sandboxd channel under attack from inside a sandbox', (
     expect(mountinfo).toContain(' /opt/agenttier/sandboxd ');
     expect(mountinfo).toContain(' /opt/agenttier/node ');
   });
+
+  // On Podman the run volume is a plain directory on the engine's disk (docs/security.md, Gaps).
+  it.skipIf(onPodman)(
+    'the run volume is a small tmpfs: writing there cannot fill the host disk',
+    async () => {
+      const out = await asSandbox(
+        cn('imp-b'),
+        'dd if=/dev/zero of=/run/agenttier/fill bs=1M count=8 2>&1; stat -c %s /run/agenttier/fill; rm -f /run/agenttier/fill',
+      );
+      expect(out).toMatch(/No space left on device/);
+      const written = Number(out.trim().split('\n').at(-1));
+      expect(written).toBeLessThanOrEqual(1 << 20);
+      const line = (await asSandbox(cn('imp-b'), 'cat /proc/self/mountinfo'))
+        .split('\n')
+        .find((l) => l.split(' ')[4] === '/run/agenttier');
+      expect(line).toMatch(/ - tmpfs /);
+      // sandboxd still serves through it.
+      expect((await execIn(base, ns, 'imp-b', 'echo ok')).stdout).toBe('ok\n');
+    },
+  );
 
   // Last: it closes the platform.
   it('FIFOs in place of the socket and the token hang nothing: the router answers and shuts down', async () => {

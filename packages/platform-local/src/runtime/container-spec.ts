@@ -55,6 +55,36 @@ export interface ContainerSpecInput {
   egressNetwork?: string;
 }
 
+/** Size of the run volume: it holds one socket, and the sandbox must not fill the host disk through it. */
+export const RUN_VOLUME_BYTES = 1 << 20;
+
+/**
+ * A tmpfs-backed run volume (local driver): bounded, owned by the sandbox user from the start, and its
+ * mountinfo line names no host path at all. gVisor (runsc) cannot mount a tmpfs-backed volume in this
+ * version (EINVAL), so it gets a plain volume; Podman ignores the options and also makes a plain one.
+ */
+function runVolumeOptions(engineRuntime: string | undefined): { VolumeOptions?: MountVolumeOptions } {
+  if (engineRuntime === 'runsc') return {};
+  return {
+    VolumeOptions: {
+      NoCopy: true,
+      Labels: {},
+      DriverConfig: {
+        Name: 'local',
+        Options: {
+          type: 'tmpfs',
+          device: 'tmpfs',
+          o: `size=${RUN_VOLUME_BYTES},nr_inodes=64,mode=0700,uid=${SANDBOX_UID},gid=${SANDBOX_UID},nosuid,nodev,noexec`,
+        },
+      },
+    },
+  };
+}
+
+type MountVolumeOptions = NonNullable<
+  NonNullable<NonNullable<ContainerCreateOptions['HostConfig']>['Mounts']>[number]['VolumeOptions']
+>;
+
 /** Label naming the AgentTier install that owns a child, so two installs can share one engine. */
 export const LABEL_INSTANCE = 'agenttier.io/instance';
 
@@ -108,26 +138,14 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     if (!input.sandboxdToken) throw new Error('buildContainerSpec: sandboxd needs sandboxdToken');
     mounts.push(
       // Anonymous (empty Source): a fresh volume per container, named by the engine at random, so
-      // mountinfo shows neither the data dir nor the sandbox's uid. Backed by a 1 MiB tmpfs (the local
-      // driver mounts it at the volume's host path when the container starts): the socket is all that
-      // lives there, and a plain volume let the sandbox write without limit to the disk the engine and
-      // the store share, past its storage.size.
+      // mountinfo shows neither the data dir nor the sandbox's uid. Backed by a 1 MiB tmpfs where the
+      // runtime allows it (runVolumeOptions): a plain volume let the sandbox write without limit to the
+      // disk the engine and the store share, past its storage.size.
       {
-        Type: 'volume' as const,
+        Type: 'volume',
         Source: '',
         Target: RUN_MOUNT,
-        VolumeOptions: {
-          NoCopy: true,
-          Labels: {},
-          DriverConfig: {
-            Name: 'local',
-            Options: {
-              type: 'tmpfs',
-              device: 'tmpfs',
-              o: `size=1m,nr_inodes=64,mode=0700,uid=${SANDBOX_UID},gid=${SANDBOX_UID},nosuid,nodev,noexec`,
-            },
-          },
-        },
+        ...runVolumeOptions(engineRuntimeFor(effective, input.runtimeClasses)),
       },
       ...(sandboxd.volumes
         ? [
