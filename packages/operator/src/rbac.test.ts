@@ -132,6 +132,7 @@ describe('least-privilege RBAC: the rules allow every request the processes make
       host: '127.0.0.1',
       retryPeriodMs: 100,
       domainRefreshMs: 200,
+      sandboxNamespaces: SANDBOX_NAMESPACES,
       logger: quiet,
     });
     router = await startRouter({
@@ -140,6 +141,7 @@ describe('least-privilege RBAC: the rules allow every request the processes make
       host: '127.0.0.1',
       port: 0,
       devAuth: true,
+      sandboxNamespaces: SANDBOX_NAMESPACES,
       logger: quiet,
       dataDir,
     });
@@ -270,6 +272,7 @@ describe('least-privilege RBAC: the rules allow every request the processes make
       const calls = process === 'controller' ? CONTROLLER_CALLS : ROUTER_CALLS;
       for (const rule of rulesFor(calls, 'cluster')) {
         expect(rule.resources).not.toContain('secrets');
+        expect(rule.resources).not.toContain('pods');
         const clusterScoped = rule.resources.every((r) => r === 'clustersandboxtemplates');
         if (!clusterScoped) expect(rule.verbs.filter((v) => v !== 'list' && v !== 'watch')).toEqual([]);
       }

@@ -18,3 +18,4 @@ export * from './rbac/rbac.ts';
 export * from './install/apply.ts';
 export * from './runtime/domain-refresher.ts';
 export * from './runtime/router-network-policy.ts';
+export * from './runtime/sandbox-pod-cache.ts';

@@ -16,6 +16,7 @@ import {
   withChildNamesInStatus,
 } from '@agenttier/platform-kubernetes';
 import type { Endpoints } from '../http-endpoints.ts';
+import { namespaceList } from '../namespace-list.ts';
 import { serveEndpoints } from '../http-endpoints.ts';
 import { createEventRecorder, transitionEvent } from './events.ts';
 import type { EventRecorder } from './events.ts';
@@ -65,6 +66,8 @@ function envOpts(env: NodeJS.ProcessEnv): Partial<ControllerProcessOpts> {
     };
   }
   if (env.AGENTTIER_INJECTOR_IMAGE) out.injectorImage = env.AGENTTIER_INJECTOR_IMAGE;
+  const namespaces = namespaceList(env.AGENTTIER_SANDBOX_NAMESPACES);
+  if (namespaces) out.sandboxNamespaces = namespaces;
   return out;
 }
 
@@ -96,6 +99,11 @@ export interface ControllerProcessOpts {
   scheduling?: PodScheduling;
   /** Never reachable from sandboxes (cluster, private and link-local ranges). @default DEFAULT_BLOCKED_CIDRS */
   blockedCidrs?: string[];
+  /**
+   * Namespaces that host sandboxes: the controller watches and acts only there (RBAC: a Role each),
+   * and a sandbox elsewhere goes to Error. @default every namespace
+   */
+  sandboxNamespaces?: string[];
   /** The cluster DNS pods sandboxes may query. @default kube-system / k8s-app=kube-dns */
   dns?: DnsPeer;
   resolver?: DomainResolver;
@@ -159,6 +167,7 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
     ...(blockedCidrs ? { blockedCidrs } : {}),
     ...(opts.dns ? { dns: opts.dns } : {}),
     ...(opts.resolver ? { resolver: opts.resolver } : {}),
+    ...(opts.sandboxNamespaces?.length ? { sandboxNamespaces: opts.sandboxNamespaces } : {}),
   });
   const metrics = createControllerMetrics(store);
   const events = createEventRecorder(kc, { component: CONTROLLER_COMPONENT, instance: identity, logger });
@@ -180,6 +189,7 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
     logger,
     ...(opts.resolver ? { resolver: opts.resolver } : {}),
     ...(blockedCidrs ? { blockedCidrs } : {}),
+    ...(opts.sandboxNamespaces?.length ? { namespaces: opts.sandboxNamespaces } : {}),
     ...(opts.domainRefreshMs ? { intervalMs: opts.domainRefreshMs } : {}),
   });
   const lead = async () => {

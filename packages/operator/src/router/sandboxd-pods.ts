@@ -1,12 +1,12 @@
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { CoreV1Api, Watch } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import type { Sandbox } from '@agenttier/contract';
-import { LABEL_MANAGED, LABEL_SANDBOX } from '@agenttier/contract';
+import { LABEL_SANDBOX } from '@agenttier/contract';
 import type { Logger } from '@agenttier/core';
 import {
   ANNOTATION_TOKEN_SHA256,
-  Reflector,
   SANDBOXD_PORT,
+  SandboxPodCache,
   childNames,
   isNotFound,
   ownedBy,
@@ -15,8 +15,6 @@ import {
 } from '@agenttier/platform-kubernetes';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createSandboxdClient } from '@agenttier/sandboxd';
-
-const SELECTOR = `${LABEL_MANAGED}=true`;
 
 /** Reads one sandbox's token Secret (a namespaced get; the router may not list or watch Secrets). */
 export type TokenReader = (namespace: string, secretName: string) => Promise<string | undefined>;
@@ -44,7 +42,7 @@ export function secretTokenReader(kc: KubeConfig): TokenReader {
  * incarnation, reused across requests.
  */
 export class SandboxdPods {
-  private readonly pods: Reflector<V1Pod>;
+  private readonly pods: SandboxPodCache;
   private readonly clients = new Map<string, SandboxdClient>();
   /** Token per pod uid. */
   private readonly tokens = new Map<string, string>();
@@ -55,23 +53,12 @@ export class SandboxdPods {
     private readonly logger: Logger,
     private readonly port: number = SANDBOXD_PORT,
     private readonly readToken: TokenReader = secretTokenReader(kc),
+    /** Watch sandbox pods only in these namespaces (unset: every namespace). */
+    namespaces?: string[],
   ) {
-    const core = kc.makeApiClient(CoreV1Api);
-    this.pods = new Reflector<V1Pod>({
-      name: 'pods',
-      watch: new Watch(kc),
-      watchPath: '/api/v1/pods',
-      labelSelector: SELECTOR,
-      list: (page) =>
-        withRetry(
-          () =>
-            core.listPodForAllNamespaces({
-              labelSelector: SELECTOR,
-              limit: page.limit,
-              ...(page.continue ? { _continue: page.continue } : {}),
-            }),
-          { idempotent: true },
-        ) as never,
+    this.pods = new SandboxPodCache({
+      kubeConfig: kc,
+      ...(namespaces?.length ? { namespaces } : {}),
       onError: (err, during) => logger.warn({ during, err: String(err) }, 'pod informer error; retrying'),
     });
     this.pods.on((type, pod) => {
@@ -124,7 +111,7 @@ export class SandboxdPods {
   }
 
   private runningPod(sandbox: Sandbox): V1Pod | undefined {
-    const pod = this.pods.get(`${sandbox.metadata.namespace ?? 'default'}/${childNames(sandbox).pod}`);
+    const pod = this.pods.get(sandbox.metadata.namespace ?? 'default', childNames(sandbox).pod);
     if (!pod || pod.metadata?.deletionTimestamp || !ownedBy(pod, sandbox)) return undefined;
     return pod.status?.podIP && pod.status?.phase === 'Running' ? pod : undefined;
   }

@@ -14,6 +14,7 @@ import {
 } from '@agenttier/platform-kubernetes';
 import type { Authenticator } from '@agenttier/server';
 import { SandboxdDataPlane, SqliteAgentRecords, createApp, devAuthenticator } from '@agenttier/server';
+import { namespaceList } from '../namespace-list.ts';
 import { SandboxdPods } from './sandboxd-pods.ts';
 import { sandboxdFallback } from './tar-fallback.ts';
 
@@ -55,6 +56,11 @@ export interface RouterProcessOpts {
    * `https://*.preview.example.com`. @default $AGENTTIER_PREVIEW_ORIGIN or http://*.localhost:{port}
    */
   previewOrigin?: string;
+  /**
+   * Namespaces that host sandboxes: sandbox pods are watched there only (RBAC: a Role each).
+   * @default $AGENTTIER_SANDBOX_NAMESPACES (comma-separated), else every namespace
+   */
+  sandboxNamespaces?: string[];
   /** Port sandboxd listens on in every sandbox pod (tests point it at a sandboxd on the host). @default 7070 */
   sandboxdPort?: number;
 }
@@ -107,7 +113,8 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     userAgent: `${ROUTER_COMPONENT}/0.1.0`,
   });
   const store = new KubernetesStore({ kubeConfig: kc, logger });
-  const pods = new SandboxdPods(kc, logger, opts.sandboxdPort ?? SANDBOXD_PORT);
+  const sandboxNamespaces = opts.sandboxNamespaces ?? namespaceList(process.env.AGENTTIER_SANDBOX_NAMESPACES);
+  const pods = new SandboxdPods(kc, logger, opts.sandboxdPort ?? SANDBOXD_PORT, undefined, sandboxNamespaces);
   const dataDir = opts.dataDir ?? process.env.AGENTTIER_DATA_DIR ?? '/var/lib/agenttier';
   const agentRecordsPath = join(dataDir, 'agent-records.db');
   // Opened before anything starts, so an unwritable data directory fails the start with its path.

@@ -150,6 +150,7 @@ function deployment(
   ns: string,
   o: Required<Pick<InstallOpts, 'image' | 'injectorImage' | 'devAuth'>> & {
     replicas: number;
+    sandboxNamespaces: string[];
     /** Router only: its data volume is this claim (else an emptyDir). */
     dataClaim?: string;
   },
@@ -164,11 +165,14 @@ function deployment(
         ]
       : [{ name: 'http', containerPort: 8080, protocol: 'TCP' }];
   const probePort = who === 'controller' ? 'health' : 'http';
+  // Both watch and act only in the namespaces their Roles cover.
+  const hosted = { name: 'AGENTTIER_SANDBOX_NAMESPACES', value: o.sandboxNamespaces.join(',') };
   const env =
     who === 'controller'
-      ? [...downwardEnv, { name: 'AGENTTIER_INJECTOR_IMAGE', value: o.injectorImage }]
+      ? [...downwardEnv, hosted, { name: 'AGENTTIER_INJECTOR_IMAGE', value: o.injectorImage }]
       : [
           ...downwardEnv,
+          hosted,
           { name: 'AGENTTIER_DEV_AUTH', value: String(o.devAuth) },
           { name: 'AGENTTIER_DATA_DIR', value: ROUTER_DATA_DIR },
           // Host allow-list (DNS rebinding): the router's Service names besides loopback.
@@ -262,7 +266,9 @@ export function renderInstallManifests(opts: InstallOpts = {}): Obj[] {
     out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: APP_LABELS } });
   const sandboxNamespaces = opts.sandboxNamespaces ?? ['default'];
   out.push(...rbac('controller', ns, sandboxNamespaces), ...rbac('router', ns, sandboxNamespaces));
-  out.push(deployment('controller', ns, { ...common, replicas: opts.controllerReplicas ?? 1 }));
+  out.push(
+    deployment('controller', ns, { ...common, sandboxNamespaces, replicas: opts.controllerReplicas ?? 1 }),
+  );
   const persistence = opts.routerPersistence ?? {};
   const routerReplicas = opts.routerReplicas ?? 1;
   if (persistence && routerReplicas > 1) {
@@ -285,6 +291,7 @@ export function renderInstallManifests(opts: InstallOpts = {}): Obj[] {
   out.push(
     deployment('router', ns, {
       ...common,
+      sandboxNamespaces,
       replicas: routerReplicas,
       ...(persistence ? { dataClaim: ROUTER_DATA_CLAIM } : {}),
     }),

@@ -10,8 +10,9 @@ export interface ApiCall {
   verb: ApiVerb;
   /**
    * Where the grant lives:
-   * - `cluster`: a ClusterRole. Only reads across namespaces (the informers' list/watch) and
-   *   cluster-scoped kinds; never Secrets, never a write to a namespaced kind;
+   * - `cluster`: a ClusterRole. Only the Sandbox and template informers' list/watch (custom
+   *   resources) and the cluster-scoped template kind; never Pods or Secrets, never a write to a
+   *   namespaced kind;
    * - `sandbox`: a Role in each namespace that hosts sandboxes (Helm `rbac.sandboxNamespaces`);
    * - `install`: a Role in the install namespace only.
    */
@@ -59,7 +60,8 @@ export const CONTROLLER_CALLS: ApiCall[] = [
   ...call(AT, 'sandboxtemplates', ['list', 'watch'], 'cluster', 'template informer'),
   ...call(AT, 'sandboxtemplates', ['get'], 'sandbox', 'template resolution before the cache syncs'),
   ...call(AT, 'clustersandboxtemplates', ['get', 'list', 'watch'], 'cluster', 'template resolution'),
-  ...call('', 'pods', ['list', 'watch'], 'cluster', 'pod informer (observe, restart on change)'),
+  // Pods, claims and policies are listed and watched per sandbox namespace (AGENTTIER_SANDBOX_NAMESPACES).
+  ...call('', 'pods', ['list', 'watch'], 'sandbox', 'pod informer (observe, restart on change)'),
   ...call(
     '',
     'pods',
@@ -67,7 +69,7 @@ export const CONTROLLER_CALLS: ApiCall[] = [
     'sandbox',
     'KubernetesRuntime ensureWorkload/removeWorkload',
   ),
-  ...call('', 'persistentvolumeclaims', ['list'], 'cluster', 'orphan listing'),
+  ...call('', 'persistentvolumeclaims', ['list'], 'sandbox', 'orphan listing'),
   ...call('', 'persistentvolumeclaims', ['get', 'create', 'delete'], 'sandbox', 'workspace claims'),
   ...call(
     '',
@@ -94,7 +96,7 @@ export const CONTROLLER_CALLS: ApiCall[] = [
     'networking.k8s.io',
     'networkpolicies',
     ['list'],
-    'cluster',
+    'sandbox',
     'DomainRefresher re-resolves allowed domains',
   ),
   ...call('', 'events', ['create'], 'sandbox', 'an Event per phase change'),
@@ -121,7 +123,7 @@ export const ROUTER_CALLS: ApiCall[] = [
     'cluster',
     'template REST API (a cluster-scoped kind)',
   ),
-  ...call('', 'pods', ['list', 'watch'], 'cluster', 'pod IPs of sandboxes (sandboxd)'),
+  ...call('', 'pods', ['list', 'watch'], 'sandbox', 'pod IPs of sandboxes (sandboxd)'),
   // get only: no list or watch, so the router cannot enumerate Secrets, only fetch a named one.
   ...call('', 'secrets', ['get'], 'sandbox', "a sandbox's sandboxd token when its pod appears"),
 ];

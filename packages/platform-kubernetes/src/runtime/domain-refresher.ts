@@ -14,6 +14,8 @@ export interface DomainRefresherOpts {
   resolver?: DomainResolver;
   /** @default 300000 (5 min; DNS answers of CDNs change faster, so keep it short) */
   intervalMs?: number;
+  /** List policies in these namespaces only (RBAC: a Role each). Unset: every namespace. */
+  namespaces?: string[];
   /** Addresses in these ranges are never allowed, whatever a domain resolves to. @default DEFAULT_BLOCKED_CIDRS */
   blockedCidrs?: string[];
   logger?: Logger;
@@ -63,14 +65,23 @@ export class DomainRefresher {
 
   /** One pass over every sandbox NetworkPolicy; returns how many were rewritten. */
   async refreshOnce(): Promise<number> {
-    const list = await withRetry(
-      () => this.net.listNetworkPolicyForAllNamespaces({ labelSelector: `${LABEL_MANAGED}=true` }),
-      {
-        idempotent: true,
-      },
-    );
+    const labelSelector = `${LABEL_MANAGED}=true`;
+    const scopes = this.opts.namespaces?.length ? this.opts.namespaces : undefined;
+    const lists = scopes
+      ? await Promise.all(
+          scopes.map((namespace) =>
+            withRetry(() => this.net.listNamespacedNetworkPolicy({ namespace, labelSelector }), {
+              idempotent: true,
+            }),
+          ),
+        )
+      : [
+          await withRetry(() => this.net.listNetworkPolicyForAllNamespaces({ labelSelector }), {
+            idempotent: true,
+          }),
+        ];
     let changed = 0;
-    for (const np of list.items) {
+    for (const np of lists.flatMap((l) => l.items)) {
       const domains = np.metadata?.annotations?.[ANNOTATION_ALLOWED_DOMAINS];
       // Only a sandbox's own policy (a label is not enough: anyone may set one).
       const sandboxOwned = np.metadata?.ownerReferences?.some((r) => r.kind === 'Sandbox' && r.controller);

@@ -154,6 +154,28 @@ describe('objects the controller does not own are never touched', () => {
     60_000,
   );
 
+  it('with sandbox namespaces configured, a sandbox elsewhere goes to Error saying where sandboxes may live, and nothing is created for it', async () => {
+    await h.close();
+    h = await startOperatorHarness({ sandboxNamespaces: [NS] });
+    h.autoKubelet(true);
+    await h.core.createNamespace({ body: { metadata: { name: 'billing' } } });
+    await h.createSandbox('ledger', {}, 'billing');
+    const failed = await eventually(async () => {
+      const sb = await h.getSandbox('ledger', 'billing');
+      return sb?.status?.phase === 'Error' ? sb : undefined;
+    }, 'Error');
+    expect(failed.status?.message).toContain(
+      'namespace "billing" does not host sandboxes; use one of default',
+    );
+    const pvcs = await h.core.listNamespacedPersistentVolumeClaim({ namespace: 'billing' });
+    const sas = await h.core.listNamespacedServiceAccount({ namespace: 'billing' });
+    expect(pvcs.items).toEqual([]);
+    expect(sas.items.filter((s) => s.metadata?.name?.startsWith('ledger'))).toEqual([]);
+    // The hosted namespace works as before.
+    await h.createSandbox('ledger');
+    await eventually(async () => (await h.getSandbox('ledger'))?.status?.phase === 'Running', 'Running');
+  });
+
   it('stopping and deleting a sandbox leave the foreign Pod and claim under its names alone', async () => {
     const pod = foreign(h, 'Pod');
     const pvc = foreign(h, 'PersistentVolumeClaim');

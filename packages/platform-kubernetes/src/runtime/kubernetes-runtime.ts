@@ -5,7 +5,7 @@ import type {
   V1PersistentVolumeClaim,
   V1Pod,
 } from '@kubernetes/client-node';
-import { CoreV1Api, NetworkingV1Api, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Sandbox, TemplateSpec } from '@agenttier/contract';
 import { LABEL_MANAGED, LABEL_SANDBOX, LABEL_SANDBOX_UID, PlatformError } from '@agenttier/contract';
 import type {
@@ -17,9 +17,9 @@ import type {
   Runtime,
   TemplateLookup,
 } from '@agenttier/core';
-import { mergeTemplateChain, resolveTemplateChain, silentLogger } from '@agenttier/core';
+import { TerminalError, mergeTemplateChain, resolveTemplateChain, silentLogger } from '@agenttier/core';
 import { isAlreadyExists, isNotFound, toPlatformError, withRetry } from '../kube/api-errors.ts';
-import { Reflector } from '../kube/reflector.ts';
+import { SandboxPodCache } from './sandbox-pod-cache.ts';
 import type { ChildNames } from './children.ts';
 import {
   ANNOTATION_ALLOWED_DOMAINS,
@@ -60,6 +60,11 @@ export interface KubernetesRuntimeOpts {
   onPodChange?: (namespace: string, sandboxName: string) => void;
   /** Full relist period of the pod cache. @default 300000 */
   resyncMs?: number;
+  /**
+   * The namespaces that host sandboxes: pods and claims are listed and watched there only (RBAC: a
+   * Role per namespace), and a sandbox elsewhere goes to Error. Unset: every namespace.
+   */
+  sandboxNamespaces?: string[];
 }
 
 const POD_SELECTOR = `${LABEL_MANAGED}=true`;
@@ -83,28 +88,16 @@ type ChildObject = {
 export class KubernetesRuntime implements Runtime {
   readonly core: CoreV1Api;
   private readonly net: NetworkingV1Api;
-  private readonly pods: Reflector<V1Pod>;
+  private readonly pods: SandboxPodCache;
   private readonly logger: Logger;
 
   constructor(private readonly opts: KubernetesRuntimeOpts) {
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.net = opts.kubeConfig.makeApiClient(NetworkingV1Api);
     this.logger = (opts.logger ?? silentLogger).child({ component: 'kubernetes-runtime' });
-    this.pods = new Reflector<V1Pod>({
-      name: 'pods',
-      watch: new Watch(opts.kubeConfig),
-      watchPath: '/api/v1/pods',
-      labelSelector: POD_SELECTOR,
-      list: (page) =>
-        withRetry(
-          () =>
-            this.core.listPodForAllNamespaces({
-              labelSelector: POD_SELECTOR,
-              limit: page.limit,
-              ...(page.continue ? { _continue: page.continue } : {}),
-            }),
-          { idempotent: true },
-        ) as never,
+    this.pods = new SandboxPodCache({
+      kubeConfig: opts.kubeConfig,
+      ...(opts.sandboxNamespaces?.length ? { namespaces: opts.sandboxNamespaces } : {}),
       ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
       onError: (err, during) =>
         this.logger.warn({ during, err: String(err) }, 'pod informer error; retrying'),
@@ -129,8 +122,21 @@ export class KubernetesRuntime implements Runtime {
     return sandbox.metadata.namespace ?? 'default';
   }
 
+  /**
+   * With sandbox namespaces configured, the controller may act only there (its Roles are there): a
+   * sandbox elsewhere fails for good with a message saying so, instead of the API server's 403.
+   */
+  private assertHosted(sandbox: Sandbox): void {
+    const ns = this.ns(sandbox);
+    if (this.pods.covers(ns)) return;
+    throw new TerminalError(
+      'FORBIDDEN',
+      `namespace "${ns}" does not host sandboxes; use one of ${this.pods.namespaces!.join(', ')} (Helm rbac.sandboxNamespaces)`,
+    );
+  }
+
   private async readPod(sandbox: Sandbox, names: ChildNames): Promise<V1Pod | undefined> {
-    if (this.pods.hasSynced) return this.pods.get(`${this.ns(sandbox)}/${names.pod}`);
+    if (this.pods.hasSynced) return this.pods.get(this.ns(sandbox), names.pod);
     return orUndefined(this.core.readNamespacedPod({ namespace: this.ns(sandbox), name: names.pod }));
   }
 
@@ -169,6 +175,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async ensureVolume(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome> {
+    this.assertHosted(sandbox);
     const names = childNames(sandbox);
     try {
       await this.core.createNamespacedPersistentVolumeClaim({
@@ -200,6 +207,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async ensureWorkload(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome> {
+    this.assertHosted(sandbox);
     const names = childNames(sandbox);
     const ns = this.ns(sandbox);
     const pod = await this.readPod(sandbox, names).catch((err: unknown) => {
@@ -473,13 +481,25 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async listOwned(): Promise<OwnedChild[]> {
+    const labelSelector = POD_SELECTOR;
+    const each = async <T>(
+      all: () => Promise<{ items: T[] }>,
+      one: (ns: string) => Promise<{ items: T[] }>,
+    ) => {
+      const scopes = this.pods.namespaces;
+      if (!scopes) return (await withRetry(all, { idempotent: true })).items;
+      const lists = await Promise.all(scopes.map((ns) => withRetry(() => one(ns), { idempotent: true })));
+      return lists.flatMap((l) => l.items);
+    };
     const [pods, pvcs] = await Promise.all([
-      withRetry(() => this.core.listPodForAllNamespaces({ labelSelector: POD_SELECTOR }), {
-        idempotent: true,
-      }),
-      withRetry(() => this.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: POD_SELECTOR }), {
-        idempotent: true,
-      }),
+      each(
+        () => this.core.listPodForAllNamespaces({ labelSelector }),
+        (namespace) => this.core.listNamespacedPod({ namespace, labelSelector }),
+      ),
+      each(
+        () => this.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector }),
+        (namespace) => this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
+      ),
     ]);
     const child = (
       type: OwnedChild['type'],
@@ -491,10 +511,9 @@ export class KubernetesRuntime implements Runtime {
       sandboxName: o.metadata?.labels?.[LABEL_SANDBOX] ?? '',
       sandboxUid: o.metadata?.labels?.[LABEL_SANDBOX_UID] ?? '',
     });
-    return [
-      ...pods.items.map((p) => child('workload', p)),
-      ...pvcs.items.map((p) => child('volume', p)),
-    ].filter((c) => c.sandboxUid !== '');
+    return [...pods.map((p) => child('workload', p)), ...pvcs.map((p) => child('volume', p))].filter(
+      (c) => c.sandboxUid !== '',
+    );
   }
 
   /** Orphans are normally collected by Kubernetes through owner references; this covers children whose owner reference was removed. */
