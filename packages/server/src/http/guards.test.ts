@@ -159,6 +159,9 @@ describe('Origin', () => {
     expect(list.headers.get('vary')).toContain('Origin');
     const evilList = await fetch(`${base}/api/v1/sandboxes`, { headers: { origin: 'https://evil.example' } });
     expect(evilList.headers.get('access-control-allow-origin')).toBeNull();
+    // No-cors loads by another site's page (<script src>, <img src>) get nothing usable either.
+    expect(evilList.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+    expect(evilList.headers.get('x-content-type-options')).toBe('nosniff');
   });
 });
 

@@ -185,6 +185,13 @@ export function registerGuardChain(
       return reply;
     }
 
+    // API answers are data, never a script or an embeddable resource for another site's page
+    // (`<script src>` / `<img src>` loads are no-cors reads the Origin check does not see).
+    // Probes answer a bare "ok" and stay loadable, so a page can tell the router is up and no more.
+    if (!probe)
+      void reply
+        .header('x-content-type-options', 'nosniff')
+        .header('cross-origin-resource-policy', 'same-origin');
     if (!(req.method === 'GET' || req.method === 'HEAD')) checkOrigin(req.headers);
     if (applyCors(req, reply, corsOrigins) === 'preflight-answered') return reply;
     // Only POST: PUT, PATCH and DELETE are never simple, so a page cannot send them cross-site without a
