@@ -290,6 +290,49 @@ describe('a hostile sandboxd cannot grow the router', () => {
     },
   );
 
+  it(
+    'tcp tunnel: a port that never reads stops the client instead of filling the router',
+    { timeout: 150_000 },
+    async () => {
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/tcp/victim/5432`);
+      try {
+        await new Promise((resolve, reject) => {
+          ws.once('open', resolve);
+          ws.once('error', reject);
+        });
+        // The client offers 1.5 GiB, topping its own buffer up to 16 MiB whenever it drains. It gives up
+        // once the router has taken nothing for 40 polls in a row (stalled), or when all was taken.
+        const chunk = Buffer.alloc(1024 * 1024, 'B');
+        let sent = 0;
+        let idlePolls = 0;
+        let lastBuffered = -1;
+        const stalled = await eventually(
+          () => {
+            const buffered = ws.bufferedAmount;
+            idlePolls = buffered > 0 && buffered === lastBuffered ? idlePolls + 1 : 0;
+            while (sent < OFFER_BYTES && ws.bufferedAmount < 16 * 1024 * 1024) {
+              ws.send(chunk, { binary: true });
+              sent += chunk.length;
+            }
+            lastBuffered = ws.bufferedAmount;
+            return (sent >= OFFER_BYTES || idlePolls >= 40) && { sent };
+          },
+          'the client to stall or send everything',
+          120_000,
+        );
+        peak = Math.max(peak, process.memoryUsage().rss);
+        expect(stalled.sent).toBeLessThan(OFFER_BYTES / 4);
+        expect(peak - before).toBeLessThan(MAX_GROWTH_BYTES);
+      } finally {
+        clearInterval(sampler);
+        ws.terminate();
+      }
+    },
+  );
+
   it('process output: a client that stops reading stalls the daemon instead of filling the router', async () => {
     const before = process.memoryUsage().rss;
     let peak = before;

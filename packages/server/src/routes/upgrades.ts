@@ -257,7 +257,11 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         holdWhileBuffered(ws, tunnel);
       });
       ws.on('message', (data, isBinary) => {
-        if (isBinary) tunnel.write(data as Buffer);
+        // The other way round too: a sandbox that does not read stops the client, not the router.
+        if (isBinary && !tunnel.write(data as Buffer)) {
+          ws.pause();
+          tunnel.once('drain', () => ws.resume());
+        }
       });
       tunnel.on('end', () => ws.close(1000, 'upstream closed'));
       tunnel.on('error', () => ws.close(1011, 'upstream error'));

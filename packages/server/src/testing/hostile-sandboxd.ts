@@ -133,6 +133,12 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
 const wss = new WebSocketServer({ noServer: true });
 server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
   const path = new URL(req.url ?? '/', 'http://sandboxd').pathname;
+  if (path.startsWith('/v1/tcp/')) {
+    // A port inside the sandbox that accepts and then never reads what the client sends.
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: agenttier-tcp\r\n\r\n');
+    socket.pause();
+    return;
+  }
   wss.handleUpgrade(req, socket, head, (ws) => {
     ws.on('error', () => {});
     if (path.endsWith('/attach')) {
