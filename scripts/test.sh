@@ -93,6 +93,11 @@ else
 fi
 done_step
 
+# The browser attack tests (packages/server/src/http/browser-attacks.test.ts) drive Debian's Chromium.
+step 'browser (scripts/browser.sh)'
+run bash scripts/browser.sh
+done_step
+
 # sandboxd runs inside every sandbox: bundle it (esbuild) and compile node-pty for Node 24 once,
 # before tests start platforms in parallel.
 step 'sandboxd bundle (npm run build -w @agenttier/sandboxd)'
