@@ -71,9 +71,11 @@ if (reason) {
       const out = await kubectl([
         'apply',
         '--server-side',
+        // The same manager as `agenttier install --apply`: the other suites on this server apply the
+        // cluster roles too (with another namespace in their subjects), and a manager never
+        // conflicts with itself, whichever file runs first.
         '--field-manager',
-        'helm-e2e',
-        // the CRDs and cluster roles are also `agenttier install`'s (other suites apply them)
+        'agenttier-install',
         '--force-conflicts',
         '-f',
         write('helm-real', objects),
