@@ -6,3 +6,4 @@ export * from './api.ts';
 export * from './limits.ts';
 export * from './openapi.ts';
 export * from './wire.ts';
+export * from './auth.ts';

@@ -204,3 +204,38 @@ export interface AgentRecordStore {
   /** Everything of a sandbox that is gone. */
   deleteSandbox(namespace: string, sandbox: string): Promise<void>;
 }
+
+/** Who a credential stands for: the user an API key acts as (copied from its creator at issue). */
+export interface Principal {
+  id: string;
+  email?: string;
+  name?: string;
+  groups: string[];
+  isAdmin: boolean;
+}
+
+/** An API key as stored: its SHA-256 only, never the key. Times are RFC 3339. */
+export interface ApiKeyRecord {
+  /** Public id (`key_…`), used to list and revoke; not a secret. */
+  id: string;
+  name: string;
+  /** Lowercase hex SHA-256 of the whole key. */
+  hash: string;
+  /** The user the key acts as. */
+  owner: Principal;
+  createdAt: string;
+  lastUsedAt?: string;
+  expiresAt?: string;
+}
+
+/** Where API keys live: SQLite next to the state locally, the router's own SQLite on Kubernetes. */
+export interface ApiKeyStore {
+  insert(record: ApiKeyRecord): Promise<void>;
+  findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key, or one owner's. */
+  list(ownerId?: string): Promise<ApiKeyRecord[]>;
+  /** Returns whether a key was removed. */
+  remove(id: string): Promise<boolean>;
+  touch(id: string, lastUsedAt: string): Promise<void>;
+}

@@ -28,6 +28,7 @@ import type { SandboxdBundle } from '@agenttier/sandboxd';
 import {
   SandboxdDataPlane,
   SqliteAgentRecords,
+  SqliteApiKeyStore,
   createApp,
   createSandboxdClientCache,
   DEFAULT_CREATE_LIMITS,
@@ -79,6 +80,11 @@ export interface LocalPlatformOpts {
    * warning elsewhere (Podman, a remote engine, not root). @default env AGENTTIER_WORKSPACE_QUOTA or 'auto'
    */
   workspaceQuota?: 'auto' | 'loop' | 'off';
+  /**
+   * Requests without a credential are the development admin (requests with one are still checked).
+   * Loopback only. @default true
+   */
+  devAuth?: boolean;
 }
 
 export interface LocalPlatform {
@@ -89,6 +95,8 @@ export interface LocalPlatform {
   runtime: DockerRuntime;
   /** Durable invoke records and install logs (agent mode). */
   agentRecords: SqliteAgentRecords;
+  /** API keys (hashes only), in the state database. */
+  apiKeys: SqliteApiKeyStore;
   close(): Promise<void>;
 }
 
@@ -276,10 +284,14 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const interrupted = agentRecords.interruptRunning('the server stopped while this invoke ran');
   if (interrupted > 0)
     logger.warn({ interrupted }, 'closed the records of invokes cut off by the last shutdown');
+  const apiKeys = new SqliteApiKeyStore(join(dataDir, 'state.db'));
+  const devAuth = opts.devAuth ?? true;
   const app = createApp({
     store,
     dataPlaneFor,
     agentRecords,
+    apiKeys,
+    devAuth,
     sandboxdFor: (sb) => (bundle ? clients.get(sb) : undefined),
     logger,
     enqueue: (ns, name) => controller.enqueue(ns, name),
@@ -310,6 +322,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     controller,
     runtime,
     agentRecords,
+    apiKeys,
     async close() {
       // preClose hooks end WebSockets and tunnels; requests still streaming (an exec, an SSE feed) get
       // a short grace and are then cut, so `agenttier up` stops promptly on Ctrl-C.
@@ -322,6 +335,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
       await controller.stop();
       clients.closeAll();
       agentRecords.close();
+      apiKeys.close();
       await store.close();
     },
   };

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
-import type { AgentRecordStore, DataPlane, Store } from '@agenttier/core';
+import type { AgentRecordStore, ApiKeyStore, DataPlane, Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createAgentMetrics } from './agent/agent-metrics.ts';
 import { createAgentService } from './agent/agent-service.ts';
@@ -15,7 +15,10 @@ import { registerFileOpsRoutes } from './routes/file-ops.ts';
 import { registerProcessRoutes } from './routes/processes.ts';
 import { registerUpgrades } from './routes/upgrades.ts';
 import type { Authenticator } from './context.ts';
-import { devAuthenticator } from './context.ts';
+import { DEV_IDENTITY, devAuthenticator } from './context.ts';
+import type { KeyAuthOpts } from './auth/key-authenticator.ts';
+import { createKeyAuthenticator } from './auth/key-authenticator.ts';
+import { registerUserRoutes } from './routes/user.ts';
 import { toWireError } from './errors.ts';
 import { createHttpMetrics } from './metrics.ts';
 import type { HttpMetrics } from './metrics.ts';
@@ -39,7 +42,17 @@ export interface AppDeps {
   store: Store;
   dataPlaneFor: (sandbox: Sandbox) => Promise<DataPlane>;
   logger: PinoLogger;
+  /**
+   * Who is calling, when not API keys (`apiKeys`). Neither given: every caller is the development
+   * admin (in-process tests only).
+   */
   authenticate?: Authenticator;
+  /** API keys: enables key authentication (unless `authenticate` is given) and the key routes. */
+  apiKeys?: ApiKeyStore;
+  /** With `apiKeys`: requests without any credential are the development admin (`--dev-auth`). */
+  devAuth?: boolean;
+  /** Failure rate limit and caches of key authentication (docs/auth.md). */
+  keyAuth?: Omit<KeyAuthOpts, 'keys' | 'anonymous'>;
   /** Nudges the controller after a write. */
   enqueue?: (namespace: string, name: string) => void;
   /** Extra readiness checks (engine ping, …); each throws when not ready. */
@@ -102,7 +115,14 @@ export function createApp(deps: AppDeps): FastifyInstance {
     },
   });
   recordRouteTable(app); // before any route: openapi.test.ts checks every route is documented
-  const authenticate = deps.authenticate ?? devAuthenticator;
+  const keyAuth = deps.apiKeys
+    ? createKeyAuthenticator({
+        ...deps.keyAuth,
+        keys: deps.apiKeys,
+        ...(deps.devAuth ? { anonymous: DEV_IDENTITY } : {}),
+      })
+    : undefined;
+  const authenticate = deps.authenticate ?? keyAuth?.authenticate ?? devAuthenticator;
   const metrics = deps.metrics ?? createHttpMetrics();
   // Bound once agent mode is set up below (it needs the service's routes registered first).
   let forgetAgentRecords: ((ns: string, name: string) => Promise<void>) | undefined;
@@ -167,6 +187,10 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
 
+  registerUserRoutes(app, {
+    ...(deps.apiKeys ? { keys: deps.apiKeys } : {}),
+    ...(keyAuth ? { forgetKey: (id: string) => keyAuth.forget(id) } : {}),
+  });
   registerSandboxRoutes(app, { store: deps.store, sandboxes });
   registerTemplateRoutes(app, { store: deps.store });
   registerDataPlaneRoutes(app, { store: deps.store, sandboxes, dataPlaneFor: deps.dataPlaneFor });

@@ -1,11 +1,13 @@
 import type {} from 'fastify';
-/** Who is calling. Auth (OIDC, API keys) fills this in a later issue; until then a development identity. */
+/** Who is calling: filled in by the authenticator on every request that reaches a route. */
 export interface Identity {
   sub: string;
   email?: string;
   name?: string;
   groups: string[];
   isAdmin: boolean;
+  /** The API key the request presented (its public id), when it came with one. */
+  keyId?: string;
 }
 
 export const DEV_IDENTITY: Identity = {
@@ -16,7 +18,15 @@ export const DEV_IDENTITY: Identity = {
   isAdmin: true,
 };
 
-export type Authenticator = (headers: Record<string, string | string[] | undefined>) => Promise<Identity>;
+/** Where a request came from; the authenticator rate-limits failures per address. */
+export interface ClientInfo {
+  address?: string;
+}
+
+export type Authenticator = (
+  headers: Record<string, string | string[] | undefined>,
+  client?: ClientInfo,
+) => Promise<Identity>;
 
 /** The development authenticator: every caller is the local admin. Only safe on loopback. */
 export const devAuthenticator: Authenticator = async () => DEV_IDENTITY;

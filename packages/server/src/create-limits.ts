@@ -48,6 +48,17 @@ export class TokenBuckets {
     return this.buckets.size;
   }
 
+  /** Milliseconds until `key` has a token, without taking one (0: it has one now). */
+  waitMs(key: string): number {
+    const prev = this.buckets.get(key);
+    if (!prev) return 0;
+    const tokens = Math.min(
+      this.burst,
+      prev.tokens + (Math.max(0, this.now() - prev.atMs) / 1000) * this.perSecond,
+    );
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.perSecond) * 1000);
+  }
+
   /** Takes one token; returns 0 on success, else the milliseconds until one is available. */
   take(key: string): number {
     const now = this.now();

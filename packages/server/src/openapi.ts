@@ -1,5 +1,6 @@
 import type { ApiOperation } from '@agenttier/contract';
 import {
+  createApiKeyRequestSchema,
   createSandboxRequestSchema,
   execRequestSchema,
   forwardedPortSchema,
@@ -83,6 +84,37 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Resume a stopped sandbox',
     query: NS,
     success: json('the sandbox'),
+  },
+
+  {
+    method: 'GET',
+    path: '/api/v1/user/me',
+    tag: 'user',
+    summary: 'Who the server takes the caller to be',
+    success: json('{id, email, name, groups, isAdmin}'),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/user/api-keys',
+    tag: 'user',
+    summary: 'Create an API key (the key is in this response only)',
+    body: createApiKeyRequestSchema,
+    success: json('the key view plus `key`', 201),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/user/api-keys',
+    tag: 'user',
+    summary: "List the caller's API keys (admins: every key with ?all=true)",
+    query: { all: "true: every user's keys (admins only)" },
+    success: json('{items: [...]}'),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/user/api-keys/{keyId}',
+    tag: 'user',
+    summary: 'Revoke an API key at once (own keys; admins: any)',
+    success: none('revoked'),
   },
 
   {

@@ -164,7 +164,7 @@ export function registerGuardChain(
 
     if (kind.kind === 'preview') {
       // The preview is a door into a sandbox: the same authentication as the API, before anything.
-      req.identity = await deps.authenticate(req.headers);
+      req.identity = await deps.authenticate(req.headers, { address: req.ip });
       if (!(req.method === 'GET' || req.method === 'HEAD')) checkPreviewOrigin(req.headers, kind.target);
       if (!deps.preview)
         throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
@@ -202,7 +202,7 @@ export function registerGuardChain(
         `Content-Type ${mediaTypeOf(req.headers['content-type'])} is not accepted here: send JSON with Content-Type: application/json (raw uploads: application/octet-stream)`,
       );
 
-    if (path.startsWith('/api/')) req.identity = await deps.authenticate(req.headers);
+    if (path.startsWith('/api/')) req.identity = await deps.authenticate(req.headers, { address: req.ip });
 
     if (isExpensiveRoute(req.routeOptions.url)) {
       const release = concurrency.acquire(`${req.ip}|${req.identity?.sub ?? ''}`);

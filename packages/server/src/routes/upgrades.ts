@@ -119,7 +119,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       try {
         // Host allow-list and Origin first: a page on another site must not get a terminal.
         const kind = deps.guards.checkUpgrade(req);
-        await deps.authenticate(req.headers);
+        await deps.authenticate(req.headers, { address: req.socket.remoteAddress ?? 'unknown' });
         if (kind.kind === 'preview') {
           if (!deps.preview)
             throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
