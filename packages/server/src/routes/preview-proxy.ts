@@ -10,6 +10,7 @@ import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import type { PreviewTarget } from '../http/preview-host.ts';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { filterUpgradeResponseHead, readUpgradeHead } from './preview-upgrade-head.ts';
 
 export interface PreviewProxyDeps {
   store: Store;
@@ -220,6 +221,20 @@ export function createPreviewProxy(deps: PreviewProxyDeps) {
     lines.push(`Host: 127.0.0.1:${target.port}`);
     tunnel.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length) tunnel.write(head);
+    // The sandbox's handshake answer gets the same header filter as an HTTP response (Set-Cookie
+    // Domain, scope-widening headers); only the bytes after it are relayed untouched.
+    let answer: { head: string; rest: Buffer };
+    let filtered: string;
+    try {
+      answer = await readUpgradeHead(tunnel);
+      filtered = filterUpgradeResponseHead(answer.head);
+    } catch (err) {
+      tunnel.destroy();
+      throw err;
+    }
+    if (socket.destroyed) return void tunnel.destroy();
+    socket.write(filtered);
+    if (answer.rest.length) socket.write(answer.rest);
     tunnel.pipe(socket);
     socket.pipe(tunnel);
     const close = () => {
