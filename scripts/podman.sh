@@ -153,7 +153,9 @@ start_service() {
   rm -f "$SOCK"
   log "starting podman system service on $HOST (storage $DATA_ROOT, log $LOG)"
   # setsid: the service outlives this script and the caller's process group (npm, CI job control).
-  setsid nohup podman system service --time=0 "unix://$SOCK" </dev/null >>"$LOG" 2>&1 9>&- &
+  # cd /: it must not keep the caller's directory (a CI clone deleted later left conmon failing
+  # every create with "Failed to get working directory").
+  (cd / && exec setsid nohup podman system service --time=0 "unix://$SOCK" </dev/null >>"$LOG" 2>&1 9>&-) &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 60); do
     if answers; then return 0; fi
