@@ -31,6 +31,9 @@ import type { CreateLimitOpts } from './create-limits.ts';
 import type { MachineCapacity } from './capacity.ts';
 import { handleClientError } from './http/client-errors.ts';
 import { installConnectionGuard } from './http/connection-guard.ts';
+import { installJsonBodyParser } from './http/json-body.ts';
+import { prefersJson } from './http/accept.ts';
+import { SERVER_VERSION } from './version.ts';
 import type { BrowserPolicyOpts } from './http/guards.ts';
 import { registerGuardChain } from './http/guards.ts';
 import type { ServerLimitsOpts } from './http/server-limits.ts';
@@ -141,6 +144,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   // JSON routes take JSON only: Fastify's default text/plain parser would hand them a string (docs
   // promise 415 for any other type). Raw-body routes register their own parsers.
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app);
   installConnectionGuard(app.server, limits);
   const preview = deps.sandboxdFor
     ? createPreviewProxy({ store: deps.store, sandboxes, sandboxdFor: deps.sandboxdFor })
@@ -172,7 +176,12 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
 
   registerOpenApiRoute(app);
-  app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok'));
+  // Probes get plain `ok`; a client asking for JSON (the seed SDK's `health()`) gets status and version.
+  app.get('/healthz', async (req, reply) =>
+    prefersJson(req.headers.accept)
+      ? reply.type('application/json').send({ status: 'ok', version: SERVER_VERSION })
+      : reply.type('text/plain').send('ok'),
+  );
   app.get('/readyz', async (_req, reply) => {
     try {
       await deps.store.list('ClusterSandboxTemplate');

@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { pino } from 'pino';
+import type { Sandbox, SandboxPhase } from '@agenttier/contract';
+import { BUILTIN_TEMPLATES } from '@agenttier/core';
+import { SqliteStore } from '@agenttier/platform-local';
+import { createApp } from './app.ts';
+import { prefersJson } from './http/accept.ts';
+import { SERVER_VERSION } from './version.ts';
+
+/**
+ * What the seed product's own clients send, verbatim, and what they need back (issue 14): the web UI's
+ * empty JSON bodies, the Python SDK's `health()`. In-process on the real SQLite store; no controller
+ * runs, so tests set phases the way it would.
+ */
+
+let store: SqliteStore;
+let app: FastifyInstance;
+
+beforeEach(async () => {
+  store = new SqliteStore({ path: ':memory:' });
+  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  app = createApp({
+    store,
+    dataPlaneFor: async () => {
+      throw new Error('no data plane in this test');
+    },
+    logger: pino({ level: 'silent' }),
+  });
+  await app.ready();
+});
+
+afterEach(async () => {
+  await app.close();
+  await store.close();
+});
+
+const json = (r: LightMyRequestResponse) => r.json() as Record<string, unknown>;
+
+/** The web UI's request: `Content-Type: application/json` and no body at all. */
+const emptyJson = (method: 'POST' | 'DELETE', url: string) =>
+  app.inject({ method, url, headers: { 'content-type': 'application/json' }, payload: '' });
+
+async function create(name: string, extra: Record<string, unknown> = {}) {
+  const r = await app.inject({
+    method: 'POST',
+    url: '/api/v1/sandboxes',
+    payload: { name, templateRef: { name: 'minimal-shell', kind: 'ClusterSandboxTemplate' }, ...extra },
+  });
+  expect(r.statusCode, r.body).toBe(201);
+  return json(r);
+}
+
+async function setPhase(name: string, phase: SandboxPhase) {
+  let sb = (await store.get<Sandbox>('Sandbox', { namespace: 'default', name }))!;
+  if (phase === 'Stopped')
+    sb = await store.update<Sandbox>({ ...sb, spec: { ...sb.spec, desiredState: 'Stopped' } });
+  await store.updateStatus<Sandbox>({ ...sb, status: { ...sb.status, phase } });
+}
+
+describe('an empty body with Content-Type: application/json means no body', () => {
+  it('stop, resume and delete a sandbox as the seed web UI sends them', async () => {
+    await create('ui');
+    await setPhase('ui', 'Running');
+    const stop = await emptyJson('POST', '/api/v1/sandboxes/ui/stop');
+    expect(stop.statusCode, stop.body).toBe(200);
+    expect(json(stop).status).toBe('stopping');
+
+    await setPhase('ui', 'Stopped');
+    const resume = await emptyJson('POST', '/api/v1/sandboxes/ui/resume');
+    expect(resume.statusCode, resume.body).toBe(200);
+    expect(json(resume).status).toBe('resuming');
+
+    const del = await emptyJson('DELETE', '/api/v1/sandboxes/ui');
+    expect(del.statusCode, del.body).toBe(204);
+  });
+
+  it('remove a port and delete a template as the seed web UI sends them', async () => {
+    await create('ports');
+    const add = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes/ports/ports',
+      payload: { port: 8000, protocol: 'http' },
+    });
+    expect(add.statusCode, add.body).toBe(201);
+    const remove = await emptyJson('DELETE', '/api/v1/sandboxes/ports/ports/8000');
+    expect(remove.statusCode, remove.body).toBe(204);
+    const list = await app.inject({ method: 'GET', url: '/api/v1/sandboxes/ports/ports' });
+    expect(json(list).ports).toEqual([]);
+
+    const tpl = await app.inject({
+      method: 'POST',
+      url: '/api/v1/templates',
+      payload: { name: 'scratch', spec: { description: 'to delete' } },
+    });
+    expect(tpl.statusCode, tpl.body).toBe(201);
+    const delTpl = await emptyJson('DELETE', '/api/v1/templates/scratch');
+    expect(delTpl.statusCode, delTpl.body).toBe(204);
+  });
+
+  it('a route that needs a body still refuses the missing one, by its schema', async () => {
+    const r = await emptyJson('POST', '/api/v1/sandboxes');
+    expect(r.statusCode, r.body).toBe(400);
+    expect(json(r).code).toBe('VALIDATION_FAILED');
+  });
+
+  it('malformed JSON, prototype poisoning and text/plain are still refused', async () => {
+    await create('bad');
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name": ',
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(json(malformed).code).toBe('INVALID_JSON');
+
+    const poisoned = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name": "p", "template": "minimal-shell", "__proto__": {"admin": true}}',
+    });
+    expect(poisoned.statusCode, poisoned.body).toBe(400);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+
+    const whitespace = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes/bad/stop',
+      headers: { 'content-type': 'application/json' },
+      payload: '  ',
+    });
+    expect(whitespace.statusCode).toBe(400);
+    expect(json(whitespace).code).toBe('INVALID_JSON');
+
+    const text = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes/bad/stop',
+      headers: { 'content-type': 'text/plain' },
+      payload: '',
+    });
+    expect(text.statusCode).toBe(415);
+  });
+});
+
+describe('GET /healthz', () => {
+  it('answers the seed SDK JSON when it asks for JSON, plain ok otherwise', async () => {
+    const asJson = await app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { accept: 'application/json' },
+    });
+    expect(asJson.statusCode).toBe(200);
+    expect(asJson.headers['content-type']).toMatch(/^application\/json/);
+    expect(asJson.json()).toEqual({ status: 'ok', version: SERVER_VERSION });
+
+    for (const accept of [undefined, '*/*', 'text/plain', 'text/plain, application/json;q=0.5']) {
+      const probe = await app.inject({
+        method: 'GET',
+        url: '/healthz',
+        ...(accept ? { headers: { accept } } : {}),
+      });
+      expect(probe.headers['content-type'], accept).toMatch(/^text\/plain/);
+      expect(probe.body).toBe('ok');
+    }
+  });
+
+  it('reports the package version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(SERVER_VERSION).toBe(pkg.version);
+  });
+
+  it('prefersJson weighs qualities', () => {
+    expect(prefersJson('application/json, text/plain;q=0.9')).toBe(true);
+    expect(prefersJson('application/json;q=0, text/plain')).toBe(false);
+    expect(prefersJson('text/*;q=0.2, application/json;q=0.1')).toBe(false);
+    expect(prefersJson('application/json;q=abc')).toBe(false);
+  });
+});
