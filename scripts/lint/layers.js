@@ -50,7 +50,6 @@ export const TEST_SUPPORT = [
   /\/src\/testing\//,
   /\/src\/testing\.ts$/,
   /\/src\/e2e\//,
-  /\/src\/test-[a-z-]+\.ts$/,
   /\/src\/.*-suite\.ts$/, // a behaviour suite several test files run (fake and real backends)
   /^packages\/testkit\//,
 ];

@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, scratch } from './test-helpers.ts';
+import { runCli, scratch } from './testing/run-cli.ts';
 import {
   removeDir,
   removeEngineObjects,

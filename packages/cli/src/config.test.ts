@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configPath, resolveSettings } from './config.ts';
-import { runCli, scratch } from './test-helpers.ts';
+import { runCli, scratch } from './testing/run-cli.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;

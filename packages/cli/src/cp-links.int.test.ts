@@ -8,7 +8,7 @@
 import { mkdir, readFile, readdir, readlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, scratch } from './test-helpers.ts';
+import { runCli, scratch } from './testing/run-cli.ts';
 import {
   removeDir,
   removeEngineObjects,

@@ -5,7 +5,7 @@ import { sendJson, startTestServer } from '@agenttier/sdk/testing';
 import { describe, expect, it } from 'vitest';
 import { commands } from './commands/index.ts';
 import type { CommandSpec } from './spec.ts';
-import { runCli } from './test-helpers.ts';
+import { runCli } from './testing/run-cli.ts';
 import { CLI_VERSION } from './version.ts';
 
 function leaves(spec: CommandSpec, parents: string[] = []): { path: string[]; spec: CommandSpec }[] {

@@ -7,7 +7,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, scratch, startCli, TtyCapture } from './test-helpers.ts';
+import { runCli, scratch, startCli, TtyCapture } from './testing/run-cli.ts';
 import { eventually } from '@agenttier/testkit';
 import {
   removeDir,

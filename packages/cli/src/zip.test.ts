@@ -6,7 +6,7 @@
 import { lstat, mkdir, readFile, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeZip, scratch } from './test-helpers.ts';
+import { makeZip, scratch } from './testing/run-cli.ts';
 import { extractZip, readZipEntries } from './zip.ts';
 
 let dir: string;

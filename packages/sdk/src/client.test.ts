@@ -16,7 +16,7 @@ import {
   TimeoutError,
   ValidationError,
 } from './errors.ts';
-import { openSse, sandboxView, sendJson, startTestServer, type TestServer } from './test-server.ts';
+import { openSse, sandboxView, sendJson, startTestServer, type TestServer } from './testing/test-server.ts';
 import { SDK_VERSION } from './version.ts';
 
 let server: TestServer;

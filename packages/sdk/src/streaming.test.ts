@@ -11,7 +11,7 @@ import {
   ServerError,
   ValidationError,
 } from './errors.ts';
-import { openSse, sandboxView, sendJson, startTestServer, type TestServer } from './test-server.ts';
+import { openSse, sandboxView, sendJson, startTestServer, type TestServer } from './testing/test-server.ts';
 import type { InvokeEvent } from './types.ts';
 import type { WebSocketConstructor } from './websocket.ts';
 

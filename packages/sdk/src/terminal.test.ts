@@ -3,7 +3,7 @@ import { WebSocket as WsWebSocket, WebSocketServer, type WebSocket } from 'ws';
 import { AgentTier } from './client.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
 import { replayOverlap, type TerminalEnd } from './terminal.ts';
-import { sandboxView, sendJson, startTestServer, type TestServer } from './test-server.ts';
+import { sandboxView, sendJson, startTestServer, type TestServer } from './testing/test-server.ts';
 import type { WebSocketConstructor } from './websocket.ts';
 
 let server: TestServer;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { openSse, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../../flags.ts';
-import { runCli, scratch } from '../../test-helpers.ts';
+import { runCli, scratch } from '../../testing/run-cli.ts';
 
 let server: TestServer;
 let dir: string;

@@ -8,8 +8,8 @@ import { parseAllDocuments } from 'yaml';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import { startFakeKubeApiServer } from '@agenttier/testkit/kube';
 import { eventually as waitUntil } from '@agenttier/testkit';
-import { runCli, scratch, startCli } from '../../test-helpers.ts';
-import type { StartedCli } from '../../test-helpers.ts';
+import { runCli, scratch, startCli } from '../../testing/run-cli.ts';
+import type { StartedCli } from '../../testing/run-cli.ts';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
 

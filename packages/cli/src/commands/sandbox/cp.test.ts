@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeZip, runCli, scratch } from '../../test-helpers.ts';
+import { makeZip, runCli, scratch } from '../../testing/run-cli.ts';
 import { parseLocation } from './cp.ts';
 
 let server: TestServer;

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { sandboxView, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { runCli, startCli } from '../../test-helpers.ts';
+import { runCli, startCli } from '../../testing/run-cli.ts';
 import { parsePortPair } from './port-forward.ts';
 
 let server: TestServer;

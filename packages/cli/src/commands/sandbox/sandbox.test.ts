@@ -1,7 +1,7 @@
 import { sandboxView, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
 import { parse as parseYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../test-helpers.ts';
+import { runCli } from '../../testing/run-cli.ts';
 
 let server: TestServer;
 const cli = (...argv: string[]) => runCli(argv, { url: server.url });

@@ -2,7 +2,7 @@ import { sandboxView, sendJson, startTestServer, type TestServer } from '@agentt
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { describeKeys, parseDetachKeys } from '../../flags.ts';
-import { TtyCapture, runCli, startCli } from '../../test-helpers.ts';
+import { TtyCapture, runCli, startCli } from '../../testing/run-cli.ts';
 import { DetachMatcher } from './terminal.ts';
 
 let server: TestServer;

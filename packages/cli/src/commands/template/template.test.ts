@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, scratch } from '../../test-helpers.ts';
+import { runCli, scratch } from '../../testing/run-cli.ts';
 import { parseTemplateDocuments } from './manifest.ts';
 
 let server: TestServer;

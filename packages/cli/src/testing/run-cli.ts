@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { deflateRawSync, crc32 } from 'node:zlib';
-import type { CliDeps, LocalPlatformModule } from './context.ts';
-import { run } from './run.ts';
+import type { CliDeps, LocalPlatformModule } from '../context.ts';
+import { run } from '../run.ts';
 
 export class Capture extends Writable {
   chunks: Buffer[] = [];
