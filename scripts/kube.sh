@@ -11,6 +11,8 @@
 #                          beside the repository)
 #      KUBE_VERSIONS       space-separated (default: "v1.26.1 v1.32.13", the oldest and newest supported)
 #      KEEP_LOGS=dir       copy each control plane's logs to dir/<version> on exit
+#      KUBE_NODE=0         skip the runs on a real node (scripts/kube-node.sh; on by default when no
+#                          file filters are given); KUBE_NODE_VERSIONS (default v1.32.13)
 # Extra arguments replace the default test file filters.
 set -uo pipefail
 
@@ -47,3 +49,22 @@ for v in $VERSIONS; do
   fi
   echo "==> [kube] Kubernetes $v ok ($((SECONDS - started))s)" >&2
 done
+
+# A real node: the kubelet, containerd and a CNI bridge beside the control plane, all inside a network
+# namespace of their own (scripts/kube-node.sh), and the operator's suites with the pods really
+# running (images imported from the Docker engine, the injector built from packages/sandboxd/dist).
+if [ "$#" -eq 0 ] && [ "${KUBE_NODE:-1}" = 1 ]; then
+  for v in ${KUBE_NODE_VERSIONS:-v1.32.13}; do
+    started=$SECONDS
+    echo "==> [kube] Kubernetes $v with a real node: operator-behaviour.real router.real" >&2
+    AGENTTIER_KUBE_DIR=$KUBE_DIR KUBE_VERSION=$v bash "$ROOT/scripts/kube-node.sh" \
+      env AGENTTIER_REAL_KUBE=1 AGENTTIER_E2E_INJECTOR_IMAGE=agenttier/sandboxd-injector:kube-node \
+      npx --no -- vitest run --project integration operator-behaviour.real router.real
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+      echo "==> [kube] Kubernetes $v with a real node FAILED (exit $rc) after $((SECONDS - started))s" >&2
+      exit "$rc"
+    fi
+    echo "==> [kube] Kubernetes $v with a real node ok ($((SECONDS - started))s)" >&2
+  done
+fi
