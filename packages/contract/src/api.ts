@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FieldIssue } from './errors.ts';
 import { PlatformError } from './errors.ts';
 import { LIMITS, utf8Bytes } from './limits.ts';
+import { SEED_FIELD_REFUSALS, droppedFields } from './seed-fields.ts';
 import {
   annotationsSchema,
   durationSchema,
@@ -160,17 +161,31 @@ export function toFieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
       return issue.keys.map((k) => ({
         field: at([...issue.path, k]),
         rule: issue.code,
-        message: 'is not a known field',
+        message: SEED_FIELD_REFUSALS[k] ?? 'is not a known field',
       }));
     return [{ field: at(issue.path), rule: issue.code, message: issue.message }];
   });
+}
+
+function validationFailed(what: string, details: FieldIssue[]): PlatformError {
+  const summary = details.map((d) => `${d.field} ${d.message}`).join('; ');
+  return new PlatformError('VALIDATION_FAILED', `invalid ${what}: ${summary}`, { details });
 }
 
 /** Parses `input` or throws VALIDATION_FAILED with every problem listed. */
 export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string, prefix = ''): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const details = toFieldIssues(result.error, prefix);
-  const summary = details.map((d) => `${d.field} ${d.message}`).join('; ');
-  throw new PlatformError('VALIDATION_FAILED', `invalid ${what}: ${summary}`, { details });
+  throw validationFailed(what, toFieldIssues(result.error, prefix));
+}
+
+/**
+ * parseOrThrow for the bodies that define a sandbox or template: a field at any depth that the schema
+ * does not know is refused by name, not dropped (zod's plain objects strip unknown keys silently).
+ */
+export function parseExactOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string, prefix = ''): T {
+  const data = parseOrThrow(schema, input, what, prefix);
+  const dropped = droppedFields(input, data, prefix);
+  if (dropped.length > 0) throw validationFailed(what, dropped);
+  return data;
 }

@@ -7,3 +7,4 @@ export * from './limits.ts';
 export * from './openapi.ts';
 export * from './wire.ts';
 export * from './auth.ts';
+export * from './seed-fields.ts';

@@ -135,6 +135,17 @@ export const harnessSchema = z.object({
     })
     .optional(),
   agent: agentSpecSchema.optional(),
+  /**
+   * The agent's system prompt, inline (the seed product's FileOrRef without the Kubernetes references):
+   * stored with the template and returned by the API for the agent to fetch; the platform does not read it.
+   */
+  systemPrompt: z
+    .object({
+      content: z.string().max(262_144).optional(),
+      /** Where the agent expects the prompt inside the sandbox (informational, as in the seed product). */
+      path: z.string().max(4096).optional(),
+    })
+    .optional(),
 });
 
 export const securitySchema = z.object({

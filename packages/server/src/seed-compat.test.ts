@@ -180,3 +180,148 @@ describe('GET /healthz', () => {
     expect(prefersJson('application/json;q=abc')).toBe(false);
   });
 });
+
+describe('seed create overrides and template fields are honoured or refused by name, never dropped', () => {
+  const stored = async (name: string) =>
+    (await store.get<Sandbox>('Sandbox', { namespace: 'default', name }))!.spec;
+  const details = (r: LightMyRequestResponse) =>
+    (json(r).details as Array<{ field: string; message: string }>).map((d) => d.field);
+
+  it('maps flat resources {cpu, memory} onto limits and maxRuntime onto timeout (seed 000 §9)', async () => {
+    const view = await create('flat', { resources: { cpu: '2', memory: '8Gi' }, maxRuntime: '24h' });
+    expect(view.timeout).toBe('24h');
+    const spec = await stored('flat');
+    expect(spec.resources).toEqual({ limits: { cpu: '2', memory: '8Gi' } });
+    expect(spec.timeout).toBe('24h');
+  });
+
+  it('keeps our own limits next to a flat alias, and the same value given both ways', async () => {
+    await create('both', {
+      resources: { memory: '1Gi', limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '500m' } },
+      maxRuntime: '2h',
+      timeout: '2h',
+    });
+    expect((await stored('both')).resources).toEqual({
+      limits: { cpu: '1', memory: '1Gi' },
+      requests: { cpu: '500m' },
+    });
+  });
+
+  it('refuses an alias that contradicts our field, naming it', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes',
+      payload: { name: 'x', template: 'minimal-shell', maxRuntime: '24h', timeout: '1h' },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(details(r)).toEqual(['maxRuntime']);
+    const mem = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes',
+      payload: {
+        name: 'x',
+        template: 'minimal-shell',
+        resources: { memory: '1Gi', limits: { memory: '2Gi' } },
+      },
+    });
+    expect(details(mem)).toEqual(['resources.memory']);
+  });
+
+  it('validates the aliased values like our own (a bad flat memory is resources.limits.memory)', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes',
+      payload: { name: 'x', template: 'minimal-shell', resources: { memory: 'lots' }, maxRuntime: 'forever' },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(details(r).sort()).toEqual(['resources.limits.memory', 'timeout']);
+  });
+
+  it('refuses ephemeralStorage and any unknown nested field by name instead of answering 201', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes',
+      payload: {
+        name: 'eph',
+        template: 'minimal-shell',
+        resources: { cpu: '2', ephemeralStorage: '20Gi' },
+        storage: { size: '10Gi', snapshotOnStop: true },
+      },
+    });
+    expect(r.statusCode, r.body).toBe(400);
+    expect(json(r).code).toBe('VALIDATION_FAILED');
+    expect(details(r)).toEqual(['resources.ephemeralStorage', 'storage.snapshotOnStop']);
+    expect(String(json(r).message)).toMatch(/ephemeralStorage is not supported/);
+    expect(await store.get('Sandbox', { namespace: 'default', name: 'eph' })).toBeUndefined();
+
+    await create('patched');
+    const patch = await app.inject({
+      method: 'PATCH',
+      url: '/api/v1/sandboxes/patched',
+      payload: { resources: { limits: { memory: '2Gi', gpu: '1' } } },
+    });
+    expect(patch.statusCode).toBe(400);
+    expect(details(patch)).toEqual(['resources.limits.gpu']);
+    const flat = await app.inject({
+      method: 'PATCH',
+      url: '/api/v1/sandboxes/patched',
+      payload: { resources: { memory: '2Gi' } },
+    });
+    expect(flat.statusCode, flat.body).toBe(200);
+    expect((await stored('patched')).resources?.limits?.memory).toBe('2Gi');
+  });
+
+  it('stores harness.systemPrompt and refuses serviceAccount and credentials with the reason', async () => {
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/api/v1/templates',
+      payload: {
+        name: 'agent-tpl',
+        spec: {
+          mode: 'agent',
+          harness: { systemPrompt: { content: 'You are careful.', path: '/workspace/PROMPT.md' } },
+        },
+      },
+    });
+    expect(ok.statusCode, ok.body).toBe(201);
+    const got = await app.inject({ method: 'GET', url: '/api/v1/templates/agent-tpl' });
+    expect((json(got).spec as { harness: unknown }).harness).toEqual({
+      systemPrompt: { content: 'You are careful.', path: '/workspace/PROMPT.md' },
+    });
+
+    const refused = await app.inject({
+      method: 'POST',
+      url: '/api/v1/templates',
+      payload: {
+        name: 'irsa',
+        spec: {
+          serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/x' } },
+          credentials: [{ secretName: 'aws', mountAs: 'env' }],
+          harness: { systemPrompt: { configMapRef: { name: 'p' } } },
+        },
+      },
+    });
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(details(refused).sort()).toEqual([
+      'spec.credentials',
+      'spec.harness.systemPrompt.configMapRef',
+      'spec.serviceAccount',
+    ]);
+    expect(String(json(refused).message)).toMatch(/serviceAccount is not supported/);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/templates/irsa' })).statusCode).toBe(404);
+  });
+});
+
+describe('exact bodies accept what the API itself returns', () => {
+  it('every built-in template read back can be written back unchanged', async () => {
+    for (const t of BUILTIN_TEMPLATES) {
+      const got = await app.inject({ method: 'GET', url: `/api/v1/templates/${t.metadata.name}` });
+      const put = await app.inject({
+        method: 'PUT',
+        url: `/api/v1/templates/${t.metadata.name}`,
+        payload: { spec: json(got).spec },
+      });
+      expect(put.statusCode, `${t.metadata.name}: ${put.body}`).toBe(200);
+    }
+  });
+});

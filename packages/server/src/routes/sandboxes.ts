@@ -5,7 +5,9 @@ import {
   PHASES,
   PlatformError,
   createSandboxRequestSchema,
+  mapSeedSandboxFields,
   nameSchema,
+  parseExactOrThrow,
   parseOrThrow,
   patchSandboxRequestSchema,
 } from '@agenttier/contract';
@@ -40,7 +42,11 @@ export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDe
   });
 
   app.post('/api/v1/sandboxes', async (req, reply) => {
-    const body = parseOrThrow(createSandboxRequestSchema, req.body ?? {}, 'sandbox');
+    const body = parseExactOrThrow(
+      createSandboxRequestSchema,
+      mapSeedSandboxFields(req.body ?? {}),
+      'sandbox',
+    );
     const q = req.query as { namespace?: string };
     if (!body.namespace && q.namespace) body.namespace = namespaceOf(q);
     const created = await sandboxes.create(body, req.identity);
@@ -55,7 +61,7 @@ export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDe
 
   app.patch('/api/v1/sandboxes/:id', async (req) => {
     const { id } = req.params as { id: string };
-    const body = parseOrThrow(patchSandboxRequestSchema, req.body ?? {}, 'patch');
+    const body = parseExactOrThrow(patchSandboxRequestSchema, mapSeedSandboxFields(req.body ?? {}), 'patch');
     const result = await sandboxes.patch(namespaceOf(req.query), id, body);
     const { sandbox, ...rest } = result;
     return { ...rest, sandbox: sandboxView(sandbox) };

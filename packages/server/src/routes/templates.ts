@@ -4,6 +4,7 @@ import {
   API_VERSION,
   PlatformError,
   nameSchema,
+  parseExactOrThrow,
   parseOrThrow,
   templateKindSchema,
   templateWriteRequestSchema,
@@ -52,7 +53,7 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Stor
 
   const write = async (name: string, body: unknown, query: unknown, mode: 'create' | 'upsert') => {
     parseOrThrow(nameSchema, name, 'template name', 'name');
-    const parsed = parseOrThrow(templateWriteRequestSchema, body ?? {}, 'template');
+    const parsed = parseExactOrThrow(templateWriteRequestSchema, body ?? {}, 'template');
     if (parsed.name && parsed.name !== name) {
       throw new PlatformError(
         'VALIDATION_FAILED',
