@@ -19,6 +19,7 @@ import { DEV_IDENTITY, devAuthenticator } from './context.ts';
 import type { KeyAuthOpts } from './auth/key-authenticator.ts';
 import { createKeyAuthenticator } from './auth/key-authenticator.ts';
 import { registerUserRoutes } from './routes/user.ts';
+import { createAccessControl } from './auth/access-control.ts';
 import { toWireError } from './errors.ts';
 import { createHttpMetrics } from './metrics.ts';
 import type { HttpMetrics } from './metrics.ts';
@@ -150,8 +151,10 @@ export function createApp(deps: AppDeps): FastifyInstance {
     ? createPreviewProxy({ store: deps.store, sandboxes, sandboxdFor: deps.sandboxdFor })
     : undefined;
   if (preview) app.addHook('preClose', async () => preview.closeAll());
+  const access = createAccessControl(deps.store);
   const guards = registerGuardChain(app, deps.http ?? {}, {
     authenticate,
+    access,
     ...(preview ? { preview } : {}),
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -217,6 +220,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
       sandboxes,
       sandboxdFor,
       authenticate,
+      access,
       guards,
       ...(preview ? { preview } : {}),
     });

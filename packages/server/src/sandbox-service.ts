@@ -72,14 +72,17 @@ async function writeStatusHint(
   }
 }
 
+/** The answer for a sandbox that does not exist, and for someone else's (access control). */
+export function sandboxNotFound(ns: string, name: string): PlatformError {
+  return new PlatformError(
+    'SANDBOX_NOT_FOUND',
+    `sandbox "${name}" not found in namespace "${ns}"; list sandboxes with \`agenttier sandbox list\``,
+  );
+}
+
 export async function getSandboxOrThrow(store: Store, ns: string, name: string): Promise<Sandbox> {
   const sb = await store.get<Sandbox>('Sandbox', { namespace: ns, name });
-  if (!sb) {
-    throw new PlatformError(
-      'SANDBOX_NOT_FOUND',
-      `sandbox "${name}" not found in namespace "${ns}"; list sandboxes with \`agenttier sandbox list\``,
-    );
-  }
+  if (!sb) throw sandboxNotFound(ns, name);
   return sb;
 }
 

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@agenttier/contract';
+import type { AccessControl } from '../auth/access-control.ts';
 import type { Authenticator } from '../context.ts';
 import { toWireError } from '../errors.ts';
 import type { PreviewProxy } from '../routes/preview-proxy.ts';
@@ -63,6 +64,8 @@ export interface GuardChainDeps {
   preview?: PreviewProxy;
   /** Who is calling: runs after the Host, Origin and content-type guards, on `/api/` requests. */
   authenticate: Authenticator;
+  /** What the caller may do: each route's declared rule (auth/access-rules.ts), right after authentication. */
+  access: AccessControl;
 }
 
 /**
@@ -165,6 +168,7 @@ export function registerGuardChain(
     if (kind.kind === 'preview') {
       // The preview is a door into a sandbox: the same authentication as the API, before anything.
       req.identity = await deps.authenticate(req.headers, { address: req.ip });
+      await deps.access.requireSandbox(req.identity, kind.target.namespace, kind.target.name);
       if (!(req.method === 'GET' || req.method === 'HEAD')) checkPreviewOrigin(req.headers, kind.target);
       if (!deps.preview)
         throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
@@ -202,7 +206,10 @@ export function registerGuardChain(
         `Content-Type ${mediaTypeOf(req.headers['content-type'])} is not accepted here: send JSON with Content-Type: application/json (raw uploads: application/octet-stream)`,
       );
 
-    if (path.startsWith('/api/')) req.identity = await deps.authenticate(req.headers, { address: req.ip });
+    if (path.startsWith('/api/')) {
+      req.identity = await deps.authenticate(req.headers, { address: req.ip });
+      await deps.access.authorizeRoute(req);
+    }
 
     if (isExpensiveRoute(req.routeOptions.url)) {
       const release = concurrency.acquire(`${req.ip}|${req.identity?.sub ?? ''}`);

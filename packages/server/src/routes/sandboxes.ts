@@ -12,6 +12,7 @@ import {
   patchSandboxRequestSchema,
 } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
+import { mayActOn } from '../auth/ownership.ts';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow } from '../sandbox-service.ts';
 import { sandboxView } from '../views.ts';
@@ -37,7 +38,10 @@ export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDe
       throw new PlatformError('BAD_REQUEST', `status must be one of ${PHASES.join(', ')}`);
     }
     const items = await store.list<Sandbox>('Sandbox', q.namespace ? { namespace: namespaceOf(q) } : {});
-    const views = items.map(sandboxView).filter((v) => !q.status || v.status === q.status);
+    const views = items
+      .filter((sb) => mayActOn(req.identity, sb))
+      .map(sandboxView)
+      .filter((v) => !q.status || v.status === q.status);
     return { sandboxes: views };
   });
 

@@ -9,6 +9,7 @@ import { PlatformError } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
+import type { AccessControl } from '../auth/access-control.ts';
 import type { Authenticator } from '../context.ts';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import { toWireError } from '../errors.ts';
@@ -26,6 +27,8 @@ export interface UpgradeDeps {
   sandboxes: SandboxService;
   sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
   authenticate: Authenticator;
+  /** Owner-or-admin check of the sandbox a terminal, tunnel or preview reaches. */
+  access: AccessControl;
   /** Host and Origin checks, shared with plain requests. */
   guards: RequestGuards;
   /** Proxies upgrades for a preview Host. */
@@ -119,14 +122,18 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       try {
         // Host allow-list and Origin first: a page on another site must not get a terminal.
         const kind = deps.guards.checkUpgrade(req);
-        await deps.authenticate(req.headers, { address: req.socket.remoteAddress ?? 'unknown' });
+        const who = await deps.authenticate(req.headers, { address: req.socket.remoteAddress ?? 'unknown' });
         if (kind.kind === 'preview') {
+          await deps.access.requireSandbox(who, kind.target.namespace, kind.target.name);
           if (!deps.preview)
             throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
           return await deps.preview.upgrade(req, socket, head, kind.target);
         }
         const terminal = TERMINAL_RE.exec(url.pathname);
         const tcp = TCP_RE.exec(url.pathname);
+        const target = terminal?.[1] ?? tcp?.[1];
+        if (target !== undefined)
+          await deps.access.requireSandbox(who, namespaceOf(Object.fromEntries(url.searchParams)), target);
         if (terminal)
           return await openTerminal(
             req,

@@ -1,0 +1,94 @@
+/**
+ * The one table of who may call which route. Every route the app registers has an entry here;
+ * access-rules.test.ts enumerates the app's route table and fails on a route without one.
+ *
+ * - `public`: no identity needed (probes and metrics; outside `/api/`).
+ * - `authenticated`: any identity; the handler narrows what it shows (lists, own keys).
+ * - `admin`: admins only (403 for others): cluster-wide writes such as templates.
+ * - `sandbox`: the sandbox named by `:id` (and `?namespace=`) must be the caller's, or the caller an
+ *   admin; anyone else gets the same 404 as for a sandbox that does not exist. `verb` names what the
+ *   route does to it, for keys limited to some verbs.
+ */
+export type SandboxVerb = 'read' | 'manage' | 'exec' | 'files' | 'invoke' | 'terminal' | 'ports';
+
+export type AccessRule =
+  { kind: 'public' } | { kind: 'authenticated' } | { kind: 'admin' } | { kind: 'sandbox'; verb: SandboxVerb };
+
+const PUBLIC: AccessRule = { kind: 'public' };
+const ANY: AccessRule = { kind: 'authenticated' };
+const ADMIN: AccessRule = { kind: 'admin' };
+const sb = (verb: SandboxVerb): AccessRule => ({ kind: 'sandbox', verb });
+const S = '/api/v1/sandboxes/:id';
+const PREVIEW_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY'];
+
+export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
+  'GET /healthz': PUBLIC,
+  'GET /readyz': PUBLIC,
+  'GET /metrics': PUBLIC,
+  'GET /api/v1/openapi.json': ANY,
+  'GET /api/v1/user/me': ANY,
+  'POST /api/v1/user/api-keys': ANY,
+  'GET /api/v1/user/api-keys': ANY,
+  'DELETE /api/v1/user/api-keys/:keyId': ANY,
+
+  'GET /api/v1/sandboxes': ANY,
+  'POST /api/v1/sandboxes': ANY,
+  [`GET ${S}`]: sb('read'),
+  [`PATCH ${S}`]: sb('manage'),
+  [`DELETE ${S}`]: sb('manage'),
+  [`POST ${S}/stop`]: sb('manage'),
+  [`POST ${S}/resume`]: sb('manage'),
+
+  'GET /api/v1/templates': ANY,
+  'GET /api/v1/templates/:name': ANY,
+  'POST /api/v1/templates': ADMIN,
+  'PUT /api/v1/templates/:name': ADMIN,
+  'DELETE /api/v1/templates/:name': ADMIN,
+
+  [`POST ${S}/exec`]: sb('exec'),
+  [`POST ${S}/exec/stream`]: sb('exec'),
+  [`POST ${S}/processes`]: sb('exec'),
+  [`GET ${S}/processes`]: sb('exec'),
+  [`GET ${S}/processes/:pid`]: sb('exec'),
+  [`GET ${S}/processes/:pid/output`]: sb('exec'),
+  [`POST ${S}/processes/:pid/signal`]: sb('exec'),
+  [`DELETE ${S}/processes/:pid`]: sb('exec'),
+
+  [`GET ${S}/archive`]: sb('files'),
+  [`GET ${S}/files/*`]: sb('files'),
+  [`PUT ${S}/files/*`]: sb('files'),
+  [`DELETE ${S}/files/*`]: sb('files'),
+  [`GET ${S}/fs/stat`]: sb('files'),
+  [`POST ${S}/fs/mkdir`]: sb('files'),
+  [`POST ${S}/fs/rename`]: sb('files'),
+  [`GET ${S}/fs/watch`]: sb('files'),
+
+  [`GET ${S}/ports`]: sb('ports'),
+  [`POST ${S}/ports`]: sb('ports'),
+  [`DELETE ${S}/ports/:port`]: sb('ports'),
+  ...Object.fromEntries(
+    PREVIEW_METHODS.flatMap((m) => [
+      [`${m} ${S}/preview/:port`, sb('ports')],
+      [`${m} ${S}/preview/:port/*`, sb('ports')],
+    ]),
+  ),
+
+  [`POST ${S}/configure`]: sb('invoke'),
+  [`GET ${S}/configure/install-log`]: sb('invoke'),
+  [`POST ${S}/invoke`]: sb('invoke'),
+  [`POST ${S}/invoke/cancel`]: sb('invoke'),
+  [`GET ${S}/invokes`]: sb('invoke'),
+  [`GET ${S}/invokes/:invokeId`]: sb('invoke'),
+  [`GET ${S}/invokes/:invokeId/stream`]: sb('invoke'),
+};
+
+/**
+ * The rule of a matched route (HEAD is GET's). A route missing from the table is treated as a
+ * sandbox route when it is under `/api/v1/sandboxes/:id`, else as admin-only: fail closed, never open.
+ */
+export function accessRuleOf(method: string, routeUrl: string): AccessRule {
+  const m = method === 'HEAD' ? 'GET' : method;
+  const rule = ROUTE_ACCESS[`${m} ${routeUrl}`];
+  if (rule) return rule;
+  return routeUrl === S || routeUrl.startsWith(`${S}/`) ? sb('manage') : ADMIN;
+}
