@@ -20,12 +20,26 @@ if [ "${1:-}" = __inside ]; then
   # Runs inside the namespace, with KUBECONFIG set by start.sh.
   D=$(mktemp -d /var/tmp/agenttier-node.XXXXXX)
   pids=()
+  netns_before=$(ls /run/netns 2>/dev/null)
   cleanup() {
+    # The kubelet first, then every container (their shims would otherwise die with the namespace's
+    # processes and leave the containers running), then containerd; then the pods' network
+    # namespaces the CNI plugin made for this node, and every mount under the node's directory.
+    [ -n "${kubelet_pid:-}" ] && kill "$kubelet_pid" 2>/dev/null
+    for t in $(ctr -a "$SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
+      ctr -a "$SOCK" -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1
+    done
+    for _ in $(seq 20); do [ -z "$(ctr -a "$SOCK" -n k8s.io tasks ls -q 2>/dev/null)" ] && break; sleep 0.5; done
+    for t in $(ctr -a "$SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
+      ctr -a "$SOCK" -n k8s.io tasks delete -f "$t" >/dev/null 2>&1
+    done
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
+    for n in $(ls /run/netns 2>/dev/null); do
+      case "$n" in cni-*) grep -qx "$n" <<<"$netns_before" || ip netns delete "$n" 2>/dev/null ;; esac
+    done
     [ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$D"/*.log "$KEEP_LOGS"/ 2>/dev/null
-    umount -R "$D/kubelet" 2>/dev/null
-    umount -R "$D/containerd" 2>/dev/null
+    awk -v d="$D/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
     rm -rf "$D"
   }
   trap cleanup EXIT
@@ -84,6 +98,7 @@ EOF
   "$BIN/kubelet" --config "$D/kubelet.yaml" --kubeconfig "$KUBECONFIG" \
     --container-runtime-endpoint "unix://$SOCK" --node-ip "$NODE_IP" --hostname-override agenttier-node \
     --root-dir "$D/kubelet" --cert-dir "$D/kubelet/pki" >"$D/kubelet.log" 2>&1 &
+  kubelet_pid=$!
   pids+=($!)
   for _ in $(seq 120); do
     kubectl get node agenttier-node -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True && break
