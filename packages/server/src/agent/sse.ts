@@ -72,6 +72,12 @@ export class SseStream {
     if (this.isOpen) this.res.write(`: ${text}\n\n`);
   }
 
+  /** Drops the connection without flushing (a client too far behind to wait for). */
+  abort(): void {
+    this.stop();
+    this.res.destroy();
+  }
+
   end(): void {
     this.stop();
     if (!this.res.writableEnded) this.res.end();

@@ -9,6 +9,8 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +29,8 @@ import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createSandboxdClient } from '@agenttier/sandboxd';
 import { eventually } from '@agenttier/testkit';
 import { InvokeRun, MAX_RECORDED_BYTES } from '../agent/invoke-run.ts';
+import { SseStream } from '../agent/sse.ts';
+import { SLOW_VIEWER_BYTES, streamInvoke } from '../routes/agent.ts';
 import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import { createApp } from '../app.ts';
 import { SandboxdDataPlane } from './sandboxd-data-plane.ts';
@@ -357,4 +361,53 @@ describe('a hostile sandboxd cannot grow the router', () => {
       sock.destroy();
     }
   });
+
+  // Last: the run it starts keeps taking the daemon's 1.5 GiB until the daemon is stopped.
+  it(
+    'agent invoke: a viewer that stops reading is let go while the run goes on',
+    { timeout: 150_000 },
+    async () => {
+      const store = new SqliteAgentRecords(':memory:');
+      const record = {
+        invokeId: 'inv-2',
+        namespace: 'default',
+        sandbox: 'victim',
+        sandboxUid: 'u1',
+        template: 't',
+        state: 'running' as const,
+        detached: true,
+        startedAt: new Date().toISOString(),
+        bytesStdout: 0,
+        bytesStderr: 0,
+        eventCount: 0,
+        outputTail: '',
+      };
+      await store.createInvoke(record);
+      const run = new InvokeRun({ record, client, processId: 'invoke2', store });
+      let res: ServerResponse | undefined;
+      let closedWhileRunning: boolean | undefined;
+      let mostBuffered = 0;
+      const viewer = createServer((_req, r) => {
+        res = r;
+        r.once('close', () => (closedWhileRunning = run.isRunning));
+        void streamInvoke(new SseStream(r, { requestId: 'slow' }), run, store, record.invokeId, 0);
+      });
+      await new Promise<void>((resolve) => viewer.listen(0, '127.0.0.1', resolve));
+      const port = (viewer.address() as { port: number }).port;
+      const sock = connect(port, '127.0.0.1');
+      const sampler = setInterval(() => (mostBuffered = Math.max(mostBuffered, res?.writableLength ?? 0)), 5);
+      try {
+        await run.start();
+        sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        sock.pause(); // reads nothing
+        await eventually(() => closedWhileRunning !== undefined, 'the router to let the viewer go', 120_000);
+        expect(closedWhileRunning).toBe(true);
+        expect(mostBuffered).toBeLessThan(SLOW_VIEWER_BYTES + 4 * 1024 * 1024);
+      } finally {
+        clearInterval(sampler);
+        sock.destroy();
+        viewer.close();
+      }
+    },
+  );
 });

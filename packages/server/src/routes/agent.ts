@@ -18,15 +18,15 @@ export interface AgentRouteDeps {
 }
 
 /** Unsent bytes after which a viewer of a live invoke is disconnected. */
-const SLOW_VIEWER_BYTES = 8 * 1024 * 1024;
+export const SLOW_VIEWER_BYTES = 8 * 1024 * 1024;
 
 function openSse(reply: FastifyReply, requestId: string, headers?: Record<string, string>): SseStream {
   void reply.hijack();
   return new SseStream(reply.raw, { requestId, ...(headers ? { headers } : {}) });
 }
 
-/** Replays recorded events after `afterId`, then follows the live run until its `exit`. */
-async function streamInvoke(
+/** Replays recorded events after `afterId`, then follows the live run until its `exit`. @internal */
+export async function streamInvoke(
   sse: SseStream,
   run: InvokeRun | undefined,
   records: AgentRecordStore,
@@ -39,7 +39,7 @@ async function streamInvoke(
     last = e.id;
     // A live run cannot wait for one slow viewer, so a viewer this far behind is let go instead of
     // queueing without end; it re-attaches with Last-Event-ID and replays from the record.
-    if (!sse.send(e.event, e.data, e.id) && sse.bufferedBytes > SLOW_VIEWER_BYTES) sse.end();
+    if (!sse.send(e.event, e.data, e.id) && sse.bufferedBytes > SLOW_VIEWER_BYTES) sse.abort();
   };
   if (run?.isRunning) {
     // Synchronous hand-over: the buffered events and the subscription happen in one tick.
