@@ -194,6 +194,19 @@ export const forwardedPortSchema = z.object({
     .min(1, { error: 'must be between 1 and 65535' })
     .max(65535, { error: 'must be between 1 and 65535' }),
   protocol: z.enum(['http', 'tcp']).optional(),
+  /**
+   * A name for the forward (`web`), unique in the sandbox: the seed SDK's
+   * `port_forwards.create(name="web", port=8000)` and `delete("web")`. Starts with a letter, so it is
+   * never mistaken for a port number in `DELETE …/ports/{port or name}`.
+   */
+  name: z
+    .string({ error: 'must be a string' })
+    .max(63, { error: 'must be at most 63 characters' })
+    .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, {
+      error:
+        'must be lowercase letters, digits and "-", starting with a letter and ending with a letter or digit',
+    })
+    .optional(),
 });
 export type ForwardedPort = z.infer<typeof forwardedPortSchema>;
 

@@ -54,27 +54,36 @@ export class SandboxPorts {
    * console.log(`open ${previewUrl} in a browser`);
    * ```
    */
-  async forward(port: number, opts: CallOpts & { protocol?: 'http' | 'tcp' } = {}): Promise<PortView> {
+  async forward(
+    port: number,
+    opts: CallOpts & { protocol?: 'http' | 'tcp'; name?: string } = {},
+  ): Promise<PortView> {
     return this.http.json<PortView>({
       method: 'POST',
       path: `${this.basePath}/ports`,
       query: this.query(),
-      json: { port: checkPort(port), ...(opts.protocol ? { protocol: opts.protocol } : {}) },
+      json: {
+        port: checkPort(port),
+        ...(opts.protocol ? { protocol: opts.protocol } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+      },
       signal: opts.signal,
     });
   }
 
   /**
-   * Stops forwarding a port (idempotent).
+   * Stops forwarding a port, by number (idempotent) or by the name it was forwarded with (a name
+   * no forward has is NOT_FOUND).
    * @example
    * ```ts
    * await sandbox.ports.remove(8000);
+   * await sandbox.ports.remove('web');
    * ```
    */
-  async remove(port: number, opts: CallOpts = {}): Promise<void> {
+  async remove(port: number | string, opts: CallOpts = {}): Promise<void> {
     await this.http.json({
       method: 'DELETE',
-      path: `${this.basePath}/ports/${checkPort(port)}`,
+      path: `${this.basePath}/ports/${typeof port === 'number' ? checkPort(port) : encodePath(port)}`,
       query: this.query(),
       signal: opts.signal,
     });

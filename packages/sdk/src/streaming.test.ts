@@ -226,6 +226,30 @@ describe('ports', () => {
     await expect(sb.ports.forward(70000)).rejects.toThrow(TypeError);
   });
 
+  it('forwards and removes a port by name (seed 003: create(name="web", port=8000), delete("web"))', async () => {
+    const view = {
+      port: 8000,
+      protocol: 'http',
+      name: 'web',
+      previewUrl: null,
+      internalUrl: 'http://127.0.0.1:8000',
+    };
+    server.route(`POST ${base}/ports`, (req, res) => {
+      expect(req.json()).toEqual({ port: 8000, name: 'web' });
+      sendJson(res, 201, view);
+    });
+    let removed = false;
+    server.route(`DELETE ${base}/ports/web`, (_req, res) => {
+      removed = true;
+      res.writeHead(204);
+      res.end();
+    });
+    const sb = client.sandbox('x', { namespace: 'team' });
+    expect((await sb.ports.forward(8000, { name: 'web' })).name).toBe('web');
+    await sb.ports.remove('web');
+    expect(removed).toBe(true);
+  });
+
   it('carries bytes through a TCP tunnel, with credentials', async () => {
     const wss = new WebSocketServer({ noServer: true });
     server.upgrade('GET /ws/tcp/x/5432', (req, { req: raw, socket, head }) => {

@@ -117,6 +117,8 @@ export interface PortView {
   previewUrl: string | null;
   /** The address inside the sandbox. */
   internalUrl: string;
+  /** The name the port was forwarded with (`forward(8000, {name: 'web'})`), if any. */
+  name?: string;
   /** Whether something listens on the port right now (only when the sandbox is Running). */
   listening?: boolean;
 }

@@ -326,7 +326,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     method: 'DELETE',
     path: `${S}/ports/{port}`,
     tag: 'ports',
-    summary: 'Stop forwarding a port',
+    summary: 'Stop forwarding a port (by number, or by the name it was forwarded with)',
     query: NS,
     success: none('removed'),
   },

@@ -325,3 +325,62 @@ describe('exact bodies accept what the API itself returns', () => {
     }
   });
 });
+
+describe('named port forwards (seed 003 §7)', () => {
+  const forward = (sb: string, payload: Record<string, unknown>) =>
+    app.inject({ method: 'POST', url: `/api/v1/sandboxes/${sb}/ports`, payload });
+  const list = async (sb: string) =>
+    json(await app.inject({ method: 'GET', url: `/api/v1/sandboxes/${sb}/ports` })).ports as Array<
+      Record<string, unknown>
+    >;
+
+  it('create(name="web", port=8000), list shows the name, delete("web") removes it', async () => {
+    await create('named');
+    const web = await forward('named', { name: 'web', port: 8000 });
+    expect(web.statusCode, web.body).toBe(201);
+    expect(json(web)).toMatchObject({ name: 'web', port: 8000, protocol: 'http' });
+    expect(json(web).previewUrl).toEqual(expect.any(String));
+    expect((await forward('named', { port: 9000 })).statusCode).toBe(201);
+    expect((await list('named')).map((p) => [p.name, p.port])).toEqual([
+      ['web', 8000],
+      [undefined, 9000],
+    ]);
+    // Same name and port again: idempotent.
+    expect((await forward('named', { name: 'web', port: 8000 })).statusCode).toBe(201);
+
+    const del = await app.inject({ method: 'DELETE', url: '/api/v1/sandboxes/named/ports/web' });
+    expect(del.statusCode, del.body).toBe(204);
+    expect((await list('named')).map((p) => p.port)).toEqual([9000]);
+  });
+
+  it('a name names one port; unknown names are 404; bad names 400', async () => {
+    await create('clash');
+    await forward('clash', { name: 'web', port: 8000 });
+    const reuse = await forward('clash', { name: 'web', port: 8001 });
+    expect(reuse.statusCode).toBe(409);
+    expect(json(reuse).code).toBe('ALREADY_EXISTS');
+    const rename = await forward('clash', { name: 'api', port: 8000 });
+    expect(rename.statusCode).toBe(409);
+    // An unnamed forward takes the name it is given later.
+    await forward('clash', { port: 3000 });
+    expect(json(await forward('clash', { name: 'dev', port: 3000 }))).toMatchObject({ name: 'dev' });
+
+    const missing = await app.inject({ method: 'DELETE', url: '/api/v1/sandboxes/clash/ports/nope' });
+    expect(missing.statusCode).toBe(404);
+    expect(json(missing).code).toBe('NOT_FOUND');
+    for (const bad of ['Web', '8x', 'a_b']) {
+      const r = await forward('clash', { name: bad, port: 4000 });
+      expect(r.statusCode, bad).toBe(400);
+      expect(json(r).code).toBe('VALIDATION_FAILED');
+    }
+    const badDelete = await app.inject({ method: 'DELETE', url: '/api/v1/sandboxes/clash/ports/-x' });
+    expect(badDelete.statusCode).toBe(400);
+    // A number still means the port, and stays idempotent.
+    const byNumber = await app.inject({ method: 'DELETE', url: '/api/v1/sandboxes/clash/ports/4000' });
+    expect(byNumber.statusCode).toBe(204);
+    expect((await list('clash')).map((p) => [p.name, p.port])).toEqual([
+      ['web', 8000],
+      ['dev', 3000],
+    ]);
+  });
+});

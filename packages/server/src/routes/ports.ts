@@ -41,6 +41,33 @@ export function previewRedirectOf(url: string, origin: PreviewOrigin): string | 
   return `${base}${(m[3] ?? '/').slice(1)}${search ? `?${search}` : ''}`;
 }
 
+/**
+ * Forwards `want` (idempotent for the same port and name). A name names one port: reusing it for
+ * another port, or renaming a named forward, is 409 (delete it first); an unnamed forward takes the
+ * name it is given. Not CONFLICT: that code makes updatePorts retry.
+ */
+export function addPort(ports: ForwardedPort[], want: ForwardedPort): ForwardedPort[] {
+  const byName = want.name ? ports.find((p) => p.name === want.name) : undefined;
+  if (byName && byName.port !== want.port)
+    throw new PlatformError(
+      'ALREADY_EXISTS',
+      `a port forward named "${want.name}" already exists (port ${byName.port}); delete it first`,
+    );
+  const existing = ports.find((p) => p.port === want.port);
+  if (!existing)
+    return [
+      ...ports,
+      { port: want.port, protocol: want.protocol ?? 'http', ...(want.name ? { name: want.name } : {}) },
+    ];
+  if (!want.name || existing.name === want.name) return ports;
+  if (existing.name)
+    throw new PlatformError(
+      'ALREADY_EXISTS',
+      `port ${want.port} is already forwarded as "${existing.name}"; delete it first to rename it`,
+    );
+  return ports.map((p) => (p === existing ? { ...p, name: want.name! } : p));
+}
+
 export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): void {
   const { store } = deps;
   const view = (sb: Sandbox, p: ForwardedPort, listening?: boolean) => ({
@@ -52,6 +79,7 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
       name: sb.metadata.name,
       namespace: sb.metadata.namespace ?? DEFAULT_NAMESPACE,
     }),
+    ...(p.name ? { name: p.name } : {}),
     internalUrl: `http://127.0.0.1:${p.port}`,
     ...(listening !== undefined ? { listening } : {}),
   });
@@ -85,11 +113,7 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
   app.post('/api/v1/sandboxes/:id/ports', async (req, reply) => {
     const { id } = req.params as { id: string };
     const body = parseOrThrow(forwardedPortSchema, req.body ?? {}, 'port');
-    const sb = await updatePorts(namespaceOf(req.query), id, (ports) =>
-      ports.some((p) => p.port === body.port)
-        ? ports
-        : [...ports, { port: body.port, protocol: body.protocol ?? 'http' }],
-    );
+    const sb = await updatePorts(namespaceOf(req.query), id, (ports) => addPort(ports, body));
     reply.code(201);
     return view(
       sb,
@@ -99,8 +123,19 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
 
   app.delete('/api/v1/sandboxes/:id/ports/:port', async (req, reply) => {
     const { id, port } = req.params as { id: string; port: string };
-    const n = parsePort(port);
-    await updatePorts(namespaceOf(req.query), id, (ports) => ports.filter((p) => p.port !== n));
+    // A port number (idempotent: an unforwarded port is 204) or a forward's name (404 when none has it,
+    // so a mistyped name is not taken for success).
+    if (/^[0-9]+$/.test(port)) {
+      const n = parsePort(port);
+      await updatePorts(namespaceOf(req.query), id, (ports) => ports.filter((p) => p.port !== n));
+    } else {
+      const name = parseOrThrow(forwardedPortSchema.shape.name, port, 'port name', 'port');
+      await updatePorts(namespaceOf(req.query), id, (ports) => {
+        if (!ports.some((p) => p.name === name))
+          throw new PlatformError('NOT_FOUND', `no port forward named "${name}" in sandbox ${id}`);
+        return ports.filter((p) => p.name !== name);
+      });
+    }
     reply.code(204);
     return null;
   });
