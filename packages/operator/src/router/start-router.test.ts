@@ -167,9 +167,15 @@ describe('agenttier router (process) with the Kubernetes store', () => {
     const fields = (res.body?.details as Array<{ field: string; message: string }>).map((d) => d.field);
     expect(fields.sort()).toEqual(['desiredState', 'idleTimout', 'templateRef.knd']);
     expect(String(res.body?.message)).toContain('desiredState is not a known field');
+    expect((await api(router, 'GET', '/api/v1/sandboxes/strict')).status).toBe(404);
+    // PATCH of an existing sandbox (a missing one is 404 before its body is read).
+    expect(
+      (await api(router, 'POST', '/api/v1/sandboxes', { name: 'strict', template: 'minimal-shell' })).status,
+    ).toBe(201);
     const patch = await api(router, 'PATCH', '/api/v1/sandboxes/strict', { desiredState: 'Paused' });
     expect(patch.status).toBe(400);
-    expect((await api(router, 'GET', '/api/v1/sandboxes/strict')).status).toBe(404);
+    expect((patch.body?.details as Array<{ field: string }>).map((d) => d.field)).toEqual(['desiredState']);
+    await api(router, 'DELETE', '/api/v1/sandboxes/strict');
   });
 
   // The same bad input through `kubectl apply` (the CRD schema) and through the REST API.
