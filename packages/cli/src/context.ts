@@ -22,7 +22,13 @@ export interface LocalPlatformModule {
     corsOrigins?: string[];
     previewOrigin?: string;
     workspaceQuota?: 'auto' | 'loop' | 'off';
-  }): Promise<{ url: string; close(): Promise<void> }>;
+    devAuth?: boolean;
+  }): Promise<{
+    url: string;
+    close(): Promise<void>;
+    /** `existing` when it is a valid admin key of the platform, else a new one (API-key auth). */
+    ensureAdminKey?(existing?: string): Promise<{ key: string; created: boolean }>;
+  }>;
 }
 
 export type OutStream = Writable & { isTTY?: boolean; columns?: number; rows?: number };

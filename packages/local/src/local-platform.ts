@@ -28,8 +28,12 @@ import type { SandboxdBundle } from '@agenttier/sandboxd';
 import {
   SandboxdDataPlane,
   SqliteAgentRecords,
+  API_KEY_RE,
   SqliteApiKeyStore,
   createApp,
+  generateApiKey,
+  hashApiKey,
+  newKeyId,
   createSandboxdClientCache,
   DEFAULT_CREATE_LIMITS,
 } from '@agenttier/server';
@@ -81,8 +85,8 @@ export interface LocalPlatformOpts {
    */
   workspaceQuota?: 'auto' | 'loop' | 'off';
   /**
-   * Requests without a credential are the development admin (requests with one are still checked).
-   * Loopback only. @default true
+   * Development authentication: requests without a credential are the admin `dev-user` (requests
+   * with one are still checked). Loopback only. @default false (API keys; see ensureAdminKey)
    */
   devAuth?: boolean;
 }
@@ -97,6 +101,11 @@ export interface LocalPlatform {
   agentRecords: SqliteAgentRecords;
   /** API keys (hashes only), in the state database. */
   apiKeys: SqliteApiKeyStore;
+  /**
+   * `existing` when it is a valid admin key of this platform, else a new admin key (stored as its
+   * hash; the caller keeps the key: `agenttier up` writes it to the CLI config).
+   */
+  ensureAdminKey(existing?: string): Promise<{ key: string; created: boolean }>;
   close(): Promise<void>;
 }
 
@@ -165,10 +174,11 @@ function workspaceSizeRange(dataDir: string): { min: number; max: number } {
 /** Router + controller + SQLite store + Docker runtime in one process: `agenttier up`. */
 export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<LocalPlatform> {
   const host = opts.host ?? '127.0.0.1';
-  if (!LOOPBACK.has(host)) {
+  const devAuth = opts.devAuth ?? false;
+  if (devAuth && !LOOPBACK.has(host)) {
     throw new Error(
-      `refusing to listen on ${host}: without authentication the API must stay on loopback (127.0.0.1). ` +
-        'Reach it remotely through an SSH tunnel until API keys/OIDC are configured.',
+      `refusing to listen on ${host} with --dev-auth: every caller without a key would be an admin. ` +
+        'Drop --dev-auth (API keys are on by default) or listen on 127.0.0.1.',
     );
   }
   const createLimits = createLimitsOf(opts);
@@ -285,7 +295,10 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   if (interrupted > 0)
     logger.warn({ interrupted }, 'closed the records of invokes cut off by the last shutdown');
   const apiKeys = new SqliteApiKeyStore(join(dataDir, 'state.db'));
-  const devAuth = opts.devAuth ?? true;
+  if (devAuth)
+    logger.warn(
+      'DEVELOPMENT AUTHENTICATION (--dev-auth): every local caller without a key is an admin, including any process of any user on this machine; never use it on a shared machine',
+    );
   const app = createApp({
     store,
     dataPlaneFor,
@@ -323,6 +336,22 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     runtime,
     agentRecords,
     apiKeys,
+    async ensureAdminKey(existing) {
+      if (existing && API_KEY_RE.test(existing)) {
+        const r = await apiKeys.findByHash(hashApiKey(existing));
+        if (r?.owner.isAdmin && (!r.expiresAt || Date.parse(r.expiresAt) > Date.now()))
+          return { key: existing, created: false };
+      }
+      const key = generateApiKey();
+      await apiKeys.insert({
+        id: newKeyId(),
+        name: 'local admin (agenttier up)',
+        hash: hashApiKey(key),
+        owner: { id: 'admin', name: 'Local admin', groups: ['agenttier-admins'], isAdmin: true },
+        createdAt: new Date().toISOString(),
+      });
+      return { key, created: true };
+    },
     async close() {
       // preClose hooks end WebSockets and tunnels; requests still streaming (an exec, an SSE feed) get
       // a short grace and are then cut, so `agenttier up` stops promptly on Ctrl-C.

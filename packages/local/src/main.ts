@@ -3,7 +3,13 @@ import { startLocalPlatform } from './local-platform.ts';
 
 const platform = await startLocalPlatform({
   ...(process.env.AGENTTIER_HOST ? { host: process.env.AGENTTIER_HOST } : {}),
+  devAuth: process.env.AGENTTIER_DEV_AUTH === 'true',
 });
+if (process.env.AGENTTIER_DEV_AUTH !== 'true') {
+  const { key, created } = await platform.ensureAdminKey(process.env.AGENTTIER_API_KEY);
+  // Shown once: only its hash is kept. `agenttier up` stores it in the CLI config instead.
+  if (created) process.stderr.write(`admin API key (shown once; send as X-API-Key): ${key}\n`);
+}
 let stopping = false;
 const shutdown = () => {
   if (stopping) process.exit(130); // a second Ctrl-C: do not wait any longer

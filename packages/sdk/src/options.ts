@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { WebSocketConstructor } from './websocket.ts';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
@@ -61,6 +64,25 @@ export interface ResolvedOpts {
   headers: Record<string, string>;
 }
 
+/** `api_key` and `token` of the CLI config (`AGENTTIER_CONFIG`, else ~/.config/agenttier/config.json). */
+function cliConfigCredentials(
+  env: Record<string, string | undefined>,
+): { apiKey?: string; token?: string } | undefined {
+  const path = nonEmpty(env.AGENTTIER_CONFIG) ?? join(homedir(), '.config', 'agenttier', 'config.json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined; // no file or not JSON: the CLI reports those; a client just has no saved key
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { api_key: apiKey, token } = parsed as { api_key?: unknown; token?: unknown };
+  const out: { apiKey?: string; token?: string } = {};
+  if (typeof apiKey === 'string' && nonEmpty(apiKey)) out.apiKey = apiKey.trim();
+  if (typeof token === 'string' && nonEmpty(token)) out.token = token.trim();
+  return out;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -84,8 +106,14 @@ export function resolveOpts(opts: AgentTierOpts = {}): ResolvedOpts {
   // Explicit credentials win as a pair over the environment, so an explicit token is not shadowed
   // by an API key that happens to be exported in the shell.
   const explicit = nonEmpty(opts.apiKey) !== undefined || nonEmpty(opts.token) !== undefined;
-  const apiKey = explicit ? nonEmpty(opts.apiKey) : nonEmpty(env.AGENTTIER_API_KEY);
-  const token = explicit ? nonEmpty(opts.token) : nonEmpty(env.AGENTTIER_TOKEN);
+  const fromEnv =
+    nonEmpty(env.AGENTTIER_API_KEY) !== undefined || nonEmpty(env.AGENTTIER_TOKEN) !== undefined;
+  // Last: the CLI's config file (where `agenttier up` saves its admin key). Only read when the
+  // process environment is in use or AGENTTIER_CONFIG names the file, so `env: {}` isolates a client.
+  const saved =
+    explicit || fromEnv || (opts.env && !opts.env.AGENTTIER_CONFIG) ? undefined : cliConfigCredentials(env);
+  const apiKey = explicit ? nonEmpty(opts.apiKey) : fromEnv ? nonEmpty(env.AGENTTIER_API_KEY) : saved?.apiKey;
+  const token = explicit ? nonEmpty(opts.token) : fromEnv ? nonEmpty(env.AGENTTIER_TOKEN) : saved?.token;
 
   const fetchImpl = opts.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') {

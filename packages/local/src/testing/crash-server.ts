@@ -15,6 +15,7 @@ const crashOn = Number(nth ?? 1);
 let seen = 0;
 
 await startLocalPlatform({
+  devAuth: true, // the crash suites call the API without keys
   onRuntimeStep: (s: RuntimeStep, sandbox) => {
     if (s !== step || ++seen < crashOn) return;
     process.stderr.write(`${JSON.stringify({ crash: s, sandbox: sandbox.metadata.name })}\n`);

@@ -43,6 +43,8 @@ export async function startTestPlatform(opts: TestPlatformOpts = {}): Promise<Te
       dockerHost: opts.dockerHost ?? dockerHost,
       logger: pino({ level: process.env.AGENTTIER_TEST_LOG ?? 'silent' }),
       resyncIntervalMs: 2000,
+      // The suites call the API without keys; key authentication has its own tests (server/src/auth).
+      devAuth: true,
       ...(opts.sandboxd === false ? { sandboxd: false } : {}),
     });
     return Object.assign(platform, { dataDir: dir });

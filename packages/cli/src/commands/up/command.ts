@@ -6,7 +6,7 @@ export const upCommand = {
   options: [
     {
       flags: '--host <host>',
-      description: 'address to listen on (loopback only until auth is configured)',
+      description: 'address to listen on (0.0.0.0 for every interface; with --dev-auth loopback only)',
       default: '127.0.0.1',
     },
     { flags: '-p, --port <port>', description: 'port to listen on', default: '8080' },
@@ -54,6 +54,11 @@ export const upCommand = {
       description:
         'how storage.size is enforced: loop (an ext4 image per workspace; needs root), off, or auto (loop where possible; default AGENTTIER_WORKSPACE_QUOTA or auto)',
       choices: ['auto', 'loop', 'off'],
+    },
+    {
+      flags: '--dev-auth',
+      description:
+        'development authentication: every local caller without a key is an admin (loopback only; never on a shared machine)',
     },
     {
       flags: '--log-level <level>',

@@ -1,5 +1,7 @@
 import { DEFAULT_API_URL } from '@agenttier/sdk';
+import { saveConfig } from '../../config.ts';
 import { CliError, EXIT } from '../../errors.ts';
+import type { Client } from '../../context.ts';
 import { parseIntFlag, str } from '../../flags.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
 
@@ -40,8 +42,9 @@ const up: Handler = async (client, { opts }) => {
   const allowedHosts = list(opts.allowedHost, client.env.AGENTTIER_ALLOWED_HOSTS);
   const corsOrigins = list(opts.corsOrigin, client.env.AGENTTIER_CORS_ORIGINS);
   const previewOrigin = str(opts.previewOrigin) ?? client.env.AGENTTIER_PREVIEW_ORIGIN;
+  const devAuth = opts.devAuth === true;
   const mod = await client.loadPlatform();
-  let platform: { url: string; close(): Promise<void> };
+  let platform: Awaited<ReturnType<typeof mod.startLocalPlatform>>;
   try {
     platform = await mod.startLocalPlatform({
       host,
@@ -53,6 +56,7 @@ const up: Handler = async (client, { opts }) => {
       ...(allowedHosts.length ? { allowedHosts } : {}),
       ...(corsOrigins.length ? { corsOrigins } : {}),
       ...(previewOrigin ? { previewOrigin } : {}),
+      ...(devAuth ? { devAuth } : {}),
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
@@ -76,6 +80,10 @@ const up: Handler = async (client, { opts }) => {
 
   const s = client.errorStyle;
   const url = platform.url;
+  const keyLines =
+    devAuth || !platform.ensureAdminKey
+      ? devAuthLines(client)
+      : await adminKeyLines(client, platform.ensureAdminKey, url);
   const exportLine = url === DEFAULT_API_URL ? [] : [`  export AGENTTIER_API_URL=${url}`];
   client.log(
     [
@@ -88,6 +96,7 @@ const up: Handler = async (client, { opts }) => {
       '  agenttier sandbox create demo --template general-coding --wait',
       '  agenttier sandbox exec demo -- uname -a',
       '',
+      ...keyLines,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),
@@ -100,5 +109,47 @@ const up: Handler = async (client, { opts }) => {
   client.log('Stopped. Sandboxes keep their state; `agenttier up` picks them up again.');
   return 0;
 };
+
+function devAuthLines(client: Client): string[] {
+  const s = client.errorStyle;
+  return [
+    s.yellow('WARNING: --dev-auth: every caller on this machine without a key is an admin.'),
+    s.yellow(
+      'Any local user or process (and any page that gets past the browser checks) can drive your sandboxes.',
+    ),
+    '',
+  ];
+}
+
+/**
+ * The admin key of this platform: the CLI config's when it is valid here, else a new one, saved in the
+ * CLI config (0600) when that config is not set up for another server, else printed once.
+ */
+async function adminKeyLines(
+  client: Client,
+  ensure: (existing?: string) => Promise<{ key: string; created: boolean }>,
+  url: string,
+): Promise<string[]> {
+  const values = client.config.values;
+  const path = client.config.path;
+  const { key, created } = await ensure(values.api_key);
+  const elsewhere = `From another machine: send the key as X-API-Key (AGENTTIER_API_KEY for the CLI and SDK); it is api_key in ${path}.`;
+  if (!created) return [`API key: the admin key in ${path} (the CLI and SDK here use it).`, elsewhere, ''];
+  const forThisServer = !values.api_url || values.api_url.replace(/\/+$/, '') === url;
+  if (!values.api_key || forThisServer) {
+    await saveConfig(path, { ...values, api_key: key });
+    return [
+      `API key: created an admin key and saved it in ${path} (mode 0600); the CLI and SDK here use it.`,
+      elsewhere,
+      '',
+    ];
+  }
+  return [
+    `API key: created an admin key (shown once; ${path} is set up for ${values.api_url}, so it was not saved):`,
+    `  ${key}`,
+    '  export AGENTTIER_API_KEY=<that key>',
+    '',
+  ];
+}
 
 export const upHandlers: HandlerMap = { '': up };
