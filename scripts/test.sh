@@ -125,6 +125,16 @@ echo "node $(node --version) ($(command -v node)), engine $AGENTTIER_DOCKER_HOST
 run npx --no -- vitest run "$@"
 done_step
 
+# The Python SDK (sdks/python) against a real `agenttier up` its conftest starts on a free port. Only
+# Debian's Python packages are used (python3-httpx, python3-pytest), with Debian's python3.
+step 'python sdk (pytest sdks/python)'
+if ! /usr/bin/python3 -c 'import httpx, pytest' 2>/dev/null; then
+  run apt-get -o DPkg::Lock::Timeout=300 install -y python3-httpx python3-pytest
+fi
+run env PYTHONPATH="$ROOT/sdks/python/src" PYTHONDONTWRITEBYTECODE=1 \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider sdks/python/tests
+done_step
+
 # The same Kubernetes suites against real API servers (the oldest and newest supported releases),
 # started on loopback from ../shared/kube and stopped again (scripts/kube.sh).
 step 'kube (scripts/kube.sh: real kube-apiserver v1.26.1 and v1.32.13)'

@@ -1,0 +1,47 @@
+"""AgentTier's Python client (sync core): ``AgentTierClient``, the ``Sandbox`` handle and typed errors."""
+
+from .client import DEFAULT_API_URL, MAX_FILE_BYTES, AgentTierClient, Sandbox, __version__
+from .errors import (
+    AgentTierError,
+    APIError,
+    AuthenticationError,
+    AuthorizationError,
+    ConflictError,
+    ConnectionError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PolicyViolationError,
+    RateLimitedError,
+    SandboxErrorState,
+    SandboxTimeoutError,
+    ServerError,
+    ValidationError,
+)
+from .errors import SandboxTimeoutError as TimeoutError  # noqa: A001 - the seed SDK's spelling
+from .models import ExecResult, FileEntry, PortForward
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "MAX_FILE_BYTES",
+    "AgentTierClient",
+    "AgentTierError",
+    "APIError",
+    "AuthenticationError",
+    "AuthorizationError",
+    "ConflictError",
+    "ConnectionError",
+    "ExecResult",
+    "FileEntry",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PolicyViolationError",
+    "PortForward",
+    "RateLimitedError",
+    "Sandbox",
+    "SandboxErrorState",
+    "SandboxTimeoutError",
+    "ServerError",
+    "TimeoutError",
+    "ValidationError",
+    "__version__",
+]

@@ -1,0 +1,153 @@
+"""Typed exceptions, mapped from the router's error codes in one table (docs/errors.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AgentTierError(Exception):
+    """Any error from the API: ``status_code``, ``code``, ``request_id`` and the raw ``body``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+
+
+class APIError(AgentTierError):
+    """An error status without a more specific class."""
+
+
+class ValidationError(APIError):
+    """400: the request was refused; ``details`` lists ``{field, rule, message}`` per problem."""
+
+    @property
+    def details(self) -> list[dict[str, Any]]:
+        details = self.body.get("details") if isinstance(self.body, dict) else None
+        return details if isinstance(details, list) else []
+
+
+class AuthenticationError(APIError):
+    """401: no or bad credentials."""
+
+
+class AuthorizationError(APIError):
+    """403: the caller may not do this."""
+
+
+class PolicyViolationError(AuthorizationError):
+    """403 POLICY_VIOLATION / QUOTA_EXCEEDED: ``violations`` lists ``{code, message}``."""
+
+    @property
+    def violations(self) -> list[dict[str, Any]]:
+        v = self.body.get("violations") if isinstance(self.body, dict) else None
+        return v if isinstance(v, list) else []
+
+
+class NotFoundError(APIError):
+    """404: the sandbox, template, file, process or invoke does not exist."""
+
+
+class ConflictError(APIError):
+    """409: already exists, wrong phase, not running, template in use."""
+
+
+class PayloadTooLargeError(APIError):
+    """413: a body or file over a cap (32 MiB for files)."""
+
+
+class RateLimitedError(APIError):
+    """429: ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx: the router or the sandbox failed."""
+
+
+class ConnectionError(AgentTierError):  # noqa: A001 - the SDK's own, as the seed SDK names it
+    """The router could not be reached or the connection broke."""
+
+
+class SandboxTimeoutError(AgentTierError):
+    """A wait (``wait_until_running``) ran out of time."""
+
+
+class SandboxErrorState(AgentTierError):
+    """A wait found the sandbox in phase ``Error``."""
+
+
+# One table: our error codes → classes. Unknown codes fall back on the status (_BY_STATUS).
+_BY_CODE: dict[str, type[APIError]] = {
+    "BAD_REQUEST": ValidationError,
+    "VALIDATION_FAILED": ValidationError,
+    "INVALID_JSON": ValidationError,
+    "WRONG_MODE": ValidationError,
+    "UNAUTHENTICATED": AuthenticationError,
+    "FORBIDDEN": AuthorizationError,
+    "ORIGIN_NOT_ALLOWED": AuthorizationError,
+    "POLICY_VIOLATION": PolicyViolationError,
+    "QUOTA_EXCEEDED": PolicyViolationError,
+    "NOT_FOUND": NotFoundError,
+    "SANDBOX_NOT_FOUND": NotFoundError,
+    "TEMPLATE_NOT_FOUND": NotFoundError,
+    "FILE_NOT_FOUND": NotFoundError,
+    "PROCESS_NOT_FOUND": NotFoundError,
+    "INVOKE_NOT_FOUND": NotFoundError,
+    "ALREADY_EXISTS": ConflictError,
+    "CONFLICT": ConflictError,
+    "INVALID_PHASE": ConflictError,
+    "SANDBOX_NOT_RUNNING": ConflictError,
+    "TEMPLATE_IN_USE": ConflictError,
+    "PAYLOAD_TOO_LARGE": PayloadTooLargeError,
+    "CONCURRENCY_EXCEEDED": RateLimitedError,
+    "RATE_LIMITED": RateLimitedError,
+}
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: AuthorizationError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    429: RateLimitedError,
+}
+
+
+def error_from_response(status: int, headers: Any, body: Any, text: str) -> APIError:
+    """The exception for an error response; ``body`` is the decoded JSON or None (``text`` then)."""
+    code = body.get("code") if isinstance(body, dict) and isinstance(body.get("code"), str) else None
+    message: str | None = None
+    if isinstance(body, dict):
+        for key in ("message", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                message = body[key]
+                break
+    if message is None:
+        message = text.strip()[:500] or f"HTTP {status}"
+    request_id = body.get("requestId") if isinstance(body, dict) else None
+    request_id = request_id or headers.get("x-request-id")
+    cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
+    kw: dict[str, Any] = {"status_code": status, "code": code, "request_id": request_id, "body": body}
+    if cls is RateLimitedError:
+        retry_after: float | None = None
+        try:
+            retry_after = float(headers.get("retry-after"))
+        except (TypeError, ValueError):
+            retry_after = None
+        return RateLimitedError(message, retry_after=retry_after, **kw)
+    return cls(message, **kw)

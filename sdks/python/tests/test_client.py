@@ -1,0 +1,121 @@
+"""The sync client against a real router and engine: seed tutorial 003's walkthrough, and bad input."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agenttier import (
+    AgentTierClient,
+    ConflictError,
+    ConnectionError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    ServerError,
+    ValidationError,
+)
+
+
+def test_health(client: AgentTierClient) -> None:
+    health = client.health()
+    assert health["status"] == "ok"
+    assert isinstance(health["version"], str)
+
+
+def test_lifecycle_exec_files_ports(client: AgentTierClient, namespace: str, tmp_path: Path) -> None:
+    sandbox = client.create_sandbox(name="sdk-tutorial", template="minimal-shell", namespace=namespace)
+    assert sandbox.status == "Creating"
+    sandbox.wait_until_running(timeout=120)
+    assert sandbox.status == "Running"
+
+    result = sandbox.exec("echo $((2+2))")
+    assert (result.stdout, result.exit_code) == ("4\n", 0)
+    assert sandbox.exec(["sh", "-c", "echo oops >&2; exit 3"]).exit_code == 3
+    assert sandbox.exec(["printf", "%s", "a b"]).stdout == "a b"
+
+    sandbox.files.write("/workspace/data.txt", b"hello from python")
+    assert sandbox.files.read("/workspace/data.txt") == b"hello from python"
+    assert "data.txt" in [e.name for e in sandbox.files.list("/workspace")]
+    local = tmp_path / "script.sh"
+    local.write_bytes(b"\xff\x00 not utf-8")
+    sandbox.files.upload(str(local), "/workspace/bin.dat")
+    sandbox.files.download("/workspace/bin.dat", str(tmp_path / "back.dat"))
+    assert (tmp_path / "back.dat").read_bytes() == b"\xff\x00 not utf-8"
+
+    forward = sandbox.port_forwards.create(name="web", port=8000)
+    assert (forward.name, forward.port) == ("web", 8000)
+    assert [(f.name, f.port) for f in sandbox.port_forwards.list()] == [("web", 8000)]
+    sandbox.port_forwards.delete("web")
+    assert sandbox.port_forwards.list() == []
+
+    assert [s.name for s in client.list_sandboxes(namespace=namespace)] == ["sdk-tutorial"]
+    existing = client.get_sandbox("sdk-tutorial", namespace=namespace)
+    assert existing.exec("cat /workspace/data.txt").stdout == "hello from python"
+
+    sandbox.stop()
+    sandbox.wait_until_stopped(timeout=60)
+    with pytest.raises(ConflictError) as stopped:
+        sandbox.exec("true")
+    assert stopped.value.code == "SANDBOX_NOT_RUNNING"
+    sandbox.resume()
+    sandbox.wait_until_running(timeout=120)
+    assert sandbox.files.read("/workspace/data.txt") == b"hello from python"
+    sandbox.delete()
+    # Deletion finishes when the controller has removed the container: wait for the 404.
+    with pytest.raises(NotFoundError):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            client.get_sandbox("sdk-tutorial", namespace=namespace)
+            time.sleep(0.1)
+
+
+def test_errors_are_typed(client: AgentTierClient, namespace: str) -> None:
+    with pytest.raises(NotFoundError) as missing:
+        client.get_sandbox("does-not-exist", namespace=namespace)
+    assert missing.value.status_code == 404
+    assert missing.value.code == "SANDBOX_NOT_FOUND"
+    assert missing.value.request_id
+
+    with pytest.raises(ValidationError) as bad:
+        client.create_sandbox(
+            name="too-much", template="minimal-shell", namespace=namespace,
+            overrides={"resources": {"ephemeralStorage": "20Gi"}},
+        )
+    assert [d["field"] for d in bad.value.details] == ["resources.ephemeralStorage"]
+
+    client.create_sandbox(name="twice", template="minimal-shell", namespace=namespace)
+    with pytest.raises(ConflictError) as dup:
+        client.create_sandbox(name="twice", template="minimal-shell", namespace=namespace)
+    assert dup.value.code == "ALREADY_EXISTS"
+
+    sb = client.get_sandbox("twice", namespace=namespace)
+    with pytest.raises(PayloadTooLargeError):
+        sb.files.write("/workspace/big", b"\0" * (32 * 1024 * 1024 + 1))
+
+
+def test_unreachable_router_is_a_connection_error() -> None:
+    with AgentTierClient(api_url="http://127.0.0.1:9") as c:
+        with pytest.raises(ConnectionError):
+            c.health()
+
+
+def _canned(status: int, body: bytes, headers: dict[str, str] | None = None) -> AgentTierClient:
+    def handler(_req: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers=headers or {})
+
+    return AgentTierClient(api_url="http://router.invalid", transport=httpx.MockTransport(handler))
+
+
+def test_error_without_json_body_and_rate_limit() -> None:
+    # Proxies answer errors in HTML or plain text: still a typed error with the text as message.
+    with _canned(502, b"<html>Bad Gateway</html>") as c, pytest.raises(ServerError) as err:
+        c.health()
+    assert err.value.status_code == 502 and "Bad Gateway" in err.value.message
+    with _canned(429, b'{"code":"RATE_LIMITED","message":"slow down"}', {"retry-after": "3"}) as c:
+        with pytest.raises(RateLimitedError) as limited:
+            c.health()
+    assert limited.value.retry_after == 3.0
