@@ -1,4 +1,4 @@
-import type { SandboxView } from '@agenttier/contract';
+import type { ApiKeyView, CreatedApiKey, SandboxView, UserInfo } from '@agenttier/contract';
 import { HttpClient } from './http.ts';
 import type { AgentTierOpts } from './options.ts';
 import { resolveOpts } from './options.ts';
@@ -132,6 +132,54 @@ export class AgentTier {
       normalizeSandboxView({ name, namespace: opts.namespace ?? '' }, 'Unknown'),
       opts.namespace,
     );
+  }
+
+  /**
+   * Who the server takes this client to be (`GET /api/v1/user/me`).
+   * @example
+   * ```ts
+   * const me = await client.currentUser();
+   * console.log(me.id, me.isAdmin);
+   * ```
+   */
+  async currentUser(opts: CallOpts = {}): Promise<UserInfo> {
+    return this.http.json<UserInfo>({ method: 'GET', path: '/api/v1/user/me', signal: opts.signal });
+  }
+
+  /**
+   * Creates an API key acting as you. The key is in this response only; keep it.
+   * @example
+   * ```ts
+   * const { key } = await client.createApiKey({ name: 'ci', expiresInDays: 30 });
+   * ```
+   */
+  async createApiKey(opts: CallOpts & { name: string; expiresInDays?: number }): Promise<CreatedApiKey> {
+    return this.http.json<CreatedApiKey>({
+      method: 'POST',
+      path: '/api/v1/user/api-keys',
+      json: { name: opts.name, ...(opts.expiresInDays ? { expiresInDays: opts.expiresInDays } : {}) },
+      signal: opts.signal,
+    });
+  }
+
+  /** Your API keys (never the keys themselves); `all: true` lists everyone's (admins only). */
+  async listApiKeys(opts: CallOpts & { all?: boolean } = {}): Promise<ApiKeyView[]> {
+    const res = await this.http.json<{ items?: ApiKeyView[] | null }>({
+      method: 'GET',
+      path: '/api/v1/user/api-keys',
+      query: opts.all ? { all: 'true' } : {},
+      signal: opts.signal,
+    });
+    return res?.items ?? [];
+  }
+
+  /** Revokes an API key by its id (`key_…`) at once: your own, or anyone's for admins. */
+  async revokeApiKey(keyId: string, opts: CallOpts = {}): Promise<void> {
+    await this.http.json<unknown>({
+      method: 'DELETE',
+      path: `/api/v1/user/api-keys/${encodePath(keyId)}`,
+      signal: opts.signal,
+    });
   }
 
   /**

@@ -1,4 +1,6 @@
 import type { CommandSpec, HandlerMap } from '../spec.ts';
+import { apikeyCommand, whoamiCommand } from './auth/command.ts';
+import { apikeyHandlers, whoamiHandlers } from './auth/index.ts';
 import { attachCommand } from './attach/command.ts';
 import { attachHandlers } from './attach/index.ts';
 import { configureCommand } from './configure/command.ts';
@@ -34,6 +36,8 @@ export const commands: readonly CommandEntry[] = [
   { spec: invokesCommand, handlers: invokesHandlers },
   { spec: templateCommand, handlers: templateHandlers },
   { spec: configCommand, handlers: configHandlers },
+  { spec: whoamiCommand, handlers: whoamiHandlers },
+  { spec: apikeyCommand, handlers: apikeyHandlers },
   ...kubernetesCommands,
   { spec: versionCommand, handlers: versionHandlers },
 ];

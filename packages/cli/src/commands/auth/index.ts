@@ -1,0 +1,67 @@
+import type { ApiKeyView } from '@agenttier/sdk';
+import { formatAge, renderDetails, renderTable } from '../../output.ts';
+import { parseIntFlag } from '../../flags.ts';
+import type { Handler, HandlerMap } from '../../spec.ts';
+
+const whoami: Handler = async (client) => {
+  const me = await client.sdk().currentUser({ signal: client.signal });
+  client.print(me, () =>
+    renderDetails([
+      ['User', me.id],
+      ['Name', me.name],
+      ['Email', me.email],
+      ['Groups', me.groups.length ? me.groups.join(', ') : '-'],
+      ['Admin', me.isAdmin ? 'yes' : 'no'],
+    ]),
+  );
+  return 0;
+};
+
+function keysTable(keys: ApiKeyView[]): string {
+  return renderTable(
+    ['ID', 'NAME', 'OWNER', 'ADMIN', 'CREATED', 'LAST USED', 'EXPIRES'],
+    keys.map((k) => [
+      k.id,
+      k.name,
+      k.owner.id,
+      k.isAdmin ? 'yes' : 'no',
+      formatAge(k.createdAt),
+      k.lastUsedAt ? formatAge(k.lastUsedAt) : '-',
+      k.expiresAt ?? 'never',
+    ]),
+  );
+}
+
+const create: Handler = async (client, { args, opts }) => {
+  const name = args[0] as string;
+  const days =
+    opts.expiresInDays !== undefined
+      ? parseIntFlag(opts.expiresInDays, '--expires-in-days', { min: 1, max: 3650 })
+      : undefined;
+  const created = await client.sdk().createApiKey({
+    name,
+    ...(days !== undefined ? { expiresInDays: days } : {}),
+    signal: client.signal,
+  });
+  client.print(created, () => `${created.key}\n`);
+  client.log(
+    `Created ${created.id} ("${created.name}"). The key above is shown once: store it now (send it as X-API-Key, or AGENTTIER_API_KEY).`,
+  );
+  return 0;
+};
+
+const list: Handler = async (client, { opts }) => {
+  const keys = await client.sdk().listApiKeys({ all: opts.all === true, signal: client.signal });
+  client.print(keys, () => keysTable(keys));
+  return 0;
+};
+
+const revoke: Handler = async (client, { args }) => {
+  const id = args[0] as string;
+  await client.sdk().revokeApiKey(id, { signal: client.signal });
+  client.log(`Revoked ${id}.`);
+  return 0;
+};
+
+export const whoamiHandlers: HandlerMap = { '': whoami };
+export const apikeyHandlers: HandlerMap = { create, list, revoke };
