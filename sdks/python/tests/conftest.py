@@ -38,6 +38,10 @@ def api_url() -> Iterator[str]:
     data_dir = tempfile.mkdtemp(prefix="agenttier-py-")
     log = open(Path(data_dir) / "up.log", "wb")
     docker_host = os.environ.get("AGENTTIER_DOCKER_HOST", "unix:///run/agenttier/docker.sock")
+    # `up` saves its admin key in this CLI config; the clients find it there (the SDK's auth chain).
+    os.environ["AGENTTIER_CONFIG"] = str(Path(data_dir) / "cli-config.json")
+    for var in ("AGENTTIER_API_KEY", "AGENTTIER_TOKEN", "AGENTTIER_BEARER_TOKEN", "AGENTTIER_API_URL"):
+        os.environ.pop(var, None)
     proc = subprocess.Popen(
         [_node(), str(REPO / "packages/cli/bin/agenttier.js"), "up", "--port", str(port),
          "--data-dir", data_dir, "--docker-host", docker_host],

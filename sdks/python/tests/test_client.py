@@ -10,6 +10,7 @@ import pytest
 
 from agenttier import (
     AgentTierClient,
+    AuthenticationError,
     ConflictError,
     ConnectionError,
     NotFoundError,
@@ -119,3 +120,15 @@ def test_error_without_json_body_and_rate_limit() -> None:
         with pytest.raises(RateLimitedError) as limited:
             c.health()
     assert limited.value.retry_after == 3.0
+
+
+def test_credentials_chain(api_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fixture's client found `up`'s admin key in the CLI config; without one the router refuses.
+    monkeypatch.setenv("AGENTTIER_CONFIG", str(tmp_path / "missing.json"))
+    with AgentTierClient(api_url=api_url) as anonymous:
+        with pytest.raises(AuthenticationError) as refused:
+            anonymous.list_sandboxes()
+    assert refused.value.code == "UNAUTHENTICATED"
+    with AgentTierClient(api_url=api_url, api_key="atk_not-a-real-key") as wrong:
+        with pytest.raises(AuthenticationError):
+            wrong.list_sandboxes()

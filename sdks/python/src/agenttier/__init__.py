@@ -1,5 +1,6 @@
-"""AgentTier's Python client (sync core): ``AgentTierClient``, the ``Sandbox`` handle and typed errors."""
+"""AgentTier's Python client (sync and async core): ``AgentTierClient``, the ``Sandbox`` handle and typed errors."""
 
+from .async_client import AsyncAgentTierClient, AsyncSandbox
 from .client import DEFAULT_API_URL, MAX_FILE_BYTES, AgentTierClient, Sandbox, __version__
 from .errors import (
     AgentTierError,
@@ -24,6 +25,8 @@ __all__ = [
     "DEFAULT_API_URL",
     "MAX_FILE_BYTES",
     "AgentTierClient",
+    "AsyncAgentTierClient",
+    "AsyncSandbox",
     "AgentTierError",
     "APIError",
     "AuthenticationError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any, Iterator
@@ -24,6 +25,137 @@ DEFAULT_API_URL = "http://127.0.0.1:8080"
 MAX_FILE_BYTES = 32 * 1024 * 1024
 
 
+def cli_config_credentials() -> tuple[str | None, str | None]:
+    """``api_key`` and ``token`` of the CLI config (``AGENTTIER_CONFIG``, else ~/.config/agenttier/config.json)."""
+    path = os.environ.get("AGENTTIER_CONFIG") or os.path.join(
+        os.path.expanduser("~"), ".config", "agenttier", "config.json"
+    )
+    try:
+        with open(path, encoding="utf-8") as f:
+            parsed = json.load(f)
+    except (OSError, ValueError):
+        return None, None  # no file or not JSON: the CLI reports those; a client just has no saved key
+    if not isinstance(parsed, dict):
+        return None, None
+    key, token = parsed.get("api_key"), parsed.get("token")
+    return (
+        key.strip() if isinstance(key, str) and key.strip() else None,
+        token.strip() if isinstance(token, str) and token.strip() else None,
+    )
+
+
+def client_options(
+    api_url: str | None, api_key: str | None, bearer_token: str | None, timeout: float
+) -> dict[str, Any]:
+    """httpx client options shared by the sync and async clients: base URL, credentials, timeout."""
+    base = (api_url or os.environ.get("AGENTTIER_API_URL") or DEFAULT_API_URL).rstrip("/")
+    headers = {"user-agent": f"agenttier-python/{__version__}"}
+    # The TypeScript SDK's chain: explicit arguments (as a pair), else the environment, else the CLI
+    # config where `agenttier up` saves its admin key.
+    if not (api_key or bearer_token):
+        env = os.environ
+        api_key = env.get("AGENTTIER_API_KEY") or None
+        bearer_token = env.get("AGENTTIER_TOKEN") or env.get("AGENTTIER_BEARER_TOKEN") or None
+        if not (api_key or bearer_token):
+            api_key, bearer_token = cli_config_credentials()
+    if api_key:
+        headers["x-api-key"] = api_key
+    elif bearer_token:
+        headers["authorization"] = f"Bearer {bearer_token}"
+    return {"base_url": base, "headers": headers, "timeout": timeout}
+
+
+def request_options(
+    params: dict[str, Any] | None,
+    json: Any,
+    content: bytes | None,
+    headers: dict[str, str] | None,
+    timeout: float | None,
+) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if params:
+        kw["params"] = {k: v for k, v in params.items() if v is not None}
+    if json is not None:
+        kw["json"] = json
+    if content is not None:
+        kw["content"] = content
+    if headers:
+        kw["headers"] = headers
+    if timeout is not None:
+        kw["timeout"] = timeout
+    return kw
+
+
+def transport_error(method: str, path: str, api_url: str, err: Exception) -> ConnectionError:
+    if isinstance(err, httpx.TimeoutException):
+        return ConnectionError(f"{method} {path}: timed out ({err})")
+    return ConnectionError(f"{method} {path}: cannot reach {api_url} ({err})")
+
+
+def check_response(res: httpx.Response) -> httpx.Response:
+    """Raises the typed exception for an error status (after the body was read)."""
+    if res.status_code >= 400:
+        try:
+            body: Any = res.json()
+        except ValueError:
+            body = None
+        raise error_from_response(res.status_code, res.headers, body, res.text)
+    return res
+
+
+def decode_json(res: httpx.Response, method: str, path: str) -> Any:
+    if res.status_code == 204 or not res.content:
+        return None
+    try:
+        return res.json()
+    except ValueError as err:
+        raise AgentTierError(
+            f"{method} {path}: expected JSON, got {res.text[:200]!r}", status_code=res.status_code
+        ) from err
+
+
+def create_body(
+    name: str,
+    template: str,
+    namespace: str,
+    timeout: str | None,
+    idle_timeout: str | None,
+    overrides: dict[str, Any] | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "templateRef": {"name": template, "kind": "ClusterSandboxTemplate"},
+    }
+    if timeout is not None:
+        body["timeout"] = timeout
+    if idle_timeout is not None:
+        body["idleTimeout"] = idle_timeout
+    body.update(overrides or {})
+    return body
+
+
+def file_content(data: bytes | str) -> bytes:
+    content = data.encode() if isinstance(data, str) else data
+    if len(content) > MAX_FILE_BYTES:
+        raise PayloadTooLargeError(
+            f"{len(content)} bytes is over the {MAX_FILE_BYTES}-byte cap per file; split it or tar it first"
+        )
+    return content
+
+
+def wait_verdict(view: dict[str, Any], name: str, phase: str, timeout: float, expired: bool) -> bool:
+    """True when ``view`` is in ``phase``; raises on Error or when the time is up; False to poll again."""
+    status = str(view.get("status") or "Creating")
+    if status == phase:
+        return True
+    if status == "Error" and phase != "Error":
+        raise SandboxErrorState(f"sandbox {name} is in Error: {view.get('message', '')}", body=view)
+    if expired:
+        raise SandboxTimeoutError(f"sandbox {name} is {status}, not {phase}, after {timeout:g} s", body=view)
+    return False
+
+
 class AgentTierClient:
     """
     A client of one router. Credentials: ``api_key=`` or ``bearer_token=``, else the
@@ -41,15 +173,8 @@ class AgentTierClient:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.api_url = (api_url or os.environ.get("AGENTTIER_API_URL") or DEFAULT_API_URL).rstrip("/")
-        headers = {"user-agent": f"agenttier-python/{__version__}"}
-        api_key = api_key or os.environ.get("AGENTTIER_API_KEY")
-        bearer_token = bearer_token or os.environ.get("AGENTTIER_BEARER_TOKEN")
-        if api_key:
-            headers["x-api-key"] = api_key
-        elif bearer_token:
-            headers["authorization"] = f"Bearer {bearer_token}"
-        kw: dict[str, Any] = {"base_url": self.api_url, "headers": headers, "timeout": timeout}
+        kw = client_options(api_url, api_key, bearer_token, timeout)
+        self.api_url: str = kw["base_url"]
         if transport is not None:
             kw["transport"] = transport
         self._http = httpx.Client(**kw)
@@ -76,41 +201,15 @@ class AgentTierClient:
         timeout: float | None = None,
     ) -> httpx.Response:
         """One call; an error status raises the typed exception for its code."""
-        kw: dict[str, Any] = {}
-        if params:
-            kw["params"] = {k: v for k, v in params.items() if v is not None}
-        if json is not None:
-            kw["json"] = json
-        if content is not None:
-            kw["content"] = content
-        if headers:
-            kw["headers"] = headers
-        if timeout is not None:
-            kw["timeout"] = timeout
+        kw = request_options(params, json, content, headers, timeout)
         try:
             res = self._http.request(method, path, **kw)
-        except httpx.TimeoutException as err:
-            raise ConnectionError(f"{method} {path}: timed out ({err})") from err
         except httpx.TransportError as err:
-            raise ConnectionError(f"{method} {path}: cannot reach {self.api_url} ({err})") from err
-        if res.status_code >= 400:
-            try:
-                body: Any = res.json()
-            except ValueError:
-                body = None
-            raise error_from_response(res.status_code, res.headers, body, res.text)
-        return res
+            raise transport_error(method, path, self.api_url, err) from err
+        return check_response(res)
 
     def _json(self, method: str, path: str, **kw: Any) -> Any:
-        res = self.request(method, path, **kw)
-        if res.status_code == 204 or not res.content:
-            return None
-        try:
-            return res.json()
-        except ValueError as err:
-            raise AgentTierError(
-                f"{method} {path}: expected JSON, got {res.text[:200]!r}", status_code=res.status_code
-            ) from err
+        return decode_json(self.request(method, path, **kw), method, path)
 
     # --- API -------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -128,16 +227,7 @@ class AgentTierClient:
         overrides: dict[str, Any] | None = None,
     ) -> Sandbox:
         """Creates a sandbox from a template; ``overrides`` adds create-body fields (``resources``, ``env``, …)."""
-        body: dict[str, Any] = {
-            "name": name,
-            "namespace": namespace,
-            "templateRef": {"name": template, "kind": "ClusterSandboxTemplate"},
-        }
-        if timeout is not None:
-            body["timeout"] = timeout
-        if idle_timeout is not None:
-            body["idleTimeout"] = idle_timeout
-        body.update(overrides or {})
+        body = create_body(name, template, namespace, timeout, idle_timeout, overrides)
         return Sandbox(self, self._json("POST", "/api/v1/sandboxes", json=body))
 
     def get_sandbox(self, name: str, namespace: str = "default") -> Sandbox:
@@ -194,16 +284,8 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         while True:
             self.refresh()
-            if self.status == phase:
+            if wait_verdict(self.view, self.name, phase, timeout, time.monotonic() >= deadline):
                 return self
-            if self.status == "Error" and phase != "Error":
-                raise SandboxErrorState(
-                    f"sandbox {self.name} is in Error: {self.view.get('message', '')}", body=self.view
-                )
-            if time.monotonic() >= deadline:
-                raise SandboxTimeoutError(
-                    f"sandbox {self.name} is {self.status}, not {phase}, after {timeout:g} s", body=self.view
-                )
             time.sleep(poll_interval)
 
     def wait_until_running(self, timeout: float = 120, poll_interval: float = 0.5) -> Sandbox:
@@ -243,11 +325,7 @@ class SandboxFiles:
         return f"{self._sb._path}/files/{quote(path.lstrip('/'), safe='/')}"
 
     def write(self, path: str, data: bytes | str) -> int:
-        content = data.encode() if isinstance(data, str) else data
-        if len(content) > MAX_FILE_BYTES:
-            raise PayloadTooLargeError(
-                f"{len(content)} bytes is over the {MAX_FILE_BYTES}-byte cap per file; split it or tar it first"
-            )
+        content = file_content(data)
         res = self._sb._client._json(
             "PUT",
             self._file_path(path),
