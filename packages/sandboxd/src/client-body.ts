@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 
+import type { AnswerLease } from './answer-budget.ts';
 import { SandboxdError } from './errors.ts';
 import { EXEC_TRUNCATION_MARKER } from './protocol.ts';
 
@@ -37,7 +38,12 @@ export function tooLarge(what: string, maxBytes: number): SandboxdError {
  * Reads a whole response of at most `maxBytes`. A longer one (by its Content-Length or by what
  * arrives) is destroyed as soon as that is known and rejects with `too_large`.
  */
-export async function readCapped(res: IncomingMessage, maxBytes: number, what: string): Promise<Buffer> {
+export async function readCapped(
+  res: IncomingMessage,
+  maxBytes: number,
+  what: string,
+  lease?: AnswerLease,
+): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     res.destroy();
@@ -50,6 +56,12 @@ export async function readCapped(res: IncomingMessage, maxBytes: number, what: s
     if (size > maxBytes) {
       res.destroy();
       throw tooLarge(what, maxBytes);
+    }
+    try {
+      lease?.charge(c.length);
+    } catch (err) {
+      res.destroy();
+      throw err;
     }
     chunks.push(c);
   }

@@ -18,6 +18,7 @@ import {
   execAnswerMaxBytes,
   readCapped,
 } from './client-body.ts';
+import { ROUTER_ANSWER_BUDGET } from './answer-budget.ts';
 import { SandboxdError, isSandboxdErrorCode } from './errors.ts';
 import {
   ARCHIVE_BYTES_HEADER,
@@ -766,12 +767,18 @@ export function createSandboxdClient(
     const res = await send(spec);
     const status = res.statusCode ?? 0;
     if (!expect.includes(status)) throw errorFromBody(status, await readErrorBody(res));
-    const body = await readCapped(res, spec.maxAnswerBytes ?? JSON_ANSWER_MAX_BYTES, spec.path);
-    if (status === 204 || body.length === 0) return undefined as T;
+    // The answer's bytes count against the router-wide budget until they are parsed.
+    const lease = ROUTER_ANSWER_BUDGET.lease(spec.path);
     try {
-      return JSON.parse(body.toString('utf8')) as T;
-    } catch {
-      throw new SandboxdError('internal', `sandboxd's answer to ${spec.path} is not JSON`);
+      const body = await readCapped(res, spec.maxAnswerBytes ?? JSON_ANSWER_MAX_BYTES, spec.path, lease);
+      if (status === 204 || body.length === 0) return undefined as T;
+      try {
+        return JSON.parse(body.toString('utf8')) as T;
+      } catch {
+        throw new SandboxdError('internal', `sandboxd's answer to ${spec.path} is not JSON`);
+      }
+    } finally {
+      lease.release();
     }
   }
 
