@@ -166,4 +166,4 @@ in_ns ip link set node0 up
 in_ns env KUBE_VERSION="${KUBE_VERSION:-v1.32.13}" WITH_SCHEDULER=1 \
   KCM_CONTROLLERS=garbagecollector,namespace,serviceaccount-token,serviceaccount,root-ca-cert-publisher,service-ca-cert-publisher,pvc-protection,persistentvolume-binder \
   APISERVER_EXTRA="--kubelet-preferred-address-types=InternalIP,Hostname" \
-  bash "$KUBE_DIR/start.sh" bash "$0" __inside "$@"
+  AGENTTIER_KUBE_DIR="$KUBE_DIR" bash "$ROOT/scripts/kube-start.sh" bash "$0" __inside "$@"

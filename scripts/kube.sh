@@ -39,7 +39,7 @@ for v in $VERSIONS; do
   # start.sh's controllers plus pvc-protection (a deleted claim keeps its finalizer until it runs).
   env "${logs[@]}" KUBE_VERSION="$v" WITH_SCHEDULER=1 \
     KCM_CONTROLLERS=garbagecollector,namespace,serviceaccount-token,serviceaccount,root-ca-cert-publisher,service-ca-cert-publisher,pvc-protection \
-    bash "$KUBE_DIR/start.sh" \
+    AGENTTIER_KUBE_DIR="$KUBE_DIR" bash "$ROOT/scripts/kube-start.sh" \
     env AGENTTIER_REAL_KUBE=1 AGENTTIER_KUBE_VERSION="$v" AGENTTIER_E2E_KUBELET=emulated \
     npx --no -- vitest run --project integration "${FILES[@]}"
   rc=$?
