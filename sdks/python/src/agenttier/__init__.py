@@ -20,6 +20,7 @@ from .errors import (
 )
 from .errors import SandboxTimeoutError as TimeoutError  # noqa: A001 - the seed SDK's spelling
 from .models import ExecResult, FileEntry, PortForward
+from .retry import RetryConfig
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -40,6 +41,7 @@ __all__ = [
     "PolicyViolationError",
     "PortForward",
     "RateLimitedError",
+    "RetryConfig",
     "Sandbox",
     "SandboxErrorState",
     "SandboxTimeoutError",

@@ -19,7 +19,9 @@ from .client import (
     wait_verdict,
     _sandbox_path,
 )
+from .errors import AgentTierError
 from .models import ExecResult, FileEntry, PortForward
+from .retry import RetryConfig
 from urllib.parse import quote
 
 
@@ -33,10 +35,12 @@ class AsyncAgentTierClient:
         api_key: str | None = None,
         bearer_token: str | None = None,
         timeout: float = 30.0,
+        retry: RetryConfig | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         kw = client_options(api_url, api_key, bearer_token, timeout)
         self.api_url: str = kw["base_url"]
+        self.retry = retry
         if transport is not None:
             kw["transport"] = transport
         self._http = httpx.AsyncClient(**kw)
@@ -62,11 +66,20 @@ class AsyncAgentTierClient:
         timeout: float | None = None,
     ) -> httpx.Response:
         kw = request_options(params, json, content, headers, timeout)
-        try:
-            res = await self._http.request(method, path, **kw)
-        except httpx.TransportError as err:
-            raise transport_error(method, path, self.api_url, err) from err
-        return check_response(res)
+        attempt = 0
+        while True:
+            try:
+                try:
+                    res = await self._http.request(method, path, **kw)
+                except httpx.TransportError as err:
+                    raise transport_error(method, path, self.api_url, err) from err
+                return check_response(res)
+            except AgentTierError as err:
+                delay = self.retry.delay(method, attempt, err) if self.retry else None
+                if delay is None:
+                    raise
+                attempt += 1
+                await asyncio.sleep(delay)
 
     async def _json(self, method: str, path: str, **kw: Any) -> Any:
         return decode_json(await self.request(method, path, **kw), method, path)

@@ -19,6 +19,7 @@ from .errors import (
     error_from_response,
 )
 from .models import ExecResult, FileEntry, PortForward
+from .retry import RetryConfig
 
 __version__ = "0.1.0"
 DEFAULT_API_URL = "http://127.0.0.1:8080"
@@ -171,10 +172,12 @@ class AgentTierClient:
         api_key: str | None = None,
         bearer_token: str | None = None,
         timeout: float = 30.0,
+        retry: RetryConfig | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         kw = client_options(api_url, api_key, bearer_token, timeout)
         self.api_url: str = kw["base_url"]
+        self.retry = retry
         if transport is not None:
             kw["transport"] = transport
         self._http = httpx.Client(**kw)
@@ -202,11 +205,20 @@ class AgentTierClient:
     ) -> httpx.Response:
         """One call; an error status raises the typed exception for its code."""
         kw = request_options(params, json, content, headers, timeout)
-        try:
-            res = self._http.request(method, path, **kw)
-        except httpx.TransportError as err:
-            raise transport_error(method, path, self.api_url, err) from err
-        return check_response(res)
+        attempt = 0
+        while True:
+            try:
+                try:
+                    res = self._http.request(method, path, **kw)
+                except httpx.TransportError as err:
+                    raise transport_error(method, path, self.api_url, err) from err
+                return check_response(res)
+            except AgentTierError as err:
+                delay = self.retry.delay(method, attempt, err) if self.retry else None
+                if delay is None:
+                    raise
+                attempt += 1
+                time.sleep(delay)
 
     def _json(self, method: str, path: str, **kw: Any) -> Any:
         return decode_json(self.request(method, path, **kw), method, path)

@@ -23,6 +23,8 @@ class AgentTierError(Exception):
         self.code = code
         self.request_id = request_id
         self.body = body
+        #: The response's Retry-After in seconds, when it had one (used by retries).
+        self.retry_after_header: float | None = None
 
 
 class APIError(AgentTierError):
@@ -143,11 +145,13 @@ def error_from_response(status: int, headers: Any, body: Any, text: str) -> APIE
     request_id = request_id or headers.get("x-request-id")
     cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
     kw: dict[str, Any] = {"status_code": status, "code": code, "request_id": request_id, "body": body}
+    retry_after: float | None = None
+    try:
+        retry_after = float(headers.get("retry-after"))
+    except (TypeError, ValueError):
+        retry_after = None
     if cls is RateLimitedError:
-        retry_after: float | None = None
-        try:
-            retry_after = float(headers.get("retry-after"))
-        except (TypeError, ValueError):
-            retry_after = None
         return RateLimitedError(message, retry_after=retry_after, **kw)
-    return cls(message, **kw)
+    err = cls(message, **kw)
+    err.retry_after_header = retry_after
+    return err
