@@ -328,6 +328,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const address = await app.listen({ host, port: opts.port ?? Number(process.env.AGENTTIER_PORT ?? 8080) });
   const url = address.replace('[::1]', 'localhost');
   logger.info({ url, dataDir }, 'AgentTier is listening');
+  let closing: Promise<void> | undefined;
   return {
     url,
     app,
@@ -352,20 +353,25 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
       });
       return { key, created: true };
     },
-    async close() {
-      // preClose hooks end WebSockets and tunnels; requests still streaming (an exec, an SSE feed) get
-      // a short grace and are then cut, so `agenttier up` stops promptly on Ctrl-C.
-      const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(force);
-      }
-      await controller.stop();
-      clients.closeAll();
-      agentRecords.close();
-      apiKeys.close();
-      await store.close();
+    close() {
+      // Idempotent: a second close (a test's afterAll after the test closed it, Ctrl-C twice) waits
+      // for the first instead of closing the databases again.
+      closing ??= (async () => {
+        // preClose hooks end WebSockets and tunnels; requests still streaming (an exec, an SSE feed)
+        // get a short grace and are then cut, so `agenttier up` stops promptly on Ctrl-C.
+        const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(force);
+        }
+        await controller.stop();
+        clients.closeAll();
+        agentRecords.close();
+        apiKeys.close();
+        await store.close();
+      })();
+      return closing;
     },
   };
 }
