@@ -239,3 +239,37 @@ export interface ApiKeyStore {
   remove(id: string): Promise<boolean>;
   touch(id: string, lastUsedAt: string): Promise<void>;
 }
+
+/** One audited call: who did what to which target, and how it ended. Never bodies or secrets. */
+export interface AuditEvent {
+  /** Increasing id (paging cursor). */
+  id: number;
+  /** RFC 3339. */
+  at: string;
+  /** The user, or undefined when authentication failed. */
+  actor?: string;
+  /** The API key used (its public id). */
+  keyId?: string;
+  /** `POST /api/v1/sandboxes/:id/exec`: method and route template, not the raw URL. */
+  action: string;
+  /** `sandbox:namespace/name`, `apikey:key_…`, `template:name`, or undefined. */
+  target?: string;
+  status: number;
+  requestId: string;
+  source: string;
+}
+
+export interface AuditQuery {
+  actor?: string;
+  target?: string;
+  /** Only events with an id below this (the previous page's last id). */
+  beforeId?: number;
+  limit: number;
+}
+
+/** Where the audit trail is kept: SQLite locally. */
+export interface AuditLog {
+  record(event: Omit<AuditEvent, 'id'>): Promise<void>;
+  /** Newest first. */
+  query(q: AuditQuery): Promise<AuditEvent[]>;
+}

@@ -30,6 +30,7 @@ import {
   SqliteAgentRecords,
   API_KEY_RE,
   SqliteApiKeyStore,
+  SqliteAuditLog,
   createApp,
   generateApiKey,
   hashApiKey,
@@ -295,6 +296,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   if (interrupted > 0)
     logger.warn({ interrupted }, 'closed the records of invokes cut off by the last shutdown');
   const apiKeys = new SqliteApiKeyStore(join(dataDir, 'state.db'));
+  const auditLog = new SqliteAuditLog(join(dataDir, 'state.db'));
   if (devAuth)
     logger.warn(
       'DEVELOPMENT AUTHENTICATION (--dev-auth): every local caller without a key is an admin, including any process of any user on this machine; never use it on a shared machine',
@@ -304,6 +306,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     dataPlaneFor,
     agentRecords,
     apiKeys,
+    auditLog,
     devAuth,
     sandboxdFor: (sb) => (bundle ? clients.get(sb) : undefined),
     logger,
@@ -369,6 +372,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
         clients.closeAll();
         agentRecords.close();
         apiKeys.close();
+        auditLog.close();
         await store.close();
       })();
       return closing;

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
-import type { AgentRecordStore, ApiKeyStore, DataPlane, Store } from '@agenttier/core';
+import type { AgentRecordStore, ApiKeyStore, AuditLog, DataPlane, Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createAgentMetrics } from './agent/agent-metrics.ts';
 import { createAgentService } from './agent/agent-service.ts';
@@ -20,6 +20,7 @@ import type { KeyAuthOpts } from './auth/key-authenticator.ts';
 import { createKeyAuthenticator } from './auth/key-authenticator.ts';
 import { registerUserRoutes } from './routes/user.ts';
 import { createAccessControl } from './auth/access-control.ts';
+import { installAuditHook, registerAuditRoutes } from './routes/audit.ts';
 import { toWireError } from './errors.ts';
 import { createHttpMetrics } from './metrics.ts';
 import type { HttpMetrics } from './metrics.ts';
@@ -55,6 +56,8 @@ export interface AppDeps {
   apiKeys?: ApiKeyStore;
   /** With `apiKeys`: requests without any credential are the development admin (`--dev-auth`). */
   devAuth?: boolean;
+  /** The audit trail: state-changing calls and refused ones are recorded (docs/auth.md). */
+  auditLog?: AuditLog;
   /** Failure rate limit and caches of key authentication (docs/auth.md). */
   keyAuth?: Omit<KeyAuthOpts, 'keys' | 'anonymous'>;
   /** Nudges the controller after a write. */
@@ -199,6 +202,8 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
 
+  if (deps.auditLog) installAuditHook(app, deps.auditLog);
+  registerAuditRoutes(app, { ...(deps.auditLog ? { log: deps.auditLog } : {}) });
   registerUserRoutes(app, {
     ...(deps.apiKeys ? { keys: deps.apiKeys } : {}),
     ...(keyAuth ? { forgetKey: (id: string) => keyAuth.forget(id) } : {}),

@@ -16,3 +16,4 @@ export { SqliteApiKeyStore } from './auth/sqlite-api-keys.ts';
 export { createKeyAuthenticator } from './auth/key-authenticator.ts';
 export type { KeyAuthOpts, KeyAuthenticator } from './auth/key-authenticator.ts';
 export { API_KEY_PREFIX, API_KEY_RE, generateApiKey, hashApiKey, newKeyId } from './auth/api-key-format.ts';
+export { SqliteAuditLog } from './auth/sqlite-audit-log.ts';

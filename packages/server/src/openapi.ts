@@ -88,6 +88,19 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
 
   {
     method: 'GET',
+    path: '/api/v1/audit/events',
+    tag: 'user',
+    summary: "Audit events, newest first (users: their own; admins: anyone's)",
+    query: {
+      actor: 'only this user (admins)',
+      target: 'only this target, e.g. sandbox:default/demo',
+      before: "only events with a lower id (paging: the previous answer's next)",
+      limit: '1-500, default 100',
+    },
+    success: json('{events: [...], next?}'),
+  },
+  {
+    method: 'GET',
     path: '/api/v1/user/me',
     tag: 'user',
     summary: 'Who the server takes the caller to be',

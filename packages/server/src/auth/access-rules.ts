@@ -27,6 +27,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   'GET /metrics': PUBLIC,
   'GET /api/v1/openapi.json': ANY,
   'GET /api/v1/user/me': ANY,
+  'GET /api/v1/audit/events': ANY,
   'POST /api/v1/user/api-keys': ANY,
   'GET /api/v1/user/api-keys': ANY,
   'DELETE /api/v1/user/api-keys/:keyId': ANY,
