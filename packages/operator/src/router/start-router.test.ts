@@ -1,3 +1,4 @@
+import { generateApiKey } from '@agenttier/server';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +137,31 @@ describe('agenttier router (process) with the Kubernetes store', () => {
       expect((await fetch(`${closed.url}/healthz`)).status).toBe(200);
     } finally {
       await closed.close();
+    }
+  });
+
+  it('lets the bootstrap admin key in, and only it', async () => {
+    const adminKey = generateApiKey();
+    const keyed = await startRouter({
+      kubeConfig: fake.kubeConfig,
+      namespace: 'agenttier',
+      host: '127.0.0.1',
+      port: 0,
+      logger: quiet,
+      dataDir: join(dataDir, 'keyed'),
+      adminKey,
+    });
+    try {
+      const me = await fetch(`${keyed.url}/api/v1/user/me`, { headers: { 'x-api-key': adminKey } });
+      expect(me.status).toBe(200);
+      expect(await me.json()).toMatchObject({ id: 'admin', isAdmin: true });
+      expect((await fetch(`${keyed.url}/api/v1/user/me`)).status).toBe(401);
+      const other = await fetch(`${keyed.url}/api/v1/user/me`, {
+        headers: { 'x-api-key': generateApiKey() },
+      });
+      expect(other.status).toBe(401);
+    } finally {
+      await keyed.close();
     }
   });
 

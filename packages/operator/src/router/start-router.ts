@@ -13,7 +13,16 @@ import {
   withChildNamesOnRead,
 } from '@agenttier/platform-kubernetes';
 import type { Authenticator } from '@agenttier/server';
-import { SandboxdDataPlane, SqliteAgentRecords, createApp, devAuthenticator } from '@agenttier/server';
+import {
+  API_KEY_RE,
+  SandboxdDataPlane,
+  SqliteAgentRecords,
+  SqliteApiKeyStore,
+  SqliteAuditLog,
+  createApp,
+  hashApiKey,
+  newKeyId,
+} from '@agenttier/server';
 import { namespaceList } from '../namespace-list.ts';
 import { SandboxdPods } from './sandboxd-pods.ts';
 import { sandboxdFallback } from './tar-fallback.ts';
@@ -33,6 +42,12 @@ export interface RouterProcessOpts {
   authenticate?: Authenticator;
   /** Every caller is the development admin: only for a cluster nobody else can reach. @default $AGENTTIER_DEV_AUTH === 'true' */
   devAuth?: boolean;
+  /**
+   * An admin API key (`atk_…`, from a Secret) registered by its hash at start, so the first admin can
+   * get in and issue keys for everyone else (`agenttier apikey create`). API keys live in the data
+   * directory's SQLite file. @default $AGENTTIER_ADMIN_KEY
+   */
+  adminKey?: string;
   logger?: PinoLogger;
   /** Level of the default logger (JSON lines on stderr). @default $AGENTTIER_LOG_LEVEL or 'info' */
   logLevel?: string;
@@ -149,8 +164,31 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     return client;
   }, sandboxdFallback());
   const devAuth = opts.devAuth ?? process.env.AGENTTIER_DEV_AUTH === 'true';
-  const authenticate = opts.authenticate ?? (devAuth ? devAuthenticator : rejectAll);
-  if (devAuth && !opts.authenticate) log.warn('development authentication: every caller is an admin');
+  if (devAuth && !opts.authenticate)
+    log.warn('development authentication: every caller without a key is an admin');
+  // API keys and the audit trail share the invoke records' file (the router's volume).
+  const apiKeys = new SqliteApiKeyStore(agentRecordsPath);
+  const auditLog = new SqliteAuditLog(agentRecordsPath);
+  const closeDbs = () => {
+    agentRecords.close();
+    apiKeys.close();
+    auditLog.close();
+  };
+  const adminKey = opts.adminKey ?? process.env.AGENTTIER_ADMIN_KEY;
+  if (adminKey) {
+    if (!API_KEY_RE.test(adminKey)) {
+      closeDbs();
+      throw new Error('the admin key (AGENTTIER_ADMIN_KEY) must be atk_ followed by 43 letters and digits');
+    }
+    if (!(await apiKeys.findByHash(hashApiKey(adminKey))))
+      await apiKeys.insert({
+        id: newKeyId(),
+        name: 'bootstrap admin (AGENTTIER_ADMIN_KEY)',
+        hash: hashApiKey(adminKey),
+        owner: { id: 'admin', name: 'Admin', groups: ['agenttier-admins'], isAdmin: true },
+        createdAt: new Date().toISOString(),
+      });
+  }
 
   const app = createApp({
     store: withChildNamesOnRead(store),
@@ -158,7 +196,10 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     sandboxdFor: clientFor,
     agentRecords,
     logger: log,
-    authenticate,
+    ...(opts.authenticate ? { authenticate: opts.authenticate } : {}),
+    apiKeys,
+    auditLog,
+    devAuth,
     readinessChecks: [
       async () => {
         if (!store.hasSynced || !pods.hasSynced) throw new Error('caches not synced');
@@ -179,7 +220,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     await app.close().catch(() => undefined);
     pods.stop();
     await store.close();
-    agentRecords.close();
+    closeDbs();
     throw err;
   }
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
@@ -194,7 +235,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
       await app.close();
       pods.stop();
       await store.close();
-      agentRecords.close();
+      closeDbs();
     },
   };
 }
