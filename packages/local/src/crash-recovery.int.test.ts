@@ -28,6 +28,8 @@ async function startServer(): Promise<{ child: ChildProcess; base: string }> {
       AGENTTIER_DATA_DIR: dataDir,
       AGENTTIER_PORT: '0',
       AGENTTIER_DOCKER_HOST: dockerHost,
+      // The suite calls the API without keys (as crash-server.ts does): every loopback caller is admin.
+      AGENTTIER_DEV_AUTH: 'true',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
