@@ -24,6 +24,21 @@ export default tseslint.config(
     },
   },
   {
+    // Routes declare what they read from the URL once (routes/route-input.ts) instead of casting.
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "TSAsExpression > MemberExpression.expression[object.name='req'][property.name=/^(params|query)$/]",
+          message: 'type the route instead: app.get<SandboxRoute>(…) from routes/route-input.ts',
+        },
+      ],
+    },
+  },
+  {
     // The core and the contract are platform-neutral: no engine, Kubernetes or server libraries.
     files: ['packages/core/src/**/*.ts', 'packages/contract/src/**/*.ts'],
     rules: {

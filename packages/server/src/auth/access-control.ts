@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { PlatformError } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import type { Identity } from '../context.ts';
+import { stringField } from '../routes/route-input.ts';
 import { namespaceOf } from '../routes/sandboxes.ts';
 import { getSandboxOrThrow, sandboxNotFound } from '../sandbox-service.ts';
 import { accessRuleOf } from './access-rules.ts';
@@ -36,7 +37,7 @@ export function createAccessControl(store: Store): AccessControl {
           throw new PlatformError('FORBIDDEN', `only admins may ${req.method} ${url}`);
         return;
       }
-      const id = (req.params as { id?: string }).id;
+      const id = stringField(req.params, 'id');
       if (id === undefined) throw new PlatformError('FORBIDDEN', `route ${url} names no sandbox`);
       await requireSandbox(req.identity, namespaceOf(req.query), id);
     },

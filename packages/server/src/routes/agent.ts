@@ -9,6 +9,7 @@ import type { InvokeRun } from '../agent/invoke-run.ts';
 import { SseStream } from '../agent/sse.ts';
 import { confinePath } from '../paths.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import type { InvokeRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
 import { namespaceOf } from './sandboxes.ts';
 
 export interface AgentRouteDeps {
@@ -69,14 +70,14 @@ export async function streamInvoke(
   sse.end();
 }
 
+type InvokeStartRoute = SandboxRoute<'prompt' | 'timeout' | 'detach'>;
+
 export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps): void {
   const { store, agent, records } = deps;
-  const lookup = async (req: { params: unknown; query: unknown }): Promise<Sandbox> => {
-    const { id } = req.params as { id: string };
-    return getSandboxOrThrow(store, namespaceOf(req.query), id);
-  };
+  const lookup = async (req: SandboxRequest): Promise<Sandbox> =>
+    getSandboxOrThrow(store, namespaceOf(req.query), req.params.id);
 
-  app.post('/api/v1/sandboxes/:id/configure', async (req, reply) => {
+  app.post<SandboxRoute>('/api/v1/sandboxes/:id/configure', async (req, reply) => {
     const sb = await lookup(req);
     agent.requireAgentMode(sb, 'configure');
     requireRunning(sb);
@@ -93,7 +94,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
     sse.end();
   });
 
-  app.get('/api/v1/sandboxes/:id/configure/install-log', async (req) => {
+  app.get<SandboxRoute>('/api/v1/sandboxes/:id/configure/install-log', async (req) => {
     const sb = await lookup(req);
     const log = await records.getInstallLog(sb.metadata.namespace ?? 'default', sb.metadata.name);
     if (log === undefined)
@@ -118,11 +119,11 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
       }
     });
 
-    raw.post('/api/v1/sandboxes/:id/invoke', async (req, reply) => {
+    raw.post<InvokeStartRoute>('/api/v1/sandboxes/:id/invoke', async (req, reply) => {
       const sb = await lookup(req);
       agent.requireAgentMode(sb, 'invoke');
       requireRunning(sb);
-      const q = req.query as { prompt?: string; timeout?: string; detach?: string };
+      const q = req.query;
       let timeoutMs: number | undefined;
       if (q.timeout !== undefined) {
         timeoutMs = parseDurationMs(q.timeout);
@@ -147,7 +148,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
       await streamInvoke(sse, run, records, run.id, 0);
     });
 
-    raw.post('/api/v1/sandboxes/:id/invoke/cancel', async (req, reply) => {
+    raw.post<SandboxRoute>('/api/v1/sandboxes/:id/invoke/cancel', async (req, reply) => {
       const sb = await lookup(req);
       agent.requireAgentMode(sb, 'invoke');
       let invokeId: unknown;
@@ -164,16 +165,16 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
     });
   });
 
-  app.get('/api/v1/sandboxes/:id/invokes', async (req) => {
+  app.get<SandboxRoute<'limit'>>('/api/v1/sandboxes/:id/invokes', async (req) => {
     const sb = await lookup(req);
-    const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 100) || 100));
+    const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 100) || 100));
     const list = await records.listInvokes(sb.metadata.namespace ?? 'default', sb.metadata.name, limit);
     return { invokes: list.map((r) => agent.run(r.invokeId)?.record ?? r) };
   });
 
-  app.get('/api/v1/sandboxes/:id/invokes/:invokeId', async (req) => {
+  app.get<InvokeRoute>('/api/v1/sandboxes/:id/invokes/:invokeId', async (req) => {
     const sb = await lookup(req);
-    const { invokeId } = req.params as { invokeId: string };
+    const { invokeId } = req.params;
     const record = agent.run(invokeId)?.record ?? (await records.getInvoke(invokeId));
     if (
       !record ||
@@ -188,9 +189,9 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
     return record;
   });
 
-  app.get('/api/v1/sandboxes/:id/invokes/:invokeId/stream', async (req, reply) => {
+  app.get<InvokeRoute<'after'>>('/api/v1/sandboxes/:id/invokes/:invokeId/stream', async (req, reply) => {
     const sb = await lookup(req);
-    const { invokeId } = req.params as { invokeId: string };
+    const { invokeId } = req.params;
     const record = agent.run(invokeId)?.record ?? (await records.getInvoke(invokeId));
     if (
       !record ||
@@ -203,9 +204,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
       );
     }
     const header = req.headers['last-event-id'];
-    const after = Number(
-      (typeof header === 'string' ? header : undefined) ?? (req.query as { after?: string }).after ?? 0,
-    );
+    const after = Number((typeof header === 'string' ? header : undefined) ?? req.query.after ?? 0);
     if (!Number.isInteger(after) || after < 0)
       throw new PlatformError('BAD_REQUEST', 'Last-Event-ID must be a non-negative integer');
     const sse = openSse(reply, String(req.id));

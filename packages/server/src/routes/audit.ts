@@ -1,14 +1,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PlatformError } from '@agenttier/contract';
 import type { AuditLog } from '@agenttier/core';
+import type { QueryRoute } from './route-input.ts';
+import { stringField } from './route-input.ts';
 
 const MAX_PAGE = 500;
 
 /** What a request acted on, from its route parameters (never its body). */
 function targetOf(req: FastifyRequest): string | undefined {
   const url = req.routeOptions.url ?? '';
-  const p = (req.params ?? {}) as Record<string, string | undefined>;
-  const ns = (req.query as { namespace?: string } | undefined)?.namespace || 'default';
+  const p = {
+    id: stringField(req.params, 'id'),
+    keyId: stringField(req.params, 'keyId'),
+    name: stringField(req.params, 'name'),
+  };
+  const ns = stringField(req.query, 'namespace') || 'default';
   if (url.startsWith('/api/v1/sandboxes/:id') && p.id) return `sandbox:${ns}/${p.id}`.slice(0, 300);
   if (url.startsWith('/api/v1/user/api-keys/:keyId') && p.keyId) return `apikey:${p.keyId}`.slice(0, 100);
   if (url.startsWith('/api/v1/templates/:name') && p.name) return `template:${p.name}`.slice(0, 300);
@@ -44,13 +50,13 @@ export function installAuditHook(app: FastifyInstance, log: AuditLog): void {
 }
 
 export function registerAuditRoutes(app: FastifyInstance, deps: { log?: AuditLog }): void {
-  app.get('/api/v1/audit/events', async (req) => {
+  app.get<QueryRoute<'actor' | 'target' | 'before' | 'limit'>>('/api/v1/audit/events', async (req) => {
     if (!deps.log)
       throw new PlatformError(
         'NOT_IMPLEMENTED',
         'this server keeps no audit trail (no audit log configured)',
       );
-    const q = req.query as { actor?: string; target?: string; before?: string; limit?: string };
+    const q = req.query;
     const limit = q.limit === undefined ? 100 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
       throw new PlatformError('BAD_REQUEST', `limit must be an integer from 1 to ${MAX_PAGE}`);

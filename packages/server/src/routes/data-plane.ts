@@ -10,6 +10,7 @@ import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
 import { fileRootsOf } from './sandboxd-access.ts';
 import { namespaceOf } from './sandboxes.ts';
+import type { FileRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
 
 export interface DataPlaneRouteDeps {
   store: Store;
@@ -31,15 +32,14 @@ const rootsOf = fileRootsOf;
 
 /** exec, files and archive: everything that reaches inside a running sandbox. */
 export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRouteDeps): void {
-  const running = async (req: { params: unknown; query: unknown }) => {
-    const { id } = req.params as { id: string };
-    const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), id);
+  const running = async (req: SandboxRequest) => {
+    const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), req.params.id);
     requireRunning(sb);
     void deps.sandboxes.touch(sb, Date.now());
     return { sb, plane: await deps.dataPlaneFor(sb) };
   };
 
-  app.post('/api/v1/sandboxes/:id/exec', async (req): Promise<ExecResponse> => {
+  app.post<SandboxRoute>('/api/v1/sandboxes/:id/exec', async (req): Promise<ExecResponse> => {
     const body = parseOrThrow(execRequestSchema, req.body ?? {}, 'exec request');
     const { sb, plane } = await running(req);
     const argv = typeof body.command === 'string' ? ['/bin/sh', '-c', body.command] : body.command;
@@ -76,11 +76,11 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
       done(null, body),
     );
 
-    files.get('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
+    files.get<FileRoute<'path'>>('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
       const { sb, plane } = await running(req);
-      const wildcard = (req.params as { '*': string })['*'];
+      const wildcard = req.params['*'];
       if (!wildcard) {
-        const q = req.query as { path?: string };
+        const q = req.query;
         const path = confinePath(q.path ?? rootsOf(sb)[0]!, rootsOf(sb));
         const entries: FileEntry[] = (await plane.list(sb, path)).map((e) => ({ ...e }));
         return { path, entries };
@@ -95,7 +95,7 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
       return reply.send(Readable.from(body));
     });
 
-    files.put('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
+    files.put<FileRoute>('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > MAX_FILE_BYTES) {
         throw new PlatformError(
@@ -104,7 +104,7 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
         );
       }
       const { sb, plane } = await running(req);
-      const wildcard = (req.params as { '*': string })['*'];
+      const wildcard = req.params['*'];
       if (!wildcard)
         throw new PlatformError(
           'BAD_REQUEST',
@@ -119,9 +119,9 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
     });
   });
 
-  app.get('/api/v1/sandboxes/:id/archive', async (req, reply) => {
+  app.get<SandboxRoute<'path'>>('/api/v1/sandboxes/:id/archive', async (req, reply) => {
     const { sb, plane } = await running(req);
-    const q = req.query as { path?: string };
+    const q = req.query;
     const path = confinePath(q.path ?? rootsOf(sb)[0]!, rootsOf(sb));
     const limits = {
       maxBytes: deps.maxArchiveBytes ?? MAX_FILE_BYTES,

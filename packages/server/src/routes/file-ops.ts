@@ -6,6 +6,7 @@ import { fromSandboxdError, toFileInfo } from '../data-plane/sandboxd-data-plane
 import { confinePath } from '../paths.ts';
 import type { SandboxdRouteDeps } from './sandboxd-access.ts';
 import { callSandboxd, fileRootsOf, sandboxdOf } from './sandboxd-access.ts';
+import type { FileRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
 
 export type FileOpsRouteDeps = SandboxdRouteDeps;
 
@@ -39,7 +40,7 @@ const falsy = (v: unknown) => v === 'false' || v === '0' || v === false;
  * file routes; the roots themselves can be neither removed nor renamed.
  */
 export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDeps): void {
-  const target = async (req: { params: unknown; query: unknown }) => {
+  const target = async (req: SandboxRequest) => {
     const { sb, client } = await sandboxdOf(deps, req, 'use POST /exec for file operations');
     const roots = fileRootsOf(sb);
     const confine = (path: string) => confinePath(path, roots);
@@ -58,13 +59,13 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     feeds.clear();
   });
 
-  app.get('/api/v1/sandboxes/:id/fs/stat', async (req) => {
+  app.get<SandboxRoute<'path' | 'recursive'>>('/api/v1/sandboxes/:id/fs/stat', async (req) => {
     const { client, confine } = await target(req);
     const path = confine(queryPath(req.query));
     return toFileInfo(await callSandboxd(() => client.files.stat(path)));
   });
 
-  app.post('/api/v1/sandboxes/:id/fs/mkdir', async (req, reply) => {
+  app.post<SandboxRoute>('/api/v1/sandboxes/:id/fs/mkdir', async (req, reply) => {
     const { client, confine } = await target(req);
     const body = parseOrThrow(mkdirSchema, req.body ?? {}, 'mkdir request');
     const path = confine(body.path);
@@ -73,7 +74,7 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     return toFileInfo(info);
   });
 
-  app.post('/api/v1/sandboxes/:id/fs/rename', async (req) => {
+  app.post<SandboxRoute>('/api/v1/sandboxes/:id/fs/rename', async (req) => {
     const { client, confine, notRoot } = await target(req);
     const body = parseOrThrow(renameSchema, req.body ?? {}, 'rename request');
     const from = notRoot(confine(body.from), 'rename');
@@ -83,9 +84,9 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     );
   });
 
-  app.delete('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
+  app.delete<FileRoute<'recursive'>>('/api/v1/sandboxes/:id/files/*', async (req, reply) => {
     const { client, confine, notRoot } = await target(req);
-    const wildcard = (req.params as { '*': string })['*'];
+    const wildcard = req.params['*'];
     if (!wildcard) {
       throw new PlatformError(
         'BAD_REQUEST',
@@ -93,16 +94,16 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
       );
     }
     const path = notRoot(confine(`/${wildcard}`), 'remove');
-    const recursive = truthy((req.query as { recursive?: string }).recursive);
+    const recursive = truthy(req.query.recursive);
     await callSandboxd(() => client.files.remove(path, { recursive }));
     return reply.code(204).send();
   });
 
   // Change feed: `ready`, then SSE `change` events {type: created|modified|deleted, path} until the
   // client leaves.
-  app.get('/api/v1/sandboxes/:id/fs/watch', async (req, reply) => {
+  app.get<SandboxRoute<'path' | 'recursive'>>('/api/v1/sandboxes/:id/fs/watch', async (req, reply) => {
     const { client, confine } = await target(req);
-    const q = req.query as { recursive?: string };
+    const q = req.query;
     const path = confine(queryPath(req.query));
     const recursive = !falsy(q.recursive); // recursive unless asked otherwise
     const watcher = await callSandboxd(() => client.files.watch(path, { recursive }));

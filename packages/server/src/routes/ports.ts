@@ -14,6 +14,7 @@ import { previewUrlOf, previewUrlOrNull } from '../http/preview-host.ts';
 import { getSandboxOrThrow } from '../sandbox-service.ts';
 import { parsePort } from './preview-proxy.ts';
 import { namespaceOf } from './sandboxes.ts';
+import type { PortRoute, SandboxRoute } from './route-input.ts';
 
 export interface PortRouteDeps {
   store: Store;
@@ -98,8 +99,8 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
     }
   };
 
-  app.get('/api/v1/sandboxes/:id/ports', async (req) => {
-    const { id } = req.params as { id: string };
+  app.get<SandboxRoute>('/api/v1/sandboxes/:id/ports', async (req) => {
+    const { id } = req.params;
     const sb = await getSandboxOrThrow(store, namespaceOf(req.query), id);
     let listening: Set<number> | undefined;
     const client = sb.status?.phase === 'Running' ? deps.sandboxdFor(sb) : undefined;
@@ -110,8 +111,8 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
     };
   });
 
-  app.post('/api/v1/sandboxes/:id/ports', async (req, reply) => {
-    const { id } = req.params as { id: string };
+  app.post<SandboxRoute>('/api/v1/sandboxes/:id/ports', async (req, reply) => {
+    const { id } = req.params;
     const body = parseOrThrow(forwardedPortSchema, req.body ?? {}, 'port');
     const sb = await updatePorts(namespaceOf(req.query), id, (ports) => addPort(ports, body));
     reply.code(201);
@@ -121,8 +122,8 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
     );
   });
 
-  app.delete('/api/v1/sandboxes/:id/ports/:port', async (req, reply) => {
-    const { id, port } = req.params as { id: string; port: string };
+  app.delete<PortRoute>('/api/v1/sandboxes/:id/ports/:port', async (req, reply) => {
+    const { id, port } = req.params;
     // A port number (idempotent: an unforwarded port is 204) or a forward's name (404 when none has it,
     // so a mistyped name is not taken for success).
     if (/^[0-9]+$/.test(port)) {

@@ -10,6 +10,7 @@ import type { SandboxdClient } from '@agenttier/sandboxd';
 import { SseStream } from '../agent/sse.ts';
 import type { SandboxdRouteDeps } from './sandboxd-access.ts';
 import { callProcess, callSandboxd, sandboxdOf } from './sandboxd-access.ts';
+import type { ProcessRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
 
 export type ProcessRouteDeps = SandboxdRouteDeps;
 
@@ -30,7 +31,7 @@ export const signalSchema = z.object({
  * offset as their id, so a client re-attaching with Last-Event-ID resumes where it stopped.
  */
 export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDeps): void {
-  const clientFor = (req: { params: unknown; query: unknown }) => sandboxdOf(deps, req, 'use POST /exec');
+  const clientFor = (req: SandboxRequest) => sandboxdOf(deps, req, 'use POST /exec');
 
   /** Streams a process's output as SSE until it exits; `killOnDetach` cancels it when the client leaves. */
   async function stream(
@@ -78,7 +79,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     sse.end();
   }
 
-  app.post('/api/v1/sandboxes/:id/exec/stream', async (req, reply) => {
+  app.post<SandboxRoute>('/api/v1/sandboxes/:id/exec/stream', async (req, reply) => {
     const body = parseOrThrow(execRequestSchema, req.body ?? {}, 'exec request');
     const { client } = await clientFor(req);
     const proc = await callSandboxd(() =>
@@ -95,7 +96,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     await stream(reply, String(req.id), client, proc.id, 0, true);
   });
 
-  app.post('/api/v1/sandboxes/:id/processes', async (req, reply) => {
+  app.post<SandboxRoute>('/api/v1/sandboxes/:id/processes', async (req, reply) => {
     const body = parseOrThrow(startProcessSchema, req.body ?? {}, 'process');
     const { client } = await clientFor(req);
     const info = await callSandboxd(() =>
@@ -113,38 +114,34 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     return info;
   });
 
-  app.get('/api/v1/sandboxes/:id/processes', async (req) => {
+  app.get<SandboxRoute>('/api/v1/sandboxes/:id/processes', async (req) => {
     const { client } = await clientFor(req);
     return { processes: await callSandboxd(() => client.listProcesses()) };
   });
 
-  app.get('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
+  app.get<ProcessRoute>('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
     const { client } = await clientFor(req);
-    return callProcess(() => client.getProcess((req.params as { pid: string }).pid));
+    return callProcess(() => client.getProcess(req.params.pid));
   });
 
-  app.get('/api/v1/sandboxes/:id/processes/:pid/output', async (req, reply) => {
+  app.get<ProcessRoute<'fromOffset'>>('/api/v1/sandboxes/:id/processes/:pid/output', async (req, reply) => {
     const { client } = await clientFor(req);
     const header = req.headers['last-event-id'];
-    const from = Number(
-      (typeof header === 'string' ? header : undefined) ??
-        (req.query as { fromOffset?: string }).fromOffset ??
-        0,
-    );
+    const from = Number((typeof header === 'string' ? header : undefined) ?? req.query.fromOffset ?? 0);
     if (!Number.isInteger(from) || from < 0)
       throw new PlatformError('BAD_REQUEST', 'fromOffset / Last-Event-ID must be a non-negative integer');
-    await stream(reply, String(req.id), client, (req.params as { pid: string }).pid, from, false);
+    await stream(reply, String(req.id), client, req.params.pid, from, false);
   });
 
-  app.post('/api/v1/sandboxes/:id/processes/:pid/signal', async (req) => {
+  app.post<ProcessRoute>('/api/v1/sandboxes/:id/processes/:pid/signal', async (req) => {
     const { signal } = parseOrThrow(signalSchema, req.body ?? {}, 'signal request');
     const { client } = await clientFor(req);
     const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
-    return callProcess(() => client.signalProcess((req.params as { pid: string }).pid, name));
+    return callProcess(() => client.signalProcess(req.params.pid, name));
   });
 
-  app.delete('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
+  app.delete<ProcessRoute>('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
     const { client } = await clientFor(req);
-    return callProcess(() => client.killProcess((req.params as { pid: string }).pid));
+    return callProcess(() => client.killProcess(req.params.pid));
   });
 }

@@ -5,6 +5,7 @@ import type { SandboxdClient } from '@agenttier/sandboxd';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import type { SandboxRequest } from './route-input.ts';
 import { namespaceOf } from './sandboxes.ts';
 
 export interface SandboxdRouteDeps {
@@ -45,11 +46,10 @@ export function callProcess<T>(fn: () => Promise<T>): Promise<T> {
  */
 export async function sandboxdOf(
   deps: SandboxdRouteDeps,
-  req: { params: unknown; query: unknown },
+  req: SandboxRequest,
   instead: string,
 ): Promise<{ sb: Sandbox; client: SandboxdClient }> {
-  const { id } = req.params as { id: string };
-  const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), id);
+  const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), req.params.id);
   requireRunning(sb);
   void deps.sandboxes.touch(sb, Date.now());
   const client = deps.sandboxdFor(sb);

@@ -16,6 +16,7 @@ import { mayActOn } from '../auth/ownership.ts';
 import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow } from '../sandbox-service.ts';
 import { sandboxView } from '../views.ts';
+import type { QueryRoute, SandboxRoute } from './route-input.ts';
 
 export interface SandboxRouteDeps {
   store: Store;
@@ -32,8 +33,8 @@ export function namespaceOf(query: unknown): string {
 export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDeps): void {
   const { store, sandboxes } = deps;
 
-  app.get('/api/v1/sandboxes', async (req) => {
-    const q = req.query as { namespace?: string; status?: string };
+  app.get<QueryRoute<'namespace' | 'status'>>('/api/v1/sandboxes', async (req) => {
+    const q = req.query;
     if (q.status !== undefined && !(PHASES as readonly string[]).includes(q.status)) {
       throw new PlatformError('BAD_REQUEST', `status must be one of ${PHASES.join(', ')}`);
     }
@@ -45,47 +46,47 @@ export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDe
     return { sandboxes: views };
   });
 
-  app.post('/api/v1/sandboxes', async (req, reply) => {
+  app.post<QueryRoute<'namespace'>>('/api/v1/sandboxes', async (req, reply) => {
     const body = parseExactOrThrow(
       createSandboxRequestSchema,
       mapSeedSandboxFields(req.body ?? {}),
       'sandbox',
     );
-    const q = req.query as { namespace?: string };
+    const q = req.query;
     if (!body.namespace && q.namespace) body.namespace = namespaceOf(q);
     const created = await sandboxes.create(body, req.identity);
     reply.code(201);
     return sandboxView(created);
   });
 
-  app.get('/api/v1/sandboxes/:id', async (req) => {
-    const { id } = req.params as { id: string };
+  app.get<SandboxRoute>('/api/v1/sandboxes/:id', async (req) => {
+    const { id } = req.params;
     return sandboxView(await getSandboxOrThrow(store, namespaceOf(req.query), id));
   });
 
-  app.patch('/api/v1/sandboxes/:id', async (req) => {
-    const { id } = req.params as { id: string };
+  app.patch<SandboxRoute>('/api/v1/sandboxes/:id', async (req) => {
+    const { id } = req.params;
     const body = parseExactOrThrow(patchSandboxRequestSchema, mapSeedSandboxFields(req.body ?? {}), 'patch');
     const result = await sandboxes.patch(namespaceOf(req.query), id, body);
     const { sandbox, ...rest } = result;
     return { ...rest, sandbox: sandboxView(sandbox) };
   });
 
-  app.delete('/api/v1/sandboxes/:id', async (req, reply) => {
-    const { id } = req.params as { id: string };
+  app.delete<SandboxRoute>('/api/v1/sandboxes/:id', async (req, reply) => {
+    const { id } = req.params;
     await sandboxes.delete(namespaceOf(req.query), id);
     reply.code(204);
     return null;
   });
 
-  app.post('/api/v1/sandboxes/:id/stop', async (req) => {
-    const { id } = req.params as { id: string };
+  app.post<SandboxRoute>('/api/v1/sandboxes/:id/stop', async (req) => {
+    const { id } = req.params;
     const sb = await sandboxes.stop(namespaceOf(req.query), id);
     return { status: 'stopping', sandbox: sandboxView(sb) };
   });
 
-  app.post('/api/v1/sandboxes/:id/resume', async (req) => {
-    const { id } = req.params as { id: string };
+  app.post<SandboxRoute>('/api/v1/sandboxes/:id/resume', async (req) => {
+    const { id } = req.params;
     const sb = await sandboxes.resume(namespaceOf(req.query), id);
     return { status: 'resuming', sandbox: sandboxView(sb) };
   });

@@ -11,6 +11,7 @@ import {
 } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import { namespaceOf } from './sandboxes.ts';
+import type { QueryRoute, TemplateRoute } from './route-input.ts';
 import { templateView } from '../views.ts';
 
 /**
@@ -34,8 +35,8 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Stor
       `template "${name}" not found; list templates with \`agenttier template list\``,
     );
 
-  app.get('/api/v1/templates', async (req) => {
-    const q = req.query as { namespace?: string };
+  app.get<QueryRoute<'namespace'>>('/api/v1/templates', async (req) => {
+    const q = req.query;
     const cluster = await store.list<SandboxTemplate>('ClusterSandboxTemplate');
     const namespaced = q.namespace
       ? await store.list<SandboxTemplate>('SandboxTemplate', { namespace: namespaceOf(q) })
@@ -43,8 +44,8 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Stor
     return { templates: [...cluster, ...namespaced].map(templateView) };
   });
 
-  app.get('/api/v1/templates/:name', async (req) => {
-    const { name } = req.params as { name: string };
+  app.get<TemplateRoute>('/api/v1/templates/:name', async (req) => {
+    const { name } = req.params;
     const kind = kindOf(req.query);
     const t = await store.get<SandboxTemplate>(kind, keyOf(kind, req.query, name));
     if (!t) throw notFound(name);
@@ -96,15 +97,15 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Stor
     return templateView(template);
   });
 
-  app.put('/api/v1/templates/:name', async (req, reply) => {
-    const { name } = req.params as { name: string };
+  app.put<TemplateRoute>('/api/v1/templates/:name', async (req, reply) => {
+    const { name } = req.params;
     const { status, template } = await write(name, req.body, req.query, 'upsert');
     reply.code(status);
     return templateView(template);
   });
 
-  app.delete('/api/v1/templates/:name', async (req, reply) => {
-    const { name } = req.params as { name: string };
+  app.delete<TemplateRoute>('/api/v1/templates/:name', async (req, reply) => {
+    const { name } = req.params;
     const kind = kindOf(req.query);
     const key = keyOf(kind, req.query, name);
     if (!(await store.get(kind, key))) throw notFound(name);

@@ -4,6 +4,7 @@ import { PlatformError, createApiKeyRequestSchema, parseOrThrow } from '@agentti
 import type { ApiKeyRecord, ApiKeyStore, Principal } from '@agenttier/core';
 import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import type { Identity } from '../context.ts';
+import type { QueryRoute } from './route-input.ts';
 
 export interface UserRouteDeps {
   /** Absent: the server has no key store (the key routes answer 501). */
@@ -91,18 +92,18 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return created;
   });
 
-  app.get('/api/v1/user/api-keys', async (req) => {
+  app.get<QueryRoute<'all'>>('/api/v1/user/api-keys', async (req) => {
     const keys = keysOrThrow();
-    const q = req.query as { all?: string };
+    const q = req.query;
     const all = q.all === 'true' || q.all === '1';
     if (all && !req.identity.isAdmin) throw new PlatformError('FORBIDDEN', 'only admins may list every key');
     const items = await keys.list(all ? undefined : req.identity.sub);
     return { items: items.map(keyView) };
   });
 
-  app.delete('/api/v1/user/api-keys/:keyId', async (req, reply) => {
+  app.delete<{ Params: { keyId: string } }>('/api/v1/user/api-keys/:keyId', async (req, reply) => {
     const keys = keysOrThrow();
-    const { keyId } = req.params as { keyId: string };
+    const { keyId } = req.params;
     // Someone else's key is as absent as a missing one: no telling which ids exist.
     const notFound = () => new PlatformError('NOT_FOUND', `no API key "${keyId.slice(0, 40)}" of yours`);
     if (!KEY_ID_RE.test(keyId)) throw notFound();
