@@ -31,6 +31,7 @@ import {
   API_KEY_RE,
   SqliteApiKeyStore,
   SqliteAuditLog,
+  SqliteSessionStore,
   createApp,
   generateApiKey,
   hashApiKey,
@@ -297,6 +298,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     logger.warn({ interrupted }, 'closed the records of invokes cut off by the last shutdown');
   const apiKeys = new SqliteApiKeyStore(join(dataDir, 'state.db'));
   const auditLog = new SqliteAuditLog(join(dataDir, 'state.db'));
+  const sessions = new SqliteSessionStore(join(dataDir, 'state.db'));
   if (devAuth)
     logger.warn(
       'DEVELOPMENT AUTHENTICATION (--dev-auth): every local caller without a key is an admin, including any process of any user on this machine; never use it on a shared machine',
@@ -307,6 +309,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     agentRecords,
     apiKeys,
     auditLog,
+    // Browser sessions (web UI login); plain HTTP on loopback, so cookies without Secure.
+    sessions: { store: sessions },
     devAuth,
     sandboxdFor: (sb) => (bundle ? clients.get(sb) : undefined),
     logger,
@@ -373,6 +377,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
         agentRecords.close();
         apiKeys.close();
         auditLog.close();
+        sessions.close();
         await store.close();
       })();
       return closing;

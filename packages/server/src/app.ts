@@ -14,7 +14,10 @@ import { registerPortRoutes } from './routes/ports.ts';
 import { registerFileOpsRoutes } from './routes/file-ops.ts';
 import { registerProcessRoutes } from './routes/processes.ts';
 import { registerUpgrades } from './routes/upgrades.ts';
-import type { Authenticator } from './context.ts';
+import type { Authenticator, Identity } from './context.ts';
+import { createSessionAuthenticator } from './auth/session-auth.ts';
+import type { BrowserSessionOpts } from './routes/auth-session.ts';
+import { registerAuthSessionRoutes } from './routes/auth-session.ts';
 import { DEV_IDENTITY, devAuthenticator } from './context.ts';
 import type { KeyAuthOpts } from './auth/key-authenticator.ts';
 import { createKeyAuthenticator } from './auth/key-authenticator.ts';
@@ -59,7 +62,11 @@ export interface AppDeps {
   /** The audit trail: state-changing calls and refused ones are recorded (docs/auth.md). */
   auditLog?: AuditLog;
   /** Failure rate limit and caches of key authentication (docs/auth.md). */
-  keyAuth?: Omit<KeyAuthOpts, 'keys' | 'anonymous'>;
+  keyAuth?: Omit<KeyAuthOpts, 'keys' | 'anonymous' | 'session' | 'bearer'>;
+  /** Browser sessions (cookie login with an API key); needs `apiKeys`. */
+  sessions?: BrowserSessionOpts;
+  /** Bearer tokens that are not API keys (OIDC JWTs, ServiceAccount tokens): who they are, or a 401. */
+  bearer?: (token: string) => Promise<Identity>;
   /** Nudges the controller after a write. */
   enqueue?: (namespace: string, name: string) => void;
   /** Extra readiness checks (engine ping, …); each throws when not ready. */
@@ -122,11 +129,20 @@ export function createApp(deps: AppDeps): FastifyInstance {
     },
   });
   recordRouteTable(app); // before any route: openapi.test.ts checks every route is documented
+  const sessionAuth = deps.sessions
+    ? createSessionAuthenticator({
+        sessions: deps.sessions.store,
+        ...(deps.apiKeys ? { keys: deps.apiKeys } : {}),
+        secure: deps.sessions.secureCookies ?? false,
+      })
+    : undefined;
   const keyAuth = deps.apiKeys
     ? createKeyAuthenticator({
         ...deps.keyAuth,
         keys: deps.apiKeys,
         ...(deps.devAuth ? { anonymous: DEV_IDENTITY } : {}),
+        ...(sessionAuth ? { session: sessionAuth } : {}),
+        ...(deps.bearer ? { bearer: deps.bearer } : {}),
       })
     : undefined;
   const authenticate = deps.authenticate ?? keyAuth?.authenticate ?? devAuthenticator;
@@ -206,7 +222,19 @@ export function createApp(deps: AppDeps): FastifyInstance {
   registerAuditRoutes(app, { ...(deps.auditLog ? { log: deps.auditLog } : {}) });
   registerUserRoutes(app, {
     ...(deps.apiKeys ? { keys: deps.apiKeys } : {}),
-    ...(keyAuth ? { forgetKey: (id: string) => keyAuth.forget(id) } : {}),
+    ...(keyAuth
+      ? {
+          forgetKey: (id: string) => {
+            keyAuth.forget(id);
+            deps.sessions?.store.revokeByKey(id); // a revoked key's browser sessions end with it
+          },
+        }
+      : {}),
+  });
+  registerAuthSessionRoutes(app, {
+    ...(deps.sessions ? { sessions: deps.sessions } : {}),
+    ...(keyAuth ? { authenticateKey: keyAuth.authenticate } : {}),
+    oidcLogin: false,
   });
   registerSandboxRoutes(app, { store: deps.store, sandboxes });
   registerTemplateRoutes(app, { store: deps.store });

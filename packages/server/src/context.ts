@@ -8,6 +8,8 @@ export interface Identity {
   isAdmin: boolean;
   /** The API key the request presented (its public id), when it came with one. */
   keyId?: string;
+  /** How the caller proved who it is (`agenttier whoami` shows it). */
+  via?: 'api-key' | 'session' | 'oidc' | 'service-account' | 'dev';
 }
 
 export const DEV_IDENTITY: Identity = {

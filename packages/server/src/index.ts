@@ -17,3 +17,5 @@ export { createKeyAuthenticator } from './auth/key-authenticator.ts';
 export type { KeyAuthOpts, KeyAuthenticator } from './auth/key-authenticator.ts';
 export { API_KEY_PREFIX, API_KEY_RE, generateApiKey, hashApiKey, newKeyId } from './auth/api-key-format.ts';
 export { SqliteAuditLog } from './auth/sqlite-audit-log.ts';
+export { SqliteSessionStore } from './auth/session-store.ts';
+export type { BrowserSessionOpts } from './routes/auth-session.ts';

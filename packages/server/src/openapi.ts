@@ -11,6 +11,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { configureRequestSchema } from './agent/configure-request.ts';
+import { sessionLoginRequestSchema } from './routes/auth-session.ts';
 import { mkdirSchema, renameSchema } from './routes/file-ops.ts';
 import { signalSchema, startProcessSchema } from './routes/processes.ts';
 
@@ -128,6 +129,29 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'user',
     summary: 'Revoke an API key at once (own keys; admins: any)',
     success: none('revoked'),
+  },
+
+  {
+    method: 'GET',
+    path: '/api/v1/auth/methods',
+    tag: 'auth',
+    summary: 'How a browser may log in here (API key; OIDC when configured); no credential needed',
+    success: json('{apiKey: true, oidc, oidcLoginUrl?}'),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/auth/session',
+    tag: 'auth',
+    summary: 'Log a browser in with an API key: sets the HttpOnly, SameSite=Strict session cookie',
+    body: sessionLoginRequestSchema,
+    success: json('{user: {id, email?, name?, groups, isAdmin}, expiresAt}', 201),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/auth/session',
+    tag: 'auth',
+    summary: "Log out: ends the cookie's session and clears the cookie",
+    success: none('logged out (also when there was no session)'),
   },
 
   {

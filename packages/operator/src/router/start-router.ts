@@ -19,6 +19,7 @@ import {
   SqliteAgentRecords,
   SqliteApiKeyStore,
   SqliteAuditLog,
+  SqliteSessionStore,
   createApp,
   hashApiKey,
   newKeyId,
@@ -42,6 +43,8 @@ export interface RouterProcessOpts {
   authenticate?: Authenticator;
   /** Every caller is the development admin: only for a cluster nobody else can reach. @default $AGENTTIER_DEV_AUTH === 'true' */
   devAuth?: boolean;
+  /** The router is reached over HTTPS (an ingress terminates TLS): session cookies get `__Host-` and `Secure`. @default env AGENTTIER_SECURE_COOKIES === 'true' */
+  secureCookies?: boolean;
   /**
    * An admin API key (`atk_…`, from a Secret) registered by its hash at start, so the first admin can
    * get in and issue keys for everyone else (`agenttier apikey create`). API keys live in the data
@@ -169,10 +172,12 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
   // API keys and the audit trail share the invoke records' file (the router's volume).
   const apiKeys = new SqliteApiKeyStore(agentRecordsPath);
   const auditLog = new SqliteAuditLog(agentRecordsPath);
+  const sessions = new SqliteSessionStore(agentRecordsPath);
   const closeDbs = () => {
     agentRecords.close();
     apiKeys.close();
     auditLog.close();
+    sessions.close();
   };
   const adminKey = opts.adminKey ?? process.env.AGENTTIER_ADMIN_KEY;
   if (adminKey) {
@@ -199,6 +204,11 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     ...(opts.authenticate ? { authenticate: opts.authenticate } : {}),
     apiKeys,
     auditLog,
+    // Browser sessions; behind TLS (an ingress) AGENTTIER_SECURE_COOKIES=true makes them __Host-…; Secure.
+    sessions: {
+      store: sessions,
+      secureCookies: opts.secureCookies ?? process.env.AGENTTIER_SECURE_COOKIES === 'true',
+    },
     devAuth,
     readinessChecks: [
       async () => {

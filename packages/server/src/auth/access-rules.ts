@@ -25,6 +25,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   'GET /healthz': PUBLIC,
   'GET /readyz': PUBLIC,
   'GET /metrics': PUBLIC,
+  // Browser login (auth/session-auth.ts, routes/auth-session.ts): reachable without a credential.
+  'GET /api/v1/auth/methods': PUBLIC,
+  'POST /api/v1/auth/session': PUBLIC,
+  'DELETE /api/v1/auth/session': PUBLIC,
   'GET /api/v1/openapi.json': ANY,
   'GET /api/v1/user/me': ANY,
   'GET /api/v1/audit/events': ANY,

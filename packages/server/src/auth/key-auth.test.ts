@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import { createApp } from '../app.ts';
 import { UNDOCUMENTED_ROUTES, routeTableOf } from '../openapi.ts';
+import { accessRuleOf } from './access-rules.ts';
 import { API_KEY_RE, generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 
@@ -58,13 +59,17 @@ afterEach(async () => {
 
 /** Every registered route with its parameters filled in. */
 function everyRoute(): Array<{ method: string; url: string }> {
-  return routeTableOf(app)
-    .filter((r) => !UNDOCUMENTED_ROUTES.has(r))
-    .filter((r) => !r.startsWith('HEAD ') && !r.startsWith('OPTIONS '))
-    .map((r) => {
-      const [method, url] = r.split(' ') as [string, string];
-      return { method, url: url.replace(/:[a-zA-Z]+/g, 'x1').replace(/\*$/, 'f') };
-    });
+  return (
+    routeTableOf(app)
+      .filter((r) => !UNDOCUMENTED_ROUTES.has(r))
+      // Login and logout (auth/session routes) are public: they check the credential in their body.
+      .filter((r) => accessRuleOf(r.split(' ')[0]!, r.split(' ')[1]!).kind !== 'public')
+      .filter((r) => !r.startsWith('HEAD ') && !r.startsWith('OPTIONS '))
+      .map((r) => {
+        const [method, url] = r.split(' ') as [string, string];
+        return { method, url: url.replace(/:[a-zA-Z]+/g, 'x1').replace(/\*$/, 'f') };
+      })
+  );
 }
 
 const inject = (

@@ -24,6 +24,10 @@ export interface KeyAuthOpts {
   cacheTtlMs?: number;
   /** lastUsedAt is written at most this often per key. @default 60000 */
   touchIntervalMs?: number;
+  /** Bearer tokens that are not API keys (OIDC JWTs, ServiceAccount tokens): who they are, or a 401. */
+  bearer?: (token: string) => Promise<Identity>;
+  /** A request with no credential header: who its browser session cookie is (undefined: none). */
+  session?: (headers: Record<string, string | string[] | undefined>) => Promise<Identity | undefined>;
   nowMs?: () => number;
 }
 
@@ -54,6 +58,7 @@ function identityOf(r: ApiKeyRecord): Identity {
     groups: [...r.owner.groups],
     isAdmin: r.owner.isAdmin,
     keyId: r.id,
+    via: 'api-key',
   };
 }
 
@@ -91,10 +96,13 @@ export function createKeyAuthenticator(opts: KeyAuthOpts): KeyAuthenticator {
   const verify = async (headers: Record<string, string | string[] | undefined>): Promise<Identity> => {
     const presented = presentedCredential(headers);
     if (presented.kind === 'none') {
+      const viaSession = await opts.session?.(headers);
+      if (viaSession) return viaSession;
       if (opts.anonymous) return opts.anonymous;
       throw unauthenticated('this request carries no credential');
     }
     if (presented.kind === 'malformed') throw unauthenticated(`malformed credential (${presented.reason})`);
+    if (presented.kind === 'bearer' && opts.bearer) return opts.bearer(presented.value);
     if (presented.kind === 'bearer')
       throw unauthenticated('bearer tokens other than API keys are not accepted by this server');
     if (!API_KEY_RE.test(presented.value))

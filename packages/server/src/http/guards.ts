@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@agenttier/contract';
 import type { AccessControl } from '../auth/access-control.ts';
+import { accessRuleOf } from '../auth/access-rules.ts';
 import type { Authenticator } from '../context.ts';
 import { toWireError } from '../errors.ts';
 import type { PreviewProxy } from '../routes/preview-proxy.ts';
@@ -206,7 +207,10 @@ export function registerGuardChain(
         `Content-Type ${mediaTypeOf(req.headers['content-type'])} is not accepted here: send JSON with Content-Type: application/json (raw uploads: application/octet-stream)`,
       );
 
-    if (path.startsWith('/api/')) {
+    // Login and logout routes are `public` in the access table: they check credentials themselves.
+    const route = req.routeOptions.url;
+    const open = route !== undefined && accessRuleOf(req.method, route).kind === 'public';
+    if (path.startsWith('/api/') && !open) {
       req.identity = await deps.authenticate(req.headers, { address: req.ip });
       await deps.access.authorizeRoute(req);
     }

@@ -1,0 +1,136 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { Identity } from '../context.ts';
+
+/** One browser session: who it is and how it was made (an API key's id, or an OIDC login). */
+export interface SessionRecord {
+  /** SHA-256 (hex) of the cookie value; the value itself is never stored. */
+  hash: string;
+  identity: Identity;
+  /** The API key it was made with: revoking the key ends the session. */
+  keyId?: string;
+  source: 'api-key' | 'oidc';
+  createdAtMs: number;
+  expiresAtMs: number;
+}
+
+export interface SessionStoreOpts {
+  /** Sessions one user may hold; the oldest is dropped beyond it. @default 50 */
+  maxPerUser?: number;
+  nowMs?: () => number;
+}
+
+/** The cookie value: 32 random bytes, base64url (43 characters). */
+export const SESSION_TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
+
+export function hashSessionToken(token: string): string {
+  return createHash('sha256').update(token, 'latin1').digest('hex');
+}
+
+interface Row {
+  body: string;
+}
+
+/**
+ * Browser sessions in SQLite (the state file locally, the router's data file on Kubernetes), so a
+ * restart does not log everyone out and a stolen database holds no usable cookie (only hashes).
+ */
+export class SqliteSessionStore {
+  private readonly db: DatabaseSync;
+  private readonly maxPerUser: number;
+  private readonly now: () => number;
+
+  constructor(path: string, opts: SessionStoreOpts = {}) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    this.maxPerUser = Math.max(1, opts.maxPerUser ?? 50);
+    this.now = opts.nowMs ?? Date.now;
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS browser_sessions (
+        hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        key_id TEXT,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        body TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS browser_sessions_by_user ON browser_sessions (user_id, created_at_ms);
+      CREATE INDEX IF NOT EXISTS browser_sessions_by_key ON browser_sessions (key_id);
+    `);
+  }
+
+  /** Starts a session; returns the cookie value (shown to the browser once, stored as its hash). */
+  create(s: Omit<SessionRecord, 'hash' | 'createdAtMs' | 'expiresAtMs'> & { ttlMs: number }): {
+    token: string;
+    record: SessionRecord;
+  } {
+    const token = randomBytes(32).toString('base64url');
+    const createdAtMs = this.now();
+    const record: SessionRecord = {
+      hash: hashSessionToken(token),
+      identity: s.identity,
+      ...(s.keyId !== undefined ? { keyId: s.keyId } : {}),
+      source: s.source,
+      createdAtMs,
+      expiresAtMs: createdAtMs + s.ttlMs,
+    };
+    this.db.prepare('DELETE FROM browser_sessions WHERE expires_at_ms <= ?').run(createdAtMs);
+    this.db
+      .prepare(
+        'INSERT INTO browser_sessions (hash, user_id, key_id, created_at_ms, expires_at_ms, body) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        record.hash,
+        record.identity.sub,
+        record.keyId ?? null,
+        createdAtMs,
+        record.expiresAtMs,
+        JSON.stringify(record),
+      );
+    // Bounded per user: logging in over and over cannot grow the table without end.
+    this.db
+      .prepare(
+        `DELETE FROM browser_sessions WHERE user_id = ? AND hash NOT IN
+           (SELECT hash FROM browser_sessions WHERE user_id = ? ORDER BY created_at_ms DESC, rowid DESC LIMIT ?)`,
+      )
+      .run(record.identity.sub, record.identity.sub, this.maxPerUser);
+    return { token, record };
+  }
+
+  /** The live session a cookie value names, or undefined (unknown, revoked or expired). */
+  find(token: string): SessionRecord | undefined {
+    if (!SESSION_TOKEN_RE.test(token)) return undefined;
+    const row = this.db
+      .prepare('SELECT body FROM browser_sessions WHERE hash = ?')
+      .get(hashSessionToken(token)) as Row | undefined;
+    if (!row) return undefined;
+    const record = JSON.parse(row.body) as SessionRecord;
+    return record.expiresAtMs > this.now() ? record : undefined;
+  }
+
+  revoke(token: string): boolean {
+    if (!SESSION_TOKEN_RE.test(token)) return false;
+    return (
+      Number(
+        this.db.prepare('DELETE FROM browser_sessions WHERE hash = ?').run(hashSessionToken(token)).changes,
+      ) > 0
+    );
+  }
+
+  /** Ends every session made with an API key (the key was revoked). */
+  revokeByKey(keyId: string): number {
+    return Number(this.db.prepare('DELETE FROM browser_sessions WHERE key_id = ?').run(keyId).changes);
+  }
+
+  count(): number {
+    return Number((this.db.prepare('SELECT count(*) AS n FROM browser_sessions').get() as { n: number }).n);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

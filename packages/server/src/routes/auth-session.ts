@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PlatformError, parseOrThrow } from '@agenttier/contract';
+import { z } from 'zod';
+import type { Authenticator, Identity } from '../context.ts';
+import { MAX_CREDENTIAL_BYTES } from '../auth/api-key-format.ts';
+import { clearCookie, cookieValues, serializeCookie, sessionCookieName } from '../auth/session-cookie.ts';
+import type { SqliteSessionStore } from '../auth/session-store.ts';
+
+export interface BrowserSessionOpts {
+  store: SqliteSessionStore;
+  /** The router is reached over HTTPS: cookies are `__Host-…; Secure`. @default false */
+  secureCookies?: boolean;
+  /** How long a session lasts from login (no sliding renewal). @default 8 hours */
+  ttlMs?: number;
+}
+
+export interface AuthSessionRouteDeps {
+  /** Absent: this server has no browser sessions (login answers 501). */
+  sessions?: BrowserSessionOpts;
+  /** Checks an API key (with the failure rate limit of every other key check). */
+  authenticateKey?: Authenticator;
+  /** Whether OIDC login is configured (GET /api/v1/auth/methods tells the UI). */
+  oidcLogin: boolean;
+}
+
+/** The login body; a key too long to be one is refused as a bad credential, not parsed. */
+export const sessionLoginRequestSchema = z.strictObject({
+  apiKey: z.string().min(1).max(MAX_CREDENTIAL_BYTES),
+});
+
+export const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+
+/** Starts a session for `who` and sets its cookie on `reply`; returns when it ends. */
+export function startSession(
+  deps: BrowserSessionOpts,
+  reply: FastifyReply,
+  who: Identity,
+  source: 'api-key' | 'oidc',
+): string {
+  const ttlMs = deps.ttlMs ?? DEFAULT_SESSION_TTL_MS;
+  const secure = deps.secureCookies ?? false;
+  const { token, record } = deps.store.create({
+    identity: { ...who, via: 'session' },
+    ...(who.keyId !== undefined ? { keyId: who.keyId } : {}),
+    source,
+    ttlMs,
+  });
+  void reply.header(
+    'set-cookie',
+    serializeCookie(sessionCookieName(secure), token, { secure, maxAgeSec: ttlMs / 1000 }),
+  );
+  return new Date(record.expiresAtMs).toISOString();
+}
+
+/**
+ * Browser login and logout. These routes are `public` (no credential is needed to reach them):
+ * login checks the key in its body itself, logout ends whatever session its cookie names. Both are
+ * state-changing requests, so the Origin guard refuses them from another site.
+ */
+export function registerAuthSessionRoutes(app: FastifyInstance, deps: AuthSessionRouteDeps): void {
+  const secure = deps.sessions?.secureCookies ?? false;
+  const name = sessionCookieName(secure);
+  const sessionsOrThrow = (): BrowserSessionOpts & { authenticateKey: Authenticator } => {
+    if (!deps.sessions || !deps.authenticateKey)
+      throw new PlatformError(
+        'NOT_IMPLEMENTED',
+        'this server has no browser sessions (it runs without API keys, or without a session store)',
+      );
+    return { ...deps.sessions, authenticateKey: deps.authenticateKey };
+  };
+
+  app.get('/api/v1/auth/methods', async () => ({
+    apiKey: deps.sessions !== undefined && deps.authenticateKey !== undefined,
+    oidc: deps.oidcLogin,
+    ...(deps.oidcLogin ? { oidcLoginUrl: '/api/v1/auth/oidc/login' } : {}),
+  }));
+
+  app.post('/api/v1/auth/session', async (req, reply) => {
+    const sessions = sessionsOrThrow();
+    const body = parseOrThrow(sessionLoginRequestSchema, req.body ?? {}, 'login');
+    const who = await sessions.authenticateKey({ 'x-api-key': body.apiKey }, { address: req.ip });
+    req.identity = who; // the audit record names who logged in
+    const expiresAt = startSession(sessions, reply, who, 'api-key');
+    reply.code(201);
+    return {
+      user: {
+        id: who.sub,
+        ...(who.email !== undefined ? { email: who.email } : {}),
+        ...(who.name !== undefined ? { name: who.name } : {}),
+        groups: who.groups,
+        isAdmin: who.isAdmin,
+      },
+      expiresAt,
+    };
+  });
+
+  app.delete('/api/v1/auth/session', async (req, reply) => {
+    for (const token of cookieValues(req.headers.cookie, name)) deps.sessions?.store.revoke(token);
+    void reply.header('set-cookie', clearCookie(name, { secure }));
+    reply.code(204);
+    return null;
+  });
+}
