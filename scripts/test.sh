@@ -126,12 +126,14 @@ run npx --no -- vitest run "$@"
 done_step
 
 # The Python SDK (sdks/python) against a real `agenttier up` its conftest starts on a free port. Only
-# Debian's Python packages are used (python3-httpx, python3-pytest), with Debian's python3.
-step 'python sdk (pytest sdks/python)'
-if ! /usr/bin/python3 -c 'import httpx, pytest' 2>/dev/null; then
-  run apt-get -o DPkg::Lock::Timeout=300 install -y python3-httpx python3-pytest
+# Debian's Python packages are used (python3-httpx, python3-websockets for terminals, python3-pytest,
+# and mypy for the strict type check), with Debian's python3.
+step 'python sdk (mypy --strict, pytest sdks/python)'
+if ! /usr/bin/python3 -c 'import httpx, pytest, websockets' 2>/dev/null || ! command -v mypy >/dev/null; then
+  run apt-get -o DPkg::Lock::Timeout=300 install -y python3-httpx python3-pytest python3-websockets mypy
 fi
-run env PYTHONPATH="$ROOT/sdks/python/src" PYTHONDONTWRITEBYTECODE=1 \
+run env MYPY_CACHE_DIR=/dev/null /usr/bin/python3 -m mypy --strict --python-version 3.11 sdks/python/src/agenttier
+run env PYTHONPATH="$ROOT/sdks/python/src:$ROOT/sdks/python/tests" PYTHONDONTWRITEBYTECODE=1 \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider sdks/python/tests
 done_step
 

@@ -1,7 +1,8 @@
-"""AgentTier's Python client (sync and async core): ``AgentTierClient``, the ``Sandbox`` handle and typed errors."""
+"""AgentTier's Python client: ``AgentTierClient`` / ``AsyncAgentTierClient`` over one core, typed errors."""
 
-from .async_client import AsyncAgentTierClient, AsyncSandbox
-from .client import DEFAULT_API_URL, MAX_FILE_BYTES, AgentTierClient, Sandbox, __version__
+from ._bind import AsyncEventIterator, EventIterator
+from ._core import DEFAULT_API_URL, MAX_FILE_BYTES, StreamEvent, __version__
+from .client import AgentTierClient, AsyncAgentTierClient
 from .errors import (
     AgentTierError,
     APIError,
@@ -9,6 +10,7 @@ from .errors import (
     AuthorizationError,
     ConflictError,
     ConnectionError,
+    NotConfiguredError,
     NotFoundError,
     PayloadTooLargeError,
     PolicyViolationError,
@@ -16,36 +18,53 @@ from .errors import (
     SandboxErrorState,
     SandboxTimeoutError,
     ServerError,
+    StreamError,
+    StreamInterruptedError,
+    TerminalClosedError,
     ValidationError,
 )
 from .errors import SandboxTimeoutError as TimeoutError  # noqa: A001 - the seed SDK's spelling
-from .models import ExecResult, FileEntry, PortForward
+from .models import ConfigureResult, ExecResult, FileEntry, InvokeResult, PortForward, ProcessInfo
 from .retry import RetryConfig
+from .sandbox import AsyncSandbox, Sandbox
+from .terminal import AsyncTerminal, Terminal
 
 __all__ = [
     "DEFAULT_API_URL",
     "MAX_FILE_BYTES",
     "AgentTierClient",
     "AsyncAgentTierClient",
+    "AsyncEventIterator",
     "AsyncSandbox",
+    "AsyncTerminal",
     "AgentTierError",
     "APIError",
     "AuthenticationError",
     "AuthorizationError",
+    "ConfigureResult",
     "ConflictError",
     "ConnectionError",
+    "EventIterator",
     "ExecResult",
     "FileEntry",
+    "InvokeResult",
+    "NotConfiguredError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PolicyViolationError",
     "PortForward",
+    "ProcessInfo",
     "RateLimitedError",
     "RetryConfig",
     "Sandbox",
     "SandboxErrorState",
     "SandboxTimeoutError",
     "ServerError",
+    "StreamError",
+    "StreamEvent",
+    "StreamInterruptedError",
+    "Terminal",
+    "TerminalClosedError",
     "TimeoutError",
     "ValidationError",
     "__version__",

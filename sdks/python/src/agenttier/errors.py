@@ -77,6 +77,10 @@ class RateLimitedError(APIError):
         self.retry_after = retry_after
 
 
+class NotConfiguredError(APIError):
+    """424: an agent sandbox was invoked before ``agent.configure`` set an entrypoint."""
+
+
 class ServerError(APIError):
     """5xx: the router or the sandbox failed."""
 
@@ -91,6 +95,26 @@ class SandboxTimeoutError(AgentTierError):
 
 class SandboxErrorState(AgentTierError):
     """A wait found the sandbox in phase ``Error``."""
+
+
+class StreamError(AgentTierError, RuntimeError):
+    """An event stream ended with an ``error`` event (a RuntimeError too, as the seed SDK raises)."""
+
+
+class StreamInterruptedError(ConnectionError):
+    """An event stream broke before its last event and could not be re-attached."""
+
+    def __init__(self, message: str, *, last_event_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.last_event_id = last_event_id
+
+
+class TerminalClosedError(ConnectionError):
+    """The terminal's WebSocket ended (``reason`` from the server's close frame, else connection_lost)."""
+
+    def __init__(self, message: str, *, reason: str = "connection_lost", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.reason = reason
 
 
 # One table: our error codes → classes. Unknown codes fall back on the status (_BY_STATUS).
@@ -118,6 +142,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     "PAYLOAD_TOO_LARGE": PayloadTooLargeError,
     "CONCURRENCY_EXCEEDED": RateLimitedError,
     "RATE_LIMITED": RateLimitedError,
+    "NOT_CONFIGURED": NotConfiguredError,
 }
 _BY_STATUS: dict[int, type[APIError]] = {
     400: ValidationError,
@@ -126,6 +151,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
+    424: NotConfiguredError,
     429: RateLimitedError,
 }
 

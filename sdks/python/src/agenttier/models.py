@@ -69,3 +69,67 @@ class PortForward:
             listening=j.get("listening"),
             raw=j,
         )
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """A background process (``sandbox.processes``); ``id`` names it in every later call."""
+
+    id: str
+    pid: int | None
+    state: str
+    command: Any
+    name: str | None = None
+    exit_code: int | None = None
+    signal: str | None = None
+    timed_out: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> ProcessInfo:
+        return cls(
+            id=str(j["id"]),
+            pid=j.get("pid"),
+            state=str(j.get("state", "")),
+            command=j.get("command"),
+            name=j.get("name"),
+            exit_code=j.get("exitCode"),
+            signal=j.get("signal"),
+            timed_out=bool(j.get("timedOut", False)),
+            raw=j,
+        )
+
+
+@dataclass(frozen=True)
+class ConfigureResult:
+    """The ``result`` event of ``agent.configure``."""
+
+    entrypoint: list[str]
+    install_exit_code: int | None
+    install_command_hash: str
+    last_configured_at: str
+    skipped: bool
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, j: Any) -> ConfigureResult:
+        return cls(
+            entrypoint=list(j.get("entrypoint") or []),
+            install_exit_code=j.get("installExitCode"),
+            install_command_hash=str(j.get("installCommandHash", "")),
+            last_configured_at=str(j.get("lastConfiguredAt", "")),
+            skipped=bool(j.get("skipped", False)),
+            raw=dict(j),
+        )
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """A finished invoke: its output lines joined with ``\\n`` per stream, and how it ended."""
+
+    invoke_id: str
+    exit_code: int
+    duration_ms: int | None
+    reason: str
+    stdout: str
+    stderr: str

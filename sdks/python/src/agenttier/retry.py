@@ -34,7 +34,7 @@ class RetryConfig:
         if not isinstance(err, ConnectionError) and err.status_code not in self.retry_status:
             return None
         retry_after = err.retry_after if isinstance(err, RateLimitedError) else _retry_after(err)
-        base = retry_after if retry_after is not None else self.backoff_factor * (2**attempt)
+        base = retry_after if retry_after is not None else self.backoff_factor * float(2**attempt)
         base = min(max(base, 0.0), self.backoff_max)
         return base + base * random.uniform(0, 0.25)
 
