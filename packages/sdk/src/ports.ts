@@ -1,6 +1,6 @@
 import type { HttpClient, Query } from './http.ts';
 import { encodePath } from './http.ts';
-import type { CallOpts, PortView } from './types.ts';
+import type { CallOpts, PortView, PreviewLink } from './types.ts';
 import type { WebSocketChannel } from './websocket.ts';
 import { openWebSocket, toWebSocketUrl } from './websocket.ts';
 
@@ -106,10 +106,34 @@ export class SandboxPorts {
     const rest = path.startsWith('/') ? path : `/${path}`;
     const api = new URL(this.http.apiUrl);
     const namespace = String(this.query().namespace ?? '') || 'default';
-    const label = `${checkPort(port)}-${this.name()}--${namespace}`;
+    // Names with `--` use the escaped form (each `-` as `-1`, after a `--`), like the server.
+    const name = this.name();
+    const label = name.includes('--')
+      ? `${checkPort(port)}--${name.replace(/-/g, '-1')}--${namespace}`
+      : `${checkPort(port)}-${name}--${namespace}`;
     const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(api.hostname);
     const domain = loopback ? 'localhost' : api.hostname;
     return `${api.protocol}//${label}.${domain}${api.port ? `:${api.port}` : ''}${rest}`;
+  }
+
+  /**
+   * A single-use link (valid 60 s) that opens the preview of a forwarded port in a browser when the
+   * server requires API keys: a browser cannot send a key with a page load, so the preview origin
+   * swaps the link for a session cookie good for this sandbox port only, and redirects to `path`.
+   * @example
+   * ```ts
+   * const { url } = await sandbox.ports.previewLink(3000, { path: '/app' });
+   * console.log(`open ${url} in a browser`);
+   * ```
+   */
+  async previewLink(port: number, opts: CallOpts & { path?: string } = {}): Promise<PreviewLink> {
+    return this.http.json<PreviewLink>({
+      method: 'POST',
+      path: `${this.basePath}/ports/${checkPort(port)}/preview-link`,
+      query: this.query(),
+      json: opts.path !== undefined ? { path: opts.path } : {},
+      signal: opts.signal,
+    });
   }
 
   /** The `ws(s)://` URL of the raw TCP tunnel to `port` (`/ws/tcp/{name}/{port}`). */

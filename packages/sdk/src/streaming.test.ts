@@ -224,6 +224,25 @@ describe('ports', () => {
     expect(sb.ports.tunnelUrl(5432)).toBe(`${server.url.replace('http', 'ws')}/ws/tcp/x/5432?namespace=team`);
     expect(() => sb.ports.previewUrl(0)).toThrow(TypeError);
     await expect(sb.ports.forward(70000)).rejects.toThrow(TypeError);
+    // A name with "--": the escaped label, as the server writes it.
+    expect(client.sandbox('a--b').ports.previewUrl(3000)).toBe(
+      `http://3000--a-1-1b--default.localhost:${apiPort}/`,
+    );
+  });
+
+  it('mints a preview link for a browser', async () => {
+    const link = {
+      url: 'http://3000-x--team.localhost:8080/__agenttier/preview-session?token=t',
+      expiresAt: '2026-12-06T04:00:00.000Z',
+      previewUrl: 'http://3000-x--team.localhost:8080/',
+    };
+    server.route(`POST ${base}/ports/3000/preview-link`, (req, res) => {
+      expect(req.json()).toEqual({ path: '/app' });
+      sendJson(res, 201, link);
+    });
+    const sb = client.sandbox('x', { namespace: 'team' });
+    expect(await sb.ports.previewLink(3000, { path: '/app' })).toEqual(link);
+    await expect(sb.ports.previewLink(0)).rejects.toThrow(TypeError);
   });
 
   it('forwards and removes a port by name (seed 003: create(name="web", port=8000), delete("web"))', async () => {

@@ -108,12 +108,22 @@ export interface ProcessOutputOpts extends CallOpts {
 }
 
 /** A port of the sandbox reachable through the preview proxy. */
+/** A single-use link that opens a preview in a browser (`sandbox.ports.previewLink()`). */
+export interface PreviewLink {
+  /** Open this (once, within `expiresAt`): the preview origin swaps it for a session cookie. */
+  url: string;
+  /** ISO time after which the link is refused. */
+  expiresAt: string;
+  /** The preview's origin URL (what the browser ends up on, with the link's path). */
+  previewUrl: string;
+}
+
 export interface PortView {
   port: number;
   protocol: 'http' | 'tcp' | (string & NonNullable<unknown>);
   /**
-   * The preview URL (HTTP and WebSocket) on the port's own origin, as the server builds it; null for a
-   * sandbox whose name contains `--` (a preview host name cannot carry it unambiguously).
+   * The preview URL (HTTP and WebSocket) on the port's own origin, as the server builds it. Servers
+   * before the escaped host form (names with `--`) answered null for such names.
    */
   previewUrl: string | null;
   /** The address inside the sandbox. */

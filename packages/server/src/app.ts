@@ -43,6 +43,8 @@ import type { BrowserPolicyOpts } from './http/guards.ts';
 import { registerGuardChain } from './http/guards.ts';
 import type { ServerLimitsOpts } from './http/server-limits.ts';
 import { SERVER_LIMIT_DEFAULTS } from './http/server-limits.ts';
+import type { PreviewSessionOpts } from './auth/preview-sessions.ts';
+import { createPreviewSessions } from './auth/preview-sessions.ts';
 import { createPreviewProxy } from './routes/preview-proxy.ts';
 import { recordRouteTable, registerOpenApiRoute } from './openapi.ts';
 
@@ -67,6 +69,8 @@ export interface AppDeps {
   sessions?: BrowserSessionOpts;
   /** Bearer tokens that are not API keys (OIDC JWTs, ServiceAccount tokens): who they are, or a 401. */
   bearer?: (token: string) => Promise<Identity>;
+  /** Lifetimes and bounds of preview links and preview sessions (docs/security.md). */
+  previewSessions?: PreviewSessionOpts;
   /** Nudges the controller after a write. */
   enqueue?: (namespace: string, name: string) => void;
   /** Extra readiness checks (engine ping, …); each throws when not ready. */
@@ -171,9 +175,11 @@ export function createApp(deps: AppDeps): FastifyInstance {
     : undefined;
   if (preview) app.addHook('preClose', async () => preview.closeAll());
   const access = createAccessControl(deps.store);
+  const previewSessions = createPreviewSessions(deps.previewSessions);
   const guards = registerGuardChain(app, deps.http ?? {}, {
     authenticate,
     access,
+    previewSessions,
     ...(preview ? { preview } : {}),
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -222,14 +228,11 @@ export function createApp(deps: AppDeps): FastifyInstance {
   registerAuditRoutes(app, { ...(deps.auditLog ? { log: deps.auditLog } : {}) });
   registerUserRoutes(app, {
     ...(deps.apiKeys ? { keys: deps.apiKeys } : {}),
-    ...(keyAuth
-      ? {
-          forgetKey: (id: string) => {
-            keyAuth.forget(id);
-            deps.sessions?.store.revokeByKey(id); // a revoked key's browser sessions end with it
-          },
-        }
-      : {}),
+    forgetKey: (id: string) => {
+      keyAuth?.forget(id);
+      deps.sessions?.store.revokeByKey(id); // a revoked key's browser sessions end with it
+      previewSessions.forgetKey(id); // and its preview links and preview sessions
+    },
   });
   registerAuthSessionRoutes(app, {
     ...(deps.sessions ? { sessions: deps.sessions } : {}),
@@ -243,6 +246,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
     store: deps.store,
     sandboxdFor: (sb) => deps.sandboxdFor?.(sb),
     previewOrigin: guards.previewOrigin,
+    previewSessions,
   });
   if (deps.sandboxdFor) {
     const sandboxdFor = deps.sandboxdFor;
@@ -255,6 +259,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
       authenticate,
       access,
       guards,
+      previewSessions,
       ...(preview ? { preview } : {}),
     });
   }

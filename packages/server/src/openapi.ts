@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { configureRequestSchema } from './agent/configure-request.ts';
 import { sessionLoginRequestSchema } from './routes/auth-session.ts';
 import { mkdirSchema, renameSchema } from './routes/file-ops.ts';
+import { previewLinkRequestSchema } from './routes/ports.ts';
 import { signalSchema, startProcessSchema } from './routes/processes.ts';
 
 const NS = { namespace: 'the namespace (default: default)' };
@@ -366,6 +367,16 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Stop forwarding a port (by number, or by the name it was forwarded with)',
     query: NS,
     success: none('removed'),
+  },
+  {
+    method: 'POST',
+    path: `${S}/ports/{port}/preview-link`,
+    tag: 'ports',
+    summary:
+      'A single-use link (60 s) that opens the preview in a browser: the preview origin swaps it for a session cookie for this sandbox port only',
+    query: NS,
+    body: previewLinkRequestSchema,
+    success: json('{url, expiresAt, previewUrl}', 201),
   },
 
   {

@@ -71,6 +71,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   [`GET ${S}/ports`]: sb('ports'),
   [`POST ${S}/ports`]: sb('ports'),
   [`DELETE ${S}/ports/:port`]: sb('ports'),
+  [`POST ${S}/ports/:port/preview-link`]: sb('ports'),
   ...Object.fromEntries(
     PREVIEW_METHODS.flatMap((m) => [
       [`${m} ${S}/preview/:port`, sb('ports')],

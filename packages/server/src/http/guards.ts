@@ -4,7 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@agenttier/contract';
 import type { AccessControl } from '../auth/access-control.ts';
 import { accessRuleOf } from '../auth/access-rules.ts';
-import type { Authenticator } from '../context.ts';
+import { presentedCredential } from '../auth/api-key-format.ts';
+import type { PreviewSessions } from '../auth/preview-sessions.ts';
+import { PREVIEW_SESSION_PATH } from '../auth/preview-sessions.ts';
+import type { Authenticator, Identity } from '../context.ts';
 import { toWireError } from '../errors.ts';
 import type { PreviewProxy } from '../routes/preview-proxy.ts';
 import { createConcurrencyGuard, isExpensiveRoute } from './concurrency-guard.ts';
@@ -67,6 +70,26 @@ export interface GuardChainDeps {
   authenticate: Authenticator;
   /** What the caller may do: each route's declared rule (auth/access-rules.ts), right after authentication. */
   access: AccessControl;
+  /** Browser sessions on preview origins (preview links); absent: previews take API credentials only. */
+  previewSessions?: PreviewSessions;
+}
+
+/**
+ * Who a preview request is: an API credential when it carries one (checked as on the API), else the
+ * preview session its cookie names for exactly this sandbox port, else whatever `authenticate` makes
+ * of no credential (401, or the dev admin).
+ */
+export async function authenticatePreview(
+  deps: Pick<GuardChainDeps, 'authenticate' | 'previewSessions'>,
+  headers: IncomingHttpHeaders,
+  target: PreviewTarget,
+  address: string,
+): Promise<Identity> {
+  if (presentedCredential(headers).kind === 'none') {
+    const session = deps.previewSessions?.identityFor(headers, target);
+    if (session) return session;
+  }
+  return deps.authenticate(headers, { address });
 }
 
 /**
@@ -167,8 +190,30 @@ export function registerGuardChain(
     }
 
     if (kind.kind === 'preview') {
+      if (path === PREVIEW_SESSION_PATH && deps.previewSessions) {
+        // A preview link: its token is the credential. Swap it for the session cookie and send the
+        // browser on without the token in its address bar, history or Referer.
+        if (req.method !== 'GET')
+          throw new PlatformError(
+            'METHOD_NOT_ALLOWED',
+            `${PREVIEW_SESSION_PATH} takes GET (open the preview link)`,
+          );
+        const token = new URL(req.url, 'http://x').searchParams.get('token') ?? '';
+        const { setCookie, location } = deps.previewSessions.exchange(
+          token,
+          kind.target,
+          previewOrigin().scheme === 'https',
+        );
+        return reply
+          .code(303)
+          .header('set-cookie', setCookie)
+          .header('location', location)
+          .header('cache-control', 'no-store')
+          .header('referrer-policy', 'no-referrer')
+          .send();
+      }
       // The preview is a door into a sandbox: the same authentication as the API, before anything.
-      req.identity = await deps.authenticate(req.headers, { address: req.ip });
+      req.identity = await authenticatePreview(deps, req.headers, kind.target, req.ip);
       await deps.access.requireSandbox(req.identity, kind.target.namespace, kind.target.name);
       if (!(req.method === 'GET' || req.method === 'HEAD')) checkPreviewOrigin(req.headers, kind.target);
       if (!deps.preview)

@@ -1,4 +1,4 @@
-import { DEFAULT_NAMESPACE, NAME_RE, PlatformError } from '@agenttier/contract';
+import { DEFAULT_NAMESPACE, NAME_RE } from '@agenttier/contract';
 import type { HostHeader } from './host-guard.ts';
 
 /**
@@ -36,15 +36,23 @@ export function parsePreviewOrigin(text: string): PreviewOrigin {
   return { scheme: m[1] as 'http' | 'https', domain: m[2]!, ...(m[3] ? { port: Number(m[3]) } : {}) };
 }
 
-/** The label of a preview Host; throws for sandbox names the label cannot carry unambiguously. */
+/**
+ * A name with `--` in it, written so that the label has no `--` but the separator: every `-` becomes
+ * `-1` (a `-` is then always followed by `1`, so `--` cannot occur and decoding is unique).
+ */
+function escapeDashes(name: string): string {
+  return name.replace(/-/g, '-1');
+}
+
+/**
+ * The label of a preview Host. `--` separates the sandbox from its namespace, so a name must not
+ * contain it: names without `--` are written as they are (`{port}-{name}--{namespace}`), names with it
+ * as `{port}--{escaped name}--{namespace}` (escapeDashes). A name starts with a letter or digit, so the
+ * two forms cannot be confused, and every sandbox port has exactly one label.
+ */
 export function previewLabel(target: PreviewTarget): string {
-  // `--` separates the sandbox from its namespace; a name containing it would read as another sandbox.
-  if (target.name.includes('--'))
-    throw new PlatformError(
-      'BAD_REQUEST',
-      `sandbox "${target.name}" has "--" in its name, which a preview host name cannot carry; use \`agenttier sandbox port-forward\` (raw TCP) or rename the sandbox`,
-    );
-  return `${target.port}-${target.name}--${target.namespace}`;
+  if (!target.name.includes('--')) return `${target.port}-${target.name}--${target.namespace}`;
+  return `${target.port}--${escapeDashes(target.name)}--${target.namespace}`;
 }
 
 /** The preview URL of a sandbox port (ends with `/`). */
@@ -54,13 +62,21 @@ export function previewUrlOf(origin: PreviewOrigin, target: PreviewTarget): stri
   return `${origin.scheme}://${previewLabel(target)}.${origin.domain}${port}/`;
 }
 
-/** `previewUrlOf`, or null for a sandbox whose name cannot be a preview host. */
-export function previewUrlOrNull(origin: PreviewOrigin, target: PreviewTarget): string | null {
-  try {
-    return previewUrlOf(origin, target);
-  } catch {
-    return null;
+/** The name and namespace a label's part after `{port}-` names, or undefined when it names none. */
+function parseLabelRest(rest: string): { name: string; namespace: string } | undefined {
+  const escaped = rest.startsWith('-');
+  const body = escaped ? rest.slice(1) : rest;
+  const split = body.indexOf('--');
+  if (split < 0) return undefined;
+  let name = body.slice(0, split);
+  if (escaped) {
+    // Every `-` must be the start of `-1`; and the escaped form is only for names that need it, so
+    // each sandbox port keeps exactly one host name.
+    if (!/^(?:[a-z0-9]|-1)+$/.test(name)) return undefined;
+    name = name.replace(/-1/g, '-');
+    if (!name.includes('--')) return undefined;
   }
+  return { name, namespace: body.slice(split + 2) || DEFAULT_NAMESPACE };
 }
 
 /**
@@ -79,10 +95,9 @@ export function matchPreviewHost(
   const label = host.hostname.slice(0, -suffix.length);
   const m = /^(\d{1,5})-(.+)$/.exec(label);
   if (!m) return {};
-  const split = m[2]!.indexOf('--');
-  if (split < 0) return {};
-  const name = m[2]!.slice(0, split);
-  const namespace = m[2]!.slice(split + 2) || DEFAULT_NAMESPACE;
+  const parsed = parseLabelRest(m[2]!);
+  if (!parsed) return {};
+  const { name, namespace } = parsed;
   const port = Number(m[1]);
   if (port < 1 || port > 65535 || !NAME_RE.test(name) || !NAME_RE.test(namespace)) return {};
   return { target: { port, name, namespace } };

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { ForwardedPort, Sandbox } from '@agenttier/contract';
 import {
   DEFAULT_NAMESPACE,
@@ -10,7 +11,9 @@ import {
 import type { Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import type { PreviewOrigin } from '../http/preview-host.ts';
-import { previewUrlOf, previewUrlOrNull } from '../http/preview-host.ts';
+import type { PreviewSessions } from '../auth/preview-sessions.ts';
+import { PREVIEW_SESSION_PATH } from '../auth/preview-sessions.ts';
+import { previewUrlOf } from '../http/preview-host.ts';
 import { getSandboxOrThrow } from '../sandbox-service.ts';
 import { parsePort } from './preview-proxy.ts';
 import { namespaceOf } from './sandboxes.ts';
@@ -21,6 +24,33 @@ export interface PortRouteDeps {
   sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
   /** Where previews live (resolved once the server listens: the local default uses its port). */
   previewOrigin: () => PreviewOrigin;
+  /** Mints preview links (browser sessions on preview origins). */
+  previewSessions: PreviewSessions;
+}
+
+/** `POST …/ports/{port}/preview-link` body: where the browser lands (default `/`). */
+export const previewLinkRequestSchema = z
+  .object({
+    path: z.string().max(2048).optional().describe('path and query on the preview origin, e.g. /app?x=1'),
+  })
+  .strict();
+
+/** Where a preview link may land: a path (and query) on the preview origin, never another origin. */
+export function checkPreviewPath(path: unknown): string {
+  if (path === undefined) return '/';
+  if (
+    typeof path !== 'string' ||
+    !path.startsWith('/') ||
+    path.startsWith('//') ||
+    path.length > 2048 ||
+    /[\\\x00-\x20\x7f]/.test(path)
+  )
+    throw new PlatformError(
+      'BAD_REQUEST',
+      'path must be a path on the preview origin: start with a single "/", at most 2048 characters, no spaces, backslashes or control characters',
+      { details: [{ field: 'path', rule: 'preview-path', message: 'a path on the preview origin' }] },
+    );
+  return path;
 }
 
 /** `/api/v1/sandboxes/{id}/preview/{port}[/rest]`: the old path form, now only a redirect. */
@@ -74,8 +104,7 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
   const view = (sb: Sandbox, p: ForwardedPort, listening?: boolean) => ({
     port: p.port,
     protocol: p.protocol ?? 'http',
-    // null for a sandbox whose name cannot be a preview host (it contains "--"); docs/api.md says so.
-    previewUrl: previewUrlOrNull(deps.previewOrigin(), {
+    previewUrl: previewUrlOf(deps.previewOrigin(), {
       port: p.port,
       name: sb.metadata.name,
       namespace: sb.metadata.namespace ?? DEFAULT_NAMESPACE,
@@ -139,6 +168,30 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
     }
     reply.code(204);
     return null;
+  });
+
+  // A browser cannot send an API key with a page load: this mints a single-use link that the preview
+  // origin swaps for a session cookie good for this sandbox port only (docs/security.md).
+  app.post('/api/v1/sandboxes/:id/ports/:port/preview-link', async (req, reply) => {
+    const { id, port: portText } = req.params as { id: string; port: string };
+    const port = parsePort(portText);
+    const body = parseOrThrow(previewLinkRequestSchema, req.body ?? {}, 'preview link');
+    const path = checkPreviewPath(body.path);
+    const sb = await getSandboxOrThrow(store, namespaceOf(req.query), id);
+    if (!(sb.spec.forwardedPorts ?? []).some((p) => p.port === port))
+      throw new PlatformError(
+        'NOT_FOUND',
+        `port ${port} is not forwarded; forward it with POST /api/v1/sandboxes/${id}/ports {"port": ${port}}`,
+      );
+    const target = { port, name: sb.metadata.name, namespace: sb.metadata.namespace ?? DEFAULT_NAMESPACE };
+    const previewUrl = previewUrlOf(deps.previewOrigin(), target);
+    const link = deps.previewSessions.mint(req.identity, target, path);
+    reply.code(201).header('cache-control', 'no-store');
+    return {
+      url: `${previewUrl.slice(0, -1)}${PREVIEW_SESSION_PATH}?token=${link.token}`,
+      expiresAt: link.expiresAt,
+      previewUrl,
+    };
   });
 
   // The old path form: sandbox content never comes from the API's origin any more, only a redirect to

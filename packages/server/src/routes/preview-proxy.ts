@@ -6,6 +6,7 @@ import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
+import { isRouterCookieName } from '../auth/preview-sessions.ts';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import type { PreviewTarget } from '../http/preview-host.ts';
 import type { SandboxService } from '../sandbox-service.ts';
@@ -56,13 +57,13 @@ export function isScopeWideningHeader(name: string): boolean {
   );
 }
 
-/** The Cookie header without the router's own cookies (named `agenttier…`); undefined when none left. */
+/** The Cookie header without the router's own cookies (`agenttier…`, `__Host-agenttier…`); undefined when none left. */
 export function previewCookie(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
   const pairs = (Array.isArray(header) ? header.join('; ') : header)
     .split(';')
     .map((p) => p.trim())
-    .filter((p) => p && !p.toLowerCase().startsWith('agenttier'));
+    .filter((p) => p && !isRouterCookieName(p.split('=')[0]!));
   return pairs.length ? pairs.join('; ') : undefined;
 }
 
@@ -77,7 +78,7 @@ export function previewSetCookies(header: string | string[] | undefined): string
   for (const cookie of Array.isArray(header) ? header : [header]) {
     const [pair = '', ...attrs] = cookie.split(';');
     const name = pair.split('=')[0]!.trim();
-    if (!name || name.toLowerCase().startsWith('agenttier')) continue;
+    if (!name || isRouterCookieName(name)) continue;
     const kept = attrs.map((a) => a.trim()).filter((a) => a && !/^domain\s*(=|$)/i.test(a));
     out.push([pair.trim(), ...kept].join('; '));
   }

@@ -197,14 +197,18 @@ describe('the preview proxy', () => {
     expect((res.json as { url: string }).url).toBe('/static/app.js');
     const list = await app.inject({ method: 'GET', url: '/api/v1/sandboxes/box/ports?namespace=team-a' });
     expect((list.json() as { ports: { previewUrl: string }[] }).ports[0]!.previewUrl).toBe(previewUrl);
-    // A name with "--" cannot be told apart from a namespace in the host name: no preview URL.
+    // Names with "--" get the escaped label form and reach their own app, not another sandbox's.
     await runningSandbox('a--b');
     const odd = await app.inject({
       method: 'POST',
       url: '/api/v1/sandboxes/a--b/ports',
       payload: { port: echoPort },
     });
-    expect((odd.json() as { previewUrl: string | null }).previewUrl).toBeNull();
+    const oddUrl = (odd.json() as { previewUrl: string }).previewUrl;
+    expect(oddUrl).toMatch(new RegExp(`^http://${echoPort}--a-1-1b--default\\.localhost:`));
+    const oddRes = await requestWithHost(base, new URL(oddUrl).host, '/x');
+    expect(oddRes.status, oddRes.text).toBe(200);
+    expect((oddRes.json as { url: string }).url).toBe('/x');
   });
 
   it('answers the old path form only with a redirect to the preview origin, never with sandbox content', async () => {

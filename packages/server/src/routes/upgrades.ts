@@ -17,6 +17,8 @@ import type { SandboxService } from '../sandbox-service.ts';
 import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
 import type { RequestGuards } from '../http/guards.ts';
 import { OLD_PREVIEW_RE, previewRedirectOf } from './ports.ts';
+import type { PreviewSessions } from '../auth/preview-sessions.ts';
+import { authenticatePreview } from '../http/guards.ts';
 import type { PreviewProxy } from './preview-proxy.ts';
 import { parsePort } from './preview-proxy.ts';
 import { namespaceOf } from './sandboxes.ts';
@@ -33,6 +35,8 @@ export interface UpgradeDeps {
   guards: RequestGuards;
   /** Proxies upgrades for a preview Host. */
   preview?: PreviewProxy;
+  /** Browser sessions on preview origins (a WebSocket from a preview page carries its cookie). */
+  previewSessions?: PreviewSessions;
 }
 
 const TERMINAL_RE = /^\/ws\/terminal\/([a-z0-9][-a-z0-9]*)$/;
@@ -122,13 +126,15 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       try {
         // Host allow-list and Origin first: a page on another site must not get a terminal.
         const kind = deps.guards.checkUpgrade(req);
-        const who = await deps.authenticate(req.headers, { address: req.socket.remoteAddress ?? 'unknown' });
+        const address = req.socket.remoteAddress ?? 'unknown';
         if (kind.kind === 'preview') {
+          const who = await authenticatePreview(deps, req.headers, kind.target, address);
           await deps.access.requireSandbox(who, kind.target.namespace, kind.target.name);
           if (!deps.preview)
             throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
           return await deps.preview.upgrade(req, socket, head, kind.target);
         }
+        const who = await deps.authenticate(req.headers, { address });
         const terminal = TERMINAL_RE.exec(url.pathname);
         const tcp = TCP_RE.exec(url.pathname);
         const target = terminal?.[1] ?? tcp?.[1];

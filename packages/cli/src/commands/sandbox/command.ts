@@ -268,6 +268,7 @@ export const sandboxCommand = {
     },
     {
       name: 'ports',
+      aliases: ['port'],
       description: 'Manage the ports a sandbox exposes through the preview proxy',
       subcommands: [
         {
@@ -311,6 +312,30 @@ export const sandboxCommand = {
           ],
           examples: [
             { description: 'Stop exposing 8000', command: 'agenttier sandbox ports remove demo 8000' },
+          ],
+        },
+        {
+          name: 'preview',
+          aliases: ['open'],
+          description:
+            'Print a single-use link (valid 60 s) that opens a forwarded port in a browser; the browser then holds a session for that port only',
+          arguments: [
+            { name: 'name', description: 'sandbox name', required: true },
+            { name: 'port', description: 'forwarded port inside the sandbox', required: true },
+          ],
+          options: [
+            { flags: '--path <path>', description: 'where to land on the preview (default /)' },
+            { flags: '--open', description: 'also open it in the default browser' },
+          ],
+          examples: [
+            {
+              description: 'A link to the web server on 3000',
+              command: 'agenttier sandbox port preview demo 3000',
+            },
+            {
+              description: 'Open /app in the browser',
+              command: 'agenttier sandbox port preview demo 3000 --path /app --open',
+            },
           ],
         },
       ],

@@ -4,7 +4,7 @@ import { exec } from './exec.ts';
 import { filesCat, filesLs, filesMkdir, filesMv, filesRm, filesStat, filesWatch } from './files.ts';
 import { create, get, list, remove, resume, stop } from './lifecycle.ts';
 import { portForward } from './port-forward.ts';
-import { portsForward, portsList, portsRemove } from './ports.ts';
+import { portsForward, portsList, portsPreview, portsRemove } from './ports.ts';
 import { kill, logs, ps } from './processes.ts';
 import { terminal } from './terminal.ts';
 
@@ -21,6 +21,7 @@ export const sandboxHandlers: HandlerMap = {
   'ports list': portsList,
   'ports forward': portsForward,
   'ports remove': portsRemove,
+  'ports preview': portsPreview,
   ps,
   logs,
   kill,

@@ -55,6 +55,27 @@ describe('sandbox ports', () => {
     const bad = await cli('sandbox', 'ports', 'forward', 'demo', '70000');
     expect(bad.code).toBe(2);
   });
+
+  it('prints a single-use preview link (`sandbox port preview`)', async () => {
+    const link = {
+      url: `http://3000-demo--default.localhost:${new URL(server.url).port}/__agenttier/preview-session?token=abc`,
+      expiresAt: '2026-12-06T04:00:00.000Z',
+      previewUrl: `http://3000-demo--default.localhost:${new URL(server.url).port}/`,
+    };
+    const bodies: unknown[] = [];
+    server.route(`POST ${base}/ports/3000/preview-link`, (req, res) => {
+      bodies.push(req.json());
+      sendJson(res, 201, link);
+    });
+    const r = await cli('sandbox', 'port', 'preview', 'demo', '3000', '--path', '/app');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(link.url);
+    expect(r.stderr).toContain('Single use');
+    const json = await cli('sandbox', 'ports', 'preview', 'demo', '3000', '-o', 'json');
+    expect(JSON.parse(json.stdout)).toEqual(link);
+    expect(bodies).toEqual([{ path: '/app' }, {}]);
+    expect((await cli('sandbox', 'port', 'preview', 'demo', '0')).code).toBe(2);
+  });
 });
 
 describe('parsePortPair', () => {

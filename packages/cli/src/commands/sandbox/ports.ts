@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { UsageError } from '../../errors.ts';
 import { renderDetails } from '../../output.ts';
 import type { Handler } from '../../spec.ts';
@@ -53,5 +54,38 @@ export const portsRemove: Handler = async (client, { args }) => {
   await sandboxHandle(client, name).ports.remove(port, { signal: client.signal });
   if (client.output === 'table') client.log(`Port ${port} of ${name} is no longer forwarded.`);
   else client.print({ name, port, removed: true }, () => '');
+  return 0;
+};
+
+/** Hands a URL to the desktop's browser; false when there is no opener here (a server, a container). */
+function openInBrowser(url: string): Promise<boolean> {
+  const [cmd, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]];
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
+    child.once('error', () => resolve(false));
+    child.once('spawn', () => {
+      child.unref();
+      resolve(true);
+    });
+  });
+}
+
+export const portsPreview: Handler = async (client, { args, opts }) => {
+  const name = args[0] as string;
+  const port = parsePortArg(args[1]);
+  const path = typeof opts.path === 'string' ? opts.path : undefined;
+  const link = await sandboxHandle(client, name).ports.previewLink(port, {
+    ...(path !== undefined ? { path } : {}),
+    signal: client.signal,
+  });
+  client.print(link, () => link.url);
+  if (opts.open === true && !(await openInBrowser(link.url)))
+    client.log('Could not start a browser here; open the link above yourself (within 60 s, once).');
+  else if (client.output === 'table') client.log(`Single use, valid until ${link.expiresAt}.`);
   return 0;
 };
