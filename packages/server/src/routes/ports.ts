@@ -43,7 +43,8 @@ export function checkPreviewPath(path: unknown): string {
     !path.startsWith('/') ||
     path.startsWith('//') ||
     path.length > 2048 ||
-    /[\\\x00-\x20\x7f]/.test(path)
+    // Backslashes (some browsers read them as `/`), spaces and control characters.
+    [...path].some((c) => c === '\\' || c.charCodeAt(0) <= 0x20 || c.charCodeAt(0) === 0x7f)
   )
     throw new PlatformError(
       'BAD_REQUEST',
@@ -172,8 +173,8 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
 
   // A browser cannot send an API key with a page load: this mints a single-use link that the preview
   // origin swaps for a session cookie good for this sandbox port only (docs/security.md).
-  app.post('/api/v1/sandboxes/:id/ports/:port/preview-link', async (req, reply) => {
-    const { id, port: portText } = req.params as { id: string; port: string };
+  app.post<PortRoute>('/api/v1/sandboxes/:id/ports/:port/preview-link', async (req, reply) => {
+    const { id, port: portText } = req.params;
     const port = parsePort(portText);
     const body = parseOrThrow(previewLinkRequestSchema, req.body ?? {}, 'preview link');
     const path = checkPreviewPath(body.path);
