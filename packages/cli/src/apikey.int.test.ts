@@ -4,7 +4,7 @@
  * key end to end.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, stopTestPlatform } from '@agenttier/local/testing';
+import { startTestPlatform, stopTestPlatform, testNamespace } from '@agenttier/local/testing';
 import type { TestPlatform } from '@agenttier/local/testing';
 import { runCli } from './testing/run-cli.ts';
 
@@ -17,10 +17,11 @@ beforeAll(async () => {
   url = platform.url;
   adminKey = (await platform.ensureAdminKey()).key;
 }, 120_000);
-afterAll(() => stopTestPlatform(platform));
+afterAll(() => stopTestPlatform(platform, { namespace: ns }));
 
+const ns = testNamespace('it-keys');
 const cli = (argv: string[], key?: string) =>
-  runCli(argv, { url, env: key ? { AGENTTIER_API_KEY: key } : {} });
+  runCli(argv, { url, env: { AGENTTIER_NAMESPACE: ns, ...(key ? { AGENTTIER_API_KEY: key } : {}) } });
 
 describe('agenttier whoami and apikey', () => {
   it('whoami names the key owner; a wrong key is refused, saying how to get one', async () => {
@@ -54,5 +55,57 @@ describe('agenttier whoami and apikey', () => {
     const after = await cli(['whoami'], key);
     expect(after.code).not.toBe(0);
     expect(after.stderr).toContain('revoked');
+  });
+});
+
+describe('sandbox-scoped keys and sharing through the CLI', () => {
+  it('a scoped key does only its verbs on its sandbox; sharing shows in lists and revokes at once', async () => {
+    const userKey = async (id: string): Promise<string> => {
+      const r = await fetch(`${url}/api/v1/user/api-keys`, {
+        method: 'POST',
+        headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: id, user: { id } }),
+      });
+      expect(r.status).toBe(201);
+      return ((await r.json()) as { key: string }).key;
+    };
+    const alice = await userKey('alice');
+    const bob = await userKey('bob');
+    const name = `keys-${Date.now().toString(36)}`;
+    const created = await cli(['sandbox', 'create', name, '--template', 'general-coding'], alice);
+    expect(created.code, created.stderr).toBe(0);
+    try {
+      const minted = await cli(
+        ['apikey', 'create', 'agent', '--sandbox', name, '--verbs', 'read,exec'],
+        alice,
+      );
+      expect(minted.code, minted.stderr).toBe(0);
+      const scoped = minted.stdout.trim();
+      const me = await cli(['whoami'], scoped);
+      expect(me.stdout).toContain(`${ns}/${name}: read, exec`);
+      const get = await cli(['sandbox', 'get', name, '-o', 'json'], scoped);
+      expect(get.code, get.stderr).toBe(0);
+      const list = await cli(['sandbox', 'list'], scoped);
+      expect(list.code).not.toBe(0);
+      expect(list.stderr).toContain(`limited to sandbox ${ns}/${name}`);
+      const half = await cli(['apikey', 'create', 'x', '--sandbox', name], alice);
+      expect(half.code).not.toBe(0);
+      expect(half.stderr).toContain('--sandbox and --verbs go together');
+
+      expect((await cli(['sandbox', 'list', '-o', 'json'], bob)).stdout.trim()).toBe('[]');
+      const shared = await cli(['sandbox', 'share', name, 'bob', '--role', 'viewer'], alice);
+      expect(shared.code, shared.stderr).toBe(0);
+      const bobList = await cli(['sandbox', 'list'], bob);
+      expect(bobList.stdout).toMatch(new RegExp(`${name}.*viewer`));
+      const shares = await cli(['sandbox', 'shares', name, '-o', 'json'], alice);
+      expect(JSON.parse(shares.stdout)).toMatchObject([{ user: 'bob', role: 'viewer', sharedBy: 'alice' }]);
+      const stop = await cli(['sandbox', 'stop', name, '--no-wait'], bob);
+      expect(stop.code).not.toBe(0);
+      expect(stop.stderr).toContain('viewer');
+      expect((await cli(['sandbox', 'unshare', name, 'bob'], alice)).code).toBe(0);
+      expect((await cli(['sandbox', 'get', name], bob)).code).not.toBe(0);
+    } finally {
+      await cli(['sandbox', 'delete', name, '--no-wait'], alice);
+    }
   });
 });

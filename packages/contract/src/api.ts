@@ -135,6 +135,8 @@ export interface SandboxView {
   timeout?: string;
   idleTimeout?: string;
   createdBy?: { sub?: string; email?: string; displayName?: string };
+  /** How the caller may act on it (owner, admin, or the role it was shared with). */
+  access?: 'admin' | 'owner' | 'viewer' | 'operator';
   labels: Record<string, string>;
   conditions: unknown[];
   resourceVersion: string;

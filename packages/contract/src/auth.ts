@@ -7,6 +7,48 @@ export interface UserInfo {
   name?: string;
   groups: string[];
   isAdmin: boolean;
+  /** Present when the caller is a sandbox-scoped key: the one sandbox and the verbs it may use. */
+  scope?: KeyScopeView;
+}
+
+/**
+ * Verbs a sandbox-scoped key can be given (docs/auth.md): `files` reads and writes files,
+ * `files-read` only reads them; `invoke` includes reading invoke records. A scoped key can never
+ * delete, change or share its sandbox, nor do anything outside it.
+ */
+export const SCOPED_KEY_VERBS = [
+  'read',
+  'logs',
+  'files-read',
+  'files',
+  'exec',
+  'invoke',
+  'terminal',
+  'ports',
+  'lifecycle',
+] as const;
+export type ScopedKeyVerb = (typeof SCOPED_KEY_VERBS)[number];
+
+/** The sandbox a scoped key is limited to. */
+export interface KeyScopeView {
+  namespace: string;
+  sandbox: string;
+  verbs: ScopedKeyVerb[];
+}
+
+/** Roles a sandbox can be shared with: viewer reads, operator works in it (docs/auth.md). */
+export const SANDBOX_ROLES = ['viewer', 'operator'] as const;
+export type SandboxRole = (typeof SANDBOX_ROLES)[number];
+
+/** How the caller may act on a sandbox, as lists and gets show it. */
+export type SandboxAccessLevel = 'admin' | 'owner' | SandboxRole;
+
+/** One user a sandbox is shared with. */
+export interface SandboxShareView {
+  user: string;
+  role: SandboxRole;
+  sharedAt: string;
+  sharedBy?: string;
 }
 
 /** An API key as listed: never the key itself, which is shown once, in the create response. */
@@ -18,6 +60,8 @@ export interface ApiKeyView {
   createdAt: string;
   lastUsedAt?: string;
   expiresAt?: string;
+  /** A sandbox-scoped key's sandbox and verbs. */
+  scope?: KeyScopeView;
 }
 
 /** The create response: the view plus the key, the only time it is ever shown. */
@@ -28,7 +72,7 @@ export interface CreatedApiKey extends ApiKeyView {
 /** Longest a key may live: ten years (keys without an expiry never expire). */
 export const MAX_API_KEY_DAYS = 3650;
 
-const userIdSchema = z
+export const userIdSchema = z
   .string()
   .min(1)
   .max(128)
@@ -52,5 +96,25 @@ export const createApiKeyRequestSchema = z.strictObject({
       isAdmin: z.boolean().optional(),
     })
     .optional(),
+  /** Limits the key to this one sandbox (with `verbs`): a key to hand to an agent. */
+  sandbox: z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a sandbox name')
+    .optional(),
+  /** The sandbox's namespace (with `sandbox`). @default default */
+  namespace: z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a namespace name')
+    .optional(),
+  /** What a sandbox-scoped key may do there (with `sandbox`). */
+  verbs: z.array(z.enum(SCOPED_KEY_VERBS)).min(1).max(SCOPED_KEY_VERBS.length).optional(),
 });
 export type CreateApiKeyRequest = z.infer<typeof createApiKeyRequestSchema>;
+
+/** `PUT /api/v1/sandboxes/{name}/shares/{user}`. */
+export const shareSandboxRequestSchema = z.strictObject({ role: z.enum(SANDBOX_ROLES) });
+export type ShareSandboxRequest = z.infer<typeof shareSandboxRequestSchema>;

@@ -216,6 +216,21 @@ export const sandboxSpecSchema = z.object({
   /** What the user wants; the controller drives the world towards it (stop/resume flip it). */
   desiredState: desiredStateSchema.optional(),
   createdBy: userIdentitySchema.optional(),
+  /**
+   * Users the owner shared the sandbox with, and their role (viewer reads, operator works in it). Set
+   * only through the share routes, never by a create or PATCH body.
+   */
+  sharedWith: z
+    .array(
+      z.object({
+        sub: z.string().max(128),
+        role: z.enum(['viewer', 'operator']),
+        sharedAt: z.string().max(64),
+        sharedBy: z.string().max(128).optional(),
+      }),
+    )
+    .max(64)
+    .optional(),
   /** Ports inside the sandbox reachable through the preview proxy and port-forward. */
   forwardedPorts: z.array(forwardedPortSchema).max(64).optional(),
 });

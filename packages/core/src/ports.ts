@@ -226,6 +226,17 @@ export interface ApiKeyRecord {
   createdAt: string;
   lastUsedAt?: string;
   expiresAt?: string;
+  /** A sandbox-scoped key: the one sandbox it may act on, and how (docs/auth.md). */
+  scope?: ApiKeyScope;
+}
+
+/** The sandbox a scoped key is limited to; `uid` pins it, so a new sandbox of the same name is not it. */
+export interface ApiKeyScope {
+  namespace: string;
+  sandbox: string;
+  uid?: string;
+  /** Scoped-key verbs (contract's SCOPED_KEY_VERBS). */
+  verbs: string[];
 }
 
 /** Where API keys live: SQLite next to the state locally, the router's own SQLite on Kubernetes. */

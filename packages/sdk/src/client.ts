@@ -4,7 +4,7 @@ import type { AgentTierOpts } from './options.ts';
 import { resolveOpts } from './options.ts';
 import { Sandbox, normalizeSandboxView } from './sandbox.ts';
 import { Templates } from './templates.ts';
-import type { CallOpts, CreateSandboxOpts, ListSandboxesOpts } from './types.ts';
+import type { CallOpts, CreateSandboxOpts, ListSandboxesOpts, ScopedKeyVerb } from './types.ts';
 import { encodePath } from './http.ts';
 
 /**
@@ -151,13 +151,30 @@ export class AgentTier {
    * @example
    * ```ts
    * const { key } = await client.createApiKey({ name: 'ci', expiresInDays: 30 });
+   * // A key for an agent that may only run commands and use files in one sandbox:
+   * const agentKey = await client.createApiKey({ name: 'agent', sandbox: 'my-box', verbs: ['exec', 'files'] });
    * ```
    */
-  async createApiKey(opts: CallOpts & { name: string; expiresInDays?: number }): Promise<CreatedApiKey> {
+  async createApiKey(
+    opts: CallOpts & {
+      name: string;
+      expiresInDays?: number;
+      /** Limits the key to this sandbox (with `verbs`): it can do nothing else. */
+      sandbox?: string;
+      namespace?: string;
+      verbs?: ScopedKeyVerb[];
+    },
+  ): Promise<CreatedApiKey> {
     return this.http.json<CreatedApiKey>({
       method: 'POST',
       path: '/api/v1/user/api-keys',
-      json: { name: opts.name, ...(opts.expiresInDays ? { expiresInDays: opts.expiresInDays } : {}) },
+      json: {
+        name: opts.name,
+        ...(opts.expiresInDays ? { expiresInDays: opts.expiresInDays } : {}),
+        ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}),
+        ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+        ...(opts.verbs !== undefined ? { verbs: opts.verbs } : {}),
+      },
       signal: opts.signal,
     });
   }

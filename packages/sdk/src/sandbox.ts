@@ -16,7 +16,14 @@ import { SandboxProcesses } from './processes.ts';
 import { execEvent } from './streams.ts';
 import type { TerminalOpts } from './terminal.ts';
 import { TerminalConnection } from './terminal.ts';
-import type { CallOpts, ExecOpts, ExecStreamEvent, WaitOpts } from './types.ts';
+import type {
+  CallOpts,
+  ExecOpts,
+  ExecStreamEvent,
+  SandboxRole,
+  SandboxShareView,
+  WaitOpts,
+} from './types.ts';
 import { sleep } from './wait.ts';
 import { openWebSocket } from './websocket.ts';
 
@@ -394,6 +401,46 @@ export class Sandbox {
     await this.http.json({
       method: 'POST',
       path: `${this.basePath}/resume`,
+      query: this.query(),
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * Shares the sandbox with another user as `viewer` (status, logs, reading files) or `operator`
+   * (also exec, file writes, terminal, invoke, ports, stop/resume; never delete or share). Owners
+   * and admins only; sharing again changes the role.
+   * @example
+   * ```ts
+   * await sandbox.share('bob', 'operator');
+   * ```
+   */
+  async share(user: string, role: SandboxRole, opts: CallOpts = {}): Promise<SandboxShareView> {
+    return this.http.json<SandboxShareView>({
+      method: 'PUT',
+      path: `${this.basePath}/shares/${encodeURIComponent(user)}`,
+      query: this.query(),
+      json: { role },
+      signal: opts.signal,
+    });
+  }
+
+  /** Users the sandbox is shared with, and their roles (owners and admins). */
+  async shares(opts: CallOpts = {}): Promise<SandboxShareView[]> {
+    const res = await this.http.json<{ shares?: SandboxShareView[] | null }>({
+      method: 'GET',
+      path: `${this.basePath}/shares`,
+      query: this.query(),
+      signal: opts.signal,
+    });
+    return res?.shares ?? [];
+  }
+
+  /** Stops sharing with `user`; their next request is refused. Idempotent. */
+  async unshare(user: string, opts: CallOpts = {}): Promise<void> {
+    await this.http.json({
+      method: 'DELETE',
+      path: `${this.basePath}/shares/${encodeURIComponent(user)}`,
       query: this.query(),
       signal: opts.signal,
     });

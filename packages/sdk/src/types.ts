@@ -1,7 +1,15 @@
 import type { EnvVar, ResourcesSpec, SandboxPhase, SandboxView, TemplateSpec } from '@agenttier/contract';
 
 export type { ExecResponse, FileEntry, SandboxPhase, SandboxView, TemplateSpec } from '@agenttier/contract';
-export type { ApiKeyView, CreatedApiKey, UserInfo } from '@agenttier/contract';
+export type {
+  ApiKeyView,
+  CreatedApiKey,
+  KeyScopeView,
+  SandboxRole,
+  SandboxShareView,
+  ScopedKeyVerb,
+  UserInfo,
+} from '@agenttier/contract';
 
 /** Every call accepts a signal; aborting rejects with the signal's reason. */
 export interface CallOpts {

@@ -29,6 +29,7 @@ import { createHttpMetrics } from './metrics.ts';
 import type { HttpMetrics } from './metrics.ts';
 import { registerDataPlaneRoutes } from './routes/data-plane.ts';
 import { registerSandboxRoutes } from './routes/sandboxes.ts';
+import { registerShareRoutes } from './routes/shares.ts';
 import { registerTemplateRoutes } from './routes/templates.ts';
 import { createSandboxService } from './sandbox-service.ts';
 import { CreateLimiter } from './create-limits.ts';
@@ -227,6 +228,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   if (deps.auditLog) installAuditHook(app, deps.auditLog);
   registerAuditRoutes(app, { ...(deps.auditLog ? { log: deps.auditLog } : {}) });
   registerUserRoutes(app, {
+    access,
     ...(deps.apiKeys ? { keys: deps.apiKeys } : {}),
     forgetKey: (id: string) => {
       keyAuth?.forget(id);
@@ -240,6 +242,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
     oidcLogin: false,
   });
   registerSandboxRoutes(app, { store: deps.store, sandboxes });
+  registerShareRoutes(app, { store: deps.store });
   registerTemplateRoutes(app, { store: deps.store });
   registerDataPlaneRoutes(app, { store: deps.store, sandboxes, dataPlaneFor: deps.dataPlaneFor });
   registerPortRoutes(app, {

@@ -1,4 +1,6 @@
 import type {} from 'fastify';
+import type { Sandbox } from '@agenttier/contract';
+import type { ApiKeyScope } from '@agenttier/core';
 /** Who is calling: filled in by the authenticator on every request that reaches a route. */
 export interface Identity {
   sub: string;
@@ -10,6 +12,8 @@ export interface Identity {
   keyId?: string;
   /** How the caller proved who it is (`agenttier whoami` shows it). */
   via?: 'api-key' | 'session' | 'oidc' | 'service-account' | 'dev';
+  /** A sandbox-scoped key: the caller may act on this one sandbox with these verbs, nothing else. */
+  scope?: ApiKeyScope;
 }
 
 export const DEV_IDENTITY: Identity = {
@@ -36,5 +40,10 @@ export const devAuthenticator: Authenticator = async () => DEV_IDENTITY;
 declare module 'fastify' {
   interface FastifyRequest {
     identity: Identity;
+    /**
+     * The sandbox a sandbox route names, as the access check read it: handlers use it instead of
+     * reading it again (one store read per request). Null on other routes.
+     */
+    sandbox: Sandbox | null;
   }
 }

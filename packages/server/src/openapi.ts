@@ -1,6 +1,7 @@
 import type { ApiOperation } from '@agenttier/contract';
 import {
   createApiKeyRequestSchema,
+  shareSandboxRequestSchema,
   createSandboxRequestSchema,
   execRequestSchema,
   forwardedPortSchema,
@@ -87,6 +88,31 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     query: NS,
     success: json('the sandbox'),
   },
+  {
+    method: 'GET',
+    path: `${S}/shares`,
+    tag: 'sandboxes',
+    summary: 'Users the sandbox is shared with, and their roles (owners and admins)',
+    query: NS,
+    success: json('{shares: [{user, role, sharedAt, sharedBy}]}'),
+  },
+  {
+    method: 'PUT',
+    path: `${S}/shares/{user}`,
+    tag: 'sandboxes',
+    summary: 'Share the sandbox with a user as viewer or operator (owners and admins)',
+    query: NS,
+    body: shareSandboxRequestSchema,
+    success: json('{user, role, sharedAt, sharedBy}'),
+  },
+  {
+    method: 'DELETE',
+    path: `${S}/shares/{user}`,
+    tag: 'sandboxes',
+    summary: 'Stop sharing the sandbox with a user (takes effect at once; idempotent)',
+    query: NS,
+    success: none('revoked'),
+  },
 
   {
     method: 'GET',
@@ -106,7 +132,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     path: '/api/v1/user/me',
     tag: 'user',
     summary: 'Who the server takes the caller to be',
-    success: json('{id, email, name, groups, isAdmin}'),
+    success: json('{id, email, name, groups, isAdmin, scope?}'),
   },
   {
     method: 'POST',

@@ -5,20 +5,31 @@
  * - `public`: no identity needed (probes and metrics; outside `/api/`).
  * - `authenticated`: any identity; the handler narrows what it shows (lists, own keys).
  * - `admin`: admins only (403 for others): cluster-wide writes such as templates.
- * - `sandbox`: the sandbox named by `:id` (and `?namespace=`) must be the caller's, or the caller an
- *   admin; anyone else gets the same 404 as for a sandbox that does not exist. `verb` names what the
- *   route does to it, for keys limited to some verbs.
+ * - `sandbox`: the sandbox named by `:id` (and `?namespace=`) must be the caller's, shared with the
+ *   caller, or the caller an admin; anyone else gets the same 404 as for a sandbox that does not
+ *   exist. `verb` names what the route does to it: the caller's role (viewer, operator) and a scoped
+ *   key's verbs must include it (sandbox-verbs.ts), else 403.
+ *
+ * `limit` names the per-identity rate limit a route spends (rate-limits.ts).
+ * Sandbox-scoped keys may call sandbox routes of their sandbox and `SCOPED_KEY_ROUTES`, nothing else.
  */
-export type SandboxVerb = 'read' | 'manage' | 'exec' | 'files' | 'invoke' | 'terminal' | 'ports';
+import type { SandboxVerb } from './sandbox-verbs.ts';
 
-export type AccessRule =
-  { kind: 'public' } | { kind: 'authenticated' } | { kind: 'admin' } | { kind: 'sandbox'; verb: SandboxVerb };
+export type RateLimitClass = 'create' | 'exec' | 'invoke';
+
+export type AccessRule = (
+  { kind: 'public' } | { kind: 'authenticated' } | { kind: 'admin' } | { kind: 'sandbox'; verb: SandboxVerb }
+) & { limit?: RateLimitClass };
 
 const PUBLIC: AccessRule = { kind: 'public' };
 const ANY: AccessRule = { kind: 'authenticated' };
 const ADMIN: AccessRule = { kind: 'admin' };
 const sb = (verb: SandboxVerb): AccessRule => ({ kind: 'sandbox', verb });
+const limited = (rule: AccessRule, limit: RateLimitClass): AccessRule => ({ ...rule, limit });
 const S = '/api/v1/sandboxes/:id';
+
+/** The only non-sandbox routes a sandbox-scoped key may call: who am I. */
+export const SCOPED_KEY_ROUTES: ReadonlySet<string> = new Set(['GET /api/v1/user/me']);
 const PREVIEW_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY'];
 
 export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
@@ -37,12 +48,15 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   'DELETE /api/v1/user/api-keys/:keyId': ANY,
 
   'GET /api/v1/sandboxes': ANY,
-  'POST /api/v1/sandboxes': ANY,
+  'POST /api/v1/sandboxes': limited(ANY, 'create'),
   [`GET ${S}`]: sb('read'),
   [`PATCH ${S}`]: sb('manage'),
   [`DELETE ${S}`]: sb('manage'),
-  [`POST ${S}/stop`]: sb('manage'),
-  [`POST ${S}/resume`]: sb('manage'),
+  [`POST ${S}/stop`]: sb('lifecycle'),
+  [`POST ${S}/resume`]: sb('lifecycle'),
+  [`GET ${S}/shares`]: sb('share'),
+  [`PUT ${S}/shares/:user`]: sb('share'),
+  [`DELETE ${S}/shares/:user`]: sb('share'),
 
   'GET /api/v1/templates': ANY,
   'GET /api/v1/templates/:name': ANY,
@@ -50,25 +64,25 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   'PUT /api/v1/templates/:name': ADMIN,
   'DELETE /api/v1/templates/:name': ADMIN,
 
-  [`POST ${S}/exec`]: sb('exec'),
-  [`POST ${S}/exec/stream`]: sb('exec'),
-  [`POST ${S}/processes`]: sb('exec'),
+  [`POST ${S}/exec`]: limited(sb('exec'), 'exec'),
+  [`POST ${S}/exec/stream`]: limited(sb('exec'), 'exec'),
+  [`POST ${S}/processes`]: limited(sb('exec'), 'exec'),
   [`GET ${S}/processes`]: sb('exec'),
   [`GET ${S}/processes/:pid`]: sb('exec'),
   [`GET ${S}/processes/:pid/output`]: sb('exec'),
   [`POST ${S}/processes/:pid/signal`]: sb('exec'),
   [`DELETE ${S}/processes/:pid`]: sb('exec'),
 
-  [`GET ${S}/archive`]: sb('files'),
-  [`GET ${S}/files/*`]: sb('files'),
-  [`PUT ${S}/files/*`]: sb('files'),
-  [`DELETE ${S}/files/*`]: sb('files'),
-  [`GET ${S}/fs/stat`]: sb('files'),
-  [`POST ${S}/fs/mkdir`]: sb('files'),
-  [`POST ${S}/fs/rename`]: sb('files'),
-  [`GET ${S}/fs/watch`]: sb('files'),
+  [`GET ${S}/archive`]: sb('files-read'),
+  [`GET ${S}/files/*`]: sb('files-read'),
+  [`PUT ${S}/files/*`]: sb('files-write'),
+  [`DELETE ${S}/files/*`]: sb('files-write'),
+  [`GET ${S}/fs/stat`]: sb('files-read'),
+  [`POST ${S}/fs/mkdir`]: sb('files-write'),
+  [`POST ${S}/fs/rename`]: sb('files-write'),
+  [`GET ${S}/fs/watch`]: sb('files-read'),
 
-  [`GET ${S}/ports`]: sb('ports'),
+  [`GET ${S}/ports`]: sb('read'),
   [`POST ${S}/ports`]: sb('ports'),
   [`DELETE ${S}/ports/:port`]: sb('ports'),
   [`POST ${S}/ports/:port/preview-link`]: sb('ports'),
@@ -79,13 +93,13 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
     ]),
   ),
 
-  [`POST ${S}/configure`]: sb('invoke'),
-  [`GET ${S}/configure/install-log`]: sb('invoke'),
-  [`POST ${S}/invoke`]: sb('invoke'),
+  [`POST ${S}/configure`]: limited(sb('invoke'), 'invoke'),
+  [`GET ${S}/configure/install-log`]: sb('logs'),
+  [`POST ${S}/invoke`]: limited(sb('invoke'), 'invoke'),
   [`POST ${S}/invoke/cancel`]: sb('invoke'),
-  [`GET ${S}/invokes`]: sb('invoke'),
-  [`GET ${S}/invokes/:invokeId`]: sb('invoke'),
-  [`GET ${S}/invokes/:invokeId/stream`]: sb('invoke'),
+  [`GET ${S}/invokes`]: sb('logs'),
+  [`GET ${S}/invokes/:invokeId`]: sb('logs'),
+  [`GET ${S}/invokes/:invokeId/stream`]: sb('logs'),
 };
 
 /**

@@ -59,6 +59,7 @@ function identityOf(r: ApiKeyRecord): Identity {
     isAdmin: r.owner.isAdmin,
     keyId: r.id,
     via: 'api-key',
+    ...(r.scope ? { scope: r.scope } : {}),
   };
 }
 

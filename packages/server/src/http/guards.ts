@@ -177,6 +177,7 @@ export function registerGuardChain(
   };
 
   app.decorateRequest('identity', null as never);
+  app.decorateRequest('sandbox', null);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     const path = req.url.split('?')[0]!;
@@ -214,7 +215,7 @@ export function registerGuardChain(
       }
       // The preview is a door into a sandbox: the same authentication as the API, before anything.
       req.identity = await authenticatePreview(deps, req.headers, kind.target, req.ip);
-      await deps.access.requireSandbox(req.identity, kind.target.namespace, kind.target.name);
+      await deps.access.requireSandbox(req.identity, kind.target.namespace, kind.target.name, 'ports');
       if (!(req.method === 'GET' || req.method === 'HEAD')) checkPreviewOrigin(req.headers, kind.target);
       if (!deps.preview)
         throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');

@@ -8,9 +8,9 @@ import { parseConfigureRequest } from '../agent/configure-request.ts';
 import type { InvokeRun } from '../agent/invoke-run.ts';
 import { SseStream } from '../agent/sse.ts';
 import { confinePath } from '../paths.ts';
-import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { requireRunning } from '../sandbox-service.ts';
+import { sandboxOfRequest } from '../auth/request-sandbox.ts';
 import type { InvokeRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
-import { namespaceOf } from './sandboxes.ts';
 
 export interface AgentRouteDeps {
   store: Store;
@@ -74,8 +74,7 @@ type InvokeStartRoute = SandboxRoute<'prompt' | 'timeout' | 'detach'>;
 
 export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps): void {
   const { store, agent, records } = deps;
-  const lookup = async (req: SandboxRequest): Promise<Sandbox> =>
-    getSandboxOrThrow(store, namespaceOf(req.query), req.params.id);
+  const lookup = (req: SandboxRequest): Promise<Sandbox> => sandboxOfRequest(store, req);
 
   app.post<SandboxRoute>('/api/v1/sandboxes/:id/configure', async (req, reply) => {
     const sb = await lookup(req);

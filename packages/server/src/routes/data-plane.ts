@@ -7,9 +7,9 @@ import type { DataPlane, Store } from '@agenttier/core';
 import { tarToZip } from '../data-plane/archive-zip.ts';
 import { confinePath, safeFilename } from '../paths.ts';
 import type { SandboxService } from '../sandbox-service.ts';
-import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { requireRunning } from '../sandbox-service.ts';
+import { sandboxOfRequest } from '../auth/request-sandbox.ts';
 import { fileRootsOf } from './sandboxd-access.ts';
-import { namespaceOf } from './sandboxes.ts';
 import type { FileRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
 
 export interface DataPlaneRouteDeps {
@@ -33,7 +33,7 @@ const rootsOf = fileRootsOf;
 /** exec, files and archive: everything that reaches inside a running sandbox. */
 export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRouteDeps): void {
   const running = async (req: SandboxRequest) => {
-    const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), req.params.id);
+    const sb = await sandboxOfRequest(deps.store, req);
     requireRunning(sb);
     void deps.sandboxes.touch(sb, Date.now());
     return { sb, plane: await deps.dataPlaneFor(sb) };

@@ -15,6 +15,7 @@ import type { PreviewSessions } from '../auth/preview-sessions.ts';
 import { PREVIEW_SESSION_PATH } from '../auth/preview-sessions.ts';
 import { previewUrlOf } from '../http/preview-host.ts';
 import { getSandboxOrThrow } from '../sandbox-service.ts';
+import { sandboxOfRequest } from '../auth/request-sandbox.ts';
 import { parsePort } from './preview-proxy.ts';
 import { namespaceOf } from './sandboxes.ts';
 import type { PortRoute, SandboxRoute } from './route-input.ts';
@@ -130,8 +131,7 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
   };
 
   app.get<SandboxRoute>('/api/v1/sandboxes/:id/ports', async (req) => {
-    const { id } = req.params;
-    const sb = await getSandboxOrThrow(store, namespaceOf(req.query), id);
+    const sb = await sandboxOfRequest(store, req);
     let listening: Set<number> | undefined;
     const client = sb.status?.phase === 'Running' ? deps.sandboxdFor(sb) : undefined;
     if (client)

@@ -4,9 +4,9 @@ import type { Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import type { SandboxService } from '../sandbox-service.ts';
-import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { requireRunning } from '../sandbox-service.ts';
+import { sandboxOfRequest } from '../auth/request-sandbox.ts';
 import type { SandboxRequest } from './route-input.ts';
-import { namespaceOf } from './sandboxes.ts';
 
 export interface SandboxdRouteDeps {
   store: Store;
@@ -49,7 +49,7 @@ export async function sandboxdOf(
   req: SandboxRequest,
   instead: string,
 ): Promise<{ sb: Sandbox; client: SandboxdClient }> {
-  const sb = await getSandboxOrThrow(deps.store, namespaceOf(req.query), req.params.id);
+  const sb = await sandboxOfRequest(deps.store, req);
   requireRunning(sb);
   void deps.sandboxes.touch(sb, Date.now());
   const client = deps.sandboxdFor(sb);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Sandbox } from '@agenttier/contract';
+import type { Sandbox, SandboxView } from '@agenttier/contract';
 import {
   DEFAULT_NAMESPACE,
   PHASES,
@@ -12,9 +12,10 @@ import {
   patchSandboxRequestSchema,
 } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
-import { mayActOn } from '../auth/ownership.ts';
+import type { Identity } from '../context.ts';
+import { accessOf, maySee } from '../auth/ownership.ts';
+import { sandboxOfRequest } from '../auth/request-sandbox.ts';
 import type { SandboxService } from '../sandbox-service.ts';
-import { getSandboxOrThrow } from '../sandbox-service.ts';
 import { sandboxView } from '../views.ts';
 import type { QueryRoute, SandboxRoute } from './route-input.ts';
 
@@ -30,6 +31,12 @@ export function namespaceOf(query: unknown): string {
   return parseOrThrow(nameSchema, ns, 'query', 'namespace');
 }
 
+/** A view with how the caller may act on the sandbox (owner, admin, or its shared role). */
+function withAccess(view: SandboxView, who: Identity, sb: Sandbox): SandboxView {
+  const access = accessOf(who, sb);
+  return access ? { ...view, access } : view;
+}
+
 export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDeps): void {
   const { store, sandboxes } = deps;
 
@@ -40,8 +47,8 @@ export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDe
     }
     const items = await store.list<Sandbox>('Sandbox', q.namespace ? { namespace: namespaceOf(q) } : {});
     const views = items
-      .filter((sb) => mayActOn(req.identity, sb))
-      .map(sandboxView)
+      .filter((sb) => maySee(req.identity, sb))
+      .map((sb) => withAccess(sandboxView(sb), req.identity, sb))
       .filter((v) => !q.status || v.status === q.status);
     return { sandboxes: views };
   });
@@ -60,8 +67,8 @@ export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDe
   });
 
   app.get<SandboxRoute>('/api/v1/sandboxes/:id', async (req) => {
-    const { id } = req.params;
-    return sandboxView(await getSandboxOrThrow(store, namespaceOf(req.query), id));
+    const sb = await sandboxOfRequest(store, req);
+    return withAccess(sandboxView(sb), req.identity, sb);
   });
 
   app.patch<SandboxRoute>('/api/v1/sandboxes/:id', async (req) => {

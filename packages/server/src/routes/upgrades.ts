@@ -14,7 +14,7 @@ import type { Authenticator } from '../context.ts';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import { toWireError } from '../errors.ts';
 import type { SandboxService } from '../sandbox-service.ts';
-import { getSandboxOrThrow, requireRunning } from '../sandbox-service.ts';
+import { requireRunning } from '../sandbox-service.ts';
 import type { RequestGuards } from '../http/guards.ts';
 import { OLD_PREVIEW_RE, previewRedirectOf } from './ports.ts';
 import type { PreviewSessions } from '../auth/preview-sessions.ts';
@@ -129,7 +129,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         const address = req.socket.remoteAddress ?? 'unknown';
         if (kind.kind === 'preview') {
           const who = await authenticatePreview(deps, req.headers, kind.target, address);
-          await deps.access.requireSandbox(who, kind.target.namespace, kind.target.name);
+          await deps.access.requireSandbox(who, kind.target.namespace, kind.target.name, 'ports');
           if (!deps.preview)
             throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
           return await deps.preview.upgrade(req, socket, head, kind.target);
@@ -137,27 +137,15 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         const who = await deps.authenticate(req.headers, { address });
         const terminal = TERMINAL_RE.exec(url.pathname);
         const tcp = TCP_RE.exec(url.pathname);
-        const target = terminal?.[1] ?? tcp?.[1];
-        if (target !== undefined)
-          await deps.access.requireSandbox(who, namespaceOf(Object.fromEntries(url.searchParams)), target);
-        if (terminal)
-          return await openTerminal(
-            req,
-            socket,
-            head,
-            namespaceOf(Object.fromEntries(url.searchParams)),
-            terminal[1]!,
-            url,
-          );
-        if (tcp)
-          return await openTcp(
-            req,
-            socket,
-            head,
-            namespaceOf(Object.fromEntries(url.searchParams)),
-            tcp[1]!,
-            parsePort(tcp[2]!),
-          );
+        const ns = namespaceOf(Object.fromEntries(url.searchParams));
+        if (terminal) {
+          const sb = await deps.access.requireSandbox(who, ns, terminal[1]!, 'terminal');
+          return await openTerminal(req, socket, head, sb, url);
+        }
+        if (tcp) {
+          const sb = await deps.access.requireSandbox(who, ns, tcp[1]!, 'ports');
+          return await openTcp(req, socket, head, sb, parsePort(tcp[2]!));
+        }
         // WebSockets cannot follow a redirect: the old path form answers where the preview lives now.
         if (OLD_PREVIEW_RE.test(req.url ?? ''))
           throw new PlatformError(
@@ -171,15 +159,8 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     })();
   });
 
-  async function openTerminal(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    ns: string,
-    name: string,
-    url: URL,
-  ) {
-    const sb = await getSandboxOrThrow(deps.store, ns, name);
+  async function openTerminal(req: IncomingMessage, socket: Duplex, head: Buffer, sb: Sandbox, url: URL) {
+    const name = sb.metadata.name;
     requireRunning(sb);
     const client = deps.sandboxdFor(sb);
     if (!client)
@@ -238,15 +219,8 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
    * Binary WebSocket frames ⇄ a TCP connection to 127.0.0.1:port inside the sandbox. Any protocol
    * works (databases, gRPC, SSH), and the port need not be declared for preview.
    */
-  async function openTcp(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    ns: string,
-    name: string,
-    port: number,
-  ) {
-    const sb = await getSandboxOrThrow(deps.store, ns, name);
+  async function openTcp(req: IncomingMessage, socket: Duplex, head: Buffer, sb: Sandbox, port: number) {
+    const name = sb.metadata.name;
     requireRunning(sb);
     const client = deps.sandboxdFor(sb);
     if (!client)

@@ -1,12 +1,23 @@
 import type { FastifyInstance } from 'fastify';
-import type { ApiKeyView, CreatedApiKey, UserInfo } from '@agenttier/contract';
-import { PlatformError, createApiKeyRequestSchema, parseOrThrow } from '@agenttier/contract';
-import type { ApiKeyRecord, ApiKeyStore, Principal } from '@agenttier/core';
+import type { ApiKeyView, CreatedApiKey, KeyScopeView, ScopedKeyVerb, UserInfo } from '@agenttier/contract';
+import type { CreateApiKeyRequest, Sandbox } from '@agenttier/contract';
+import {
+  DEFAULT_NAMESPACE,
+  PlatformError,
+  SCOPED_KEY_VERBS,
+  createApiKeyRequestSchema,
+  parseOrThrow,
+} from '@agenttier/contract';
+import type { ApiKeyRecord, ApiKeyScope, ApiKeyStore, Principal } from '@agenttier/core';
 import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import type { Identity } from '../context.ts';
 import type { QueryRoute } from './route-input.ts';
+import type { AccessControl } from '../auth/access-control.ts';
+import { KEY_VERB_GRANTS } from '../auth/sandbox-verbs.ts';
 
 export interface UserRouteDeps {
+  /** Checks that the creator of a sandbox-scoped key may do what it hands out. */
+  access: AccessControl;
   /** Absent: the server has no key store (the key routes answer 501). */
   keys?: ApiKeyStore;
   /** Drops a revoked key from the authenticator's cache, so revocation takes effect at once. */
@@ -23,7 +34,12 @@ function userInfo(who: Identity): UserInfo {
     ...(who.name !== undefined ? { name: who.name } : {}),
     groups: who.groups,
     isAdmin: who.isAdmin,
+    ...(who.scope ? { scope: scopeView(who.scope) } : {}),
   };
+}
+
+function scopeView(s: ApiKeyScope): KeyScopeView {
+  return { namespace: s.namespace, sandbox: s.sandbox, verbs: s.verbs as ScopedKeyVerb[] };
 }
 
 function keyView(r: ApiKeyRecord): ApiKeyView {
@@ -39,6 +55,7 @@ function keyView(r: ApiKeyRecord): ApiKeyView {
     createdAt: r.createdAt,
     ...(r.lastUsedAt ? { lastUsedAt: r.lastUsedAt } : {}),
     ...(r.expiresAt ? { expiresAt: r.expiresAt } : {}),
+    ...(r.scope ? { scope: scopeView(r.scope) } : {}),
   };
 }
 
@@ -50,6 +67,36 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
         'this server authenticates without API keys (development authentication), so it has none to manage',
       );
     return deps.keys;
+  };
+
+  /**
+   * The scope of a sandbox-scoped key being created: the creator must be able to do everything the key
+   * hands out (an operator cannot mint a key with more than operator rights), checked now and again on
+   * every use through the creator's current access.
+   */
+  const scopeOf = async (body: CreateApiKeyRequest, who: Identity): Promise<ApiKeyScope | undefined> => {
+    if (body.sandbox === undefined) {
+      if (body.verbs !== undefined || body.namespace !== undefined)
+        throw new PlatformError(
+          'BAD_REQUEST',
+          '"verbs" and "namespace" go with "sandbox" (a sandbox-scoped key)',
+        );
+      return undefined;
+    }
+    if (body.verbs === undefined)
+      throw new PlatformError(
+        'BAD_REQUEST',
+        `a sandbox-scoped key needs "verbs": some of ${SCOPED_KEY_VERBS.join(', ')}`,
+      );
+    if (body.user)
+      throw new PlatformError('BAD_REQUEST', 'a sandbox-scoped key acts as its creator; leave out "user"');
+    const namespace = body.namespace ?? DEFAULT_NAMESPACE;
+    const verbs = [...new Set(body.verbs)];
+    let sb: Sandbox | undefined;
+    for (const v of verbs)
+      for (const routeVerb of KEY_VERB_GRANTS[v])
+        sb = await deps.access.requireSandbox(who, namespace, body.sandbox, routeVerb);
+    return { namespace, sandbox: body.sandbox, ...(sb?.metadata.uid ? { uid: sb.metadata.uid } : {}), verbs };
   };
 
   app.get('/api/v1/user/me', async (req) => userInfo(req.identity));
@@ -76,6 +123,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
           groups: who.groups,
           isAdmin: who.isAdmin,
         };
+    const scope = await scopeOf(body, who);
     const key = generateApiKey();
     const now = Date.now();
     const record: ApiKeyRecord = {
@@ -85,6 +133,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
       owner,
       createdAt: new Date(now).toISOString(),
       ...(body.expiresInDays ? { expiresAt: new Date(now + body.expiresInDays * DAY_MS).toISOString() } : {}),
+      ...(scope ? { scope } : {}),
     };
     await keys.insert(record);
     reply.code(201);

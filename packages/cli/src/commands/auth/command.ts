@@ -29,8 +29,23 @@ export const apikeyCommand = {
           flags: '--expires-in-days <days>',
           description: 'days until it stops working (1-3650); default never',
         },
+        {
+          flags: '--sandbox <name>',
+          description: 'limit the key to this one sandbox (with --verbs); it can do nothing else',
+        },
+        {
+          flags: '--verbs <list>',
+          description:
+            'what the sandbox-scoped key may do, comma-separated: read, logs, files-read, files, exec, invoke, terminal, ports, lifecycle',
+        },
       ],
-      examples: [{ description: 'A key for an agent', command: 'agenttier apikey create my-agent' }],
+      examples: [
+        { description: 'A key acting as you', command: 'agenttier apikey create my-laptop' },
+        {
+          description: 'A key for an agent: commands and files in one sandbox only',
+          command: 'agenttier apikey create my-agent --sandbox demo --verbs exec,files',
+        },
+      ],
     },
     {
       name: 'list',

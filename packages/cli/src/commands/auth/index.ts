@@ -1,6 +1,7 @@
-import type { ApiKeyView } from '@agenttier/sdk';
+import type { ApiKeyView, ScopedKeyVerb } from '@agenttier/sdk';
 import { formatAge, renderDetails, renderTable } from '../../output.ts';
-import { parseIntFlag } from '../../flags.ts';
+import { UsageError } from '../../errors.ts';
+import { parseIntFlag, str } from '../../flags.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
 
 const whoami: Handler = async (client) => {
@@ -12,6 +13,10 @@ const whoami: Handler = async (client) => {
       ['Email', me.email],
       ['Groups', me.groups.length ? me.groups.join(', ') : '-'],
       ['Admin', me.isAdmin ? 'yes' : 'no'],
+      [
+        'Limited to',
+        me.scope ? `${me.scope.namespace}/${me.scope.sandbox}: ${me.scope.verbs.join(', ')}` : undefined,
+      ],
     ]),
   );
   return 0;
@@ -19,12 +24,13 @@ const whoami: Handler = async (client) => {
 
 function keysTable(keys: ApiKeyView[]): string {
   return renderTable(
-    ['ID', 'NAME', 'OWNER', 'ADMIN', 'CREATED', 'LAST USED', 'EXPIRES'],
+    ['ID', 'NAME', 'OWNER', 'ADMIN', 'SCOPE', 'CREATED', 'LAST USED', 'EXPIRES'],
     keys.map((k) => [
       k.id,
       k.name,
       k.owner.id,
       k.isAdmin ? 'yes' : 'no',
+      k.scope ? `${k.scope.sandbox}: ${k.scope.verbs.join(',')}` : '-',
       formatAge(k.createdAt),
       k.lastUsedAt ? formatAge(k.lastUsedAt) : '-',
       k.expiresAt ?? 'never',
@@ -38,9 +44,24 @@ const create: Handler = async (client, { args, opts }) => {
     opts.expiresInDays !== undefined
       ? parseIntFlag(opts.expiresInDays, '--expires-in-days', { min: 1, max: 3650 })
       : undefined;
+  const sandbox = str(opts.sandbox);
+  const verbs = str(opts.verbs);
+  if ((sandbox === undefined) !== (verbs === undefined))
+    throw new UsageError('--sandbox and --verbs go together: a key for one sandbox needs both');
+  const namespace = client.settings.namespace;
   const created = await client.sdk().createApiKey({
     name,
     ...(days !== undefined ? { expiresInDays: days } : {}),
+    ...(sandbox !== undefined
+      ? {
+          sandbox,
+          ...(namespace ? { namespace } : {}),
+          verbs: verbs!
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean) as ScopedKeyVerb[],
+        }
+      : {}),
     signal: client.signal,
   });
   client.print(created, () => `${created.key}\n`);

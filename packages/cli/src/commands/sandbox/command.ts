@@ -98,6 +98,41 @@ export const sandboxCommand = {
       ],
     },
     {
+      name: 'share',
+      description:
+        'Share a sandbox with another user: viewer (status, logs, reading files) or operator (also exec, files, terminal, invoke, ports, stop/resume; never delete or share)',
+      arguments: [
+        { name: 'name', description: 'sandbox name', required: true },
+        { name: 'user', description: 'user id to share with', required: true },
+      ],
+      options: [
+        {
+          flags: '--role <role>',
+          description: 'what the user may do',
+          choices: ['viewer', 'operator'],
+          required: true,
+        },
+      ],
+      examples: [
+        { description: 'Let bob work in it', command: 'agenttier sandbox share demo bob --role operator' },
+      ],
+    },
+    {
+      name: 'unshare',
+      description: 'Stop sharing a sandbox with a user (their next request is refused)',
+      arguments: [
+        { name: 'name', description: 'sandbox name', required: true },
+        { name: 'user', description: 'user id', required: true },
+      ],
+      examples: [{ description: 'Revoke bob', command: 'agenttier sandbox unshare demo bob' }],
+    },
+    {
+      name: 'shares',
+      description: 'List who a sandbox is shared with',
+      arguments: [{ name: 'name', description: 'sandbox name', required: true }],
+      examples: [{ description: 'Who else has access', command: 'agenttier sandbox shares demo' }],
+    },
+    {
       name: 'stop',
       description: 'Stop sandboxes (the workspace is kept); waits until Stopped unless --no-wait',
       arguments: [{ name: 'names', description: 'sandbox names', required: true, variadic: true }],

@@ -6,6 +6,7 @@ import { create, get, list, remove, resume, stop } from './lifecycle.ts';
 import { portForward } from './port-forward.ts';
 import { portsForward, portsList, portsPreview, portsRemove } from './ports.ts';
 import { kill, logs, ps } from './processes.ts';
+import { share, shares, unshare } from './shares.ts';
 import { terminal } from './terminal.ts';
 
 export const sandboxHandlers: HandlerMap = {
@@ -14,6 +15,9 @@ export const sandboxHandlers: HandlerMap = {
   get,
   stop,
   resume,
+  share,
+  unshare,
+  shares,
   delete: remove,
   exec,
   terminal,

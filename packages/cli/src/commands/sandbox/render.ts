@@ -5,13 +5,24 @@ import { formatAge, formatBytes, renderDetails, renderTable, truncate } from '..
 export function sandboxTable(views: SandboxView[], style: Style, now = Date.now()): string {
   const namespaces = new Set(views.map((v) => v.namespace));
   const withNs = namespaces.size > 1;
-  const headers = ['NAME', ...(withNs ? ['NAMESPACE'] : []), 'STATUS', 'TEMPLATE', 'MODE', 'AGE'];
+  // Shared sandboxes in the list: say how you may act on each (owner, viewer, operator).
+  const withAccess = views.some((v) => v.access === 'viewer' || v.access === 'operator');
+  const headers = [
+    'NAME',
+    ...(withNs ? ['NAMESPACE'] : []),
+    'STATUS',
+    'TEMPLATE',
+    'MODE',
+    ...(withAccess ? ['ACCESS'] : []),
+    'AGE',
+  ];
   const rows = views.map((v) => [
     v.name,
     ...(withNs ? [v.namespace] : []),
     style.phase(v.status || 'Unknown'),
     v.templateRef || '-',
     v.mode || '-',
+    ...(withAccess ? [v.access ?? '-'] : []),
     formatAge(v.createdAt, now),
   ]);
   return renderTable(headers, rows);
