@@ -32,7 +32,12 @@ export const LAYERS = {
     uses: ['contract', 'core', 'platform-kubernetes', 'sandboxd', 'server'],
     role: '`agenttier controller` and `agenttier router` on a cluster',
   },
-  cli: { uses: ['contract', 'sdk', 'local', 'operator'], role: 'the `agenttier` command' },
+  mcp: {
+    uses: ['contract', 'sdk'],
+    testUses: ['local'],
+    role: 'the MCP server: sandbox tools for models, over the SDK',
+  },
+  cli: { uses: ['contract', 'sdk', 'mcp', 'local', 'operator'], role: 'the `agenttier` command' },
   testkit: {
     uses: ['contract', 'core'],
     role: 'test support shared by packages: port suites, fake kube-apiserver, eventually()',

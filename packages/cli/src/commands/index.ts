@@ -7,6 +7,8 @@ import { configureCommand } from './configure/command.ts';
 import { configureHandlers } from './configure/index.ts';
 import { invokeCommand } from './invoke/command.ts';
 import { kubernetesCommands } from './kubernetes/entries.ts';
+import { mcpCommand } from './mcp/command.ts';
+import { mcpHandlers } from './mcp/index.ts';
 import { invokeHandlers } from './invoke/index.ts';
 import { invokesCommand } from './invokes/command.ts';
 import { invokesHandlers } from './invokes/index.ts';
@@ -38,6 +40,7 @@ export const commands: readonly CommandEntry[] = [
   { spec: configCommand, handlers: configHandlers },
   { spec: whoamiCommand, handlers: whoamiHandlers },
   { spec: apikeyCommand, handlers: apikeyHandlers },
+  { spec: mcpCommand, handlers: mcpHandlers },
   ...kubernetesCommands,
   { spec: versionCommand, handlers: versionHandlers },
 ];

@@ -26,6 +26,8 @@ export function testNamespace(prefix: string): string {
 }
 
 export interface TestPlatformOpts {
+  /** Keyless callers are the admin. @default true */
+  devAuth?: boolean;
   /** Reuse a data dir (a restart test). @default a new temp dir */
   dataDir?: string;
   /** @default dockerHost (AGENTTIER_DOCKER_HOST or the private engine) */
@@ -44,7 +46,8 @@ export async function startTestPlatform(opts: TestPlatformOpts = {}): Promise<Te
       logger: pino({ level: process.env.AGENTTIER_TEST_LOG ?? 'silent' }),
       resyncIntervalMs: 2000,
       // The suites call the API without keys; key authentication has its own tests (server/src/auth).
-      devAuth: true,
+      // `devAuth: false` for suites that exercise a client's credentials (ensureAdminKey() gives one).
+      devAuth: opts.devAuth ?? true,
       ...(opts.sandboxd === false ? { sandboxd: false } : {}),
     });
     return Object.assign(platform, { dataDir: dir });
