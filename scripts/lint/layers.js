@@ -30,6 +30,8 @@ export const LAYERS = {
   },
   operator: {
     uses: ['contract', 'core', 'platform-kubernetes', 'sandboxd', 'server'],
+    // The Helm-on-a-real-node suite drives the in-cluster router with the SDK, as users do.
+    testUses: ['sdk'],
     role: '`agenttier controller` and `agenttier router` on a cluster',
   },
   mcp: {

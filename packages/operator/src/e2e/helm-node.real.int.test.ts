@@ -1,0 +1,229 @@
+// The in-cluster path on a real node, as a cluster operator installs it: `helm install` of
+// deploy/helm/agenttier (the controller with two replicas on a Lease, the router with its claim, the
+// default templates), both running as pods from the locally built image; then the SDK drives the
+// router through `kubectl port-forward` on loopback: create, exec, files, terminal, agent configure
+// and invoke (router pod → sandbox pod's sandboxd), the leader's pod deleted and the standby taking
+// over while sandboxes keep converging (stop, resume with the workspace kept, delete).
+//
+// scripts/kube.sh runs it on the real node of scripts/kube-node.sh (AGENTTIER_E2E_HELM_NODE=1), after
+// the suites that run their own in-process controller (two controllers would fight over sandboxes).
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AgentTier } from '@agenttier/sdk';
+import type { Sandbox } from '@agenttier/sdk';
+import { helmBinary } from '@agenttier/platform-kubernetes/testing';
+import { eventually } from '@agenttier/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { realClusterSkipReason } from './operator-cluster.ts';
+
+const reason =
+  realClusterSkipReason() ||
+  (process.env.AGENTTIER_E2E_HELM_NODE === '1' ? '' : 'AGENTTIER_E2E_HELM_NODE is not 1 (needs a real node)');
+
+const CHART = join(import.meta.dirname, '../../../../deploy/helm/agenttier');
+const LEASE = 'agenttier-controller-leader';
+const WAIT_MS =
+  Number(process.env.AGENTTIER_E2E_WAIT_MS) > 0 ? Number(process.env.AGENTTIER_E2E_WAIT_MS) : 180_000;
+
+/** `kubectl port-forward` to the router's Service on a free loopback port; resolves with its URL. */
+function portForward(namespace: string, service: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    'kubectl',
+    ['-n', namespace, 'port-forward', '--address', '127.0.0.1', `svc/${service}`, ':8080'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve({ url: `http://127.0.0.1:${m[1]}`, child });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`kubectl port-forward exited (${code}): ${out}`)));
+  });
+}
+
+if (reason) {
+  console.info(`[helm on a real node] skipping: ${reason}`);
+  describe('helm install on a real node', () => {
+    it.skip(`skipped: ${reason}`, () => {});
+  });
+} else {
+  describe('helm install on a real node: controller (2 replicas, Lease) and router as pods', () => {
+    const suffix = randomBytes(3).toString('hex');
+    const ns = `agenttier-helm-${suffix}`;
+    const sandboxNs = `agenttier-helm-sbx-${suffix}`;
+    const tag = process.env.AGENTTIER_E2E_HELM_TAG ?? 'kube-node';
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const leases = kc.makeApiClient(CoordinationV1Api);
+    const helm = (...args: string[]) =>
+      execFileSync(helmBinary(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    let forward: ChildProcess | undefined;
+    let client: AgentTier;
+    let box: Sandbox;
+    let installed = false;
+
+    const ready = (name: string, replicas: number) =>
+      eventually(
+        async () => {
+          const d = await apps.readNamespacedDeployment({ namespace: ns, name });
+          return (d.status?.readyReplicas ?? 0) === replicas && (d.status?.replicas ?? 0) === replicas;
+        },
+        `deployment ${name} to have ${replicas} ready replica(s)`,
+        WAIT_MS,
+      );
+    const controllerPods = async () =>
+      (
+        await core.listNamespacedPod({
+          namespace: ns,
+          labelSelector: 'app.kubernetes.io/component=controller',
+        })
+      ).items;
+    const holder = async () =>
+      (await leases.readNamespacedLease({ namespace: ns, name: LEASE })).spec?.holderIdentity ?? '';
+
+    beforeAll(async () => {
+      await core.createNamespace({ body: { metadata: { name: sandboxNs } } });
+      helm(
+        'install',
+        'agenttier',
+        CHART,
+        '--namespace',
+        ns,
+        '--create-namespace',
+        '--set',
+        `global.tag=${tag}`,
+        '--set',
+        'templates.tag=dev',
+        '--set',
+        'controller.replicas=2',
+        '--set',
+        'auth.devAuth=true',
+        '--set',
+        `rbac.sandboxNamespaces={${sandboxNs}}`,
+        '--set',
+        `defaults.sandboxNamespace=${sandboxNs}`,
+      );
+      installed = true;
+      await ready('agenttier-controller', 2);
+      await ready('agenttier-router', 1);
+      const fwd = await portForward(ns, 'agenttier-router');
+      forward = fwd.child;
+      // `env: {}`: no key from this machine's CLI config (the release runs with auth.devAuth).
+      client = new AgentTier({ apiUrl: fwd.url, env: {} });
+    }, 300_000);
+
+    afterAll(async () => {
+      // Sandboxes first, while the controller still runs and releases their finalizers.
+      await client
+        ?.listSandboxes({ namespace: sandboxNs })
+        .then((all) => Promise.all(all.map((s) => s.delete().catch(() => undefined))))
+        .then(() =>
+          eventually(
+            async () => (await client.listSandboxes({ namespace: sandboxNs })).length === 0,
+            'the sandboxes to be gone',
+            WAIT_MS,
+          ),
+        )
+        .catch(() => undefined);
+      forward?.kill();
+      if (installed) {
+        try {
+          helm('uninstall', 'agenttier', '--namespace', ns, '--wait', '--timeout', '120s');
+        } catch {
+          // the namespaces go below either way
+        }
+      }
+      await core.deleteNamespace({ name: sandboxNs }).catch(() => undefined);
+      await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    }, 300_000);
+
+    it('runs two controller pods, one of them holding the Lease (MicroTime renewals)', async () => {
+      const pods = await controllerPods();
+      expect(pods).toHaveLength(2);
+      const lease = await eventually(
+        async () => {
+          const spec = (await leases.readNamespacedLease({ namespace: ns, name: LEASE })).spec;
+          return spec?.holderIdentity ? spec : undefined;
+        },
+        'a controller pod to hold the Lease',
+        WAIT_MS,
+      );
+      expect(pods.map((p) => p.metadata?.name)).toContain(lease.holderIdentity);
+      expect(String(lease.renewTime)).toMatch(/\.\d{6}Z$/);
+    });
+
+    it('creates a sandbox through the in-cluster router and reaches its sandboxd: exec, files, terminal', async () => {
+      box = await client.createSandbox({
+        name: 'helm-box',
+        template: 'minimal-shell',
+        namespace: sandboxNs,
+        mode: 'agent',
+      });
+      await box.waitUntilRunning({ timeoutMs: WAIT_MS });
+      expect(box.info).toMatchObject({ podName: 'helm-box-pod', pvcName: 'helm-box-workspace' });
+
+      const ran = await box.exec(['sh', '-c', 'echo "out $(id -u)"; echo err >&2; exit 3']);
+      expect(ran).toMatchObject({ exitCode: 3, stdout: 'out 1000\n', stderr: 'err\n' });
+
+      await box.files.write('/workspace/notes/kept.txt', 'written through the router\n');
+      expect(await box.files.readText('/workspace/notes/kept.txt')).toBe('written through the router\n');
+      expect((await box.files.list('/workspace/notes')).map((e) => e.name)).toEqual(['kept.txt']);
+
+      const term = await box.terminal({ reconnect: false });
+      let output = '';
+      term.on('output', (text) => (output += text));
+      term.write('echo "sum=$((6*7))"\r');
+      await eventually(() => output.includes('sum=42'), 'the terminal to answer', WAIT_MS);
+      term.close();
+    });
+
+    it('configures and invokes the agent through the router; the invoke is recorded', async () => {
+      const configured = await box.agent.configure({
+        files: [{ path: '/workspace/agent.sh', content: 'read line; echo "hello $line"\n' }],
+        installCommand: ['sh', '-c', 'echo installing on the pod'],
+        entrypoint: ['sh', '/workspace/agent.sh'],
+      });
+      expect(configured).toMatchObject({ installExitCode: 0 });
+      const result = await box.agent.invoke({ input: 'cluster\n' });
+      expect(result).toMatchObject({ exitCode: 0, stdout: 'hello cluster\n', reason: 'completed' });
+      const records = await box.agent.invokes();
+      expect(records.map((r) => r.invokeId)).toContain(result.invokeId);
+    });
+
+    it('hands over to the standby when the leader pod is deleted; sandboxes keep converging', async () => {
+      const leader = await holder();
+      const standby = (await controllerPods()).map((p) => p.metadata!.name!).find((n) => n !== leader);
+      expect(standby).toBeTruthy();
+      await core.deleteNamespacedPod({ namespace: ns, name: leader });
+      const next = await eventually(
+        async () => {
+          const h = await holder();
+          return h && h !== leader ? h : undefined;
+        },
+        'another controller pod to take the Lease',
+        WAIT_MS,
+      );
+      const live = (await controllerPods()).filter((p) => !p.metadata?.deletionTimestamp);
+      expect(live.map((p) => p.metadata?.name)).toContain(next);
+
+      // The new leader reconciles: stop deletes the pod, resume starts a new one on the same claim.
+      await box.stop();
+      await box.waitUntilStopped({ timeoutMs: WAIT_MS });
+      await box.resume();
+      await box.waitUntilRunning({ timeoutMs: WAIT_MS });
+      expect(await box.files.readText('/workspace/notes/kept.txt')).toBe('written through the router\n');
+      await box.delete();
+      await box.waitUntilDeleted({ timeoutMs: WAIT_MS });
+      await ready('agenttier-controller', 2);
+    });
+  });
+}
