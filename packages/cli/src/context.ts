@@ -23,6 +23,8 @@ export interface LocalPlatformModule {
     previewOrigin?: string;
     workspaceQuota?: 'auto' | 'loop' | 'off';
     devAuth?: boolean;
+    /** AGENTTIER_OIDC_* settings (the environment with `up`'s --oidc-* flags over it). */
+    oidcEnv?: Record<string, string | undefined>;
   }): Promise<{
     url: string;
     close(): Promise<void>;

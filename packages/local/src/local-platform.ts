@@ -32,6 +32,8 @@ import {
   SqliteApiKeyStore,
   SqliteAuditLog,
   SqliteSessionStore,
+  checkOidcSettings,
+  oidcSettingsFromEnv,
   createApp,
   generateApiKey,
   hashApiKey,
@@ -39,7 +41,7 @@ import {
   createSandboxdClientCache,
   DEFAULT_CREATE_LIMITS,
 } from '@agenttier/server';
-import type { CreateLimitOpts, ServerLimitsOpts } from '@agenttier/server';
+import type { CreateLimitOpts, OidcSettings, ServerLimitsOpts } from '@agenttier/server';
 
 export interface LocalPlatformOpts {
   /** @default '127.0.0.1' — anything else needs auth, which is refused until auth is configured. */
@@ -91,6 +93,13 @@ export interface LocalPlatformOpts {
    * with one are still checked). Loopback only. @default false (API keys; see ensureAdminKey)
    */
   devAuth?: boolean;
+  /**
+   * OpenID Connect: bearer JWTs from this issuer, and browser login when it names a client id
+   * (docs/auth.md#oidc). @default from env AGENTTIER_OIDC_* (none when AGENTTIER_OIDC_ISSUER is unset)
+   */
+  oidc?: OidcSettings;
+  /** Where AGENTTIER_OIDC_* are read when `oidc` is absent (`agenttier up` overlays its flags). @default process.env */
+  oidcEnv?: Record<string, string | undefined>;
 }
 
 export interface LocalPlatform {
@@ -177,6 +186,7 @@ function workspaceSizeRange(dataDir: string): { min: number; max: number } {
 export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<LocalPlatform> {
   const host = opts.host ?? '127.0.0.1';
   const devAuth = opts.devAuth ?? false;
+  const oidc = opts.oidc ? checkOidcSettings(opts.oidc) : oidcSettingsFromEnv(opts.oidcEnv ?? process.env);
   if (devAuth && !LOOPBACK.has(host)) {
     throw new Error(
       `refusing to listen on ${host} with --dev-auth: every caller without a key would be an admin. ` +
@@ -299,6 +309,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const apiKeys = new SqliteApiKeyStore(join(dataDir, 'state.db'));
   const auditLog = new SqliteAuditLog(join(dataDir, 'state.db'));
   const sessions = new SqliteSessionStore(join(dataDir, 'state.db'));
+  if (oidc)
+    logger.info({ issuer: oidc.issuer, audience: oidc.audience, login: Boolean(oidc.clientId) }, 'OIDC on');
   if (devAuth)
     logger.warn(
       'DEVELOPMENT AUTHENTICATION (--dev-auth): every local caller without a key is an admin, including any process of any user on this machine; never use it on a shared machine',
@@ -311,6 +323,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     auditLog,
     // Browser sessions (web UI login); plain HTTP on loopback, so cookies without Secure.
     sessions: { store: sessions },
+    ...(oidc ? { oidc } : {}),
     devAuth,
     sandboxdFor: (sb) => (bundle ? clients.get(sb) : undefined),
     logger,

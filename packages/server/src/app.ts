@@ -18,6 +18,11 @@ import type { Authenticator, Identity } from './context.ts';
 import { createSessionAuthenticator } from './auth/session-auth.ts';
 import type { BrowserSessionOpts } from './routes/auth-session.ts';
 import { registerAuthSessionRoutes } from './routes/auth-session.ts';
+import type { ServiceAccountReviewer } from './auth/bearer-auth.ts';
+import { createBearerAuthenticator } from './auth/bearer-auth.ts';
+import type { OidcSettings } from './auth/oidc-settings.ts';
+import { createOidcVerifier } from './auth/oidc-verifier.ts';
+import { registerOidcLoginRoutes } from './routes/oidc-login.ts';
 import { DEV_IDENTITY, devAuthenticator } from './context.ts';
 import type { KeyAuthOpts } from './auth/key-authenticator.ts';
 import { createKeyAuthenticator } from './auth/key-authenticator.ts';
@@ -68,7 +73,11 @@ export interface AppDeps {
   keyAuth?: Omit<KeyAuthOpts, 'keys' | 'anonymous' | 'session' | 'bearer'>;
   /** Browser sessions (cookie login with an API key); needs `apiKeys`. */
   sessions?: BrowserSessionOpts;
-  /** Bearer tokens that are not API keys (OIDC JWTs, ServiceAccount tokens): who they are, or a 401. */
+  /** OIDC: bearer JWTs from this issuer; with a client id and `sessions`, browser login too (docs/auth.md). */
+  oidc?: OidcSettings;
+  /** Kubernetes ServiceAccount tokens, reviewed by the API server (auth/token-review.ts). */
+  serviceAccounts?: ServiceAccountReviewer;
+  /** Overrides how bearer tokens that are not API keys are checked (default: `oidc`, then `serviceAccounts`). */
   bearer?: (token: string) => Promise<Identity>;
   /** Lifetimes and bounds of preview links and preview sessions (docs/security.md). */
   previewSessions?: PreviewSessionOpts;
@@ -141,13 +150,22 @@ export function createApp(deps: AppDeps): FastifyInstance {
         secure: deps.sessions.secureCookies ?? false,
       })
     : undefined;
+  const oidcVerifier = deps.oidc ? createOidcVerifier(deps.oidc) : undefined;
+  const bearer =
+    deps.bearer ??
+    (oidcVerifier || deps.serviceAccounts
+      ? createBearerAuthenticator({
+          ...(oidcVerifier ? { oidc: oidcVerifier } : {}),
+          ...(deps.serviceAccounts ? { serviceAccounts: deps.serviceAccounts } : {}),
+        })
+      : undefined);
   const keyAuth = deps.apiKeys
     ? createKeyAuthenticator({
         ...deps.keyAuth,
         keys: deps.apiKeys,
         ...(deps.devAuth ? { anonymous: DEV_IDENTITY } : {}),
         ...(sessionAuth ? { session: sessionAuth } : {}),
-        ...(deps.bearer ? { bearer: deps.bearer } : {}),
+        ...(bearer ? { bearer } : {}),
       })
     : undefined;
   const authenticate = deps.authenticate ?? keyAuth?.authenticate ?? devAuthenticator;
@@ -239,8 +257,14 @@ export function createApp(deps: AppDeps): FastifyInstance {
   registerAuthSessionRoutes(app, {
     ...(deps.sessions ? { sessions: deps.sessions } : {}),
     ...(keyAuth ? { authenticateKey: keyAuth.authenticate } : {}),
-    oidcLogin: false,
+    oidcLogin: Boolean(deps.oidc?.clientId && deps.sessions),
   });
+  registerOidcLoginRoutes(
+    app,
+    oidcVerifier && deps.oidc && deps.sessions
+      ? { settings: deps.oidc, verifier: oidcVerifier, sessions: deps.sessions }
+      : undefined,
+  );
   registerSandboxRoutes(app, { store: deps.store, sandboxes });
   registerShareRoutes(app, { store: deps.store });
   registerTemplateRoutes(app, { store: deps.store });

@@ -19,3 +19,8 @@ export { API_KEY_PREFIX, API_KEY_RE, generateApiKey, hashApiKey, newKeyId } from
 export { SqliteAuditLog } from './auth/sqlite-audit-log.ts';
 export { SqliteSessionStore } from './auth/session-store.ts';
 export type { BrowserSessionOpts } from './routes/auth-session.ts';
+export { checkOidcSettings, oidcSettingsFromEnv } from './auth/oidc-settings.ts';
+export type { OidcSettings } from './auth/oidc-settings.ts';
+export { createOidcVerifier } from './auth/oidc-verifier.ts';
+export type { OidcVerifier } from './auth/oidc-verifier.ts';
+export type { ServiceAccountReviewer } from './auth/bearer-auth.ts';

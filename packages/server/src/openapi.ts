@@ -174,6 +174,22 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     success: json('{user: {id, email?, name?, groups, isAdmin}, expiresAt}', 201),
   },
   {
+    method: 'GET',
+    path: '/api/v1/auth/oidc/login',
+    tag: 'auth',
+    summary: 'Start an OIDC login (authorization code + PKCE): redirects the browser to the provider',
+    query: { returnTo: 'a path on this origin to land on after login (default /)' },
+    success: { status: 302, description: 'to the provider' },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/auth/oidc/callback',
+    tag: 'auth',
+    summary: 'Where the provider sends the browser back: sets the session cookie and redirects to returnTo',
+    query: { code: 'from the provider', state: 'from the provider' },
+    success: { status: 302, description: 'to returnTo, with the session cookie' },
+  },
+  {
     method: 'DELETE',
     path: '/api/v1/auth/session',
     tag: 'auth',

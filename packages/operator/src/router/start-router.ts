@@ -12,7 +12,7 @@ import {
   loadKubeConfig,
   withChildNamesOnRead,
 } from '@agenttier/platform-kubernetes';
-import type { Authenticator } from '@agenttier/server';
+import type { Authenticator, OidcSettings } from '@agenttier/server';
 import {
   API_KEY_RE,
   SandboxdDataPlane,
@@ -20,6 +20,8 @@ import {
   SqliteApiKeyStore,
   SqliteAuditLog,
   SqliteSessionStore,
+  checkOidcSettings,
+  oidcSettingsFromEnv,
   createApp,
   hashApiKey,
   newKeyId,
@@ -45,6 +47,8 @@ export interface RouterProcessOpts {
   devAuth?: boolean;
   /** The router is reached over HTTPS (an ingress terminates TLS): session cookies get `__Host-` and `Secure`. @default env AGENTTIER_SECURE_COOKIES === 'true' */
   secureCookies?: boolean;
+  /** OpenID Connect (bearer JWTs, browser login). @default from env AGENTTIER_OIDC_* (docs/auth.md#oidc) */
+  oidc?: OidcSettings;
   /**
    * An admin API key (`atk_…`, from a Secret) registered by its hash at start, so the first admin can
    * get in and issue keys for everyone else (`agenttier apikey create`). API keys live in the data
@@ -173,6 +177,18 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
   const apiKeys = new SqliteApiKeyStore(agentRecordsPath);
   const auditLog = new SqliteAuditLog(agentRecordsPath);
   const sessions = new SqliteSessionStore(agentRecordsPath);
+  let oidc: OidcSettings | undefined;
+  try {
+    oidc = opts.oidc ? checkOidcSettings(opts.oidc) : oidcSettingsFromEnv(process.env);
+  } catch (err) {
+    agentRecords.close();
+    apiKeys.close();
+    auditLog.close();
+    sessions.close();
+    throw err;
+  }
+  if (oidc)
+    log.info({ issuer: oidc.issuer, audience: oidc.audience, login: Boolean(oidc.clientId) }, 'OIDC on');
   const closeDbs = () => {
     agentRecords.close();
     apiKeys.close();
@@ -209,6 +225,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
       store: sessions,
       secureCookies: opts.secureCookies ?? process.env.AGENTTIER_SECURE_COOKIES === 'true',
     },
+    ...(oidc ? { oidc } : {}),
     devAuth,
     readinessChecks: [
       async () => {

@@ -40,6 +40,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   'GET /api/v1/auth/methods': PUBLIC,
   'POST /api/v1/auth/session': PUBLIC,
   'DELETE /api/v1/auth/session': PUBLIC,
+  'GET /api/v1/auth/oidc/login': PUBLIC,
+  'GET /api/v1/auth/oidc/callback': PUBLIC,
   'GET /api/v1/openapi.json': ANY,
   'GET /api/v1/user/me': ANY,
   'GET /api/v1/audit/events': ANY,

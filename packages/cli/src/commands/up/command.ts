@@ -61,6 +61,25 @@ export const upCommand = {
         'development authentication: every local caller without a key is an admin (loopback only; never on a shared machine)',
     },
     {
+      flags: '--oidc-issuer <url>',
+      description:
+        'accept bearer JWTs from this OpenID provider (https; default AGENTTIER_OIDC_ISSUER); see docs/auth.md#oidc for the other AGENTTIER_OIDC_* settings',
+    },
+    {
+      flags: '--oidc-audience <aud>',
+      description:
+        'the aud the tokens carry (comma-separated; default AGENTTIER_OIDC_AUDIENCE, else the client id)',
+    },
+    {
+      flags: '--oidc-client-id <id>',
+      description:
+        'client id at the provider for browser login (code + PKCE; secret in AGENTTIER_OIDC_CLIENT_SECRET, never a flag)',
+    },
+    {
+      flags: '--oidc-admin-group <group>',
+      description: 'members of this group (claim AGENTTIER_OIDC_GROUPS_CLAIM, default groups) are admins',
+    },
+    {
       flags: '--log-level <level>',
       description: 'server log level',
       choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
@@ -72,6 +91,11 @@ export const upCommand = {
       command: 'agenttier up --allowed-host agenttier.example.com',
     },
     { description: 'Start on http://127.0.0.1:8080 (Ctrl-C stops it)', command: 'agenttier up' },
+    {
+      description: 'Accept tokens and browser logins from an OpenID provider',
+      command:
+        'agenttier up --oidc-issuer https://login.example.com/realms/dev --oidc-client-id agenttier --oidc-admin-group agenttier-admins',
+    },
     {
       description: 'Another port and data directory',
       command: 'agenttier up --port 9090 --data-dir /tmp/agenttier',

@@ -43,6 +43,14 @@ const up: Handler = async (client, { opts }) => {
   const corsOrigins = list(opts.corsOrigin, client.env.AGENTTIER_CORS_ORIGINS);
   const previewOrigin = str(opts.previewOrigin) ?? client.env.AGENTTIER_PREVIEW_ORIGIN;
   const devAuth = opts.devAuth === true;
+  // Flags over the environment; the platform parses and checks the result (oidcSettingsFromEnv).
+  const oidcEnv: Record<string, string | undefined> = {
+    ...Object.fromEntries(Object.entries(client.env).filter(([k]) => k.startsWith('AGENTTIER_OIDC_'))),
+    ...(str(opts.oidcIssuer) ? { AGENTTIER_OIDC_ISSUER: str(opts.oidcIssuer) } : {}),
+    ...(str(opts.oidcAudience) ? { AGENTTIER_OIDC_AUDIENCE: str(opts.oidcAudience) } : {}),
+    ...(str(opts.oidcClientId) ? { AGENTTIER_OIDC_CLIENT_ID: str(opts.oidcClientId) } : {}),
+    ...(str(opts.oidcAdminGroup) ? { AGENTTIER_OIDC_ADMIN_GROUP: str(opts.oidcAdminGroup) } : {}),
+  };
   const mod = await client.loadPlatform();
   let platform: Awaited<ReturnType<typeof mod.startLocalPlatform>>;
   try {
@@ -57,6 +65,7 @@ const up: Handler = async (client, { opts }) => {
       ...(corsOrigins.length ? { corsOrigins } : {}),
       ...(previewOrigin ? { previewOrigin } : {}),
       ...(devAuth ? { devAuth } : {}),
+      oidcEnv,
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
