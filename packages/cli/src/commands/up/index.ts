@@ -65,7 +65,7 @@ const up: Handler = async (client, { opts }) => {
       ...(corsOrigins.length ? { corsOrigins } : {}),
       ...(previewOrigin ? { previewOrigin } : {}),
       ...(devAuth ? { devAuth } : {}),
-      oidcEnv,
+      ...(Object.keys(oidcEnv).length ? { oidcEnv } : {}),
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
