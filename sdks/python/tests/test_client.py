@@ -11,11 +11,14 @@ import pytest
 from agenttier import (
     AgentTierClient,
     AuthenticationError,
+    AuthorizationError,
     ConflictError,
     ConnectionError,
     NotFoundError,
     PayloadTooLargeError,
+    PolicyViolationError,
     RateLimitedError,
+    ResourceLimitError,
     ServerError,
     ValidationError,
 )
@@ -132,3 +135,27 @@ def test_credentials_chain(api_url: str, tmp_path: Path, monkeypatch: pytest.Mon
     with AgentTierClient(api_url=api_url, api_key="atk_not-a-real-key") as wrong:
         with pytest.raises(AuthenticationError):
             wrong.list_sandboxes()
+
+
+def test_seed_product_error_bodies() -> None:
+    # A seed-product router names the error with a word in `error` and no code.
+    body = b'{"error": "policy_violation", "violations": [{"code": "maxCpu", "message": "cpu over 4"}]}'
+    with _canned(403, body) as c, pytest.raises(PolicyViolationError) as policy:
+        c.health()
+    assert policy.value.violations == [{"code": "maxCpu", "message": "cpu over 4"}]
+    with _canned(429, b'{"error": "concurrency_exceeded", "limit": 3}', {"retry-after": "5"}) as c:
+        with pytest.raises(RateLimitedError) as busy:
+            c.health()
+    assert busy.value.retry_after == 5.0
+    with _canned(403, b'{"error": "forbidden"}') as c, pytest.raises(AuthorizationError) as denied:
+        c.health()
+    assert not isinstance(denied.value, PolicyViolationError) and denied.value.message == "forbidden"
+
+
+def test_more_than_the_machine_is_a_policy_and_a_validation_error(client: AgentTierClient, namespace: str) -> None:
+    with pytest.raises(ResourceLimitError) as over:
+        client.create_sandbox(name="too-much", template="minimal-shell", namespace=namespace,
+                              overrides={"resources": {"cpu": "999"}})
+    assert isinstance(over.value, PolicyViolationError) and isinstance(over.value, ValidationError)
+    assert over.value.status_code == 422
+    assert over.value.violations and "resources.limits.cpu" in over.value.violations[0]["message"]

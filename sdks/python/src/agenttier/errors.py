@@ -54,7 +54,16 @@ class PolicyViolationError(AuthorizationError):
     @property
     def violations(self) -> list[dict[str, Any]]:
         v = self.body.get("violations") if isinstance(self.body, dict) else None
-        return v if isinstance(v, list) else []
+        if isinstance(v, list):
+            return v
+        details = self.body.get("details") if isinstance(self.body, dict) else None
+        if isinstance(details, list):  # a refusal by field (ResourceLimitError): one violation per field
+            return [
+                {"code": d.get("rule") or "limit", "message": f"{d.get('field')}: {d.get('message')}"}
+                for d in details
+                if isinstance(d, dict)
+            ]
+        return []
 
 
 class NotFoundError(APIError):
@@ -79,6 +88,13 @@ class RateLimitedError(APIError):
 
 class NotConfiguredError(APIError):
     """424: an agent sandbox was invoked before ``agent.configure`` set an entrypoint."""
+
+
+class ResourceLimitError(ValidationError, PolicyViolationError):
+    """
+    422: the sandbox asks for more CPU, memory or disk than this platform allows (``details`` names the
+    field). Both a ``ValidationError`` and, as the seed SDK's users catch it, a ``PolicyViolationError``.
+    """
 
 
 class ServerError(APIError):
@@ -121,6 +137,7 @@ class TerminalClosedError(ConnectionError):
 _BY_CODE: dict[str, type[APIError]] = {
     "BAD_REQUEST": ValidationError,
     "VALIDATION_FAILED": ValidationError,
+    "UNPROCESSABLE": ValidationError,
     "INVALID_JSON": ValidationError,
     "WRONG_MODE": ValidationError,
     "UNAUTHENTICATED": AuthenticationError,
@@ -146,6 +163,7 @@ _BY_CODE: dict[str, type[APIError]] = {
 }
 _BY_STATUS: dict[int, type[APIError]] = {
     400: ValidationError,
+    422: ValidationError,
     401: AuthenticationError,
     403: AuthorizationError,
     404: NotFoundError,
@@ -156,9 +174,27 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
+_SEED_ERROR_WORDS = {
+    "policy_violation": "POLICY_VIOLATION",
+    "concurrency_exceeded": "CONCURRENCY_EXCEEDED",
+    "rate_limited": "RATE_LIMITED",
+    "quota_would_exceed": "CONFLICT",
+}
+
+
+def _names_resources(body: Any) -> bool:
+    details = body.get("details") if isinstance(body, dict) else None
+    return isinstance(details, list) and any(
+        isinstance(d, dict) and str(d.get("field", "")).startswith(("resources.", "storage.size")) for d in details
+    )
+
+
 def error_from_response(status: int, headers: Any, body: Any, text: str) -> APIError:
     """The exception for an error response; ``body`` is the decoded JSON or None (``text`` then)."""
     code = body.get("code") if isinstance(body, dict) and isinstance(body.get("code"), str) else None
+    if code is None and isinstance(body, dict):
+        # The seed product's bodies put a machine word in `error` instead of a code.
+        code = _SEED_ERROR_WORDS.get(str(body.get("error")))
     message: str | None = None
     if isinstance(body, dict):
         for key in ("message", "error"):
@@ -170,6 +206,8 @@ def error_from_response(status: int, headers: Any, body: Any, text: str) -> APIE
     request_id = body.get("requestId") if isinstance(body, dict) else None
     request_id = request_id or headers.get("x-request-id")
     cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
+    if code == "UNPROCESSABLE" and _names_resources(body):
+        cls = ResourceLimitError
     kw: dict[str, Any] = {"status_code": status, "code": code, "request_id": request_id, "body": body}
     retry_after: float | None = None
     try:
