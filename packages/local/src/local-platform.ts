@@ -40,8 +40,14 @@ import {
   newKeyId,
   createSandboxdClientCache,
   DEFAULT_CREATE_LIMITS,
+  rateLimitsFromEnv,
 } from '@agenttier/server';
-import type { CreateLimitOpts, OidcSettings, ServerLimitsOpts } from '@agenttier/server';
+import type {
+  CreateLimitOpts,
+  IdentityRateLimitOpts,
+  OidcSettings,
+  ServerLimitsOpts,
+} from '@agenttier/server';
 
 export interface LocalPlatformOpts {
   /** @default '127.0.0.1' — anything else needs auth, which is refused until auth is configured. */
@@ -100,6 +106,11 @@ export interface LocalPlatformOpts {
   oidc?: OidcSettings;
   /** Where AGENTTIER_OIDC_* are read when `oidc` is absent (`agenttier up` overlays its flags). @default process.env */
   oidcEnv?: Record<string, string | undefined>;
+  /**
+   * Per-identity rate limits of create, exec and invoke (docs/auth.md).
+   * @default env AGENTTIER_RATE_LIMIT_* or DEFAULT_IDENTITY_RATE_LIMITS
+   */
+  rateLimits?: IdentityRateLimitOpts;
 }
 
 export interface LocalPlatform {
@@ -330,6 +341,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     enqueue: (ns, name) => controller.enqueue(ns, name),
     readinessChecks: [async () => void (await docker.ping())],
     createLimits,
+    rateLimits: opts.rateLimits ?? rateLimitsFromEnv(process.env),
     // A sandbox may ask for up to the whole machine, never more (the engine would accept it and fail).
     capacity: {
       cpuMillis: availableParallelism() * 1000,

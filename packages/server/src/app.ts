@@ -35,6 +35,9 @@ import type { HttpMetrics } from './metrics.ts';
 import { registerDataPlaneRoutes } from './routes/data-plane.ts';
 import { registerSandboxRoutes } from './routes/sandboxes.ts';
 import { registerShareRoutes } from './routes/shares.ts';
+import type { IdentityRateLimitOpts } from './auth/rate-limits.ts';
+import { createIdentityRateLimiter } from './auth/rate-limits.ts';
+import { installIdentityRateLimits } from './auth/rate-limit-hook.ts';
 import { registerTemplateRoutes } from './routes/templates.ts';
 import { createSandboxService } from './sandbox-service.ts';
 import { CreateLimiter } from './create-limits.ts';
@@ -92,6 +95,8 @@ export interface AppDeps {
   agentRecords?: AgentRecordStore;
   /** JSON body cap. @default 16 MiB */
   jsonBodyLimitBytes?: number;
+  /** Per-identity rate limits of create, exec and invoke (docs/auth.md); none when absent. */
+  rateLimits?: IdentityRateLimitOpts;
   /** Create rate limit and cap on sandboxes (`agenttier up` sets DEFAULT_CREATE_LIMITS); none when absent. */
   createLimits?: CreateLimitOpts;
   /** CPU and memory one sandbox may ask for at most (`agenttier up` passes the machine's); none when absent. */
@@ -201,6 +206,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
     previewSessions,
     ...(preview ? { preview } : {}),
   });
+  if (deps.rateLimits) installIdentityRateLimits(app, createIdentityRateLimiter(deps.rateLimits));
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);

@@ -25,6 +25,7 @@ import {
   createApp,
   hashApiKey,
   newKeyId,
+  rateLimitsFromEnv,
 } from '@agenttier/server';
 import { namespaceList } from '../namespace-list.ts';
 import { SandboxdPods } from './sandboxd-pods.ts';
@@ -227,6 +228,8 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     },
     ...(oidc ? { oidc } : {}),
     devAuth,
+    // Per-identity limits of create, exec and invoke (AGENTTIER_RATE_LIMIT_*; docs/auth.md).
+    rateLimits: rateLimitsFromEnv(process.env),
     readinessChecks: [
       async () => {
         if (!store.hasSynced || !pods.hasSynced) throw new Error('caches not synced');
