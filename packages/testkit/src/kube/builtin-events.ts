@@ -65,6 +65,8 @@ export const coreEvents = builtin(
     model: 'CoreV1Event',
     nameRule: 'path',
     allowCreateOnUpdate: true,
+    // metav1.MicroTime in both shapes (same names in events.k8s.io/v1).
+    microTimeFields: [['eventTime'], ['series', 'lastObservedTime']],
     fieldLabels: eventFieldLabels,
     validate(obj) {
       const ns = str(getIn(obj, ['metadata', 'namespace']));

@@ -7,6 +7,7 @@ import { builtinColumns } from './builtin-types.ts';
 import { compareKubeVersions } from './registry.ts';
 import { COMMON_LIST_HINTS, suffixHints } from './resource-type.ts';
 import type { NewerField, PrinterColumn, ResourceType, TypeHints } from './resource-type.ts';
+import { validateCelCost } from './cel-cost.ts';
 import { schemaAt, validateStructural } from './schema-validate.ts';
 import type { FieldError } from './status.ts';
 
@@ -103,7 +104,10 @@ export function validateCrd(obj: JsonObject, old: JsonObject | undefined): Field
       errs.push({ type: 'Required', field: `${vp}.schema.openAPIV3Schema`, detail: 'schemas are required' });
     } else if (!schemaHoisted || i === 0) {
       const prefix = schemaHoisted ? 'spec.validation.openAPIV3Schema' : `${vp}.schema.openAPIV3Schema`;
-      errs.push(...validateStructural(schema, prefix));
+      const structural = validateStructural(schema, prefix);
+      errs.push(...structural);
+      // Rules are compiled (and their cost estimated) only on a structural schema.
+      if (structural.length === 0) errs.push(...validateCelCost(schema, prefix));
     }
     const cols = v.additionalPrinterColumns;
     if (Array.isArray(cols) && (!columnsHoisted || i === 0)) {

@@ -59,6 +59,59 @@ export function builtinsConformance(getTarget: GetTarget, opts: ConformanceOpts)
     });
   });
 
+  describe('Event', () => {
+    const ctx = useCluster(getTarget, opts);
+
+    it('takes eventTime as MicroTime in core/v1 and events.k8s.io/v1 (milliseconds get 400)', async () => {
+      const c = ctx();
+      const event = (name: string, eventTime: string) => ({
+        metadata: { name },
+        involvedObject: { kind: 'ConfigMap', name: 'x', namespace: c.ns },
+        reason: 'Tested',
+        message: 'm',
+        type: 'Normal',
+        reportingComponent: 'conformance',
+        reportingInstance: 'conformance-1',
+        action: 'Test',
+        // A string goes out as written (client-node passes unknown-format values through).
+        eventTime: eventTime as never,
+      });
+      const core = await apiError(
+        c.core.createNamespacedEvent({ namespace: c.ns, body: event('millis', '2026-12-06T01:12:02.145Z') }),
+        400,
+      );
+      expect(core.message).toBe(
+        'Event in version "v1" cannot be handled as a Event: parsing time "2026-12-06T01:12:02.145Z" as ' +
+          '"2006-01-02T15:04:05.000000Z07:00": cannot parse ".145Z" as ".000000"',
+      );
+      const events = c.kc.makeApiClient(k8s.EventsV1Api);
+      const v1 = await apiError(
+        events.createNamespacedEvent({
+          namespace: c.ns,
+          body: {
+            metadata: { name: 'millis-v1' },
+            regarding: { kind: 'ConfigMap', name: 'x', namespace: c.ns },
+            reason: 'Tested',
+            note: 'm',
+            type: 'Normal',
+            reportingController: 'conformance',
+            reportingInstance: 'conformance-1',
+            action: 'Test',
+            eventTime: '2026-12-06T01:12:02.145Z' as never,
+          },
+        }),
+        400,
+      );
+      expect(v1.message).toContain('cannot parse ".145Z" as ".000000"');
+      await c.core.createNamespacedEvent({
+        namespace: c.ns,
+        body: event('micros', '2026-12-06T01:12:02.145000Z'),
+      });
+      const stored = await events.readNamespacedEvent({ namespace: c.ns, name: 'micros' });
+      expect(new Date(String(stored.eventTime)).getTime()).toBe(Date.parse('2026-12-06T01:12:02.145Z'));
+    });
+  });
+
   describe('RuntimeClass and Ingress', () => {
     const ctx = useCluster(getTarget, opts);
 

@@ -200,6 +200,46 @@ export function schemaConformance(getTarget: GetTarget, opts: ConformanceOpts): 
       }
     });
 
+    it('refuses a CRD whose rule is estimated over the cost budget (a list without maxItems), accepts it bounded', async () => {
+      const c = ctx();
+      const group = `c${rand(8)}.conformance.agenttier.io`;
+      const withNames = (bounded: boolean) => {
+        const body = widgetCrd(group, { plural: 'costs', kind: 'Cost' });
+        type Node = Record<string, unknown> & { properties: Record<string, Node> };
+        const schema = (body.spec.versions[0]?.schema as { openAPIV3Schema: Node }).openAPIV3Schema;
+        // The shape of AgentTier's env names before 1.26 refused them: 256 characters, a regex rule.
+        (schema.properties.spec as Node).properties.envNames = {
+          type: 'array',
+          ...(bounded ? { maxItems: 64 } : {}),
+          items: {
+            type: 'string',
+            maxLength: 256,
+            'x-kubernetes-validations': [
+              { rule: "self.matches('^[A-Za-z_][A-Za-z0-9_]*$')", message: 'must be a valid name' },
+            ],
+          },
+        } as unknown as Node;
+        return body;
+      };
+      const s = await apiError(createCrd(c.custom, withNames(false)), 422);
+      const hint =
+        '(try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)';
+      expect(s.message).toBe(
+        `CustomResourceDefinition.apiextensions.k8s.io "costs.${group}" is invalid: [` +
+          `spec.validation.openAPIV3Schema.properties[spec].properties[envNames].items.x-kubernetes-validations[0].rule: ` +
+          `Forbidden: estimated rule cost exceeds budget by factor of 64.9x ${hint}, ` +
+          `spec.validation.openAPIV3Schema.properties[spec].properties[envNames].items.x-kubernetes-validations[0].rule: ` +
+          `Forbidden: contributed to estimated rule cost total exceeding cost limit for entire OpenAPIv3 schema, ` +
+          `spec.validation.openAPIV3Schema: Forbidden: x-kubernetes-validations estimated rule cost total for entire ` +
+          `OpenAPIv3 schema exceeds budget by factor of 6.5x ${hint}]`,
+      );
+      try {
+        await createCrd(c.custom, withNames(true));
+      } finally {
+        await c.ext.deleteCustomResourceDefinition({ name: `costs.${group}` }).catch(() => undefined);
+      }
+    });
+
     it('refuses a validation rule fieldPath before 1.28 (server-side apply: not declared) and stores it from 1.28', async () => {
       const c = ctx();
       const group = `c${rand(8)}.conformance.agenttier.io`;
