@@ -164,6 +164,30 @@ describe('deployment manifests render and validate', () => {
     expect(() => renderInstallManifests({ routerReplicas: 2 })).toThrow(/runs 1 replica/);
   });
 
+  it('the router gets AGENTTIER_ADMIN_KEY from the Secret auth.adminKeySecret names, never a literal value', () => {
+    type EnvVar = {
+      name: string;
+      value?: string;
+      valueFrom?: { secretKeyRef?: { name: string; key: string } };
+    };
+    const envOf = (objects: Obj[]) =>
+      (
+        routerOf(objects) as unknown as {
+          spec: { template: { spec: { containers: Array<{ env: EnvVar[] }> } } };
+        }
+      ).spec.template.spec.containers[0]!.env;
+    expect(envOf(helm()).find((e) => e.name === 'AGENTTIER_ADMIN_KEY')).toBeUndefined();
+    expect(envOf(helm('auth.adminKeySecret.name=agenttier-admin-key'))).toContainEqual({
+      name: 'AGENTTIER_ADMIN_KEY',
+      valueFrom: { secretKeyRef: { name: 'agenttier-admin-key', key: 'adminKey' } },
+    });
+    const custom = envOf(helm('auth.adminKeySecret.name=keys', 'auth.adminKeySecret.key=router-admin'));
+    expect(custom.find((e) => e.name === 'AGENTTIER_ADMIN_KEY')).toEqual({
+      name: 'AGENTTIER_ADMIN_KEY',
+      valueFrom: { secretKeyRef: { name: 'keys', key: 'router-admin' } },
+    });
+  });
+
   const runtimeClassOf = (objects: Obj[]) =>
     objects
       .filter((o) => o.kind === 'ClusterSandboxTemplate')

@@ -55,9 +55,10 @@ export const RENDERINGS: Record<string, () => Obj[]> = {
       'auth.devAuth=true',
       'router.previewOrigin=https://*.preview.example.com',
     ),
-  'helm template (pinned API server, narrowed router ingress, cluster CIDRs)': () =>
+  'helm template (pinned API server, narrowed router ingress, cluster CIDRs, admin key Secret)': () =>
     helm(
       'networking.apiServer.cidrs[0]=203.0.113.10/32',
+      'auth.adminKeySecret.name=agenttier-admin-key',
       'networking.routerPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=ingress-nginx',
       'networking.routerPolicy.extraEgress[0].to[0].ipBlock.cidr=198.51.100.5/32',
       'networking.routerPolicy.extraEgress[0].ports[0].port=443',
