@@ -1,2 +1,3 @@
 export { createMcpServer } from './server.ts';
 export { serveStdio } from './stdio.ts';
+export { startMcpHttp, type McpHttpOpts, type McpHttpServer } from './http.ts';

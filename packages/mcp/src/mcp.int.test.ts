@@ -10,6 +10,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { request as httpRequest } from 'node:http';
+import { startMcpHttp, type McpHttpServer } from './http.ts';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -252,5 +255,97 @@ describe('agenttier mcp over stdio', () => {
   it('stops and deletes', async () => {
     expect(text(await call('sandbox_stop', { name: 'mcp-box', namespace: ns }))).toContain('Stopped');
     expect(text(await call('sandbox_delete', { name: 'mcp-box', namespace: ns }))).toContain('being deleted');
+  });
+});
+
+describe('agenttier mcp over streamable HTTP', () => {
+  let http: McpHttpServer;
+  beforeAll(async () => {
+    http = await startMcpHttp({ apiUrl: platform.url, port: 0, maxBodyBytes: 1024 * 1024 });
+  });
+  afterAll(async () => {
+    await http?.close();
+  });
+
+  async function httpClient(headers: Record<string, string>): Promise<Client> {
+    const c = new Client({ name: 'agenttier-mcp-http-test', version: '0.0.0' });
+    await c.connect(new StreamableHTTPClientTransport(new URL(http.url), { requestInit: { headers } }));
+    return c;
+  }
+
+  /** A raw request, for what MCP clients never send (a foreign Host, an Origin, no key, a huge body). */
+  function raw(opts: { method?: string; headers?: Record<string, string>; body?: string }): Promise<number> {
+    const url = new URL(http.url);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: opts.method ?? 'POST',
+          headers: opts.headers,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end(opts.body);
+    });
+  }
+
+  it('runs a session with the caller’s own key', async () => {
+    const c = await httpClient({ 'x-api-key': adminKey });
+    try {
+      const created = (await c.callTool({
+        name: 'sandbox_create',
+        arguments: { name: 'mcp-http', namespace: ns, template: 'minimal-shell' },
+      })) as CallToolResult;
+      expect(text(created)).toContain('is Running');
+      const ran = (await c.callTool({
+        name: 'sandbox_exec',
+        arguments: { name: 'mcp-http', namespace: ns, command: ['uname', '-s'] },
+      })) as CallToolResult;
+      expect(text(ran)).toContain('--- stdout ---\nLinux');
+      await c.callTool({ name: 'sandbox_delete', arguments: { name: 'mcp-http', namespace: ns } });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('has no authority of its own: a wrong key acts as nobody', async () => {
+    const c = await httpClient({ authorization: 'Bearer atk_not-a-real-key' });
+    try {
+      const res = (await c.callTool({
+        name: 'sandbox_list',
+        arguments: { namespace: ns },
+      })) as CallToolResult;
+      expect(text(res)).toMatch(/^UNAUTHENTICATED \(HTTP 401\)/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('refuses requests without a key, from web pages, for other hosts, and oversized bodies', async () => {
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '0' } },
+    });
+    const mcpHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const host = new URL(http.url).host;
+    expect(await raw({ headers: { ...mcpHeaders, host }, body: init })).toBe(401);
+    const keyed = { ...mcpHeaders, host, 'x-api-key': adminKey };
+    expect(await raw({ headers: keyed, body: init })).toBe(200);
+    // DNS rebinding: a page at evil.example whose name now points at 127.0.0.1.
+    expect(
+      await raw({ headers: { ...keyed, host: `evil.example:${new URL(http.url).port}` }, body: init }),
+    ).toBe(421);
+    expect(await raw({ headers: { ...keyed, origin: 'http://evil.example' }, body: init })).toBe(403);
+    expect(await raw({ method: 'GET', headers: keyed })).toBe(405);
+    expect(await raw({ headers: keyed, body: '{"jsonrpc": ' })).toBe(400);
+    expect(await raw({ headers: keyed, body: 'x'.repeat(1024 * 1024 + 1) })).toBe(413);
   });
 });

@@ -1,8 +1,21 @@
-import { serveStdio } from '@agenttier/mcp';
+import { serveStdio, startMcpHttp } from '@agenttier/mcp';
+import { parseIntFlag } from '../../flags.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
 
-// stdout carries only MCP messages from here on; everything for humans goes to stderr.
-const mcp: Handler = async (client) => {
+// stdout carries only MCP messages in stdio mode; everything for humans goes to stderr.
+const mcp: Handler = async (client, { opts }) => {
+  if (opts.http === true) {
+    const port = parseIntFlag(String(opts.port ?? '8765'), '--port', { min: 0, max: 65_535 });
+    const server = await startMcpHttp({ apiUrl: client.settings.apiUrl, port });
+    client.log(
+      `agenttier mcp: streamable HTTP at ${server.url} for ${client.settings.apiUrl} (callers send their own API key)`,
+    );
+    await new Promise<void>((resolve) =>
+      client.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    await server.close();
+    return 0;
+  }
   client.log(`agenttier mcp: serving ${client.settings.apiUrl} over stdio`);
   await serveStdio(client.sdk(), { input: client.stdin, output: client.stdout, signal: client.signal });
   return 0;
