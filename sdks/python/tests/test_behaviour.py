@@ -168,6 +168,8 @@ def test_agent_mode(api: Any, namespace: str, tmp_path: Path) -> None:
     failed = sb.agent.invoke("fail 3")
     assert (failed.exit_code, failed.stderr) == (3, "failing on request")
     assert sb.agent.invoke(prompt="echo via prompt").stdout == "via prompt"
+    # Seed 002's `invoke({"prompt": …})`: a dict payload reaches stdin as JSON.
+    assert sb.agent.invoke({"prompt": "summarize"}).stdout == 'hello {"prompt": "summarize"}'
 
     events = list(sb.agent.stream("count 2"))
     assert [e.event for e in events] == ["start", "log", "log", "exit"]
