@@ -8,3 +8,4 @@ export * from './openapi.ts';
 export * from './wire.ts';
 export * from './auth.ts';
 export * from './seed-fields.ts';
+export * from './sandbox-requests.ts';

@@ -1,9 +1,42 @@
+import type { TemplateSpec } from './resources.ts';
+
 /**
  * Response bodies of the REST API that are not resources: declared once here; the server produces
  * them, the SDK re-exports these types.
  */
 
 export type InvokeReason = 'completed' | 'canceled' | 'timeout' | 'error';
+
+/** A template as `GET /templates` and `GET /templates/{name}` show it. */
+export interface TemplateView {
+  name: string;
+  kind: 'ClusterSandboxTemplate' | 'SandboxTemplate';
+  namespace?: string;
+  description: string;
+  image: string;
+  mode: string;
+  resourceVersion: string;
+  createdAt: string;
+  labels: Record<string, string>;
+  spec: TemplateSpec;
+}
+
+/** A forwarded port of a sandbox (`GET …/ports`), reachable through the preview proxy. */
+export interface PortView {
+  port: number;
+  protocol: 'http' | 'tcp';
+  /**
+   * The preview URL (HTTP and WebSocket) on the port's own origin, as the server builds it. Servers
+   * before the escaped host form (names with `--`) answered null for such names.
+   */
+  previewUrl: string | null;
+  /** The address inside the sandbox. */
+  internalUrl: string;
+  /** The name the port was forwarded with (`forward(8000, {name: 'web'})`), if any. */
+  name?: string;
+  /** Whether something listens on the port right now (only when the sandbox is Running). */
+  listening?: boolean;
+}
 
 /** The durable record of one agent invocation (`GET …/invokes`). Argv and stdin are never stored. */
 export interface InvokeRecord {

@@ -1,4 +1,12 @@
-import type { EnvVar, ResourcesSpec, SandboxPhase, SandboxView, TemplateSpec } from '@agenttier/contract';
+import type {
+  EnvVar,
+  InvokeReason as WireInvokeReason,
+  ResourcesSpec,
+  SandboxPhase,
+  SandboxView,
+  TemplateSpec,
+  TemplateView,
+} from '@agenttier/contract';
 
 export type { ExecResponse, FileEntry, SandboxPhase, SandboxView, TemplateSpec } from '@agenttier/contract';
 export type {
@@ -10,22 +18,11 @@ export type {
   ScopedKeyVerb,
   UserInfo,
 } from '@agenttier/contract';
+export type { PortView, TemplateView } from '@agenttier/contract';
 
 /** Every call accepts a signal; aborting rejects with the signal's reason. */
 export interface CallOpts {
   signal?: AbortSignal;
-}
-
-/** A template as `GET /api/v1/templates` shows it. */
-export interface TemplateView {
-  name: string;
-  kind: 'ClusterSandboxTemplate' | 'SandboxTemplate' | (string & NonNullable<unknown>);
-  namespace?: string;
-  description: string;
-  image: string;
-  mode: string;
-  resourceVersion: string;
-  spec: TemplateSpec;
 }
 
 export interface CreateSandboxOpts extends CallOpts {
@@ -115,7 +112,6 @@ export interface ProcessOutputOpts extends CallOpts {
   maxRetries?: number;
 }
 
-/** A port of the sandbox reachable through the preview proxy. */
 /** A single-use link that opens a preview in a browser (`sandbox.ports.previewLink()`). */
 export interface PreviewLink {
   /** Open this (once, within `expiresAt`): the preview origin swaps it for a session cookie. */
@@ -124,22 +120,6 @@ export interface PreviewLink {
   expiresAt: string;
   /** The preview's origin URL (what the browser ends up on, with the link's path). */
   previewUrl: string;
-}
-
-export interface PortView {
-  port: number;
-  protocol: 'http' | 'tcp' | (string & NonNullable<unknown>);
-  /**
-   * The preview URL (HTTP and WebSocket) on the port's own origin, as the server builds it. Servers
-   * before the escaped host form (names with `--`) answered null for such names.
-   */
-  previewUrl: string | null;
-  /** The address inside the sandbox. */
-  internalUrl: string;
-  /** The name the port was forwarded with (`forward(8000, {name: 'web'})`), if any. */
-  name?: string;
-  /** Whether something listens on the port right now (only when the sandbox is Running). */
-  listening?: boolean;
 }
 
 /** A file `agent.configure` writes. Give `content` (text or bytes) or `contentBase64`. */
@@ -186,7 +166,8 @@ export interface ConfigureResult {
   [key: string]: unknown;
 }
 
-export type InvokeReason = 'completed' | 'canceled' | 'timeout' | 'error' | (string & NonNullable<unknown>);
+/** Why an invoke ended: the server's reasons, and any a newer server adds (kept as sent). */
+export type InvokeReason = WireInvokeReason | (string & NonNullable<unknown>);
 
 export interface InvokeOpts extends CallOpts {
   /** The entrypoint's stdin: text, bytes, a Blob or a stream. At most 16 MiB. */

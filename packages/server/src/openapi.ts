@@ -1,29 +1,29 @@
 import type { ApiOperation } from '@agenttier/contract';
 import {
+  configureRequestSchema,
   createApiKeyRequestSchema,
   shareSandboxRequestSchema,
   createSandboxRequestSchema,
   execRequestSchema,
   forwardedPortSchema,
+  invokeCancelRequestSchema,
+  mkdirRequestSchema,
   openApiDocument,
   patchSandboxRequestSchema,
+  renameRequestSchema,
+  signalRequestSchema,
+  startProcessRequestSchema,
   templateWriteRequestSchema,
 } from '@agenttier/contract';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { configureRequestSchema } from './agent/configure-request.ts';
 import { sessionLoginRequestSchema } from './routes/auth-session.ts';
-import { mkdirSchema, renameSchema } from './routes/file-ops.ts';
 import { previewLinkRequestSchema } from './routes/ports.ts';
-import { signalSchema, startProcessSchema } from './routes/processes.ts';
 
 const NS = { namespace: 'the namespace (default: default)' };
 const json = (description: string, status = 200) => ({ status, description });
 const sse = (description: string) => ({ status: 200, description, contentType: 'text/event-stream' });
 const none = (description: string) => ({ status: 204, description });
 const S = '/api/v1/sandboxes/{id}';
-/** The cancel route reads its body by hand (the invoke routes take raw bytes); this is its shape. */
-const invokeCancelSchema = z.object({ invokeId: z.string().min(1) });
 
 /**
  * Every REST operation of the router with the schema its route validates the body with. The document
@@ -264,7 +264,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'processes',
     summary: 'Start a background process',
     query: NS,
-    body: startProcessSchema,
+    body: startProcessRequestSchema,
     success: json('the process', 201),
   },
   {
@@ -297,7 +297,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'processes',
     summary: 'Signal a process',
     query: NS,
-    body: signalSchema,
+    body: signalRequestSchema,
     success: json('the process'),
   },
   {
@@ -352,7 +352,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'files',
     summary: 'Make a directory',
     query: NS,
-    body: mkdirSchema,
+    body: mkdirRequestSchema,
     success: json('file info', 201),
   },
   {
@@ -361,7 +361,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'files',
     summary: 'Rename or move a path',
     query: NS,
-    body: renameSchema,
+    body: renameRequestSchema,
     success: json('file info'),
   },
   {
@@ -458,7 +458,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'agent',
     summary: 'Cancel an invoke in flight ({"invokeId": "inv-…"})',
     query: NS,
-    body: invokeCancelSchema,
+    body: invokeCancelRequestSchema,
     success: none('canceled'),
   },
   {

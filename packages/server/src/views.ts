@@ -1,4 +1,4 @@
-import type { SandboxTemplate, Sandbox, SandboxView } from '@agenttier/contract';
+import type { SandboxTemplate, Sandbox, SandboxView, TemplateView } from '@agenttier/contract';
 import { volumeName, workloadName } from '@agenttier/core';
 
 /** The REST shape of a sandbox: the seed product's flat fields, RFC 3339 times, never `null` lists. */
@@ -31,7 +31,7 @@ export function sandboxView(sb: Sandbox): SandboxView {
   };
 }
 
-export function templateView(t: SandboxTemplate) {
+export function templateView(t: SandboxTemplate): TemplateView {
   return {
     name: t.metadata.name,
     kind: t.kind,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PlatformError, isPlatformError } from '@agenttier/contract';
-import { MAX_CONFIGURE_FILES, configureHash, parseConfigureRequest } from './configure-request.ts';
+import { MAX_CONFIGURE_FILES } from '@agenttier/contract';
+import { configureHash, parseConfigureRequest } from './configure-request.ts';
 
 /** The router's confinement, reduced: absolute, under /workspace or /tmp, no `..`. */
 const confine = (path: string) => {

@@ -1,52 +1,12 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { PlatformError, durationSchema, parseOrThrow } from '@agenttier/contract';
-
-export const MAX_CONFIGURE_FILES = 200;
-export const MAX_CONFIGURE_FILE_BYTES = 32 * 1024 * 1024;
-export const MAX_CONFIGURE_TOTAL_BYTES = 128 * 1024 * 1024;
-
-const fileSchema = z
-  .object({
-    path: z.string().min(1, { error: 'is required' }),
-    content: z.string().optional(),
-    contentBase64: z.string().optional(),
-    mode: z.union([z.number().int().min(0).max(0o777), z.string().regex(/^[0-7]{3,4}$/)]).optional(),
-  })
-  .refine((f) => (f.content === undefined) !== (f.contentBase64 === undefined), {
-    error: 'exactly one of content or contentBase64 is required',
-  });
-
-/**
- * The wire form is an argv array; a string is accepted too, for clients that write commands as they
- * would type them, and runs through `/bin/sh -c` (so pipes and `&&` work as typed).
- */
-const commandSchema = z.union([
-  z.array(z.string()).min(1),
-  z
-    .string()
-    .trim()
-    .min(1, { error: 'must not be empty' })
-    .transform((cmd) => ['/bin/sh', '-c', cmd]),
-]);
-
-export const configureRequestSchema = z
-  .object({
-    files: z
-      .array(fileSchema)
-      .max(MAX_CONFIGURE_FILES, { error: `at most ${MAX_CONFIGURE_FILES} files` })
-      .optional(),
-    installCommand: commandSchema.optional(),
-    entrypoint: commandSchema.optional(),
-    installTimeout: durationSchema.optional(),
-    maxConcurrentInvokes: z.number().int().min(0).max(1000).optional(),
-    defaultInvokeTimeout: durationSchema.optional(),
-  })
-  .refine((r) => r.files?.length || r.installCommand || r.entrypoint, {
-    error: 'at least one of files, installCommand, or entrypoint is required',
-  });
-
-export type ConfigureRequest = z.infer<typeof configureRequestSchema>;
+import type { ConfigureRequest } from '@agenttier/contract';
+import {
+  MAX_CONFIGURE_FILE_BYTES,
+  MAX_CONFIGURE_TOTAL_BYTES,
+  PlatformError,
+  configureRequestSchema,
+  parseOrThrow,
+} from '@agenttier/contract';
 
 export interface ConfigureFile {
   path: string;

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { PlatformError, parseOrThrow } from '@agenttier/contract';
+import { PlatformError, mkdirRequestSchema, parseOrThrow, renameRequestSchema } from '@agenttier/contract';
 import { SseStream } from '../agent/sse.ts';
 import { fromSandboxdError, toFileInfo } from '../data-plane/sandboxd-data-plane.ts';
 import { confinePath } from '../paths.ts';
@@ -9,16 +8,6 @@ import { callSandboxd, fileRootsOf, sandboxdOf } from './sandboxd-access.ts';
 import type { FileRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
 
 export type FileOpsRouteDeps = SandboxdRouteDeps;
-
-export const mkdirSchema = z.object({
-  path: z.string().min(1, { error: 'is required' }),
-  parents: z.boolean().optional(),
-});
-export const renameSchema = z.object({
-  from: z.string().min(1, { error: 'is required' }),
-  to: z.string().min(1, { error: 'is required' }),
-  overwrite: z.boolean().optional(),
-});
 
 /** `?path=` exactly once: a repeated parameter arrives as an array. */
 function queryPath(query: unknown): string {
@@ -67,7 +56,7 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
 
   app.post<SandboxRoute>('/api/v1/sandboxes/:id/fs/mkdir', async (req, reply) => {
     const { client, confine } = await target(req);
-    const body = parseOrThrow(mkdirSchema, req.body ?? {}, 'mkdir request');
+    const body = parseOrThrow(mkdirRequestSchema, req.body ?? {}, 'mkdir request');
     const path = confine(body.path);
     const info = await callSandboxd(() => client.files.mkdir(path, { parents: body.parents ?? false }));
     reply.code(201);
@@ -76,7 +65,7 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
 
   app.post<SandboxRoute>('/api/v1/sandboxes/:id/fs/rename', async (req) => {
     const { client, confine, notRoot } = await target(req);
-    const body = parseOrThrow(renameSchema, req.body ?? {}, 'rename request');
+    const body = parseOrThrow(renameRequestSchema, req.body ?? {}, 'rename request');
     const from = notRoot(confine(body.from), 'rename');
     const to = notRoot(confine(body.to), 'replace');
     return toFileInfo(

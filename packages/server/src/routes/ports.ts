@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { ForwardedPort, Sandbox } from '@agenttier/contract';
+import type { ForwardedPort, PortView, Sandbox } from '@agenttier/contract';
 import {
   DEFAULT_NAMESPACE,
   PlatformError,
@@ -103,7 +103,7 @@ export function addPort(ports: ForwardedPort[], want: ForwardedPort): ForwardedP
 
 export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): void {
   const { store } = deps;
-  const view = (sb: Sandbox, p: ForwardedPort, listening?: boolean) => ({
+  const view = (sb: Sandbox, p: ForwardedPort, listening?: boolean): PortView => ({
     port: p.port,
     protocol: p.protocol ?? 'http',
     previewUrl: previewUrlOf(deps.previewOrigin(), {

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { z } from 'zod';
 import {
   MAX_EXEC_TIMEOUT_SECONDS,
   PlatformError,
   execRequestSchema,
   parseOrThrow,
+  signalRequestSchema,
+  startProcessRequestSchema,
 } from '@agenttier/contract';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { SseStream } from '../agent/sse.ts';
@@ -13,18 +14,6 @@ import { callProcess, callSandboxd, sandboxdOf } from './sandboxd-access.ts';
 import type { ProcessRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
 
 export type ProcessRouteDeps = SandboxdRouteDeps;
-
-export const startProcessSchema = execRequestSchema.safeExtend({
-  name: z.string().max(128).optional(),
-  timeout: z
-    .number()
-    .positive()
-    .max(7 * 24 * 3600)
-    .optional(),
-});
-export const signalSchema = z.object({
-  signal: z.string().regex(/^(SIG)?[A-Z0-9]+$/, { error: 'must be a signal name like SIGTERM' }),
-});
 
 /**
  * Streaming exec (SSE) and background processes, served by sandboxd. Output events carry the byte
@@ -97,7 +86,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
   });
 
   app.post<SandboxRoute>('/api/v1/sandboxes/:id/processes', async (req, reply) => {
-    const body = parseOrThrow(startProcessSchema, req.body ?? {}, 'process');
+    const body = parseOrThrow(startProcessRequestSchema, req.body ?? {}, 'process');
     const { client } = await clientFor(req);
     const info = await callSandboxd(() =>
       client.startProcess({
@@ -134,7 +123,7 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
   });
 
   app.post<ProcessRoute>('/api/v1/sandboxes/:id/processes/:pid/signal', async (req) => {
-    const { signal } = parseOrThrow(signalSchema, req.body ?? {}, 'signal request');
+    const { signal } = parseOrThrow(signalRequestSchema, req.body ?? {}, 'signal request');
     const { client } = await clientFor(req);
     const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
     return callProcess(() => client.signalProcess(req.params.pid, name));
