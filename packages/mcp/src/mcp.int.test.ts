@@ -93,9 +93,11 @@ describe('agenttier mcp over stdio', () => {
       'sandbox_list',
       'sandbox_resume',
       'sandbox_stop',
+      'template_list',
     ]) {
       expect(names).toContain(expected);
     }
+    expect(text(await call('template_list', {}))).toContain('"name": "minimal-shell"');
     const exec = tools.find((t) => t.name === 'sandbox_exec');
     expect(exec?.inputSchema.required).toEqual(expect.arrayContaining(['name', 'command']));
   });

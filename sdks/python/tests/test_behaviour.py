@@ -121,6 +121,10 @@ def test_exec_stream_processes_and_files(api: Any, namespace: str, tmp_path: Pat
 
 def test_file_watch(api: Any, namespace: str) -> None:
     sb = _running(api, "watcher", namespace)
+    sb.update(idleTimeout="45m")  # PATCH with wire names
+    assert sb.refresh().view["idleTimeout"] == "45m"
+    with pytest.raises(ValueError):
+        sb.update()
     sb.files.mkdir("/workspace/w")
     with sb.files.watch("/workspace/w") as changes:
         first = next(changes)

@@ -52,6 +52,24 @@ export function registerSandboxTools(ctx: ToolContext): void {
 
   tool(
     ctx,
+    'template_list',
+    {
+      title: 'List templates',
+      description: 'The templates a sandbox can be created from: name, mode (code or agent) and description.',
+      inputSchema: {},
+      annotations: { readOnlyHint: true },
+    },
+    async (_args, extra) => {
+      const templates = await ctx.client.templates.list({ signal: extra.signal });
+      return ok(
+        `${templates.length} template(s).`,
+        templates.map((t) => ({ name: t.name, mode: t.mode, description: t.description, image: t.image })),
+      );
+    },
+  );
+
+  tool(
+    ctx,
     'sandbox_list',
     {
       title: 'List sandboxes',

@@ -175,11 +175,14 @@ class SandboxCore:
         """Deletes the sandbox and its workspace (permanent)."""
         yield from call_json(self.call("DELETE"))
 
-    def _update(self, /, **fields: Any) -> Plan[None]:
-        """``PATCH``: ``idleTimeout``, ``resources``, ``labels``, ``annotations`` (wire names)."""
+    def _update(self, /, **fields: Any) -> Plan[dict[str, Any]]:
+        """``PATCH``: ``idleTimeout``, ``resources``, ``labels``, ``annotations`` (wire names); the answer."""
         if not fields:
             raise ValueError("update() needs at least one field")
-        self.view = yield from call_json(self.call("PATCH", json=fields))
+        res = dict((yield from call_json(self.call("PATCH", json=fields))))
+        if "status" in res and "name" in res:
+            self.view = res
+        return res
 
 
 class FilesCore:
