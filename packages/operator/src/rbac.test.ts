@@ -44,6 +44,8 @@ const RARE: Record<string, string> = {
   'router create agenttier.io/sandboxtemplates@sandbox': 'namespaced template REST calls',
   'router update agenttier.io/sandboxtemplates@sandbox': 'namespaced template REST calls',
   'router delete agenttier.io/sandboxtemplates@sandbox': 'namespaced template REST calls',
+  'router create authentication.k8s.io/tokenreviews@cluster':
+    'ServiceAccount-token logins (AGENTTIER_SA_TOKENS); exercised by token-review.real.int.test.ts',
   'router get agenttier.io/sandboxes@sandbox':
     'activity stamps (exec, files) write status unconditionally: read first',
 };
@@ -273,7 +275,10 @@ describe('least-privilege RBAC: the rules allow every request the processes make
       for (const rule of rulesFor(calls, 'cluster')) {
         expect(rule.resources).not.toContain('secrets');
         expect(rule.resources).not.toContain('pods');
-        const clusterScoped = rule.resources.every((r) => r === 'clustersandboxtemplates');
+        // Cluster-scoped kinds: templates, and TokenReviews (a question to the API server, stored nowhere).
+        const clusterScoped = rule.resources.every(
+          (r) => r === 'clustersandboxtemplates' || r === 'tokenreviews',
+        );
         if (!clusterScoped) expect(rule.verbs.filter((v) => v !== 'list' && v !== 'watch')).toEqual([]);
       }
     },

@@ -26,3 +26,5 @@ export type { OidcSettings } from './auth/oidc-settings.ts';
 export { createOidcVerifier } from './auth/oidc-verifier.ts';
 export type { OidcVerifier } from './auth/oidc-verifier.ts';
 export type { ServiceAccountReviewer } from './auth/bearer-auth.ts';
+export { createServiceAccountReviewer, serviceAccountUserId } from './auth/token-review.ts';
+export type { TokenReviewCall, TokenReviewStatus, ServiceAccountAuthOpts } from './auth/token-review.ts';

@@ -13,6 +13,7 @@ import {
   withChildNamesOnRead,
 } from '@agenttier/platform-kubernetes';
 import type { Authenticator, OidcSettings } from '@agenttier/server';
+import { kubeTokenReview } from './token-review-call.ts';
 import {
   API_KEY_RE,
   SandboxdDataPlane,
@@ -21,6 +22,7 @@ import {
   SqliteAuditLog,
   SqliteSessionStore,
   checkOidcSettings,
+  createServiceAccountReviewer,
   oidcSettingsFromEnv,
   createApp,
   hashApiKey,
@@ -50,6 +52,11 @@ export interface RouterProcessOpts {
   secureCookies?: boolean;
   /** OpenID Connect (bearer JWTs, browser login). @default from env AGENTTIER_OIDC_* (docs/auth.md#oidc) */
   oidc?: OidcSettings;
+  /**
+   * Kubernetes ServiceAccount tokens minted for `audience` log in through TokenReview (in-cluster
+   * agents), or `false`. @default on when $AGENTTIER_SA_TOKENS === 'true', audience $AGENTTIER_SA_TOKEN_AUDIENCE or 'agenttier'
+   */
+  serviceAccountTokens?: false | { audience?: string; cacheTtlMs?: number };
   /**
    * An admin API key (`atk_…`, from a Secret) registered by its hash at start, so the first admin can
    * get in and issue keys for everyone else (`agenttier apikey create`). API keys live in the data
@@ -188,6 +195,13 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     sessions.close();
     throw err;
   }
+  const saTokens =
+    opts.serviceAccountTokens ??
+    (process.env.AGENTTIER_SA_TOKENS === 'true'
+      ? { audience: process.env.AGENTTIER_SA_TOKEN_AUDIENCE || 'agenttier' }
+      : false);
+  if (saTokens)
+    log.info({ audience: saTokens.audience ?? 'agenttier' }, 'ServiceAccount tokens on (TokenReview)');
   if (oidc)
     log.info({ issuer: oidc.issuer, audience: oidc.audience, login: Boolean(oidc.clientId) }, 'OIDC on');
   const closeDbs = () => {
@@ -227,6 +241,15 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
       secureCookies: opts.secureCookies ?? process.env.AGENTTIER_SECURE_COOKIES === 'true',
     },
     ...(oidc ? { oidc } : {}),
+    ...(saTokens
+      ? {
+          serviceAccounts: createServiceAccountReviewer({
+            review: kubeTokenReview(kc),
+            ...(saTokens.audience ? { audience: saTokens.audience } : {}),
+            ...(saTokens.cacheTtlMs !== undefined ? { cacheTtlMs: saTokens.cacheTtlMs } : {}),
+          }),
+        }
+      : {}),
     devAuth,
     // Per-identity limits of create, exec and invoke (AGENTTIER_RATE_LIMIT_*; docs/auth.md).
     rateLimits: rateLimitsFromEnv(process.env),

@@ -126,6 +126,15 @@ export const ROUTER_CALLS: ApiCall[] = [
   ...call('', 'pods', ['list', 'watch'], 'sandbox', 'pod IPs of sandboxes (sandboxd)'),
   // get only: no list or watch, so the router cannot enumerate Secrets, only fetch a named one.
   ...call('', 'secrets', ['get'], 'sandbox', "a sandbox's sandboxd token when its pod appears"),
+  // Persists nothing: the API server says whether a ServiceAccount token is valid for the router's
+  // audience (in-cluster agents logging in; docs/auth.md). The same grant as system:auth-delegator's.
+  ...call(
+    'authentication.k8s.io',
+    'tokenreviews',
+    ['create'],
+    'cluster',
+    'ServiceAccount tokens (TokenReview)',
+  ),
 ];
 
 /** Groups calls into the fewest rules that allow exactly them. */
