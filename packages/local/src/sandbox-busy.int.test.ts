@@ -17,6 +17,8 @@ import {
 } from './testing/platform.ts';
 
 const ns = testNamespace('it-busy');
+/** sandboxd's pid, from an exec: the shell's parent is its agenttier-reaper, whose parent is sandboxd. */
+const SANDBOXD_PID = 'ps -o ppid= -p $PPID | tr -d " "';
 let platform: TestPlatform | undefined;
 let base: string;
 
@@ -44,7 +46,7 @@ describe('a sandbox at its pids limit, through the API', () => {
     expect(created.status, created.text).toBe(201);
     await waitForPhase(base, ns, 'flooded', 'Running');
     await execIn(base, ns, 'flooded', 'echo hello > /workspace/hello.txt');
-    const daemonPid = (await execIn(base, ns, 'flooded', 'echo $PPID')).stdout;
+    const daemonPid = (await execIn(base, ns, 'flooded', SANDBOXD_PID)).stdout;
 
     const flood = await api(base, 'POST', `/api/v1/sandboxes/flooded/processes?${q}`, {
       // bash retries a failed fork and loops on, so the limit stays full until the group is killed
@@ -94,6 +96,6 @@ describe('a sandbox at its pids limit, through the API', () => {
       'exec to work again',
       30_000,
     );
-    expect((await execIn(base, ns, 'flooded', 'echo $PPID')).stdout).toBe(daemonPid);
+    expect((await execIn(base, ns, 'flooded', SANDBOXD_PID)).stdout).toBe(daemonPid);
   });
 });

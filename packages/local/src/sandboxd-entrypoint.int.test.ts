@@ -41,9 +41,14 @@ describe('the sandboxd entrypoint', () => {
     expect(created.status, created.text).toBe(201);
     await waitForPhase(base, ns, 'stopme', 'Running');
 
-    // exec goes through sandboxd, so the shell's parent is sandboxd: its parent must be init (pid 1).
+    // exec goes through sandboxd: the shell's parent is its agenttier-reaper, whose parent is sandboxd,
+    // whose parent must be init (pid 1).
     const r = await api(base, 'POST', `/api/v1/sandboxes/stopme/exec?namespace=${ns}`, {
-      command: ['/bin/sh', '-c', 'grep PPid /proc/$PPID/status; tr "\\0" " " < /proc/$PPID/cmdline'],
+      command: [
+        '/bin/sh',
+        '-c',
+        'D=$(ps -o ppid= -p $PPID | tr -d " "); grep PPid /proc/$D/status; tr "\\0" " " < /proc/$D/cmdline',
+      ],
     });
     expect(r.status, r.text).toBe(200);
     expect(r.json.stdout).toMatch(/^PPid:\s+1\n/);

@@ -28,6 +28,8 @@ const BUILD_FORMAT = 1;
 /** Where things are mounted inside a sandbox. */
 export const SANDBOXD_MOUNT_DIR = '/opt/agenttier/sandboxd';
 export const SANDBOXD_NODE_MOUNT_DIR = '/opt/agenttier/node/bin';
+/** The subreaper's file name next to sandboxd.mjs (in dist/ and at SANDBOXD_MOUNT_DIR). */
+export const REAPER_FILE = 'agenttier-reaper';
 export const SANDBOXD_CONTAINER_COMMAND = [
   `${SANDBOXD_NODE_MOUNT_DIR}/node`,
   `${SANDBOXD_MOUNT_DIR}/sandboxd.mjs`,
@@ -96,7 +98,7 @@ async function inputsHash(): Promise<string> {
     const d = packageDir(name);
     h.update(`${name} ${d ? packageVersion(d) : 'missing'}\n`);
   }
-  for (const f of await listSources(join(pkgDir, 'src'))) {
+  for (const f of [...(await listSources(join(pkgDir, 'src'))), REAPER_SOURCE]) {
     h.update(relative(pkgDir, f));
     h.update(await readFile(f));
   }
@@ -173,6 +175,33 @@ export async function ensureSandboxdBundle(opts: EnsureBundleOpts = {}): Promise
     });
   }
   return sandboxdBundle();
+}
+
+/** The subreaper every sandboxd process runs under (reaper.ts); C, compiled with the system's `cc`. */
+const REAPER_SOURCE = join(pkgDir, 'src', 'native', 'reaper.c');
+
+/**
+ * Compiles agenttier-reaper, statically linked so it runs in any image whatever its libc (sandboxd's
+ * Node needs glibc, the reaper nothing). Without a C compiler the bundle is built without it and
+ * sandboxd falls back to killing trees by session, group and marker (see reaper.ts); the log says so.
+ */
+async function buildReaper(outFile: string, log: (msg: string) => void): Promise<void> {
+  const cc = process.env.CC || 'cc';
+  const args = ['-Os', '-s', '-Wall', '-o', outFile, REAPER_SOURCE];
+  try {
+    await execFileAsync(cc, ['-static', ...args]);
+  } catch (err) {
+    log(
+      `sandboxd: cannot build a static agenttier-reaper (${(err as Error).message.split('\n')[0]}); trying a dynamic one`,
+    );
+    try {
+      await execFileAsync(cc, args);
+    } catch (err2) {
+      log(
+        `sandboxd: WARNING: no agenttier-reaper (${(err2 as Error).message.split('\n')[0]}): processes that double-fork out of an exec are not contained; install a C compiler and rebuild`,
+      );
+    }
+  }
 }
 
 /** Compiles node-pty's native addon against Node 24's headers (cached per node-pty × Node version). */
@@ -287,6 +316,7 @@ async function buildBundle(hash: string, log: (msg: string) => void): Promise<vo
       await copyFile(f, join(ptyOut, 'lib', rel));
     }
     await copyFile(ptyAddon, join(ptyOut, 'build', 'Release', 'pty.node'));
+    await buildReaper(join(stage, REAPER_FILE), log);
     const stamp: Stamp = { hash, builtAt: new Date().toISOString(), version };
     await writeFile(join(stage, '.stamp.json'), JSON.stringify(stamp, null, 2) + '\n');
 

@@ -5,9 +5,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ensureSandboxdBundle } from './bundle.ts';
+import { existsSync } from 'node:fs';
+
+import { REAPER_FILE, ensureSandboxdBundle } from './bundle.ts';
 import { createSandboxdClient } from './client.ts';
 import type { SandboxdClient } from './client.ts';
+import { REAPER_PID_ENV } from './server/reaper.ts';
 
 export interface LocalSandboxdOpts {
   /** Allowed roots. @default [<tmp>/workspace, <tmp>/tmp] (fresh temp dirs) */
@@ -65,7 +68,22 @@ export async function startLocalSandboxd(opts: LocalSandboxdOpts = {}): Promise<
     ...(opts.listen ? { AGENTTIER_SANDBOXD_LISTEN: opts.listen } : {}),
     ...opts.env,
   };
-  const child = spawn(bundle.nodeBinary, [bundle.entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Like the container's init, a reaper above sandboxd adopts what escapes a killed per-process
+  // reaper, and tells sandboxd it may kill those (reaper.ts); without the reaper binary, plain Node.
+  const reaper = join(bundle.dir, REAPER_FILE);
+  const argv = existsSync(reaper)
+    ? [
+        reaper,
+        '--exit-with-main',
+        '--forward-signals',
+        '--export-pid',
+        REAPER_PID_ENV,
+        '--',
+        bundle.nodeBinary,
+        bundle.entry,
+      ]
+    : [bundle.nodeBinary, bundle.entry];
+  const child = spawn(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));

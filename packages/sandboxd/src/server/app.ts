@@ -45,6 +45,7 @@ import {
 } from './http-util.ts';
 import type { Logger } from './log.ts';
 import { PathPolicy } from './paths.ts';
+import { killAdopted } from './reaper.ts';
 import { ProcessManager, normalizeSignal } from './processes.ts';
 import type { ManagedProcess } from './processes.ts';
 import { listListeningPorts } from './procfs.ts';
@@ -74,6 +75,13 @@ export interface SandboxdOptions {
   pongTimeoutMs: number;
   /** Grace between SIGTERM and SIGKILL for children at shutdown. */
   shutdownGraceMs: number;
+  /** agenttier-reaper to run every process and terminal under (reaper.ts); absent: no subreapers. */
+  reaper?: string | undefined;
+  /**
+   * The process that adopts what a killed reaper held (the container's init, sandboxd's parent): its
+   * children other than sandboxd are killed whenever a reaper exits. Absent: never (reaper.ts).
+   */
+  adoptingParent?: number | undefined;
   version: string;
   log: Logger;
 }
@@ -140,6 +148,8 @@ export class Sandboxd {
       defaultExecTimeoutMs: opts.defaultExecTimeoutMs,
       attachTimeoutMs: 30_000,
       stdioGraceMs: 250,
+      ...(opts.reaper ? { reaper: opts.reaper } : {}),
+      onReaperExit: () => this.killEscapees(),
       log: opts.log,
     });
     this.terminals = new TerminalManager({
@@ -150,8 +160,22 @@ export class Sandboxd {
       defaultCwd: opts.defaultCwd,
       defaultShell: opts.defaultShell,
       baseEnv: opts.baseEnv,
+      ...(opts.reaper ? { reaper: opts.reaper } : {}),
+      onReaperExit: () => this.killEscapees(),
       log: opts.log,
     });
+  }
+
+  /**
+   * A reaper ended. If it was killed while its command or leftovers ran, they were reparented to the
+   * adopting parent (the container's init): kill them, with retries while a scan still finds some.
+   */
+  private killEscapees(attempt = 0): void {
+    const parent = this.opts.adoptingParent;
+    if (parent === undefined) return;
+    const left = killAdopted(parent);
+    if (left > 0 && attempt < 50) setTimeout(() => this.killEscapees(attempt + 1), 20).unref();
+    else if (left > 0) this.log.warn('processes that escaped their reaper survive', { left });
   }
 
   /** Runs the start hook (if configured). Failures are logged, never fatal. */

@@ -7,6 +7,7 @@ import { access } from 'node:fs/promises';
 import { createSandboxd } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { adoptingParent, findReaper } from './reaper.ts';
 
 declare const SANDBOXD_VERSION: string | undefined;
 
@@ -41,7 +42,17 @@ async function main(): Promise<void> {
   // create a thread. Start it now, while the sandbox's pids limit has room, not later under a fork flood.
   await access('/').catch(() => undefined);
   const version = typeof SANDBOXD_VERSION === 'string' ? SANDBOXD_VERSION : 'dev';
-  const daemon = createSandboxd({ ...config.options, log, version });
+  // Every process and terminal runs under its own subreaper when the bundle has one (reaper.ts).
+  const reaper = process.env.AGENTTIER_SANDBOXD_REAPER === 'off' ? undefined : findReaper(import.meta.url);
+  if (!reaper)
+    log.warn('no agenttier-reaper next to sandboxd: double-forked processes can outlive their exec');
+  const daemon = createSandboxd({
+    ...config.options,
+    log,
+    version,
+    reaper,
+    adoptingParent: reaper ? adoptingParent() : undefined,
+  });
 
   // sandboxd is the sandbox's first real process: an unexpected error must not take the sandbox down.
   process.on('uncaughtException', (err) => log.error('uncaught exception', { err, stack: err.stack }));

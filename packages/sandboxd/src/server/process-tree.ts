@@ -125,9 +125,28 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * other member found (a stopped process cannot fork) and kills them; it repeats until a scan finds none.
  * Returns the members still found after `maxRounds` (0 when the tree is gone).
  */
-export function killTree(root: TreeRoot, opts: { maxRounds?: number; procRoot?: string } = {}): number {
+export function killTree(
+  root: TreeRoot,
+  opts: { maxRounds?: number; procRoot?: string; anchored?: boolean } = {},
+): number {
   const maxRounds = opts.maxRounds ?? 20;
   let left: number[] = [];
+  if (opts.anchored) {
+    // root is an agenttier-reaper (reaper.ts): every orphan below it is reparented to it while it lives.
+    // Stop it with its group first, empty its subtree, and kill it last, so nothing is reparented out
+    // of its subtree while the tree is being killed.
+    signal(-root.pid, 'SIGSTOP');
+    signal(root.pid, 'SIGSTOP');
+    for (let round = 0; round < maxRounds; round++) {
+      left = treeMembers(root, opts.procRoot).filter((pid) => pid !== root.pid);
+      if (left.length === 0) break;
+      for (const pid of left) signal(pid, 'SIGSTOP');
+      for (const pid of left) signal(pid, 'SIGKILL');
+    }
+    signal(-root.pid, 'SIGKILL');
+    signal(root.pid, 'SIGKILL');
+    return left.length;
+  }
   for (let round = 0; round < maxRounds; round++) {
     signal(-root.pid, 'SIGKILL');
     left = treeMembers(root, opts.procRoot);

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute } from 'node:path';
+import type { Readable } from 'node:stream';
 
 import { SandboxdError } from '../errors.ts';
 import { EXEC_TRUNCATION_MARKER } from '../protocol.ts';
@@ -17,7 +18,15 @@ import type {
   StartProcessRequest,
 } from '../protocol.ts';
 import type { Logger } from './log.ts';
-import { PROCESS_MARKER_ENV, killTree, preferForOomKill, startTicksOf } from './process-tree.ts';
+import {
+  CHILD_OOM_SCORE_ADJ,
+  PROCESS_MARKER_ENV,
+  killTree,
+  preferForOomKill,
+  startTicksOf,
+} from './process-tree.ts';
+import type { ReaperStatus } from './reaper.ts';
+import { anchoredProcessArgv, reaperStatusLines } from './reaper.ts';
 import { RingBuffer } from './ring-buffer.ts';
 
 export const TRUNCATION_MARKER = EXEC_TRUNCATION_MARKER;
@@ -41,6 +50,13 @@ export interface ProcessManagerOpts {
   attachTimeoutMs: number;
   /** After the main process exits, wait this long for inherited stdio to close. */
   stdioGraceMs: number;
+  /**
+   * agenttier-reaper (reaper.ts): every process runs under its own subreaper, so what it starts cannot
+   * leave its subtree. Absent: trees are found by session, group and marker only.
+   */
+  reaper?: string;
+  /** Called when a reaper exits: its leftovers (if it was killed) are now the init's to kill. */
+  onReaperExit?: () => void;
   log: Logger;
 }
 
@@ -149,6 +165,8 @@ export class ManagedProcess extends EventEmitter<{
   private readonly pausedBy = new Set<unknown>();
   /** When the child started, in clock ticks after boot (bounds the scan for its descendants). */
   startTicks: number | undefined;
+  /** Runs under its own agenttier-reaper (pid is the reaper's): its subtree is everything it started. */
+  anchored = false;
 
   constructor(
     readonly id: string,
@@ -233,11 +251,14 @@ export class ManagedProcess extends EventEmitter<{
    */
   killTree(attempt = 0): void {
     if (this.pid === null) return;
-    const left = killTree({
-      pid: this.pid,
-      marker: this.id,
-      ...(this.startTicks !== undefined ? { startTicks: this.startTicks } : {}),
-    });
+    const left = killTree(
+      {
+        pid: this.pid,
+        marker: this.id,
+        ...(this.startTicks !== undefined ? { startTicks: this.startTicks } : {}),
+      },
+      { anchored: this.anchored },
+    );
     if (left > 0 && attempt < 50) setTimeout(() => this.killTree(attempt + 1), 20).unref();
   }
 
@@ -520,10 +541,14 @@ export class ProcessManager {
     stdinData: Buffer | undefined,
     keepStdin: boolean,
   ): Promise<void> {
-    const stdio: StdioOptions = [spec.stdin, 'pipe', 'pipe'];
+    const reaper = this.opts.reaper;
+    // Under the reaper (reaper.ts), descriptor 3 carries its status lines: the command runs, could not
+    // start, or ended (its exit, not the reaper's, which lives on while descendants do).
+    const stdio: StdioOptions = reaper ? [spec.stdin, 'pipe', 'pipe', 'pipe'] : [spec.stdin, 'pipe', 'pipe'];
+    const argv = reaper ? anchoredProcessArgv(reaper, spec.argv, CHILD_OOM_SCORE_ADJ) : spec.argv;
     let child: ChildProcess;
     try {
-      child = spawn(spec.argv[0] as string, spec.argv.slice(1), {
+      child = spawn(argv[0] as string, argv.slice(1), {
         cwd: spec.cwd,
         env: { ...spec.env, [PROCESS_MARKER_ENV]: proc.id },
         stdio,
@@ -535,33 +560,20 @@ export class ProcessManager {
     if (child.pid === undefined) {
       // Node reports the errno on the next tick.
       const err = await new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
-      const exitCode = SPAWN_EXIT_CODES[err.code ?? ''];
-      if (exitCode === undefined) throw this.spawnError(err);
-      if (proc.kind !== 'exec') this.procs.set(proc.id, proc);
-      proc.pushOutput('stderr', Buffer.from(`sandboxd: cannot run ${proc.argv[0]}: ${err.code}\n`));
-      proc.finish(exitCode, null);
+      this.cannotRun(proc, err);
       return;
     }
-    proc.child = child;
-    proc.pid = child.pid;
-    proc.startTicks = startTicksOf(child.pid);
-    preferForOomKill(child.pid);
-    this.procs.set(proc.id, proc);
-    this.running++;
-    child.on('error', (err) => this.opts.log.warn('child process error', { id: proc.id, err }));
+    const pid = child.pid;
+    // Everything is listened to from here on, before any await: if the reaper is done before its first
+    // status line is read, Node drains (and drops) stdio nobody listens to, and its exit would be missed.
     child.stdout?.on('data', (d: Buffer) => proc.pushOutput('stdout', d));
     child.stderr?.on('data', (d: Buffer) => proc.pushOutput('stderr', d));
-    if (child.stdin) {
-      child.stdin.on('error', () => {}); // EPIPE when the child exits without reading
-      proc.stdinOpen = keepStdin;
-      if (stdinData && stdinData.length > 0) child.stdin.write(stdinData);
-      if (!keepStdin) child.stdin.end();
-    }
+    let started = false;
     let exitInfo: [number | null, NodeJS.Signals | null] | undefined;
     let pendingStreams = (child.stdout ? 1 : 0) + (child.stderr ? 1 : 0);
     let graceTimer: NodeJS.Timeout | undefined;
     const finalize = (): void => {
-      if (!exitInfo || proc.exited) return;
+      if (!started || !exitInfo || proc.exited) return;
       clearTimeout(graceTimer);
       this.running--;
       // An exec's whole tree ends with it (background jobs, `setsid` children, a fork bomb), so nothing
@@ -572,6 +584,27 @@ export class ProcessManager {
       proc.finish(exitInfo[0], exitInfo[1]);
       if (proc.kind === 'exec') this.procs.delete(proc.id);
     };
+    const afterMainExit = (): void => {
+      if (!started || !exitInfo || proc.exited || graceTimer) return;
+      if (pendingStreams <= 0) return finalize();
+      // Descendants may still hold the pipes open (e.g. `server &`): do not wait for them forever.
+      graceTimer = setTimeout(() => {
+        // Timers run before the poll phase: when the loop was busy, output the command wrote before
+        // exiting may still be unread. Let one poll phase read it (and see the pipes close) first.
+        setImmediate(() => {
+          if (proc.exited) return;
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finalize();
+        });
+      }, this.opts.stdioGraceMs);
+      graceTimer.unref();
+    };
+    const mainExited = (code: number | null, sig: NodeJS.Signals | null): void => {
+      if (exitInfo) return;
+      exitInfo = [code, sig];
+      afterMainExit();
+    };
     const streamClosed = (): void => {
       pendingStreams--;
       if (pendingStreams <= 0) finalize();
@@ -579,16 +612,59 @@ export class ProcessManager {
     child.stdout?.once('close', streamClosed);
     child.stderr?.once('close', streamClosed);
     child.once('exit', (code, sig) => {
-      exitInfo = [code, sig];
-      if (pendingStreams <= 0) return finalize();
-      // Descendants may still hold the pipes open (e.g. `server &`): do not wait for them forever.
-      graceTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        finalize();
-      }, this.opts.stdioGraceMs);
-      graceTimer.unref();
+      // Under the reaper this is the reaper ending: after the command (already reported), or killed
+      // before it could report (then the command's status is the reaper's). Either way whatever it
+      // still held is reparented to the container's init now: kill all of that.
+      mainExited(code, sig);
+      if (reaper) this.opts.onReaperExit?.();
     });
+    child.on('error', (err) => this.opts.log.warn('child process error', { id: proc.id, err }));
+
+    if (reaper) {
+      const lines = reaperStatusLines(child.stdio[3] as Readable);
+      const first = (await lines.next()).value as ReaperStatus | undefined;
+      if (first?.kind !== 'running') {
+        // The reaper could not start the command (or died before it could tell): the same answers as
+        // a failed spawn, and nothing of it is left running.
+        killGroup(pid, 'SIGKILL');
+        const code = first?.kind === 'error' ? first.code : 'EIO';
+        this.cannotRun(proc, Object.assign(new Error(`cannot start: ${code}`), { code }));
+        return;
+      }
+      void (async () => {
+        for (let r = await lines.next(); !r.done; r = await lines.next()) {
+          const st = r.value;
+          if (st.kind === 'exited') mainExited(st.code, null);
+          else if (st.kind === 'signaled')
+            mainExited(null, (signalNameOf(st.signal) ?? null) as NodeJS.Signals | null);
+        }
+      })();
+    }
+    proc.child = child;
+    proc.pid = pid;
+    proc.anchored = reaper !== undefined;
+    proc.startTicks = startTicksOf(pid);
+    if (!reaper) preferForOomKill(pid); // the reaper sets it itself before forking the command
+    this.procs.set(proc.id, proc);
+    this.running++;
+    if (child.stdin) {
+      child.stdin.on('error', () => {}); // EPIPE when the child exits without reading
+      proc.stdinOpen = keepStdin;
+      if (stdinData && stdinData.length > 0) child.stdin.write(stdinData);
+      if (!keepStdin) child.stdin.end();
+    }
+    started = true;
+    afterMainExit();
+    if (pendingStreams <= 0) finalize();
+  }
+
+  /** A command that cannot run (ENOENT, EACCES…) ends like in a shell (127/126); resource errors throw. */
+  private cannotRun(proc: ManagedProcess, err: NodeJS.ErrnoException): void {
+    const exitCode = SPAWN_EXIT_CODES[err.code ?? ''];
+    if (exitCode === undefined) throw this.spawnError(err);
+    if (proc.kind !== 'exec') this.procs.set(proc.id, proc);
+    proc.pushOutput('stderr', Buffer.from(`sandboxd: cannot run ${proc.argv[0]}: ${err.code}\n`));
+    proc.finish(exitCode, null);
   }
 
   private spawnError(err: unknown): SandboxdError {

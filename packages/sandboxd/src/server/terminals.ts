@@ -10,7 +10,8 @@ import { SandboxdError } from '../errors.ts';
 import type { TerminalCloseReason, TerminalInfo, TerminalServerFrame } from '../protocol.ts';
 import type { Logger } from './log.ts';
 import { signalNameOf } from './processes.ts';
-import { PROCESS_MARKER_ENV, killTree, preferForOomKill } from './process-tree.ts';
+import { CHILD_OOM_SCORE_ADJ, PROCESS_MARKER_ENV, killTree, preferForOomKill } from './process-tree.ts';
+import { anchoredTerminalArgv } from './reaper.ts';
 import { killSession } from './procfs.ts';
 import { RingBuffer } from './ring-buffer.ts';
 
@@ -43,6 +44,10 @@ export interface TerminalManagerOpts {
   defaultCwd: string;
   defaultShell?: string | undefined;
   baseEnv: Record<string, string>;
+  /** agenttier-reaper to run each shell under (reaper.ts): what the shell starts stays below it. */
+  reaper?: string;
+  /** Called when a shell's reaper exited (what it held is now the init's: kill it). */
+  onReaperExit?: () => void;
   log: Logger;
 }
 
@@ -361,7 +366,9 @@ export class TerminalManager {
     };
     let proc: IPty;
     try {
-      proc = pty.spawn(shell, ['-l'], {
+      const reaper = this.opts.reaper;
+      const argv = reaper ? anchoredTerminalArgv(reaper, [shell, '-l'], CHILD_OOM_SCORE_ADJ) : [shell, '-l'];
+      proc = pty.spawn(argv[0] as string, argv.slice(1), {
         name: 'xterm-256color',
         cols: clampDim(o.cols, 120),
         rows: clampDim(o.rows, 40),
@@ -373,7 +380,8 @@ export class TerminalManager {
         cause: err,
       });
     }
-    preferForOomKill(proc.pid);
+    if (!this.opts.reaper) preferForOomKill(proc.pid);
+    if (this.opts.reaper && this.opts.onReaperExit) proc.onExit(this.opts.onReaperExit);
     const id = o.session ?? `t-${randomBytes(8).toString('hex')}`;
     const session = new TerminalSession(
       id,

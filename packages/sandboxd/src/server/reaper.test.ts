@@ -1,0 +1,91 @@
+/**
+ * agenttier-reaper as built into the bundle, on the host: its status lines, that it holds what its
+ * command orphans (whatever session or environment), and that its command dies with it.
+ */
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { eventually } from '@agenttier/testkit';
+import { ensureSandboxdBundle } from '../bundle.ts';
+import { adoptedTree, findReaper, parseReaperStatus, reaperStatusLines } from './reaper.ts';
+import type { ReaperStatus } from './reaper.ts';
+
+const bundle = await ensureSandboxdBundle();
+const reaper = findReaper(new URL(`file://${bundle.entry}`).href);
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function run(argv: string[]) {
+  const child = spawn(reaper!, ['--status-fd', '3', '--', ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const lines: ReaperStatus[] = [];
+  const done = (async () => {
+    for await (const st of reaperStatusLines(child.stdio[3] as Readable)) lines.push(st);
+  })();
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, lines, done, exited, out: () => out };
+}
+
+describe.skipIf(!reaper)('agenttier-reaper', () => {
+  it('reports the command running, then its own exit status, and keeps what it orphaned', async () => {
+    const r = run(['sh', '-c', "env -i setsid sh -c 'echo $$; sleep 0.5' & wait; exit 7"]);
+    const code = await r.exited;
+    await r.done;
+    expect(r.lines[0]).toMatchObject({ kind: 'running' });
+    expect(r.lines[1]).toEqual({ kind: 'exited', code: 7 });
+    // The reaper stayed until the orphan (new session, empty environment) ended, and was its parent.
+    expect(code).toBe(7);
+    expect(r.out()).toMatch(/^\d+\n$/);
+  });
+
+  it('says why a command cannot start', async () => {
+    const r = run(['/nonexistent/cmd']);
+    await r.done;
+    expect(r.lines).toEqual([{ kind: 'error', code: 'ENOENT' }]);
+    expect(await r.exited).toBe(127);
+  });
+
+  it('reports a command killed by a signal, and holds orphans while they live', async () => {
+    const r = run(['sh', '-c', '(env -i setsid sleep 30 &); kill -9 $$']);
+    await eventually(async () => (r.lines.length >= 2 ? true : undefined), 'two status lines');
+    expect(r.lines[1]).toEqual({ kind: 'signaled', signal: 9 });
+    // The orphaned sleep is below the reaper, whatever its session.
+    const held = await eventually(async () => {
+      const below = adoptedTree(r.child.pid!, -1);
+      return below.length > 0 ? below : undefined;
+    }, 'the orphan below the reaper');
+    process.kill(-r.child.pid!, 'SIGKILL');
+    for (const pid of held) process.kill(pid, 'SIGKILL');
+    await r.exited;
+  });
+
+  it('takes its command down when it is killed (PR_SET_PDEATHSIG)', async () => {
+    const r = run(['sleep', '30']);
+    await eventually(async () => (r.lines[0]?.kind === 'running' ? true : undefined), 'running');
+    const pid = (r.lines[0] as { pid: number }).pid;
+    process.kill(r.child.pid!, 'SIGKILL');
+    await eventually(async () => (!alive(pid) ? true : undefined), 'the command gone with its reaper');
+  });
+});
+
+describe('status lines', () => {
+  it('parses the four kinds and refuses anything else', () => {
+    expect(parseReaperStatus('R 12')).toEqual({ kind: 'running', pid: 12 });
+    expect(parseReaperStatus('E ENOENT')).toEqual({ kind: 'error', code: 'ENOENT' });
+    expect(parseReaperStatus('X 0')).toEqual({ kind: 'exited', code: 0 });
+    expect(parseReaperStatus('S 15')).toEqual({ kind: 'signaled', signal: 15 });
+    for (const bad of ['', 'R', 'R -1', 'X 1.5', 'E enoent', 'Q 1', 'R 1 2'])
+      expect(parseReaperStatus(bad), bad).toBeUndefined();
+  });
+});
