@@ -224,16 +224,21 @@ describe('agenttier mcp over stdio', () => {
     expect(configured.isError, text(configured)).toBeFalsy();
     const progress: Progress[] = [];
     const res = (await client.callTool(
-      { name: 'agent_invoke', arguments: { name: 'mcp-agent', namespace: ns, input: 'sleep 2' } },
+      { name: 'agent_invoke', arguments: { name: 'mcp-agent', namespace: ns, input: 'sleep 3' } },
       undefined,
       { onprogress: (p) => progress.push(p) },
     )) as CallToolResult;
     expect(text(res)).toContain('exit code 0 (completed)');
-    expect(text(res)).toContain('working... 0s\nworking... 1s\ndone');
+    expect(text(res)).toContain('working... 0s\nworking... 1s\nworking... 2s\ndone');
     // Lines come as progress while the run goes. (The SDK's client drops a notification that arrives
-    // in the same read as the response, so the last line may be missing; the earlier ones, a second
-    // apart, are not.)
-    const lines = ['[stdout] working... 0s', '[stdout] working... 1s', '[stdout] done'];
+    // in the same read as the response, so the last line may be missing; the earlier ones, seconds
+    // before the answer, are not.)
+    const lines = [
+      '[stdout] working... 0s',
+      '[stdout] working... 1s',
+      '[stdout] working... 2s',
+      '[stdout] done',
+    ];
     const got = progress.map((p) => p.message);
     expect(got.length).toBeGreaterThanOrEqual(2);
     expect(got).toEqual(lines.slice(0, got.length));
