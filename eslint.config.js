@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     // Package layering (scripts/lint/layers.js, drawn in docs/architecture.md) and declared dependencies.
-    files: ['**/*.ts', '**/*.js'],
+    files: ['**/*.ts', '**/*.tsx', '**/*.js'],
     plugins: { agenttier },
     rules: {
       'agenttier/layers': 'error',
@@ -37,6 +37,12 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The web UI runs in browsers (its e2e tests and build scripts run in Node).
+    files: ['packages/web/src/**/*.ts', 'packages/web/src/**/*.tsx'],
+    ignores: ['packages/web/src/e2e/**'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     // The core and the contract are platform-neutral: no engine, Kubernetes or server libraries.

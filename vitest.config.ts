@@ -14,6 +14,17 @@ export default defineConfig({
         },
       },
       {
+        // The web UI's component tests: React in happy-dom (a DOM in Node), JSX by esbuild.
+        esbuild: { jsx: 'automatic' },
+        test: {
+          name: 'web',
+          include: ['packages/web/src/**/*.test.tsx'],
+          exclude: ['**/node_modules/**'],
+          environment: 'happy-dom',
+          testTimeout: 20_000,
+        },
+      },
+      {
         test: {
           name: 'integration',
           include: ['packages/*/src/**/*.int.test.ts'],

@@ -104,6 +104,12 @@ step 'sandboxd bundle (npm run build -w @agenttier/sandboxd)'
 run npm run build -w @agenttier/sandboxd
 done_step
 
+# The web UI (packages/web): type-checked with the DOM lib, built by Vite into packages/web/dist (which
+# the router serves at /, and the e2e tests load), and its first-page JavaScript checked against budget.
+step 'web UI build (npm run build -w @agenttier/web)'
+run npm run build -w @agenttier/web
+done_step
+
 if [ "${SKIP_LINT:-}" = 1 ]; then
   echo '==> [test] SKIP_LINT=1: skipping prettier and eslint' >&2
 else

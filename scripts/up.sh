@@ -19,4 +19,8 @@ bash scripts/engine.sh
 bash scripts/images.sh
 # sandboxd (the daemon inside every sandbox) and its node-pty build for Node 24.
 npm run build -w @agenttier/sandboxd >&2
+# The web UI the router serves at http://127.0.0.1:8080/ (skipped when its build is newer than its sources).
+if [ ! -f packages/web/dist/index.html ] || [ -n "$(find packages/web/src packages/web/index.html packages/sdk/src -newer packages/web/dist/index.html -print -quit)" ]; then
+  npm run build -w @agenttier/web >&2
+fi
 exec node_modules/.bin/tsx packages/cli/src/main.ts up "$@"

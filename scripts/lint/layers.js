@@ -39,6 +39,11 @@ export const LAYERS = {
     testUses: ['local'],
     role: 'the MCP server: sandbox tools for models, over the SDK',
   },
+  web: {
+    uses: ['contract', 'sdk'],
+    testUses: ['local'],
+    role: 'the web UI: a React single-page app the router serves at `/`, on the public API through the SDK',
+  },
   cli: { uses: ['contract', 'sdk', 'mcp', 'local', 'operator'], role: 'the `agenttier` command' },
   testkit: {
     uses: ['contract', 'core'],

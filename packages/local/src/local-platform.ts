@@ -35,6 +35,7 @@ import {
   checkOidcSettings,
   oidcSettingsFromEnv,
   createApp,
+  defaultWebUiRoot,
   generateApiKey,
   hashApiKey,
   newKeyId,
@@ -111,6 +112,11 @@ export interface LocalPlatformOpts {
    * @default env AGENTTIER_RATE_LIMIT_* or DEFAULT_IDENTITY_RATE_LIMITS
    */
   rateLimits?: IdentityRateLimitOpts;
+  /**
+   * The web UI's built files, served at `/` (docs/web-ui.md); `false`: none.
+   * @default packages/web/dist (env AGENTTIER_WEB_ROOT)
+   */
+  webUiRoot?: string | false;
 }
 
 export interface LocalPlatform {
@@ -348,6 +354,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
       memoryBytes: totalmem(),
       ...(workspaces ? { storageBytes: workspaceSizeRange(dataDir) } : {}),
     },
+    ...(opts.webUiRoot === false ? {} : { webUi: { root: opts.webUiRoot ?? defaultWebUiRoot() } }),
     http: {
       ...opts.limits,
       ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}),

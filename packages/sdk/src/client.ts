@@ -4,7 +4,14 @@ import type { AgentTierOpts } from './options.ts';
 import { resolveOpts } from './options.ts';
 import { Sandbox, normalizeSandboxView } from './sandbox.ts';
 import { Templates } from './templates.ts';
-import type { CallOpts, CreateSandboxOpts, ListSandboxesOpts, ScopedKeyVerb } from './types.ts';
+import type {
+  AuditEventPage,
+  CallOpts,
+  CreateSandboxOpts,
+  ListAuditEventsOpts,
+  ListSandboxesOpts,
+  ScopedKeyVerb,
+} from './types.ts';
 import { encodePath } from './http.ts';
 
 /**
@@ -197,6 +204,28 @@ export class AgentTier {
       path: `/api/v1/user/api-keys/${encodePath(keyId)}`,
       signal: opts.signal,
     });
+  }
+
+  /**
+   * The audit trail, newest first (`GET /api/v1/audit/events`): your own calls, anyone's for admins.
+   * @example
+   * ```ts
+   * const { events } = await client.listAuditEvents({ target: 'sandbox:default/demo', limit: 20 });
+   * ```
+   */
+  async listAuditEvents(opts: ListAuditEventsOpts = {}): Promise<AuditEventPage> {
+    const res = await this.http.json<{ events?: AuditEventPage['events'] | null; next?: number }>({
+      method: 'GET',
+      path: '/api/v1/audit/events',
+      query: {
+        actor: opts.actor,
+        target: opts.target,
+        limit: opts.limit,
+        before: opts.before,
+      },
+      signal: opts.signal,
+    });
+    return { events: res?.events ?? [], ...(res?.next !== undefined ? { next: res.next } : {}) };
   }
 
   /**

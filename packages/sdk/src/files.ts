@@ -1,6 +1,12 @@
+import type * as Fs from 'node:fs';
+import type * as FsPromises from 'node:fs/promises';
+import type * as NodePath from 'node:path';
+import type * as NodeStream from 'node:stream';
+import type * as StreamPromises from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FileEntry } from '@agenttier/contract';
 import { MAX_FILE_BYTES } from '@agenttier/contract';
+import { nodeModule } from './node-only.ts';
 import {
   AgentTierError,
   ConnectionError,
@@ -294,7 +300,7 @@ export class SandboxFiles {
    * ```
    */
   async upload(localPath: string, remotePath: string, opts: CallOpts = {}): Promise<TransferResult> {
-    const fs = await import('node:fs/promises');
+    const fs = nodeModule<typeof FsPromises>('node:fs/promises', 'files.upload(localPath)');
     const info = await fs.stat(localPath);
     if (!info.isFile()) throw new TypeError(`${localPath} is not a regular file`);
     if (info.size > MAX_FILE_BYTES) throw tooLarge(localPath, info.size);
@@ -342,13 +348,12 @@ export class SandboxFiles {
 
 /** Streams a response body into `localPath` via a temporary sibling; returns the byte count. */
 async function saveBody(res: Response, localPath: string, signal?: AbortSignal): Promise<number> {
-  const [{ createWriteStream }, fs, { Readable, Transform }, { pipeline }, pathMod] = await Promise.all([
-    import('node:fs'),
-    import('node:fs/promises'),
-    import('node:stream'),
-    import('node:stream/promises'),
-    import('node:path'),
-  ]);
+  const what = 'saving a download to a local path';
+  const { createWriteStream } = nodeModule<typeof Fs>('node:fs', what);
+  const fs = nodeModule<typeof FsPromises>('node:fs/promises', what);
+  const { Readable, Transform } = nodeModule<typeof NodeStream>('node:stream', what);
+  const { pipeline } = nodeModule<typeof StreamPromises>('node:stream/promises', what);
+  const pathMod = nodeModule<typeof NodePath>('node:path', what);
   const tmp = pathMod.join(
     pathMod.dirname(localPath),
     `.${pathMod.basename(localPath)}.${process.pid}.${Date.now()}.part`,

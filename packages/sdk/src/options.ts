@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import type * as Fs from 'node:fs';
+import type * as Os from 'node:os';
+import type * as Path from 'node:path';
+import { maybeNodeModule } from './node-only.ts';
 import type { WebSocketConstructor } from './websocket.ts';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
@@ -68,10 +69,15 @@ export interface ResolvedOpts {
 function cliConfigCredentials(
   env: Record<string, string | undefined>,
 ): { apiKey?: string; token?: string } | undefined {
-  const path = nonEmpty(env.AGENTTIER_CONFIG) ?? join(homedir(), '.config', 'agenttier', 'config.json');
+  const fs = maybeNodeModule<typeof Fs>('node:fs');
+  const os = maybeNodeModule<typeof Os>('node:os');
+  const pathMod = maybeNodeModule<typeof Path>('node:path');
+  if (!fs || !os || !pathMod) return undefined; // a browser: no config file, the session cookie is the credential
+  const path =
+    nonEmpty(env.AGENTTIER_CONFIG) ?? pathMod.join(os.homedir(), '.config', 'agenttier', 'config.json');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = JSON.parse(fs.readFileSync(path, 'utf8'));
   } catch {
     return undefined; // no file or not JSON: the CLI reports those; a client just has no saved key
   }
@@ -115,7 +121,8 @@ export function resolveOpts(opts: AgentTierOpts = {}): ResolvedOpts {
   const apiKey = explicit ? nonEmpty(opts.apiKey) : fromEnv ? nonEmpty(env.AGENTTIER_API_KEY) : saved?.apiKey;
   const token = explicit ? nonEmpty(opts.token) : fromEnv ? nonEmpty(env.AGENTTIER_TOKEN) : saved?.token;
 
-  const fetchImpl = opts.fetch ?? globalThis.fetch;
+  // Bound: a browser's fetch called as a method of another object throws "Illegal invocation".
+  const fetchImpl = opts.fetch ?? globalThis.fetch?.bind(globalThis);
   if (typeof fetchImpl !== 'function') {
     throw new TypeError('no fetch implementation: use Node 18+ or pass { fetch } to new AgentTier()');
   }

@@ -136,7 +136,10 @@ export async function* readSSE(
   body: ReadableStream<Uint8Array>,
   opts: { signal?: AbortSignal } = {},
 ): AsyncGenerator<SSEEvent, void, undefined> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  // The cast: DOM's lib types TextDecoderStream's input as BufferSource, Node's as Uint8Array (the
+  // browser build of the web UI type-checks this file with the DOM lib).
+  const decoder = new TextDecoderStream() as unknown as ReadableWritablePair<string, Uint8Array>;
+  const reader = body.pipeThrough(decoder).getReader();
   const parser = new SSEParser();
   const onAbort = (): void => {
     reader.cancel(opts.signal?.reason).catch(() => {});

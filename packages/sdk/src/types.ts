@@ -228,3 +228,37 @@ export interface ApplyTemplateResult {
   action: 'created' | 'updated';
   template: TemplateView;
 }
+
+/** One audited call (`GET /api/v1/audit/events`): who did what to which target, and the answer's status. */
+export interface AuditEventView {
+  /** Increasing id; pass the last one of a page as `before` for the next. */
+  id: number;
+  at: string;
+  /** The user; absent when authentication failed. */
+  actor?: string;
+  keyId?: string;
+  /** Method and route template: `POST /api/v1/sandboxes/:id/stop`. */
+  action: string;
+  /** `sandbox:namespace/name`, `apikey:key_…`, `template:name`. */
+  target?: string;
+  status: number;
+  requestId: string;
+  source: string;
+}
+
+export interface ListAuditEventsOpts extends CallOpts {
+  /** Only this user's events (admins; others always get their own). */
+  actor?: string;
+  /** Only events on this target, e.g. `sandbox:default/demo`. */
+  target?: string;
+  /** 1–500. @default 100 */
+  limit?: number;
+  /** Events older than this id (the previous page's `next`). */
+  before?: number;
+}
+
+export interface AuditEventPage {
+  events: AuditEventView[];
+  /** Present when there may be more: the `before` of the next page. */
+  next?: number;
+}

@@ -56,6 +56,8 @@ import type { PreviewSessionOpts } from './auth/preview-sessions.ts';
 import { createPreviewSessions } from './auth/preview-sessions.ts';
 import { createPreviewProxy } from './routes/preview-proxy.ts';
 import { recordRouteTable, registerOpenApiRoute } from './openapi.ts';
+import type { WebUiOpts } from './http/web-ui.ts';
+import { registerWebUi } from './http/web-ui.ts';
 
 export interface AppDeps {
   store: Store;
@@ -103,6 +105,8 @@ export interface AppDeps {
   capacity?: MachineCapacity;
   /** Host allow-list, CORS origins, preview origin, timeouts and connection limits (docs/security.md). */
   http?: HttpPolicyOpts;
+  /** The web UI's built files, served at `/` (docs/web-ui.md); absent: `/` is a 404 like any unknown path. */
+  webUi?: WebUiOpts;
 }
 
 /** Everything about how the router meets browsers and abusive clients. */
@@ -229,6 +233,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   });
 
   registerOpenApiRoute(app);
+  registerWebUi(app, deps.webUi);
   // Probes get plain `ok`; a client asking for JSON (the seed SDK's `health()`) gets status and version.
   app.get('/healthz', async (req, reply) =>
     prefersJson(req.headers.accept)

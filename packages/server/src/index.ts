@@ -28,3 +28,4 @@ export type { OidcVerifier } from './auth/oidc-verifier.ts';
 export type { ServiceAccountReviewer } from './auth/bearer-auth.ts';
 export { createServiceAccountReviewer, serviceAccountUserId } from './auth/token-review.ts';
 export type { TokenReviewCall, TokenReviewStatus, ServiceAccountAuthOpts } from './auth/token-review.ts';
+export { defaultWebUiRoot, type WebUiOpts } from './http/web-ui.ts';

@@ -503,6 +503,8 @@ export const UNDOCUMENTED_ROUTES: ReadonlySet<string> = new Set([
   'GET /healthz',
   'GET /readyz',
   'GET /metrics',
+  'GET /', // the web UI's files (http/web-ui.ts), not API
+  'GET /*',
 ]);
 
 /** `/a/:id/*` → `/a/{id}/{path}`: Fastify's route syntax in OpenAPI's. */

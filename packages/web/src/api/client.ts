@@ -1,0 +1,17 @@
+import { AgentTier } from '@agenttier/sdk';
+import { browserWebSocketClass } from './browser-websocket.ts';
+
+/**
+ * The one SDK client of the page. Same origin as the router that served it; the credential is the
+ * session cookie (or the development identity), which the browser attaches itself, unless the user
+ * signed in with an API key that the server could not turn into a session (kept in memory only,
+ * see auth/session.ts).
+ */
+export function createClient(apiKey?: string): AgentTier {
+  return new AgentTier({
+    apiUrl: window.location.origin,
+    env: {}, // never the environment or a config file: the browser has neither
+    WebSocket: browserWebSocketClass(),
+    ...(apiKey ? { apiKey } : {}),
+  });
+}

@@ -1,0 +1,85 @@
+import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
+import { yaml } from '@codemirror/lang-yaml';
+import {
+  bracketMatching,
+  defaultHighlightStyle,
+  indentOnInput,
+  syntaxHighlighting,
+} from '@codemirror/language';
+import { lintGutter, setDiagnostics } from '@codemirror/lint';
+import { EditorState } from '@codemirror/state';
+import { EditorView, highlightActiveLine, keymap, lineNumbers } from '@codemirror/view';
+import { useEffect, useRef } from 'react';
+import type { ReactNode } from 'react';
+import type { YamlProblem } from './yaml-doc.ts';
+
+/**
+ * CodeMirror 6 for template YAML, loaded only when a template is opened. Problems (YAML syntax, the
+ * server's validation errors) are shown as diagnostics on their lines. Tab indents; Escape then Tab
+ * leaves the editor (CodeMirror's own convention), so the keyboard is never trapped.
+ */
+export default function YamlEditor(props: {
+  value: string;
+  onChange: (text: string) => void;
+  problems: readonly YamlProblem[];
+  label: string;
+  readOnly?: boolean;
+}): ReactNode {
+  const host = useRef<HTMLDivElement>(null);
+  const view = useRef<EditorView | undefined>(undefined);
+  const onChange = useRef(props.onChange);
+  onChange.current = props.onChange;
+
+  useEffect(() => {
+    const v = new EditorView({
+      parent: host.current!,
+      state: EditorState.create({
+        doc: props.value,
+        extensions: [
+          lineNumbers(),
+          history(),
+          indentOnInput(),
+          bracketMatching(),
+          highlightActiveLine(),
+          syntaxHighlighting(defaultHighlightStyle),
+          yaml(),
+          lintGutter(),
+          keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
+          EditorState.readOnly.of(props.readOnly ?? false),
+          EditorView.contentAttributes.of({ 'aria-label': props.label }),
+          EditorView.updateListener.of((u) => {
+            if (u.docChanged) onChange.current(u.state.doc.toString());
+          }),
+        ],
+      }),
+    });
+    view.current = v;
+    return () => v.destroy();
+    // The editor owns its text after creation; `value` changes from outside are applied below.
+  }, []);
+
+  useEffect(() => {
+    const v = view.current;
+    if (v && v.state.doc.toString() !== props.value)
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: props.value } });
+  }, [props.value]);
+
+  useEffect(() => {
+    const v = view.current;
+    if (!v) return;
+    const len = v.state.doc.length;
+    v.dispatch(
+      setDiagnostics(
+        v.state,
+        props.problems.map((p) => ({
+          from: Math.min(p.from, len),
+          to: Math.min(Math.max(p.to, p.from), len),
+          severity: 'error' as const,
+          message: p.message,
+        })),
+      ),
+    );
+  }, [props.problems]);
+
+  return <div ref={host} className="yaml-editor" data-testid="yaml-editor" />;
+}
