@@ -154,7 +154,13 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
       throw new Error(`blocked CIDRs (AGENTTIER_BLOCKED_CIDRS): ${(err as Error).message}`, { cause: err });
     }
   });
-  const store = new KubernetesStore({ kubeConfig: kc, logger });
+  // Namespace-scoped (rbac.sandboxNamespaces): Sandboxes and SandboxTemplates are listed and watched
+  // per namespace, never cluster-wide.
+  const store = new KubernetesStore({
+    kubeConfig: kc,
+    logger,
+    ...(opts.sandboxNamespaces?.length ? { namespaces: opts.sandboxNamespaces } : {}),
+  });
   let loop: Controller | undefined;
   const runtime = new KubernetesRuntime({
     kubeConfig: kc,

@@ -142,8 +142,13 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     ...(opts.kubeconfigPath ? { kubeconfigPath: opts.kubeconfigPath } : {}),
     userAgent: `${ROUTER_COMPONENT}/0.1.0`,
   });
-  const store = new KubernetesStore({ kubeConfig: kc, logger });
   const sandboxNamespaces = opts.sandboxNamespaces ?? namespaceList(process.env.AGENTTIER_SANDBOX_NAMESPACES);
+  // Namespace-scoped: Sandboxes and SandboxTemplates are watched per sandbox namespace only.
+  const store = new KubernetesStore({
+    kubeConfig: kc,
+    logger,
+    ...(sandboxNamespaces?.length ? { namespaces: sandboxNamespaces } : {}),
+  });
   const pods = new SandboxdPods(kc, logger, opts.sandboxdPort ?? SANDBOXD_PORT, undefined, sandboxNamespaces);
   const dataDir = opts.dataDir ?? process.env.AGENTTIER_DATA_DIR ?? '/var/lib/agenttier';
   const agentRecordsPath = join(dataDir, 'agent-records.db');

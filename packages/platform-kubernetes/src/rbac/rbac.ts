@@ -10,9 +10,8 @@ export interface ApiCall {
   verb: ApiVerb;
   /**
    * Where the grant lives:
-   * - `cluster`: a ClusterRole. Only the Sandbox and template informers' list/watch (custom
-   *   resources) and the cluster-scoped template kind; never Pods or Secrets, never a write to a
-   *   namespaced kind;
+   * - `cluster`: a ClusterRole. Only the cluster-scoped template kind; never Pods, Secrets or
+   *   Sandboxes, never a write to a namespaced kind;
    * - `sandbox`: a Role in each namespace that hosts sandboxes (Helm `rbac.sandboxNamespaces`);
    * - `install`: a Role in the install namespace only.
    */
@@ -45,7 +44,8 @@ const call = (
 
 /** Every request `agenttier controller` makes (the RBAC test holds the code to this list). */
 export const CONTROLLER_CALLS: ApiCall[] = [
-  ...call(AT, 'sandboxes', ['list', 'watch'], 'cluster', 'KubernetesStore informer'),
+  // Sandboxes and SandboxTemplates are listed and watched per sandbox namespace too.
+  ...call(AT, 'sandboxes', ['list', 'watch'], 'sandbox', 'KubernetesStore informer, per namespace'),
   ...call(AT, 'sandboxes', ['get'], 'sandbox', 'KubernetesStore reads before its cache syncs'),
   ...call(
     AT,
@@ -57,7 +57,7 @@ export const CONTROLLER_CALLS: ApiCall[] = [
   ...call(AT, 'sandboxes/status', ['update'], 'sandbox', 'status written by the reconciler'),
   // Setting blockOwnerDeletion on children's owner references needs this (OwnerReferencesPermissionEnforcement).
   ...call(AT, 'sandboxes/finalizers', ['update'], 'sandbox', 'owner references with blockOwnerDeletion'),
-  ...call(AT, 'sandboxtemplates', ['list', 'watch'], 'cluster', 'template informer'),
+  ...call(AT, 'sandboxtemplates', ['list', 'watch'], 'sandbox', 'template informer, per namespace'),
   ...call(AT, 'sandboxtemplates', ['get'], 'sandbox', 'template resolution before the cache syncs'),
   ...call(AT, 'clustersandboxtemplates', ['get', 'list', 'watch'], 'cluster', 'template resolution'),
   // Pods, claims and policies are listed and watched per sandbox namespace (AGENTTIER_SANDBOX_NAMESPACES).
@@ -105,7 +105,8 @@ export const CONTROLLER_CALLS: ApiCall[] = [
 
 /** Every request `agenttier router` makes. It reads one sandbox's token Secret at a time, by name. */
 export const ROUTER_CALLS: ApiCall[] = [
-  ...call(AT, 'sandboxes', ['list', 'watch'], 'cluster', 'KubernetesStore informer'),
+  // Sandboxes and SandboxTemplates are listed and watched per sandbox namespace too.
+  ...call(AT, 'sandboxes', ['list', 'watch'], 'sandbox', 'KubernetesStore informer, per namespace'),
   ...call(
     AT,
     'sandboxes',
@@ -114,7 +115,7 @@ export const ROUTER_CALLS: ApiCall[] = [
     'REST API on the KubernetesStore',
   ),
   ...call(AT, 'sandboxes/status', ['update'], 'sandbox', 'initial status, stop/resume, activity'),
-  ...call(AT, 'sandboxtemplates', ['list', 'watch'], 'cluster', 'template informer'),
+  ...call(AT, 'sandboxtemplates', ['list', 'watch'], 'sandbox', 'template informer, per namespace'),
   ...call(AT, 'sandboxtemplates', ['get', 'create', 'update', 'delete'], 'sandbox', 'template REST API'),
   ...call(
     AT,

@@ -7,6 +7,8 @@ import { silentLogger } from '@agenttier/core';
 import { isConflict, isNotFound, toPlatformError, withRetry } from '../kube/api-errors.ts';
 import { CustomResources, resourcePath } from '../kube/custom-resources.ts';
 import { Reflector, objectKey } from '../kube/reflector.ts';
+import type { ObjectCache } from '../kube/reflector-set.ts';
+import { ReflectorSet, wholeCluster } from '../kube/reflector-set.ts';
 
 export interface KubernetesStoreOpts {
   kubeConfig: KubeConfig;
@@ -17,6 +19,11 @@ export interface KubernetesStoreOpts {
   resyncMs?: number;
   /** How long a write waits for its own watch event before writing through the cache. @default 2000 */
   readYourWritesMs?: number;
+  /**
+   * Cache and watch namespaced kinds only in these namespaces (one list/watch each; a namespace-scoped
+   * operator never watches the whole cluster). Reads elsewhere go to the API server. @default every namespace
+   */
+  namespaces?: string[];
 }
 
 const ALL_KINDS: ResourceKind[] = ['Sandbox', 'SandboxTemplate', 'ClusterSandboxTemplate'];
@@ -47,7 +54,7 @@ function normalise<T extends Resource>(obj: T): T {
  */
 export class KubernetesStore implements Store {
   private readonly cr: CustomResources;
-  private readonly reflectors = new Map<ResourceKind, Reflector<Resource>>();
+  private readonly reflectors = new Map<ResourceKind, ObjectCache<Resource>>();
   private readonly logger: Logger;
   private readonly readYourWritesMs: number;
 
@@ -56,22 +63,32 @@ export class KubernetesStore implements Store {
     this.logger = (opts.logger ?? silentLogger).child({ component: 'kubernetes-store' });
     this.readYourWritesMs = opts.readYourWritesMs ?? 2000;
     const watch = new Watch(opts.kubeConfig);
+    const namespaces = opts.namespaces?.length ? [...new Set(opts.namespaces)] : undefined;
     for (const kind of opts.kinds ?? ALL_KINDS) {
-      this.reflectors.set(
-        kind,
+      const reflector = (namespace?: string) =>
         new Reflector<Resource>({
-          name: KINDS[kind].plural,
+          name: namespace ? `${KINDS[kind].plural} in ${namespace}` : KINDS[kind].plural,
           watch,
-          watchPath: resourcePath(kind),
+          watchPath: resourcePath(kind, namespace),
           list: async (page) => {
-            return withRetry(() => this.cr.list<Resource>(kind, page), { idempotent: true });
+            return withRetry(
+              () => this.cr.list<Resource>(kind, { ...page, ...(namespace ? { namespace } : {}) }),
+              {
+                idempotent: true,
+              },
+            );
           },
           // List items carry no apiVersion/kind on some servers, and managedFields are the server's business.
           transform: (obj) => normalise(Object.assign(obj, { apiVersion: API_VERSION, kind })),
           ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
           onError: (err, during) =>
-            this.logger.warn({ kind, during, err: String(err) }, 'informer error; retrying'),
-        }),
+            this.logger.warn({ kind, namespace, during, err: String(err) }, 'informer error; retrying'),
+        });
+      this.reflectors.set(
+        kind,
+        namespaces && KINDS[kind].namespaced
+          ? new ReflectorSet(new Map(namespaces.map((ns) => [ns, reflector(ns)])))
+          : wholeCluster(reflector()),
       );
     }
   }
@@ -85,7 +102,7 @@ export class KubernetesStore implements Store {
     return [...this.reflectors.values()].every((r) => r.hasSynced);
   }
 
-  private reflector(kind: ResourceKind): Reflector<Resource> {
+  private reflector(kind: ResourceKind): ObjectCache<Resource> {
     const r = this.reflectors.get(kind);
     if (!r) throw new PlatformError('INTERNAL', `the store does not cache ${KINDS[kind].plural}`);
     return r;
@@ -125,7 +142,7 @@ export class KubernetesStore implements Store {
 
   async get<T extends Resource>(kind: ResourceKind, key: ObjectKey): Promise<T | undefined> {
     const r = this.reflectors.get(kind);
-    if (r?.hasSynced) {
+    if (r?.hasSynced && r.covers(this.nsOf(kind, key.namespace) ?? 'default')) {
       const cached = r.get(this.keyOf(kind, key));
       return cached ? (structuredClone(cached) as T) : undefined;
     }
@@ -143,7 +160,9 @@ export class KubernetesStore implements Store {
   async list<T extends Resource>(kind: ResourceKind, opts: ListOptions = {}): Promise<T[]> {
     const r = this.reflectors.get(kind);
     let items: Resource[];
-    if (r?.hasSynced) items = r.values();
+    // Without a namespace: what the cache holds (every namespace served).
+    const cachedHere = !KINDS[kind].namespaced || opts.namespace === undefined || r?.covers(opts.namespace);
+    if (r?.hasSynced && cachedHere) items = r.values();
     else {
       const namespace = KINDS[kind].namespaced ? opts.namespace : undefined;
       const list = await withRetry(() => this.cr.list<Resource>(kind, namespace ? { namespace } : {}), {
