@@ -42,6 +42,7 @@ import {
   createSandboxdClientCache,
   DEFAULT_CREATE_LIMITS,
   rateLimitsFromEnv,
+  auditRetentionFromEnv,
 } from '@agenttier/server';
 import type {
   CreateLimitOpts,
@@ -324,7 +325,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   if (interrupted > 0)
     logger.warn({ interrupted }, 'closed the records of invokes cut off by the last shutdown');
   const apiKeys = new SqliteApiKeyStore(join(dataDir, 'state.db'));
-  const auditLog = new SqliteAuditLog(join(dataDir, 'state.db'));
+  const auditLog = new SqliteAuditLog(join(dataDir, 'state.db'), auditRetentionFromEnv(process.env));
   const sessions = new SqliteSessionStore(join(dataDir, 'state.db'));
   if (oidc)
     logger.info({ issuer: oidc.issuer, audience: oidc.audience, login: Boolean(oidc.clientId) }, 'OIDC on');

@@ -318,4 +318,25 @@ describe('sandboxd through the router', () => {
     expect(down.status).toBe(502);
     expect((await api(base, 'DELETE', `/api/v1/sandboxes/box/ports/8001${q}`)).status).toBe(204);
   });
+
+  it('the audit trail has the terminal and TCP attaches and the preview accesses (once per outcome)', async () => {
+    const res = await api(base, 'GET', '/api/v1/audit/events?limit=500');
+    const events = (
+      res.json as { events: Array<{ action: string; target?: string; status: number; actor?: string }> }
+    ).events;
+    const of = (action: string, status: number) =>
+      events.filter((e) => e.action === action && e.status === status);
+    // Three terminal attaches above (two sessions re-attached, the full-screen one), all let in.
+    expect(of('WS /ws/terminal/:id', 101).length).toBeGreaterThanOrEqual(3);
+    expect(of('WS /ws/terminal/:id', 101)[0]).toMatchObject({
+      actor: 'dev-user',
+      target: `sandbox:${ns}/box`,
+    });
+    expect(of('WS /ws/terminal/:id', 404)[0]).toMatchObject({ target: `sandbox:${ns}/nope` });
+    expect(of('WS /ws/tcp/:id/:port', 101).length).toBeGreaterThanOrEqual(1);
+    expect(of('WS preview', 101).length).toBeGreaterThanOrEqual(1);
+    // Many preview requests above, one event per target and outcome.
+    const previews = of('PREVIEW', 200).filter((e) => e.target === `sandbox:${ns}/box:8000`);
+    expect(previews).toHaveLength(1);
+  });
 });

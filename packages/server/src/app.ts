@@ -38,6 +38,7 @@ import { registerShareRoutes } from './routes/shares.ts';
 import type { IdentityRateLimitOpts } from './auth/rate-limits.ts';
 import { createIdentityRateLimiter } from './auth/rate-limits.ts';
 import { installIdentityRateLimits } from './auth/rate-limit-hook.ts';
+import { createAccessAudit } from './auth/access-audit.ts';
 import { registerTemplateRoutes } from './routes/templates.ts';
 import { createSandboxService } from './sandbox-service.ts';
 import { CreateLimiter } from './create-limits.ts';
@@ -204,7 +205,13 @@ export function createApp(deps: AppDeps): FastifyInstance {
   if (preview) app.addHook('preClose', async () => preview.closeAll());
   const access = createAccessControl(deps.store);
   const previewSessions = createPreviewSessions(deps.previewSessions);
+  const accessAudit = deps.auditLog
+    ? createAccessAudit(deps.auditLog, {
+        onError: (err) => app.log.error({ err: String(err) }, 'audit write failed'),
+      })
+    : undefined;
   const guards = registerGuardChain(app, deps.http ?? {}, {
+    ...(accessAudit ? { audit: accessAudit } : {}),
     authenticate,
     access,
     previewSessions,
@@ -299,6 +306,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
       guards,
       previewSessions,
       ...(preview ? { preview } : {}),
+      ...(accessAudit ? { audit: accessAudit } : {}),
     });
   }
   if (deps.agentRecords && deps.sandboxdFor) {

@@ -18,7 +18,8 @@ export type { KeyAuthOpts, KeyAuthenticator } from './auth/key-authenticator.ts'
 export { API_KEY_PREFIX, API_KEY_RE, generateApiKey, hashApiKey, newKeyId } from './auth/api-key-format.ts';
 export { DEFAULT_IDENTITY_RATE_LIMITS, rateLimitsFromEnv } from './auth/rate-limits.ts';
 export type { IdentityRateLimitOpts, RateBucketOpts } from './auth/rate-limits.ts';
-export { SqliteAuditLog } from './auth/sqlite-audit-log.ts';
+export { SqliteAuditLog, auditRetentionFromEnv } from './auth/sqlite-audit-log.ts';
+export type { AuditRetentionOpts } from './auth/sqlite-audit-log.ts';
 export { SqliteSessionStore } from './auth/session-store.ts';
 export type { BrowserSessionOpts } from './routes/auth-session.ts';
 export { checkOidcSettings, oidcSettingsFromEnv } from './auth/oidc-settings.ts';

@@ -28,6 +28,7 @@ import {
   hashApiKey,
   newKeyId,
   rateLimitsFromEnv,
+  auditRetentionFromEnv,
 } from '@agenttier/server';
 import { namespaceList } from '../namespace-list.ts';
 import { SandboxdPods } from './sandboxd-pods.ts';
@@ -188,7 +189,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     log.warn('development authentication: every caller without a key is an admin');
   // API keys and the audit trail share the invoke records' file (the router's volume).
   const apiKeys = new SqliteApiKeyStore(agentRecordsPath);
-  const auditLog = new SqliteAuditLog(agentRecordsPath);
+  const auditLog = new SqliteAuditLog(agentRecordsPath, auditRetentionFromEnv(process.env));
   const sessions = new SqliteSessionStore(agentRecordsPath);
   let oidc: OidcSettings | undefined;
   try {

@@ -8,18 +8,54 @@ interface Row {
   body: string;
 }
 
+/** How long and how much of the trail is kept (docs/auth.md, "Audit trail"). */
+export interface AuditRetentionOpts {
+  /** Newest events kept; older ones are deleted. @default 1,000,000 */
+  maxEvents?: number;
+  /** Events older than this are deleted; 0 keeps them until `maxEvents`. @default 90 days */
+  maxAgeDays?: number;
+  nowMs?: () => number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Retention from `AGENTTIER_AUDIT_MAX_EVENTS` and `AGENTTIER_AUDIT_MAX_AGE_DAYS` (unset: defaults). */
+export function auditRetentionFromEnv(env: Record<string, string | undefined>): AuditRetentionOpts {
+  const num = (name: string, min: number): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`${name} must be a whole number >= ${min} (got ${JSON.stringify(v)})`);
+    return n;
+  };
+  const maxEvents = num('AGENTTIER_AUDIT_MAX_EVENTS', 1);
+  const maxAgeDays = num('AGENTTIER_AUDIT_MAX_AGE_DAYS', 0);
+  return {
+    ...(maxEvents !== undefined ? { maxEvents } : {}),
+    ...(maxAgeDays !== undefined ? { maxAgeDays } : {}),
+  };
+}
+
 /**
  * The audit trail in SQLite. Bounded: past `maxEvents` the oldest are deleted (a flood of failed
- * logins cannot fill the disk).
+ * logins cannot fill the disk), and events older than `maxAgeDays` go too. Trimmed at start, every
+ * 1,000 writes and at most hourly otherwise (on the next write).
  */
 export class SqliteAuditLog implements AuditLog {
   private readonly db: DatabaseSync;
   private writes = 0;
+  private readonly maxEvents: number;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+  private trimmedAtMs = 0;
 
-  constructor(
-    path: string,
-    private readonly maxEvents = 1_000_000,
-  ) {
+  constructor(path: string, retention: AuditRetentionOpts = {}) {
+    this.maxEvents = retention.maxEvents ?? 1_000_000;
+    this.maxAgeMs = (retention.maxAgeDays ?? 90) * DAY_MS;
+    this.now = retention.nowMs ?? Date.now;
+    if (!(this.maxEvents >= 1) || !(this.maxAgeMs >= 0))
+      throw new Error('audit retention: maxEvents must be at least 1 and maxAgeDays at least 0');
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path);
     this.db.exec(`
@@ -34,6 +70,7 @@ export class SqliteAuditLog implements AuditLog {
       CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events (actor, id);
       CREATE INDEX IF NOT EXISTS audit_by_target ON audit_events (target, id);
     `);
+    this.trim();
   }
 
   async record(e: Omit<AuditEvent, 'id'>): Promise<void> {
@@ -41,10 +78,20 @@ export class SqliteAuditLog implements AuditLog {
       .prepare('INSERT INTO audit_events (actor, target, body) VALUES (?, ?, ?)')
       .run(e.actor ?? null, e.target ?? null, JSON.stringify(e));
     // Trim now and then, not on every write.
-    if (++this.writes % 1000 === 0)
-      this.db
-        .prepare('DELETE FROM audit_events WHERE id <= (SELECT MAX(id) FROM audit_events) - ?')
-        .run(this.maxEvents);
+    if (++this.writes % 1000 === 0 || this.now() - this.trimmedAtMs >= 60 * 60 * 1000) this.trim();
+  }
+
+  /** Deletes events past the count and age limits. */
+  trim(): void {
+    this.trimmedAtMs = this.now();
+    this.db
+      .prepare('DELETE FROM audit_events WHERE id <= (SELECT MAX(id) FROM audit_events) - ?')
+      .run(this.maxEvents);
+    if (this.maxAgeMs > 0) {
+      // RFC 3339 UTC strings of one format compare in time order.
+      const cutoff = new Date(this.now() - this.maxAgeMs).toISOString();
+      this.db.prepare("DELETE FROM audit_events WHERE json_extract(body, '$.at') < ?").run(cutoff);
+    }
   }
 
   async query(q: AuditQuery): Promise<AuditEvent[]> {

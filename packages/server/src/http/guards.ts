@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@agenttier/contract';
 import type { AccessControl } from '../auth/access-control.ts';
+import type { AccessAudit } from '../auth/access-audit.ts';
 import { accessRuleOf } from '../auth/access-rules.ts';
 import { presentedCredential } from '../auth/api-key-format.ts';
 import type { PreviewSessions } from '../auth/preview-sessions.ts';
@@ -72,6 +73,8 @@ export interface GuardChainDeps {
   access: AccessControl;
   /** Browser sessions on preview origins (preview links); absent: previews take API credentials only. */
   previewSessions?: PreviewSessions;
+  /** Audit trail of preview accesses (once per caller, target and outcome per window). */
+  audit?: AccessAudit;
 }
 
 /**
@@ -214,8 +217,24 @@ export function registerGuardChain(
           .send();
       }
       // The preview is a door into a sandbox: the same authentication as the API, before anything.
-      req.identity = await authenticatePreview(deps, req.headers, kind.target, req.ip);
-      await deps.access.requireSandbox(req.identity, kind.target.namespace, kind.target.name, 'ports');
+      const audited = {
+        action: 'PREVIEW',
+        target: `sandbox:${kind.target.namespace}/${kind.target.name}:${kind.target.port}`,
+        requestId: String(req.id),
+        source: req.ip,
+      };
+      try {
+        req.identity = await authenticatePreview(deps, req.headers, kind.target, req.ip);
+        await deps.access.requireSandbox(req.identity, kind.target.namespace, kind.target.name, 'ports');
+      } catch (err) {
+        deps.audit?.preview({
+          ...audited,
+          ...(req.identity ? { who: req.identity } : {}),
+          status: toWireError(err, audited.requestId).status,
+        });
+        throw err;
+      }
+      deps.audit?.preview({ ...audited, who: req.identity, status: 200 });
       if (!(req.method === 'GET' || req.method === 'HEAD')) checkPreviewOrigin(req.headers, kind.target);
       if (!deps.preview)
         throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');

@@ -10,6 +10,7 @@ import type { Store } from '@agenttier/core';
 import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import type { AccessControl } from '../auth/access-control.ts';
+import type { AccessAudit, AccessAuditEntry } from '../auth/access-audit.ts';
 import type { Authenticator } from '../context.ts';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import { toWireError } from '../errors.ts';
@@ -37,6 +38,8 @@ export interface UpgradeDeps {
   preview?: PreviewProxy;
   /** Browser sessions on preview origins (a WebSocket from a preview page carries its cookie). */
   previewSessions?: PreviewSessions;
+  /** Audit trail of attaches (and refused ones). */
+  audit?: AccessAudit;
 }
 
 const TERMINAL_RE = /^\/ws\/terminal\/([a-z0-9][-a-z0-9]*)$/;
@@ -75,6 +78,11 @@ export function terminalCloseFrameFor<F extends { type: string; reason?: unknown
   const reason = String(frame.reason ?? '');
   if (REFERENCE_CLOSE_REASONS.has(reason)) return frame;
   return { ...frame, reason: TO_REFERENCE_REASON[reason] ?? 'error' };
+}
+
+/** The HTTP status a refused upgrade answers. */
+function statusOf(err: unknown, requestId: string): number {
+  return toWireError(fromSandboxdError(err), requestId).status;
 }
 
 /** Answers a refused upgrade with a plain HTTP error (the socket never becomes a WebSocket). */
@@ -122,29 +130,49 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       return;
     }
     track(socket);
+    // What the audit trail records about this attach, filled in as the handshake gets further.
+    const audited: Omit<AccessAuditEntry, 'status'> = {
+      action: 'WS unmatched',
+      requestId,
+      source: req.socket.remoteAddress ?? 'unknown',
+    };
     void (async () => {
       try {
         // Host allow-list and Origin first: a page on another site must not get a terminal.
         const kind = deps.guards.checkUpgrade(req);
         const address = req.socket.remoteAddress ?? 'unknown';
         if (kind.kind === 'preview') {
+          audited.action = 'WS preview';
+          audited.target = `sandbox:${kind.target.namespace}/${kind.target.name}:${kind.target.port}`;
           const who = await authenticatePreview(deps, req.headers, kind.target, address);
+          audited.who = who;
           await deps.access.requireSandbox(who, kind.target.namespace, kind.target.name, 'ports');
           if (!deps.preview)
             throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
-          return await deps.preview.upgrade(req, socket, head, kind.target);
+          await deps.preview.upgrade(req, socket, head, kind.target);
+          if (!socket.destroyed) deps.audit?.attach({ ...audited, status: 101 });
+          return;
         }
-        const who = await deps.authenticate(req.headers, { address });
         const terminal = TERMINAL_RE.exec(url.pathname);
         const tcp = TCP_RE.exec(url.pathname);
         const ns = namespaceOf(Object.fromEntries(url.searchParams));
+        if (terminal || tcp) {
+          audited.action = terminal ? 'WS /ws/terminal/:id' : 'WS /ws/tcp/:id/:port';
+          audited.target = `sandbox:${ns}/${(terminal ?? tcp)![1]}`;
+        }
+        const who = await deps.authenticate(req.headers, { address });
+        audited.who = who;
         if (terminal) {
           const sb = await deps.access.requireSandbox(who, ns, terminal[1]!, 'terminal');
-          return await openTerminal(req, socket, head, sb, url);
+          await openTerminal(req, socket, head, sb, url);
+          if (!socket.destroyed) deps.audit?.attach({ ...audited, status: 101 });
+          return;
         }
         if (tcp) {
           const sb = await deps.access.requireSandbox(who, ns, tcp[1]!, 'ports');
-          return await openTcp(req, socket, head, sb, parsePort(tcp[2]!));
+          await openTcp(req, socket, head, sb, parsePort(tcp[2]!));
+          if (!socket.destroyed) deps.audit?.attach({ ...audited, status: 101 });
+          return;
         }
         // WebSockets cannot follow a redirect: the old path form answers where the preview lives now.
         if (OLD_PREVIEW_RE.test(req.url ?? ''))
@@ -154,6 +182,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
           );
         throw new PlatformError('NOT_FOUND', `no WebSocket route for ${url.pathname}`);
       } catch (err) {
+        if (audited.target) deps.audit?.attach({ ...audited, status: statusOf(err, requestId) });
         if (!socket.destroyed) refuse(socket, err, requestId);
       }
     })();
