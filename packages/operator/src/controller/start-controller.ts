@@ -18,6 +18,7 @@ import {
 import type { Endpoints } from '../http-endpoints.ts';
 import { namespaceList } from '../namespace-list.ts';
 import { serveEndpoints } from '../http-endpoints.ts';
+import { withConflictEvents } from './conflict-events.ts';
 import { createEventRecorder, transitionEvent } from './events.ts';
 import type { EventRecorder } from './events.ts';
 import type { LeaderElector } from './leader-election.ts';
@@ -203,7 +204,8 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
     refresher.start();
     loop = createController({
       // Status names the sandbox's Pod and claim (kubectl get sb -o wide, the REST view).
-      store: withChildNamesInStatus(store),
+      // 409s on a Sandbox are also Events on it (kubectl describe), see conflict-events.ts.
+      store: withConflictEvents(withChildNamesInStatus(store), events),
       runtime,
       logger,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
