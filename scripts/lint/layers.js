@@ -12,7 +12,10 @@ export const LAYERS = {
     uses: ['contract'],
     role: 'planner, reconciler, work queue, controller; ports (Store, Runtime, DataPlane, AgentRecordStore)',
   },
-  sandboxd: { uses: [], role: 'the daemon inside every sandbox, and its client' },
+  sandboxd: {
+    uses: ['contract'],
+    role: 'the daemon inside every sandbox, and its client (SSE encoding from contract/sse only)',
+  },
   sdk: { uses: ['contract'], role: 'TypeScript client of the REST API' },
   'platform-local': { uses: ['contract', 'core'], role: 'SqliteStore, DockerRuntime, engine data plane' },
   'platform-kubernetes': {

@@ -102,6 +102,10 @@ async function inputsHash(): Promise<string> {
     h.update(relative(pkgDir, f));
     h.update(await readFile(f));
   }
+  // The one module it takes from another package: the SSE encoding (@agenttier/contract/sse).
+  const sse = join(pkgDir, '..', 'contract', 'src', 'sse.ts');
+  h.update('contract/src/sse.ts');
+  h.update(await readFile(sse).catch(() => 'missing'));
   return h.digest('hex');
 }
 

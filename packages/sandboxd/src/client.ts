@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
+import { SSEParser } from '@agenttier/contract/sse';
 
 import {
   ERROR_BODY_MAX_BYTES,
@@ -969,32 +970,20 @@ export function createSandboxdClient(
         () => res.pause(),
         () => res.resume(),
       );
-      let buf = '';
       res.setEncoding('utf8');
       // The daemon runs inside the sandbox, so its stream is untrusted input: bounded, and a bad frame
       // ends the watch with an error instead of throwing inside this handler.
-      const MAX_FRAME_CHARS = 64 * 1024;
+      const MAX_EVENT_CHARS = 64 * 1024;
+      const parser = new SSEParser({ maxEventChars: MAX_EVENT_CHARS });
       res.on('data', (text: string) => {
-        buf += text;
         try {
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            let event = 'message';
-            let data = '';
-            for (const line of block.split('\n')) {
-              if (line.startsWith('event: ')) event = line.slice(7);
-              else if (line.startsWith('data: ')) data += line.slice(6);
-            }
+          for (const { event, data } of parser.push(text)) {
             if (event === 'change' && data) ch.push(JSON.parse(data) as WatchEvent);
             else if (event === 'error' && data) {
               const e = JSON.parse(data) as { code: string; message: string };
               ch.end(new SandboxdError(isSandboxdErrorCode(e.code) ? e.code : 'internal', e.message));
             }
           }
-          if (buf.length > MAX_FRAME_CHARS)
-            throw new Error(`a watch frame over ${MAX_FRAME_CHARS} characters`);
         } catch (err) {
           ch.end(new SandboxdError('internal', `bad watch stream from sandboxd: ${(err as Error).message}`));
           ctl.abort();

@@ -1,41 +1,31 @@
-/** A minimal SSE reader for tests: collects `{id, event, data}` records from a fetch response. */
+import { SSEParser } from '@agenttier/contract/sse';
+
+/** An SSE record as tests read it: the event's JSON data parsed. */
 export interface SseRecord {
   id?: string;
   event: string;
   data: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON
 }
 
-export async function* readSse(res: Response): AsyncGenerator<SseRecord | { comment: string }> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += decoder.decode(value, { stream: true });
-    let idx: number;
-    while ((idx = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, idx);
-      buf = buf.slice(idx + 2);
-      if (block.startsWith(':')) {
-        yield { comment: block.slice(1).trim() };
-        continue;
+/** Yields the events of a fetch response as they arrive (the one parser, from contract). */
+export async function* readSse(res: Response): AsyncGenerator<SseRecord> {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const parser = new SSEParser();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      for (const ev of parser.push(value)) {
+        yield { event: ev.event, data: JSON.parse(ev.data), ...(ev.id !== undefined ? { id: ev.id } : {}) };
       }
-      const rec: Partial<SseRecord> = { event: 'message' };
-      for (const line of block.split('\n')) {
-        const [k, ...rest] = line.split(':');
-        const v = rest.join(':').replace(/^ /, '');
-        if (k === 'event') rec.event = v;
-        else if (k === 'data') rec.data = JSON.parse(v);
-        else if (k === 'id') rec.id = v;
-      }
-      yield rec as SseRecord;
     }
+  } finally {
+    reader.cancel().catch(() => {});
   }
 }
 
 export async function collectSse(res: Response): Promise<SseRecord[]> {
   const out: SseRecord[] = [];
-  for await (const r of readSse(res)) if ('event' in r) out.push(r);
+  for await (const r of readSse(res)) out.push(r);
   return out;
 }

@@ -17,6 +17,7 @@ import type { LocalSandboxd } from '@agenttier/sandboxd';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import type { ControllerProcess } from '../controller/start-controller.ts';
+import { SSEParser } from '@agenttier/contract/sse';
 import { startController } from '../controller/start-controller.ts';
 import { eventually, startFakeCluster } from '../testing.ts';
 import type { RouterProcess } from './start-router.ts';
@@ -32,21 +33,12 @@ interface SseRecord {
 }
 
 async function collectSse(res: Response): Promise<SseRecord[]> {
-  const text = await res.text();
-  const out: SseRecord[] = [];
-  for (const block of text.split('\n\n')) {
-    if (!block.trim() || block.startsWith(':')) continue;
-    const rec: Partial<SseRecord> = { event: 'message' };
-    for (const line of block.split('\n')) {
-      const [k, ...rest] = line.split(':');
-      const v = rest.join(':').replace(/^ /, '');
-      if (k === 'event') rec.event = v;
-      else if (k === 'data') rec.data = JSON.parse(v) as Record<string, unknown>;
-      else if (k === 'id') rec.id = v;
-    }
-    out.push(rec as SseRecord);
-  }
-  return out;
+  const parser = new SSEParser();
+  return parser.push(await res.text()).map((ev) => ({
+    event: ev.event,
+    data: JSON.parse(ev.data) as Record<string, unknown>,
+    ...(ev.id !== undefined ? { id: ev.id } : {}),
+  }));
 }
 
 /** The host's Python (resolved, so the daemon's HOME does not matter to pyenv-style shims), if any. */

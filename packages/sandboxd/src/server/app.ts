@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { RawData, WebSocket } from 'ws';
+import { formatSSE, formatSSEComment } from '@agenttier/contract/sse';
 
 import { SandboxdError } from '../errors.ts';
 import {
@@ -682,7 +683,7 @@ export class Sandboxd {
   private async watchSse(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
     const recursive = queryBool(q, 'recursive');
     const write = (event: string, data: unknown): void => {
-      if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (!res.writableEnded) res.write(formatSSE(event, data));
     };
     let keepalive: NodeJS.Timeout | undefined;
     const watcher = await this.files.watch(
@@ -700,7 +701,7 @@ export class Sandboxd {
       'x-accel-buffering': 'no',
     });
     write('ready', { path: q.get('path') });
-    keepalive = setInterval(() => res.write(': keepalive\n\n'), 15_000);
+    keepalive = setInterval(() => res.write(formatSSEComment('keepalive')), 15_000);
     const stop = (): void => {
       clearInterval(keepalive);
       keepalive = undefined;

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { formatSSE, formatSSEComment } from '@agenttier/contract/sse';
 
 export interface TestRequest {
   method: string;
@@ -44,11 +45,10 @@ export function openSse(res: ServerResponse, headers: Record<string, string> = {
   res.flushHeaders();
   return {
     send(event: string, data: unknown, id?: number | string): void {
-      const text = typeof data === 'string' ? data : JSON.stringify(data);
-      res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${text}\n\n`);
+      res.write(formatSSE(event, data, id));
     },
     comment(text = 'keepalive'): void {
-      res.write(`: ${text}\n\n`);
+      res.write(formatSSEComment(text));
     },
     end(): void {
       res.end();

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { formatSSE, formatSSEComment } from '@agenttier/contract/sse';
 
 /** How often a comment keeps proxies (nginx closes idle streams after 30 s) from dropping the stream. */
 export const KEEPALIVE_MS = 15_000;
@@ -42,8 +43,7 @@ export class SseStream {
   /** Writes one record; false when the client is behind (await {@link drained} before the next). */
   send(event: string, data: unknown, id?: number): boolean {
     if (!this.isOpen) return true;
-    const json = typeof data === 'string' ? data : JSON.stringify(data);
-    return this.res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${json}\n\n`);
+    return this.res.write(formatSSE(event, data, id));
   }
 
   /** Bytes written but not yet taken by the client. */
@@ -69,7 +69,7 @@ export class SseStream {
   }
 
   comment(text: string): void {
-    if (this.isOpen) this.res.write(`: ${text}\n\n`);
+    if (this.isOpen) this.res.write(formatSSEComment(text));
   }
 
   /** Drops the connection without flushing (a client too far behind to wait for). */
