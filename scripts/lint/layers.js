@@ -44,7 +44,7 @@ export const LAYERS = {
   },
   web: {
     uses: ['contract', 'sdk'],
-    testUses: ['local'],
+    testUses: ['local', 'testkit'],
     role: 'the web UI: a React single-page app the router serves at `/`, on the public API through the SDK',
   },
   cli: { uses: ['contract', 'sdk', 'mcp', 'local', 'operator'], role: 'the `agenttier` command' },

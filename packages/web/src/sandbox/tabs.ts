@@ -22,5 +22,16 @@ export interface SandboxTab {
 
 export const SANDBOX_TABS: SandboxTab[] = [
   { id: 'overview', label: 'Overview', component: lazy(() => import('./OverviewTab.tsx')) },
+  { id: 'terminal', label: 'Terminal', component: lazy(() => import('./TerminalTab.tsx')) },
+  { id: 'files', label: 'Files', component: lazy(() => import('./FilesTab.tsx')) },
+  { id: 'processes', label: 'Processes', component: lazy(() => import('./ProcessesTab.tsx')) },
+  { id: 'ports', label: 'Ports', component: lazy(() => import('./PortsTab.tsx')) },
+  {
+    id: 'agent',
+    label: 'Agent',
+    component: lazy(() => import('./AgentTab.tsx')),
+    visible: (s) => s.mode === 'agent',
+  },
+  { id: 'settings', label: 'Settings', component: lazy(() => import('./SettingsTab.tsx')) },
   { id: 'activity', label: 'Activity', component: lazy(() => import('./ActivityTab.tsx')) },
 ];

@@ -1,0 +1,327 @@
+/**
+ * The sandbox page's tabs end to end: real Chromium against a real local platform on the real
+ * engine, the UI built by `npm run build -w @agenttier/web` and served by the router at `/`.
+ * Terminal echo → the WebSocket dropped and re-attached to the same shell → upload (drag and drop)
+ * and download → a web server started in the sandbox and its preview opened → an agent configured
+ * and invoked → settings → stop and resume. Each tab is screenshotted (artifacts/web-ui/, linked from
+ * docs/web-ui.md) and checked with axe-core.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import {
+  api,
+  execIn,
+  startTestPlatform,
+  stopTestPlatform,
+  testNamespace,
+  waitForPhase,
+} from '@agenttier/local/testing';
+import type { TestPlatform } from '@agenttier/local/testing';
+import { DESKTOP, launchChromium, PHONE, screenshot, seriousAxeViolations } from './browser.ts';
+
+const DIST = join(import.meta.dirname, '..', '..', 'dist', 'index.html');
+const WAIT_MS = 120_000;
+const CODE = 'tabs-code';
+const AGENT = 'tabs-agent';
+
+let platform: TestPlatform;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const ns = testNamespace('webtabs');
+/** The page's terminal WebSockets, routed through the test so it can cut them. */
+const terminalSockets: WebSocketRoute[] = [];
+
+const tabUrl = (name: string, tab: string) => `${platform.url}/sandboxes/${ns}/${name}/${tab}`;
+
+/** The text xterm.js shows (its DOM renderer keeps one element per row). */
+async function screenText(p: Page): Promise<string> {
+  return p.locator('.xterm-rows').innerText();
+}
+
+async function expectTextOnScreen(p: Page, text: string): Promise<void> {
+  await p.waitForFunction(
+    (t) => (document.querySelector('.xterm-rows') as HTMLElement | null)?.innerText.includes(t) ?? false,
+    text,
+    { timeout: WAIT_MS },
+  );
+}
+
+beforeAll(async () => {
+  if (!existsSync(DIST))
+    throw new Error('the web UI is not built: run `npm run build -w @agenttier/web` (scripts/test.sh does)');
+  platform = await startTestPlatform();
+  for (const [name, template] of [
+    [CODE, 'general-coding'],
+    [AGENT, 'langgraph-agent'],
+  ] as const) {
+    const r = await api(platform.url, 'POST', '/api/v1/sandboxes', {
+      name,
+      namespace: ns,
+      templateRef: { name: template },
+    });
+    expect(r.status, r.text).toBe(201);
+  }
+  await waitForPhase(platform.url, ns, CODE, 'Running', WAIT_MS);
+  await waitForPhase(platform.url, ns, AGENT, 'Running', WAIT_MS);
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: DESKTOP });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: platform.url });
+  page = await context.newPage();
+  // Pass terminal WebSockets through unchanged, keeping a handle to cut them later.
+  await page.routeWebSocket(/\/ws\/terminal\//, (ws) => {
+    ws.connectToServer();
+    terminalSockets.push(ws);
+  });
+}, 400_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopTestPlatform(platform, { namespace: ns });
+}, 300_000);
+
+describe('sandbox tabs', () => {
+  it('terminal: echo round trip, then the WebSocket drops and the same shell comes back', async () => {
+    await page.goto(tabUrl(CODE, 'terminal'));
+    const status = page.locator('[data-status]');
+    await page.locator('[data-status="connected"]').waitFor({ timeout: WAIT_MS });
+    await page.locator('.xterm').click();
+    await page.keyboard.type('export MARK=same-shell-$((6*7)); echo round-$((20+22))\n');
+    await expectTextOnScreen(page, 'round-42');
+    await screenshot(page, 'tab-terminal');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+
+    // Cut the connection under the page (no close frame from the server): the tab re-attaches.
+    expect(terminalSockets.length).toBeGreaterThan(0);
+    const sockets = terminalSockets.splice(0);
+    for (const ws of sockets) await ws.close({ code: 4001, reason: 'dropped by the test' });
+    await page.locator('[data-status="reconnecting"], [data-status="connected"]').first().waitFor();
+    await page.getByText(/Connected \(reconnected 1×\)/).waitFor({ timeout: WAIT_MS });
+    expect(terminalSockets.length).toBeGreaterThan(0); // a new socket was opened
+    await page.locator('.xterm').click();
+    await page.keyboard.type('echo "$MARK"\n');
+    await expectTextOnScreen(page, 'same-shell-42');
+    expect(await status.getAttribute('data-status')).toBe('connected');
+    // The screen from before the drop is shown once, not twice (the replay was trimmed).
+    const screen = await screenText(page);
+    expect(screen.split('round-42').length - 1).toBe(1);
+  });
+
+  it('terminal: a second named session is another shell', async () => {
+    await page.getByLabel('New session').fill('build');
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.getByRole('tab', { name: 'build' }).waitFor();
+    await page.locator('[data-status="connected"]').waitFor({ timeout: WAIT_MS });
+    await page.locator('.xterm').click();
+    await page.keyboard.type('echo "mark=[$MARK]"\n');
+    await expectTextOnScreen(page, 'mark=[]');
+    await page.getByRole('tab', { name: 'main' }).click();
+    await page.locator('[data-status="connected"]').waitFor({ timeout: WAIT_MS });
+    await expectTextOnScreen(page, 'same-shell-42'); // replayed on attach
+  });
+
+  it('files: drop to upload with progress, download it back, zip the folder, edit and see live changes', async () => {
+    await page.goto(tabUrl(CODE, 'files'));
+    await page.locator('[data-watch="live"]').waitFor({ timeout: WAIT_MS });
+    // A real drop: a DataTransfer holding a 3 MiB file, dropped on the tab.
+    const size = 3 * 1024 * 1024;
+    const dataTransfer = await page.evaluateHandle((n) => {
+      const bytes = new Uint8Array(n);
+      for (let i = 0; i < n; i++) bytes[i] = i % 251;
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'dropped.bin', { type: 'application/octet-stream' }));
+      return dt;
+    }, size);
+    await page.dispatchEvent('.sbx-files', 'dragover', { dataTransfer });
+    await page.dispatchEvent('.sbx-files', 'drop', { dataTransfer });
+    await page.locator('[data-upload-state="done"]').waitFor({ timeout: WAIT_MS });
+    const stat = await api(
+      platform.url,
+      'GET',
+      `/api/v1/sandboxes/${CODE}/fs/stat?namespace=${ns}&path=/workspace/dropped.bin`,
+    );
+    expect(stat.json.size).toBe(size);
+    // The tree shows it (the upload refreshed its folder).
+    await page.getByRole('button', { name: 'Download /workspace/dropped.bin' }).waitFor();
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download /workspace/dropped.bin' }).click(),
+    ]);
+    const saved = readFileSync((await download.path()) as string);
+    expect(saved.length).toBe(size);
+    expect(saved[1000]).toBe(1000 % 251);
+    expect(download.suggestedFilename()).toBe('dropped.bin');
+
+    const [zip] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Zip /workspace (download as a zip file)' }).click(),
+    ]);
+    const zipBytes = readFileSync((await zip.path()) as string);
+    expect(zipBytes.subarray(0, 2).toString()).toBe('PK');
+    expect(zip.suggestedFilename()).toBe(`${CODE}-workspace.zip`);
+
+    // A change made in the sandbox shows up without a reload (file-watch feed).
+    await execIn(platform.url, ns, CODE, 'echo from-the-sandbox > /workspace/live.txt');
+    await page.getByRole('button', { name: 'live.txt', exact: true }).click({ timeout: WAIT_MS });
+    const editor = page.locator('.cm-content');
+    await editor.waitFor({ timeout: WAIT_MS });
+    await page.locator('.cm-content', { hasText: 'from-the-sandbox' }).waitFor();
+    // A change made in the sandbox to the open file is flagged, and Reload shows it.
+    await execIn(platform.url, ns, CODE, 'echo changed-elsewhere >> /workspace/live.txt');
+    await page.getByText('This file changed in the sandbox.').waitFor({ timeout: WAIT_MS });
+    await page.getByRole('button', { name: 'reload it' }).click();
+    await page.locator('.cm-content', { hasText: 'changed-elsewhere' }).waitFor({ timeout: WAIT_MS });
+    await editor.click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('edited-in-the-browser');
+    await page.keyboard.press('Control+s');
+    await page.getByText(/^Saved /).waitFor({ timeout: WAIT_MS });
+    const r = await execIn(platform.url, ns, CODE, 'cat /workspace/live.txt');
+    expect(r.stdout).toContain('edited-in-the-browser');
+    await screenshot(page, 'tab-files');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  });
+
+  it('files: an oversized upload is refused in the browser with what to do', async () => {
+    const dataTransfer = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(32 * 1024 * 1024 + 1)], 'huge.bin'));
+      return dt;
+    });
+    await page.dispatchEvent('.sbx-files', 'drop', { dataTransfer });
+    await page.getByText(/huge\.bin is 32\.0 MiB, over the 32\.0 MiB limit per file/).waitFor();
+    await page
+      .getByText(/split or compress it/)
+      .first()
+      .waitFor();
+    const stat = await api(
+      platform.url,
+      'GET',
+      `/api/v1/sandboxes/${CODE}/fs/stat?namespace=${ns}&path=/workspace/huge.bin`,
+    );
+    expect(stat.status).toBe(404);
+  });
+
+  it('processes and ports: start a web server, forward its port, open the preview on its own origin', async () => {
+    await api(
+      platform.url,
+      'PUT',
+      `/api/v1/sandboxes/${CODE}/files/workspace/site/index.html?namespace=${ns}`,
+      '<!doctype html><title>preview</title><h1 id="msg">hello from the sandbox</h1>',
+    );
+    await page.goto(tabUrl(CODE, 'processes'));
+    await page.getByLabel('Command').fill('python3 -u -m http.server 8000 --directory /workspace/site');
+    await page.getByLabel('Name (optional)').fill('web');
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await page.getByText('Following live output…').waitFor({ timeout: WAIT_MS });
+    await page.locator('pre.sbx-log', { hasText: 'Serving HTTP' }).waitFor({ timeout: WAIT_MS });
+    await screenshot(page, 'tab-processes');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+
+    await page.goto(tabUrl(CODE, 'ports'));
+    await page.getByLabel('Port', { exact: true }).fill('8000');
+    await page.getByRole('button', { name: 'Forward' }).click();
+    const row = page.locator('tr', { hasText: '8000' });
+    await row.locator('td', { hasText: /^yes$/ }).waitFor({ timeout: WAIT_MS });
+    await screenshot(page, 'tab-ports');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    // Record how the tab opens it (the page's COOP header also severs the opener: two layers).
+    await page.evaluate(() => {
+      const open = window.open.bind(window);
+      window.open = (...args: Parameters<typeof window.open>) => {
+        (window as unknown as { lastOpenFeatures: unknown }).lastOpenFeatures = args[2];
+        return open(...args);
+      };
+    });
+    const [preview] = await Promise.all([
+      context.waitForEvent('page'),
+      page.getByRole('button', { name: 'Open preview of port 8000 (new tab)' }).click(),
+    ]);
+    await preview.locator('#msg', { hasText: 'hello from the sandbox' }).waitFor({ timeout: WAIT_MS });
+    const origin = new URL(preview.url()).origin;
+    expect(origin).not.toBe(new URL(platform.url).origin);
+    expect(new URL(preview.url()).hostname).toBe(`8000-${CODE}--${ns}.localhost`);
+    // Hostile content gets no handle on the UI's window (opened with noopener).
+    expect(await preview.evaluate(() => window.opener === null)).toBe(true);
+    const features = await page.evaluate(
+      () => (window as unknown as { lastOpenFeatures: unknown }).lastOpenFeatures,
+    );
+    expect(String(features).split(',')).toEqual(expect.arrayContaining(['noopener', 'noreferrer']));
+    await screenshot(preview, 'preview');
+    await preview.close();
+
+    // Kill the server from the Processes tab.
+    await page.goto(tabUrl(CODE, 'processes'));
+    await page.getByRole('button', { name: 'Output of web' }).click();
+    await page.getByRole('button', { name: 'Kill' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Kill' }).click();
+    await page
+      .locator('tr', { hasText: 'web' })
+      .locator('td', { hasText: /^(exited|killed|signaled)/ })
+      .waitFor({ timeout: WAIT_MS });
+  });
+
+  it('agent: configure with the streamed install log, invoke with streamed output, run history', async () => {
+    await page.goto(tabUrl(AGENT, 'agent'));
+    await page.getByLabel('Install command').fill(`python3 -c "print('installing the agent')"`);
+    await page.getByRole('button', { name: 'Configure' }).click();
+    await page.getByText(/^Configured: /).waitFor({ timeout: WAIT_MS });
+    await page.locator('pre.sbx-log', { hasText: 'installing the agent' }).waitFor();
+    await page.getByLabel("Input (the entrypoint's stdin)").fill('hello e2e');
+    await page.getByRole('button', { name: 'Invoke' }).click();
+    await page.locator('[data-run-state="finished"]').waitFor({ timeout: WAIT_MS });
+    await page.getByText(/Finished: exit code 0/).waitFor();
+    await page.locator('pre.sbx-log', { hasText: 'you said: hello e2e' }).waitFor();
+    await page.locator('tbody tr', { hasText: 'completed' }).first().waitFor({ timeout: WAIT_MS });
+    await screenshot(page, 'tab-agent');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  });
+
+  it('settings, then stop and resume from the page', async () => {
+    await page.goto(tabUrl(CODE, 'settings'));
+    await page.getByLabel('Idle timeout').fill('45m');
+    await page.getByRole('button', { name: 'Save timeouts' }).click();
+    await page
+      .getByText(/^Saved\./)
+      .first()
+      .waitFor({ timeout: WAIT_MS });
+    await page.getByLabel(/Add or change labels/).fill('team=e2e');
+    await page.getByRole('button', { name: 'Save labels' }).click();
+    await page.getByText('team=e2e').waitFor({ timeout: WAIT_MS });
+    const r = await api(platform.url, 'GET', `/api/v1/sandboxes/${CODE}?namespace=${ns}`);
+    expect(r.json.idleTimeout).toBe('45m');
+    expect(r.json.labels.team).toBe('e2e');
+    await screenshot(page, 'tab-settings');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+
+    await page.getByRole('button', { name: 'Stop sandbox' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Stop' }).click();
+    await waitForPhase(platform.url, ns, CODE, 'Stopped', WAIT_MS);
+    await page.goto(tabUrl(CODE, 'terminal'));
+    await page.getByRole('button', { name: 'Resume sandbox' }).click();
+    await page.locator('[data-status="connected"]').waitFor({ timeout: WAIT_MS });
+    // The workspace survived the stop.
+    await page.locator('.xterm').click();
+    await page.keyboard.type('cat /workspace/live.txt\n');
+    await expectTextOnScreen(page, 'edited-in-the-browser');
+  });
+
+  it('works on a 390-px phone', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize(PHONE);
+    for (const tab of ['terminal', 'files', 'ports']) {
+      await phone.goto(tabUrl(CODE, tab));
+      await phone.locator('.tab-panel').waitFor();
+      if (tab === 'terminal') await phone.locator('[data-status="connected"]').waitFor({ timeout: WAIT_MS });
+      if (tab === 'files')
+        await phone.getByRole('button', { name: 'live.txt', exact: true }).waitFor({ timeout: WAIT_MS });
+      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${tab} is wider than the phone`).toBeLessThanOrEqual(0);
+      await screenshot(phone, `tab-${tab}-phone`);
+    }
+    await phone.close();
+  });
+});
