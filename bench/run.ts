@@ -7,11 +7,14 @@
  *   3. agent invoke overhead: time to `start` and to the first `log` line of /invoke, next to running the
  *      same entrypoint with a streaming exec (first stdout chunk) and a unary exec (complete result)
  *   4. N creates at once → every one answers an exec  vs  N parallel `docker run -d` → each answers an exec
+ *   5. read throughput with API keys: authenticated `GET /api/v1/sandboxes/{name}` (a user's key: key
+ *      check, access rule, one store read) vs `GET /healthz` (no authentication), requests per second
+ *      from a separate load process (BENCH_THROUGHPUT_MS per row, default 5000; BENCH_CONNECTIONS, 32)
  * Env: BENCH_CREATES (default 8), BENCH_EXECS (default 60), BENCH_INVOKES (default 20),
  * BENCH_CONCURRENT (default 20) and BENCH_CONCURRENT_ROUNDS (default 3); BENCH_SECTIONS picks sections
- * (comma-separated of create, exec, invoke, concurrent; default all).
+ * (comma-separated of create, exec, invoke, concurrent, throughput; default all).
  */
-import { execFile } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +32,11 @@ const execs = Number(process.env.BENCH_EXECS ?? 60);
 const invokes = Number(process.env.BENCH_INVOKES ?? 20);
 const concurrent = Number(process.env.BENCH_CONCURRENT ?? 20);
 const concurrentRounds = Number(process.env.BENCH_CONCURRENT_ROUNDS ?? 3);
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'create,exec,invoke,concurrent').split(','));
+const sections = new Set(
+  (process.env.BENCH_SECTIONS ?? 'create,exec,invoke,concurrent,throughput').split(','),
+);
+const throughputMs = Number(process.env.BENCH_THROUGHPUT_MS ?? 5000);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const docker = (...args: string[]) => run('docker', ['-H', dockerHost, ...args]);
 const engine = createDockerClient(dockerHost);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,6 +72,34 @@ const post = (path: string, body?: unknown) =>
     method: 'POST',
     ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
   });
+
+interface Throughput {
+  perSec: number;
+  cpuUsPerReq: number;
+}
+
+/**
+ * Requests per second one GET sustains, measured by bench/http-load.ts in its own process, and the
+ * router's CPU time per request (this process: user + system), which a loaded machine distorts less
+ * than wall time: 1 s divided by it is what one free core would serve.
+ */
+async function throughput(url: string, headers: Record<string, string>): Promise<Throughput> {
+  const cpu0 = process.cpuUsage();
+  const child = fork(
+    new URL('./http-load.ts', import.meta.url),
+    [JSON.stringify({ url, headers, durationMs: throughputMs, connections })],
+    { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const r = JSON.parse(out) as { requests: number; seconds: number; statuses: Record<string, number> };
+  const bad = Object.entries(r.statuses).filter(([s]) => s !== '200');
+  if (code !== 0 || bad.length)
+    throw new Error(`load on ${url}: exit ${code}, statuses ${JSON.stringify(r.statuses)}`);
+  const cpu = process.cpuUsage(cpu0);
+  return { perSec: r.requests / r.seconds, cpuUsPerReq: (cpu.user + cpu.system) / r.requests };
+}
 
 async function untilExecOk(name: string, pollMs = 20) {
   for (;;) {
@@ -318,6 +353,35 @@ try {
     await fetch(`${base}/sandboxes/bench-agent`, { method: 'DELETE' });
   }
 
+  // 5. Read throughput with authentication, next to an unauthenticated route, in this one run.
+  const rps: { healthz?: Throughput; get?: Throughput } = {};
+  if (sections.has('throughput')) {
+    // A user (not the dev admin): their key is checked, the access rule and ownership too.
+    const keyRes = await post('/user/api-keys', { name: 'bench', user: { id: 'bench-user' } });
+    const { key } = (await keyRes.json()) as { key: string };
+    const created = await fetch(`${base}/sandboxes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body: JSON.stringify({ name: 'bench-read', templateRef: { name: 'minimal-shell' } }),
+    });
+    if (created.status !== 201)
+      throw new Error(`create bench-read: ${created.status} ${await created.text()}`);
+    rps.healthz = await throughput(`${platform.url}/healthz`, {});
+    rps.get = await throughput(`${base}/sandboxes/bench-read`, { 'x-api-key': key });
+    await fetch(`${base}/sandboxes/bench-read`, { method: 'DELETE' });
+  }
+
+  if (rps.get !== undefined && rps.healthz !== undefined) {
+    console.log(
+      `read throughput, ${connections} keep-alive connections, ${throughputMs / 1000} s each (ratio vs /healthz)`,
+    );
+    const line = (label: string, r: Throughput) =>
+      `  ${label.padEnd(42)} ${r.perSec.toFixed(0).padStart(7)} req/s ${(r.perSec / rps.healthz!.perSec).toFixed(2).padStart(6)}×` +
+      `   router CPU ${r.cpuUsPerReq.toFixed(0).padStart(5)} µs/req (${(1e6 / r.cpuUsPerReq).toFixed(0)} req/s per free core)`;
+    console.log(line('GET /healthz (no authentication)', rps.healthz));
+    console.log(line('GET /api/v1/sandboxes/{name} (API key)', rps.get));
+    console.log('');
+  }
   if (atConcurrent.length) {
     console.log(
       `${concurrent} creates at once → all answer an exec (ratio vs ${concurrent} parallel docker run -d)`,
@@ -351,6 +415,9 @@ try {
       ? `${concurrent} creates at once ${(median(atConcurrent) / median(rawConcurrent)).toFixed(2)}× raw`
       : '',
     atCreate.length ? `create→exec ${(median(atCreate) / median(rawCreate)).toFixed(2)}× raw` : '',
+    rps.get !== undefined
+      ? `authenticated GET ${rps.get.perSec.toFixed(0)} req/s (${(rps.get.perSec / rps.healthz!.perSec).toFixed(2)}× /healthz)`
+      : '',
     atTrue.length
       ? `exec ${(median(rawTrue) / median(atTrue)).toFixed(1)}× faster than docker exec, ${(median(engineApiTrue) / median(atTrue)).toFixed(1)}× faster than the Engine API's exec`
       : '',
