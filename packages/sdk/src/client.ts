@@ -6,6 +6,7 @@ import { Sandbox, normalizeSandboxView } from './sandbox.ts';
 import { Templates } from './templates.ts';
 import type {
   AuditEventPage,
+  AuthMethods,
   CallOpts,
   CreateSandboxOpts,
   ListAuditEventsOpts,
@@ -204,6 +205,36 @@ export class AgentTier {
       path: `/api/v1/user/api-keys/${encodePath(keyId)}`,
       signal: opts.signal,
     });
+  }
+
+  /**
+   * How this server lets a browser sign in (`GET /api/v1/auth/methods`, no credential needed).
+   * @example
+   * ```ts
+   * const { apiKey, oidc, oidcLoginUrl } = await client.authMethods();
+   * ```
+   */
+  async authMethods(opts: CallOpts = {}): Promise<AuthMethods> {
+    return this.http.json<AuthMethods>({ method: 'GET', path: '/api/v1/auth/methods', signal: opts.signal });
+  }
+
+  /**
+   * Browser sign-in: swaps an API key for a session cookie (`POST /api/v1/auth/session`), which the
+   * browser then sends by itself (HttpOnly: no script can read it). For web pages; programs send the
+   * key itself.
+   */
+  async startSession(apiKey: string, opts: CallOpts = {}): Promise<{ user: UserInfo; expiresAt: string }> {
+    return this.http.json<{ user: UserInfo; expiresAt: string }>({
+      method: 'POST',
+      path: '/api/v1/auth/session',
+      json: { apiKey },
+      signal: opts.signal,
+    });
+  }
+
+  /** Browser sign-out: ends the session and clears its cookie (`DELETE /api/v1/auth/session`). */
+  async endSession(opts: CallOpts = {}): Promise<void> {
+    await this.http.json<unknown>({ method: 'DELETE', path: '/api/v1/auth/session', signal: opts.signal });
   }
 
   /**

@@ -262,3 +262,13 @@ export interface AuditEventPage {
   /** Present when there may be more: the `before` of the next page. */
   next?: number;
 }
+
+/** `GET /api/v1/auth/methods`: what a login page may offer. */
+export interface AuthMethods {
+  /** API-key login into a session cookie (`startSession`). */
+  apiKey: boolean;
+  /** OpenID Connect login (authorization code + PKCE) in the browser. */
+  oidc: boolean;
+  /** Where to send the browser for OIDC login; add `?returnTo=/path`. */
+  oidcLoginUrl?: string;
+}

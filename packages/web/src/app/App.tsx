@@ -44,7 +44,7 @@ const router = createBrowserRouter([
 function Gate(): ReactNode {
   const { state } = useSession();
   if (state.status === 'loading') return <Loading />;
-  if (state.status === 'signed-out') return <LoginPage reason={state.reason} />;
+  if (state.status === 'signed-out') return <LoginPage methods={state.methods} reason={state.reason} />;
   return <RouterProvider router={router} />;
 }
 

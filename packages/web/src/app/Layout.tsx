@@ -38,13 +38,16 @@ export function Layout(): ReactNode {
               {user.name ?? user.id}
               {user.isAdmin ? <span className="badge">admin</span> : null}
             </span>
-            {state.status === 'signed-in' && state.via === 'api-key' ? (
-              <button type="button" onClick={signOut}>
+            {state.status === 'signed-in' && state.via !== 'ambient' ? (
+              <button type="button" onClick={() => void signOut()}>
                 Sign out
               </button>
             ) : (
-              <span className="muted small" title="The server identifies this browser without a sign-in">
-                {user.id === 'dev-user' ? 'development identity' : 'session'}
+              <span
+                className="muted small"
+                title="The server takes every local request without a key as this admin (--dev-auth)"
+              >
+                development identity
               </span>
             )}
           </div>
