@@ -289,6 +289,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     // Template runtime classes -> engine runtimes (daemon.json "runtimes"; scripts/engine.sh registers runsc).
     runtimeClasses: { gvisor: 'runsc' },
     ...(opts.onRuntimeStep ? { onStep: opts.onRuntimeStep } : {}),
+    logger: pinoAsCoreLogger(logger).child({ component: 'runtime' }),
     ...(bundle
       ? {
           sandboxd: {

@@ -14,6 +14,7 @@ import {
 import type {
   ChildOutcome,
   EffectiveSandbox,
+  Logger,
   ObservedSandbox,
   OwnedChild,
   Runtime,
@@ -60,6 +61,8 @@ export interface DockerRuntimeOpts {
    * Fault injection for crash-recovery tests (they end the process at a chosen step); nothing else.
    */
   onStep?: (step: RuntimeStep, sandbox: Sandbox) => void;
+  /** Says when a stale child of an earlier incarnation is replaced. */
+  logger?: Logger;
 }
 
 /**
@@ -218,18 +221,22 @@ export class DockerRuntime implements Runtime {
     try {
       const info = await this.opts.docker.getVolume(volumeName(sandbox)).inspect();
       const owner = info.Labels?.[LABEL_SANDBOX_UID];
-      if (owner !== sandbox.metadata.uid) {
-        // Not CONFLICT: that code means a stale store write and is retried at once.
-        throw new PlatformError(
-          'ALREADY_EXISTS',
-          owner
-            ? `volume ${volumeName(sandbox)} belongs to another sandbox; waiting until it is collected as an orphan`
-            : `volume ${volumeName(sandbox)} exists but was not made by AgentTier; remove it (docker volume rm ${volumeName(sandbox)}) or use another sandbox name`,
-        );
+      if (owner === sandbox.metadata.uid) {
+        // A sandbox made before quotas were on keeps its plain volume; a quota volume needs its mount.
+        await this.mountWorkspace(sandbox);
+        return 'unchanged';
       }
-      // A sandbox made before quotas were on keeps its plain volume; a quota volume needs its mount.
-      await this.mountWorkspace(sandbox);
-      return 'unchanged';
+      const claim = claimOf(info.Labels, sandbox);
+      if (claim.kind !== 'stale') throw blockedBy('volume', volumeName(sandbox), claim);
+      // The engine refuses to remove a volume a container still mounts: the stale container goes first.
+      await this.removeStaleWorkload(sandbox);
+      this.logStale(sandbox, 'volume', volumeName(sandbox), claim);
+      await this.opts.docker
+        .getVolume(volumeName(sandbox))
+        .remove()
+        .catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -310,8 +317,13 @@ export class DockerRuntime implements Runtime {
         this.opts.onStep?.('container-started', sandbox);
         return 'started';
       }
-      // Exited, dead or someone else's: a resumed sandbox always gets a fresh container (v: true removes
-      // only its anonymous run volume; the named workspace volume stays).
+      if (!ours) {
+        const claim = claimOf(info.Config.Labels, sandbox);
+        if (claim.kind !== 'stale') throw blockedBy('container', name, claim);
+        this.logStale(sandbox, 'container', name, claim);
+      }
+      // Exited, dead or a stale one of an earlier incarnation: a resumed sandbox always gets a fresh
+      // container (v: true removes only its anonymous run volume; the named workspace volume stays).
       await container.remove({ force: true, v: true });
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -376,6 +388,34 @@ export class DockerRuntime implements Runtime {
   private runtimeHonoured(info: ContainerInspectInfo, effective: EffectiveSandbox): boolean {
     const wanted = engineRuntimeFor(effective, this.opts.runtimeClasses);
     return !wanted || info.HostConfig.Runtime === wanted;
+  }
+
+  /** Removes the container under the sandbox's name when it is a stale one of an earlier incarnation. */
+  private async removeStaleWorkload(sandbox: Sandbox): Promise<void> {
+    const name = workloadName(sandbox);
+    const container = this.opts.docker.getContainer(name);
+    try {
+      const claim = claimOf((await container.inspect()).Config.Labels, sandbox);
+      if (claim.kind === 'ours') return;
+      if (claim.kind !== 'stale') throw blockedBy('container', name, claim);
+      this.logStale(sandbox, 'container', name, claim);
+      await container.remove({ force: true, v: true });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  private logStale(sandbox: Sandbox, type: string, name: string, claim: StaleClaim): void {
+    this.opts.logger?.warn(
+      {
+        sandbox: `${sandbox.metadata.namespace ?? 'default'}/${sandbox.metadata.name}`,
+        [type]: name,
+        staleUid: claim.uid,
+        staleInstance: claim.instance,
+        ...(claim.instance !== this.opts.instanceId ? { otherInstall: true } : {}),
+      },
+      `replacing a stale ${type} of an earlier sandbox with the same name`,
+    );
   }
 
   async removeWorkload(sandbox: Sandbox): Promise<ChildOutcome> {
@@ -473,6 +513,51 @@ export class DockerRuntime implements Runtime {
       if (!isNotFound(err)) throw err;
     }
   }
+}
+
+/** A child of an earlier sandbox with this namespace and name, made by AgentTier (any install). */
+interface StaleClaim {
+  kind: 'stale';
+  uid: string;
+  instance: string;
+}
+
+/** Who a child under the sandbox's deterministic name belongs to, from its labels. */
+type Claim =
+  | { kind: 'ours' }
+  | StaleClaim
+  /** AgentTier's, labelled for a different namespace/name whose names map to the same engine name. */
+  | { kind: 'other-sandbox'; owner: string }
+  | { kind: 'foreign' };
+
+/**
+ * A child labelled by AgentTier for the same namespace and sandbox name but another uid is left from
+ * an earlier incarnation: a sandbox deleted while the platform was down, or a platform killed with its
+ * state dir lost (another install id). Nothing live can own it: names are unique per namespace in the
+ * store, so this sandbox is the only one that may hold the name now.
+ */
+function claimOf(labels: Record<string, string> | null | undefined, sandbox: Sandbox): Claim {
+  const uid = labels?.[LABEL_SANDBOX_UID];
+  if (uid === sandbox.metadata.uid) return { kind: 'ours' };
+  if (labels?.[LABEL_MANAGED] !== 'true' || !uid) return { kind: 'foreign' };
+  const ns = labels[LABEL_NAMESPACE];
+  const name = labels[LABEL_SANDBOX];
+  if (ns === (sandbox.metadata.namespace ?? 'default') && name === sandbox.metadata.name) {
+    return { kind: 'stale', uid, instance: labels[LABEL_INSTANCE] ?? '' };
+  }
+  return { kind: 'other-sandbox', owner: `${ns ?? '?'}/${name ?? '?'}` };
+}
+
+/** The sandbox waits (capped backoff, the reason in its status) until the user frees the name. */
+function blockedBy(type: 'container' | 'volume', name: string, claim: Claim): PlatformError {
+  const remove = type === 'container' ? `docker rm -f ${name}` : `docker volume rm ${name}`;
+  // Not CONFLICT: that code means a stale store write and is retried at once.
+  return new PlatformError(
+    'ALREADY_EXISTS',
+    claim.kind === 'other-sandbox'
+      ? `${type} ${name} belongs to AgentTier sandbox ${claim.owner}, whose engine name is the same; use another sandbox name`
+      : `${type} ${name} exists but was not made by AgentTier; it is left alone: remove it (${remove}) or use another sandbox name`,
+  );
 }
 
 function channelKey(sandbox: Sandbox): string {

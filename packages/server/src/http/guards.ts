@@ -183,6 +183,14 @@ export function registerGuardChain(
   app.decorateRequest('sandbox', null);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // Only origin-form targets ("/api/..."). Fastify routes an absolute-form target
+    // ("http://host/api/...") by its path, while every check here and in the audit reads req.url:
+    // such a request once ran exec unauthenticated. This router is not a proxy; "*" asks it nothing.
+    if (!req.url.startsWith('/'))
+      throw new PlatformError(
+        'BAD_REQUEST',
+        'the request target must be a path starting with "/" (absolute URLs and "*" are not served here)',
+      );
     const path = req.url.split('?')[0]!;
     const probe = (req.method === 'GET' || req.method === 'HEAD') && ANY_HOST_PATHS.has(path);
     let kind: HostKind;
@@ -275,7 +283,7 @@ export function registerGuardChain(
     // Login and logout routes are `public` in the access table: they check credentials themselves.
     const route = req.routeOptions.url;
     const open = route !== undefined && accessRuleOf(req.method, route).kind === 'public';
-    if (path.startsWith('/api/') && !open) {
+    if ((path.startsWith('/api/') || route?.startsWith('/api/')) && !open) {
       req.identity = await deps.authenticate(req.headers, { address: req.ip });
       await deps.access.authorizeRoute(req);
     }
