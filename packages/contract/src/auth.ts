@@ -9,6 +9,8 @@ export interface UserInfo {
   isAdmin: boolean;
   /** Present when the caller is a sandbox-scoped key: the one sandbox and the verbs it may use. */
   scope?: KeyScopeView;
+  /** How this request proved who it is (docs/auth.md). */
+  authMethod?: 'api-key' | 'session' | 'oidc' | 'service-account' | 'dev';
 }
 
 /**

@@ -276,6 +276,15 @@ export function createApp(deps: AppDeps): FastifyInstance {
     ...(deps.sessions ? { sessions: deps.sessions } : {}),
     ...(keyAuth ? { authenticateKey: keyAuth.authenticate } : {}),
     oidcLogin: Boolean(deps.oidc?.clientId && deps.sessions),
+    ...(deps.oidc?.cliClientId
+      ? {
+          oidcCli: {
+            issuer: deps.oidc.issuer,
+            clientId: deps.oidc.cliClientId,
+            ...(deps.oidc.scopes ? { scopes: deps.oidc.scopes } : {}),
+          },
+        }
+      : {}),
   });
   registerOidcLoginRoutes(
     app,

@@ -22,6 +22,7 @@ export const DEV_IDENTITY: Identity = {
   name: 'Dev User',
   groups: ['agenttier-admins'],
   isAdmin: true,
+  via: 'dev',
 };
 
 /** Where a request came from; the authenticator rate-limits failures per address. */

@@ -163,7 +163,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     path: '/api/v1/auth/methods',
     tag: 'auth',
     summary: 'How a browser may log in here (API key; OIDC when configured); no credential needed',
-    success: json('{apiKey: true, oidc, oidcLoginUrl?}'),
+    success: json('{apiKey, oidc, oidcLoginUrl?, oidcCli?: {issuer, clientId, scopes?}}'),
   },
   {
     method: 'POST',

@@ -2,6 +2,8 @@ import type { CommandSpec, HandlerMap } from '../spec.ts';
 import { apikeyCommand, whoamiCommand } from './auth/command.ts';
 import { apikeyHandlers, whoamiHandlers } from './auth/index.ts';
 import { attachCommand } from './attach/command.ts';
+import { loginCommand, logoutCommand } from './login/command.ts';
+import { loginHandlers, logoutHandlers } from './login/index.ts';
 import { attachHandlers } from './attach/index.ts';
 import { configureCommand } from './configure/command.ts';
 import { configureHandlers } from './configure/index.ts';
@@ -38,6 +40,8 @@ export const commands: readonly CommandEntry[] = [
   { spec: invokesCommand, handlers: invokesHandlers },
   { spec: templateCommand, handlers: templateHandlers },
   { spec: configCommand, handlers: configHandlers },
+  { spec: loginCommand, handlers: loginHandlers },
+  { spec: logoutCommand, handlers: logoutHandlers },
   { spec: whoamiCommand, handlers: whoamiHandlers },
   { spec: apikeyCommand, handlers: apikeyHandlers },
   { spec: mcpCommand, handlers: mcpHandlers },

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { LABEL_NAMESPACE } from '@agenttier/contract';
 import { createDockerClient } from '@agenttier/platform-local';
-import type { LocalPlatform } from '../local-platform.ts';
+import type { LocalPlatform, LocalPlatformOpts } from '../local-platform.ts';
 import { startLocalPlatform } from '../local-platform.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- test helpers return loosely typed JSON for terse assertions */
@@ -34,6 +34,8 @@ export interface TestPlatformOpts {
   dockerHost?: string;
   /** false = engine exec only. @default true */
   sandboxd?: boolean;
+  /** OIDC settings (bearer tokens, browser and CLI login); none by default, whatever the environment says. */
+  oidc?: LocalPlatformOpts['oidc'];
 }
 
 export async function startTestPlatform(opts: TestPlatformOpts = {}): Promise<TestPlatform> {
@@ -49,6 +51,7 @@ export async function startTestPlatform(opts: TestPlatformOpts = {}): Promise<Te
       // `devAuth: false` for suites that exercise a client's credentials (ensureAdminKey() gives one).
       devAuth: opts.devAuth ?? true,
       ...(opts.sandboxd === false ? { sandboxd: false } : {}),
+      ...(opts.oidc ? { oidc: opts.oidc } : { oidcEnv: {} }),
     });
     return Object.assign(platform, { dataDir: dir });
   } catch (err) {

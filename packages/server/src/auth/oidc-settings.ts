@@ -10,6 +10,8 @@ export interface OidcSettings {
   clientSecret?: string;
   /** Browser login: the callback URL registered at the provider (absent: derived from the request's Host). */
   redirectUrl?: string;
+  /** `agenttier login --oidc`: a public client at the provider that allows http://127.0.0.1 redirects (announced at /api/v1/auth/methods). */
+  cliClientId?: string;
   /** Browser login: scopes asked for. @default ['openid', 'email', 'profile'] */
   scopes?: string[];
   /** Claim naming the user (dots reach into objects). @default 'sub' */
@@ -79,6 +81,7 @@ export function oidcSettingsFromEnv(env: Record<string, string | undefined>): Oi
     ...(opt('AGENTTIER_OIDC_CLIENT_SECRET') ? { clientSecret: opt('AGENTTIER_OIDC_CLIENT_SECRET')! } : {}),
     ...(opt('AGENTTIER_OIDC_REDIRECT_URL') ? { redirectUrl: opt('AGENTTIER_OIDC_REDIRECT_URL')! } : {}),
     ...(scopes.length ? { scopes } : {}),
+    ...(opt('AGENTTIER_OIDC_CLI_CLIENT_ID') ? { cliClientId: opt('AGENTTIER_OIDC_CLI_CLIENT_ID')! } : {}),
     ...(opt('AGENTTIER_OIDC_USER_CLAIM') ? { userClaim: opt('AGENTTIER_OIDC_USER_CLAIM')! } : {}),
     ...(env.AGENTTIER_OIDC_USER_PREFIX ? { userPrefix: env.AGENTTIER_OIDC_USER_PREFIX } : {}),
     ...(opt('AGENTTIER_OIDC_GROUPS_CLAIM') ? { groupsClaim: opt('AGENTTIER_OIDC_GROUPS_CLAIM')! } : {}),

@@ -64,6 +64,7 @@ describe('ServiceAccount tokens (TokenReview)', () => {
       name: 'system:serviceaccount:team-a:agent',
       groups: ['system:serviceaccounts'],
       isAdmin: false,
+      authMethod: 'service-account',
     });
     expect(
       (await as(token, 'POST', '/api/v1/sandboxes', { name: 'sa-box', template: 'general-coding' }))

@@ -21,6 +21,8 @@ export interface AuthSessionRouteDeps {
   authenticateKey?: Authenticator;
   /** Whether OIDC login is configured (GET /api/v1/auth/methods tells the UI). */
   oidcLogin: boolean;
+  /** What `agenttier login --oidc` needs: the provider and its public client for the CLI. */
+  oidcCli?: { issuer: string; clientId: string; scopes?: string[] };
 }
 
 /** The login body; a key too long to be one is refused as a bad credential, not parsed. */
@@ -73,6 +75,7 @@ export function registerAuthSessionRoutes(app: FastifyInstance, deps: AuthSessio
     apiKey: deps.sessions !== undefined && deps.authenticateKey !== undefined,
     oidc: deps.oidcLogin,
     ...(deps.oidcLogin ? { oidcLoginUrl: '/api/v1/auth/oidc/login' } : {}),
+    ...(deps.oidcCli ? { oidcCli: deps.oidcCli } : {}),
   }));
 
   app.post('/api/v1/auth/session', async (req, reply) => {

@@ -12,8 +12,8 @@ import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { SqliteSessionStore } from '../auth/session-store.ts';
-import type { TestOidcProvider } from '../testing/oidc-provider.ts';
-import { loginAtProvider, newSigningKey, startTestOidcProvider } from '../testing/oidc-provider.ts';
+import type { TestOidcProvider } from '@agenttier/testkit/oidc';
+import { loginAtProvider, newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
 
 const AUD = 'https://agenttier.test/api';
 const CLIENT = 'agenttier-web';

@@ -35,6 +35,7 @@ function userInfo(who: Identity): UserInfo {
     groups: who.groups,
     isAdmin: who.isAdmin,
     ...(who.scope ? { scope: scopeView(who.scope) } : {}),
+    ...(who.via ? { authMethod: who.via } : {}),
   };
 }
 

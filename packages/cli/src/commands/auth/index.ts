@@ -2,7 +2,30 @@ import type { ApiKeyView, ScopedKeyVerb } from '@agenttier/sdk';
 import { formatAge, renderDetails, renderTable } from '../../output.ts';
 import { UsageError } from '../../errors.ts';
 import { parseIntFlag, str } from '../../flags.ts';
+import type { Client } from '../../context.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
+
+const METHOD_NAMES: Record<string, string> = {
+  'api-key': 'API key',
+  session: 'browser session',
+  oidc: 'OIDC token',
+  'service-account': 'Kubernetes ServiceAccount token',
+  dev: 'development authentication (no credential)',
+};
+
+/** The identity source: what the server says the credential was, and where the CLI found it. */
+function signedInWith(method: string | undefined, client: Client): string {
+  const s = client.settings.credentialSource;
+  const from =
+    s === 'config'
+      ? `from ${client.config.path}`
+      : s === 'env'
+        ? 'from AGENTTIER_API_KEY / AGENTTIER_TOKEN'
+        : s === 'flag'
+          ? 'from a flag'
+          : 'none sent';
+  return `${method ? (METHOD_NAMES[method] ?? method) : 'unknown'} (${from})`;
+}
 
 const whoami: Handler = async (client) => {
   const me = await client.sdk().currentUser({ signal: client.signal });
@@ -13,6 +36,7 @@ const whoami: Handler = async (client) => {
       ['Email', me.email],
       ['Groups', me.groups.length ? me.groups.join(', ') : '-'],
       ['Admin', me.isAdmin ? 'yes' : 'no'],
+      ['Signed in with', signedInWith(me.authMethod, client)],
       [
         'Limited to',
         me.scope ? `${me.scope.namespace}/${me.scope.sandbox}: ${me.scope.verbs.join(', ')}` : undefined,
