@@ -90,6 +90,8 @@ describe('sandbox tabs', () => {
     await page.locator('.xterm').click();
     await page.keyboard.type('export MARK=same-shell-$((6*7)); echo round-$((20+22))\n');
     await expectTextOnScreen(page, 'round-42');
+    // xterm's own styles apply although the page's CSP drops <style> tags (adopt-inline-styles.ts).
+    expect(await page.locator('.xterm-rows').evaluate((el) => getComputedStyle(el).fontSize)).toBe('14px');
     await screenshot(page, 'tab-terminal');
     expect(await seriousAxeViolations(page)).toEqual([]);
 
@@ -169,6 +171,8 @@ describe('sandbox tabs', () => {
     const editor = page.locator('.cm-content');
     await editor.waitFor({ timeout: WAIT_MS });
     await page.locator('.cm-content', { hasText: 'from-the-sandbox' }).waitFor();
+    // CodeMirror's styles apply under the page's CSP (the editor lives in a shadow root).
+    expect(await page.locator('.cm-gutters').evaluate((el) => getComputedStyle(el).display)).toBe('flex');
     // A change made in the sandbox to the open file is flagged, and Reload shows it.
     await execIn(platform.url, ns, CODE, 'echo changed-elsewhere >> /workspace/live.txt');
     await page.getByText('This file changed in the sandbox.').waitFor({ timeout: WAIT_MS });

@@ -31,8 +31,15 @@ export default function YamlEditor(props: {
   onChange.current = props.onChange;
 
   useEffect(() => {
+    // Inside a shadow root CodeMirror's styles become constructed stylesheets, which the page's CSP
+    // (style-src 'self') does not block; in the document they are <style> tags it drops.
+    const el = host.current!;
+    const shadow = el.shadowRoot ?? el.attachShadow({ mode: 'open' });
+    const parent = el.ownerDocument.createElement('div');
+    shadow.replaceChildren(parent);
     const v = new EditorView({
-      parent: host.current!,
+      parent,
+      root: shadow,
       state: EditorState.create({
         doc: props.value,
         extensions: [
@@ -47,6 +54,11 @@ export default function YamlEditor(props: {
           keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
           EditorState.readOnly.of(props.readOnly ?? false),
           EditorView.contentAttributes.of({ 'aria-label': props.label }),
+          // The page's CSS does not reach into the shadow root; custom properties do.
+          EditorView.theme({
+            '&': { minHeight: '320px' },
+            '&.cm-focused': { outline: '3px solid var(--focus)' },
+          }),
           EditorView.updateListener.of((u) => {
             if (u.docChanged) onChange.current(u.state.doc.toString());
           }),
