@@ -35,7 +35,7 @@ const PREVIEW_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TR
 export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   'GET /healthz': PUBLIC,
   'GET /readyz': PUBLIC,
-  'GET /metrics': PUBLIC,
+  'GET /metrics': ADMIN,
   // Browser login (auth/session-auth.ts, routes/auth-session.ts): reachable without a credential.
   'GET /api/v1/auth/methods': PUBLIC,
   'POST /api/v1/auth/session': PUBLIC,

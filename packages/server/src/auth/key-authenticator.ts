@@ -3,6 +3,7 @@ import { PlatformError } from '@agenttier/contract';
 import type { ApiKeyRecord, ApiKeyStore } from '@agenttier/core';
 import type { Authenticator, Identity } from '../context.ts';
 import { TokenBuckets } from '../create-limits.ts';
+import { addressKey } from '../http/client-key.ts';
 import { API_KEY_RE, hashApiKey, presentedCredential } from './api-key-format.ts';
 
 export interface KeyAuthOpts {
@@ -122,7 +123,8 @@ export function createKeyAuthenticator(opts: KeyAuthOpts): KeyAuthenticator {
 
   return {
     async authenticate(headers, client) {
-      const address = client?.address ?? 'unknown';
+      // All of loopback is one address here, an IPv6 /64 too: rotating them must not reset the lockout.
+      const address = addressKey(client?.address);
       const waitMs = failures.waitMs(address);
       if (waitMs > 0) {
         const retryAfterSec = Math.max(1, Math.ceil(waitMs / 1000));

@@ -83,9 +83,10 @@ describe('Host allow-list', () => {
     expect(await wanted()).toBe('Running');
   });
 
-  it('answers probes and metrics on any Host (kubelet and Prometheus use the pod address)', async () => {
-    for (const path of ['/healthz', '/readyz', '/metrics'])
+  it('answers probes on any Host (kubelet uses the pod address), but not metrics', async () => {
+    for (const path of ['/healthz', '/readyz'])
       expect((await requestWithHost(base, '10.1.2.3:8080', path)).status, path).toBe(200);
+    expect((await requestWithHost(base, '10.1.2.3:8080', '/metrics')).status).toBe(421);
   });
 
   it('refuses a WebSocket upgrade for a foreign Host before anything else', async () => {

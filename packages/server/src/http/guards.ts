@@ -11,6 +11,7 @@ import { PREVIEW_SESSION_PATH } from '../auth/preview-sessions.ts';
 import type { Authenticator, Identity } from '../context.ts';
 import { toWireError } from '../errors.ts';
 import type { PreviewProxy } from '../routes/preview-proxy.ts';
+import { clientKey } from './client-key.ts';
 import { createConcurrencyGuard, isExpensiveRoute } from './concurrency-guard.ts';
 import { isSimpleContentType, mediaTypeOf } from './content-type-guard.ts';
 import { applyCors } from './cors.ts';
@@ -50,12 +51,13 @@ export interface BrowserPolicyOpts {
 export type HostKind = { kind: 'api' } | { kind: 'preview'; target: PreviewTarget };
 
 /**
- * Health, readiness and metrics answer on any Host: kubelet probes and Prometheus send the pod's
- * address as Host, and these carry no sandbox data a rebinding page could steal.
+ * Health and readiness answer on any Host: kubelet probes send the pod's address as Host, and a bare
+ * `ok` carries nothing a rebinding page could steal. `/metrics` is not among them: it names routes,
+ * templates and counts, so it takes an allowed Host and an admin (docs/security.md, "Metrics").
  */
 const LOOPBACK = loopbackHosts();
 
-const ANY_HOST_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const ANY_HOST_PATHS = new Set(['/healthz', '/readyz']);
 
 export interface RequestGuards {
   /** The preview origin, with the router's listening port filled in for the local default. */
@@ -283,13 +285,18 @@ export function registerGuardChain(
     // Login and logout routes are `public` in the access table: they check credentials themselves.
     const route = req.routeOptions.url;
     const open = route !== undefined && accessRuleOf(req.method, route).kind === 'public';
-    if ((path.startsWith('/api/') || route?.startsWith('/api/')) && !open) {
+    // `/metrics` is an admin route too (its route, not only its path: absolute-form targets).
+    const guarded =
+      path.startsWith('/api/') || route?.startsWith('/api/') || path === '/metrics' || route === '/metrics';
+    if (guarded && !open) {
       req.identity = await deps.authenticate(req.headers, { address: req.ip });
       await deps.access.authorizeRoute(req);
     }
 
     if (isExpensiveRoute(req.routeOptions.url)) {
-      const release = concurrency.acquire(`${req.ip}|${req.identity?.sub ?? ''}`);
+      // Per identity, else per address with all of loopback one client: rotating 127.0.0.0/8 (or an
+      // IPv6 /64) must not multiply a caller's share.
+      const release = concurrency.acquire(clientKey(req.identity, req.ip));
       reply.raw.once('close', release);
     }
     return undefined;
