@@ -31,7 +31,7 @@ function record(t: TerminalConnection): { frames: TerminalServerFrame[]; text: (
   };
 }
 
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
