@@ -1,19 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Resource, ResourceKind, Sandbox, SandboxSpec } from '@agenttier/contract';
 import { API_VERSION, PlatformError, SANDBOX_FINALIZER } from '@agenttier/contract';
-import type { Clock, Controller, ListOptions, ObjectKey, ReconcileResult, Store } from './index.ts';
-import {
-  BUILTIN_TEMPLATES,
-  MAX_FAILURES,
-  MAX_RESTARTS,
-  createController,
-  createSandboxReconciler,
-  requeueNow,
-  requeueWhenChanged,
-  silentLogger,
-  volumeName,
-  workloadName,
-} from './index.ts';
+import type { Controller } from './controller.ts';
+import { createController } from './controller.ts';
+import { BUILTIN_TEMPLATES } from './builtin-templates.ts';
+import { volumeName, workloadName } from './names.ts';
+import { MAX_FAILURES, MAX_RESTARTS } from './plan.ts';
+import type { Clock, ListOptions, ObjectKey, Store } from './ports.ts';
+import { silentLogger } from './ports.ts';
+import type { ReconcileResult } from './reconcile-result.ts';
+import { requeueNow, requeueWhenChanged } from './reconcile-result.ts';
+import { createSandboxReconciler } from './sandbox-reconciler.ts';
 import { MemoryRuntime, MemoryStore } from '@agenttier/testkit';
 
 /**

@@ -1,9 +1,43 @@
-export * from './ports.ts';
-export * from './template-merge.ts';
-export * from './plan.ts';
-export * from './work-queue.ts';
-export * from './reconcile-result.ts';
-export * from './sandbox-reconciler.ts';
-export * from './controller.ts';
-export * from './builtin-templates.ts';
-export * from './names.ts';
+export { silentLogger } from './ports.ts';
+export type {
+  AgentRecordStore,
+  ApiKeyRecord,
+  ApiKeyScope,
+  ApiKeyStore,
+  ArchiveLimits,
+  AuditEvent,
+  AuditLog,
+  AuditQuery,
+  ChildOutcome,
+  DataPlane,
+  ExecOutcome,
+  ExecSpec,
+  FileInfo,
+  InvokeReason,
+  InvokeRecord,
+  ListOptions,
+  Logger,
+  ObjectKey,
+  ObservedSandbox,
+  ObservedWorkload,
+  OwnedChild,
+  Principal,
+  RecordedEvent,
+  Runtime,
+  Store,
+  WatchEvent,
+  WorkloadState,
+} from './ports.ts';
+export {
+  mergeSandboxWithTemplate,
+  mergeTemplateChain,
+  resolveEffectiveSandbox,
+  resolveTemplateChain,
+} from './template-merge.ts';
+export type { EffectiveSandbox, TemplateLookup } from './template-merge.ts';
+export { TerminalError } from './reconcile-result.ts';
+export { templateLookup } from './sandbox-reconciler.ts';
+export { createController } from './controller.ts';
+export type { Controller } from './controller.ts';
+export { BUILTIN_TEMPLATES, IMAGE_TAG } from './builtin-templates.ts';
+export { volumeName, workloadName } from './names.ts';

@@ -1,12 +1,9 @@
-export * from './controller/events.ts';
-export * from './controller/leader-election.ts';
-export * from './controller/metrics.ts';
-export * from './controller/start-controller.ts';
-export * from './http-endpoints.ts';
-export * from './preflight.ts';
-export * from './router/sandboxd-pods.ts';
-export * from './router/start-router.ts';
-export * from './router/tar-fallback.ts';
+export { CONTROLLER_COMPONENT, startController } from './controller/start-controller.ts';
+export type { ControllerProcess } from './controller/start-controller.ts';
+export { checkCluster, kubeSetupErrorOf, loadKubeAccess } from './preflight.ts';
+export type { KubeSetupProblem } from './preflight.ts';
+export { ROUTER_COMPONENT, startRouter } from './router/start-router.ts';
+export type { RouterProcess } from './router/start-router.ts';
 // For the CLI's `agenttier install --render|--apply`.
 export { applyInstallManifests, renderInstallManifests } from '@agenttier/platform-kubernetes';
 export type { ApplyOpts, InstallOpts } from '@agenttier/platform-kubernetes';
