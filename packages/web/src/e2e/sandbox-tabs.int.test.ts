@@ -122,6 +122,17 @@ describe('sandbox tabs', () => {
     await page.getByRole('tab', { name: 'main' }).click();
     await page.locator('[data-status="connected"]').waitFor({ timeout: WAIT_MS });
     await expectTextOnScreen(page, 'same-shell-42'); // replayed on attach
+    // Keyboard users can leave the terminal: with the option on, Tab moves focus instead of completing.
+    const inTerminal = () =>
+      page.evaluate(() => document.activeElement?.classList.contains('xterm-helper-textarea'));
+    await page.locator('.xterm').click();
+    expect(await inTerminal()).toBe(true);
+    await page.keyboard.press('Tab');
+    expect(await inTerminal()).toBe(true);
+    await page.getByLabel('Tab key leaves the terminal').check();
+    await page.locator('.xterm').click();
+    await page.keyboard.press('Tab');
+    expect(await inTerminal()).toBe(false);
   });
 
   it('files: drop to upload with progress, download it back, zip the folder, edit and see live changes', async () => {

@@ -135,6 +135,7 @@ function SessionPane(props: {
   const [session, setSession] = useState<TerminalSession | undefined>(undefined);
   const [status, setStatus] = useState<TerminalStatus>({ kind: 'connecting' });
   const [note, setNote] = useState('');
+  const [tabMovesFocus, setTabMovesFocus] = useState(false);
   const view = useRef<XtermHandle>(null);
   const open = useRef(props.open);
   open.current = props.open;
@@ -189,6 +190,14 @@ function SessionPane(props: {
           {status.kind === 'reconnecting' && status.lastError ? ` (${status.lastError})` : ''}
         </p>
         <div className="row wrap">
+          <label className="small">
+            <input
+              type="checkbox"
+              checked={tabMovesFocus}
+              onChange={(e) => setTabMovesFocus(e.target.checked)}
+            />{' '}
+            Tab key leaves the terminal
+          </label>
           <button type="button" onClick={() => void copy()}>
             Copy
           </button>
@@ -224,12 +233,18 @@ function SessionPane(props: {
         }
       >
         {session ? (
-          <XtermView ref={view} session={session} label={`Terminal input, session ${props.name}`} />
+          <XtermView
+            ref={view}
+            session={session}
+            tabMovesFocus={tabMovesFocus}
+            label={`Terminal input, session ${props.name}`}
+          />
         ) : null}
       </Suspense>
       <p className="muted small">
         The shell keeps running when you leave this page; open the same session again to continue where it
-        was. Type <kbd>exit</kbd> to end it.
+        was. Type <kbd>exit</kbd> to end it. Tab goes to the shell (completion); tick “Tab key leaves the
+        terminal” to move on with the keyboard.
       </p>
     </div>
   );

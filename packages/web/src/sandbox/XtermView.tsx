@@ -20,10 +20,14 @@ export interface XtermHandle {
 export default function XtermView(props: {
   session: TerminalSession;
   label: string;
+  /** When true, Tab and Shift+Tab leave the terminal instead of reaching the shell. */
+  tabMovesFocus: boolean;
   ref?: Ref<XtermHandle>;
 }): ReactNode {
   const host = useRef<HTMLDivElement>(null);
   const term = useRef<Terminal | undefined>(undefined);
+  const tabMovesFocus = useRef(props.tabMovesFocus);
+  tabMovesFocus.current = props.tabMovesFocus;
 
   useImperativeHandle(props.ref, () => ({
     selection: () => term.current?.getSelection() ?? '',
@@ -47,6 +51,8 @@ export default function XtermView(props: {
     const fit = new FitAddon();
     t.loadAddon(fit);
     const unadopt = adoptInlineStyles(el);
+    // Returning false leaves the key to the browser (focus moves on); the shell never sees it.
+    t.attachCustomKeyEventHandler((e) => !(tabMovesFocus.current && e.key === 'Tab'));
     t.open(el);
     t.textarea?.setAttribute('aria-label', props.label);
     term.current = t;
