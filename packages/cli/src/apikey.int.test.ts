@@ -29,9 +29,11 @@ describe('agenttier whoami and apikey', () => {
     expect(me.code, me.stderr).toBe(0);
     expect(JSON.parse(me.stdout)).toEqual({
       id: 'admin',
+      sub: 'admin',
       name: 'Local admin',
       groups: ['agenttier-admins'],
       isAdmin: true,
+      authMethod: 'api-key',
     });
     const anon = await cli(['whoami'], `atk_${'0'.repeat(43)}`);
     expect(anon.code).not.toBe(0);

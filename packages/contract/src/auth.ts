@@ -3,6 +3,8 @@ import { z } from 'zod';
 /** `GET /api/v1/user/me`: who the server takes the caller to be. */
 export interface UserInfo {
   id: string;
+  /** The same as `id`, under the name the seed product's clients read (its Python SDK's `CurrentUser.sub`). */
+  sub: string;
   email?: string;
   name?: string;
   groups: string[];

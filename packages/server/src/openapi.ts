@@ -132,7 +132,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     path: '/api/v1/user/me',
     tag: 'user',
     summary: 'Who the server takes the caller to be',
-    success: json('{id, email, name, groups, isAdmin, scope?}'),
+    success: json('{id, sub, email, name, groups, isAdmin, scope?}'),
   },
   {
     method: 'POST',

@@ -61,6 +61,7 @@ describe('ServiceAccount tokens (TokenReview)', () => {
     expect(r.statusCode, r.body).toBe(200);
     expect(r.json()).toEqual({
       id: 'serviceaccount:team-a/agent',
+      sub: 'serviceaccount:team-a/agent',
       name: 'system:serviceaccount:team-a:agent',
       groups: ['system:serviceaccounts'],
       isAdmin: false,

@@ -30,6 +30,7 @@ const KEY_ID_RE = /^key_[0-9a-f]{16}$/;
 function userInfo(who: Identity): UserInfo {
   return {
     id: who.sub,
+    sub: who.sub,
     ...(who.email !== undefined ? { email: who.email } : {}),
     ...(who.name !== undefined ? { name: who.name } : {}),
     groups: who.groups,
