@@ -45,6 +45,20 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
+    // Small public surfaces: a package's entry point names what it publishes (what other packages
+    // import), so an internal export does not become public by being added to a module.
+    files: [
+      'packages/{contract,core,operator,platform-local,server}/src/index.ts',
+      'packages/{contract,core,operator,platform-local,server}/src/testing/index.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportAllDeclaration', message: 'export the names other packages use, not *' },
+      ],
+    },
+  },
+  {
     // The core and the contract are platform-neutral: no engine, Kubernetes or server libraries.
     files: ['packages/core/src/**/*.ts', 'packages/contract/src/**/*.ts'],
     rules: {

@@ -1,11 +1,116 @@
-export * from './errors.ts';
-export * from './duration.ts';
-export * from './quantity.ts';
-export * from './resources.ts';
-export * from './api.ts';
-export * from './limits.ts';
-export * from './openapi.ts';
-export * from './wire.ts';
-export * from './auth.ts';
-export * from './seed-fields.ts';
-export * from './sandbox-requests.ts';
+export {
+  codeForStatus,
+  ERROR_HINTS,
+  ERROR_STATUS,
+  isErrorCode,
+  isPlatformError,
+  PlatformError,
+  RETRYABLE_CODES,
+  retryHint,
+} from './errors.ts';
+export type { ErrorBody, ErrorCode, FieldIssue } from './errors.ts';
+export { formatDurationMs, parseDurationMs } from './duration.ts';
+export { parseBytes, parseCpuMillis } from './quantity.ts';
+export {
+  ACCESS_MODES,
+  annotationsSchema,
+  API_GROUP,
+  API_VERSION,
+  bytesSchema,
+  cpuSchema,
+  DEFAULT_NAMESPACE,
+  durationSchema,
+  forwardedPortSchema,
+  KINDS,
+  LABEL_MANAGED,
+  LABEL_NAMESPACE,
+  LABEL_SANDBOX,
+  LABEL_SANDBOX_UID,
+  LABEL_TEMPLATE,
+  labelsSchema,
+  memorySchema,
+  mountPathSchema,
+  NAME_RE,
+  nameSchema,
+  PHASES,
+  SANDBOX_FINALIZER,
+  sandboxSpecSchema,
+  sandboxStatusSchema,
+  templateKindSchema,
+  templateSpecSchema,
+} from './resources.ts';
+export type {
+  AgentConfigureStatus,
+  Condition,
+  EnvVar,
+  ForwardedPort,
+  Resource,
+  ResourceKind,
+  ResourcesSpec,
+  Sandbox,
+  SandboxMode,
+  SandboxPhase,
+  SandboxSpec,
+  SandboxStatus,
+  SandboxTemplate,
+  TemplateRef,
+  TemplateSpec,
+} from './resources.ts';
+export {
+  createSandboxRequestSchema,
+  execRequestSchema,
+  MAX_EXEC_TIMEOUT_SECONDS,
+  MAX_FILE_BYTES,
+  parseExactOrThrow,
+  parseOrThrow,
+  patchSandboxRequestSchema,
+  templateWriteRequestSchema,
+  toFieldIssues,
+} from './api.ts';
+export type {
+  CreateSandboxRequest,
+  ExecResponse,
+  FileEntry,
+  PatchSandboxRequest,
+  SandboxView,
+} from './api.ts';
+export {
+  CLEAN_ABSOLUTE_PATH_PATTERN,
+  LIMITS,
+  MOUNT_PATH_DENY,
+  mountPathCelRule,
+  mountPathProblem,
+} from './limits.ts';
+export { openApiDocument } from './openapi.ts';
+export type { ApiOperation } from './openapi.ts';
+export type { InvokeReason, InvokeRecord, PortView, ProcessInfo, TemplateView } from './wire.ts';
+export {
+  createApiKeyRequestSchema,
+  SCOPED_KEY_VERBS,
+  shareSandboxRequestSchema,
+  userIdSchema,
+} from './auth.ts';
+export type {
+  ApiKeyView,
+  CreateApiKeyRequest,
+  CreatedApiKey,
+  KeyScopeView,
+  SandboxAccessLevel,
+  SandboxRole,
+  SandboxShareView,
+  ScopedKeyVerb,
+  UserInfo,
+} from './auth.ts';
+export { mapSeedSandboxFields } from './seed-fields.ts';
+export {
+  configureRequestSchema,
+  invokeCancelRequestSchema,
+  MAX_CONFIGURE_FILE_BYTES,
+  MAX_CONFIGURE_FILES,
+  MAX_CONFIGURE_TOTAL_BYTES,
+  mkdirRequestSchema,
+  renameRequestSchema,
+  signalRequestSchema,
+  startProcessRequestSchema,
+} from './sandbox-requests.ts';
+export type { ConfigureRequest } from './sandbox-requests.ts';

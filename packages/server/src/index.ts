@@ -1,10 +1,6 @@
-export * from './app.ts';
-export * from './context.ts';
-export * from './errors.ts';
-export * from './metrics.ts';
-export * from './paths.ts';
-export * from './views.ts';
-export * from './data-plane/sandboxd-data-plane.ts';
+export { createApp } from './app.ts';
+export type { Authenticator } from './context.ts';
+export { SandboxdDataPlane } from './data-plane/sandboxd-data-plane.ts';
 export { createSandboxdClientCache } from './data-plane/sandboxd-clients.ts';
 export { DEFAULT_CREATE_LIMITS } from './create-limits.ts';
 export type { CreateLimitOpts } from './create-limits.ts';
