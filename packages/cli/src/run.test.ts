@@ -137,6 +137,39 @@ describe('agenttier up', () => {
     expect(r.stderr).toContain('Shutting down');
   });
 
+  it('passes --oidc-* flags over AGENTTIER_OIDC_* from the environment to the platform', async () => {
+    const calls: Array<{ oidcEnv?: Record<string, string | undefined> }> = [];
+    const r = await runCli(
+      [
+        'up',
+        '--port',
+        '0',
+        '--oidc-issuer',
+        'https://login.example.com',
+        '--oidc-client-id',
+        'web',
+        '--oidc-admin-group',
+        'ops',
+      ],
+      {
+        env: { AGENTTIER_OIDC_ISSUER: 'https://ignored.example.com', AGENTTIER_OIDC_SCOPES: 'openid,groups' },
+        loadPlatform: async () => ({
+          async startLocalPlatform(opts) {
+            calls.push(opts);
+            throw new Error('stop here');
+          },
+        }),
+      },
+    );
+    expect(r.code).not.toBe(0);
+    expect(calls[0]?.oidcEnv).toEqual({
+      AGENTTIER_OIDC_ISSUER: 'https://login.example.com',
+      AGENTTIER_OIDC_SCOPES: 'openid,groups',
+      AGENTTIER_OIDC_CLIENT_ID: 'web',
+      AGENTTIER_OIDC_ADMIN_GROUP: 'ops',
+    });
+  });
+
   it('explains a busy port and other start failures', async () => {
     const busy = await runCli(['up'], {
       loadPlatform: async () => ({

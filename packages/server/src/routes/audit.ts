@@ -25,6 +25,8 @@ function targetOf(req: FastifyRequest): string | undefined {
 function audited(req: FastifyRequest, status: number): boolean {
   if (!req.url.startsWith('/api/')) return false;
   if (status === 401 || status === 403 || status === 429) return true;
+  // An OIDC login is a GET (the provider redirects the browser there) that starts a session.
+  if (req.routeOptions.url === '/api/v1/auth/oidc/callback') return true;
   return !(req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS');
 }
 

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { SqliteSessionStore } from '../auth/session-store.ts';
+import { SqliteAuditLog } from '../auth/sqlite-audit-log.ts';
 import type { TestOidcProvider } from '@agenttier/testkit/oidc';
 import { loginAtProvider, newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
 
@@ -22,6 +23,7 @@ let app: FastifyInstance;
 let base: string;
 let keys: SqliteApiKeyStore;
 let sessions: SqliteSessionStore;
+let audit: SqliteAuditLog;
 /** The router's port is picked before the provider registers the client's redirect URI. */
 let routerPort: number;
 
@@ -52,6 +54,7 @@ afterAll(async () => {
   await app.close();
   keys.close();
   sessions.close();
+  audit.close();
   await idp.close();
 });
 
@@ -61,7 +64,9 @@ beforeAll(async () => {
   for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
   keys = new SqliteApiKeyStore(':memory:');
   sessions = new SqliteSessionStore(':memory:');
+  audit = new SqliteAuditLog(':memory:');
   app = createApp({
+    auditLog: audit,
     store,
     dataPlaneFor: async () => ({}) as DataPlane,
     logger: pino({ level: 'silent' }),
@@ -127,6 +132,9 @@ describe('authorization code + PKCE login', () => {
     const cookie = sessionCookieOf(res)!;
     expect(cookie).toBeDefined();
     const who = await me(cookie);
+    // The login is in the audit trail with who it was (GET, but it starts a session).
+    const events = await audit.query({ actor: 'alice', limit: 10 });
+    expect(events.map((e) => [e.action, e.status])).toContainEqual(['GET /api/v1/auth/oidc/callback', 302]);
     expect(await who.json()).toMatchObject({
       id: 'alice',
       email: 'alice@example.test',
@@ -160,6 +168,10 @@ describe('authorization code + PKCE login', () => {
     expect(victim.status).toBe(400);
     expect(sessionCookieOf(victim)).toBeUndefined();
     expect(((await victim.json()) as { message: string }).message).toMatch(/not started in this browser/);
+    const refused = await audit.query({ limit: 50 });
+    expect(
+      refused.some((e) => e.action === 'GET /api/v1/auth/oidc/callback' && e.status === 400 && !e.actor),
+    ).toBe(true);
   });
 
   it('a binding cookie of another login does not fit, and a replayed callback is refused', async () => {
