@@ -61,7 +61,7 @@ export const SCOPE = '@agenttier/';
  * (nor `@agenttier/testkit` or a package's `/testing` subpath).
  */
 export const TEST_SUPPORT = [
-  /\.test\.ts$/,
+  /\.test\.tsx?$/, // .tsx: the web UI's component tests
   /\/src\/testing\//,
   /\/src\/testing\.ts$/,
   /\/src\/e2e\//,

@@ -35,6 +35,7 @@ afterAll(async () => {
   await stopTestPlatform(platform, { namespace: ns });
 }, 300_000);
 
+const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
 const row = (name: string) => page.locator(`tr[data-sandbox="${name}"]`);
 async function phaseOf(name: string, phase: string): Promise<void> {
   await page.locator(`tr[data-sandbox="${name}"][data-phase="${phase}"]`).waitFor({ timeout: WAIT_MS });
@@ -70,8 +71,25 @@ describe('web UI', () => {
     expect(r.json.phase).toBe('Running');
   });
 
+  it("shows the server's refusal in words, on the field, with what to do next", async () => {
+    await page.goto(`${platform.url}/new`);
+    await page.getByRole('radio', { name: new RegExp(TEMPLATE) }).check();
+    await page.getByLabel('Name', { exact: true }).fill('too-big');
+    await page.getByLabel('Namespace').fill(ns);
+    await page.locator('summary', { hasText: 'Overrides' }).click();
+    // Valid for the schema (at least 16Mi), more than this machine has: only the server knows.
+    await page.getByLabel('Memory limit').fill('100000Gi');
+    await page.getByRole('button', { name: 'Create sandbox' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'What to do' });
+    await alert.waitFor({ timeout: WAIT_MS });
+    expect(await alert.innerText()).toMatch(/memory/i);
+    await page.locator('#memory[aria-invalid="true"]').waitFor();
+    await screenshot(page, 'create-error');
+    expect((await api(platform.url, 'GET', `/api/v1/sandboxes/too-big?namespace=${ns}`)).status).toBe(404);
+  });
+
   it('notices a sandbox created and one deleted by the API meanwhile', async () => {
-    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await nav('Dashboard').click();
     await phaseOf('ui-made', 'Running');
     const created = await api(platform.url, 'POST', '/api/v1/sandboxes', {
       name: 'api-made',
@@ -120,7 +138,7 @@ describe('web UI', () => {
   });
 
   it('shows server-side template validation errors on the offending line', async () => {
-    await page.getByRole('link', { name: 'Templates' }).click();
+    await nav('Templates').click();
     await page.locator(`tr[data-template="${TEMPLATE}"]`).waitFor();
     await screenshot(page, 'templates');
     expect(await seriousAxeViolations(page)).toEqual([]);
@@ -154,8 +172,57 @@ describe('web UI', () => {
     expect(r.status).toBe(404);
   });
 
+  it('refuses to delete a template in use, naming the sandbox', async () => {
+    await nav('Templates').click();
+    await page.getByRole('button', { name: `Delete template ${TEMPLATE}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete template' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'Could not delete' });
+    await alert.waitFor({ timeout: WAIT_MS });
+    expect(await alert.innerText()).toContain('ui-made');
+    expect((await api(platform.url, 'GET', `/api/v1/templates/${TEMPLATE}`)).status).toBe(200);
+  });
+
+  it('is usable with the keyboard: skip link, visible focus, dialog with Escape', async () => {
+    await page.goto(`${platform.url}/`);
+    await row('ui-made').waitFor();
+    await page.keyboard.press('Tab');
+    const focused = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        const style = el ? getComputedStyle(el) : undefined;
+        return { text: el?.textContent ?? '', id: el?.id ?? '', outline: style?.outlineStyle ?? 'none' };
+      });
+    expect(await focused()).toMatchObject({ text: 'Skip to content' });
+    expect((await focused()).outline).not.toBe('none');
+    await page.keyboard.press('Enter');
+    expect((await focused()).id).toBe('main');
+    // Tab to the row's Delete button and open the dialog from the keyboard; Escape cancels.
+    for (let i = 0; i < 40 && (await focused()).text !== 'Delete'; i++) await page.keyboard.press('Tab');
+    expect((await focused()).text).toBe('Delete');
+    expect((await focused()).outline).not.toBe('none');
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    expect((await focused()).text).toBe('Cancel');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    await row('ui-made').waitFor();
+  });
+
+  it('follows a dark system theme', async () => {
+    const dark = await browser.newContext({ viewport: DESKTOP, colorScheme: 'dark' });
+    const p = await dark.newPage();
+    await p.goto(`${platform.url}/`);
+    await p.locator('tr[data-sandbox="ui-made"]').waitFor();
+    const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = (bg.match(/\d+/g) ?? []).map(Number);
+    expect(r! + g! + b!).toBeLessThan(150);
+    await screenshot(p, 'dashboard-dark');
+    expect(await seriousAxeViolations(p)).toEqual([]);
+    await dark.close();
+  });
+
   it('shows the activity trail', async () => {
-    await page.getByRole('link', { name: 'Activity' }).click();
+    await nav('Activity').click();
     await page
       .locator('table.audit td', { hasText: `sandbox:${ns}/ui-made` })
       .first()
@@ -165,7 +232,7 @@ describe('web UI', () => {
   });
 
   it('deletes a sandbox after confirmation', async () => {
-    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await nav('Dashboard').click();
     await page.getByRole('button', { name: 'Delete ui-made' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
