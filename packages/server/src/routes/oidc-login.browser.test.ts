@@ -1,0 +1,118 @@
+/**
+ * OIDC login in real Chromium: the browser goes from the router to a real OpenID provider
+ * (`oidc-provider` on 127.0.0.1, another site than the router's `localhost`), signs in on the
+ * provider's own pages, comes back through the callback (the SameSite=Lax binding cookie must
+ * survive that cross-site redirect) and lands on `/` with a session the UI's requests then carry.
+ */
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import type { DataPlane } from '@agenttier/core';
+import { BUILTIN_TEMPLATES } from '@agenttier/core';
+import { SqliteStore } from '@agenttier/platform-local';
+import type { TestOidcProvider } from '@agenttier/testkit/oidc';
+import { newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
+import { createApp } from '../app.ts';
+import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
+import { SqliteSessionStore } from '../auth/session-store.ts';
+
+let idp: TestOidcProvider;
+let app: FastifyInstance;
+let browser: Browser;
+let ui: string;
+
+beforeAll(async () => {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  ui = `http://localhost:${port}`;
+  idp = await startTestOidcProvider({
+    audience: 'https://agenttier.test/api',
+    keys: [await newSigningKey('RS256', 'browser-1')],
+    clients: [
+      {
+        client_id: 'agenttier-web',
+        client_secret: 'web-secret',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [`${ui}/api/v1/auth/oidc/callback`],
+      },
+    ],
+    accounts: { carol: { email: 'carol@example.test', groups: ['agenttier-admins'] } },
+  });
+  const store = new SqliteStore({ path: ':memory:' });
+  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  app = createApp({
+    store,
+    dataPlaneFor: async () => ({}) as DataPlane,
+    logger: pino({ level: 'silent' }),
+    apiKeys: new SqliteApiKeyStore(':memory:'),
+    sessions: { store: new SqliteSessionStore(':memory:') },
+    oidc: {
+      issuer: idp.issuer,
+      audience: ['https://agenttier.test/api'],
+      clientId: 'agenttier-web',
+      clientSecret: 'web-secret',
+      scopes: ['openid', 'email', 'profile', 'groups'],
+      adminGroup: 'agenttier-admins',
+    },
+  });
+  await app.listen({ host: '127.0.0.1', port });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+    ],
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await idp?.close();
+});
+
+it('signs in at the provider and lands on / with a session cookie the UI then uses', async () => {
+  const context = await browser.newContext();
+  // Loopback only: the provider's sign-in page links a web font, which must not be fetched.
+  await context.route('**/*', async (route) => {
+    const host = new URL(route.request().url()).hostname;
+    await (host === 'localhost' || host === '127.0.0.1' ? route.continue() : route.abort());
+  });
+  const page = await context.newPage();
+  await page.goto(`${ui}/api/v1/auth/oidc/login?returnTo=/api/v1/auth/methods`);
+  expect(page.url().startsWith(idp.issuer)).toBe(true);
+  await page.fill('input[name=login]', 'carol');
+  await page.fill('input[name=password]', 'anything');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('input[name=prompt][value=consent]', { state: 'attached' });
+  await page.click('button[type=submit]'); // consent
+  await page.waitForURL(`${ui}/api/v1/auth/methods`);
+  const me = (await page.evaluate(`fetch('/api/v1/user/me').then((r) => r.json())`)) as Record<
+    string,
+    unknown
+  >;
+  expect(me).toMatchObject({
+    id: 'carol',
+    email: 'carol@example.test',
+    isAdmin: true,
+    authMethod: 'session',
+  });
+  const cookies = await context.cookies(ui);
+  const session = cookies.find((c) => c.name === 'agenttier_session');
+  expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
+  // The one-login binding cookie is cleared once used.
+  expect(cookies.find((c) => c.name === 'agenttier_oidc')).toBeUndefined();
+  await context.close();
+});
