@@ -28,6 +28,8 @@ const BUILD_FORMAT = 1;
 /** Where things are mounted inside a sandbox. */
 export const SANDBOXD_MOUNT_DIR = '/opt/agenttier/sandboxd';
 export const SANDBOXD_NODE_MOUNT_DIR = '/opt/agenttier/node/bin';
+/** sandboxd's prctl addon next to sandboxd.mjs (native/prctl.c). */
+export const PRCTL_FILE = 'agenttier-prctl.node';
 /** The subreaper's file name next to sandboxd.mjs (in dist/ and at SANDBOXD_MOUNT_DIR). */
 export const REAPER_FILE = 'agenttier-reaper';
 export const SANDBOXD_CONTAINER_COMMAND = [
@@ -98,7 +100,7 @@ async function inputsHash(): Promise<string> {
     const d = packageDir(name);
     h.update(`${name} ${d ? packageVersion(d) : 'missing'}\n`);
   }
-  for (const f of [...(await listSources(join(pkgDir, 'src'))), REAPER_SOURCE]) {
+  for (const f of [...(await listSources(join(pkgDir, 'src'))), REAPER_SOURCE, PRCTL_SOURCE]) {
     h.update(relative(pkgDir, f));
     h.update(await readFile(f));
   }
@@ -205,6 +207,36 @@ async function buildReaper(outFile: string, log: (msg: string) => void): Promise
         `sandboxd: WARNING: no agenttier-reaper (${(err2 as Error).message.split('\n')[0]}): processes that double-fork out of an exec are not contained; install a C compiler and rebuild`,
       );
     }
+  }
+}
+
+/** sandboxd's prctl addon (PR_SET_DUMPABLE), compiled against Node's N-API headers. */
+const PRCTL_SOURCE = join(pkgDir, 'src', 'native', 'prctl.c');
+
+/**
+ * Compiles agenttier-prctl.node (N-API needs no linking: its symbols come from the Node that loads it).
+ * Without a C compiler the bundle is built without it; sandboxd then logs that it stays dumpable.
+ */
+async function buildPrctlAddon(outFile: string, log: (msg: string) => void): Promise<void> {
+  const cc = process.env.CC || 'cc';
+  const include = join(nodeDistDir(), 'include', 'node');
+  try {
+    await execFileAsync(cc, [
+      '-shared',
+      '-fPIC',
+      '-Os',
+      '-s',
+      '-Wall',
+      '-I',
+      include,
+      '-o',
+      outFile,
+      PRCTL_SOURCE,
+    ]);
+  } catch (err) {
+    log(
+      `sandboxd: WARNING: no ${PRCTL_FILE} (${(err as Error).message.split('\n')[0]}): sandboxd will stay ptrace-able by its sandbox; install a C compiler and rebuild`,
+    );
   }
 }
 
@@ -321,6 +353,7 @@ async function buildBundle(hash: string, log: (msg: string) => void): Promise<vo
     }
     await copyFile(ptyAddon, join(ptyOut, 'build', 'Release', 'pty.node'));
     await buildReaper(join(stage, REAPER_FILE), log);
+    await buildPrctlAddon(join(stage, PRCTL_FILE), log);
     const stamp: Stamp = { hash, builtAt: new Date().toISOString(), version };
     await writeFile(join(stage, '.stamp.json'), JSON.stringify(stamp, null, 2) + '\n');
 

@@ -7,6 +7,7 @@ import { access } from 'node:fs/promises';
 import { createSandboxd } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { makeNonDumpable } from './dumpable.ts';
 import { adoptingParent, findReaper } from './reaper.ts';
 
 declare const SANDBOXD_VERSION: string | undefined;
@@ -38,6 +39,11 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger(config.logLevel);
+  // Before anything else: the sandbox's code runs as our uid and must not ptrace us, write our memory
+  // through /proc/PID/mem or read our environment (the token) through /proc/PID/environ.
+  const dumpable = makeNonDumpable(import.meta.url);
+  if (dumpable !== 'off')
+    log.warn('sandboxd stays dumpable: code in the sandbox can ptrace it', { reason: dumpable });
   // libuv starts its thread pool on the first asynchronous fs call and aborts the process when it cannot
   // create a thread. Start it now, while the sandbox's pids limit has room, not later under a fork flood.
   await access('/').catch(() => undefined);

@@ -1,0 +1,122 @@
+/**
+ * Issue 8 item 10: code in the sandbox runs as sandboxd's uid. It must not be able to ptrace sandboxd,
+ * rewrite its memory through /proc/PID/mem, read its environment (the token), nor, by killing it, get a
+ * moment in which sandboxd's socket is free for an impostor. Real engine, real sandboxd, the attacks
+ * from inside with the image's own tools (perl, cat, kill).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@agenttier/testkit';
+import { createDockerClient } from '@agenttier/platform-local';
+import type { TestPlatform } from './testing/platform.ts';
+import {
+  api,
+  execIn,
+  removeDir,
+  removeEngineObjects,
+  startTestPlatform,
+  testNamespace,
+  waitForPhase,
+} from './testing/platform.ts';
+
+const ns = testNamespace('it-tamper');
+const dockerHost = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
+let platform: TestPlatform | undefined;
+let base: string;
+const q = `namespace=${ns}`;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  base = platform.url;
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.close();
+  await removeEngineObjects(ns);
+  if (platform) removeDir(platform.dataDir);
+});
+
+/** sandboxd's pid as the sandbox sees it: the parent of the exec's agenttier-reaper. */
+const SANDBOXD = `D=$(ps -o ppid= -p $PPID | tr -d ' ')`;
+
+describe('sandboxd against code in its own sandbox', () => {
+  it('cannot be ptraced, have its memory written or its environment read', async () => {
+    const created = await api(base, 'POST', '/api/v1/sandboxes', {
+      name: 'tamper',
+      namespace: ns,
+      templateRef: { name: 'minimal-shell' },
+    });
+    expect(created.status, created.text).toBe(201);
+    await waitForPhase(base, ns, 'tamper', 'Running');
+    const who = await eventually(
+      async () => {
+        const r = await api(base, 'POST', `/api/v1/sandboxes/tamper/exec?${q}`, {
+          command: ['bash', '-c', `${SANDBOXD}; echo $D; tr '\\0' ' ' < /proc/$D/cmdline`],
+        });
+        return r.status === 200 && String(r.json.stdout).includes('sandboxd.mjs') ? r.json.stdout : undefined;
+      },
+      'sandboxd serving execs',
+      60_000,
+    );
+    expect(who).toMatch(/^\d+\n/);
+
+    const attack = await execIn(
+      base,
+      ns,
+      'tamper',
+      [
+        SANDBOXD,
+        'echo "D=$D comm=$(cat /proc/$D/comm)"',
+        'echo "uid=$(id -u) sandboxd-uid=$(stat -c %u /proc/$D/status) environ-owner=$(stat -c %u /proc/$D/environ)"',
+        // ptrace(PTRACE_ATTACH=16): the classic way in (then PTRACE_DETACH=17 if it worked).
+        `perl -e 'my $r = syscall(101, 16, $ARGV[0] + 0, 0, 0); print "ptrace=", ($r == 0 ? "attached" : "refused:" . ($!+0)), "\\n"; syscall(101, 17, $ARGV[0] + 0, 0, 0) if $r == 0' $D`,
+        // Memory: open /proc/PID/mem for writing (how an injector rewrites code).
+        `perl -e 'if (open(my $f, "+<", "/proc/$ARGV[0]/mem")) { print "mem=opened\\n" } else { print "mem=refused:", ($!+0), "\\n" }' $D`,
+        // The environment carries the per-start token.
+        `if tr '\\0' '\\n' < /proc/$D/environ 2>/dev/null | grep -q AGENTTIER_SANDBOXD_TOKEN; then echo environ=read; else echo environ=refused; fi`,
+        `ls -l /proc/$D/fd/ >/dev/null 2>&1 && echo fd=listed || echo fd=refused`,
+      ].join('\n'),
+    );
+    const out = String(attack.stdout);
+    // Same uid; but non-dumpable, its /proc entries belong to root.
+    expect(out, out).toMatch(/\nuid=1000 sandboxd-uid=\d+ environ-owner=0\n/);
+    expect(out, out).toMatch(/ptrace=refused:1\n/); // EPERM
+    expect(out).toMatch(/mem=refused:13\n/); // EACCES
+    expect(out).toContain('environ=refused');
+    expect(out).toContain('fd=refused');
+    // sandboxd still works.
+    expect((await execIn(base, ns, 'tamper', 'echo ok')).stdout).toBe('ok\n');
+  }, 180_000);
+
+  it('killed, takes the whole container with it: nothing of the attacker is left to bind its socket', async () => {
+    const container = createDockerClient(dockerHost).getContainer(`agenttier-${ns}-tamper`);
+    const startedAt = (await container.inspect()).State.StartedAt;
+    const bg = await api(base, 'POST', `/api/v1/sandboxes/tamper/processes?${q}`, {
+      command: ['bash', '-c', 'sleep 8700'],
+    });
+    expect(bg.status, bg.text).toBe(201);
+    // Kill sandboxd, then try to take its socket. sandboxd is the init's only child, so the container
+    // ends with it and the would-be impostor never gets to run.
+    await api(base, 'POST', `/api/v1/sandboxes/tamper/exec?${q}`, {
+      command: [
+        'bash',
+        '-c',
+        `${SANDBOXD}; (sleep 0.3; rm -f /run/agenttier/sandboxd.sock; exec perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => "/run/agenttier/sandboxd.sock", Listen => 1); sleep 600' &) ; kill -9 $D`,
+      ],
+    });
+    await eventually(
+      async () => {
+        const st = (await container.inspect()).State;
+        return !st.Running || st.StartedAt !== startedAt ? true : undefined;
+      },
+      'the container ended with sandboxd',
+      60_000,
+    );
+    const st = (await container.inspect()).State;
+    if (st.Running) {
+      // Restarted: a new container (new token, new run volume) without anything of the attacker.
+      const ps = await execIn(base, ns, 'tamper', 'ps -eo args=');
+      expect(ps.stdout).not.toContain('sleep 8700');
+      expect(ps.stdout).not.toContain('IO::Socket');
+    }
+  }, 120_000);
+});
