@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
+import { useSession } from '../auth/session.tsx';
 import { isRunning, NotRunning } from './NotRunning.tsx';
 import type { SandboxTabProps } from './tabs.ts';
 import { SESSION_NAME_RE, TerminalSession, type TerminalStatus } from './terminal-session.ts';
@@ -40,7 +41,18 @@ function statusText(s: TerminalStatus): string {
 
 /** Terminal tab: named shell sessions in the sandbox, each in xterm.js over `/ws/terminal`. */
 export default function TerminalTab({ sandbox }: SandboxTabProps): ReactNode {
+  const { state } = useSession();
   if (!isRunning(sandbox)) return <NotRunning sandbox={sandbox} what="the terminal" />;
+  if (state.status === 'signed-in' && state.via === 'memory-key') {
+    // A browser cannot put a key on a WebSocket; only a session cookie (or dev auth) reaches it.
+    return (
+      <p role="status" className="sbx-warn">
+        This server offers no browser sessions, so you are signed in with a key this page keeps in memory, and
+        a browser cannot send a key with a WebSocket: the terminal cannot attach. Use{' '}
+        <code>agenttier sandbox terminal {sandbox.name}</code>, or the Processes tab to run commands.
+      </p>
+    );
+  }
   return <Terminals sandbox={sandbox} />;
 }
 
