@@ -145,7 +145,13 @@ describe('credential shapes', () => {
     for (const headers of shapes) {
       const r = await inject('GET', '/api/v1/user/me', headers);
       expect(r.statusCode, r.body).toBe(200);
-      expect(r.json()).toEqual({ id: 'admin', sub: 'admin', groups: [], isAdmin: true, authMethod: 'api-key' });
+      expect(r.json()).toEqual({
+        id: 'admin',
+        sub: 'admin',
+        groups: [],
+        isAdmin: true,
+        authMethod: 'api-key',
+      });
     }
   });
 
@@ -270,6 +276,12 @@ describe('managing keys', () => {
     });
     const { key } = created.json() as { key: string };
     const me = await inject('GET', '/api/v1/user/me', { 'x-api-key': key });
-    expect(me.json()).toEqual({ id: 'alice', sub: 'alice', groups: [], isAdmin: false, authMethod: 'api-key' });
+    expect(me.json()).toEqual({
+      id: 'alice',
+      sub: 'alice',
+      groups: [],
+      isAdmin: false,
+      authMethod: 'api-key',
+    });
   });
 });
