@@ -6,29 +6,13 @@
  *   AGENTTIER_DOCKER_HOST=unix:///run/agenttier/docker.sock npx vitest run --project integration packages/cli/src/agent.int.test.ts
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, scratch } from './testing/run-cli.ts';
-import {
-  removeDir,
-  removeEngineObjects,
-  startTestPlatform,
-  testNamespace,
-  type TestPlatform,
-} from '@agenttier/local/testing';
+import { describe, expect, it } from 'vitest';
+import { useCliPlatform } from './testing/cli-platform.ts';
 
-const ns = testNamespace('it-cli-agent');
+const t = useCliPlatform('it-cli-agent', { sandbox: { name: 'bot', template: 'langgraph-agent' } });
+const { cli } = t;
+
 const agentPy = fileURLToPath(new URL('../../../examples/echo-agent/agent.py', import.meta.url));
-let platform: TestPlatform;
-let dir: string;
-let cleanupDir: () => Promise<void>;
-
-const cli = (...argv: string[]) =>
-  runCli(argv, {
-    url: platform.url,
-    cwd: dir,
-    env: { AGENTTIER_NAMESPACE: ns, AGENTTIER_POLL_INTERVAL_MS: '200' },
-  });
-
 const configureArgs = [
   'configure',
   'bot',
@@ -39,29 +23,6 @@ const configureArgs = [
   '--entrypoint',
   'python3 /workspace/agent.py',
 ];
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  ({ dir, cleanup: cleanupDir } = await scratch());
-  const created = await cli(
-    'sandbox',
-    'create',
-    'bot',
-    '-t',
-    'langgraph-agent',
-    '--wait',
-    '--wait-timeout',
-    '3m',
-  );
-  expect(created.code, created.stderr).toBe(0);
-});
-
-afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
-  await cleanupDir?.();
-});
 
 describe('agenttier configure / invoke / attach / invokes', () => {
   it('refuses to invoke before configure, with a hint', async () => {

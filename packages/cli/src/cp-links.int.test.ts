@@ -7,50 +7,11 @@
  */
 import { mkdir, readFile, readdir, readlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, scratch } from './testing/run-cli.ts';
-import {
-  removeDir,
-  removeEngineObjects,
-  startTestPlatform,
-  testNamespace,
-  type TestPlatform,
-} from '@agenttier/local/testing';
+import { describe, expect, it } from 'vitest';
+import { useCliPlatform } from './testing/cli-platform.ts';
 
-const ns = testNamespace('it-cp');
-let platform: TestPlatform;
-let dir: string;
-let cleanupDir: () => Promise<void>;
-
-const cli = (...argv: string[]) =>
-  runCli(argv, {
-    url: platform.url,
-    cwd: dir,
-    env: { AGENTTIER_NAMESPACE: ns, AGENTTIER_POLL_INTERVAL_MS: '200' },
-  });
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  ({ dir, cleanup: cleanupDir } = await scratch());
-  const created = await cli(
-    'sandbox',
-    'create',
-    'links',
-    '-t',
-    'minimal-shell',
-    '--wait',
-    '--wait-timeout',
-    '3m',
-  );
-  expect(created.code, created.stderr).toBe(0);
-});
-
-afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
-  await cleanupDir?.();
-});
+const t = useCliPlatform('it-cp', { sandbox: { name: 'links', template: 'minimal-shell' } });
+const { cli } = t;
 
 describe('cp of a directory holding hostile links', () => {
   it('keeps every write inside the destination, on the first copy and on a second one', async () => {
@@ -72,14 +33,14 @@ describe('cp of a directory holding hostile links', () => {
       ].join('; '),
     );
     expect(built.code, built.stderr).toBe(0);
-    const before = (await readdir(dir)).sort();
+    const before = (await readdir(t.dir)).sort();
 
     const first = await cli('sandbox', 'cp', 'links:/workspace/d', './out');
     expect(first.code, first.stderr).toBe(0);
-    expect((await readdir(join(dir, 'out'))).sort()).toEqual(['good', 'sub']);
-    expect(await readlink(join(dir, 'out/good'))).toBe('sub/f');
-    expect(await readFile(join(dir, 'out/good'), 'utf8')).toBe('inner\n');
-    expect((await readdir(dir)).sort()).toEqual([...before, 'out'].sort());
+    expect((await readdir(join(t.dir, 'out'))).sort()).toEqual(['good', 'sub']);
+    expect(await readlink(join(t.dir, 'out/good'))).toBe('sub/f');
+    expect(await readFile(join(t.dir, 'out/good'), 'utf8')).toBe('inner\n');
+    expect((await readdir(t.dir)).sort()).toEqual([...before, 'out'].sort());
 
     // The sandbox now serves `l2` as a real directory with a file in it, and a link `l2 -> ../..`
     // sits where the next copy lands (as an older CLI left it): the file must not go through it.
@@ -92,15 +53,15 @@ describe('cp of a directory holding hostile links', () => {
       'set -e; rm /workspace/d/l2; mkdir /workspace/d/l2; echo pwned > /workspace/d/l2/evil.txt',
     );
     expect(swapped.code, swapped.stderr).toBe(0);
-    await mkdir(join(dir, 'out', 'd'));
-    const planted = join(dir, 'out', 'd', 'l2');
+    await mkdir(join(t.dir, 'out', 'd'));
+    const planted = join(t.dir, 'out', 'd', 'l2');
     await symlink('../..', planted);
     const second = await cli('sandbox', 'cp', 'links:/workspace/d', './out'); // lands in out/d
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/l2\/evil\.txt \(its directory is a link or a file\)/);
     expect(await readlink(planted)).toBe('../..');
-    expect(await readFile(join(dir, 'out', 'd', 'sub', 'f'), 'utf8')).toBe('inner\n');
-    expect(await readdir(dir)).not.toContain('evil.txt');
-    expect(await readdir(join(dir, 'out'))).not.toContain('evil.txt');
+    expect(await readFile(join(t.dir, 'out', 'd', 'sub', 'f'), 'utf8')).toBe('inner\n');
+    expect(await readdir(t.dir)).not.toContain('evil.txt');
+    expect(await readdir(join(t.dir, 'out'))).not.toContain('evil.txt');
   });
 });

@@ -6,42 +6,13 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, scratch, startCli, TtyCapture } from './testing/run-cli.ts';
+import { describe, expect, it } from 'vitest';
+import { useCliPlatform } from './testing/cli-platform.ts';
+import { TtyCapture } from './testing/run-cli.ts';
 import { eventually } from '@agenttier/testkit';
-import {
-  removeDir,
-  removeEngineObjects,
-  startTestPlatform,
-  testNamespace,
-  type TestPlatform,
-} from '@agenttier/local/testing';
 
-const ns = testNamespace('it-cli');
-let platform: TestPlatform;
-let dir: string;
-let cleanupDir: () => Promise<void>;
-
-const cli = (...argv: string[]) =>
-  runCli(argv, {
-    url: platform.url,
-    cwd: dir,
-    env: { AGENTTIER_NAMESPACE: ns, AGENTTIER_POLL_INTERVAL_MS: '200' },
-  });
-const start = (argv: string[], opts: { tty?: boolean; stdout?: TtyCapture } = {}) =>
-  startCli(argv, { url: platform.url, cwd: dir, env: { AGENTTIER_NAMESPACE: ns }, ...opts });
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  ({ dir, cleanup: cleanupDir } = await scratch());
-});
-
-afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
-  await cleanupDir?.();
-});
+const t = useCliPlatform('it-cli');
+const { cli, start } = t;
 
 describe('agenttier against a local platform', () => {
   it('walks through create --wait, exec, cp, stop, resume --wait, list -o json and delete', async () => {
@@ -63,10 +34,10 @@ describe('agenttier against a local platform', () => {
     const sh = await cli('sandbox', 'exec', 'walk', '--shell', '--', 'echo $((40+2)) >&2; exit 5');
     expect(sh).toMatchObject({ code: 5, stderr: '42\n' });
 
-    await writeFile(join(dir, 'hello.txt'), 'hello from the host\n');
-    await mkdir(join(dir, 'src', 'lib'), { recursive: true });
-    await writeFile(join(dir, 'src', 'main.py'), 'print("main")\n');
-    await writeFile(join(dir, 'src', 'lib', 'util.py'), 'X = 1\n');
+    await writeFile(join(t.dir, 'hello.txt'), 'hello from the host\n');
+    await mkdir(join(t.dir, 'src', 'lib'), { recursive: true });
+    await writeFile(join(t.dir, 'src', 'main.py'), 'print("main")\n');
+    await writeFile(join(t.dir, 'src', 'lib', 'util.py'), 'X = 1\n');
     expect((await cli('sandbox', 'cp', './hello.txt', 'walk:/workspace/hello.txt')).code).toBe(0);
     expect((await cli('sandbox', 'cp', './src', 'walk:/workspace/src')).code).toBe(0);
     const tree = await cli(
@@ -91,7 +62,7 @@ describe('agenttier against a local platform', () => {
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toMatch(/not found|no such/i);
     expect((await cli('sandbox', 'cp', 'walk:/workspace/src', './back')).code).toBe(0);
-    expect(await readFile(join(dir, 'back', 'lib', 'util.py'), 'utf8')).toBe('X = 1\n');
+    expect(await readFile(join(t.dir, 'back', 'lib', 'util.py'), 'utf8')).toBe('X = 1\n');
 
     const stopped = await cli('sandbox', 'stop', 'walk', '--wait-timeout', '2m');
     expect(stopped.code, stopped.stderr).toBe(0);
@@ -155,7 +126,7 @@ describe('agenttier against a local platform', () => {
   });
 
   it('starts a web server in the background, reads its logs and reaches it with port-forward', async () => {
-    await writeFile(join(dir, 'index.html'), '<h1>hello from the sandbox</h1>\n');
+    await writeFile(join(t.dir, 'index.html'), '<h1>hello from the sandbox</h1>\n');
     expect((await cli('sandbox', 'cp', './index.html', 'box:/workspace/site/index.html')).code).toBe(0);
     const started = await cli(
       'sandbox',
