@@ -104,6 +104,18 @@ const CASES: Array<{ what: string; bytes: () => string; status: number; code: st
     code: 'BAD_REQUEST',
   },
   {
+    what: 'an absolute-form request target (a proxy request; once skipped authentication)',
+    bytes: () => `GET http://localhost/api/v1/sandboxes HTTP/1.1\r\n${host()}Connection: close\r\n\r\n`,
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
+    what: 'an asterisk request target',
+    bytes: () => `OPTIONS * HTTP/1.1\r\n${host()}Connection: close\r\n\r\n`,
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
     what: 'JSON sent as text/plain (docs promise 415)',
     bytes: () =>
       `POST /api/v1/sandboxes HTTP/1.1\r\n${host()}Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
