@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify } from 'jose';
 import { PlatformError } from '@agenttier/contract';
@@ -29,6 +30,9 @@ export const OIDC_ALGORITHMS = ['RS256', 'ES256'];
 const MAX_DOCUMENT_BYTES = 512 * 1024;
 const MAX_CLAIM_CHARS = 256;
 const MAX_GROUPS = 256;
+/** Verified access tokens kept (by SHA-256) so a client's repeated token skips the signature check. */
+const MAX_CACHED_TOKENS = 10_000;
+const TOKEN_CACHE_MS = 60_000;
 
 export interface OidcVerifierOpts {
   nowMs?: () => number;
@@ -128,6 +132,7 @@ export function createOidcVerifier(s: OidcSettings, opts: OidcVerifierOpts = {})
   let lastJwksFetchMs = -Infinity;
   let inflight: Promise<void> | undefined;
   let fetches = 0;
+  const verified = new Map<string, { identity: Identity; untilMs: number }>();
 
   const getJson = async (url: string): Promise<unknown> => {
     const res = await doFetch(url, {
@@ -200,7 +205,11 @@ export function createOidcVerifier(s: OidcSettings, opts: OidcVerifierOpts = {})
     }
   };
 
-  const verify = async (token: string, audience: string[], nonce?: string): Promise<Identity> => {
+  const verify = async (
+    token: string,
+    audience: string[],
+    nonce?: string,
+  ): Promise<{ identity: Identity; expMs: number }> => {
     try {
       const { payload } = await jwtVerify(token, getKey, {
         issuer: [s.issuer, issuer],
@@ -212,17 +221,28 @@ export function createOidcVerifier(s: OidcSettings, opts: OidcVerifierOpts = {})
       });
       if (nonce !== undefined && payload.nonce !== nonce)
         throw unauthenticated('the ID token does not carry the nonce of this login');
-      return identityFromClaims(payload, s);
+      return { identity: identityFromClaims(payload, s), expMs: payload.exp! * 1000 };
     } catch (err) {
       throw toPlatformError(err, s.issuer);
     }
   };
 
   return {
-    verifyAccessToken: (token) => verify(token, s.audience),
+    async verifyAccessToken(token) {
+      const key = createHash('sha256').update(token).digest('hex');
+      const hit = verified.get(key);
+      if (hit && hit.untilMs > now()) return hit.identity;
+      verified.delete(key);
+      const { identity, expMs } = await verify(token, s.audience);
+      // Never past the token's own expiry (with the same skew the check allows), at most a minute.
+      const untilMs = Math.min(expMs + skewSec * 1000, now() + TOKEN_CACHE_MS);
+      if (verified.size >= MAX_CACHED_TOKENS) verified.delete(verified.keys().next().value!);
+      verified.set(key, { identity, untilMs });
+      return identity;
+    },
     verifyIdToken: async (token, nonce) => {
       if (!s.clientId) throw new PlatformError('NOT_IMPLEMENTED', 'OIDC login needs a client id');
-      return verify(token, [s.clientId], nonce);
+      return (await verify(token, [s.clientId], nonce)).identity;
     },
     discovery,
     claimsIssuer(token) {

@@ -218,6 +218,15 @@ describe('hostile tokens', () => {
     expect((await me(await craft({ iat: nowSec - 600, exp: nowSec - 10 }))).statusCode).toBe(200);
   });
 
+  it('a verified token is not accepted past its expiry because it was seen before', async () => {
+    const nowSec = Math.floor(clockMs / 1000);
+    const token = await craft({ exp: nowSec + 5 });
+    expect((await me(token)).statusCode).toBe(200);
+    expect((await me(token)).statusCode).toBe(200); // from the cache
+    clockMs += 36_000; // past exp + 30 s skew, inside the cache's minute
+    expect401(await me(token), /expired/);
+  });
+
   it('refuses tokens not yet valid (nbf) beyond the skew', async () => {
     const nowSec = Math.floor(clockMs / 1000);
     expect401(await me(await craft({ nbf: nowSec + 120 })), /nbf/);
