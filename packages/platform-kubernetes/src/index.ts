@@ -10,6 +10,7 @@ export type { KubernetesStoreOpts } from './store/kubernetes-store.ts';
 export { withChildNamesInStatus, withChildNamesOnRead } from './store/status-names.ts';
 export {
   ANNOTATION_TOKEN_SHA256,
+  ForeignChildError,
   childNames,
   newSandboxdToken,
   ownedBy,

@@ -60,14 +60,14 @@ export function startLeaderElection(opts: LeaderElectionOpts): LeaderElector {
     ]);
 
   async function tryAcquireOrRenew(): Promise<boolean> {
-    // A Lease's times are MicroTime: the API server parses exactly six fractional digits and answers
-    // 400 to a plain Date's milliseconds ("….145Z"). V1MicroTime serialises as "….145000Z".
-    const t = new V1MicroTime(now());
+    // A Lease's times are MicroTime (V1MicroTime below): the API server parses exactly six fractional
+    // digits and answers 400 to a plain Date's milliseconds ("….145Z"); V1MicroTime writes "….145000Z".
     let lease: V1Lease;
     try {
       lease = await api.readNamespacedLease({ namespace: opts.namespace, name });
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      const t = new V1MicroTime(now());
       try {
         await api.createNamespacedLease({
           namespace: opts.namespace,
@@ -89,11 +89,14 @@ export function startLeaderElection(opts: LeaderElectionOpts): LeaderElector {
       }
     }
     const key = record(lease);
-    if (observed?.key !== key) observed = { key, at: now() };
+    // One instant for the expiry judgement and the times written: an acquireTime is then always
+    // later than the previous holder's last renewTime plus its duration (tests check exactly that).
+    const at = now();
+    const t = new V1MicroTime(at);
+    if (observed?.key !== key) observed = { key, at };
     const holder = lease.spec?.holderIdentity ?? '';
     const mine = holder === opts.identity;
-    const expired =
-      holder === '' || now() - observed.at > (lease.spec?.leaseDurationSeconds ?? duration) * 1000;
+    const expired = holder === '' || at - observed.at > (lease.spec?.leaseDurationSeconds ?? duration) * 1000;
     if (!mine && !expired) return false;
     const spec = {
       ...lease.spec,

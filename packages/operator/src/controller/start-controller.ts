@@ -20,6 +20,7 @@ import { namespaceList } from '../namespace-list.ts';
 import { serveEndpoints } from '../http-endpoints.ts';
 import { withConflictEvents } from './conflict-events.ts';
 import { createEventRecorder, transitionEvent } from './events.ts';
+import { withForeignChildEvents } from './foreign-child-events.ts';
 import type { EventRecorder } from './events.ts';
 import type { LeaderElector } from './leader-election.ts';
 import { startLeaderElection } from './leader-election.ts';
@@ -206,7 +207,8 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
       // Status names the sandbox's Pod and claim (kubectl get sb -o wide, the REST view).
       // 409s on a Sandbox are also Events on it (kubectl describe), see conflict-events.ts.
       store: withConflictEvents(withChildNamesInStatus(store), events),
-      runtime,
+      // An object we do not own under a child's name is a Warning Event too, see foreign-child-events.ts.
+      runtime: withForeignChildEvents(runtime, events),
       logger,
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       ...(opts.resyncIntervalMs ? { resyncIntervalMs: opts.resyncIntervalMs } : {}),

@@ -459,6 +459,31 @@ export function runOperatorBehaviour(getCluster: () => Promise<OperatorCluster>,
           async () => (await getSandbox('payments'))?.status?.message?.includes('payments-sa already exists'),
           () => describeSandbox('payments'),
         );
+        // Also a Warning Event on the Sandbox, once however often the controller retries meanwhile.
+        const takenEvents = async () =>
+          (
+            await core.listNamespacedEvent({
+              namespace: ns,
+              fieldSelector: 'involvedObject.name=payments,reason=ChildNameTaken',
+            })
+          ).items;
+        await waitFor(
+          'three attempts on the taken name',
+          async () => ((await getSandbox('payments'))?.status?.failureCount ?? 0) >= 3,
+          () => describeSandbox('payments'),
+        );
+        await proc!.events.flush();
+        const taken = await takenEvents();
+        expect(taken).toHaveLength(1);
+        expect(taken[0]).toMatchObject({
+          type: 'Warning',
+          involvedObject: { kind: 'Sandbox', name: 'payments', uid: sb.metadata.uid },
+          source: { component: 'agenttier-controller' },
+        });
+        expect(taken[0]?.message).toBe(
+          `ServiceAccount ${ns}/payments-sa already exists and does not belong to sandbox "payments"; ` +
+            'AgentTier never modifies or deletes objects it does not own: remove or rename it, or choose another sandbox name',
+        );
         const during = [await readSa(), await readSecret()];
         for (const [i, o] of during.entries()) {
           expect(o.metadata?.uid).toBe(before[i]!.metadata?.uid);
@@ -475,6 +500,13 @@ export function runOperatorBehaviour(getCluster: () => Promise<OperatorCluster>,
             ),
           () => describeSandbox('payments'),
         );
+        // Another object in the way: an Event of its own.
+        await waitFor('an Event about the Secret', async () => {
+          await proc!.events.flush();
+          return (await takenEvents()).some((e) =>
+            e.message?.startsWith(`Secret ${ns}/payments-sandboxd-token `),
+          );
+        });
         const secret = await readSecret();
         expect(secret.metadata?.resourceVersion).toBe(before[1]!.metadata?.resourceVersion);
         await core.deleteNamespacedSecret({ namespace: ns, name: 'payments-sandboxd-token' });

@@ -3,6 +3,7 @@ import type { Sandbox } from '@agenttier/contract';
 import {
   API_GROUP,
   API_VERSION,
+  PlatformError,
   LABEL_MANAGED,
   LABEL_NAMESPACE,
   LABEL_SANDBOX,
@@ -104,6 +105,22 @@ export function foreignObjectMessage(
     `${kind} ${namespace}/${name} already exists and does not belong to sandbox "${sandbox.metadata.name}"; ` +
     'AgentTier never modifies or deletes objects it does not own: remove or rename it, or choose another sandbox name'
   );
+}
+
+/**
+ * An object the sandbox does not own holds one of its child names (ALREADY_EXISTS: the reconciler
+ * keeps waiting, with backoff, for the name). Its own class so the controller can tell it from an
+ * earlier sandbox's leftovers and say so where users look (a Warning Event on the Sandbox).
+ */
+export class ForeignChildError extends PlatformError {
+  constructor(
+    readonly childKind: string,
+    readonly childNamespace: string,
+    readonly childName: string,
+    sandbox: Sandbox,
+  ) {
+    super('ALREADY_EXISTS', foreignObjectMessage(childKind, childNamespace, childName, sandbox));
+  }
 }
 
 /** On a sandbox Pod: the SHA-256 of the sandboxd token it was started with (hex). */

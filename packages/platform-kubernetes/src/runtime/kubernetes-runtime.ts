@@ -24,7 +24,7 @@ import type { ChildNames } from './children.ts';
 import {
   ANNOTATION_ALLOWED_DOMAINS,
   childNames,
-  foreignObjectMessage,
+  ForeignChildError,
   newSandboxdToken,
   ownership,
   tokenDigest,
@@ -197,10 +197,7 @@ export class KubernetesRuntime implements Runtime {
         );
       }
       if (who === 'foreign') {
-        throw new PlatformError(
-          'ALREADY_EXISTS',
-          foreignObjectMessage('PersistentVolumeClaim', this.ns(sandbox), names.pvc, sandbox),
-        );
+        throw new ForeignChildError('PersistentVolumeClaim', this.ns(sandbox), names.pvc, sandbox);
       }
     }
     return 'unchanged';
@@ -216,8 +213,7 @@ export class KubernetesRuntime implements Runtime {
     if (pod) {
       if (pod.metadata?.deletionTimestamp) return 'unchanged'; // wait until the name is free
       const who = ownership(pod, sandbox);
-      if (who === 'foreign')
-        throw new PlatformError('ALREADY_EXISTS', foreignObjectMessage('Pod', ns, names.pod, sandbox));
+      if (who === 'foreign') throw new ForeignChildError('Pod', ns, names.pod, sandbox);
       const phase = pod.status?.phase;
       const init = who === 'ours' ? failedInit(pod) : undefined;
       // A pod whose init container failed stays Pending for a while on a real kubelet before it is
@@ -256,7 +252,7 @@ export class KubernetesRuntime implements Runtime {
       },
     );
     if (taken && ownership(taken, sandbox) === 'foreign') {
-      throw new PlatformError('ALREADY_EXISTS', foreignObjectMessage('Pod', ns, names.pod, sandbox));
+      throw new ForeignChildError('Pod', ns, names.pod, sandbox);
     }
     return 'unchanged';
   }
@@ -321,7 +317,7 @@ export class KubernetesRuntime implements Runtime {
     const who = ownership(existing, sandbox);
     if (who === 'ours') return existing;
     if (who === 'foreign') {
-      throw new PlatformError('ALREADY_EXISTS', foreignObjectMessage(kind, this.ns(sandbox), name, sandbox));
+      throw new ForeignChildError(kind, this.ns(sandbox), name, sandbox);
     }
     const uid = existing.metadata?.uid;
     if (uid && !existing.metadata?.deletionTimestamp) await remove(uid).catch(ignoreNotFound);
