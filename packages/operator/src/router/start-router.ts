@@ -33,6 +33,7 @@ import {
 import { namespaceList } from '../namespace-list.ts';
 import { SandboxdPods } from './sandboxd-pods.ts';
 import { sandboxdFallback } from './tar-fallback.ts';
+import { mirrorAuditToEvents } from './audit-events.ts';
 
 export const ROUTER_COMPONENT = 'agenttier-router';
 
@@ -240,7 +241,12 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     logger: log,
     ...(opts.authenticate ? { authenticate: opts.authenticate } : {}),
     apiKeys,
-    auditLog,
+    // Audited calls on a sandbox also become Events on it (kubectl describe sandbox).
+    auditLog: mirrorAuditToEvents(auditLog, kc, {
+      ...(sandboxNamespaces?.length ? { namespaces: sandboxNamespaces } : {}),
+      component: ROUTER_COMPONENT,
+      logger,
+    }),
     // Browser sessions; behind TLS (an ingress) AGENTTIER_SECURE_COOKIES=true makes them __Host-…; Secure.
     sessions: {
       store: sessions,

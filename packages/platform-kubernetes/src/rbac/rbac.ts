@@ -127,6 +127,7 @@ export const ROUTER_CALLS: ApiCall[] = [
   ...call('', 'pods', ['list', 'watch'], 'sandbox', 'pod IPs of sandboxes (sandboxd)'),
   // get only: no list or watch, so the router cannot enumerate Secrets, only fetch a named one.
   ...call('', 'secrets', ['get'], 'sandbox', "a sandbox's sandboxd token when its pod appears"),
+  ...call('', 'events', ['create'], 'sandbox', 'audited calls on a sandbox mirrored as Events on it'),
   // Persists nothing: the API server says whether a ServiceAccount token is valid for the router's
   // audience (in-cluster agents logging in; docs/auth.md). The same grant as system:auth-delegator's.
   ...call(
