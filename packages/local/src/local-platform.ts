@@ -7,7 +7,7 @@ import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { isPlatformError } from '@agenttier/contract';
 import type { DataPlane, Logger } from '@agenttier/core';
-import { BUILTIN_TEMPLATES, createController } from '@agenttier/core';
+import { BUILTIN_TEMPLATES, createController, workloadName } from '@agenttier/core';
 import type { Controller } from '@agenttier/core';
 import {
   DockerRuntime,
@@ -350,6 +350,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     readinessChecks: [async () => void (await docker.ping())],
     createLimits,
     rateLimits: opts.rateLimits ?? rateLimitsFromEnv(process.env),
+    childNameOf: (namespace, name) => workloadName({ metadata: { namespace, name } }),
     // A sandbox may ask for up to the whole machine, never more (the engine would accept it and fail).
     capacity: {
       cpuMillis: availableParallelism() * 1000,

@@ -81,6 +81,25 @@ describe('children left by an earlier platform', () => {
     expect((await sandboxOf(later, 'running'))!.metadata.uid).not.toBe(staleUid);
   });
 
+  it('a create whose engine name another sandbox already has is refused (namespace x + a-b vs x-a + b)', async () => {
+    later ??= await startTestPlatform();
+    const first = await api(later.url, 'POST', '/api/v1/sandboxes', {
+      name: 'a-b',
+      namespace: ns,
+      template: 'minimal-shell',
+    });
+    expect(first.status).toBe(201);
+    const second = await api(later.url, 'POST', '/api/v1/sandboxes', {
+      name: 'b',
+      namespace: `${ns}-a`,
+      template: 'minimal-shell',
+    });
+    expect(second.status).toBe(409);
+    expect(second.json).toMatchObject({ code: 'ALREADY_EXISTS' });
+    expect(second.json.message).toContain(`agenttier-${ns}-a-b`);
+    expect((await api(later.url, 'GET', `/api/v1/sandboxes/b?namespace=${ns}-a`)).status).toBe(404);
+  });
+
   it('a container under the name that AgentTier did not make is left alone and the sandbox says why', async () => {
     later ??= await startTestPlatform();
     const image = `agenttier/minimal-shell:${IMAGE_TAG}`;

@@ -104,6 +104,8 @@ export interface AppDeps {
   createLimits?: CreateLimitOpts;
   /** CPU and memory one sandbox may ask for at most (`agenttier up` passes the machine's); none when absent. */
   capacity?: MachineCapacity;
+  /** Engine name of a sandbox's children where it is not unique per namespace (local platform). */
+  childNameOf?: (namespace: string, name: string) => string;
   /** Host allow-list, CORS origins, preview origin, timeouts and connection limits (docs/security.md). */
   http?: HttpPolicyOpts;
   /** The web UI's built files, served at `/` (docs/web-ui.md); absent: `/` is a 404 like any unknown path. */
@@ -186,6 +188,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
     store: deps.store,
     ...(deps.createLimits ? { createLimits: new CreateLimiter(deps.createLimits) } : {}),
     ...(deps.capacity ? { capacity: deps.capacity } : {}),
+    ...(deps.childNameOf ? { childNameOf: deps.childNameOf } : {}),
     ...(deps.enqueue ? { enqueue: deps.enqueue } : {}),
     onDeleted: async (ns, name) => {
       await forgetAgentRecords?.(ns, name).catch((err: unknown) =>

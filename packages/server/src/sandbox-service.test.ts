@@ -63,6 +63,25 @@ async function code(p: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe('sandbox service', () => {
+  it("refuses a create whose engine children would take another sandbox's name (namespace a + b-c vs a-b + c)", async () => {
+    const svc = createSandboxService({
+      store: sqlite,
+      childNameOf: (ns, name) => `agenttier-${ns}-${name}`,
+    });
+    await svc.create({ name: 'b-c', namespace: 'a', template: 'minimal-shell' }, DEV_IDENTITY);
+    const err = await svc
+      .create({ name: 'c', namespace: 'a-b', template: 'minimal-shell' }, DEV_IDENTITY)
+      .catch((e: unknown) => e);
+    expect(isPlatformError(err) && err.code).toBe('ALREADY_EXISTS');
+    expect((err as Error).message).toContain('agenttier-a-b-c');
+    expect(await sqlite.get<Sandbox>('Sandbox', { namespace: 'a-b', name: 'c' })).toBeUndefined();
+    // Names that do not collide are untouched by the check.
+    await svc.create({ name: 'c', namespace: 'a-x', template: 'minimal-shell' }, DEV_IDENTITY);
+    // A platform whose names are unique per namespace (no childNameOf) accepts both.
+    const k8s = createSandboxService({ store: sqlite });
+    await k8s.create({ name: 'c', namespace: 'a-b', template: 'minimal-shell' }, DEV_IDENTITY);
+  });
+
   it('create records who created it, the resolved template and a Creating status; it nudges the controller', async () => {
     const nudged: string[] = [];
     const svc = createSandboxService({ store: sqlite, enqueue: (ns, n) => nudged.push(`${ns}/${n}`) });

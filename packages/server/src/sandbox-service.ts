@@ -25,6 +25,35 @@ export interface SandboxServiceDeps {
   createLimits?: CreateLimiter;
   /** CPU and memory one sandbox may ask for at most (the local machine's); unchecked when absent. */
   capacity?: MachineCapacity;
+  /**
+   * The platform's name for a sandbox's children when it is not unique per namespace (the local
+   * engine's `agenttier-<ns>-<name>`: namespace `a` name `b-c` and namespace `a-b` name `c` share one).
+   * A create whose children would take another sandbox's name is refused; unchecked when absent.
+   */
+  childNameOf?: (namespace: string, name: string) => string;
+}
+
+/**
+ * Refuses a create whose engine children would carry the same name as another sandbox's: the second
+ * sandbox could never run (the runtime leaves another sandbox's container alone).
+ */
+async function checkChildNameFree(
+  store: Store,
+  namespace: string,
+  name: string,
+  childNameOf: SandboxServiceDeps['childNameOf'],
+): Promise<void> {
+  if (!childNameOf) return;
+  const wanted = childNameOf(namespace, name);
+  for (const other of await store.list<Sandbox>('Sandbox')) {
+    const ns = other.metadata.namespace ?? DEFAULT_NAMESPACE;
+    if (ns === namespace && other.metadata.name === name) continue; // the store answers ALREADY_EXISTS
+    if (childNameOf(ns, other.metadata.name) !== wanted) continue;
+    throw new PlatformError(
+      'ALREADY_EXISTS',
+      `sandbox ${namespace}/${name} would run as "${wanted}", the engine name of sandbox ${ns}/${other.metadata.name}; choose another name or namespace`,
+    );
+  }
 }
 
 /** Retries a read-modify-write on optimistic-concurrency conflicts. */
@@ -150,6 +179,7 @@ export function createSandboxService(deps: SandboxServiceDeps) {
         throw err;
       }
       checkCapacity(effective, deps.capacity);
+      await checkChildNameFree(store, namespace, req.name, deps.childNameOf);
       draft.spec.mode = req.mode ?? effective.mode;
       draft.status = {
         phase: 'Creating',
