@@ -45,7 +45,7 @@ beforeAll(async () => {
   // module script from 'self' is allowed and reports that it ran.
   writeFileSync(
     join(root, 'index.html'),
-    `<!doctype html><html><head><title>AgentTier</title><script type="module" src="/assets/index-abc123.js"></script></head>` +
+    `<!doctype html><html><head><meta name="csp-nonce" content="" /><style>body { margin: 77px }</style><title>AgentTier</title><script type="module" src="/assets/index-abc123.js"></script></head>` +
       `<body><div id="root"></div><script>document.title = 'inline script ran';</script></body></html>`,
   );
   writeFileSync(
@@ -80,6 +80,20 @@ describe('web UI files', () => {
     expect(r.headers.get('x-frame-options')).toBe('DENY');
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(await r.text()).toContain('<div id="root">');
+  });
+
+  it('gives every page load its own style nonce, in the CSP and in the page', async () => {
+    const nonces = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${base}/templates`);
+      const csp = r.headers.get('content-security-policy') ?? '';
+      const fromCsp = /style-src 'self' 'nonce-([A-Za-z0-9+/=]{24})'/.exec(csp)?.[1];
+      expect(fromCsp).toBeDefined();
+      expect(await r.text()).toContain(`<meta name="csp-nonce" content="${fromCsp}"`);
+      expect(csp).not.toMatch(/script-src[^;]*nonce/);
+      nonces.add(fromCsp!);
+    }
+    expect(nonces.size).toBe(2);
   });
 
   it('serves hashed assets as immutable with their type, gzipped when asked', async () => {
@@ -203,6 +217,8 @@ describe('web UI page in Chromium', () => {
     await page.goto(`${base}/`);
     await page.waitForFunction("document.body.dataset.app === 'loaded'");
     expect(await page.title()).toBe('AgentTier');
+    // An injected <style> without the nonce does not apply either.
+    expect(await page.evaluate('getComputedStyle(document.body).marginTop')).not.toBe('77px');
     await page.close();
   });
 

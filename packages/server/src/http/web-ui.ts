@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,9 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
   '.wasm': 'application/wasm',
 };
-const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.json', '.map', '.svg', '.txt']);
+/** The page's `<meta name="csp-nonce" content="">`, filled per response. */
+const NONCE_META = /(<meta name="csp-nonce" content=")"/;
+const COMPRESSIBLE = new Set(['.js', '.css', '.json', '.map', '.svg', '.txt']);
 
 interface Asset {
   body: Buffer;
@@ -76,14 +79,16 @@ function loadAssets(root: string): Map<string, Asset> | undefined {
  * The page's Content-Security-Policy: scripts, styles and connections only from the router itself (its
  * WebSockets included, named with the Host the browser used); no inline script or style, no plugins, no
  * framing, no `<base>` and forms only to itself. Sandbox content never runs here: previews have their
- * own origins (docs/security.md#previews).
+ * own origins (docs/security.md#previews). `styleNonce` admits the `<style>` elements the editor and
+ * terminal libraries create (CodeMirror, xterm.js): a fresh random value per page load, handed to the
+ * app in `<meta name="csp-nonce">`; scripts get no nonce at all.
  */
-export function contentSecurityPolicy(host: string | undefined): string {
+export function contentSecurityPolicy(host: string | undefined, styleNonce?: string): string {
   const ws = host ? ` ws://${host} wss://${host}` : '';
   return [
     "default-src 'none'",
     "script-src 'self'",
-    "style-src 'self'",
+    `style-src 'self'${styleNonce ? ` 'nonce-${styleNonce}'` : ''}`,
     "img-src 'self' data:",
     "font-src 'self'",
     `connect-src 'self'${ws}`,
@@ -110,12 +115,16 @@ export function registerWebUi(app: FastifyInstance, opts: WebUiOpts | undefined)
       .type(asset.type)
       .header('cache-control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
       .header('vary', 'accept-encoding');
-    if (asset.type.startsWith('text/html'))
+    if (asset.type.startsWith('text/html')) {
+      // A new style nonce per load (docs/security.md#web-ui-page); HTML is small and never gzipped.
+      const nonce = randomBytes(16).toString('base64');
       void reply
-        .header('content-security-policy', contentSecurityPolicy(req.headers.host))
+        .header('content-security-policy', contentSecurityPolicy(req.headers.host, nonce))
         .header('x-frame-options', 'DENY')
         .header('referrer-policy', 'no-referrer')
         .header('cross-origin-opener-policy', 'same-origin');
+      return reply.send(asset.body.toString('utf8').replace(NONCE_META, `$1${nonce}"`));
+    }
     const gz = asset.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     if (gz) void reply.header('content-encoding', 'gzip');
     return reply.send(gz ? asset.gzip : asset.body);

@@ -149,18 +149,12 @@ describe('web UI', () => {
     await editor.click();
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');
-    await editor.evaluate((el) => {
-      // CodeMirror's own input path: an input event of the whole text (the keyboard would auto-indent).
-      const text =
-        'name: e2e-bad\nspec:\n  description: broken on purpose\n  resources:\n    limits:\n      cpu: lots\n';
-      const view = (
-        el as unknown as {
-          cmView?: { view: { dispatch: (tr: unknown) => void; state: { doc: { length: number } } } };
-        }
-      ).cmView?.view;
-      if (view) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
-      else el.textContent = text;
-    });
+    // One input of the whole text (typing line by line would auto-indent each new line).
+    await page.keyboard.insertText(
+      'name: e2e-bad\nspec:\n  description: broken on purpose\n  resources:\n    limits:\n      cpu: lots\n',
+    );
+    // The editor is styled (its theme passed the page's CSP with the nonce): a line-number gutter.
+    expect(await page.locator('.cm-gutters').evaluate((el) => getComputedStyle(el).display)).toBe('flex');
     await page.getByRole('button', { name: 'Create template' }).click();
     const problem = page.locator('.problems li', { hasText: 'spec.resources.limits.cpu' });
     await problem.waitFor({ timeout: WAIT_MS });

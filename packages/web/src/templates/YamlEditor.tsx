@@ -11,6 +11,7 @@ import { EditorState } from '@codemirror/state';
 import { EditorView, highlightActiveLine, keymap, lineNumbers } from '@codemirror/view';
 import { useEffect, useRef } from 'react';
 import type { ReactNode } from 'react';
+import { cspNonce } from '../app/csp-nonce.ts';
 import type { YamlProblem } from './yaml-doc.ts';
 
 /**
@@ -43,6 +44,7 @@ export default function YamlEditor(props: {
       state: EditorState.create({
         doc: props.value,
         extensions: [
+          EditorView.cspNonce.of(cspNonce()), // its theme is a <style> element: the page's CSP needs the nonce
           lineNumbers(),
           history(),
           indentOnInput(),
