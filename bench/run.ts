@@ -42,6 +42,20 @@ const engine = createDockerClient(dockerHost);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RAW_RUN_ARGS = ['--network', 'none', '--read-only', '--user', '1000', image, 'sleep', 'infinity'];
 
+/** `n` timings of `fn`, one call after the other (a Response's body is read to its end). */
+async function series(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(
+      await timeMs(async () => {
+        const r = await fn();
+        if (r instanceof Response) await r.arrayBuffer();
+      }),
+    );
+  }
+  return out;
+}
+
 /** One Engine API exec of `true` in a container (no CLI start-up); throws until it can run. */
 async function engineExecTrue(container: string): Promise<void> {
   const ex = await engine
@@ -193,20 +207,7 @@ try {
     const raw = `bench-raw-${process.pid}-${i}`;
     rawCreate.push(
       await timeMs(async () => {
-        await docker(
-          'run',
-          '-d',
-          '--name',
-          raw,
-          '--network',
-          'none',
-          '--read-only',
-          '--user',
-          '1000',
-          image,
-          'sleep',
-          'infinity',
-        );
+        await docker('run', '-d', '--name', raw, ...RAW_RUN_ARGS);
         for (;;) {
           try {
             await docker('exec', raw, 'true');
@@ -241,51 +242,18 @@ try {
     ).arrayBuffer();
     await untilExecOk('bench-exec');
     const raw = `bench-raw-exec-${process.pid}`;
-    await docker(
-      'run',
-      '-d',
-      '--name',
-      raw,
-      '--network',
-      'none',
-      '--read-only',
-      '--user',
-      '1000',
-      image,
-      'sleep',
-      'infinity',
-    );
-    // The engine's exec API without the docker CLI's own start-up: what a program driving Docker
-    // directly (dockerode, as AgentTier's engine fallback does) pays per command.
-    const rawContainer = createDockerClient(dockerHost).getContainer(raw);
-    const engineExec = async () => {
-      const ex = await rawContainer.exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
-      const stream = await ex.start({ hijack: true, stdin: false });
-      await new Promise<void>((resolve, reject) => {
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', reject);
-        stream.resume();
-      });
-      await ex.inspect();
-    };
+    await docker('run', '-d', '--name', raw, ...RAW_RUN_ARGS);
     // One series at a time: dockerd keeps working for a few ms after each `docker exec` returns, and
     // on a small machine that trailing work would slow whichever measurement came next.
-    for (let i = 0; i < execs; i++) {
-      atTrue.push(
-        await timeMs(async () => (await post('/sandboxes/bench-exec/exec', { command: ['true'] })).json()),
-      );
-    }
-    for (let i = 0; i < execs; i++) {
-      atEcho.push(
-        await timeMs(async () =>
-          (await post('/sandboxes/bench-exec/exec', { command: 'echo hello' })).json(),
-        ),
-      );
-    }
-    for (let i = 0; i < execs; i++) spawnTrue.push(await timeMs(() => run('true')));
-    for (let i = 0; i < execs; i++) rawTrue.push(await timeMs(() => docker('exec', raw, 'true')));
-    for (let i = 0; i < execs; i++) engineApiTrue.push(await timeMs(engineExec));
+    atTrue.push(...(await series(execs, () => post('/sandboxes/bench-exec/exec', { command: ['true'] }))));
+    atEcho.push(
+      ...(await series(execs, () => post('/sandboxes/bench-exec/exec', { command: 'echo hello' }))),
+    );
+    spawnTrue.push(...(await series(execs, () => run('true'))));
+    rawTrue.push(...(await series(execs, () => docker('exec', raw, 'true'))));
+    // The engine's exec API without the docker CLI's own start-up: what a program driving Docker
+    // directly (dockerode, as AgentTier's engine fallback does) pays per command.
+    engineApiTrue.push(...(await series(execs, () => engineExecTrue(raw))));
     await docker('rm', '-f', raw);
     await fetch(`${base}/sandboxes/bench-exec`, { method: 'DELETE' });
   }

@@ -290,6 +290,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     runtimeClasses: { gvisor: 'runsc' },
     ...(opts.onRuntimeStep ? { onStep: opts.onRuntimeStep } : {}),
     logger: pinoAsCoreLogger(logger).child({ component: 'runtime' }),
+    // Look at a sandbox as soon as its daemon listens, not at its next readiness poll.
+    onSandboxdListening: (sb) => controller.enqueue(sb.metadata.namespace ?? 'default', sb.metadata.name),
     ...(bundle
       ? {
           sandboxd: {

@@ -170,11 +170,13 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     // sandboxd replaces the shell (exec), so it is the direct child of the engine's init and gets
     // `docker stop`'s SIGTERM (a shell waiting on it would die of the signal and leave sandboxd to be
     // SIGKILLed). If the image cannot run the mounted Node at all (no glibc, say), keep the sandbox
-    // alive without sandboxd: the router then falls back to the engine's exec for it.
+    // alive without sandboxd: the router then falls back to the engine's exec for it. `--version` loads
+    // the binary and its libraries (what fails without glibc) but starts no JavaScript engine: `-e 0`
+    // cost a whole extra Node start-up per sandbox, which 20 creates at once paid on shared cores.
     entrypoint = [
       '/bin/sh',
       '-c',
-      '"$0" -e 0 2>/dev/null && exec "$0" "$1"; ' +
+      '"$0" --version >/dev/null 2>&1 && exec "$0" "$1"; ' +
         'echo "agenttier: the mounted Node cannot run in this image (it needs glibc); no sandboxd, the router uses engine exec" >&2; ' +
         'exec sleep infinity',
       `${NODE_MOUNT}/${sandboxd.nodeBinaryName}`,

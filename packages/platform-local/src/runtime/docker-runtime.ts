@@ -28,6 +28,7 @@ import {
   LABEL_INSTANCE,
   RUN_MOUNT,
   SANDBOX_UID,
+  SANDBOXD_SOCKET_NAME,
   SANDBOXD_TOKEN_ENV,
   buildContainerSpec,
   engineRuntimeFor,
@@ -35,6 +36,7 @@ import {
 } from './container-spec.ts';
 import { hasLabels, isNameConflict, isNotFound, statusOf } from './docker-client.ts';
 import type { LoopWorkspaces } from './loop-workspaces.ts';
+import { whenFileAppears } from './socket-appearance.ts';
 
 export interface DockerRuntimeOpts {
   docker: Docker;
@@ -63,7 +65,16 @@ export interface DockerRuntimeOpts {
   onStep?: (step: RuntimeStep, sandbox: Sandbox) => void;
   /** Says when a stale child of an earlier incarnation is replaced. */
   logger?: Logger;
+  /**
+   * Called once when a container this runtime started has its sandboxd socket in place (sandboxd
+   * enabled only), so the controller can look at the sandbox at once instead of at its next readiness
+   * poll. A hint: readiness is still decided by `readinessProbe`.
+   */
+  onSandboxdListening?: (sandbox: Sandbox) => void;
 }
+
+/** How long after a start the runtime watches for the daemon's socket (past it, polls alone find it). */
+const SOCKET_WATCH_MS = 60_000;
 
 /**
  * The changes the runtime makes in the engine, in the order a sandbox's life goes through them. A
@@ -123,6 +134,8 @@ export interface SandboxdChannel {
 export class DockerRuntime implements Runtime {
   /** By sandbox uid. */
   private readonly channels = new Map<string, SandboxdChannel>();
+  /** Socket watches of containers just started, by sandbox uid. */
+  private readonly socketWatches = new Map<string, { close(): void }>();
 
   constructor(private readonly opts: DockerRuntimeOpts) {}
 
@@ -298,6 +311,25 @@ export class DockerRuntime implements Runtime {
     this.learnChannel(channelKey(sandbox), info);
   }
 
+  /** After a start: tells `onSandboxdListening` when the daemon's socket appears. */
+  private afterStart(sandbox: Sandbox): void {
+    const notify = this.opts.onSandboxdListening;
+    const key = channelKey(sandbox);
+    const channel = this.channels.get(key);
+    if (!notify || !channel) return;
+    this.socketWatches.get(key)?.close();
+    const watch = whenFileAppears(
+      channel.hostRunDir,
+      SANDBOXD_SOCKET_NAME,
+      () => {
+        this.socketWatches.delete(key);
+        notify(sandbox);
+      },
+      { maxWaitMs: SOCKET_WATCH_MS },
+    );
+    this.socketWatches.set(key, watch);
+  }
+
   async ensureWorkload(sandbox: Sandbox, effective: EffectiveSandbox): Promise<ChildOutcome> {
     const name = workloadName(sandbox);
     const container = this.opts.docker.getContainer(name);
@@ -315,6 +347,7 @@ export class DockerRuntime implements Runtime {
         await this.beforeStart(sandbox, info);
         await container.start();
         this.opts.onStep?.('container-started', sandbox);
+        this.afterStart(sandbox);
         return 'started';
       }
       if (!ours) {
@@ -355,6 +388,7 @@ export class DockerRuntime implements Runtime {
       await this.beforeStart(sandbox, createdInfo);
       await created.start();
       this.opts.onStep?.('container-started', sandbox);
+      this.afterStart(sandbox);
       return 'created';
     } catch (err) {
       if (isPlatformError(err)) throw err;
