@@ -1,9 +1,10 @@
 // The in-cluster path on a real node, as a cluster operator installs it: `helm install` of
 // deploy/helm/agenttier (the controller with two replicas on a Lease, the router with its claim, the
-// default templates), both running as pods from the locally built image; then the SDK drives the
-// router through `kubectl port-forward` on loopback: create, exec, files, terminal, agent configure
-// and invoke (router pod → sandbox pod's sandboxd), the leader's pod deleted and the standby taking
-// over while sandboxes keep converging (stop, resume with the workspace kept, delete).
+// default templates), both running as pods from the locally built image, the router's first admin
+// key from a Secret (auth.adminKeySecret); then the SDK, with that key, drives the router through
+// `kubectl port-forward` on loopback: callers without it refused, create, exec, files, terminal,
+// agent configure and invoke (router pod → sandbox pod's sandboxd), the leader's pod deleted and the
+// standby taking over while sandboxes keep converging (stop, resume with the workspace kept, delete).
 //
 // scripts/kube.sh runs it on the real node of scripts/kube-node.sh (AGENTTIER_E2E_HELM_NODE=1), after
 // the suites that run their own in-process controller (two controllers would fight over sandboxes).
@@ -12,7 +13,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { AgentTier } from '@agenttier/sdk';
+import { AgentTier, AuthenticationError } from '@agenttier/sdk';
 import type { Sandbox } from '@agenttier/sdk';
 import { helmBinary } from '@agenttier/platform-kubernetes/testing';
 import { eventually } from '@agenttier/testkit';
@@ -68,6 +69,12 @@ if (reason) {
       execFileSync(helmBinary(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     let forward: ChildProcess | undefined;
     let client: AgentTier;
+    let routerUrl = '';
+    // The release's first admin key (auth.adminKeySecret): atk_ and 43 letters and digits.
+    const adminKey = `atk_${randomBytes(64)
+      .toString('base64')
+      .replace(/[^0-9A-Za-z]/g, '')
+      .slice(0, 43)}`;
     let box: Sandbox;
     let installed = false;
 
@@ -92,6 +99,12 @@ if (reason) {
 
     beforeAll(async () => {
       await core.createNamespace({ body: { metadata: { name: sandboxNs } } });
+      // The Secret the chart's router reads its admin key from, created first as an operator would.
+      await core.createNamespace({ body: { metadata: { name: ns } } });
+      await core.createNamespacedSecret({
+        namespace: ns,
+        body: { metadata: { name: 'agenttier-admin-key' }, stringData: { adminKey } },
+      });
       helm(
         'install',
         'agenttier',
@@ -106,7 +119,7 @@ if (reason) {
         '--set',
         'controller.replicas=2',
         '--set',
-        'auth.devAuth=true',
+        'auth.adminKeySecret.name=agenttier-admin-key',
         '--set',
         `rbac.sandboxNamespaces={${sandboxNs}}`,
         '--set',
@@ -117,8 +130,9 @@ if (reason) {
       await ready('agenttier-router', 1);
       const fwd = await portForward(ns, 'agenttier-router');
       forward = fwd.child;
-      // `env: {}`: no key from this machine's CLI config (the release runs with auth.devAuth).
-      client = new AgentTier({ apiUrl: fwd.url, env: {} });
+      routerUrl = fwd.url;
+      // `env: {}`: no key from this machine's CLI config; the SDK sends the release's admin key.
+      client = new AgentTier({ apiUrl: fwd.url, apiKey: adminKey, env: {} });
     }, 300_000);
 
     afterAll(async () => {
@@ -159,6 +173,19 @@ if (reason) {
       );
       expect(pods.map((p) => p.metadata?.name)).toContain(lease.holderIdentity);
       expect(String(lease.renewTime)).toMatch(/\.\d{6}Z$/);
+    });
+
+    it('the router takes the admin key from the Secret and refuses callers without it', async () => {
+      expect(await client.currentUser()).toMatchObject({ isAdmin: true, authMethod: 'api-key' });
+      for (const apiKey of [undefined, `atk_${'0'.repeat(43)}`]) {
+        const stranger = new AgentTier({ apiUrl: routerUrl, env: {}, ...(apiKey ? { apiKey } : {}) });
+        await expect(stranger.listSandboxes({ namespace: sandboxNs })).rejects.toBeInstanceOf(
+          AuthenticationError,
+        );
+      }
+      // The key reaches the router through a secretKeyRef, never as a literal in the Deployment.
+      const router = await apps.readNamespacedDeployment({ namespace: ns, name: 'agenttier-router' });
+      expect(JSON.stringify(router)).not.toContain(adminKey);
     });
 
     it('creates a sandbox through the in-cluster router and reaches its sandboxd: exec, files, terminal', async () => {
