@@ -67,6 +67,14 @@ describe('request targets other than a path', () => {
     expect(plain.status).toBe(401);
   });
 
+  it('a path whose /api/ prefix is %-escaped still meets authentication (the router decodes it, so must the guard)', async () => {
+    for (const target of ['/%61pi/v1/sandboxes/victim/exec', '/ap%69/v1/sandboxes/victim/exec']) {
+      const r = await send('POST', target, '{"command":"id"}');
+      expect({ target, status: r.status }).toEqual({ target, status: 401 });
+      expect(r.json).toMatchObject({ code: 'UNAUTHENTICATED' });
+    }
+  });
+
   it('"*" and other targets that are no path get the same 400', async () => {
     for (const [method, target] of [
       ['GET', '*'],
