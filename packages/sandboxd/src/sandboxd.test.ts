@@ -568,6 +568,45 @@ describe('files', () => {
     expect((await errorOf(c.files.watch(join(dir, 'nope')))).code).toBe('not_found');
   });
 
+  it('keeps reporting changes to a file after PUT replaced it by rename, in nested dirs made later too', async () => {
+    const dir = join(sd.workspace, 'watched-put');
+    await mkdir(dir);
+    const w = await c.files.watch(dir);
+    const events: WatchEvent[] = [];
+    const done = (async () => {
+      for await (const e of w) events.push(e);
+    })();
+    const has = (type: WatchEvent['type'], path: string): boolean =>
+      events.some((e) => e.type === type && e.path === path);
+    // A directory made after the watch started, a file in it written by the API (temp file + rename).
+    await mkdir(join(dir, 'later/deeper'), { recursive: true });
+    const file = join(dir, 'later/deeper/f.txt');
+    await waitFor(() => has('created', join(dir, 'later/deeper')));
+    await c.files.write(file, 'one\n');
+    await waitFor(() => has('created', file));
+    // What `echo >> file` in the sandbox does: append to the inode the rename put in place.
+    for (const n of [1, 2]) {
+      events.length = 0;
+      const r = await c.exec({ command: `echo more >> ${file}` });
+      expect(r.exitCode).toBe(0);
+      await waitFor(() => has('modified', file));
+      events.length = 0;
+      await c.files.write(file, `rewritten ${n}\n`);
+      await waitFor(() => has('created', file)); // the rename put a new inode under the name
+    }
+    // A directory renamed within the tree is watched under its new name (once its events arrived:
+    // what is inside a directory that appears is reported as created after its watch is armed).
+    const movedFile = join(dir, 'moved/deeper/f.txt');
+    await c.files.rename(join(dir, 'later'), join(dir, 'moved'));
+    await waitFor(() => has('created', movedFile));
+    expect(has('deleted', join(dir, 'later/later'))).toBe(false);
+    events.length = 0;
+    await c.exec({ command: `echo again >> ${movedFile}` });
+    await waitFor(() => has('modified', movedFile));
+    w.close();
+    await done;
+  });
+
   it('watches over a WebSocket too', async () => {
     const dir = join(sd.workspace, 'watched-ws');
     await mkdir(dir);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, createReadStream, createWriteStream, watch as fsWatch } from 'node:fs';
-import type { FSWatcher, Stats } from 'node:fs';
+import { constants as fsConstants, createReadStream, createWriteStream } from 'node:fs';
+import type { Stats } from 'node:fs';
 import {
   chmod,
   cp,
@@ -21,6 +21,8 @@ import { pipeline } from 'node:stream/promises';
 
 import { SandboxdError } from '../errors.ts';
 import type { FileInfo, ListDirResult, WatchEvent, WriteFileResult } from '../protocol.ts';
+import { watchDirTree } from './dir-watch.ts';
+import type { WatchBudget } from './dir-watch.ts';
 import { fsError } from './paths.ts';
 import type { PathPolicy } from './paths.ts';
 
@@ -76,9 +78,23 @@ export interface ReadHandle {
   stream: Readable;
 }
 
+/**
+ * Directory watches for the whole daemon. Below the kernel's usual per-user inotify limit (8192 on
+ * older kernels), so the sandbox's own tools (editors, dev servers) still get watches of their own.
+ */
+export const DEFAULT_MAX_WATCHED_DIRS = 4096;
+
 /** File operations confined by a {@link PathPolicy}; no shell involved. */
 export class FileService {
-  constructor(private readonly policy: PathPolicy) {}
+  /** Directory watches held by all watch requests together (see {@link WatchBudget}). */
+  private readonly watchBudget: WatchBudget;
+
+  constructor(
+    private readonly policy: PathPolicy,
+    opts: { maxWatchedDirs?: number } = {},
+  ) {
+    this.watchBudget = { used: 0, max: opts.maxWatchedDirs ?? DEFAULT_MAX_WATCHED_DIRS };
+  }
 
   async stat(path: unknown): Promise<FileInfo> {
     const { display, real } = await this.policy.resolve(path, false);
@@ -318,30 +334,30 @@ export class FileService {
         onEvent({ type, path: posix.join(display, rel) });
       }
     };
-    let watcher: FSWatcher;
+    let tree: { close(): void };
     try {
-      watcher = fsWatch(
-        real,
-        { recursive: opts.recursive !== false, persistent: false },
-        (event, filename) => {
-          if (closed || filename === null) return;
-          const rel = filename.toString();
+      tree = await watchDirTree({
+        root: real,
+        recursive: opts.recursive !== false,
+        budget: this.watchBudget,
+        onRaw: (rel, kind) => {
+          if (closed) return;
           const prev = pending.get(rel);
-          pending.set(rel, prev === 'rename' || event === 'rename' ? 'rename' : 'change');
+          pending.set(rel, prev === 'rename' || kind === 'rename' ? 'rename' : 'change');
           timer ??= setTimeout(() => void flush(), 50);
         },
-      );
+        onError: (err) => {
+          if (!closed) onError(err instanceof SandboxdError ? err : fsError(err, display));
+        },
+      });
     } catch (err) {
-      throw fsError(err, display);
+      throw err instanceof SandboxdError ? err : fsError(err, display);
     }
-    watcher.on('error', (err) => {
-      if (!closed) onError(fsError(err, display));
-    });
     return {
       close() {
         closed = true;
         clearTimeout(timer);
-        watcher.close();
+        tree.close();
       },
     };
   }
