@@ -14,7 +14,7 @@ export const LAYERS = {
   },
   sandboxd: {
     uses: ['contract'],
-    role: 'the daemon inside every sandbox, and its client (SSE encoding from contract/sse only)',
+    role: 'the daemon inside every sandbox, and its client (from contract: the SSE encoding, wire types)',
   },
   sdk: { uses: ['contract'], role: 'TypeScript client of the REST API' },
   'platform-local': { uses: ['contract', 'core'], role: 'SqliteStore, DockerRuntime, engine data plane' },

@@ -4,6 +4,7 @@
  * Conventions: JSON bodies; errors are `{"error":{"code","message","details?"}}` with the HTTP status from
  * {@link SANDBOXD_ERROR_STATUS}; times are RFC 3339 strings; sizes and offsets are bytes.
  */
+import type { ProcessInfo as WireProcessInfo } from '@agenttier/contract';
 
 /** API version reported by `/healthz`; bump on incompatible wire changes. */
 export const SANDBOXD_API_VERSION = 1;
@@ -138,28 +139,8 @@ export interface StartProcessRequest extends Omit<ExecRequest, 'outputEncoding' 
 
 export type ProcessState = 'running' | 'exited';
 
-export interface ProcessInfo {
-  id: string;
-  name: string | null;
-  kind: 'exec' | 'background' | 'onstart';
-  pid: number | null;
-  command: string[];
-  cwd: string;
-  state: ProcessState;
-  startedAt: string;
-  finishedAt: string | null;
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  durationMs: number | null;
-  killOnDetach: boolean;
-  stdinOpen: boolean;
-  attachments: number;
-  /** Total bytes of stdout+stderr produced so far (the next chunk's offset). */
-  outputBytes: number;
-  /** Oldest offset still in the replay buffer. */
-  bufferStartOffset: number;
-}
+/** A process as sandboxd reports it: the router relays it as is, so the type is the wire type in contract. */
+export type ProcessInfo = WireProcessInfo;
 
 /**
  * Process attach (WebSocket `GET /v1/processes/{id}/attach?fromOffset=&killOnDetach=`).

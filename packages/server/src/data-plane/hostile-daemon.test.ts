@@ -145,6 +145,27 @@ async function errorOf(res: Response) {
 
 const sb = (p: string) => `${base}/api/v1/sandboxes/victim${p}`;
 
+/** A detached invoke of the daemon's process `processId`, recorded in an in-memory store. */
+async function invokeRunOf(invokeId: string, processId: string) {
+  const store = new SqliteAgentRecords(':memory:');
+  const record = {
+    invokeId,
+    namespace: 'default',
+    sandbox: 'victim',
+    sandboxUid: 'u1',
+    template: 't',
+    state: 'running' as const,
+    detached: true,
+    startedAt: new Date().toISOString(),
+    bytesStdout: 0,
+    bytesStderr: 0,
+    eventCount: 0,
+    outputTail: '',
+  };
+  await store.createInvoke(record);
+  return { store, record, run: new InvokeRun({ record, client, processId, store }) };
+}
+
 describe('a hostile sandboxd cannot grow the router', () => {
   it('exec: an endless answer ends the call with 413 at the answer cap', async () => {
     const { result, growth } = await measured(async () =>
@@ -257,23 +278,7 @@ describe('a hostile sandboxd cannot grow the router', () => {
     'agent invoke: endless output is recorded up to its byte cap, never held whole',
     { timeout: 300_000 },
     async () => {
-      const store = new SqliteAgentRecords(':memory:');
-      const record = {
-        invokeId: 'inv-1',
-        namespace: 'default',
-        sandbox: 'victim',
-        sandboxUid: 'u1',
-        template: 't',
-        state: 'running' as const,
-        detached: true,
-        startedAt: new Date().toISOString(),
-        bytesStdout: 0,
-        bytesStderr: 0,
-        eventCount: 0,
-        outputTail: '',
-      };
-      await store.createInvoke(record);
-      const run = new InvokeRun({ record, client, processId: 'invoke1', store });
+      const { store, run } = await invokeRunOf('inv-1', 'invoke1');
       const retainedBefore = retained();
       try {
         // The whole 1.5 GiB goes through (an invoke is not paused for its viewers), so the peak holds
@@ -367,23 +372,7 @@ describe('a hostile sandboxd cannot grow the router', () => {
     'agent invoke: a viewer that stops reading is let go while the run goes on',
     { timeout: 150_000 },
     async () => {
-      const store = new SqliteAgentRecords(':memory:');
-      const record = {
-        invokeId: 'inv-2',
-        namespace: 'default',
-        sandbox: 'victim',
-        sandboxUid: 'u1',
-        template: 't',
-        state: 'running' as const,
-        detached: true,
-        startedAt: new Date().toISOString(),
-        bytesStdout: 0,
-        bytesStderr: 0,
-        eventCount: 0,
-        outputTail: '',
-      };
-      await store.createInvoke(record);
-      const run = new InvokeRun({ record, client, processId: 'invoke2', store });
+      const { store, record, run } = await invokeRunOf('inv-2', 'invoke2');
       let res: ServerResponse | undefined;
       let closedWhileRunning: boolean | undefined;
       let mostBuffered = 0;
