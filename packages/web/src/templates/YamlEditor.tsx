@@ -38,6 +38,22 @@ export default function YamlEditor(props: {
     const shadow = el.shadowRoot ?? el.attachShadow({ mode: 'open' });
     const parent = el.ownerDocument.createElement('div');
     shadow.replaceChildren(parent);
+    // Colours from the page's variables (custom properties reach into the shadow root), so the editor
+    // follows the light/dark system theme; the default highlight colours suit light backgrounds only.
+    const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false;
+    const theme = EditorView.theme(
+      {
+        '&': { backgroundColor: 'var(--panel)', color: 'var(--text)' },
+        '.cm-gutters': {
+          backgroundColor: 'var(--bg)',
+          color: 'var(--muted)',
+          borderRight: '1px solid var(--border)',
+        },
+        '.cm-activeLine': { backgroundColor: 'transparent' },
+        '.cm-cursor': { borderLeftColor: 'var(--text)' },
+      },
+      { dark },
+    );
     const v = new EditorView({
       parent,
       root: shadow,
@@ -50,7 +66,8 @@ export default function YamlEditor(props: {
           indentOnInput(),
           bracketMatching(),
           highlightActiveLine(),
-          syntaxHighlighting(defaultHighlightStyle),
+          theme,
+          ...(dark ? [] : [syntaxHighlighting(defaultHighlightStyle)]),
           yaml(),
           lintGutter(),
           keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
