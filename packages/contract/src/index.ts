@@ -109,6 +109,7 @@ export {
   MAX_CONFIGURE_FILES,
   MAX_CONFIGURE_TOTAL_BYTES,
   mkdirRequestSchema,
+  previewLinkRequestSchema,
   renameRequestSchema,
   signalRequestSchema,
   startProcessRequestSchema,

@@ -45,6 +45,14 @@ export type RenameRequest = z.input<typeof renameRequestSchema>;
 export const invokeCancelRequestSchema = z.object({ invokeId: z.string().min(1) });
 export type InvokeCancelRequest = z.input<typeof invokeCancelRequestSchema>;
 
+/** `POST /sandboxes/{id}/ports/{port}/preview-link`: where the browser lands (default `/`). */
+export const previewLinkRequestSchema = z
+  .object({
+    path: z.string().max(2048).optional().describe('path and query on the preview origin, e.g. /app?x=1'),
+  })
+  .strict();
+export type PreviewLinkRequest = z.input<typeof previewLinkRequestSchema>;
+
 export const MAX_CONFIGURE_FILES = 200;
 export const MAX_CONFIGURE_FILE_BYTES = 32 * 1024 * 1024;
 export const MAX_CONFIGURE_TOTAL_BYTES = 128 * 1024 * 1024;

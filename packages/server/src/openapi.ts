@@ -10,6 +10,7 @@ import {
   mkdirRequestSchema,
   openApiDocument,
   patchSandboxRequestSchema,
+  previewLinkRequestSchema,
   renameRequestSchema,
   signalRequestSchema,
   startProcessRequestSchema,
@@ -17,7 +18,6 @@ import {
 } from '@agenttier/contract';
 import type { FastifyInstance } from 'fastify';
 import { sessionLoginRequestSchema } from './routes/auth-session.ts';
-import { previewLinkRequestSchema } from './routes/ports.ts';
 
 const NS = { namespace: 'the namespace (default: default)' };
 const json = (description: string, status = 200) => ({ status, description });

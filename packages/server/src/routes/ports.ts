@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { ForwardedPort, PortView, Sandbox } from '@agenttier/contract';
 import {
   DEFAULT_NAMESPACE,
@@ -7,6 +6,7 @@ import {
   forwardedPortSchema,
   isPlatformError,
   parseOrThrow,
+  previewLinkRequestSchema,
 } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
@@ -28,13 +28,6 @@ export interface PortRouteDeps {
   /** Mints preview links (browser sessions on preview origins). */
   previewSessions: PreviewSessions;
 }
-
-/** `POST …/ports/{port}/preview-link` body: where the browser lands (default `/`). */
-export const previewLinkRequestSchema = z
-  .object({
-    path: z.string().max(2048).optional().describe('path and query on the preview origin, e.g. /app?x=1'),
-  })
-  .strict();
 
 /** Where a preview link may land: a path (and query) on the preview origin, never another origin. */
 export function checkPreviewPath(path: unknown): string {
