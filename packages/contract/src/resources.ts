@@ -53,7 +53,15 @@ export const templateRefSchema = z.object({
 export type TemplateRef = z.infer<typeof templateRefSchema>;
 
 export const imageSpecSchema = z.object({
-  repository: z.string().min(1).max(512),
+  // An image reference's characters ([registry[:port]/]path[:tag][@digest]); the engine checks the rest.
+  // Spaces, control characters and shell metacharacters were stored and only failed at container start.
+  repository: z
+    .string()
+    .min(1)
+    .max(512)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/, {
+      error: 'must be an image reference such as "python:3.12" or "registry.example.com/team/image:tag"',
+    }),
   pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
 });
 

@@ -118,6 +118,25 @@ describe('storage.mountPath', () => {
   });
 });
 
+describe('image references', () => {
+  it.each(['a b c', 'img;rm -rf /', 'img\nname', '-flag', '$(id)'])(
+    'refuses the template image %j at the edge instead of failing at container start',
+    async (repository) => {
+      const r = await send('PUT', '/api/v1/templates/badimg', { spec: { image: { repository } } });
+      refused(r, 400, 'spec.image.repository');
+      expect(await store.get('ClusterSandboxTemplate', { name: 'badimg' })).toBeUndefined();
+    },
+  );
+
+  it.each(['python:3.12', 'registry.example.com:5000/team/img:v1', 'img@sha256:' + 'a'.repeat(64)])(
+    'accepts %s',
+    async (repository) => {
+      const r = await send('PUT', '/api/v1/templates/goodimg', { spec: { image: { repository } } });
+      expect(r.statusCode, r.body).toBe(201);
+    },
+  );
+});
+
 describe('resources', () => {
   it('refuses memory below the floor, naming the field', async () => {
     const body = refused(
