@@ -110,6 +110,12 @@ const CASES: Array<{ what: string; bytes: () => string; status: number; code: st
     code: 'BAD_REQUEST',
   },
   {
+    what: 'two Host headers (Node would serve the first; RFC 9112 says 400)',
+    bytes: () => `GET /api/v1/sandboxes HTTP/1.1\r\n${host()}Host: evil.example\r\nConnection: close\r\n\r\n`,
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
     what: 'an asterisk request target',
     bytes: () => `OPTIONS * HTTP/1.1\r\n${host()}Connection: close\r\n\r\n`,
     status: 400,

@@ -193,6 +193,9 @@ export function registerGuardChain(
         'BAD_REQUEST',
         'the request target must be a path starting with "/" (absolute URLs and "*" are not served here)',
       );
+    // Node keeps the first of several Host headers; a proxy in front may route by another one.
+    if (hostHeaderCount(req.raw.rawHeaders) > 1)
+      throw new PlatformError('BAD_REQUEST', 'more than one Host header; send exactly one');
     const path = req.url.split('?')[0]!;
     const probe = (req.method === 'GET' || req.method === 'HEAD') && ANY_HOST_PATHS.has(path);
     let kind: HostKind;
@@ -305,10 +308,18 @@ export function registerGuardChain(
   return {
     previewOrigin,
     checkUpgrade(req) {
+      if (hostHeaderCount(req.rawHeaders) > 1)
+        throw new PlatformError('BAD_REQUEST', 'more than one Host header; send exactly one');
       const kind = classify(req.headers);
       if (kind.kind === 'api') checkOrigin(req.headers);
       else checkPreviewOrigin(req.headers, kind.target);
       return kind;
     },
   };
+}
+
+function hostHeaderCount(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'host') n++;
+  return n;
 }
