@@ -1,24 +1,13 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeZip, runCli, scratch } from '../../testing/run-cli.ts';
+import { sendJson } from '@agenttier/sdk/testing';
+import { describe, expect, it } from 'vitest';
+import { makeZip } from '../../testing/run-cli.ts';
 import { parseLocation } from './cp.ts';
+import { useCliTestServer } from '../../testing/cli-test-server.ts';
 
-let server: TestServer;
-let dir: string;
-let cleanup: () => Promise<void>;
-const cli = (...argv: string[]) => runCli(argv, { url: server.url, cwd: dir });
-
-beforeEach(async () => {
-  server = await startTestServer();
-  ({ dir, cleanup } = await scratch());
-});
-afterEach(async () => {
-  await server.close();
-  await cleanup();
-  expect(server.unhandled).toEqual([]);
-});
+const t = useCliTestServer();
+const { cli } = t;
 
 const entry = (name: string, parent: string, isDir: boolean) => ({
   name,
@@ -31,7 +20,7 @@ const entry = (name: string, parent: string, isDir: boolean) => ({
 
 /** The listing of /workspace: a `src` directory and a `notes.txt` file. */
 function workspace() {
-  server.route('GET /api/v1/sandboxes/box/files/', (req, res) => {
+  t.server.route('GET /api/v1/sandboxes/box/files/', (req, res) => {
     const path = req.query.get('path');
     if (path === '/workspace') {
       return sendJson(res, 200, {
@@ -52,7 +41,7 @@ function workspace() {
 
 /** `GET …/fs/stat` over a fixed set of paths; anything else is FILE_NOT_FOUND. */
 function statRoute(known: Record<string, ReturnType<typeof entry>>) {
-  server.route('GET /api/v1/sandboxes/box/fs/stat', (req, res) => {
+  t.server.route('GET /api/v1/sandboxes/box/fs/stat', (req, res) => {
     const path = req.query.get('path') ?? '';
     const hit = known[path];
     if (hit) return sendJson(res, 200, hit);
@@ -76,8 +65,8 @@ describe('parseLocation', () => {
 describe('sandbox cp', () => {
   it('uploads a file into an existing remote directory', async () => {
     workspace();
-    await writeFile(join(dir, 'main.py'), 'print(1)\n');
-    server.route('PUT /api/v1/sandboxes/box/files/workspace/src/main.py', (req, res) => {
+    await writeFile(join(t.dir, 'main.py'), 'print(1)\n');
+    t.server.route('PUT /api/v1/sandboxes/box/files/workspace/src/main.py', (req, res) => {
       expect(req.body.toString()).toBe('print(1)\n');
       sendJson(res, 201, { path: '/workspace/src/main.py', bytes: req.body.length });
     });
@@ -88,12 +77,12 @@ describe('sandbox cp', () => {
 
   it('uploads a directory recursively and reports JSON', async () => {
     workspace();
-    await mkdir(join(dir, 'proj', 'lib'), { recursive: true });
-    await writeFile(join(dir, 'proj', 'a.txt'), 'a');
-    await writeFile(join(dir, 'proj', 'lib', 'b.txt'), 'bb');
+    await mkdir(join(t.dir, 'proj', 'lib'), { recursive: true });
+    await writeFile(join(t.dir, 'proj', 'a.txt'), 'a');
+    await writeFile(join(t.dir, 'proj', 'lib', 'b.txt'), 'bb');
     const got: Record<string, string> = {};
     for (const p of ['workspace/new/a.txt', 'workspace/new/lib/b.txt']) {
-      server.route(`PUT /api/v1/sandboxes/box/files/${p}`, (req, res) => {
+      t.server.route(`PUT /api/v1/sandboxes/box/files/${p}`, (req, res) => {
         got[p] = req.body.toString();
         sendJson(res, 201, { path: `/${p}`, bytes: req.body.length });
       });
@@ -111,19 +100,19 @@ describe('sandbox cp', () => {
 
   it('downloads a file into a local directory', async () => {
     workspace();
-    server.route('GET /api/v1/sandboxes/box/files/workspace/notes.txt', (_req, res) => {
+    t.server.route('GET /api/v1/sandboxes/box/files/workspace/notes.txt', (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
       res.end('remember\n');
     });
-    await mkdir(join(dir, 'out'));
+    await mkdir(join(t.dir, 'out'));
     const r = await cli('sandbox', 'cp', 'box:notes.txt', 'out');
     expect(r.code).toBe(0);
-    expect(await readFile(join(dir, 'out', 'notes.txt'), 'utf8')).toBe('remember\n');
+    expect(await readFile(join(t.dir, 'out', 'notes.txt'), 'utf8')).toBe('remember\n');
   });
 
   it('downloads a directory through the archive and unpacks it', async () => {
     workspace();
-    server.route('GET /api/v1/sandboxes/box/archive', (req, res) => {
+    t.server.route('GET /api/v1/sandboxes/box/archive', (req, res) => {
       expect(req.query.get('path')).toBe('/workspace/src');
       res.writeHead(200, { 'Content-Type': 'application/zip' });
       res.end(
@@ -138,12 +127,12 @@ describe('sandbox cp', () => {
     const r = await cli('sandbox', 'cp', 'box:/workspace/src', 'copy');
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('(2 files');
-    expect((await readdir(join(dir, 'copy'))).sort()).toEqual(['app.py', 'pkg']);
-    expect(await readFile(join(dir, 'copy', 'app.py'), 'utf8')).toBe('print("hi")\n');
+    expect((await readdir(join(t.dir, 'copy'))).sort()).toEqual(['app.py', 'pkg']);
+    expect(await readFile(join(t.dir, 'copy', 'app.py'), 'utf8')).toBe('print("hi")\n');
   });
 
   it('saves a directory as a zip when the destination ends in .zip', async () => {
-    server.route('GET /api/v1/sandboxes/box/files/', (req, res) => {
+    t.server.route('GET /api/v1/sandboxes/box/files/', (req, res) => {
       // /workspace's parent is outside the roots: the CLI falls back to listing the path itself.
       if (req.query.get('path') === '/')
         return sendJson(res, 403, { error: 'outside the file roots', code: 'FORBIDDEN' });
@@ -151,13 +140,13 @@ describe('sandbox cp', () => {
     });
     statRoute({ '/workspace': entry('workspace', '', true) });
     const zip = makeZip([{ name: 'a.txt', data: 'a' }]);
-    server.route('GET /api/v1/sandboxes/box/archive', (_req, res) => {
+    t.server.route('GET /api/v1/sandboxes/box/archive', (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/zip' });
       res.end(zip);
     });
     const r = await cli('sandbox', 'cp', 'box:/workspace', 'ws.zip');
     expect(r.code).toBe(0);
-    expect((await readFile(join(dir, 'ws.zip'))).equals(zip)).toBe(true);
+    expect((await readFile(join(t.dir, 'ws.zip'))).equals(zip)).toBe(true);
   });
 
   it('exits 3 for a missing remote path and 2 for two local paths', async () => {

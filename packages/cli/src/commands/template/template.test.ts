@@ -1,24 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, scratch } from '../../testing/run-cli.ts';
+import { sendJson } from '@agenttier/sdk/testing';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../testing/run-cli.ts';
 import { parseTemplateDocuments } from './manifest.ts';
+import { useCliTestServer } from '../../testing/cli-test-server.ts';
 
-let server: TestServer;
-let dir: string;
-let cleanup: () => Promise<void>;
-const cli = (...argv: string[]) => runCli(argv, { url: server.url, cwd: dir });
-
-beforeEach(async () => {
-  server = await startTestServer();
-  ({ dir, cleanup } = await scratch());
-});
-afterEach(async () => {
-  await server.close();
-  await cleanup();
-  expect(server.unhandled).toEqual([]);
-});
+const t = useCliTestServer();
+const { cli } = t;
 
 const view = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -113,7 +102,7 @@ metadata: { name: nospec }
 
 describe('template commands', () => {
   it('lists templates in a table', async () => {
-    server.route('GET /api/v1/templates', (_req, res) =>
+    t.server.route('GET /api/v1/templates', (_req, res) =>
       sendJson(res, 200, { templates: [view('general-coding'), view('minimal-shell', { mode: 'agent' })] }),
     );
     const r = await cli('template', 'list');
@@ -126,7 +115,7 @@ describe('template commands', () => {
   });
 
   it('gets a template with its spec, and -o yaml can be applied back', async () => {
-    server.route('GET /api/v1/templates/general-coding', (_req, res) =>
+    t.server.route('GET /api/v1/templates/general-coding', (_req, res) =>
       sendJson(res, 200, view('general-coding')),
     );
     const r = await cli('template', 'get', 'general-coding');
@@ -137,11 +126,11 @@ describe('template commands', () => {
   });
 
   it('applies a multi-document file: created and configured', async () => {
-    await writeFile(join(dir, 't.yaml'), MULTI);
-    server.route('PUT /api/v1/templates/py', (req, res) =>
+    await writeFile(join(t.dir, 't.yaml'), MULTI);
+    t.server.route('PUT /api/v1/templates/py', (req, res) =>
       sendJson(res, 201, view('py', { spec: req.json<{ spec: unknown }>().spec })),
     );
-    server.route('PUT /api/v1/templates/scoped', (req, res) => {
+    t.server.route('PUT /api/v1/templates/scoped', (req, res) => {
       expect(req.query.get('kind')).toBe('SandboxTemplate');
       expect(req.query.get('namespace')).toBe('team');
       expect(req.json()).toEqual({
@@ -158,9 +147,9 @@ describe('template commands', () => {
   });
 
   it('applies from stdin as JSON output', async () => {
-    server.route('PUT /api/v1/templates/py', (_req, res) => sendJson(res, 200, view('py')));
+    t.server.route('PUT /api/v1/templates/py', (_req, res) => sendJson(res, 200, view('py')));
     const r = await runCli(['template', 'apply', '-f', '-', '-o', 'json'], {
-      url: server.url,
+      url: t.server.url,
       stdin: '{"kind":"ClusterSandboxTemplate","metadata":{"name":"py"},"spec":{}}',
     });
     expect(r.code).toBe(0);
@@ -169,26 +158,26 @@ describe('template commands', () => {
 
   it('exits 5 on an invalid file without sending anything; --dry-run sends nothing either', async () => {
     await writeFile(
-      join(dir, 'bad.yaml'),
+      join(t.dir, 'bad.yaml'),
       'kind: ClusterSandboxTemplate\nmetadata: {name: x}\nspec: {timeout: never}\n',
     );
     const r = await cli('template', 'apply', '-f', 'bad.yaml');
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('spec.timeout must be a duration');
-    await writeFile(join(dir, 'ok.yaml'), MULTI);
+    await writeFile(join(t.dir, 'ok.yaml'), MULTI);
     const dry = await cli('template', 'apply', '-f', 'ok.yaml', '--dry-run');
     expect(dry.stdout).toContain('clustersandboxtemplate/py valid (dry run)');
-    expect(server.requests).toHaveLength(0);
+    expect(t.server.requests).toHaveLength(0);
   });
 
   it('maps a template in use to exit 4 and an unknown one to exit 3', async () => {
-    server.route('DELETE /api/v1/templates/busy', (_req, res) =>
+    t.server.route('DELETE /api/v1/templates/busy', (_req, res) =>
       sendJson(res, 409, {
         error: 'cannot delete template: sandbox(es) a still use it',
         code: 'TEMPLATE_IN_USE',
       }),
     );
-    server.route('GET /api/v1/templates/ghost', (_req, res) =>
+    t.server.route('GET /api/v1/templates/ghost', (_req, res) =>
       sendJson(res, 404, { error: 'template "ghost" not found', code: 'TEMPLATE_NOT_FOUND' }),
     );
     const busy = await cli('template', 'delete', 'busy');
