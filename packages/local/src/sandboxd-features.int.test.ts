@@ -170,6 +170,37 @@ describe('sandboxd through the router', () => {
     t2.ws.close();
   });
 
+  it('cuts an open terminal once the key it attached with is revoked', async () => {
+    const created = (await api(base, 'POST', '/api/v1/user/api-keys', { name: 'revoked-while-attached' }))
+      .json as { id: string; key: string };
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/box${q}&session=revoke`, {
+      headers: { 'X-API-Key': created.key },
+    });
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    let output = '';
+    ws.on('message', (raw) => {
+      const frame = JSON.parse(raw.toString()) as { type: string; data?: string };
+      if (frame.type === 'output') output += frame.data ?? '';
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'input', data: 'echo still-$((40+2))\n' }));
+    const deadline = Date.now() + 30_000;
+    while (!/still-42/.test(output)) {
+      if (Date.now() > deadline) throw new Error(`no echo: ${JSON.stringify(output.slice(-300))}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    expect((await api(base, 'DELETE', `/api/v1/user/api-keys/${created.id}`)).status).toBe(204);
+    await closed; // the vitest timeout bounds this wait
+    const events = (await api(base, 'GET', '/api/v1/audit/events?limit=500')).json as {
+      events: Array<{ action: string; status: number; target?: string }>;
+    };
+    expect(events.events.some((e) => e.action === 'WS /ws/terminal/:id cut' && e.status === 401)).toBe(true);
+  });
+
   it('draws full-screen programs: top repaints with cursor addressing, vim edits and saves a file', async () => {
     const t = terminal(`/ws/terminal/box${q}&session=fullscreen&cols=90&rows=30`);
     await t.open;

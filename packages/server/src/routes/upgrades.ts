@@ -47,6 +47,14 @@ const TERMINAL_RE = /^\/ws\/terminal\/([a-z0-9][-a-z0-9]*)$/;
 const TCP_RE = /^\/ws\/tcp\/([a-z0-9][-a-z0-9]*)\/(\d+)$/;
 const SESSION_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const HEARTBEAT_MS = 30_000;
+/**
+ * How often an open terminal, tunnel or preview WebSocket re-checks the credential and access it was
+ * let in with. A revoked key, an ended session or a removed share cuts it within this time, instead of
+ * lasting as long as the connection does.
+ */
+const ACCESS_RECHECK_MS = 1000;
+/** Statuses that mean the caller may no longer attach; anything else (a store hiccup) keeps it open. */
+const ACCESS_GONE = new Set([401, 403, 404]);
 
 /** `close` reasons the reference's web UI knows (reference §4.6). */
 const REFERENCE_CLOSE_REASONS = new Set([
@@ -122,6 +130,33 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     live.clear();
   });
 
+  /** Re-runs `recheck` while `socket` is open and cuts it (audited) once access is gone. */
+  const keepAuthorized = (
+    socket: Duplex,
+    recheck: () => Promise<unknown>,
+    audited: Omit<AccessAuditEntry, 'status'>,
+  ): void => {
+    if (socket.destroyed) return;
+    let checking = false;
+    const timer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      recheck().then(
+        () => (checking = false),
+        (err: unknown) => {
+          checking = false;
+          const status = statusOf(err, audited.requestId);
+          if (!ACCESS_GONE.has(status) || socket.destroyed) return;
+          clearInterval(timer);
+          deps.audit?.attach({ ...audited, action: `${audited.action} cut`, status });
+          socket.destroy();
+        },
+      );
+    }, ACCESS_RECHECK_MS);
+    timer.unref();
+    socket.once('close', () => clearInterval(timer));
+  };
+
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const requestId = `ws-${Date.now().toString(36)}-${(seq++).toString(36)}`;
@@ -151,6 +186,14 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
             throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
           await deps.preview.upgrade(req, socket, head, kind.target);
           if (!socket.destroyed) deps.audit?.attach({ ...audited, status: 101 });
+          keepAuthorized(
+            socket,
+            async () => {
+              const again = await authenticatePreview(deps, req.headers, kind.target, address);
+              await deps.access.requireSandbox(again, kind.target.namespace, kind.target.name, 'ports');
+            },
+            audited,
+          );
           return;
         }
         const terminal = TERMINAL_RE.exec(url.pathname);
@@ -166,12 +209,34 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
           const sb = await deps.access.requireSandbox(who, ns, terminal[1]!, 'terminal');
           await openTerminal(req, socket, head, sb, url);
           if (!socket.destroyed) deps.audit?.attach({ ...audited, status: 101 });
+          keepAuthorized(
+            socket,
+            async () =>
+              deps.access.requireSandbox(
+                await deps.authenticate(req.headers, { address }),
+                ns,
+                terminal[1]!,
+                'terminal',
+              ),
+            audited,
+          );
           return;
         }
         if (tcp) {
           const sb = await deps.access.requireSandbox(who, ns, tcp[1]!, 'ports');
           await openTcp(req, socket, head, sb, parsePort(tcp[2]!));
           if (!socket.destroyed) deps.audit?.attach({ ...audited, status: 101 });
+          keepAuthorized(
+            socket,
+            async () =>
+              deps.access.requireSandbox(
+                await deps.authenticate(req.headers, { address }),
+                ns,
+                tcp[1]!,
+                'ports',
+              ),
+            audited,
+          );
           return;
         }
         // WebSockets cannot follow a redirect: the old path form answers where the preview lives now.
