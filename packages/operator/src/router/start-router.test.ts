@@ -1,5 +1,5 @@
 import { generateApiKey } from '@agenttier/server';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluate } from '@marcbachmann/cel-js';
@@ -137,6 +137,39 @@ describe('agenttier router (process) with the Kubernetes store', () => {
       expect((await fetch(`${closed.url}/healthz`)).status).toBe(200);
     } finally {
       await closed.close();
+    }
+  });
+
+  it('serves the web UI at / from the same process, with the page headers, and never for /api', async () => {
+    const root = join(dataDir, 'web');
+    mkdirSync(join(root, 'assets'), { recursive: true });
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>AgentTier</title>');
+    writeFileSync(join(root, 'assets', 'app-1a2b3c4d.js'), 'console.log(1)');
+    const withUi = await startRouter({
+      kubeConfig: fake.kubeConfig,
+      namespace: 'agenttier',
+      host: '127.0.0.1',
+      port: 0,
+      devAuth: true,
+      logger: quiet,
+      dataDir: join(dataDir, 'with-ui'),
+      webUiRoot: root,
+    });
+    try {
+      for (const path of ['/', '/sandboxes/default/box/terminal']) {
+        const page = await fetch(`${withUi.url}${path}`);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain('<title>AgentTier</title>');
+        expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      }
+      expect((await fetch(`${withUi.url}/assets/app-1a2b3c4d.js`)).headers.get('cache-control')).toContain(
+        'immutable',
+      );
+      expect((await api(withUi, 'GET', '/api/v1/nope')).status).toBe(404);
+      // Without a UI the router answers JSON 404 at /, as before.
+      expect((await fetch(`${router.url}/`)).status).toBe(404);
+    } finally {
+      await withUi.close();
     }
   });
 

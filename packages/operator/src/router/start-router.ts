@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
@@ -34,6 +35,9 @@ import { namespaceList } from '../namespace-list.ts';
 import { SandboxdPods } from './sandboxd-pods.ts';
 import { sandboxdFallback } from './tar-fallback.ts';
 import { mirrorAuditToEvents } from './audit-events.ts';
+
+/** Where images/controller/Dockerfile copies the built web UI. */
+const IMAGE_WEB_ROOT = '/opt/agenttier/web';
 
 export const ROUTER_COMPONENT = 'agenttier-router';
 
@@ -75,6 +79,11 @@ export interface RouterProcessOpts {
    * @default $AGENTTIER_DATA_DIR or '/var/lib/agenttier'
    */
   dataDir?: string;
+  /**
+   * The built web UI (packages/web/dist) served at `/`; false serves none.
+   * @default AGENTTIER_WEB_ROOT, else /opt/agenttier/web (where the controller image puts it) when present
+   */
+  webUiRoot?: string | false;
   /**
    * Host names (`name` or `name:port`) the router answers besides loopback: the Service name and the
    * public name of the ingress. Kubelet probes and metrics scrapes need none (they may use any Host).
@@ -233,7 +242,10 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
       });
   }
 
+  const webUiRoot =
+    opts.webUiRoot ?? process.env.AGENTTIER_WEB_ROOT ?? (existsSync(IMAGE_WEB_ROOT) ? IMAGE_WEB_ROOT : false);
   const app = createApp({
+    ...(webUiRoot ? { webUi: { root: webUiRoot } } : {}),
     store: withChildNamesOnRead(store),
     dataPlaneFor: async (): Promise<DataPlane> => dataPlane,
     sandboxdFor: clientFor,
