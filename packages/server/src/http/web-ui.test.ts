@@ -164,11 +164,13 @@ describe('web UI files', () => {
     expect(me.json().id).toBe('dev-user');
   });
 
-  it('answers 503 with the build command when the UI is not built, and 404 when not configured', async () => {
+  it('answers 404 with the build command when the UI is not built (any path), and 404 when not configured', async () => {
     const unbuilt = makeApp(join(root, 'no-such-dir'));
-    const r = await unbuilt.inject({ url: '/' });
-    expect(r.statusCode).toBe(503);
-    expect(r.json().message).toContain('npm run build -w @agenttier/web');
+    for (const url of ['/', '/sandboxes/default/x', '/wp-login.php']) {
+      const r = await unbuilt.inject({ url });
+      expect(r.statusCode).toBe(404);
+      expect(r.json().message).toContain('npm run build -w @agenttier/web');
+    }
     await unbuilt.close();
     const none = makeApp(undefined);
     expect((await none.inject({ url: '/' })).statusCode).toBe(404);

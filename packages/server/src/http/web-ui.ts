@@ -134,9 +134,10 @@ export function registerWebUi(app: FastifyInstance, opts: WebUiOpts | undefined)
     const path = req.url.split('?')[0]!;
     // The API and WebSocket prefixes never fall back to the app: a typo there is a JSON 404.
     if (/^\/(api|ws)(\/|$)/.test(path) || !opts) throw notFound(req, path);
+    // Not a server fault a caller could wait out, and never a 5xx for whatever path a scanner tries.
     if (!assets)
       throw new PlatformError(
-        'UNAVAILABLE',
+        'NOT_FOUND',
         'the web UI is not built on this server: run `npm run build -w @agenttier/web` and restart',
       );
     const asset = assets.get(path === '/' ? '/index.html' : path);
