@@ -6,6 +6,7 @@ import {
   errorFromResponse,
 } from './errors.ts';
 import type { ResolvedOpts } from './options.ts';
+import { readTokenFile } from './options.ts';
 import { readSSE, type SSEEvent } from './sse.ts';
 import { SDK_VERSION } from './version.ts';
 
@@ -67,6 +68,10 @@ export class HttpClient {
     });
     if (this.opts.apiKey) headers.set('X-API-Key', this.opts.apiKey);
     else if (this.opts.token) headers.set('Authorization', `Bearer ${this.opts.token}`);
+    else if (this.opts.tokenFile) {
+      const token = readTokenFile(this.opts.tokenFile);
+      if (token) headers.set('Authorization', `Bearer ${token}`);
+    }
     for (const [key, value] of Object.entries(extra ?? {})) headers.set(key, value);
     return headers;
   }

@@ -58,6 +58,11 @@ export interface ResolvedOpts {
   apiUrl: string;
   apiKey: string | undefined;
   token: string | undefined;
+  /**
+   * Last link of the credential chain: a file holding a bearer token, read again on every request
+   * because the kubelet rotates projected ServiceAccount tokens in place.
+   */
+  tokenFile: string | undefined;
   fetch: typeof fetch;
   /** Undefined when the runtime has none and none was passed; WebSocket features then throw. */
   WebSocket: WebSocketConstructor | undefined;
@@ -87,6 +92,31 @@ function cliConfigCredentials(
   if (typeof apiKey === 'string' && nonEmpty(apiKey)) out.apiKey = apiKey.trim();
   if (typeof token === 'string' && nonEmpty(token)) out.token = token.trim();
   return out;
+}
+
+/**
+ * Where an in-cluster agent's ServiceAccount token for the router's audience is mounted by default: a
+ * projected volume (`serviceAccountToken: {audience: agenttier, path: token}`) at this directory.
+ * The pod's default token is not used: it is minted for the API server, and the router refuses it.
+ */
+export const DEFAULT_TOKEN_FILE = '/var/run/secrets/agenttier/token';
+
+/** AGENTTIER_TOKEN_FILE, else the default mount when it exists (Node only). */
+function serviceAccountTokenFile(env: Record<string, string | undefined>): string | undefined {
+  const named = nonEmpty(env.AGENTTIER_TOKEN_FILE);
+  if (named) return named;
+  const fs = maybeNodeModule<typeof Fs>('node:fs');
+  return fs?.existsSync(DEFAULT_TOKEN_FILE) ? DEFAULT_TOKEN_FILE : undefined;
+}
+
+/** The token in `path` now, or undefined when it cannot be read (the server then answers 401). */
+export function readTokenFile(path: string): string | undefined {
+  const fs = maybeNodeModule<typeof Fs>('node:fs');
+  try {
+    return nonEmpty(fs?.readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -120,6 +150,11 @@ export function resolveOpts(opts: AgentTierOpts = {}): ResolvedOpts {
     explicit || fromEnv || (opts.env && !opts.env.AGENTTIER_CONFIG) ? undefined : cliConfigCredentials(env);
   const apiKey = explicit ? nonEmpty(opts.apiKey) : fromEnv ? nonEmpty(env.AGENTTIER_API_KEY) : saved?.apiKey;
   const token = explicit ? nonEmpty(opts.token) : fromEnv ? nonEmpty(env.AGENTTIER_TOKEN) : saved?.token;
+  // An in-cluster ServiceAccount token only when nothing above gave a credential; `env: {}` still isolates.
+  const tokenFile =
+    apiKey || token || (opts.env && !opts.env.AGENTTIER_TOKEN_FILE)
+      ? undefined
+      : serviceAccountTokenFile(env);
 
   // Bound: a browser's fetch called as a method of another object throws "Illegal invocation".
   const fetchImpl = opts.fetch ?? globalThis.fetch?.bind(globalThis);
@@ -134,6 +169,7 @@ export function resolveOpts(opts: AgentTierOpts = {}): ResolvedOpts {
     apiUrl,
     apiKey,
     token,
+    tokenFile,
     fetch: fetchImpl,
     WebSocket: WebSocketImpl as WebSocketConstructor | undefined,
     timeoutMs,
