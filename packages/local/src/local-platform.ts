@@ -54,6 +54,12 @@ import type {
 export interface LocalPlatformOpts {
   /** @default '127.0.0.1' — anything else needs auth, which is refused until auth is configured. */
   host?: string;
+  /**
+   * PEM certificate and key files: serve HTTPS (API, WebSockets, previews, web UI) and mark browser
+   * session cookies `Secure` with the `__Host-` prefix. Both or neither (`agenttier up --tls-cert/--tls-key`).
+   */
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
   /** @default 8080 (env AGENTTIER_PORT); 0 picks a free port. */
   port?: number;
   /** State (SQLite) and per-sandbox run dirs. @default env AGENTTIER_DATA_DIR or ~/.agenttier */
@@ -336,14 +342,16 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     logger.warn(
       'DEVELOPMENT AUTHENTICATION (--dev-auth): every local caller without a key is an admin, including any process of any user on this machine; never use it on a shared machine',
     );
+  const tls = readTlsPair(opts.tlsCertPath, opts.tlsKeyPath);
   const app = createApp({
+    ...(tls ? { tls } : {}),
     store,
     dataPlaneFor,
     agentRecords,
     apiKeys,
     auditLog,
-    // Browser sessions (web UI login); plain HTTP on loopback, so cookies without Secure.
-    sessions: { store: sessions },
+    // Browser sessions (web UI login): cookies Secure and __Host- only when served over TLS.
+    sessions: { store: sessions, secureCookies: tls !== undefined },
     ...(oidc ? { oidc } : {}),
     devAuth,
     sandboxdFor: (sb) => (bundle ? clients.get(sb) : undefined),
@@ -430,6 +438,24 @@ export async function seedTemplates(store: SqliteStore): Promise<void> {
       if (!isPlatformError(err) || err.code !== 'ALREADY_EXISTS') throw err;
     });
   }
+}
+
+/** The PEM pair to serve HTTPS with, read once at start; a clear error for half a pair or an unreadable file. */
+function readTlsPair(
+  certPath: string | undefined,
+  keyPath: string | undefined,
+): { cert: Buffer; key: Buffer } | undefined {
+  if (!certPath && !keyPath) return undefined;
+  if (!certPath || !keyPath)
+    throw new Error('TLS needs both a certificate and a key: pass --tls-cert and --tls-key together');
+  const read = (path: string, what: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read(certPath, 'certificate'), key: read(keyPath, 'key') };
 }
 
 /** A stable id per data dir: the engine may host several installs (and parallel test runs). */

@@ -110,6 +110,25 @@ export interface AppDeps {
   http?: HttpPolicyOpts;
   /** The web UI's built files, served at `/` (docs/web-ui.md); absent: `/` is a 404 like any unknown path. */
   webUi?: WebUiOpts;
+  /** Serve HTTPS with this PEM key and certificate (`agenttier up --tls-cert/--tls-key`); absent: plain HTTP. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+}
+
+interface NodeServerOpts {
+  requireHostHeader: boolean;
+  headersTimeout: number;
+  connectionsCheckingInterval: number;
+  maxHeaderSize: number;
+}
+
+/**
+ * Fastify's `http` options, or `https` with the same server settings plus the key pair. Typed as the
+ * HTTP form: Fastify picks the server by the option present, and both servers emit the same events
+ * (`upgrade` included), which is all the rest of the router relies on.
+ */
+function serverOptions(opts: NodeServerOpts, tls: AppDeps['tls']): { http: NodeServerOpts } {
+  if (!tls) return { http: opts };
+  return { https: { ...opts, key: tls.key, cert: tls.cert } } as unknown as { http: NodeServerOpts };
 }
 
 /** Everything about how the router meets browsers and abusive clients. */
@@ -123,12 +142,15 @@ export function createApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     // A missing Host is answered by the Host guard in the one error shape (Node's own answer is an
     // empty 400); parser errors (431, malformed requests, timeouts) by handleClientError.
-    http: {
-      requireHostHeader: false,
-      headersTimeout: limits.headersTimeoutMs,
-      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
-      maxHeaderSize: limits.maxHeaderBytes,
-    },
+    ...serverOptions(
+      {
+        requireHostHeader: false,
+        headersTimeout: limits.headersTimeoutMs,
+        connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+        maxHeaderSize: limits.maxHeaderBytes,
+      },
+      deps.tls,
+    ),
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     clientErrorHandler: handleClientError,

@@ -1,3 +1,4 @@
+import { Server as TlsServer } from 'node:tls';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -120,7 +121,9 @@ export function registerGuardChain(
   const previewOrigin = (): PreviewOrigin => {
     if (configuredPreview) return configuredPreview;
     const port = listeningPort();
-    return { scheme: 'http', domain: 'localhost', ...(port !== undefined ? { port } : {}) };
+    // Previews are served by this same server: over TLS when it speaks TLS (`agenttier up --tls-cert`).
+    const scheme = app.server instanceof TlsServer ? 'https' : 'http';
+    return { scheme, domain: 'localhost', ...(port !== undefined ? { port } : {}) };
   };
 
   /** Classifies a Host header or throws 400/421 in the one error shape. */

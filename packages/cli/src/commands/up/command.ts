@@ -56,6 +56,15 @@ export const upCommand = {
       choices: ['auto', 'loop', 'off'],
     },
     {
+      flags: '--tls-cert <file>',
+      description:
+        'PEM certificate: serve HTTPS (API, terminals, previews, web UI) with --tls-key; needed to expose the API beyond this machine safely (default AGENTTIER_TLS_CERT)',
+    },
+    {
+      flags: '--tls-key <file>',
+      description: 'PEM private key for --tls-cert (default AGENTTIER_TLS_KEY)',
+    },
+    {
       flags: '--dev-auth',
       description:
         'development authentication: every local caller without a key is an admin (loopback only; never on a shared machine)',

@@ -43,6 +43,8 @@ const up: Handler = async (client, { opts }) => {
   const corsOrigins = list(opts.corsOrigin, client.env.AGENTTIER_CORS_ORIGINS);
   const previewOrigin = str(opts.previewOrigin) ?? client.env.AGENTTIER_PREVIEW_ORIGIN;
   const devAuth = opts.devAuth === true;
+  const tlsCertPath = str(opts.tlsCert) ?? client.env.AGENTTIER_TLS_CERT;
+  const tlsKeyPath = str(opts.tlsKey) ?? client.env.AGENTTIER_TLS_KEY;
   // Flags over the environment; the platform parses and checks the result (oidcSettingsFromEnv).
   const oidcEnv: Record<string, string | undefined> = {
     ...Object.fromEntries(Object.entries(client.env).filter(([k]) => k.startsWith('AGENTTIER_OIDC_'))),
@@ -66,6 +68,8 @@ const up: Handler = async (client, { opts }) => {
       ...(previewOrigin ? { previewOrigin } : {}),
       ...(devAuth ? { devAuth } : {}),
       ...(Object.keys(oidcEnv).length ? { oidcEnv } : {}),
+      ...(tlsCertPath ? { tlsCertPath } : {}),
+      ...(tlsKeyPath ? { tlsKeyPath } : {}),
     });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
