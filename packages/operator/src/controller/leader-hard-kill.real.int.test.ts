@@ -179,6 +179,12 @@ if (reason) {
       child.kill('SIGKILL');
       await once(child, 'exit');
       await eventually(() => standby!.isLeader(), 'replica-b to lead', 60_000);
+      // isLeader() turns true when B's write returns; the watch may deliver that write a moment later.
+      await eventually(
+        () => seen.some((s) => s.holder === 'replica-b'),
+        "the watch to see replica-b's Lease",
+        30_000,
+      );
 
       // The holder went from A to B once: no write by B while A held a valid Lease, none by A after.
       const holders = seen.map((s) => s.holder).filter((h, i, all) => i === 0 || all[i - 1] !== h);
