@@ -3,7 +3,7 @@
  * descriptors, and fork-bomb from an exec. sandboxd must stay up (same pid throughout), answer with the
  * busy code (`resource_exhausted`) or succeed while the pressure lasts, and serve normally after it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { eventually } from '@agenttier/testkit';
 
@@ -77,6 +77,13 @@ async function stillTheSameDaemon(): Promise<void> {
 }
 
 describe('sandboxd under pressure from its own sandbox', () => {
+  // A failed case must not leave its flood running: every later case would start out of pids.
+  let floodId: string | undefined;
+  afterEach(async () => {
+    if (floodId) await client.killProcess(floodId).catch(() => undefined);
+    floodId = undefined;
+  });
+
   it('survives the pids limit filled by background jobs; terminal and exec answer busy, then recover', async () => {
     const terminal = await client.terminal({ session: 'kept-open' });
     let seen = '';
@@ -88,7 +95,10 @@ describe('sandboxd under pressure from its own sandbox', () => {
       command: 'for i in $(seq 2000); do sleep 600 & done 2>/dev/null; wait',
       name: 'flood',
     });
-    // Wait until the limit bites: a new process or terminal cannot start.
+    floodId = flood.id;
+    // Wait until the limit bites: a new terminal or process cannot start. A terminal is refused when
+    // sandboxd cannot start its reaper; when the last free pid goes to the reaper and the shell's fork
+    // fails inside it, the terminal opens and ends at once, so an exec refused as busy counts too.
     await eventually(
       async () => {
         const opened = await client.terminal({}).then(
@@ -98,9 +108,9 @@ describe('sandboxd under pressure from its own sandbox', () => {
           },
           (err: unknown) => (err instanceof SandboxdError ? err.code : String(err)),
         );
-        return opened === 'resource_exhausted';
+        return opened === 'resource_exhausted' || (await tryExec('true')) === 'error:resource_exhausted';
       },
-      'a terminal refused as resource_exhausted',
+      'a terminal or an exec refused as resource_exhausted',
       60_000,
     );
     // Everything else answers: the daemon is up, files work, exec is busy or works, never a crash.
