@@ -265,6 +265,8 @@ export interface AuditEvent {
   action: string;
   /** `sandbox:namespace/name`, `apikey:key_…`, `template:name`, or undefined. */
   target?: string;
+  /** What else the action needs to be read right, e.g. a terminal attach's mode: `read-only`. */
+  detail?: string;
   status: number;
   requestId: string;
   source: string;

@@ -91,6 +91,8 @@ export interface TerminalOpts extends CallOpts {
   cols?: number;
   /** @default 40 */
   rows?: number;
+  /** False: only attach to an existing session (fails with not_found instead of starting a shell). @default true */
+  create?: boolean;
 }
 
 export interface ReadFileOpts extends CallOpts {
@@ -1092,6 +1094,7 @@ export function createSandboxdClient(
           cwd: o?.cwd,
           cols: o?.cols,
           rows: o?.rows,
+          create: o?.create === false ? 'false' : undefined,
         }),
         o,
       );

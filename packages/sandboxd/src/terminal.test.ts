@@ -141,6 +141,28 @@ describe('terminals', () => {
     expect((e as SandboxdError).code).toBe('not_found');
   });
 
+  it('attaches without creating when asked: a missing session is not_found and no shell starts', async () => {
+    const before = (await sd.client.listTerminals()).length;
+    const e = await sd.client
+      .terminal({ session: 'never-opened', create: false })
+      .catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(SandboxdError);
+    expect((e as SandboxdError).code).toBe('not_found');
+    const after = await sd.client.listTerminals();
+    expect(after.some((s) => s.session === 'never-opened')).toBe(false);
+    expect(after.length).toBe(before);
+
+    const owner = await sd.client.terminal({ session: 'watched', cols: 80, rows: 24 });
+    const watcher = await sd.client.terminal({ session: 'watched', create: false });
+    expect(watcher.created).toBe(false);
+    const seen = record(watcher);
+    owner.input('echo watched-$((6*7))\r');
+    await waitFor(() => seen.text().includes('watched-42'));
+    watcher.close();
+    owner.close();
+    await sd.client.killTerminal('watched');
+  });
+
   it('ends a session without an id when its viewer leaves', async () => {
     const t = await sd.client.terminal();
     expect(t.session).toMatch(/^t-/);

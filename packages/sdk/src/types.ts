@@ -241,6 +241,8 @@ export interface AuditEventView {
   action: string;
   /** `sandbox:namespace/name`, `apikey:key_…`, `template:name`. */
   target?: string;
+  /** More about the action: a terminal attach's mode (`read-only`, `read-write`). */
+  detail?: string;
   status: number;
   requestId: string;
   source: string;

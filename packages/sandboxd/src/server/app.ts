@@ -596,6 +596,7 @@ export class Sandboxd {
       cwd: q.get('cwd') || undefined,
       cols: num('cols'),
       rows: num('rows'),
+      create: q.get('create') !== 'false',
     });
     const addHeaders = (headers: string[]): void => {
       headers.push(`${TERMINAL_SESSION_HEADER}: ${session.id}`, `${TERMINAL_CREATED_HEADER}: ${created}`);

@@ -57,6 +57,11 @@ export interface OpenTerminalOpts {
   cwd?: string | undefined;
   cols?: number | undefined;
   rows?: number | undefined;
+  /**
+   * False: attach to an existing session only and fail with not_found instead of starting a shell
+   * (the router's read-only viewers must never create one). @default true
+   */
+  create?: boolean | undefined;
 }
 
 const SESSION_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -336,6 +341,8 @@ export class TerminalManager {
       }
       return { session: existing, created: false };
     }
+    if (o.create === false)
+      throw new SandboxdError('not_found', `terminal session ${o.session ?? '(unnamed)'} is not open`);
     const pty = loadPty();
     if (pty instanceof Error) {
       throw new SandboxdError('pty_unavailable', `terminals are unavailable in this sandbox: ${pty.message}`);

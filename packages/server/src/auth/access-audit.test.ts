@@ -48,14 +48,16 @@ describe('WebSocket attaches are audited', () => {
         ws.on('error', reject);
       });
     expect(await attach('/ws/terminal/box', k.mallory)).toBe(404);
-    expect(await attach('/ws/terminal/box', k.vera)).toBe(403);
+    expect(await attach('/ws/terminal/box', k.vera)).toBe(409); // a viewer watches: past the check
+    expect(await attach('/ws/tcp/box/5432', k.vera)).toBe(403);
     expect(await attach('/ws/terminal/box', k.alice)).toBe(409); // not running
     expect(await attach('/ws/tcp/box/5432', k.alice)).toBe(409);
     expect(await attach('/ws/terminal/box')).toBe(401);
     const ws = (await events()).filter((e) => e.action.startsWith('WS '));
     expect(ws.map((e) => [e.actor, e.action, e.target, e.status]).reverse()).toEqual([
       ['mallory', 'WS /ws/terminal/:id', 'sandbox:default/box', 404],
-      ['vera', 'WS /ws/terminal/:id', 'sandbox:default/box', 403],
+      ['vera', 'WS /ws/terminal/:id', 'sandbox:default/box', 409],
+      ['vera', 'WS /ws/tcp/:id/:port', 'sandbox:default/box', 403],
       ['alice', 'WS /ws/terminal/:id', 'sandbox:default/box', 409],
       ['alice', 'WS /ws/tcp/:id/:port', 'sandbox:default/box', 409],
       [undefined, 'WS /ws/terminal/:id', 'sandbox:default/box', 401],

@@ -8,6 +8,8 @@ export interface AccessAuditEntry {
   action: string;
   /** `sandbox:ns/name` (and `:port` for previews). */
   target?: string;
+  /** A terminal attach's mode (`read-only` for viewers, `read-write`). */
+  detail?: string;
   /** 101 for an attached WebSocket, 200 for a preview let through, else the refusal's status. */
   status: number;
   requestId: string;
@@ -46,6 +48,7 @@ export function createAccessAudit(log: AuditLog, opts: AccessAuditOpts = {}): Ac
         ...(e.who?.keyId ? { keyId: e.who.keyId } : {}),
         action: e.action,
         ...(e.target ? { target: e.target.slice(0, 300) } : {}),
+        ...(e.detail ? { detail: e.detail } : {}),
         status: e.status,
         requestId: e.requestId,
         source: e.source,

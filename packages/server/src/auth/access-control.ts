@@ -49,6 +49,16 @@ export function authorizeSandbox(who: Identity, sb: Sandbox, verb: SandboxVerb):
   if (who.scope && !keyVerbsAllow(who.scope.verbs, verb)) throw outOfScope(who, verb);
 }
 
+/** Whether `who`, who may see `sb`, may also `verb` it (no throw: to pick a mode, not to refuse). */
+export function sandboxAllows(who: Identity, sb: Sandbox, verb: SandboxVerb): boolean {
+  try {
+    authorizeSandbox(who, sb, verb);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createAccessControl(store: Store): AccessControl {
   const requireSandbox = async (
     who: Identity,

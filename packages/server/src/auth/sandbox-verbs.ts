@@ -11,7 +11,8 @@ export const SANDBOX_VERBS = [
   'files-write',
   'exec', // commands and background processes
   'invoke', // agent configure and invoke
-  'terminal',
+  'terminal', // a terminal, read-write: typing, resizing, starting a session
+  'terminal-view', // watching a terminal session someone else opened: output and replay, no input
   'ports', // port forwards, previews, TCP tunnels
   'lifecycle', // stop and resume
   'manage', // change (PATCH) and delete
@@ -19,7 +20,7 @@ export const SANDBOX_VERBS = [
 ] as const;
 export type SandboxVerb = (typeof SANDBOX_VERBS)[number];
 
-const VIEWER: readonly SandboxVerb[] = ['read', 'logs', 'files-read'];
+const VIEWER: readonly SandboxVerb[] = ['read', 'logs', 'files-read', 'terminal-view'];
 const OPERATOR: readonly SandboxVerb[] = [
   ...VIEWER,
   'files-write',
@@ -46,7 +47,7 @@ export const KEY_VERB_GRANTS: Readonly<Record<ScopedKeyVerb, readonly SandboxVer
   files: ['files-read', 'files-write'],
   exec: ['exec'],
   invoke: ['invoke', 'logs'],
-  terminal: ['terminal'],
+  terminal: ['terminal', 'terminal-view'],
   ports: ['ports'],
   lifecycle: ['lifecycle'],
 };

@@ -8,8 +8,10 @@ import { PlatformError } from '@agenttier/contract';
 
 import type { Store } from '@agenttier/core';
 import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
-import type { SandboxdClient } from '@agenttier/sandboxd';
+import type { SandboxdClient, TerminalConnection } from '@agenttier/sandboxd';
+import { SandboxdError } from '@agenttier/sandboxd';
 import type { AccessControl } from '../auth/access-control.ts';
+import { sandboxAllows } from '../auth/access-control.ts';
 import type { AccessAudit, AccessAuditEntry } from '../auth/access-audit.ts';
 import type { Authenticator } from '../context.ts';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
@@ -47,6 +49,24 @@ const TERMINAL_RE = /^\/ws\/terminal\/([a-z0-9][-a-z0-9]*)$/;
 const TCP_RE = /^\/ws\/tcp\/([a-z0-9][-a-z0-9]*)\/(\d+)$/;
 const SESSION_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const HEARTBEAT_MS = 30_000;
+
+/** How a terminal attach may act: viewers (`terminal-view` only) watch, others type. */
+export type TerminalMode = 'read-only' | 'read-write';
+/** 101 response header naming the attach's mode, for clients that can read upgrade headers. */
+export const TERMINAL_MODE_HEADER = 'x-agenttier-terminal-mode';
+/** Sent once to a read-only viewer whose input was dropped. */
+const READ_ONLY_MESSAGE =
+  'read-only terminal: you have viewer access to this sandbox, so your input and resizes are dropped';
+
+/** Whether a client frame is a keep-alive ping (the only frame a read-only viewer may send). */
+function isPingFrame(text: string): boolean {
+  try {
+    const f = JSON.parse(text) as unknown;
+    return typeof f === 'object' && f !== null && (f as { type?: unknown }).type === 'ping';
+  } catch {
+    return false;
+  }
+}
 /**
  * How often an open terminal, tunnel or preview WebSocket re-checks the credential and access it was
  * let in with. A revoked key, an ended session or a removed share cuts it within this time, instead of
@@ -206,9 +226,15 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         const who = await deps.authenticate(req.headers, { address });
         audited.who = who;
         if (terminal) {
-          const sb = await deps.access.requireSandbox(who, ns, terminal[1]!, 'terminal');
-          await openTerminal(req, socket, head, sb, url);
+          // Anyone who may watch gets in; only those who may also type get a read-write terminal.
+          const sb = await deps.access.requireSandbox(who, ns, terminal[1]!, 'terminal-view');
+          const mode: TerminalMode = sandboxAllows(who, sb, 'terminal') ? 'read-write' : 'read-only';
+          audited.detail = mode;
+          await openTerminal(req, socket, head, sb, url, mode);
           if (!socket.destroyed) deps.audit?.attach({ ...audited, status: 101 });
+          // A read-write attach re-checks the read-write verb: an operator turned viewer is cut, and
+          // re-attaches read-only.
+          const verb = mode === 'read-write' ? 'terminal' : 'terminal-view';
           keepAuthorized(
             socket,
             async () =>
@@ -216,7 +242,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
                 await deps.authenticate(req.headers, { address }),
                 ns,
                 terminal[1]!,
-                'terminal',
+                verb,
               ),
             audited,
           );
@@ -253,7 +279,14 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     })();
   });
 
-  async function openTerminal(req: IncomingMessage, socket: Duplex, head: Buffer, sb: Sandbox, url: URL) {
+  async function openTerminal(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    sb: Sandbox,
+    url: URL,
+    mode: TerminalMode,
+  ) {
     const name = sb.metadata.name;
     requireRunning(sb);
     const client = deps.sandboxdFor(sb);
@@ -263,10 +296,34 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     const session = url.searchParams.get('session') ?? 'main';
     if (!SESSION_RE.test(session))
       throw new PlatformError('BAD_REQUEST', 'session must match [A-Za-z0-9._-]{1,64}');
+    const readOnly = mode === 'read-only';
+    const upstream = readOnly
+      ? await attachReadOnly(client, session, name)
+      : await openReadWrite(client, session, sb, url);
+    if (closing || socket.destroyed) return upstream.close();
+    const announceMode = (headers: string[]): void => {
+      headers.push(`${TERMINAL_MODE_HEADER}: ${mode}`);
+    };
+    wss.once('headers', announceMode);
+    try {
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) =>
+        relayTerminal(ws, upstream, sb, named, readOnly),
+      );
+    } finally {
+      wss.off('headers', announceMode);
+    }
+  }
+
+  async function openReadWrite(
+    client: SandboxdClient,
+    session: string,
+    sb: Sandbox,
+    url: URL,
+  ): Promise<TerminalConnection> {
     const { effective } = await resolveEffectiveSandbox(sb, lookup).catch(() => ({ effective: undefined }));
     const num = (k: string, d: number) =>
       Math.min(1000, Math.max(1, Number(url.searchParams.get(k) ?? d) || d));
-    const upstream = await client
+    return client
       .terminal({
         session,
         cols: num('cols', 120),
@@ -276,36 +333,76 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
       .catch((err: unknown) => {
         throw fromSandboxdError(err);
       });
-    if (closing || socket.destroyed) return upstream.close();
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      void deps.sandboxes.touch(sb, Date.now());
-      let alive = true;
-      const ping = setInterval(() => {
-        if (!alive) return ws.terminate();
-        alive = false;
-        ws.ping();
-      }, HEARTBEAT_MS);
-      ping.unref();
-      ws.on('pong', () => (alive = true));
-      upstream.on('frame', (frame, text) => {
-        if (ws.readyState !== ws.OPEN) return;
-        const out = terminalCloseFrameFor(frame, named);
-        ws.send(out === frame ? text : JSON.stringify(out));
-        holdWhileBuffered(ws, upstream);
-      });
-      upstream.on('close', () => {
-        clearInterval(ping);
-        if (ws.readyState === ws.OPEN) ws.close(1000, 'session ended');
-      });
-      ws.on('message', (data, isBinary) => {
-        // Frames are relayed as they are; sandboxd ignores malformed ones without ending the session.
-        if (!isBinary) upstream.sendRaw(data.toString());
-        void deps.sandboxes.touch(sb, Date.now()); // typing counts as activity for the idle timeout
-      });
-      ws.on('close', () => {
-        clearInterval(ping);
-        upstream.close(); // detaches; the shell keeps running for the next attach
-      });
+  }
+
+  /**
+   * A viewer's attach: to a session that is already open, never starting a shell (`create: false`), and
+   * without the size parameters, which would resize the terminal the others are typing in.
+   */
+  async function attachReadOnly(client: SandboxdClient, session: string, name: string) {
+    const notOpen = () =>
+      new PlatformError(
+        'NOT_FOUND',
+        `terminal session ${session} is not open in sandbox ${name}; you have read-only access, so you can watch a session someone with terminal access started but not start one`,
+      );
+    const upstream = await client.terminal({ session, create: false }).catch((err: unknown) => {
+      if (err instanceof SandboxdError && err.code === 'not_found') throw notOpen();
+      throw fromSandboxdError(err);
+    });
+    if (upstream.created) {
+      // A sandboxd that predates `create=false` started a shell anyway: end it and refuse.
+      upstream.close();
+      await client.killTerminal(upstream.session).catch(() => undefined);
+      throw notOpen();
+    }
+    return upstream;
+  }
+
+  function relayTerminal(
+    ws: WebSocket,
+    upstream: TerminalConnection,
+    sb: Sandbox,
+    named: boolean,
+    readOnly: boolean,
+  ): void {
+    void deps.sandboxes.touch(sb, Date.now());
+    let alive = true;
+    const ping = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, HEARTBEAT_MS);
+    ping.unref();
+    ws.on('pong', () => (alive = true));
+    upstream.on('frame', (frame, text) => {
+      if (ws.readyState !== ws.OPEN) return;
+      const out = terminalCloseFrameFor(frame, named);
+      ws.send(out === frame ? text : JSON.stringify(out));
+      holdWhileBuffered(ws, upstream);
+    });
+    upstream.on('close', () => {
+      clearInterval(ping);
+      if (ws.readyState === ws.OPEN) ws.close(1000, 'session ended');
+    });
+    let toldReadOnly = false;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      if (readOnly) {
+        // Only pings pass: input, resize and anything unknown from a viewer never reach the shell.
+        if (isPingFrame(data.toString())) upstream.sendRaw('{"type":"ping"}');
+        else if (!toldReadOnly && ws.readyState === ws.OPEN) {
+          toldReadOnly = true;
+          ws.send(JSON.stringify({ type: 'error', message: READ_ONLY_MESSAGE }));
+        }
+        return;
+      }
+      // Frames are relayed as they are; sandboxd ignores malformed ones without ending the session.
+      upstream.sendRaw(data.toString());
+      void deps.sandboxes.touch(sb, Date.now()); // typing counts as activity for the idle timeout
+    });
+    ws.on('close', () => {
+      clearInterval(ping);
+      upstream.close(); // detaches; the shell keeps running for the next attach
     });
   }
 

@@ -56,7 +56,18 @@ export default function TerminalTab({ sandbox }: SandboxTabProps): ReactNode {
   return <Terminals sandbox={sandbox} />;
 }
 
+/** Viewers watch: the router drops their input and will not start a session for them. */
+function ReadOnlyNote(): ReactNode {
+  return (
+    <p role="status" className="sbx-warn" data-terminal-mode="read-only">
+      <strong>Read-only.</strong> This sandbox is shared with you as a viewer: you can watch a session someone
+      with terminal access opened, but what you type is not sent and you cannot start a session.
+    </p>
+  );
+}
+
 function Terminals({ sandbox }: SandboxTabProps): ReactNode {
+  const readOnly = sandbox.access === 'viewer';
   const handle = useSandboxHandle(sandbox);
   const storageKey = `agenttier.terminal.sessions.${sandbox.namespace}.${sandbox.name}`;
   const [names, setNames] = useState<string[]>(() => storedSessions(storageKey));
@@ -90,6 +101,7 @@ function Terminals({ sandbox }: SandboxTabProps): ReactNode {
 
   return (
     <div className="stack">
+      {readOnly ? <ReadOnlyNote /> : null}
       <div className="row spread wrap">
         <div role="tablist" aria-label="Terminal sessions" className="sbx-subtabs">
           {names.map((n) => (
@@ -107,7 +119,7 @@ function Terminals({ sandbox }: SandboxTabProps): ReactNode {
             </button>
           ))}
         </div>
-        <form className="row wrap" onSubmit={addSession} aria-label="New terminal session">
+        <form className="row wrap" onSubmit={addSession} aria-label="New terminal session" hidden={readOnly}>
           <label htmlFor="term-new-name">New session</label>
           <input
             id="term-new-name"
@@ -131,6 +143,7 @@ function Terminals({ sandbox }: SandboxTabProps): ReactNode {
           key={active}
           name={active}
           open={(o) => handle.terminal(o)}
+          readOnly={readOnly}
           onClose={names.length > 1 || active !== 'main' ? () => closeSession(active) : undefined}
         />
       </div>
@@ -141,6 +154,7 @@ function Terminals({ sandbox }: SandboxTabProps): ReactNode {
 function SessionPane(props: {
   name: string;
   open: ConstructorParameters<typeof TerminalSession>[0]['open'];
+  readOnly: boolean;
   onClose: (() => void) | undefined;
 }): ReactNode {
   // One session object per mounted pane, made in the effect so a remount (StrictMode) gets a fresh one.
@@ -213,9 +227,11 @@ function SessionPane(props: {
           <button type="button" onClick={() => void copy()}>
             Copy
           </button>
-          <button type="button" onClick={() => void paste()}>
-            Paste
-          </button>
+          {props.readOnly ? null : (
+            <button type="button" onClick={() => void paste()}>
+              Paste
+            </button>
+          )}
           {canReconnect ? (
             <button type="button" className="primary" onClick={() => void session?.connect()}>
               Reconnect
