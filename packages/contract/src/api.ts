@@ -3,6 +3,7 @@ import type { FieldIssue } from './errors.ts';
 import { PlatformError } from './errors.ts';
 import { LIMITS, utf8Bytes } from './limits.ts';
 import { SEED_FIELD_REFUSALS, droppedFields } from './seed-fields.ts';
+import { annotationsPatchSchema, labelsPatchSchema } from './merge-patch.ts';
 import {
   annotationsSchema,
   durationSchema,
@@ -41,15 +42,25 @@ export const createSandboxRequestSchema = z.strictObject({
 });
 export type CreateSandboxRequest = z.infer<typeof createSandboxRequestSchema>;
 
+/**
+ * `PATCH /sandboxes/{id}`: a JSON merge patch (RFC 7396). Fields left out stay; `labels` and
+ * `annotations` merge key by key, and a key set to `null` is removed. Nowhere else may a value be
+ * null (see `patchNullAllowed`).
+ */
 export const patchSandboxRequestSchema = z.strictObject({
   timeout: durationSchema.optional(),
   idleTimeout: durationSchema.optional(),
   resources: resourcesSchema.optional(),
   env: z.array(envVarSchema).max(256).optional(),
-  labels: labelsSchema.optional(),
-  annotations: annotationsSchema.optional(),
+  labels: labelsPatchSchema.optional(),
+  annotations: annotationsPatchSchema.optional(),
 });
 export type PatchSandboxRequest = z.infer<typeof patchSandboxRequestSchema>;
+
+/** The places of a PATCH body where `null` means "remove": one label's or one annotation's value. */
+export function patchNullAllowed(path: readonly string[]): boolean {
+  return path.length === 2 && (path[0] === 'labels' || path[0] === 'annotations');
+}
 
 export const MAX_EXEC_TIMEOUT_SECONDS = 3600;
 const LARGE_INPUT_HINT = 'pass large input through `stdin` instead';
@@ -140,6 +151,26 @@ export interface SandboxView {
   labels: Record<string, string>;
   conditions: unknown[];
   resourceVersion: string;
+}
+
+/**
+ * `GET /sandboxes/{id}/agent/config`: what the last successful configure set. When `configured`,
+ * the fields of the seed's `AgentConfigureStatus` are all there (wire-compatible), plus the install
+ * argv and the files' paths (never their contents; empty for a configure older than this field).
+ * `envNames` are the names of the variables the agent's processes get (the sandbox's and its
+ * template's `env`): names only, never a value, since values are often credentials.
+ */
+export interface AgentConfigView {
+  configured: boolean;
+  lastConfiguredAt?: string;
+  installCommandHash?: string;
+  entrypoint: string[];
+  installExitCode?: number;
+  maxConcurrentInvokes?: number;
+  defaultInvokeTimeoutSeconds?: number;
+  installCommand: string[];
+  files: Array<{ path: string; sizeBytes: number; mode?: string }>;
+  envNames: string[];
 }
 
 export interface FileEntry {

@@ -63,11 +63,19 @@ export {
   MAX_FILE_BYTES,
   parseExactOrThrow,
   parseOrThrow,
+  patchNullAllowed,
   patchSandboxRequestSchema,
   templateWriteRequestSchema,
   toFieldIssues,
 } from './api.ts';
+export {
+  annotationsPatchSchema,
+  applyStringMapPatch,
+  labelsPatchSchema,
+  refuseMisplacedNulls,
+} from './merge-patch.ts';
 export type {
+  AgentConfigView,
   CreateSandboxRequest,
   ExecResponse,
   FileEntry,

@@ -265,6 +265,15 @@ export const agentConfigureStatusSchema = z.object({
   installExitCode: z.number().int(),
   maxConcurrentInvokes: z.number().int(),
   defaultInvokeTimeoutSeconds: z.number().int(),
+  /**
+   * Not in the seed's status (it keeps only the hash): the install argv and the files' paths, so a
+   * client can show what was configured (`GET …/agent/config`). Never file contents. The install
+   * argv is no more than the install log already prints (`[configure] running install: …`).
+   */
+  installCommand: z.array(z.string()).optional(),
+  files: z
+    .array(z.object({ path: z.string(), sizeBytes: z.number().int(), mode: z.string().optional() }))
+    .optional(),
 });
 export type AgentConfigureStatus = z.infer<typeof agentConfigureStatusSchema>;
 

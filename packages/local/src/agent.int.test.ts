@@ -67,6 +67,13 @@ describe('agent mode: /configure and /invoke', () => {
     expect(code.status).toBe(400);
     expect(((await code.json()) as { error: string }).error).toMatch(/mode "code".*exec and files/);
     expect((await configure('code-box', { entrypoint: ['true'] })).status).toBe(400);
+    // Nothing configured yet: the read API says so (200), and a code-mode sandbox has no agent config.
+    const none = await api(base, 'GET', `/api/v1/sandboxes/demo-agent/agent/config?namespace=${ns}`);
+    expect(none.status).toBe(200);
+    expect(none.json).toMatchObject({ configured: false, entrypoint: [], installCommand: [], files: [] });
+    const codeMode = await api(base, 'GET', `/api/v1/sandboxes/code-box/agent/config?namespace=${ns}`);
+    expect(codeMode.status).toBe(400);
+    expect(codeMode.json.code).toBe('WRONG_MODE');
   });
 
   it('follows the seed quickstart event by event', async () => {
@@ -124,6 +131,22 @@ describe('agent mode: /configure and /invoke', () => {
       }),
     );
     expect(changed.at(-1)).toMatchObject({ event: 'result', data: { skipped: false } });
+    // The read API returns what was configured: the seed's status fields, the install argv and the
+    // files' paths and sizes (never their contents).
+    const configUrl = `/api/v1/sandboxes/demo-agent/agent/config?namespace=${ns}`;
+    const cfg = await api(base, 'GET', configUrl);
+    expect(cfg.json).toMatchObject({
+      configured: true,
+      entrypoint: body.entrypoint,
+      installCommand: body.installCommand,
+      installExitCode: 0,
+      installCommandHash: changed.at(-1)!.data.installCommandHash,
+      files: [{ path: '/workspace/agent.py', sizeBytes: Buffer.byteLength(agentPy + '\n# v2\n') }],
+    });
+    expect(cfg.json).toHaveProperty('lastConfiguredAt');
+    expect(cfg.json).toHaveProperty('maxConcurrentInvokes');
+    expect(cfg.json).toHaveProperty('defaultInvokeTimeoutSeconds');
+    expect(JSON.stringify(cfg.json)).not.toContain('# v2');
     const log = await api(base, 'GET', `/api/v1/sandboxes/demo-agent/configure/install-log?namespace=${ns}`);
     expect(log.json.log).toContain('installing');
     // A failing install reports its exit code in `result`; a timeout is an `error` event.
@@ -138,6 +161,17 @@ describe('agent mode: /configure and /invoke', () => {
       event: 'error',
       data: { phase: 'install', message: 'install timed out after 1s' },
     });
+    // A failed install leaves the last successful configuration in place.
+    expect((await api(base, 'GET', configUrl)).json.installCommand).toEqual(body.installCommand);
+    // Env names are listed, their values never (they are often credentials).
+    const secret = 'sekret-value-' + Math.random().toString(36).slice(2);
+    const patched = await api(base, 'PATCH', `/api/v1/sandboxes/demo-agent?namespace=${ns}`, {
+      env: [{ name: 'API_TOKEN', value: secret }],
+    });
+    expect(patched.status).toBe(200);
+    const withEnv = await api(base, 'GET', configUrl);
+    expect(withEnv.json.envNames).toContain('API_TOKEN');
+    expect(JSON.stringify(withEnv.json)).not.toContain(secret);
     // Restore a working configuration for the next tests.
     await collectSse(await configure('demo-agent', body));
   });

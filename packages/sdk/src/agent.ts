@@ -5,6 +5,7 @@ import type { SSEEvent } from './sse.ts';
 import { eventPayload } from './sse.ts';
 import { resumableEvents, streamError } from './streams.ts';
 import type {
+  AgentConfigView,
   AttachOpts,
   CallOpts,
   ConfigureFile,
@@ -170,6 +171,24 @@ export class SandboxAgent {
       signal: opts.signal,
     });
     return res?.log ?? '';
+  }
+
+  /**
+   * What the last successful configure set: entrypoint, install argv, the files' paths (not their
+   * contents) and the names of the agent's environment variables (never values).
+   * @example
+   * ```ts
+   * const cfg = await sandbox.agent.config();
+   * if (cfg.configured) console.log(cfg.entrypoint.join(' '));
+   * ```
+   */
+  async config(opts: CallOpts = {}): Promise<AgentConfigView> {
+    return this.http.json<AgentConfigView>({
+      method: 'GET',
+      path: `${this.basePath}/agent/config`,
+      query: this.query(),
+      signal: opts.signal,
+    });
   }
 
   private invokeRequest(opts: InvokeOpts, detach: boolean) {

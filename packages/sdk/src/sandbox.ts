@@ -459,10 +459,11 @@ export class Sandbox {
   }
 
   /**
-   * Changes a running sandbox (`PATCH`): idle timeout, resources, labels, annotations.
+   * Changes a running sandbox (`PATCH`, a JSON merge patch): idle timeout, resources, labels,
+   * annotations. Labels and annotations merge key by key; a key set to `null` is removed.
    * @example
    * ```ts
-   * await sandbox.update({ idleTimeout: '2h', labels: { team: 'ml' } });
+   * await sandbox.update({ idleTimeout: '2h', labels: { team: 'ml', stale: null } });
    * ```
    */
   async update(patch: PatchSandboxRequest, opts: CallOpts = {}): Promise<Record<string, unknown>> {

@@ -19,6 +19,7 @@ export type {
   UserInfo,
 } from '@agenttier/contract';
 export type { PortView, TemplateView } from '@agenttier/contract';
+export type { AgentConfigView, PatchSandboxRequest } from '@agenttier/contract';
 
 /** Every call accepts a signal; aborting rejects with the signal's reason. */
 export interface CallOpts {

@@ -432,6 +432,15 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   },
   {
     method: 'GET',
+    path: `${S}/agent/config`,
+    tag: 'agent',
+    summary:
+      'What the last successful configure set: the AgentConfigureStatus fields, install argv, file paths (no contents), env names (no values)',
+    query: NS,
+    success: json('{configured, entrypoint, installCommand, files, envNames, …}'),
+  },
+  {
+    method: 'GET',
     path: `${S}/configure/install-log`,
     tag: 'agent',
     summary: 'The last install log',

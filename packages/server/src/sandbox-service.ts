@@ -4,6 +4,7 @@ import {
   DEFAULT_NAMESPACE,
   PlatformError,
   annotationsSchema,
+  applyStringMapPatch,
   isPlatformError,
   labelsSchema,
   parseOrThrow,
@@ -278,12 +279,13 @@ export function createSandboxService(deps: SandboxServiceDeps) {
           spec.env = req.env;
           applied.env = 'on-restart';
         }
+        // JSON merge patch: `null` removes a key (absent keys are a no-op), strings set one.
         if (req.labels) {
-          metadata.labels = { ...metadata.labels, ...req.labels };
+          metadata.labels = applyStringMapPatch(metadata.labels, req.labels);
           applied.labels = 'immediately';
         }
         if (req.annotations) {
-          metadata.annotations = { ...metadata.annotations, ...req.annotations };
+          metadata.annotations = applyStringMapPatch(metadata.annotations, req.annotations);
           applied.annotations = 'immediately';
         }
         // The limits hold for the merged result (256 KiB of annotations in total, not per request).

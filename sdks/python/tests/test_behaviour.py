@@ -123,6 +123,9 @@ def test_file_watch(api: Any, namespace: str) -> None:
     sb = _running(api, "watcher", namespace)
     sb.update(idleTimeout="45m")  # PATCH with wire names
     assert sb.refresh().view["idleTimeout"] == "45m"
+    sb.update(labels={"team": "ml", "stale": "yes"})
+    sb.update(labels={"stale": None, "never-set": None})  # merge patch: None removes; absent is a no-op
+    assert sb.refresh().view["labels"] == {"team": "ml"}
     with pytest.raises(ValueError):
         sb.update()
     sb.files.mkdir("/workspace/w")
@@ -166,6 +169,11 @@ def test_agent_mode(api: Any, namespace: str, tmp_path: Path) -> None:
         install_command=["sh", "-c", "echo installing; echo warn >&2"],
     ).skipped
     assert "installing" in sb.agent.install_log()
+    cfg = sb.agent.config()  # what was configured, to prefill a form: paths and names, no contents
+    assert cfg["configured"] and cfg["entrypoint"] == ["python3", "/workspace/agent.py"]
+    assert cfg["installCommand"] == ["sh", "-c", "echo installing; echo warn >&2"]
+    assert [f["path"] for f in cfg["files"]] == ["/workspace/agent.py"]
+    assert "content" not in cfg["files"][0]
 
     done = sb.agent.invoke("count 3")
     assert (done.stdout, done.exit_code, done.reason) == ("1\n2\n3", 0, "completed")

@@ -185,6 +185,36 @@ describe('agent mode on the Kubernetes router (records in the router data direct
     const log = await fetch(url('/configure/install-log'));
     expect(log.status).toBe(200);
     expect(await log.text()).toContain('installing on the pod');
+    // The read API on the Kubernetes router: the install argv and file paths survived the custom
+    // resource's schema (a field the CRD does not declare would be pruned by the API server).
+    const cfg = await fetch(url('/agent/config'));
+    expect(cfg.status).toBe(200);
+    expect(await cfg.json()).toMatchObject({
+      configured: true,
+      entrypoint,
+      installCommand: ['sh', '-c', 'echo installing on the pod'],
+      files: [{ path: join(workspace, 'agent.py'), sizeBytes: Buffer.byteLength(agentPy) }],
+      installExitCode: 0,
+    });
+  });
+
+  it('removes a label with a JSON merge patch (null) on the custom resource', async () => {
+    const patch = (body: unknown) =>
+      fetch(url(''), {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await patch({ labels: { team: 'ml', stale: 'yes' } })).status).toBe(200);
+    expect((await patch({ labels: { stale: null, absent: null } })).status).toBe(200);
+    const sb = await router.store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'k8s-agent' });
+    expect(sb?.metadata.labels).toMatchObject({ team: 'ml' });
+    expect(sb?.metadata.labels).not.toHaveProperty('stale');
+    const bad = await patch({ timeout: null });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { details: Array<{ field: string }> }).details).toEqual([
+      expect.objectContaining({ field: 'timeout' }),
+    ]);
   });
 
   let invokeId = '';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AgentConfigureStatus, Sandbox } from '@agenttier/contract';
+import type { AgentConfigView, AgentConfigureStatus, Sandbox } from '@agenttier/contract';
 import { PlatformError, formatDurationMs, isPlatformError, parseDurationMs } from '@agenttier/contract';
 import type { AgentRecordStore, DataPlane, EffectiveSandbox, InvokeRecord, Store } from '@agenttier/core';
 import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
@@ -59,7 +59,7 @@ export function createAgentService(deps: AgentServiceDeps) {
   }
 
   /** The order of checks is the seed product's: mode (400), phase (409), then the call's own rules. */
-  function requireAgentMode(sb: Sandbox, what: 'configure' | 'invoke'): void {
+  function requireAgentMode(sb: Sandbox, what: 'configure' | 'invoke' | 'agent/config'): void {
     if ((sb.spec.mode ?? 'code') !== 'agent') {
       throw new PlatformError(
         'WRONG_MODE',
@@ -126,6 +126,12 @@ export function createAgentService(deps: AgentServiceDeps) {
         entrypoint,
         installExitCode,
         ...limits,
+        installCommand: req.installCommand ?? [],
+        files: files.map((f) => ({
+          path: f.path,
+          sizeBytes: f.bytes.length,
+          ...(f.mode !== undefined ? { mode: `0${f.mode.toString(8)}` } : {}),
+        })),
       };
       if (installExitCode === 0) await persistConfigure(sb, status);
       emit('result', {
@@ -233,6 +239,23 @@ export function createAgentService(deps: AgentServiceDeps) {
 
   return {
     requireAgentMode,
+
+    /** What the last successful configure set (`GET …/agent/config`): env names only, never values. */
+    async config(sb: Sandbox): Promise<AgentConfigView> {
+      const effective = await effectiveOf(sb);
+      const envNames = [...new Set([...effective.env, ...(effective.agent.env ?? [])].map((e) => e.name))];
+      envNames.sort();
+      const configured = sb.status?.agentConfigure;
+      if (!configured) return { configured: false, entrypoint: [], installCommand: [], files: [], envNames };
+      const { installCommand, files, ...seedFields } = configured;
+      return {
+        configured: true,
+        ...seedFields,
+        installCommand: installCommand ?? [],
+        files: files ?? [],
+        envNames,
+      };
+    },
 
     /**
      * Runs a configure. `emit` streams events; the returned promise resolves after the last one.

@@ -101,6 +101,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
 
   [`POST ${S}/configure`]: limited(sb('invoke'), 'invoke'),
   [`GET ${S}/configure/install-log`]: sb('logs'),
+  // The install argv it shows is in the install log too, so it is read with the same verb.
+  [`GET ${S}/agent/config`]: sb('logs'),
   [`POST ${S}/invoke`]: limited(sb('invoke'), 'invoke'),
   [`POST ${S}/invoke/cancel`]: sb('invoke'),
   [`GET ${S}/invokes`]: sb('logs'),

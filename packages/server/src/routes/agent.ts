@@ -93,6 +93,14 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
     sse.end();
   });
 
+  // Readable by viewers: it shows no more than the install log does (the install argv), file paths
+  // without contents, and env names without values.
+  app.get<SandboxRoute>('/api/v1/sandboxes/:id/agent/config', async (req) => {
+    const sb = await lookup(req);
+    agent.requireAgentMode(sb, 'agent/config');
+    return agent.config(sb);
+  });
+
   app.get<SandboxRoute>('/api/v1/sandboxes/:id/configure/install-log', async (req) => {
     const sb = await lookup(req);
     const log = await records.getInstallLog(sb.metadata.namespace ?? 'default', sb.metadata.name);

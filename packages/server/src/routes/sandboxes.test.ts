@@ -268,6 +268,57 @@ describe('stop, resume, patch, delete', () => {
     ]);
   });
 
+  it('merges labels and annotations as a JSON merge patch: null removes a key, an absent key is a no-op', async () => {
+    await running('sb');
+    const patch = (payload: Record<string, unknown>) =>
+      h.app.inject({ method: 'PATCH', url: '/api/v1/sandboxes/sb', payload });
+    const labelsNow = async () =>
+      json(await h.app.inject({ method: 'GET', url: '/api/v1/sandboxes/sb' })).labels;
+    expect(
+      (await patch({ labels: { team: 'ml', stale: 'yes' }, annotations: { note: 'x' } })).statusCode,
+    ).toBe(200);
+    const removed = await patch({ labels: { stale: null, 'never-set': null, env: 'dev' } });
+    expect(json(removed)).toMatchObject({ applied: { labels: 'immediately' } });
+    expect((json(removed).sandbox as { labels: unknown }).labels).toEqual({ team: 'ml', env: 'dev' });
+    expect(await labelsNow()).toEqual({ team: 'ml', env: 'dev' });
+    // Removing only keys that do not exist is valid and changes nothing.
+    expect((await patch({ labels: { ghost: null } })).statusCode).toBe(200);
+    expect(await labelsNow()).toEqual({ team: 'ml', env: 'dev' });
+    expect((await patch({ annotations: { note: null } })).statusCode).toBe(200);
+    const stored = await h.store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'sb' });
+    expect(stored?.metadata.annotations ?? {}).toEqual({});
+  });
+
+  it.each([
+    ['timeout', { timeout: null }, ['timeout']],
+    ['resources.limits.memory', { resources: { limits: { memory: null } } }, ['resources.limits.memory']],
+    ['all labels at once', { labels: null }, ['labels']],
+    ['env', { env: null, idleTimeout: null }, ['env', 'idleTimeout']],
+  ])(
+    'refuses null where it is not a label or annotation value (%s): 400 naming the field',
+    async (_w, payload, fields) => {
+      await running('sb');
+      const r = await h.app.inject({ method: 'PATCH', url: '/api/v1/sandboxes/sb', payload });
+      const body = expectError(r, 400, 'VALIDATION_FAILED');
+      expect((body.details as Array<{ field: string; rule: string }>).map((d) => [d.field, d.rule])).toEqual(
+        fields.map((f) => [f, 'null_not_allowed']),
+      );
+      expect(body.message).toMatch(/may not be null/);
+    },
+  );
+
+  it('still checks the labels it sets (a bad value beside a removal is 400 naming the key)', async () => {
+    await running('sb');
+    const r = await h.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/sandboxes/sb',
+      payload: { labels: { gone: null, bad: 'x'.repeat(64) } },
+    });
+    expect(expectError(r, 400, 'VALIDATION_FAILED').details).toEqual([
+      expect.objectContaining({ field: 'labels.bad' }),
+    ]);
+  });
+
   it('deletes with 204; with the controller finalizer it shows Deleting and refuses transitions', async () => {
     await running('sb');
     const sb = (await h.store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'sb' }))!;

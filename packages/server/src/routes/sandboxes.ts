@@ -9,7 +9,9 @@ import {
   nameSchema,
   parseExactOrThrow,
   parseOrThrow,
+  patchNullAllowed,
   patchSandboxRequestSchema,
+  refuseMisplacedNulls,
 } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
 import type { Identity } from '../context.ts';
@@ -73,6 +75,7 @@ export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDe
 
   app.patch<SandboxRoute>('/api/v1/sandboxes/:id', async (req) => {
     const { id } = req.params;
+    refuseMisplacedNulls(req.body, 'patch', patchNullAllowed);
     const body = parseExactOrThrow(patchSandboxRequestSchema, mapSeedSandboxFields(req.body ?? {}), 'patch');
     const result = await sandboxes.patch(namespaceOf(req.query), id, body);
     const { sandbox, ...rest } = result;

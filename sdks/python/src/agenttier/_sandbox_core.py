@@ -176,7 +176,8 @@ class SandboxCore:
         yield from call_json(self.call("DELETE"))
 
     def _update(self, /, **fields: Any) -> Plan[dict[str, Any]]:
-        """``PATCH``: ``idleTimeout``, ``resources``, ``labels``, ``annotations`` (wire names); the answer."""
+        """``PATCH`` (a JSON merge patch): ``idleTimeout``, ``resources``, ``labels``, ``annotations`` (wire
+        names); the answer. A label or annotation set to ``None`` is removed: ``update(labels={"old": None})``."""
         if not fields:
             raise ValueError("update() needs at least one field")
         res = dict((yield from call_json(self.call("PATCH", json=fields))))
@@ -549,6 +550,12 @@ class AgentCore:
 
     def _get_invoke(self, invoke_id: str) -> Plan[dict[str, Any]]:
         res = yield from call_json(self._sb.call("GET", f"/invokes/{quote(invoke_id, safe='')}"))
+        return dict(res)
+
+    def _config(self) -> Plan[dict[str, Any]]:
+        """What the last successful configure set: ``configured``, ``entrypoint``, ``installCommand``,
+        ``files`` (paths and sizes, no contents), ``envNames`` (no values) and the seed's status fields."""
+        res = yield from call_json(self._sb.call("GET", "/agent/config"))
         return dict(res)
 
     def _install_log(self) -> Plan[str]:

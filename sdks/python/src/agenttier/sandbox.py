@@ -116,6 +116,7 @@ class Agent(AgentCore):
     invokes = blocking(AgentCore._invokes)
     get_invoke = blocking(AgentCore._get_invoke)
     install_log = blocking(AgentCore._install_log)
+    config = blocking(AgentCore._config)
 
 
 class AsyncAgent(AgentCore):
@@ -134,6 +135,7 @@ class AsyncAgent(AgentCore):
     invokes = awaiting(AgentCore._invokes)
     get_invoke = awaiting(AgentCore._get_invoke)
     install_log = awaiting(AgentCore._install_log)
+    config = awaiting(AgentCore._config)
 
 
 class Sandbox(SandboxCore):
