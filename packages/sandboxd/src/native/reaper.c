@@ -6,8 +6,15 @@
  * environment) is reparented to it by the kernel instead of escaping to the container's init, so
  * "every process below this pid" is exactly what the command started.
  *
+ * Where subreapers are refused (gVisor answers EINVAL to all but a PID namespace's init), it makes a
+ * new user + PID namespace instead (the user namespace maps only our own uid and gid, so nothing
+ * gains a privilege) and forks a copy of itself as that namespace's init, which then does the above.
+ * Orphans in a PID namespace go to its init, a process inside cannot signal anything outside it (not
+ * even this outer reaper: its pid does not exist there), and when the init dies the kernel kills
+ * every process in the namespace. The outer reaper only waits and forwards signals.
+ *
  *   agenttier-reaper --check
- *       exit 0 when this kernel lets us be a subreaper.
+ *       exit 0 when this kernel lets us be a subreaper or make such a namespace.
  *   agenttier-reaper [--status-fd N] [--exit-with-main] [--forward-signals] [--export-pid NAME]
  *                    [--oom-score-adj N] -- COMMAND [ARG...]
  *
@@ -34,6 +41,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,6 +89,120 @@ static void report(const char *fmt, const char *s, int n) {
   }
 }
 
+/* Writes `text` to a /proc file of this process; 0 on success. */
+static int write_proc(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t w = write(fd, text, strlen(text));
+  int e = errno;
+  close(fd);
+  errno = e;
+  return w == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/*
+ * Moves this process's future children into a new PID namespace, inside a new user namespace that
+ * maps our own uid and gid to themselves (all an unprivileged process may map): the command keeps its
+ * identity and file ownership, and gains nothing (its capabilities in the new namespace are dropped
+ * by its execve as a non-root uid, and are worthless outside it anyway).
+ */
+static int new_pid_namespace(void) {
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0) return -1;
+  char map[64];
+  if (write_proc("/proc/self/setgroups", "deny") != 0 && errno != ENOENT) return -1;
+  snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+  if (write_proc("/proc/self/uid_map", map) != 0) return -1;
+  snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+  if (write_proc("/proc/self/gid_map", map) != 0) return -1;
+  return 0;
+}
+
+/* The pid of this process as /proc (mounted for the container's PID namespace) names it. */
+static pid_t proc_pid(void) {
+  char buf[32];
+  ssize_t n = readlink("/proc/self", buf, sizeof buf - 1);
+  if (n <= 0) return getpid();
+  buf[n] = 0;
+  pid_t p = (pid_t)atoi(buf);
+  return p > 0 ? p : getpid();
+}
+
+/* --check: can this kernel hold a command's descendants one way or the other? */
+static int check(void) {
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) == 0) return 0;
+  pid_t probe = fork();
+  if (probe < 0) return 1;
+  if (probe == 0) {
+    if (new_pid_namespace() != 0) _exit(1);
+    pid_t init = fork();
+    if (init < 0) _exit(1);
+    if (init == 0) _exit(getpid() == 1 ? 0 : 1);
+    int st;
+    if (waitpid(init, &st, 0) != init) _exit(1);
+    _exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1);
+  }
+  int st;
+  if (waitpid(probe, &st, 0) != probe) return 1;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
+static void drop_stdio(void) {
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    if (null > 2) close(null);
+  }
+}
+
+/*
+ * The outer reaper of the PID-namespace mode: forks the namespace's init (which goes on as the reaper
+ * proper and returns 0 here), then waits for it, passing signals on, and exits with its status.
+ */
+static int outer_reaper(int forward_signals, sigset_t *old) {
+  int alive[2];
+  if (pipe2(alive, O_CLOEXEC) != 0) {
+    report("E %s\n", errno_name(errno), 0);
+    exit(126);
+  }
+  pid_t init = fork();
+  if (init < 0) {
+    report("E %s\n", errno_name(errno), 0);
+    exit(126);
+  }
+  if (init == 0) {
+    // The namespace's init dies with us (and the kernel then kills everything in the namespace). Its
+    // parent is outside the namespace, so getppid() says 0 either way: the pipe tells whether we died
+    // before the death signal was armed.
+    close(alive[1]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    struct pollfd pfd = {.fd = alive[0], .events = POLLIN};
+    if (poll(&pfd, 1, 0) != 0) _exit(127);
+    close(alive[0]);
+    return 0;
+  }
+  close(alive[0]);
+  main_pid = init;
+  if (status_fd >= 0) close(status_fd); // the init reports; we hold nothing of the caller's
+  if (!forward_signals && status_fd >= 0) drop_stdio();
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = forward_signals ? forward : SIG_IGN;
+  sa.sa_flags = SA_RESTART;
+  for (size_t k = 0; k < N_FORWARDED; k++) sigaction(FORWARDED[k], &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  sigprocmask(SIG_SETMASK, old, NULL);
+  int st;
+  pid_t p;
+  do p = waitpid(init, &st, 0);
+  while (p < 0 && errno == EINTR);
+  if (p != init) exit(126);
+  exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
+}
+
 static int usage(void) {
   fputs("usage: agenttier-reaper --check | [--status-fd N] [--exit-with-main] [--forward-signals] "
         "[--export-pid NAME] [--oom-score-adj N] -- COMMAND [ARG...]\n",
@@ -91,7 +214,7 @@ int main(int argc, char **argv) {
   int exit_with_main = 0, forward_signals = 0, i = 1;
   const char *export_name = NULL, *oom = NULL;
   for (; i < argc; i++) {
-    if (strcmp(argv[i], "--check") == 0) return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : 1;
+    if (strcmp(argv[i], "--check") == 0) return check();
     else if (strcmp(argv[i], "--exit-with-main") == 0) exit_with_main = 1;
     else if (strcmp(argv[i], "--forward-signals") == 0) forward_signals = 1;
     else if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) status_fd = atoi(argv[++i]);
@@ -103,8 +226,12 @@ int main(int argc, char **argv) {
   if (i >= argc) return usage();
   char **cmd = argv + i;
 
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) perror("agenttier-reaper: PR_SET_CHILD_SUBREAPER");
   if (status_fd >= 0 && fcntl(status_fd, F_SETFD, FD_CLOEXEC) != 0) status_fd = -1;
+  int pid_namespace = 0;
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    if (new_pid_namespace() == 0) pid_namespace = 1;
+    else perror("agenttier-reaper: neither a subreaper nor a PID namespace");
+  }
   if (oom) {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -124,9 +251,15 @@ int main(int argc, char **argv) {
   sigemptyset(&block);
   for (size_t k = 0; k < N_FORWARDED; k++) sigaddset(&block, FORWARDED[k]);
   sigprocmask(SIG_BLOCK, &block, &old);
+  if (pid_namespace) outer_reaper(forward_signals, &old); // returns in the namespace's init only
 
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) != 0) {
+    report("E %s\n", errno_name(errno), 0);
+    return 126;
+  }
+  int pidpipe[2];
+  if (pipe2(pidpipe, O_CLOEXEC) != 0) {
     report("E %s\n", errno_name(errno), 0);
     return 126;
   }
@@ -141,6 +274,11 @@ int main(int argc, char **argv) {
     // are reparented and killed by sandboxd, see reaper.ts).
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != self) _exit(127);
+    pid_t visible = proc_pid();
+    ssize_t wrote = write(pidpipe[1], &visible, sizeof visible);
+    (void)wrote;
+    close(pidpipe[0]);
+    close(pidpipe[1]);
     for (size_t k = 0; k < N_FORWARDED; k++) signal(FORWARDED[k], SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -153,6 +291,13 @@ int main(int argc, char **argv) {
   }
   main_pid = pid;
   close(errpipe[1]);
+  close(pidpipe[1]);
+  pid_t visible = pid;
+  ssize_t got_pid;
+  do got_pid = read(pidpipe[0], &visible, sizeof visible);
+  while (got_pid < 0 && errno == EINTR);
+  if (got_pid != (ssize_t)sizeof visible) visible = pid;
+  close(pidpipe[0]);
   int exec_errno = 0;
   ssize_t got;
   do got = read(errpipe[0], &exec_errno, sizeof exec_errno);
@@ -163,18 +308,10 @@ int main(int argc, char **argv) {
     waitpid(pid, NULL, 0);
     return exec_errno == ENOENT ? 127 : 126;
   }
-  report("R %d\n", NULL, (int)pid);
+  report("R %d\n", NULL, (int)visible);
 
-  if (!forward_signals && status_fd >= 0) {
-    // Hold none of the caller's pipes: "output closed" must mean COMMAND's side is done.
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-      dup2(null, 0);
-      dup2(null, 1);
-      dup2(null, 2);
-      if (null > 2) close(null);
-    }
-  }
+  // Hold none of the caller's pipes: "output closed" must mean COMMAND's side is done.
+  if (!forward_signals && status_fd >= 0) drop_stdio();
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = forward_signals ? forward : SIG_IGN;

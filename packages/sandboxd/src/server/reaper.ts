@@ -17,6 +17,9 @@ import { parseProcStat } from './procfs.ts';
  * reparented to that reaper, never further up, so "the reaper's descendants" is exactly what the
  * command started, and sandboxd kills that subtree when the process ends (process-tree.ts).
  *
+ * Where subreapers are refused (gVisor), the reaper holds the command in a user + PID namespace of
+ * its own instead, as that namespace's init (reaper.c); the subtree below the reaper is the same.
+ *
  * The one way out is to kill the reaper itself (same uid). Its descendants are then reparented to the
  * next subreaper up: the container's init (pid 1; sandboxd is its child), which reaps but never runs
  * anything of its own. So whenever a reaper exits, sandboxd kills every child of its own parent other
@@ -30,7 +33,8 @@ const REAPER_FILE = 'agenttier-reaper';
 export const REAPER_PID_ENV = 'AGENTTIER_SANDBOXD_REAPER_PID';
 
 /**
- * The reaper next to this bundle, when it exists and this kernel lets it be a subreaper (`--check`);
+ * The reaper next to this bundle, when it exists and this kernel lets it be a subreaper or make a PID
+ * namespace (`--check`);
  * undefined otherwise (sandboxd then falls back to session, group and marker: see docs/security.md).
  */
 export function findReaper(moduleUrl: string): string | undefined {
