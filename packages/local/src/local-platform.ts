@@ -42,6 +42,7 @@ import {
   createSandboxdClientCache,
   DEFAULT_CREATE_LIMITS,
   rateLimitsFromEnv,
+  trustedProxiesFromEnv,
   auditRetentionFromEnv,
 } from '@agenttier/server';
 import type {
@@ -119,6 +120,8 @@ export interface LocalPlatformOpts {
    * @default env AGENTTIER_RATE_LIMIT_* or DEFAULT_IDENTITY_RATE_LIMITS
    */
   rateLimits?: IdentityRateLimitOpts;
+  /** Proxies whose X-Forwarded-For names the client (docs/auth.md); default `AGENTTIER_TRUSTED_PROXIES`, else none. */
+  trustedProxies?: string[];
   /**
    * The web UI's built files, served at `/` (docs/web-ui.md); `false`: none.
    * @default packages/web/dist (env AGENTTIER_WEB_ROOT)
@@ -360,6 +363,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     readinessChecks: [async () => void (await docker.ping())],
     createLimits,
     rateLimits: opts.rateLimits ?? rateLimitsFromEnv(process.env),
+    trustedProxies: opts.trustedProxies ?? trustedProxiesFromEnv(process.env),
     childNameOf: (namespace, name) => workloadName({ metadata: { namespace, name } }),
     // A sandbox may ask for up to the whole machine, never more (the engine would accept it and fail).
     capacity: {

@@ -39,6 +39,7 @@ import type { IdentityRateLimitOpts } from './auth/rate-limits.ts';
 import { createIdentityRateLimiter } from './auth/rate-limits.ts';
 import { installIdentityRateLimits } from './auth/rate-limit-hook.ts';
 import { createAccessAudit } from './auth/access-audit.ts';
+import { trustedProxies } from './http/trusted-proxies.ts';
 import { registerTemplateRoutes } from './routes/templates.ts';
 import { createSandboxService } from './sandbox-service.ts';
 import { CreateLimiter } from './create-limits.ts';
@@ -98,8 +99,14 @@ export interface AppDeps {
   agentRecords?: AgentRecordStore;
   /** JSON body cap. @default 16 MiB */
   jsonBodyLimitBytes?: number;
-  /** Per-identity rate limits of create, exec and invoke (docs/auth.md); none when absent. */
+  /** Per-identity and per-address rate limits of create, exec and invoke (docs/auth.md); none when absent. */
   rateLimits?: IdentityRateLimitOpts;
+  /**
+   * Proxies (addresses, CIDR ranges) whose `X-Forwarded-For` names the client, for per-address limits,
+   * the failed-authentication lockout and the audit trail's source. Absent or empty: the socket's peer is
+   * the client and the header is ignored.
+   */
+  trustedProxies?: readonly string[];
   /** Create rate limit and cap on sandboxes (`agenttier up` sets DEFAULT_CREATE_LIMITS); none when absent. */
   createLimits?: CreateLimitOpts;
   /** CPU and memory one sandbox may ask for at most (`agenttier up` passes the machine's); none when absent. */
@@ -139,7 +146,10 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 /** Builds the router without listening: tests call `app.inject()`, `main` calls `listen`. */
 export function createApp(deps: AppDeps): FastifyInstance {
   const limits = { ...SERVER_LIMIT_DEFAULTS, ...deps.http };
+  const trustsProxy = deps.trustedProxies?.length ? trustedProxies(deps.trustedProxies) : undefined;
   const app = Fastify({
+    // req.ip: the peer, or, from a trusted proxy, the right-most X-Forwarded-For hop it does not trust.
+    trustProxy: trustsProxy ? (address: string) => trustsProxy(address) : false,
     // A missing Host is answered by the Host guard in the one error shape (Node's own answer is an
     // empty 400); parser errors (431, malformed requests, timeouts) by handleClientError.
     ...serverOptions(
@@ -341,6 +351,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
       previewSessions,
       ...(preview ? { preview } : {}),
       ...(accessAudit ? { audit: accessAudit } : {}),
+      ...(trustsProxy ? { trustsProxy } : {}),
     });
   }
   if (deps.agentRecords && deps.sandboxdFor) {

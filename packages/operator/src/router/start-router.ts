@@ -29,6 +29,7 @@ import {
   hashApiKey,
   newKeyId,
   rateLimitsFromEnv,
+  trustedProxiesFromEnv,
   auditRetentionFromEnv,
 } from '@agenttier/server';
 import { namespaceList } from '../namespace-list.ts';
@@ -275,8 +276,10 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
         }
       : {}),
     devAuth,
-    // Per-identity limits of create, exec and invoke (AGENTTIER_RATE_LIMIT_*; docs/auth.md).
+    // Per-identity and per-address limits of create, exec and invoke (AGENTTIER_RATE_LIMIT_*; docs/auth.md).
     rateLimits: rateLimitsFromEnv(process.env),
+    // An Ingress or load balancer in front of the router, when it sets X-Forwarded-For (docs/auth.md).
+    trustedProxies: trustedProxiesFromEnv(process.env),
     readinessChecks: [
       async () => {
         if (!store.hasSynced || !pods.hasSynced) throw new Error('caches not synced');

@@ -135,6 +135,7 @@ describe('the limiter', () => {
     ).toEqual({
       exec: { perSecond: 5, burst: 50 },
       invoke: DEFAULT_IDENTITY_RATE_LIMITS.invoke,
+      perAddress: DEFAULT_IDENTITY_RATE_LIMITS.perAddress,
       adminMultiplier: 10,
     });
     for (const bad of ['5', '5/0', '-1/3', 'fast', '1/2/3'])

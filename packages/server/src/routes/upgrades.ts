@@ -26,6 +26,8 @@ import type { PreviewProxy } from './preview-proxy.ts';
 import { parsePort } from './preview-proxy.ts';
 import { namespaceOf } from './sandboxes.ts';
 import { holdWhileBuffered } from './ws-backpressure.ts';
+import type { TrustsProxy } from '../http/trusted-proxies.ts';
+import { clientAddressOf } from '../http/trusted-proxies.ts';
 
 export interface UpgradeDeps {
   store: Store;
@@ -42,6 +44,8 @@ export interface UpgradeDeps {
   previewSessions?: PreviewSessions;
   /** Audit trail of attaches (and refused ones). */
   audit?: AccessAudit;
+  /** Proxies whose X-Forwarded-For names the client (app.ts `trustedProxies`); absent: the peer is. */
+  trustsProxy?: TrustsProxy;
 }
 
 const TERMINAL_RE = /^\/ws\/terminal\/([a-z0-9][-a-z0-9]*)$/;
@@ -186,16 +190,20 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
     }
     track(socket);
     // What the audit trail records about this attach, filled in as the handshake gets further.
+    const address = clientAddressOf(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      deps.trustsProxy,
+    );
     const audited: Omit<AccessAuditEntry, 'status'> = {
       action: 'WS unmatched',
       requestId,
-      source: req.socket.remoteAddress ?? 'unknown',
+      source: address,
     };
     void (async () => {
       try {
         // Host allow-list and Origin first: a page on another site must not get a terminal.
         const kind = deps.guards.checkUpgrade(req);
-        const address = req.socket.remoteAddress ?? 'unknown';
         if (kind.kind === 'preview') {
           audited.action = 'WS preview';
           audited.target = `sandbox:${kind.target.namespace}/${kind.target.name}:${kind.target.port}`;
