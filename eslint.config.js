@@ -3,6 +3,11 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import agenttier from './scripts/lint/plugin.js';
 
+const NO_EXPORT_ALL = {
+  selector: 'ExportAllDeclaration',
+  message: 'export the names other modules use, not *',
+};
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'deploy/**', 'images/**/*.js'] },
   js.configs.recommended,
@@ -24,12 +29,19 @@ export default tseslint.config(
     },
   },
   {
+    // Small public surfaces: every module names what it exports, so an internal export does not become
+    // public (through a package's entry point) by being added to a module.
+    files: ['packages/*/src/**/*.ts', 'packages/*/src/**/*.tsx'],
+    rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL] },
+  },
+  {
     // Routes declare what they read from the URL once (routes/route-input.ts) instead of casting.
     files: ['packages/server/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',
+        NO_EXPORT_ALL,
         {
           selector:
             "TSAsExpression > MemberExpression.expression[object.name='req'][property.name=/^(params|query)$/]",
@@ -41,22 +53,8 @@ export default tseslint.config(
   {
     // The web UI runs in browsers (its e2e tests and build scripts run in Node).
     files: ['packages/web/src/**/*.ts', 'packages/web/src/**/*.tsx'],
-    ignores: ['packages/web/src/e2e/**'],
+    ignores: ['packages/web/src/e2e/**', 'packages/web/src/testing/**'],
     languageOptions: { globals: { ...globals.browser } },
-  },
-  {
-    // Small public surfaces: a package's entry point names what it publishes (what other packages
-    // import), so an internal export does not become public by being added to a module.
-    files: [
-      'packages/{contract,core,operator,platform-local,server}/src/index.ts',
-      'packages/{contract,core,operator,platform-local,server}/src/testing/index.ts',
-    ],
-    rules: {
-      'no-restricted-syntax': [
-        'error',
-        { selector: 'ExportAllDeclaration', message: 'export the names other packages use, not *' },
-      ],
-    },
   },
   {
     // The core and the contract are platform-neutral: no engine, Kubernetes or server libraries.

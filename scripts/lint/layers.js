@@ -57,17 +57,19 @@ export const LAYERS = {
 export const SCOPE = '@agenttier/';
 
 /**
- * Test code: test files, and the test support they share. Production code may not import any of it
- * (nor `@agenttier/testkit` or a package's `/testing` subpath).
+ * Test code: test files, and the test support they share. Test support lives only in a package's
+ * `src/testing/` (published as its `./testing` subpath) or in `testkit`; production code may not import
+ * any of it. A production file that needs a test runner is test support in the wrong place: the
+ * `agenttier/layers` rule refuses TEST_RUNNERS outside test code.
  */
 export const TEST_SUPPORT = [
   /\.test\.tsx?$/, // .tsx: the web UI's component tests
   /\/src\/testing\//,
-  /\/src\/testing\.ts$/,
-  /\/src\/e2e\//,
-  /\/src\/.*-suite\.ts$/, // a behaviour suite several test files run (fake and real backends)
   /^packages\/testkit\//,
 ];
+
+/** Packages only test code imports: a file that imports one is a test or test support. */
+export const TEST_RUNNERS = [/^vitest(\/|$)/, /^@vitest\//, /^playwright-core$/];
 
 export function isTestSupport(relativePath) {
   return TEST_SUPPORT.some((re) => re.test(relativePath));

@@ -1,10 +1,11 @@
 // The layering lint rules catch what they are for: each case lints a snippet as if it were a file at
 // `path` (ESLint's Node API with the repository's own eslint.config.js) and expects the named rule.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
-import { LAYERS, SCOPE } from './layers.js';
+import { LAYERS, SCOPE, TEST_RUNNERS, isTestSupport } from './layers.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const eslint = new ESLint({ cwd: ROOT });
@@ -48,6 +49,30 @@ describe('agenttier/layers', () => {
     expect(await problems('packages/platform-local/src/x.test.ts', testkit)).toEqual([]);
   });
 
+  it('keeps test support in testing subpaths: a production file that uses a test runner is refused', async () => {
+    const runner = "import { describe } from 'vitest';\nexport const d = describe;";
+    for (const path of [
+      'packages/operator/src/testing.ts',
+      'packages/operator/src/e2e/operator-cluster.ts',
+      'packages/operator/src/controller/leader-election-suite.ts',
+      'packages/web/src/e2e/browser.ts',
+    ]) {
+      expect(await problems(path, runner), path).toEqual([expect.stringContaining("'vitest' is for tests")]);
+    }
+    expect(
+      await problems(
+        'packages/server/src/x.ts',
+        "import { chromium } from 'playwright-core';\nexport const c = chromium;",
+      ),
+    ).toEqual([expect.stringContaining("'playwright-core' is for tests")]);
+    expect(await problems('packages/operator/src/testing/x.ts', runner)).toEqual([]);
+    expect(await problems('packages/operator/src/x.test.ts', runner)).toEqual([]);
+    // Outside a testing subpath a helper is production code, so it may not use testkit either.
+    expect(
+      await problems('packages/operator/src/e2e/x.ts', "export { eventually } from '@agenttier/testkit';"),
+    ).toEqual([expect.stringContaining('production code may not import test support')]);
+  });
+
   it('refuses deep imports and relative imports into another package', async () => {
     expect(
       await problems('packages/server/src/x.ts', "export * from '@agenttier/core/src/plan.ts';"),
@@ -67,6 +92,36 @@ describe('agenttier/layers', () => {
       'export const all = [PlatformError, createApp, DockerRuntime];',
     ].join('\n');
     expect(await problems('packages/local/src/x.ts', code)).toEqual([]);
+  });
+});
+
+describe('named exports only', () => {
+  it.each(['packages/sdk/src/index.ts', 'packages/testkit/src/index.ts', 'packages/sandboxd/src/x.ts'])(
+    'refuses export * in %s',
+    async (path) => {
+      expect(await problemsOf(path, "export * from './types.ts';", 'no-restricted-syntax')).toEqual([
+        expect.stringContaining('export the names other modules use, not *'),
+      ]);
+    },
+  );
+});
+
+describe('test support in the tree', () => {
+  it('every package file that imports a test runner is a test or lives in a testing subpath', () => {
+    const files = execFileSync('git', ['ls-files', 'packages/*.ts', 'packages/*.tsx'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean);
+    const misplaced = files.filter((path) => {
+      if (isTestSupport(path)) return false;
+      const imports = [...readFileSync(join(ROOT, path), 'utf8').matchAll(/from '([^']+)'/g)].map(
+        (m) => m[1]!,
+      );
+      return imports.some((specifier) => TEST_RUNNERS.some((re) => re.test(specifier)));
+    });
+    expect(misplaced).toEqual([]);
   });
 });
 

@@ -1,12 +1,13 @@
 // Local ESLint rules that keep the package layering of docs/architecture.md:
 //   agenttier/layers                 who may import whom (LAYERS), exported entry points only, no test
-//                                    support in production code, no relative import out of a package
+//                                    support in production code, test support only in `testing`
+//                                    subpaths, no relative import out of a package
 //   agenttier/declared-dependencies  every imported package is declared in the importer's package.json
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAYERS, SCOPE, isTestSupport } from './layers.js';
+import { LAYERS, SCOPE, TEST_RUNNERS, isTestSupport } from './layers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILTINS = new Set(builtinModules);
@@ -81,6 +82,13 @@ const layers = {
         } else if (!test && isTestSupport(target)) {
           context.report({ node, message: `production code may not import test support ('${specifier}')` });
         }
+        return;
+      }
+      if (own && !test && TEST_RUNNERS.some((re) => re.test(specifier))) {
+        context.report({
+          node,
+          message: `'${specifier}' is for tests: test support goes in packages/${own}/src/testing/ (the package's ./testing subpath), tests in *.test.ts`,
+        });
         return;
       }
       if (!specifier.startsWith(SCOPE)) return;

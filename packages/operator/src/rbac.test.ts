@@ -15,7 +15,8 @@ import { startController } from './controller/start-controller.ts';
 import type { ControllerProcess } from './controller/start-controller.ts';
 import { startRouter } from './router/start-router.ts';
 import type { RouterProcess } from './router/start-router.ts';
-import { eventually, startFakeCluster } from './testing.ts';
+import { startFakeCluster } from './testing/index.ts';
+import { eventually } from '@agenttier/testkit';
 
 const quiet = pino({ level: 'silent' });
 /** The routers' invoke-record stores (agent mode), removed after the tests. */

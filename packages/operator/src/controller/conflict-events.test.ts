@@ -1,14 +1,13 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { API_VERSION } from '@agenttier/contract';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
 import { KubernetesStore } from '@agenttier/platform-kubernetes';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
-import { startFakeCluster, eventually } from '../testing.ts';
+import { startFakeCluster, startTestController } from '../testing/index.ts';
+import { eventually } from '@agenttier/testkit';
 import type { ControllerProcess } from './start-controller.ts';
-import { startController } from './start-controller.ts';
 
 describe('optimistic-concurrency conflicts as Events', () => {
   let fake: FakeKubeApiServer | undefined;
@@ -22,16 +21,7 @@ describe('optimistic-concurrency conflicts as Events', () => {
 
   it("a 409 on a Sandbox's status write becomes one UpdateConflict Event on it; the sandbox still converges", async () => {
     fake = await startFakeCluster();
-    controller = await startController({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      identity: 'c',
-      leaderElection: false,
-      healthPort: 0,
-      metricsPort: 0,
-      host: '127.0.0.1',
-      logger: pino({ level: 'silent' }),
-    });
+    controller = await startTestController(fake);
     store = new KubernetesStore({ kubeConfig: fake.kubeConfig });
     await store.start();
     const tmpl = structuredClone(BUILTIN_TEMPLATES[0]!) as SandboxTemplate;

@@ -12,16 +12,14 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import { API_GROUP, API_VERSION } from '@agenttier/contract';
-import { eventually } from '@agenttier/testkit';
-import type { OperatorCluster } from '../e2e/operator-cluster.ts';
-import { realClusterSkipReason, realOperatorCluster } from '../e2e/operator-cluster.ts';
+import { describeOnRealCluster, eventually } from '@agenttier/testkit';
+import type { OperatorCluster } from '../testing/index.ts';
+import { realOperatorCluster } from '../testing/index.ts';
 import type { ControllerProcess, ControllerProcessOpts } from './start-controller.ts';
 import { startController } from './start-controller.ts';
 
 const LEASE = 'agenttier-controller-leader';
 const LEASE_SECONDS = 4;
-const reason = realClusterSkipReason();
-
 interface LeaseSeen {
   holder: string;
   acquireMs: number;
@@ -29,12 +27,7 @@ interface LeaseSeen {
   transitions: number;
 }
 
-if (reason) {
-  console.info(`[leader hard kill] skipping the real-server run: ${reason}`);
-  describe('leader hard kill (real server)', () => {
-    it.skip(`skipped: ${reason}`, () => {});
-  });
-} else {
+describeOnRealCluster('leader hard kill (real server)', () => {
   describe('the leading controller killed without a Lease release', () => {
     const ns = `hardkill-${randomBytes(3).toString('hex')}`;
     let cluster: OperatorCluster;
@@ -144,7 +137,7 @@ if (reason) {
         [
           '--import',
           'tsx',
-          new URL('../e2e/controller-child.ts', import.meta.url).pathname,
+          new URL('../testing/controller-child.ts', import.meta.url).pathname,
           JSON.stringify(replica('replica-a')),
         ],
         { stdio: ['ignore', 'inherit', 'inherit'], env: process.env },
@@ -213,4 +206,4 @@ if (reason) {
       );
     });
   });
-}
+});

@@ -6,7 +6,8 @@ import { API_VERSION } from '@agenttier/contract';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
 import { KubernetesStore } from '@agenttier/platform-kubernetes';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
-import { startFakeCluster, eventually } from '../testing.ts';
+import { startFakeCluster } from '../testing/index.ts';
+import { eventually } from '@agenttier/testkit';
 import type { ControllerProcess } from './start-controller.ts';
 import { startController } from './start-controller.ts';
 

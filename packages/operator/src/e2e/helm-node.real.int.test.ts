@@ -16,9 +16,8 @@ import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes
 import { AgentTier, AuthenticationError } from '@agenttier/sdk';
 import type { Sandbox } from '@agenttier/sdk';
 import { helmBinary } from '@agenttier/platform-kubernetes/testing';
-import { eventually } from '@agenttier/testkit';
+import { describeOnRealCluster, eventually, realClusterSkipReason } from '@agenttier/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { realClusterSkipReason } from './operator-cluster.ts';
 
 const reason =
   realClusterSkipReason() ||
@@ -49,12 +48,7 @@ function portForward(namespace: string, service: string): Promise<{ url: string;
   });
 }
 
-if (reason) {
-  console.info(`[helm on a real node] skipping: ${reason}`);
-  describe('helm install on a real node', () => {
-    it.skip(`skipped: ${reason}`, () => {});
-  });
-} else {
+describeOnRealCluster('helm install on a real node', { skipReason: reason }, () => {
   describe('helm install on a real node: controller (2 replicas, Lease) and router as pods', () => {
     const suffix = randomBytes(3).toString('hex');
     const ns = `agenttier-helm-${suffix}`;
@@ -253,4 +247,4 @@ if (reason) {
       await ready('agenttier-controller', 2);
     });
   });
-}
+});

@@ -12,27 +12,16 @@ import { AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-no
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyInstallManifests, renderInstallManifests } from '@agenttier/platform-kubernetes';
-import { eventually } from '@agenttier/testkit';
+import { describeOnRealCluster, eventually } from '@agenttier/testkit';
 import type { ControllerProcess } from '../controller/start-controller.ts';
 import { startController } from '../controller/start-controller.ts';
 import type { RouterProcess } from '../router/start-router.ts';
 import { startRouter } from '../router/start-router.ts';
-import { startApiKubelet } from './api-kubelet.ts';
-
-const reason = !process.env.KUBECONFIG
-  ? 'KUBECONFIG is not set'
-  : process.env.AGENTTIER_REAL_KUBE !== '1'
-    ? 'AGENTTIER_REAL_KUBE is not 1'
-    : '';
+import { startApiKubelet } from '../testing/index.ts';
 
 type Obj = KubernetesObject & { roleRef?: { name: string }; subjects?: Array<{ name: string }> };
 
-if (reason) {
-  console.info(`[rbac] skipping the real-server run: ${reason}`);
-  describe('RBAC on a real API server', () => {
-    it.skip(`skipped: ${reason}`, () => {});
-  });
-} else {
+describeOnRealCluster('RBAC on a real API server', () => {
   describe('the generated RBAC on a real API server that enforces it', () => {
     const id = randomBytes(3).toString('hex');
     const installNs = `agenttier-rbac-${id}`;
@@ -215,4 +204,4 @@ if (reason) {
       expect(pods.items).toEqual([]);
     });
   });
-}
+});

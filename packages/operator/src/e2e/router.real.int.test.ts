@@ -9,23 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { eventually } from '@agenttier/testkit';
+import { describeOnRealCluster, eventually } from '@agenttier/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControllerProcess } from '../controller/start-controller.ts';
 import { startController } from '../controller/start-controller.ts';
 import type { RouterProcess } from '../router/start-router.ts';
 import { startRouter } from '../router/start-router.ts';
-import type { OperatorCluster } from './operator-cluster.ts';
-import { realClusterSkipReason, realOperatorCluster } from './operator-cluster.ts';
+import type { OperatorCluster } from '../testing/index.ts';
+import { realOperatorCluster } from '../testing/index.ts';
 
-const reason = realClusterSkipReason();
-
-if (reason) {
-  console.info(`[router] skipping the real-cluster run: ${reason}`);
-  describe('router on a real cluster', () => {
-    it.skip(`skipped: ${reason}`, () => {});
-  });
-} else {
+describeOnRealCluster('router on a real cluster', () => {
   describe('router REST lifecycle on a real API server, controller on a Lease', () => {
     const ns = `agenttier-router-${randomBytes(3).toString('hex')}`;
     const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-router-real-'));
@@ -187,4 +180,4 @@ if (reason) {
       );
     });
   });
-}
+});

@@ -11,20 +11,13 @@ import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/clien
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTER_CALLS, rulesFor } from '@agenttier/platform-kubernetes';
-import { eventually } from '@agenttier/testkit';
+import { describeOnRealCluster, eventually } from '@agenttier/testkit';
 import type { RouterProcess } from '../router/start-router.ts';
 import { startRouter } from '../router/start-router.ts';
 import { kubeTokenReview } from '../router/token-review-call.ts';
-import { realClusterSkipReason, realOperatorCluster } from './operator-cluster.ts';
+import { realOperatorCluster } from '../testing/index.ts';
 
-const reason = realClusterSkipReason();
-
-if (reason) {
-  console.info(`[token-review] skipping the real-cluster run: ${reason}`);
-  describe('ServiceAccount tokens on a real API server', () => {
-    it.skip(`skipped: ${reason}`, () => {});
-  });
-} else {
+describeOnRealCluster('ServiceAccount tokens on a real API server', () => {
   describe('ServiceAccount tokens on a real API server (TokenReview)', () => {
     const id = randomBytes(3).toString('hex');
     const ns = `agenttier-tr-${id}`;
@@ -141,4 +134,4 @@ if (reason) {
       await expect(kubeTokenReview(as('nobody'))(token, ['agenttier'])).rejects.toThrow(/403|forbidden/i);
     });
   });
-}
+});

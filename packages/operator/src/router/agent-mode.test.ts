@@ -9,21 +9,17 @@ import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { API_VERSION } from '@agenttier/contract';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import type { ControllerProcess } from '../controller/start-controller.ts';
 import { SSEParser } from '@agenttier/contract/sse';
-import { startController } from '../controller/start-controller.ts';
-import { eventually, startFakeCluster } from '../testing.ts';
+import { startClusterWithController, startTestRouter } from '../testing/index.ts';
+import { eventually } from '@agenttier/testkit';
 import type { RouterProcess } from './start-router.ts';
-import { startRouter } from './start-router.ts';
 
-const quiet = pino({ level: 'silent' });
 const agentPy = readFileSync(new URL('../../../../examples/echo-agent/agent.py', import.meta.url), 'utf8');
 
 interface SseRecord {
@@ -73,14 +69,9 @@ describe('agent mode on the Kubernetes router (records in the router data direct
   let sandboxd: LocalSandboxd | undefined;
   let sandboxdPort: number;
 
-  const startTestRouter = () =>
-    startRouter({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      host: '127.0.0.1',
-      port: 0,
+  const startAgentRouter = () =>
+    startTestRouter(fake, {
       devAuth: true,
-      logger: quiet,
       dataDir,
       sandboxdPort,
     });
@@ -89,18 +80,7 @@ describe('agent mode on the Kubernetes router (records in the router data direct
   beforeAll(async () => {
     for (const d of [workspace, scratch]) mkdirSync(d, { recursive: true });
     sandboxdPort = await freePort();
-    fake = await startFakeCluster();
-    controller = await startController({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      identity: 'c',
-      leaderElection: false,
-      healthPort: 0,
-      metricsPort: 0,
-      host: '127.0.0.1',
-      logger: quiet,
-    });
-    for (const t of BUILTIN_TEMPLATES) await controller.store.create<SandboxTemplate>(structuredClone(t));
+    ({ fake, controller } = await startClusterWithController());
     // An agent template whose workspace is a directory on this host (the sandbox "mounts" it there).
     await controller.store.create<SandboxTemplate>({
       apiVersion: API_VERSION,
@@ -112,7 +92,7 @@ describe('agent mode on the Kubernetes router (records in the router data direct
         storage: { size: '1Gi', mountPath: mountDir },
       },
     });
-    router = await startTestRouter();
+    router = await startAgentRouter();
 
     const created = await fetch(`${router.url}/api/v1/sandboxes`, {
       method: 'POST',
@@ -249,7 +229,7 @@ describe('agent mode on the Kubernetes router (records in the router data direct
 
   it('keeps the records across a router restart: listed, fetched and replayed by the new process', async () => {
     await router.close();
-    router = await startTestRouter();
+    router = await startAgentRouter();
     const list = (await (await fetch(url('/invokes'))).json()) as {
       invokes: Array<{ invokeId: string; exitCode: number }>;
     };

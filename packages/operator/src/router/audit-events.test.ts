@@ -9,16 +9,13 @@ import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import type { SandboxTemplate } from '@agenttier/contract';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
 import type { AuditEvent, AuditLog, Logger } from '@agenttier/core';
 import { generateApiKey } from '@agenttier/server';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import type { ControllerProcess } from '../controller/start-controller.ts';
-import { startController } from '../controller/start-controller.ts';
-import { eventually, startFakeCluster } from '../testing.ts';
+import { startClusterWithController, startFakeCluster, startTestRouter } from '../testing/index.ts';
+import { eventually } from '@agenttier/testkit';
 import type { RouterProcess } from './start-router.ts';
-import { startRouter } from './start-router.ts';
 import { mirrorAuditToEvents } from './audit-events.ts';
 
 const quiet = pino({ level: 'silent' });
@@ -32,25 +29,9 @@ describe('audit events mirrored as Kubernetes Events', () => {
   let core: CoreV1Api;
 
   beforeAll(async () => {
-    fake = await startFakeCluster();
+    ({ fake, controller } = await startClusterWithController());
     core = fake.kubeConfig.makeApiClient(CoreV1Api);
-    controller = await startController({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      identity: 'c',
-      leaderElection: false,
-      healthPort: 0,
-      metricsPort: 0,
-      host: '127.0.0.1',
-      logger: quiet,
-    });
-    for (const t of BUILTIN_TEMPLATES) await controller.store.create<SandboxTemplate>(structuredClone(t));
-    router = await startRouter({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      host: '127.0.0.1',
-      port: 0,
-      logger: quiet,
+    router = await startTestRouter(fake, {
       dataDir,
       adminKey,
     });

@@ -7,7 +7,8 @@ import { API_VERSION } from '@agenttier/contract';
 import { silentLogger } from '@agenttier/core';
 import { newSandboxdToken, tokenDigest } from '@agenttier/platform-kubernetes';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
-import { eventually, startFakeCluster } from '../testing.ts';
+import { startFakeCluster } from '../testing/index.ts';
+import { eventually } from '@agenttier/testkit';
 import { SandboxdPods } from './sandboxd-pods.ts';
 
 const NS = 'default';

@@ -5,19 +5,15 @@ import { join } from 'node:path';
 import { evaluate } from '@marcbachmann/cel-js';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
+import type { Sandbox } from '@agenttier/contract';
 import type { CelRule, JsonSchema } from '@agenttier/platform-kubernetes';
 import { buildCrd, kubeStatusOf } from '@agenttier/platform-kubernetes';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import type { ControllerProcess } from '../controller/start-controller.ts';
-import { startController } from '../controller/start-controller.ts';
-import { eventually, startFakeCluster } from '../testing.ts';
+import { startClusterWithController, startTestRouter } from '../testing/index.ts';
+import { eventually } from '@agenttier/testkit';
 import type { RouterProcess } from './start-router.ts';
-import { startRouter } from './start-router.ts';
 
-const quiet = pino({ level: 'silent' });
 /** The routers' invoke-record stores (agent mode), removed after the tests. */
 const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-router-data-'));
 
@@ -49,25 +45,9 @@ describe('agenttier router (process) with the Kubernetes store', () => {
   let router: RouterProcess;
 
   beforeAll(async () => {
-    fake = await startFakeCluster();
-    controller = await startController({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      identity: 'c',
-      leaderElection: false,
-      healthPort: 0,
-      metricsPort: 0,
-      host: '127.0.0.1',
-      logger: quiet,
-    });
-    for (const t of BUILTIN_TEMPLATES) await controller.store.create<SandboxTemplate>(structuredClone(t));
-    router = await startRouter({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      host: '127.0.0.1',
-      port: 0,
+    ({ fake, controller } = await startClusterWithController());
+    router = await startTestRouter(fake, {
       devAuth: true,
-      logger: quiet,
       dataDir,
     });
   });
@@ -123,12 +103,7 @@ describe('agenttier router (process) with the Kubernetes store', () => {
   });
 
   it('fails closed without authentication', async () => {
-    const closed = await startRouter({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      host: '127.0.0.1',
-      port: 0,
-      logger: quiet,
+    const closed = await startTestRouter(fake, {
       dataDir: join(dataDir, 'closed'),
     });
     try {
@@ -145,13 +120,8 @@ describe('agenttier router (process) with the Kubernetes store', () => {
     mkdirSync(join(root, 'assets'), { recursive: true });
     writeFileSync(join(root, 'index.html'), '<!doctype html><title>AgentTier</title>');
     writeFileSync(join(root, 'assets', 'app-1a2b3c4d.js'), 'console.log(1)');
-    const withUi = await startRouter({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      host: '127.0.0.1',
-      port: 0,
+    const withUi = await startTestRouter(fake, {
       devAuth: true,
-      logger: quiet,
       dataDir: join(dataDir, 'with-ui'),
       webUiRoot: root,
     });
@@ -175,12 +145,7 @@ describe('agenttier router (process) with the Kubernetes store', () => {
 
   it('lets the bootstrap admin key in, and only it', async () => {
     const adminKey = generateApiKey();
-    const keyed = await startRouter({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      host: '127.0.0.1',
-      port: 0,
-      logger: quiet,
+    const keyed = await startTestRouter(fake, {
       dataDir: join(dataDir, 'keyed'),
       adminKey,
     });

@@ -6,15 +6,10 @@ import { randomBytes } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeOnRealCluster } from '@agenttier/testkit';
 import { MOUNT_PATH_DENY } from '@agenttier/contract';
 import { applyInstallManifests } from '../install/apply.ts';
 import { renderInstallManifests } from '../install/install-manifests.ts';
-
-const reason = !process.env.KUBECONFIG
-  ? 'KUBECONFIG is not set'
-  : process.env.AGENTTIER_REAL_KUBE !== '1'
-    ? 'AGENTTIER_REAL_KUBE is not 1'
-    : '';
 
 interface StatusBody {
   code?: number;
@@ -31,12 +26,7 @@ async function outcome(p: Promise<unknown>): Promise<StatusBody> {
   }
 }
 
-if (reason) {
-  console.info(`[crd-limits] skipping the real-server run: ${reason}`);
-  describe('CRD limits (real server)', () => {
-    it.skip(`skipped: ${reason}`, () => {});
-  });
-} else {
+describeOnRealCluster('CRD limits (real server)', () => {
   describe('CRD limits (real server)', () => {
     const kc = new KubeConfig();
     kc.loadFromDefault();
@@ -100,4 +90,4 @@ if (reason) {
         expect((await createSandbox({ timeout })).code, timeout).toBe(201);
     });
   });
-}
+});

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeOnRealCluster } from '@agenttier/testkit';
 import { stringify } from 'yaml';
 import { applyInstallManifests } from './apply.ts';
 import { renderInstallManifests } from './install-manifests.ts';
@@ -17,12 +18,6 @@ import { helm, RENDERINGS } from '../testing/manifest-renderings.ts';
 import type { Obj } from '../testing/manifest-renderings.ts';
 
 const run = promisify(execFile);
-const reason = !process.env.KUBECONFIG
-  ? 'KUBECONFIG is not set'
-  : process.env.AGENTTIER_REAL_KUBE !== '1'
-    ? 'AGENTTIER_REAL_KUBE is not 1'
-    : '';
-
 async function kubectl(args: string[]): Promise<string> {
   try {
     return (await run('kubectl', args, { encoding: 'utf8', maxBuffer: 16 << 20 })).stdout;
@@ -33,12 +28,7 @@ async function kubectl(args: string[]): Promise<string> {
   }
 }
 
-if (reason) {
-  console.info(`[deploy manifests] skipping the real-server run: ${reason}`);
-  describe('deployment manifests (real server)', () => {
-    it.skip(`skipped: ${reason}`, () => {});
-  });
-} else {
+describeOnRealCluster('deployment manifests (real server)', () => {
   describe('deployment manifests on a real API server', () => {
     const work = mkdtempSync(join(tmpdir(), 'agenttier-manifests-real-'));
     const kc = new KubeConfig();
@@ -94,4 +84,4 @@ if (reason) {
       expect(sa.items.length).toBeGreaterThanOrEqual(2);
     });
   });
-}
+});

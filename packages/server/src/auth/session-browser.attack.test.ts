@@ -14,8 +14,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext } from 'playwright-core';
+import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
@@ -53,19 +53,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
   evilPort = (evil.address() as AddressInfo).port;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-    ],
-  });
+  browser = await launchChromium({ hostResolverRules: LOOPBACK_ONLY_RESOLVER });
 }, 300_000);
 
 afterAll(async () => {

@@ -14,8 +14,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext } from 'playwright-core';
+import { launchChromium } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
@@ -59,19 +59,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => appServer.listen(0, '127.0.0.1', r));
   appPort = (appServer.address() as AddressInfo).port;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      // DNS rebinding, simulated: the attacker's name resolves to loopback (and nothing else resolves).
-      `--host-resolver-rules=MAP ${REBIND_NAME} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1`,
-    ],
+  browser = await launchChromium({
+    // DNS rebinding, simulated: the attacker's name resolves to loopback (and nothing else resolves).
+    hostResolverRules: `MAP ${REBIND_NAME} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1`,
   });
 }, 300_000);
 

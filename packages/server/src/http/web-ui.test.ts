@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
+import { launchChromium } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { DataPlane } from '@agenttier/core';
 import { MemoryStore } from '@agenttier/testkit';
@@ -188,18 +188,7 @@ describe('web UI page in Chromium', () => {
   let evil: Server;
   let evilOrigin: string;
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     // Another site that tries to frame the UI (clickjacking: hide it under bait and steal clicks).
     evil = createServer((_req, res) =>
       res

@@ -7,8 +7,8 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
+import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { DataPlane } from '@agenttier/core';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
@@ -62,19 +62,7 @@ beforeAll(async () => {
     },
   });
   await app.listen({ host: '127.0.0.1', port });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-    ],
-  });
+  browser = await launchChromium({ hostResolverRules: LOOPBACK_ONLY_RESOLVER });
 }, 300_000);
 
 afterAll(async () => {

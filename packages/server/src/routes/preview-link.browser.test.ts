@@ -8,8 +8,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
+import { launchChromium } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
@@ -97,18 +97,7 @@ beforeAll(async () => {
     });
     expect(f.statusCode, f.body).toBe(201);
   }
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {

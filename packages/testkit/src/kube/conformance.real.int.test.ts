@@ -3,32 +3,19 @@
 // It needs permission to create namespaces and CRDs, and a running kube-controller-manager (GC,
 // namespace and serviceaccount controllers). Divergences from the fake are bugs in the fake.
 import { KubeConfig } from '@kubernetes/client-node';
-import { describe, it } from 'vitest';
+import { describe } from 'vitest';
+import { describeOnRealCluster } from '../real-cluster.ts';
 import { runKubeConformance } from './conformance.ts';
 
-const kubeconfig = process.env.KUBECONFIG?.split(':')[0];
-const enabled = process.env.AGENTTIER_REAL_KUBE === '1' && !!kubeconfig;
-const reason = !kubeconfig
-  ? 'KUBECONFIG is not set'
-  : process.env.AGENTTIER_REAL_KUBE !== '1'
-    ? 'AGENTTIER_REAL_KUBE is not 1'
-    : '';
-
-if (!enabled) {
-  console.info(`[kube conformance] skipping the real-server run: ${reason}`);
-}
-
-describe.skipIf(!enabled)('kube conformance (real server)', () => {
-  runKubeConformance(
-    () => {
-      const kc = new KubeConfig();
-      kc.loadFromDefault();
-      return { kubeConfig: kc, kubeconfigPath: kubeconfig ?? '' };
-    },
-    { eventuallyMs: 60_000 },
-  );
-});
-
-describe.runIf(!enabled)('kube conformance (real server)', () => {
-  it.skip(`skipped: ${reason}`, () => {});
+describeOnRealCluster('kube conformance (real server)', () => {
+  describe('kube conformance (real server)', () => {
+    runKubeConformance(
+      () => {
+        const kc = new KubeConfig();
+        kc.loadFromDefault();
+        return { kubeConfig: kc, kubeconfigPath: process.env.KUBECONFIG?.split(':')[0] ?? '' };
+      },
+      { eventuallyMs: 60_000 },
+    );
+  });
 });

@@ -12,7 +12,7 @@ import { startTestPlatform, stopTestPlatform, testNamespace } from '@agenttier/l
 import type { TestPlatform } from '@agenttier/local/testing';
 import { eventually } from '@agenttier/testkit';
 import { WebSocket } from 'ws';
-import { DESKTOP, launchChromium } from './browser.ts';
+import { DESKTOP, launchChromium } from '../testing/browser.ts';
 
 const WAIT_MS = 120_000;
 const NAME = 'key-web';

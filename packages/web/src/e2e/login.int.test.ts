@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startTestPlatform, stopTestPlatform } from '@agenttier/local/testing';
 import type { TestPlatform } from '@agenttier/local/testing';
-import { DESKTOP, launchChromium, screenshot, seriousAxeViolations } from './browser.ts';
+import { DESKTOP, launchChromium, screenshot, seriousAxeViolations } from '../testing/browser.ts';
 
 let platform: TestPlatform;
 let browser: Browser;

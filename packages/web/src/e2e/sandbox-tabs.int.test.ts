@@ -19,7 +19,7 @@ import {
   waitForPhase,
 } from '@agenttier/local/testing';
 import type { TestPlatform } from '@agenttier/local/testing';
-import { DESKTOP, launchChromium, PHONE, screenshot, seriousAxeViolations } from './browser.ts';
+import { DESKTOP, launchChromium, PHONE, screenshot, seriousAxeViolations } from '../testing/browser.ts';
 
 const DIST = join(import.meta.dirname, '..', '..', 'dist', 'index.html');
 const WAIT_MS = 120_000;

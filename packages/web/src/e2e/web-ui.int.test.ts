@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { api, startTestPlatform, stopTestPlatform, testNamespace } from '@agenttier/local/testing';
 import type { TestPlatform } from '@agenttier/local/testing';
-import { DESKTOP, launchChromium, PHONE, screenshot, seriousAxeViolations } from './browser.ts';
+import { DESKTOP, launchChromium, PHONE, screenshot, seriousAxeViolations } from '../testing/browser.ts';
 
 const DIST = join(import.meta.dirname, '..', '..', 'dist', 'index.html');
 const TEMPLATE = 'minimal-shell';

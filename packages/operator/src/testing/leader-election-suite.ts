@@ -6,8 +6,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { eventually } from '@agenttier/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLeaderElection } from './leader-election.ts';
-import type { LeaderElector } from './leader-election.ts';
+import { startLeaderElection } from '../controller/leader-election.ts';
+import type { LeaderElector } from '../controller/leader-election.ts';
 
 export interface LeaseTarget {
   kubeConfig: KubeConfig;

@@ -7,7 +7,7 @@ import { applyInstallManifests, renderInstallManifests } from '@agenttier/platfo
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import { checkCluster } from '../preflight.ts';
 import { startApiKubelet } from './api-kubelet.ts';
-import { startFakeCluster } from '../testing.ts';
+import { startFakeCluster } from './fake-cluster.ts';
 
 export const DEFAULT_E2E_IMAGE = 'agenttier/minimal-shell:dev';
 export const DEFAULT_E2E_INJECTOR_IMAGE = 'agenttier/sandboxd-injector:dev';
@@ -80,13 +80,6 @@ export async function fakeOperatorCluster(): Promise<OperatorCluster> {
     },
     close: () => fake.close(),
   };
-}
-
-/** Why the real-cluster run is skipped ('' when it runs). */
-export function realClusterSkipReason(env: NodeJS.ProcessEnv = process.env): string {
-  if (!env.KUBECONFIG) return 'KUBECONFIG is not set';
-  if (env.AGENTTIER_REAL_KUBE !== '1') return 'AGENTTIER_REAL_KUBE is not 1';
-  return '';
 }
 
 /**

@@ -1,0 +1,13 @@
+// Test support of @agenttier/operator: fake and real clusters with the operator's processes on them,
+// and the behaviour suites the fake and real runs share. Only tests import this.
+export {
+  startClusterWithController,
+  startFakeCluster,
+  startTestController,
+  startTestRouter,
+} from './fake-cluster.ts';
+export type { OperatorCluster } from './operator-cluster.ts';
+export { fakeOperatorCluster, realOperatorCluster } from './operator-cluster.ts';
+export { runOperatorBehaviour } from './operator-behaviour.ts';
+export { leaderElectionSuite } from './leader-election-suite.ts';
+export { startApiKubelet } from './api-kubelet.ts';
