@@ -123,3 +123,25 @@ export {
   startProcessRequestSchema,
 } from './sandbox-requests.ts';
 export type { ConfigureRequest } from './sandbox-requests.ts';
+export {
+  cpuUsageSchema,
+  EVENT_TYPES,
+  MAX_EVENT_MESSAGE_CHARS,
+  measuredUsageSchema,
+  memoryUsageSchema,
+  pidsUsageSchema,
+  storageUsageSchema,
+  USAGE_SECTIONS,
+} from './observability.ts';
+export type {
+  CpuUsage,
+  MeasuredUsage,
+  MemoryUsage,
+  PidsUsage,
+  SandboxEvent,
+  SandboxEventList,
+  SandboxEventType,
+  SandboxUsage,
+  StorageUsage,
+  UsageSection,
+} from './observability.ts';

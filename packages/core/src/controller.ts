@@ -16,6 +16,7 @@ export interface ControllerOpts {
   /** Full relist + orphan collection period. @default 30000 */
   resyncIntervalMs?: number;
   onTransition?: ReconcilerDeps['onTransition'];
+  onEvent?: ReconcilerDeps['onEvent'];
 }
 
 export interface Controller {
@@ -43,6 +44,7 @@ export function createController(opts: ControllerOpts): Controller {
     clock: opts.clock ?? systemClock,
     logger,
     ...(opts.onTransition ? { onTransition: opts.onTransition } : {}),
+    ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
   });
   const queue = createWorkQueue({
     concurrency: opts.concurrency ?? 4,

@@ -5,6 +5,8 @@ import { MAX_FAILURES, backoffMs, planSandbox, readyCondition, setCondition } fr
 import type { Action } from './plan.ts';
 import type { ReconcileResult } from './reconcile-result.ts';
 import { ownExhaustionCode } from './own-exhaustion.ts';
+import { backOffEvent, childEvent, transitionEvent } from './sandbox-events.ts';
+import type { SandboxEventInput } from './sandbox-events.ts';
 import { isTerminalError, requeueAfter, requeueNow, requeueWhenChanged } from './reconcile-result.ts';
 import type { EffectiveSandbox, SandboxDefaults } from './template-merge.ts';
 import { DEFAULTS, resolveEffectiveSandbox } from './template-merge.ts';
@@ -26,6 +28,11 @@ export interface ReconcilerDeps {
     message: string,
     context: { reconcileId: string },
   ) => void;
+  /**
+   * Called for what belongs in the sandbox's events feed: each phase change (transitionEvent) and each
+   * failed pass that will be retried (BackOff). Messages are already redacted (sandbox-events.ts).
+   */
+  onEvent?: (sandbox: Sandbox, event: SandboxEventInput) => void;
 }
 
 export function templateLookup(store: Store) {
@@ -63,6 +70,13 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
   const lookup = templateLookup(store);
   let passes = 0;
 
+  /** A child changed: say so in the events feed. */
+  function child(sandbox: Sandbox, action: Parameters<typeof childEvent>[0], outcome: string): Sandbox {
+    const event = childEvent(action, outcome);
+    if (event) deps.onEvent?.(sandbox, event);
+    return sandbox;
+  }
+
   async function apply(sandbox: Sandbox, effective: EffectiveSandbox, action: Action): Promise<Sandbox> {
     switch (action.type) {
       case 'addFinalizer':
@@ -83,17 +97,13 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
         });
         return sandbox;
       case 'ensureVolume':
-        await runtime.ensureVolume(sandbox, effective);
-        return sandbox;
+        return child(sandbox, action.type, await runtime.ensureVolume(sandbox, effective));
       case 'ensureWorkload':
-        await runtime.ensureWorkload(sandbox, effective);
-        return sandbox;
+        return child(sandbox, action.type, await runtime.ensureWorkload(sandbox, effective));
       case 'removeWorkload':
-        await runtime.removeWorkload(sandbox);
-        return sandbox;
+        return child(sandbox, action.type, await runtime.removeWorkload(sandbox));
       case 'removeVolume':
-        await runtime.removeVolume(sandbox);
-        return sandbox;
+        return child(sandbox, action.type, await runtime.removeVolume(sandbox));
       case 'requestStop': {
         const updated = await store.update<Sandbox>({
           ...sandbox,
@@ -126,6 +136,10 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
     const written = await store.updateStatus({ ...sandbox, status: next });
     if (next.phase && next.phase !== sandbox.status?.phase) {
       deps.onTransition?.(written, sandbox.status?.phase, next.phase, next.message ?? '', { reconcileId });
+      deps.onEvent?.(
+        written,
+        transitionEvent(written, sandbox.status?.phase, next.phase, next.message ?? ''),
+      );
     }
     return written;
   }
@@ -226,6 +240,7 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
         return requeueWhenChanged;
       }
       const delay = backoffMs(failures);
+      deps.onEvent?.(current, backOffEvent(current, message));
       await writeStatus(
         reconcileId,
         current,

@@ -32,6 +32,7 @@ import {
   SqliteApiKeyStore,
   SqliteAuditLog,
   SqliteSessionStore,
+  SqliteSandboxEvents,
   checkOidcSettings,
   oidcSettingsFromEnv,
   createApp,
@@ -139,6 +140,8 @@ export interface LocalPlatform {
   agentRecords: SqliteAgentRecords;
   /** API keys (hashes only), in the state database. */
   apiKeys: SqliteApiKeyStore;
+  /** Each sandbox's events feed (`GET …/events`), in the state database. */
+  sandboxEvents: SqliteSandboxEvents;
   /**
    * `existing` when it is a valid admin key of this platform, else a new admin key (stored as its
    * hash; the caller keeps the key: `agenttier up` writes it to the CLI config).
@@ -250,6 +253,17 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   if (off) logger.warn({ reason: off }, 'storage.size is not enforced: workspaces are plain engine volumes');
   const store = new SqliteStore({ path: join(dataDir, 'state.db') });
   await seedTemplates(store);
+  // The events feed lives as long as its sandbox: dropped when the object goes, and at start for
+  // sandboxes deleted while the platform was down.
+  const sandboxEvents = new SqliteSandboxEvents(join(dataDir, 'state.db'));
+  const unwatchEvents = store.watch('Sandbox', (e) => {
+    if (e.type === 'DELETED' && e.object.metadata.uid) sandboxEvents.forget(e.object.metadata.uid);
+  });
+  sandboxEvents.keepOnly(
+    new Set(
+      (await store.list<Sandbox>('Sandbox')).map((sb) => sb.metadata.uid).filter((u) => u !== undefined),
+    ),
+  );
   let bundle: SandboxdBundle | undefined;
   if (opts.sandboxd !== false) {
     try {
@@ -328,6 +342,16 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
         { sandbox: `${sb.metadata.namespace}/${sb.metadata.name}`, reconcileId, from, to, message },
         'phase',
       ),
+    onEvent: (sb, event) => {
+      try {
+        sandboxEvents.record(sb, event);
+      } catch (err) {
+        logger.warn(
+          { err: (err as Error).message, reason: event.reason },
+          'could not record a sandbox event',
+        );
+      }
+    },
   });
   const engine = new EngineDataPlane(docker);
   const fast = bundle ? new SandboxdDataPlane((sb) => clients.get(sb), engine) : undefined;
@@ -353,6 +377,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     agentRecords,
     apiKeys,
     auditLog,
+    sandboxEvents,
     // Browser sessions (web UI login): cookies Secure and __Host- only when served over TLS.
     sessions: { store: sessions, secureCookies: tls !== undefined },
     ...(oidc ? { oidc } : {}),
@@ -393,6 +418,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     runtime,
     agentRecords,
     apiKeys,
+    sandboxEvents,
     async ensureAdminKey(existing) {
       if (existing && API_KEY_RE.test(existing)) {
         const r = await apiKeys.findByHash(hashApiKey(existing));
@@ -427,6 +453,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
         apiKeys.close();
         auditLog.close();
         sessions.close();
+        unwatchEvents();
+        sandboxEvents.close();
         await store.close();
       })();
       return closing;

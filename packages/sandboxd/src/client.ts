@@ -580,6 +580,11 @@ export interface SandboxdClient {
   /** A raw byte pipe to 127.0.0.1:port inside the sandbox. */
   tcpTunnel(port: number, o?: CallOpts): Promise<Duplex>;
   listPorts(o?: CallOpts): Promise<ListeningPort[]>;
+  /**
+   * CPU, memory, pids (the container's cgroup) and the filesystem holding `path` (an allowed root;
+   * default: the daemon's default cwd). Parse the answer before trusting it: the sandbox can lie.
+   */
+  usage(o?: CallOpts & { path?: string }): Promise<unknown>;
   /** Releases pooled connections. */
   close(): void;
 }
@@ -1151,6 +1156,8 @@ export function createSandboxdClient(
     },
     listPorts: async (o) =>
       (await call<{ ports: ListeningPort[] }>({ ...o, method: 'GET', path: '/v1/ports' })).ports,
+    usage: ({ path, ...o } = {}) =>
+      call<unknown>({ ...o, method: 'GET', path: '/v1/usage', query: { path }, maxAnswerBytes: 64 << 10 }),
     close: () => {
       agent.destroy();
       if (oneShot) oneShot.destroy();

@@ -17,6 +17,10 @@ import { createSandboxdClient } from './client.ts';
 import type { SandboxdClient } from './client.ts';
 import { SandboxdError } from './errors.ts';
 import type { TerminalServerFrame } from './protocol.ts';
+import { measuredUsageSchema } from '@agenttier/contract';
+
+/** The daemon's usage answer, checked with the schema the router parses it with. */
+const MeasuredUsageOf = (raw: unknown) => measuredUsageSchema.parse(raw);
 
 const run = promisify(execFile);
 const DOCKER_HOST = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
@@ -132,6 +136,8 @@ beforeAll(async () => {
     '200',
     '--memory',
     '1g',
+    '--cpus',
+    '1.5',
     '-v',
     `${bundle.dir}:/opt/agenttier/sandboxd:ro`,
     '-v',
@@ -237,6 +243,37 @@ describe('sandboxd in a locked-down container', () => {
     for await (const d of sock as AsyncIterable<Buffer>) resp += d.toString();
     expect(resp).toContain('hi from the sandbox');
     await client.killProcess(server.id);
+  });
+
+  it("reports its container's cgroup limits and use, and the workspace filesystem", async () => {
+    const idle = MeasuredUsageOf(await client.usage({ path: '/workspace' }));
+    expect(idle.memory?.limitBytes).toBe(1 << 30);
+    expect(idle.memory!.bytes).toBeGreaterThan(1 << 20); // at least sandboxd's own Node
+    expect(idle.pids?.max).toBe(200);
+    expect(idle.pids!.current).toBeGreaterThanOrEqual(2); // init and sandboxd
+    expect(idle.cpu?.limitCores).toBe(1.5);
+    // The workspace is a tmpfs here: its own size, not the host disk's.
+    await client.files.write('/workspace/usage-fill.bin', Buffer.alloc(8 << 20));
+    const filled = MeasuredUsageOf(await client.usage({ path: '/workspace' }));
+    expect(filled.storage!.path).toBe('/workspace');
+    expect(filled.storage!.usedBytes).toBeGreaterThanOrEqual(8 << 20);
+    // A busy process shows as CPU use; the sampler keeps its last sample, so the next read spans the burn.
+    const burn = await client.startProcess({
+      command: ['sh', '-c', 'while :; do :; done'],
+      timeoutMs: 30_000,
+    });
+    try {
+      await waitFor(
+        async () => (MeasuredUsageOf(await client.usage({ path: '/workspace' })).cpu?.usageCores ?? 0) > 0.2,
+        20_000,
+        'a busy loop to show as CPU use',
+      );
+    } finally {
+      await client.killProcess(burn.id);
+    }
+    // Only an allowed root is measured.
+    const e = await client.usage({ path: '/etc' }).catch((err: unknown) => err);
+    expect((e as SandboxdError).code).toBe('outside_allowed_roots');
   });
 
   it('survives a fork storm bounded by the pids limit', async () => {

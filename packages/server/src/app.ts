@@ -4,7 +4,14 @@ import type { FastifyReply, FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
-import type { AgentRecordStore, ApiKeyStore, AuditLog, DataPlane, Store } from '@agenttier/core';
+import type {
+  AgentRecordStore,
+  ApiKeyStore,
+  AuditLog,
+  DataPlane,
+  SandboxEventFeed,
+  Store,
+} from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createAgentMetrics } from './agent/agent-metrics.ts';
 import { createAgentService } from './agent/agent-service.ts';
@@ -60,6 +67,8 @@ import { createPreviewProxy } from './routes/preview-proxy.ts';
 import { recordRouteTable, registerOpenApiRoute } from './openapi.ts';
 import type { WebUiOpts } from './http/web-ui.ts';
 import { registerWebUi } from './http/web-ui.ts';
+import { registerUsageRoutes } from './observability/usage-route.ts';
+import { registerEventRoutes } from './observability/events-route.ts';
 
 export interface AppDeps {
   store: Store;
@@ -97,6 +106,8 @@ export interface AppDeps {
   sandboxdFor?: (sandbox: Sandbox) => SandboxdClient | undefined;
   /** Durable invoke records; agent mode is enabled when given together with `sandboxdFor`. */
   agentRecords?: AgentRecordStore;
+  /** Where each sandbox's events feed is read (`GET …/events`); absent: that route is 501. */
+  sandboxEvents?: SandboxEventFeed;
   /** JSON body cap. @default 16 MiB */
   jsonBodyLimitBytes?: number;
   /** Per-identity and per-address rate limits of create, exec and invoke (docs/auth.md); none when absent. */
@@ -337,6 +348,8 @@ export function createApp(deps: AppDeps): FastifyInstance {
     previewOrigin: guards.previewOrigin,
     previewSessions,
   });
+  registerUsageRoutes(app, { store: deps.store, sandboxdFor: (sb) => deps.sandboxdFor?.(sb) });
+  registerEventRoutes(app, { store: deps.store, events: deps.sandboxEvents });
   if (deps.sandboxdFor) {
     const sandboxdFor = deps.sandboxdFor;
     registerProcessRoutes(app, { store: deps.store, sandboxes, sandboxdFor });

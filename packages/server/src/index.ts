@@ -27,3 +27,5 @@ export type { ServiceAccountReviewer } from './auth/bearer-auth.ts';
 export { createServiceAccountReviewer, serviceAccountUserId } from './auth/token-review.ts';
 export type { TokenReviewCall, TokenReviewStatus, ServiceAccountAuthOpts } from './auth/token-review.ts';
 export { defaultWebUiRoot, type WebUiOpts } from './http/web-ui.ts';
+export { SqliteSandboxEvents } from './observability/sqlite-sandbox-events.ts';
+export type { SqliteSandboxEventsOpts } from './observability/sqlite-sandbox-events.ts';

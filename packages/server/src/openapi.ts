@@ -90,6 +90,22 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   },
   {
     method: 'GET',
+    path: `${S}/usage`,
+    tag: 'sandboxes',
+    summary: 'CPU, memory, pids and workspace use of a running sandbox, measured now (cached ~1 s)',
+    query: NS,
+    success: json('{sandboxId, namespace, sampledAt, cgroup, cpu, memory, pids, storage, unavailable}'),
+  },
+  {
+    method: 'GET',
+    path: `${S}/events`,
+    tag: 'sandboxes',
+    summary: 'What happened to the sandbox (Kubernetes-style events), oldest first',
+    query: NS,
+    success: json('{events: [{type, reason, message, count, firstTimestamp, lastTimestamp, source?}]}'),
+  },
+  {
+    method: 'GET',
     path: `${S}/shares`,
     tag: 'sandboxes',
     summary: 'Users the sandbox is shared with, and their roles (owners and admins)',

@@ -2,43 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Sandbox } from '@agenttier/contract';
-import type { Logger } from '@agenttier/core';
+import type { Logger, SandboxEventInput } from '@agenttier/core';
 
-export interface TransitionEvent {
-  reason: string;
-  type: 'Normal' | 'Warning';
-  message: string;
-}
-
-/**
- * The Event of a phase change, with the seed product's reasons (reference §2.14) so dashboards and
- * webhook mappings built for it keep working: Creating, Running, Stopped, IdleTimeout,
- * MaxRuntimeReached, Restarting, Error, Deleting.
- */
-export function transitionEvent(
-  sandbox: Sandbox,
-  from: string | undefined,
-  to: string,
-  message: string,
-): TransitionEvent {
-  const why = sandbox.status?.reason;
-  const text = message || `${from ?? 'new'} → ${to}`;
-  switch (to) {
-    case 'Creating':
-      if (why === 'Restarting') return { reason: 'Restarting', type: 'Warning', message: text };
-      return { reason: 'Creating', type: 'Normal', message: why === 'Resuming' ? 'Resuming' : text };
-    case 'Running':
-      return { reason: 'Running', type: 'Normal', message: message || 'Sandbox is ready' };
-    case 'Stopped':
-      if (why === 'IdleTimeout') return { reason: 'IdleTimeout', type: 'Normal', message: text };
-      if (why === 'MaxRuntimeExceeded') return { reason: 'MaxRuntimeReached', type: 'Normal', message: text };
-      return { reason: 'Stopped', type: 'Normal', message: text };
-    case 'Error':
-      return { reason: 'Error', type: 'Warning', message: text };
-    default:
-      return { reason: to, type: 'Normal', message: text };
-  }
-}
+/** What the recorder writes: core's event of a phase change or a back-off (sandbox-events.ts). */
+export type TransitionEvent = SandboxEventInput;
 
 export interface EventRecorder {
   record(sandbox: Sandbox, event: TransitionEvent): void;

@@ -4,7 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
 import type { Controller, Logger } from '@agenttier/core';
-import { createController, templateLookup } from '@agenttier/core';
+import { createController, templateLookup, transitionEvent } from '@agenttier/core';
 import type { DnsPeer, DomainResolver, PodScheduling, RouterPeer } from '@agenttier/platform-kubernetes';
 import {
   DEFAULT_DNS,
@@ -19,7 +19,7 @@ import type { Endpoints } from '../http-endpoints.ts';
 import { namespaceList } from '../namespace-list.ts';
 import { serveEndpoints } from '../http-endpoints.ts';
 import { withConflictEvents } from './conflict-events.ts';
-import { createEventRecorder, transitionEvent } from './events.ts';
+import { createEventRecorder } from './events.ts';
 import { withForeignChildEvents } from './foreign-child-events.ts';
 import type { EventRecorder } from './events.ts';
 import type { LeaderElector } from './leader-election.ts';
@@ -215,7 +215,6 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
       onTransition: (sb, from, to, message, { reconcileId }) => {
         const ev = transitionEvent(sb, from, to, message);
         metrics.transitions.inc({ to, reason: ev.reason });
-        events.record(sb, ev);
         log.info(
           {
             sandbox: `${sb.metadata.namespace}/${sb.metadata.name}`,
@@ -227,6 +226,8 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
           'phase',
         );
       },
+      // Phase changes and back-offs become core/v1 Events on the Sandbox: the events feed on Kubernetes.
+      onEvent: (sb, ev) => events.record(sb, ev),
     });
     await loop.start();
   };

@@ -52,6 +52,7 @@ import type { ManagedProcess } from './processes.ts';
 import { listListeningPorts } from './procfs.ts';
 import { connectLoopback, splice } from './tcp.ts';
 import { TerminalManager } from './terminals.ts';
+import { UsageSampler } from './usage.ts';
 
 export interface SandboxdOptions {
   /** Bearer token clients must present; `null` disables auth (development only). */
@@ -83,6 +84,8 @@ export interface SandboxdOptions {
    * children other than sandboxd are killed whenever a reaper exits. Absent: never (reaper.ts).
    */
   adoptingParent?: number | undefined;
+  /** Where the container's cgroup files are (usage). @default /sys/fs/cgroup */
+  cgroupRoot?: string | undefined;
   version: string;
   log: Logger;
 }
@@ -121,6 +124,7 @@ export class Sandboxd {
   readonly terminals: TerminalManager;
   readonly files: FileService;
   readonly policy: PathPolicy;
+  readonly usage: UsageSampler;
   private readonly servers: { server: Server; socketPath?: string }[] = [];
   private readonly wss = new WebSocketServer({
     noServer: true,
@@ -138,6 +142,7 @@ export class Sandboxd {
     this.tokenDigest = opts.token === null ? null : digest(opts.token);
     this.policy = new PathPolicy(opts.roots);
     this.files = new FileService(this.policy);
+    this.usage = new UsageSampler(opts.cgroupRoot ? { cgroupRoot: opts.cgroupRoot } : {});
     this.processes = new ProcessManager({
       maxProcesses: opts.maxProcesses,
       maxOutputBytes: opts.maxOutputBytes,
@@ -453,6 +458,14 @@ export class Sandboxd {
       case '/v1/terminals':
         allow('GET');
         return sendJson(res, 200, { terminals: this.terminals.list() });
+      case '/v1/usage': {
+        allow('GET');
+        // Only an allowed root (the workspace mount or /tmp) is statfs'd: not a probe of any path.
+        const path = q.get('path') ?? this.opts.defaultCwd;
+        if (!this.policy.roots.includes(path))
+          throw new SandboxdError('outside_allowed_roots', 'usage is measured on an allowed root only');
+        return sendJson(res, 200, await this.usage.measure(path));
+      }
       case '/v1/ports':
         allow('GET');
         return sendJson(res, 200, { ports: await listListeningPorts() });

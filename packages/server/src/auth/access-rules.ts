@@ -60,6 +60,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   [`DELETE ${S}`]: sb('manage'),
   [`POST ${S}/stop`]: sb('lifecycle'),
   [`POST ${S}/resume`]: sb('lifecycle'),
+  // Viewers may watch a sandbox: its resource use and its events feed are status, like GET.
+  [`GET ${S}/usage`]: sb('read'),
+  [`GET ${S}/events`]: sb('read'),
   [`GET ${S}/shares`]: sb('share'),
   [`PUT ${S}/shares/:user`]: sb('share'),
   [`DELETE ${S}/shares/:user`]: sb('share'),
