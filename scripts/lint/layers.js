@@ -23,7 +23,8 @@ export const LAYERS = {
     role: 'Kubernetes store and runtime, CRDs, install manifests',
   },
   server: {
-    uses: ['contract', 'core', 'sandboxd'],
+    // mcp and sdk: the router serves MCP at /mcp, its tools calling the router's own API in-process.
+    uses: ['contract', 'core', 'mcp', 'sandboxd', 'sdk'],
     testUses: ['platform-local'],
     role: 'the HTTP app: Fastify routes, one error mapping, sandboxd data plane, agent mode',
   },

@@ -69,6 +69,8 @@ import type { WebUiOpts } from './http/web-ui.ts';
 import { registerWebUi } from './http/web-ui.ts';
 import { registerUsageRoutes } from './observability/usage-route.ts';
 import { registerEventRoutes } from './observability/events-route.ts';
+import type { McpRouteOpts } from './routes/mcp.ts';
+import { registerMcpRoutes } from './routes/mcp.ts';
 
 export interface AppDeps {
   store: Store;
@@ -128,6 +130,11 @@ export interface AppDeps {
   http?: HttpPolicyOpts;
   /** The web UI's built files, served at `/` (docs/web-ui.md); absent: `/` is a 404 like any unknown path. */
   webUi?: WebUiOpts;
+  /**
+   * The router's MCP endpoint at `/mcp` (streamable HTTP, behind the same guards and authentication as
+   * the API; docs/mcp.md): its session bounds and body cap, or `false` to serve none. @default on
+   */
+  mcp?: McpRouteOpts | false;
   /** Serve HTTPS with this PEM key and certificate (`agenttier up --tls-cert/--tls-key`); absent: plain HTTP. */
   tls?: { key: string | Buffer; cert: string | Buffer };
 }
@@ -339,6 +346,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
       : undefined,
   );
   registerSandboxRoutes(app, { store: deps.store, sandboxes });
+  if (deps.mcp !== false) registerMcpRoutes(app, deps.mcp ?? {});
   registerShareRoutes(app, { store: deps.store });
   registerTemplateRoutes(app, { store: deps.store });
   registerDataPlaneRoutes(app, { store: deps.store, sandboxes, dataPlaneFor: deps.dataPlaneFor });

@@ -530,6 +530,10 @@ export const UNDOCUMENTED_ROUTES: ReadonlySet<string> = new Set([
   'GET /metrics',
   'GET /', // the web UI's files (http/web-ui.ts), not API
   'GET /*',
+  // MCP's streamable HTTP transport (routes/mcp.ts, docs/mcp.md): JSON-RPC, not REST operations.
+  'POST /mcp',
+  'DELETE /mcp',
+  'GET /mcp',
 ]);
 
 /** `/a/:id/*` → `/a/{id}/{path}`: Fastify's route syntax in OpenAPI's. */

@@ -33,7 +33,7 @@ export function registerAgentTools(ctx: ToolContext): void {
         throw new Error('give at least one of files, installCommand, entrypoint');
       }
       const log: string[] = [];
-      const res = await sandboxOf(ctx, args).agent.configure({
+      const res = await sandboxOf(ctx, extra, args).agent.configure({
         ...(args.files ? { files: args.files } : {}),
         ...(args.installCommand ? { installCommand: args.installCommand } : {}),
         ...(args.entrypoint ? { entrypoint: args.entrypoint } : {}),
@@ -74,7 +74,7 @@ export function registerAgentTools(ctx: ToolContext): void {
       let stdout = '';
       let stderr = '';
       let exit: { exitCode: number; reason: string; invokeId: string } | undefined;
-      for await (const ev of sandboxOf(ctx, args).agent.invokeStream({
+      for await (const ev of sandboxOf(ctx, extra, args).agent.invokeStream({
         ...(args.input !== undefined ? { input: args.input } : {}),
         ...(args.prompt !== undefined ? { prompt: args.prompt } : {}),
         ...(args.timeout ? { timeout: args.timeout } : {}),

@@ -34,7 +34,7 @@ export function registerExecTools(ctx: ToolContext): void {
       },
     },
     async (args, extra) => {
-      const res = await sandboxOf(ctx, args).exec(args.command, {
+      const res = await sandboxOf(ctx, extra, args).exec(args.command, {
         ...(args.timeoutSeconds ? { timeoutSec: args.timeoutSeconds } : {}),
         ...(args.cwd ? { cwd: args.cwd } : {}),
         ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
@@ -71,7 +71,7 @@ export function registerExecTools(ctx: ToolContext): void {
       },
     },
     async (args, extra) => {
-      const p = await sandboxOf(ctx, args).processes.start(args.command, {
+      const p = await sandboxOf(ctx, extra, args).processes.start(args.command, {
         ...(args.label ? { name: args.label } : {}),
         ...(args.cwd ? { cwd: args.cwd } : {}),
         signal: extra.signal,
@@ -104,7 +104,7 @@ export function registerExecTools(ctx: ToolContext): void {
       annotations: { readOnlyHint: true },
     },
     async (args, extra) => {
-      const sb = sandboxOf(ctx, args);
+      const sb = sandboxOf(ctx, extra, args);
       const quietMs = args.waitMs ?? 1000;
       const max = args.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES;
       const stop = new AbortController();

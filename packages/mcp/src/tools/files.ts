@@ -23,7 +23,7 @@ export function registerFileTools(ctx: ToolContext): void {
       annotations: { readOnlyHint: true },
     },
     async (args, extra) => {
-      const entries = await sandboxOf(ctx, args).files.list(args.path ?? '/workspace', {
+      const entries = await sandboxOf(ctx, extra, args).files.list(args.path ?? '/workspace', {
         signal: extra.signal,
       });
       return ok(
@@ -49,7 +49,7 @@ export function registerFileTools(ctx: ToolContext): void {
       annotations: { readOnlyHint: true },
     },
     async (args, extra) => {
-      const bytes = await sandboxOf(ctx, args).files.read(args.path, { signal: extra.signal });
+      const bytes = await sandboxOf(ctx, extra, args).files.read(args.path, { signal: extra.signal });
       const max = args.maxBytes ?? DEFAULT_READ_BYTES;
       const head = bytes.subarray(0, max);
       const cut = bytes.length - head.length;
@@ -92,7 +92,7 @@ export function registerFileTools(ctx: ToolContext): void {
         }
         data = Buffer.from(args.content, 'base64');
       }
-      const res = await sandboxOf(ctx, args).files.write(args.path, data, { signal: extra.signal });
+      const res = await sandboxOf(ctx, extra, args).files.write(args.path, data, { signal: extra.signal });
       return ok(`Wrote ${res.bytes} bytes to ${args.path}.`);
     },
   );

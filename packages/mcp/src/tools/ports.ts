@@ -26,7 +26,7 @@ export function registerPortTools(ctx: ToolContext): void {
       },
     },
     async (args, extra) => {
-      const p = await sandboxOf(ctx, args).ports.forward(args.port, {
+      const p = await sandboxOf(ctx, extra, args).ports.forward(args.port, {
         ...(args.label ? { name: args.label } : {}),
         signal: extra.signal,
       });

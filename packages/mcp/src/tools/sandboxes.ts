@@ -37,7 +37,7 @@ export function registerSandboxTools(ctx: ToolContext): void {
       },
     },
     async (args, extra) => {
-      const sb = await ctx.client.createSandbox({
+      const sb = await ctx.clientFor(extra).createSandbox({
         name: args.name,
         template: args.template,
         ...(args.namespace ? { namespace: args.namespace } : {}),
@@ -60,7 +60,7 @@ export function registerSandboxTools(ctx: ToolContext): void {
       annotations: { readOnlyHint: true },
     },
     async (_args, extra) => {
-      const templates = await ctx.client.templates.list({ signal: extra.signal });
+      const templates = await ctx.clientFor(extra).templates.list({ signal: extra.signal });
       return ok(
         `${templates.length} template(s).`,
         templates.map((t) => ({ name: t.name, mode: t.mode, description: t.description, image: t.image })),
@@ -78,7 +78,7 @@ export function registerSandboxTools(ctx: ToolContext): void {
       annotations: { readOnlyHint: true },
     },
     async (args, extra) => {
-      const list = await ctx.client.listSandboxes({
+      const list = await ctx.clientFor(extra).listSandboxes({
         ...(args.namespace ? { namespace: args.namespace } : {}),
         signal: extra.signal,
       });
@@ -96,7 +96,7 @@ export function registerSandboxTools(ctx: ToolContext): void {
       annotations: { readOnlyHint: true },
     },
     async (args, extra) => {
-      const sb = await ctx.client.getSandbox(args.name, {
+      const sb = await ctx.clientFor(extra).getSandbox(args.name, {
         ...(args.namespace ? { namespace: args.namespace } : {}),
         signal: extra.signal,
       });
@@ -113,7 +113,7 @@ export function registerSandboxTools(ctx: ToolContext): void {
       inputSchema: sandboxArgs,
     },
     async (args, extra) => {
-      const sb = sandboxOf(ctx, args);
+      const sb = sandboxOf(ctx, extra, args);
       await sb.stop({ signal: extra.signal });
       await sb.waitUntilStopped({ timeoutMs: 120_000, signal: extra.signal });
       return ok(`Sandbox ${args.name} is Stopped.`);
@@ -129,7 +129,7 @@ export function registerSandboxTools(ctx: ToolContext): void {
       inputSchema: sandboxArgs,
     },
     async (args, extra) => {
-      const sb = sandboxOf(ctx, args);
+      const sb = sandboxOf(ctx, extra, args);
       await sb.resume({ signal: extra.signal });
       await sb.waitUntilRunning({ timeoutMs: 180_000, signal: extra.signal });
       return ok(`Sandbox ${args.name} is Running.`);
@@ -146,7 +146,7 @@ export function registerSandboxTools(ctx: ToolContext): void {
       annotations: { destructiveHint: true },
     },
     async (args, extra) => {
-      await sandboxOf(ctx, args).delete({ signal: extra.signal });
+      await sandboxOf(ctx, extra, args).delete({ signal: extra.signal });
       return ok(`Sandbox ${args.name} is being deleted.`);
     },
   );

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluate } from '@marcbachmann/cel-js';
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import type { CelRule, JsonSchema } from '@agenttier/platform-kubernetes';
@@ -159,6 +162,107 @@ describe('agenttier router (process) with the Kubernetes store', () => {
       });
       expect(other.status).toBe(401);
     } finally {
+      await keyed.close();
+    }
+  });
+
+  it('serves MCP at /mcp behind its own authentication; each tool call acts as its caller', async () => {
+    const adminKey = generateApiKey();
+    const keyed = await startRouter({
+      kubeConfig: fake.kubeConfig,
+      namespace: 'agenttier',
+      host: '127.0.0.1',
+      port: 0,
+      logger: quiet,
+      dataDir: join(dataDir, 'mcp'),
+      adminKey,
+    });
+    const clients: Client[] = [];
+    const connect = async (headers: Record<string, string>) => {
+      const c = new Client({ name: 'k8s-router-mcp-test', version: '0' });
+      await c.connect(
+        new StreamableHTTPClientTransport(new URL(`${keyed.url}/mcp`), { requestInit: { headers } }),
+      );
+      clients.push(c);
+      return c;
+    };
+    const call = async (c: Client, name: string, args: Record<string, unknown>) =>
+      ((await c.callTool({ name, arguments: args })) as CallToolResult).content
+        .map((x) => (x.type === 'text' ? x.text : ''))
+        .join('');
+    const rest = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${keyed.url}${path}`, {
+        method,
+        headers: { 'x-api-key': adminKey, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    };
+    try {
+      const admin = await connect({ authorization: `Bearer ${adminKey}` });
+      expect(await call(admin, 'template_list', {})).toContain('"name": "minimal-shell"');
+      expect(
+        await call(admin, 'sandbox_create', { name: 'via-mcp', template: 'minimal-shell', wait: false }),
+      ).toContain('via-mcp');
+      // The custom resource the tool created names the caller as its creator.
+      const cr = (await fake.kubeConfig.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+        group: 'agenttier.io',
+        version: 'v1alpha1',
+        namespace: 'default',
+        plural: 'sandboxes',
+        name: 'via-mcp',
+      })) as Sandbox;
+      expect(cr.spec.createdBy?.sub).toBe('admin');
+
+      const vera = await rest('POST', '/api/v1/user/api-keys', { name: 'vera', user: { id: 'vera' } });
+      expect(vera.status).toBe(201);
+      expect((await rest('PUT', '/api/v1/sandboxes/via-mcp/shares/vera', { role: 'viewer' })).status).toBe(
+        200,
+      );
+      const viewer = await connect({ 'x-api-key': String(vera.json.key) });
+      expect(await call(viewer, 'sandbox_get', { name: 'via-mcp' })).toContain('"name": "via-mcp"');
+      expect(await call(viewer, 'sandbox_exec', { name: 'via-mcp', command: 'id' })).toMatch(
+        /^FORBIDDEN \(HTTP 403\)/,
+      );
+      expect(await call(viewer, 'sandbox_delete', { name: 'via-mcp' })).toMatch(/^FORBIDDEN/);
+      const mallory = await rest('POST', '/api/v1/user/api-keys', { name: 'm', user: { id: 'mallory' } });
+      const stranger = await connect({ 'x-api-key': String(mallory.json.key) });
+      expect(await call(stranger, 'sandbox_delete', { name: 'via-mcp' })).toMatch(/^SANDBOX_NOT_FOUND/);
+      expect((await rest('GET', '/api/v1/sandboxes/via-mcp')).status).toBe(200);
+
+      // The router's guards: no key, another site's page, a rebound DNS name.
+      const init = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '0' },
+        },
+      });
+      const post = (headers: Record<string, string>) =>
+        keyed.app.inject({
+          method: 'POST',
+          url: '/mcp',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...headers,
+          },
+          payload: init,
+        });
+      const none = await post({ host: '127.0.0.1' });
+      expect([none.statusCode, none.json().code]).toEqual([401, 'UNAUTHENTICATED']);
+      expect(
+        (await post({ host: '127.0.0.1', 'x-api-key': adminKey, origin: 'https://evil.example' })).statusCode,
+      ).toBe(403);
+      expect((await post({ host: 'evil.example', 'x-api-key': adminKey })).statusCode).toBe(421);
+      expect((await post({ host: '127.0.0.1', 'x-api-key': adminKey })).statusCode).toBe(200);
+      expect((await rest('DELETE', '/api/v1/sandboxes/via-mcp')).status).toBe(204);
+    } finally {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await keyed.close();
     }
   });

@@ -29,7 +29,13 @@ const limited = (rule: AccessRule, limit: RateLimitClass): AccessRule => ({ ...r
 const S = '/api/v1/sandboxes/:id';
 
 /** The only non-sandbox routes a sandbox-scoped key may call: who am I. */
-export const SCOPED_KEY_ROUTES: ReadonlySet<string> = new Set(['GET /api/v1/user/me']);
+export const SCOPED_KEY_ROUTES: ReadonlySet<string> = new Set([
+  'GET /api/v1/user/me',
+  // MCP (routes/mcp.ts): its tool calls are API calls with the same key, confined like any other.
+  'POST /mcp',
+  'DELETE /mcp',
+  'GET /mcp',
+]);
 const PREVIEW_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY'];
 
 export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
@@ -46,6 +52,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   // from /api/, which authenticates. /api/ and /ws/ paths routed here answer 404.
   'GET /': PUBLIC,
   'GET /*': PUBLIC,
+  // MCP over streamable HTTP: any caller; each tool call is an API call checked by its own rule.
+  'POST /mcp': ANY,
+  'DELETE /mcp': ANY,
+  'GET /mcp': ANY,
   'GET /api/v1/openapi.json': ANY,
   'GET /api/v1/user/me': ANY,
   'GET /api/v1/audit/events': ANY,

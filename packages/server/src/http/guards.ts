@@ -292,8 +292,14 @@ export function registerGuardChain(
     const route = req.routeOptions.url;
     const open = route !== undefined && accessRuleOf(req.method, route).kind === 'public';
     // `/metrics` is an admin route too (its route, not only its path: absolute-form targets).
+    // So is `/mcp`: MCP over HTTP acts as its caller (routes/mcp.ts).
     const guarded =
-      path.startsWith('/api/') || route?.startsWith('/api/') || path === '/metrics' || route === '/metrics';
+      path.startsWith('/api/') ||
+      route?.startsWith('/api/') ||
+      path === '/metrics' ||
+      route === '/metrics' ||
+      path === '/mcp' ||
+      route === '/mcp';
     if (guarded && !open) {
       req.identity = await deps.authenticate(req.headers, { address: req.ip });
       await deps.access.authorizeRoute(req);
