@@ -168,15 +168,7 @@ describe('agenttier router (process) with the Kubernetes store', () => {
 
   it('serves MCP at /mcp behind its own authentication; each tool call acts as its caller', async () => {
     const adminKey = generateApiKey();
-    const keyed = await startRouter({
-      kubeConfig: fake.kubeConfig,
-      namespace: 'agenttier',
-      host: '127.0.0.1',
-      port: 0,
-      logger: quiet,
-      dataDir: join(dataDir, 'mcp'),
-      adminKey,
-    });
+    const keyed = await startTestRouter(fake, { dataDir: join(dataDir, 'mcp'), adminKey });
     const clients: Client[] = [];
     const connect = async (headers: Record<string, string>) => {
       const c = new Client({ name: 'k8s-router-mcp-test', version: '0' });
