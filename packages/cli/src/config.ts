@@ -10,11 +10,37 @@ export interface CliConfig {
   token?: string;
   output?: string;
   namespace?: string;
+  /** `agenttier login --oidc`: renews `token` when it expires; revoked by `logout`. */
+  refresh_token?: string;
+  /** RFC 3339: when `token` expires (from the provider's `expires_in`). */
+  token_expires_at?: string;
+  /** The provider and client `token` came from (for refreshing and revoking). */
+  oidc_issuer?: string;
+  oidc_client_id?: string;
 }
 
-export const CONFIG_KEYS = ['api_url', 'api_key', 'token', 'output', 'namespace'] as const;
+export const CONFIG_KEYS = [
+  'api_url',
+  'api_key',
+  'token',
+  'output',
+  'namespace',
+  'refresh_token',
+  'token_expires_at',
+  'oidc_issuer',
+  'oidc_client_id',
+] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
-export const SECRET_KEYS: readonly ConfigKey[] = ['api_key', 'token'];
+export const SECRET_KEYS: readonly ConfigKey[] = ['api_key', 'token', 'refresh_token'];
+/** Everything a login stores; a new login or `logout` replaces or removes all of it. */
+export const CREDENTIAL_KEYS: readonly ConfigKey[] = [
+  'api_key',
+  'token',
+  'refresh_token',
+  'token_expires_at',
+  'oidc_issuer',
+  'oidc_client_id',
+];
 
 /** `AGENTTIER_CONFIG`, else `~/.config/agenttier/config.json`. */
 export function configPath(env: Record<string, string | undefined>, homeDir: string): string {

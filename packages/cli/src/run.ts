@@ -5,6 +5,7 @@ import type { GlobalFlags } from './config.ts';
 import { OUTPUT_FORMATS, configPath, loadConfig, resolveSettings } from './config.ts';
 import type { CliDeps } from './context.ts';
 import { createClient } from './context.ts';
+import { refreshStoredToken } from './oidc/stored-token.ts';
 import type { ErrorContext } from './errors.ts';
 import { EXIT, describeError } from './errors.ts';
 import { createStyle } from './output.ts';
@@ -84,8 +85,14 @@ export async function run(
       colorFlag = flags.color !== false;
       const config = await loadConfig(configPath(deps.env, deps.homeDir));
       ctx.configPath = config.path;
-      const settings = resolveSettings(flags, deps.env, config.values);
+      let settings = resolveSettings(flags, deps.env, config.values);
       ctx.apiUrl = settings.apiUrl;
+      // login and logout replace or revoke the stored tokens themselves.
+      if (path[0] !== 'login' && path[0] !== 'logout')
+        settings = await refreshStoredToken(config, settings, {
+          signal: deps.signal,
+          warn: (m) => deps.stderr.write(`Warning: ${m}\n`),
+        });
       const client = createClient(deps, settings, config, envColor && colorFlag);
       if (config.warning) client.warn(config.warning);
       exitCode = await handler(client, input);

@@ -1,6 +1,7 @@
 /**
  * A real OpenID provider (the certified `oidc-provider` package) on loopback for tests: client
- * credentials and authorization code + PKCE, JWT access tokens for one API audience, signing keys
+ * credentials, authorization code + PKCE, the device authorization grant (RFC 8628), refresh tokens
+ * (`offline_access`) and revocation (RFC 7009); JWT access tokens for one API audience, signing keys
  * the test owns (to rotate them, or to sign crafted tokens with the provider's own key).
  */
 import { createServer } from 'node:http';
@@ -74,6 +75,8 @@ function buildProvider(issuer: string, o: TestOidcProviderOpts, keys: TestSignin
       AccessToken: 600,
       ClientCredentials: 600,
       AuthorizationCode: 60,
+      DeviceCode: 600,
+      RefreshToken: 3600,
       IdToken: 600,
       Interaction: 600,
       Session: 600,
@@ -89,6 +92,8 @@ function buildProvider(issuer: string, o: TestOidcProviderOpts, keys: TestSignin
     features: {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
+      deviceFlow: { enabled: true },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => o.audience,
@@ -206,4 +211,75 @@ export async function loginAtProvider(
     };
   }
   throw new Error('the provider did not finish the login in 20 steps');
+}
+
+/** The named fields of the first form on a page (hidden inputs and the like), and where it posts. */
+function formOf(html: string, base: string): { action: string; fields: Record<string, string> } | undefined {
+  const form = /<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+  if (!form) return undefined;
+  const fields: Record<string, string> = {};
+  for (const m of form[2]!.matchAll(/<input[^>]*>/g)) {
+    const name = /name="([^"]+)"/.exec(m[0])?.[1];
+    const value = /value="([^"]*)"/.exec(m[0])?.[1];
+    if (name && value !== undefined) fields[name] = value.replace(/&amp;/g, '&');
+  }
+  return { action: new URL(form[1]!.replace(/&amp;/g, '&'), base).toString(), fields };
+}
+
+/**
+ * Confirms a device login (RFC 8628) as the user would in a browser: opens `verificationUriComplete`,
+ * confirms the code, logs in as `loginName` and consents, until the provider shows its success page.
+ * `decline` aborts at the confirmation step instead.
+ */
+export async function approveDeviceAtProvider(
+  verificationUriComplete: string,
+  loginName: string,
+  opts: { decline?: boolean } = {},
+): Promise<void> {
+  const jar = new Map<string, string>();
+  const remember = (res: Response) => {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair!.indexOf('=');
+      jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+  };
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  let url = verificationUriComplete;
+  let init: RequestInit = {};
+  for (let step = 0; step < 20; step++) {
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...init.headers, cookie: cookie() },
+    });
+    remember(res);
+    init = {};
+    const location = res.headers.get('location');
+    if (location) {
+      url = new URL(location, url).toString();
+      continue;
+    }
+    const html = await res.text();
+    if (/Sign-in Success/.test(html)) return;
+    if (opts.decline && /<title>Sign-in<\/title>/.test(html) && /aborted|interrupted/i.test(html)) return;
+    const form = formOf(html, url);
+    if (!form)
+      throw new Error(
+        `the provider answered ${res.status} without a form: ${html.replace(/<style[\s\S]*<\/style>/, '').slice(0, 1500)}`,
+      );
+    const fields: Record<string, string> = { ...form.fields };
+    if (fields.confirm === 'yes' && opts.decline) {
+      delete fields.confirm;
+      fields.abort = 'yes';
+    }
+    if (fields.prompt) Object.assign(fields, { login: loginName, password: 'any' });
+    url = form.action;
+    init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    };
+  }
+  throw new Error('the provider did not finish the device login in 20 steps');
 }

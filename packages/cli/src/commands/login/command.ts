@@ -8,7 +8,12 @@ export const loginCommand = {
     {
       flags: '--oidc',
       description:
-        "log in at the server's OpenID provider in a browser (authorization code + PKCE, redirect to a loopback port of this machine)",
+        "log in at the server's OpenID provider: the device authorization grant (a code to confirm in a browser on any device) when the provider offers it, else authorization code + PKCE with a redirect to a loopback port of this machine; stores a refresh token too when the provider grants one",
+    },
+    {
+      flags: '--browser',
+      description:
+        'with --oidc: use the loopback-redirect browser login even when the provider offers the device grant',
     },
     {
       flags: '--issuer <url>',
@@ -29,13 +34,20 @@ export const loginCommand = {
       description: 'Non-interactively, against another server',
       command: 'agenttier --api-url https://agenttier.example.com login --api-key "$KEY"',
     },
-    { description: 'Through the OpenID provider, in a browser', command: 'agenttier login --oidc' },
+    {
+      description: 'Through the OpenID provider (device code, or browser)',
+      command: 'agenttier login --oidc',
+    },
+    {
+      description: 'Through the OpenID provider with a browser on this machine',
+      command: 'agenttier login --oidc --browser',
+    },
   ],
 } as const satisfies CommandSpec;
 
 export const logoutCommand = {
   name: 'logout',
   description:
-    'Remove the stored API key and token from the CLI config (the key itself stays valid: revoke it with `agenttier apikey revoke`)',
+    'Remove the stored API key or tokens from the CLI config; an OIDC refresh token is revoked at the provider first (when it has a revocation endpoint). An API key itself stays valid: revoke it with `agenttier apikey revoke`',
   examples: [{ description: 'Forget the credentials on this machine', command: 'agenttier logout' }],
 } as const satisfies CommandSpec;

@@ -1,12 +1,17 @@
 import { AgentTier } from '@agenttier/sdk';
 import type { UserInfo } from '@agenttier/sdk';
-import { saveConfig } from '../../config.ts';
+import { CREDENTIAL_KEYS, saveConfig } from '../../config.ts';
 import type { CliConfig } from '../../config.ts';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
 import { str } from '../../flags.ts';
 import type { Client } from '../../context.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
-import { oidcLoopbackLogin } from './oidc-loopback.ts';
+import type { ProviderMetadata } from '../../oidc/discovery.ts';
+import { discoverProvider, scopesWithRefresh } from '../../oidc/discovery.ts';
+import { oidcDeviceLogin } from '../../oidc/device.ts';
+import { oidcLoopbackLogin } from '../../oidc/loopback.ts';
+import type { TokenSet } from '../../oidc/tokens.ts';
+import { revokeToken } from '../../oidc/tokens.ts';
 import { readSecretLine } from './read-secret.ts';
 
 interface AuthMethods {
@@ -18,11 +23,53 @@ async function whoIs(client: Client, cred: { apiKey: string } | { token: string 
   return sdk.currentUser({ signal: client.signal });
 }
 
-/** Saves the new credential (and the server it is for), dropping the other kind. */
-async function store(client: Client, cred: { api_key: string } | { token: string }): Promise<void> {
-  const { api_key: _k, token: _t, ...rest } = client.config.values;
-  const next: CliConfig = { ...rest, api_url: client.settings.apiUrl, ...cred };
+/** The config without any stored credential (key, tokens and where they came from). */
+function withoutCredentials(values: CliConfig): CliConfig {
+  const rest: CliConfig = { ...values };
+  for (const k of CREDENTIAL_KEYS) delete rest[k];
+  return rest;
+}
+
+/** Saves the new credential (and the server it is for), dropping everything of the old one. */
+async function store(client: Client, cred: CliConfig): Promise<void> {
+  const next: CliConfig = {
+    ...withoutCredentials(client.config.values),
+    api_url: client.settings.apiUrl,
+    ...cred,
+  };
   await saveConfig(client.config.path, next);
+}
+
+/**
+ * The device authorization grant when the provider offers it (nothing listens on this machine, and the
+ * browser may be on another one), else authorization code + PKCE with a loopback redirect; `--browser`
+ * picks the latter.
+ */
+async function oidcTokens(
+  client: Client,
+  meta: ProviderMetadata,
+  clientId: string,
+  scopes: string[],
+  browser: boolean,
+): Promise<TokenSet> {
+  if (meta.device_authorization_endpoint && !browser)
+    return oidcDeviceLogin({
+      meta,
+      clientId,
+      scopes,
+      signal: client.signal,
+      show: ({ verificationUri, userCode, verificationUriComplete }) =>
+        client.log(
+          `To log in, open this address in a browser on any device:\n\n  ${verificationUriComplete ?? verificationUri}\n\nand check that it shows the code ${userCode} (or go to ${verificationUri} and type it). Waiting…\n`,
+        ),
+    });
+  return oidcLoopbackLogin({
+    meta,
+    clientId,
+    scopes,
+    show: (url) => client.log(`Open this address in a browser on this machine to log in:\n\n  ${url}\n`),
+    signal: client.signal,
+  });
 }
 
 const login: Handler = async (client, { opts }) => {
@@ -47,15 +94,22 @@ const login: Handler = async (client, { opts }) => {
         EXIT.USAGE,
         'Pass --issuer and --client-id (a public client that allows http://127.0.0.1 redirects), or log in with an API key',
       );
-    const { accessToken } = await oidcLoopbackLogin({
-      issuer,
+    const meta = await discoverProvider(issuer, client.signal);
+    const tokens = await oidcTokens(
+      client,
+      meta,
       clientId,
-      scopes: scopes ?? ['openid', 'email', 'profile'],
-      show: (url) => client.log(`Open this address in a browser on this machine to log in:\n\n  ${url}\n`),
-      signal: client.signal,
+      scopesWithRefresh(meta, scopes ?? ['openid', 'email', 'profile']),
+      opts.browser === true,
+    );
+    who = await whoIs(client, { token: tokens.accessToken });
+    await store(client, {
+      token: tokens.accessToken,
+      ...(tokens.refreshToken ? { refresh_token: tokens.refreshToken } : {}),
+      ...(tokens.expiresAt ? { token_expires_at: tokens.expiresAt } : {}),
+      oidc_issuer: issuer,
+      oidc_client_id: clientId,
     });
-    who = await whoIs(client, { token: accessToken });
-    await store(client, { token: accessToken });
   } else {
     const fromFlag = client.settings.credentialSource === 'flag' ? client.settings.apiKey : undefined;
     const key =
@@ -71,15 +125,37 @@ const login: Handler = async (client, { opts }) => {
   return 0;
 };
 
+/** Revokes the stored refresh token at its provider (RFC 7009); says what happened. */
+async function revokeAtProvider(client: Client, values: CliConfig): Promise<string> {
+  const { refresh_token, oidc_issuer, oidc_client_id } = values;
+  if (!refresh_token || !oidc_issuer || !oidc_client_id) return '';
+  try {
+    const meta = await discoverProvider(oidc_issuer, client.signal);
+    if (!meta.revocation_endpoint) {
+      client.warn(
+        `${oidc_issuer} has no revocation endpoint: the refresh token stays valid there until it expires`,
+      );
+      return '';
+    }
+    await revokeToken(meta, oidc_client_id, refresh_token, 'refresh_token', client.signal);
+    return ` Revoked the refresh token at ${oidc_issuer}; the access token itself stays valid until it expires${values.token_expires_at ? ` (${values.token_expires_at})` : ''}.`;
+  } catch (err) {
+    client.warn(`could not revoke the refresh token at ${oidc_issuer}: ${(err as Error).message}`);
+    return '';
+  }
+}
+
 const logout: Handler = async (client) => {
-  const { api_key, token, ...rest } = client.config.values;
-  if (!api_key && !token) {
+  const { api_key, token } = client.config.values;
+  const rest = withoutCredentials(client.config.values);
+  if (!api_key && !token && !client.config.values.refresh_token) {
     client.log(`No credentials stored in ${client.config.path}.`);
     return 0;
   }
+  const revoked = await revokeAtProvider(client, client.config.values);
   await saveConfig(client.config.path, rest);
   client.log(
-    `Removed the stored ${api_key ? 'API key' : 'token'} from ${client.config.path}.${api_key ? ' The key still works wherever else it is used; `agenttier apikey revoke` ends it.' : ''}`,
+    `Removed the stored ${api_key ? 'API key' : 'token'} from ${client.config.path}.${api_key ? ' The key still works wherever else it is used; `agenttier apikey revoke` ends it.' : ''}${revoked}`,
   );
   if (client.settings.credentialSource === 'env')
     client.warn('AGENTTIER_API_KEY / AGENTTIER_TOKEN are set in this environment and still log you in');

@@ -1,10 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CliError, EXIT } from '../../errors.ts';
+import type { ProviderMetadata } from './discovery.ts';
+import { oidcFail as fail } from './discovery.ts';
+import type { TokenSet } from './tokens.ts';
+import { isTokenError, tokenRequest } from './tokens.ts';
 
 export interface LoopbackLoginOpts {
-  issuer: string;
+  meta: ProviderMetadata;
   clientId: string;
   scopes: string[];
   /** Shows the URL to open (stderr). */
@@ -15,32 +18,17 @@ export interface LoopbackLoginOpts {
 }
 
 const b64url = (n: number) => randomBytes(n).toString('base64url');
-const fail = (why: string, hint?: string) => new CliError(`OIDC login failed: ${why}`, EXIT.ERROR, hint);
 
 const PAGE = (msg: string) =>
   `<!doctype html><meta charset="utf-8"><title>AgentTier login</title><p>${msg}</p>`;
 
 /**
  * OAuth 2.0 for native apps (RFC 8252): authorization code + PKCE with the redirect to a port of
- * 127.0.0.1 that this process listens on for one callback. Returns the access token.
+ * 127.0.0.1 that this process listens on for one callback. Returns the tokens.
  */
-export async function oidcLoopbackLogin(o: LoopbackLoginOpts): Promise<{ accessToken: string }> {
-  const issuer = o.issuer.replace(/\/$/, '');
-  const discRes = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: o.signal }).catch(
-    (err: unknown) => {
-      throw fail(`cannot reach ${issuer} (${(err as Error).message})`);
-    },
-  );
-  if (!discRes.ok) throw fail(`${issuer} has no discovery document (${discRes.status})`);
-  const disc = (await discRes.json()) as {
-    issuer?: string;
-    authorization_endpoint?: string;
-    token_endpoint?: string;
-  };
-  if (disc.issuer !== o.issuer && disc.issuer !== issuer)
-    throw fail(`the discovery document names issuer ${String(disc.issuer)}`);
-  if (!disc.authorization_endpoint || !disc.token_endpoint)
-    throw fail('the provider has no authorization or token endpoint');
+export async function oidcLoopbackLogin(o: LoopbackLoginOpts): Promise<TokenSet> {
+  const disc = o.meta;
+  if (!disc.authorization_endpoint) throw fail('the provider has no authorization endpoint');
 
   const state = b64url(32);
   const verifier = b64url(32);
@@ -84,6 +72,8 @@ export async function oidcLoopbackLogin(o: LoopbackLoginOpts): Promise<{ accessT
       nonce: b64url(16),
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
+      // OpenID Connect Core §11: a refresh token (offline_access) is granted only with consent asked.
+      ...(o.scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
     }).toString();
     o.show(auth.toString());
     const timer = setTimeout(
@@ -96,28 +86,20 @@ export async function oidcLoopbackLogin(o: LoopbackLoginOpts): Promise<{ accessT
     clearTimeout(timer);
     o.signal.removeEventListener('abort', onAbort);
     if (got instanceof Error) throw got;
-    const tokenRes = await fetch(disc.token_endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({
+    const tokens = await tokenRequest(
+      disc,
+      {
         grant_type: 'authorization_code',
         code: got.code,
         redirect_uri: redirectUri,
         code_verifier: verifier,
         client_id: o.clientId,
-      }),
-      signal: o.signal,
-    });
-    const tokens = (await tokenRes.json()) as {
-      access_token?: string;
-      error?: string;
-      error_description?: string;
-    };
-    if (!tokenRes.ok || !tokens.access_token)
-      throw fail(
-        `the token endpoint answered ${tokenRes.status} ${tokens.error ?? ''} ${tokens.error_description ?? ''}`,
-      );
-    return { accessToken: tokens.access_token };
+      },
+      o.signal,
+    );
+    if (isTokenError(tokens))
+      throw fail(`the token endpoint answered ${tokens.status} ${tokens.error} ${tokens.description}`.trim());
+    return tokens;
   } finally {
     server.closeAllConnections();
     server.close();
