@@ -29,6 +29,12 @@ from .errors import (
 __version__ = "0.1.0"
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 MAX_FILE_BYTES = 32 * 1024 * 1024
+#: Where an in-cluster agent's ServiceAccount token for the router's audience is mounted by default (a
+#: projected volume: ``serviceAccountToken: {audience: agenttier, path: token}``). The pod's default
+#: token is not used: it is minted for the API server, and the router refuses it.
+DEFAULT_TOKEN_FILE = "/var/run/secrets/agenttier/token"
+#: A token file is read up to this many bytes (the router refuses credentials over 8 KiB anyway).
+MAX_TOKEN_FILE_BYTES = 16 * 1024
 #: Seconds between polls of a wait, and extra HTTP time over a server-side timeout.
 HTTP_GRACE_S = 10.0
 
@@ -140,13 +146,45 @@ def cli_config_credentials() -> tuple[str | None, str | None]:
     )
 
 
+def service_account_token_file() -> str | None:
+    """``AGENTTIER_TOKEN_FILE``, else the default mount when it exists."""
+    named = (os.environ.get("AGENTTIER_TOKEN_FILE") or "").strip()
+    if named:
+        return named
+    return DEFAULT_TOKEN_FILE if os.path.exists(DEFAULT_TOKEN_FILE) else None
+
+
+def read_token_file(path: str) -> str | None:
+    """The token in ``path`` now, or None when it cannot be read (the router then answers 401)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read(MAX_TOKEN_FILE_BYTES).strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return token or None
+
+
 @dataclass(frozen=True)
 class Connection:
-    """Where and as whom: the base URL and the headers every request (HTTP and WebSocket) carries."""
+    """
+    Where and as whom: the base URL and the headers every request (HTTP and WebSocket) carries. With
+    ``token_file`` (the last link of the credential chain) the bearer token is read from that file again
+    for every request, because the kubelet rotates projected ServiceAccount tokens in place.
+    """
 
     base_url: str
     headers: Mapping[str, str]
     timeout: float
+    token_file: str | None = None
+
+    def current_headers(self) -> dict[str, str]:
+        """The headers of a request made now (with the token file's current token, when it is the credential)."""
+        headers = dict(self.headers)
+        if self.token_file is not None:
+            token = read_token_file(self.token_file)
+            if token:
+                headers["authorization"] = f"Bearer {token}"
+        return headers
 
     @classmethod
     def resolve(
@@ -155,18 +193,21 @@ class Connection:
         base = (api_url or os.environ.get("AGENTTIER_API_URL") or DEFAULT_API_URL).rstrip("/")
         headers = {"user-agent": f"agenttier-python/{__version__}"}
         # The TypeScript SDK's chain: explicit arguments (as a pair), else the environment, else the CLI
-        # config where `agenttier up` saves its admin key.
+        # config where `agenttier up` saves its admin key, else an in-cluster ServiceAccount token file.
         if not (api_key or bearer_token):
             env = os.environ
             api_key = env.get("AGENTTIER_API_KEY") or None
             bearer_token = env.get("AGENTTIER_TOKEN") or env.get("AGENTTIER_BEARER_TOKEN") or None
             if not (api_key or bearer_token):
                 api_key, bearer_token = cli_config_credentials()
+        token_file = None
         if api_key:
             headers["x-api-key"] = api_key
         elif bearer_token:
             headers["authorization"] = f"Bearer {bearer_token}"
-        return cls(base, headers, timeout)
+        else:
+            token_file = service_account_token_file()
+        return cls(base, headers, timeout, token_file)
 
     def websocket_url(self, path: str, params: Mapping[str, Any]) -> str:
         from urllib.parse import urlencode

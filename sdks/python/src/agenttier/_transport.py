@@ -10,7 +10,7 @@ import asyncio
 import os
 import tempfile
 import time
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Generator, Iterator
 
 import httpx
 
@@ -33,6 +33,26 @@ def _stream_timeout(conn: Connection) -> httpx.Timeout:
     return httpx.Timeout(conn.timeout, read=None)
 
 
+class TokenFileAuth(httpx.Auth):
+    """Sets the bearer token from the connection's token file on each request, read at send time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        auth = self.conn.current_headers().get("authorization")
+        if auth is not None:
+            request.headers["authorization"] = auth
+        yield request
+
+
+def _client_options(conn: Connection) -> dict[str, Any]:
+    kw: dict[str, Any] = {"base_url": conn.base_url, "headers": dict(conn.headers), "timeout": conn.timeout}
+    if conn.token_file is not None:
+        kw["auth"] = TokenFileAuth(conn)
+    return kw
+
+
 def _temp_beside(path: str) -> tuple[int, str]:
     directory = os.path.dirname(os.path.abspath(path))
     return tempfile.mkstemp(prefix=".agenttier-", dir=directory)
@@ -42,7 +62,7 @@ class SyncTransport:
     def __init__(self, conn: Connection, retry: RetryConfig | None, transport: httpx.BaseTransport | None) -> None:
         self.conn = conn
         self.retry = retry
-        kw: dict[str, Any] = {"base_url": conn.base_url, "headers": dict(conn.headers), "timeout": conn.timeout}
+        kw = _client_options(conn)
         if transport is not None:
             kw["transport"] = transport
         self.http = httpx.Client(**kw)
@@ -139,7 +159,7 @@ class AsyncTransport:
     ) -> None:
         self.conn = conn
         self.retry = retry
-        kw: dict[str, Any] = {"base_url": conn.base_url, "headers": dict(conn.headers), "timeout": conn.timeout}
+        kw = _client_options(conn)
         if transport is not None:
             kw["transport"] = transport
         self.http = httpx.AsyncClient(**kw)

@@ -64,7 +64,7 @@ class AsyncTerminal:
         url = self._conn.websocket_url(self._path, self._params)
         try:
             self._ws = await websockets.connect(  # type: ignore[attr-defined]
-                url, extra_headers=dict(self._conn.headers), max_size=MAX_FRAME_BYTES, open_timeout=self._conn.timeout
+                url, extra_headers=self._conn.current_headers(), max_size=MAX_FRAME_BYTES, open_timeout=self._conn.timeout
             )
         except InvalidStatusCode as err:
             raise error_from_response(err.status_code, err.headers, None, f"terminal refused: HTTP {err.status_code}")
