@@ -122,3 +122,12 @@ export type CreateApiKeyRequest = z.infer<typeof createApiKeyRequestSchema>;
 /** `PUT /api/v1/sandboxes/{name}/shares/{user}`. */
 export const shareSandboxRequestSchema = z.strictObject({ role: z.enum(SANDBOX_ROLES) });
 export type ShareSandboxRequest = z.infer<typeof shareSandboxRequestSchema>;
+
+/** Credentials longer than this are refused before any parsing or hashing (docs/auth.md). */
+export const MAX_CREDENTIAL_BYTES = 8 * 1024;
+
+/** `POST /api/v1/auth/session`: the browser login body. A key too long to be one is refused as a bad credential, not parsed. */
+export const sessionLoginRequestSchema = z.strictObject({
+  apiKey: z.string().min(1).max(MAX_CREDENTIAL_BYTES),
+});
+export type SessionLoginRequest = z.infer<typeof sessionLoginRequestSchema>;

@@ -94,7 +94,9 @@ export type { ApiOperation } from './openapi.ts';
 export type { InvokeReason, InvokeRecord, PortView, ProcessInfo, TemplateView } from './wire.ts';
 export {
   createApiKeyRequestSchema,
+  MAX_CREDENTIAL_BYTES,
   SCOPED_KEY_VERBS,
+  sessionLoginRequestSchema,
   shareSandboxRequestSchema,
   userIdSchema,
 } from './auth.ts';
@@ -107,6 +109,7 @@ export type {
   SandboxRole,
   SandboxShareView,
   ScopedKeyVerb,
+  SessionLoginRequest,
   UserInfo,
 } from './auth.ts';
 export { mapSeedSandboxFields } from './seed-fields.ts';

@@ -12,12 +12,12 @@ import {
   patchSandboxRequestSchema,
   previewLinkRequestSchema,
   renameRequestSchema,
+  sessionLoginRequestSchema,
   signalRequestSchema,
   startProcessRequestSchema,
   templateWriteRequestSchema,
 } from '@agenttier/contract';
 import type { FastifyInstance } from 'fastify';
-import { sessionLoginRequestSchema } from './routes/auth-session.ts';
 
 const NS = { namespace: 'the namespace (default: default)' };
 const json = (description: string, status = 200) => ({ status, description });

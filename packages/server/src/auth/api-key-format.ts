@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { MAX_CREDENTIAL_BYTES } from '@agenttier/contract';
 
 /** Every key starts with this, so secret scanners and people can tell what it is. */
 export const API_KEY_PREFIX = 'atk_';
@@ -6,8 +7,6 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** 32 random bytes need 43 base62 digits (62^43 > 2^256); shorter encodings are left-padded. */
 const BODY_LENGTH = 43;
 export const API_KEY_RE = /^atk_[0-9A-Za-z]{43}$/;
-/** Credentials longer than this are refused before any parsing or hashing (docs/auth.md). */
-export const MAX_CREDENTIAL_BYTES = 8 * 1024;
 
 /** A new key: `atk_` + 32 random bytes in base62. Shown once; only its hash is kept. */
 export function generateApiKey(): string {

@@ -1,8 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PlatformError, parseOrThrow } from '@agenttier/contract';
-import { z } from 'zod';
+import { PlatformError, parseOrThrow, sessionLoginRequestSchema } from '@agenttier/contract';
 import type { Authenticator, Identity } from '../context.ts';
-import { MAX_CREDENTIAL_BYTES } from '../auth/api-key-format.ts';
 import { clearCookie, cookieValues, serializeCookie, sessionCookieName } from '../auth/session-cookie.ts';
 import type { SqliteSessionStore } from '../auth/session-store.ts';
 
@@ -24,11 +22,6 @@ export interface AuthSessionRouteDeps {
   /** What `agenttier login --oidc` needs: the provider and its public client for the CLI. */
   oidcCli?: { issuer: string; clientId: string; scopes?: string[] };
 }
-
-/** The login body; a key too long to be one is refused as a bad credential, not parsed. */
-export const sessionLoginRequestSchema = z.strictObject({
-  apiKey: z.string().min(1).max(MAX_CREDENTIAL_BYTES),
-});
 
 export const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 
