@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import type { AgentRecordStore, InvokeRecord, RecordedEvent } from '@agenttier/core';
+import { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 
 /**
  * Invocation records and their event streams in SQLite (a table next to the resources, same file).
@@ -9,15 +7,12 @@ import type { AgentRecordStore, InvokeRecord, RecordedEvent } from '@agenttier/c
  * which is the failure that matters for re-attaching to a run.
  */
 export class SqliteAgentRecords implements AgentRecordStore {
-  private readonly db: DatabaseSync;
+  private readonly db: SqliteDatabase;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      PRAGMA busy_timeout = 5000;
+    this.db = new SqliteDatabase(
+      path,
+      `
       CREATE TABLE IF NOT EXISTS invokes (
         invoke_id TEXT PRIMARY KEY,
         namespace TEXT NOT NULL,
@@ -39,12 +34,16 @@ export class SqliteAgentRecords implements AgentRecordStore {
         log TEXT NOT NULL,
         PRIMARY KEY (namespace, sandbox)
       );
-    `);
+      `,
+      { synchronous: 'NORMAL' },
+    );
   }
 
   async createInvoke(record: InvokeRecord): Promise<void> {
     this.db
-      .prepare('INSERT INTO invokes (invoke_id, namespace, sandbox, started_at, body) VALUES (?, ?, ?, ?, ?)')
+      .statement(
+        'INSERT INTO invokes (invoke_id, namespace, sandbox, started_at, body) VALUES (?, ?, ?, ?, ?)',
+      )
       .run(record.invokeId, record.namespace, record.sandbox, record.startedAt, JSON.stringify(record));
   }
 
@@ -52,19 +51,19 @@ export class SqliteAgentRecords implements AgentRecordStore {
     const current = await this.getInvoke(invokeId);
     if (!current) return;
     this.db
-      .prepare('UPDATE invokes SET body = ? WHERE invoke_id = ?')
+      .statement('UPDATE invokes SET body = ? WHERE invoke_id = ?')
       .run(JSON.stringify({ ...current, ...patch }), invokeId);
   }
 
   async getInvoke(invokeId: string): Promise<InvokeRecord | undefined> {
-    const row = this.db.prepare('SELECT body FROM invokes WHERE invoke_id = ?').get(invokeId) as
+    const row = this.db.statement('SELECT body FROM invokes WHERE invoke_id = ?').get(invokeId) as
       { body: string } | undefined;
     return row ? (JSON.parse(row.body) as InvokeRecord) : undefined;
   }
 
   async listInvokes(namespace: string, sandbox: string, limit: number): Promise<InvokeRecord[]> {
     const rows = this.db
-      .prepare(
+      .statement(
         'SELECT body FROM invokes WHERE namespace = ? AND sandbox = ? ORDER BY started_at DESC, invoke_id DESC LIMIT ?',
       )
       .all(namespace, sandbox, limit) as unknown as Array<{ body: string }>;
@@ -73,28 +72,25 @@ export class SqliteAgentRecords implements AgentRecordStore {
 
   async appendEvents(invokeId: string, events: RecordedEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const stmt = this.db.prepare(
+    const stmt = this.db.statement(
       'INSERT OR IGNORE INTO invoke_events (invoke_id, id, event, data) VALUES (?, ?, ?, ?)',
     );
-    this.db.exec('BEGIN');
-    try {
+    this.db.transaction(() => {
       for (const e of events) stmt.run(invokeId, e.id, e.event, e.data);
-      this.db.exec('COMMIT');
-    } catch (err) {
-      this.db.exec('ROLLBACK');
-      throw err;
-    }
+    });
   }
 
   async readEvents(invokeId: string, afterId: number, limit: number): Promise<RecordedEvent[]> {
     return this.db
-      .prepare('SELECT id, event, data FROM invoke_events WHERE invoke_id = ? AND id > ? ORDER BY id LIMIT ?')
+      .statement(
+        'SELECT id, event, data FROM invoke_events WHERE invoke_id = ? AND id > ? ORDER BY id LIMIT ?',
+      )
       .all(invokeId, afterId, limit) as unknown as RecordedEvent[];
   }
 
   async putInstallLog(namespace: string, sandbox: string, log: string): Promise<void> {
     this.db
-      .prepare(
+      .statement(
         'INSERT INTO install_logs (namespace, sandbox, log) VALUES (?, ?, ?) ON CONFLICT (namespace, sandbox) DO UPDATE SET log = excluded.log',
       )
       .run(namespace, sandbox, log);
@@ -102,26 +98,23 @@ export class SqliteAgentRecords implements AgentRecordStore {
 
   async getInstallLog(namespace: string, sandbox: string): Promise<string | undefined> {
     const row = this.db
-      .prepare('SELECT log FROM install_logs WHERE namespace = ? AND sandbox = ?')
+      .statement('SELECT log FROM install_logs WHERE namespace = ? AND sandbox = ?')
       .get(namespace, sandbox) as { log: string } | undefined;
     return row?.log;
   }
 
   async deleteSandbox(namespace: string, sandbox: string): Promise<void> {
-    this.db.exec('BEGIN');
-    try {
+    this.db.transaction(() => {
       this.db
-        .prepare(
+        .statement(
           'DELETE FROM invoke_events WHERE invoke_id IN (SELECT invoke_id FROM invokes WHERE namespace = ? AND sandbox = ?)',
         )
         .run(namespace, sandbox);
-      this.db.prepare('DELETE FROM invokes WHERE namespace = ? AND sandbox = ?').run(namespace, sandbox);
-      this.db.prepare('DELETE FROM install_logs WHERE namespace = ? AND sandbox = ?').run(namespace, sandbox);
-      this.db.exec('COMMIT');
-    } catch (err) {
-      this.db.exec('ROLLBACK');
-      throw err;
-    }
+      this.db.statement('DELETE FROM invokes WHERE namespace = ? AND sandbox = ?').run(namespace, sandbox);
+      this.db
+        .statement('DELETE FROM install_logs WHERE namespace = ? AND sandbox = ?')
+        .run(namespace, sandbox);
+    });
   }
 
   /**
@@ -130,7 +123,7 @@ export class SqliteAgentRecords implements AgentRecordStore {
    */
   interruptRunning(message: string): number {
     const rows = this.db
-      .prepare("SELECT body FROM invokes WHERE json_extract(body, '$.state') = 'running'")
+      .statement("SELECT body FROM invokes WHERE json_extract(body, '$.state') = 'running'")
       .all() as unknown as Array<{
       body: string;
     }>;
@@ -145,13 +138,13 @@ export class SqliteAgentRecords implements AgentRecordStore {
         finishedAt: new Date().toISOString(),
       };
       this.db
-        .prepare('UPDATE invokes SET body = ? WHERE invoke_id = ?')
+        .statement('UPDATE invokes SET body = ? WHERE invoke_id = ?')
         .run(JSON.stringify(finished), r.invokeId);
     }
     return rows.length;
   }
 
   close(): void {
-    if (this.db.isOpen) this.db.close();
+    this.db.close();
   }
 }

@@ -1,8 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import type { Identity } from '../context.ts';
+import { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 
 /** One browser session: who it is and how it was made (an API key's id, or an OIDC login). */
 export interface SessionRecord {
@@ -38,18 +36,16 @@ interface Row {
  * restart does not log everyone out and a stolen database holds no usable cookie (only hashes).
  */
 export class SqliteSessionStore {
-  private readonly db: DatabaseSync;
+  private readonly db: SqliteDatabase;
   private readonly maxPerUser: number;
   private readonly now: () => number;
 
   constructor(path: string, opts: SessionStoreOpts = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
     this.maxPerUser = Math.max(1, opts.maxPerUser ?? 50);
     this.now = opts.nowMs ?? Date.now;
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA busy_timeout = 5000;
+    this.db = new SqliteDatabase(
+      path,
+      `
       CREATE TABLE IF NOT EXISTS browser_sessions (
         hash TEXT PRIMARY KEY,
         user_id TEXT NOT NULL,
@@ -60,7 +56,8 @@ export class SqliteSessionStore {
       );
       CREATE INDEX IF NOT EXISTS browser_sessions_by_user ON browser_sessions (user_id, created_at_ms);
       CREATE INDEX IF NOT EXISTS browser_sessions_by_key ON browser_sessions (key_id);
-    `);
+      `,
+    );
   }
 
   /** Starts a session; returns the cookie value (shown to the browser once, stored as its hash). */
@@ -78,9 +75,9 @@ export class SqliteSessionStore {
       createdAtMs,
       expiresAtMs: createdAtMs + s.ttlMs,
     };
-    this.db.prepare('DELETE FROM browser_sessions WHERE expires_at_ms <= ?').run(createdAtMs);
+    this.db.statement('DELETE FROM browser_sessions WHERE expires_at_ms <= ?').run(createdAtMs);
     this.db
-      .prepare(
+      .statement(
         'INSERT INTO browser_sessions (hash, user_id, key_id, created_at_ms, expires_at_ms, body) VALUES (?, ?, ?, ?, ?, ?)',
       )
       .run(
@@ -93,7 +90,7 @@ export class SqliteSessionStore {
       );
     // Bounded per user: logging in over and over cannot grow the table without end.
     this.db
-      .prepare(
+      .statement(
         `DELETE FROM browser_sessions WHERE user_id = ? AND hash NOT IN
            (SELECT hash FROM browser_sessions WHERE user_id = ? ORDER BY created_at_ms DESC, rowid DESC LIMIT ?)`,
       )
@@ -105,7 +102,7 @@ export class SqliteSessionStore {
   find(token: string): SessionRecord | undefined {
     if (!SESSION_TOKEN_RE.test(token)) return undefined;
     const row = this.db
-      .prepare('SELECT body FROM browser_sessions WHERE hash = ?')
+      .statement('SELECT body FROM browser_sessions WHERE hash = ?')
       .get(hashSessionToken(token)) as Row | undefined;
     if (!row) return undefined;
     const record = JSON.parse(row.body) as SessionRecord;
@@ -116,18 +113,18 @@ export class SqliteSessionStore {
     if (!SESSION_TOKEN_RE.test(token)) return false;
     return (
       Number(
-        this.db.prepare('DELETE FROM browser_sessions WHERE hash = ?').run(hashSessionToken(token)).changes,
+        this.db.statement('DELETE FROM browser_sessions WHERE hash = ?').run(hashSessionToken(token)).changes,
       ) > 0
     );
   }
 
   /** Ends every session made with an API key (the key was revoked). */
   revokeByKey(keyId: string): number {
-    return Number(this.db.prepare('DELETE FROM browser_sessions WHERE key_id = ?').run(keyId).changes);
+    return Number(this.db.statement('DELETE FROM browser_sessions WHERE key_id = ?').run(keyId).changes);
   }
 
   count(): number {
-    return Number((this.db.prepare('SELECT count(*) AS n FROM browser_sessions').get() as { n: number }).n);
+    return Number((this.db.statement('SELECT count(*) AS n FROM browser_sessions').get() as { n: number }).n);
   }
 
   close(): void {

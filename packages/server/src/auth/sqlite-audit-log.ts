@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import type { AuditEvent, AuditLog, AuditQuery } from '@agenttier/core';
+import { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 
 interface Row {
   id: number;
@@ -43,7 +41,7 @@ export function auditRetentionFromEnv(env: Record<string, string | undefined>): 
  * 1,000 writes and at most hourly otherwise (on the next write).
  */
 export class SqliteAuditLog implements AuditLog {
-  private readonly db: DatabaseSync;
+  private readonly db: SqliteDatabase;
   private writes = 0;
   private readonly maxEvents: number;
   private readonly maxAgeMs: number;
@@ -56,11 +54,9 @@ export class SqliteAuditLog implements AuditLog {
     this.now = retention.nowMs ?? Date.now;
     if (!(this.maxEvents >= 1) || !(this.maxAgeMs >= 0))
       throw new Error('audit retention: maxEvents must be at least 1 and maxAgeDays at least 0');
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA busy_timeout = 5000;
+    this.db = new SqliteDatabase(
+      path,
+      `
       CREATE TABLE IF NOT EXISTS audit_events (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         actor TEXT,
@@ -69,13 +65,14 @@ export class SqliteAuditLog implements AuditLog {
       );
       CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events (actor, id);
       CREATE INDEX IF NOT EXISTS audit_by_target ON audit_events (target, id);
-    `);
+      `,
+    );
     this.trim();
   }
 
   async record(e: Omit<AuditEvent, 'id'>): Promise<void> {
     this.db
-      .prepare('INSERT INTO audit_events (actor, target, body) VALUES (?, ?, ?)')
+      .statement('INSERT INTO audit_events (actor, target, body) VALUES (?, ?, ?)')
       .run(e.actor ?? null, e.target ?? null, JSON.stringify(e));
     // Trim now and then, not on every write.
     if (++this.writes % 1000 === 0 || this.now() - this.trimmedAtMs >= 60 * 60 * 1000) this.trim();
@@ -85,12 +82,12 @@ export class SqliteAuditLog implements AuditLog {
   trim(): void {
     this.trimmedAtMs = this.now();
     this.db
-      .prepare('DELETE FROM audit_events WHERE id <= (SELECT MAX(id) FROM audit_events) - ?')
+      .statement('DELETE FROM audit_events WHERE id <= (SELECT MAX(id) FROM audit_events) - ?')
       .run(this.maxEvents);
     if (this.maxAgeMs > 0) {
       // RFC 3339 UTC strings of one format compare in time order.
       const cutoff = new Date(this.now() - this.maxAgeMs).toISOString();
-      this.db.prepare("DELETE FROM audit_events WHERE json_extract(body, '$.at') < ?").run(cutoff);
+      this.db.statement("DELETE FROM audit_events WHERE json_extract(body, '$.at') < ?").run(cutoff);
     }
   }
 
@@ -106,7 +103,7 @@ export class SqliteAuditLog implements AuditLog {
     add('target = ?', q.target);
     add('id < ?', q.beforeId);
     const sql = `SELECT id, body FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, q.limit) as unknown as Row[];
+    const rows = this.db.statement(sql).all(...args, q.limit) as unknown as Row[];
     return rows.map((r) => ({ id: r.id, ...(JSON.parse(r.body) as Omit<AuditEvent, 'id'>) }));
   }
 
