@@ -5,7 +5,6 @@ import type { SSEEvent } from './sse.ts';
 import { eventPayload } from './sse.ts';
 import { resumableEvents, streamError } from './streams.ts';
 import type {
-  AgentConfigView,
   AttachOpts,
   CallOpts,
   ConfigureFile,
@@ -13,9 +12,9 @@ import type {
   ConfigureResult,
   InvokeEvent,
   InvokeOpts,
-  InvokeRecord,
   InvokeResult,
 } from './types.ts';
+import type { AgentConfigView, InvokeRecord } from '@agenttier/contract';
 
 /** How long the explicit cancel after an abandoned invoke may take. */
 const CANCEL_TIMEOUT_MS = 5_000;

@@ -1,4 +1,4 @@
-import type { ApiKeyView, CreatedApiKey, SandboxView, UserInfo } from '@agenttier/contract';
+import type { ApiKeyView, CreatedApiKey, SandboxView, ScopedKeyVerb, UserInfo } from '@agenttier/contract';
 import { HttpClient } from './http.ts';
 import type { AgentTierOpts } from './options.ts';
 import { resolveOpts } from './options.ts';
@@ -11,7 +11,6 @@ import type {
   CreateSandboxOpts,
   ListAuditEventsOpts,
   ListSandboxesOpts,
-  ScopedKeyVerb,
 } from './types.ts';
 import { encodePath } from './http.ts';
 

@@ -16,6 +16,7 @@ import {
   errorFromResponse,
   parseRetryAfterMs,
 } from './errors.ts';
+import * as errors from './errors.ts';
 
 describe('errorFromResponse', () => {
   it('maps 429 CONCURRENCY_EXCEEDED to ConcurrencyError with the limit and Retry-After', () => {
@@ -165,5 +166,21 @@ describe('parseRetryAfterMs', () => {
     expect(parseRetryAfterMs('')).toBeUndefined();
     expect(parseRetryAfterMs('soon')).toBeUndefined();
     expect(parseRetryAfterMs('-3')).toBeUndefined();
+  });
+});
+
+describe('error classes', () => {
+  it('each has its own name as `name`, spelled out (bundlers rename classes), and is an AgentTierError', () => {
+    const classes = Object.entries(errors).filter(
+      (entry): entry is [string, typeof AgentTierError] =>
+        typeof entry[1] === 'function' && entry[1].prototype instanceof Error,
+    );
+    expect(classes.length).toBeGreaterThan(15);
+    for (const [exported, ErrorClass] of classes) {
+      const err = new ErrorClass('m', { code: 'UNKNOWN', phase: 'files' } as never);
+      expect(err.name, exported).toBe(exported);
+      expect(err).toBeInstanceOf(AgentTierError);
+    }
+    expect(new ConcurrencyError('m', { code: 'CONCURRENCY_EXCEEDED' })).toBeInstanceOf(RateLimitError);
   });
 });

@@ -72,17 +72,22 @@ export class AgentTierError extends Error {
   }
 }
 
+/**
+ * The base of each error class below: an AgentTierError whose `name` is spelled out, since bundlers
+ * rename classes (the web UI's build does) and `name` must stay what the docs say.
+ */
+function named(name: string) {
+  return class extends AgentTierError {
+    override name = name;
+  };
+}
+
 /** 400/422: the request was malformed or failed validation; `details` names each field. */
-export class ValidationError extends AgentTierError {
-  override name = 'ValidationError';
-}
+export class ValidationError extends named('ValidationError') {}
 /** 401: no credentials, or the server rejected them. */
-export class AuthenticationError extends AgentTierError {
-  override name = 'AuthenticationError';
-}
+export class AuthenticationError extends named('AuthenticationError') {}
 /** 403 from governance: the request breaks a policy (quota, allowed templates, limits). */
-export class PolicyViolationError extends AgentTierError {
-  override name = 'PolicyViolationError';
+export class PolicyViolationError extends named('PolicyViolationError') {
   /** The individual violations when the server lists them (`violations` or `details`). */
   get violations(): { code?: string; message: string }[] {
     const body = this.body as { violations?: unknown } | undefined;
@@ -96,29 +101,17 @@ export class PolicyViolationError extends AgentTierError {
   }
 }
 /** 403: authenticated, but not allowed to do this. */
-export class ForbiddenError extends AgentTierError {
-  override name = 'ForbiddenError';
-}
+export class ForbiddenError extends named('ForbiddenError') {}
 /** 404: the sandbox, template or file does not exist (or is not visible to you). */
-export class NotFoundError extends AgentTierError {
-  override name = 'NotFoundError';
-}
+export class NotFoundError extends named('NotFoundError') {}
 /** 409: the object is in the wrong state (e.g. exec on a stopped sandbox) or already exists. */
-export class ConflictError extends AgentTierError {
-  override name = 'ConflictError';
-}
+export class ConflictError extends named('ConflictError') {}
 /** 413: a file or body is over the server's cap (32 MiB for files). */
-export class PayloadTooLargeError extends AgentTierError {
-  override name = 'PayloadTooLargeError';
-}
+export class PayloadTooLargeError extends named('PayloadTooLargeError') {}
 /** 424: the sandbox is missing configuration the call needs (e.g. an agent entrypoint). */
-export class NotConfiguredError extends AgentTierError {
-  override name = 'NotConfiguredError';
-}
+export class NotConfiguredError extends named('NotConfiguredError') {}
 /** 429: too many requests or concurrent invokes; wait `retryAfterMs` and try again. */
-export class RateLimitError extends AgentTierError {
-  override name = 'RateLimitError';
-}
+export class RateLimitError extends named('RateLimitError') {}
 /**
  * 429 `CONCURRENCY_EXCEEDED`: the sandbox already runs its `maxConcurrentInvokes`. A `RateLimitError`
  * too, so code that retries rate limits retries this after `retryAfterMs`.
@@ -140,8 +133,7 @@ export class ConcurrencyError extends RateLimitError {
  * An agent `configure` stream ended with an `error` event (a file could not be written, the install
  * timed out). `phase` says which step failed. A non-zero install exit is a result, not this error.
  */
-export class ConfigureError extends AgentTierError {
-  override name = 'ConfigureError';
+export class ConfigureError extends named('ConfigureError') {
   /** `files` or `install` (or whatever the server named). */
   readonly phase: string;
   constructor(message: string, opts: AgentTierErrorOpts & { phase: string }) {
@@ -150,21 +142,13 @@ export class ConfigureError extends AgentTierError {
   }
 }
 /** 5xx: the server failed; quote `requestId` when reporting it. */
-export class ServerError extends AgentTierError {
-  override name = 'ServerError';
-}
+export class ServerError extends named('ServerError') {}
 /** No HTTP response at all: the server is down, the URL is wrong, or the network failed. */
-export class ConnectionError extends AgentTierError {
-  override name = 'ConnectionError';
-}
+export class ConnectionError extends named('ConnectionError') {}
 /** A request or a wait took longer than allowed. */
-export class TimeoutError extends AgentTierError {
-  override name = 'TimeoutError';
-}
+export class TimeoutError extends named('TimeoutError') {}
 /** A wait found the sandbox in phase `Error`; `message` carries the server's explanation. */
-export class SandboxErrorStateError extends AgentTierError {
-  override name = 'SandboxErrorStateError';
-}
+export class SandboxErrorStateError extends named('SandboxErrorStateError') {}
 
 /**
  * Parses `Retry-After` (delay seconds or an HTTP date) into milliseconds; undefined when absent or unparsable.

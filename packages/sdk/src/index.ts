@@ -64,22 +64,27 @@ export type {
   ListAuditEventsOpts,
   AuditEventPage,
   AuthMethods,
-  ExecResponse,
-  FileEntry,
-  SandboxPhase,
-  SandboxView,
-  TemplateSpec,
+} from './types.ts';
+// The wire types the server sends, as the contract declares them.
+export type {
+  AgentConfigView,
   ApiKeyView,
   CreatedApiKey,
+  ExecResponse,
+  FileEntry,
+  InvokeRecord,
   KeyScopeView,
+  PatchSandboxRequest,
+  PortView,
+  ProcessInfo,
+  SandboxPhase,
   SandboxRole,
   SandboxShareView,
+  SandboxView,
   ScopedKeyVerb,
-  UserInfo,
-  PortView,
+  TemplateSpec,
   TemplateView,
-  ProcessInfo,
-  InvokeRecord,
-} from './types.ts';
+  UserInfo,
+} from '@agenttier/contract';
 export { DEFAULT_API_URL, DEFAULT_TIMEOUT_MS, type AgentTierOpts } from './options.ts';
 export { SDK_VERSION } from './version.ts';

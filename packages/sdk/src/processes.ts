@@ -1,7 +1,8 @@
 import type { HttpClient, Query } from './http.ts';
 import { encodePath } from './http.ts';
 import { execEvent, resumableEvents } from './streams.ts';
-import type { CallOpts, ExecStreamEvent, ProcessInfo, ProcessOutputOpts, StartProcessOpts } from './types.ts';
+import type { CallOpts, ExecStreamEvent, ProcessOutputOpts, StartProcessOpts } from './types.ts';
+import type { ProcessInfo } from '@agenttier/contract';
 
 /**
  * Background processes of one sandbox (`sandbox.processes`). They run inside the sandbox's daemon

@@ -1,4 +1,10 @@
-import type { ExecResponse, PatchSandboxRequest, SandboxView } from '@agenttier/contract';
+import type {
+  ExecResponse,
+  PatchSandboxRequest,
+  SandboxRole,
+  SandboxShareView,
+  SandboxView,
+} from '@agenttier/contract';
 import { SandboxAgent } from './agent.ts';
 import {
   AgentTierError,
@@ -16,14 +22,7 @@ import { SandboxProcesses } from './processes.ts';
 import { execEvent } from './streams.ts';
 import type { TerminalOpts } from './terminal.ts';
 import { TerminalConnection } from './terminal.ts';
-import type {
-  CallOpts,
-  ExecOpts,
-  ExecStreamEvent,
-  SandboxRole,
-  SandboxShareView,
-  WaitOpts,
-} from './types.ts';
+import type { CallOpts, ExecOpts, ExecStreamEvent, WaitOpts } from './types.ts';
 import { sleep } from './wait.ts';
 import { openWebSocket } from './websocket.ts';
 

@@ -1,3 +1,4 @@
+import { eventually } from '@agenttier/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
 import { AgentTier } from './client.ts';
@@ -28,14 +29,6 @@ afterEach(async () => {
   await server.close();
   expect(server.unhandled).toEqual([]);
 });
-
-const until = async (cond: () => boolean, ms = 3000) => {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 const proc = (id: string, extra: Record<string, unknown> = {}) => ({
   id,
@@ -284,7 +277,7 @@ describe('ports', () => {
     const got: string[] = [];
     tunnel.onMessage((d) => got.push(new TextDecoder().decode(d as Uint8Array)));
     tunnel.send(new TextEncoder().encode('ping'));
-    await until(() => got.length === 2);
+    await eventually(() => got.length === 2, 'the greeting and the echo');
     expect(got).toEqual(['greeting', 'echo:ping']);
     tunnel.close();
     wss.close();
@@ -538,7 +531,7 @@ describe('agent.invoke', () => {
     };
     await expect(run()).rejects.toThrow('user gave up');
     expect(seen).toEqual(['start', 'log']);
-    await until(() => closed);
+    await eventually(() => closed, 'the stream to close');
     expect(server.requests.map((r) => r.path)).toContain(`${base}/invoke/cancel`);
   });
 
@@ -585,7 +578,7 @@ describe('agent.invoke', () => {
       res.on('close', () => (closed = true));
     });
     expect(await client.sandbox('x').agent.invokeDetached({ input: 'sleep 60' })).toBe('inv-d');
-    await until(() => closed);
+    await eventually(() => closed, 'the stream to close');
     expect(server.requests).toHaveLength(1);
   });
 });

@@ -1,7 +1,8 @@
 import { NotFoundError } from './errors.ts';
 import type { HttpClient, Query } from './http.ts';
 import { encodePath } from './http.ts';
-import type { ApplyTemplateInput, ApplyTemplateResult, CallOpts, TemplateView } from './types.ts';
+import type { ApplyTemplateInput, ApplyTemplateResult, CallOpts } from './types.ts';
+import type { TemplateView } from '@agenttier/contract';
 
 export interface TemplateCallOpts extends CallOpts {
   /** @default ClusterSandboxTemplate */

@@ -1,3 +1,4 @@
+import { eventually } from '@agenttier/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer, type WebSocket } from 'ws';
 import { AgentTier } from './client.ts';
@@ -18,14 +19,6 @@ afterEach(async () => {
   await server.close();
   expect(server.unhandled).toEqual([]);
 });
-
-const until = async (cond: () => boolean, ms = 5000) => {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 /**
  * A terminal endpoint that behaves like the router + sandboxd: one session whose screen output is
@@ -125,11 +118,11 @@ describe('sandbox.terminal', () => {
     expect(term.session).toBe('dev');
     let out = '';
     term.on('output', (d) => (out += d));
-    await until(() => out === 'earlier output\r\n$ ');
+    await eventually(() => out === 'earlier output\r\n$ ', 'the replayed screen');
     term.write('ls\r');
-    await until(() => out.endsWith('[ls\r]'));
+    await eventually(() => out.endsWith('[ls\r]'), 'the echoed input');
     term.resize(90, 20);
-    await until(() => fake.frames.some((f) => f.type === 'resize'));
+    await eventually(() => fake.frames.some((f) => f.type === 'resize'), 'a resize frame');
     expect(fake.frames).toEqual([
       { type: 'input', data: 'ls\r' },
       { type: 'resize', cols: 90, rows: 20 },
@@ -139,7 +132,7 @@ describe('sandbox.terminal', () => {
     expect(fake.headers[0]?.['x-api-key']).toBe('atk_t');
     term.close();
     expect(await term.ended).toEqual({ reason: 'detached' });
-    await until(() => fake.sockets.size === 0);
+    await eventually(() => fake.sockets.size === 0, 'the socket to close');
     fake.close();
   });
 
@@ -175,19 +168,19 @@ describe('sandbox.terminal', () => {
       term.on('output', (d) => (out += d));
       term.on('reconnecting', (r) => events.push(`reconnecting ${r.attempt}/${r.maxAttempts}`));
       term.on('reconnected', (r) => events.push(`reconnected ${r.attempt}`));
-      await until(() => out === 'motd\r\n$ ');
+      await eventually(() => out === 'motd\r\n$ ', 'the first screen');
       term.resize(80, 24);
-      await until(() => fake.frames.length === 1);
+      await eventually(() => fake.frames.length === 1, 'one frame at the server');
 
       fake.drop();
       // While nobody is attached the shell keeps printing, and the user keeps typing.
       fake.print('background job done\r\n$ ');
-      await until(() => events.length === 1);
+      await eventually(() => events.length === 1, 'one event');
       expect(term.connected).toBe(false);
       term.write('pwd\r');
 
-      await until(() => events.includes('reconnected 1'));
-      await until(() => out.endsWith('[pwd\r]'));
+      await eventually(() => events.includes('reconnected 1'), 'the reconnect event');
+      await eventually(() => out.endsWith('[pwd\r]'), 'the input sent after the reconnect');
       expect(out).toBe('motd\r\n$ background job done\r\n$ [pwd\r]');
       expect(events).toEqual(['reconnecting 1/5', 'reconnected 1']);
       expect(fake.connections).toBe(2);
@@ -270,7 +263,7 @@ describe('sandbox.terminal', () => {
     });
     let reconnects = 0;
     term.on('reconnected', () => reconnects++);
-    await until(() => reconnects >= 1);
+    await eventually(() => reconnects >= 1, 'a reconnect');
     expect(fake.frames.some((f) => f.type === 'ping')).toBe(true);
     ac.abort();
     expect((await term.ended).reason).toBe('detached');

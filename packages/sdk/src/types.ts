@@ -8,19 +8,6 @@ import type {
   TemplateView,
 } from '@agenttier/contract';
 
-export type { ExecResponse, FileEntry, SandboxPhase, SandboxView, TemplateSpec } from '@agenttier/contract';
-export type {
-  ApiKeyView,
-  CreatedApiKey,
-  KeyScopeView,
-  SandboxRole,
-  SandboxShareView,
-  ScopedKeyVerb,
-  UserInfo,
-} from '@agenttier/contract';
-export type { PortView, TemplateView } from '@agenttier/contract';
-export type { AgentConfigView, PatchSandboxRequest } from '@agenttier/contract';
-
 /** Every call accepts a signal; aborting rejects with the signal's reason. */
 export interface CallOpts {
   signal?: AbortSignal;
@@ -96,8 +83,6 @@ export type ExecStreamEvent =
   | { type: 'stdout'; data: string; offset?: number; nextOffset?: number }
   | { type: 'stderr'; data: string; offset?: number; nextOffset?: number }
   | { type: 'exit'; exitCode: number; signal?: string | null; timedOut?: boolean; durationMs?: number };
-
-export type { ProcessInfo } from '@agenttier/contract';
 
 export interface StartProcessOpts extends ExecOpts {
   /** A label shown in listings (`agenttier sandbox ps`). */
@@ -212,8 +197,6 @@ export interface AttachOpts extends CallOpts {
   /** Reconnect attempts when the stream drops; it resumes after the last event seen. @default 3 */
   maxRetries?: number;
 }
-
-export type { InvokeRecord } from '@agenttier/contract';
 
 export interface ApplyTemplateInput {
   name: string;
