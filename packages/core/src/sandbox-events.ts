@@ -100,3 +100,23 @@ export function childEvent(
       return { type: 'Normal', reason: 'Deleted', message: 'Workspace volume deleted' };
   }
 }
+
+/**
+ * Consecutive entries with the same type, reason and message as one, counts summed and the first and
+ * last time kept (Kubernetes' own aggregation, for recorders that write one Event per occurrence).
+ */
+export function mergeRepeats(events: readonly SandboxEvent[]): SandboxEvent[] {
+  const out: SandboxEvent[] = [];
+  for (const e of events) {
+    const prev = out.at(-1);
+    if (prev && prev.type === e.type && prev.reason === e.reason && prev.message === e.message) {
+      out[out.length - 1] = {
+        ...prev,
+        count: prev.count + e.count,
+        firstTimestamp: prev.firstTimestamp < e.firstTimestamp ? prev.firstTimestamp : e.firstTimestamp,
+        lastTimestamp: prev.lastTimestamp > e.lastTimestamp ? prev.lastTimestamp : e.lastTimestamp,
+      };
+    } else out.push({ ...e });
+  }
+  return out;
+}

@@ -173,6 +173,7 @@ describe('least-privilege RBAC: the rules allow every request the processes make
     });
     await markRunning('rb');
     await api(router, 'PATCH', '/api/v1/sandboxes/rb', { timeout: '2h' });
+    expect((await api(router, 'GET', '/api/v1/sandboxes/rb/events')).status).toBe(200);
     await api(router, 'POST', '/api/v1/sandboxes/rb/stop');
     await eventually(
       async () => (await api(router, 'GET', '/api/v1/sandboxes/rb')).body?.includes('"status":"Stopped"'),

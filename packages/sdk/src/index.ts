@@ -85,6 +85,12 @@ export type {
   TemplateSpec,
   TemplateView,
   UserInfo,
+  CpuUsage,
+  MemoryUsage,
+  PidsUsage,
+  SandboxEvent,
+  SandboxUsage,
+  StorageUsage,
 } from '@agenttier/contract';
 export { DEFAULT_API_URL, DEFAULT_TIMEOUT_MS, type AgentTierOpts } from './options.ts';
 export { SDK_VERSION } from './version.ts';

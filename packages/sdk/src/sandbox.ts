@@ -3,6 +3,8 @@ import type {
   PatchSandboxRequest,
   SandboxRole,
   SandboxShareView,
+  SandboxEvent,
+  SandboxUsage,
   SandboxView,
 } from '@agenttier/contract';
 import { SandboxAgent } from './agent.ts';
@@ -433,6 +435,41 @@ export class Sandbox {
       signal: opts.signal,
     });
     return res?.shares ?? [];
+  }
+
+  /**
+   * What the running sandbox uses now: CPU (cores over the last window, and of its limit), memory,
+   * processes and workspace disk, measured inside it (cached by the server for about a second).
+   * A section the runtime does not show is `null`, with the reason in `unavailable`. A stopped
+   * sandbox is a `ConflictError` (`SANDBOX_NOT_RUNNING`). Viewers may call it.
+   * @example
+   * ```ts
+   * const u = await sandbox.usage();
+   * console.log(`${u.cpu?.percent}% CPU, ${u.memory?.bytes} bytes`);
+   * ```
+   */
+  async usage(opts: CallOpts = {}): Promise<SandboxUsage> {
+    return this.http.json<SandboxUsage>({
+      method: 'GET',
+      path: `${this.basePath}/usage`,
+      query: this.query(),
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * What happened to the sandbox, Kubernetes-style (type, reason, message, count, first and last
+   * time), oldest first: phase changes, its workload and volume created or removed, back-offs.
+   * Viewers may call it.
+   */
+  async events(opts: CallOpts = {}): Promise<SandboxEvent[]> {
+    const res = await this.http.json<{ events?: SandboxEvent[] | null }>({
+      method: 'GET',
+      path: `${this.basePath}/events`,
+      query: this.query(),
+      signal: opts.signal,
+    });
+    return res?.events ?? [];
   }
 
   /** Stops sharing with `user`; their next request is refused. Idempotent. */

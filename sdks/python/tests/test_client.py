@@ -38,6 +38,10 @@ def test_lifecycle_exec_files_ports(client: AgentTierClient, namespace: str, tmp
 
     result = sandbox.exec("echo $((2+2))")
     assert (result.stdout, result.exit_code) == ("4\n", 0)
+    usage = sandbox.usage()
+    assert usage["memory"]["limitBytes"] == 1 << 30  # the template's 1Gi, from the container's cgroup
+    assert usage["pids"]["max"] == 512
+    assert usage["storage"]["path"] == "/workspace"
     assert sandbox.exec(["sh", "-c", "echo oops >&2; exit 3"]).exit_code == 3
     assert sandbox.exec(["printf", "%s", "a b"]).stdout == "a b"
 
@@ -65,6 +69,9 @@ def test_lifecycle_exec_files_ports(client: AgentTierClient, namespace: str, tmp
     with pytest.raises(ConflictError) as stopped:
         sandbox.exec("true")
     assert stopped.value.code == "SANDBOX_NOT_RUNNING"
+    with pytest.raises(ConflictError):
+        sandbox.usage()
+    assert [e["reason"] for e in sandbox.events()][-2:] == ["Removed", "Stopped"]
     sandbox.resume()
     sandbox.wait_until_running(timeout=120)
     assert sandbox.files.read("/workspace/data.txt") == b"hello from python"

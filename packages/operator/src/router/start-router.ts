@@ -36,6 +36,7 @@ import { namespaceList } from '../namespace-list.ts';
 import { SandboxdPods } from './sandboxd-pods.ts';
 import { sandboxdFallback } from './tar-fallback.ts';
 import { mirrorAuditToEvents } from './audit-events.ts';
+import { kubeSandboxEvents } from './sandbox-events-feed.ts';
 
 /** Where images/controller/Dockerfile copies the built web UI. */
 const IMAGE_WEB_ROOT = '/opt/agenttier/web';
@@ -249,6 +250,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     ...(webUiRoot ? { webUi: { root: webUiRoot } } : {}),
     store: withChildNamesOnRead(store),
     dataPlaneFor: async (): Promise<DataPlane> => dataPlane,
+    sandboxEvents: kubeSandboxEvents(kc, logger),
     sandboxdFor: clientFor,
     agentRecords,
     logger: log,

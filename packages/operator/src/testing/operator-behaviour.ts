@@ -17,7 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { API_GROUP, API_VERSION, SANDBOX_FINALIZER } from '@agenttier/contract';
 import type { ControllerProcess } from '../controller/start-controller.ts';
+import { silentLogger } from '@agenttier/core';
 import { startController } from '../controller/start-controller.ts';
+import { kubeSandboxEvents } from '../router/sandbox-events-feed.ts';
 import type { OperatorCluster } from './operator-cluster.ts';
 
 export interface BehaviourOpts {
@@ -305,6 +307,14 @@ export function runOperatorBehaviour(getCluster: () => Promise<OperatorCluster>,
           return r.includes('Creating') && r.includes('Running') ? r : undefined;
         });
         expect(reasons).toEqual(expect.arrayContaining(['Creating', 'Running']));
+
+        // The events feed the router answers (GET …/events): this Sandbox's Events, oldest first.
+        const feed = await kubeSandboxEvents(c().kubeConfig, silentLogger).list(running);
+        const order = feed.map((e) => e.reason);
+        expect(order.indexOf('Provisioned')).toBeGreaterThanOrEqual(0);
+        expect(order.indexOf('Provisioned')).toBeLessThan(order.indexOf('Created'));
+        expect(order.indexOf('Created')).toBeLessThan(order.lastIndexOf('Running'));
+        expect(feed.every((e) => e.source === 'agenttier-controller')).toBe(true);
       },
       opts.testTimeoutMs,
     );

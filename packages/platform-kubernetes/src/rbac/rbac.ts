@@ -128,6 +128,7 @@ export const ROUTER_CALLS: ApiCall[] = [
   // get only: no list or watch, so the router cannot enumerate Secrets, only fetch a named one.
   ...call('', 'secrets', ['get'], 'sandbox', "a sandbox's sandboxd token when its pod appears"),
   ...call('', 'events', ['create'], 'sandbox', 'audited calls on a sandbox mirrored as Events on it'),
+  ...call('', 'events', ['list'], 'sandbox', "a sandbox's events feed (GET …/events)"),
   // Persists nothing: the API server says whether a ServiceAccount token is valid for the router's
   // audience (in-cluster agents logging in; docs/auth.md). The same grant as system:auth-delegator's.
   ...call(

@@ -9,6 +9,7 @@ import { describeError } from '../app/errors.ts';
 import { PhaseBadge } from '../app/PhaseBadge.tsx';
 import { ago } from '../app/time.ts';
 import { distinct, filterSandboxes, keyOf, NO_FILTER } from './filter.ts';
+import { UsageBars } from './UsageBars.tsx';
 import type { SandboxFilter } from './filter.ts';
 
 /** Every sandbox the user may see, live, with filters, per-row and bulk actions. */
@@ -131,6 +132,7 @@ export function Dashboard(): ReactNode {
                   </th>
                   <th scope="col">Name</th>
                   <th scope="col">Phase</th>
+                  <th scope="col">Resources</th>
                   <th scope="col">Template</th>
                   <th scope="col">Namespace</th>
                   <th scope="col">Age</th>
@@ -159,6 +161,9 @@ export function Dashboard(): ReactNode {
                     </td>
                     <td data-label="Phase">
                       <PhaseBadge phase={s.phase} reason={s.reason} />
+                    </td>
+                    <td data-label="Resources">
+                      <UsageBars sandbox={s} />
                     </td>
                     <td data-label="Template">{s.templateRef}</td>
                     <td data-label="Namespace">{s.namespace}</td>

@@ -33,5 +33,6 @@ export const SANDBOX_TABS: SandboxTab[] = [
     visible: (s) => s.mode === 'agent',
   },
   { id: 'settings', label: 'Settings', component: lazy(() => import('./SettingsTab.tsx')) },
+  { id: 'events', label: 'Events', component: lazy(() => import('./EventsTab.tsx')) },
   { id: 'activity', label: 'Activity', component: lazy(() => import('./ActivityTab.tsx')) },
 ];

@@ -175,6 +175,22 @@ class SandboxCore:
         """Deletes the sandbox and its workspace (permanent)."""
         yield from call_json(self.call("DELETE"))
 
+    def _usage(self) -> Plan[dict[str, Any]]:
+        """
+        What the running sandbox uses now (wire names): ``cpu`` (``usageCores``, ``limitCores``,
+        ``percent``, ``windowMs``), ``memory`` (``bytes``, ``workingSetBytes``, ``limitBytes``), ``pids``
+        (``current``, ``max``), ``storage`` (``path``, ``usedBytes``, ``limitBytes``); a section the
+        runtime does not show is ``None``, with the reason in ``unavailable``. ``ConflictError``
+        (``SANDBOX_NOT_RUNNING``) when it is not running.
+        """
+        return dict((yield from call_json(self.call("GET", "/usage"))))
+
+    def _events(self) -> Plan[list[dict[str, Any]]]:
+        """What happened to the sandbox, oldest first: ``type`` (Normal, Warning), ``reason``, ``message``,
+        ``count``, ``firstTimestamp``, ``lastTimestamp`` (as ``kubectl describe`` shows Events)."""
+        res = yield from call_json(self.call("GET", "/events"))
+        return [dict(e) for e in (res or {}).get("events") or []]
+
     def _update(self, /, **fields: Any) -> Plan[dict[str, Any]]:
         """``PATCH`` (a JSON merge patch): ``idleTimeout``, ``resources``, ``labels``, ``annotations`` (wire
         names); the answer. A label or annotation set to ``None`` is removed: ``update(labels={"old": None})``."""

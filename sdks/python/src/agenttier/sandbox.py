@@ -167,6 +167,8 @@ class Sandbox(SandboxCore):
     delete = blocking(SandboxCore._delete)
     terminate = delete
     update = blocking(SandboxCore._update)
+    usage = blocking(SandboxCore._usage)
+    events = blocking(SandboxCore._events)
 
     def terminal(self, session: str = "main", cols: int = 120, rows: int = 40) -> Terminal:
         """An interactive shell over WebSocket (``with sandbox.terminal() as term:``)."""
@@ -201,6 +203,8 @@ class AsyncSandbox(SandboxCore):
     delete = awaiting(SandboxCore._delete)
     terminate = delete
     update = awaiting(SandboxCore._update)
+    usage = awaiting(SandboxCore._usage)
+    events = awaiting(SandboxCore._events)
 
     def terminal(self, session: str = "main", cols: int = 120, rows: int = 40) -> AsyncTerminal:
         """``async with sandbox.terminal() as term:`` an interactive shell over WebSocket."""

@@ -133,6 +133,22 @@ export const sandboxCommand = {
       examples: [{ description: 'Who else has access', command: 'agenttier sandbox shares demo' }],
     },
     {
+      name: 'top',
+      description:
+        'CPU, memory, processes and disk of running sandboxes, measured now (all running ones without names)',
+      arguments: [{ name: 'names', description: 'sandbox names', variadic: true }],
+      examples: [
+        { description: 'Every running sandbox', command: 'agenttier sandbox top' },
+        { description: 'One, as JSON', command: 'agenttier sandbox top demo -o json' },
+      ],
+    },
+    {
+      name: 'events',
+      description: 'What happened to a sandbox (phase changes, back-offs, …), oldest first, like kubectl',
+      arguments: [{ name: 'name', description: 'sandbox name', required: true }],
+      examples: [{ description: 'Why did it stop?', command: 'agenttier sandbox events demo' }],
+    },
+    {
       name: 'stop',
       description: 'Stop sandboxes (the workspace is kept); waits until Stopped unless --no-wait',
       arguments: [{ name: 'names', description: 'sandbox names', required: true, variadic: true }],

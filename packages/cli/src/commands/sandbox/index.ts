@@ -6,6 +6,7 @@ import { create, get, list, remove, resume, stop } from './lifecycle.ts';
 import { portForward } from './port-forward.ts';
 import { portsForward, portsList, portsPreview, portsRemove } from './ports.ts';
 import { kill, logs, ps } from './processes.ts';
+import { events, top } from './observe.ts';
 import { share, shares, unshare } from './shares.ts';
 import { terminal } from './terminal.ts';
 
@@ -18,6 +19,8 @@ export const sandboxHandlers: HandlerMap = {
   share,
   unshare,
   shares,
+  top,
+  events,
   delete: remove,
   exec,
   terminal,
