@@ -6,6 +6,7 @@ import { SEED_FIELD_REFUSALS, droppedFields } from './seed-fields.ts';
 import { annotationsPatchSchema, labelsPatchSchema } from './merge-patch.ts';
 import {
   annotationsSchema,
+  credentialsSchema,
   durationSchema,
   labelsSchema,
   envVarSchema,
@@ -37,6 +38,8 @@ export const createSandboxRequestSchema = z.strictObject({
   storage: storageSchema.optional(),
   resources: resourcesSchema.optional(),
   env: z.array(envVarSchema).max(256).optional(),
+  /** Secrets of the caller's (in the sandbox's namespace) handed to the sandbox at start. */
+  credentials: credentialsSchema.optional(),
   labels: labelsSchema.optional(),
   annotations: annotationsSchema.optional(),
 });

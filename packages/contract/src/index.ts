@@ -18,6 +18,10 @@ export {
   API_VERSION,
   bytesSchema,
   cpuSchema,
+  credentialRefSchema,
+  credentialShapeProblem,
+  credentialsSchema,
+  ENV_NAME_RE,
   DEFAULT_NAMESPACE,
   durationSchema,
   forwardedPortSchema,
@@ -36,12 +40,14 @@ export {
   SANDBOX_FINALIZER,
   sandboxSpecSchema,
   sandboxStatusSchema,
+  secretNameSchema,
   templateKindSchema,
   templateSpecSchema,
 } from './resources.ts';
 export type {
   AgentConfigureStatus,
   Condition,
+  CredentialRef,
   EnvVar,
   ForwardedPort,
   Resource,
@@ -148,3 +154,5 @@ export type {
   StorageUsage,
   UsageSection,
 } from './observability.ts';
+export { SECRET_KEY_RE, secretKeySchema, secretWriteRequestSchema } from './secrets.ts';
+export type { SecretView, SecretWriteRequest } from './secrets.ts';

@@ -30,6 +30,16 @@ export const LIMITS = {
    * (2 MiB with the usual 8 MiB); half of that leaves room for the sandbox's own environment.
    */
   execArgvEnvMaxBytes: 1024 * 1024,
+  /** `credentials` entries of one template or sandbox (the merged chain may hold more, see below). */
+  credentialsMax: 16,
+  /** `credentials` after a template chain and the sandbox are appended together. */
+  credentialsMergedMax: 32,
+  /** Keys of one secret. */
+  secretKeysMax: 64,
+  /** One secret's values together, in bytes (one value must also fit one environment entry). */
+  secretMaxBytes: 256 * 1024,
+  /** Secrets one user may keep (all namespaces together). */
+  secretsPerUserMax: 200,
 } as const;
 
 /**

@@ -103,6 +103,69 @@ export const networkSchema = z.object({
   allowedDomains: z.array(z.string().max(253)).max(256).optional(),
 });
 
+/** A secret's name: a DNS-1123 label, as a Kubernetes Secret name and a CLI argument can both carry. */
+export const secretNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'is required' })
+  .max(63, { error: 'must be at most 63 characters' })
+  .regex(NAME_RE, {
+    error: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
+  });
+
+/** What an environment variable name may be (and so an `envPrefix`, and a secret key mounted as env). */
+export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A secret handed to the sandbox at start (the seed product's CredentialRef): each key of the secret
+ * becomes an environment variable `envPrefix + KEY` (`mountAs: env`, the default) or a read-only file
+ * `mountPath/KEY` (`mountAs: file`). Locally the secret is the sandbox owner's own (docs/security.md,
+ * "Credentials"); on Kubernetes a Secret of the sandbox's namespace. Where it may be mounted is checked
+ * against the workspace after the template chain merges (core's credentialProblems).
+ */
+export const credentialRefSchema = z.object({
+  secretName: secretNameSchema,
+  /** @default env */
+  mountAs: z.enum(['env', 'file']).optional(),
+  /** Directory holding one file per key (`mountAs: file` only); a clean absolute path outside system directories. */
+  mountPath: mountPathSchema.optional(),
+  /** Put before each key to make the variable's name (`mountAs: env` only), e.g. `GITHUB_`. */
+  envPrefix: z
+    .string()
+    .max(64, { error: 'must be at most 64 characters' })
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+      error:
+        'must be letters, digits and "_", not starting with a digit (it starts environment variable names)',
+    })
+    .optional(),
+});
+export type CredentialRef = z.infer<typeof credentialRefSchema>;
+
+/** Why a credential's fields do not fit together, or undefined (mountPath with file, envPrefix with env). */
+export function credentialShapeProblem(c: CredentialRef): { field: string; message: string } | undefined {
+  const mode = c.mountAs ?? 'env';
+  if (mode === 'file' && !c.mountPath)
+    return {
+      field: 'mountPath',
+      message: 'is required with mountAs "file" (the directory the files appear in)',
+    };
+  if (mode === 'file' && c.envPrefix !== undefined)
+    return { field: 'envPrefix', message: 'applies to mountAs "env" only' };
+  if (mode === 'env' && c.mountPath !== undefined)
+    return { field: 'mountPath', message: 'applies to mountAs "file" only (env credentials are not files)' };
+  return undefined;
+}
+
+/** A credentials list: each entry's fields fit together (credentialShapeProblem). */
+export const credentialsSchema = z
+  .array(credentialRefSchema)
+  .max(LIMITS.credentialsMax, { error: `must have at most ${LIMITS.credentialsMax} entries` })
+  .superRefine((list, ctx) => {
+    list.forEach((c, i) => {
+      const problem = credentialShapeProblem(c);
+      if (problem) ctx.addIssue({ code: 'custom', path: [i, problem.field], message: problem.message });
+    });
+  });
+
 export const envVarSchema = z.object({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a valid environment variable name' }),
   value: z.string().max(32_768).default(''),
@@ -178,6 +241,8 @@ const sharedSpecShape = {
   timeout: durationSchema.optional(),
   idleTimeout: durationSchema.optional(),
   runtimeClass: z.string().max(63).optional(),
+  /** Secrets handed to the sandbox; a template chain and the sandbox append theirs, parent first. */
+  credentials: credentialsSchema.optional(),
 };
 
 export const templateSpecSchema = z.object({

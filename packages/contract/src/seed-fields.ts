@@ -12,7 +12,6 @@ export const SEED_FIELD_REFUSALS: Readonly<Record<string, string>> = {
     'is not supported: the root filesystem is read-only and /tmp counts against the workspace; size it with storage.size',
   serviceAccount:
     "is not supported: a template cannot name or annotate the sandbox's service account (no workload identity or IRSA; on Kubernetes each sandbox gets its own, without a token); pass credentials through env",
-  credentials: 'is not supported: Kubernetes Secret references are not mounted; pass credentials through env',
   configMapRef: 'is not supported: give the text inline as content',
   secretRef: 'is not supported: give the text inline as content',
 };

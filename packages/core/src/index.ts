@@ -35,6 +35,8 @@ export {
   resolveTemplateChain,
 } from './template-merge.ts';
 export type { EffectiveSandbox, TemplateLookup } from './template-merge.ts';
+export { credentialEnv, credentialProblems } from './credentials.ts';
+export type { SecretMeta, SecretStore } from './secret-store.ts';
 export { TerminalError } from './reconcile-result.ts';
 export { templateLookup } from './sandbox-reconciler.ts';
 export { createController } from './controller.ts';

@@ -258,11 +258,26 @@ describe('mergeSandboxWithTemplate', () => {
       storage: { size: DEFAULTS.storageSize, mountPath: DEFAULTS.mountPath },
       network: { allowInternet: false, allowedDomains: [] },
       env: [],
+      credentials: [],
       workingDir: DEFAULTS.mountPath,
       shell: '/bin/bash',
       agent: {},
       templateName: 'base',
     });
+  });
+
+  it('appends credentials parent first: the template chain, then the sandbox', () => {
+    const merged = mergeTemplateChain([
+      tpl('root', { credentials: [{ secretName: 'a' }] }),
+      tpl('mid', {}),
+      tpl('leaf', { credentials: [{ secretName: 'b', mountAs: 'file', mountPath: '/credentials/b' }] }),
+    ]);
+    const eff = mergeSandboxWithTemplate(
+      sandbox({ credentials: [{ secretName: 'c', envPrefix: 'C_' }] }),
+      merged,
+      'leaf',
+    );
+    expect(eff.credentials?.map((c) => c.secretName)).toEqual(['a', 'b', 'c']);
   });
 
   it('takes custom defaults', () => {

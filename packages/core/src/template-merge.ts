@@ -1,4 +1,5 @@
 import type {
+  CredentialRef,
   EnvVar,
   ResourcesSpec,
   Sandbox,
@@ -40,6 +41,8 @@ export interface EffectiveSandbox {
   storage: { size: string; mountPath: string; storageClass?: string };
   network: { allowInternet: boolean; allowedDomains: string[] };
   env: EnvVar[];
+  /** Template chain's credentials then the sandbox's, parent first (credentialProblems checks them). */
+  credentials?: CredentialRef[];
   timeoutMs?: number;
   idleTimeoutMs?: number;
   runtimeClass?: string;
@@ -121,6 +124,9 @@ export function mergeTemplateChain(chain: SandboxTemplate[]): TemplateSpec {
       ...(s.idleTimeout ? { idleTimeout: s.idleTimeout } : {}),
       ...(s.runtimeClass ? { runtimeClass: s.runtimeClass } : {}),
       env: mergeEnv(merged.env, s.env),
+      ...(merged.credentials?.length || s.credentials?.length
+        ? { credentials: [...(merged.credentials ?? []), ...(s.credentials ?? [])] }
+        : {}),
       harness: {
         ...merged.harness,
         ...s.harness,
@@ -181,6 +187,7 @@ export function mergeSandboxWithTemplate(
       allowedDomains: s.network?.allowedDomains ?? template.network?.allowedDomains ?? [],
     },
     env: mergeEnv(template.env, s.env),
+    credentials: [...(template.credentials ?? []), ...(s.credentials ?? [])],
     ...(timeoutMs ? { timeoutMs } : {}),
     ...(idleMs ? { idleTimeoutMs: idleMs } : {}),
     ...(runtimeClass ? { runtimeClass } : {}),

@@ -31,6 +31,8 @@ import {
   API_KEY_RE,
   SqliteApiKeyStore,
   SqliteAuditLog,
+  SqliteSecretStore,
+  loadOrCreateSecretKey,
   SqliteSessionStore,
   SqliteSandboxEvents,
   checkOidcSettings,
@@ -252,6 +254,11 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   );
   if (off) logger.warn({ reason: off }, 'storage.size is not enforced: workspaces are plain engine volumes');
   const store = new SqliteStore({ path: join(dataDir, 'state.db') });
+  // Secret values: their own 0600 database, sealed with a key in a 0600 file beside it (docs/security.md).
+  const secrets = new SqliteSecretStore({
+    path: join(dataDir, 'secrets.db'),
+    key: loadOrCreateSecretKey(join(dataDir, 'secrets.key')),
+  });
   await seedTemplates(store);
   // The events feed lives as long as its sandbox: dropped when the object goes, and at start for
   // sandboxes deleted while the platform was down.
@@ -312,6 +319,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     // Template runtime classes -> engine runtimes (daemon.json "runtimes"; scripts/engine.sh registers runsc).
     runtimeClasses: { gvisor: 'runsc' },
     ...(opts.onRuntimeStep ? { onStep: opts.onRuntimeStep } : {}),
+    secretValues: (owner, namespace, name) => secrets.values(owner, namespace, name),
     logger: pinoAsCoreLogger(logger).child({ component: 'runtime' }),
     // Look at a sandbox as soon as its daemon listens, not at its next readiness poll.
     onSandboxdListening: (sb) => controller.enqueue(sb.metadata.namespace ?? 'default', sb.metadata.name),
@@ -378,6 +386,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     apiKeys,
     auditLog,
     sandboxEvents,
+    secrets,
     // Browser sessions (web UI login): cookies Secure and __Host- only when served over TLS.
     sessions: { store: sessions, secureCookies: tls !== undefined },
     ...(oidc ? { oidc } : {}),
@@ -451,6 +460,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
         clients.closeAll();
         agentRecords.close();
         apiKeys.close();
+        secrets.close();
         auditLog.close();
         sessions.close();
         unwatchEvents();

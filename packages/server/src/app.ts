@@ -10,6 +10,7 @@ import type {
   AuditLog,
   DataPlane,
   SandboxEventFeed,
+  SecretStore,
   Store,
 } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
@@ -48,6 +49,7 @@ import { installIdentityRateLimits } from './auth/rate-limit-hook.ts';
 import { createAccessAudit } from './auth/access-audit.ts';
 import { trustedProxies } from './http/trusted-proxies.ts';
 import { registerTemplateRoutes } from './routes/templates.ts';
+import { registerSecretRoutes } from './routes/secrets.ts';
 import { createSandboxService } from './sandbox-service.ts';
 import { CreateLimiter } from './create-limits.ts';
 import type { CreateLimitOpts } from './create-limits.ts';
@@ -81,6 +83,12 @@ export interface AppDeps {
    * admin (in-process tests only).
    */
   authenticate?: Authenticator;
+  /**
+   * Per-user secrets for sandbox `credentials` (local platform): enables the secret routes and the
+   * create-time check that each referenced secret is the caller's. Absent (Kubernetes): the routes
+   * answer 501 and references are Secrets of the sandbox's namespace, checked by the kubelet.
+   */
+  secrets?: SecretStore;
   /** API keys: enables key authentication (unless `authenticate` is given) and the key routes. */
   apiKeys?: ApiKeyStore;
   /** With `apiKeys`: requests without any credential are the development admin (`--dev-auth`). */
@@ -240,6 +248,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
     ...(deps.capacity ? { capacity: deps.capacity } : {}),
     ...(deps.childNameOf ? { childNameOf: deps.childNameOf } : {}),
     ...(deps.enqueue ? { enqueue: deps.enqueue } : {}),
+    ...(deps.secrets ? { secrets: deps.secrets } : {}),
     onDeleted: async (ns, name) => {
       await forgetAgentRecords?.(ns, name).catch((err: unknown) =>
         app.log.warn({ err: String(err), sandbox: `${ns}/${name}` }, 'dropping agent records failed'),
@@ -349,6 +358,7 @@ export function createApp(deps: AppDeps): FastifyInstance {
   if (deps.mcp !== false) registerMcpRoutes(app, deps.mcp ?? {});
   registerShareRoutes(app, { store: deps.store });
   registerTemplateRoutes(app, { store: deps.store });
+  registerSecretRoutes(app, { ...(deps.secrets ? { secrets: deps.secrets } : {}) });
   registerDataPlaneRoutes(app, { store: deps.store, sandboxes, dataPlaneFor: deps.dataPlaneFor });
   registerPortRoutes(app, {
     store: deps.store,

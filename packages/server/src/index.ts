@@ -9,6 +9,7 @@ export type { MachineCapacity } from './capacity.ts';
 export type { BrowserPolicyOpts } from './http/guards.ts';
 export type { ServerLimitsOpts } from './http/server-limits.ts';
 export { SqliteApiKeyStore } from './auth/sqlite-api-keys.ts';
+export { SqliteSecretStore, loadOrCreateSecretKey } from './secrets/sqlite-secret-store.ts';
 export { createKeyAuthenticator } from './auth/key-authenticator.ts';
 export type { KeyAuthOpts, KeyAuthenticator } from './auth/key-authenticator.ts';
 export { API_KEY_PREFIX, API_KEY_RE, generateApiKey, hashApiKey, newKeyId } from './auth/api-key-format.ts';

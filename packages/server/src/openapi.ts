@@ -15,6 +15,7 @@ import {
   sessionLoginRequestSchema,
   signalRequestSchema,
   startProcessRequestSchema,
+  secretWriteRequestSchema,
   templateWriteRequestSchema,
 } from '@agenttier/contract';
 import type { FastifyInstance } from 'fastify';
@@ -253,6 +254,40 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'templates',
     summary: 'Delete a template no sandbox uses',
     query: { ...NS, kind: 'template kind' },
+    success: none('deleted'),
+  },
+
+  {
+    method: 'GET',
+    path: '/api/v1/secrets',
+    tag: 'secrets',
+    summary: "List the caller's secrets: names and keys, never values",
+    query: { namespace: 'only this namespace (default: all)' },
+    success: json('{items: [...]}'),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/secrets/{name}',
+    tag: 'secrets',
+    summary: "Show one of the caller's secrets: name and keys, never values",
+    query: NS,
+    success: json('the secret (without values)'),
+  },
+  {
+    method: 'PUT',
+    path: '/api/v1/secrets/{name}',
+    tag: 'secrets',
+    summary: "Create or replace one of the caller's secrets (values are write-only)",
+    query: NS,
+    body: secretWriteRequestSchema,
+    success: json('the secret (without values); 201 when created', 200),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/secrets/{name}',
+    tag: 'secrets',
+    summary: "Delete one of the caller's secrets (running sandboxes keep what they were given)",
+    query: NS,
     success: none('deleted'),
   },
 

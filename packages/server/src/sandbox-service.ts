@@ -9,8 +9,9 @@ import {
   labelsSchema,
   parseOrThrow,
 } from '@agenttier/contract';
-import type { Store } from '@agenttier/core';
+import type { SecretStore, Store } from '@agenttier/core';
 import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
+import { checkCredentials } from './secrets/check-credentials.ts';
 import type { Identity } from './context.ts';
 import type { CreateLimiter } from './create-limits.ts';
 import type { MachineCapacity } from './capacity.ts';
@@ -32,6 +33,8 @@ export interface SandboxServiceDeps {
    * A create whose children would take another sandbox's name is refused; unchecked when absent.
    */
   childNameOf?: (namespace: string, name: string) => string;
+  /** The per-user secret store: a create may reference only the caller's own secrets (local platform). */
+  secrets?: SecretStore;
 }
 
 /**
@@ -165,6 +168,7 @@ export function createSandboxService(deps: SandboxServiceDeps) {
           ...(req.storage ? { storage: req.storage } : {}),
           ...(req.resources ? { resources: req.resources } : {}),
           ...(req.env ? { env: req.env } : {}),
+          ...(req.credentials ? { credentials: req.credentials } : {}),
         },
       };
       // Resolve now so an unknown template is a 422 at the edge, not an Error phase later.
@@ -180,6 +184,11 @@ export function createSandboxService(deps: SandboxServiceDeps) {
         throw err;
       }
       checkCapacity(effective, deps.capacity);
+      await checkCredentials(effective, {
+        owner: who.sub,
+        namespace,
+        ...(deps.secrets ? { secrets: deps.secrets } : {}),
+      });
       await checkChildNameFree(store, namespace, req.name, deps.childNameOf);
       draft.spec.mode = req.mode ?? effective.mode;
       draft.status = {

@@ -271,7 +271,7 @@ describe('seed create overrides and template fields are honoured or refused by n
     expect((await stored('patched')).resources?.limits?.memory).toBe('2Gi');
   });
 
-  it('stores harness.systemPrompt and refuses serviceAccount and credentials with the reason', async () => {
+  it('stores harness.systemPrompt and credentials, and refuses serviceAccount with the reason', async () => {
     const ok = await app.inject({
       method: 'POST',
       url: '/api/v1/templates',
@@ -303,12 +303,25 @@ describe('seed create overrides and template fields are honoured or refused by n
     });
     expect(refused.statusCode, refused.body).toBe(400);
     expect(details(refused).sort()).toEqual([
-      'spec.credentials',
       'spec.harness.systemPrompt.configMapRef',
       'spec.serviceAccount',
     ]);
     expect(String(json(refused).message)).toMatch(/serviceAccount is not supported/);
     expect((await app.inject({ method: 'GET', url: '/api/v1/templates/irsa' })).statusCode).toBe(404);
+
+    const creds = await app.inject({
+      method: 'POST',
+      url: '/api/v1/templates',
+      payload: {
+        name: 'creds',
+        spec: { credentials: [{ secretName: 'aws', mountAs: 'env', envPrefix: 'AWS_' }] },
+      },
+    });
+    expect(creds.statusCode, creds.body).toBe(201);
+    const back = await app.inject({ method: 'GET', url: '/api/v1/templates/creds' });
+    expect((json(back).spec as { credentials: unknown }).credentials).toEqual([
+      { secretName: 'aws', mountAs: 'env', envPrefix: 'AWS_' },
+    ]);
   });
 });
 

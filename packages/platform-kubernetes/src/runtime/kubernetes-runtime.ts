@@ -7,7 +7,13 @@ import type {
 } from '@kubernetes/client-node';
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Sandbox, TemplateSpec } from '@agenttier/contract';
-import { LABEL_MANAGED, LABEL_SANDBOX, LABEL_SANDBOX_UID, PlatformError } from '@agenttier/contract';
+import {
+  LABEL_MANAGED,
+  LABEL_SANDBOX,
+  LABEL_SANDBOX_UID,
+  PlatformError,
+  credentialShapeProblem,
+} from '@agenttier/contract';
 import type {
   ChildOutcome,
   EffectiveSandbox,
@@ -17,7 +23,13 @@ import type {
   Runtime,
   TemplateLookup,
 } from '@agenttier/core';
-import { TerminalError, mergeTemplateChain, resolveTemplateChain, silentLogger } from '@agenttier/core';
+import {
+  TerminalError,
+  credentialProblems,
+  mergeTemplateChain,
+  resolveTemplateChain,
+  silentLogger,
+} from '@agenttier/core';
 import { isAlreadyExists, isNotFound, toPlatformError, withRetry } from '../kube/api-errors.ts';
 import { SandboxPodCache } from './sandbox-pod-cache.ts';
 import type { ChildNames } from './children.ts';
@@ -38,6 +50,7 @@ import { buildPvc, buildServiceAccount, buildTokenSecret } from './objects.ts';
 import { failedInit, observePod } from './observe-pod.ts';
 import type { HarnessExtras, PodScheduling } from './pod-builder.ts';
 import { buildPod } from './pod-builder.ts';
+import { credentialSecretProblem } from './credential-secrets.ts';
 
 export interface KubernetesRuntimeOpts {
   kubeConfig: KubeConfig;
@@ -227,6 +240,7 @@ export class KubernetesRuntime implements Runtime {
       await this.deletePod(ns, pod, 0);
       return 'deleted';
     }
+    await this.checkCredentialSecrets(sandbox, effective);
     await this.ensureServiceAccount(sandbox, names);
     const token = await this.ensureTokenSecret(sandbox, names);
     await this.ensureNetworkPolicy(sandbox, effective, names);
@@ -336,6 +350,34 @@ export class KubernetesRuntime implements Runtime {
       (uid) =>
         this.core.deleteNamespacedServiceAccount({ namespace, name, body: { preconditions: { uid } } }),
     );
+  }
+
+  /**
+   * Every Secret the sandbox's credentials name may be given to it (credentialSecretProblem): checked
+   * before each pod, so a Secret that is missing, not meant for sandboxes or another user's puts the
+   * sandbox in Error with the reason instead of a pod the kubelet cannot start (or, worse, one that
+   * mounts the platform's own Secrets).
+   */
+  private async checkCredentialSecrets(sandbox: Sandbox, effective: EffectiveSandbox): Promise<void> {
+    const namespace = this.ns(sandbox);
+    // The CRD cannot say which fields go together, nor where the workspace is: checked here.
+    const shape = [
+      ...(effective.credentials ?? []).flatMap((c, i) => {
+        const p = credentialShapeProblem(c);
+        return p ? [`credentials.${i}.${p.field} ${p.message}`] : [];
+      }),
+      ...credentialProblems(effective).map((d) => `${d.field}: ${d.message}`),
+    ];
+    if (shape.length) throw new TerminalError('UNPROCESSABLE', shape.join('; '));
+    for (const ref of effective.credentials ?? []) {
+      const secret = await orUndefined(
+        this.core.readNamespacedSecret({ namespace, name: ref.secretName }),
+      ).catch((err: unknown) => {
+        throw toPlatformError(err, `Secret ${ref.secretName}`);
+      });
+      const problem = credentialSecretProblem(sandbox, ref, secret);
+      if (problem) throw new TerminalError('UNPROCESSABLE', problem);
+    }
   }
 
   /**

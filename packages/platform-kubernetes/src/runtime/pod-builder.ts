@@ -17,6 +17,7 @@ import {
   childNames,
   ownerReference,
 } from './children.ts';
+import { credentialPodParts } from './credential-secrets.ts';
 
 /** Where sandboxd, its Node runtime and tini land inside the sandbox (an emptyDir, read-only there). */
 export const AGENTTIER_DIR = '/opt/agenttier';
@@ -117,6 +118,7 @@ export function buildPod(input: PodBuildInput): V1Pod {
     { name: 'AGENTTIER_NAMESPACE', value: sandbox.metadata.namespace ?? 'default' },
   ];
   const workspaceMount: V1VolumeMount = { name: 'workspace', mountPath: mount };
+  const credentials = credentialPodParts(effective.credentials ?? []);
   const tmpMount: V1VolumeMount = { name: 'tmp', mountPath: '/tmp' };
 
   const initContainers: V1Container[] = [
@@ -170,6 +172,7 @@ export function buildPod(input: PodBuildInput): V1Pod {
     imagePullPolicy: effective.pullPolicy,
     command: SANDBOXD_COMMAND,
     workingDir: effective.workingDir,
+    ...(credentials.envFrom.length ? { envFrom: credentials.envFrom } : {}),
     env: [
       ...baseEnv,
       ...userEnv,
@@ -195,6 +198,7 @@ export function buildPod(input: PodBuildInput): V1Pod {
       tmpMount,
       { name: 'agenttier', mountPath: AGENTTIER_DIR, readOnly: true },
       { name: 'sandboxd-token', mountPath: TOKEN_DIR, readOnly: true },
+      ...credentials.mounts,
     ],
   };
 
@@ -206,6 +210,7 @@ export function buildPod(input: PodBuildInput): V1Pod {
       name: 'sandboxd-token',
       secret: { secretName: names.tokenSecret, items: [{ key: 'token', path: 'token' }], defaultMode: 0o440 },
     },
+    ...credentials.volumes,
   ];
 
   const scheduling = input.scheduling ?? {};

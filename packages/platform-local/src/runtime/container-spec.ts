@@ -12,6 +12,8 @@ import type { EffectiveSandbox } from '@agenttier/core';
 import { volumeName, workloadName } from '@agenttier/core';
 import type { ContainerCreateOptions } from 'dockerode';
 import { dirname } from 'node:path';
+import type { CredentialFile } from './credential-files.ts';
+import { LABEL_CREDENTIAL_FILES, credentialMounts } from './credential-files.ts';
 
 /** Where sandboxd and its Node runtime are mounted inside every sandbox (read-only). */
 export const SANDBOXD_MOUNT = '/opt/agenttier/sandboxd';
@@ -53,6 +55,10 @@ export interface ContainerSpecInput {
   runtimeClasses?: Record<string, string>;
   /** Network for sandboxes whose template allows egress. @default 'bridge' */
   egressNetwork?: string;
+  /** `NAME=value` entries of the env credentials (after the template's env, so they win over it). */
+  credentialEnv?: string[];
+  /** Directories of the file credentials: a tmpfs each, filled after the start. */
+  credentialFiles?: CredentialFile[];
 }
 
 /** Size of the run volume: it holds one socket, and the sandbox must not fill the host disk through it. */
@@ -128,9 +134,12 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     `AGENTTIER_SANDBOX=${sandbox.metadata.name}`,
     `AGENTTIER_NAMESPACE=${sandbox.metadata.namespace ?? 'default'}`,
     ...effective.env.map((e) => `${e.name}=${e.value}`),
+    ...(input.credentialEnv ?? []),
   ];
+  const files = input.credentialFiles ?? [];
   const mounts: NonNullable<ContainerCreateOptions['HostConfig']>['Mounts'] = [
     { Type: 'volume', Source: volumeName(sandbox), Target: effective.storage.mountPath },
+    ...credentialMounts(files),
   ];
   let entrypoint: string[] | undefined;
   let cmd: string[] | undefined;
@@ -203,7 +212,10 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     User: `${SANDBOX_UID}:${SANDBOX_UID}`,
     WorkingDir: effective.workingDir,
     Env: env,
-    Labels: ownerLabels(sandbox, input.instanceId, effective.templateName),
+    Labels: {
+      ...ownerLabels(sandbox, input.instanceId, effective.templateName),
+      ...(files.length ? { [LABEL_CREDENTIAL_FILES]: JSON.stringify(files) } : {}),
+    },
     Hostname: sandbox.metadata.name.slice(0, 63),
     NetworkDisabled: !effective.network.allowInternet,
     HostConfig: {

@@ -20,7 +20,7 @@ import type {
   Runtime,
   WorkloadState,
 } from '@agenttier/core';
-import { TerminalError, volumeName, workloadName } from '@agenttier/core';
+import { TerminalError, credentialEnv, volumeName, workloadName } from '@agenttier/core';
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { SandboxdMounts } from './container-spec.ts';
@@ -35,6 +35,8 @@ import {
   ownerLabels,
 } from './container-spec.ts';
 import { hasLabels, isNameConflict, isNotFound, statusOf } from './docker-client.ts';
+import type { CredentialFile, SecretResolver } from './credential-files.ts';
+import { credentialFilesOf, credentialOwner, credentialTar, fileCredentials } from './credential-files.ts';
 import type { LoopWorkspaces } from './loop-workspaces.ts';
 import { whenFileAppears } from './socket-appearance.ts';
 
@@ -71,6 +73,11 @@ export interface DockerRuntimeOpts {
    * poll. A hint: readiness is still decided by `readinessProbe`.
    */
   onSandboxdListening?: (sandbox: Sandbox) => void;
+  /**
+   * The sandbox owner's secret values, for `credentials` (docs/security.md, "Credentials"); without it
+   * a sandbox that references a secret cannot start (Error phase naming the reason).
+   */
+  secretValues?: SecretResolver;
 }
 
 /** How long after a start the runtime watches for the daemon's socket (past it, polls alone find it). */
@@ -136,6 +143,8 @@ export class DockerRuntime implements Runtime {
   private readonly channels = new Map<string, SandboxdChannel>();
   /** Socket watches of containers just started, by sandbox uid. */
   private readonly socketWatches = new Map<string, { close(): void }>();
+  /** The container whose file credentials are in place, by sandbox uid (redone after a router restart). */
+  private readonly credentialsDelivered = new Map<string, string>();
 
   constructor(private readonly opts: DockerRuntimeOpts) {}
 
@@ -190,11 +199,24 @@ export class DockerRuntime implements Runtime {
       const uid = info.Config.Labels?.[LABEL_SANDBOX_UID];
       const state = workloadStateOf(info.State);
       let ready = false;
+      let credentialProblem: string | undefined;
       if (state === 'running' && uid === sandbox.metadata.uid) {
         if (this.opts.sandboxd) this.learnChannel(channelKey(sandbox), info);
-        ready = this.opts.readinessProbe ? await this.opts.readinessProbe(sandbox).catch(() => false) : true;
-        if (!ready && Date.now() - Date.parse(info.State.StartedAt) > (this.opts.probeGiveUpMs ?? 15_000)) {
-          ready = true;
+        // Never ready before its credential files are in place (delivered again after a router restart).
+        credentialProblem = await this.deliverCredentialFiles(
+          sandbox,
+          info.Id,
+          credentialFilesOf(info.Config.Labels),
+        )
+          .then(() => undefined)
+          .catch((err: unknown) => (err as Error).message);
+        if (!credentialProblem) {
+          ready = this.opts.readinessProbe
+            ? await this.opts.readinessProbe(sandbox).catch(() => false)
+            : true;
+          if (!ready && Date.now() - Date.parse(info.State.StartedAt) > (this.opts.probeGiveUpMs ?? 15_000)) {
+            ready = true;
+          }
         }
       }
       const ended = state === 'exited' || state === 'dead';
@@ -204,6 +226,7 @@ export class DockerRuntime implements Runtime {
         ready,
         ...(ended ? { exitCode: info.State.ExitCode } : {}),
         ...(info.State.Error ? { message: info.State.Error } : {}),
+        ...(credentialProblem ? { message: credentialProblem } : {}),
         ...(uid ? { sandboxUid: uid } : {}),
       };
       // A container left over from an earlier sandbox of the same name is not ours: treat it as exited
@@ -347,6 +370,7 @@ export class DockerRuntime implements Runtime {
         await this.beforeStart(sandbox, info);
         await container.start();
         this.opts.onStep?.('container-started', sandbox);
+        await this.deliverOrRemove(sandbox, container, info.Id, credentialFilesOf(info.Config.Labels));
         this.afterStart(sandbox);
         return 'started';
       }
@@ -362,10 +386,13 @@ export class DockerRuntime implements Runtime {
       if (!isNotFound(err)) throw err;
     }
     await this.mountWorkspace(sandbox);
+    const credentials = await this.credentialsFor(sandbox, effective);
     const spec = buildContainerSpec({
       sandbox,
       effective,
       instanceId: this.opts.instanceId,
+      credentialEnv: credentials.env,
+      credentialFiles: credentials.files,
       // A new token per container: a restart (which the sandbox can cause) yields a new one.
       ...(this.opts.sandboxd
         ? { sandboxd: this.opts.sandboxd, sandboxdToken: randomBytes(32).toString('base64url') }
@@ -388,6 +415,7 @@ export class DockerRuntime implements Runtime {
       await this.beforeStart(sandbox, createdInfo);
       await created.start();
       this.opts.onStep?.('container-started', sandbox);
+      await this.deliverOrRemove(sandbox, created, createdInfo.Id, credentials.files);
       this.afterStart(sandbox);
       return 'created';
     } catch (err) {
@@ -412,6 +440,99 @@ export class DockerRuntime implements Runtime {
       throw new PlatformError('RUNTIME_FAILED', `could not start the container: ${(err as Error).message}`, {
         cause: err,
       });
+    }
+  }
+
+  /** The owner's secret values of one credential, or a terminal error saying why there are none. */
+  private async secretOf(sandbox: Sandbox, secretName: string): Promise<Map<string, Uint8Array>> {
+    const namespace = sandbox.metadata.namespace ?? 'default';
+    const owner = credentialOwner(sandbox);
+    if (!this.opts.secretValues) {
+      throw new TerminalError(
+        'UNPROCESSABLE',
+        "this platform has no secret store; remove the sandbox's credentials",
+      );
+    }
+    const values = owner ? await this.opts.secretValues(owner, namespace, secretName) : undefined;
+    if (!values) {
+      throw new TerminalError(
+        'UNPROCESSABLE',
+        `secret "${secretName}" is not one of the sandbox owner's secrets in namespace "${namespace}"; create it (\`agenttier secret create ${secretName}\`) and resume the sandbox`,
+      );
+    }
+    return values;
+  }
+
+  /**
+   * The env entries and file directories of a sandbox's credentials, read from its owner's secrets at
+   * container creation (a later change reaches the sandbox at its next start).
+   */
+  private async credentialsFor(
+    sandbox: Sandbox,
+    effective: EffectiveSandbox,
+  ): Promise<{ env: string[]; files: CredentialFile[] }> {
+    const env: string[] = [];
+    for (const ref of effective.credentials ?? []) {
+      if ((ref.mountAs ?? 'env') !== 'env') continue;
+      const out = credentialEnv(ref, await this.secretOf(sandbox, ref.secretName));
+      if (out.badKeys.length > 0) {
+        throw new TerminalError(
+          'UNPROCESSABLE',
+          `secret "${ref.secretName}" has keys that cannot be environment variable names (${out.badKeys.join(', ')}); mount it with mountAs "file" or rename the keys`,
+        );
+      }
+      env.push(...out.env.map((e) => `${e.name}=${e.value}`));
+    }
+    const files = fileCredentials(effective.credentials ?? []);
+    if (files.length > 0 && engineRuntimeFor(effective, this.opts.runtimeClasses) === 'runsc') {
+      // gVisor cannot mount a tmpfs-backed volume in this version, and the files must not go to disk.
+      throw new TerminalError(
+        'UNPROCESSABLE',
+        'file credentials (mountAs "file") are not available with runtime class gvisor yet; use mountAs "env"',
+      );
+    }
+    for (const f of files) await this.secretOf(sandbox, f.secretName); // fail before creating anything
+    return { env, files };
+  }
+
+  /**
+   * Writes each file credential's keys into its tmpfs through the engine (as root, into a root-owned
+   * directory the sandbox cannot write, so nothing the sandbox planted is followed). Idempotent; once
+   * per container unless the router restarted.
+   */
+  private async deliverCredentialFiles(
+    sandbox: Sandbox,
+    containerId: string,
+    files: readonly CredentialFile[],
+  ): Promise<void> {
+    if (files.length === 0 || this.credentialsDelivered.get(channelKey(sandbox)) === containerId) return;
+    const container = this.opts.docker.getContainer(containerId);
+    for (const f of files) {
+      const archive = await credentialTar(await this.secretOf(sandbox, f.secretName));
+      await container.putArchive(archive, { path: f.mountPath });
+    }
+    this.credentialsDelivered.set(channelKey(sandbox), containerId);
+  }
+
+  /** deliverCredentialFiles right after a start; a container that cannot get them does not stay. */
+  private async deliverOrRemove(
+    sandbox: Sandbox,
+    container: Docker.Container,
+    containerId: string,
+    files: readonly CredentialFile[],
+  ): Promise<void> {
+    try {
+      await this.deliverCredentialFiles(sandbox, containerId, files);
+    } catch (err) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      if (isPlatformError(err)) throw err;
+      throw new PlatformError(
+        'RUNTIME_FAILED',
+        `could not put the credential files in place: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -455,6 +576,7 @@ export class DockerRuntime implements Runtime {
   async removeWorkload(sandbox: Sandbox): Promise<ChildOutcome> {
     const container = this.opts.docker.getContainer(workloadName(sandbox));
     this.channels.delete(channelKey(sandbox));
+    this.credentialsDelivered.delete(channelKey(sandbox));
     try {
       await container.stop({ t: this.opts.stopGraceSec ?? 3 }).catch((err: unknown) => {
         if (statusOf(err) !== 304 && !isNotFound(err)) throw err;

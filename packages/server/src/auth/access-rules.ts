@@ -77,6 +77,12 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   [`PUT ${S}/shares/:user`]: sb('share'),
   [`DELETE ${S}/shares/:user`]: sb('share'),
 
+  // Secrets: every caller manages their own (the handlers look up by the caller's id only).
+  'GET /api/v1/secrets': ANY,
+  'GET /api/v1/secrets/:name': ANY,
+  'PUT /api/v1/secrets/:name': ANY,
+  'DELETE /api/v1/secrets/:name': ANY,
+
   'GET /api/v1/templates': ANY,
   'GET /api/v1/templates/:name': ANY,
   'POST /api/v1/templates': ADMIN,

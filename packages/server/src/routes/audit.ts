@@ -18,6 +18,7 @@ function targetOf(req: FastifyRequest): string | undefined {
   if (url.startsWith('/api/v1/sandboxes/:id') && p.id) return `sandbox:${ns}/${p.id}`.slice(0, 300);
   if (url.startsWith('/api/v1/user/api-keys/:keyId') && p.keyId) return `apikey:${p.keyId}`.slice(0, 100);
   if (url.startsWith('/api/v1/templates/:name') && p.name) return `template:${p.name}`.slice(0, 300);
+  if (url.startsWith('/api/v1/secrets/:name') && p.name) return `secret:${ns}/${p.name}`.slice(0, 300);
   return undefined;
 }
 
