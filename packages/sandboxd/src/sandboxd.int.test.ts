@@ -271,9 +271,11 @@ describe('sandboxd in a locked-down container', () => {
     } finally {
       await client.killProcess(burn.id);
     }
-    // Only an allowed root is measured.
-    const e = await client.usage({ path: '/etc' }).catch((err: unknown) => err);
-    expect((e as SandboxdError).code).toBe('outside_allowed_roots');
+    // Only an allowed root is measured: another path is not statfs'd (no probing of paths).
+    const elsewhere = MeasuredUsageOf(await client.usage({ path: '/etc' }));
+    expect(elsewhere.storage).toBeNull();
+    expect(elsewhere.unavailable.storage).toMatch(/not an allowed root/);
+    expect(elsewhere.memory?.limitBytes).toBe(1 << 30);
   });
 
   it('survives a fork storm bounded by the pids limit', async () => {

@@ -140,6 +140,16 @@ describeOnRealCluster('RBAC on a real API server', () => {
         300,
       );
       await eventually(async () => (await phase('rb')) === 'Running', 'Running again', 120_000);
+      // The events feed: the router lists the Sandbox's Events with its granted `list events` only.
+      const feed = await eventually(async () => {
+        const r = await api('GET', `/api/v1/sandboxes/rb/events?namespace=${sandboxNs}`);
+        expect(r.status, r.text).toBe(200);
+        const reasons = (JSON.parse(r.text) as { events: Array<{ reason: string }> }).events.map(
+          (e) => e.reason,
+        );
+        return reasons.includes('Stopped') && reasons;
+      }, 'the Stopped event in the feed');
+      expect(feed).toEqual(expect.arrayContaining(['Provisioned', 'Created', 'Running', 'Stopped']));
       expect((await api('DELETE', `/api/v1/sandboxes/rb?namespace=${sandboxNs}`)).status).toBeLessThan(300);
       await eventually(async () => (await phase('rb')) === 'HTTP 404', 'gone', 120_000);
     }, 600_000);

@@ -178,6 +178,23 @@ describe('agent mode on the Kubernetes router (records in the router data direct
     });
   });
 
+  it("answers the sandbox's usage (router → sandboxd on the pod's address) and its events feed", async () => {
+    const usage = await fetch(url('/usage'));
+    expect(usage.status).toBe(200);
+    const u = (await usage.json()) as { sandboxId: string; memory: { bytes: number } | null; cgroup: string };
+    expect(u.sandboxId).toBe('k8s-agent');
+    expect(u.cgroup).toMatch(/^v[12]$/);
+    expect(u.memory?.bytes).toBeGreaterThan(0);
+    await controller.events.flush();
+    const events = await eventually(async () => {
+      const r = (await (await fetch(url('/events'))).json()) as { events: Array<{ reason: string }> };
+      return r.events.some((e) => e.reason === 'Running') && r.events;
+    }, 'the Running event in the feed');
+    expect(events.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['Provisioned', 'Created', 'Running']),
+    );
+  });
+
   it('removes a label with a JSON merge patch (null) on the custom resource', async () => {
     const patch = (body: unknown) =>
       fetch(url(''), {

@@ -460,11 +460,15 @@ export class Sandboxd {
         return sendJson(res, 200, { terminals: this.terminals.list() });
       case '/v1/usage': {
         allow('GET');
-        // Only an allowed root (the workspace mount or /tmp) is statfs'd: not a probe of any path.
+        // Only an allowed root (the workspace mount or /tmp) is statfs'd, never another path: storage
+        // is then null with the reason, and the cgroup figures are still answered.
         const path = q.get('path') ?? this.opts.defaultCwd;
-        if (!this.policy.roots.includes(path))
-          throw new SandboxdError('outside_allowed_roots', 'usage is measured on an allowed root only');
-        return sendJson(res, 200, await this.usage.measure(path));
+        const allowed = this.policy.roots.includes(path);
+        return sendJson(
+          res,
+          200,
+          await this.usage.measure(allowed ? path : undefined, allowed ? undefined : 'not an allowed root'),
+        );
       }
       case '/v1/ports':
         allow('GET');

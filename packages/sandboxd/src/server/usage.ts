@@ -175,15 +175,18 @@ export class UsageSampler {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Measures now; `storagePath` (the workspace mount) is statfs'd. */
-  measure(storagePath: string | undefined): Promise<MeasuredUsage> {
-    this.inFlight ??= this.measureOnce(storagePath).finally(() => {
+  /**
+   * Measures now; `storagePath` (the workspace mount) is statfs'd. Without one, storage is null with
+   * `noStorageReason`.
+   */
+  measure(storagePath: string | undefined, noStorageReason = 'no workspace path given'): Promise<MeasuredUsage> {
+    this.inFlight ??= this.measureOnce(storagePath, noStorageReason).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
   }
 
-  private async measureOnce(storagePath: string | undefined): Promise<MeasuredUsage> {
+  private async measureOnce(storagePath: string | undefined, noStorageReason: string): Promise<MeasuredUsage> {
     this.layout ??= detectCgroup(this.root);
     const layout = await this.layout;
     const unavailable: Partial<Record<UsageSection, string>> = {};
@@ -225,7 +228,7 @@ export class UsageSampler {
       }),
       section('pids', () => layout!.pids()),
       section('storage', async () => {
-        if (!storagePath) throw new Error('no workspace path given');
+        if (!storagePath) throw new Error(noStorageReason);
         const fs = await statfs(storagePath);
         const limitBytes = fs.blocks * fs.bsize;
         return { path: storagePath, usedBytes: (fs.blocks - fs.bfree) * fs.bsize, limitBytes };
