@@ -18,12 +18,14 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import type { Plugin as EsbuildPlugin } from 'esbuild';
+
 import { PTY_PATCH_VERSION, patchPtySource } from './pty-patch.ts';
 
 const execFileAsync = promisify(execFile);
 
 /** Bump when the layout of dist/ changes so every stamp goes stale. */
-const BUILD_FORMAT = 1;
+const BUILD_FORMAT = 2;
 
 /** Where things are mounted inside a sandbox. */
 export const SANDBOXD_MOUNT_DIR = '/opt/agenttier/sandboxd';
@@ -312,6 +314,24 @@ async function walkFiles(dir: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * Loads Node's built-in modules with `process.getBuiltinModule` instead of `import`. An ESM import of
+ * a built-in makes Node build a module facade that reads every export, and `node:http`'s exports
+ * include lazy getters (WebSocket, …) that load Node's whole bundled undici: ~45 ms of CPU per
+ * sandboxd start, which 20 sandboxes starting at once paid on shared cores. getBuiltinModule returns
+ * the module object without touching its getters.
+ */
+const builtinsWithoutFacade: EsbuildPlugin = {
+  name: 'builtins-without-facade',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 async function buildBundle(hash: string, log: (msg: string) => void): Promise<void> {
   const ptyAddon = await buildPtyAddon(log);
   const ptyDir = packageDir('node-pty') as string;
@@ -332,9 +352,10 @@ async function buildBundle(hash: string, log: (msg: string) => void): Promise<vo
       // node-pty stays a real package next to the bundle (native addon); ws's optional addons are absent.
       external: ['node-pty', 'bufferutil', 'utf-8-validate'],
       banner: {
-        js: "import { createRequire as __sandboxdCreateRequire } from 'node:module'; const require = __sandboxdCreateRequire(import.meta.url);",
+        js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
       },
       define: { SANDBOXD_VERSION: JSON.stringify(version) },
+      plugins: [builtinsWithoutFacade],
       legalComments: 'none',
       logLevel: 'silent',
     });

@@ -10,7 +10,7 @@ import { eventually } from '@agenttier/testkit';
 import type { SandboxdClient } from './client.ts';
 import { SandboxdError } from './errors.ts';
 import type { ProcessInfo, TerminalServerFrame } from './protocol.ts';
-import { startLockedContainer } from './testing/locked-container.ts';
+import { docker, startLockedContainer } from './testing/locked-container.ts';
 import type { LockedContainer } from './testing/locked-container.ts';
 
 let box: LockedContainer;
@@ -71,6 +71,17 @@ async function terminalSays(line: string, expected: string): Promise<void> {
   }
 }
 
+/** The container's process count as the engine sees it (from outside: needs no pid inside). */
+async function pidsInUse(): Promise<number> {
+  return Number(await docker('stats', '--no-stream', '--format', '{{.PIDs}}', box.name));
+}
+
+/**
+ * Few enough processes that no flood is left: the init, sandboxd, its standby reapers (two pids each,
+ * standby.ts) and the counting exec itself.
+ */
+const CALM = 20;
+
 async function stillTheSameDaemon(): Promise<void> {
   const info = await client.info();
   expect(info.pid).toBe(daemonPid);
@@ -82,6 +93,42 @@ describe('sandboxd under pressure from its own sandbox', () => {
   afterEach(async () => {
     if (floodId) await client.killProcess(floodId).catch(() => undefined);
     floodId = undefined;
+  });
+
+  it("runs an exec and opens a terminal while the sandbox's processes hold every pid of its limit", async () => {
+    // A flood that keeps the limit full: the loop itself lives on and forks again whenever a pid frees.
+    const flood = await client.startProcess({
+      command: ['bash', '-c', 'while :; do sleep 600 & done 2>/dev/null'],
+      name: 'flood',
+    });
+    floodId = flood.id;
+    await eventually(
+      async () => (await pidsInUse()) >= PIDS_LIMIT,
+      `all ${PIDS_LIMIT} pids in use (docker stats)`,
+      60_000,
+    );
+    // A terminal opens on a standby (no new pid). Its login shell retries the forks of its profile
+    // for a while (bash: "fork: retry"), then answers a builtin, which needs no fork.
+    const terminal = await client.terminal({});
+    let seen = '';
+    terminal.on('frame', (f: TerminalServerFrame) => {
+      if (f.type === 'output') seen += f.data;
+    });
+    terminal.input('echo "while-full-$((6*7))"\r');
+    await eventually(
+      () => seen.includes('while-full-42'),
+      'the terminal opened under the flood to answer',
+      60_000,
+    );
+    // The user's way out (docs/errors.md, SANDBOX_BUSY): an exec that ends the flood, loop and sleeps.
+    const cleanup = await client.exec({ command: ['pkill', '-9', '-f', 'sleep 600'], timeoutMs: 10_000 });
+    expect(cleanup.exitCode).toBe(0);
+    await eventually(async () => (await processCount()) < CALM, 'the flood to be gone', 30_000);
+    terminal.close();
+    // The standbys are made again once pids are free, and everything starts normally.
+    expect(await tryExec('echo usable')).toBe('usable');
+    await terminalSays('echo "after-full-$((6*7))"', 'after-full-42');
+    await stillTheSameDaemon();
   });
 
   it('survives the pids limit filled by background jobs; terminal and exec answer busy, then recover', async () => {
@@ -96,9 +143,10 @@ describe('sandboxd under pressure from its own sandbox', () => {
       name: 'flood',
     });
     floodId = flood.id;
-    // Wait until the limit bites: a new terminal or process cannot start. A terminal is refused when
-    // sandboxd cannot start its reaper; when the last free pid goes to the reaper and the shell's fork
-    // fails inside it, the terminal opens and ends at once, so an exec refused as busy counts too.
+    // Wait until the limit bites: a new terminal or process cannot start. The first of each runs on a
+    // standby (the case above); once those are used, a terminal is refused when sandboxd cannot start
+    // its reaper; when the last free pid goes to the reaper and the shell's fork fails inside it, the
+    // terminal opens and ends at once, so an exec refused as busy counts too.
     await eventually(
       async () => {
         const opened = await client.terminal({}).then(
@@ -122,7 +170,7 @@ describe('sandboxd under pressure from its own sandbox', () => {
     await eventually(() => seen.includes('still-here-42'), 'the open terminal to answer', 20_000);
 
     await client.killProcess(flood.id);
-    await eventually(async () => (await processCount()) < 20, 'the processes to be gone', 30_000);
+    await eventually(async () => (await processCount()) < CALM, 'the processes to be gone', 30_000);
     await terminalSays('echo "back-$((6*7))"', 'back-42');
     terminal.close();
     await stillTheSameDaemon();
@@ -135,7 +183,7 @@ describe('sandboxd under pressure from its own sandbox', () => {
     });
     expect(r.exitCode === 0 || r.timedOut).toBe(true);
     // The tree was killed before the exec answered; give the init a moment to reap the zombies.
-    await eventually(async () => (await processCount()) < 10, 'the processes to be gone', 30_000);
+    await eventually(async () => (await processCount()) < CALM, 'the processes to be gone', 30_000);
     expect(await tryExec('echo usable')).toBe('usable');
     await terminalSays('echo "after-bomb-$((6*7))"', 'after-bomb-42');
     await stillTheSameDaemon();
@@ -147,7 +195,7 @@ describe('sandboxd under pressure from its own sandbox', () => {
       command: 'for i in $(seq 2000); do sleep 40 & done 2>/dev/null; wait',
       timeoutMs: 3000,
     });
-    await eventually(async () => (await processCount()) < 10, 'the processes to be gone', 30_000);
+    await eventually(async () => (await processCount()) < CALM, 'the processes to be gone', 30_000);
     expect(await tryExec('echo usable')).toBe('usable');
     await stillTheSameDaemon();
   });

@@ -17,6 +17,9 @@
  *       exit 0 when this kernel lets us be a subreaper or make such a namespace.
  *   agenttier-reaper [--status-fd N] [--exit-with-main] [--forward-signals] [--export-pid NAME]
  *                    [--oom-score-adj N] -- COMMAND [ARG...]
+ *   agenttier-reaper [same options] --command-fd N
+ *       standby: fork the child at once and have it wait for its command on descriptor N (see
+ *       "Standby" below) instead of taking it from the arguments.
  *
  * --status-fd N      report on descriptor N: "R <pid>" once COMMAND runs, "E <errno name>" when it
  *                    cannot be started, then "X <code>" or "S <signal>" when it ends.
@@ -33,6 +36,15 @@
  *
  * Without --status-fd or --forward-signals, descriptors 0-2 are replaced by /dev/null here after the
  * fork, so only COMMAND and its descendants hold the caller's pipes.
+ *
+ * Standby (--command-fd N): sandboxd keeps a few of these started ahead, so that an exec or a terminal
+ * can start while the sandbox's own processes fill its pids limit (every pid the command needs, the
+ * reaper's and its child's, is already taken). The child reads one message from N, then chdirs and
+ * execs it; the message is NUL-terminated fields: CWD, ARGC, ARGC arguments, ENVC, ENVC environment
+ * entries ("NAME=value"; they replace the environment). When N is a terminal (a standby terminal's
+ * pty) it is put in raw mode without echo while the message is read (and says so by writing
+ * ESC ] agenttier-standby BEL to it, which sandboxd waits for), and its settings are restored before
+ * the exec. End of file or an error before a whole message: the child exits 127 unstarted.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +57,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static volatile pid_t main_pid = -1;
@@ -203,15 +216,107 @@ static int outer_reaper(int forward_signals, sigset_t *old) {
   exit(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
 }
 
+/** Largest standby message accepted (the router caps argv and env at a few MiB together). */
+#define MAX_MESSAGE (8u << 20)
+
+struct message {
+  char *buf;
+  size_t len;
+  char *cwd;
+  char **argv;
+  char **envp;
+};
+
+/** The next NUL-terminated field of buf[*pos, len), or NULL when it is not all there yet. */
+static char *field(char *buf, size_t len, size_t *pos) {
+  char *start = buf + *pos;
+  char *nul = memchr(start, '\0', len - *pos);
+  if (!nul) return NULL;
+  *pos = (size_t)(nul - buf) + 1;
+  return start;
+}
+
+/** A count field: decimal, at most 1 << 20. Returns -1 when malformed. */
+static long count_of(const char *s) {
+  char *end;
+  long n = strtol(s, &end, 10);
+  return (*s && !*end && n >= 0 && n <= (1L << 20)) ? n : -1;
+}
+
+/** Fills m's pointers from m->buf when it holds a whole message: 1 done, 0 more needed, -1 malformed. */
+static int parse_message(struct message *m) {
+  size_t pos = 0;
+  char *f;
+  if (!(m->cwd = field(m->buf, m->len, &pos))) return 0;
+  if (!(f = field(m->buf, m->len, &pos))) return 0;
+  long argc = count_of(f);
+  if (argc < 1) return -1;
+  free(m->argv);
+  m->argv = calloc((size_t)argc + 1, sizeof *m->argv);
+  if (!m->argv) return -1;
+  for (long k = 0; k < argc; k++)
+    if (!(m->argv[k] = field(m->buf, m->len, &pos))) return 0;
+  if (!(f = field(m->buf, m->len, &pos))) return 0;
+  long envc = count_of(f);
+  if (envc < 0) return -1;
+  free(m->envp);
+  m->envp = calloc((size_t)envc + 1, sizeof *m->envp);
+  if (!m->envp) return -1;
+  for (long k = 0; k < envc; k++)
+    if (!(m->envp[k] = field(m->buf, m->len, &pos))) return 0;
+  return pos == m->len ? 1 : -1; // nothing may follow the message
+}
+
+/** Reads one message from fd (raw, no echo, while fd is a terminal). 0 on success, else an errno. */
+static int read_message(int fd, struct message *m) {
+  struct termios saved;
+  int tty = tcgetattr(fd, &saved) == 0;
+  if (tty) {
+    struct termios raw = saved;
+    cfmakeraw(&raw);
+    tcsetattr(fd, TCSANOW, &raw);
+    // Tells sandboxd (standby.ts STANDBY_READY) that what it writes now arrives unechoed and as is.
+    static const char ready[] = "\033]agenttier-standby\007";
+    ssize_t ignored = write(fd, ready, sizeof ready - 1);
+    (void)ignored;
+  }
+  size_t cap = 4096;
+  int result = EIO;
+  memset(m, 0, sizeof *m);
+  m->buf = malloc(cap);
+  while (m->buf) {
+    if (m->len == cap) {
+      if (cap >= MAX_MESSAGE) break;
+      char *bigger = realloc(m->buf, cap * 2);
+      if (!bigger) break;
+      m->buf = bigger;
+      cap *= 2;
+    }
+    // From a terminal one byte at a time: what the user types next must stay for the command.
+    ssize_t got = read(fd, m->buf + m->len, tty ? 1 : cap - m->len);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    m->len += (size_t)got;
+    int parsed = parse_message(m);
+    if (parsed < 0) break;
+    if (parsed > 0) {
+      result = 0;
+      break;
+    }
+  }
+  if (tty) tcsetattr(fd, TCSANOW, &saved);
+  return result;
+}
+
 static int usage(void) {
   fputs("usage: agenttier-reaper --check | [--status-fd N] [--exit-with-main] [--forward-signals] "
-        "[--export-pid NAME] [--oom-score-adj N] -- COMMAND [ARG...]\n",
+        "[--export-pid NAME] [--oom-score-adj N] (-- COMMAND [ARG...] | --command-fd N)\n",
         stderr);
   return 2;
 }
 
 int main(int argc, char **argv) {
-  int exit_with_main = 0, forward_signals = 0, i = 1;
+  int exit_with_main = 0, forward_signals = 0, command_fd = -1, i = 1;
   const char *export_name = NULL, *oom = NULL;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--check") == 0) return check();
@@ -220,11 +325,15 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) status_fd = atoi(argv[++i]);
     else if (strcmp(argv[i], "--export-pid") == 0 && i + 1 < argc) export_name = argv[++i];
     else if (strcmp(argv[i], "--oom-score-adj") == 0 && i + 1 < argc) oom = argv[++i];
+    else if (strcmp(argv[i], "--command-fd") == 0 && i + 1 < argc) command_fd = atoi(argv[++i]);
     else if (strcmp(argv[i], "--") == 0) { i++; break; }
     else return usage();
   }
-  if (i >= argc) return usage();
+  if ((command_fd < 0) == (i >= argc)) return usage(); // a command, or a descriptor to read it from
   char **cmd = argv + i;
+  // The message's descriptor is the child's alone: the command never inherits it (unless it is one of
+  // the standard ones, a standby terminal's pty, which the command then uses as such).
+  if (command_fd > 2 && fcntl(command_fd, F_SETFD, FD_CLOEXEC) != 0) return usage();
 
   if (status_fd >= 0 && fcntl(status_fd, F_SETFD, FD_CLOEXEC) != 0) status_fd = -1;
   int pid_namespace = 0;
@@ -283,8 +392,28 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, &old, NULL);
     close(errpipe[0]);
-    execvp(cmd[0], cmd);
-    int e = errno;
+    int e = 0;
+    if (command_fd >= 0) {
+      // Standby: wait here, every pid already taken, until sandboxd hands over a command.
+      struct message m;
+      e = read_message(command_fd, &m);
+      if (command_fd > 2) close(command_fd);
+      if (e == 0 && chdir(m.cwd) != 0) e = errno;
+      if (e == 0) {
+        extern char **environ;
+        environ = m.envp;
+        if (export_name) {
+          char pid[16];
+          snprintf(pid, sizeof pid, "%d", (int)self);
+          setenv(export_name, pid, 1);
+        }
+        cmd = m.argv;
+      }
+    }
+    if (e == 0) {
+      execvp(cmd[0], cmd);
+      e = errno;
+    }
     ssize_t ignored = write(errpipe[1], &e, sizeof e);
     (void)ignored;
     _exit(127);
@@ -292,6 +421,7 @@ int main(int argc, char **argv) {
   main_pid = pid;
   close(errpipe[1]);
   close(pidpipe[1]);
+  if (command_fd > 2) close(command_fd);
   pid_t visible = pid;
   ssize_t got_pid;
   do got_pid = read(pidpipe[0], &visible, sizeof visible);

@@ -86,6 +86,11 @@ export interface SandboxdOptions {
   adoptingParent?: number | undefined;
   /** Where the container's cgroup files are (usage). @default /sys/fs/cgroup */
   cgroupRoot?: string | undefined;
+  /**
+   * Standby reapers for execs and for terminals (standby.ts): what still starts while the sandbox's
+   * processes fill its pids limit. Each holds two of its pids. @default 1 each
+   */
+  standby?: { processes: number; terminals: number } | undefined;
   version: string;
   log: Logger;
 }
@@ -156,6 +161,8 @@ export class Sandboxd {
       stdioGraceMs: 250,
       ...(opts.reaper ? { reaper: opts.reaper } : {}),
       onReaperExit: () => this.killEscapees(),
+      standbyCount: opts.standby?.processes ?? 1,
+      beforeStart: () => this.terminals.fillStandby(),
       log: opts.log,
     });
     this.terminals = new TerminalManager({
@@ -168,6 +175,8 @@ export class Sandboxd {
       baseEnv: opts.baseEnv,
       ...(opts.reaper ? { reaper: opts.reaper } : {}),
       onReaperExit: () => this.killEscapees(),
+      standbyCount: opts.standby?.terminals ?? 1,
+      beforeStart: () => this.processes.fillStandby(),
       log: opts.log,
     });
   }

@@ -26,8 +26,9 @@ import {
   startTicksOf,
 } from './process-tree.ts';
 import type { ReaperStatus } from './reaper.ts';
-import { anchoredProcessArgv, reaperStatusLines } from './reaper.ts';
+import { anchoredProcessArgv, reaperStatusLines, standbyProcessArgv } from './reaper.ts';
 import { RingBuffer } from './ring-buffer.ts';
+import { StandbyPool, standbyMessage } from './standby.ts';
 
 export const TRUNCATION_MARKER = EXEC_TRUNCATION_MARKER;
 
@@ -57,6 +58,13 @@ export interface ProcessManagerOpts {
   reaper?: string;
   /** Called when a reaper exits: its leftovers (if it was killed) are now the init's to kill. */
   onReaperExit?: () => void;
+  /**
+   * Standby reapers kept for when the sandbox's processes fill its pids limit (standby.ts); each holds
+   * two pids. Needs `reaper`. @default 0
+   */
+  standbyCount?: number;
+  /** Called before anything starts (sandboxd fills the other standbys then). */
+  beforeStart?: () => void;
   log: Logger;
 }
 
@@ -329,6 +337,7 @@ export class ProcessManager {
   private running = 0;
   private readonly sweepTimer: NodeJS.Timeout;
   private shuttingDown = false;
+  private readonly standby: StandbyPool<ChildProcess> | undefined;
 
   constructor(private readonly opts: ProcessManagerOpts) {
     this.sweepTimer = setInterval(
@@ -336,6 +345,45 @@ export class ProcessManager {
       Math.min(30_000, Math.max(1000, opts.finishedTtlMs / 4)),
     );
     this.sweepTimer.unref();
+    const reaper = opts.reaper;
+    if (reaper && (opts.standbyCount ?? 0) > 0) {
+      this.standby = new StandbyPool<ChildProcess>({
+        size: opts.standbyCount ?? 0,
+        create: (onGone) => this.startStandby(reaper, onGone),
+        discard: (child) => killGroup(child.pid as number, 'SIGKILL'),
+      });
+    }
+  }
+
+  /** Standby reapers waiting now (tests). */
+  get standbyCount(): number {
+    return this.standby?.count ?? 0;
+  }
+
+  /** Starts standby reapers up to their count (before anything of the sandbox's runs; standby.ts). */
+  fillStandby(): void {
+    this.standby?.fill();
+  }
+
+  /**
+   * A reaper whose child waits for its command on descriptor 4 (reaper.c, Standby), with the same
+   * descriptors as {@link launch} gives a reaper, stdin a pipe whatever the command will need.
+   */
+  private startStandby(reaper: string, onGone: () => void): ChildProcess | undefined {
+    const argv = standbyProcessArgv(reaper, CHILD_OOM_SCORE_ADJ);
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      cwd: '/',
+      env: {},
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child.once('error', () => onGone());
+    if (child.pid === undefined) return undefined; // EAGAIN and the like: 'error' follows
+    child.once('exit', () => {
+      onGone();
+      this.opts.onReaperExit?.();
+    });
+    return child;
   }
 
   get runningCount(): number {
@@ -394,7 +442,7 @@ export class ProcessManager {
       sizes[stream] += part.length;
     });
     const done = new Promise<ExitStatus>((resolve) => proc.once('exit', resolve));
-    await this.launch(proc, spec, stdinData, false);
+    await this.launchOrStandby(proc, spec, stdinData, false);
     proc.startTimeout(timeoutMs);
     const onAbort = (): void => proc.terminate(0);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -445,7 +493,7 @@ export class ProcessManager {
       new RingBuffer(this.opts.bufferBytes),
       killGraceMs,
     );
-    await this.launch(proc, spec, stdinData, keepStdin);
+    await this.launchOrStandby(proc, spec, stdinData, keepStdin);
     proc.startTimeout(timeoutMs);
     if (proc.killOnDetach) {
       const t = setTimeout(() => {
@@ -470,6 +518,7 @@ export class ProcessManager {
   async shutdown(graceMs: number): Promise<void> {
     this.shuttingDown = true;
     clearInterval(this.sweepTimer);
+    this.standby?.close();
     const live = [...this.procs.values()].filter((p) => p.running);
     for (const p of live) p.signal('SIGTERM');
     const all = Promise.all(
@@ -531,6 +580,35 @@ export class ProcessManager {
   }
 
   /**
+   * {@link launch}, and when the sandbox has no pids (or memory) left for a new reaper, the same on a
+   * standby one, which needs none. Standbys are made before anything of the sandbox's is started, so
+   * they exist before its code could fill the limit.
+   */
+  private async launchOrStandby(
+    proc: ManagedProcess,
+    spec: SpawnSpec,
+    stdinData: Buffer | undefined,
+    keepStdin: boolean,
+  ): Promise<void> {
+    this.fillStandby();
+    this.opts.beforeStart?.();
+    try {
+      await this.launch(proc, spec, stdinData, keepStdin);
+    } catch (err) {
+      if (!(err instanceof SandboxdError) || err.code !== 'resource_exhausted') throw err;
+      const standby = this.standby?.take();
+      if (!standby) throw err;
+      this.opts.log.info('starting a process on a standby reaper: the sandbox is out of pids or memory', {
+        id: proc.id,
+      });
+      const control = standby.stdio[4] as NodeJS.WritableStream;
+      control.on('error', () => {}); // the standby died meanwhile: its status says so
+      control.end(standbyMessage(spec.argv, spec.cwd, { ...spec.env, [PROCESS_MARKER_ENV]: proc.id }));
+      await this.launch(proc, spec, stdinData, keepStdin, standby);
+    }
+  }
+
+  /**
    * Spawns the child. Resolves once it runs, or once a "cannot run" spawn error (ENOENT, EACCES) has been
    * recorded as exit status 127/126 like a shell would; rejects on resource errors (EAGAIN…), which the
    * caller can retry.
@@ -540,6 +618,7 @@ export class ProcessManager {
     spec: SpawnSpec,
     stdinData: Buffer | undefined,
     keepStdin: boolean,
+    standby?: ChildProcess,
   ): Promise<void> {
     const reaper = this.opts.reaper;
     // Under the reaper (reaper.ts), descriptor 3 carries its status lines: the command runs, could not
@@ -548,12 +627,14 @@ export class ProcessManager {
     const argv = reaper ? anchoredProcessArgv(reaper, spec.argv, CHILD_OOM_SCORE_ADJ) : spec.argv;
     let child: ChildProcess;
     try {
-      child = spawn(argv[0] as string, argv.slice(1), {
-        cwd: spec.cwd,
-        env: { ...spec.env, [PROCESS_MARKER_ENV]: proc.id },
-        stdio,
-        detached: true, // setsid(): own session and process group
-      });
+      child =
+        standby ??
+        spawn(argv[0] as string, argv.slice(1), {
+          cwd: spec.cwd,
+          env: { ...spec.env, [PROCESS_MARKER_ENV]: proc.id },
+          stdio,
+          detached: true, // setsid(): own session and process group
+        });
     } catch (err) {
       throw this.spawnError(err);
     }
@@ -614,10 +695,12 @@ export class ProcessManager {
     child.once('exit', (code, sig) => {
       // Under the reaper this is the reaper ending: after the command (already reported), or killed
       // before it could report (then the command's status is the reaper's). Either way whatever it
-      // still held is reparented to the container's init now: kill all of that.
+      // still held is reparented to the container's init now: kill all of that (a standby's own
+      // listener does that already).
       mainExited(code, sig);
-      if (reaper) this.opts.onReaperExit?.();
+      if (reaper && !standby) this.opts.onReaperExit?.();
     });
+    if (child.exitCode !== null || child.signalCode !== null) mainExited(child.exitCode, child.signalCode);
     child.on('error', (err) => this.opts.log.warn('child process error', { id: proc.id, err }));
 
     if (reaper) {

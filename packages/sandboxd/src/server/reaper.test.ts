@@ -7,8 +7,15 @@ import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
 import { ensureSandboxdBundle } from '../bundle.ts';
-import { adoptedTree, findReaper, parseReaperStatus, reaperStatusLines } from './reaper.ts';
+import {
+  adoptedTree,
+  findReaper,
+  parseReaperStatus,
+  reaperStatusLines,
+  standbyProcessArgv,
+} from './reaper.ts';
 import type { ReaperStatus } from './reaper.ts';
+import { standbyMessage } from './standby.ts';
 
 const bundle = await ensureSandboxdBundle();
 const reaper = findReaper(new URL(`file://${bundle.entry}`).href);
@@ -76,6 +83,94 @@ describe.skipIf(!reaper)('agenttier-reaper', () => {
     const pid = (r.lines[0] as { pid: number }).pid;
     process.kill(r.child.pid!, 'SIGKILL');
     await eventually(async () => (!alive(pid) ? true : undefined), 'the command gone with its reaper');
+  });
+});
+
+/** A standby reaper (--command-fd 4): its child is forked and waits for a message. */
+function standby() {
+  const argv = standbyProcessArgv(reaper!, 0);
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const lines: ReaperStatus[] = [];
+  const done = (async () => {
+    for await (const st of reaperStatusLines(child.stdio[3] as Readable)) lines.push(st);
+  })();
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const control = child.stdio[4] as NodeJS.WritableStream;
+  return { child, lines, done, exited, control, out: () => out };
+}
+
+const childrenOf = (pid: number): number[] => adoptedTree(pid, -1);
+
+describe.skipIf(!reaper)('agenttier-reaper standing by (--command-fd)', () => {
+  it('has its child forked before any command, then runs the one it is sent with its cwd and environment', async () => {
+    const s = standby();
+    const waiting = await eventually(async () => {
+      const below = childrenOf(s.child.pid!);
+      return below.length === 1 ? below[0] : undefined;
+    }, 'the forked child waiting');
+    expect(s.lines).toEqual([]); // nothing runs yet
+    s.control.end(
+      standbyMessage(['sh', '-c', 'echo "$PWD $GREETING $$"; exit 3'], '/tmp', {
+        PATH: '/usr/bin:/bin',
+        GREETING: 'hello world',
+      }),
+    );
+    expect(await s.exited).toBe(3);
+    await s.done;
+    // The command is the child that was waiting: no fork happened after the message.
+    expect(s.lines).toEqual([
+      { kind: 'running', pid: waiting },
+      { kind: 'exited', code: 3 },
+    ]);
+    expect(s.out()).toBe(`/tmp hello world ${waiting}\n`);
+  });
+
+  it('keeps an empty argument and an environment value with "=" and newlines as they are', async () => {
+    const s = standby();
+    s.control.end(
+      standbyMessage(['sh', '-c', 'printf "[%s]" "$@" "$V"', 'sh', '', 'a b'], '/', { V: 'x=y\nz' }),
+    );
+    await s.exited;
+    expect(s.out()).toBe('[][a b][x=y\nz]');
+  });
+
+  it('says why a command it is sent cannot start, and ends unstarted on a bad or missing message', async () => {
+    const missing = standby();
+    missing.control.end(standbyMessage(['/nonexistent/cmd'], '/', {}));
+    expect(await missing.exited).toBe(127);
+    await missing.done;
+    expect(missing.lines).toEqual([{ kind: 'error', code: 'ENOENT' }]);
+
+    const badCwd = standby();
+    badCwd.control.end(standbyMessage(['true'], '/nonexistent-dir', {}));
+    await badCwd.done;
+    expect(badCwd.lines).toEqual([{ kind: 'error', code: 'ENOENT' }]);
+
+    for (const bad of [
+      Buffer.from('/\0x\0true\0' + '0\0'), // argc not a number
+      Buffer.from('/\0' + '0\0' + '0\0'), // no argv
+      Buffer.concat([standbyMessage(['true'], '/', {}), Buffer.from('extra\0')]), // trailing data
+      Buffer.from('/\0' + '2\0' + 'true\0'), // cut short (end of file)
+      Buffer.alloc(0),
+    ]) {
+      const s = standby();
+      s.control.end(bad);
+      expect(await s.exited, JSON.stringify(bad.toString())).toBeGreaterThanOrEqual(126);
+      await s.done;
+      expect(s.lines).toEqual([{ kind: 'error', code: 'EIO' }]);
+    }
+  });
+
+  it('takes its waiting child down when it is killed before any command', async () => {
+    const s = standby();
+    const waiting = await eventually(async () => childrenOf(s.child.pid!)[0], 'the forked child');
+    process.kill(s.child.pid!, 'SIGKILL');
+    await eventually(async () => (!alive(waiting) ? true : undefined), 'the waiting child gone');
   });
 });
 

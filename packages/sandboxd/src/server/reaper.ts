@@ -78,6 +78,24 @@ export function anchoredTerminalArgv(reaper: string, argv: string[], oomScoreAdj
   ];
 }
 
+/** argv of a standby for {@link anchoredProcessArgv}: its command comes later on descriptor 4 (standby.ts). */
+export function standbyProcessArgv(reaper: string, oomScoreAdj: number): string[] {
+  return [reaper, '--status-fd', '3', '--oom-score-adj', String(oomScoreAdj), '--command-fd', '4'];
+}
+
+/** argv of a standby for {@link anchoredTerminalArgv}: its shell comes later on the pty (standby.ts). */
+export function standbyTerminalArgv(reaper: string, oomScoreAdj: number): string[] {
+  return [
+    reaper,
+    '--exit-with-main',
+    '--forward-signals',
+    '--oom-score-adj',
+    String(oomScoreAdj),
+    '--command-fd',
+    '0',
+  ];
+}
+
 /** One status line of the reaper (reaper.c `--status-fd`). */
 export type ReaperStatus =
   | { kind: 'running'; pid: number }

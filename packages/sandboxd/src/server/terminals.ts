@@ -11,9 +11,10 @@ import type { TerminalCloseReason, TerminalInfo, TerminalServerFrame } from '../
 import type { Logger } from './log.ts';
 import { signalNameOf } from './processes.ts';
 import { CHILD_OOM_SCORE_ADJ, PROCESS_MARKER_ENV, killTree, preferForOomKill } from './process-tree.ts';
-import { anchoredTerminalArgv } from './reaper.ts';
+import { anchoredTerminalArgv, standbyTerminalArgv } from './reaper.ts';
 import { killSession } from './procfs.ts';
 import { RingBuffer } from './ring-buffer.ts';
+import { STANDBY_READY, StandbyPool, standbyMessage } from './standby.ts';
 
 type PtyModule = typeof NodePty;
 
@@ -48,7 +49,24 @@ export interface TerminalManagerOpts {
   reaper?: string;
   /** Called when a shell's reaper exited (what it held is now the init's: kill it). */
   onReaperExit?: () => void;
+  /**
+   * Standby terminals (a pty with a reaper whose child waits for its shell, standby.ts) kept so a
+   * terminal opens while the sandbox's processes fill its pids limit; each holds two pids. Needs
+   * `reaper`. @default 0
+   */
+  standbyCount?: number;
+  /** Called before a terminal starts (sandboxd fills the other standbys then). */
+  beforeStart?: () => void;
   log: Logger;
+}
+
+/** A pty whose reaper's child waits for the shell to run (reaper.c, Standby). */
+interface StandbyTerminal {
+  pty: IPty;
+  /** Its child is in raw mode and reads the message (it wrote STANDBY_READY). */
+  ready: boolean;
+  /** Stops watching its output for STANDBY_READY. */
+  unwatch(): void;
 }
 
 export interface OpenTerminalOpts {
@@ -304,6 +322,7 @@ export class TerminalSession {
 export class TerminalManager {
   private readonly sessions = new Map<string, TerminalSession>();
   private readonly hbTimer: NodeJS.Timeout;
+  private readonly standby: StandbyPool<StandbyTerminal> | undefined;
 
   constructor(private readonly opts: TerminalManagerOpts) {
     this.hbTimer = setInterval(() => {
@@ -311,6 +330,56 @@ export class TerminalManager {
       for (const s of this.sessions.values()) s.heartbeat(now, opts.pongTimeoutMs);
     }, opts.heartbeatMs);
     this.hbTimer.unref();
+    const reaper = opts.reaper;
+    if (reaper && (opts.standbyCount ?? 0) > 0) {
+      this.standby = new StandbyPool<StandbyTerminal>({
+        size: opts.standbyCount ?? 0,
+        create: (onGone) => this.startStandby(reaper, onGone),
+        discard: (t) => t.pty.kill('SIGKILL'),
+        isReady: (t) => t.ready,
+      });
+    }
+  }
+
+  /** Starts standby terminals up to their count (before anything of the sandbox's runs; standby.ts). */
+  fillStandby(): void {
+    if (this.standby && !(loadPty() instanceof Error)) this.standby.fill();
+  }
+
+  /** Standby terminals waiting now (tests). */
+  get standbyCount(): number {
+    return this.standby?.count ?? 0;
+  }
+
+  private startStandby(reaper: string, onGone: () => void): StandbyTerminal | undefined {
+    const pty = loadPty();
+    if (pty instanceof Error) return undefined;
+    const argv = standbyTerminalArgv(reaper, CHILD_OOM_SCORE_ADJ);
+    const proc = pty.spawn(argv[0] as string, argv.slice(1), {
+      name: 'xterm-256color',
+      cols: 120,
+      rows: 40,
+      cwd: '/',
+      env: {},
+    });
+    let seen = '';
+    const entry: StandbyTerminal = {
+      pty: proc,
+      ready: false,
+      unwatch: () => watch.dispose(),
+    };
+    const watch = proc.onData((data) => {
+      seen += data;
+      if (seen.includes(STANDBY_READY)) {
+        entry.ready = true;
+        watch.dispose();
+      } else if (seen.length > 4096) watch.dispose(); // not the reaper talking: never ready
+    });
+    proc.onExit(() => {
+      onGone();
+      this.opts.onReaperExit?.();
+    });
+    return entry;
   }
 
   get size(): number {
@@ -372,23 +441,37 @@ export class TerminalManager {
       [PROCESS_MARKER_ENV]: `t-${randomBytes(8).toString('hex')}`,
     };
     let proc: IPty;
-    try {
-      const reaper = this.opts.reaper;
-      const argv = reaper ? anchoredTerminalArgv(reaper, [shell, '-l'], CHILD_OOM_SCORE_ADJ) : [shell, '-l'];
-      proc = pty.spawn(argv[0] as string, argv.slice(1), {
-        name: 'xterm-256color',
-        cols: clampDim(o.cols, 120),
-        rows: clampDim(o.rows, 40),
-        cwd,
-        env,
-      });
-    } catch (err) {
-      throw new SandboxdError('resource_exhausted', `cannot start a terminal: ${(err as Error).message}`, {
-        cause: err,
-      });
+    // A standby first when there is one (it needs no new pid: the only way a terminal opens while the
+    // sandbox's processes fill its pids limit); the pool then starts its replacement.
+    this.fillStandby();
+    this.opts.beforeStart?.();
+    const standby = this.standby?.take();
+    if (standby) {
+      standby.unwatch();
+      proc = standby.pty;
+      proc.resize(clampDim(o.cols, 120), clampDim(o.rows, 40));
+      proc.write(standbyMessage([shell, '-l'], cwd, env));
+    } else {
+      try {
+        const reaper = this.opts.reaper;
+        const argv = reaper
+          ? anchoredTerminalArgv(reaper, [shell, '-l'], CHILD_OOM_SCORE_ADJ)
+          : [shell, '-l'];
+        proc = pty.spawn(argv[0] as string, argv.slice(1), {
+          name: 'xterm-256color',
+          cols: clampDim(o.cols, 120),
+          rows: clampDim(o.rows, 40),
+          cwd,
+          env,
+        });
+      } catch (err) {
+        throw new SandboxdError('resource_exhausted', `cannot start a terminal: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      if (!this.opts.reaper) preferForOomKill(proc.pid);
+      if (this.opts.reaper && this.opts.onReaperExit) proc.onExit(this.opts.onReaperExit);
     }
-    if (!this.opts.reaper) preferForOomKill(proc.pid);
-    if (this.opts.reaper && this.opts.onReaperExit) proc.onExit(this.opts.onReaperExit);
     const id = o.session ?? `t-${randomBytes(8).toString('hex')}`;
     const session = new TerminalSession(
       id,
@@ -416,6 +499,7 @@ export class TerminalManager {
 
   shutdown(reason: TerminalCloseReason): void {
     clearInterval(this.hbTimer);
+    this.standby?.close();
     for (const s of [...this.sessions.values()]) s.kill(reason);
   }
 
