@@ -6,6 +6,7 @@ import type { ReactNode } from 'react';
 import { Link } from 'react-router';
 import { useClient, useSession } from '../auth/session.tsx';
 import { describeError } from '../app/errors.ts';
+import { DataTable } from '../app/DataTable.tsx';
 
 const PAGE = 50;
 
@@ -74,43 +75,31 @@ export function AuditTable({ actor, target }: { actor?: string; target?: string 
     return <p className="card">No activity recorded{target ? ` for ${target}` : ''} yet.</p>;
   return (
     <>
-      <div className="table-wrap">
-        <table className="audit">
-          <caption className="visually-hidden">Audit events</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Target</th>
-              <th scope="col">Status</th>
-              <th scope="col">Request</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((e) => (
-              <tr key={e.id}>
-                <td data-label="When">
-                  <time dateTime={e.at}>{e.at.replace('T', ' ').replace('Z', '')}</time>
-                </td>
-                <td data-label="Who">
-                  {e.actor ?? <span className="muted">unauthenticated ({e.source})</span>}
-                </td>
-                <td data-label="Action">
-                  <code>{e.action}</code>
-                </td>
-                <td data-label="Target">{targetLink(e.target)}</td>
-                <td data-label="Status" className={e.status >= 400 ? 'error' : ''}>
-                  {e.status}
-                </td>
-                <td data-label="Request">
-                  <code className="small">{e.requestId}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        columns={['When', 'Who', 'Action', 'Target', 'Status', 'Request']}
+        caption="Audit events"
+        wrapClass="table-wrap"
+        className="audit"
+      >
+        {events.map((e) => (
+          <tr key={e.id}>
+            <td data-label="When">
+              <time dateTime={e.at}>{e.at.replace('T', ' ').replace('Z', '')}</time>
+            </td>
+            <td data-label="Who">{e.actor ?? <span className="muted">unauthenticated ({e.source})</span>}</td>
+            <td data-label="Action">
+              <code>{e.action}</code>
+            </td>
+            <td data-label="Target">{targetLink(e.target)}</td>
+            <td data-label="Status" className={e.status >= 400 ? 'error' : ''}>
+              {e.status}
+            </td>
+            <td data-label="Request">
+              <code className="small">{e.requestId}</code>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {q.hasNextPage ? (
         <button type="button" onClick={() => void q.fetchNextPage()} disabled={q.isFetchingNextPage}>
           {q.isFetchingNextPage ? 'Loading…' : 'Older events'}

@@ -11,6 +11,7 @@ import { PhaseBadge } from '../app/PhaseBadge.tsx';
 import type { CreateForm } from './create-form.ts';
 import { EMPTY_FORM, fieldProblems, requestBody, validate } from './create-form.ts';
 import { nextStepFor } from './next-step.ts';
+import { LoadNote } from '../app/LoadNote.tsx';
 
 type Progress =
   | { step: 'idle' }
@@ -106,12 +107,7 @@ export default function CreateSandbox(): ReactNode {
       <form className="stack create" onSubmit={(e) => void submit(e)} noValidate>
         <fieldset disabled={busy}>
           <legend>Template</legend>
-          {templates.isPending ? <p role="status">Loading templates…</p> : null}
-          {templates.isError ? (
-            <p role="alert" className="error">
-              Could not load templates: {describeError(templates.error)}
-            </p>
-          ) : null}
+          <LoadNote query={templates} what="templates" />
           <div
             className="template-grid"
             role="radiogroup"

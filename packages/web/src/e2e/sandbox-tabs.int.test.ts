@@ -293,6 +293,18 @@ describe('sandbox tabs', () => {
     await page.locator('tbody tr', { hasText: 'completed' }).first().waitFor({ timeout: WAIT_MS });
     await screenshot(page, 'tab-agent');
     expect(await seriousAxeViolations(page)).toEqual([]);
+
+    // A fresh page fills the form from GET …/agent/config and the files' current contents.
+    await page.reload();
+    await page.locator('[data-prefill="configured"]').waitFor({ timeout: WAIT_MS });
+    expect(await page.getByLabel('Install command').inputValue()).toBe(
+      `python3 -c 'print('\\''installing the agent'\\'')'`,
+    );
+    expect(await page.getByLabel('Entrypoint', { exact: true }).inputValue()).toBe(
+      'python3 /workspace/agent.py',
+    );
+    expect(await page.getByLabel('Contents of /workspace/agent.py').inputValue()).toContain('you said:');
+    expect(await seriousAxeViolations(page)).toEqual([]);
   });
 
   it('settings, then stop and resume from the page', async () => {
@@ -309,6 +321,14 @@ describe('sandbox tabs', () => {
     const r = await api(platform.url, 'GET', `/api/v1/sandboxes/${CODE}?namespace=${ns}`);
     expect(r.json.idleTimeout).toBe('45m');
     expect(r.json.labels.team).toBe('e2e');
+    // Removing one label (a JSON merge patch with null) keeps the others.
+    await page.getByLabel(/Add or change labels/).fill('stale=yes');
+    await page.getByRole('button', { name: 'Save labels' }).click();
+    await page.getByRole('button', { name: 'Remove label stale' }).click();
+    await page.getByText('Removed label stale.').waitFor({ timeout: WAIT_MS });
+    await page.getByText('stale=yes').waitFor({ state: 'detached', timeout: WAIT_MS });
+    const after = await api(platform.url, 'GET', `/api/v1/sandboxes/${CODE}?namespace=${ns}`);
+    expect(after.json.labels).toEqual({ team: 'e2e' });
     await screenshot(page, 'tab-settings');
     expect(await seriousAxeViolations(page)).toEqual([]);
 

@@ -1,12 +1,17 @@
-import type { ConfigureResult, InvokeRecord, Sandbox } from '@agenttier/sdk';
+import type { ConfigureResult, Sandbox } from '@agenttier/sdk';
 import { NotFoundError } from '@agenttier/sdk';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
+import { prefillConfigureForm } from './agent-prefill.ts';
+import type { ConfigureFileRow } from './agent-prefill.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { InvokeRun, type InvokeRunState } from './invoke-run.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { LogPanel } from './LogPanel.tsx';
+import { DataTable } from '../app/DataTable.tsx';
+import { Waiting } from './parts/form-parts.tsx';
+import { QueryState } from './parts/QueryState.tsx';
 import { isRunning, NotRunning } from './NotRunning.tsx';
 import { splitArgs } from './split-args.ts';
 import type { SandboxTabProps } from './tabs.ts';
@@ -31,19 +36,47 @@ function Agent({ sandbox }: SandboxTabProps): ReactNode {
   );
 }
 
-interface FileRow {
-  id: number;
-  path: string;
-  content: string;
+/** The configuration as it is now, to fill the form with (once, before the person edits it). */
+function useCurrentConfig(sandbox: Sandbox) {
+  return useQuery({
+    queryKey: ['sbx-agent-config', sandbox.namespace, sandbox.name],
+    // No abort signal: leaving the tab mid-way still caches the answer for the next visit.
+    queryFn: async () => {
+      const config = await sandbox.agent.config();
+      const form = await prefillConfigureForm(config, (path) => sandbox.files.read(path));
+      return { config, form };
+    },
+    retry: false,
+  });
 }
 
 function Configure({ sandbox }: { sandbox: Sandbox }): ReactNode {
   const nextId = useRef(2);
-  const [files, setFiles] = useState<FileRow[]>([
+  const [files, setFilesState] = useState<ConfigureFileRow[]>([
     { id: 1, path: '/workspace/agent.py', content: 'import sys\nprint("you said:", sys.stdin.read())\n' },
   ]);
-  const [install, setInstall] = useState('');
-  const [entrypoint, setEntrypoint] = useState('python3 /workspace/agent.py');
+  const [install, setInstallState] = useState('');
+  const [entrypoint, setEntrypointState] = useState('python3 /workspace/agent.py');
+  // Once the person edits anything, a late answer of the config query must not overwrite it.
+  const touched = useRef(false);
+  const edit =
+    <T,>(set: (v: T) => void) =>
+    (v: T): void => {
+      touched.current = true;
+      set(v);
+    };
+  const setFiles = edit(setFilesState);
+  const setInstall = edit(setInstallState);
+  const setEntrypoint = edit(setEntrypointState);
+  const current = useCurrentConfig(sandbox);
+  const prefill = current.data?.form;
+  useEffect(() => {
+    if (!prefill || touched.current) return;
+    setFilesState(prefill.files);
+    setInstallState(prefill.install);
+    setEntrypointState(prefill.entrypoint);
+    nextId.current = prefill.files.length + 1;
+  }, [prefill]);
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const [running, setRunning] = useState(false);
   const [log] = useState(() => new LogBuffer());
@@ -110,6 +143,7 @@ function Configure({ sandbox }: { sandbox: Sandbox }): ReactNode {
   return (
     <form className="stack sbx-form" onSubmit={(e) => void submit(e)} aria-labelledby="agent-configure-title">
       <h2 id="agent-configure-title">Configure</h2>
+      <CurrentConfigNote query={current} />
       <fieldset className="stack">
         <legend>Files written before the install</legend>
         {files.map((f, i) => (
@@ -132,7 +166,7 @@ function Configure({ sandbox }: { sandbox: Sandbox }): ReactNode {
                 Remove
               </button>
             </div>
-            <label htmlFor={`agent-file-content-${f.id}`} className="sbx-visually-hidden">
+            <label htmlFor={`agent-file-content-${f.id}`} className="visually-hidden">
               Contents of {f.path || `file ${i + 1}`}
             </label>
             <textarea
@@ -218,6 +252,32 @@ function Configure({ sandbox }: { sandbox: Sandbox }): ReactNode {
   );
 }
 
+/** Where the form's values came from: the sandbox's current configuration, or the starter values. */
+function CurrentConfigNote({ query }: { query: ReturnType<typeof useCurrentConfig> }): ReactNode {
+  if (query.isPending) return <Waiting>Reading the current configuration…</Waiting>;
+  if (query.isError) return <ErrorNote error={query.error} />;
+  const { config, form } = query.data;
+  return (
+    <div className="stack">
+      <p role="status" className="muted small" data-prefill={form ? 'configured' : 'starter'}>
+        {form
+          ? `Filled in from the configuration of ${new Date(config.lastConfiguredAt ?? '').toLocaleString()}.`
+          : 'Not configured yet: the form starts from an example agent.'}
+        {config.envNames.length > 0
+          ? ` The agent's environment has ${config.envNames.join(', ')} (values are not shown).`
+          : ''}
+      </p>
+      {form?.notes.length ? (
+        <ul className="small" aria-label="Files not filled in">
+          {form.notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
 function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
@@ -284,7 +344,6 @@ function Invoke({ sandbox, ns }: { sandbox: Sandbox; ns: string }): ReactNode {
   };
 
   const live = state?.kind === 'running' || state?.kind === 'starting';
-  const records: InvokeRecord[] = history.data ?? [];
   return (
     <section className="stack" aria-labelledby="agent-invoke-title">
       <form className="stack sbx-form" onSubmit={start}>
@@ -325,52 +384,37 @@ function Invoke({ sandbox, ns }: { sandbox: Sandbox; ns: string }): ReactNode {
         </div>
       ) : null}
       <h2>Run history</h2>
-      {history.isPending ? (
-        <p role="status" className="sbx-wait">
-          <span className="sbx-spinner" aria-hidden="true" /> Loading runs…
-        </p>
-      ) : history.isError ? (
-        <ErrorNote error={history.error} />
-      ) : records.length === 0 ? (
-        <p className="muted">No runs yet: configure the agent, then invoke it.</p>
-      ) : (
-        <div className="sbx-table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Status</th>
-                <th scope="col">Started</th>
-                <th scope="col">Duration</th>
-                <th scope="col">Exit code</th>
-                <th scope="col">Actions</th>
+      <QueryState
+        query={history}
+        loading="Loading runs…"
+        isEmpty={(list) => list.length === 0}
+        empty="No runs yet: configure the agent, then invoke it."
+      >
+        {(records) => (
+          <DataTable columns={['Run', 'Status', 'Started', 'Duration', 'Exit code', 'Actions']}>
+            {records.map((r) => (
+              <tr key={r.invokeId} className={r.invokeId === run?.invokeId ? 'selected' : ''}>
+                <td>
+                  <code className="small">{r.invokeId}</code>
+                </td>
+                <td>{r.state === 'running' ? 'running' : (r.reason ?? 'finished')}</td>
+                <td>{new Date(r.startedAt).toLocaleString()}</td>
+                <td>{r.durationMs !== undefined ? formatDuration(r.durationMs) : '—'}</td>
+                <td>{r.exitCode ?? '—'}</td>
+                <td>
+                  <button
+                    type="button"
+                    onClick={() => setRun(InvokeRun.attach(sandbox.agent, r.invokeId))}
+                    aria-label={`${r.state === 'running' ? 'Re-attach to' : 'Output of'} run ${r.invokeId}`}
+                  >
+                    {r.state === 'running' ? 'Re-attach' : 'Output'}
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {records.map((r) => (
-                <tr key={r.invokeId} className={r.invokeId === run?.invokeId ? 'selected' : ''}>
-                  <td>
-                    <code className="small">{r.invokeId}</code>
-                  </td>
-                  <td>{r.state === 'running' ? 'running' : (r.reason ?? 'finished')}</td>
-                  <td>{new Date(r.startedAt).toLocaleString()}</td>
-                  <td>{r.durationMs !== undefined ? formatDuration(r.durationMs) : '—'}</td>
-                  <td>{r.exitCode ?? '—'}</td>
-                  <td>
-                    <button
-                      type="button"
-                      onClick={() => setRun(InvokeRun.attach(sandbox.agent, r.invokeId))}
-                      aria-label={`${r.state === 'running' ? 'Re-attach to' : 'Output of'} run ${r.invokeId}`}
-                    >
-                      {r.state === 'running' ? 'Re-attach' : 'Output'}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </DataTable>
+        )}
+      </QueryState>
     </section>
   );
 }

@@ -204,7 +204,7 @@ function Files({ sandbox }: SandboxTabProps): ReactNode {
             <input
               type="file"
               multiple
-              className="sbx-visually-hidden"
+              className="visually-hidden"
               onChange={(e) => {
                 addFiles(e.target.files, selectedDir);
                 e.target.value = '';

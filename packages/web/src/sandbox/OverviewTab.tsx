@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { DataTable } from '../app/DataTable.tsx';
 import { PhaseBadge } from '../app/PhaseBadge.tsx';
 import type { SandboxTabProps } from './tabs.ts';
 
@@ -43,28 +44,17 @@ export default function OverviewTab({ sandbox: s }: SandboxTabProps): ReactNode 
       {conditions.length === 0 ? (
         <p className="muted">None reported yet.</p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Type</th>
-              <th scope="col">Status</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Message</th>
-              <th scope="col">Since</th>
+        <DataTable columns={['Type', 'Status', 'Reason', 'Message', 'Since']}>
+          {conditions.map((c, i) => (
+            <tr key={`${c.type ?? ''}-${i}`}>
+              <td>{c.type}</td>
+              <td>{c.status}</td>
+              <td>{c.reason}</td>
+              <td>{c.message}</td>
+              <td>{c.lastTransitionTime}</td>
             </tr>
-          </thead>
-          <tbody>
-            {conditions.map((c, i) => (
-              <tr key={`${c.type ?? ''}-${i}`}>
-                <td>{c.type}</td>
-                <td>{c.status}</td>
-                <td>{c.reason}</td>
-                <td>{c.message}</td>
-                <td>{c.lastTransitionTime}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
     </div>
   );

@@ -3,8 +3,11 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import { useClient } from '../auth/session.tsx';
-import { ConfirmDialog } from '../app/ConfirmDialog.tsx';
 import { ErrorNote } from './ErrorNote.tsx';
+import { AskFirst } from './parts/AskFirst.tsx';
+import { DataTable } from '../app/DataTable.tsx';
+import { FormSection, SubmitButton, TextField } from './parts/form-parts.tsx';
+import { QueryState } from './parts/QueryState.tsx';
 import { isRunning } from './NotRunning.tsx';
 import { openPreviewWindow, previewAddress } from './preview-link.ts';
 import type { SandboxTabProps } from './tabs.ts';
@@ -82,132 +85,118 @@ export default function PortsTab({ sandbox }: SandboxTabProps): ReactNode {
     }
   };
 
-  const list = ports.data ?? [];
   return (
     <div className="stack">
-      <form className="stack sbx-form" onSubmit={submit} aria-label="Forward a port">
-        <h2>Forward a port</h2>
+      <FormSection
+        id="port-form-title"
+        title="Forward a port"
+        onSubmit={submit}
+        problem={problem}
+        problemId="port-problem"
+        error={add.isError ? add.error : undefined}
+        hint={
+          <>
+            A forwarded HTTP port gets a preview on its own address (its own origin), opened in a new tab.
+            Start the server in the Terminal or Processes tab, e.g. <code>python3 -m http.server 8000</code>.
+          </>
+        }
+      >
         <div className="row wrap">
-          <label htmlFor="port-number">Port</label>
-          <input
+          <TextField
             id="port-number"
+            label="Port"
             inputMode="numeric"
             value={port}
-            onChange={(e) => setPort(e.target.value)}
+            onValue={setPort}
             placeholder="8000"
             size={7}
             aria-invalid={problem ? true : undefined}
             aria-describedby={problem ? 'port-problem' : undefined}
           />
-          <label htmlFor="port-name">Name (optional)</label>
-          <input
+          <TextField
             id="port-name"
+            label="Name (optional)"
             value={name}
-            onChange={(e) => setName(e.target.value)}
+            onValue={setName}
             placeholder="web"
             size={10}
           />
-          <button type="submit" className="primary" disabled={add.isPending}>
-            {add.isPending ? 'Forwarding…' : 'Forward'}
-          </button>
+          <SubmitButton busy={add.isPending} label="Forward" busyLabel="Forwarding…" />
         </div>
-        {problem ? (
-          <p id="port-problem" role="alert" className="sbx-error">
-            {problem}
-          </p>
-        ) : null}
-        {add.isError ? <ErrorNote error={add.error} /> : null}
-        <p className="muted small">
-          A forwarded HTTP port gets a preview on its own address (its own origin), opened in a new tab. Start
-          the server in the Terminal or Processes tab, e.g. <code>python3 -m http.server 8000</code>.
-        </p>
-      </form>
+      </FormSection>
       <h2>Forwarded ports</h2>
       {!isRunning(sandbox) ? (
         <p className="muted">The sandbox is {sandbox.phase}: previews answer once it runs again.</p>
       ) : null}
       {openError ? <ErrorNote error={openError} /> : null}
-      {ports.isPending ? (
-        <p role="status" className="sbx-wait">
-          <span className="sbx-spinner" aria-hidden="true" /> Loading ports…
-        </p>
-      ) : ports.isError ? (
-        <ErrorNote error={ports.error} />
-      ) : list.length === 0 ? (
-        <p className="muted">No ports forwarded yet.</p>
-      ) : (
-        <div className="sbx-table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Port</th>
-                <th scope="col">Name</th>
-                <th scope="col">Listening</th>
-                <th scope="col">Preview</th>
-                <th scope="col">Actions</th>
+      <QueryState
+        query={ports}
+        loading="Loading ports…"
+        isEmpty={(list) => list.length === 0}
+        empty="No ports forwarded yet."
+      >
+        {(list) => (
+          <DataTable columns={['Port', 'Name', 'Listening', 'Preview', 'Actions']}>
+            {list.map((p) => (
+              <tr key={p.port}>
+                <td>
+                  {p.port} <span className="muted small">{p.protocol}</span>
+                </td>
+                <td>{p.name ?? '—'}</td>
+                <td>{p.listening === undefined ? 'unknown' : p.listening ? 'yes' : 'nothing yet'}</td>
+                <td>
+                  <PreviewCell port={p} opening={opening === p.port} onOpen={() => void open(p)} />
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={() => setRemoving(p)}
+                    aria-label={`Remove port ${p.port}`}
+                  >
+                    Remove
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.map((p) => (
-                <tr key={p.port}>
-                  <td>
-                    {p.port} <span className="muted small">{p.protocol}</span>
-                  </td>
-                  <td>{p.name ?? '—'}</td>
-                  <td>{p.listening === undefined ? 'unknown' : p.listening ? 'yes' : 'nothing yet'}</td>
-                  <td>
-                    {p.previewUrl ? (
-                      <>
-                        <button
-                          type="button"
-                          className="link"
-                          disabled={opening === p.port}
-                          onClick={() => void open(p)}
-                          aria-label={`Open preview of port ${p.port} (new tab)`}
-                        >
-                          {opening === p.port ? 'Opening…' : 'Open preview'}
-                        </button>{' '}
-                        <code className="small">{p.previewUrl}</code>
-                      </>
-                    ) : (
-                      <span className="muted small">
-                        No preview address (the sandbox name contains “--”); use{' '}
-                        <code>agenttier sandbox port-forward</code>.
-                      </span>
-                    )}
-                  </td>
-                  <td>
-                    <button
-                      type="button"
-                      className="danger"
-                      onClick={() => setRemoving(p)}
-                      aria-label={`Remove port ${p.port}`}
-                    >
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </DataTable>
+        )}
+      </QueryState>
       {remove.isError ? <ErrorNote error={remove.error} /> : null}
-      {removing ? (
-        <ConfirmDialog
-          open
-          title={`Stop forwarding port ${removing.port}?`}
-          confirmLabel="Remove"
-          danger
-          onCancel={() => setRemoving(undefined)}
-          onConfirm={() => {
-            if (removing) remove.mutate(removing);
-            setRemoving(undefined);
-          }}
-        >
-          <p>Its preview address stops answering. The server in the sandbox keeps running.</p>
-        </ConfirmDialog>
-      ) : null}
+      <AskFirst
+        item={removing}
+        onClose={() => setRemoving(undefined)}
+        onConfirm={(p) => remove.mutate(p)}
+        title={(p) => `Stop forwarding port ${p.port}?`}
+        confirmLabel="Remove"
+        danger
+      >
+        <p>Its preview address stops answering. The server in the sandbox keeps running.</p>
+      </AskFirst>
     </div>
+  );
+}
+
+function PreviewCell(props: { port: PortView; opening: boolean; onOpen: () => void }): ReactNode {
+  const p = props.port;
+  if (!p.previewUrl)
+    return (
+      <span className="muted small">
+        No preview address (the sandbox name contains “--”); use <code>agenttier sandbox port-forward</code>.
+      </span>
+    );
+  return (
+    <>
+      <button
+        type="button"
+        className="link"
+        disabled={props.opening}
+        onClick={props.onOpen}
+        aria-label={`Open preview of port ${p.port} (new tab)`}
+      >
+        {props.opening ? 'Opening…' : 'Open preview'}
+      </button>{' '}
+      <code className="small">{p.previewUrl}</code>
+    </>
   );
 }

@@ -2,11 +2,14 @@ import type { ProcessInfo, Sandbox } from '@agenttier/sdk';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
-import { ConfirmDialog } from '../app/ConfirmDialog.tsx';
 import { adviseError, type ErrorAdvice } from './error-advice.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { LogBuffer } from './log-buffer.ts';
 import { LogPanel } from './LogPanel.tsx';
+import { AskFirst } from './parts/AskFirst.tsx';
+import { DataTable } from '../app/DataTable.tsx';
+import { FormSection, SubmitButton, TextField } from './parts/form-parts.tsx';
+import { QueryState } from './parts/QueryState.tsx';
 import { isRunning, NotRunning } from './NotRunning.tsx';
 import type { SandboxTabProps } from './tabs.ts';
 import { sbxKeys, useSandboxHandle } from './use-sandbox-handle.ts';
@@ -34,6 +37,12 @@ export default function ProcessesTab({ sandbox }: SandboxTabProps): ReactNode {
 function commandText(p: ProcessInfo): string {
   const c = (p as { command?: unknown }).command;
   return Array.isArray(c) ? c.join(' ') : String(c ?? '');
+}
+
+function stateText(p: ProcessInfo): string {
+  const exit =
+    p.state !== 'running' && p.exitCode !== null && p.exitCode !== undefined ? ` (exit ${p.exitCode})` : '';
+  return `${p.state}${exit}${p.signal ? ` (${p.signal})` : ''}`;
 }
 
 function Processes({ sandbox }: SandboxTabProps): ReactNode {
@@ -69,88 +78,71 @@ function Processes({ sandbox }: SandboxTabProps): ReactNode {
 
   return (
     <div className="stack">
-      <form className="stack sbx-form" onSubmit={submit} aria-label="Start a background process">
-        <h2>Start a process</h2>
+      <FormSection
+        id="proc-form-title"
+        title="Start a process"
+        onSubmit={submit}
+        error={start.isError ? start.error : undefined}
+        hint="Runs with /bin/sh -c in the sandbox and keeps running when you leave this page."
+      >
         <div className="row wrap">
-          <label htmlFor="proc-cmd">Command</label>
-          <input
+          <TextField
             id="proc-cmd"
+            label="Command"
             className="grow"
             value={command}
-            onChange={(e) => setCommand(e.target.value)}
+            onValue={setCommand}
             placeholder="python3 -m http.server 8000"
             required
           />
-          <label htmlFor="proc-name">Name (optional)</label>
-          <input
+          <TextField
             id="proc-name"
+            label="Name (optional)"
             value={name}
-            onChange={(e) => setName(e.target.value)}
+            onValue={setName}
             placeholder="web"
             size={10}
           />
-          <button type="submit" className="primary" disabled={start.isPending || !command.trim()}>
-            {start.isPending ? 'Starting…' : 'Start'}
-          </button>
+          <SubmitButton
+            busy={start.isPending}
+            disabled={!command.trim()}
+            label="Start"
+            busyLabel="Starting…"
+          />
         </div>
-        <p className="muted small">
-          Runs with /bin/sh -c in the sandbox and keeps running when you leave this page.
-        </p>
-        {start.isError ? <ErrorNote error={start.error} /> : null}
-      </form>
+      </FormSection>
       <h2>Processes</h2>
-      {list.isPending ? (
-        <p role="status" className="sbx-wait">
-          <span className="sbx-spinner" aria-hidden="true" /> Loading processes…
-        </p>
-      ) : list.isError ? (
-        <ErrorNote error={list.error} />
-      ) : processes.length === 0 ? (
-        <p className="muted">No background processes yet. Start one above.</p>
-      ) : (
-        <div className="sbx-table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Command</th>
-                <th scope="col">State</th>
-                <th scope="col">PID</th>
-                <th scope="col">Started</th>
-                <th scope="col">Actions</th>
+      <QueryState
+        query={list}
+        loading="Loading processes…"
+        isEmpty={() => processes.length === 0}
+        empty="No background processes yet. Start one above."
+      >
+        {() => (
+          <DataTable columns={['Name', 'Command', 'State', 'PID', 'Started', 'Actions']}>
+            {processes.map((p) => (
+              <tr key={p.id} className={p.id === selected ? 'selected' : ''}>
+                <td>{p.name || p.id}</td>
+                <td>
+                  <code>{commandText(p)}</code>
+                </td>
+                <td>{stateText(p)}</td>
+                <td>{p.pid ?? '—'}</td>
+                <td>{p.startedAt ? new Date(p.startedAt).toLocaleTimeString() : '—'}</td>
+                <td>
+                  <button
+                    type="button"
+                    onClick={() => setSelected(p.id)}
+                    aria-label={`Output of ${p.name || p.id}`}
+                  >
+                    Output
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {processes.map((p) => (
-                <tr key={p.id} className={p.id === selected ? 'selected' : ''}>
-                  <td>{p.name || p.id}</td>
-                  <td>
-                    <code>{commandText(p)}</code>
-                  </td>
-                  <td>
-                    {p.state}
-                    {p.state !== 'running' && p.exitCode !== null && p.exitCode !== undefined
-                      ? ` (exit ${p.exitCode})`
-                      : ''}
-                    {p.signal ? ` (${p.signal})` : ''}
-                  </td>
-                  <td>{p.pid ?? '—'}</td>
-                  <td>{p.startedAt ? new Date(p.startedAt).toLocaleTimeString() : '—'}</td>
-                  <td>
-                    <button
-                      type="button"
-                      onClick={() => setSelected(p.id)}
-                      aria-label={`Output of ${p.name || p.id}`}
-                    >
-                      Output
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </DataTable>
+        )}
+      </QueryState>
       {current ? (
         <ProcessDetail
           key={current.id}
@@ -253,21 +245,16 @@ function ProcessDetail(props: { process: ProcessInfo; sandbox: Sandbox; onChange
         dropped={buffer.dropped}
         busy={streamState === 'following'}
       />
-      {confirmKill ? (
-        <ConfirmDialog
-          open
-          title={`Kill ${p.name || p.id}?`}
-          confirmLabel="Kill"
-          danger
-          onCancel={() => setConfirmKill(false)}
-          onConfirm={() => {
-            setConfirmKill(false);
-            void act(() => props.sandbox.processes.kill(p.id));
-          }}
-        >
-          <p>The process and its children get SIGKILL at once and cannot clean up.</p>
-        </ConfirmDialog>
-      ) : null}
+      <AskFirst
+        item={confirmKill ? p : undefined}
+        onClose={() => setConfirmKill(false)}
+        onConfirm={(target) => void act(() => props.sandbox.processes.kill(target.id))}
+        title={(target) => `Kill ${target.name || target.id}?`}
+        confirmLabel="Kill"
+        danger
+      >
+        <p>The process and its children get SIGKILL at once and cannot clean up.</p>
+      </AskFirst>
     </section>
   );
 }

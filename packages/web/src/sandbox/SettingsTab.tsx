@@ -6,6 +6,7 @@ import { useNavigate } from 'react-router';
 import { useSandboxAction } from '../api/queries.ts';
 import { ConfirmDialog } from '../app/ConfirmDialog.tsx';
 import { ErrorNote } from './ErrorNote.tsx';
+import { FormSection, SubmitButton, TextField } from './parts/form-parts.tsx';
 import type { SandboxTabProps } from './tabs.ts';
 import { useSandboxHandle } from './use-sandbox-handle.ts';
 import './sandbox-tabs.css';
@@ -45,13 +46,13 @@ function usePatch(sandbox: SandboxView) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
   const [done, setDone] = useState<string | undefined>(undefined);
-  const patch = async (body: Parameters<typeof handle.update>[0]): Promise<void> => {
+  const patch = async (body: Parameters<typeof handle.update>[0], saved = 'Saved.'): Promise<void> => {
     setBusy(true);
     setError(undefined);
     setDone(undefined);
     try {
       const r = await handle.update(body);
-      setDone(typeof r.message === 'string' && r.message ? `Saved. ${r.message}.` : 'Saved.');
+      setDone(typeof r.message === 'string' && r.message ? `${saved} ${r.message}.` : saved);
       await qc.invalidateQueries({ queryKey: ['sandbox', sandbox.namespace, sandbox.name] });
     } catch (err) {
       setError(err);
@@ -60,17 +61,6 @@ function usePatch(sandbox: SandboxView) {
     }
   };
   return { patch, busy, error, done };
-}
-
-function Outcome(p: { error: unknown; done: string | undefined }): ReactNode {
-  if (p.error) return <ErrorNote error={p.error} />;
-  if (p.done)
-    return (
-      <p role="status" className="sbx-ok">
-        {p.done}
-      </p>
-    );
-  return null;
 }
 
 function Timeouts({ sandbox }: SandboxTabProps): ReactNode {
@@ -84,51 +74,42 @@ function Timeouts({ sandbox }: SandboxTabProps): ReactNode {
     if (timeout.trim() && timeout.trim() !== sandbox.timeout) body.timeout = timeout.trim();
     if (idle.trim() && idle.trim() !== sandbox.idleTimeout) body.idleTimeout = idle.trim();
     const bad = Object.values(body).find((v) => !DURATION_RE.test(v));
-    if (bad !== undefined) {
-      setProblem(`“${bad}” is not a duration: write e.g. 90s, 30m, 8h or 1h30m (0s means no limit).`);
-      return;
-    }
-    if (Object.keys(body).length === 0) {
-      setProblem('Change a value first.');
-      return;
-    }
+    if (bad !== undefined)
+      return setProblem(`“${bad}” is not a duration: write e.g. 90s, 30m, 8h or 1h30m (0s means no limit).`);
+    if (Object.keys(body).length === 0) return setProblem('Change a value first.');
     setProblem(undefined);
     void patch(body);
   };
   return (
-    <form className="stack sbx-form" onSubmit={submit} aria-labelledby="settings-timeouts">
-      <h2 id="settings-timeouts">Timeouts</h2>
+    <FormSection
+      id="settings-timeouts"
+      title="Timeouts"
+      onSubmit={submit}
+      problem={problem}
+      error={error}
+      done={done}
+      hint="Applied at once. The sandbox stops (keeping its workspace) when either runs out."
+    >
       <div className="row wrap">
-        <label htmlFor="set-timeout">Maximum runtime</label>
-        <input
+        <TextField
           id="set-timeout"
+          label="Maximum runtime"
           value={timeout}
-          onChange={(e) => setTimeoutText(e.target.value)}
+          onValue={setTimeoutText}
           placeholder="template default"
           size={10}
         />
-        <label htmlFor="set-idle">Idle timeout</label>
-        <input
+        <TextField
           id="set-idle"
+          label="Idle timeout"
           value={idle}
-          onChange={(e) => setIdle(e.target.value)}
+          onValue={setIdle}
           placeholder="template default"
           size={10}
         />
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save timeouts'}
-        </button>
+        <SubmitButton busy={busy} label="Save timeouts" busyLabel="Saving…" />
       </div>
-      <p className="muted small">
-        Applied at once. The sandbox stops (keeping its workspace) when either runs out.
-      </p>
-      {problem ? (
-        <p role="alert" className="sbx-error">
-          {problem}
-        </p>
-      ) : null}
-      <Outcome error={error} done={done} />
-    </form>
+    </FormSection>
   );
 }
 
@@ -154,39 +135,35 @@ function Resources({ sandbox }: SandboxTabProps): ReactNode {
     void patch({ resources: { limits } });
   };
   return (
-    <form className="stack sbx-form" onSubmit={submit} aria-labelledby="settings-resources">
-      <h2 id="settings-resources">Resources</h2>
+    <FormSection
+      id="settings-resources"
+      title="Resources"
+      onSubmit={submit}
+      problem={problem}
+      error={error}
+      done={done}
+      hint="Takes effect the next time the sandbox is stopped and resumed. Empty fields keep the current value."
+    >
       <div className="row wrap">
-        <label htmlFor="set-cpu">CPU limit</label>
-        <input
+        <TextField
           id="set-cpu"
+          label="CPU limit"
           value={cpu}
-          onChange={(e) => setCpu(e.target.value)}
+          onValue={setCpu}
           placeholder="e.g. 2"
           size={6}
         />
-        <label htmlFor="set-memory">Memory limit</label>
-        <input
+        <TextField
           id="set-memory"
+          label="Memory limit"
           value={memory}
-          onChange={(e) => setMemory(e.target.value)}
+          onValue={setMemory}
           placeholder="e.g. 2Gi"
           size={8}
         />
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save resources'}
-        </button>
+        <SubmitButton busy={busy} label="Save resources" busyLabel="Saving…" />
       </div>
-      <p className="muted small">
-        Takes effect the next time the sandbox is stopped and resumed. Empty fields keep the current value.
-      </p>
-      {problem ? (
-        <p role="alert" className="sbx-error">
-          {problem}
-        </p>
-      ) : null}
-      <Outcome error={error} done={done} />
-    </form>
+    </FormSection>
   );
 }
 
@@ -203,42 +180,56 @@ function Labels({ sandbox }: SandboxTabProps): ReactNode {
     setProblem(undefined);
     void patch({ labels }).then(() => setText(''));
   };
+  // A JSON merge patch: null removes the one label and leaves the others as they are.
+  const remove = (key: string): void => {
+    setProblem(undefined);
+    void patch({ labels: { [key]: null } }, `Removed label ${key}.`);
+  };
   return (
-    <form className="stack sbx-form" onSubmit={submit} aria-labelledby="settings-labels">
-      <h2 id="settings-labels">Labels</h2>
-      {current.length === 0 ? (
-        <p className="muted">No labels.</p>
-      ) : (
-        <ul className="sbx-labels" aria-label="Current labels">
-          {current.map(([k, v]) => (
-            <li key={k}>
-              <code>
-                {k}={v}
-              </code>
-            </li>
-          ))}
-        </ul>
-      )}
-      <label htmlFor="set-labels">Add or change labels (one key=value per line)</label>
-      <textarea
-        id="set-labels"
-        rows={3}
-        value={text}
-        onChange={(e) => setText(e.target.value)}
-        placeholder="team=ml"
-      />
-      <div>
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save labels'}
-        </button>
-      </div>
-      {problem ? (
-        <p role="alert" className="sbx-error">
-          {problem}
-        </p>
-      ) : null}
-      <Outcome error={error} done={done} />
-    </form>
+    <FormSection
+      id="settings-labels"
+      title="Labels"
+      onSubmit={submit}
+      problem={problem}
+      error={error}
+      done={done}
+      hint="Labels are applied at once; filters and scripts can select sandboxes by them."
+    >
+      <>
+        {current.length === 0 ? (
+          <p className="muted">No labels.</p>
+        ) : (
+          <ul className="sbx-labels" aria-label="Current labels">
+            {current.map(([k, v]) => (
+              <li key={k} className="row">
+                <code>
+                  {k}={v}
+                </code>
+                <button
+                  type="button"
+                  disabled={busy}
+                  onClick={() => remove(k)}
+                  aria-label={`Remove label ${k}`}
+                >
+                  Remove
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        <label htmlFor="set-labels">Add or change labels (one key=value per line)</label>
+        <textarea
+          id="set-labels"
+          rows={3}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          placeholder="team=ml"
+        />
+        <div>
+          <SubmitButton busy={busy} label="Save labels" busyLabel="Saving…" />
+        </div>
+      </>
+    </FormSection>
   );
 }
 

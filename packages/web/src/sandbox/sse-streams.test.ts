@@ -3,32 +3,21 @@
  * refreshes, recovery after the feed breaks, giving up on a sandbox without a daemon) and agent runs
  * (detached start, streamed output, re-attach after a broken stream without repeating lines, cancel).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentTier } from '@agenttier/sdk';
-import { openSse, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
+import { describe, expect, it } from 'vitest';
+import { openSse, sendJson } from '@agenttier/sdk/testing';
 import { eventually } from '@agenttier/testkit';
+import { useSdkTestServer } from '../testing/sdk-test-server.ts';
 import { watchFiles, type WatchStatus } from './file-watch.ts';
 import { InvokeRun } from './invoke-run.ts';
 
-let server: TestServer;
-let client: AgentTier;
-
-beforeEach(async () => {
-  server = await startTestServer();
-  client = new AgentTier({ apiUrl: server.url, env: {} });
-});
-
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
-});
+const sdk = useSdkTestServer();
 
 type Sse = ReturnType<typeof openSse>;
 
 describe('watchFiles', () => {
   it('batches a burst into one refresh, and asks for a full refresh after the feed broke', async () => {
     const feeds: Sse[] = [];
-    server.route('GET /api/v1/sandboxes/demo/fs/watch', (req, res) => {
+    sdk.server.route('GET /api/v1/sandboxes/demo/fs/watch', (req, res) => {
       expect(req.query.get('path')).toBe('/workspace');
       const sse = openSse(res);
       sse.send('ready', { path: '/workspace', recursive: true });
@@ -37,7 +26,7 @@ describe('watchFiles', () => {
     const changes: Array<Set<string> | 'all'> = [];
     const statuses: WatchStatus['kind'][] = [];
     const each: string[] = [];
-    const stop = watchFiles(client.sandbox('demo').files, {
+    const stop = watchFiles(sdk.client.sandbox('demo').files, {
       root: '/workspace',
       onChange: (d) => changes.push(d),
       onFileChange: (path, type) => each.push(`${type} ${path}`),
@@ -71,11 +60,11 @@ describe('watchFiles', () => {
   });
 
   it('turns itself off with the reason when the sandbox cannot watch', async () => {
-    server.route('GET /api/v1/sandboxes/demo/fs/watch', (_req, res) =>
+    sdk.server.route('GET /api/v1/sandboxes/demo/fs/watch', (_req, res) =>
       sendJson(res, 503, { error: 'no daemon', code: 'UNAVAILABLE', message: 'no daemon', requestId: 'r' }),
     );
     let last: WatchStatus | undefined;
-    const stop = watchFiles(client.sandbox('demo').files, {
+    const stop = watchFiles(sdk.client.sandbox('demo').files, {
       root: '/workspace',
       onChange: () => {},
       onStatus: (s) => (last = s),
@@ -83,7 +72,7 @@ describe('watchFiles', () => {
     });
     await eventually(() => last?.kind === 'off', 'the watch to give up');
     expect(last).toMatchObject({ kind: 'off', next: 'Use Refresh to reload the list.' });
-    expect(server.requests.filter((r) => r.path.endsWith('/fs/watch'))).toHaveLength(1);
+    expect(sdk.server.requests.filter((r) => r.path.endsWith('/fs/watch'))).toHaveLength(1);
     stop();
   });
 });
@@ -91,7 +80,7 @@ describe('watchFiles', () => {
 describe('InvokeRun', () => {
   it('starts detached, streams the output, re-attaches after a broken stream without repeating lines', async () => {
     let input = '';
-    server.route('POST /api/v1/sandboxes/agent/invoke', (req, res) => {
+    sdk.server.route('POST /api/v1/sandboxes/agent/invoke', (req, res) => {
       expect(req.query.get('detach')).toBe('true');
       input = req.body.toString();
       const sse = openSse(res, { 'X-Invoke-Id': 'inv-1' });
@@ -100,7 +89,7 @@ describe('InvokeRun', () => {
     });
     const attaches: Array<string | undefined> = [];
     let firstFeed: Sse | undefined;
-    server.route('GET /api/v1/sandboxes/agent/invokes/inv-1/stream', (req, res) => {
+    sdk.server.route('GET /api/v1/sandboxes/agent/invokes/inv-1/stream', (req, res) => {
       const after = req.headers['last-event-id'] as string | undefined;
       attaches.push(after);
       const sse = openSse(res);
@@ -116,7 +105,7 @@ describe('InvokeRun', () => {
         sse.end();
       }
     });
-    const run = InvokeRun.start(client.sandbox('agent').agent, { input: 'hello agent' });
+    const run = InvokeRun.start(sdk.client.sandbox('agent').agent, { input: 'hello agent' });
     await eventually(() => run.output.text === 'line 1\n[stderr] warn\n', 'the first lines');
     expect(run.state).toEqual({ kind: 'running', invokeId: 'inv-1' });
     firstFeed!.destroy(); // the connection breaks mid-run
@@ -135,18 +124,18 @@ describe('InvokeRun', () => {
 
   it('cancels a running invoke', async () => {
     let feed: Sse | undefined;
-    server.route('GET /api/v1/sandboxes/agent/invokes/inv-2/stream', (_req, res) => {
+    sdk.server.route('GET /api/v1/sandboxes/agent/invokes/inv-2/stream', (_req, res) => {
       feed = openSse(res);
       feed.send('start', { invokeId: 'inv-2', startedAt: 1 }, 1);
       feed.send('log', { stream: 'stdout', data: 'working' }, 2);
     });
-    server.route('POST /api/v1/sandboxes/agent/invoke/cancel', (req, res) => {
+    sdk.server.route('POST /api/v1/sandboxes/agent/invoke/cancel', (req, res) => {
       expect(req.json()).toEqual({ invokeId: 'inv-2' });
       feed?.send('exit', { invokeId: 'inv-2', exitCode: -1, durationMs: 10, reason: 'canceled' }, 3);
       feed?.end();
       sendJson(res, 200, { invokeId: 'inv-2', status: 'canceling' });
     });
-    const run = InvokeRun.attach(client.sandbox('agent').agent, 'inv-2');
+    const run = InvokeRun.attach(sdk.client.sandbox('agent').agent, 'inv-2');
     await eventually(() => run.output.text === 'working\n', 'the output so far');
     await run.cancel();
     await eventually(() => run.state.kind === 'finished', 'the canceled exit');
@@ -154,7 +143,7 @@ describe('InvokeRun', () => {
   });
 
   it('explains a refused start', async () => {
-    server.route('POST /api/v1/sandboxes/agent/invoke', (_req, res) =>
+    sdk.server.route('POST /api/v1/sandboxes/agent/invoke', (_req, res) =>
       sendJson(res, 424, {
         error: 'no entrypoint',
         code: 'NOT_CONFIGURED',
@@ -162,7 +151,7 @@ describe('InvokeRun', () => {
         requestId: 'r',
       }),
     );
-    const run = InvokeRun.start(client.sandbox('agent').agent, { input: '' });
+    const run = InvokeRun.start(sdk.client.sandbox('agent').agent, { input: '' });
     await eventually(() => run.state.kind === 'failed', 'the failure');
     expect(run.state).toMatchObject({
       kind: 'failed',

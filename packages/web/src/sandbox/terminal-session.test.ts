@@ -2,15 +2,12 @@
  * The Terminal tab's session logic against a real WebSocket server that behaves like the router +
  * sandboxd (one shell per session name, its screen replayed to every new connection).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AgentTier } from '@agenttier/sdk';
-import { sandboxView, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
+import { sandboxView, sendJson } from '@agenttier/sdk/testing';
 import { eventually } from '@agenttier/testkit';
+import { useSdkTestServer } from '../testing/sdk-test-server.ts';
 import { TerminalSession, type TerminalStatus } from './terminal-session.ts';
-
-let server: TestServer;
-let client: AgentTier;
 
 /** Shells by session name: input is echoed back wrapped in brackets, the screen is replayed on attach. */
 class FakeShells {
@@ -21,7 +18,7 @@ class FakeShells {
   private readonly wss = new WebSocketServer({ noServer: true });
 
   constructor(name: string) {
-    server.upgrade(`GET /ws/terminal/${name}`, (req, { req: raw, socket, head }) => {
+    sdk.server.upgrade(`GET /ws/terminal/${name}`, (req, { req: raw, socket, head }) => {
       if (this.refuse) {
         const body = JSON.stringify(this.refuse.body);
         socket.end(
@@ -72,29 +69,26 @@ function watch(session: TerminalSession): { output: () => string; statuses: Term
   return { output: () => text, statuses };
 }
 
-beforeEach(async () => {
-  server = await startTestServer();
-  client = new AgentTier({ apiUrl: server.url, env: {} });
-});
-
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
-});
+const sdk = useSdkTestServer();
 
 const FAST = { maxAttempts: 5, initialDelayMs: 10, maxDelayMs: 50 };
+
+/** A session on sandbox `demo` (80×24, session `main` unless given). */
+function demoSession(opts: { session?: string; cols?: number; rows?: number; reconnect?: typeof FAST } = {}) {
+  const sandbox = sdk.client.sandbox('demo');
+  return new TerminalSession({
+    session: 'main',
+    cols: 80,
+    rows: 24,
+    ...opts,
+    open: (o) => sandbox.terminal(o),
+  });
+}
 
 describe('TerminalSession', () => {
   it('re-attaches to the same shell after a dropped connection without repeating the screen', async () => {
     const shells = new FakeShells('demo');
-    const sandbox = client.sandbox('demo');
-    const session = new TerminalSession({
-      session: 'main',
-      cols: 100,
-      rows: 30,
-      reconnect: FAST,
-      open: (o) => sandbox.terminal(o),
-    });
+    const session = demoSession({ cols: 100, rows: 30, reconnect: FAST });
     const seen = watch(session);
     await session.connect();
     expect(session.status).toEqual({ kind: 'connected', reconnects: 0 });
@@ -119,9 +113,8 @@ describe('TerminalSession', () => {
 
   it('keeps named sessions apart', async () => {
     const shells = new FakeShells('demo');
-    const sandbox = client.sandbox('demo');
-    const a = new TerminalSession({ session: 'main', cols: 80, rows: 24, open: (o) => sandbox.terminal(o) });
-    const b = new TerminalSession({ session: 'build', cols: 80, rows: 24, open: (o) => sandbox.terminal(o) });
+    const a = demoSession();
+    const b = demoSession({ session: 'build' });
     const seenA = watch(a);
     const seenB = watch(b);
     await a.connect();
@@ -139,13 +132,7 @@ describe('TerminalSession', () => {
 
   it('says when the shell exited and clears the screen before a manual re-attach', async () => {
     const shells = new FakeShells('demo');
-    const sandbox = client.sandbox('demo');
-    const session = new TerminalSession({
-      session: 'main',
-      cols: 80,
-      rows: 24,
-      open: (o) => sandbox.terminal(o),
-    });
+    const session = demoSession();
     const seen = watch(session);
     let resets = 0;
     session.onReset(() => resets++);
@@ -172,16 +159,10 @@ describe('TerminalSession', () => {
       body: { error: 'not running', code: 'SANDBOX_NOT_RUNNING', message: 'not running', requestId: 'r1' },
     };
     // Node's WebSocket hides a refused upgrade's status; the SDK then looks the sandbox up.
-    server.route('GET /api/v1/sandboxes/demo', (_req, res) =>
+    sdk.server.route('GET /api/v1/sandboxes/demo', (_req, res) =>
       sendJson(res, 200, sandboxView('demo', 'Stopped')),
     );
-    const sandbox = client.sandbox('demo');
-    const session = new TerminalSession({
-      session: 'main',
-      cols: 80,
-      rows: 24,
-      open: (o) => sandbox.terminal(o),
-    });
+    const session = demoSession();
     await session.connect();
     expect(session.status).toMatchObject({
       kind: 'failed',

@@ -7,6 +7,8 @@ import { useTemplates } from '../api/queries.ts';
 import { useClient, useSession } from '../auth/session.tsx';
 import { ConfirmDialog } from '../app/ConfirmDialog.tsx';
 import { describeError } from '../app/errors.ts';
+import { DataTable } from '../app/DataTable.tsx';
+import { LoadNote } from '../app/LoadNote.tsx';
 
 /** Every template the user can see; open one to view or edit its YAML; delete (admins). */
 export default function TemplatesPage(): ReactNode {
@@ -48,66 +50,48 @@ export default function TemplatesPage(): ReactNode {
           {message.text}
         </p>
       ) : null}
-      {templates.isPending ? <p role="status">Loading templates…</p> : null}
-      {templates.isError ? (
-        <p role="alert" className="error">
-          Could not load templates: {describeError(templates.error)}
-        </p>
-      ) : null}
+      <LoadNote query={templates} what="templates" />
       {templates.data?.length === 0 ? (
         <p className="card">
           No templates.{' '}
           {isAdmin ? 'Create one from the starter with “New template”.' : 'Ask an admin to add one.'}
         </p>
       ) : null}
-      <div className="table-wrap">
-        <table>
-          <caption className="visually-hidden">Templates</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Description</th>
-              <th scope="col">Mode</th>
-              <th scope="col">Image</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {templates.data?.map((t) => (
-              <tr key={`${t.kind}/${t.namespace ?? ''}/${t.name}`} data-template={t.name}>
-                <td data-label="Name">
-                  <Link
-                    to={`/templates/${encodeURIComponent(t.name)}${t.kind === 'SandboxTemplate' ? `?namespace=${encodeURIComponent(t.namespace ?? '')}` : ''}`}
-                  >
-                    {t.name}
-                  </Link>
-                </td>
-                <td data-label="Description">{t.description}</td>
-                <td data-label="Mode">{t.mode}</td>
-                <td data-label="Image">
-                  <code>{t.image}</code>
-                </td>
-                <td data-label="Kind">
-                  {t.kind === 'SandboxTemplate' ? `namespace ${t.namespace}` : 'cluster'}
-                </td>
-                <td data-label="Actions">
-                  {isAdmin ? (
-                    <button
-                      type="button"
-                      className="danger"
-                      aria-label={`Delete template ${t.name}`}
-                      onClick={() => setToDelete(t)}
-                    >
-                      Delete
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        columns={['Name', 'Description', 'Mode', 'Image', 'Kind', 'Actions']}
+        caption="Templates"
+        wrapClass="table-wrap"
+      >
+        {templates.data?.map((t) => (
+          <tr key={`${t.kind}/${t.namespace ?? ''}/${t.name}`} data-template={t.name}>
+            <td data-label="Name">
+              <Link
+                to={`/templates/${encodeURIComponent(t.name)}${t.kind === 'SandboxTemplate' ? `?namespace=${encodeURIComponent(t.namespace ?? '')}` : ''}`}
+              >
+                {t.name}
+              </Link>
+            </td>
+            <td data-label="Description">{t.description}</td>
+            <td data-label="Mode">{t.mode}</td>
+            <td data-label="Image">
+              <code>{t.image}</code>
+            </td>
+            <td data-label="Kind">{t.kind === 'SandboxTemplate' ? `namespace ${t.namespace}` : 'cluster'}</td>
+            <td data-label="Actions">
+              {isAdmin ? (
+                <button
+                  type="button"
+                  className="danger"
+                  aria-label={`Delete template ${t.name}`}
+                  onClick={() => setToDelete(t)}
+                >
+                  Delete
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       <ConfirmDialog
         open={toDelete !== undefined}
         title={`Delete template ${toDelete?.name ?? ''}?`}
