@@ -114,13 +114,25 @@ describe('local platform on a real Docker engine', () => {
       .split('\n');
     expect(ifaces).toEqual(['lo']);
     expect((await exec('locked', 'tail -n +2 /proc/net/route | wc -l')).stdout.trim()).toBe('0');
-    expect((await exec('locked', 'grep CapEff /proc/self/status')).stdout).toMatch(/0000000000000000/);
+    // No capability at all in the sandbox's processes, not even in their bounding set (the launcher
+    // empties it before it becomes uid 1000; the container's holds the four it and the init use, below).
+    const caps = (await exec('locked', 'grep -E "^Cap(Eff|Prm|Inh|Bnd|Amb)" /proc/self/status')).stdout;
+    expect(caps.trim().split('\n')).toEqual(
+      ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'].map((c) => `${c}:\t0000000000000000`),
+    );
     expect((await exec('locked', 'grep NoNewPrivs /proc/self/status')).stdout).toMatch(/1/);
     const info = await docker.getContainer(`agenttier-${ns}-locked`).inspect();
     expect(info.HostConfig).toMatchObject({ ReadonlyRootfs: true, NetworkMode: 'none' });
     // Docker records CapDrop as given; Podman lists every dropped capability instead of ALL.
     expect(info.HostConfig.CapDrop?.length).toBeGreaterThan(0);
-    expect(info.HostConfig.CapAdd ?? []).toEqual([]);
+    // Only for agenttier-launch (become uid 1000, empty the bounding set) and the engine's init (signal
+    // sandboxd); Podman may spell them with the CAP_ prefix.
+    expect((info.HostConfig.CapAdd ?? []).map((c: string) => c.replace(/^CAP_/, '')).sort()).toEqual([
+      'KILL',
+      'SETGID',
+      'SETPCAP',
+      'SETUID',
+    ]);
     expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
     expect(info.HostConfig.Memory).toBeGreaterThan(0);
   });

@@ -23,7 +23,7 @@ import {
 } from '@agenttier/platform-local';
 import type { DockerRuntimeOpts, StagedSandboxd } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
-import { ensureSandboxdBundle } from '@agenttier/sandboxd';
+import { ensureSandboxdBundle, SANDBOXD_LAUNCH_FILE } from '@agenttier/sandboxd';
 import type { SandboxdBundle } from '@agenttier/sandboxd';
 import {
   SandboxdDataPlane,
@@ -330,6 +330,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
             entry: 'sandboxd.mjs',
             nodeBinDir: dirname(bundle.nodeBinary),
             nodeBinaryName: 'node',
+            // The privileged first step (socket out of the sandbox's reach, token off its /proc).
+            ...(existsSync(join(bundle.dir, SANDBOXD_LAUNCH_FILE)) ? { launch: SANDBOXD_LAUNCH_FILE } : {}),
             ...(staged ? { volumes: { bundle: staged.bundleVolume, node: staged.nodeVolume } } : {}),
           },
           readinessProbe: async (sb: Sandbox) => {

@@ -34,6 +34,8 @@ export const SANDBOXD_NODE_MOUNT_DIR = '/opt/agenttier/node/bin';
 export const PRCTL_FILE = 'agenttier-prctl.node';
 /** The subreaper's file name next to sandboxd.mjs (in dist/ and at SANDBOXD_MOUNT_DIR). */
 export const REAPER_FILE = 'agenttier-reaper';
+/** The container's privileged first step (src/native/launch.c), next to sandboxd.mjs. */
+export const LAUNCH_FILE = 'agenttier-launch';
 export const SANDBOXD_CONTAINER_COMMAND = [
   `${SANDBOXD_NODE_MOUNT_DIR}/node`,
   `${SANDBOXD_MOUNT_DIR}/sandboxd.mjs`,
@@ -102,7 +104,7 @@ async function inputsHash(): Promise<string> {
     const d = packageDir(name);
     h.update(`${name} ${d ? packageVersion(d) : 'missing'}\n`);
   }
-  for (const f of [...(await listSources(join(pkgDir, 'src'))), REAPER_SOURCE, PRCTL_SOURCE]) {
+  for (const f of [...(await listSources(join(pkgDir, 'src'))), REAPER_SOURCE, LAUNCH_SOURCE, PRCTL_SOURCE]) {
     h.update(relative(pkgDir, f));
     h.update(await readFile(f));
   }
@@ -194,19 +196,43 @@ const REAPER_SOURCE = join(pkgDir, 'src', 'native', 'reaper.c');
  * sandboxd falls back to killing trees by session, group and marker (see reaper.ts); the log says so.
  */
 async function buildReaper(outFile: string, log: (msg: string) => void): Promise<void> {
+  await buildStatic(REAPER_SOURCE, outFile, log, {
+    what: 'agenttier-reaper',
+    without: 'processes that double-fork out of an exec are not contained',
+  });
+}
+
+/** The container's privileged first step: binds sandboxd's socket as root, hides its token, drops to uid 1000. */
+const LAUNCH_SOURCE = join(pkgDir, 'src', 'native', 'launch.c');
+
+async function buildLaunch(outFile: string, log: (msg: string) => void): Promise<void> {
+  await buildStatic(LAUNCH_SOURCE, outFile, log, {
+    what: LAUNCH_FILE,
+    without:
+      'the sandbox user owns the socket directory and can read the token (containers start as uid 1000)',
+  });
+}
+
+/** Compiles a static C program (any image, whatever its libc), else a dynamic one, else warns. */
+async function buildStatic(
+  source: string,
+  outFile: string,
+  log: (msg: string) => void,
+  names: { what: string; without: string },
+): Promise<void> {
   const cc = process.env.CC || 'cc';
-  const args = ['-Os', '-s', '-Wall', '-o', outFile, REAPER_SOURCE];
+  const args = ['-Os', '-s', '-Wall', '-o', outFile, source];
   try {
     await execFileAsync(cc, ['-static', ...args]);
   } catch (err) {
     log(
-      `sandboxd: cannot build a static agenttier-reaper (${(err as Error).message.split('\n')[0]}); trying a dynamic one`,
+      `sandboxd: cannot build a static ${names.what} (${(err as Error).message.split('\n')[0]}); trying a dynamic one`,
     );
     try {
       await execFileAsync(cc, args);
     } catch (err2) {
       log(
-        `sandboxd: WARNING: no agenttier-reaper (${(err2 as Error).message.split('\n')[0]}): processes that double-fork out of an exec are not contained; install a C compiler and rebuild`,
+        `sandboxd: WARNING: no ${names.what} (${(err2 as Error).message.split('\n')[0]}): ${names.without}; install a C compiler and rebuild`,
       );
     }
   }
@@ -374,6 +400,7 @@ async function buildBundle(hash: string, log: (msg: string) => void): Promise<vo
     }
     await copyFile(ptyAddon, join(ptyOut, 'build', 'Release', 'pty.node'));
     await buildReaper(join(stage, REAPER_FILE), log);
+    await buildLaunch(join(stage, LAUNCH_FILE), log);
     await buildPrctlAddon(join(stage, PRCTL_FILE), log);
     const stamp: Stamp = { hash, builtAt: new Date().toISOString(), version };
     await writeFile(join(stage, '.stamp.json'), JSON.stringify(stamp, null, 2) + '\n');

@@ -21,6 +21,7 @@ export type {
 export { SandboxdError } from './errors.ts';
 export {
   ensureSandboxdBundle,
+  LAUNCH_FILE as SANDBOXD_LAUNCH_FILE,
   sandboxdBundle,
   SANDBOXD_CONTAINER_COMMAND,
   SANDBOXD_MOUNT_DIR,

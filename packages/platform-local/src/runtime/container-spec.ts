@@ -27,8 +27,15 @@ export const NODE_MOUNT = '/opt/agenttier/node/bin';
 export const RUN_MOUNT = '/run/agenttier';
 /** sandboxd's socket file name inside RUN_MOUNT. */
 export const SANDBOXD_SOCKET_NAME = 'sandboxd.sock';
-/** The environment variable carrying sandboxd's per-start token. */
+/** The environment variable carrying sandboxd's per-start token (containers without agenttier-launch). */
 export const SANDBOXD_TOKEN_ENV = 'AGENTTIER_SANDBOXD_TOKEN';
+/**
+ * With agenttier-launch: the container label holding the token, where the router learns it again after
+ * a restart (labels are engine metadata; nothing inside the container shows them), and the root-only
+ * file in the run volume the router writes before the first start and the launcher reads and removes.
+ */
+export const LABEL_SANDBOXD_TOKEN = 'agenttier.io/sandboxd-token';
+export const SANDBOXD_TOKEN_FILE_NAME = 'token';
 export const SANDBOX_UID = 1000;
 
 export interface SandboxdMounts {
@@ -36,6 +43,13 @@ export interface SandboxdMounts {
   entry: string;
   nodeBinDir: string;
   nodeBinaryName: string;
+  /**
+   * File name of agenttier-launch in the bundle, when it has one. The container then starts as root
+   * with only CAP_SETUID/CAP_SETGID, and the launcher binds sandboxd's socket as root in the root-owned
+   * run volume, passes the token on a pipe instead of the environment, and drops to SANDBOX_UID before
+   * anything else runs (docs/security.md, "sandboxd's socket and token out of the sandbox's reach").
+   */
+  launch?: string;
   /**
    * Engine volumes holding the bundle and `bin/<node>` (stageSandboxdVolumes), mounted read-only instead
    * of bind-mounting bundleDir and nodeBinDir: mountinfo inside the sandbox then shows no host directory
@@ -65,12 +79,18 @@ export interface ContainerSpecInput {
 export const RUN_VOLUME_BYTES = 1 << 20;
 
 /**
- * A tmpfs-backed run volume (local driver): bounded, owned by the sandbox user from the start, and its
- * mountinfo line names no host path at all. gVisor (runsc) cannot mount a tmpfs-backed volume in this
- * version (EINVAL), so it gets a plain volume; Podman ignores the options and also makes a plain one.
+ * Without agenttier-launch, a tmpfs-backed run volume (local driver): bounded, owned by the sandbox user
+ * from the start, and its mountinfo line names no host path at all. gVisor (runsc) cannot mount a
+ * tmpfs-backed volume in this version (EINVAL), so it gets a plain volume; Podman ignores the options
+ * and also makes a plain one. With the launcher, a plain volume the router makes root's (0755).
  */
-function runVolumeOptions(engineRuntime: string | undefined): { VolumeOptions?: MountVolumeOptions } {
-  if (engineRuntime === 'runsc') return {};
+function runVolumeOptions(
+  engineRuntime: string | undefined,
+  launch: boolean,
+): { VolumeOptions?: MountVolumeOptions } {
+  // With the launcher the sandbox cannot write here at all, and the router must put the token file in
+  // before the start, which a tmpfs mounted at start would hide: a plain volume.
+  if (engineRuntime === 'runsc' || launch) return {};
   return {
     VolumeOptions: {
       NoCopy: true,
@@ -154,7 +174,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
         Type: 'volume',
         Source: '',
         Target: RUN_MOUNT,
-        ...runVolumeOptions(engineRuntimeFor(effective, input.runtimeClasses)),
+        ...runVolumeOptions(engineRuntimeFor(effective, input.runtimeClasses), !!sandboxd.launch),
       },
       ...(sandboxd.volumes
         ? [
@@ -191,10 +211,25 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
       `${NODE_MOUNT}/${sandboxd.nodeBinaryName}`,
       `${SANDBOXD_MOUNT}/${sandboxd.entry}`,
     ];
+    if (sandboxd.launch) {
+      entrypoint = [
+        `${SANDBOXD_MOUNT}/${sandboxd.launch}`,
+        '--socket',
+        `${RUN_MOUNT}/${SANDBOXD_SOCKET_NAME}`,
+        '--uid',
+        String(SANDBOX_UID),
+        '--gid',
+        String(SANDBOX_UID),
+        '--token-file',
+        `${RUN_MOUNT}/${SANDBOXD_TOKEN_FILE_NAME}`,
+        '--',
+        ...entrypoint,
+      ];
+    }
     cmd = [];
     env.push(
       `AGENTTIER_SANDBOXD_SOCKET=${RUN_MOUNT}/${SANDBOXD_SOCKET_NAME}`,
-      `${SANDBOXD_TOKEN_ENV}=${input.sandboxdToken}`,
+      ...(sandboxd.launch ? [] : [`${SANDBOXD_TOKEN_ENV}=${input.sandboxdToken}`]),
       `AGENTTIER_SANDBOXD_ROOTS=${effective.storage.mountPath}:/tmp`,
       `AGENTTIER_SHELL=${effective.shell}`,
     );
@@ -204,17 +239,24 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     cmd = ['infinity'];
   }
   const runtime = engineRuntimeFor(effective, input.runtimeClasses);
+  // With the launcher the container starts as root for its first instants, holding only the
+  // capabilities it needs to become the sandbox user (SETUID, SETGID) and to empty the bounding set
+  // (SETPCAP); it drops every one for good before exec'ing anything. The engine's init stays root (so the sandbox can neither signal nor ptrace it)
+  // and keeps CAP_KILL to pass `docker stop`'s SIGTERM on to sandboxd (uid 1000). Engine execs name the
+  // sandbox user explicitly (engine-data-plane.ts).
+  const launch = !!sandboxd?.launch;
   return {
     name: workloadName(sandbox),
     Image: effective.image,
     Entrypoint: entrypoint,
     Cmd: cmd,
-    User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+    User: launch ? '0:0' : `${SANDBOX_UID}:${SANDBOX_UID}`,
     WorkingDir: effective.workingDir,
     Env: env,
     Labels: {
       ...ownerLabels(sandbox, input.instanceId, effective.templateName),
       ...(files.length ? { [LABEL_CREDENTIAL_FILES]: JSON.stringify(files) } : {}),
+      ...(launch && input.sandboxdToken ? { [LABEL_SANDBOXD_TOKEN]: input.sandboxdToken } : {}),
     },
     Hostname: sandbox.metadata.name.slice(0, 63),
     NetworkDisabled: !effective.network.allowInternet,
@@ -224,6 +266,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
       Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=256m,mode=1777' },
       Mounts: mounts,
       CapDrop: ['ALL'],
+      ...(launch ? { CapAdd: ['SETUID', 'SETGID', 'SETPCAP', 'KILL'] } : {}),
       SecurityOpt: ['no-new-privileges'],
       Init: true,
       NanoCpus: cpuMillis * 1_000_000,

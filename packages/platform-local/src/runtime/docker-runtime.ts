@@ -26,10 +26,12 @@ import type { ContainerInspectInfo } from 'dockerode';
 import type { SandboxdMounts } from './container-spec.ts';
 import {
   LABEL_INSTANCE,
+  LABEL_SANDBOXD_TOKEN,
   RUN_MOUNT,
   SANDBOX_UID,
   SANDBOXD_SOCKET_NAME,
   SANDBOXD_TOKEN_ENV,
+  SANDBOXD_TOKEN_FILE_NAME,
   buildContainerSpec,
   engineRuntimeFor,
   ownerLabels,
@@ -179,7 +181,9 @@ export class DockerRuntime implements Runtime {
   private learnChannel(uid: string, info: ContainerInspectInfo): SandboxdChannel | undefined {
     if (info.Config.Labels?.[LABEL_SANDBOX_UID] !== uid) return undefined;
     const prefix = `${SANDBOXD_TOKEN_ENV}=`;
-    const token = info.Config.Env?.find((e) => e.startsWith(prefix))?.slice(prefix.length);
+    const token =
+      info.Config.Labels?.[LABEL_SANDBOXD_TOKEN] ??
+      info.Config.Env?.find((e) => e.startsWith(prefix))?.slice(prefix.length);
     const hostRunDir = info.Mounts?.find((m) => m.Destination === RUN_MOUNT && m.Type === 'volume')?.Source;
     if (!token || !hostRunDir) {
       this.channels.delete(uid);
@@ -307,7 +311,8 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * Hands the fresh run volume to the sandbox user (the engine creates it root-owned). Only ever called
+   * Gives the fresh run volume its owner: root (mode 0755) when agenttier-launch binds the socket, else
+   * the sandbox user (the engine creates it root-owned). Only ever called
    * before the container first starts, so nothing of the sandbox's is in it yet; still by descriptor and
    * without following links, on the path the engine reported.
    */
@@ -320,8 +325,16 @@ export class DockerRuntime implements Runtime {
       constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
     );
     try {
-      await dir.chown(SANDBOX_UID, SANDBOX_UID);
-      await dir.chmod(0o700);
+      if (this.opts.sandboxd.launch) {
+        // agenttier-launch binds the socket here as root: the sandbox user must not be able to write it.
+        await dir.chown(0, 0);
+        await dir.chmod(0o755);
+        const token = info.Config.Labels?.[LABEL_SANDBOXD_TOKEN];
+        if (token) await writeTokenFile(dir.fd, token);
+      } else {
+        await dir.chown(SANDBOX_UID, SANDBOX_UID);
+        await dir.chmod(0o700);
+      }
     } finally {
       await dir.close();
     }
@@ -718,4 +731,28 @@ function blockedBy(type: 'container' | 'volume', name: string, claim: Claim): Pl
 
 function channelKey(sandbox: Sandbox): string {
   return sandbox.metadata.uid ?? `${sandbox.metadata.namespace ?? 'default'}/${sandbox.metadata.name}`;
+}
+
+/**
+ * Puts the token where agenttier-launch reads (and removes) it: a root-only file created in the run
+ * volume through the directory's descriptor, never following a link, never over an existing file (one
+ * left from an earlier start of the same container is kept: the launcher removes what it reads).
+ */
+async function writeTokenFile(dirFd: number, token: string): Promise<void> {
+  let file;
+  try {
+    file = await open(
+      `/proc/self/fd/${dirFd}/${SANDBOXD_TOKEN_FILE_NAME}`,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      0o400,
+    );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  try {
+    await file.writeFile(token);
+  } finally {
+    await file.close();
+  }
 }

@@ -5,7 +5,14 @@ import { PlatformError } from '@agenttier/contract';
 import type { DataPlane, ExecOutcome, ExecSpec, FileInfo } from '@agenttier/core';
 import { workloadName } from '@agenttier/core';
 import type Docker from 'dockerode';
-import { SANDBOX_UID } from './container-spec.ts';
+import { SANDBOX_UID, SANDBOXD_TOKEN_ENV } from './container-spec.ts';
+
+/**
+ * Engine execs inherit the container's environment, which carries sandboxd's token for the launcher;
+ * they run the sandbox's code, so the token is blanked for them (docs/security.md, "sandboxd's socket
+ * and token out of the sandbox's reach").
+ */
+const HIDDEN_ENV = [`${SANDBOXD_TOKEN_ENV}=`];
 
 const TRUNCATED = '\n[output truncated]';
 
@@ -71,7 +78,7 @@ export class EngineDataPlane implements DataPlane {
     const exec = await this.container(sandbox).exec({
       Cmd: argv,
       User: `${SANDBOX_UID}:${SANDBOX_UID}`,
-      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Env: [...HIDDEN_ENV, ...Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)],
       ...(spec.cwd ? { WorkingDir: spec.cwd } : {}),
       AttachStdout: true,
       AttachStderr: true,
@@ -195,6 +202,7 @@ export class EngineDataPlane implements DataPlane {
     const exec = await this.container(sandbox).exec({
       Cmd: ['head', '-c', String(st.size), '--', path],
       User: `${SANDBOX_UID}:${SANDBOX_UID}`,
+      Env: HIDDEN_ENV,
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,

@@ -95,7 +95,11 @@ export interface SandboxdOptions {
   log: Logger;
 }
 
-export type ListenTarget = { socketPath: string; mode?: number } | { host: string; port: number };
+export type ListenTarget =
+  | { socketPath: string; mode?: number }
+  | { host: string; port: number }
+  /** A listening socket inherited from agenttier-launch (bound as root in a root-owned directory). */
+  | { fd: number };
 
 const JSON_BODY_LIMIT = 64 << 20;
 const ATTACH_HIGH_WATER = 4 << 20;
@@ -220,7 +224,16 @@ export class Sandboxd {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       socket.destroy();
     });
-    if ('socketPath' in target) {
+    if ('fd' in target) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ fd: target.fd }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      this.servers.push({ server });
+    } else if ('socketPath' in target) {
       const st = await lstat(target.socketPath).catch(() => undefined);
       if (st?.isSocket()) await unlink(target.socketPath); // stale from a previous run
       const old = process.umask(0o117);

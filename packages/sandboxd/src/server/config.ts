@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, readFileSync, statSync } from 'node:fs';
 
 import type { ListenTarget, SandboxdOptions } from './app.ts';
 import type { LogLevel } from './log.ts';
@@ -10,6 +10,10 @@ export const SANDBOXD_ENV = {
   tokenFile: 'AGENTTIER_SANDBOXD_TOKEN_FILE',
   /** The token itself (local platform: set by the router in the container's environment). */
   token: 'AGENTTIER_SANDBOXD_TOKEN',
+  /** A descriptor to read the token from, then close (agenttier-launch: the token never reaches our environ). */
+  tokenFd: 'AGENTTIER_SANDBOXD_TOKEN_FD',
+  /** A listening unix socket already bound by agenttier-launch as root (instead of binding `socket`). */
+  listenFd: 'AGENTTIER_SANDBOXD_LISTEN_FD',
   insecureNoAuth: 'AGENTTIER_SANDBOXD_INSECURE_NO_AUTH',
   roots: 'AGENTTIER_SANDBOXD_ROOTS',
   cwd: 'AGENTTIER_SANDBOXD_CWD',
@@ -68,6 +72,18 @@ export function childBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
+/** A descriptor number from the environment (>= 3), or undefined when unset. */
+function descriptor(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 3) {
+    problems.push(`${name} must be a descriptor number of 3 or more`);
+    return undefined;
+  }
+  return n;
+}
+
 function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();
@@ -89,13 +105,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DaemonConfig &
     if (t) listen.push(t);
     else problems.push(`${SANDBOXD_ENV.listen} must be host:port (got ${JSON.stringify(tcp)})`);
   }
-  if (env[SANDBOXD_ENV.socket] || !tcp)
+  const listenFd = descriptor(env, SANDBOXD_ENV.listenFd, problems);
+  if (listenFd !== undefined) listen.push({ fd: listenFd });
+  else if (env[SANDBOXD_ENV.socket] || !tcp)
     listen.push({ socketPath: env[SANDBOXD_ENV.socket] || DEFAULT_SOCKET });
 
   let token: string | null = null;
   const tokenFile = env[SANDBOXD_ENV.tokenFile];
   const inlineToken = env[SANDBOXD_ENV.token];
-  if (inlineToken) {
+  const tokenFd = descriptor(env, SANDBOXD_ENV.tokenFd, problems);
+  if (tokenFd !== undefined) {
+    try {
+      token = readFileSync(tokenFd, 'utf8').trim();
+      if (token.length < 16)
+        problems.push(`the token on descriptor ${tokenFd} is shorter than 16 characters`);
+    } catch (err) {
+      problems.push(
+        `cannot read the token on descriptor ${tokenFd}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      );
+    } finally {
+      try {
+        closeSync(tokenFd);
+      } catch {
+        // already closed
+      }
+    }
+  } else if (inlineToken) {
     token = inlineToken.trim();
     if (token.length < 16) problems.push(`${SANDBOXD_ENV.token} is shorter than 16 characters`);
   } else if (tokenFile) {
