@@ -69,6 +69,11 @@ describe.skipIf(!podmanHost)("local platform on Podman's Docker-compatible API",
     await waitForPhase(base, ns, 'life', 'Running');
     expect(await exec('life', 'echo $((6*7)); id -u')).toMatchObject({ stdout: '42\n1000\n', exitCode: 0 });
     expect(await exec('life', 'echo oops >&2; exit 3')).toMatchObject({ stderr: 'oops\n', exitCode: 3 });
+    // Resource use is the container's own cgroup under Podman too.
+    const usage = await api(base, 'GET', `/api/v1/sandboxes/life/usage?namespace=${ns}`);
+    expect(usage.status, usage.text).toBe(200);
+    expect(usage.json.memory.bytes).toBeGreaterThan(0);
+    expect(usage.json.pids.current).toBeGreaterThan(0);
     const put = await api(
       base,
       'PUT',
