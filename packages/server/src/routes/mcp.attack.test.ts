@@ -13,6 +13,7 @@ import {
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { eventually } from '@agenttier/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteAuditLog } from '../auth/sqlite-audit-log.ts';
 import { SqliteSessionStore } from '../auth/session-store.ts';
@@ -117,8 +118,13 @@ describe('the router’s /mcp acts as its caller', () => {
     );
     expect(await call(vera, 'sandbox_delete', { name: 'box' })).toMatch(/^FORBIDDEN/);
     // The refusals are in the audit trail as vera's, from the MCP caller's address.
-    const events = await audit.query({ limit: 100 });
-    const exec = events.find((e) => e.action === 'POST /api/v1/sandboxes/:id/exec' && e.actor === 'vera');
+    const exec = await eventually(
+      async () =>
+        (await audit.query({ actor: 'vera', limit: 100 })).find(
+          (e) => e.action === 'POST /api/v1/sandboxes/:id/exec',
+        ),
+      'the audit record of the refused exec',
+    );
     expect(exec).toMatchObject({ status: 403, target: 'sandbox:default/box', source: '127.0.0.1' });
   });
 
