@@ -4,6 +4,7 @@ import type { AgentTierOpts } from './options.ts';
 import { resolveOpts } from './options.ts';
 import { Sandbox, normalizeSandboxView } from './sandbox.ts';
 import { Templates } from './templates.ts';
+import { Secrets } from './secrets.ts';
 import type {
   AuditEventPage,
   AuthMethods,
@@ -31,12 +32,15 @@ import { encodePath } from './http.ts';
 export class AgentTier {
   /** Template management. */
   readonly templates: Templates;
+  /** Your secrets for sandbox `credentials` (local platform). */
+  readonly secrets: Secrets;
   /** @internal */
   readonly http: HttpClient;
 
   constructor(opts: AgentTierOpts = {}) {
     this.http = new HttpClient(resolveOpts(opts));
     this.templates = new Templates(this.http);
+    this.secrets = new Secrets(this.http);
   }
 
   /** The server base URL in use (after option/env/default resolution). */
@@ -73,6 +77,7 @@ export class AgentTier {
       ...(opts.storageSize ? { storage: { size: opts.storageSize } } : {}),
       ...(opts.resources ? { resources: opts.resources } : {}),
       ...(env ? { env } : {}),
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
       ...(opts.labels ? { labels: opts.labels } : {}),
       ...(opts.annotations ? { annotations: opts.annotations } : {}),
     };

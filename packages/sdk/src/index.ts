@@ -15,6 +15,7 @@ export {
 // The channel `ports.connect()` returns: its type only (the SDK constructs it).
 export type { WebSocketChannel, CloseInfo, WebSocketConstructor, WebSocketLike } from './websocket.ts';
 export { Templates, type TemplateCallOpts } from './templates.ts';
+export { Secrets, type PutSecretInput, type SecretCallOpts } from './secrets.ts';
 export {
   AgentTierError,
   AuthenticationError,
@@ -70,6 +71,7 @@ export type {
   AgentConfigView,
   ApiKeyView,
   CreatedApiKey,
+  CredentialRef,
   ExecResponse,
   FileEntry,
   InvokeRecord,
@@ -82,6 +84,7 @@ export type {
   SandboxShareView,
   SandboxView,
   ScopedKeyVerb,
+  SecretView,
   TemplateSpec,
   TemplateView,
   UserInfo,

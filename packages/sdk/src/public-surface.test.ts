@@ -32,6 +32,7 @@ const EXPECTED = [
   'SandboxFiles',
   'SandboxPorts',
   'SandboxProcesses',
+  'Secrets',
   'ServerError',
   'Templates',
   'TerminalConnection',

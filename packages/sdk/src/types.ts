@@ -1,4 +1,5 @@
 import type {
+  CredentialRef,
   EnvVar,
   InvokeReason as WireInvokeReason,
   ResourcesSpec,
@@ -33,6 +34,8 @@ export interface CreateSandboxOpts extends CallOpts {
   resources?: ResourcesSpec;
   /** Extra environment variables, as a map or as `[{name, value}]`. */
   env?: Record<string, string> | EnvVar[];
+  /** Secrets handed to the sandbox at start (`client.secrets` locally; labelled Secrets on Kubernetes). */
+  credentials?: CredentialRef[];
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }

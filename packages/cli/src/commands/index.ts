@@ -19,6 +19,8 @@ import { configHandlers } from './config/index.ts';
 import { sandboxCommand } from './sandbox/command.ts';
 import { sandboxHandlers } from './sandbox/index.ts';
 import { templateCommand } from './template/command.ts';
+import { secretCommand } from './secret/command.ts';
+import { secretHandlers } from './secret/index.ts';
 import { templateHandlers } from './template/index.ts';
 import { upCommand } from './up/command.ts';
 import { upHandlers } from './up/index.ts';
@@ -39,6 +41,7 @@ export const commands: readonly CommandEntry[] = [
   { spec: attachCommand, handlers: attachHandlers },
   { spec: invokesCommand, handlers: invokesHandlers },
   { spec: templateCommand, handlers: templateHandlers },
+  { spec: secretCommand, handlers: secretHandlers },
   { spec: configCommand, handlers: configHandlers },
   { spec: loginCommand, handlers: loginHandlers },
   { spec: logoutCommand, handlers: logoutHandlers },

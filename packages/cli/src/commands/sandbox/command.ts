@@ -48,6 +48,16 @@ export const sandboxCommand = {
           repeatable: true,
         },
         { flags: '-l, --label <KEY=VALUE>', description: 'label (repeatable)', repeatable: true },
+        {
+          flags: '--secret-env <SECRET[=PREFIX]>',
+          description: 'one of your secrets as environment variables, PREFIX+KEY each (repeatable)',
+          repeatable: true,
+        },
+        {
+          flags: '--secret-file <SECRET=DIR>',
+          description: 'one of your secrets as read-only files DIR/KEY (repeatable)',
+          repeatable: true,
+        },
         { flags: '-w, --wait', description: 'wait until the sandbox is Running' },
         waitTimeout,
       ],
@@ -64,6 +74,11 @@ export const sandboxCommand = {
         {
           description: 'Print the created object as JSON',
           command: 'agenttier sandbox create demo -t general-coding -o json',
+        },
+        {
+          description: 'With your secrets (see `agenttier secret create`)',
+          command:
+            'agenttier sandbox create demo -t general-coding --secret-env github=GH_ --secret-file ssh=/credentials/ssh',
         },
       ],
     },

@@ -1,5 +1,6 @@
-import type { Sandbox, SandboxView } from '@agenttier/sdk';
+import type { CredentialRef, Sandbox, SandboxView } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
+import { UsageError } from '../../errors.ts';
 import { parseDurationFlag, parseKeyValues, str } from '../../flags.ts';
 import { reportError } from '../../report.ts';
 import type { Handler } from '../../spec.ts';
@@ -50,11 +51,32 @@ function printOne(client: Client, views: SandboxView[] | Record<string, unknown>
   client.print(single ? views[0] : views, () => '');
 }
 
+/** `--secret-env SECRET[=PREFIX]` and `--secret-file SECRET=DIR` as the create body's `credentials`. */
+export function credentialFlags(env: unknown, file: unknown): CredentialRef[] {
+  const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
+  const out: CredentialRef[] = [];
+  for (const item of list(env)) {
+    const [secretName, prefix] = item.split('=', 2) as [string, string | undefined];
+    out.push({ secretName, ...(prefix ? { envPrefix: prefix } : {}) });
+  }
+  for (const item of list(file)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0)
+      throw new UsageError(
+        `--secret-file expects SECRET=DIR, got "${item}"`,
+        'For example: --secret-file ssh=/credentials/ssh',
+      );
+    out.push({ secretName: item.slice(0, eq), mountAs: 'file', mountPath: item.slice(eq + 1) });
+  }
+  return out;
+}
+
 export const create: Handler = async (client, { args, opts }) => {
   const name = args[0] as string;
   const waitMs = opts.wait ? parseDurationFlag(opts.waitTimeout, '--wait-timeout') : 0;
   const env = parseKeyValues(opts.env, '--env');
   const labels = parseKeyValues(opts.label, '--label');
+  const credentials = credentialFlags(opts.secretEnv, opts.secretFile);
   const namespace = client.settings.namespace;
   const sandbox = await client.sdk().createSandbox({
     name,
@@ -66,6 +88,7 @@ export const create: Handler = async (client, { args, opts }) => {
     ...(str(opts.storageSize) ? { storageSize: opts.storageSize as string } : {}),
     ...(env ? { env } : {}),
     ...(labels ? { labels } : {}),
+    ...(credentials.length ? { credentials } : {}),
     signal: client.signal,
   });
   client.log(`Sandbox ${name} created (${sandbox.status}).`);
