@@ -31,6 +31,7 @@ import { createBearerAuthenticator } from './auth/bearer-auth.ts';
 import type { OidcSettings } from './auth/oidc-settings.ts';
 import { createOidcVerifier } from './auth/oidc-verifier.ts';
 import { registerOidcLoginRoutes } from './routes/oidc-login.ts';
+import { registerBackchannelLogout } from './routes/oidc-backchannel-logout.ts';
 import { DEV_IDENTITY, devAuthenticator } from './context.ts';
 import type { KeyAuthOpts } from './auth/key-authenticator.ts';
 import { createKeyAuthenticator } from './auth/key-authenticator.ts';
@@ -352,6 +353,16 @@ export function createApp(deps: AppDeps): FastifyInstance {
     app,
     oidcVerifier && deps.oidc && deps.sessions
       ? { settings: deps.oidc, verifier: oidcVerifier, sessions: deps.sessions }
+      : undefined,
+  );
+  registerBackchannelLogout(
+    app,
+    oidcVerifier && deps.oidc
+      ? {
+          settings: deps.oidc,
+          verifier: oidcVerifier,
+          ...(deps.sessions ? { sessions: deps.sessions.store } : {}),
+        }
       : undefined,
   );
   registerSandboxRoutes(app, { store: deps.store, sandboxes });

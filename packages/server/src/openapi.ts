@@ -207,6 +207,14 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     success: { status: 302, description: 'to returnTo, with the session cookie' },
   },
   {
+    method: 'POST',
+    path: '/api/v1/auth/oidc/backchannel-logout',
+    tag: 'auth',
+    summary:
+      'For the OpenID provider: a form body logout_token=<JWT> (Back-Channel Logout) ends the browser sessions of that provider session',
+    success: { status: 200, description: '{ended}: how many sessions ended' },
+  },
+  {
     method: 'DELETE',
     path: '/api/v1/auth/session',
     tag: 'auth',

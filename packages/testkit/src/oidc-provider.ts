@@ -89,10 +89,18 @@ function buildProvider(issuer: string, o: TestOidcProviderOpts, keys: TestSignin
     claims: { openid: ['sub'], email: ['email'], profile: ['name'], groups: ['groups'] },
     scopes: ['openid', 'email', 'profile', 'groups', 'api', 'offline_access'],
     pkce: { required: () => true },
+    // The provider's own SSRF guard refuses loopback; its outgoing calls here (back-channel logout)
+    // go to the test's router on 127.0.0.1, and only there.
+    fetch: (input: string | URL | Request, init?: RequestInit) => {
+      const { dispatcher: _guard, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+      const host = new URL(input instanceof Request ? input.url : input).hostname;
+      return fetch(input, host === 'localhost' || host === '127.0.0.1' ? rest : init);
+    },
     features: {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
       deviceFlow: { enabled: true },
+      backchannelLogout: { enabled: true },
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -114,6 +122,9 @@ function buildProvider(issuer: string, o: TestOidcProviderOpts, keys: TestSignin
   console.warn = warn;
   provider.on('server_error', (_ctx, err) => {
     console.error('oidc-provider server_error', err);
+  });
+  provider.on('backchannel.error', (_ctx, err, client) => {
+    console.error(`oidc-provider back-channel logout to ${client.clientId} failed`, err);
   });
   return provider;
 }
@@ -169,8 +180,9 @@ export async function loginAtProvider(
   authorizeUrl: string,
   loginName: string,
   redirectPrefix: string,
+  /** The browser's cookies at the provider: pass the same map to `logoutAtProvider` later. */
+  jar: Map<string, string> = new Map(),
 ): Promise<string> {
-  const jar = new Map<string, string>();
   const remember = (res: Response) => {
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
@@ -282,4 +294,26 @@ export async function approveDeviceAtProvider(
     };
   }
   throw new Error('the provider did not finish the device login in 20 steps');
+}
+
+/**
+ * Logs the browser whose provider cookies are in `jar` out at the provider (RP-initiated logout page,
+ * "Yes, sign me out"), which makes the provider send back-channel logout tokens to the clients that
+ * registered a `backchannel_logout_uri`. Resolves once the provider has finished (it awaits those calls).
+ */
+export async function logoutAtProvider(issuer: string, jar: Map<string, string>): Promise<void> {
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const page = await fetch(`${issuer}/session/end`, { headers: { cookie: cookie() }, redirect: 'manual' });
+  const html = await page.text();
+  const form = formOf(html, `${issuer}/session/end`);
+  if (!form)
+    throw new Error(`the provider's logout page has no form (${page.status}): ${html.slice(0, 500)}`);
+  const res = await fetch(form.action, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...form.fields, logout: 'yes' }).toString(),
+  });
+  if (res.status >= 400)
+    throw new Error(`the provider refused the logout: ${res.status} ${await res.text()}`);
 }

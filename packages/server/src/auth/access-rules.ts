@@ -48,6 +48,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, AccessRule>> = {
   'DELETE /api/v1/auth/session': PUBLIC,
   'GET /api/v1/auth/oidc/login': PUBLIC,
   'GET /api/v1/auth/oidc/callback': PUBLIC,
+  // The provider's back-channel logout: the signed logout token is the credential.
+  'POST /api/v1/auth/oidc/backchannel-logout': PUBLIC,
   // The web UI's static files (http/web-ui.ts): public like any login page; the data it shows comes
   // from /api/, which authenticates. /api/ and /ws/ paths routed here answer 404.
   'GET /': PUBLIC,

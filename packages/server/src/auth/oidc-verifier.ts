@@ -18,12 +18,30 @@ export interface OidcVerifier {
   verifyAccessToken(token: string): Promise<Identity>;
   /** An ID token from the browser login: audience is the client id, and `nonce` must match. */
   verifyIdToken(token: string, nonce: string): Promise<Identity>;
+  /**
+   * A back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.6): signed by the provider
+   * for the client id, with the logout event, `sub` or `sid`, a `jti`, and no `nonce`; 400 otherwise.
+   */
+  verifyLogoutToken(token: string): Promise<LogoutClaims>;
   discovery(): Promise<OidcDiscovery>;
   /** Whether a token names this issuer (unverified: only to choose a verifier). */
   claimsIssuer(token: string): boolean;
   /** JWKS downloads so far (tests of the refetch rate limit). */
   readonly jwksFetches: number;
 }
+
+/** Who a back-channel logout ends: the provider's session (`sid`) or all of a user's (`sub`). */
+export interface LogoutClaims {
+  sub?: string;
+  sid?: string;
+  jti: string;
+  /** Until when the token could be replayed (its `exp`, else `iat` plus the accepted age). */
+  replayableUntilMs: number;
+}
+
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/** A logout token without `exp` older than this is refused (a stale one replayed). */
+const LOGOUT_TOKEN_MAX_AGE_MS = 5 * 60_000;
 
 /** Signatures accepted: asymmetric only, so no key the router can see could have made one. */
 export const OIDC_ALGORITHMS = ['RS256', 'ES256'];
@@ -243,6 +261,45 @@ export function createOidcVerifier(s: OidcSettings, opts: OidcVerifierOpts = {})
     verifyIdToken: async (token, nonce) => {
       if (!s.clientId) throw new PlatformError('NOT_IMPLEMENTED', 'OIDC login needs a client id');
       return (await verify(token, [s.clientId], nonce)).identity;
+    },
+    async verifyLogoutToken(token) {
+      if (!s.clientId) throw new PlatformError('NOT_IMPLEMENTED', 'back-channel logout needs a client id');
+      const bad = (why: string) => new PlatformError('BAD_REQUEST', `logout token refused: ${why}`);
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, getKey, {
+          issuer: [s.issuer, issuer],
+          audience: [s.clientId],
+          algorithms: OIDC_ALGORITHMS,
+          clockTolerance: skewSec,
+          currentDate: new Date(now()),
+          requiredClaims: ['iat', 'jti'],
+        }));
+      } catch (err) {
+        const e = toPlatformError(err, s.issuer);
+        if (e.code === 'UNAVAILABLE') throw e;
+        throw bad(e.message);
+      }
+      const events = payload.events as Record<string, unknown> | undefined;
+      const event = events && typeof events === 'object' ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
+      if (typeof event !== 'object' || event === null || Array.isArray(event))
+        throw bad('it carries no back-channel logout event');
+      // An ID token (which has a nonce) must never pass as a logout token.
+      if (payload.nonce !== undefined) throw bad('it carries a nonce');
+      const sub = printable(payload.sub) ? payload.sub : undefined;
+      const sid = printable(payload.sid) ? payload.sid : undefined;
+      if (!sub && !sid) throw bad('it names neither sub nor sid');
+      if (!printable(payload.jti)) throw bad('its jti is not usable');
+      const iatMs = payload.iat! * 1000;
+      if (payload.exp === undefined && now() - iatMs > LOGOUT_TOKEN_MAX_AGE_MS + skewSec * 1000)
+        throw bad('it was issued too long ago');
+      return {
+        ...(sub ? { sub } : {}),
+        ...(sid ? { sid } : {}),
+        jti: payload.jti,
+        replayableUntilMs:
+          (payload.exp !== undefined ? payload.exp * 1000 : iatMs + LOGOUT_TOKEN_MAX_AGE_MS) + skewSec * 1000,
+      };
     },
     discovery,
     claimsIssuer(token) {

@@ -10,6 +10,9 @@ export interface SessionRecord {
   /** The API key it was made with: revoking the key ends the session. */
   keyId?: string;
   source: 'api-key' | 'oidc';
+  /** An OIDC login's `sub` and `sid` as the provider names them: a back-channel logout names these. */
+  oidcSub?: string;
+  oidcSid?: string;
   createdAtMs: number;
   expiresAtMs: number;
 }
@@ -72,6 +75,8 @@ export class SqliteSessionStore {
       identity: s.identity,
       ...(s.keyId !== undefined ? { keyId: s.keyId } : {}),
       source: s.source,
+      ...(s.oidcSub !== undefined ? { oidcSub: s.oidcSub } : {}),
+      ...(s.oidcSid !== undefined ? { oidcSid: s.oidcSid } : {}),
       createdAtMs,
       expiresAtMs: createdAtMs + s.ttlMs,
     };
@@ -121,6 +126,27 @@ export class SqliteSessionStore {
   /** Ends every session made with an API key (the key was revoked). */
   revokeByKey(keyId: string): number {
     return Number(this.db.statement('DELETE FROM browser_sessions WHERE key_id = ?').run(keyId).changes);
+  }
+
+  /**
+   * Ends OIDC sessions the provider logged out (back-channel logout): the one provider session `sid`
+   * names (of that `sub` when given too; sessions recorded without a sid by their `sub`), else every
+   * session of `sub`.
+   */
+  revokeOidc(who: { sub?: string; sid?: string }): number {
+    const base = "DELETE FROM browser_sessions WHERE json_extract(body, '$.source') = 'oidc'";
+    // A session whose ID token carried no sid can only be named by its sub.
+    if (who.sid !== undefined)
+      return Number(
+        this.db
+          .prepare(
+            `${base} AND (json_extract(body, '$.oidcSid') = ? OR (json_extract(body, '$.oidcSid') IS NULL AND json_extract(body, '$.oidcSub') = ?))
+               AND (? IS NULL OR json_extract(body, '$.oidcSub') = ?)`,
+          )
+          .run(who.sid, who.sub ?? null, who.sub ?? null, who.sub ?? null).changes,
+      );
+    if (who.sub === undefined) return 0;
+    return Number(this.db.prepare(`${base} AND json_extract(body, '$.oidcSub') = ?`).run(who.sub).changes);
   }
 
   count(): number {

@@ -16,6 +16,7 @@ import { clientKey } from './client-key.ts';
 import { createConcurrencyGuard, isExpensiveRoute } from './concurrency-guard.ts';
 import { isSimpleContentType, mediaTypeOf } from './content-type-guard.ts';
 import { applyCors } from './cors.ts';
+import { BACKCHANNEL_LOGOUT_PATH } from '../routes/oidc-backchannel-logout.ts';
 import type { AllowedHost } from './host-guard.ts';
 import { hostMatches, loopbackHosts, parseAllowedHosts, parseHostHeader } from './host-guard.ts';
 import { originAllowed, parseCorsOrigins } from './origin-guard.ts';
@@ -282,7 +283,12 @@ export function registerGuardChain(
     if (applyCors(req, reply, corsOrigins) === 'preflight-answered') return reply;
     // Only POST: PUT, PATCH and DELETE are never simple, so a page cannot send them cross-site without a
     // preflight (and curl's form-encoded `PUT --data` file uploads keep working).
-    if (req.method === 'POST' && isSimpleContentType(req.headers['content-type']))
+    // The back-channel logout takes the form body its spec prescribes; it reads no cookie.
+    if (
+      req.method === 'POST' &&
+      isSimpleContentType(req.headers['content-type']) &&
+      req.routeOptions.url !== BACKCHANNEL_LOGOUT_PATH
+    )
       throw new PlatformError(
         'UNSUPPORTED_MEDIA_TYPE',
         `Content-Type ${mediaTypeOf(req.headers['content-type'])} is not accepted here: send JSON with Content-Type: application/json (raw uploads: application/octet-stream)`,

@@ -31,6 +31,7 @@ export function startSession(
   reply: FastifyReply,
   who: Identity,
   source: 'api-key' | 'oidc',
+  oidc: { oidcSub?: string; oidcSid?: string } = {},
 ): string {
   const ttlMs = deps.ttlMs ?? DEFAULT_SESSION_TTL_MS;
   const secure = deps.secureCookies ?? false;
@@ -38,6 +39,7 @@ export function startSession(
     identity: { ...who, via: 'session' },
     ...(who.keyId !== undefined ? { keyId: who.keyId } : {}),
     source,
+    ...oidc,
     ttlMs,
   });
   void reply.header(

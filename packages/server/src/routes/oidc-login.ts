@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
 import { PlatformError } from '@agenttier/contract';
 import type { OidcSettings } from '../auth/oidc-settings.ts';
 import type { OidcVerifier } from '../auth/oidc-verifier.ts';
@@ -201,7 +202,12 @@ export function registerOidcLoginRoutes(app: FastifyInstance, deps: OidcLoginDep
         );
       const who = await d.verifier.verifyIdToken(tokens.id_token, p.nonce);
       req.identity = who;
-      startSession(d.sessions, reply, who, 'oidc');
+      // Verified just above; kept so the provider's back-channel logout can name this session.
+      const { sub, sid } = decodeJwt(tokens.id_token);
+      startSession(d.sessions, reply, who, 'oidc', {
+        ...(typeof sub === 'string' ? { oidcSub: sub } : {}),
+        ...(typeof sid === 'string' ? { oidcSid: sid } : {}),
+      });
       void reply
         .header('set-cookie', clearCookie(binderName, { secure, path: CALLBACK_PATH, sameSite: 'Lax' }))
         .header('cache-control', 'no-store');
