@@ -139,14 +139,14 @@ export class SqliteSessionStore {
     if (who.sid !== undefined)
       return Number(
         this.db
-          .prepare(
+          .statement(
             `${base} AND (json_extract(body, '$.oidcSid') = ? OR (json_extract(body, '$.oidcSid') IS NULL AND json_extract(body, '$.oidcSub') = ?))
                AND (? IS NULL OR json_extract(body, '$.oidcSub') = ?)`,
           )
           .run(who.sid, who.sub ?? null, who.sub ?? null, who.sub ?? null).changes,
       );
     if (who.sub === undefined) return 0;
-    return Number(this.db.prepare(`${base} AND json_extract(body, '$.oidcSub') = ?`).run(who.sub).changes);
+    return Number(this.db.statement(`${base} AND json_extract(body, '$.oidcSub') = ?`).run(who.sub).changes);
   }
 
   count(): number {
