@@ -4,8 +4,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { RawData, WebSocket } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type * as WsModule from 'ws';
 import { formatSSE, formatSSEComment } from '@agenttier/contract/sse';
 
 import { SandboxdError } from '../errors.ts';
@@ -135,16 +135,13 @@ export class Sandboxd {
   readonly policy: PathPolicy;
   readonly usage: UsageSampler;
   private readonly servers: { server: Server; socketPath?: string }[] = [];
-  private readonly wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: 16 << 20,
-    perMessageDeflate: false,
-  });
   private readonly tokenDigest: Buffer | null;
   private readonly startedAt = new Date();
   private readonly log: Logger;
   private closing = false;
   private readonly openSockets = new Set<Duplex>();
+  /** WebSockets, loaded at the first upgrade ({@link webSockets}). */
+  private ws: { module: typeof WsModule; server: WebSocketServer } | undefined;
 
   constructor(private readonly opts: SandboxdOptions) {
     this.log = opts.log;
@@ -271,12 +268,33 @@ export class Sandboxd {
     return server;
   }
 
+  /**
+   * The `ws` package and its server, loaded at the first WebSocket upgrade rather than at start: ws
+   * loads Node's https, tls and zlib (~15 ms of CPU), which a sandboxd that only ever serves health
+   * checks, execs and files (most of them) never needs, and 20 sandboxes starting at once paid on
+   * shared cores.
+   */
+  private async webSockets(): Promise<{ module: typeof WsModule; server: WebSocketServer }> {
+    if (!this.ws) {
+      const module = await import('ws');
+      this.ws ??= {
+        module,
+        server: new module.WebSocketServer({
+          noServer: true,
+          maxPayload: 16 << 20,
+          perMessageDeflate: false,
+        }),
+      };
+    }
+    return this.ws;
+  }
+
   /** Stops serving, ends terminals, kills every child process group, removes the socket. */
   async close(reason: TerminalCloseReason = 'sandbox_stopped'): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     this.terminals.shutdown(reason);
-    for (const ws of this.wss.clients) ws.close(1001, 'sandboxd shutting down');
+    for (const ws of this.ws?.server.clients ?? []) ws.close(1001, 'sandboxd shutting down');
     await this.processes.shutdown(this.opts.shutdownGraceMs);
     for (const { server, socketPath } of this.servers) {
       server.close();
@@ -568,6 +586,7 @@ export class Sandboxd {
       if (this.closing) throw new SandboxdError('shutting_down', 'sandboxd is shutting down');
       const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
       const isWs = upgrade === 'websocket';
+      const sockets = isWs ? await this.webSockets() : undefined;
       let m: RegExpExecArray | null;
       if ((m = /^\/v1\/tcp\/([^/]+)$/.exec(path))) {
         const port = Number(m[1]);
@@ -576,8 +595,8 @@ export class Sandboxd {
         }
         const upstream = await connectLoopback(port);
         if (isWs) {
-          return this.wss.handleUpgrade(req, socket, head, (ws) => {
-            splice(createWebSocketStream(ws), upstream);
+          return sockets!.server.handleUpgrade(req, socket, head, (sock) => {
+            splice(sockets!.module.createWebSocketStream(sock), upstream);
           });
         }
         socket.write(
@@ -588,28 +607,29 @@ export class Sandboxd {
         splice(socket, upstream);
         return;
       }
-      if (!isWs) throw new SandboxdError('invalid_argument', 'expected a WebSocket upgrade');
-      if (path === '/v1/pty' || path === '/pty') return this.upgradeTerminal(req, socket, head, q);
+      if (!sockets) throw new SandboxdError('invalid_argument', 'expected a WebSocket upgrade');
+      const wss = sockets.server;
+      if (path === '/v1/pty' || path === '/pty') return this.upgradeTerminal(wss, req, socket, head, q);
       if ((m = /^\/v1\/processes\/([^/]+)\/attach$/.exec(path))) {
         const p = this.processes.get(decodeURIComponent(m[1] ?? ''));
         const fromOffset = queryInt(q, 'fromOffset') ?? 0;
         const killOnDetach = queryBool(q, 'killOnDetach') ?? false;
-        return this.wss.handleUpgrade(req, socket, head, (ws) =>
-          this.attachProcess(ws, p, fromOffset, killOnDetach),
+        return wss.handleUpgrade(req, socket, head, (sock) =>
+          this.attachProcess(sock, p, fromOffset, killOnDetach),
         );
       }
       if (path === '/v1/files/watch') {
         const recursive = queryBool(q, 'recursive');
-        let ws: WebSocket | undefined;
+        let watching: WebSocket | undefined;
         const queue: WatchEvent[] = [];
         const watcher = await this.files.watch(
           q.get('path'),
           { recursive },
-          (e) => (ws ? ws.send(JSON.stringify(e)) : queue.push(e)),
-          (err) => ws?.close(1011, err.message.slice(0, 120)),
+          (e) => (watching ? watching.send(JSON.stringify(e)) : queue.push(e)),
+          (err) => watching?.close(1011, err.message.slice(0, 120)),
         );
-        return this.wss.handleUpgrade(req, socket, head, (sock) => {
-          ws = sock;
+        return wss.handleUpgrade(req, socket, head, (sock) => {
+          watching = sock;
           for (const e of queue.splice(0)) sock.send(JSON.stringify(e));
           sock.on('close', () => watcher.close());
           sock.on('error', () => sock.terminate());
@@ -624,7 +644,13 @@ export class Sandboxd {
     }
   }
 
-  private upgradeTerminal(req: IncomingMessage, socket: Duplex, head: Buffer, q: URLSearchParams): void {
+  private upgradeTerminal(
+    wss: WebSocketServer,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    q: URLSearchParams,
+  ): void {
     const num = (name: string): number | undefined => {
       const v = q.get(name);
       return v === null || v === '' ? undefined : Number(v);
@@ -640,11 +666,11 @@ export class Sandboxd {
     const addHeaders = (headers: string[]): void => {
       headers.push(`${TERMINAL_SESSION_HEADER}: ${session.id}`, `${TERMINAL_CREATED_HEADER}: ${created}`);
     };
-    this.wss.once('headers', addHeaders);
+    wss.once('headers', addHeaders);
     try {
-      this.wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws));
+      wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws));
     } finally {
-      this.wss.off('headers', addHeaders);
+      wss.off('headers', addHeaders);
     }
   }
 
