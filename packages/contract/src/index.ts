@@ -97,7 +97,18 @@ export {
 } from './limits.ts';
 export { openApiDocument } from './openapi.ts';
 export type { ApiOperation } from './openapi.ts';
-export type { InvokeReason, InvokeRecord, PortView, ProcessInfo, TemplateView } from './wire.ts';
+export type {
+  AuditEvent,
+  AuditEventPage,
+  InvokeReason,
+  InvokeRecord,
+  PortView,
+  ProcessInfo,
+  TemplateView,
+  TerminalClientFrame,
+  TerminalCloseReason,
+  TerminalServerFrame,
+} from './wire.ts';
 export {
   createApiKeyRequestSchema,
   MAX_CREDENTIAL_BYTES,

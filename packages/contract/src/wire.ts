@@ -86,3 +86,64 @@ export interface ProcessInfo {
   /** The oldest offset still replayable. */
   bufferStartOffset: number;
 }
+
+/**
+ * One audited call (`GET /api/v1/audit/events`): who did what to which target, and the answer's
+ * status. Never bodies or secrets.
+ */
+export interface AuditEvent {
+  /** Increasing id (the paging cursor): pass the last one of a page as `before` for the next. */
+  id: number;
+  /** RFC 3339. */
+  at: string;
+  /** The user; absent when authentication failed. */
+  actor?: string;
+  /** The API key used (its public id). */
+  keyId?: string;
+  /** Method and route template, not the raw URL: `POST /api/v1/sandboxes/:id/exec`. */
+  action: string;
+  /** `sandbox:namespace/name`, `apikey:key_…`, `template:name`, or absent. */
+  target?: string;
+  /** What else the action needs to be read right, e.g. a terminal attach's mode (`read-only`, `read-write`). */
+  detail?: string;
+  status: number;
+  requestId: string;
+  source: string;
+}
+
+/** `GET /api/v1/audit/events`: one page, newest first. */
+export interface AuditEventPage {
+  events: AuditEvent[];
+  /** Present when there may be more: the `before` of the next page. */
+  next?: number;
+}
+
+// Terminal WebSocket frames (`/ws/terminal/{id}`, docs/api.md): JSON text frames both ways.
+
+/** Client→server terminal frames (reference §4.6). */
+export type TerminalClientFrame =
+  { type: 'input'; data: string } | { type: 'resize'; cols: number; rows: number } | { type: 'ping' };
+
+export type TerminalCloseReason =
+  | 'session_ended'
+  | 'session_killed'
+  | 'sandbox_stopped'
+  | 'sandbox_deleted'
+  | 'idle_timeout'
+  | 'session_expired'
+  | 'access_revoked'
+  | 'error';
+
+/** Server→client terminal frames (reference §4.6). */
+export type TerminalServerFrame =
+  | { type: 'output'; stream: 'stdout'; data: string }
+  | { type: 'heartbeat'; ts: number }
+  | { type: 'pong' }
+  | { type: 'error'; message: string }
+  | {
+      type: 'close';
+      reason: TerminalCloseReason;
+      message?: string;
+      exitCode?: number | null;
+      signal?: string | null;
+    };

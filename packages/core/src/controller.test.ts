@@ -11,7 +11,7 @@ import { silentLogger } from './ports.ts';
 import type { ReconcileResult } from './reconcile-result.ts';
 import { requeueNow, requeueWhenChanged } from './reconcile-result.ts';
 import { createSandboxReconciler } from './sandbox-reconciler.ts';
-import { MemoryRuntime, MemoryStore } from '@agenttier/testkit';
+import { MemoryRuntime, MemoryStore, eventually } from '@agenttier/testkit';
 
 /**
  * The controller and reconciler end to end against testkit's in-memory Store and Runtime (both pass
@@ -111,14 +111,16 @@ async function waitFor(
   what: string,
   timeoutMs = 5000,
 ): Promise<Sandbox | undefined> {
-  const deadline = Date.now() + timeoutMs;
   let last: Sandbox | undefined;
-  while (Date.now() < deadline) {
-    last = await get(name);
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`${name}: timed out waiting for ${what}; last: ${JSON.stringify(last?.status)}`);
+  const { sb } = await eventually(
+    async () => {
+      last = await get(name);
+      return pred(last) && { sb: last };
+    },
+    `${name}: ${what}`,
+    { timeoutMs, intervalMs: 5, lastSeen: () => JSON.stringify(last?.status) },
+  );
+  return sb;
 }
 
 const waitForPhase = async (name: string, phase: string) =>

@@ -1,4 +1,11 @@
-import type { InvokeRecord, ResourceKind, Resource, Sandbox } from '@agenttier/contract';
+import type {
+  AuditEvent,
+  FileEntry,
+  InvokeRecord,
+  ResourceKind,
+  Resource,
+  Sandbox,
+} from '@agenttier/contract';
 import type { EffectiveSandbox } from './template-merge.ts';
 
 /** A key that names one object: namespace is empty for cluster-scoped kinds. */
@@ -149,15 +156,8 @@ export interface ExecOutcome {
   signal?: string;
 }
 
-export interface FileInfo {
-  name: string;
-  path: string;
-  size: number;
-  isDir: boolean;
-  mode: string;
-  modifiedAt: number;
-  symlinkTarget?: string;
-}
+/** A directory entry, as the API returns it. */
+export type FileInfo = FileEntry;
 
 /**
  * The data plane of one running sandbox: processes and files. Implemented by sandboxd (fast path) and
@@ -251,26 +251,8 @@ export interface ApiKeyStore {
   touch(id: string, lastUsedAt: string): Promise<void>;
 }
 
-/** One audited call: who did what to which target, and how it ended. Never bodies or secrets. */
-export interface AuditEvent {
-  /** Increasing id (paging cursor). */
-  id: number;
-  /** RFC 3339. */
-  at: string;
-  /** The user, or undefined when authentication failed. */
-  actor?: string;
-  /** The API key used (its public id). */
-  keyId?: string;
-  /** `POST /api/v1/sandboxes/:id/exec`: method and route template, not the raw URL. */
-  action: string;
-  /** `sandbox:namespace/name`, `apikey:key_…`, `template:name`, or undefined. */
-  target?: string;
-  /** What else the action needs to be read right, e.g. a terminal attach's mode: `read-only`. */
-  detail?: string;
-  status: number;
-  requestId: string;
-  source: string;
-}
+/** One audited call (the wire shape of `GET /api/v1/audit/events`). */
+export type { AuditEvent } from '@agenttier/contract';
 
 export interface AuditQuery {
   actor?: string;

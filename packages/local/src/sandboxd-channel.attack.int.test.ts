@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually as waitUntil } from '@agenttier/testkit';
 import type { Sandbox } from '@agenttier/contract';
 import { createDockerClient } from '@agenttier/platform-local';
 import { ensureSandboxdBundle } from '@agenttier/sandboxd';
@@ -95,17 +96,9 @@ async function bait(path: string): Promise<{ server: Server; accepted: () => num
   return { server, accepted: () => n };
 }
 
-async function eventually(
-  cond: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Waits for `cond` at the pace of engine calls (each poll runs a command in a container). */
+const eventually = (cond: () => Promise<boolean> | boolean, what: string): Promise<true> =>
+  waitUntil(async () => (await cond()) || undefined, what, { timeoutMs: 60_000, intervalMs: 100 });
 
 const NAMES = ['imp-a', 'imp-b', 'sym-a', 'sym-b', 'rst-a', 'rst-b', 'fifo-a'];
 

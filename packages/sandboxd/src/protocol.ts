@@ -211,33 +211,8 @@ export interface WatchEvent {
 
 // ---------------------------------------------------------------- terminals
 
-/** Client→server terminal frames (reference §4.6). */
-export type TerminalClientFrame =
-  { type: 'input'; data: string } | { type: 'resize'; cols: number; rows: number } | { type: 'ping' };
-
-export type TerminalCloseReason =
-  | 'session_ended'
-  | 'session_killed'
-  | 'sandbox_stopped'
-  | 'sandbox_deleted'
-  | 'idle_timeout'
-  | 'session_expired'
-  | 'access_revoked'
-  | 'error';
-
-/** Server→client terminal frames (reference §4.6). */
-export type TerminalServerFrame =
-  | { type: 'output'; stream: 'stdout'; data: string }
-  | { type: 'heartbeat'; ts: number }
-  | { type: 'pong' }
-  | { type: 'error'; message: string }
-  | {
-      type: 'close';
-      reason: TerminalCloseReason;
-      message?: string;
-      exitCode?: number | null;
-      signal?: string | null;
-    };
+// The frames are the public terminal protocol (the router passes them through): contract declares them.
+export type { TerminalClientFrame, TerminalCloseReason, TerminalServerFrame } from '@agenttier/contract';
 
 /** Response headers of the terminal WebSocket upgrade. */
 export const TERMINAL_SESSION_HEADER = 'x-sandboxd-session';

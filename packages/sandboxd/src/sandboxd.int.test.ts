@@ -3,51 +3,23 @@
  * capabilities, no-new-privileges, Docker's init as PID 1, the bundle and Node mounted read-only, and a
  * host directory at /run/agenttier for the socket and token. The host talks to it over the socket.
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@agenttier/testkit';
 
-import { ensureSandboxdBundle } from './bundle.ts';
-import { createSandboxdClient } from './client.ts';
 import type { SandboxdClient } from './client.ts';
 import { SandboxdError } from './errors.ts';
 import type { TerminalServerFrame } from './protocol.ts';
+import { TEST_DOCKER_HOST, docker, startLockedContainer } from './testing/locked-container.ts';
+import type { LockedContainer } from './testing/locked-container.ts';
 import { measuredUsageSchema } from '@agenttier/contract';
 
 /** The daemon's usage answer, checked with the schema the router parses it with. */
 const MeasuredUsageOf = (raw: unknown) => measuredUsageSchema.parse(raw);
 
-const run = promisify(execFile);
-const DOCKER_HOST = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
-const DOCKER_SOCKET = DOCKER_HOST.replace(/^unix:\/\//, '');
-const IMAGE = process.env.SANDBOXD_IT_IMAGE ?? 'agenttier/minimal-shell:dev';
-const NAME = `sandboxd-it-${randomBytes(4).toString('hex')}`;
-
-async function docker(...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', ['-H', DOCKER_HOST, ...args], { maxBuffer: 16 << 20 });
-  return stdout.trim();
-}
-
-async function waitFor(
-  cond: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (
-    !(await Promise.resolve()
-      .then(cond)
-      .catch(() => false))
-  ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const DOCKER_SOCKET = TEST_DOCKER_HOST.replace(/^unix:\/\//, '');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -96,77 +68,22 @@ function engineExec(agent: Agent, containerId: string, cmd: string[]): Promise<n
   })();
 }
 
+let box: LockedContainer;
 let runDir: string;
-let token: string;
 let client: SandboxdClient;
-let containerId: string;
+/** The container's name (the engine API takes it wherever it takes an id). */
+let NAME: string;
 
 beforeAll(async () => {
-  const bundle = await ensureSandboxdBundle();
-  // Images are built by scripts/images.sh, possibly while this runs.
-  await waitFor(async () => (await docker('images', '-q', IMAGE)) !== '', 10 * 60_000, `image ${IMAGE}`);
-  runDir = await mkdtemp(join(tmpdir(), 'sandboxd-it-'));
-  token = randomBytes(24).toString('hex');
-  await writeFile(join(runDir, 'token'), token, { mode: 0o600 });
-  await chown(join(runDir, 'token'), 1000, 1000);
-  await chown(runDir, 1000, 1000);
-  await chmod(runDir, 0o700);
-  containerId = await docker(
-    'run',
-    '-d',
-    '--name',
-    NAME,
-    '--label',
-    'io.agenttier.test=sandboxd-int',
-    '--network',
-    'none',
-    '--read-only',
-    '--tmpfs',
-    '/tmp:rw,nosuid,nodev,mode=1777',
-    '--tmpfs',
-    '/workspace:rw,nosuid,nodev,uid=1000,gid=1000,mode=0755',
-    '--user',
-    '1000:1000',
-    '--cap-drop',
-    'ALL',
-    '--security-opt',
-    'no-new-privileges',
-    '--init',
-    '--pids-limit',
-    '200',
-    '--memory',
-    '1g',
-    '--cpus',
-    '1.5',
-    '-v',
-    `${bundle.dir}:/opt/agenttier/sandboxd:ro`,
-    '-v',
-    `${dirname(bundle.nodeBinary)}:/opt/agenttier/node/bin:ro`,
-    '-v',
-    `${runDir}:/run/agenttier`,
-    '-e',
-    'AGENTTIER_SANDBOXD_TOKEN_FILE=/run/agenttier/token',
-    '-e',
-    'AGENTTIER_ONSTART=echo "onstart as $(id -un)"',
-    '-e',
-    'HOME=/workspace',
-    '--entrypoint',
-    '/opt/agenttier/node/bin/node',
-    IMAGE,
-    '/opt/agenttier/sandboxd/sandboxd.mjs',
-  );
-  client = createSandboxdClient({ socketPath: join(runDir, 'sandboxd.sock') }, token);
-  await waitFor(
-    async () => (await client.health({ timeoutMs: 1000 })).status === 'ok',
-    30_000,
-    'sandboxd health',
-  );
+  box = await startLockedContainer({
+    prefix: 'sandboxd-it',
+    extraArgs: ['--cpus', '1.5', '-e', 'AGENTTIER_ONSTART=echo "onstart as $(id -un)"'],
+  });
+  ({ runDir, client, name: NAME } = box);
 }, 15 * 60_000);
 
 afterAll(async () => {
-  client?.close();
-  await docker('rm', '-f', NAME).catch(() => undefined);
-  if (runDir) await rm(runDir, { recursive: true, force: true });
+  await box?.remove();
 });
 
 describe('sandboxd in a locked-down container', () => {
@@ -184,7 +101,10 @@ describe('sandboxd in a locked-down container', () => {
     const ro = await client.exec({ command: ['touch', '/etc/x'] });
     expect(ro.exitCode).not.toBe(0);
     const hook = await client.onStart();
-    await waitFor(async () => (await client.onStart()).process?.state === 'exited', 5000, 'start hook');
+    await eventually(async () => (await client.onStart()).process?.state === 'exited', 'start hook', {
+      timeoutMs: 5000,
+      intervalMs: 100,
+    });
     expect((await client.onStart()).log).toBe('onstart as sandbox\n');
     expect(hook.configured).toBe(true);
     const info = await client.info();
@@ -263,10 +183,10 @@ describe('sandboxd in a locked-down container', () => {
       timeoutMs: 30_000,
     });
     try {
-      await waitFor(
+      await eventually(
         async () => (MeasuredUsageOf(await client.usage({ path: '/workspace' })).cpu?.usageCores ?? 0) > 0.2,
-        20_000,
         'a busy loop to show as CPU use',
+        { timeoutMs: 20_000, intervalMs: 100 },
       );
     } finally {
       await client.killProcess(burn.id);
@@ -302,10 +222,10 @@ describe('sandboxd in a locked-down container', () => {
     expect((await client.health()).status).toBe('ok');
     expect((await client.listProcesses()).find((p) => p.id === storm.id)?.state).toBe('running');
     await client.killProcess(storm.id); // SIGKILL to the group: bash and every sleep it started
-    await waitFor(
+    await eventually(
       async () => (await client.exec({ command: ['echo', 'calm'] })).stdout === 'calm\n',
-      20_000,
       'recovery',
+      { timeoutMs: 20_000, intervalMs: 100 },
     );
     expect(Number((await client.exec({ command: 'ls /proc | grep -c "^[0-9]"' })).stdout)).toBeLessThan(20);
   });
@@ -324,7 +244,7 @@ describe('sandboxd in a locked-down container', () => {
     const api: number[] = [];
     for (let i = 0; i < N; i++) {
       const t0 = performance.now();
-      expect(await engineExec(agent, containerId, ['true'])).toBe(0);
+      expect(await engineExec(agent, NAME, ['true'])).toBe(0);
       api.push(performance.now() - t0);
     }
     agent.destroy();

@@ -1,4 +1,11 @@
-import type { ApiKeyView, CreatedApiKey, SandboxView, ScopedKeyVerb, UserInfo } from '@agenttier/contract';
+import type {
+  ApiKeyView,
+  AuditEventPage,
+  CreatedApiKey,
+  SandboxView,
+  ScopedKeyVerb,
+  UserInfo,
+} from '@agenttier/contract';
 import { HttpClient } from './http.ts';
 import type { AgentTierOpts } from './options.ts';
 import { resolveOpts } from './options.ts';
@@ -6,7 +13,6 @@ import { Sandbox, normalizeSandboxView } from './sandbox.ts';
 import { Templates } from './templates.ts';
 import { Secrets } from './secrets.ts';
 import type {
-  AuditEventPage,
   AuthMethods,
   CallOpts,
   CreateSandboxOpts,

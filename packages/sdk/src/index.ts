@@ -63,13 +63,13 @@ export type {
   ApplyTemplateResult,
   AuditEventView,
   ListAuditEventsOpts,
-  AuditEventPage,
   AuthMethods,
 } from './types.ts';
 // The wire types the server sends, as the contract declares them.
 export type {
   AgentConfigView,
   ApiKeyView,
+  AuditEventPage,
   CreatedApiKey,
   CredentialRef,
   ExecResponse,

@@ -1,17 +1,12 @@
+import type { TerminalCloseReason } from '@agenttier/contract';
 import type { CallOpts } from './types.ts';
 import { sleep } from './wait.ts';
 import type { CloseInfo, WebSocketChannel } from './websocket.ts';
 import { isFinalError } from './websocket.ts';
 
-/** Why a terminal ended. The first group comes from the server's `close` frame. */
+/** Why a terminal ended: a reason of the server's `close` frame, or one of the SDK's own. */
 export type TerminalEndReason =
-  | 'session_ended'
-  | 'session_killed'
-  | 'sandbox_stopped'
-  | 'sandbox_deleted'
-  | 'idle_timeout'
-  | 'session_expired'
-  | 'access_revoked'
+  | Exclude<TerminalCloseReason, 'error'>
   /** `close()` was called (or the signal aborted): the shell keeps running for the next attach. */
   | 'detached'
   /** The connection dropped and reconnecting failed (or was off); `error` says why. */

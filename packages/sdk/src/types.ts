@@ -1,4 +1,5 @@
 import type {
+  AuditEvent,
   CredentialRef,
   EnvVar,
   InvokeReason as WireInvokeReason,
@@ -216,24 +217,8 @@ export interface ApplyTemplateResult {
   template: TemplateView;
 }
 
-/** One audited call (`GET /api/v1/audit/events`): who did what to which target, and the answer's status. */
-export interface AuditEventView {
-  /** Increasing id; pass the last one of a page as `before` for the next. */
-  id: number;
-  at: string;
-  /** The user; absent when authentication failed. */
-  actor?: string;
-  keyId?: string;
-  /** Method and route template: `POST /api/v1/sandboxes/:id/stop`. */
-  action: string;
-  /** `sandbox:namespace/name`, `apikey:key_…`, `template:name`. */
-  target?: string;
-  /** More about the action: a terminal attach's mode (`read-only`, `read-write`). */
-  detail?: string;
-  status: number;
-  requestId: string;
-  source: string;
-}
+/** One audited call (`GET /api/v1/audit/events`); the contract's `AuditEvent` under the SDK's name. */
+export type AuditEventView = AuditEvent;
 
 export interface ListAuditEventsOpts extends CallOpts {
   /** Only this user's events (admins; others always get their own). */
@@ -244,12 +229,6 @@ export interface ListAuditEventsOpts extends CallOpts {
   limit?: number;
   /** Events older than this id (the previous page's `next`). */
   before?: number;
-}
-
-export interface AuditEventPage {
-  events: AuditEventView[];
-  /** Present when there may be more: the `before` of the next page. */
-  next?: number;
 }
 
 /** `GET /api/v1/auth/methods`: what a login page may offer. */

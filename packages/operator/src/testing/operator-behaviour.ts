@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@agenttier/testkit';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { API_GROUP, API_VERSION, SANDBOX_FINALIZER } from '@agenttier/contract';
 import type { ControllerProcess } from '../controller/start-controller.ts';
@@ -82,32 +83,18 @@ export function runOperatorBehaviour(getCluster: () => Promise<OperatorCluster>,
     const named = (plural: string, name: string) => ({ ...ids(plural), name });
     const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-    /** Polls until `fn` returns a value; on timeout says what was last seen. */
-    async function waitFor<T>(
+    /** Polls until `fn` returns a value (at the cluster's pace); on timeout says what was last seen. */
+    const waitFor = <T>(
       what: string,
       fn: () => Promise<T | undefined | false>,
       lastSeen?: () => Promise<string>,
-    ): Promise<T> {
-      const deadline = Date.now() + c().waitMs;
-      let last: unknown;
-      for (;;) {
-        try {
-          const v = await fn();
-          if (v) return v;
-        } catch (err) {
-          if ((err as { fatal?: boolean }).fatal) throw err;
-          last = err;
-        }
-        if (Date.now() > deadline) {
-          const seen = lastSeen ? await lastSeen().catch((e: unknown) => String(e)) : '';
-          throw new Error(
-            `timed out after ${c().waitMs} ms waiting for ${what}` +
-              `${last ? `; last error: ${String(last)}` : ''}${seen ? `; last seen: ${seen}` : ''}`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, c().pollMs));
-      }
-    }
+    ): Promise<T> =>
+      eventually(fn, what, {
+        timeoutMs: c().waitMs,
+        intervalMs: c().pollMs,
+        ...(lastSeen ? { lastSeen } : {}),
+        isFatal: (err) => (err as { fatal?: boolean }).fatal === true,
+      });
 
     const getSandbox = (name: string) =>
       orUndefined(api().custom.getNamespacedCustomObject(named('sandboxes', name)) as Promise<Sandbox>);

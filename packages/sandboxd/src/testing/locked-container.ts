@@ -9,6 +9,7 @@ import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { eventually } from '@agenttier/testkit';
 
 import { ensureSandboxdBundle } from '../bundle.ts';
 import { createSandboxdClient } from '../client.ts';
@@ -41,22 +42,13 @@ export interface LockedContainerOpts {
   extraArgs?: string[];
 }
 
-async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Starts the container and waits until sandboxd answers. */
 export async function startLockedContainer(opts: LockedContainerOpts): Promise<LockedContainer> {
   const bundle = await ensureSandboxdBundle();
-  await until(
-    async () => (await docker('images', '-q', TEST_IMAGE)) !== '',
-    10 * 60_000,
-    `image ${TEST_IMAGE}`,
-  );
+  await eventually(async () => (await docker('images', '-q', TEST_IMAGE)) !== '', `image ${TEST_IMAGE}`, {
+    timeoutMs: 10 * 60_000,
+    intervalMs: 100,
+  });
   const name = `${opts.prefix}-${randomBytes(4).toString('hex')}`;
   const runDir = await mkdtemp(join(tmpdir(), `${opts.prefix}-`));
   const token = randomBytes(24).toString('hex');
@@ -108,10 +100,10 @@ export async function startLockedContainer(opts: LockedContainerOpts): Promise<L
   const newClient = (): SandboxdClient =>
     createSandboxdClient({ socketPath: join(runDir, 'sandboxd.sock') }, token);
   const client = newClient();
-  await until(
+  await eventually(
     async () => (await client.health({ timeoutMs: 1000 })).status === 'ok',
-    30_000,
     'sandboxd health',
+    { timeoutMs: 30_000, intervalMs: 100 },
   );
   return {
     name,

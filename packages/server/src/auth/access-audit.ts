@@ -1,19 +1,17 @@
-import type { AuditLog } from '@agenttier/core';
+import type { AuditEvent, AuditLog } from '@agenttier/core';
 import type { Identity } from '../context.ts';
 
-/** One access that is not a plain API request: a WebSocket attach or a preview. */
-export interface AccessAuditEntry {
+/**
+ * One access that is not a plain API request: a WebSocket attach or a preview. `action` is
+ * `WS /ws/terminal/:id`, `WS /ws/tcp/:id/:port`, `WS preview` or `PREVIEW`; `target` is `sandbox:ns/name`
+ * (and `:port` for previews); `detail` a terminal attach's mode (`read-only` for viewers, `read-write`);
+ * `status` 101 for an attached WebSocket, 200 for a preview let through, else the refusal's status.
+ */
+export interface AccessAuditEntry extends Pick<
+  AuditEvent,
+  'action' | 'target' | 'detail' | 'status' | 'requestId' | 'source'
+> {
   who?: Identity;
-  /** `WS /ws/terminal/:id`, `WS /ws/tcp/:id/:port`, `WS preview`, `PREVIEW`. */
-  action: string;
-  /** `sandbox:ns/name` (and `:port` for previews). */
-  target?: string;
-  /** A terminal attach's mode (`read-only` for viewers, `read-write`). */
-  detail?: string;
-  /** 101 for an attached WebSocket, 200 for a preview let through, else the refusal's status. */
-  status: number;
-  requestId: string;
-  source: string;
 }
 
 export interface AccessAudit {

@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '@agenttier/testkit';
 import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Sandbox } from '@agenttier/contract';
@@ -111,16 +112,6 @@ function openWs(path: string, headers: Record<string, string> = {}) {
   return { ws, messages, closed: closedP, open };
 }
 
-async function waitFor<T>(fn: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('closing the server', () => {
   it('ends open terminals, TCP tunnels and proxied WebSockets, so close() resolves', async () => {
     await runningSandbox('box');
@@ -130,7 +121,10 @@ describe('closing the server', () => {
     const preview = openWs('/ws', { host: previewHost('box') });
     await Promise.all([term.open, tcp.open, preview.open]);
     term.ws.send(JSON.stringify({ type: 'input', data: 'echo ready-$((6*7))\n' }));
-    await waitFor(() => (term.messages.join('').includes('ready-42') ? true : undefined), 'terminal output');
+    await eventually(
+      () => (term.messages.join('').includes('ready-42') ? true : undefined),
+      'terminal output',
+    );
 
     await app.close();
     closed = true;
@@ -174,7 +168,7 @@ describe('the preview proxy', () => {
       'x-custom': 'kept',
     });
     await c.open;
-    const first = await waitFor(() => c.messages[0], 'the echo');
+    const first = await eventually(() => c.messages[0], 'the echo');
     const seen = JSON.parse(first) as { url: string; headers: IncomingHttpHeaders };
     expect(seen.url).toBe('/socket?y=2');
     expect(seen.headers['x-custom']).toBe('kept');
@@ -239,7 +233,7 @@ describe('the preview proxy', () => {
     }
     const term = openWs('/ws/terminal/box', { host: previewHost('box') });
     await term.open; // the sandbox's own WebSocket server accepted it: no terminal was opened
-    expect(JSON.parse(await waitFor(() => term.messages[0], 'the echo')).url).toBe('/ws/terminal/box');
+    expect(JSON.parse(await eventually(() => term.messages[0], 'the echo')).url).toBe('/ws/terminal/box');
     term.ws.close();
     // A host under the preview domain that names no sandbox port is not the API either.
     const stray = await requestWithHost(base, `nothing.localhost:${new URL(base).port}`, '/api/v1/sandboxes');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { eventually as pollUntil } from '../../eventually.ts';
 
 export interface KubeConformanceTarget {
   kubeConfig: k8s.KubeConfig;
@@ -47,29 +48,15 @@ export function rand(n = 6): string {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `fn` until it returns a truthy value (or stops throwing); fails after `timeoutMs`. */
-export async function eventually<T>(
+/** eventually() with the suite's argument order and pace: 15 s, a poll every 50 ms. */
+export function eventually<T>(
   fn: () => T | Promise<T>,
   timeoutMs = 15_000,
   what = 'condition',
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = undefined;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}${last ? `: ${String((last as Error).message ?? last)}` : ''}`,
-      );
-    }
-    await sleep(50);
-  }
+  return pollUntil(async () => (await fn()) || undefined, what, { timeoutMs, intervalMs: 50 }) as Promise<
+    NonNullable<T>
+  >;
 }
 
 export interface StatusBody {
