@@ -109,6 +109,8 @@ const up: Handler = async (client, { opts }) => {
       '  agenttier sandbox create demo --template general-coding --wait',
       '  agenttier sandbox exec demo -- uname -a',
       '',
+      `MCP clients (streamable HTTP): ${url}/mcp, with an API key in X-API-Key (docs/mcp.md)`,
+      '',
       ...keyLines,
       'Press Ctrl-C to stop.',
       '',

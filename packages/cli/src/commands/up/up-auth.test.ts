@@ -49,6 +49,7 @@ describe('agenttier up with API keys', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect(first.stderr).toContain('created an admin key');
     expect(first.stderr).toContain('X-API-Key');
+    expect(first.stderr).toMatch(/MCP clients \(streamable HTTP\): http:\/\/\S+\/mcp/);
     expect(first.stderr).not.toContain(saved.api_key); // saved, so not printed
     const second = await up([], valid);
     expect(second.stderr).toContain('the admin key in');
