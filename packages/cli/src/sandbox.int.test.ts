@@ -78,6 +78,15 @@ describe('agenttier against a local platform', () => {
       'hello from the host\n',
     );
 
+    // What it uses (its own cgroup: general-coding's 4Gi) and what happened to it, from the real feed.
+    const top = await cli('sandbox', 'top', 'walk');
+    expect(top.code, top.stderr).toBe(0);
+    expect(top.stdout).toMatch(/^walk\s+\S+\/2\.00\s+\d+%\s+\S+\/4\.0Gi/m);
+    const events = await cli('sandbox', 'events', 'walk', '-o', 'json');
+    expect((JSON.parse(events.stdout) as Array<{ reason: string }>).map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['Provisioned', 'Created', 'Running', 'Removed', 'Stopped']),
+    );
+
     const listed = JSON.parse((await cli('sandbox', 'list', '-o', 'json')).stdout) as Array<{
       name: string;
       status: string;

@@ -7,7 +7,7 @@ import type { Clock } from './ports.ts';
 import { silentLogger } from './ports.ts';
 import { createSandboxReconciler } from './sandbox-reconciler.ts';
 import type { SandboxEventInput } from './sandbox-events.ts';
-import { REDACTED, redactedMessage, transitionEvent } from './sandbox-events.ts';
+import { childEvent, REDACTED, redactedMessage, transitionEvent } from './sandbox-events.ts';
 
 const SECRET = 'sk-live-4f9c2e81d7';
 
@@ -77,6 +77,12 @@ describe('event messages', () => {
     const sb = sandbox('x');
     expect(redactedMessage(sb, 'exit 1')).toBe('exit 1');
     expect(redactedMessage(sb, 'x'.repeat(5000))).toHaveLength(MAX_EVENT_MESSAGE_CHARS);
+  });
+
+  it('say the workspace is kept only when it is', () => {
+    expect(childEvent('removeWorkload', 'deleted')?.message).toMatch(/workspace is kept/);
+    expect(childEvent('removeWorkload', 'deleted', true)?.message).toBe('Workload removed');
+    expect(childEvent('removeVolume', 'unchanged', true)).toBeUndefined();
   });
 
   it('map stops by why they happened', () => {

@@ -85,6 +85,7 @@ export function backOffEvent(sandbox: Sandbox, error: string): SandboxEventInput
 export function childEvent(
   action: 'ensureVolume' | 'ensureWorkload' | 'removeWorkload' | 'removeVolume',
   outcome: string,
+  deleting = false,
 ): SandboxEventInput | undefined {
   if (outcome === 'unchanged') return undefined;
   switch (action) {
@@ -95,7 +96,11 @@ export function childEvent(
         ? { type: 'Normal', reason: 'Started', message: 'Existing workload started again' }
         : { type: 'Normal', reason: 'Created', message: 'Workload created and starting' };
     case 'removeWorkload':
-      return { type: 'Normal', reason: 'Removed', message: 'Workload removed (the workspace is kept)' };
+      return {
+        type: 'Normal',
+        reason: 'Removed',
+        message: deleting ? 'Workload removed' : 'Workload removed (the workspace is kept)',
+      };
     case 'removeVolume':
       return { type: 'Normal', reason: 'Deleted', message: 'Workspace volume deleted' };
   }

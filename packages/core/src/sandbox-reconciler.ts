@@ -72,7 +72,7 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
 
   /** A child changed: say so in the events feed. */
   function child(sandbox: Sandbox, action: Parameters<typeof childEvent>[0], outcome: string): Sandbox {
-    const event = childEvent(action, outcome);
+    const event = childEvent(action, outcome, Boolean(sandbox.metadata.deletionTimestamp));
     if (event) deps.onEvent?.(sandbox, event);
     return sandbox;
   }
