@@ -8,13 +8,15 @@
  *
  *   AGENTTIER_DOCKER_HOST=unix:///run/agenttier/docker.sock npx vitest run --project integration packages/mcp/src/router-mcp.int.test.ts
  */
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startTestPlatform,
@@ -24,6 +26,10 @@ import {
 } from '@agenttier/local/testing';
 
 const ns = testNamespace('it-rmcp');
+const agentPy = readFileSync(
+  fileURLToPath(new URL('../../../examples/echo-agent/agent.py', import.meta.url)),
+  'utf8',
+);
 let platform: TestPlatform;
 let adminKey: string;
 const clients: Client[] = [];
@@ -145,6 +151,30 @@ describe('the router’s /mcp on a real platform', () => {
     expect(text(logs)).toContain('still running');
     expect(text(logs)).toContain('ready');
     expect(text(await call(admin, 'sandbox_get', { name: 'rmcp-box' }))).toContain('"status": "Running"');
+  });
+
+  it('streams an agent run as progress notifications through the router', async () => {
+    const created = await call(admin, 'sandbox_create', { name: 'rmcp-agent', template: 'langgraph-agent' });
+    expect(text(created), text(created)).toContain('is Running');
+    const configured = await call(admin, 'agent_configure', {
+      name: 'rmcp-agent',
+      files: [{ path: '/workspace/agent.py', content: agentPy }],
+      entrypoint: ['python3', '/workspace/agent.py'],
+    });
+    expect(configured.isError, text(configured)).toBeFalsy();
+    const progress: Progress[] = [];
+    const res = (await admin.callTool(
+      { name: 'agent_invoke', arguments: { name: 'rmcp-agent', namespace: ns, input: 'sleep 3' } },
+      undefined,
+      { onprogress: (p) => progress.push(p) },
+    )) as CallToolResult;
+    expect(text(res)).toContain('exit code 0 (completed)');
+    // Lines arrive while the run goes (the invoke's SSE stream is relayed as it comes, not buffered:
+    // buffered, they would reach the client in the response's read, where the SDK drops them).
+    const got = progress.map((p) => p.message);
+    expect(got.length, JSON.stringify(got)).toBeGreaterThanOrEqual(2);
+    expect(got[0]).toBe('[stdout] working... 0s');
+    expect(text(await call(admin, 'sandbox_delete', { name: 'rmcp-agent' }))).toContain('being deleted');
   });
 
   it('refuses a request without a key, from another site, for a rebound DNS name', async () => {
