@@ -148,6 +148,38 @@ describe('credentials on the local platform', () => {
     }
   });
 
+  it("gives a sandbox only its creator's secret even when the router's create check is bypassed", async () => {
+    // Straight into the store, as if the create check were gone: the runtime looks the secret up under
+    // the sandbox's creator (bob), so Alice's "gh" is not found and nothing starts.
+    await platform.store.create({
+      apiVersion: 'agenttier.io/v1alpha1',
+      kind: 'Sandbox',
+      metadata: { name: 'sneaky', namespace: ns },
+      spec: {
+        templateRef: { name: 'general-coding', kind: 'ClusterSandboxTemplate' },
+        desiredState: 'Running',
+        createdBy: { sub: 'bob' },
+        credentials: [{ secretName: 'gh', envPrefix: 'GH_' }],
+      },
+    });
+    platform.controller.enqueue(ns, 'sneaky');
+    const failed = await eventually(
+      async () => {
+        const sb = await sandbox(admin, 'sneaky');
+        return sb?.status === 'Error' && sb;
+      },
+      'sneaky in Error',
+      60_000,
+    );
+    expect(failed.message).toContain(`secret "gh" is not one of the sandbox owner's secrets`);
+    const docker = createDockerClient(dockerHost);
+    const containers = await docker.listContainers({
+      all: true,
+      filters: { label: [`agenttier.io/namespace=${ns}`, 'agenttier.io/sandbox=sneaky'] },
+    });
+    expect(containers).toEqual([]);
+  }, 90_000);
+
   it('puts a sandbox whose secret was deleted into Error with a message naming the secret', async () => {
     await call(alice, 'PUT', `/api/v1/secrets/temp?namespace=${ns}`, { stringData: { A: 'x' } });
     const created = await call(alice, 'POST', '/api/v1/sandboxes', {

@@ -513,5 +513,49 @@ export function runOperatorBehaviour(getCluster: () => Promise<OperatorCluster>,
       },
       opts.testTimeoutMs,
     );
+
+    it(
+      'credentials: a Secret labelled for sandboxes becomes envFrom and a read-only secret volume; an unlabelled one is refused before any pod',
+      async () => {
+        const { core } = api();
+        const secret = (name: string, labels: Record<string, string>) =>
+          core.createNamespacedSecret({
+            namespace: ns,
+            body: { metadata: { name, labels }, stringData: { TOKEN: 'not-a-real-token' } },
+          });
+        await secret('e2e-gh', { 'agenttier.io/credential': 'true' });
+        await secret('e2e-db', { team: 'billing' });
+        await createTemplate('e2e-creds', {
+          credentials: [
+            { secretName: 'e2e-gh', envPrefix: 'GH_' },
+            { secretName: 'e2e-gh', mountAs: 'file', mountPath: '/credentials/gh' },
+          ],
+        });
+        await createTemplate('e2e-creds-bad', { credentials: [{ secretName: 'e2e-db' }] });
+        await createSandbox('creds', 'e2e-creds');
+        const pod = await waitFor(
+          'the pod of creds',
+          () => getPod('creds'),
+          () => describeSandbox('creds'),
+        );
+        const main = pod.spec!.containers.find((x) => x.name === 'sandbox')!;
+        expect(main.envFrom).toEqual([{ secretRef: { name: 'e2e-gh' }, prefix: 'GH_' }]);
+        expect(main.volumeMounts).toContainEqual({
+          name: 'cred-1',
+          mountPath: '/credentials/gh',
+          readOnly: true,
+        });
+        expect(pod.spec!.volumes).toContainEqual({
+          name: 'cred-1',
+          secret: { secretName: 'e2e-gh', defaultMode: 0o440 },
+        });
+        expect(JSON.stringify(pod)).not.toContain('not-a-real-token');
+        await createSandbox('creds-bad', 'e2e-creds-bad');
+        const failed = await waitPhase('creds-bad', 'Error');
+        expect(failed.status?.message).toContain('not labelled for sandboxes');
+        expect(await getPod('creds-bad')).toBeUndefined();
+      },
+      opts.testTimeoutMs,
+    );
   });
 }

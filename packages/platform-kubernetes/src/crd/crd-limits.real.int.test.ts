@@ -89,5 +89,25 @@ describeOnRealCluster('CRD limits (real server)', () => {
       for (const timeout of ['720h', '0', '90s'])
         expect((await createSandbox({ timeout })).code, timeout).toBe(201);
     });
+
+    it('refuses credentials with a bad secret name, prefix, mount path or mode, and too many of them', async () => {
+      const bad: Array<[unknown[], string]> = [
+        [[{ secretName: 'Bad_Name' }], 'secretName'],
+        [[{ secretName: 'ok', envPrefix: '1X' }], 'envPrefix'],
+        [[{ secretName: 'ok', mountAs: 'file', mountPath: '/etc/creds' }], 'mountPath'],
+        [[{ secretName: 'ok', mountAs: 'volume' }], 'mountAs'],
+        [Array.from({ length: 17 }, () => ({ secretName: 'ok' })), 'credentials'],
+      ];
+      for (const [credentials, field] of bad) {
+        const r = await createSandbox({ credentials });
+        expect(r.code, JSON.stringify(credentials).slice(0, 80)).toBe(422);
+        expect(r.message).toContain(field);
+      }
+      const good = [
+        { secretName: 'gh', envPrefix: 'GH_' },
+        { secretName: 'ssh', mountAs: 'file', mountPath: '/credentials/ssh' },
+      ];
+      expect((await createSandbox({ credentials: good })).code).toBe(201);
+    });
   });
 });

@@ -20,7 +20,7 @@ import type {
   Runtime,
   WorkloadState,
 } from '@agenttier/core';
-import { TerminalError, credentialEnv, volumeName, workloadName } from '@agenttier/core';
+import { TerminalError, credentialEnv, credentialProblems, volumeName, workloadName } from '@agenttier/core';
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { SandboxdMounts } from './container-spec.ts';
@@ -484,6 +484,11 @@ export class DockerRuntime implements Runtime {
     sandbox: Sandbox,
     effective: EffectiveSandbox,
   ): Promise<{ env: string[]; files: CredentialFile[] }> {
+    // Checked at create too, but a template may have changed since (a file credential moved into the workspace).
+    const problems = credentialProblems(effective);
+    if (problems.length > 0) {
+      throw new TerminalError('UNPROCESSABLE', problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+    }
     const env: string[] = [];
     for (const ref of effective.credentials ?? []) {
       if ((ref.mountAs ?? 'env') !== 'env') continue;
