@@ -217,6 +217,7 @@ describe('deployment manifests render and validate', () => {
     // The Service's in-cluster names (the web UI's proxy sends one of them as Host).
     expect(hosts.some((h) => /-router\.[a-z0-9-]+\.svc\.cluster\.local$/.test(h))).toBe(true);
     expect(env).toContainEqual({ name: 'AGENTTIER_PREVIEW_ORIGIN', value: 'https://*.preview.example.com' });
+    expect(env).toContainEqual({ name: 'AGENTTIER_TRUSTED_PROXIES', value: '10.0.0.0/8,fd00::/8' });
     const ingress = objects.find((o) => o.kind === 'Ingress')!;
     const rules = (
       ingress.spec as {

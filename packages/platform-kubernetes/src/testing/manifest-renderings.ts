@@ -54,6 +54,8 @@ export const RENDERINGS: Record<string, () => Obj[]> = {
       'ingress.className=nginx',
       'auth.devAuth=true',
       'router.previewOrigin=https://*.preview.example.com',
+      'router.trustedProxies[0]=10.0.0.0/8',
+      'router.trustedProxies[1]=fd00::/8',
     ),
   'helm template (pinned API server, narrowed router ingress, cluster CIDRs, admin key Secret)': () =>
     helm(
