@@ -185,6 +185,29 @@ describe('the layer table', () => {
   });
 });
 
+describe('README.md', () => {
+  it("has each package's imports as scripts/lint/layers.js allows them", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const documented = Object.fromEntries(
+      readme
+        .split('\n')
+        .map((l) => /^\|\s*`([a-z-]+)`\s*\|[^|]*\|\s*([^|]*?)\s*\|$/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null && m[1]! in LAYERS)
+        .map((m) => [
+          m[1]!,
+          m[2]!
+            .replace(/\([^)]*\)/g, '') // third-party packages and remarks are in brackets
+            .split(/,| and /)
+            .map((s) => s.trim())
+            .filter(Boolean)
+            .sort(),
+        ]),
+    );
+    const table = Object.fromEntries(Object.entries(LAYERS).map(([name, l]) => [name, [...l.uses].sort()]));
+    expect(documented).toEqual(table);
+  });
+});
+
 describe('docs/architecture.md', () => {
   it('has the layer table of scripts/lint/layers.js', () => {
     const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
