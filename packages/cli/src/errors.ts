@@ -103,6 +103,8 @@ function hintFor(err: AgentTierError, ctx: ErrorContext): string | undefined {
     if (err.code === 'INVOKE_NOT_FOUND') return `Run \`agenttier invokes ${nameOr(ctx)}\` to see invoke ids`;
     if (err.code === 'PROCESS_NOT_FOUND')
       return `Run \`agenttier sandbox ps ${nameOr(ctx)}\` to see process ids`;
+    if (err.code === 'PORT_NOT_FOUND')
+      return `Run \`agenttier sandbox ports list ${nameOr(ctx)}\` to see forwarded ports`;
     if (err.code === 'FILE_NOT_FOUND') {
       return `Run \`agenttier sandbox files ls ${nameOr(ctx)} /workspace\` to see files`;
     }

@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   PROCESS_NOT_FOUND: 404,
   /** No agent invoke with that id for the sandbox, or it is no longer in flight (cancel). */
   INVOKE_NOT_FOUND: 404,
+  /** The sandbox does not forward that port (a preview, a preview link, a forward by name). */
+  PORT_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   /** The client did not send the whole request in time (slow or stalled upload, half-sent headers). */
   REQUEST_TIMEOUT: 408,

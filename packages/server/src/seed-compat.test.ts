@@ -380,7 +380,7 @@ describe('named port forwards (seed 003 §7)', () => {
 
     const missing = await app.inject({ method: 'DELETE', url: '/api/v1/sandboxes/clash/ports/nope' });
     expect(missing.statusCode).toBe(404);
-    expect(json(missing).code).toBe('NOT_FOUND');
+    expect(json(missing).code).toBe('PORT_NOT_FOUND');
     for (const bad of ['Web', '8x', 'a_b']) {
       const r = await forward('clash', { name: bad, port: 4000 });
       expect(r.statusCode, bad).toBe(400);

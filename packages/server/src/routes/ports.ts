@@ -156,7 +156,7 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
       const name = parseOrThrow(forwardedPortSchema.shape.name, port, 'port name', 'port');
       await updatePorts(namespaceOf(req.query), id, (ports) => {
         if (!ports.some((p) => p.name === name))
-          throw new PlatformError('NOT_FOUND', `no port forward named "${name}" in sandbox ${id}`);
+          throw new PlatformError('PORT_NOT_FOUND', `no port forward named "${name}" in sandbox ${id}`);
         return ports.filter((p) => p.name !== name);
       });
     }
@@ -174,7 +174,7 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
     const sb = await getSandboxOrThrow(store, namespaceOf(req.query), id);
     if (!(sb.spec.forwardedPorts ?? []).some((p) => p.port === port))
       throw new PlatformError(
-        'NOT_FOUND',
+        'PORT_NOT_FOUND',
         `port ${port} is not forwarded; forward it with POST /api/v1/sandboxes/${id}/ports {"port": ${port}}`,
       );
     const target = { port, name: sb.metadata.name, namespace: sb.metadata.namespace ?? DEFAULT_NAMESPACE };

@@ -251,7 +251,8 @@ describe('preview links', () => {
     const stranger = await mint('mallory', 'web', echoPort);
     expect(stranger.statusCode).toBe(404);
     expect(stranger.json().code).toBe('SANDBOX_NOT_FOUND');
-    expect((await mint('alice', 'web', otherPort)).statusCode).toBe(404);
+    const unforwarded = await mint('alice', 'web', otherPort);
+    expect([unforwarded.statusCode, unforwarded.json().code]).toEqual([404, 'PORT_NOT_FOUND']);
     for (const path of ['//evil.example/', 'https://evil.example/', '/\\evil', 'app', '/a b', '/\n']) {
       const r = await mint('alice', 'web', echoPort, { path });
       expect(r.statusCode, path).toBe(400);

@@ -132,7 +132,7 @@ export async function openPreviewTunnel(
   requireRunning(sb);
   if (!(sb.spec.forwardedPorts ?? []).some((p) => p.port === port)) {
     throw new PlatformError(
-      'NOT_FOUND',
+      'PORT_NOT_FOUND',
       `port ${port} is not forwarded; forward it with POST /api/v1/sandboxes/${name}/ports {"port": ${port}}`,
     );
   }

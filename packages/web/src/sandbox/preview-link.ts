@@ -32,9 +32,9 @@ export async function previewAddress(t: PreviewTargetRef): Promise<string> {
     });
     if (typeof res?.url === 'string' && /^https?:\/\//.test(res.url)) return res.url;
   } catch (err) {
-    // A router without the route answers 404 "no route for POST …"; anything else is a real refusal.
-    const missingRoute =
-      err instanceof AgentTierError && err.status === 404 && err.serverMessage.startsWith('no route for ');
+    // A router without the route answers the generic NOT_FOUND (an unforwarded port is PORT_NOT_FOUND,
+    // a missing sandbox SANDBOX_NOT_FOUND); anything else is a real refusal.
+    const missingRoute = err instanceof AgentTierError && err.code === 'NOT_FOUND';
     if (!missingRoute && !(err instanceof AgentTierError && err.status === 501)) throw err;
   }
   return t.previewUrl;

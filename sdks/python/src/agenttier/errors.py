@@ -151,6 +151,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     "FILE_NOT_FOUND": NotFoundError,
     "PROCESS_NOT_FOUND": NotFoundError,
     "INVOKE_NOT_FOUND": NotFoundError,
+    "PORT_NOT_FOUND": NotFoundError,
     "ALREADY_EXISTS": ConflictError,
     "CONFLICT": ConflictError,
     "INVALID_PHASE": ConflictError,
