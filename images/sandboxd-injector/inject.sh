@@ -12,4 +12,9 @@ fi
 # '/target/.': Operation not permitted"). /agenttier has no dot-entries at its top.
 cp -R -P --preserve=mode,timestamps /agenttier/* "$target"/
 test -x "$target/node/bin/node" && test -x "$target/bin/tini" && test -f "$target/sandboxd/sandboxd.mjs"
+# The exec containment (agenttier-reaper) and sandboxd's non-dumpable switch (agenttier-prctl.node) come
+# with the bundle when it was built with a C compiler; say so when they are missing (sandboxd still runs).
+for f in sandboxd/agenttier-reaper sandboxd/agenttier-prctl.node; do
+  test -e "$target/$f" || echo "agenttier-inject: WARNING: $f is missing; rebuild the bundle with a C compiler" >&2
+done
 echo "sandboxd injected into $target"

@@ -33,6 +33,7 @@ import {
   SqliteAuditLog,
   SqliteSecretStore,
   loadOrCreateSecretKey,
+  SqlitePreviewGrantStore,
   SqliteSessionStore,
   SqliteSandboxEvents,
   checkOidcSettings,
@@ -373,6 +374,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const apiKeys = new SqliteApiKeyStore(join(dataDir, 'state.db'));
   const auditLog = new SqliteAuditLog(join(dataDir, 'state.db'), auditRetentionFromEnv(process.env));
   const sessions = new SqliteSessionStore(join(dataDir, 'state.db'));
+  // Preview links and preview sessions survive a restart too (hashes only, single use kept).
+  const previewGrants = new SqlitePreviewGrantStore(join(dataDir, 'state.db'));
   if (oidc)
     logger.info({ issuer: oidc.issuer, audience: oidc.audience, login: Boolean(oidc.clientId) }, 'OIDC on');
   if (devAuth)
@@ -391,6 +394,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
     secrets,
     // Browser sessions (web UI login): cookies Secure and __Host- only when served over TLS.
     sessions: { store: sessions, secureCookies: tls !== undefined },
+    previewSessions: { store: previewGrants },
     ...(oidc ? { oidc } : {}),
     devAuth,
     sandboxdFor: (sb) => (bundle ? clients.get(sb) : undefined),
@@ -465,6 +469,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
         secrets.close();
         auditLog.close();
         sessions.close();
+        previewGrants.close();
         unwatchEvents();
         sandboxEvents.close();
         await store.close();

@@ -19,6 +19,7 @@ export { trustedProxiesFromEnv } from './http/trusted-proxies.ts';
 export { SqliteAuditLog, auditRetentionFromEnv } from './auth/sqlite-audit-log.ts';
 export type { AuditRetentionOpts } from './auth/sqlite-audit-log.ts';
 export { SqliteSessionStore } from './auth/session-store.ts';
+export { SqlitePreviewGrantStore } from './auth/sqlite-preview-grants.ts';
 export type { BrowserSessionOpts } from './routes/auth-session.ts';
 export { checkOidcSettings, oidcSettingsFromEnv } from './auth/oidc-settings.ts';
 export type { OidcSettings } from './auth/oidc-settings.ts';

@@ -212,6 +212,32 @@ describeOnRealCluster('helm install on a real node', { skipReason: reason }, () 
       term.close();
     });
 
+    it("contains the pod's exec trees and keeps sandboxd non-dumpable (reaper and prctl addon from the injector)", async () => {
+      // The exec's parent is its agenttier-reaper; sandboxd's /proc entries are root's (PR_SET_DUMPABLE 0),
+      // so the sandbox user cannot read its environment or attach to it.
+      const probe = await box.exec([
+        'sh',
+        '-c',
+        'read -r _ _ _ pp _ </proc/self/stat; cat /proc/$pp/comm; d=$(pgrep -f "^/opt/agenttier/node/bin/node /opt/agenttier/sandboxd/sandboxd.mjs"); ' +
+          'stat -c %u /proc/$d/environ; cat /proc/$d/environ >/dev/null 2>&1 && echo readable || echo refused',
+      ]);
+      expect(probe.stdout).toBe('agenttier-reape\n0\nrefused\n');
+      // An env-cleared double fork and a setsid child outlive nothing: they die with their exec.
+      const escaped = await box.exec([
+        'bash',
+        '-c',
+        "(env -i setsid sh -c 'sleep 8602 & sleep 8603' &); env -i setsid -f sleep 8604; " +
+          'while [ "$(ps -eo args= | grep -c \'^sleep 860\')" -lt 3 ]; do sleep 0.05; done; echo started',
+      ]);
+      expect(escaped.stdout).toBe('started\n');
+      await eventually(
+        async () =>
+          (await box.exec(['sh', '-c', "ps -eo args= | grep -c '^sleep 860' || true"])).stdout === '0\n',
+        'the escapes to die with their exec',
+        WAIT_MS,
+      );
+    });
+
     it('configures and invokes the agent through the router; the invoke is recorded', async () => {
       const configured = await box.agent.configure({
         files: [{ path: '/workspace/agent.sh', content: 'read line; echo "hello $line"\n' }],

@@ -21,6 +21,7 @@ import {
   SqliteAgentRecords,
   SqliteApiKeyStore,
   SqliteAuditLog,
+  SqlitePreviewGrantStore,
   SqliteSessionStore,
   checkOidcSettings,
   createServiceAccountReviewer,
@@ -203,6 +204,8 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
   const apiKeys = new SqliteApiKeyStore(agentRecordsPath);
   const auditLog = new SqliteAuditLog(agentRecordsPath, auditRetentionFromEnv(process.env));
   const sessions = new SqliteSessionStore(agentRecordsPath);
+  // Preview links and preview sessions outlive a router restart (hashes only, single use kept).
+  const previewGrants = new SqlitePreviewGrantStore(agentRecordsPath);
   let oidc: OidcSettings | undefined;
   try {
     oidc = opts.oidc ? checkOidcSettings(opts.oidc) : oidcSettingsFromEnv(process.env);
@@ -211,6 +214,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     apiKeys.close();
     auditLog.close();
     sessions.close();
+    previewGrants.close();
     throw err;
   }
   const saTokens =
@@ -227,6 +231,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
     apiKeys.close();
     auditLog.close();
     sessions.close();
+    previewGrants.close();
   };
   const adminKey = opts.adminKey ?? process.env.AGENTTIER_ADMIN_KEY;
   if (adminKey) {
@@ -267,6 +272,7 @@ export async function startRouter(opts: RouterProcessOpts = {}): Promise<RouterP
       store: sessions,
       secureCookies: opts.secureCookies ?? process.env.AGENTTIER_SECURE_COOKIES === 'true',
     },
+    previewSessions: { store: previewGrants },
     ...(oidc ? { oidc } : {}),
     ...(saTokens
       ? {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PlatformError } from '@agenttier/contract';
 import type { Identity } from '../context.ts';
@@ -27,6 +27,12 @@ export interface PreviewSessionOpts {
   sessionTtlMs?: number;
   /** Links and sessions each kept at most (oldest dropped first), so minting cannot grow memory. @default 10_000 */
   maxEntries?: number;
+  /**
+   * Where links and sessions live: by default the router's memory (a restart ends them); the local
+   * platform and the Kubernetes router pass a SQLite store so they survive restarts
+   * ({@link SqlitePreviewGrantStore}).
+   */
+  store?: PreviewGrantStore;
   nowMs?: () => number;
 }
 
@@ -35,12 +41,58 @@ export interface PreviewLink {
   expiresAt: string;
 }
 
-interface Grant {
+/** What a link or a session grants. */
+export interface PreviewGrant {
   who: Identity;
   target: PreviewTarget;
   /** Where the browser lands after the exchange (path and query on the preview origin). */
   path: string;
   expiresAtMs: number;
+}
+
+export type PreviewGrantKind = 'link' | 'session';
+
+/**
+ * Links and sessions, keyed by the SHA-256 (hex) of their secret: a stolen store or heap dump holds no
+ * usable token. Expired entries are never returned.
+ */
+export interface PreviewGrantStore {
+  /** Adds a grant; at most `max` of a kind are kept (oldest dropped first) and expired ones are dropped. */
+  put(kind: PreviewGrantKind, hash: string, grant: PreviewGrant, max: number, nowMs: number): void;
+  /** The live grant, removed in the same step (single use: two presentations cannot both get it). */
+  take(kind: PreviewGrantKind, hash: string, nowMs: number): PreviewGrant | undefined;
+  /** The live grant, kept. */
+  get(kind: PreviewGrantKind, hash: string, nowMs: number): PreviewGrant | undefined;
+  /** Removes every grant minted with API key `keyId`. */
+  deleteByKey(keyId: string): void;
+}
+
+/** The default store: two bounded maps in the router's memory. */
+export function memoryPreviewGrantStore(): PreviewGrantStore {
+  const maps: Record<PreviewGrantKind, Map<string, PreviewGrant>> = { link: new Map(), session: new Map() };
+  const live = (kind: PreviewGrantKind, hash: string, nowMs: number): PreviewGrant | undefined => {
+    const grant = maps[kind].get(hash);
+    if (grant && grant.expiresAtMs <= nowMs) {
+      maps[kind].delete(hash);
+      return undefined;
+    }
+    return grant;
+  };
+  return {
+    put(kind, hash, grant, max) {
+      putBounded(maps[kind], hash, grant, max);
+    },
+    take(kind, hash, nowMs) {
+      const grant = live(kind, hash, nowMs);
+      maps[kind].delete(hash);
+      return grant;
+    },
+    get: live,
+    deleteByKey(keyId) {
+      for (const map of Object.values(maps))
+        for (const [k, g] of map) if (g.who.keyId === keyId) map.delete(k);
+    },
+  };
 }
 
 export interface PreviewSessions {
@@ -93,9 +145,8 @@ export function createPreviewSessions(opts: PreviewSessionOpts = {}): PreviewSes
   const max = opts.maxEntries ?? 10_000;
   const now = opts.nowMs ?? Date.now;
   // Keyed by the SHA-256 of the secret: a lookup never compares secrets byte by byte, and a heap dump
-  // holds no usable token.
-  const links = new Map<string, Grant>();
-  const sessions = new Map<string, Grant>();
+  // or a copy of the database holds no usable token.
+  const store = opts.store ?? memoryPreviewGrantStore();
 
   const unauthenticated = (): PlatformError =>
     new PlatformError(
@@ -103,35 +154,23 @@ export function createPreviewSessions(opts: PreviewSessionOpts = {}): PreviewSes
       'this preview link is invalid, expired or already used; ask for a new one (`agenttier sandbox ports preview NAME PORT`, or POST /api/v1/sandboxes/{name}/ports/{port}/preview-link)',
     );
 
-  const lookup = (map: Map<string, Grant>, token: string): Grant | undefined => {
-    if (!TOKEN_RE.test(token)) return undefined;
-    const key = digest(token);
-    const grant = map.get(key);
-    if (!grant) return undefined;
-    // The map key is the digest; compare it again in constant time as a matter of habit.
-    if (!timingSafeEqual(Buffer.from(key), Buffer.from(digest(token)))) return undefined;
-    if (grant.expiresAtMs <= now()) {
-      map.delete(key);
-      return undefined;
-    }
-    return grant;
-  };
+  const keyOf = (token: string): string | undefined => (TOKEN_RE.test(token) ? digest(token) : undefined);
 
   return {
     mint(who, target, path) {
       const token = randomBytes(32).toString('base64url');
       const expiresAtMs = now() + linkTtlMs;
-      putBounded(links, digest(token), { who, target: { ...target }, path, expiresAtMs }, max);
+      store.put('link', digest(token), { who, target: { ...target }, path, expiresAtMs }, max, now());
       return { token, expiresAt: new Date(expiresAtMs).toISOString() };
     },
 
     exchange(token, target, secure) {
-      const grant = lookup(links, token);
-      // Single use: spent by any presentation, also one on the wrong host.
-      if (grant) links.delete(digest(token));
+      // Single use: spent by any presentation, also one on the wrong host (taking it is removing it).
+      const key = keyOf(token);
+      const grant = key === undefined ? undefined : store.take('link', key, now());
       if (!grant || !sameTarget(grant.target, target)) throw unauthenticated();
       const session = randomBytes(32).toString('base64url');
-      putBounded(sessions, digest(session), { ...grant, expiresAtMs: now() + sessionTtlMs }, max);
+      store.put('session', digest(session), { ...grant, expiresAtMs: now() + sessionTtlMs }, max, now());
       const attrs = [
         `${secure ? PREVIEW_COOKIE_TLS : PREVIEW_COOKIE}=${session}`,
         'Path=/',
@@ -146,7 +185,8 @@ export function createPreviewSessions(opts: PreviewSessionOpts = {}): PreviewSes
     identityFor(headers, target) {
       for (const name of [PREVIEW_COOKIE_TLS, PREVIEW_COOKIE]) {
         for (const value of cookieValues(headers.cookie, name)) {
-          const grant = lookup(sessions, value);
+          const key = keyOf(value);
+          const grant = key === undefined ? undefined : store.get('session', key, now());
           if (grant && sameTarget(grant.target, target)) return grant.who;
         }
       }
@@ -154,7 +194,7 @@ export function createPreviewSessions(opts: PreviewSessionOpts = {}): PreviewSes
     },
 
     forgetKey(keyId) {
-      for (const map of [links, sessions]) for (const [k, g] of map) if (g.who.keyId === keyId) map.delete(k);
+      store.deleteByKey(keyId);
     },
   };
 }
