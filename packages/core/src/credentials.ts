@@ -52,6 +52,15 @@ export function credentialProblems(
 }
 
 /**
+ * Whether `name` may be set from a secret: a variable name, and not one of the platform's own
+ * (`AGENTTIER_…`: sandboxd's socket, token and roots are passed that way, and which of two equal names
+ * a program sees depends on how it reads its environment).
+ */
+export function credentialEnvNameOk(name: string): boolean {
+  return ENV_NAME_RE.test(name) && !name.startsWith('AGENTTIER_');
+}
+
+/**
  * The environment a credential's secret gives: `envPrefix + KEY` for each key. A key that cannot be a
  * variable name (`tls.crt`) is an error naming it, never skipped: a missing variable is found late.
  */
@@ -63,7 +72,7 @@ export function credentialEnv(
   const badKeys: string[] = [];
   for (const [key, value] of values) {
     const name = `${ref.envPrefix ?? ''}${key}`;
-    if (!ENV_NAME_RE.test(name)) badKeys.push(key);
+    if (!credentialEnvNameOk(name)) badKeys.push(key);
     else env.push({ name, value: Buffer.from(value).toString('utf8') });
   }
   return { env, badKeys };

@@ -35,7 +35,7 @@ export {
   resolveTemplateChain,
 } from './template-merge.ts';
 export type { EffectiveSandbox, TemplateLookup } from './template-merge.ts';
-export { credentialEnv, credentialProblems } from './credentials.ts';
+export { credentialEnv, credentialEnvNameOk, credentialProblems } from './credentials.ts';
 export type { SecretMeta, SecretStore } from './secret-store.ts';
 export { TerminalError } from './reconcile-result.ts';
 export { templateLookup } from './sandbox-reconciler.ts';

@@ -1,6 +1,6 @@
 import type { V1EnvFromSource, V1Secret, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { CredentialRef, Sandbox } from '@agenttier/contract';
-import { ENV_NAME_RE } from '@agenttier/contract';
+import { credentialEnvNameOk } from '@agenttier/core';
 
 /**
  * A Secret may be handed to sandboxes only when it says so with this label: a namespace holds other
@@ -72,7 +72,7 @@ export function credentialSecretProblem(
   }
   if ((ref.mountAs ?? 'env') === 'env') {
     const keys = [...Object.keys(secret.data ?? {}), ...Object.keys(secret.stringData ?? {})];
-    const bad = keys.filter((k) => !ENV_NAME_RE.test(`${ref.envPrefix ?? ''}${k}`));
+    const bad = keys.filter((k) => !credentialEnvNameOk(`${ref.envPrefix ?? ''}${k}`));
     if (bad.length) {
       return `Secret "${name}" has keys that cannot be environment variable names (${bad.join(', ')}); mount it with mountAs "file" or rename the keys`;
     }

@@ -496,7 +496,7 @@ export class DockerRuntime implements Runtime {
       if (out.badKeys.length > 0) {
         throw new TerminalError(
           'UNPROCESSABLE',
-          `secret "${ref.secretName}" has keys that cannot be environment variable names (${out.badKeys.join(', ')}); mount it with mountAs "file" or rename the keys`,
+          `secret "${ref.secretName}" has keys that cannot be environment variable names or are the platform's own AGENTTIER_ variables (${out.badKeys.join(', ')}); mount it with mountAs "file" or rename the keys`,
         );
       }
       env.push(...out.env.map((e) => `${e.name}=${e.value}`));

@@ -1,8 +1,7 @@
 import type { FieldIssue } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { EffectiveSandbox, SecretStore } from '@agenttier/core';
-import { credentialProblems } from '@agenttier/core';
-import { ENV_NAME_RE } from '@agenttier/contract';
+import { credentialEnvNameOk, credentialProblems } from '@agenttier/core';
 
 /**
  * A create's merged credentials, checked before anything is stored: where files go (400), and, with a
@@ -37,12 +36,12 @@ export async function checkCredentials(
       continue;
     }
     if ((ref.mountAs ?? 'env') !== 'env') continue;
-    const bad = meta.keys.filter((k) => !ENV_NAME_RE.test(`${ref.envPrefix ?? ''}${k}`));
+    const bad = meta.keys.filter((k) => !credentialEnvNameOk(`${ref.envPrefix ?? ''}${k}`));
     if (bad.length > 0) {
       missing.push({
         field,
         rule: 'env_name',
-        message: `secret "${ref.secretName}" has keys that cannot be environment variable names (${bad.join(', ')}); mount it with mountAs "file" or rename the keys`,
+        message: `secret "${ref.secretName}" has keys that cannot be environment variable names or are the platform's own AGENTTIER_ variables (${bad.join(', ')}); mount it with mountAs "file" or rename the keys`,
       });
     }
   }

@@ -123,6 +123,14 @@ describe('secret routes', () => {
     const bad = await call(bob, 'POST', '/api/v1/sandboxes', { name: 'b', template: 'with-creds' });
     expect([bad.statusCode, bad.json().details[0].rule]).toEqual([422, 'env_name']);
     expect(bad.json().message).toContain('not-a-var');
+    // Nor may a secret set the platform's own variables (sandboxd's token, socket, roots).
+    await call(bob, 'PUT', '/api/v1/secrets/sneaky', { stringData: { SANDBOXD_TOKEN: 'x' } });
+    const platformVar = await call(bob, 'POST', '/api/v1/sandboxes', {
+      name: 'b',
+      template: 'general-coding',
+      credentials: [{ secretName: 'sneaky', envPrefix: 'AGENTTIER_' }],
+    });
+    expect([platformVar.statusCode, platformVar.json().details[0].rule]).toEqual([422, 'env_name']);
     const asFiles = await call(bob, 'POST', '/api/v1/sandboxes', {
       name: 'b',
       template: 'general-coding',
@@ -229,6 +237,19 @@ describe('secret routes', () => {
       ).toBe(403);
     }
     expect(await secrets.list('alice')).toEqual([]);
+  });
+
+  it('cap how many secrets one user keeps; replacing one is not a new one', async () => {
+    for (let i = 0; i < 200; i++)
+      await secrets.put('alice', 'default', `s${i}`, new Map([['A', new Uint8Array([1])]]));
+    const over = await call(alice, 'PUT', '/api/v1/secrets/one-more', { stringData: { A: VALUE } });
+    expect([over.statusCode, over.json().code]).toEqual([403, 'QUOTA_EXCEEDED']);
+    expect((await call(alice, 'PUT', '/api/v1/secrets/s0', { stringData: { A: VALUE } })).statusCode).toBe(
+      200,
+    );
+    expect(
+      (await call(bob, 'PUT', '/api/v1/secrets/one-more', { stringData: { A: VALUE } })).statusCode,
+    ).toBe(201);
   });
 
   it('answer 501 on a server without a secret store', async () => {
