@@ -115,6 +115,17 @@ async function throughput(url: string, headers: Record<string, string>): Promise
   return { perSec: r.requests / r.seconds, cpuUsPerReq: (cpu.user + cpu.system) / r.requests };
 }
 
+/**
+ * CPU time (ms) the processes inside `container` have used so far (the engine's cgroup accounting):
+ * what the container's own start cost, independent of how busy the rest of the machine is.
+ */
+async function containerCpuMs(container: string): Promise<number> {
+  const stats = (await engine.getContainer(container).stats({ stream: false, 'one-shot': true } as {
+    stream: false;
+  })) as { cpu_stats?: { cpu_usage?: { total_usage?: number } } };
+  return (stats.cpu_stats?.cpu_usage?.total_usage ?? NaN) / 1e6;
+}
+
 async function untilExecOk(name: string, pollMs = 20) {
   for (;;) {
     const res = await post(`/sandboxes/${name}/exec`, { command: 'true' });
@@ -134,7 +145,9 @@ async function untilGone(name: string) {
  * settings until every container answers an Engine API exec (polled every 50 ms). Rounds alternate
  * which side goes first.
  */
-async function concurrentCreates(round: number): Promise<{ at: number; raw: number }> {
+async function concurrentCreates(
+  round: number,
+): Promise<{ at: number; raw: number; atCpu: number[]; rawCpu: number[] }> {
   const names = Array.from({ length: concurrent }, (_, i) => `bench-c${round}-${i}`);
   const rawNames = names.map((n) => `${n}-raw-${process.pid}`);
   const atSide = () =>
@@ -182,10 +195,13 @@ async function concurrentCreates(round: number): Promise<{ at: number; raw: numb
     raw = await rawSide();
     at = await atSide();
   }
+  // Read after both sides (each container has answered its exec by then and idles).
+  const atCpu = await Promise.all(names.map((n) => containerCpuMs(`agenttier-default-${n}`)));
+  const rawCpu = await Promise.all(rawNames.map(containerCpuMs));
   await Promise.all(names.map((n) => fetch(`${base}/sandboxes/${n}`, { method: 'DELETE' })));
   await docker('rm', '-f', ...rawNames);
   await Promise.all(names.map(untilGone));
-  return { at, raw };
+  return { at, raw, atCpu, rawCpu };
 }
 
 try {
@@ -224,10 +240,14 @@ try {
   // 4. Many creates at once (first: the machine is quietest before the other sections).
   const atConcurrent: number[] = [];
   const rawConcurrent: number[] = [];
+  const atContainerCpu: number[] = [];
+  const rawContainerCpu: number[] = [];
   for (let round = 0; round < (sections.has('concurrent') ? concurrentRounds : 0); round++) {
-    const { at, raw } = await concurrentCreates(round);
+    const { at, raw, atCpu, rawCpu } = await concurrentCreates(round);
     atConcurrent.push(at);
     rawConcurrent.push(raw);
+    atContainerCpu.push(...atCpu);
+    rawContainerCpu.push(...rawCpu);
   }
 
   // 2. Exec round trip on one running sandbox / container.
@@ -356,6 +376,11 @@ try {
     );
     console.log(row(`  ${concurrent}× docker run -d + first exec (raw)`, rawConcurrent));
     console.log(row(`  ${concurrent}× AgentTier POST /sandboxes + first /exec`, atConcurrent, rawConcurrent));
+    console.log(
+      'CPU used inside each container by then (cgroup accounting; sandboxd and its start-up vs sleep)',
+    );
+    console.log(row('  docker run -d container (raw)', rawContainerCpu));
+    console.log(row('  AgentTier sandbox container', atContainerCpu, rawContainerCpu));
     console.log('');
   }
   if (atCreate.length) {
