@@ -115,9 +115,11 @@ describe('a live sandboxd', () => {
   });
 
   it('keeps a call that runs longer than the connect timeout (the liveness probe answers)', async () => {
-    const c = createSandboxdClient({ socketPath: sd.socketPath }, sd.token, { connectTimeoutMs: 100 });
+    // The probe itself must answer within the connect timeout: 100 ms failed a CI run at load 45, so
+    // the timeout is generous and the call runs well past it.
+    const c = createSandboxdClient({ socketPath: sd.socketPath }, sd.token, { connectTimeoutMs: 1_500 });
     clients.push(c);
-    const r = await c.exec({ command: ['sh', '-c', 'sleep 0.6; echo done'] });
+    const r = await c.exec({ command: ['sh', '-c', 'sleep 5; echo done'] });
     expect(r).toMatchObject({ stdout: 'done\n', exitCode: 0 });
   });
 });

@@ -150,6 +150,8 @@ function validateTimeout(v: unknown, name: string): number | undefined {
   return v;
 }
 
+/** How long a reaper's exit waits for its last status line before its own status stands for the command's. */
+const REAPER_STATUS_WAIT_MS = 2_000;
 const SPAWN_EXIT_CODES: Record<string, number> = { ENOENT: 127, EACCES: 126, ENOEXEC: 126, EISDIR: 126 };
 
 /** A process started by sandboxd (unary exec, background process, or the start hook). */
@@ -692,21 +694,45 @@ export class ProcessManager {
     };
     child.stdout?.once('close', streamClosed);
     child.stderr?.once('close', streamClosed);
+    // Under the reaper, its own exit stands for the command's only when the reaper could not report
+    // (killed first): the status line ("S 15" for a command killed by SIGTERM) may still sit unread
+    // in descriptor 3 when Node handles the exit, so the reaper's status (143) waits for that stream
+    // to end. A bounded wait: nothing but reapers holds descriptor 3 (close-on-exec).
+    let reaperExit: [number | null, NodeJS.Signals | null] | undefined;
+    let statusDone = !reaper;
+    let statusWait: NodeJS.Timeout | undefined;
+    const reaperEnded = (): void => {
+      if (!reaperExit) return;
+      if (statusDone) {
+        clearTimeout(statusWait);
+        mainExited(...reaperExit);
+      } else if (!statusWait) {
+        const [code, sig] = reaperExit;
+        statusWait = setTimeout(() => mainExited(code, sig), REAPER_STATUS_WAIT_MS);
+        statusWait.unref();
+      }
+    };
+    const childExited = (code: number | null, sig: NodeJS.Signals | null): void => {
+      if (!reaper) return mainExited(code, sig);
+      reaperExit ??= [code, sig];
+      reaperEnded();
+    };
     child.once('exit', (code, sig) => {
       // Under the reaper this is the reaper ending: after the command (already reported), or killed
       // before it could report (then the command's status is the reaper's). Either way whatever it
       // still held is reparented to the container's init now: kill all of that (a standby's own
       // listener does that already).
-      mainExited(code, sig);
+      childExited(code, sig);
       if (reaper && !standby) this.opts.onReaperExit?.();
     });
-    if (child.exitCode !== null || child.signalCode !== null) mainExited(child.exitCode, child.signalCode);
+    if (child.exitCode !== null || child.signalCode !== null) childExited(child.exitCode, child.signalCode);
     child.on('error', (err) => this.opts.log.warn('child process error', { id: proc.id, err }));
 
     if (reaper) {
       const lines = reaperStatusLines(child.stdio[3] as Readable);
       const first = (await lines.next()).value as ReaperStatus | undefined;
       if (first?.kind !== 'running') {
+        statusDone = true;
         // The reaper could not start the command (or died before it could tell): the same answers as
         // a failed spawn, and nothing of it is left running.
         killGroup(pid, 'SIGKILL');
@@ -715,11 +741,18 @@ export class ProcessManager {
         return;
       }
       void (async () => {
-        for (let r = await lines.next(); !r.done; r = await lines.next()) {
-          const st = r.value;
-          if (st.kind === 'exited') mainExited(st.code, null);
-          else if (st.kind === 'signaled')
-            mainExited(null, (signalNameOf(st.signal) ?? null) as NodeJS.Signals | null);
+        try {
+          for (let r = await lines.next(); !r.done; r = await lines.next()) {
+            const st = r.value;
+            if (st.kind === 'exited') mainExited(st.code, null);
+            else if (st.kind === 'signaled')
+              mainExited(null, (signalNameOf(st.signal) ?? null) as NodeJS.Signals | null);
+          }
+        } catch {
+          // A broken status pipe: the reaper's own exit status stands.
+        } finally {
+          statusDone = true;
+          reaperEnded();
         }
       })();
     }

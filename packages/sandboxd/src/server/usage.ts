@@ -179,14 +179,20 @@ export class UsageSampler {
    * Measures now; `storagePath` (the workspace mount) is statfs'd. Without one, storage is null with
    * `noStorageReason`.
    */
-  measure(storagePath: string | undefined, noStorageReason = 'no workspace path given'): Promise<MeasuredUsage> {
+  measure(
+    storagePath: string | undefined,
+    noStorageReason = 'no workspace path given',
+  ): Promise<MeasuredUsage> {
     this.inFlight ??= this.measureOnce(storagePath, noStorageReason).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
   }
 
-  private async measureOnce(storagePath: string | undefined, noStorageReason: string): Promise<MeasuredUsage> {
+  private async measureOnce(
+    storagePath: string | undefined,
+    noStorageReason: string,
+  ): Promise<MeasuredUsage> {
     this.layout ??= detectCgroup(this.root);
     const layout = await this.layout;
     const unavailable: Partial<Record<UsageSection, string>> = {};
