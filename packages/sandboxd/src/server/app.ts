@@ -88,7 +88,8 @@ export interface SandboxdOptions {
   cgroupRoot?: string | undefined;
   /**
    * Standby reapers for execs and for terminals (standby.ts): what still starts while the sandbox's
-   * processes fill its pids limit. Each holds two of its pids. @default 1 each
+   * processes fill its pids limit. Each holds two of its pids (a terminal's also a thread of
+   * node-pty's). @default 1 each
    */
   standby?: { processes: number; terminals: number } | undefined;
   version: string;

@@ -51,8 +51,8 @@ export interface TerminalManagerOpts {
   onReaperExit?: () => void;
   /**
    * Standby terminals (a pty with a reaper whose child waits for its shell, standby.ts) kept so a
-   * terminal opens while the sandbox's processes fill its pids limit; each holds two pids. Needs
-   * `reaper`. @default 0
+   * terminal opens while the sandbox's processes fill its pids limit; each holds three pids (reaper,
+   * child, node-pty's waiting thread). Needs `reaper`. @default 0
    */
   standbyCount?: number;
   /** Called before a terminal starts (sandboxd fills the other standbys then). */
