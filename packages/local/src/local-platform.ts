@@ -104,7 +104,7 @@ export interface LocalPlatformOpts {
    * How `storage.size` is enforced: `loop` gives each workspace its own ext4 image of that size (needs
    * root, a local Docker engine, losetup and mkfs.ext4; refuses to start otherwise), `off` uses plain
    * engine volumes that may fill the host's disk, `auto` is `loop` where it can work and `off` with a
-   * warning elsewhere (Podman, a remote engine, not root). @default env AGENTTIER_WORKSPACE_QUOTA or 'auto'
+   * warning elsewhere (a rootless or remote engine, not root). @default env AGENTTIER_WORKSPACE_QUOTA or 'auto'
    */
   workspaceQuota?: 'auto' | 'loop' | 'off';
   /**
@@ -183,8 +183,8 @@ export function createLimitsOf(opts: LocalPlatformOpts): CreateLimitOpts {
 }
 
 /**
- * The loop workspaces for `mode`, or undefined with the reason they are off. Only a Docker engine on a
- * local unix socket sees this host's mounts the way the loop mount needs.
+ * The loop workspaces for `mode`, or undefined with the reason they are off. Only a rootful engine
+ * (Docker or Podman) on a local unix socket sees this host's mounts the way the loop mount needs.
  */
 async function workspacesFor(
   mode: 'auto' | 'loop' | 'off',
@@ -198,10 +198,12 @@ async function workspacesFor(
     reason = `the engine (${dockerHost}) is not on this machine's unix socket`;
   }
   if (!reason) {
-    const version = await docker.version().catch(() => undefined);
-    const podman = version?.Components?.some((c) => /podman/i.test(c.Name));
-    if (podman)
-      reason = 'the engine is Podman (its volumes are not checked with loop-mounted workspaces yet)';
+    // Rootful Podman binds the loop-mounted filesystem like Docker does (workspace-quota.int.test.ts
+    // passes on both); a rootless one cannot hand a root-owned mount to its user namespace.
+    const info = (await docker.info().catch(() => undefined)) as
+      { Rootless?: boolean; SecurityOptions?: string[] } | undefined;
+    if (info?.Rootless === true || info?.SecurityOptions?.some((o) => o.includes('name=rootless')))
+      reason = 'the engine runs rootless';
   }
   if (!reason) return { workspaces: new LoopWorkspaces(join(dataDir, 'workspaces')) };
   if (mode === 'loop') throw new Error(`--workspace-quota loop is not possible here: ${reason}`);
