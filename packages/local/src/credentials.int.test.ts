@@ -180,6 +180,44 @@ describe('credentials on the local platform', () => {
     expect(containers).toEqual([]);
   }, 90_000);
 
+  it("shows a viewer no part of a secret the engine refuses (a NUL byte in an env value), in the sandbox's message or its events", async () => {
+    // runc refuses such a variable and quotes the whole NAME=value in its error; the message and the
+    // events feed are readable by viewers, who may not read env, let alone a secret.
+    const [head, tail] = [randomBytes(12).toString('hex'), randomBytes(12).toString('hex')];
+    const put = await call(alice, 'PUT', `/api/v1/secrets/nul?namespace=${ns}`, {
+      data: { TOKEN: Buffer.from(`${head}\0${tail}`).toString('base64') },
+    });
+    expect(put.status, put.text).toBe(201);
+    const created = await call(alice, 'POST', '/api/v1/sandboxes', {
+      name: 'nul-box',
+      namespace: ns,
+      template: 'general-coding',
+      credentials: [{ secretName: 'nul', envPrefix: 'NUL_' }],
+    });
+    expect(created.status, created.text).toBe(201);
+    const shared = await call(alice, 'PUT', `/api/v1/sandboxes/nul-box/shares/bob?namespace=${ns}`, {
+      role: 'viewer',
+    });
+    expect(shared.status, shared.text).toBe(200);
+    const seen = await eventually(
+      async () => {
+        const sb = await sandbox(bob, 'nul-box');
+        // Retried with back-off ("Retrying after an error: …") or refused for good (Error).
+        return (sb.status === 'Error' || /error/i.test(sb.message)) && sb;
+      },
+      'nul-box failed',
+      90_000,
+    );
+    const events = await call(bob, 'GET', `/api/v1/sandboxes/nul-box/events?namespace=${ns}`);
+    expect(events.status, events.text).toBe(200);
+    for (const text of [JSON.stringify(seen), events.text]) {
+      expect(text).not.toContain(head);
+      expect(text).not.toContain(tail);
+    }
+    expect(seen.status).toBe('Error');
+    expect(seen.message).toContain('NUL_TOKEN');
+  }, 120_000);
+
   it('puts a sandbox whose secret was deleted into Error with a message naming the secret', async () => {
     await call(alice, 'PUT', `/api/v1/secrets/temp?namespace=${ns}`, { stringData: { A: 'x' } });
     const created = await call(alice, 'POST', '/api/v1/sandboxes', {

@@ -412,6 +412,15 @@ export class DockerRuntime implements Runtime {
         : {}),
       ...(this.opts.runtimeClasses ? { runtimeClasses: this.opts.runtimeClasses } : {}),
     });
+    // runc refuses a NUL in an env value and quotes the whole NAME=value in its error, which would
+    // become the sandbox's message and events (viewers read both): refuse it here, naming only the names.
+    const withNul = (spec.Env ?? []).filter((e) => e.includes('\0')).map((e) => e.slice(0, e.indexOf('=')));
+    if (withNul.length > 0) {
+      throw new TerminalError(
+        'UNPROCESSABLE',
+        `environment variables ${withNul.join(', ')} have a NUL byte in their value, which no process environment can hold; mount such a secret with mountAs "file"`,
+      );
+    }
     try {
       const created = await this.opts.docker.createContainer(spec);
       this.opts.onStep?.('container-created', sandbox);
