@@ -1,14 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPlatform } from './local-platform.ts';
-import {
-  api,
-  removeDir,
-  removeEngineObjects,
-  startTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { api, startTestPlatform, stopTestPlatform, testNamespace, waitForPhase } from './testing/platform.ts';
 import { collectSse, readSse } from './testing/sse.ts';
 
 const ns = testNamespace('it-agent');
@@ -53,9 +46,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
+  await stopTestPlatform(platform, { namespace: ns });
 });
 
 describe('agent mode: /configure and /invoke', () => {

@@ -5,9 +5,8 @@ import type { LocalPlatform } from './local-platform.ts';
 import {
   api,
   dockerHost,
-  removeDir,
-  removeEngineObjects,
   startTestPlatform,
+  stopTestPlatform,
   testNamespace,
   waitForPhase,
 } from './testing/platform.ts';
@@ -33,9 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
+  await stopTestPlatform(platform, { namespace: ns });
 });
 
 describe('local platform on a real Docker engine', () => {

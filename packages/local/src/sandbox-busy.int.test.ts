@@ -9,9 +9,8 @@ import type { TestPlatform } from './testing/platform.ts';
 import {
   api,
   execIn,
-  removeDir,
-  removeEngineObjects,
   startTestPlatform,
+  stopTestPlatform,
   testNamespace,
   waitForPhase,
 } from './testing/platform.ts';
@@ -28,9 +27,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
+  await stopTestPlatform(platform, { namespace: ns });
 });
 
 const q = `namespace=${ns}`;

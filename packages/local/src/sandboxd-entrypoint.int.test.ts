@@ -10,9 +10,8 @@ import type { LocalPlatform } from './local-platform.ts';
 import {
   api,
   dockerHost,
-  removeDir,
-  removeEngineObjects,
   startTestPlatform,
+  stopTestPlatform,
   testNamespace,
   waitForPhase,
 } from './testing/platform.ts';
@@ -25,9 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
+  await stopTestPlatform(platform, { namespace: ns });
 });
 
 describe('the sandboxd entrypoint', () => {

@@ -2,14 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { LocalPlatform } from './local-platform.ts';
-import {
-  api,
-  removeDir,
-  removeEngineObjects,
-  startTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { api, startTestPlatform, stopTestPlatform, testNamespace, waitForPhase } from './testing/platform.ts';
 import { readSse } from './testing/sse.ts';
 import { requestWithHost } from '@agenttier/server/testing';
 
@@ -32,9 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
+  await stopTestPlatform(platform, { namespace: ns });
 });
 
 /** Opens a terminal WebSocket and collects its output text. */

@@ -11,9 +11,8 @@ import type { TestPlatform } from './testing/platform.ts';
 import {
   api,
   execIn,
-  removeDir,
-  removeEngineObjects,
   startTestPlatform,
+  stopTestPlatform,
   testNamespace,
   waitForPhase,
 } from './testing/platform.ts';
@@ -30,9 +29,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
+  await stopTestPlatform(platform, { namespace: ns });
 });
 
 /** sandboxd's pid as the sandbox sees it: the parent of the exec's agenttier-reaper. */

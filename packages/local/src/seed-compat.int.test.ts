@@ -3,9 +3,8 @@ import { createDockerClient } from '@agenttier/platform-local';
 import {
   api,
   dockerHost,
-  removeDir,
-  removeEngineObjects,
   startTestPlatform,
+  stopTestPlatform,
   testNamespace,
   waitForPhase,
 } from './testing/platform.ts';
@@ -27,9 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
+  await stopTestPlatform(platform, { namespace: ns });
 });
 
 /** The seed web UI's request: JSON declared, no body at all. */

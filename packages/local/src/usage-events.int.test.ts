@@ -11,9 +11,8 @@ import type { TestPlatform } from './testing/platform.ts';
 import {
   api,
   execIn,
-  removeDir,
-  removeEngineObjects,
   startTestPlatform,
+  stopTestPlatform,
   testNamespace,
   waitForPhase,
 } from './testing/platform.ts';
@@ -41,9 +40,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (platform) removeDir(platform.dataDir);
+  await stopTestPlatform(platform, { namespace: ns });
 });
 
 const usage = () => api(base, 'GET', `/api/v1/sandboxes/meter/usage${q}`);
