@@ -2,11 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { createApp } from './app.ts';
 import type { CreateLimitOpts } from './create-limits.ts';
 import { CreateLimiter, TokenBuckets } from './create-limits.ts';
+import { seededStore } from './testing/seeded-store.ts';
 
 describe('TokenBuckets', () => {
   it('allows a burst, then one take per refill interval, and says how long to wait', () => {
@@ -75,8 +75,7 @@ describe('create limits on the REST API', () => {
   });
 
   async function start(createLimits: CreateLimitOpts): Promise<FastifyInstance> {
-    store = new SqliteStore({ path: ':memory:' });
-    for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+    store = await seededStore();
     app = createApp({
       store,
       dataPlaneFor: async () => {

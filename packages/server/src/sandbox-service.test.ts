@@ -2,16 +2,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Resource, Sandbox } from '@agenttier/contract';
 import { PlatformError, isPlatformError } from '@agenttier/contract';
 import type { Store } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { DEV_IDENTITY } from './context.ts';
 import { createSandboxService, requireRunning } from './sandbox-service.ts';
+import { seededStore } from './testing/seeded-store.ts';
 
 let sqlite: SqliteStore;
 
 beforeEach(async () => {
-  sqlite = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await sqlite.create(structuredClone(t));
+  sqlite = await seededStore();
 });
 
 afterEach(async () => {

@@ -4,10 +4,11 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import type { Sandbox, SandboxPhase } from '@agenttier/contract';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { createApp } from './app.ts';
 import { prefersJson } from './http/accept.ts';
 import { SERVER_VERSION } from './version.ts';
+import { seededStore } from './testing/seeded-store.ts';
 
 /**
  * What the seed product's own clients send, verbatim, and what they need back (issue 14): the web UI's
@@ -19,8 +20,7 @@ let store: SqliteStore;
 let app: FastifyInstance;
 
 beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   app = createApp({
     store,
     dataPlaneFor: async () => {

@@ -7,8 +7,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import { createApp } from '../app.ts';
@@ -18,6 +16,7 @@ import { requestWithHost } from '../testing/host-request.ts';
 import { ROUTE_ACCESS } from './access-rules.ts';
 import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let keys: SqliteApiKeyStore;
 let app: FastifyInstance;
@@ -42,8 +41,7 @@ async function issue(id: string, isAdmin: boolean): Promise<{ key: string; keyId
 }
 
 beforeEach(async () => {
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   app = createApp({
     store,

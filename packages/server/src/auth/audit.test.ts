@@ -6,13 +6,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
 import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let keys: SqliteApiKeyStore;
 let audit: SqliteAuditLog;
@@ -32,8 +31,7 @@ async function issue(id: string, isAdmin: boolean): Promise<string> {
 }
 
 beforeEach(async () => {
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   audit = new SqliteAuditLog(':memory:');
   app = createApp({

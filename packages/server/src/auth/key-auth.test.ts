@@ -7,8 +7,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import { createApp } from '../app.ts';
@@ -16,6 +14,7 @@ import { UNDOCUMENTED_ROUTES, routeTableOf } from '../openapi.ts';
 import { accessRuleOf } from './access-rules.ts';
 import { API_KEY_RE, generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let keys: SqliteApiKeyStore;
 let app: FastifyInstance;
@@ -37,8 +36,7 @@ async function issue(owner: { id: string; isAdmin: boolean }, expiresAt?: string
 
 beforeEach(async () => {
   clockMs = Date.now();
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   app = createApp({
     store,

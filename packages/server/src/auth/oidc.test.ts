@@ -10,8 +10,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { pino } from 'pino';
 import { SignJWT, base64url, exportJWK, exportSPKI, importJWK } from 'jose';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
 import type { TestOidcProvider, TestSigningKey } from '@agenttier/testkit/oidc';
@@ -20,6 +18,7 @@ import { createBearerAuthenticator } from './bearer-auth.ts';
 import type { OidcVerifier } from './oidc-verifier.ts';
 import { createOidcVerifier } from './oidc-verifier.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 const AUD = 'https://agenttier.test/api';
 let k1: TestSigningKey;
@@ -63,8 +62,7 @@ beforeAll(async () => {
 afterAll(async () => idp.close());
 
 async function buildApp(issuer: string, fetchTimeoutMs = 5000): Promise<void> {
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   verifier = createOidcVerifier(
     {

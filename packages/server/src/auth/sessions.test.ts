@@ -6,13 +6,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
 import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteSessionStore } from './session-store.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let keys: SqliteApiKeyStore;
 let sessions: SqliteSessionStore;
@@ -34,8 +33,7 @@ async function issue(id: string, isAdmin = false): Promise<{ key: string; keyId:
 
 async function build(secureCookies: boolean): Promise<void> {
   clockMs = Date.now();
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   sessions = new SqliteSessionStore(':memory:', { nowMs: () => clockMs, maxPerUser: 3 });
   app = createApp({

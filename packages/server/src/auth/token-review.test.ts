@@ -6,14 +6,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
 import type { FakeTokenReview } from '../testing/fake-token-review.ts';
 import { createFakeTokenReview } from '../testing/fake-token-review.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { createServiceAccountReviewer, serviceAccountUserId } from './token-review.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let app: FastifyInstance;
 let keys: SqliteApiKeyStore;
@@ -25,8 +24,7 @@ beforeEach(async () => {
   clockMs = Date.now();
   kube = createFakeTokenReview();
   reviewer = createServiceAccountReviewer({ review: kube.review, cacheTtlMs: 10_000, nowMs: () => clockMs });
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   app = createApp({
     store,

@@ -23,8 +23,7 @@ import { WebSocket } from 'ws';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createSandboxdClient } from '@agenttier/sandboxd';
 import { eventually } from '@agenttier/testkit';
@@ -34,6 +33,7 @@ import { SLOW_VIEWER_BYTES, streamInvoke } from '../routes/agent.ts';
 import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import { createApp } from '../app.ts';
 import { SandboxdDataPlane } from './sandboxd-data-plane.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 const OFFER_BYTES = 1.5 * 1024 * 1024 * 1024;
 
@@ -83,8 +83,7 @@ beforeAll(async () => {
     });
   });
   client = createSandboxdClient({ socketPath }, 'x'.repeat(32));
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   const plane = new SandboxdDataPlane(() => client, noFallback);
   app = createApp({
     store,

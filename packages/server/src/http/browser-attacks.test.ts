@@ -19,12 +19,12 @@ import { launchChromium } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import { createApp } from '../app.ts';
 import { rawRequest } from '../testing/raw-http.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 const REBIND_NAME = 'rebind.attacker.test';
 
@@ -90,8 +90,7 @@ const wanted = async (name: string) =>
   (await store.get<Sandbox>('Sandbox', { namespace: 'default', name }))!.spec.desiredState ?? 'Running';
 
 beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   app = createApp({
     store,
     dataPlaneFor: async () => ({}) as DataPlane,

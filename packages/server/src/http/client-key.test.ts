@@ -8,13 +8,13 @@ import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane, ExecOutcome } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
 import { createApp } from '../app.ts';
 import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { addressKey, clientKey } from './client-key.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 describe('addressKey', () => {
   it('folds loopback into one key and IPv6 into its /64', () => {
@@ -47,8 +47,7 @@ let release: () => void = () => undefined;
 const key: Record<string, string> = {};
 
 beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   for (const [id, isAdmin] of [
     ['alice', true],

@@ -7,10 +7,10 @@ import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane, ExecOutcome } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
 import { createApp } from '../app.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 const CAP = 4;
 let store: SqliteStore;
@@ -20,8 +20,7 @@ let release: () => void = () => undefined;
 let gate: Promise<void>;
 
 beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   gate = new Promise((r) => (release = r));
   started = 0;
   const plane = {

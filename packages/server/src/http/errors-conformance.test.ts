@@ -9,19 +9,18 @@ import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { ERROR_STATUS, isErrorCode } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { createApp } from '../app.ts';
 import type { RawResponse } from '../testing/raw-http.ts';
 import { rawRequest } from '../testing/raw-http.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let store: SqliteStore;
 let app: FastifyInstance;
 let port: number;
 
 beforeAll(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   app = createApp({
     store,
     dataPlaneFor: async () => ({}) as DataPlane,

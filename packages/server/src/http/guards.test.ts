@@ -11,10 +11,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { createApp } from '../app.ts';
 import { requestWithHost } from '../testing/host-request.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let store: SqliteStore;
 let app: FastifyInstance;
@@ -22,8 +22,7 @@ let base: string;
 let port: number;
 
 beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   app = createApp({
     store,
     dataPlaneFor: async () => ({}) as DataPlane,

@@ -12,10 +12,10 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
 import { createApp } from '../app.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 const MAX_CONNECTIONS = 300;
 const ATTACK_CONNECTIONS = 3000;
@@ -29,8 +29,7 @@ let report = { open: 0, opened: 0, closedByServer: 0 };
 const descriptors = () => readdirSync('/proc/self/fd').length;
 
 beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   app = createApp({
     store,
     dataPlaneFor: async () => ({}) as DataPlane,

@@ -16,9 +16,9 @@ import {
   templateSpecSchema,
 } from '@agenttier/contract';
 import type { DataPlane, ExecOutcome } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { createApp } from '../app.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 /**
  * Property-based: fast-check generates sandbox specs, templates and requests (valid, nearly valid and
@@ -56,8 +56,7 @@ let store: SqliteStore;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   app = createApp({
     store,
     dataPlaneFor: async () => plane,

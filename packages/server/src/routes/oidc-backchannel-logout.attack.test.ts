@@ -7,8 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { SignJWT } from 'jose';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import type { TestOidcProvider, TestSigningKey } from '@agenttier/testkit/oidc';
 import {
@@ -22,6 +20,7 @@ import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { SqliteSessionStore } from '../auth/session-store.ts';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../auth/oidc-verifier.ts';
 import { BACKCHANNEL_LOGOUT_PATH } from './oidc-backchannel-logout.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 const AUD = 'https://agenttier.test/api';
 const CLIENT = 'agenttier-web';
@@ -56,8 +55,7 @@ beforeAll(async () => {
     ],
     accounts: { alice: { email: 'alice@example.test' }, bob: { email: 'bob@example.test' } },
   });
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   sessions = new SqliteSessionStore(':memory:');
   app = createApp({

@@ -11,13 +11,12 @@ import type { Browser } from 'playwright-core';
 import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { TestOidcProvider } from '@agenttier/testkit/oidc';
 import { newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
 import { createApp } from '../app.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { SqliteSessionStore } from '../auth/session-store.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let idp: TestOidcProvider;
 let app: FastifyInstance;
@@ -44,8 +43,7 @@ beforeAll(async () => {
     ],
     accounts: { carol: { email: 'carol@example.test', groups: ['agenttier-admins'] } },
   });
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   app = createApp({
     store,
     dataPlaneFor: async () => ({}) as DataPlane,

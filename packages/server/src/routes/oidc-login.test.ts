@@ -6,8 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
@@ -15,6 +13,7 @@ import { SqliteSessionStore } from '../auth/session-store.ts';
 import { SqliteAuditLog } from '../auth/sqlite-audit-log.ts';
 import type { TestOidcProvider } from '@agenttier/testkit/oidc';
 import { loginAtProvider, newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
+import { seededStore } from '../testing/seeded-store.ts';
 
 const AUD = 'https://agenttier.test/api';
 const CLIENT = 'agenttier-web';
@@ -60,8 +59,7 @@ afterAll(async () => {
 
 // One router for the file: each test's logins are independent (their own state and cookies).
 beforeAll(async () => {
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   sessions = new SqliteSessionStore(':memory:');
   audit = new SqliteAuditLog(':memory:');

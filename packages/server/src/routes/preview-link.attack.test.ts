@@ -12,8 +12,7 @@ import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import type { FastifyInstance } from 'fastify';
@@ -22,6 +21,7 @@ import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts'
 import { PREVIEW_COOKIE, PREVIEW_COOKIE_TLS } from '../auth/preview-sessions.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { requestWithHost } from '../testing/host-request.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let sd: LocalSandboxd;
 /** The app "inside the sandbox": answers with what it received; `/set` tries to plant router cookies. */
@@ -97,8 +97,7 @@ async function start(previewOrigin?: string): Promise<void> {
 
 beforeEach(async () => {
   clockMs = Date.now();
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   await issue('admin', true);
   await issue('alice');

@@ -13,14 +13,14 @@ import { launchChromium } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import { createApp } from '../app.ts';
 import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { PREVIEW_COOKIE } from '../auth/preview-sessions.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 let sd: LocalSandboxd;
 let browser: Browser;
@@ -50,8 +50,7 @@ beforeAll(async () => {
   appPort = (appServer.address() as AddressInfo).port;
   otherPort = (otherServer.address() as AddressInfo).port;
 
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   await keys.insert({
     id: newKeyId(),

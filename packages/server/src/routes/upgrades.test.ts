@@ -12,8 +12,7 @@ import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import type { FastifyInstance } from 'fastify';
@@ -21,6 +20,7 @@ import { createApp } from '../app.ts';
 import { requestWithHost } from '../testing/host-request.ts';
 import { previewRequestHeaders, previewResponseHeaders, previewSetCookies } from './preview-proxy.ts';
 import { terminalCloseFrameFor } from './upgrades.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 const SECRETS = { 'x-api-key': 'key-123', authorization: 'Bearer jwt-456' };
 /** The router's own cookies go; the previewed app's cookie (its login session) stays. */
@@ -55,8 +55,7 @@ let base: string;
 let closed = false;
 
 beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   app = createApp({
     store,
     dataPlaneFor: async () => ({}) as DataPlane,

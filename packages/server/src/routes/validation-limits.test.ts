@@ -4,9 +4,9 @@ import { pino } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
 import { LIMITS, MOUNT_PATH_DENY } from '@agenttier/contract';
 import type { DataPlane, ExecOutcome, ExecSpec } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { createApp } from '../app.ts';
+import { seededStore } from '../testing/seeded-store.ts';
 
 /**
  * Edge validation against the one limits table (contract/src/limits.ts): every refusal is a 4xx that
@@ -27,8 +27,7 @@ let app: FastifyInstance;
 const GI = 1024 ** 3;
 
 beforeEach(async () => {
-  store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  store = await seededStore();
   app = createApp({
     store,
     dataPlaneFor: async () => plane,

@@ -5,9 +5,9 @@ import tar from 'tar-stream';
 import type { Sandbox, SandboxPhase } from '@agenttier/contract';
 import { ERROR_STATUS, PlatformError } from '@agenttier/contract';
 import type { DataPlane, ExecOutcome, ExecSpec, FileInfo } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
+import type { SqliteStore } from '@agenttier/platform-local';
 import { createApp } from '../app.ts';
+import { seededStore } from './seeded-store.ts';
 
 /**
  * The REST API in-process (`app.inject()`, no socket) on the real SQLite store in memory and a fake,
@@ -108,8 +108,7 @@ export interface AppHarness {
 export function useAppHarness(): AppHarness {
   const h = { nudged: [] as string[], readinessError: undefined } as unknown as AppHarness;
   beforeEach(async () => {
-    h.store = new SqliteStore({ path: ':memory:' });
-    for (const t of BUILTIN_TEMPLATES) await h.store.create(structuredClone(t));
+    h.store = await seededStore();
     h.plane = new FakeDataPlane();
     h.nudged = [];
     h.readinessError = undefined;

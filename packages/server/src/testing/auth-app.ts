@@ -1,7 +1,5 @@
 import { pino } from 'pino';
 import type { DataPlane } from '@agenttier/core';
-import { BUILTIN_TEMPLATES } from '@agenttier/core';
-import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import type { AppDeps } from '../app.ts';
@@ -9,6 +7,7 @@ import { createApp } from '../app.ts';
 import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { routeTableOf } from '../openapi.ts';
+import { seededStore } from './seeded-store.ts';
 
 /**
  * An app with API keys on, real in-memory SQLite stores, no data plane (routes that need a running
@@ -25,8 +24,7 @@ export interface AuthTestApp {
 }
 
 export async function startAuthTestApp(extra: Partial<AppDeps> = {}): Promise<AuthTestApp> {
-  const store = new SqliteStore({ path: ':memory:' });
-  for (const t of BUILTIN_TEMPLATES) await store.create(structuredClone(t));
+  const store = await seededStore();
   const keys = new SqliteApiKeyStore(':memory:');
   const app = createApp({
     store,
