@@ -119,24 +119,26 @@ function Terminals({ sandbox }: SandboxTabProps): ReactNode {
             </button>
           ))}
         </div>
-        <form className="row wrap" onSubmit={addSession} aria-label="New terminal session" hidden={readOnly}>
-          <label htmlFor="term-new-name">New session</label>
-          <input
-            id="term-new-name"
-            value={newName}
-            onChange={(e) => setNewName(e.target.value)}
-            placeholder="e.g. build"
-            aria-invalid={nameError ? true : undefined}
-            aria-describedby={nameError ? 'term-new-name-error' : undefined}
-            size={12}
-          />
-          <button type="submit">Open</button>
-          {nameError ? (
-            <span id="term-new-name-error" role="alert" className="sbx-error">
-              {nameError}
-            </span>
-          ) : null}
-        </form>
+        {readOnly ? null : (
+          <form className="row wrap" onSubmit={addSession} aria-label="New terminal session">
+            <label htmlFor="term-new-name">New session</label>
+            <input
+              id="term-new-name"
+              value={newName}
+              onChange={(e) => setNewName(e.target.value)}
+              placeholder="e.g. build"
+              aria-invalid={nameError ? true : undefined}
+              aria-describedby={nameError ? 'term-new-name-error' : undefined}
+              size={12}
+            />
+            <button type="submit">Open</button>
+            {nameError ? (
+              <span id="term-new-name-error" role="alert" className="sbx-error">
+                {nameError}
+              </span>
+            ) : null}
+          </form>
+        )}
       </div>
       <div id="term-panel" role="tabpanel" aria-labelledby={`term-tab-${active}`}>
         <SessionPane
