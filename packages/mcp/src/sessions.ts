@@ -11,7 +11,8 @@ export interface McpSessionLimits {
   /** Sessions open at once, all callers together; one more is refused with 503. @default 256 */
   maxSessions?: number;
   /**
-   * Sessions one caller may hold; a new one past this closes the caller's least recently used idle
+   * Sessions one user may hold, with all their keys and tokens together (else a user minting keys
+   * fills `maxSessions` alone); a new one past this closes the user's least recently used idle
    * session, and is refused with 429 (RATE_LIMITED) when every one of them is busy. @default 16
    */
   maxSessionsPerOwner?: number;
@@ -29,6 +30,8 @@ export const MCP_SESSION_DEFAULTS: Required<McpSessionLimits> = {
 export interface McpSession {
   readonly id: string;
   readonly owner: string;
+  /** Whose quota it counts against: the user behind `owner`, whichever credential it used. */
+  readonly user: string;
   readonly server: McpServer;
   readonly transport: StreamableHTTPServerTransport;
   lastUsedMs: number;
@@ -72,9 +75,15 @@ export class McpSessions {
 
   /**
    * The session a request belongs to: the one its `Mcp-Session-Id` names (opened by `owner`), or a
-   * new one for an `initialize` without that header. Throws the refusal in the router's error shape.
+   * new one for an `initialize` without that header, counted against `user`'s quota. Throws the
+   * refusal in the router's error shape.
    */
-  async open(headers: IncomingMessage['headers'], body: unknown, owner: string): Promise<McpSession> {
+  async open(
+    headers: IncomingMessage['headers'],
+    body: unknown,
+    owner: string,
+    user: string = owner,
+  ): Promise<McpSession> {
     await this.sweep();
     const raw = headers[SESSION_HEADER];
     if (Array.isArray(raw)) throw new PlatformError('BAD_REQUEST', 'send one Mcp-Session-Id header');
@@ -93,8 +102,8 @@ export class McpSessions {
         'BAD_REQUEST',
         'no Mcp-Session-Id header: start a session with an initialize request, then send its id with every request',
       );
-    await this.makeRoom(owner);
-    return await this.create(owner);
+    await this.makeRoom(user);
+    return await this.create(owner, user);
   }
 
   /** Answers one HTTP request of `session`; `auth.extra` carries what its tool calls act with. */
@@ -135,22 +144,22 @@ export class McpSessions {
     await Promise.all(stale.map((s) => this.close(s.id)));
   }
 
-  /** Closes the caller's least recently used idle session when the caller is at its cap. */
-  private async makeRoom(owner: string): Promise<void> {
-    const own = this.ownedBy(owner);
+  /** Closes the user's least recently used idle session when the user is at the cap. */
+  private async makeRoom(user: string): Promise<void> {
+    const own = this.heldBy(user);
     if (own.length < this.limits.maxSessionsPerOwner) return;
     const idle = own.filter((s) => s.inflight === 0).sort((a, b) => a.lastUsedMs - b.lastUsedMs)[0];
     if (idle) await this.close(idle.id);
   }
 
-  private ownedBy(owner: string): McpSession[] {
-    return [...this.sessions.values()].filter((s) => s.owner === owner);
+  private heldBy(user: string): McpSession[] {
+    return [...this.sessions.values()].filter((s) => s.user === user);
   }
 
-  private async create(owner: string): Promise<McpSession> {
+  private async create(owner: string, user: string): Promise<McpSession> {
     // Checked again after makeRoom's awaits, right before the insert: concurrent initializes of one
     // caller must not slip past the caps together.
-    const own = this.ownedBy(owner).length;
+    const own = this.heldBy(user).length;
     if (own >= this.limits.maxSessionsPerOwner)
       throw new PlatformError(
         'RATE_LIMITED',
@@ -169,7 +178,7 @@ export class McpSessions {
       sessionIdGenerator: () => id,
       onsessionclosed: () => void this.close(id), // DELETE /mcp
     });
-    const session: McpSession = { id, owner, server, transport, lastUsedMs: this.now(), inflight: 0 };
+    const session: McpSession = { id, owner, user, server, transport, lastUsedMs: this.now(), inflight: 0 };
     this.sessions.set(id, session);
     await server.connect(transport);
     return session;

@@ -228,6 +228,21 @@ describe('the router’s /mcp refuses what the API refuses', () => {
     expect(own.statusCode, own.body).toBe(200);
   });
 
+  it('one user cannot fill the router’s sessions by minting keys: the per-caller cap is per user', async () => {
+    // Every key of a user is its own session owner; were the cap per key, Mallory's three keys would
+    // hold all four of the router's sessions and everyone else would get 503 for the idle timeout.
+    const keys = [k.mallory];
+    for (let i = 0; i < 2; i++) {
+      const minted = await t.call(k.mallory, 'POST', '/api/v1/user/api-keys', { name: `spare-${i}` });
+      expect(minted.statusCode, minted.body).toBe(201);
+      keys.push(minted.json().key);
+    }
+    for (const key of keys)
+      for (let i = 0; i < 2; i++) expect((await post({ 'x-api-key': key })).statusCode).toBe(200);
+    expect((await post({ 'x-api-key': k.alice })).statusCode).toBe(200);
+    expect((await post({ 'x-api-key': k.vera })).statusCode).toBe(200);
+  });
+
   it('bounds bodies and sessions', async () => {
     const big = await post({ 'x-api-key': k.alice }, { ...INIT, pad: 'x'.repeat(300 * 1024) });
     expect([big.statusCode, big.json().code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
@@ -248,7 +263,7 @@ describe('the router’s /mcp refuses what the API refuses', () => {
     // All callers: 4 at most; the fifth is refused, not someone else's evicted.
     expect((await post({ 'x-api-key': k.vera })).statusCode).toBe(200);
     expect((await post({ 'x-api-key': k.mallory })).statusCode).toBe(200);
-    const full = await post({ 'x-api-key': k.scoped });
+    const full = await post({ 'x-api-key': (await t.issue('eve')).key });
     expect([full.statusCode, full.json().code]).toEqual([503, 'UNAVAILABLE']);
     expect((await use(k.alice, ids[1]!)).statusCode).toBe(200);
 

@@ -61,7 +61,8 @@ export function registerMcpRoutes(app: FastifyInstance, opts: McpRouteOpts = {})
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const credential = callerCredential(req);
     const owner = ownerOf(req.identity);
-    const session = await sessions.open(req.headers, req.body, owner);
+    // Bound to the credential's owner, counted against the user: minted keys do not multiply the quota.
+    const session = await sessions.open(req.headers, req.body, owner, req.identity.sub);
     const client = new AgentTier({
       apiUrl: 'http://127.0.0.1', // any origin: the in-process fetch sends to this router itself
       env: {}, // never this process's own credentials
