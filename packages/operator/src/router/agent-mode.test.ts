@@ -242,6 +242,13 @@ describe('agent mode on the Kubernetes router (records in the router data direct
     expect(one).toMatchObject({ invokeId, sandbox: 'k8s-agent', exitCode: 0, reason: 'completed' });
     const list = (await (await fetch(url('/invokes'))).json()) as { invokes: Array<{ invokeId: string }> };
     expect(list.invokes.map((i) => i.invokeId)).toEqual([invokeId]);
+    for (const path of ['/invokes/inv-nope', '/invokes/inv-nope/stream']) {
+      const missing = await fetch(url(path));
+      expect([missing.status, ((await missing.json()) as { code: string }).code], path).toEqual([
+        404,
+        'INVOKE_NOT_FOUND',
+      ]);
+    }
   });
 
   it('keeps the records across a router restart: listed, fetched and replayed by the new process', async () => {

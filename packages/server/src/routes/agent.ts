@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Sandbox } from '@agenttier/contract';
+import type { InvokeRecord, Sandbox } from '@agenttier/contract';
 import { PlatformError, parseDurationMs } from '@agenttier/contract';
 import type { AgentRecordStore, RecordedEvent, Store } from '@agenttier/core';
 import type { AgentService } from '../agent/agent-service.ts';
@@ -75,6 +75,21 @@ type InvokeStartRoute = SandboxRoute<'prompt' | 'timeout' | 'detach'>;
 export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps): void {
   const { store, agent, records } = deps;
   const lookup = (req: SandboxRequest): Promise<Sandbox> => sandboxOfRequest(store, req);
+  /** The invoke's record (live, else stored), only when it belongs to `sb`: another sandbox's is not found. */
+  const invokeOf = async (sb: Sandbox, invokeId: string): Promise<InvokeRecord> => {
+    const record = agent.run(invokeId)?.record ?? (await records.getInvoke(invokeId));
+    if (
+      !record ||
+      record.sandbox !== sb.metadata.name ||
+      record.namespace !== (sb.metadata.namespace ?? 'default')
+    ) {
+      throw new PlatformError(
+        'INVOKE_NOT_FOUND',
+        `invoke ${invokeId} not found for sandbox ${sb.metadata.name}`,
+      );
+    }
+    return record;
+  };
 
   app.post<SandboxRoute>('/api/v1/sandboxes/:id/configure', async (req, reply) => {
     const sb = await lookup(req);
@@ -181,35 +196,13 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
 
   app.get<InvokeRoute>('/api/v1/sandboxes/:id/invokes/:invokeId', async (req) => {
     const sb = await lookup(req);
-    const { invokeId } = req.params;
-    const record = agent.run(invokeId)?.record ?? (await records.getInvoke(invokeId));
-    if (
-      !record ||
-      record.sandbox !== sb.metadata.name ||
-      record.namespace !== (sb.metadata.namespace ?? 'default')
-    ) {
-      throw new PlatformError(
-        'INVOKE_NOT_FOUND',
-        `invoke ${invokeId} not found for sandbox ${sb.metadata.name}`,
-      );
-    }
-    return record;
+    return invokeOf(sb, req.params.invokeId);
   });
 
   app.get<InvokeRoute<'after'>>('/api/v1/sandboxes/:id/invokes/:invokeId/stream', async (req, reply) => {
     const sb = await lookup(req);
     const { invokeId } = req.params;
-    const record = agent.run(invokeId)?.record ?? (await records.getInvoke(invokeId));
-    if (
-      !record ||
-      record.sandbox !== sb.metadata.name ||
-      record.namespace !== (sb.metadata.namespace ?? 'default')
-    ) {
-      throw new PlatformError(
-        'INVOKE_NOT_FOUND',
-        `invoke ${invokeId} not found for sandbox ${sb.metadata.name}`,
-      );
-    }
+    await invokeOf(sb, invokeId); // another sandbox's invoke is not found
     const header = req.headers['last-event-id'];
     const after = Number((typeof header === 'string' ? header : undefined) ?? req.query.after ?? 0);
     if (!Number.isInteger(after) || after < 0)
