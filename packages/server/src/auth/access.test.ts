@@ -4,21 +4,16 @@
  * Real SQLite stores in memory; the app listens on a real port for the WebSocket and preview cases.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import WebSocket from 'ws';
-import type { DataPlane } from '@agenttier/core';
 import type { FastifyInstance } from 'fastify';
-import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
-import { createApp } from '../app.ts';
 import { routeTableOf } from '../openapi.ts';
 import { sandboxNotFound } from '../sandbox-service.ts';
 import { requestWithHost } from '../testing/host-request.ts';
 import { ROUTE_ACCESS } from './access-rules.ts';
-import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
-import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
-import { seededStore } from '../testing/seeded-store.ts';
+import { startAuthTestApp } from '../testing/auth-app.ts';
+import type { AuthTestApp } from '../testing/auth-app.ts';
 
-let keys: SqliteApiKeyStore;
+let t: AuthTestApp;
 let app: FastifyInstance;
 const key: Record<'admin' | 'alice' | 'mallory' | 'revoked', string> = {
   admin: '',
@@ -27,39 +22,14 @@ const key: Record<'admin' | 'alice' | 'mallory' | 'revoked', string> = {
   revoked: '',
 };
 
-async function issue(id: string, isAdmin: boolean): Promise<{ key: string; keyId: string }> {
-  const k = generateApiKey();
-  const keyId = newKeyId();
-  await keys.insert({
-    id: keyId,
-    name: id,
-    hash: hashApiKey(k),
-    owner: { id, groups: [], isAdmin },
-    createdAt: new Date().toISOString(),
-  });
-  return { key: k, keyId };
-}
-
 beforeEach(async () => {
-  const store = await seededStore();
-  keys = new SqliteApiKeyStore(':memory:');
-  app = createApp({
-    store,
-    dataPlaneFor: async (): Promise<DataPlane> => {
-      throw new Error('no data plane in this test');
-    },
-    logger: pino({ level: 'silent' }),
-    sandboxdFor: () => undefined,
-    agentRecords: new SqliteAgentRecords(':memory:'),
-    apiKeys: keys,
-    // The revoked key fails on every route: this file is not about the failure rate limit.
-    keyAuth: { failureBurst: 100_000 },
-  });
-  await app.ready();
-  key.admin = (await issue('admin', true)).key;
-  key.alice = (await issue('alice', false)).key;
-  key.mallory = (await issue('mallory', false)).key;
-  const revoked = await issue('alice', false);
+  // The revoked key fails on every route: the helper lifts the failure rate limit.
+  t = await startAuthTestApp();
+  app = t.app;
+  key.admin = (await t.issue('admin', true)).key;
+  key.alice = (await t.issue('alice', false)).key;
+  key.mallory = (await t.issue('mallory', false)).key;
+  const revoked = await t.issue('alice', false);
   key.revoked = revoked.key;
   const del = await app.inject({
     method: 'DELETE',
@@ -76,24 +46,11 @@ beforeEach(async () => {
   expect(created.statusCode, created.body).toBe(201);
 });
 afterEach(async () => {
-  await app.close();
-  keys.close();
+  await t.close();
 });
 
 const as = (who: keyof typeof key, method: string, url: string, payload?: unknown) =>
-  app.inject({
-    method: method as 'GET',
-    url,
-    headers: {
-      'x-api-key': key[who],
-      ...(method === 'GET' || method === 'DELETE' || method === 'OPTIONS'
-        ? {}
-        : { 'content-type': 'application/json' }),
-    },
-    ...(method === 'GET' || method === 'DELETE' || method === 'OPTIONS'
-      ? {}
-      : { payload: JSON.stringify(payload ?? {}) }),
-  });
+  t.call(key[who], method, url, payload);
 
 function sandboxRoutes(): Array<{ method: string; url: string }> {
   return routeTableOf(app)
