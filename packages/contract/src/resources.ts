@@ -245,8 +245,28 @@ const sharedSpecShape = {
   credentials: credentialsSchema.optional(),
 };
 
+/**
+ * The per-sandbox ServiceAccount (Kubernetes): annotations for workload identity, as seed tutorial 000
+ * §7 uses them (`eks.amazonaws.com/role-arn`, `iam.gke.io/gcp-service-account`,
+ * `azure.workload.identity/client-id`). Template only: templates are written by admins.
+ */
+export const serviceAccountSchema = z.object({
+  annotations: z
+    .record(z.string(), z.string().max(4096, { error: 'must be at most 4096 characters' }))
+    .superRefine((annotations, ctx) => {
+      if (Object.keys(annotations).length > 16)
+        ctx.addIssue({ code: 'custom', message: 'must have at most 16 annotations' });
+      for (const key of Object.keys(annotations)) {
+        const problem = qualifiedKeyProblem(key);
+        if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+      }
+    })
+    .optional(),
+});
+
 export const templateSpecSchema = z.object({
   ...sharedSpecShape,
+  serviceAccount: serviceAccountSchema.optional(),
   description: z.string().max(1024).optional(),
   inheritsFrom: templateRefSchema.optional(),
   harness: harnessSchema.optional(),

@@ -11,7 +11,7 @@ export const SEED_FIELD_REFUSALS: Readonly<Record<string, string>> = {
   ephemeralStorage:
     'is not supported: the root filesystem is read-only and /tmp counts against the workspace; size it with storage.size',
   serviceAccount:
-    "is not supported: a template cannot name or annotate the sandbox's service account (no workload identity or IRSA; on Kubernetes each sandbox gets its own, without a token); pass credentials through env",
+    'is a template field (serviceAccount.annotations, for workload identity on Kubernetes); a sandbox cannot set it, and a template cannot name another service account (each sandbox gets its own)',
   configMapRef: 'is not supported: give the text inline as content',
   secretRef: 'is not supported: give the text inline as content',
 };

@@ -41,6 +41,8 @@ export interface EffectiveSandbox {
   storage: { size: string; mountPath: string; storageClass?: string };
   network: { allowInternet: boolean; allowedDomains: string[] };
   env: EnvVar[];
+  /** Annotations of the per-sandbox ServiceAccount (Kubernetes workload identity), merged along the chain. */
+  serviceAccountAnnotations?: Record<string, string>;
   /** Template chain's credentials then the sandbox's, parent first (credentialProblems checks them). */
   credentials?: CredentialRef[];
   timeoutMs?: number;
@@ -124,6 +126,13 @@ export function mergeTemplateChain(chain: SandboxTemplate[]): TemplateSpec {
       ...(s.idleTimeout ? { idleTimeout: s.idleTimeout } : {}),
       ...(s.runtimeClass ? { runtimeClass: s.runtimeClass } : {}),
       env: mergeEnv(merged.env, s.env),
+      ...(merged.serviceAccount?.annotations || s.serviceAccount?.annotations
+        ? {
+            serviceAccount: {
+              annotations: { ...merged.serviceAccount?.annotations, ...s.serviceAccount?.annotations },
+            },
+          }
+        : {}),
       ...(merged.credentials?.length || s.credentials?.length
         ? { credentials: [...(merged.credentials ?? []), ...(s.credentials ?? [])] }
         : {}),
@@ -188,6 +197,9 @@ export function mergeSandboxWithTemplate(
     },
     env: mergeEnv(template.env, s.env),
     credentials: [...(template.credentials ?? []), ...(s.credentials ?? [])],
+    ...(template.serviceAccount?.annotations && Object.keys(template.serviceAccount.annotations).length
+      ? { serviceAccountAnnotations: template.serviceAccount.annotations }
+      : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
     ...(idleMs ? { idleTimeoutMs: idleMs } : {}),
     ...(runtimeClass ? { runtimeClass } : {}),

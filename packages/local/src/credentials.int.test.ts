@@ -218,6 +218,28 @@ describe('credentials on the local platform', () => {
     expect(seen.message).toContain('NUL_TOKEN');
   }, 120_000);
 
+  it('refuses a template with serviceAccount annotations at start, saying only Kubernetes honours them', async () => {
+    const tpl = await call(admin, 'PUT', '/api/v1/templates/irsa-local', {
+      spec: { serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/x' } } },
+    });
+    expect(tpl.status, tpl.text).toBe(201);
+    const created = await call(alice, 'POST', '/api/v1/sandboxes', {
+      name: 'irsa',
+      namespace: ns,
+      template: 'irsa-local',
+    });
+    expect(created.status, created.text).toBe(201);
+    const failed = await eventually(
+      async () => {
+        const sb = await sandbox(alice, 'irsa');
+        return sb.status === 'Error' && sb;
+      },
+      'irsa in Error',
+      60_000,
+    );
+    expect(failed.message).toContain('only Kubernetes honours');
+  }, 90_000);
+
   it('puts a sandbox whose secret was deleted into Error with a message naming the secret', async () => {
     await call(alice, 'PUT', `/api/v1/secrets/temp?namespace=${ns}`, { stringData: { A: 'x' } });
     const created = await call(alice, 'POST', '/api/v1/sandboxes', {

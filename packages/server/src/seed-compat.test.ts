@@ -271,7 +271,7 @@ describe('seed create overrides and template fields are honoured or refused by n
     expect((await stored('patched')).resources?.limits?.memory).toBe('2Gi');
   });
 
-  it('stores harness.systemPrompt and credentials, and refuses serviceAccount with the reason', async () => {
+  it('stores harness.systemPrompt, credentials and serviceAccount annotations; refuses what it cannot honour', async () => {
     const ok = await app.inject({
       method: 'POST',
       url: '/api/v1/templates',
@@ -296,18 +296,37 @@ describe('seed create overrides and template fields are honoured or refused by n
         name: 'irsa',
         spec: {
           serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/x' } },
-          credentials: [{ secretName: 'aws', mountAs: 'env' }],
           harness: { systemPrompt: { configMapRef: { name: 'p' } } },
         },
       },
     });
     expect(refused.statusCode, refused.body).toBe(400);
-    expect(details(refused).sort()).toEqual([
-      'spec.harness.systemPrompt.configMapRef',
-      'spec.serviceAccount',
-    ]);
-    expect(String(json(refused).message)).toMatch(/serviceAccount is not supported/);
+    expect(details(refused)).toEqual(['spec.harness.systemPrompt.configMapRef']);
     expect((await app.inject({ method: 'GET', url: '/api/v1/templates/irsa' })).statusCode).toBe(404);
+
+    // Seed 000 §7: the template annotates the per-sandbox ServiceAccount (IRSA); a sandbox cannot.
+    const irsa = await app.inject({
+      method: 'POST',
+      url: '/api/v1/templates',
+      payload: {
+        name: 'irsa',
+        spec: { serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/x' } } },
+      },
+    });
+    expect(irsa.statusCode, irsa.body).toBe(201);
+    const named = await app.inject({
+      method: 'POST',
+      url: '/api/v1/templates',
+      payload: { name: 'named-sa', spec: { serviceAccount: 'someone-elses' } },
+    });
+    expect(named.statusCode).toBe(400);
+    const onSandbox = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sandboxes',
+      payload: { name: 'sa', template: 'irsa', serviceAccount: { annotations: { a: 'b' } } },
+    });
+    expect(onSandbox.statusCode).toBe(400);
+    expect(String(json(onSandbox).message)).toMatch(/serviceAccount is a template field/);
 
     const creds = await app.inject({
       method: 'POST',

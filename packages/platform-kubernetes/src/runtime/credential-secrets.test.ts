@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { V1Secret } from '@kubernetes/client-node';
+import type { SandboxTemplate } from '@agenttier/contract';
 import type { OperatorHarness } from '../testing/operator-harness.ts';
 import { eventually, startOperatorHarness } from '../testing/operator-harness.ts';
 import { ANNOTATION_CREDENTIAL_OWNER, LABEL_CREDENTIAL } from './credential-secrets.ts';
@@ -94,5 +95,28 @@ describe('operator on the fake API server: sandbox credentials', () => {
     });
     const pod = await eventually(() => h.pod('alices-box'), 'the pod');
     expect(pod.spec!.containers[0]!.envFrom).toEqual([{ secretRef: { name: 'mine' } }]);
+  });
+
+  it('annotates the sandbox ServiceAccount from the template (workload identity), and updates it at the next start', async () => {
+    const template = (arn: string): SandboxTemplate => ({
+      apiVersion: 'agenttier.io/v1alpha1',
+      kind: 'ClusterSandboxTemplate',
+      metadata: { name: 'irsa' },
+      spec: { serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': arn } } },
+    });
+    await h.store.create(template('arn:aws:iam::1:role/a'));
+    await h.createSandbox('irsa-box', { templateRef: { name: 'irsa', kind: 'ClusterSandboxTemplate' } });
+    await eventually(() => h.pod('irsa-box'), 'the pod');
+    const sa = () => h.core.readNamespacedServiceAccount({ namespace: 'default', name: 'irsa-box-sa' });
+    expect((await sa()).metadata?.annotations?.['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::1:role/a');
+    expect((await sa()).automountServiceAccountToken).toBe(false);
+    const stored = await h.store.get<SandboxTemplate>('ClusterSandboxTemplate', { name: 'irsa' });
+    await h.store.update({ ...stored!, spec: template('arn:aws:iam::1:role/b').spec });
+    await h.core.deleteNamespacedPod({ namespace: 'default', name: 'irsa-box-pod' });
+    await eventually(
+      async () =>
+        (await sa()).metadata?.annotations?.['eks.amazonaws.com/role-arn'] === 'arn:aws:iam::1:role/b',
+      'the new annotation',
+    );
   });
 });

@@ -241,7 +241,7 @@ export class KubernetesRuntime implements Runtime {
       return 'deleted';
     }
     await this.checkCredentialSecrets(sandbox, effective);
-    await this.ensureServiceAccount(sandbox, names);
+    await this.ensureServiceAccount(sandbox, names, effective.serviceAccountAnnotations);
     const token = await this.ensureTokenSecret(sandbox, names);
     await this.ensureNetworkPolicy(sandbox, effective, names);
     const body = buildPod({
@@ -338,18 +338,45 @@ export class KubernetesRuntime implements Runtime {
     throw new PlatformError('UNAVAILABLE', `replacing ${what} left by an earlier sandbox of the same name`);
   }
 
-  private ensureServiceAccount(sandbox: Sandbox, names: ChildNames): Promise<unknown> {
+  /**
+   * The sandbox's ServiceAccount with the template's annotations; an existing one gets the ones that
+   * changed (each start, so a template edit reaches the next start). Annotations removed from the
+   * template stay until the sandbox is deleted.
+   */
+  private async ensureServiceAccount(
+    sandbox: Sandbox,
+    names: ChildNames,
+    annotations: Record<string, string> | undefined,
+  ): Promise<void> {
     const namespace = this.ns(sandbox);
     const name = names.serviceAccount;
-    return this.ensureChild(
+    const existing = await this.ensureChild(
       'ServiceAccount',
       name,
       sandbox,
-      () => this.core.createNamespacedServiceAccount({ namespace, body: buildServiceAccount(sandbox) }),
+      () =>
+        this.core.createNamespacedServiceAccount({
+          namespace,
+          body: buildServiceAccount(sandbox, annotations),
+        }),
       () => this.core.readNamespacedServiceAccount({ namespace, name }),
       (uid) =>
         this.core.deleteNamespacedServiceAccount({ namespace, name, body: { preconditions: { uid } } }),
     );
+    const have = existing?.metadata?.annotations ?? {};
+    if (!existing || Object.entries(annotations ?? {}).every(([k, v]) => have[k] === v)) return;
+    await this.core
+      .replaceNamespacedServiceAccount({
+        namespace,
+        name,
+        body: {
+          ...existing,
+          metadata: { ...existing.metadata, annotations: { ...have, ...annotations } },
+        },
+      })
+      .catch((err: unknown) => {
+        throw toPlatformError(err, `ServiceAccount ${name}`);
+      });
   }
 
   /**

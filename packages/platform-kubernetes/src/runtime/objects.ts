@@ -34,11 +34,22 @@ export function buildPvc(
 }
 
 /** An identity with no permissions and no token in the pod: the sandbox cannot talk to the API server. */
-export function buildServiceAccount(sandbox: Sandbox): V1ServiceAccount {
+/**
+ * The sandbox's own ServiceAccount, without a token mounted. `annotations` are the template's
+ * `serviceAccount.annotations` (workload identity: EKS IRSA's webhook, GKE and Azure read them).
+ */
+export function buildServiceAccount(
+  sandbox: Sandbox,
+  annotations?: Record<string, string>,
+): V1ServiceAccount {
+  const m = meta(sandbox, childNames(sandbox).serviceAccount);
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
-    metadata: meta(sandbox, childNames(sandbox).serviceAccount),
+    metadata: {
+      ...m,
+      ...(annotations && Object.keys(annotations).length ? { annotations: { ...annotations } } : {}),
+    },
     automountServiceAccountToken: false,
   };
 }

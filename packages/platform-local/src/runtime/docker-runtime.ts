@@ -493,6 +493,12 @@ export class DockerRuntime implements Runtime {
     sandbox: Sandbox,
     effective: EffectiveSandbox,
   ): Promise<{ env: string[]; files: CredentialFile[] }> {
+    if (effective.serviceAccountAnnotations) {
+      throw new TerminalError(
+        'UNPROCESSABLE',
+        `template "${effective.templateName}" sets serviceAccount.annotations (workload identity), which only Kubernetes honours; use a template without them here, and credentials for secrets`,
+      );
+    }
     // Checked at create too, but a template may have changed since (a file credential moved into the workspace).
     const problems = credentialProblems(effective);
     if (problems.length > 0) {
