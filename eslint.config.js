@@ -51,6 +51,22 @@ export default tseslint.config(
     },
   },
   {
+    // The server opens SQLite one way: SqliteDatabase (server/src/sqlite), which compiles each statement
+    // once; a store that calls prepare() per call recompiles on every request.
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['packages/server/src/sqlite/sqlite-database.ts', '**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'node:sqlite', message: 'open the file with SqliteDatabase from server/src/sqlite/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The web UI runs in browsers (its e2e tests and build scripts run in Node).
     files: ['packages/web/src/**/*.ts', 'packages/web/src/**/*.tsx'],
     ignores: ['packages/web/src/e2e/**', 'packages/web/src/testing/**'],

@@ -106,6 +106,19 @@ describe('named exports only', () => {
   );
 });
 
+describe('SQLite in the server', () => {
+  it('is opened through SqliteDatabase only (its statement cache)', async () => {
+    const code =
+      "import { DatabaseSync } from 'node:sqlite';\nexport const d = new DatabaseSync(':memory:');";
+    expect(await problemsOf('packages/server/src/auth/x.ts', code, 'no-restricted-imports')).toEqual([
+      expect.stringContaining('SqliteDatabase'),
+    ]);
+    expect(
+      await problemsOf('packages/server/src/sqlite/sqlite-database.ts', code, 'no-restricted-imports'),
+    ).toEqual([]);
+  });
+});
+
 describe('test support in the tree', () => {
   it('every package file that imports a test runner is a test or lives in a testing subpath', () => {
     const files = execFileSync('git', ['ls-files', 'packages/*.ts', 'packages/*.tsx'], {

@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import type { Sandbox, SandboxEvent, SandboxEventType } from '@agenttier/contract';
 import type { SandboxEventFeed, SandboxEventInput } from '@agenttier/core';
+import { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 
 interface Row {
   id: number;
@@ -35,7 +33,7 @@ const uidOf = (sb: Sandbox) => sb.metadata.uid ?? `${sb.metadata.namespace ?? 'd
  * (`forget`, `keepOnly`).
  */
 export class SqliteSandboxEvents implements SandboxEventFeed {
-  private readonly db: DatabaseSync;
+  private readonly db: SqliteDatabase;
   private readonly max: number;
   private readonly source: string;
   private readonly now: () => number;
@@ -44,11 +42,9 @@ export class SqliteSandboxEvents implements SandboxEventFeed {
     this.max = opts.maxPerSandbox ?? 100;
     this.source = opts.source ?? 'agenttier-controller';
     this.now = opts.now ?? Date.now;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA busy_timeout = 5000;
+    this.db = new SqliteDatabase(
+      path,
+      `
       CREATE TABLE IF NOT EXISTS sandbox_events (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         uid TEXT NOT NULL,
@@ -63,7 +59,8 @@ export class SqliteSandboxEvents implements SandboxEventFeed {
         source TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS sandbox_events_by_uid ON sandbox_events (uid, id);
-    `);
+      `,
+    );
   }
 
   /** Adds an event (synchronous: the controller's pass is never held up by more than one small write). */
@@ -71,16 +68,18 @@ export class SqliteSandboxEvents implements SandboxEventFeed {
     const uid = uidOf(sb);
     const at = isoSeconds(this.now());
     const last = this.db
-      .prepare('SELECT id, type, reason, message FROM sandbox_events WHERE uid = ? ORDER BY id DESC LIMIT 1')
+      .statement(
+        'SELECT id, type, reason, message FROM sandbox_events WHERE uid = ? ORDER BY id DESC LIMIT 1',
+      )
       .get(uid) as Pick<Row, 'id' | 'type' | 'reason' | 'message'> | undefined;
     if (last && last.type === e.type && last.reason === e.reason && last.message === e.message) {
       this.db
-        .prepare('UPDATE sandbox_events SET count = count + 1, last_at = ? WHERE id = ?')
+        .statement('UPDATE sandbox_events SET count = count + 1, last_at = ? WHERE id = ?')
         .run(at, last.id);
       return;
     }
     this.db
-      .prepare(
+      .statement(
         `INSERT INTO sandbox_events (uid, namespace, name, type, reason, message, count, first_at, last_at, source)
          VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
       )
@@ -96,7 +95,7 @@ export class SqliteSandboxEvents implements SandboxEventFeed {
         this.source,
       );
     this.db
-      .prepare(
+      .statement(
         `DELETE FROM sandbox_events WHERE uid = ? AND id <= (
            SELECT id FROM sandbox_events WHERE uid = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
       )
@@ -105,7 +104,7 @@ export class SqliteSandboxEvents implements SandboxEventFeed {
 
   async list(sb: Sandbox): Promise<SandboxEvent[]> {
     const rows = this.db
-      .prepare(
+      .statement(
         'SELECT id, type, reason, message, count, first_at, last_at, source FROM sandbox_events WHERE uid = ? ORDER BY id',
       )
       .all(uidOf(sb)) as unknown as Row[];
@@ -122,12 +121,14 @@ export class SqliteSandboxEvents implements SandboxEventFeed {
 
   /** A sandbox is gone: its events go with it. */
   forget(uid: string): void {
-    this.db.prepare('DELETE FROM sandbox_events WHERE uid = ?').run(uid);
+    this.db.statement('DELETE FROM sandbox_events WHERE uid = ?').run(uid);
   }
 
   /** Drops the events of every sandbox not in `uids` (at start: deletes missed while stopped). */
   keepOnly(uids: ReadonlySet<string>): number {
-    const known = this.db.prepare('SELECT DISTINCT uid FROM sandbox_events').all() as Array<{ uid: string }>;
+    const known = this.db.statement('SELECT DISTINCT uid FROM sandbox_events').all() as Array<{
+      uid: string;
+    }>;
     let dropped = 0;
     for (const { uid } of known) {
       if (uids.has(uid)) continue;

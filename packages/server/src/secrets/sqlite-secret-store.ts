@@ -10,9 +10,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { PlatformError } from '@agenttier/contract';
 import type { SecretMeta, SecretStore } from '@agenttier/core';
+import { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 
 interface Row {
   owner: string;
@@ -99,7 +99,7 @@ export interface SqliteSecretStoreOpts {
  * another. Names and keys are stored in the clear (they are listed); values only sealed.
  */
 export class SqliteSecretStore implements SecretStore {
-  private readonly db: DatabaseSync;
+  private readonly db: SqliteDatabase;
   private readonly key: Buffer;
 
   constructor(opts: SqliteSecretStoreOpts) {
@@ -110,10 +110,9 @@ export class SqliteSecretStore implements SecretStore {
       // SQLite gives its -wal and -shm files the database file's mode, so 0600 here covers them too.
       closeSync(createPrivate(opts.path, constants.O_RDWR));
     }
-    this.db = new DatabaseSync(opts.path);
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA busy_timeout = 5000;
+    this.db = new SqliteDatabase(
+      opts.path,
+      `
       PRAGMA secure_delete = ON;
       CREATE TABLE IF NOT EXISTS secrets (
         owner TEXT NOT NULL,
@@ -126,7 +125,8 @@ export class SqliteSecretStore implements SecretStore {
         updated_at TEXT NOT NULL,
         PRIMARY KEY (owner, namespace, name)
       );
-    `);
+      `,
+    );
   }
 
   private seal(
@@ -162,7 +162,7 @@ export class SqliteSecretStore implements SecretStore {
 
   private row(owner: string, namespace: string, name: string): Row | undefined {
     return this.db
-      .prepare('SELECT * FROM secrets WHERE owner = ? AND namespace = ? AND name = ?')
+      .statement('SELECT * FROM secrets WHERE owner = ? AND namespace = ? AND name = ?')
       .get(owner, namespace, name) as Row | undefined;
   }
 
@@ -177,7 +177,7 @@ export class SqliteSecretStore implements SecretStore {
     const { nonce, sealed } = this.seal(owner, namespace, name, encodeValues(values));
     const existing = this.row(owner, namespace, name);
     this.db
-      .prepare(
+      .statement(
         `INSERT INTO secrets (owner, namespace, name, keys, nonce, sealed, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (owner, namespace, name) DO UPDATE SET
@@ -197,15 +197,15 @@ export class SqliteSecretStore implements SecretStore {
 
   async list(owner: string, namespace?: string): Promise<SecretMeta[]> {
     const rows = (namespace === undefined
-      ? this.db.prepare('SELECT * FROM secrets WHERE owner = ? ORDER BY namespace, name').all(owner)
+      ? this.db.statement('SELECT * FROM secrets WHERE owner = ? ORDER BY namespace, name').all(owner)
       : this.db
-          .prepare('SELECT * FROM secrets WHERE owner = ? AND namespace = ? ORDER BY name')
+          .statement('SELECT * FROM secrets WHERE owner = ? AND namespace = ? ORDER BY name')
           .all(owner, namespace)) as unknown as Row[];
     return rows.map(metaOf);
   }
 
   async count(owner: string): Promise<number> {
-    const r = this.db.prepare('SELECT COUNT(*) AS n FROM secrets WHERE owner = ?').get(owner) as {
+    const r = this.db.statement('SELECT COUNT(*) AS n FROM secrets WHERE owner = ?').get(owner) as {
       n: number;
     };
     return Number(r.n);
@@ -213,7 +213,7 @@ export class SqliteSecretStore implements SecretStore {
 
   async delete(owner: string, namespace: string, name: string): Promise<boolean> {
     const r = this.db
-      .prepare('DELETE FROM secrets WHERE owner = ? AND namespace = ? AND name = ?')
+      .statement('DELETE FROM secrets WHERE owner = ? AND namespace = ? AND name = ?')
       .run(owner, namespace, name);
     return Number(r.changes) > 0;
   }
