@@ -49,6 +49,7 @@ export {
   mergeRepeats,
   REDACTED,
   redactedMessage,
+  redactedText,
   transitionEvent,
 } from './sandbox-events.ts';
 export type { SandboxEventFeed, SandboxEventInput } from './sandbox-events.ts';

@@ -73,6 +73,13 @@ describe('the events feed of a reconcile', () => {
 });
 
 describe('event messages', () => {
+  it('hide the value of an environment entry runc quotes (a secret is not in spec.env)', () => {
+    const msg = `environment variable value can't contain null(\\x00): "GH_TOKEN=ghp_abc\\x00d\\"ef": unknown`;
+    expect(redactedMessage(sandbox('x'), msg)).toBe(
+      `environment variable value can't contain null(\\x00): "GH_TOKEN=${REDACTED}": unknown`,
+    );
+  });
+
   it('keep short values (they would blank out ordinary words) and cap the length', () => {
     const sb = sandbox('x');
     expect(redactedMessage(sb, 'exit 1')).toBe('exit 1');

@@ -20,17 +20,33 @@ export const REDACTED = '[redacted]';
 const MIN_SECRET_CHARS = 6;
 
 /**
- * The message as an event may carry it: env values of the sandbox (where credentials are passed) are
- * replaced wherever they appear (an engine error quoting a container's config, say), and the text is
- * cut to MAX_EVENT_MESSAGE_CHARS. Events are readable by viewers, who may not read env.
+ * A quoted `"NAME=value"` environment entry, as runc quotes the one it refuses (`environment variable
+ * value can't contain null(\x00): "TOKEN=…"`); Go-escaped quotes inside the value are part of it.
  */
-export function redactedMessage(sandbox: Sandbox, message: string): string {
-  let out = message;
+const QUOTED_ENV_ENTRY = /"([A-Za-z_][A-Za-z0-9_]*)=(?:[^"\\]|\\.)*"/g;
+
+/**
+ * `message` without the values it must not show, for anyone who may read the sandbox but not its env
+ * (viewers): each `env` value of the sandbox is replaced wherever it appears (an engine error quoting a
+ * container's config), and so is the value of any quoted `"NAME=value"` entry, which is how runc quotes
+ * a variable it refuses, a secret's included (secret values are not in `spec.env`, and runc escapes them).
+ */
+export function redactedText(sandbox: Sandbox, message: string): string {
+  let out = message.replace(QUOTED_ENV_ENTRY, (_entry, name: string) => `"${name}=${REDACTED}"`);
   const values = (sandbox.spec.env ?? [])
     .map((e) => e.value ?? '')
     .filter((v) => v.length >= MIN_SECRET_CHARS)
     .sort((a, b) => b.length - a.length);
   for (const v of values) out = out.split(v).join(REDACTED);
+  return out;
+}
+
+/**
+ * The message as an event may carry it: redactedText, cut to MAX_EVENT_MESSAGE_CHARS. Events are
+ * readable by viewers, who may not read env.
+ */
+export function redactedMessage(sandbox: Sandbox, message: string): string {
+  const out = redactedText(sandbox, message);
   return out.length > MAX_EVENT_MESSAGE_CHARS ? `${out.slice(0, MAX_EVENT_MESSAGE_CHARS - 1)}…` : out;
 }
 

@@ -1,7 +1,11 @@
 import type { SandboxTemplate, Sandbox, SandboxView, TemplateView } from '@agenttier/contract';
-import { volumeName, workloadName } from '@agenttier/core';
+import { redactedText, volumeName, workloadName } from '@agenttier/core';
 
-/** The REST shape of a sandbox: the seed product's flat fields, RFC 3339 times, never `null` lists. */
+/**
+ * The REST shape of a sandbox: the seed product's flat fields, RFC 3339 times, never `null` lists.
+ * Viewers read it but may not read env: messages (engine errors quoting a container's environment) are
+ * redacted as the events feed's are.
+ */
 export function sandboxView(sb: Sandbox): SandboxView {
   const st = sb.status ?? {};
   const phase = sb.metadata.deletionTimestamp ? 'Deleting' : (st.phase ?? 'Creating');
@@ -17,7 +21,7 @@ export function sandboxView(sb: Sandbox): SandboxView {
     templateRef: st.resolvedTemplate ?? sb.spec.templateRef.name,
     podName: st.podName ?? workloadName(sb),
     pvcName: st.pvcName ?? volumeName(sb),
-    message: st.message ?? '',
+    message: redactedText(sb, st.message ?? ''),
     ...(st.reason ? { reason: st.reason } : {}),
     createdAt: sb.metadata.creationTimestamp ?? '',
     ...(st.startedAt ? { startedAt: st.startedAt } : {}),
@@ -26,7 +30,9 @@ export function sandboxView(sb: Sandbox): SandboxView {
     ...(sb.spec.idleTimeout ? { idleTimeout: sb.spec.idleTimeout } : {}),
     ...(sb.spec.createdBy ? { createdBy: sb.spec.createdBy } : {}),
     labels: sb.metadata.labels ?? {},
-    conditions: st.conditions ?? [],
+    conditions: (st.conditions ?? []).map((c) =>
+      c.message ? { ...c, message: redactedText(sb, c.message) } : c,
+    ),
     resourceVersion: sb.metadata.resourceVersion ?? '',
   };
 }
