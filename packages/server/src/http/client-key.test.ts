@@ -7,7 +7,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
-import type { DataPlane, ExecOutcome } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
 import { createApp } from '../app.ts';
@@ -15,6 +14,8 @@ import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts'
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { addressKey, clientKey } from './client-key.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { gatedDataPlane } from '../testing/gated-data-plane.ts';
+import type { GatedDataPlane } from '../testing/gated-data-plane.ts';
 
 describe('addressKey', () => {
   it('folds loopback into one key and IPv6 into its /64', () => {
@@ -42,8 +43,7 @@ const CAP = 4;
 let store: SqliteStore;
 let keys: SqliteApiKeyStore;
 let app: FastifyInstance;
-let started = 0;
-let release: () => void = () => undefined;
+let gated: GatedDataPlane;
 const key: Record<string, string> = {};
 
 beforeEach(async () => {
@@ -62,19 +62,10 @@ beforeEach(async () => {
       createdAt: new Date().toISOString(),
     });
   }
-  const gate = new Promise<void>((r) => (release = r));
-  started = 0;
-  const plane = {
-    kind: 'engine',
-    exec: async (): Promise<ExecOutcome> => {
-      started++;
-      await gate;
-      return { stdout: 'ok\n', stderr: '', exitCode: 0, durationMs: 1, timedOut: false, truncated: false };
-    },
-  } as unknown as DataPlane;
+  gated = gatedDataPlane();
   app = createApp({
     store,
-    dataPlaneFor: async () => plane,
+    dataPlaneFor: async () => gated.plane,
     logger: pino({ level: 'silent' }),
     apiKeys: keys,
     keyAuth: { failureBurst: 10, failuresPerSecond: 0.001 },
@@ -93,7 +84,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  release();
+  gated.release();
   await app.close();
   await store.close();
   keys.close();
@@ -110,15 +101,15 @@ const exec = (who: string | undefined, remoteAddress: string) =>
 
 it('a caller rotating loopback addresses gets no more than its cap; another caller is unaffected', async () => {
   const held = Array.from({ length: CAP }, (_, i) => exec('alice', `127.0.0.${i + 1}`));
-  await eventually(() => (started === CAP ? true : undefined), 'the capped execs to start');
+  await eventually(() => (gated.started === CAP ? true : undefined), 'the capped execs to start');
   for (const addr of ['127.0.0.1', '127.0.0.200', '127.44.3.2', '::1', '::ffff:127.0.0.9']) {
     const over = await exec('alice', addr);
     expect(over.statusCode, addr).toBe(429);
     expect(over.json()).toMatchObject({ code: 'RATE_LIMITED' });
   }
   const other = exec('bob', '127.0.0.1');
-  await eventually(() => (started === CAP + 1 ? true : undefined), 'the other caller’s exec to start');
-  release();
+  await eventually(() => (gated.started === CAP + 1 ? true : undefined), 'the other caller’s exec to start');
+  gated.release();
   for (const r of await Promise.all([...held, other])) expect(r.statusCode).toBe(200);
 });
 
@@ -129,6 +120,6 @@ it('failed authentications from rotating loopback addresses share one lockout', 
   expect(locked.statusCode).toBe(429);
   expect(locked.headers['retry-after']).toBeDefined();
   // Another machine is not.
-  release();
+  gated.release();
   expect((await exec('bob', '10.0.0.7')).statusCode).toBe(200);
 });

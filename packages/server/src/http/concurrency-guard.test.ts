@@ -6,34 +6,24 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
-import type { DataPlane, ExecOutcome } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
 import { createApp } from '../app.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { gatedDataPlane } from '../testing/gated-data-plane.ts';
+import type { GatedDataPlane } from '../testing/gated-data-plane.ts';
 
 const CAP = 4;
 let store: SqliteStore;
 let app: FastifyInstance;
-let started = 0;
-let release: () => void = () => undefined;
-let gate: Promise<void>;
+let gated: GatedDataPlane;
 
 beforeEach(async () => {
   store = await seededStore();
-  gate = new Promise((r) => (release = r));
-  started = 0;
-  const plane = {
-    kind: 'engine',
-    exec: async (): Promise<ExecOutcome> => {
-      started++;
-      await gate;
-      return { stdout: 'ok\n', stderr: '', exitCode: 0, durationMs: 1, timedOut: false, truncated: false };
-    },
-  } as unknown as DataPlane;
+  gated = gatedDataPlane();
   app = createApp({
     store,
-    dataPlaneFor: async () => plane,
+    dataPlaneFor: async () => gated.plane,
     logger: pino({ level: 'silent' }),
     http: { maxConcurrentPerClient: CAP },
   });
@@ -49,7 +39,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  release();
+  gated.release();
   await app.close();
   await store.close();
 });
@@ -64,14 +54,14 @@ const exec = (remoteAddress = '127.0.0.1') =>
 
 it('refuses a client’s exec beyond its cap with 429 RATE_LIMITED and Retry-After, and frees slots as calls end', async () => {
   const held = Array.from({ length: CAP }, () => exec());
-  await eventually(() => (started === CAP ? true : undefined), 'the capped execs to start');
+  await eventually(() => (gated.started === CAP ? true : undefined), 'the capped execs to start');
   const over = await exec();
   expect(over.statusCode, over.body).toBe(429);
   expect(over.json()).toMatchObject({ code: 'RATE_LIMITED' });
   expect(over.headers['retry-after']).toBe('1');
   // Another loopback address is the same client (see client-key.test.ts for other callers).
   expect((await exec('127.0.0.9')).statusCode).toBe(429);
-  release();
+  gated.release();
   for (const r of await Promise.all(held)) expect(r.statusCode).toBe(200);
   expect((await exec()).statusCode).toBe(200);
 });
