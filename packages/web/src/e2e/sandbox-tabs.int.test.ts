@@ -156,7 +156,8 @@ describe('sandbox tabs', () => {
       `/api/v1/sandboxes/${CODE}/fs/stat?namespace=${ns}&path=/workspace/dropped.bin`,
     );
     expect(stat.json.size).toBe(size);
-    // The tree shows it (the upload refreshed its folder).
+    // The tree shows it (the upload refreshed its folder); selecting it offers its actions.
+    await page.locator('[role="treeitem"][data-path="/workspace/dropped.bin"] .sbx-entry-name').click();
     await page.getByRole('button', { name: 'Download /workspace/dropped.bin' }).waitFor();
 
     const [download] = await Promise.all([
@@ -168,6 +169,7 @@ describe('sandbox tabs', () => {
     expect(saved[1000]).toBe(1000 % 251);
     expect(download.suggestedFilename()).toBe('dropped.bin');
 
+    await page.locator('[role="treeitem"][data-path="/workspace"]').focus();
     const [zip] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Zip /workspace (download as a zip file)' }).click(),
@@ -178,7 +180,9 @@ describe('sandbox tabs', () => {
 
     // A change made in the sandbox shows up without a reload (file-watch feed).
     await execIn(platform.url, ns, CODE, 'echo from-the-sandbox > /workspace/live.txt');
-    await page.getByRole('button', { name: 'live.txt', exact: true }).click({ timeout: WAIT_MS });
+    await page
+      .locator('[role="treeitem"][data-path="/workspace/live.txt"] .sbx-entry-name')
+      .click({ timeout: WAIT_MS });
     const editor = page.locator('.cm-content');
     await editor.waitFor({ timeout: WAIT_MS });
     await page.locator('.cm-content', { hasText: 'from-the-sandbox' }).waitFor();
@@ -197,6 +201,162 @@ describe('sandbox tabs', () => {
     const r = await execIn(platform.url, ns, CODE, 'cat /workspace/live.txt');
     expect(r.stdout).toContain('edited-in-the-browser');
     await screenshot(page, 'tab-files');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  });
+
+  it('files: the tree works from the keyboard (WAI-ARIA tree: arrows, Home/End, Enter, roving tabindex)', async () => {
+    await execIn(
+      platform.url,
+      ns,
+      CODE,
+      'mkdir -p /workspace/kb/sub && echo key-note > /workspace/kb/sub/note.txt && echo a > /workspace/kb/a.txt',
+    );
+    await page.goto(tabUrl(CODE, 'files'));
+    await page.locator('[data-watch="live"]').waitFor({ timeout: WAIT_MS });
+    const tree = page.getByRole('tree', { name: 'Workspace files' });
+    const W = '/workspace';
+    const item = (path: string) => tree.locator(`[role="treeitem"][data-path="${path}"]`);
+    const focused = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return el?.getAttribute('role') === 'treeitem' ? el.dataset.path : `not an item: ${el?.tagName}`;
+      });
+    await item(`${W}/kb`).waitFor({ timeout: WAIT_MS });
+    // One tab stop for the whole tree (roving tabindex), on the root to start with.
+    expect(await tree.locator('[role="treeitem"][tabindex="0"]').count()).toBe(1);
+    await item(W).focus();
+    await page.keyboard.press('Home');
+    expect(await focused()).toBe(W);
+    for (let i = 0; i < 40 && (await focused()) !== `${W}/kb`; i++) await page.keyboard.press('ArrowDown');
+    expect(await focused()).toBe(`${W}/kb`);
+    expect(await item(`${W}/kb`).getAttribute('aria-expanded')).toBe('false');
+    expect(await item(`${W}/kb`).getAttribute('aria-level')).toBe('2');
+    await page.keyboard.press('ArrowRight'); // opens kb/
+    await item(`${W}/kb/sub`).waitFor({ timeout: WAIT_MS });
+    expect(await item(`${W}/kb`).getAttribute('aria-expanded')).toBe('true');
+    await page.keyboard.press('ArrowRight'); // into kb/: its first item (folders first)
+    expect(await focused()).toBe(`${W}/kb/sub`);
+    await page.keyboard.press('ArrowRight');
+    await item(`${W}/kb/sub/note.txt`).waitFor({ timeout: WAIT_MS });
+    await page.keyboard.press('ArrowRight');
+    expect(await focused()).toBe(`${W}/kb/sub/note.txt`);
+    expect(await item(`${W}/kb/sub/note.txt`).getAttribute('aria-level')).toBe('4');
+    expect(await item(`${W}/kb/sub/note.txt`).getAttribute('aria-selected')).toBe('true');
+    expect(await tree.locator('[role="treeitem"][tabindex="0"]').count()).toBe(1);
+    await page.keyboard.press('Enter'); // opens the file
+    await page.locator('.cm-content', { hasText: 'key-note' }).waitFor({ timeout: WAIT_MS });
+    await item(`${W}/kb/sub/note.txt`).focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await focused()).toBe(`${W}/kb/a.txt`);
+    // The item with focus is the selected one: Tab goes on to its actions just after the tree (the
+    // rest of the tree and the rows' own buttons, which are for the mouse, are not tab stops).
+    await page.getByRole('button', { name: `Download ${W}/kb/a.txt` }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+      `Download ${W}/kb/a.txt`,
+    );
+    await item(`${W}/kb/a.txt`).focus();
+    await page.keyboard.press('ArrowLeft'); // a file: to its parent
+    expect(await focused()).toBe(`${W}/kb`);
+    await page.keyboard.press('ArrowLeft'); // an open folder: closes it
+    expect(await item(`${W}/kb`).getAttribute('aria-expanded')).toBe('false');
+    expect(await item(`${W}/kb/sub`).count()).toBe(0);
+    await page.keyboard.press('End');
+    expect(await focused()).toBe(await tree.locator('[role="treeitem"]').last().getAttribute('data-path'));
+    await page.keyboard.press('Home');
+    expect(await focused()).toBe(W);
+    await page.getByText('Folder: /workspace', { exact: true }).waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  });
+
+  it('files: dropping a folder uploads its whole tree, empty folders too; a drop over the caps is refused whole', async () => {
+    await page.getByText('Folder: /workspace', { exact: true }).waitFor();
+    // Chromium hands a dropped folder over as FileSystemDirectoryEntry objects, which a script cannot
+    // make: the drop carries real Files in entries of the same shape (readEntries in batches of 2).
+    const dropFolder = (spec: Record<string, unknown>) =>
+      page.evaluate((tree) => {
+        type Spec = string | { [name: string]: Spec };
+        const entry = (name: string, node: Spec): unknown =>
+          typeof node === 'string'
+            ? {
+                isFile: true,
+                isDirectory: false,
+                name,
+                file: (ok: (f: File) => void) => setTimeout(() => ok(new File([node], name))),
+              }
+            : {
+                isFile: false,
+                isDirectory: true,
+                name,
+                createReader: () => {
+                  const kids = Object.entries(node).map(([n, v]) => entry(n, v));
+                  let at = 0;
+                  return {
+                    readEntries: (ok: (e: unknown[]) => void) =>
+                      setTimeout(() => {
+                        ok(kids.slice(at, at + 2));
+                        at += 2;
+                      }),
+                  };
+                },
+              };
+        const dt = new DataTransfer();
+        const [name, node] = Object.entries(tree)[0]!;
+        Object.defineProperty(dt, 'items', {
+          value: [{ kind: 'file', webkitGetAsEntry: () => entry(name, node as Spec) }],
+        });
+        document
+          .querySelector('.sbx-files')!
+          .dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+      }, spec);
+
+    await dropFolder({
+      'dropped-proj': {
+        'README.md': '# dropped',
+        src: { 'main.py': 'print(1)', util: { 'deep.txt': 'deep-contents' } },
+        empty: {},
+      },
+    });
+    await page
+      .locator('[data-upload-state="done"]', { hasText: '/workspace/dropped-proj/src/util/deep.txt' })
+      .waitFor({ timeout: WAIT_MS });
+    await page
+      .locator('[data-upload-state="done"]', { hasText: '/workspace/dropped-proj/README.md' })
+      .waitFor();
+    const listing = await execIn(
+      platform.url,
+      ns,
+      CODE,
+      'cd /workspace/dropped-proj && find . | sort && cat src/util/deep.txt',
+    );
+    expect(listing.stdout.trim().split('\n')).toEqual([
+      '.',
+      './README.md',
+      './empty',
+      './src',
+      './src/main.py',
+      './src/util',
+      './src/util/deep.txt',
+      'deep-contents',
+    ]);
+    await page
+      .locator('[role="treeitem"][data-path="/workspace/dropped-proj"]')
+      .waitFor({ timeout: WAIT_MS });
+
+    // Over the file count: refused before any folder is made or file sent.
+    const many = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`f${i}.txt`, 'x']));
+    await dropFolder({ 'too-many': many });
+    await page
+      .getByText(/more than 1000 files: drop fewer at a time, or upload a zip/)
+      .waitFor({ timeout: WAIT_MS });
+    const none = await execIn(
+      platform.url,
+      ns,
+      CODE,
+      'test -e /workspace/too-many && echo exists || echo absent',
+    );
+    expect(none.stdout.trim()).toBe('absent');
+    await screenshot(page, 'tab-files-folder-drop');
     expect(await seriousAxeViolations(page)).toEqual([]);
   });
 
@@ -310,7 +470,7 @@ describe('sandbox tabs', () => {
   it('settings, then stop and resume from the page', async () => {
     await page.goto(tabUrl(CODE, 'settings'));
     await page.getByLabel('Idle timeout').fill('45m');
-    await page.getByRole('button', { name: 'Save timeouts' }).click();
+    await page.getByRole('button', { name: 'Save timeouts and resources' }).click();
     await page
       .getByText(/^Saved\./)
       .first()
@@ -352,7 +512,9 @@ describe('sandbox tabs', () => {
       await phone.locator('.tab-panel').waitFor();
       if (tab === 'terminal') await phone.locator('[data-status="connected"]').waitFor({ timeout: WAIT_MS });
       if (tab === 'files')
-        await phone.getByRole('button', { name: 'live.txt', exact: true }).waitFor({ timeout: WAIT_MS });
+        await phone
+          .locator('[role="treeitem"][data-path="/workspace/live.txt"]')
+          .waitFor({ timeout: WAIT_MS });
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${tab} is wider than the phone`).toBeLessThanOrEqual(0);
       await screenshot(phone, `tab-${tab}-phone`);

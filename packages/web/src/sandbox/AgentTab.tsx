@@ -17,6 +17,7 @@ import { splitArgs } from './split-args.ts';
 import type { SandboxTabProps } from './tabs.ts';
 import { sbxKeys, useSandboxHandle } from './use-sandbox-handle.ts';
 import './sandbox-tabs.css';
+import { usePolled } from './parts/use-polled.ts';
 
 const POLL_MS = 2000;
 
@@ -300,12 +301,7 @@ function runStatusText(s: InvokeRunState): string {
 function Invoke({ sandbox, ns }: { sandbox: Sandbox; ns: string }): ReactNode {
   const qc = useQueryClient();
   const key = sbxKeys.invokes(ns, sandbox.name);
-  const history = useQuery({
-    queryKey: key,
-    queryFn: ({ signal }) => sandbox.agent.invokes({ signal, limit: 50 }),
-    refetchInterval: POLL_MS,
-    retry: false,
-  });
+  const history = usePolled(key, (signal) => sandbox.agent.invokes({ signal, limit: 50 }), POLL_MS);
   const [input, setInput] = useState('');
   const [timeout, setTimeoutText] = useState('');
   const [run, setRun] = useState<InvokeRun | undefined>(undefined);

@@ -1,15 +1,18 @@
 import type { FileEntry, Sandbox } from '@agenttier/sdk';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
-import type { DragEvent, FormEvent, ReactNode } from 'react';
+import type { DragEvent, FormEvent, KeyboardEvent, ReactNode } from 'react';
 import { useClient } from '../auth/session.tsx';
 import { ConfirmDialog } from '../app/ConfirmDialog.tsx';
 import { adviseError } from './error-advice.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { editRefusal, languageFor, looksBinary } from './file-kinds.ts';
 import { watchFiles, type WatchStatus } from './file-watch.ts';
+import { DropRefused, entriesOfDrop, walkDrop, type DropEntry } from './folder-drop.ts';
+import { FormProblem, Waiting } from './parts/form-parts.tsx';
 import { isRunning, NotRunning } from './NotRunning.tsx';
 import type { SandboxTabProps } from './tabs.ts';
+import { treeKeyAction, type TreeRow } from './tree-keys.ts';
 import {
   archiveUrl,
   downloadWithProgress,
@@ -27,6 +30,14 @@ import './sandbox-tabs.css';
 const CodeEditor = lazy(() => import('./CodeEditor.tsx'));
 
 const ROOT = '/workspace';
+const ROOT_ENTRY: FileEntry = {
+  name: 'workspace',
+  path: ROOT,
+  isDir: true,
+  size: 0,
+  mode: '',
+  modifiedAt: 0,
+};
 
 function joinPath(dir: string, name: string): string {
   return `${dir.replace(/\/+$/, '')}/${name}`;
@@ -71,6 +82,13 @@ function Files({ sandbox }: SandboxTabProps): ReactNode {
   const [dragging, setDragging] = useState(false);
   const openPath = useRef<string | undefined>(undefined);
   openPath.current = openFile?.path;
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set([ROOT]));
+  /** The tree item that has the roving tabindex (and is selected: selection follows focus). */
+  const [active, setActive] = useState<FileEntry>(ROOT_ENTRY);
+  const activePath = active.path;
+  const treeRef = useRef<HTMLUListElement>(null);
+  const [dropProblem, setDropProblem] = useState<string | undefined>(undefined);
+  const [dropStatus, setDropStatus] = useState<string | undefined>(undefined);
 
   const refreshDir = (dir: string): void => {
     void qc.invalidateQueries({ queryKey: sbxKeys.dir(sandbox.namespace, sandbox.name, dir) });
@@ -122,8 +140,90 @@ function Files({ sandbox }: SandboxTabProps): ReactNode {
   const onDrop = (e: DragEvent): void => {
     e.preventDefault();
     setDragging(false);
-    addFiles(e.dataTransfer.files, selectedDir);
+    setDropProblem(undefined);
+    // Entries must be taken during the event: the DataTransfer is emptied once it returns.
+    const entries = entriesOfDrop(e.dataTransfer);
+    if (!entries || entries.every((en) => en.isFile)) {
+      addFiles(e.dataTransfer.files, selectedDir);
+      return;
+    }
+    const dir = selectedDir;
+    void uploadDroppedTree(entries, dir);
   };
+
+  /** A drop with folders: walked within the caps first, then its folders made and its files queued. */
+  const uploadDroppedTree = async (entries: DropEntry[], dir: string): Promise<void> => {
+    setDropStatus('Reading the dropped folders…');
+    try {
+      const tree = await walkDrop(entries);
+      setDropStatus(`Creating ${tree.dirs.length} folder(s) in ${dir}…`);
+      for (const d of tree.dirs) await handle.files.mkdir(joinPath(dir, d), { parents: true });
+      refreshAll();
+      queue.add(
+        tree.files.map((f) => ({ name: f.path, blob: f.file })),
+        dir,
+      );
+      setDropStatus(undefined);
+    } catch (err) {
+      setDropStatus(undefined);
+      if (err instanceof DropRefused) setDropProblem(err.message);
+      else setActionError(err);
+    }
+  };
+
+  const toggle = (path: string, open: boolean): void =>
+    setExpanded((prev) => {
+      const next = new Set(prev);
+      if (open) next.add(path);
+      else next.delete(path);
+      return next;
+    });
+
+  /** Moves the roving focus to the item of `path` (selection follows: a folder becomes the target). */
+  const focusItem = (path: string): void => {
+    const el = treeRef.current?.querySelector<HTMLElement>(
+      `[role="treeitem"][data-path="${CSS.escape(path)}"]`,
+    );
+    if (!el) return;
+    const entry = entryOf(el);
+    setActive(entry);
+    if (entry.isDir) setSelectedDir(path);
+    el.focus();
+  };
+
+  const activate = (entry: FileEntry): void => {
+    setActive(entry);
+    if (entry.isDir) {
+      toggle(entry.path, !expanded.has(entry.path) || selectedDir !== entry.path);
+      setSelectedDir(entry.path);
+    } else setOpenFile(entry);
+  };
+
+  const onTreeKey = (e: KeyboardEvent<HTMLUListElement>): void => {
+    const item = e.target as HTMLElement;
+    if (item.getAttribute('role') !== 'treeitem' || e.altKey || e.ctrlKey || e.metaKey) return;
+    const rows = [...e.currentTarget.querySelectorAll<HTMLElement>('[role="treeitem"]')].map(rowOf);
+    const current = item.dataset.path ?? ROOT;
+    const entry = entryOf(item);
+    if ((e.key === 'Delete' || e.key === 'F2') && current !== ROOT) {
+      e.preventDefault();
+      setDialog({ kind: e.key === 'Delete' ? 'delete' : 'rename', entry });
+      return;
+    }
+    const action = treeKeyAction(rows, current, e.key);
+    if (!action) return;
+    e.preventDefault();
+    if (action.kind === 'focus') focusItem(action.path);
+    else if (action.kind === 'expand') toggle(action.path, true);
+    else if (action.kind === 'collapse') toggle(action.path, false);
+    else activate(entry);
+  };
+
+  // An item that vanished (deleted, renamed) cannot keep the tab stop: the root takes it back.
+  useEffect(() => {
+    if (treeRef.current && !treeRef.current.querySelector('[role="treeitem"][tabindex="0"]'))
+      setActive(ROOT_ENTRY);
+  });
 
   const runDownload = async (what: string, url: string, fallbackName: string): Promise<void> => {
     setActionError(undefined);
@@ -151,15 +251,6 @@ function Files({ sandbox }: SandboxTabProps): ReactNode {
     } else {
       void runDownload(entry.path, fileUrl(target, entry.path), entry.name);
     }
-  };
-
-  const rootEntry: FileEntry = {
-    name: 'workspace',
-    path: ROOT,
-    isDir: true,
-    size: 0,
-    mode: '',
-    modifiedAt: 0,
   };
 
   return (
@@ -212,25 +303,49 @@ function Files({ sandbox }: SandboxTabProps): ReactNode {
             />
           </label>
         </div>
-        <p className="muted small">
-          Or drop files anywhere on this tab to upload them into the selected folder.
+        <p className="muted small" id="sbx-tree-help">
+          Or drop files or folders anywhere on this tab to upload them into the selected folder. In the tree:
+          arrow keys move, Right/Left open and close folders, Enter opens, Delete deletes, F2 renames, Tab
+          goes to the selected item's buttons.
         </p>
-        <ul className="sbx-tree" aria-label="Workspace files">
+        {dropStatus ? <Waiting>{dropStatus}</Waiting> : null}
+        <FormProblem text={dropProblem} />
+        <ul
+          ref={treeRef}
+          role="tree"
+          className="sbx-tree"
+          aria-label="Workspace files"
+          aria-describedby="sbx-tree-help"
+          onKeyDown={onTreeKey}
+        >
           <DirNode
-            entry={rootEntry}
+            entry={ROOT_ENTRY}
             sandbox={handle}
             ns={sandbox.namespace}
             depth={0}
             selectedDir={selectedDir}
             openPath={openFile?.path}
-            onSelectDir={setSelectedDir}
-            onOpen={(e) => setOpenFile(e)}
+            activePath={activePath}
+            expanded={expanded}
+            onFocusItem={setActive}
+            onActivate={activate}
             onDownload={downloadEntry}
             onRename={(entry) => setDialog({ kind: 'rename', entry })}
             onDelete={(entry) => setDialog({ kind: 'delete', entry })}
-            defaultOpen
           />
         </ul>
+        <div className="row wrap sbx-selected" role="group" aria-label="Selected item">
+          <span className="small">
+            Selected: <code>{active.path}</code>
+          </span>
+          <EntryActions
+            entry={active}
+            isRoot={active.path === ROOT}
+            onDownload={downloadEntry}
+            onRename={(entry) => setDialog({ kind: 'rename', entry })}
+            onDelete={(entry) => setDialog({ kind: 'delete', entry })}
+          />
+        </div>
         {download ? (
           <TransferBar label={`Downloading ${download.what}`} progress={download.progress} />
         ) : null}
@@ -340,122 +455,174 @@ function UploadList(props: {
   );
 }
 
-function DirNode(props: {
-  entry: FileEntry;
+interface TreeProps {
   sandbox: Sandbox;
   ns: string;
-  depth: number;
   selectedDir: string;
   openPath: string | undefined;
-  onSelectDir: (dir: string) => void;
-  onOpen: (e: FileEntry) => void;
+  activePath: string;
+  expanded: ReadonlySet<string>;
+  onFocusItem: (entry: FileEntry) => void;
+  onActivate: (e: FileEntry) => void;
   onDownload: (e: FileEntry) => void;
   onRename: (e: FileEntry) => void;
   onDelete: (e: FileEntry) => void;
-  defaultOpen?: boolean;
-}): ReactNode {
+}
+
+/** A tree item's row as the keyboard handler sees it (from the attributes rendered below). */
+function rowOf(el: HTMLElement): TreeRow {
+  return {
+    path: el.dataset.path ?? '',
+    level: Number(el.getAttribute('aria-level') ?? '1'),
+    isDir: el.dataset.dir === 'true',
+    expanded: el.getAttribute('aria-expanded') === 'true',
+  };
+}
+
+function entryOf(el: HTMLElement): FileEntry {
+  const path = el.dataset.path ?? ROOT;
+  return {
+    name: path.slice(path.lastIndexOf('/') + 1),
+    path,
+    isDir: el.dataset.dir === 'true',
+    size: Number(el.dataset.size ?? '0'),
+    mode: '',
+    modifiedAt: 0,
+  };
+}
+
+/**
+ * One item of the tree (WAI-ARIA treeitem), in a flat list: the hierarchy is in aria-level (no
+ * nested groups), so an item's name is its own row (`kb/`, `a.txt 12 B`), not its folder's
+ * contents. Focusable with the roving tabindex. The row's buttons are shortcuts for the mouse,
+ * hidden from assistive technology and the tab order: the "Selected item" buttons above the tree
+ * do the same for the item that has focus.
+ */
+function TreeItem(
+  props: TreeProps & { entry: FileEntry; depth: number; label: ReactNode; extra?: ReactNode },
+): ReactNode {
   const { entry } = props;
-  const [expanded, setExpanded] = useState(props.defaultOpen ?? false);
+  const active = props.activePath === entry.path;
+  const isOpen = entry.isDir && props.expanded.has(entry.path);
+  const highlighted = entry.isDir ? props.selectedDir === entry.path : props.openPath === entry.path;
+  return (
+    <li
+      role="treeitem"
+      aria-level={props.depth + 1}
+      aria-selected={active}
+      {...(entry.isDir ? { 'aria-expanded': isOpen } : {})}
+      tabIndex={active ? 0 : -1}
+      data-path={entry.path}
+      data-dir={entry.isDir ? 'true' : 'false'}
+      data-size={entry.size}
+      className={`sbx-entry${highlighted ? ' selected' : ''}`}
+      style={{ paddingLeft: `${props.depth}rem` }}
+      onFocus={() => props.onFocusItem(entry)}
+      onClick={() => props.onActivate(entry)}
+    >
+      <span className="sbx-entry-name">{props.label}</span>
+      {props.extra}
+      <span aria-hidden="true" className="sbx-entry-actions">
+        <EntryActions {...props} isRoot={props.depth === 0} mouseOnly />
+      </span>
+    </li>
+  );
+}
+
+function DirNode(props: TreeProps & { entry: FileEntry; depth: number }): ReactNode {
+  const { entry } = props;
+  const expanded = props.expanded.has(entry.path);
   const listing = useQuery({
     queryKey: sbxKeys.dir(props.ns, props.sandbox.name, entry.path),
     queryFn: ({ signal }) => props.sandbox.files.list(entry.path, { signal }),
     enabled: expanded,
     retry: false,
   });
-  const isRoot = props.depth === 0;
   const entries = [...(listing.data ?? [])].sort((a, b) =>
     a.isDir === b.isDir ? a.name.localeCompare(b.name) : a.isDir ? -1 : 1,
   );
+  const state = !expanded
+    ? undefined
+    : listing.isPending
+      ? 'loading…'
+      : listing.isError
+        ? `could not list: ${adviseError(listing.error).message}`
+        : entries.length === 0
+          ? 'empty'
+          : undefined;
   return (
-    <li>
-      <div className={`sbx-entry${props.selectedDir === entry.path ? ' selected' : ''}`}>
-        <button
-          type="button"
-          className="sbx-entry-name"
-          aria-expanded={expanded}
-          onClick={() => {
-            setExpanded(!expanded || props.selectedDir !== entry.path);
-            props.onSelectDir(entry.path);
-          }}
-        >
-          <span aria-hidden="true">{expanded ? '▾' : '▸'}</span> {isRoot ? entry.path : entry.name}/
-        </button>
-        <EntryActions {...props} isRoot={isRoot} />
-      </div>
-      {expanded ? (
-        listing.isPending ? (
-          <p role="status" className="muted small sbx-indent">
-            Loading…
-          </p>
-        ) : listing.isError ? (
-          <div className="sbx-indent">
-            <ErrorNote error={listing.error} />
-          </div>
-        ) : entries.length === 0 ? (
-          <p className="muted small sbx-indent">Empty folder.</p>
-        ) : (
-          <ul>
-            {entries.map((e) =>
-              e.isDir ? (
-                <DirNode key={e.path} {...props} entry={e} depth={props.depth + 1} defaultOpen={false} />
-              ) : (
-                <li key={e.path}>
-                  <div className={`sbx-entry${props.openPath === e.path ? ' selected' : ''}`}>
-                    <button
-                      type="button"
-                      className="sbx-entry-name"
-                      onClick={() => props.onOpen(e)}
-                      aria-current={props.openPath === e.path ? 'true' : undefined}
-                    >
-                      {e.name}
-                      {e.symlinkTarget ? ` → ${e.symlinkTarget}` : ''}
-                    </button>
-                    <span className="muted small">{formatBytes(e.size)}</span>
-                    <EntryActions {...props} entry={e} isRoot={false} />
-                  </div>
-                </li>
-              ),
-            )}
-          </ul>
-        )
-      ) : null}
-    </li>
+    <>
+      <TreeItem
+        {...props}
+        label={
+          <>
+            <span aria-hidden="true">{expanded ? '▾' : '▸'}</span>{' '}
+            {props.depth === 0 ? entry.path : entry.name}/
+          </>
+        }
+        extra={
+          state ? (
+            <span className={`small ${listing.isError ? 'sbx-error' : 'muted'}`}> ({state})</span>
+          ) : null
+        }
+      />
+      {expanded && !state
+        ? entries.map((e) =>
+            e.isDir ? (
+              <DirNode key={e.path} {...props} entry={e} depth={props.depth + 1} />
+            ) : (
+              <TreeItem
+                key={e.path}
+                {...props}
+                entry={e}
+                depth={props.depth + 1}
+                label={`${e.name}${e.symlinkTarget ? ` → ${e.symlinkTarget}` : ''}`}
+                extra={<span className="muted small">{formatBytes(e.size)}</span>}
+              />
+            ),
+          )
+        : null}
+    </>
   );
 }
 
 function EntryActions(props: {
   entry: FileEntry;
   isRoot: boolean;
+  /** The row's copy: out of the tab order, and a click does not also select the row. */
+  mouseOnly?: boolean;
   onDownload: (e: FileEntry) => void;
   onRename: (e: FileEntry) => void;
   onDelete: (e: FileEntry) => void;
 }): ReactNode {
   const { entry } = props;
+  const button = (label: string, name: string, run: (e: FileEntry) => void, danger = false): ReactNode => (
+    <button
+      type="button"
+      {...(danger ? { className: 'danger' } : {})}
+      {...(props.mouseOnly ? { tabIndex: -1 } : { 'aria-label': name })}
+      onClick={(e) => {
+        e.stopPropagation();
+        run(entry);
+      }}
+    >
+      {label}
+    </button>
+  );
   return (
-    <span className="sbx-entry-actions">
-      <button
-        type="button"
-        onClick={() => props.onDownload(entry)}
-        aria-label={entry.isDir ? `Zip ${entry.path} (download as a zip file)` : `Download ${entry.path}`}
-      >
-        {entry.isDir ? 'Zip' : 'Download'}
-      </button>
+    <>
+      {button(
+        entry.isDir ? 'Zip' : 'Download',
+        entry.isDir ? `Zip ${entry.path} (download as a zip file)` : `Download ${entry.path}`,
+        props.onDownload,
+      )}
       {!props.isRoot ? (
         <>
-          <button type="button" onClick={() => props.onRename(entry)} aria-label={`Rename ${entry.path}`}>
-            Rename
-          </button>
-          <button
-            type="button"
-            className="danger"
-            onClick={() => props.onDelete(entry)}
-            aria-label={`Delete ${entry.path}`}
-          >
-            Delete
-          </button>
+          {button('Rename', `Rename ${entry.path}`, props.onRename)}
+          {button('Delete', `Delete ${entry.path}`, props.onDelete, true)}
         </>
       ) : null}
-    </span>
+    </>
   );
 }
 

@@ -1,18 +1,19 @@
 import type { PortView } from '@agenttier/sdk';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import { useClient } from '../auth/session.tsx';
 import { ErrorNote } from './ErrorNote.tsx';
 import { AskFirst } from './parts/AskFirst.tsx';
 import { DataTable } from '../app/DataTable.tsx';
-import { FormSection, SubmitButton, TextField } from './parts/form-parts.tsx';
+import { FormSection, NameField, SubmitButton, TextField } from './parts/form-parts.tsx';
 import { QueryState } from './parts/QueryState.tsx';
 import { isRunning } from './NotRunning.tsx';
 import { openPreviewWindow, previewAddress } from './preview-link.ts';
 import type { SandboxTabProps } from './tabs.ts';
 import { sbxKeys, useSandboxHandle } from './use-sandbox-handle.ts';
 import './sandbox-tabs.css';
+import { usePolled } from './parts/use-polled.ts';
 
 const POLL_MS = 3000;
 const PORT_NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
@@ -23,12 +24,7 @@ export default function PortsTab({ sandbox }: SandboxTabProps): ReactNode {
   const client = useClient();
   const qc = useQueryClient();
   const key = sbxKeys.ports(sandbox.namespace, sandbox.name);
-  const ports = useQuery({
-    queryKey: key,
-    queryFn: ({ signal }) => handle.ports.list({ signal }),
-    refetchInterval: POLL_MS,
-    retry: false,
-  });
+  const ports = usePolled(key, (signal) => handle.ports.list({ signal }), POLL_MS);
   const [port, setPort] = useState('');
   const [name, setName] = useState('');
   const [problem, setProblem] = useState<string | undefined>(undefined);
@@ -113,14 +109,7 @@ export default function PortsTab({ sandbox }: SandboxTabProps): ReactNode {
             aria-invalid={problem ? true : undefined}
             aria-describedby={problem ? 'port-problem' : undefined}
           />
-          <TextField
-            id="port-name"
-            label="Name (optional)"
-            value={name}
-            onValue={setName}
-            placeholder="web"
-            size={10}
-          />
+          <NameField id="port-name" value={name} onValue={setName} />
           <SubmitButton busy={add.isPending} label="Forward" busyLabel="Forwarding…" />
         </div>
       </FormSection>

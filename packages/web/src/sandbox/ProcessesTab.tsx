@@ -1,5 +1,5 @@
 import type { ProcessInfo, Sandbox } from '@agenttier/sdk';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import { adviseError, type ErrorAdvice } from './error-advice.ts';
@@ -8,12 +8,13 @@ import { LogBuffer } from './log-buffer.ts';
 import { LogPanel } from './LogPanel.tsx';
 import { AskFirst } from './parts/AskFirst.tsx';
 import { DataTable } from '../app/DataTable.tsx';
-import { FormSection, SubmitButton, TextField } from './parts/form-parts.tsx';
+import { FormSection, NameField, SubmitButton, TextField } from './parts/form-parts.tsx';
 import { QueryState } from './parts/QueryState.tsx';
 import { isRunning, NotRunning } from './NotRunning.tsx';
 import type { SandboxTabProps } from './tabs.ts';
 import { sbxKeys, useSandboxHandle } from './use-sandbox-handle.ts';
 import './sandbox-tabs.css';
+import { usePolled } from './parts/use-polled.ts';
 
 const SIGNALS = [
   'SIGTERM',
@@ -49,12 +50,7 @@ function Processes({ sandbox }: SandboxTabProps): ReactNode {
   const handle = useSandboxHandle(sandbox);
   const qc = useQueryClient();
   const key = sbxKeys.processes(sandbox.namespace, sandbox.name);
-  const list = useQuery({
-    queryKey: key,
-    queryFn: ({ signal }) => handle.processes.list({ signal }),
-    refetchInterval: POLL_MS,
-    retry: false,
-  });
+  const list = usePolled(key, (signal) => handle.processes.list({ signal }), POLL_MS);
   const [selected, setSelected] = useState<string | undefined>(undefined);
   const [command, setCommand] = useState('');
   const [name, setName] = useState('');
@@ -95,14 +91,7 @@ function Processes({ sandbox }: SandboxTabProps): ReactNode {
             placeholder="python3 -m http.server 8000"
             required
           />
-          <TextField
-            id="proc-name"
-            label="Name (optional)"
-            value={name}
-            onValue={setName}
-            placeholder="web"
-            size={10}
-          />
+          <NameField id="proc-name" value={name} onValue={setName} />
           <SubmitButton
             busy={start.isPending}
             disabled={!command.trim()}

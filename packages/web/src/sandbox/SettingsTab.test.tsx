@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sandboxView, sendJson } from '@agenttier/sdk/testing';
 import type { SandboxView } from '@agenttier/sdk';
 import { renderWithServer, waitFor, type Rendered } from '../testing/render.tsx';
-import SettingsTab from './SettingsTab.tsx';
+import SettingsTab, { limitsPatch } from './SettingsTab.tsx';
 
 let ui: Rendered | undefined;
 afterEach(async () => {
@@ -64,5 +64,42 @@ describe('Settings tab labels', () => {
     await waitFor(() => expect(r.button('Remove label team')).toBeTruthy());
     r.button('Remove label team').click();
     await waitFor(() => expect(r.host.querySelector('[role="alert"]')?.textContent).toMatch(/63 characters/));
+  });
+});
+
+describe('Settings tab limits', () => {
+  it('sends only what changed, and refuses a bad value naming it', () => {
+    const sb = { timeout: '8h', idleTimeout: '30m' };
+    expect(limitsPatch(sb, ['8h', '45m', '', ''])).toEqual({ idleTimeout: '45m' });
+    expect(limitsPatch(sb, ['8h', '30m', '500m', '2Gi'])).toEqual({
+      resources: { limits: { cpu: '500m', memory: '2Gi' } },
+    });
+    expect(limitsPatch(sb, ['8h', '30m', '', ''])).toBe('Change a value first.');
+    expect(limitsPatch(sb, ['soon', '30m', '', ''])).toMatch(/“soon” is not a duration/);
+    expect(limitsPatch(sb, ['8h', '30m', 'two', ''])).toMatch(/^CPU is cores/);
+    expect(limitsPatch(sb, ['8h', '30m', '', '2GB'])).toMatch(/^Memory is a quantity/);
+  });
+
+  it('saves timeouts and resources with one PATCH from the form', async () => {
+    ui = await renderWithServer(<SettingsTab sandbox={view} />, {
+      'PATCH /api/v1/sandboxes/demo': (_req, res) =>
+        sendJson(res, 200, {
+          sandboxId: 'demo',
+          restartRequired: true,
+          message: 'resource and env changes take effect after the sandbox is stopped and resumed',
+        }),
+    });
+    const r = ui;
+    await waitFor(() => expect(r.field('Idle timeout')).toBeTruthy());
+    r.type(r.field('Idle timeout'), '2h');
+    r.type(r.field('Memory limit'), '1Gi');
+    r.button('Save timeouts and resources').click();
+    await waitFor(() => expect(r.host.textContent).toContain('Saved. resource and env changes take effect'));
+    expect(r.writes()).toEqual([
+      {
+        call: 'PATCH /api/v1/sandboxes/demo',
+        body: { idleTimeout: '2h', resources: { limits: { memory: '1Gi' } } },
+      },
+    ]);
   });
 });

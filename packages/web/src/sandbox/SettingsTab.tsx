@@ -32,8 +32,7 @@ export function parseLabels(text: string): Record<string, string> | string {
 export default function SettingsTab({ sandbox }: SandboxTabProps): ReactNode {
   return (
     <div className="stack">
-      <Timeouts sandbox={sandbox} />
-      <Resources sandbox={sandbox} />
+      <Limits sandbox={sandbox} />
       <Labels sandbox={sandbox} />
       <DangerZone sandbox={sandbox} />
     </div>
@@ -63,105 +62,67 @@ function usePatch(sandbox: SandboxView) {
   return { patch, busy, error, done };
 }
 
-function Timeouts({ sandbox }: SandboxTabProps): ReactNode {
-  const [timeout, setTimeoutText] = useState(sandbox.timeout ?? '');
-  const [idle, setIdle] = useState(sandbox.idleTimeout ?? '');
+type PatchBody = Parameters<ReturnType<typeof useSandboxHandle>['update']>[0];
+
+const LIMIT_FIELDS = [
+  { id: 'set-timeout', label: 'Maximum runtime', placeholder: 'template default', size: 10 },
+  { id: 'set-idle', label: 'Idle timeout', placeholder: 'template default', size: 10 },
+  { id: 'set-cpu', label: 'CPU limit', placeholder: 'e.g. 2', size: 6 },
+  { id: 'set-memory', label: 'Memory limit', placeholder: 'e.g. 2Gi', size: 8 },
+] as const;
+
+/** The PATCH for the limits form (only what changed), or what to fix first. */
+export function limitsPatch(
+  sandbox: Pick<SandboxView, 'timeout' | 'idleTimeout'>,
+  [timeout = '', idle = '', cpu = '', memory = '']: readonly string[],
+): PatchBody | string {
+  const body: { timeout?: string; idleTimeout?: string; resources?: { limits: Record<string, string> } } = {};
+  if (timeout && timeout !== sandbox.timeout) body.timeout = timeout;
+  if (idle && idle !== sandbox.idleTimeout) body.idleTimeout = idle;
+  const bad = [body.timeout, body.idleTimeout].find((v) => v !== undefined && !DURATION_RE.test(v));
+  if (bad !== undefined)
+    return `“${bad}” is not a duration: write e.g. 90s, 30m, 8h or 1h30m (0s means no limit).`;
+  if (cpu && !CPU_RE.test(cpu)) return 'CPU is cores (e.g. 2 or 0.5) or millicores (e.g. 500m).';
+  if (memory && !MEMORY_RE.test(memory)) return 'Memory is a quantity such as 512Mi or 2Gi.';
+  if (cpu || memory) body.resources = { limits: { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) } };
+  return Object.keys(body).length === 0 ? 'Change a value first.' : body;
+}
+
+/** Timeouts and resources, saved with one PATCH of what changed. */
+function Limits({ sandbox }: SandboxTabProps): ReactNode {
+  const [values, setValues] = useState<string[]>([sandbox.timeout ?? '', sandbox.idleTimeout ?? '', '', '']);
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const { patch, busy, error, done } = usePatch(sandbox);
   const submit = (e: FormEvent): void => {
     e.preventDefault();
-    const body: { timeout?: string; idleTimeout?: string } = {};
-    if (timeout.trim() && timeout.trim() !== sandbox.timeout) body.timeout = timeout.trim();
-    if (idle.trim() && idle.trim() !== sandbox.idleTimeout) body.idleTimeout = idle.trim();
-    const bad = Object.values(body).find((v) => !DURATION_RE.test(v));
-    if (bad !== undefined)
-      return setProblem(`“${bad}” is not a duration: write e.g. 90s, 30m, 8h or 1h30m (0s means no limit).`);
-    if (Object.keys(body).length === 0) return setProblem('Change a value first.');
+    const body = limitsPatch(
+      sandbox,
+      values.map((v) => v.trim()),
+    );
+    if (typeof body === 'string') return setProblem(body);
     setProblem(undefined);
     void patch(body);
   };
   return (
     <FormSection
-      id="settings-timeouts"
-      title="Timeouts"
+      id="settings-limits"
+      title="Timeouts and resources"
       onSubmit={submit}
       problem={problem}
       error={error}
       done={done}
-      hint="Applied at once. The sandbox stops (keeping its workspace) when either runs out."
+      hint="Timeouts apply at once: the sandbox stops (keeping its workspace) when either runs out. CPU and memory take effect the next time it is stopped and resumed. Empty fields keep the current value."
     >
       <div className="row wrap">
-        <TextField
-          id="set-timeout"
-          label="Maximum runtime"
-          value={timeout}
-          onValue={setTimeoutText}
-          placeholder="template default"
-          size={10}
-        />
-        <TextField
-          id="set-idle"
-          label="Idle timeout"
-          value={idle}
-          onValue={setIdle}
-          placeholder="template default"
-          size={10}
-        />
-        <SubmitButton busy={busy} label="Save timeouts" busyLabel="Saving…" />
-      </div>
-    </FormSection>
-  );
-}
-
-function Resources({ sandbox }: SandboxTabProps): ReactNode {
-  const [cpu, setCpu] = useState('');
-  const [memory, setMemory] = useState('');
-  const [problem, setProblem] = useState<string | undefined>(undefined);
-  const { patch, busy, error, done } = usePatch(sandbox);
-  const submit = (e: FormEvent): void => {
-    e.preventDefault();
-    const limits: { cpu?: string; memory?: string } = {};
-    if (cpu.trim()) {
-      if (!CPU_RE.test(cpu.trim()))
-        return setProblem('CPU is cores (e.g. 2 or 0.5) or millicores (e.g. 500m).');
-      limits.cpu = cpu.trim();
-    }
-    if (memory.trim()) {
-      if (!MEMORY_RE.test(memory.trim())) return setProblem('Memory is a quantity such as 512Mi or 2Gi.');
-      limits.memory = memory.trim();
-    }
-    if (!limits.cpu && !limits.memory) return setProblem('Enter a CPU or memory limit first.');
-    setProblem(undefined);
-    void patch({ resources: { limits } });
-  };
-  return (
-    <FormSection
-      id="settings-resources"
-      title="Resources"
-      onSubmit={submit}
-      problem={problem}
-      error={error}
-      done={done}
-      hint="Takes effect the next time the sandbox is stopped and resumed. Empty fields keep the current value."
-    >
-      <div className="row wrap">
-        <TextField
-          id="set-cpu"
-          label="CPU limit"
-          value={cpu}
-          onValue={setCpu}
-          placeholder="e.g. 2"
-          size={6}
-        />
-        <TextField
-          id="set-memory"
-          label="Memory limit"
-          value={memory}
-          onValue={setMemory}
-          placeholder="e.g. 2Gi"
-          size={8}
-        />
-        <SubmitButton busy={busy} label="Save resources" busyLabel="Saving…" />
+        {LIMIT_FIELDS.map((f, i) => (
+          <TextField
+            key={f.id}
+            {...f}
+            value={values[i] ?? ''}
+            onValue={(v) => setValues(values.map((old, j) => (j === i ? v : old)))}
+          />
+        ))}
+        <SubmitButton busy={busy} label="Save timeouts and resources" busyLabel="Saving…" />
       </div>
     </FormSection>
   );

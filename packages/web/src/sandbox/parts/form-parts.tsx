@@ -86,3 +86,8 @@ export function FormSection(props: {
     </form>
   );
 }
+
+/** The optional name of something being created (a port forward, a process), e.g. `web`. */
+export function NameField(props: { id: string; value: string; onValue: (v: string) => void }): ReactNode {
+  return <TextField {...props} label="Name (optional)" placeholder="web" size={10} />;
+}
