@@ -540,11 +540,33 @@ export class DockerRuntime implements Runtime {
   ): Promise<void> {
     if (files.length === 0 || this.credentialsDelivered.get(channelKey(sandbox)) === containerId) return;
     const container = this.opts.docker.getContainer(containerId);
+    await this.assertInMemory(container, files);
     for (const f of files) {
       const archive = await credentialTar(await this.secretOf(sandbox, f.secretName));
       await container.putArchive(archive, { path: f.mountPath });
     }
     this.credentialsDelivered.set(channelKey(sandbox), containerId);
+  }
+
+  /**
+   * Each credential directory is the tmpfs volume asked for: an engine that ignores volume options
+   * (Podman's compatible API does) would make a plain volume on its disk, and secrets must not go there.
+   */
+  private async assertInMemory(container: Docker.Container, files: readonly CredentialFile[]): Promise<void> {
+    const info = await container.inspect();
+    for (const f of files) {
+      const mount = info.Mounts?.find((m) => m.Destination === f.mountPath);
+      const options =
+        mount?.Type === 'volume' && mount.Name
+          ? (await this.opts.docker.getVolume(mount.Name).inspect()).Options
+          : undefined;
+      if (options?.type !== 'tmpfs' || options.device !== 'tmpfs') {
+        throw new TerminalError(
+          'UNPROCESSABLE',
+          `the engine did not make ${f.mountPath} an in-memory (tmpfs) volume, and credential files are never written to disk; use mountAs "env" with this engine`,
+        );
+      }
+    }
   }
 
   /** deliverCredentialFiles right after a start; a container that cannot get them does not stay. */
