@@ -94,6 +94,22 @@ export function hostCidr(ip: string): string {
   return isIP(ip) === 6 ? `${ip}/128` : `${ip}/32`;
 }
 
+/** Egress to the cluster DNS pods on port 53 (UDP and TCP) and nowhere else. */
+export function clusterDnsEgressRule(dns: DnsPeer): V1NetworkPolicyEgressRule {
+  return {
+    to: [
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } },
+        podSelector: { matchLabels: dns.podLabels },
+      },
+    ],
+    ports: [
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ],
+  };
+}
+
 /**
  * The egress rules: DNS to the cluster DNS pods only; then everything minus the blocked ranges, or
  * only the allowed domains' addresses (those inside a blocked range are dropped: a domain that
@@ -103,20 +119,7 @@ export function egressRules(
   input: Pick<NetworkPolicyInput, 'effective' | 'resolvedIps' | 'blockedCidrs' | 'dns'>,
 ): V1NetworkPolicyEgressRule[] {
   const dns = input.dns ?? DEFAULT_DNS;
-  const rules: V1NetworkPolicyEgressRule[] = [
-    {
-      to: [
-        {
-          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } },
-          podSelector: { matchLabels: dns.podLabels },
-        },
-      ],
-      ports: [
-        { protocol: 'UDP', port: 53 },
-        { protocol: 'TCP', port: 53 },
-      ],
-    },
-  ];
+  const rules: V1NetworkPolicyEgressRule[] = [clusterDnsEgressRule(dns)];
   const blocked = input.blockedCidrs ?? DEFAULT_BLOCKED_CIDRS;
   if (input.effective.network.allowInternet) {
     const to: V1NetworkPolicyPeer[] = [

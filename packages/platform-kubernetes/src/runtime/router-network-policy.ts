@@ -1,7 +1,7 @@
 import type { V1NetworkPolicyEgressRule, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { LABEL_MANAGED } from '@agenttier/contract';
 import type { DnsPeer } from './network-policy.ts';
-import { DEFAULT_DNS } from './network-policy.ts';
+import { DEFAULT_DNS, clusterDnsEgressRule } from './network-policy.ts';
 import { SANDBOXD_PORT } from './pod-builder.ts';
 
 /** Every pod of the cluster except sandboxes: users arrive through an ingress controller, the web UI or a port-forward. */
@@ -44,18 +44,7 @@ export function buildRouterNetworkPolicy(input: RouterNetworkPolicyInput): Recor
   const dns = input.dns ?? DEFAULT_DNS;
   const apiServer = input.apiServerCidrs ?? [];
   const egress: V1NetworkPolicyEgressRule[] = [
-    {
-      to: [
-        {
-          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } },
-          podSelector: { matchLabels: dns.podLabels },
-        },
-      ],
-      ports: [
-        { protocol: 'UDP', port: 53 },
-        { protocol: 'TCP', port: 53 },
-      ],
-    },
+    clusterDnsEgressRule(dns),
     {
       ...(apiServer.length ? { to: apiServer.map((cidr) => ({ ipBlock: { cidr } })) } : {}),
       ports: (input.apiServerPorts ?? [443, 6443]).map((port) => ({ protocol: 'TCP', port })),

@@ -14,6 +14,8 @@ import type { ContainerCreateOptions } from 'dockerode';
 import { dirname } from 'node:path';
 import type { CredentialFile } from './credential-files.ts';
 import { LABEL_CREDENTIAL_FILES, credentialMounts } from './credential-files.ts';
+import type { MountVolumeOptions } from './tmpfs-volume.ts';
+import { tmpfsVolumeOptions } from './tmpfs-volume.ts';
 
 /** Where sandboxd and its Node runtime are mounted inside every sandbox (read-only). */
 export const SANDBOXD_MOUNT = '/opt/agenttier/sandboxd';
@@ -92,24 +94,15 @@ function runVolumeOptions(
   // before the start, which a tmpfs mounted at start would hide: a plain volume.
   if (engineRuntime === 'runsc' || launch) return {};
   return {
-    VolumeOptions: {
-      NoCopy: true,
-      Labels: {},
-      DriverConfig: {
-        Name: 'local',
-        Options: {
-          type: 'tmpfs',
-          device: 'tmpfs',
-          o: `size=${RUN_VOLUME_BYTES},nr_inodes=64,mode=0700,uid=${SANDBOX_UID},gid=${SANDBOX_UID},nosuid,nodev,noexec`,
-        },
-      },
-    },
+    VolumeOptions: tmpfsVolumeOptions({
+      sizeBytes: RUN_VOLUME_BYTES,
+      maxInodes: 64,
+      mode: '0700',
+      uid: SANDBOX_UID,
+      gid: SANDBOX_UID,
+    }),
   };
 }
-
-type MountVolumeOptions = NonNullable<
-  NonNullable<NonNullable<ContainerCreateOptions['HostConfig']>['Mounts']>[number]['VolumeOptions']
->;
 
 /** Label naming the AgentTier install that owns a child, so two installs can share one engine. */
 export const LABEL_INSTANCE = 'agenttier.io/instance';

@@ -3,6 +3,7 @@ import { LIMITS } from '@agenttier/contract';
 import type { ContainerCreateOptions } from 'dockerode';
 import tar from 'tar-stream';
 import { SANDBOX_UID } from './container-spec.ts';
+import { tmpfsVolumeOptions } from './tmpfs-volume.ts';
 
 /** Finds a secret's values by owner, namespace and name (the server's per-user secret store). */
 export type SecretResolver = (
@@ -55,18 +56,13 @@ export function credentialMounts(
     Type: 'volume' as const,
     Source: '',
     Target: f.mountPath,
-    VolumeOptions: {
-      NoCopy: true,
-      Labels: {},
-      DriverConfig: {
-        Name: 'local',
-        Options: {
-          type: 'tmpfs',
-          device: 'tmpfs',
-          o: `size=${CREDENTIAL_VOLUME_BYTES},nr_inodes=${LIMITS.secretKeysMax + 16},mode=0555,uid=0,gid=0,nosuid,nodev,noexec`,
-        },
-      },
-    },
+    VolumeOptions: tmpfsVolumeOptions({
+      sizeBytes: CREDENTIAL_VOLUME_BYTES,
+      maxInodes: LIMITS.secretKeysMax + 16,
+      mode: '0555',
+      uid: 0,
+      gid: 0,
+    }),
   }));
 }
 
