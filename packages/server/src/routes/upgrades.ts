@@ -12,6 +12,7 @@ import type { SandboxdClient, TerminalConnection } from '@agenttier/sandboxd';
 import { SandboxdError } from '@agenttier/sandboxd';
 import type { AccessControl } from '../auth/access-control.ts';
 import { sandboxAllows } from '../auth/access-control.ts';
+import type { SandboxVerb } from '../auth/sandbox-verbs.ts';
 import type { AccessAudit, AccessAuditEntry } from '../auth/access-audit.ts';
 import type { Authenticator } from '../context.ts';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
@@ -233,6 +234,9 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         }
         const who = await deps.authenticate(req.headers, { address });
         audited.who = who;
+        // Held connections re-check from the request's credentials each time, not the first `who`.
+        const reauthorize = (name: string, verb: SandboxVerb) => async () =>
+          deps.access.requireSandbox(await deps.authenticate(req.headers, { address }), ns, name, verb);
         if (terminal) {
           // Anyone who may watch gets in; only those who may also type get a read-write terminal.
           const sb = await deps.access.requireSandbox(who, ns, terminal[1]!, 'terminal-view');
@@ -243,34 +247,14 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
           // A read-write attach re-checks the read-write verb: an operator turned viewer is cut, and
           // re-attaches read-only.
           const verb = mode === 'read-write' ? 'terminal' : 'terminal-view';
-          keepAuthorized(
-            socket,
-            async () =>
-              deps.access.requireSandbox(
-                await deps.authenticate(req.headers, { address }),
-                ns,
-                terminal[1]!,
-                verb,
-              ),
-            audited,
-          );
+          keepAuthorized(socket, reauthorize(terminal[1]!, verb), audited);
           return;
         }
         if (tcp) {
           const sb = await deps.access.requireSandbox(who, ns, tcp[1]!, 'ports');
           await openTcp(req, socket, head, sb, parsePort(tcp[2]!));
           if (!socket.destroyed) deps.audit?.attach({ ...audited, status: 101 });
-          keepAuthorized(
-            socket,
-            async () =>
-              deps.access.requireSandbox(
-                await deps.authenticate(req.headers, { address }),
-                ns,
-                tcp[1]!,
-                'ports',
-              ),
-            audited,
-          );
+          keepAuthorized(socket, reauthorize(tcp[1]!, 'ports'), audited);
           return;
         }
         // WebSockets cannot follow a redirect: the old path form answers where the preview lives now.
