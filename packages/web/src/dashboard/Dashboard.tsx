@@ -8,6 +8,7 @@ import { ConfirmDialog } from '../app/ConfirmDialog.tsx';
 import { describeError } from '../app/errors.ts';
 import { PhaseBadge } from '../app/PhaseBadge.tsx';
 import { ago } from '../app/time.ts';
+import { useNow } from '../app/use-now.ts';
 import { distinct, filterSandboxes, keyOf, NO_FILTER } from './filter.ts';
 import { UsageBars } from './UsageBars.tsx';
 import type { SandboxFilter } from './filter.ts';
@@ -317,14 +318,4 @@ function EmptyState(): ReactNode {
       </p>
     </div>
   );
-}
-
-/** The current time, ticking every second, for relative ages. */
-function useNow(): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
-  return now;
 }

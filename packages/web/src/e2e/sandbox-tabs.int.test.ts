@@ -6,23 +6,15 @@
  * and invoked → settings → stop and resume. Each tab is screenshotted (artifacts/web-ui/, linked from
  * docs/web-ui.md) and checked with axe-core.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
-import {
-  api,
-  execIn,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from '@agenttier/local/testing';
-import type { TestPlatform } from '@agenttier/local/testing';
+import { api, execIn, testNamespace, waitForPhase } from '@agenttier/local/testing';
+import { startTestPlatform, stopTestPlatform, type TestPlatform } from '@agenttier/local/testing';
 import { DESKTOP, launchChromium, PHONE, screenshot, seriousAxeViolations } from '../testing/browser.ts';
+import { E2E_WAIT_MS, requireBuiltUi } from '../testing/browser.ts';
 
-const DIST = join(import.meta.dirname, '..', '..', 'dist', 'index.html');
-const WAIT_MS = 120_000;
+const WAIT_MS = E2E_WAIT_MS;
 const CODE = 'tabs-code';
 const AGENT = 'tabs-agent';
 
@@ -50,8 +42,7 @@ async function expectTextOnScreen(p: Page, text: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(DIST))
-    throw new Error('the web UI is not built: run `npm run build -w @agenttier/web` (scripts/test.sh does)');
+  requireBuiltUi();
   platform = await startTestPlatform();
   for (const [name, template] of [
     [CODE, 'general-coding'],

@@ -5,8 +5,6 @@
  * and the Events tab follows a stop and a resume without a reload. axe-core on both screens; the tab at
  * 390 px without sideways scrolling. Screenshots: artifacts/web-ui/dashboard-usage.png, tab-events*.png.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -18,9 +16,9 @@ import {
 } from '@agenttier/local/testing';
 import type { TestPlatform } from '@agenttier/local/testing';
 import { DESKTOP, launchChromium, PHONE, screenshot, seriousAxeViolations } from '../testing/browser.ts';
+import { E2E_WAIT_MS, requireBuiltUi } from '../testing/browser.ts';
 
-const DIST = join(import.meta.dirname, '..', '..', 'dist', 'index.html');
-const WAIT_MS = 120_000;
+const WAIT_MS = E2E_WAIT_MS;
 const BOX = 'meter-web';
 const ns = testNamespace('webuse');
 const q = `?namespace=${ns}`;
@@ -33,8 +31,7 @@ const usageAsked: string[] = [];
 let listPolls = 0;
 
 beforeAll(async () => {
-  if (!existsSync(DIST))
-    throw new Error('the web UI is not built: run `npm run build -w @agenttier/web` (scripts/test.sh does)');
+  requireBuiltUi();
   platform = await startTestPlatform();
   const r = await api(platform.url, 'POST', '/api/v1/sandboxes', {
     name: BOX,

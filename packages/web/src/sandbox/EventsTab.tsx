@@ -1,8 +1,8 @@
 import type { SandboxEvent } from '@agenttier/sdk';
-import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import { EVENTS_POLL_MS, useSandboxEvents } from '../api/observability.ts';
 import { ago } from '../app/time.ts';
+import { useNow } from '../app/use-now.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import type { SandboxTabProps } from './tabs.ts';
 import './events-tab.css';
@@ -73,14 +73,4 @@ export default function EventsTab({ sandbox }: SandboxTabProps): ReactNode {
       )}
     </section>
   );
-}
-
-/** The current time, ticking every second, for relative ages. */
-function useNow(): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
-  return now;
 }

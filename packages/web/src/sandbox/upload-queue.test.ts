@@ -3,29 +3,21 @@
  * the chunks are written (the browser's XMLHttpRequest does the same through `upload.onprogress`).
  */
 import { request } from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errorFromResponse } from '@agenttier/sdk';
-import { sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
+import { sendJson } from '@agenttier/sdk/testing';
 import { eventually } from '@agenttier/testkit';
 import { UploadQueue, type UploadSender } from './upload-queue.ts';
+import { useSdkTestServer } from '../testing/sdk-test-server.ts';
 
-let server: TestServer;
-
-beforeEach(async () => {
-  server = await startTestServer();
-});
-
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
-});
+const sdk = useSdkTestServer();
 
 const CHUNK = 64 * 1024;
 
 /** A PUT over a real socket, written chunk by chunk; progress after each chunk is flushed. */
 const httpSender: UploadSender = (path, body, { onProgress, signal }) =>
   new Promise((resolve, reject) => {
-    const url = new URL(`${server.url}/api/v1/sandboxes/demo/files${path}`);
+    const url = new URL(`${sdk.server.url}/api/v1/sandboxes/demo/files${path}`);
     const req = request(url, { method: 'PUT', headers: { 'content-length': body.size } }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
@@ -59,7 +51,7 @@ describe('UploadQueue', () => {
   it('sends dropped files one after another with growing progress, and refuses an oversized one without a request', async () => {
     const received = new Map<string, Buffer>();
     for (const name of ['a.bin', 'b.bin']) {
-      server.route(`PUT /api/v1/sandboxes/demo/files/workspace/in/${name}`, (req, res) => {
+      sdk.server.route(`PUT /api/v1/sandboxes/demo/files/workspace/in/${name}`, (req, res) => {
         received.set(name, req.body);
         sendJson(res, 201, { path: `/workspace/in/${name}`, bytes: req.body.length });
       });
@@ -85,7 +77,7 @@ describe('UploadQueue', () => {
     expect(byName['/workspace/in/b.bin']).toMatchObject({ state: 'done', loaded: 100 });
     expect(byName['/workspace/in/huge.bin']?.state).toBe('failed');
     expect(byName['/workspace/in/huge.bin']?.error?.next).toContain('32 MiB');
-    expect(server.requests.map((r) => r.path)).toEqual([
+    expect(sdk.server.requests.map((r) => r.path)).toEqual([
       '/api/v1/sandboxes/demo/files/workspace/in/a.bin',
       '/api/v1/sandboxes/demo/files/workspace/in/b.bin',
     ]);
@@ -99,7 +91,7 @@ describe('UploadQueue', () => {
   });
 
   it('keeps going after a refused file and says what to do about it', async () => {
-    server.route('PUT /api/v1/sandboxes/demo/files/workspace/x', (_req, res) =>
+    sdk.server.route('PUT /api/v1/sandboxes/demo/files/workspace/x', (_req, res) =>
       sendJson(res, 409, {
         error: 'not running',
         code: 'SANDBOX_NOT_RUNNING',
@@ -107,7 +99,7 @@ describe('UploadQueue', () => {
         requestId: 'r9',
       }),
     );
-    server.route('PUT /api/v1/sandboxes/demo/files/workspace/y', (req, res) =>
+    sdk.server.route('PUT /api/v1/sandboxes/demo/files/workspace/y', (req, res) =>
       sendJson(res, 201, { path: '/workspace/y', bytes: req.body.length }),
     );
     const queue = new UploadQueue(httpSender);
@@ -130,7 +122,7 @@ describe('UploadQueue', () => {
   it('cancels a queued file before it is sent', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    server.route('PUT /api/v1/sandboxes/demo/files/workspace/slow', async (req, res) => {
+    sdk.server.route('PUT /api/v1/sandboxes/demo/files/workspace/slow', async (req, res) => {
       await gate;
       sendJson(res, 201, { path: '/workspace/slow', bytes: req.body.length });
     });
@@ -147,6 +139,6 @@ describe('UploadQueue', () => {
     release();
     await eventually(() => !queue.busy, 'the queue to drain');
     expect(queue.snapshot.map((i) => i.state)).toEqual(['done', 'cancelled']);
-    expect(server.requests.map((r) => r.path)).toEqual(['/api/v1/sandboxes/demo/files/workspace/slow']);
+    expect(sdk.server.requests.map((r) => r.path)).toEqual(['/api/v1/sandboxes/demo/files/workspace/slow']);
   });
 });

@@ -2,7 +2,7 @@
  * E2E support: Debian's Chromium through playwright-core, screenshots under artifacts/web-ui/, and
  * axe-core run inside the page.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -12,6 +12,14 @@ const ROOT = join(import.meta.dirname, '../../../..');
 export const SCREENSHOT_DIR = join(ROOT, 'artifacts', 'web-ui');
 
 export const DESKTOP = { width: 1280, height: 800 };
+/** How long an e2e step waits for the real platform (container starts on a loaded machine). */
+export const E2E_WAIT_MS = 120_000;
+
+/** Stops an e2e suite early, with the command, when the UI it drives was not built. */
+export function requireBuiltUi(): void {
+  if (!existsSync(join(import.meta.dirname, '..', '..', 'dist', 'index.html')))
+    throw new Error('the web UI is not built: run `npm run build -w @agenttier/web` (scripts/test.sh does)');
+}
 export const PHONE = { width: 390, height: 844 };
 
 export { launchChromium } from '@agenttier/testkit/browser';
