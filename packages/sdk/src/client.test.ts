@@ -222,6 +222,27 @@ describe('sandboxes', () => {
   });
 });
 
+describe('merge-patch update and the agent config', () => {
+  it('sends null for a label to remove (JSON merge patch) and reads the agent configuration', async () => {
+    server.route('PATCH /api/v1/sandboxes/demo', (_req, res) => sendJson(res, 200, { sandboxId: 'demo' }));
+    server.route('GET /api/v1/sandboxes/demo/agent/config', (_req, res) =>
+      sendJson(res, 200, {
+        configured: true,
+        entrypoint: ['python3', 'a.py'],
+        installCommand: [],
+        files: [{ path: '/workspace/a.py', sizeBytes: 3 }],
+        envNames: ['API_TOKEN'],
+      }),
+    );
+    const sb = client.sandbox('demo');
+    await sb.update({ labels: { stale: null, team: 'ml' } });
+    expect(server.requests.at(-1)!.json()).toEqual({ labels: { stale: null, team: 'ml' } });
+    const cfg = await sb.agent.config();
+    expect(cfg).toMatchObject({ configured: true, entrypoint: ['python3', 'a.py'], envNames: ['API_TOKEN'] });
+    expect(server.requests.at(-1)!.path).toBe('/api/v1/sandboxes/demo/agent/config');
+  });
+});
+
 describe('waiting', () => {
   function phases(name: string, seq: Array<string | 404>, extra: Record<string, unknown> = {}) {
     let i = 0;
