@@ -1,5 +1,5 @@
 import { eventually } from '@agenttier/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer } from 'ws';
 import { AgentTier } from './client.ts';
 import {
@@ -12,45 +12,20 @@ import {
   ServerError,
   ValidationError,
 } from './errors.ts';
-import { openSse, sandboxView, sendJson, startTestServer, type TestServer } from './testing/test-server.ts';
+import { openSse, processView, routeInvokeStream, sandboxView, sendJson } from './testing/test-server.ts';
+import { useTestServer } from './testing/use-test-server.ts';
 import type { InvokeEvent } from './types.ts';
 import type { WebSocketConstructor } from './websocket.ts';
 
-let server: TestServer;
+const server = useTestServer();
 let client: AgentTier;
 const base = '/api/v1/sandboxes/x';
 
-beforeEach(async () => {
-  server = await startTestServer();
+beforeEach(() => {
   client = new AgentTier({ apiUrl: server.url, env: {} });
 });
 
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
-});
-
-const proc = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  name: null,
-  kind: 'background',
-  pid: 42,
-  command: ['sh', '-c', 'x'],
-  cwd: '/workspace',
-  state: 'running',
-  startedAt: new Date().toISOString(),
-  finishedAt: null,
-  exitCode: null,
-  signal: null,
-  timedOut: false,
-  durationMs: null,
-  killOnDetach: false,
-  stdinOpen: true,
-  attachments: 0,
-  outputBytes: 0,
-  bufferStartOffset: 0,
-  ...extra,
-});
+const proc = processView;
 
 describe('execStream', () => {
   it('keeps byte offsets and stops at exit', async () => {
@@ -419,13 +394,11 @@ function invokeRoute(
   lines: Array<['stdout' | 'stderr', string]>,
   exit: { exitCode: number; reason: string },
 ) {
-  server.route(`POST /api/v1/sandboxes/${name}/invoke`, (_req, res) => {
-    const sse = openSse(res, { 'X-Invoke-Id': 'inv-1' });
-    let id = 0;
-    sse.send('start', { invokeId: 'inv-1', startedAt: 1000 }, ++id);
-    for (const [stream, data] of lines) sse.send('log', { stream, data }, ++id);
-    sse.send('exit', { invokeId: 'inv-1', durationMs: 12, ...exit }, ++id);
-    sse.end();
+  routeInvokeStream(server, `/api/v1/sandboxes/${name}/invoke`, {
+    lines,
+    exit,
+    startedAtMs: 1000,
+    durationMs: 12,
   });
 }
 

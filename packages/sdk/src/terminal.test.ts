@@ -1,23 +1,18 @@
 import { eventually } from '@agenttier/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsWebSocket, WebSocketServer, type WebSocket } from 'ws';
 import { AgentTier } from './client.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
 import { replayOverlap, type TerminalEnd } from './terminal.ts';
-import { sandboxView, sendJson, startTestServer, type TestServer } from './testing/test-server.ts';
+import { sandboxView, sendJson } from './testing/test-server.ts';
+import { useTestServer } from './testing/use-test-server.ts';
 import type { WebSocketConstructor } from './websocket.ts';
 
-let server: TestServer;
+const server = useTestServer();
 let client: AgentTier;
 
-beforeEach(async () => {
-  server = await startTestServer();
+beforeEach(() => {
   client = new AgentTier({ apiUrl: server.url, env: {} });
-});
-
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
 });
 
 /**
@@ -226,7 +221,6 @@ describe('sandbox.terminal', () => {
     expect(end2.message).toContain(url);
     expect(attempts2).toBe(2);
     fake2.close();
-    server = await startTestServer();
   });
 
   it('refuses the first connection with typed errors', async () => {

@@ -174,3 +174,50 @@ export function sandboxView(name: string, status = 'Running', extra: Record<stri
     ...extra,
   };
 }
+
+/** A process as the API lists it: a running background process with no output yet, then `extra`. */
+export function processView(id: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    name: null,
+    kind: 'background',
+    pid: 42,
+    command: ['sh', '-c', 'x'],
+    cwd: '/workspace',
+    state: 'running',
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    durationMs: null,
+    killOnDetach: false,
+    stdinOpen: true,
+    attachments: 0,
+    outputBytes: 0,
+    bufferStartOffset: 0,
+    ...extra,
+  };
+}
+
+export interface InvokeStreamScript {
+  lines: Array<['stdout' | 'stderr', string]>;
+  exit: { exitCode: number; reason: string };
+  startedAtMs: number;
+  durationMs: number;
+}
+
+/**
+ * Answers `POST <invokePath>` with an invoke's event stream (invoke id `inv-1`): start, one `log`
+ * event per line, then exit.
+ */
+export function routeInvokeStream(server: TestServer, invokePath: string, script: InvokeStreamScript): void {
+  server.route(`POST ${invokePath}`, (_req, res) => {
+    const sse = openSse(res, { 'X-Invoke-Id': 'inv-1' });
+    let id = 0;
+    sse.send('start', { invokeId: 'inv-1', startedAt: script.startedAtMs }, ++id);
+    for (const [stream, data] of script.lines) sse.send('log', { stream, data }, ++id);
+    sse.send('exit', { invokeId: 'inv-1', durationMs: script.durationMs, ...script.exit }, ++id);
+    sse.end();
+  });
+}

@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openSse, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
+import { openSse, routeInvokeStream, sendJson } from '@agenttier/sdk/testing';
+import { useTestServer } from '@agenttier/sdk/testing/use-test-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../../flags.ts';
 import { runCli, scratch } from '../../testing/run-cli.ts';
 
-let server: TestServer;
+const server = useTestServer();
 let dir: string;
 let cleanup: () => Promise<void>;
 const cli = (argv: string[], opts: { stdin?: string } = {}) =>
@@ -13,14 +14,9 @@ const cli = (argv: string[], opts: { stdin?: string } = {}) =>
 const base = '/api/v1/sandboxes/bot';
 
 beforeEach(async () => {
-  server = await startTestServer();
   ({ dir, cleanup } = await scratch());
 });
-afterEach(async () => {
-  await server.close();
-  await cleanup();
-  expect(server.unhandled).toEqual([]);
-});
+afterEach(() => cleanup());
 
 describe('splitCommandLine', () => {
   it('splits like a shell without expanding', () => {
@@ -178,14 +174,7 @@ function invokeRoute(
   lines: Array<['stdout' | 'stderr', string]>,
   exit: { exitCode: number; reason: string },
 ) {
-  server.route(`POST ${base}/invoke`, (_req, res) => {
-    const sse = openSse(res, { 'X-Invoke-Id': 'inv-1' });
-    let id = 0;
-    sse.send('start', { invokeId: 'inv-1', startedAt: 1 }, ++id);
-    for (const [stream, data] of lines) sse.send('log', { stream, data }, ++id);
-    sse.send('exit', { invokeId: 'inv-1', durationMs: 1500, ...exit }, ++id);
-    sse.end();
-  });
+  routeInvokeStream(server, `${base}/invoke`, { lines, exit, startedAtMs: 1, durationMs: 1500 });
 }
 
 describe('agenttier invoke', () => {

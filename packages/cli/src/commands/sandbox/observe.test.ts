@@ -1,17 +1,10 @@
-import { sandboxView, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sandboxView, sendJson } from '@agenttier/sdk/testing';
+import { useTestServer } from '@agenttier/sdk/testing/use-test-server';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../testing/run-cli.ts';
 
-let server: TestServer;
+const server = useTestServer();
 const cli = (...argv: string[]) => runCli(argv, { url: server.url });
-
-beforeEach(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
-});
 
 const usage = (name: string) => ({
   sandboxId: name,

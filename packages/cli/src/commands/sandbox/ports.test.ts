@@ -1,11 +1,12 @@
 import { connect } from 'node:net';
-import { sandboxView, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sandboxView, sendJson } from '@agenttier/sdk/testing';
+import { useTestServer } from '@agenttier/sdk/testing/use-test-server';
+import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { runCli, startCli } from '../../testing/run-cli.ts';
 import { parsePortPair } from './port-forward.ts';
 
-let server: TestServer;
+const server = useTestServer();
 const cli = (...argv: string[]) => runCli(argv, { url: server.url });
 const base = '/api/v1/sandboxes/demo';
 const view = (port: number, extra: Record<string, unknown> = {}) => ({
@@ -14,14 +15,6 @@ const view = (port: number, extra: Record<string, unknown> = {}) => ({
   previewUrl: `http://${port}-demo--team.localhost:${new URL(server.url).port}/`,
   internalUrl: `http://127.0.0.1:${port}`,
   ...extra,
-});
-
-beforeEach(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
 });
 
 describe('sandbox ports', () => {

@@ -1,40 +1,18 @@
-import { openSse, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSse, processView, sendJson } from '@agenttier/sdk/testing';
+import { useTestServer } from '@agenttier/sdk/testing/use-test-server';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../testing/run-cli.ts';
 
-let server: TestServer;
+const server = useTestServer();
 const cli = (...argv: string[]) => runCli(argv, { url: server.url });
 const base = '/api/v1/sandboxes/demo';
 
-beforeEach(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
-});
-
-const proc = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  name: null,
-  kind: 'background',
-  pid: 42,
-  command: ['python3', '-m', 'http.server', '8000'],
-  cwd: '/workspace',
-  state: 'running',
-  startedAt: new Date(Date.now() - 30_000).toISOString(),
-  finishedAt: null,
-  exitCode: null,
-  signal: null,
-  timedOut: false,
-  durationMs: null,
-  killOnDetach: false,
-  stdinOpen: true,
-  attachments: 0,
-  outputBytes: 0,
-  bufferStartOffset: 0,
-  ...extra,
-});
+const proc = (id: string, extra: Record<string, unknown> = {}) =>
+  processView(id, {
+    command: ['python3', '-m', 'http.server', '8000'],
+    startedAt: new Date(Date.now() - 30_000).toISOString(),
+    ...extra,
+  });
 
 /** Output of a process: chunks at their offsets, then exit (unless `running`). */
 function outputRoute(id: string, chunks: Array<['stdout' | 'stderr', string]>, running = false) {

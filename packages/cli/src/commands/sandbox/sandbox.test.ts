@@ -1,18 +1,11 @@
-import { sandboxView, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
+import { sandboxView, sendJson } from '@agenttier/sdk/testing';
+import { useTestServer } from '@agenttier/sdk/testing/use-test-server';
 import { parse as parseYaml } from 'yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../testing/run-cli.ts';
 
-let server: TestServer;
+const server = useTestServer();
 const cli = (...argv: string[]) => runCli(argv, { url: server.url });
-
-beforeEach(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
-});
 
 /** GET answers walk through `seq`; the last one repeats. 404 means gone. */
 function phases(name: string, seq: Array<string | 404>, extra: Record<string, unknown> = {}) {

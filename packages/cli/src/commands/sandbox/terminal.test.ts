@@ -1,19 +1,12 @@
-import { sandboxView, sendJson, startTestServer, type TestServer } from '@agenttier/sdk/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sandboxView, sendJson } from '@agenttier/sdk/testing';
+import { useTestServer } from '@agenttier/sdk/testing/use-test-server';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { describeKeys, parseDetachKeys } from '../../flags.ts';
 import { TtyCapture, runCli, startCli } from '../../testing/run-cli.ts';
 import { DetachMatcher } from './terminal.ts';
 
-let server: TestServer;
-
-beforeEach(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  await server.close();
-  expect(server.unhandled).toEqual([]);
-});
+const server = useTestServer();
 
 const waitUntil = async (cond: () => boolean, ms = 5000) => {
   const deadline = Date.now() + ms;
