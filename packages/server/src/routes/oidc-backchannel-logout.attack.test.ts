@@ -4,10 +4,7 @@
  * and forged, replayed, misdirected or ID-token-shaped logout tokens end nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { SignJWT } from 'jose';
-import type { DataPlane } from '@agenttier/core';
-import type { FastifyInstance } from 'fastify';
 import type { TestOidcProvider, TestSigningKey } from '@agenttier/testkit/oidc';
 import {
   loginAtProvider,
@@ -15,69 +12,42 @@ import {
   newSigningKey,
   startTestOidcProvider,
 } from '@agenttier/testkit/oidc';
-import { createApp } from '../app.ts';
-import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
-import { SqliteSessionStore } from '../auth/session-store.ts';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../auth/oidc-verifier.ts';
 import { BACKCHANNEL_LOGOUT_PATH } from './oidc-backchannel-logout.ts';
-import { seededStore } from '../testing/seeded-store.ts';
+import type { OidcRouter } from '../testing/oidc-router.ts';
+import {
+  TEST_OIDC_AUDIENCE,
+  TEST_WEB_CLIENT_ID,
+  reserveLoopbackPort,
+  startOidcRouter,
+  testWebClient,
+} from '../testing/oidc-router.ts';
 
-const AUD = 'https://agenttier.test/api';
-const CLIENT = 'agenttier-web';
+const CLIENT = TEST_WEB_CLIENT_ID;
 let idp: TestOidcProvider;
 let signing: TestSigningKey;
-let app: FastifyInstance;
+let router: OidcRouter;
 let base: string;
-let keys: SqliteApiKeyStore;
-let sessions: SqliteSessionStore;
 
 beforeAll(async () => {
-  // The router's port is picked first: the provider registers its callback and logout URIs.
-  const probe = (await import('node:net')).createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await reserveLoopbackPort();
   base = `http://localhost:${port}`;
   signing = await newSigningKey('ES256', 'bc-1');
   idp = await startTestOidcProvider({
-    audience: AUD,
+    audience: TEST_OIDC_AUDIENCE,
     keys: [signing],
     clients: [
-      {
-        client_id: CLIENT,
-        client_secret: 'web-secret',
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        redirect_uris: [`${base}/api/v1/auth/oidc/callback`],
+      testWebClient(base, {
         backchannel_logout_uri: `${base}${BACKCHANNEL_LOGOUT_PATH}`,
         backchannel_logout_session_required: true,
-      },
+      }),
     ],
     accounts: { alice: { email: 'alice@example.test' }, bob: { email: 'bob@example.test' } },
   });
-  const store = await seededStore();
-  keys = new SqliteApiKeyStore(':memory:');
-  sessions = new SqliteSessionStore(':memory:');
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
-    apiKeys: keys,
-    sessions: { store: sessions },
-    oidc: {
-      issuer: idp.issuer,
-      audience: [AUD],
-      clientId: CLIENT,
-      clientSecret: 'web-secret',
-      scopes: ['openid', 'email', 'profile'],
-    },
-  });
-  await app.listen({ host: '127.0.0.1', port });
+  router = await startOidcRouter({ port, oidc: { issuer: idp.issuer } });
 });
 afterAll(async () => {
-  await app.close();
-  keys.close();
-  sessions.close();
+  await router.close();
   await idp.close();
 });
 

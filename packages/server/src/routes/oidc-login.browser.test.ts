@@ -4,68 +4,47 @@
  * provider's own pages, comes back through the callback (the SameSite=Lax binding cookie must
  * survive that cross-site redirect) and lands on `/` with a session the UI's requests then carry.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { Browser } from 'playwright-core';
 import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/browser';
-import type { FastifyInstance } from 'fastify';
-import type { DataPlane } from '@agenttier/core';
 import type { TestOidcProvider } from '@agenttier/testkit/oidc';
 import { newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
-import { createApp } from '../app.ts';
-import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
-import { SqliteSessionStore } from '../auth/session-store.ts';
-import { seededStore } from '../testing/seeded-store.ts';
+import type { OidcRouter } from '../testing/oidc-router.ts';
+import {
+  TEST_OIDC_AUDIENCE,
+  reserveLoopbackPort,
+  startOidcRouter,
+  testWebClient,
+} from '../testing/oidc-router.ts';
 
 let idp: TestOidcProvider;
-let app: FastifyInstance;
+let router: OidcRouter;
 let browser: Browser;
 let ui: string;
 
 beforeAll(async () => {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await reserveLoopbackPort();
   ui = `http://localhost:${port}`;
   idp = await startTestOidcProvider({
-    audience: 'https://agenttier.test/api',
+    audience: TEST_OIDC_AUDIENCE,
     keys: [await newSigningKey('RS256', 'browser-1')],
-    clients: [
-      {
-        client_id: 'agenttier-web',
-        client_secret: 'web-secret',
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        redirect_uris: [`${ui}/api/v1/auth/oidc/callback`],
-      },
-    ],
+    clients: [testWebClient(ui)],
     accounts: { carol: { email: 'carol@example.test', groups: ['agenttier-admins'] } },
   });
-  const store = await seededStore();
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
-    apiKeys: new SqliteApiKeyStore(':memory:'),
-    sessions: { store: new SqliteSessionStore(':memory:') },
+  router = await startOidcRouter({
+    port,
     oidc: {
       issuer: idp.issuer,
-      audience: ['https://agenttier.test/api'],
-      clientId: 'agenttier-web',
-      clientSecret: 'web-secret',
       scopes: ['openid', 'email', 'profile', 'groups'],
       adminGroup: 'agenttier-admins',
     },
   });
-  await app.listen({ host: '127.0.0.1', port });
   browser = await launchChromium({ hostResolverRules: LOOPBACK_ONLY_RESOLVER });
 }, 300_000);
 
 afterAll(async () => {
   await browser?.close();
-  await app?.close();
+  await router?.close();
   await idp?.close();
 });
 

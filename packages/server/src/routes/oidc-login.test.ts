@@ -4,83 +4,50 @@
  * browser, with a forged state, a swapped code, or an open-redirect `returnTo` does not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import type { DataPlane } from '@agenttier/core';
-import type { FastifyInstance } from 'fastify';
-import { createApp } from '../app.ts';
-import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
-import { SqliteSessionStore } from '../auth/session-store.ts';
 import { SqliteAuditLog } from '../auth/sqlite-audit-log.ts';
 import type { TestOidcProvider } from '@agenttier/testkit/oidc';
 import { loginAtProvider, newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
-import { seededStore } from '../testing/seeded-store.ts';
+import type { OidcRouter } from '../testing/oidc-router.ts';
+import {
+  TEST_OIDC_AUDIENCE,
+  reserveLoopbackPort,
+  startOidcRouter,
+  testWebClient,
+} from '../testing/oidc-router.ts';
 
-const AUD = 'https://agenttier.test/api';
-const CLIENT = 'agenttier-web';
 let idp: TestOidcProvider;
-let app: FastifyInstance;
+let router: OidcRouter;
 let base: string;
-let keys: SqliteApiKeyStore;
-let sessions: SqliteSessionStore;
 let audit: SqliteAuditLog;
-/** The router's port is picked before the provider registers the client's redirect URI. */
-let routerPort: number;
 
+// One router for the file: each test's logins are independent (their own state and cookies).
 beforeAll(async () => {
-  const probe = (await import('node:net')).createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  routerPort = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await reserveLoopbackPort();
+  base = `http://localhost:${port}`;
   idp = await startTestOidcProvider({
-    audience: AUD,
+    audience: TEST_OIDC_AUDIENCE,
     keys: [await newSigningKey('ES256', 'web-1')],
-    clients: [
-      {
-        client_id: CLIENT,
-        client_secret: 'web-secret',
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        redirect_uris: [`http://localhost:${routerPort}/api/v1/auth/oidc/callback`],
-      },
-    ],
+    clients: [testWebClient(base)],
     accounts: {
       alice: { email: 'alice@example.test', name: 'Alice', groups: ['dev'] },
       root: { email: 'root@example.test', groups: ['agenttier-admins'] },
     },
   });
-});
-afterAll(async () => {
-  await app.close();
-  keys.close();
-  sessions.close();
-  audit.close();
-  await idp.close();
-});
-
-// One router for the file: each test's logins are independent (their own state and cookies).
-beforeAll(async () => {
-  const store = await seededStore();
-  keys = new SqliteApiKeyStore(':memory:');
-  sessions = new SqliteSessionStore(':memory:');
   audit = new SqliteAuditLog(':memory:');
-  app = createApp({
-    auditLog: audit,
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
-    apiKeys: keys,
-    sessions: { store: sessions },
+  router = await startOidcRouter({
+    port,
     oidc: {
       issuer: idp.issuer,
-      audience: [AUD],
-      clientId: CLIENT,
-      clientSecret: 'web-secret',
       scopes: ['openid', 'email', 'profile', 'groups'],
       adminGroup: 'agenttier-admins',
     },
+    deps: { auditLog: audit },
   });
-  await app.listen({ host: '127.0.0.1', port: routerPort });
-  base = `http://localhost:${routerPort}`;
+});
+afterAll(async () => {
+  await router.close();
+  audit.close();
+  await idp.close();
 });
 
 const CALLBACK = () => `${base}/api/v1/auth/oidc/callback`;
