@@ -172,6 +172,29 @@ export async function startTestOidcProvider(o: TestOidcProviderOpts): Promise<Te
 }
 
 /**
+ * `fetch` as a browser at the provider: sends and keeps its cookies in `jar`, and leaves redirects to
+ * the caller (each hop may set cookies the next one needs).
+ */
+function fetchWithJar(jar: Map<string, string>): (url: string, init: RequestInit) => Promise<Response> {
+  return async (url, init) => {
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, cookie } });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair!.indexOf('=');
+      jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return res;
+  };
+}
+
+function noFormError(status: number, html: string): Error {
+  return new Error(
+    `the provider answered ${status} without a form: ${html.replace(/<style[\s\S]*<\/style>/, '').slice(0, 1500)}`,
+  );
+}
+
+/**
  * Drives the provider's own login and consent pages as a browser would (redirects, its cookies,
  * posting its forms) from `authorizeUrl` until it redirects to a URL starting with `redirectPrefix`,
  * which is returned (the callback with `code` and `state`). Any login name works at this provider.
@@ -183,23 +206,11 @@ export async function loginAtProvider(
   /** The browser's cookies at the provider: pass the same map to `logoutAtProvider` later. */
   jar: Map<string, string> = new Map(),
 ): Promise<string> {
-  const remember = (res: Response) => {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-    }
-  };
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const browse = fetchWithJar(jar);
   let url = authorizeUrl;
   let init: RequestInit = {};
   for (let step = 0; step < 20; step++) {
-    const res = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: { ...init.headers, cookie: cookie() },
-    });
-    remember(res);
+    const res = await browse(url, init);
     init = {};
     const location = res.headers.get('location');
     if (location) {
@@ -211,10 +222,7 @@ export async function loginAtProvider(
     const html = await res.text();
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     const prompt = /name="prompt" value="([a-z]+)"/.exec(html)?.[1];
-    if (!action || !prompt)
-      throw new Error(
-        `the provider answered ${res.status} without a form: ${html.replace(/<style[\s\S]*<\/style>/, '').slice(0, 1500)}`,
-      );
+    if (!action || !prompt) throw noFormError(res.status, html);
     url = new URL(action.replace(/&amp;/g, '&'), url).toString();
     init = {
       method: 'POST',
@@ -249,23 +257,11 @@ export async function approveDeviceAtProvider(
   opts: { decline?: boolean } = {},
 ): Promise<void> {
   const jar = new Map<string, string>();
-  const remember = (res: Response) => {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-    }
-  };
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const browse = fetchWithJar(jar);
   let url = verificationUriComplete;
   let init: RequestInit = {};
   for (let step = 0; step < 20; step++) {
-    const res = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: { ...init.headers, cookie: cookie() },
-    });
-    remember(res);
+    const res = await browse(url, init);
     init = {};
     const location = res.headers.get('location');
     if (location) {
@@ -276,10 +272,7 @@ export async function approveDeviceAtProvider(
     if (/Sign-in Success/.test(html)) return;
     if (opts.decline && /<title>Sign-in<\/title>/.test(html) && /aborted|interrupted/i.test(html)) return;
     const form = formOf(html, url);
-    if (!form)
-      throw new Error(
-        `the provider answered ${res.status} without a form: ${html.replace(/<style[\s\S]*<\/style>/, '').slice(0, 1500)}`,
-      );
+    if (!form) throw noFormError(res.status, html);
     const fields: Record<string, string> = { ...form.fields };
     if (fields.confirm === 'yes' && opts.decline) {
       delete fields.confirm;
