@@ -6,50 +6,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import type { TestOidcProvider, TestSigningKey } from '@agenttier/testkit/oidc';
-import {
-  loginAtProvider,
-  logoutAtProvider,
-  newSigningKey,
-  startTestOidcProvider,
-} from '@agenttier/testkit/oidc';
+import { loginAtProvider, logoutAtProvider, newSigningKey } from '@agenttier/testkit/oidc';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../auth/oidc-verifier.ts';
 import { BACKCHANNEL_LOGOUT_PATH } from './oidc-backchannel-logout.ts';
-import type { OidcRouter } from '../testing/oidc-router.ts';
-import {
-  TEST_OIDC_AUDIENCE,
-  TEST_WEB_CLIENT_ID,
-  reserveLoopbackPort,
-  startOidcRouter,
-  testWebClient,
-} from '../testing/oidc-router.ts';
+import type { OidcTestbed } from '../testing/oidc-router.ts';
+import { TEST_WEB_CLIENT_ID, startOidcTestbed } from '../testing/oidc-router.ts';
 
 const CLIENT = TEST_WEB_CLIENT_ID;
+let bed: OidcTestbed;
 let idp: TestOidcProvider;
 let signing: TestSigningKey;
-let router: OidcRouter;
 let base: string;
 
 beforeAll(async () => {
-  const port = await reserveLoopbackPort();
-  base = `http://localhost:${port}`;
   signing = await newSigningKey('ES256', 'bc-1');
-  idp = await startTestOidcProvider({
-    audience: TEST_OIDC_AUDIENCE,
-    keys: [signing],
-    clients: [
-      testWebClient(base, {
-        backchannel_logout_uri: `${base}${BACKCHANNEL_LOGOUT_PATH}`,
-        backchannel_logout_session_required: true,
-      }),
-    ],
+  bed = await startOidcTestbed({
+    signingKey: signing,
     accounts: { alice: { email: 'alice@example.test' }, bob: { email: 'bob@example.test' } },
+    webClient: (url) => ({
+      backchannel_logout_uri: `${url}${BACKCHANNEL_LOGOUT_PATH}`,
+      backchannel_logout_session_required: true,
+    }),
   });
-  router = await startOidcRouter({ port, oidc: { issuer: idp.issuer } });
+  ({ idp, url: base } = bed);
 });
-afterAll(async () => {
-  await router.close();
-  await idp.close();
-});
+afterAll(() => bed.close());
 
 /** A browser logging in through the provider; its provider cookies stay in `jar`. */
 async function browserLogin(user: string, jar: Map<string, string>): Promise<string> {

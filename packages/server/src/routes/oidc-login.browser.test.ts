@@ -8,44 +8,28 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/browser';
 import type { TestOidcProvider } from '@agenttier/testkit/oidc';
-import { newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
-import type { OidcRouter } from '../testing/oidc-router.ts';
-import {
-  TEST_OIDC_AUDIENCE,
-  reserveLoopbackPort,
-  startOidcRouter,
-  testWebClient,
-} from '../testing/oidc-router.ts';
+import { newSigningKey } from '@agenttier/testkit/oidc';
+import type { OidcTestbed } from '../testing/oidc-router.ts';
+import { startOidcTestbed } from '../testing/oidc-router.ts';
 
+let bed: OidcTestbed;
 let idp: TestOidcProvider;
-let router: OidcRouter;
 let browser: Browser;
 let ui: string;
 
 beforeAll(async () => {
-  const port = await reserveLoopbackPort();
-  ui = `http://localhost:${port}`;
-  idp = await startTestOidcProvider({
-    audience: TEST_OIDC_AUDIENCE,
-    keys: [await newSigningKey('RS256', 'browser-1')],
-    clients: [testWebClient(ui)],
+  bed = await startOidcTestbed({
+    signingKey: await newSigningKey('RS256', 'browser-1'),
     accounts: { carol: { email: 'carol@example.test', groups: ['agenttier-admins'] } },
+    adminGroup: 'agenttier-admins',
   });
-  router = await startOidcRouter({
-    port,
-    oidc: {
-      issuer: idp.issuer,
-      scopes: ['openid', 'email', 'profile', 'groups'],
-      adminGroup: 'agenttier-admins',
-    },
-  });
+  ({ idp, url: ui } = bed);
   browser = await launchChromium({ hostResolverRules: LOOPBACK_ONLY_RESOLVER });
 }, 300_000);
 
 afterAll(async () => {
   await browser?.close();
-  await router?.close();
-  await idp?.close();
+  await bed?.close();
 });
 
 it('signs in at the provider and lands on / with a session cookie the UI then uses', async () => {

@@ -6,48 +6,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAuditLog } from '../auth/sqlite-audit-log.ts';
 import type { TestOidcProvider } from '@agenttier/testkit/oidc';
-import { loginAtProvider, newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
-import type { OidcRouter } from '../testing/oidc-router.ts';
-import {
-  TEST_OIDC_AUDIENCE,
-  reserveLoopbackPort,
-  startOidcRouter,
-  testWebClient,
-} from '../testing/oidc-router.ts';
+import { loginAtProvider, newSigningKey } from '@agenttier/testkit/oidc';
+import type { OidcTestbed } from '../testing/oidc-router.ts';
+import { startOidcTestbed } from '../testing/oidc-router.ts';
 
+let bed: OidcTestbed;
 let idp: TestOidcProvider;
-let router: OidcRouter;
 let base: string;
 let audit: SqliteAuditLog;
 
 // One router for the file: each test's logins are independent (their own state and cookies).
 beforeAll(async () => {
-  const port = await reserveLoopbackPort();
-  base = `http://localhost:${port}`;
-  idp = await startTestOidcProvider({
-    audience: TEST_OIDC_AUDIENCE,
-    keys: [await newSigningKey('ES256', 'web-1')],
-    clients: [testWebClient(base)],
+  audit = new SqliteAuditLog(':memory:');
+  bed = await startOidcTestbed({
+    signingKey: await newSigningKey('ES256', 'web-1'),
     accounts: {
       alice: { email: 'alice@example.test', name: 'Alice', groups: ['dev'] },
       root: { email: 'root@example.test', groups: ['agenttier-admins'] },
     },
-  });
-  audit = new SqliteAuditLog(':memory:');
-  router = await startOidcRouter({
-    port,
-    oidc: {
-      issuer: idp.issuer,
-      scopes: ['openid', 'email', 'profile', 'groups'],
-      adminGroup: 'agenttier-admins',
-    },
+    adminGroup: 'agenttier-admins',
     deps: { auditLog: audit },
   });
+  ({ idp, url: base } = bed);
 });
 afterAll(async () => {
-  await router.close();
+  await bed.close();
   audit.close();
-  await idp.close();
 });
 
 const CALLBACK = () => `${base}/api/v1/auth/oidc/callback`;
