@@ -12,7 +12,14 @@ import {
   ServerError,
   ValidationError,
 } from './errors.ts';
-import { openSse, processView, routeInvokeStream, sandboxView, sendJson } from './testing/test-server.ts';
+import {
+  openSse,
+  processView,
+  routeInvokeStream,
+  routeRunningInvoke,
+  sandboxView,
+  sendJson,
+} from './testing/test-server.ts';
 import { useTestServer } from './testing/use-test-server.ts';
 import type { InvokeEvent } from './types.ts';
 import type { WebSocketConstructor } from './websocket.ts';
@@ -509,15 +516,7 @@ describe('agent.invoke', () => {
   });
 
   it('leaving the loop early cancels too; a complete run is not cancelled', async () => {
-    server.route(`POST ${base}/invoke`, (_req, res) => {
-      const sse = openSse(res, { 'X-Invoke-Id': 'inv-3' });
-      sse.send('start', { invokeId: 'inv-3', startedAt: 1 }, 1);
-      sse.send('log', { stream: 'stdout', data: 'a' }, 2);
-    });
-    server.route(`POST ${base}/invoke/cancel`, (_req, res) => {
-      res.writeHead(204);
-      res.end();
-    });
+    routeRunningInvoke(server, base, { invokeId: 'inv-3', stdout: 'a' });
     for await (const ev of client.sandbox('x').agent.invokeStream()) if (ev.type === 'log') break;
     expect(server.requests.filter((r) => r.path.endsWith('/invoke/cancel'))).toHaveLength(1);
     invokeRoute('y', [], { exitCode: 0, reason: 'completed' });

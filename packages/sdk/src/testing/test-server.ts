@@ -221,3 +221,23 @@ export function routeInvokeStream(server: TestServer, invokePath: string, script
     sse.end();
   });
 }
+
+/**
+ * Answers `POST <sandboxPath>/invoke` with a run that starts, logs one stdout line and stays open, and
+ * `POST <sandboxPath>/invoke/cancel` with 204: for tests of cancelling a run in flight.
+ */
+export function routeRunningInvoke(
+  server: TestServer,
+  sandboxPath: string,
+  run: { invokeId: string; stdout: string },
+): void {
+  server.route(`POST ${sandboxPath}/invoke`, (_req, res) => {
+    const sse = openSse(res, { 'X-Invoke-Id': run.invokeId });
+    sse.send('start', { invokeId: run.invokeId, startedAt: 1 }, 1);
+    sse.send('log', { stream: 'stdout', data: run.stdout }, 2);
+  });
+  server.route(`POST ${sandboxPath}/invoke/cancel`, (_req, res) => {
+    res.writeHead(204);
+    res.end();
+  });
+}

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openSse, routeInvokeStream, sendJson } from '@agenttier/sdk/testing';
+import { openSse, routeInvokeStream, routeRunningInvoke, sendJson } from '@agenttier/sdk/testing';
 import { useTestServer } from '@agenttier/sdk/testing/use-test-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../../flags.ts';
@@ -281,15 +281,7 @@ describe('agenttier invoke', () => {
   });
 
   it('Ctrl-C cancels the run and exits 130', async () => {
-    server.route(`POST ${base}/invoke`, (_req, res) => {
-      const sse = openSse(res, { 'X-Invoke-Id': 'inv-c' });
-      sse.send('start', { invokeId: 'inv-c', startedAt: 1 }, 1);
-      sse.send('log', { stream: 'stdout', data: 'working' }, 2);
-    });
-    server.route(`POST ${base}/invoke/cancel`, (_req, res) => {
-      res.writeHead(204);
-      res.end();
-    });
+    routeRunningInvoke(server, base, { invokeId: 'inv-c', stdout: 'working' });
     const ac = new AbortController();
     const pending = runCli(['invoke', 'bot'], { url: server.url, signal: ac.signal });
     for (let i = 0; i < 200 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
