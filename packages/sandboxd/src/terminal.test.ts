@@ -163,6 +163,29 @@ describe('terminals', () => {
     await sd.client.killTerminal('watched');
   });
 
+  it("keeps terminals' pty masters out of every other process", async () => {
+    // node-pty opens its masters without close-on-exec: a command started afterwards inherited one
+    // (found by the red team: fd 24 → /dev/pts/ptmx in every exec) and could read or type into that
+    // session. The reaper marks every descriptor it did not ask for close-on-exec.
+    const owner = await sd.client.terminal({ session: 'fd-leak', cols: 80, rows: 24 });
+    const seen = record(owner);
+    owner.input('echo ready-$((6*7))\r');
+    await waitFor(() => seen.text().includes('ready-42'));
+    const r = await sd.client.exec({
+      command: 'for f in /proc/self/fd/*; do printf "%s -> %s\\n" "$f" "$(readlink "$f")"; done',
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).not.toMatch(/ptmx|\/dev\/pts/);
+    owner.input(
+      'for f in /proc/self/fd/*; do printf "%s -> %s\\n" "$f" "$(readlink "$f")"; done; echo fds-done\r',
+    );
+    await waitFor(() => seen.text().includes('fds-done'));
+    // The shell's own pty is its stdio (a /dev/pts/N slave); no master of any session reaches it.
+    expect(seen.text()).not.toMatch(/ptmx/);
+    owner.close();
+    await sd.client.killTerminal('fd-leak');
+  });
+
   it('ends a session without an id when its viewer leaves', async () => {
     const t = await sd.client.terminal();
     expect(t.session).toMatch(/^t-/);
