@@ -1,9 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { renderInstallManifests } from '../install/install-manifests.ts';
-import { helmBinary } from '../testing/helm-binary.ts';
+import { helm as renderHelm, kustomize as renderKustomize } from '../testing/manifest-renderings.ts';
 import { DEFAULT_BLOCKED_CIDRS } from './network-policy.ts';
 
 type Obj = { kind: string; metadata: { name: string }; spec?: Record<string, unknown> } & Record<
@@ -28,28 +25,9 @@ type Policy = {
   };
 };
 
-const root = join(import.meta.dirname, '../../../..');
-const parse = (text: string) =>
-  parseAllDocuments(text)
-    .map((d) => d.toJSON() as Obj | null)
-    .filter((o): o is Obj => o !== null && typeof o === 'object');
-const kustomize = (dir: string) =>
-  parse(execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8' }));
-const helm = (...set: string[]) =>
-  parse(
-    execFileSync(
-      helmBinary(),
-      [
-        'template',
-        'agenttier',
-        join(root, 'deploy/helm/agenttier'),
-        '--namespace',
-        'agenttier',
-        ...set.flatMap((s) => ['--set', s]),
-      ],
-      { encoding: 'utf8' },
-    ),
-  );
+// The install renderings, typed for this file's reads.
+const kustomize = (dir: string) => renderKustomize(dir) as Obj[];
+const helm = (...set: string[]) => renderHelm(...set) as Obj[];
 
 const RENDERINGS: Record<string, () => Obj[]> = {
   'kustomize base': () => kustomize('deploy/kustomize/base'),
