@@ -4,18 +4,17 @@
  * key; failures are rate-limited per client address; keys are managed by their owners and admins.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import type { DataPlane } from '@agenttier/core';
 import type { FastifyInstance } from 'fastify';
-import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
-import { createApp } from '../app.ts';
 import { UNDOCUMENTED_ROUTES, routeTableOf } from '../openapi.ts';
 import { accessRuleOf } from './access-rules.ts';
 import { API_KEY_RE, generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
-import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
-import { seededStore } from '../testing/seeded-store.ts';
+import type { SqliteApiKeyStore } from './sqlite-api-keys.ts';
+import type { AuthTestApp } from '../testing/auth-app.ts';
+import { startAuthTestApp } from '../testing/auth-app.ts';
 
+let t: AuthTestApp;
 let keys: SqliteApiKeyStore;
 let app: FastifyInstance;
 let clockMs: number;
@@ -36,24 +35,14 @@ async function issue(owner: { id: string; isAdmin: boolean }, expiresAt?: string
 
 beforeEach(async () => {
   clockMs = Date.now();
-  const store = await seededStore();
-  keys = new SqliteApiKeyStore(':memory:');
-  app = createApp({
-    store,
+  t = await startAuthTestApp({
     dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
-    sandboxdFor: () => undefined,
-    agentRecords: new SqliteAgentRecords(':memory:'),
-    apiKeys: keys,
     keyAuth: { failureBurst: 10, failuresPerSecond: 0.01, maxTrackedClients: 50, nowMs: () => clockMs },
   });
-  await app.ready();
+  ({ app, keys } = t);
   adminKey = await issue({ id: 'admin', isAdmin: true });
 });
-afterEach(async () => {
-  await app.close();
-  keys.close();
-});
+afterEach(() => t.close());
 
 /** Every registered route with its parameters filled in. */
 function everyRoute(): Array<{ method: string; url: string }> {

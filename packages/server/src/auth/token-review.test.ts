@@ -4,18 +4,16 @@
  * server down. The real API server runs this in operator/src/e2e/token-review.real.int.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { DataPlane } from '@agenttier/core';
 import type { FastifyInstance } from 'fastify';
-import { createApp } from '../app.ts';
 import type { FakeTokenReview } from '../testing/fake-token-review.ts';
 import { createFakeTokenReview } from '../testing/fake-token-review.ts';
-import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
+import type { AuthTestApp } from '../testing/auth-app.ts';
+import { startAuthTestApp } from '../testing/auth-app.ts';
 import { createServiceAccountReviewer, serviceAccountUserId } from './token-review.ts';
-import { seededStore } from '../testing/seeded-store.ts';
 
+let t: AuthTestApp;
 let app: FastifyInstance;
-let keys: SqliteApiKeyStore;
 let kube: FakeTokenReview;
 let reviewer: ReturnType<typeof createServiceAccountReviewer>;
 let clockMs: number;
@@ -24,22 +22,14 @@ beforeEach(async () => {
   clockMs = Date.now();
   kube = createFakeTokenReview();
   reviewer = createServiceAccountReviewer({ review: kube.review, cacheTtlMs: 10_000, nowMs: () => clockMs });
-  const store = await seededStore();
-  keys = new SqliteApiKeyStore(':memory:');
-  app = createApp({
-    store,
+  t = await startAuthTestApp({
     dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
-    apiKeys: keys,
     serviceAccounts: reviewer,
     keyAuth: { failureBurst: 1000 },
   });
-  await app.ready();
+  ({ app } = t);
 });
-afterEach(async () => {
-  await app.close();
-  keys.close();
-});
+afterEach(() => t.close());
 
 const as = (token: string, method: 'GET' | 'POST' = 'GET', url = '/api/v1/user/me', payload?: unknown) =>
   app.inject({
