@@ -171,8 +171,11 @@ describe('a viewer’s terminal', () => {
   it('operators and owners keep read-write; an operator turned viewer is cut', async () => {
     const op = await attach(k.otto, '?session=ops');
     expect(op.mode).toBe('read-write');
+    // The login shell's first output (its prompt) before typing, and a generous wait: a fresh-clone CI
+    // run timed out at 10 s here with the machine busy.
+    await eventually(() => op.text().length > 0, 'the operator’s shell started', { timeoutMs: 30_000 });
     op.send({ type: 'input', data: 'echo op-$((8*8))\r' });
-    await eventually(() => op.text().includes('op-64'), 'the operator’s command ran');
+    await eventually(() => op.text().includes('op-64'), 'the operator’s command ran', { timeoutMs: 30_000 });
     expect(
       (await t.call(k.alice, 'PUT', '/api/v1/sandboxes/box/shares/otto', { role: 'viewer' })).statusCode,
     ).toBe(200);
@@ -188,5 +191,5 @@ describe('a viewer’s terminal', () => {
       ['otto', 'WS /ws/terminal/:id cut', 'read-write', 403],
       ['otto', 'WS /ws/terminal/:id', 'read-only', 101],
     ]);
-  });
+  }, 90_000);
 });
