@@ -25,6 +25,7 @@ import type { LocalSandboxd } from '@agenttier/sandboxd';
 import { createApp } from '../app.ts';
 import { rawRequest } from '../testing/raw-http.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 const REBIND_NAME = 'rebind.attacker.test';
 
@@ -74,16 +75,7 @@ afterAll(async () => {
   await sd?.stop();
 });
 
-async function runningSandbox(name: string) {
-  const r = await app.inject({
-    method: 'POST',
-    url: '/api/v1/sandboxes',
-    payload: { name, templateRef: { name: 'host-shell' } },
-  });
-  expect(r.statusCode, r.body).toBe(201);
-  const sb = (await store.get<Sandbox>('Sandbox', { namespace: 'default', name }))!;
-  await store.updateStatus<Sandbox>({ ...sb, status: { ...sb.status, phase: 'Running', reason: 'Ready' } });
-}
+const runningSandbox = (name: string) => createRunningSandbox(app, store, { name });
 
 /** What the sandbox is asked to be (a stop writes `Stopped` here first). */
 const wanted = async (name: string) =>
@@ -99,15 +91,7 @@ beforeEach(async () => {
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   routerPort = (app.server.address() as AddressInfo).port;
-  const tpl = await app.inject({
-    method: 'POST',
-    url: '/api/v1/templates',
-    payload: {
-      name: 'host-shell',
-      spec: { image: { repository: 'unused:dev' }, harness: { shell: '/bin/sh', workingDir: sd.workspace } },
-    },
-  });
-  expect(tpl.statusCode, tpl.body).toBe(201);
+  await createHostShellTemplate(app, sd.workspace);
   await runningSandbox('box');
   await runningSandbox('other');
   context = await browser.newContext();

@@ -10,7 +10,6 @@ import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
@@ -18,6 +17,7 @@ import type { LocalSandboxd } from '@agenttier/sandboxd';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 /** One unmasked text frame, as a server sends it. */
 const FRAME = Buffer.concat([Buffer.from([0x81, 18]), Buffer.from('hello from the app')]);
@@ -75,26 +75,8 @@ beforeEach(async () => {
     sandboxdFor: () => sd.client,
   });
   routerPort = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
-  const tpl = await app.inject({
-    method: 'POST',
-    url: '/api/v1/templates',
-    payload: {
-      name: 'host-shell',
-      spec: { image: { repository: 'unused:dev' }, harness: { shell: '/bin/sh', workingDir: sd.workspace } },
-    },
-  });
-  expect(tpl.statusCode, tpl.body).toBe(201);
-  const r = await app.inject({
-    method: 'POST',
-    url: '/api/v1/sandboxes',
-    payload: { name: 'box', templateRef: { name: 'host-shell' } },
-  });
-  expect(r.statusCode, r.body).toBe(201);
-  const sb = (await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'box' }))!;
-  await store.updateStatus<Sandbox>({
-    ...sb,
-    status: { ...sb.status, phase: 'Running', reason: 'Ready', startedAt: '2026-03-01T12:00:00Z' },
-  });
+  await createHostShellTemplate(app, sd.workspace);
+  await createRunningSandbox(app, store, { name: 'box', startedAt: '2026-03-01T12:00:00Z' });
   const fwd = await app.inject({
     method: 'POST',
     url: '/api/v1/sandboxes/box/ports',

@@ -10,7 +10,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { eventually } from '@agenttier/testkit';
 import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
@@ -21,6 +20,7 @@ import { requestWithHost } from '../testing/host-request.ts';
 import { previewRequestHeaders, previewResponseHeaders, previewSetCookies } from './preview-proxy.ts';
 import { terminalCloseFrameFor } from './upgrades.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 const SECRETS = { 'x-api-key': 'key-123', authorization: 'Bearer jwt-456' };
 /** The router's own cookies go; the previewed app's cookie (its login session) stays. */
@@ -64,19 +64,7 @@ beforeEach(async () => {
   });
   closed = false;
   base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', 'localhost');
-  // A template whose shell and working directory exist on the host (sandboxd runs there).
-  const tpl = await app.inject({
-    method: 'POST',
-    url: '/api/v1/templates',
-    payload: {
-      name: 'host-shell',
-      spec: {
-        image: { repository: 'unused:dev' },
-        harness: { shell: '/bin/sh', workingDir: sd.workspace },
-      },
-    },
-  });
-  expect(tpl.statusCode, tpl.body).toBe(201);
+  await createHostShellTemplate(app, sd.workspace);
 });
 
 afterEach(async () => {
@@ -84,19 +72,8 @@ afterEach(async () => {
   await store.close();
 });
 
-async function runningSandbox(name: string, namespace = 'default') {
-  const r = await app.inject({
-    method: 'POST',
-    url: '/api/v1/sandboxes',
-    payload: { name, namespace, templateRef: { name: 'host-shell' } },
-  });
-  expect(r.statusCode, r.body).toBe(201);
-  const sb = (await store.get<Sandbox>('Sandbox', { namespace, name }))!;
-  await store.updateStatus<Sandbox>({
-    ...sb,
-    status: { ...sb.status, phase: 'Running', reason: 'Ready', startedAt: '2026-03-01T12:00:00Z' },
-  });
-}
+const runningSandbox = (name: string, namespace = 'default') =>
+  createRunningSandbox(app, store, { name, namespace, startedAt: '2026-03-01T12:00:00Z' });
 
 function openWs(path: string, headers: Record<string, string> = {}) {
   const ws = new WebSocket(`${base.replace('http', 'ws')}${path}`, { headers });
