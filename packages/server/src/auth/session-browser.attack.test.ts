@@ -27,6 +27,7 @@ import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteSessionStore } from './session-store.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 let sd: LocalSandboxd;
 let browser: Browser;
@@ -96,25 +97,8 @@ beforeEach(async () => {
   await app.listen({ host: '127.0.0.1', port: 0 });
   ui = `http://localhost:${(app.server.address() as AddressInfo).port}`;
   const auth = { 'x-api-key': aliceKey };
-  const tpl = await app.inject({
-    method: 'POST',
-    url: '/api/v1/templates',
-    headers: auth,
-    payload: {
-      name: 'host-shell',
-      spec: { image: { repository: 'unused:dev' }, harness: { shell: '/bin/sh', workingDir: sd.workspace } },
-    },
-  });
-  expect(tpl.statusCode, tpl.body).toBe(201);
-  const r = await app.inject({
-    method: 'POST',
-    url: '/api/v1/sandboxes',
-    headers: auth,
-    payload: { name: 'box', templateRef: { name: 'host-shell' } },
-  });
-  expect(r.statusCode, r.body).toBe(201);
-  const sb = (await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'box' }))!;
-  await store.updateStatus<Sandbox>({ ...sb, status: { ...sb.status, phase: 'Running', reason: 'Ready' } });
+  await createHostShellTemplate(app, sd.workspace, auth);
+  await createRunningSandbox(app, store, { name: 'box', headers: auth });
   context = await browser.newContext();
 });
 

@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
@@ -22,6 +21,7 @@ import { PREVIEW_COOKIE, PREVIEW_COOKIE_TLS } from '../auth/preview-sessions.ts'
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { requestWithHost } from '../testing/host-request.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 let sd: LocalSandboxd;
 /** The app "inside the sandbox": answers with what it received; `/set` tries to plant router cookies. */
@@ -123,15 +123,7 @@ async function sandboxWithPorts(user: string, name: string, ports: number[]): Pr
     },
   });
   expect([201, 409]).toContain(tpl.statusCode);
-  const r = await app.inject({
-    method: 'POST',
-    url: '/api/v1/sandboxes',
-    headers: as(user),
-    payload: { name, templateRef: { name: 'host-shell' } },
-  });
-  expect(r.statusCode, r.body).toBe(201);
-  const sb = (await store.get<Sandbox>('Sandbox', { namespace: 'default', name }))!;
-  await store.updateStatus<Sandbox>({ ...sb, status: { ...sb.status, phase: 'Running', reason: 'Ready' } });
+  await createRunningSandbox(app, store, { name, headers: as(user) });
   for (const port of ports) {
     const f = await app.inject({
       method: 'POST',

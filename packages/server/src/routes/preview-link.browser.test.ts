@@ -11,7 +11,6 @@ import { pino } from 'pino';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
-import type { Sandbox } from '@agenttier/contract';
 import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
@@ -21,6 +20,7 @@ import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts'
 import { PREVIEW_COOKIE } from '../auth/preview-sessions.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 let sd: LocalSandboxd;
 let browser: Browser;
@@ -68,25 +68,8 @@ beforeAll(async () => {
   });
   routerPort = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
   const headers = { 'x-api-key': key, 'content-type': 'application/json' };
-  const tpl = await app.inject({
-    method: 'POST',
-    url: '/api/v1/templates',
-    headers,
-    payload: {
-      name: 'host-shell',
-      spec: { image: { repository: 'unused:dev' }, harness: { shell: '/bin/sh', workingDir: sd.workspace } },
-    },
-  });
-  expect(tpl.statusCode, tpl.body).toBe(201);
-  const created = await app.inject({
-    method: 'POST',
-    url: '/api/v1/sandboxes',
-    headers,
-    payload: { name: 'web', templateRef: { name: 'host-shell' } },
-  });
-  expect(created.statusCode, created.body).toBe(201);
-  const sb = (await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'web' }))!;
-  await store.updateStatus<Sandbox>({ ...sb, status: { ...sb.status, phase: 'Running', reason: 'Ready' } });
+  await createHostShellTemplate(app, sd.workspace, headers);
+  await createRunningSandbox(app, store, { name: 'web', headers });
   for (const port of [appPort, otherPort]) {
     const f = await app.inject({
       method: 'POST',

@@ -10,10 +10,16 @@ export const HOST_SHELL_TEMPLATE = 'host-shell';
  * Creates the `host-shell` template: a shell and working directory that exist on the host, where a
  * test's local sandboxd runs (the image is never pulled).
  */
-export async function createHostShellTemplate(app: FastifyInstance, workspace: string): Promise<void> {
+export async function createHostShellTemplate(
+  app: FastifyInstance,
+  workspace: string,
+  /** The request's credentials, where the app checks them. */
+  headers: Record<string, string> = {},
+): Promise<void> {
   const tpl = await app.inject({
     method: 'POST',
     url: '/api/v1/templates',
+    headers,
     payload: {
       name: HOST_SHELL_TEMPLATE,
       spec: { image: { repository: 'unused:dev' }, harness: { shell: '/bin/sh', workingDir: workspace } },
@@ -29,12 +35,13 @@ export async function createHostShellTemplate(app: FastifyInstance, workspace: s
 export async function createRunningSandbox(
   app: FastifyInstance,
   store: SqliteStore,
-  input: { name: string; namespace?: string; startedAt?: string },
+  input: { name: string; namespace?: string; startedAt?: string; headers?: Record<string, string> },
 ): Promise<void> {
   const namespace = input.namespace ?? 'default';
   const r = await app.inject({
     method: 'POST',
     url: '/api/v1/sandboxes',
+    headers: input.headers ?? {},
     payload: {
       name: input.name,
       ...(input.namespace ? { namespace } : {}),
