@@ -7,11 +7,8 @@
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { SignJWT, base64url, exportJWK, exportSPKI, importJWK } from 'jose';
-import type { DataPlane } from '@agenttier/core';
 import type { FastifyInstance } from 'fastify';
-import { createApp } from '../app.ts';
 import type { TestOidcProvider, TestSigningKey } from '@agenttier/testkit/oidc';
 import { newSigningKey, startTestOidcProvider } from '@agenttier/testkit/oidc';
 import { createBearerAuthenticator } from './bearer-auth.ts';
@@ -19,6 +16,7 @@ import type { OidcVerifier } from './oidc-verifier.ts';
 import { createOidcVerifier } from './oidc-verifier.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 
 const AUD = 'https://agenttier.test/api';
 let k1: TestSigningKey;
@@ -74,10 +72,7 @@ async function buildApp(issuer: string, fetchTimeoutMs = 5000): Promise<void> {
     },
     { nowMs: () => clockMs },
   );
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     apiKeys: keys,
     bearer: createBearerAuthenticator({ oidc: verifier }),
     keyAuth: { failureBurst: 1000 },

@@ -13,20 +13,18 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
-import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
-import { createApp } from '../app.ts';
 import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteSessionStore } from './session-store.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 let sd: LocalSandboxd;
@@ -76,10 +74,7 @@ beforeEach(async () => {
     owner: { id: 'alice', groups: [], isAdmin: true },
     createdAt: new Date().toISOString(),
   });
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     sandboxdFor: () => sd.client,
     apiKeys: keys,
     sessions: { store: sessions },

@@ -4,14 +4,12 @@
  * (another origin, a same-site page, a planted duplicate, a plain-named cookie on a TLS router).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import type { DataPlane } from '@agenttier/core';
 import type { FastifyInstance } from 'fastify';
-import { createApp } from '../app.ts';
 import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteSessionStore } from './session-store.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 
 let keys: SqliteApiKeyStore;
 let sessions: SqliteSessionStore;
@@ -36,10 +34,7 @@ async function build(secureCookies: boolean): Promise<void> {
   const store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   sessions = new SqliteSessionStore(':memory:', { nowMs: () => clockMs, maxPerUser: 3 });
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     apiKeys: keys,
     sessions: { store: sessions, secureCookies, ttlMs: 60_000 },
     keyAuth: { failureBurst: 5, failuresPerSecond: 0.001, nowMs: () => clockMs },

@@ -13,18 +13,16 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
-import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
-import { createApp } from '../app.ts';
 import { rawRequest } from '../testing/raw-http.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 const REBIND_NAME = 'rebind.attacker.test';
@@ -83,10 +81,7 @@ const wanted = async (name: string) =>
 
 beforeEach(async () => {
   store = await seededStore();
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     sandboxdFor: () => sd.client,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -5,15 +5,13 @@
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { ERROR_STATUS, isErrorCode } from '@agenttier/contract';
-import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
-import { createApp } from '../app.ts';
 import type { RawResponse } from '../testing/raw-http.ts';
 import { rawRequest } from '../testing/raw-http.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 
 let store: SqliteStore;
 let app: FastifyInstance;
@@ -21,10 +19,7 @@ let port: number;
 
 beforeAll(async () => {
   store = await seededStore();
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     jsonBodyLimitBytes: 1024,
     // Short enough that the slow-client case answers promptly.
     http: { headersTimeoutMs: 300, requestTimeoutMs: 600, timeoutCheckIntervalMs: 50 },

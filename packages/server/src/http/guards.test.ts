@@ -5,16 +5,14 @@
  */
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
-import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
-import { createApp } from '../app.ts';
 import { requestWithHost } from '../testing/host-request.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 
 let store: SqliteStore;
 let app: FastifyInstance;
@@ -23,10 +21,7 @@ let port: number;
 
 beforeEach(async () => {
   store = await seededStore();
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     sandboxdFor: () => undefined,
     http: {
       allowedHosts: ['agenttier.example.com', 'pinned.example.com:9443'],
@@ -193,10 +188,7 @@ describe('content types a page can send without a preflight', () => {
 
 describe('previews', () => {
   it('authenticate like the API: a router that refuses everyone refuses a preview Host too', async () => {
-    const locked = createApp({
-      store,
-      dataPlaneFor: async () => ({}) as DataPlane,
-      logger: pino({ level: 'silent' }),
+    const locked = createBareApp(store, {
       sandboxdFor: () => undefined,
       authenticate: async () => {
         throw new PlatformError('UNAUTHENTICATED', 'no credentials');
@@ -221,10 +213,7 @@ describe('previews', () => {
 describe('configuration', () => {
   it('refuses bad allow-list entries and wildcard CORS at start, naming each', () => {
     const make = (http: Record<string, unknown>) => () =>
-      createApp({
-        store,
-        dataPlaneFor: async () => ({}) as DataPlane,
-        logger: pino({ level: 'silent' }),
+      createBareApp(store, {
         http,
       });
     expect(make({ allowedHosts: ['ok.example', 'bad host', '*.example'] })).toThrow(/bad host, \*\.example/);

@@ -9,13 +9,11 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
-import { createApp } from '../app.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 
 const MAX_CONNECTIONS = 300;
 const ATTACK_CONNECTIONS = 3000;
@@ -30,10 +28,7 @@ const descriptors = () => readdirSync('/proc/self/fd').length;
 
 beforeEach(async () => {
   store = await seededStore();
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     // headersTimeout stays at its default (10 s): what holds the line here is eviction, not the timeout.
     http: { maxConnections: MAX_CONNECTIONS },
   });

@@ -8,19 +8,17 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import type { FastifyInstance } from 'fastify';
-import { createApp } from '../app.ts';
 import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { PREVIEW_COOKIE, PREVIEW_COOKIE_TLS } from '../auth/preview-sessions.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { requestWithHost } from '../testing/host-request.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 import { createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 let sd: LocalSandboxd;
@@ -82,10 +80,7 @@ async function issue(user: string, isAdmin = false): Promise<void> {
 }
 
 async function start(previewOrigin?: string): Promise<void> {
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     sandboxdFor: () => sd.client,
     apiKeys: keys,
     keyAuth: { failureBurst: 1000 },

@@ -7,19 +7,17 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
-import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
-import { createApp } from '../app.ts';
 import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { PREVIEW_COOKIE } from '../auth/preview-sessions.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 let sd: LocalSandboxd;
@@ -59,10 +57,7 @@ beforeAll(async () => {
     owner: { id: 'admin', groups: [], isAdmin: true },
     createdAt: new Date().toISOString(),
   });
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     sandboxdFor: () => sd.client,
     apiKeys: keys,
   });

@@ -8,18 +8,16 @@ import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
-import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import type { FastifyInstance } from 'fastify';
-import { createApp } from '../app.ts';
 import { requestWithHost } from '../testing/host-request.ts';
 import { previewRequestHeaders, previewResponseHeaders, previewSetCookies } from './preview-proxy.ts';
 import { terminalCloseFrameFor } from './upgrades.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 
 const SECRETS = { 'x-api-key': 'key-123', authorization: 'Bearer jwt-456' };
@@ -56,10 +54,7 @@ let closed = false;
 
 beforeEach(async () => {
   store = await seededStore();
-  app = createApp({
-    store,
-    dataPlaneFor: async () => ({}) as DataPlane,
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(store, {
     sandboxdFor: () => sd.client,
   });
   closed = false;
