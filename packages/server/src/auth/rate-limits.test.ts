@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthTestApp } from '../testing/auth-app.ts';
 import { startAuthTestApp } from '../testing/auth-app.ts';
+import { expectRateLimited } from '../testing/rate-limited.ts';
 import type { Identity } from '../context.ts';
 import { createIdentityRateLimiter, rateLimitsFromEnv, DEFAULT_IDENTITY_RATE_LIMITS } from './rate-limits.ts';
 
@@ -40,16 +41,7 @@ describe('per-identity rate limits through the app', () => {
       t!.call(key, 'POST', `/api/v1/sandboxes/${box}/exec`, { command: 'true' });
     for (let i = 0; i < 3; i++) expect((await exec(alice, 'a1')).statusCode).toBe(409); // past the limit, not running
     const limited = await exec(alice, 'a1');
-    expect(limited.statusCode).toBe(429);
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(Object.keys(limited.json()).sort()).toEqual([
-      'code',
-      'error',
-      'message',
-      'requestId',
-      'retryAfter',
-    ]);
-    expect(limited.json().code).toBe('RATE_LIMITED');
+    expectRateLimited(limited);
     expect(limited.json().message).toContain('exec');
     // Streaming exec and background processes spend the same bucket.
     expect(
