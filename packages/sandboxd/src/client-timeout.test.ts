@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createSandboxdClient } from './client.ts';
 import type { SandboxdClient } from './client.ts';
-import { SandboxdError } from './errors.ts';
+import type { SandboxdError } from './errors.ts';
+import { sandboxdErrorOf } from './testing/sandboxd-error-of.ts';
 import { startLocalSandboxd } from './local.ts';
 import type { LocalSandboxd } from './local.ts';
 
@@ -31,15 +32,7 @@ function client(target: Parameters<typeof createSandboxdClient>[0], connectTimeo
   return c;
 }
 
-async function errorOf(p: Promise<unknown>): Promise<SandboxdError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SandboxdError) return err;
-    throw err;
-  }
-  throw new Error('expected a SandboxdError');
-}
+const errorOf = sandboxdErrorOf;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sandboxd-timeout-'));

@@ -11,7 +11,7 @@ import { WebSocket, createWebSocketStream } from 'ws';
 
 import { createSandboxdClient } from './client.ts';
 import type { AttachEvent, SandboxdClient } from './client.ts';
-import { SandboxdError } from './errors.ts';
+import { sandboxdErrorOf } from './testing/sandboxd-error-of.ts';
 import { startLocalSandboxd } from './local.ts';
 import type { LocalSandboxd } from './local.ts';
 import type { WatchEvent } from './protocol.ts';
@@ -28,15 +28,7 @@ afterAll(async () => {
   await sd?.stop();
 });
 
-async function errorOf(p: Promise<unknown>): Promise<SandboxdError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SandboxdError) return err;
-    throw err;
-  }
-  throw new Error('expected a SandboxdError');
-}
+const errorOf = sandboxdErrorOf;
 
 /** True while the pid exists and is not a zombie. */
 function alive(pid: number): boolean {
