@@ -6,7 +6,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { Sandbox } from '@agenttier/contract';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
 import { createApp } from '../app.ts';
@@ -14,6 +13,7 @@ import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts'
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { addressKey, clientKey } from './client-key.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 import { gatedDataPlane } from '../testing/gated-data-plane.ts';
 import type { GatedDataPlane } from '../testing/gated-data-plane.ts';
 
@@ -72,15 +72,11 @@ beforeEach(async () => {
     http: { maxConcurrentPerClient: CAP },
   });
   await app.ready();
-  const created = await app.inject({
-    method: 'POST',
-    url: '/api/v1/sandboxes',
+  await createRunningSandbox(app, store, {
+    name: 'box',
+    template: 'minimal-shell',
     headers: { 'x-api-key': key.alice! },
-    payload: { name: 'box', template: 'minimal-shell' },
   });
-  expect(created.statusCode, created.body).toBe(201);
-  const sb = (await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'box' }))!;
-  await store.updateStatus<Sandbox>({ ...sb, status: { ...sb.status, phase: 'Running', reason: 'Ready' } });
 });
 
 afterEach(async () => {

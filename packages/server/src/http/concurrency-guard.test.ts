@@ -5,11 +5,11 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import type { Sandbox } from '@agenttier/contract';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
 import { createApp } from '../app.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 import { gatedDataPlane } from '../testing/gated-data-plane.ts';
 import type { GatedDataPlane } from '../testing/gated-data-plane.ts';
 
@@ -28,14 +28,7 @@ beforeEach(async () => {
     http: { maxConcurrentPerClient: CAP },
   });
   await app.ready();
-  const created = await app.inject({
-    method: 'POST',
-    url: '/api/v1/sandboxes',
-    payload: { name: 'box', template: 'minimal-shell' },
-  });
-  expect(created.statusCode, created.body).toBe(201);
-  const sb = (await store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'box' }))!;
-  await store.updateStatus<Sandbox>({ ...sb, status: { ...sb.status, phase: 'Running', reason: 'Ready' } });
+  await createRunningSandbox(app, store, { name: 'box', template: 'minimal-shell' });
 });
 
 afterEach(async () => {

@@ -29,13 +29,20 @@ export async function createHostShellTemplate(
 }
 
 /**
- * Creates a sandbox from `host-shell` through the API and marks it Running/Ready in the store, as
+ * Creates a sandbox from `host-shell` (or `template`) through the API and marks it Running/Ready in the store, as
  * the (absent) controller would once the workload answered.
  */
 export async function createRunningSandbox(
   app: FastifyInstance,
   store: SqliteStore,
-  input: { name: string; namespace?: string; startedAt?: string; headers?: Record<string, string> },
+  input: {
+    name: string;
+    namespace?: string;
+    startedAt?: string;
+    headers?: Record<string, string>;
+    /** A built-in template by name (the `template` shorthand) instead of `host-shell`. */
+    template?: string;
+  },
 ): Promise<void> {
   const namespace = input.namespace ?? 'default';
   const r = await app.inject({
@@ -45,7 +52,7 @@ export async function createRunningSandbox(
     payload: {
       name: input.name,
       ...(input.namespace ? { namespace } : {}),
-      templateRef: { name: HOST_SHELL_TEMPLATE },
+      ...(input.template ? { template: input.template } : { templateRef: { name: HOST_SHELL_TEMPLATE } }),
     },
   });
   expect(r.statusCode, r.body).toBe(201);
