@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import type { OperatorHarness } from '../testing/operator-harness.ts';
 import { eventually, startOperatorHarness } from '../testing/operator-harness.ts';
+import { useOperatorHarness } from '../testing/use-operator-harness.ts';
 
 /**
  * An attacker (or just a colleague) already has objects named like a sandbox's children in the
@@ -106,14 +107,7 @@ async function gone(p: Promise<unknown>): Promise<boolean> {
 const KINDS: Kind[] = ['Pod', 'PersistentVolumeClaim', 'ServiceAccount', 'Secret', 'NetworkPolicy'];
 
 describe('objects the controller does not own are never touched', () => {
-  let h: OperatorHarness;
-  beforeEach(async () => {
-    h = await startOperatorHarness();
-    h.autoKubelet(true);
-  });
-  afterEach(async () => {
-    await h.close();
-  });
+  const h = useOperatorHarness();
 
   it.each(KINDS)(
     'a pre-existing %s under a child name is left as it is; the sandbox reports the conflict and starts once it is removed',
@@ -155,25 +149,32 @@ describe('objects the controller does not own are never touched', () => {
   );
 
   it('with sandbox namespaces configured, a sandbox elsewhere goes to Error saying where sandboxes may live, and nothing is created for it', async () => {
-    await h.close();
-    h = await startOperatorHarness({ sandboxNamespaces: [NS] });
-    h.autoKubelet(true);
-    await h.core.createNamespace({ body: { metadata: { name: 'billing' } } });
-    await h.createSandbox('ledger', {}, 'billing');
-    const failed = await eventually(async () => {
-      const sb = await h.getSandbox('ledger', 'billing');
-      return sb?.status?.phase === 'Error' ? sb : undefined;
-    }, 'Error');
-    expect(failed.status?.message).toContain(
-      'namespace "billing" does not host sandboxes; use one of default',
-    );
-    const pvcs = await h.core.listNamespacedPersistentVolumeClaim({ namespace: 'billing' });
-    const sas = await h.core.listNamespacedServiceAccount({ namespace: 'billing' });
-    expect(pvcs.items).toEqual([]);
-    expect(sas.items.filter((s) => s.metadata?.name?.startsWith('ledger'))).toEqual([]);
-    // The hosted namespace works as before.
-    await h.createSandbox('ledger');
-    await eventually(async () => (await h.getSandbox('ledger'))?.status?.phase === 'Running', 'Running');
+    // Its own harness, with the namespaces configured (the shared one hosts every namespace).
+    const scoped = await startOperatorHarness({ sandboxNamespaces: [NS] });
+    try {
+      scoped.autoKubelet(true);
+      await scoped.core.createNamespace({ body: { metadata: { name: 'billing' } } });
+      await scoped.createSandbox('ledger', {}, 'billing');
+      const failed = await eventually(async () => {
+        const sb = await scoped.getSandbox('ledger', 'billing');
+        return sb?.status?.phase === 'Error' ? sb : undefined;
+      }, 'Error');
+      expect(failed.status?.message).toContain(
+        'namespace "billing" does not host sandboxes; use one of default',
+      );
+      const pvcs = await scoped.core.listNamespacedPersistentVolumeClaim({ namespace: 'billing' });
+      const sas = await scoped.core.listNamespacedServiceAccount({ namespace: 'billing' });
+      expect(pvcs.items).toEqual([]);
+      expect(sas.items.filter((s) => s.metadata?.name?.startsWith('ledger'))).toEqual([]);
+      // The hosted namespace works as before.
+      await scoped.createSandbox('ledger');
+      await eventually(
+        async () => (await scoped.getSandbox('ledger'))?.status?.phase === 'Running',
+        'Running',
+      );
+    } finally {
+      await scoped.close();
+    }
   });
 
   it('stopping and deleting a sandbox leave the foreign Pod and claim under its names alone', async () => {

@@ -1,8 +1,9 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WatchEvent } from '@agenttier/core';
 import type { OperatorHarness } from '../testing/operator-harness.ts';
-import { eventually, startOperatorHarness } from '../testing/operator-harness.ts';
+import { eventually } from '../testing/operator-harness.ts';
+import { useOperatorHarness } from '../testing/use-operator-harness.ts';
 
 const running = async (h: OperatorHarness, name: string) =>
   (await h.getSandbox(name))?.status?.phase === 'Running';
@@ -10,14 +11,7 @@ const writes = (h: OperatorHarness) =>
   h.fake.requests.filter((r) => !['get', 'list', 'watch'].includes(r.verb ?? '')).length;
 
 describe('operator on the fake API server: faults converge', () => {
-  let h: OperatorHarness;
-  beforeEach(async () => {
-    h = await startOperatorHarness();
-    h.autoKubelet(true);
-  });
-  afterEach(async () => {
-    await h.close();
-  });
+  const h = useOperatorHarness();
 
   it('dropped watches, 409s, 429s and 500s on the way still end with one Running sandbox, and then no more writes', async () => {
     h.fake.faults.failNext(
