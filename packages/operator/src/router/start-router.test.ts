@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluate } from '@marcbachmann/cel-js';
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -356,17 +357,9 @@ describe('agenttier router (process) with the Kubernetes store', () => {
 
       let kubeCause: { field?: string; message?: string } | undefined;
       try {
-        await fake.kubeConfig.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-          group: 'agenttier.io',
-          version: 'v1alpha1',
-          namespace: 'default',
-          plural: 'sandboxes',
-          body: {
-            apiVersion: 'agenttier.io/v1alpha1',
-            kind: 'Sandbox',
-            metadata: { name: 'bad-input' },
-            spec: { templateRef: { name: 'minimal-shell' }, ...c.spec },
-          },
+        await createSandboxObject(fake.kubeConfig, 'bad-input', {
+          templateRef: { name: 'minimal-shell' },
+          ...c.spec,
         });
         throw new Error('the API server accepted it');
       } catch (err) {
@@ -404,18 +397,18 @@ describe('agenttier router (process) with the Kubernetes store', () => {
       .map((r) => r.message);
     expect(failing).toContain(message);
     await expect(
-      fake.kubeConfig.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-        group: 'agenttier.io',
-        version: 'v1alpha1',
-        namespace: 'default',
-        plural: 'sandboxes',
-        body: {
-          apiVersion: 'agenttier.io/v1alpha1',
-          kind: 'Sandbox',
-          metadata: { name: 'Bad_Name' },
-          spec: { templateRef: { name: 'x' } },
-        },
-      }),
+      createSandboxObject(fake.kubeConfig, 'Bad_Name', { templateRef: { name: 'x' } }),
     ).rejects.toMatchObject({ code: 422 });
   });
 });
+
+/** Creates a Sandbox object in `default` straight through the API server (its CRD schema checks it, not the router). */
+function createSandboxObject(kubeConfig: KubeConfig, name: string, spec: Record<string, unknown>) {
+  return kubeConfig.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group: 'agenttier.io',
+    version: 'v1alpha1',
+    namespace: 'default',
+    plural: 'sandboxes',
+    body: { apiVersion: 'agenttier.io/v1alpha1', kind: 'Sandbox', metadata: { name }, spec },
+  });
+}
