@@ -35,6 +35,8 @@ export interface RunOpts {
   homeDir?: string;
   signal?: AbortSignal;
   loadPlatform?: () => Promise<LocalPlatformModule>;
+  /** Receives the stdout capture before the command runs, so a test can wait for output mid-run. */
+  onStdout?: (capture: Capture) => void;
 }
 
 /** A scratch directory that doubles as HOME; `cleanup()` removes it. */
@@ -47,6 +49,7 @@ export async function scratch(): Promise<{ dir: string; cleanup(): Promise<void>
 export async function runCli(argv: string[], opts: RunOpts = {}): Promise<CliResult> {
   const stdout = new Capture();
   const stderr = new Capture();
+  opts.onStdout?.(stdout);
   const home = opts.homeDir ?? tmpdir();
   const deps: CliDeps = {
     stdout,

@@ -2,9 +2,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openSse, routeInvokeStream, routeRunningInvoke, sendJson } from '@agenttier/sdk/testing';
 import { useTestServer } from '@agenttier/sdk/testing/use-test-server';
+import { eventually } from '@agenttier/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../../flags.ts';
 import { runCli, scratch } from '../../testing/run-cli.ts';
+import type { Capture } from '../../testing/run-cli.ts';
 
 const server = useTestServer();
 let dir: string;
@@ -283,9 +285,14 @@ describe('agenttier invoke', () => {
   it('Ctrl-C cancels the run and exits 130', async () => {
     routeRunningInvoke(server, base, { invokeId: 'inv-c', stdout: 'working' });
     const ac = new AbortController();
-    const pending = runCli(['invoke', 'bot'], { url: server.url, signal: ac.signal });
-    for (let i = 0; i < 200 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 50));
+    let out: Capture | undefined;
+    const pending = runCli(['invoke', 'bot'], {
+      url: server.url,
+      signal: ac.signal,
+      onStdout: (c) => (out = c),
+    });
+    // Ctrl-C once the run's first line is on screen: the cancel must come after the invoke started.
+    await eventually(() => out?.text.includes('working\n'), 'the run’s first output line');
     ac.abort();
     const r = await pending;
     expect(r.code).toBe(130);
