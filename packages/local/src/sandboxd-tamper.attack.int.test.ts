@@ -84,6 +84,49 @@ describe('sandboxd against code in its own sandbox', () => {
     expect((await execIn(base, ns, 'tamper', 'echo ok')).stdout).toBe('ok\n');
   }, 180_000);
 
+  it('does not open the Node inspector on SIGUSR1 (code execution inside sandboxd)', async () => {
+    const container = createDockerClient(dockerHost).getContainer(`agenttier-${ns}-tamper`);
+    const logs = async (): Promise<string> =>
+      (await container.logs({ stdout: true, stderr: true, follow: false })).toString('utf8');
+    const before = (await execIn(base, ns, 'tamper', `${SANDBOXD}; echo $D`)).stdout;
+    // Node's default: SIGUSR1 starts the inspector on 127.0.0.1:9229, no authentication. Found by the
+    // red team: `kill -USR1` from an exec, then Runtime.evaluate over the inspector's WebSocket ran
+    // code in sandboxd (uid 1000, its listening socket, its token in memory).
+    await execIn(base, ns, 'tamper', `${SANDBOXD}; kill -USR1 $D`);
+    // 0x240D = 9229; state 0A = LISTEN. Wait until sandboxd dealt with the signal one way or another:
+    // held pending for good (--disable-sigusr1 blocks it; /proc/PID/status stays readable), logged by
+    // its own listener, or (no defence) the inspector listening.
+    const listening = `grep -qsi ':240D 00000000:0000 0A' /proc/net/tcp /proc/net/tcp6 && echo inspector-listening || echo none`;
+    const pending = `${SANDBOXD}; p=$(awk '/^ShdPnd/ {print $2}' /proc/$D/status); [ $(( 0x$p & 0x200 )) -ne 0 ] && echo usr1-pending`;
+    await eventually(
+      async () => {
+        const seen = (await execIn(base, ns, 'tamper', `${listening}; ${pending}`)).stdout;
+        return seen.includes('inspector-listening') ||
+          seen.includes('usr1-pending') ||
+          (await logs()).includes('SIGUSR1 ignored')
+          ? true
+          : undefined;
+      },
+      'sandboxd dealt with SIGUSR1',
+      60_000,
+    );
+    // The attacker's next step: evaluate code through the inspector, with the sandbox's own Node.
+    const probe = await execIn(
+      base,
+      ns,
+      'tamper',
+      [
+        listening,
+        `/opt/agenttier/node/bin/node -e 'fetch("http://127.0.0.1:9229/json/list").then((r) => r.json()).then((l) => { const ws = new WebSocket(l[0].webSocketDebuggerUrl); ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: "Runtime.evaluate", params: { expression: "process.pid" } })); ws.onmessage = (e) => { console.log("evaluated", e.data); process.exit(0); }; }, (e) => console.log("refused", e.cause?.code ?? e.message))'`,
+      ].join('\n'),
+    );
+    expect(probe.stdout, probe.stdout).toContain('none');
+    expect(probe.stdout, probe.stdout).toContain('refused ECONNREFUSED');
+    expect(probe.stdout).not.toContain('evaluated');
+    // Same sandboxd, still serving.
+    expect((await execIn(base, ns, 'tamper', `${SANDBOXD}; echo $D`)).stdout).toBe(before);
+  }, 120_000);
+
   it('killed, takes the whole container with it: nothing of the attacker is left to bind its socket', async () => {
     const container = createDockerClient(dockerHost).getContainer(`agenttier-${ns}-tamper`);
     const startedAt = (await container.inspect()).State.StartedAt;

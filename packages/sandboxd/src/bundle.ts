@@ -38,6 +38,7 @@ export const REAPER_FILE = 'agenttier-reaper';
 export const LAUNCH_FILE = 'agenttier-launch';
 export const SANDBOXD_CONTAINER_COMMAND = [
   `${SANDBOXD_NODE_MOUNT_DIR}/node`,
+  '--disable-sigusr1', // SIGUSR1 from the sandbox's code (same uid) must not open Node's inspector
   `${SANDBOXD_MOUNT_DIR}/sandboxd.mjs`,
 ];
 

@@ -80,9 +80,10 @@ export async function startLocalSandboxd(opts: LocalSandboxdOpts = {}): Promise<
         REAPER_PID_ENV,
         '--',
         bundle.nodeBinary,
+        '--disable-sigusr1',
         bundle.entry,
       ]
-    : [bundle.nodeBinary, bundle.entry];
+    : [bundle.nodeBinary, '--disable-sigusr1', bundle.entry];
   const child = spawn(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));

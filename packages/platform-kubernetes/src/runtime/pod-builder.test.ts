@@ -44,6 +44,7 @@ describe('pod builder', () => {
       '-g',
       '--',
       '/opt/agenttier/node/bin/node',
+      '--disable-sigusr1',
       '/opt/agenttier/sandboxd/sandboxd.mjs',
     ]);
     const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));

@@ -27,6 +27,8 @@ export const SANDBOXD_COMMAND = [
   '-g',
   '--',
   `${AGENTTIER_DIR}/node/bin/node`,
+  // The sandbox's code runs as sandboxd's uid and may signal it: SIGUSR1 must not open the inspector.
+  '--disable-sigusr1',
   `${AGENTTIER_DIR}/sandboxd/sandboxd.mjs`,
 ];
 export const SANDBOXD_PORT = 7070;

@@ -195,10 +195,12 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateOp
     // alive without sandboxd: the router then falls back to the engine's exec for it. `--version` loads
     // the binary and its libraries (what fails without glibc) but starts no JavaScript engine: `-e 0`
     // cost a whole extra Node start-up per sandbox, which 20 creates at once paid on shared cores.
+    // --disable-sigusr1: SIGUSR1 (which the sandbox's code may send, same uid) must not open Node's
+    // inspector in sandboxd.
     entrypoint = [
       '/bin/sh',
       '-c',
-      '"$0" --version >/dev/null 2>&1 && exec "$0" "$1"; ' +
+      '"$0" --version >/dev/null 2>&1 && exec "$0" --disable-sigusr1 "$1"; ' +
         'echo "agenttier: the mounted Node cannot run in this image (it needs glibc); no sandboxd, the router uses engine exec" >&2; ' +
         'exec sleep infinity',
       `${NODE_MOUNT}/${sandboxd.nodeBinaryName}`,

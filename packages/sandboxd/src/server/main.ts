@@ -39,6 +39,11 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger(config.logLevel);
+  // Node opens its inspector (127.0.0.1:9229, no authentication) on SIGUSR1, and the sandbox's code,
+  // running as our uid, may signal us: one `kill -USR1` gave it code execution inside sandboxd (our
+  // socket, our token, every answer to the router). The launchers pass --disable-sigusr1; a listener
+  // of our own also keeps Node from starting the inspector, whatever started us.
+  process.on('SIGUSR1', () => log.warn('SIGUSR1 ignored: it would open the Node inspector'));
   // Before anything else: the sandbox's code runs as our uid and must not ptrace us, write our memory
   // through /proc/PID/mem or read our environment (the token) through /proc/PID/environ.
   const dumpable = makeNonDumpable(import.meta.url);
