@@ -5,63 +5,27 @@
  * its background process is killed. Real engine (runc, and runsc when registered), real sandboxd; the
  * survivors are counted with `ps` inside the sandbox.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
-import { createDockerClient } from '@agenttier/platform-local';
-import type { TestPlatform } from './testing/platform.ts';
-import {
-  api,
-  execIn,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { codeTemplate, probeEngine } from './testing/engine.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
-const dockerHost = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
-const ns = testNamespace('it-escape');
-let platform: TestPlatform | undefined;
-let base: string;
-const q = `namespace=${ns}`;
-
-async function hasRunsc(): Promise<boolean> {
-  try {
-    const info = (await createDockerClient(dockerHost).info()) as { Runtimes?: Record<string, unknown> };
-    return info.Runtimes?.runsc !== undefined;
-  } catch {
-    return false;
-  }
-}
-const runsc = await hasRunsc();
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  base = platform.url;
-  for (const [name, runtimeClass] of [
-    ['escape-runc', undefined],
-    ['escape-runsc', 'gvisor'],
-  ] as const) {
-    if (runtimeClass && !runsc) continue;
-    const tpl = await api(base, 'POST', '/api/v1/templates', {
-      name,
-      spec: {
-        mode: 'code',
-        image: { repository: 'agenttier/minimal-shell:dev', pullPolicy: 'Never' },
-        // Under runsc the engine's pids limit counts the gVisor Sentry's host threads, not the sandbox's
-        // processes: at 256 this runsc (2022-12) ran out of threads with ~20 processes alive and the
-        // whole sandbox died (exit 2). See docs/gvisor.md, "pids limits under the ptrace platform".
-        resources: { limits: { cpu: '1', memory: '1Gi' }, pids: runtimeClass ? 4096 : 256 },
-        storage: { size: '1Gi', mountPath: '/workspace' },
-        harness: { shell: '/bin/bash', workingDir: '/workspace' },
-        ...(runtimeClass ? { runtimeClass } : {}),
-      },
-    });
+const { runsc } = await probeEngine();
+const bed = useLocalPlatform('it-escape', {
+  async setup() {
+    // Under runsc the engine's pids limit counts the gVisor Sentry's host threads, not the sandbox's
+    // processes: at 256 this runsc (2022-12) ran out of threads with ~20 processes alive and the
+    // whole sandbox died (exit 2). See docs/gvisor.md, "pids limits under the ptrace platform".
+    const tpl = await bed.api('POST', '/api/v1/templates', codeTemplate('escape-runc', { pids: 256 }));
     expect(tpl.status, tpl.text).toBe(201);
-  }
-}, 120_000);
-
-afterAll(async () => {
-  await stopTestPlatform(platform, { namespace: ns });
+    if (!runsc) return;
+    const gv = await bed.api(
+      'POST',
+      '/api/v1/templates',
+      codeTemplate('escape-runsc', { pids: 4096, runtimeClass: 'gvisor' }),
+    );
+    expect(gv.status, gv.text).toBe(201);
+  },
 });
 
 /**
@@ -83,7 +47,7 @@ const ESCAPES = {
 
 /** Processes of the attack still alive, as `ps` inside the sandbox sees them. */
 async function survivors(sb: string): Promise<string[]> {
-  const r = await api(base, 'POST', `/api/v1/sandboxes/${sb}/exec?${q}`, {
+  const r = await bed.api('POST', `/api/v1/sandboxes/${sb}/exec?${bed.q}`, {
     command: ['ps', '-eo', 'pid=,ppid=,args='],
   });
   if (r.status !== 200) return [`ps answered ${r.status}: ${r.text}`];
@@ -92,30 +56,18 @@ async function survivors(sb: string): Promise<string[]> {
     .filter((l) => /sleep 86\d\d|while :; do sleep 86/.test(l));
 }
 
-/** Makes a Running sandbox; whether its execs run under agenttier-reaper. */
+/** Makes a Running sandbox served by sandboxd; whether its execs run under agenttier-reaper. */
 async function sandbox(template: string, name: string): Promise<boolean> {
-  const created = await api(base, 'POST', '/api/v1/sandboxes', {
-    name,
-    namespace: ns,
-    templateRef: { name: template },
-  });
-  expect(created.status, created.text).toBe(201);
-  await waitForPhase(base, ns, name, 'Running');
-  // Served by sandboxd (not the engine-exec fallback, which contains nothing): its exec's parent is
-  // the reaper, or sandboxd itself (node's main thread) when the runtime can hold nothing. The parent
-  // is read from /proc/self/stat, not $PPID: in a PID namespace (gVisor) $PPID is the namespace's 1.
-  const parent = await eventually(
-    async () => {
-      const r = await api(base, 'POST', `/api/v1/sandboxes/${name}/exec?${q}`, {
-        command: ['bash', '-c', 'read -r _ _ _ pp _ </proc/self/stat; cat /proc/$pp/comm'],
-      });
-      const comm = r.status === 200 ? String(r.json.stdout).trim() : '';
-      return comm !== '' ? comm : undefined; // engine exec: no parent in the sandbox
-    },
-    `${name}: execs served by sandboxd`,
-    60_000,
-  );
-  return parent === 'agenttier-reape';
+  await bed.createRunning(name, template);
+  // The exec's parent is the reaper, or sandboxd itself (node's main thread) when the runtime can hold
+  // nothing. It is read from /proc/self/stat, not $PPID: in a PID namespace (gVisor) $PPID is the
+  // namespace's 1.
+  const parent = await bed.exec(name, [
+    'bash',
+    '-c',
+    'read -r _ _ _ pp _ </proc/self/stat; cat /proc/$pp/comm',
+  ]);
+  return String(parent.stdout).trim() === 'agenttier-reape';
 }
 
 const cases = [
@@ -146,12 +98,12 @@ describe.each(cases)('processes that try to outlive their exec ($template)', ({ 
       };
 
       // 1. The exec ends normally.
-      const ended = await execIn(base, ns, sb, `${others}\n${inPlace(6)}; echo started`);
+      const ended = await bed.exec(sb, `${others}\n${inPlace(6)}; echo started`);
       expect(ended.stdout, JSON.stringify(ended)).toBe('started\n');
       await noSurvivor('after the exec ended');
 
       // 1b. The exec kills its own reaper (and ends with it) once its escapes are in place.
-      const suicide = await api(base, 'POST', `/api/v1/sandboxes/${sb}/exec?${q}`, {
+      const suicide = await bed.api('POST', `/api/v1/sandboxes/${sb}/exec?${bed.q}`, {
         command: ['bash', '-c', killTheReaper],
       });
       expect(suicide.status, suicide.text).toBe(200);
@@ -159,7 +111,7 @@ describe.each(cases)('processes that try to outlive their exec ($template)', ({ 
       await noSurvivor('after the exec killed its reaper');
 
       // 2. The exec times out (each escape is in place before the timeout hits).
-      const timed = await api(base, 'POST', `/api/v1/sandboxes/${sb}/exec?${q}`, {
+      const timed = await bed.api('POST', `/api/v1/sandboxes/${sb}/exec?${bed.q}`, {
         command: ['bash', '-c', `${others}\n${inPlace(6)}; sleep 1000`],
         timeout: 3,
       });
@@ -168,7 +120,7 @@ describe.each(cases)('processes that try to outlive their exec ($template)', ({ 
       await noSurvivor('after the timeout');
 
       // 3. A background process is killed.
-      const bg = await api(base, 'POST', `/api/v1/sandboxes/${sb}/processes?${q}`, {
+      const bg = await bed.api('POST', `/api/v1/sandboxes/${sb}/processes?${bed.q}`, {
         command: ['bash', '-c', `${others}\nsleep 1000`],
       });
       expect(bg.status, bg.text).toBe(201);
@@ -178,12 +130,12 @@ describe.each(cases)('processes that try to outlive their exec ($template)', ({ 
         15_000,
       );
       const id = String(bg.json.id ?? bg.json.pid);
-      const killed = await api(base, 'DELETE', `/api/v1/sandboxes/${sb}/processes/${id}?${q}`);
+      const killed = await bed.api('DELETE', `/api/v1/sandboxes/${sb}/processes/${id}?${bed.q}`);
       expect([200, 204], killed.text).toContain(killed.status);
       await noSurvivor('after the kill');
 
       // The sandbox is not left at its pids limit: exec works.
-      expect((await execIn(base, ns, sb, 'echo ok')).stdout).toBe('ok\n');
+      expect((await bed.exec(sb, 'echo ok')).stdout).toBe('ok\n');
     },
     180_000,
   );

@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDockerClient } from '@agenttier/platform-local';
 import { LABEL_NAMESPACE } from '@agenttier/contract';
-import type { LocalPlatform } from './local-platform.ts';
-import {
-  api,
-  dockerHost,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { api, dockerHost } from './testing/platform.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
-const ns = testNamespace('it-local');
+const bed = useLocalPlatform('it-local');
+const { ns } = bed;
 const docker = createDockerClient(dockerHost);
-let platform: LocalPlatform & { dataDir: string };
-let base: string;
 
 async function engineObjects() {
   const filters = { label: [`${LABEL_NAMESPACE}=${ns}`] };
@@ -24,20 +16,11 @@ async function engineObjects() {
 }
 
 const exec = async (name: string, command: string | string[]) =>
-  (await api(base, 'POST', `/api/v1/sandboxes/${name}/exec?namespace=${ns}`, { command })).json;
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  base = platform.url;
-});
-
-afterAll(async () => {
-  await stopTestPlatform(platform, { namespace: ns });
-});
+  (await bed.api('POST', `/api/v1/sandboxes/${name}/exec?namespace=${ns}`, { command })).json;
 
 describe('local platform on a real Docker engine', () => {
   it('walks through create → exec → files → stop → resume → delete with the workspace intact', async () => {
-    const created = await api(base, 'POST', '/api/v1/sandboxes', {
+    const created = await bed.api('POST', '/api/v1/sandboxes', {
       name: 'demo',
       namespace: ns,
       templateRef: { name: 'general-coding' },
@@ -50,56 +33,60 @@ describe('local platform on a real Docker engine', () => {
       status: 'Creating',
       mode: 'code',
     });
-    await waitForPhase(base, ns, 'demo', 'Running');
+    await bed.waitForPhase('demo', 'Running');
 
     expect(await exec('demo', "python3 -c 'print(2+2)'")).toMatchObject({ stdout: '4\n', exitCode: 0 });
     expect(await exec('demo', 'echo oops >&2; exit 3')).toMatchObject({ stderr: 'oops\n', exitCode: 3 });
     expect((await exec('demo', ['node', '-e', 'console.log(process.argv.length)'])).stdout).toBe('1\n');
 
     const put = await api(
-      base,
+      bed.base,
       'PUT',
       `/api/v1/sandboxes/demo/files/workspace/notes.txt?namespace=${ns}`,
       'keep me\n',
     );
     expect(put).toMatchObject({ status: 201, json: { path: '/workspace/notes.txt', bytes: 8 } });
-    const list = await api(base, 'GET', `/api/v1/sandboxes/demo/files/?namespace=${ns}&path=/workspace`);
+    const list = await bed.api('GET', `/api/v1/sandboxes/demo/files/?namespace=${ns}&path=/workspace`);
     expect(list.json.entries.map((e: { name: string }) => e.name)).toContain('notes.txt');
 
-    expect((await api(base, 'POST', `/api/v1/sandboxes/demo/stop?namespace=${ns}`)).json.status).toBe(
+    expect((await bed.api('POST', `/api/v1/sandboxes/demo/stop?namespace=${ns}`)).json.status).toBe(
       'stopping',
     );
-    await waitForPhase(base, ns, 'demo', 'Stopped');
+    await bed.waitForPhase('demo', 'Stopped');
     expect((await engineObjects()).containers).toEqual([]);
     expect((await engineObjects()).volumes).toHaveLength(1);
-    const execStopped = await api(base, 'POST', `/api/v1/sandboxes/demo/exec?namespace=${ns}`, {
+    const execStopped = await bed.api('POST', `/api/v1/sandboxes/demo/exec?namespace=${ns}`, {
       command: 'true',
     });
     expect(execStopped).toMatchObject({ status: 409, json: { code: 'SANDBOX_NOT_RUNNING' } });
-    expect((await api(base, 'POST', `/api/v1/sandboxes/demo/stop?namespace=${ns}`)).status).toBe(409);
+    expect((await bed.api('POST', `/api/v1/sandboxes/demo/stop?namespace=${ns}`)).status).toBe(409);
 
-    expect((await api(base, 'POST', `/api/v1/sandboxes/demo/resume?namespace=${ns}`)).json.status).toBe(
+    expect((await bed.api('POST', `/api/v1/sandboxes/demo/resume?namespace=${ns}`)).json.status).toBe(
       'resuming',
     );
-    await waitForPhase(base, ns, 'demo', 'Running');
-    const read = await api(base, 'GET', `/api/v1/sandboxes/demo/files/workspace/notes.txt?namespace=${ns}`);
+    await bed.waitForPhase('demo', 'Running');
+    const read = await api(
+      bed.base,
+      'GET',
+      `/api/v1/sandboxes/demo/files/workspace/notes.txt?namespace=${ns}`,
+    );
     expect(read).toMatchObject({ status: 200, text: 'keep me\n' });
 
-    const listed = await api(base, 'GET', `/api/v1/sandboxes?namespace=${ns}`);
+    const listed = await bed.api('GET', `/api/v1/sandboxes?namespace=${ns}`);
     expect(listed.json.sandboxes.map((s: { name: string }) => s.name)).toEqual(['demo']);
 
-    expect((await api(base, 'DELETE', `/api/v1/sandboxes/demo?namespace=${ns}`)).status).toBe(204);
-    await waitForPhase(base, ns, 'demo', 'Gone');
+    expect((await bed.api('DELETE', `/api/v1/sandboxes/demo?namespace=${ns}`)).status).toBe(204);
+    await bed.waitForPhase('demo', 'Gone');
     expect(await engineObjects()).toEqual({ containers: [], volumes: [] });
   });
 
   it('locks the sandbox down: not root, read-only outside /workspace and /tmp, no network', async () => {
-    await api(base, 'POST', '/api/v1/sandboxes', {
+    await bed.api('POST', '/api/v1/sandboxes', {
       name: 'locked',
       namespace: ns,
       templateRef: { name: 'minimal-shell' },
     });
-    await waitForPhase(base, ns, 'locked', 'Running');
+    await bed.waitForPhase('locked', 'Running');
     expect((await exec('locked', 'id -u')).stdout).toBe('1000\n');
     expect((await exec('locked', 'touch /etc/x /usr/x /x 2>&1; echo done')).stdout).toMatch(
       /Read-only file system[\s\S]*done/,
@@ -135,16 +122,16 @@ describe('local platform on a real Docker engine', () => {
   });
 
   it('recreates a container that vanished under a running sandbox, keeping the workspace', async () => {
-    await api(base, 'POST', '/api/v1/sandboxes', {
+    await bed.api('POST', '/api/v1/sandboxes', {
       name: 'heal',
       namespace: ns,
       templateRef: { name: 'minimal-shell' },
     });
-    await waitForPhase(base, ns, 'heal', 'Running');
+    await bed.waitForPhase('heal', 'Running');
     await exec('heal', 'echo persisted > /workspace/p.txt');
     const gone = await docker.getContainer(`agenttier-${ns}-heal`).inspect();
     await docker.getContainer(`agenttier-${ns}-heal`).remove({ force: true, v: true });
-    platform.controller.enqueue(ns, 'heal');
+    bed.platform.controller.enqueue(ns, 'heal');
     // Healed means: a new container runs, exec there reads the file written before, and the API
     // says Running, all seen in one pass. Neither the phase alone (it is stale Running for a moment
     // after the removal) nor the restart count (whether the vanished container is counted depends on
@@ -158,7 +145,7 @@ describe('local platform on a real Docker engine', () => {
         .catch(() => undefined);
       if (now && now.Id !== gone.Id && now.State.Running) {
         const read = await exec('heal', 'cat /workspace/p.txt').catch(() => undefined);
-        const phase = (await api(base, 'GET', `/api/v1/sandboxes/heal?namespace=${ns}`)).json.status;
+        const phase = (await bed.api('GET', `/api/v1/sandboxes/heal?namespace=${ns}`)).json.status;
         seen = `${phase} ${JSON.stringify(read?.stdout)}`;
         healed = read?.stdout === 'persisted\n' && phase === 'Running';
       }
@@ -168,71 +155,69 @@ describe('local platform on a real Docker engine', () => {
   });
 
   it('stops a sandbox past its idle timeout or its max runtime, keeping the workspace', async () => {
-    await api(base, 'POST', '/api/v1/sandboxes', {
+    await bed.api('POST', '/api/v1/sandboxes', {
       name: 'idle',
       namespace: ns,
       templateRef: { name: 'minimal-shell' },
       idleTimeout: '2s',
     });
-    await api(base, 'POST', '/api/v1/sandboxes', {
+    await bed.api('POST', '/api/v1/sandboxes', {
       name: 'maxrt',
       namespace: ns,
       templateRef: { name: 'minimal-shell' },
       timeout: '3s',
     });
-    await waitForPhase(base, ns, 'idle', 'Running');
+    await bed.waitForPhase('idle', 'Running');
     await exec('idle', 'echo kept > /workspace/k.txt');
-    const idle = await waitForPhase(base, ns, 'idle', 'Stopped', 30_000);
+    const idle = await bed.waitForPhase('idle', 'Stopped', 30_000);
     expect(idle).toMatchObject({
       reason: 'IdleTimeout',
       message: 'Idle timeout exceeded',
       desiredState: 'Stopped',
     });
-    const maxrt = await waitForPhase(base, ns, 'maxrt', 'Stopped', 30_000);
+    const maxrt = await bed.waitForPhase('maxrt', 'Stopped', 30_000);
     expect(maxrt).toMatchObject({ reason: 'MaxRuntimeExceeded' });
-    await api(base, 'POST', `/api/v1/sandboxes/idle/resume?namespace=${ns}`);
-    await waitForPhase(base, ns, 'idle', 'Running');
+    await bed.api('POST', `/api/v1/sandboxes/idle/resume?namespace=${ns}`);
+    await bed.waitForPhase('idle', 'Running');
     expect((await exec('idle', 'cat /workspace/k.txt')).stdout).toBe('kept\n');
-    await api(base, 'DELETE', `/api/v1/sandboxes/idle?namespace=${ns}`);
-    await api(base, 'DELETE', `/api/v1/sandboxes/maxrt?namespace=${ns}`);
+    await bed.api('DELETE', `/api/v1/sandboxes/idle?namespace=${ns}`);
+    await bed.api('DELETE', `/api/v1/sandboxes/maxrt?namespace=${ns}`);
   });
 
   it('converges after a restart: finishes a half-made create and collects orphans', async () => {
-    await platform.close();
     // While "crashed": a sandbox object exists with nothing made for it, and an orphan container
     // and volume carry this install's labels for a sandbox that no longer exists.
-    const { SqliteStore } = await import('@agenttier/platform-local');
-    const { join } = await import('node:path');
-    const store = new SqliteStore({ path: join(platform.dataDir, 'state.db') });
-    await store.create({
-      apiVersion: 'agenttier.io/v1alpha1',
-      kind: 'Sandbox',
-      metadata: { name: 'halfmade', namespace: ns },
-      spec: {
-        templateRef: { name: 'minimal-shell', kind: 'ClusterSandboxTemplate' },
-        desiredState: 'Running',
-      },
+    await bed.restart(async (dataDir) => {
+      const { SqliteStore } = await import('@agenttier/platform-local');
+      const { join } = await import('node:path');
+      const store = new SqliteStore({ path: join(dataDir, 'state.db') });
+      await store.create({
+        apiVersion: 'agenttier.io/v1alpha1',
+        kind: 'Sandbox',
+        metadata: { name: 'halfmade', namespace: ns },
+        spec: {
+          templateRef: { name: 'minimal-shell', kind: 'ClusterSandboxTemplate' },
+          desiredState: 'Running',
+        },
+      });
+      await store.close();
+      const { instanceIdOf } = await import('./local-platform.ts');
+      const labels = {
+        'agenttier.io/managed': 'true',
+        'agenttier.io/instance': instanceIdOf(dataDir),
+        'agenttier.io/namespace': ns,
+        'agenttier.io/sandbox-uid': 'no-such-uid',
+      };
+      await docker.createVolume({ Name: `agenttier-${ns}-orphan-workspace`, Labels: labels });
+      await docker.createContainer({
+        name: `agenttier-${ns}-orphan`,
+        Image: 'agenttier/minimal-shell:dev',
+        Labels: labels,
+        HostConfig: { NetworkMode: 'none' },
+      });
     });
-    await store.close();
-    const { instanceIdOf } = await import('./local-platform.ts');
-    const labels = {
-      'agenttier.io/managed': 'true',
-      'agenttier.io/instance': instanceIdOf(platform.dataDir),
-      'agenttier.io/namespace': ns,
-      'agenttier.io/sandbox-uid': 'no-such-uid',
-    };
-    await docker.createVolume({ Name: `agenttier-${ns}-orphan-workspace`, Labels: labels });
-    await docker.createContainer({
-      name: `agenttier-${ns}-orphan`,
-      Image: 'agenttier/minimal-shell:dev',
-      Labels: labels,
-      HostConfig: { NetworkMode: 'none' },
-    });
-
-    platform = await startTestPlatform({ dataDir: platform.dataDir });
-    base = platform.url;
-    await waitForPhase(base, ns, 'halfmade', 'Running');
-    await platform.controller.collectOrphans();
+    await bed.waitForPhase('halfmade', 'Running');
+    await bed.platform.controller.collectOrphans();
     const objs = await engineObjects();
     expect(objs.containers.some((n) => n?.includes('orphan'))).toBe(false);
     expect(objs.volumes.some((n) => n.includes('orphan'))).toBe(false);

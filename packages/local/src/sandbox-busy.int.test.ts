@@ -3,49 +3,31 @@
  * 200 or `503 SANDBOX_BUSY` with `Retry-After` (never a 500, never "file not found"), file reads work,
  * and everything works again once the flood is killed — without sandboxd restarting.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
-import type { TestPlatform } from './testing/platform.ts';
-import {
-  api,
-  execIn,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
-const ns = testNamespace('it-busy');
+const bed = useLocalPlatform('it-busy');
+const { ns } = bed;
 /** sandboxd's pid, from an exec: the shell's parent is its agenttier-reaper, whose parent is sandboxd. */
 const SANDBOXD_PID = 'ps -o ppid= -p $PPID | tr -d " "';
-let platform: TestPlatform | undefined;
-let base: string;
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  base = platform.url;
-}, 120_000);
-
-afterAll(async () => {
-  await stopTestPlatform(platform, { namespace: ns });
-});
 
 const q = `namespace=${ns}`;
 
 describe('a sandbox at its pids limit, through the API', () => {
   it('is reported busy, never as missing or broken, and recovers', async () => {
-    const created = await api(base, 'POST', '/api/v1/sandboxes', {
+    const created = await bed.api('POST', '/api/v1/sandboxes', {
       name: 'flooded',
       namespace: ns,
       templateRef: { name: 'minimal-shell' },
       resources: { pids: 64 },
     });
     expect(created.status, created.text).toBe(201);
-    await waitForPhase(base, ns, 'flooded', 'Running');
-    await execIn(base, ns, 'flooded', 'echo hello > /workspace/hello.txt');
-    const daemonPid = (await execIn(base, ns, 'flooded', SANDBOXD_PID)).stdout;
+    await bed.waitForPhase('flooded', 'Running');
+    await bed.exec('flooded', 'echo hello > /workspace/hello.txt');
+    const daemonPid = (await bed.exec('flooded', SANDBOXD_PID)).stdout;
 
-    const flood = await api(base, 'POST', `/api/v1/sandboxes/flooded/processes?${q}`, {
+    const flood = await bed.api('POST', `/api/v1/sandboxes/flooded/processes?${q}`, {
       // bash retries a failed fork and loops on, so the limit stays full until the group is killed
       command: ['bash', '-c', 'while :; do sleep 600 & done 2>/dev/null'],
     });
@@ -55,7 +37,7 @@ describe('a sandbox at its pids limit, through the API', () => {
     // Wait until the limit bites: an exec is refused as busy.
     const busy = await eventually(
       async () => {
-        const r = await api(base, 'POST', `/api/v1/sandboxes/flooded/exec?${q}`, { command: ['true'] });
+        const r = await bed.api('POST', `/api/v1/sandboxes/flooded/exec?${q}`, { command: ['true'] });
         return r.status === 503 ? r : undefined;
       },
       'an exec refused as busy',
@@ -64,7 +46,7 @@ describe('a sandbox at its pids limit, through the API', () => {
     expect(busy.json).toMatchObject({ code: 'SANDBOX_BUSY' });
     expect(busy.json.message).toMatch(/EAGAIN|processes|pids/);
     // headers are not on the api() helper's result: ask again with fetch for Retry-After
-    const again = await fetch(`${base}/api/v1/sandboxes/flooded/exec?${q}`, {
+    const again = await fetch(`${bed.base}/api/v1/sandboxes/flooded/exec?${q}`, {
       method: 'POST',
       body: JSON.stringify({ command: ['true'] }),
       headers: { 'content-type': 'application/json' },
@@ -72,27 +54,24 @@ describe('a sandbox at its pids limit, through the API', () => {
     if (again.status === 503) expect(again.headers.get('retry-after')).toBe('1');
 
     for (let i = 0; i < 5; i++) {
-      const r = await api(base, 'POST', `/api/v1/sandboxes/flooded/exec?${q}`, { command: ['true'] });
+      const r = await bed.api('POST', `/api/v1/sandboxes/flooded/exec?${q}`, { command: ['true'] });
       expect([200, 503], r.text).toContain(r.status);
       if (r.status === 503) expect(r.json.code).toBe('SANDBOX_BUSY');
-      const archive = await api(base, 'GET', `/api/v1/sandboxes/flooded/archive?${q}&path=/workspace`);
+      const archive = await bed.api('GET', `/api/v1/sandboxes/flooded/archive?${q}&path=/workspace`);
       expect([200, 503], archive.text).toContain(archive.status);
       if (archive.status === 503) expect(archive.json.code).toBe('SANDBOX_BUSY');
     }
-    const file = await api(base, 'GET', `/api/v1/sandboxes/flooded/files/workspace/hello.txt?${q}`);
+    const file = await bed.api('GET', `/api/v1/sandboxes/flooded/files/workspace/hello.txt?${q}`);
     expect(file.status).toBe(200);
     expect(file.text).toBe('hello\n');
 
-    expect((await api(base, 'DELETE', `/api/v1/sandboxes/flooded/processes/${floodId}?${q}`)).status).toBe(
-      200,
-    );
+    expect((await bed.api('DELETE', `/api/v1/sandboxes/flooded/processes/${floodId}?${q}`)).status).toBe(200);
     await eventually(
       async () =>
-        (await api(base, 'POST', `/api/v1/sandboxes/flooded/exec?${q}`, { command: ['true'] })).status ===
-        200,
+        (await bed.api('POST', `/api/v1/sandboxes/flooded/exec?${q}`, { command: ['true'] })).status === 200,
       'exec to work again',
       30_000,
     );
-    expect((await execIn(base, ns, 'flooded', SANDBOXD_PID)).stdout).toBe(daemonPid);
+    expect((await bed.exec('flooded', SANDBOXD_PID)).stdout).toBe(daemonPid);
   });
 });

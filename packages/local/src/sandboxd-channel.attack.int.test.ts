@@ -20,6 +20,7 @@ import type { Sandbox } from '@agenttier/contract';
 import { createDockerClient } from '@agenttier/platform-local';
 import { ensureSandboxdBundle } from '@agenttier/sandboxd';
 import type { TestPlatform } from './testing/platform.ts';
+import { codeTemplate, probeEngine } from './testing/engine.ts';
 import {
   api,
   dockerHost,
@@ -318,18 +319,8 @@ describe('the router ↔ sandboxd channel under attack from inside a sandbox', (
   });
 });
 
-/** Whether the engine has gVisor registered (scripts/engine.sh adds runsc); the gVisor case is skipped otherwise. */
-async function hasRunsc(): Promise<boolean> {
-  try {
-    const [info, version] = await Promise.all([docker.info(), docker.version()]);
-    if (version.Components?.some((c) => /podman/i.test(c.Name))) return false;
-    return !!(info as { Runtimes?: Record<string, unknown> }).Runtimes?.runsc;
-  } catch {
-    return false;
-  }
-}
-
-const runsc = await hasRunsc();
+/** Whether the engine can run gVisor (scripts/engine.sh registers runsc); the gVisor case is skipped otherwise. */
+const { runsc } = await probeEngine();
 if (!runsc)
   console.log('sandboxd-channel.attack.int.test.ts: the gVisor mountinfo case is skipped (no runsc)');
 
@@ -343,17 +334,7 @@ describe.skipIf(!runsc)('mount information under gVisor', () => {
 
   it('shows no host path at all: no data dir, sandbox uid, engine data root or mount source', async () => {
     platform = await startTestPlatform();
-    const template = {
-      name: 'gvisor-shell',
-      spec: {
-        mode: 'code',
-        image: { repository: 'agenttier/minimal-shell:dev', pullPolicy: 'Never' },
-        resources: { limits: { cpu: '1', memory: '1Gi' }, pids: 1024 },
-        storage: { size: '1Gi', mountPath: '/workspace' },
-        harness: { shell: '/bin/bash', workingDir: '/workspace' },
-        runtimeClass: 'gvisor',
-      },
-    };
+    const template = codeTemplate('gvisor-shell', { runtimeClass: 'gvisor' });
     expect((await api(platform.url, 'POST', '/api/v1/templates', template)).status).toBe(201);
     const created = await api(platform.url, 'POST', '/api/v1/sandboxes', {
       name: 'gv-mnt',

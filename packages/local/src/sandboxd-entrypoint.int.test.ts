@@ -4,43 +4,27 @@
  * cleanly (terminals told `sandbox_stopped`, children killed, socket removed, exit 0) instead of
  * being SIGKILLed when a wrapping shell dies.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDockerClient } from '@agenttier/platform-local';
-import type { LocalPlatform } from './local-platform.ts';
-import {
-  api,
-  dockerHost,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { dockerHost } from './testing/platform.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
-const ns = testNamespace('it-entry');
-let platform: (LocalPlatform & { dataDir: string }) | undefined;
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-});
-
-afterAll(async () => {
-  await stopTestPlatform(platform, { namespace: ns });
-});
+const bed = useLocalPlatform('it-entry');
+const { ns } = bed;
 
 describe('the sandboxd entrypoint', () => {
   it('makes sandboxd the child of init, so docker stop reaches it with SIGTERM', async () => {
-    const base = platform!.url;
-    const created = await api(base, 'POST', '/api/v1/sandboxes', {
+    const created = await bed.api('POST', '/api/v1/sandboxes', {
       name: 'stopme',
       namespace: ns,
       templateRef: { name: 'minimal-shell' },
     });
     expect(created.status, created.text).toBe(201);
-    await waitForPhase(base, ns, 'stopme', 'Running');
+    await bed.waitForPhase('stopme', 'Running');
 
     // exec goes through sandboxd: the shell's parent is its agenttier-reaper, whose parent is sandboxd,
     // whose parent must be init (pid 1).
-    const r = await api(base, 'POST', `/api/v1/sandboxes/stopme/exec?namespace=${ns}`, {
+    const r = await bed.api('POST', `/api/v1/sandboxes/stopme/exec?namespace=${ns}`, {
       command: [
         '/bin/sh',
         '-c',
@@ -53,12 +37,14 @@ describe('the sandboxd entrypoint', () => {
 
     // Without the platform (its controller would restart the container), stop it as `docker stop` does.
     // close() does not wait for a request still running (an exec of a long command).
-    const pending = api(base, 'POST', `/api/v1/sandboxes/stopme/exec?namespace=${ns}`, {
-      command: ['sleep', '3600'],
-      timeout: 3600,
-    }).catch((err: unknown) => err);
+    const pending = bed
+      .api('POST', `/api/v1/sandboxes/stopme/exec?namespace=${ns}`, {
+        command: ['sleep', '3600'],
+        timeout: 3600,
+      })
+      .catch((err: unknown) => err);
     await new Promise((r) => setTimeout(r, 300));
-    await platform!.close();
+    await bed.platform.close();
     expect(await pending).toBeInstanceOf(Error); // the connection was cut
     const docker = createDockerClient(dockerHost);
     const container = docker.getContainer(`agenttier-${ns}-stopme`);

@@ -5,82 +5,35 @@
  * through the router's exec (served by sandboxd, as uid 1000) and through the engine-exec fallback.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import { createDockerClient, EngineDataPlane } from '@agenttier/platform-local';
-import type { TestPlatform } from './testing/platform.ts';
-import {
-  api,
-  dockerHost,
-  execIn,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { dockerHost } from './testing/platform.ts';
+import { codeTemplate, probeEngine } from './testing/engine.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- REST answers are loosely typed JSON */
 
 const docker = createDockerClient(dockerHost);
-const ns = testNamespace('it-sockown');
-let platform: TestPlatform | undefined;
-let base = '';
-
 /** runsc where the engine can run it (Podman's compatible API lists it but cannot choose a runtime). */
-const onPodman = await docker
-  .version()
-  .then((v) => !!v.Components?.some((c) => /podman/i.test(c.Name)))
-  .catch(() => false);
-const runsc =
-  !onPodman &&
-  (await docker
-    .info()
-    .then((i: { Runtimes?: Record<string, unknown> }) => i.Runtimes?.runsc !== undefined)
-    .catch(() => false));
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  base = platform.url;
-  for (const [name, runtimeClass] of [
-    ['sockown-runc', undefined],
-    ['sockown-runsc', 'gvisor'],
-  ] as const) {
-    if (runtimeClass && !runsc) continue;
-    const tpl = await api(base, 'POST', '/api/v1/templates', {
-      name,
-      spec: {
-        mode: 'code',
-        image: { repository: 'agenttier/minimal-shell:dev', pullPolicy: 'Never' },
-        // runsc's pids limit counts its Sentry's threads (docs/gvisor.md): room for the bursts below.
-        resources: { limits: { cpu: '1', memory: '1Gi' }, pids: 4096 },
-        storage: { size: '1Gi', mountPath: '/workspace' },
-        harness: { shell: '/bin/bash', workingDir: '/workspace' },
-        ...(runtimeClass ? { runtimeClass } : {}),
-      },
-    });
-    expect(tpl.status, tpl.text).toBe(201);
-  }
-}, 120_000);
-
-afterAll(async () => {
-  await stopTestPlatform(platform, { namespace: ns });
+const { runsc } = await probeEngine();
+const bed = useLocalPlatform('it-sockown', {
+  async setup() {
+    // runsc's pids limit counts its Sentry's threads (docs/gvisor.md): room for the bursts below.
+    for (const tpl of [
+      codeTemplate('sockown-runc', { pids: 4096 }),
+      ...(runsc ? [codeTemplate('sockown-runsc', { pids: 4096, runtimeClass: 'gvisor' })] : []),
+    ]) {
+      const r = await bed.api('POST', '/api/v1/templates', tpl);
+      expect(r.status, r.text).toBe(201);
+    }
+  },
 });
+const { ns } = bed;
 
+/** A Running sandbox whose execs sandboxd serves; its container, as the engine describes it. */
 async function running(template: string, name: string): Promise<any> {
-  const created = await api(base, 'POST', '/api/v1/sandboxes', {
-    name,
-    namespace: ns,
-    templateRef: { name: template },
-  });
-  expect(created.status, created.text).toBe(201);
-  await waitForPhase(base, ns, name, 'Running');
-  // Served by sandboxd (its execs carry the process marker; engine execs do not).
-  let last = '';
-  for (let i = 0; i < 600 && last === ''; i++) {
-    last = String((await execIn(base, ns, name, 'echo -n $AGENTTIER_PROCESS')).stdout);
-    if (last === '') await new Promise((r) => setTimeout(r, 100));
-  }
-  expect(last, 'execs served by sandboxd').not.toBe('');
+  await bed.createRunning(name, template);
   return docker.getContainer(`agenttier-${ns}-${name}`).inspect();
 }
 
@@ -147,22 +100,22 @@ describe.each(cases)(
         // /run from inside), and every way of taking the socket's place fails.
         expect([statSync(hostRunDir).uid, statSync(hostRunDir).mode & 0o777]).toEqual([0, 0o755]);
         expect([before.uid, before.mode & 0o777]).toEqual([0, 0o600]);
-        const takeover = await execIn(base, ns, sb, TAKEOVER);
+        const takeover = await bed.exec(sb, TAKEOVER);
         expect(takeover.stdout).toBe('tried\n');
         // Nor signal the engine's init, root's (under gVisor the exec's own PID namespace hides it).
         if (!template.endsWith('runsc'))
-          expect((await execIn(base, ns, sb, 'kill -0 1 2>&1; echo rc=$?')).stdout).toMatch(
+          expect((await bed.exec(sb, 'kill -0 1 2>&1; echo rc=$?')).stdout).toMatch(
             /Operation not permitted\s+rc=[1-9]\s*$/,
           );
         expect(readdirSync(hostRunDir)).toEqual(['sandboxd.sock']);
 
         // 2. An impostor retrying the whole time while the router opens new connections: every exec is
         // answered by sandboxd (its marker), the impostor never binds nor gets a request.
-        await execIn(base, ns, sb, IMPOSTOR);
+        await bed.exec(sb, IMPOSTOR);
         for (let round = 0; round < 3; round++) {
           const answers = await Promise.all(
             Array.from({ length: 12 }, () =>
-              api(base, 'POST', `/api/v1/sandboxes/${sb}/exec?namespace=${ns}`, {
+              bed.api('POST', `/api/v1/sandboxes/${sb}/exec?namespace=${ns}`, {
                 command: 'echo -n $AGENTTIER_PROCESS',
               }),
             ),
@@ -172,7 +125,7 @@ describe.each(cases)(
             expect(a.json.stdout).toMatch(/^p-/);
           }
         }
-        const log = await execIn(base, ns, sb, 'cat /tmp/impostor.log 2>/dev/null; echo end');
+        const log = await bed.exec(sb, 'cat /tmp/impostor.log 2>/dev/null; echo end');
         expect(log.stdout).toBe('end\n');
         const after = statSync(`${hostRunDir}/sandboxd.sock`);
         expect([after.ino, after.uid, after.mode & 0o777]).toEqual([before.ino, 0, 0o600]);
@@ -180,7 +133,7 @@ describe.each(cases)(
 
         // 3. The token: not in any environ or cmdline the sandbox can read, nor in a file it can read;
         // the container's init (which keeps the engine's environment) is not readable at all.
-        const seen = await execIn(base, ns, sb, READ_ALL);
+        const seen = await bed.exec(sb, READ_ALL);
         // Under runc the kernel refuses the root-owned init's environ; this gVisor shows it to any uid,
         // which is why the token is in no environment at all.
         if (!template.endsWith('runsc')) expect(seen.stdout).toContain('== /proc/1/environ: refused');

@@ -4,49 +4,31 @@
  * moment in which sandboxd's socket is free for an impostor. Real engine, real sandboxd, the attacks
  * from inside with the image's own tools (perl, cat, kill).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
 import { createDockerClient } from '@agenttier/platform-local';
-import type { TestPlatform } from './testing/platform.ts';
-import {
-  api,
-  execIn,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { dockerHost, execIn } from './testing/platform.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
-const ns = testNamespace('it-tamper');
-const dockerHost = process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock';
-let platform: TestPlatform | undefined;
-let base: string;
+const bed = useLocalPlatform('it-tamper');
+const { ns } = bed;
 const q = `namespace=${ns}`;
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  base = platform.url;
-}, 120_000);
-
-afterAll(async () => {
-  await stopTestPlatform(platform, { namespace: ns });
-});
 
 /** sandboxd's pid as the sandbox sees it: the parent of the exec's agenttier-reaper. */
 const SANDBOXD = `D=$(ps -o ppid= -p $PPID | tr -d ' ')`;
 
 describe('sandboxd against code in its own sandbox', () => {
   it('cannot be ptraced, have its memory written or its environment read', async () => {
-    const created = await api(base, 'POST', '/api/v1/sandboxes', {
+    const created = await bed.api('POST', '/api/v1/sandboxes', {
       name: 'tamper',
       namespace: ns,
       templateRef: { name: 'minimal-shell' },
     });
     expect(created.status, created.text).toBe(201);
-    await waitForPhase(base, ns, 'tamper', 'Running');
+    await bed.waitForPhase('tamper', 'Running');
     const who = await eventually(
       async () => {
-        const r = await api(base, 'POST', `/api/v1/sandboxes/tamper/exec?${q}`, {
+        const r = await bed.api('POST', `/api/v1/sandboxes/tamper/exec?${q}`, {
           command: ['bash', '-c', `${SANDBOXD}; echo $D; tr '\\0' ' ' < /proc/$D/cmdline`],
         });
         return r.status === 200 && String(r.json.stdout).includes('sandboxd.mjs') ? r.json.stdout : undefined;
@@ -57,7 +39,7 @@ describe('sandboxd against code in its own sandbox', () => {
     expect(who).toMatch(/^\d+\n/);
 
     const attack = await execIn(
-      base,
+      bed.base,
       ns,
       'tamper',
       [
@@ -81,7 +63,7 @@ describe('sandboxd against code in its own sandbox', () => {
     expect(out).toContain('environ=refused');
     expect(out).toContain('fd=refused');
     // sandboxd still works.
-    expect((await execIn(base, ns, 'tamper', 'echo ok')).stdout).toBe('ok\n');
+    expect((await bed.exec('tamper', 'echo ok')).stdout).toBe('ok\n');
   }, 180_000);
 
   it('does not open the Node inspector on SIGUSR1 (code execution inside sandboxd)', async () => {
@@ -130,13 +112,13 @@ describe('sandboxd against code in its own sandbox', () => {
   it('killed, takes the whole container with it: nothing of the attacker is left to bind its socket', async () => {
     const container = createDockerClient(dockerHost).getContainer(`agenttier-${ns}-tamper`);
     const startedAt = (await container.inspect()).State.StartedAt;
-    const bg = await api(base, 'POST', `/api/v1/sandboxes/tamper/processes?${q}`, {
+    const bg = await bed.api('POST', `/api/v1/sandboxes/tamper/processes?${q}`, {
       command: ['bash', '-c', 'sleep 8700'],
     });
     expect(bg.status, bg.text).toBe(201);
     // Kill sandboxd, then try to take its socket. sandboxd is the init's only child, so the container
     // ends with it and the would-be impostor never gets to run.
-    await api(base, 'POST', `/api/v1/sandboxes/tamper/exec?${q}`, {
+    await bed.api('POST', `/api/v1/sandboxes/tamper/exec?${q}`, {
       command: [
         'bash',
         '-c',
@@ -154,7 +136,7 @@ describe('sandboxd against code in its own sandbox', () => {
     const st = (await container.inspect()).State;
     if (st.Running) {
       // Restarted: a new container (new token, new run volume) without anything of the attacker.
-      const ps = await execIn(base, ns, 'tamper', 'ps -eo args=');
+      const ps = await bed.exec('tamper', 'ps -eo args=');
       expect(ps.stdout).not.toContain('sleep 8700');
       expect(ps.stdout).not.toContain('IO::Socket');
     }

@@ -4,48 +4,33 @@
  * delete from the controller's own transitions, and neither a secret in env nor a command's input
  * reaches the feed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import { eventually } from '@agenttier/testkit';
-import type { TestPlatform } from './testing/platform.ts';
-import {
-  api,
-  execIn,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
-const ns = testNamespace('it-usage');
+const bed = useLocalPlatform('it-usage', {
+  async setup() {
+    const r = await bed.api('POST', '/api/v1/sandboxes', {
+      name: 'meter',
+      namespace: bed.ns,
+      template: 'minimal-shell',
+      resources: { limits: { cpu: '1', memory: '512Mi' }, pids: 300 },
+      storage: { size: '256Mi' },
+      env: [{ name: 'API_TOKEN', value: SECRET }],
+    });
+    expect(r.status, r.text).toBe(201);
+    await bed.waitForPhase('meter', 'Running', 120_000);
+  },
+});
+const { ns } = bed;
 const q = `?namespace=${ns}`;
 const SECRET = 'sk-test-usage-9f8e7d6c5b4a';
 const INPUT_MARKER = 'typed-input-7c1e90';
-let platform: TestPlatform;
-let base: string;
 
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  base = platform.url;
-  const r = await api(base, 'POST', '/api/v1/sandboxes', {
-    name: 'meter',
-    namespace: ns,
-    template: 'minimal-shell',
-    resources: { limits: { cpu: '1', memory: '512Mi' }, pids: 300 },
-    storage: { size: '256Mi' },
-    env: [{ name: 'API_TOKEN', value: SECRET }],
-  });
-  expect(r.status, r.text).toBe(201);
-  await waitForPhase(base, ns, 'meter', 'Running', 120_000);
-}, 180_000);
-
-afterAll(async () => {
-  await stopTestPlatform(platform, { namespace: ns });
-});
-
-const usage = () => api(base, 'GET', `/api/v1/sandboxes/meter/usage${q}`);
+const usage = () => bed.api('GET', `/api/v1/sandboxes/meter/usage${q}`);
 const events = async () => {
-  const r = await api(base, 'GET', `/api/v1/sandboxes/meter/events${q}`);
+  const r = await bed.api('GET', `/api/v1/sandboxes/meter/events${q}`);
   expect(r.status, r.text).toBe(200);
   return r.json.events as Array<{ type: string; reason: string; message: string; count: number }>;
 };
@@ -66,7 +51,7 @@ describe('usage of a running sandbox', () => {
   });
 
   it('shows a busy process as CPU use', async () => {
-    const started = await api(base, 'POST', `/api/v1/sandboxes/meter/processes${q}`, {
+    const started = await bed.api('POST', `/api/v1/sandboxes/meter/processes${q}`, {
       command: ['sh', '-c', 'while :; do :; done'],
       timeout: 60,
     });
@@ -82,24 +67,24 @@ describe('usage of a running sandbox', () => {
       );
       expect(busy.cpu.percent).toBeGreaterThan(20);
     } finally {
-      await api(base, 'DELETE', `/api/v1/sandboxes/meter/processes/${started.json.id}${q}`);
+      await bed.api('DELETE', `/api/v1/sandboxes/meter/processes/${started.json.id}${q}`);
     }
   });
 });
 
 describe('the events feed', () => {
   it('follows create, stop and resume (usage of the stopped sandbox is 409)', async () => {
-    await execIn(base, ns, 'meter', ['sh', '-c', `echo ${INPUT_MARKER} > /dev/null`], {
+    await bed.exec('meter', ['sh', '-c', `echo ${INPUT_MARKER} > /dev/null`], {
       stdin: INPUT_MARKER,
     });
     expect((await events()).map((e) => e.reason)).toEqual(['Provisioned', 'Created', 'Running']);
-    expect((await api(base, 'POST', `/api/v1/sandboxes/meter/stop${q}`)).status).toBe(200);
-    await waitForPhase(base, ns, 'meter', 'Stopped');
+    expect((await bed.api('POST', `/api/v1/sandboxes/meter/stop${q}`)).status).toBe(200);
+    await bed.waitForPhase('meter', 'Stopped');
     const stopped = await usage();
     expect([stopped.status, stopped.json.code]).toEqual([409, 'SANDBOX_NOT_RUNNING']);
     await eventually(async () => (await events()).some((e) => e.reason === 'Stopped'), 'a Stopped event');
-    expect((await api(base, 'POST', `/api/v1/sandboxes/meter/resume${q}`)).status).toBe(200);
-    await waitForPhase(base, ns, 'meter', 'Running', 120_000);
+    expect((await bed.api('POST', `/api/v1/sandboxes/meter/resume${q}`)).status).toBe(200);
+    await bed.waitForPhase('meter', 'Running', 120_000);
     const feed = await eventually(async () => {
       const now = await events();
       return now.at(-1)?.reason === 'Running' && now.length > 3 && now;
@@ -119,12 +104,12 @@ describe('the events feed', () => {
   });
 
   it('goes with the sandbox', async () => {
-    const sb = (await platform.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'meter' }))!;
-    expect((await platform.sandboxEvents.list(sb)).length).toBeGreaterThan(0);
-    expect((await api(base, 'DELETE', `/api/v1/sandboxes/meter${q}`)).status).toBe(204);
-    await waitForPhase(base, ns, 'meter', 'Gone', 120_000);
+    const sb = (await bed.platform.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'meter' }))!;
+    expect((await bed.platform.sandboxEvents.list(sb)).length).toBeGreaterThan(0);
+    expect((await bed.api('DELETE', `/api/v1/sandboxes/meter${q}`)).status).toBe(204);
+    await bed.waitForPhase('meter', 'Gone', 120_000);
     await eventually(
-      async () => (await platform.sandboxEvents.list(sb)).length === 0,
+      async () => (await bed.platform.sandboxEvents.list(sb)).length === 0,
       'the events of a deleted sandbox to go',
     );
   });

@@ -11,5 +11,7 @@ export {
   waitForPhase,
 } from './platform.ts';
 export type { TestPlatform, TestPlatformOpts } from './platform.ts';
+export { untilServedBySandboxd, useLocalPlatform } from './local-test-bed.ts';
+export type { LocalTestBed, LocalTestBedOpts } from './local-test-bed.ts';
 export { collectSse, readSse } from './sse.ts';
 export type { SseRecord } from './sse.ts';
