@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
 import { createDockerClient } from '@agenttier/platform-local';
-import { dockerHost, execIn } from './testing/platform.ts';
+import { dockerHost } from './testing/platform.ts';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
 
 const bed = useLocalPlatform('it-tamper');
@@ -38,9 +38,7 @@ describe('sandboxd against code in its own sandbox', () => {
     );
     expect(who).toMatch(/^\d+\n/);
 
-    const attack = await execIn(
-      bed.base,
-      ns,
+    const attack = await bed.exec(
       'tamper',
       [
         SANDBOXD,
@@ -70,11 +68,11 @@ describe('sandboxd against code in its own sandbox', () => {
     const container = createDockerClient(dockerHost).getContainer(`agenttier-${ns}-tamper`);
     const logs = async (): Promise<string> =>
       (await container.logs({ stdout: true, stderr: true, follow: false })).toString('utf8');
-    const before = (await execIn(base, ns, 'tamper', `${SANDBOXD}; echo $D`)).stdout;
+    const before = (await bed.exec('tamper', `${SANDBOXD}; echo $D`)).stdout;
     // Node's default: SIGUSR1 starts the inspector on 127.0.0.1:9229, no authentication. Found by the
     // red team: `kill -USR1` from an exec, then Runtime.evaluate over the inspector's WebSocket ran
     // code in sandboxd (uid 1000, its listening socket, its token in memory).
-    await execIn(base, ns, 'tamper', `${SANDBOXD}; kill -USR1 $D`);
+    await bed.exec('tamper', `${SANDBOXD}; kill -USR1 $D`);
     // 0x240D = 9229; state 0A = LISTEN. Wait until sandboxd dealt with the signal one way or another:
     // held pending for good (--disable-sigusr1 blocks it; /proc/PID/status stays readable), logged by
     // its own listener, or (no defence) the inspector listening.
@@ -82,7 +80,7 @@ describe('sandboxd against code in its own sandbox', () => {
     const pending = `${SANDBOXD}; p=$(awk '/^ShdPnd/ {print $2}' /proc/$D/status); [ $(( 0x$p & 0x200 )) -ne 0 ] && echo usr1-pending`;
     await eventually(
       async () => {
-        const seen = (await execIn(base, ns, 'tamper', `${listening}; ${pending}`)).stdout;
+        const seen = (await bed.exec('tamper', `${listening}; ${pending}`)).stdout;
         return seen.includes('inspector-listening') ||
           seen.includes('usr1-pending') ||
           (await logs()).includes('SIGUSR1 ignored')
@@ -93,9 +91,7 @@ describe('sandboxd against code in its own sandbox', () => {
       60_000,
     );
     // The attacker's next step: evaluate code through the inspector, with the sandbox's own Node.
-    const probe = await execIn(
-      base,
-      ns,
+    const probe = await bed.exec(
       'tamper',
       [
         listening,
@@ -106,7 +102,7 @@ describe('sandboxd against code in its own sandbox', () => {
     expect(probe.stdout, probe.stdout).toContain('refused ECONNREFUSED');
     expect(probe.stdout).not.toContain('evaluated');
     // Same sandboxd, still serving.
-    expect((await execIn(base, ns, 'tamper', `${SANDBOXD}; echo $D`)).stdout).toBe(before);
+    expect((await bed.exec('tamper', `${SANDBOXD}; echo $D`)).stdout).toBe(before);
   }, 120_000);
 
   it('killed, takes the whole container with it: nothing of the attacker is left to bind its socket', async () => {
