@@ -14,6 +14,7 @@ export {
   childNames,
   newSandboxdToken,
   ownedBy,
+  ownerReference,
   tokenDigest,
 } from './runtime/children.ts';
 export type { DomainResolver } from './runtime/domain-resolver.ts';

@@ -1,11 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Sandbox } from '@agenttier/contract';
-import { API_VERSION } from '@agenttier/contract';
+import { API_GROUP, API_VERSION } from '@agenttier/contract';
 import { silentLogger } from '@agenttier/core';
-import { newSandboxdToken, tokenDigest } from '@agenttier/platform-kubernetes';
+import { newSandboxdToken, ownerReference, tokenDigest } from '@agenttier/platform-kubernetes';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import { startFakeCluster } from '../testing/index.ts';
 import { eventually } from '@agenttier/testkit';
@@ -46,18 +46,24 @@ describe("the router's sandboxd credentials: one token per pod start, read from 
 
   /** What the controller leaves for one start: the Secret with the token, a Running pod with its digest. */
   async function started(name: string, opts: { token: string; digestOf?: string }): Promise<Sandbox> {
-    const sandbox = {
-      apiVersion: API_VERSION,
-      kind: 'Sandbox',
-      metadata: { name, namespace: NS, uid: `uid-${name}` },
-      spec: { templateRef: { name: 't', kind: 'ClusterSandboxTemplate' } },
-    } as Sandbox;
-    // Ownership by the uid label (an owner reference to a Sandbox the fake does not hold would be collected).
-    const owned = { 'agenttier.io/sandbox-uid': sandbox.metadata.uid! };
+    // A real Sandbox object: its children carry an owner reference to it, which is what ownership is.
+    const sandbox = (await fake.kubeConfig.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      group: API_GROUP,
+      version: API_VERSION.split('/')[1]!,
+      namespace: NS,
+      plural: 'sandboxes',
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'Sandbox',
+        metadata: { name, namespace: NS },
+        spec: { templateRef: { name: 't', kind: 'ClusterSandboxTemplate' } },
+      },
+    })) as Sandbox;
+    const ownerReferences = [ownerReference(sandbox)];
     await core.createNamespacedSecret({
       namespace: NS,
       body: {
-        metadata: { name: `${name}-sandboxd-token`, labels: owned },
+        metadata: { name: `${name}-sandboxd-token`, ownerReferences },
         stringData: { token: opts.token },
       },
     });
@@ -66,7 +72,8 @@ describe("the router's sandboxd credentials: one token per pod start, read from 
       body: {
         metadata: {
           name: `${name}-pod`,
-          labels: { 'agenttier.io/managed': 'true', 'agenttier.io/sandbox': name, ...owned },
+          labels: { 'agenttier.io/managed': 'true', 'agenttier.io/sandbox': name },
+          ownerReferences,
           annotations: { 'agenttier.io/sandboxd-token-sha256': tokenDigest(opts.digestOf ?? opts.token) },
         },
         spec: { containers: [{ name: 'sandbox', image: 'x' }] },

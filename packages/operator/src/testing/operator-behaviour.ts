@@ -515,6 +515,74 @@ export function runOperatorBehaviour(getCluster: () => Promise<OperatorCluster>,
     );
 
     it(
+      "labels naming a live sandbox's uid adopt nothing: a labelled NetworkPolicy is reported, never modified, and the orphan sweep deletes no claim that only carries the labels",
+      async () => {
+        const { core, custom, net } = api();
+        // Stopped, so the uid is known before the sandbox makes any child.
+        const sb = (await custom.createNamespacedCustomObject({
+          ...ids('sandboxes'),
+          body: {
+            apiVersion: API_VERSION,
+            kind: 'Sandbox',
+            metadata: { name: 'claims', namespace: ns },
+            spec: { templateRef: { name: TEMPLATE, kind: 'SandboxTemplate' }, desiredState: 'Stopped' },
+          },
+        })) as Sandbox;
+        const labels = {
+          'agenttier.io/managed': 'true',
+          'agenttier.io/sandbox': 'claims',
+          'agenttier.io/sandbox-uid': sb.metadata.uid!,
+          team: 'billing',
+        };
+        await net.createNamespacedNetworkPolicy({
+          namespace: ns,
+          body: {
+            metadata: { name: 'claims-netpol', labels },
+            spec: { podSelector: { matchLabels: { team: 'billing' } }, policyTypes: ['Ingress'] },
+          },
+        });
+        // A claim labelled as a child of a sandbox that does not exist (no owner reference).
+        await core.createNamespacedPersistentVolumeClaim({
+          namespace: ns,
+          body: {
+            metadata: {
+              name: 'billing-data',
+              labels: { ...labels, 'agenttier.io/sandbox-uid': '00000000-0000-4000-8000-00000000000a' },
+            },
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+          },
+        });
+        const readPolicy = () => net.readNamespacedNetworkPolicy({ namespace: ns, name: 'claims-netpol' });
+        const readClaim = () =>
+          core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'billing-data' });
+        const before = [await readPolicy(), await readClaim()];
+        await setDesiredState('claims', 'Running');
+        await waitFor(
+          'the NetworkPolicy conflict in status',
+          async () =>
+            (await getSandbox('claims'))?.status?.message?.includes(
+              `NetworkPolicy ${ns}/claims-netpol already exists and does not belong to sandbox "claims"`,
+            ),
+          () => describeSandbox('claims'),
+        );
+        expect(await proc!.controller()!.collectOrphans()).toBe(0);
+        const during = [await readPolicy(), await readClaim()];
+        for (const [i, o] of during.entries()) {
+          expect(o.metadata?.uid).toBe(before[i]!.metadata?.uid);
+          expect(o.metadata?.resourceVersion).toBe(before[i]!.metadata?.resourceVersion);
+          expect(o.metadata?.deletionTimestamp).toBeUndefined();
+        }
+        expect((await getSandbox('claims'))?.status?.phase).not.toBe('Error');
+        await net.deleteNamespacedNetworkPolicy({ namespace: ns, name: 'claims-netpol' });
+        await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'billing-data' });
+        await waitPhase('claims', 'Running');
+        expect(ownerRef(await readPolicy(), sb)).toBeTruthy();
+        await custom.deleteNamespacedCustomObject(named('sandboxes', 'claims'));
+      },
+      opts.testTimeoutMs,
+    );
+
+    it(
       'credentials: a Secret labelled for sandboxes becomes envFrom and a read-only secret volume; an unlabelled one is refused before any pod',
       async () => {
         const { core } = api();

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Sandbox } from '@agenttier/contract';
 import {
-  API_GROUP,
   API_VERSION,
   PlatformError,
   LABEL_MANAGED,
@@ -69,29 +68,37 @@ export function ownerReference(sandbox: Sandbox): V1OwnerReference {
 
 type Owned = { metadata?: { ownerReferences?: V1OwnerReference[]; labels?: Record<string, string> } };
 
-/** True when `obj` belongs to this incarnation of the sandbox (not to an earlier one of the same name). */
+/** An owner reference to a Sandbox of this name (any incarnation): the exact API version we write. */
+function sandboxRefNamed(r: V1OwnerReference, sandbox: Sandbox): boolean {
+  return r.apiVersion === API_VERSION && r.kind === 'Sandbox' && r.name === sandbox.metadata.name;
+}
+
+/**
+ * True when `obj` belongs to this incarnation of the sandbox: an owner reference to this Sandbox
+ * (version, kind, name and uid). Labels prove nothing: anyone who can create the object can set them
+ * (the `agenttier.io/sandbox-uid` label once counted, so an object labelled with a live sandbox's uid
+ * was updated and deleted as the sandbox's own).
+ */
 export function ownedBy(obj: Owned, sandbox: Sandbox): boolean {
   const uid = sandbox.metadata.uid;
   if (!uid) return false;
-  if (obj.metadata?.ownerReferences?.some((r) => r.uid === uid)) return true;
-  return obj.metadata?.labels?.[LABEL_SANDBOX_UID] === uid;
+  return (obj.metadata?.ownerReferences ?? []).some((r) => r.uid === uid && sandboxRefNamed(r, sandbox));
 }
 
 /**
  * Whose an object under one of a sandbox's child names is:
- * - `ours`: this sandbox's (owner reference or uid label);
- * - `stale`: a child of an earlier sandbox of the same name: every owner reference points to a Sandbox
- *   of that name with another uid. Names are unique, so that owner is gone and Kubernetes' garbage
- *   collector deletes the object anyway; removing it ourselves only does the collector's work sooner;
+ * - `ours`: this sandbox's (an owner reference to it, see ownedBy);
+ * - `stale`: every owner reference points to a Sandbox of this name with another uid, as the
+ *   children of an earlier sandbox of the same name do. Names are unique, so that owner is gone and
+ *   Kubernetes' garbage collector deletes the object; the controller waits for it and never deletes
+ *   it itself (anyone can write such a reference on their own object);
  * - `foreign`: anything else (someone's own ServiceAccount, Secret, Pod, …). The controller never
  *   updates or deletes it, and reports the conflict instead.
  */
 export function ownership(obj: Owned, sandbox: Sandbox): 'ours' | 'stale' | 'foreign' {
   if (ownedBy(obj, sandbox)) return 'ours';
   const refs = obj.metadata?.ownerReferences ?? [];
-  const earlierSelf = (r: V1OwnerReference) =>
-    r.apiVersion.split('/')[0] === API_GROUP && r.kind === 'Sandbox' && r.name === sandbox.metadata.name;
-  return refs.length > 0 && refs.every(earlierSelf) ? 'stale' : 'foreign';
+  return refs.length > 0 && refs.every((r) => sandboxRefNamed(r, sandbox)) ? 'stale' : 'foreign';
 }
 
 /** The message a sandbox reports while an object it does not own holds one of its child names. */

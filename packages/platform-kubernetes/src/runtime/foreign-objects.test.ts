@@ -202,3 +202,154 @@ describe('objects the controller does not own are never touched', () => {
     }
   });
 });
+
+describe('claims of ownership that are not an owner reference to this Sandbox', () => {
+  const h = useOperatorHarness();
+
+  it("labels carrying a live sandbox's uid adopt nothing: a labelled ServiceAccount, Secret and NetworkPolicy stay as they are, and the sandbox reports each", async () => {
+    // Stopped first, so its uid is known before any child exists and the claims are in place first.
+    const sb = await h.createSandbox(SANDBOX, { desiredState: 'Stopped' });
+    const labels = {
+      ...FOREIGN_LABELS,
+      'agenttier.io/managed': 'true',
+      'agenttier.io/sandbox': SANDBOX,
+      'agenttier.io/sandbox-uid': sb.metadata.uid!,
+    };
+    const metadata = (name: string) => ({ name, namespace: NS, labels });
+    const namespace = NS;
+    const claims = [
+      {
+        what: `ServiceAccount ${NS}/${SANDBOX}-sa`,
+        read: (): Promise<Meta> => h.core.readNamespacedServiceAccount({ namespace, name: `${SANDBOX}-sa` }),
+        remove: () => h.core.deleteNamespacedServiceAccount({ namespace, name: `${SANDBOX}-sa` }),
+      },
+      {
+        what: `Secret ${NS}/${SANDBOX}-sandboxd-token`,
+        read: (): Promise<Meta> =>
+          h.core.readNamespacedSecret({ namespace, name: `${SANDBOX}-sandboxd-token` }),
+        remove: () => h.core.deleteNamespacedSecret({ namespace, name: `${SANDBOX}-sandboxd-token` }),
+      },
+      {
+        what: `NetworkPolicy ${NS}/${SANDBOX}-netpol`,
+        read: (): Promise<Meta> =>
+          h.net.readNamespacedNetworkPolicy({ namespace, name: `${SANDBOX}-netpol` }),
+        remove: () => h.net.deleteNamespacedNetworkPolicy({ namespace, name: `${SANDBOX}-netpol` }),
+      },
+    ];
+    await h.core.createNamespacedServiceAccount({ namespace, body: { metadata: metadata(`${SANDBOX}-sa`) } });
+    await h.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: metadata(`${SANDBOX}-sandboxd-token`), stringData: { 'db-password': 'hunter2' } },
+    });
+    await h.net.createNamespacedNetworkPolicy({
+      namespace,
+      body: {
+        metadata: metadata(`${SANDBOX}-netpol`),
+        spec: { podSelector: { matchLabels: FOREIGN_LABELS }, policyTypes: ['Ingress'] },
+      },
+    });
+    const before = await Promise.all(claims.map((c) => c.read()));
+    const stopped = (await h.getSandbox(SANDBOX))!;
+    await h.store.update<Sandbox>({ ...stopped, spec: { ...stopped.spec, desiredState: 'Running' } });
+
+    // Each claim in turn blocks the start (in the order the children are made) until it is removed.
+    for (const [i, claim] of claims.entries()) {
+      await eventually(
+        async () => (await h.getSandbox(SANDBOX))?.status?.message?.includes(`${claim.what} already exists`),
+        `the conflict over ${claim.what}`,
+      );
+      await h.controller.idle();
+      for (let j = i; j < claims.length; j++) {
+        const now = await claims[j]!.read();
+        expect(now.metadata?.uid).toBe(before[j]!.metadata?.uid);
+        expect(now.metadata?.resourceVersion).toBe(before[j]!.metadata?.resourceVersion);
+      }
+      await claim.remove();
+    }
+    h.autoKubelet(true);
+    const running = await eventually(
+      async () => {
+        const now = await h.getSandbox(SANDBOX);
+        return now?.status?.phase === 'Running' ? now : undefined;
+      },
+      'Running once the names are free',
+      40_000,
+    );
+    for (const claim of claims) {
+      expect((await claim.read()).metadata?.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'Sandbox', uid: running.metadata.uid, controller: true }),
+      ]);
+    }
+  }, 60_000);
+
+  it('an object whose owner reference names an earlier Sandbox of the same name is left to the garbage collector: the controller never deletes it (anyone can write such a reference)', async () => {
+    const earlier = {
+      apiVersion: 'agenttier.io/v1alpha1',
+      kind: 'Sandbox',
+      name: SANDBOX,
+      uid: '00000000-0000-4000-8000-000000000001',
+    };
+    // The fake's garbage collector would take it at once; paused, what the controller does shows.
+    h.fake.faults.pauseControllers();
+    await h.core.createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: { name: `${SANDBOX}-sandboxd-token`, namespace: NS, ownerReferences: [earlier] },
+        stringData: { 'db-password': 'hunter2' },
+      },
+    });
+    await h.createSandbox(SANDBOX);
+    await eventually(
+      async () =>
+        (await h.getSandbox(SANDBOX))?.status?.message?.includes('waiting for Kubernetes to collect it'),
+      'the wait for the garbage collector',
+    );
+    await h.controller.idle();
+    const deletes = h.fake.requests.filter((r) => r.resource === 'secrets' && r.verb === 'delete');
+    expect(deletes).toEqual([]);
+    // Collected, the name is free and the sandbox starts with its own Secret.
+    h.fake.faults.resumeControllers();
+    h.autoKubelet(true);
+    await eventually(
+      async () => (await h.getSandbox(SANDBOX))?.status?.phase === 'Running',
+      'Running',
+      40_000,
+    );
+  }, 60_000);
+
+  it("the orphan sweep deletes no Pod or claim that merely carries AgentTier's labels with a gone sandbox's uid", async () => {
+    const labels = {
+      'agenttier.io/managed': 'true',
+      'agenttier.io/sandbox': 'ghost',
+      'agenttier.io/sandbox-uid': '00000000-0000-4000-8000-000000000002',
+    };
+    await h.core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'debug-copy', namespace: NS, labels },
+        spec: { containers: [{ name: 'app', image: 'billing/app:1' }] },
+      },
+    });
+    await h.core.createNamespacedPersistentVolumeClaim({
+      namespace: NS,
+      body: {
+        metadata: { name: 'billing-data', namespace: NS, labels },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+    const before = await Promise.all([
+      h.core.readNamespacedPod({ namespace: NS, name: 'debug-copy' }),
+      h.core.readNamespacedPersistentVolumeClaim({ namespace: NS, name: 'billing-data' }),
+    ]);
+    expect(await h.controller.collectOrphans()).toBe(0);
+    const after = await Promise.all([
+      h.core.readNamespacedPod({ namespace: NS, name: 'debug-copy' }),
+      h.core.readNamespacedPersistentVolumeClaim({ namespace: NS, name: 'billing-data' }),
+    ]);
+    for (const [i, o] of after.entries()) {
+      expect(o.metadata?.uid).toBe(before[i]!.metadata?.uid);
+      expect(o.metadata?.deletionTimestamp).toBeUndefined();
+    }
+    expect(h.fake.requests.filter((r) => r.verb === 'delete')).toEqual([]);
+  });
+});

@@ -8,6 +8,7 @@ import type {
 import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Sandbox, TemplateSpec } from '@agenttier/contract';
 import {
+  API_VERSION,
   LABEL_MANAGED,
   LABEL_SANDBOX,
   LABEL_SANDBOX_UID,
@@ -30,7 +31,7 @@ import {
   resolveTemplateChain,
   silentLogger,
 } from '@agenttier/core';
-import { isAlreadyExists, isNotFound, toPlatformError, withRetry } from '../kube/api-errors.ts';
+import { isAlreadyExists, isConflict, isNotFound, toPlatformError, withRetry } from '../kube/api-errors.ts';
 import { SandboxPodCache } from './sandbox-pod-cache.ts';
 import type { ChildNames } from './children.ts';
 import {
@@ -166,9 +167,10 @@ export class KubernetesRuntime implements Runtime {
     const names = childNames(sandbox);
     try {
       const [pod, pvc] = await Promise.all([this.readPod(sandbox, names), this.readPvc(sandbox, names)]);
-      // Someone else's objects under our names are not ours to observe (nor, then, to stop or delete):
-      // the planner sees nothing, asks ensureWorkload/ensureVolume, and those report the conflict.
-      const workload = observePod(pod && ownership(pod, sandbox) !== 'foreign' ? pod : undefined, sandbox);
+      // Objects under our names that are not this sandbox's (someone else's, or an earlier sandbox's
+      // that the garbage collector is about to take) are not ours to observe, stop or delete: the
+      // planner sees nothing, asks ensureWorkload/ensureVolume, and those report why they wait.
+      const workload = observePod(pod && ownership(pod, sandbox) === 'ours' ? pod : undefined, sandbox);
       const out: ObservedSandbox = {};
       if (workload) out.workload = workload;
       // A claim on its way out (pvc-protection holds it while a pod uses it) is as good as gone.
@@ -203,12 +205,7 @@ export class KubernetesRuntime implements Runtime {
     if (existing && !existing.metadata?.deletionTimestamp) {
       const who = ownership(existing, sandbox);
       // Not CONFLICT: the reconciler reads that as a stale store write and retries at once.
-      if (who === 'stale') {
-        throw new PlatformError(
-          'ALREADY_EXISTS',
-          `PersistentVolumeClaim ${names.pvc} belongs to an earlier sandbox of the same name; waiting for Kubernetes to collect it`,
-        );
-      }
+      if (who === 'stale') throw earlierSandboxsChild('PersistentVolumeClaim', names.pvc);
       if (who === 'foreign') {
         throw new ForeignChildError('PersistentVolumeClaim', this.ns(sandbox), names.pvc, sandbox);
       }
@@ -227,13 +224,14 @@ export class KubernetesRuntime implements Runtime {
       if (pod.metadata?.deletionTimestamp) return 'unchanged'; // wait until the name is free
       const who = ownership(pod, sandbox);
       if (who === 'foreign') throw new ForeignChildError('Pod', ns, names.pod, sandbox);
+      if (who === 'stale') throw earlierSandboxsChild('Pod', names.pod);
       const phase = pod.status?.phase;
-      const init = who === 'ours' ? failedInit(pod) : undefined;
+      const init = failedInit(pod);
       // A pod whose init container failed stays Pending for a while on a real kubelet before it is
       // Failed; it can never start, so it is replaced now (else every pass would count a restart
       // against the same pod and the budget would be gone in a second, with one pod ever created).
-      if (who === 'ours' && phase !== 'Succeeded' && phase !== 'Failed' && !init) return 'unchanged';
-      // Ended (or an earlier sandbox's): a pod never restarts, so a fresh one replaces it. A failed
+      if (phase !== 'Succeeded' && phase !== 'Failed' && !init) return 'unchanged';
+      // Ended: a pod never restarts, so a fresh one replaces it. A failed
       // init container is counted by core's planner (observePod reports the pod exited, with the
       // init container's message) once per pod; throwing here as well would replace the planned
       // status, restart count included, with a retry message, and the budget would never run out.
@@ -265,9 +263,9 @@ export class KubernetesRuntime implements Runtime {
         throw toPlatformError(err, `pod ${names.pod}`);
       },
     );
-    if (taken && ownership(taken, sandbox) === 'foreign') {
-      throw new ForeignChildError('Pod', ns, names.pod, sandbox);
-    }
+    const takenBy = taken ? ownership(taken, sandbox) : 'ours';
+    if (takenBy === 'foreign') throw new ForeignChildError('Pod', ns, names.pod, sandbox);
+    if (takenBy === 'stale') throw earlierSandboxsChild('Pod', names.pod);
     return 'unchanged';
   }
 
@@ -304,10 +302,10 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /**
-   * Creates a child, or accepts the existing one if it is ours (and returns it). One left by an
-   * earlier sandbox of the same name is removed (guarded by its uid) and the pass retried; anything
-   * else under the name is someone else's and is never touched: the sandbox reports the conflict
-   * and waits until the name is free.
+   * Creates a child, or accepts the existing one if it is ours (and returns it). Anything else under
+   * the name is never touched: one left by an earlier sandbox of the same name is the garbage
+   * collector's to delete, and the pass waits for it; someone else's is reported as a conflict while
+   * the sandbox waits until the name is free.
    */
   private async ensureChild<T extends ChildObject>(
     kind: string,
@@ -315,7 +313,6 @@ export class KubernetesRuntime implements Runtime {
     sandbox: Sandbox,
     create: () => Promise<unknown>,
     read: () => Promise<T>,
-    remove: (uid: string) => Promise<unknown>,
   ): Promise<T | undefined> {
     const what = `${kind} ${name}`;
     try {
@@ -333,9 +330,7 @@ export class KubernetesRuntime implements Runtime {
     if (who === 'foreign') {
       throw new ForeignChildError(kind, this.ns(sandbox), name, sandbox);
     }
-    const uid = existing.metadata?.uid;
-    if (uid && !existing.metadata?.deletionTimestamp) await remove(uid).catch(ignoreNotFound);
-    throw new PlatformError('UNAVAILABLE', `replacing ${what} left by an earlier sandbox of the same name`);
+    throw earlierSandboxsChild(kind, name);
   }
 
   /**
@@ -360,8 +355,6 @@ export class KubernetesRuntime implements Runtime {
           body: buildServiceAccount(sandbox, annotations),
         }),
       () => this.core.readNamespacedServiceAccount({ namespace, name }),
-      (uid) =>
-        this.core.deleteNamespacedServiceAccount({ namespace, name, body: { preconditions: { uid } } }),
     );
     const have = existing?.metadata?.annotations ?? {};
     if (!existing || Object.entries(annotations ?? {}).every(([k, v]) => have[k] === v)) return;
@@ -423,7 +416,6 @@ export class KubernetesRuntime implements Runtime {
       sandbox,
       () => this.core.createNamespacedSecret({ namespace, body }),
       () => this.core.readNamespacedSecret({ namespace, name }),
-      (uid) => this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } }),
     );
     if (!existing) return token;
     try {
@@ -480,7 +472,6 @@ export class KubernetesRuntime implements Runtime {
       sandbox,
       () => this.net.createNamespacedNetworkPolicy({ namespace, body: desired }),
       () => this.net.readNamespacedNetworkPolicy({ namespace, name }),
-      (uid) => this.net.deleteNamespacedNetworkPolicy({ namespace, name, body: { preconditions: { uid } } }),
     );
     // Replaced only when ours, and only the version we read (a 409 re-reads on the next pass).
     if (!current || sameNetworkPolicy(current, desired)) return;
@@ -521,7 +512,7 @@ export class KubernetesRuntime implements Runtime {
     const pod = await this.readPod(sandbox, names).catch((err: unknown) => {
       throw toPlatformError(err, `pod ${names.pod}`);
     });
-    if (!pod || ownership(pod, sandbox) === 'foreign') return 'unchanged';
+    if (!pod || ownership(pod, sandbox) !== 'ours') return 'unchanged';
     return (await this.deletePod(this.ns(sandbox), pod)) ? 'deleted' : 'unchanged';
   }
 
@@ -531,7 +522,7 @@ export class KubernetesRuntime implements Runtime {
     const pvc = await this.readPvc(sandbox, names).catch((err: unknown) => {
       throw toPlatformError(err, what);
     });
-    if (!pvc || ownership(pvc, sandbox) === 'foreign') return 'unchanged';
+    if (!pvc || ownership(pvc, sandbox) !== 'ours') return 'unchanged';
     try {
       await this.core.deleteNamespacedPersistentVolumeClaim({
         namespace: this.ns(sandbox),
@@ -576,19 +567,40 @@ export class KubernetesRuntime implements Runtime {
       sandboxName: o.metadata?.labels?.[LABEL_SANDBOX] ?? '',
       sandboxUid: o.metadata?.labels?.[LABEL_SANDBOX_UID] ?? '',
     });
-    return [...pods.map((p) => child('workload', p)), ...pvcs.map((p) => child('volume', p))].filter(
-      (c) => c.sandboxUid !== '',
-    );
+    // Labels alone prove nothing (anyone can set them): only objects that carry an owner reference
+    // to the Sandbox their label names are candidates.
+    const referenced = (o: {
+      metadata?: { labels?: Record<string, string>; ownerReferences?: V1OwnerReference[] };
+    }) =>
+      Boolean(o.metadata?.labels?.[LABEL_SANDBOX_UID]) &&
+      sandboxRefTo(o.metadata?.ownerReferences, o.metadata?.labels?.[LABEL_SANDBOX_UID] ?? '');
+    return [
+      ...pods.filter(referenced).map((p) => child('workload', p)),
+      ...pvcs.filter(referenced).map((p) => child('volume', p)),
+    ];
   }
 
-  /** Orphans are normally collected by Kubernetes through owner references; this covers children whose owner reference was removed. */
+  /**
+   * An orphan: a child whose Sandbox is gone. Kubernetes' garbage collector deletes these through
+   * their owner references; this only does it sooner. The object is read again and deleted only if
+   * it still carries an owner reference to that Sandbox, with a precondition on the uid read, so
+   * nothing else under the name (someone's object labelled like ours, a successor) is ever deleted.
+   * A child whose owner reference someone removed (`--cascade=orphan`) is theirs now, and stays.
+   */
   async removeOwned(child: OwnedChild): Promise<void> {
-    const namespace = child.namespace;
+    const { namespace, name } = child;
     try {
-      if (child.type === 'workload') await this.core.deleteNamespacedPod({ namespace, name: child.name });
-      else await this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name: child.name });
+      const obj: { metadata?: { uid?: string; ownerReferences?: V1OwnerReference[] } } =
+        child.type === 'workload'
+          ? await this.core.readNamespacedPod({ namespace, name })
+          : await this.core.readNamespacedPersistentVolumeClaim({ namespace, name });
+      const uid = obj.metadata?.uid;
+      if (!uid || !sandboxRefTo(obj.metadata?.ownerReferences, child.sandboxUid)) return;
+      const body = { preconditions: { uid } };
+      if (child.type === 'workload') await this.core.deleteNamespacedPod({ namespace, name, body });
+      else await this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name, body });
     } catch (err) {
-      if (!isNotFound(err)) throw toPlatformError(err, `${child.type} ${child.name}`);
+      if (!isNotFound(err) && !isConflict(err)) throw toPlatformError(err, `${child.type} ${name}`);
     }
   }
 }
@@ -620,8 +632,20 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
-function ignoreNotFound(err: unknown): void {
-  if (!isNotFound(err)) throw err;
+/** The pass waits for the garbage collector (which deletes it) instead of deleting it itself. */
+function earlierSandboxsChild(kind: string, name: string): PlatformError {
+  return new PlatformError(
+    'ALREADY_EXISTS',
+    `${kind} ${name} belongs to an earlier sandbox of the same name; waiting for Kubernetes to collect it`,
+  );
+}
+
+/** An owner reference to the Sandbox with this uid (the exact API version and kind we write). */
+function sandboxRefTo(refs: V1OwnerReference[] | undefined, uid: string): boolean {
+  return (
+    Boolean(uid) &&
+    (refs ?? []).some((r) => r.uid === uid && r.apiVersion === API_VERSION && r.kind === 'Sandbox')
+  );
 }
 
 function pvcOwnerUid(pvc: { metadata?: { ownerReferences?: Array<{ kind?: string; uid?: string }> } }) {
