@@ -249,4 +249,42 @@ describe('a page served by a sandbox through the preview', () => {
     await page.goto(`http://127.0.0.1:${routerPort}/healthz`);
     expect(await page.evaluate('navigator.serviceWorker.getRegistrations().then((r) => r.length)')).toBe(0);
   });
+
+  // Red-team finding: a worker registered at a preview's own scope outlived its sandbox; after the
+  // sandbox was deleted and another was created with its name, the old worker answered the new
+  // sandbox's preview (the preview link's exchange included) in real Chromium against `agenttier up`.
+  it('cannot register a service worker at all (it would outlive the sandbox its origin is named after)', async () => {
+    appPages.set('/sw.js', {
+      type: 'text/javascript',
+      body: `self.addEventListener('fetch', (e) => e.respondWith(new Response('hijacked')));`,
+    });
+    appPages.set('/', {
+      type: 'text/html',
+      body: `<script>
+      window.result = navigator.serviceWorker
+        .register('/sw.js')
+        .then(() => navigator.serviceWorker.ready)
+        .then((r) => 'registered ' + r.scope, (e) => 'refused: ' + e.message);
+      </script>`,
+    });
+    expect(String(await resultOf(`${previewUrl()}/`))).toMatch(/^refused: .*403/);
+    const page = await context.newPage();
+    await page.goto(`${previewUrl()}/`);
+    expect(await page.evaluate('navigator.serviceWorker.getRegistrations().then((r) => r.length)')).toBe(0);
+    // The same script as a plain fetch still reaches the app: only worker script fetches are refused,
+    // in the one error shape.
+    const host = `${appPort}-box--default.localhost:${routerPort}`;
+    const plain = await rawRequest(
+      routerPort,
+      `GET /sw.js HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(plain.status).toBe(200);
+    const worker = await rawRequest(
+      routerPort,
+      `GET /sw.js HTTP/1.1\r\nHost: ${host}\r\nService-Worker: script\r\nConnection: close\r\n\r\n`,
+    );
+    expect(worker.status).toBe(403);
+    expect(worker.json).toMatchObject({ code: 'FORBIDDEN', requestId: expect.any(String) });
+    expect(worker.json.message).toMatch(/service workers/);
+  });
 });

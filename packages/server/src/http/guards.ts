@@ -22,6 +22,7 @@ import { hostMatches, loopbackHosts, parseAllowedHosts, parseHostHeader } from '
 import { originAllowed, parseCorsOrigins } from './origin-guard.ts';
 import type { PreviewOrigin, PreviewTarget } from './preview-host.ts';
 import { matchPreviewHost, parsePreviewOrigin } from './preview-host.ts';
+import { refuseServiceWorkerScript } from './preview-service-worker.ts';
 
 /** Browser-facing policy of the router. Every list is in addition to the safe defaults. */
 export interface BrowserPolicyOpts {
@@ -233,6 +234,7 @@ export function registerGuardChain(
           .header('referrer-policy', 'no-referrer')
           .send();
       }
+      refuseServiceWorkerScript(req.headers);
       // The preview is a door into a sandbox: the same authentication as the API, before anything.
       const audited = {
         action: 'PREVIEW',
