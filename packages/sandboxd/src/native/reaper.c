@@ -44,7 +44,8 @@
  * entries ("NAME=value"; they replace the environment). When N is a terminal (a standby terminal's
  * pty) it is put in raw mode without echo while the message is read (and says so by writing
  * ESC ] agenttier-standby BEL to it, which sandboxd waits for), and its settings are restored before
- * the exec. End of file or an error before a whole message: the child exits 127 unstarted.
+ * the exec (followed by ESC ] agenttier-started BEL: sandboxd holds typed input until then). End of
+ * file or an error before a whole message: the child exits 127 unstarted.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -305,7 +306,16 @@ static int read_message(int fd, struct message *m) {
       break;
     }
   }
-  if (tty) tcsetattr(fd, TCSANOW, &saved);
+  if (tty) {
+    tcsetattr(fd, TCSANOW, &saved);
+    // Tells sandboxd (standby-start-gate.ts STANDBY_STARTED) that input now arrives under the pty's own
+    // settings: what it held back while this read in raw mode can be typed now.
+    static const char started[] = "\033]agenttier-started\007";
+    if (result == 0) {
+      ssize_t ignored = write(fd, started, sizeof started - 1);
+      (void)ignored;
+    }
+  }
   return result;
 }
 

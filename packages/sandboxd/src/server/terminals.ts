@@ -15,6 +15,7 @@ import { anchoredTerminalArgv, standbyTerminalArgv } from './reaper.ts';
 import { killSession } from './procfs.ts';
 import { RingBuffer } from './ring-buffer.ts';
 import { STANDBY_READY, StandbyPool, standbyMessage } from './standby.ts';
+import { StandbyStartGate } from './standby-start-gate.ts';
 
 type PtyModule = typeof NodePty;
 
@@ -124,6 +125,8 @@ export class TerminalSession {
   private ended = false;
   private paused = false;
   private flowTimer: NodeJS.Timeout | undefined;
+  /** Set when the shell runs on a standby: input waits for its child's start (standby-start-gate.ts). */
+  private readonly startGate: StandbyStartGate | undefined;
 
   constructor(
     readonly id: string,
@@ -136,11 +139,15 @@ export class TerminalSession {
     private readonly log: Logger,
     /** The {@link PROCESS_MARKER_ENV} value of the shell and what it starts. */
     private readonly marker: string,
+    fromStandby = false,
   ) {
     this.cols = pty.cols;
     this.rows = pty.rows;
     this.ring = new RingBuffer(bufferBytes);
-    pty.onData((data) => {
+    this.startGate = fromStandby ? new StandbyStartGate((d) => pty.write(d)) : undefined;
+    pty.onData((raw) => {
+      const data = this.startGate ? this.startGate.output(raw) : raw;
+      if (data === '') return;
       this.ring.append(null, Buffer.from(data, 'utf8'));
       const frame = JSON.stringify({ type: 'output', stream: 'stdout', data } satisfies TerminalServerFrame);
       for (const v of this.viewers) if (v.ws.readyState === v.ws.OPEN) v.ws.send(frame);
@@ -266,7 +273,8 @@ export class TerminalSession {
       case 'input':
         if (typeof m.data === 'string' && !this.ended) {
           this.lastActivityAt = new Date();
-          this.pty.write(m.data);
+          if (this.startGate) this.startGate.send(m.data);
+          else this.pty.write(m.data);
         }
         return;
       case 'resize':
@@ -485,6 +493,7 @@ export class TerminalManager {
       },
       this.opts.log,
       env[PROCESS_MARKER_ENV] as string,
+      standby !== undefined,
     );
     this.sessions.set(id, session);
     this.opts.log.info('terminal started', { session: id, pid: proc.pid, shell });
