@@ -8,9 +8,15 @@
  * freshly forked shell, closes the PTY, and throws a JavaScript error whose message starts with
  * `EAGAIN`, which the terminal code turns into a "sandbox busy" answer.
  *
+ * It also opens the terminal's master without close-on-exec (forkpty(3) does), so every process
+ * sandboxd started later inherited the masters of the terminals open at that moment and could read
+ * them and type into them (the red team's finding). Patched, the master is marked close-on-exec in
+ * the same call that creates it, before control returns to JavaScript: nothing can be spawned in
+ * between (sandboxd spawns only from its one JavaScript thread), whatever the runtime (gVisor too).
+ *
  * Bump {@link PTY_PATCH_VERSION} when this changes: it is part of the compiled addon's cache key.
  */
-export const PTY_PATCH_VERSION = 1;
+export const PTY_PATCH_VERSION = 2;
 
 interface Edit {
   what: string;
@@ -19,6 +25,23 @@ interface Edit {
 }
 
 const EDITS: Edit[] = [
+  {
+    what: "the terminal's master is close-on-exec from its creation",
+    from: `    default:
+      if (pty_nonblock(master) == -1) {
+        throw Napi::Error::New(napiEnv, "Could not set master fd to nonblocking.");
+      }`,
+    to: `    default:
+      if (pty_nonblock(master) == -1) {
+        throw Napi::Error::New(napiEnv, "Could not set master fd to nonblocking.");
+      }
+      if (fcntl(master, F_SETFD, FD_CLOEXEC) == -1) {
+        close(master);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {}
+        throw Napi::Error::New(napiEnv, "Could not set the master fd close-on-exec.");
+      }`,
+  },
   {
     what: 'finalizer joins only a started thread',
     from: `      [th](Napi::Env) {   // Finalizer used to clean threads up

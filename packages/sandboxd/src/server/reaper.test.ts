@@ -2,7 +2,8 @@
  * agenttier-reaper as built into the bundle, on the host: its status lines, that it holds what its
  * command orphans (whatever session or environment), and that its command dies with it.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
@@ -171,6 +172,54 @@ describe.skipIf(!reaper)('agenttier-reaper standing by (--command-fd)', () => {
     const waiting = await eventually(async () => childrenOf(s.child.pid!)[0], 'the forked child');
     process.kill(s.child.pid!, 'SIGKILL');
     await eventually(async () => (!alive(waiting) ? true : undefined), 'the waiting child gone');
+  });
+});
+
+/** Runs as root here: the reaper can be started as another uid, whose /proc view then tells. */
+const asRoot = process.getuid?.() === 0;
+
+describe.skipIf(!reaper || !asRoot)('agenttier-reaper against code of its own uid', () => {
+  it("is non-dumpable, and so is its waiting child: their /proc entries are root's", async () => {
+    const argv = standbyProcessArgv(reaper!, 500);
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
+      detached: true,
+      uid: 1000,
+      gid: 1000,
+    });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    try {
+      const waiting = await eventually(() => childrenOf(child.pid!)[0], 'the forked child');
+      for (const pid of [child.pid!, waiting]) {
+        // A dumpable process of uid 1000 has them owned by 1000 (its user could open them).
+        expect(statSync(`/proc/${pid}/environ`).uid, `pid ${pid}`).toBe(0);
+        expect(statSync(`/proc/${pid}/mem`).uid, `pid ${pid}`).toBe(0);
+        expect(statSync(`/proc/${pid}/status`).uid, `pid ${pid}`).toBe(0);
+      }
+      // Its oom_score_adj was still set (opened before it became non-dumpable).
+      expect(readFileSync(`/proc/${child.pid}/oom_score_adj`, 'utf8').trim()).toBe('500');
+    } finally {
+      process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+    }
+  });
+
+  it('refuses to start anything when a tracer already holds it', () => {
+    // PTRACE_TRACEME (0) then exec: the reaper starts traced, as if the sandbox's code had attached
+    // before its prctl; PTRACE_CONT (7) lets it run on. It must end 126 without running the command.
+    // Perl's $? reads 0 for a stopped child: the native status tells stops from the exit.
+    const script = [
+      'use POSIX ":sys_wait_h";',
+      'my $pid = fork;',
+      'if (!$pid) { syscall(101, 0, 0, 0, 0); exec @ARGV; exit 99 }',
+      'while (1) { waitpid($pid, 0); my $st = ${^CHILD_ERROR_NATIVE};',
+      'if (WIFEXITED($st)) { print "exit=", WEXITSTATUS($st), "\\n"; last }',
+      'last if WIFSIGNALED($st); syscall(101, 7, $pid, 0, 0) }',
+    ].join(' ');
+    const out = execFileSync('perl', ['-e', script, reaper!, '--', 'sh', '-c', 'echo command-ran'], {
+      encoding: 'utf8',
+    });
+    expect(out).toBe('exit=126\n');
   });
 });
 
