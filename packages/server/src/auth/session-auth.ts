@@ -19,6 +19,21 @@ function refuse(why: string): PlatformError {
   return new PlatformError('UNAUTHENTICATED', `${why}; ${LOGIN_AGAIN}`);
 }
 
+/**
+ * The 401 for a request that carries the session cookie more than once. `cookieName` lets the guard
+ * chain expire the planted copies on that request's path (session-cookie.ts, expirePlantedCookies).
+ */
+export class SessionCookieConflict extends PlatformError {
+  readonly cookieName: string;
+  constructor(cookieName: string) {
+    super(
+      'UNAUTHENTICATED',
+      `the request carries more than one session cookie (another page on this host planted one; it has been expired); ${LOGIN_AGAIN}`,
+    );
+    this.cookieName = cookieName;
+  }
+}
+
 function single(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
@@ -52,7 +67,7 @@ export function createSessionAuthenticator(
     const values = cookieValues(headers.cookie, name);
     if (values.length === 0) return undefined;
     // Two cookies of one name: one was planted (a sibling host or a path-scoped copy); trust neither.
-    if (values.length > 1) throw refuse('the request carries more than one session cookie');
+    if (values.length > 1) throw new SessionCookieConflict(name);
     if (!sameOriginRequest(headers))
       throw refuse("a session cookie is accepted only from the router's own pages (same origin)");
     const session = opts.sessions.find(values[0]!);

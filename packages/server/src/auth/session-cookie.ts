@@ -48,3 +48,36 @@ export function serializeCookie(name: string, value: string, a: CookieAttrs): st
 export function clearCookie(name: string, a: Omit<CookieAttrs, 'maxAgeSec'>): string {
   return serializeCookie(name, '', { ...a, maxAgeSec: 0 });
 }
+
+/**
+ * Set-Cookie values that expire every copy of cookie `name` a page could have planted for request path
+ * `path` on `host`. Cookies ignore ports: any page on another port of the router's host (a sandbox app
+ * behind `agenttier sandbox port-forward`, any local dev server) can set `agenttier_session` with a
+ * narrower `Path` (or a `Domain` equal to the host), which the browser then sends next to the real one
+ * on every request under that path for as long as the planter chose. The real cookie (host-only,
+ * `Path=/`) is left alone: it cannot be told apart by value, and a page cannot overwrite an HttpOnly
+ * cookie anyway. Only the path prefixes of this request can hold a cookie it carries.
+ */
+export function expirePlantedCookies(name: string, path: string, host: string | undefined): string[] {
+  const paths: string[] = [];
+  const segments = path.split('?')[0]!.split('/').filter(Boolean).slice(0, 32);
+  let prefix = '';
+  for (const segment of segments) {
+    prefix += `/${segment}`;
+    paths.push(prefix, `${prefix}/`);
+  }
+  // A cookie value and attributes are one line: never echo anything unsafe from the request into it.
+  const safePaths = paths.filter((p) => /^[\x21-\x3a\x3c-\x7e]+$/.test(p) && p.length <= 1024);
+  const hostname = host?.trim().toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
+  // A `Domain` cookie for a name (not an address): `Domain=localhost` is a cookie apart from the
+  // host-only one, also at `Path=/`.
+  const domain =
+    hostname && /^[a-z0-9.-]+$/.test(hostname) && !/^[\d.]+$/.test(hostname) ? hostname : undefined;
+  const out: string[] = [];
+  for (const p of safePaths) {
+    out.push(`${name}=; Path=${p}; Max-Age=0`);
+    if (domain) out.push(`${name}=; Path=${p}; Domain=${domain}; Max-Age=0`);
+  }
+  if (domain) out.push(`${name}=; Path=/; Domain=${domain}; Max-Age=0`);
+  return out;
+}

@@ -7,6 +7,8 @@ import type { AccessControl } from '../auth/access-control.ts';
 import type { AccessAudit } from '../auth/access-audit.ts';
 import { accessRuleOf } from '../auth/access-rules.ts';
 import { presentedCredential } from '../auth/api-key-format.ts';
+import { SessionCookieConflict } from '../auth/session-auth.ts';
+import { expirePlantedCookies } from '../auth/session-cookie.ts';
 import type { PreviewSessions } from '../auth/preview-sessions.ts';
 import { PREVIEW_SESSION_PATH } from '../auth/preview-sessions.ts';
 import type { Authenticator, Identity } from '../context.ts';
@@ -309,7 +311,15 @@ export function registerGuardChain(
       path === '/mcp' ||
       route === '/mcp';
     if (guarded && !open) {
-      req.identity = await deps.authenticate(req.headers, { address: req.ip });
+      try {
+        req.identity = await deps.authenticate(req.headers, { address: req.ip });
+      } catch (err) {
+        // A planted duplicate of the session cookie: expire it, so the next request (after logging in
+        // again) works instead of failing for as long as the planter chose.
+        if (err instanceof SessionCookieConflict)
+          void reply.header('set-cookie', expirePlantedCookies(err.cookieName, path, req.headers.host));
+        throw err;
+      }
       await deps.access.authorizeRoute(req);
     }
 
