@@ -16,6 +16,12 @@ const HIDDEN_ENV = [`${SANDBOXD_TOKEN_ENV}=`];
 
 const TRUNCATED = '\n[output truncated]';
 
+/**
+ * How long past its timeout an engine exec may keep the router waiting (its output still open, or its
+ * `timeout` wrapper stopped) before the router stops reading and answers `timedOut`.
+ */
+export const ENGINE_EXEC_GRACE_MS = 5000;
+
 class CappedBuffer {
   private chunks: Buffer[] = [];
   size = 0;
@@ -99,15 +105,26 @@ export class EngineDataPlane implements DataPlane {
     }
     const onAbort = () => stream.destroy();
     signal?.addEventListener('abort', onAbort, { once: true });
+    // `timeout` is the sandbox's own process: the command can stop it (`kill -STOP 0` or `$PPID`), and
+    // the engine ends the stream only when it exits. The router's wait ends at the deadline anyway.
+    let overran = false;
+    const deadline = setTimeout(
+      () => {
+        overran = true;
+        stream.destroy();
+      },
+      seconds * 1000 + ENGINE_EXEC_GRACE_MS,
+    );
     await new Promise<void>((resolve) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
       stream.on('error', () => resolve());
     });
+    clearTimeout(deadline);
     signal?.removeEventListener('abort', onAbort);
-    const info = await exec.inspect();
-    const code = info.ExitCode ?? -1;
-    const timedOut = code === 137 && Date.now() - started >= seconds * 1000 - 50;
+    const info = overran ? undefined : await exec.inspect();
+    const code = info?.ExitCode ?? -1;
+    const timedOut = overran || (code === 137 && Date.now() - started >= seconds * 1000 - 50);
     return {
       stdout: out.text(),
       stderr: err.text(),
