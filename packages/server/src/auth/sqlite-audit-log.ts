@@ -66,6 +66,11 @@ export class SqliteAuditLog implements AuditLog {
       CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events (actor, id);
       CREATE INDEX IF NOT EXISTS audit_by_target ON audit_events (target, id);
       `,
+      // One event per state-changing call, exec included: under FULL each was an fsync on the event
+      // loop (1-2 ms median, over 100 ms on a busy disk), which made every exec wait for the one before
+      // it (bench/README.md, exec round trip vs ab7378b). NORMAL keeps every event through a crash or
+      // kill of the router; only an OS crash or power loss can drop the last ones.
+      { synchronous: 'NORMAL' },
     );
     this.trim();
   }
