@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useCliPlatform } from './testing/cli-platform.ts';
 import { TtyCapture } from './testing/run-cli.ts';
+import WebSocket from 'ws';
+import { WS_ECHO_SERVER_JS } from '@agenttier/local/testing';
 import { eventually } from '@agenttier/testkit';
 
 const t = useCliPlatform('it-cli');
@@ -209,5 +211,38 @@ describe('agenttier against a local platform', () => {
     const follow = await cli('sandbox', 'logs', 'box', id, '-f');
     expect(follow.stderr).toMatch(new RegExp(`Process ${id} exited with code \\d+`));
     expect((await cli('sandbox', 'ports', 'remove', 'box', '8000')).code).toBe(0);
+  });
+
+  it("carries a WebSocket both ways through port-forward's HTTP mode (the preview proxy)", async () => {
+    await writeFile(join(t.dir, 'ws-echo.js'), WS_ECHO_SERVER_JS);
+    expect((await cli('sandbox', 'cp', './ws-echo.js', 'box:/workspace/ws-echo.js')).code).toBe(0);
+    const started = await cli('sandbox', 'exec', 'box', '-d', '--', 'node', '/workspace/ws-echo.js', '8002');
+    expect(started.code, started.stderr).toBe(0);
+    const pf = start(['sandbox', 'port-forward', 'box', '0:8002', '--mode', 'http']);
+    try {
+      const [, port] = await pf.waitFor(/Forwarding http:\/\/127\.0\.0\.1:(\d+) -> box:8002/);
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${port}/`)).status === 200,
+        'the echo server to answer through port-forward',
+        30_000,
+      );
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/socket`);
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      for (const text of ['one', 'two']) {
+        const reply = new Promise<string>((resolve) => ws.once('message', (m) => resolve(m.toString())));
+        ws.send(text);
+        expect(await reply).toBe(`echo:${text}`);
+      }
+      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+      ws.close();
+      await closed;
+    } finally {
+      pf.abort();
+    }
+    expect(await pf.done).toBe(0);
+    await cli('sandbox', 'exec', 'box', '--shell', '--', 'pkill -f ws-echo.js || true');
   });
 });

@@ -15,3 +15,4 @@ export { untilServedBySandboxd, useLocalPlatform } from './local-test-bed.ts';
 export type { LocalTestBed, LocalTestBedOpts } from './local-test-bed.ts';
 export { collectSse, readSse } from './sse.ts';
 export type { SseRecord } from './sse.ts';
+export { WS_ECHO_SERVER_JS } from './ws-echo.ts';

@@ -50,7 +50,8 @@ import { killAdopted } from './reaper.ts';
 import { ProcessManager, normalizeSignal } from './processes.ts';
 import type { ManagedProcess } from './processes.ts';
 import { listListeningPorts } from './procfs.ts';
-import { connectLoopback, splice } from './tcp.ts';
+import { splice } from '@agenttier/contract/tunnel';
+import { connectLoopback } from './tcp.ts';
 import { TerminalManager } from './terminals.ts';
 import { UsageSampler } from './usage.ts';
 

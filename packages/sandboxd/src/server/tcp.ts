@@ -1,6 +1,5 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 
 import { SandboxdError } from '../errors.ts';
 
@@ -43,32 +42,5 @@ export async function connectLoopback(port: number, timeoutMs = 5000): Promise<S
         },
       );
     }
-  }
-}
-
-/**
- * Pipes two byte streams into each other, propagating half-close (FIN) both ways; an error or an abrupt
- * close on either side tears both down.
- */
-export function splice(a: Duplex, b: Duplex): void {
-  const destroyBoth = (): void => {
-    a.destroy();
-    b.destroy();
-  };
-  a.on('error', destroyBoth);
-  b.on('error', destroyBoth);
-  a.pipe(b);
-  b.pipe(a);
-  for (const [x, y] of [
-    [a, b],
-    [b, a],
-  ] as const) {
-    let ended = false;
-    x.once('end', () => (ended = true));
-    x.once('close', () => {
-      if (!ended) y.destroy();
-      else if (y.writableFinished || y.destroyed) y.destroy();
-      else y.once('finish', () => y.destroy());
-    });
   }
 }

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Sandbox } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
+import { HOP_BY_HOP_HEADERS, splice } from '@agenttier/contract/tunnel';
 import type { Store } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { isRouterCookieName } from '../auth/preview-sessions.ts';
@@ -18,18 +19,6 @@ export interface PreviewProxyDeps {
   sandboxes: SandboxService;
   sandboxdFor: (sandbox: Sandbox) => SandboxdClient | undefined;
 }
-
-/** Hop-by-hop headers never forwarded by a proxy (RFC 9110 §7.6.1). */
-export const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /**
  * Never sent on into the sandbox: the caller's credentials for the router (whatever runs in the sandbox
@@ -89,7 +78,7 @@ export function previewSetCookies(header: string | string[] | undefined): string
 export function previewRequestHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || PREVIEW_STRIPPED.has(k)) continue;
+    if (v === undefined || HOP_BY_HOP_HEADERS.has(k) || PREVIEW_STRIPPED.has(k)) continue;
     if (k === 'cookie') {
       const kept = previewCookie(v);
       if (kept) out[k] = kept;
@@ -104,7 +93,7 @@ export function previewRequestHeaders(headers: IncomingHttpHeaders): Record<stri
 export function previewResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || isScopeWideningHeader(k)) continue;
+    if (v === undefined || HOP_BY_HOP_HEADERS.has(k) || isScopeWideningHeader(k)) continue;
     if (k === 'set-cookie') {
       const cookies = previewSetCookies(v);
       if (cookies.length) out[k] = cookies;
@@ -209,7 +198,7 @@ export function createPreviewProxy(deps: PreviewProxyDeps) {
       const lower = key.toLowerCase();
       if (
         PREVIEW_STRIPPED.has(lower) ||
-        (HOP_BY_HOP.has(lower) && lower !== 'upgrade' && lower !== 'connection')
+        (HOP_BY_HOP_HEADERS.has(lower) && lower !== 'upgrade' && lower !== 'connection')
       )
         continue;
       if (lower === 'cookie') {
@@ -236,16 +225,7 @@ export function createPreviewProxy(deps: PreviewProxyDeps) {
     if (socket.destroyed) return void tunnel.destroy();
     socket.write(filtered);
     if (answer.rest.length) socket.write(answer.rest);
-    tunnel.pipe(socket);
-    socket.pipe(tunnel);
-    const close = () => {
-      tunnel.destroy();
-      socket.destroy();
-    };
-    tunnel.on('error', close);
-    socket.on('error', close);
-    tunnel.on('close', close);
-    socket.on('close', close);
+    splice(tunnel, socket);
   }
 
   function closeAll(): void {

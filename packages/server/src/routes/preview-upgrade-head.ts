@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { PlatformError } from '@agenttier/contract';
-import { HOP_BY_HOP, isScopeWideningHeader, previewSetCookies } from './preview-proxy.ts';
+import { HOP_BY_HOP_HEADERS } from '@agenttier/contract/tunnel';
+import { isScopeWideningHeader, previewSetCookies } from './preview-proxy.ts';
 
 /** The most a sandbox's handshake answer may send before its blank line (Node's own header limit). */
 export const MAX_UPGRADE_HEAD_BYTES = 16 * 1024;
@@ -31,7 +32,7 @@ export function filterUpgradeResponseHead(head: string): string {
     const lower = name.toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (isScopeWideningHeader(lower)) continue;
-    if (HOP_BY_HOP.has(lower) && lower !== 'upgrade' && lower !== 'connection') continue;
+    if (HOP_BY_HOP_HEADERS.has(lower) && lower !== 'upgrade' && lower !== 'connection') continue;
     if (lower === 'set-cookie') {
       for (const cookie of previewSetCookies(value)) out.push(`${name}: ${cookie}`);
       continue;

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { HOP_BY_HOP_HEADERS, splice } from '@agenttier/contract/tunnel';
 import type { Sandbox } from '@agenttier/sdk';
 import { AgentTierError, ConflictError, NotFoundError } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
@@ -17,18 +18,8 @@ import { sandboxHandle } from './processes.ts';
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
 
-/** Hop-by-hop headers a proxy must not forward (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-]);
+/** Hop-by-hop headers (RFC 9110 §7.6.1), and `host`: the request goes to the API's host. */
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS, 'host']);
 
 export type ForwardMode = 'tcp' | 'http';
 
@@ -211,15 +202,7 @@ function createProxy(client: Client, t: ProxyTarget): Server {
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (upHead.length) socket.write(upHead);
       if (head.length) upSocket.write(head);
-      upSocket.pipe(socket);
-      socket.pipe(upSocket);
-      const close = () => {
-        upSocket.destroy();
-        socket.destroy();
-      };
-      upSocket.on('error', close);
-      upSocket.on('close', close);
-      socket.on('close', close);
+      splice(socket, upSocket);
     });
     upstream.on('response', (res: IncomingMessage) => {
       // Refused (e.g. the port is not listening): hand the answer back as it is.
