@@ -6,21 +6,115 @@
 #
 #   bash scripts/engine.sh          start (or reuse) the engine
 #   bash scripts/engine.sh stop     stop the private dockerd (images stay in the data-root)
+#   bash scripts/engine.sh migrate  move a data root of the old layout into the new one (engine stopped)
+#
+# Layout of a new data root ("own-fs"): an ext4 filesystem in a sparse image file, loop-mounted at
+# the data root, and dockerd in a mount namespace of its own that sees it at $AGENTTIER_ENGINE_PATH
+# (/engine) only (scripts/engine-namespace.sh): a sandbox's /proc/self/mountinfo then names no host
+# path (docs/security.md, "Mount information: the engine's own filesystem and namespace"). A data
+# root that already holds an engine's files keeps the old layout ("shared-fs"), with a warning, until
+# `bash scripts/engine.sh migrate`.
 #
 # Env: AGENTTIER_DOCKER_HOST        engine to use (default unix://$AGENTTIER_ENGINE_DIR/docker.sock)
 #      AGENTTIER_ENGINE_DIR         socket, pid file, exec-root and log (default /run/agenttier)
 #      AGENTTIER_ENGINE_DATA_ROOT   images and containers (default /var/lib/agenttier/docker)
+#      AGENTTIER_ENGINE_LAYOUT      own-fs | shared-fs | auto (default auto: own-fs unless the data
+#                                   root already holds the old layout or loop devices are missing)
+#      AGENTTIER_ENGINE_IMAGE       the own-fs image file (default $AGENTTIER_ENGINE_DATA_ROOT.img)
+#      AGENTTIER_ENGINE_IMAGE_SIZE  its size when made (default: the size of the filesystem it is on;
+#                                   sparse, so the host spends only what the engine writes)
+#      AGENTTIER_ENGINE_PATH        where dockerd sees its data root in its namespace (default /engine)
 set -euo pipefail
 SOCK_DIR=${AGENTTIER_ENGINE_DIR:-/run/agenttier}
 SOCK=$SOCK_DIR/docker.sock
 PIDFILE=$SOCK_DIR/dockerd.pid
 DATA_ROOT=${AGENTTIER_ENGINE_DATA_ROOT:-/var/lib/agenttier/docker}
+DATA_ROOT=${DATA_ROOT%/}
+LAYOUT=${AGENTTIER_ENGINE_LAYOUT:-auto}
+IMAGE=${AGENTTIER_ENGINE_IMAGE:-$DATA_ROOT.img}
+ENGINE_PATH=${AGENTTIER_ENGINE_PATH:-/engine}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export DOCKER_HOST=${AGENTTIER_DOCKER_HOST:-unix://$SOCK}
+
+case "$LAYOUT" in auto | own-fs | shared-fs) ;; *)
+  echo "engine: AGENTTIER_ENGINE_LAYOUT must be auto, own-fs or shared-fs (got '$LAYOUT')" >&2
+  exit 2
+  ;;
+esac
 
 dockerd_pid() { # pid of our private dockerd, if it is running
   local pid
   pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q dockerd "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+}
+
+# --- the own-fs layout: an ext4 image loop-mounted at the data root --------------------------------
+
+# The image file backing the data root mount, if the data root is a loop mount.
+mounted_image() {
+  local dev
+  dev=$(findmnt -n -o SOURCE --mountpoint "$DATA_ROOT" 2>/dev/null) || return 1
+  case "$dev" in /dev/loop*) losetup -n -O BACK-FILE "$dev" 2>/dev/null | sed 's/ *(deleted)$//' ;; *) return 1 ;; esac
+}
+
+# A data root with an engine's files in it, not on its own image: the old layout.
+old_layout_data() {
+  [ ! -e "$IMAGE" ] && [ -d "$DATA_ROOT" ] && [ -n "$(ls -A "$DATA_ROOT" 2>/dev/null)" ]
+}
+
+make_image() {
+  local size
+  size=${AGENTTIER_ENGINE_IMAGE_SIZE:-$(df -B1 --output=size "$(dirname "$IMAGE")" | tail -1 | tr -d ' ')}
+  echo "engine: making the engine's filesystem: $IMAGE (ext4, sparse, $size bytes)" >&2
+  local tmp=$IMAGE.tmp-$$
+  truncate -s "$size" "$tmp"
+  # -m 0: no blocks reserved for root (everything here is root's); lazy init: made in a second.
+  mkfs.ext4 -q -F -m 0 -L agenttier-engine -E lazy_itable_init=1,lazy_journal_init=1 "$tmp"
+  mv "$tmp" "$IMAGE"
+}
+
+# Mounts the image at the data root (once; again after a reboot) and makes it a shared mount.
+mount_image() {
+  local have dev
+  mkdir -p "$DATA_ROOT"
+  if have=$(mounted_image); then
+    [ "$have" = "$(readlink -f "$IMAGE")" ] || {
+      echo "engine: $DATA_ROOT is a loop mount of $have, not of $IMAGE" >&2
+      exit 1
+    }
+  else
+    [ -z "$(ls -A "$DATA_ROOT")" ] || {
+      echo "engine: $DATA_ROOT is not empty and $IMAGE is not mounted there: refusing to hide its files (move them, or see 'bash scripts/engine.sh migrate')" >&2
+      exit 1
+    }
+    # Direct I/O: without it every block is cached twice (the engine's files and the image file).
+    dev=$(losetup -f --show --direct-io=on "$IMAGE")
+    # discard: blocks the engine frees go back to the host (holes punched in the sparse image).
+    mount -t ext4 -o noatime,discard "$dev" "$DATA_ROOT" || {
+      losetup -d "$dev"
+      exit 1
+    }
+  fi
+  mount --make-shared "$DATA_ROOT"
+}
+
+# Mounts the host makes later (loop workspaces under the data dir) must reach the engine's
+# namespace, which receives them only from shared mounts. The host's / is shared on systemd
+# machines; make it so where it is not (containers, VMs without systemd). Only / itself: a data dir
+# on another private mount needs `mount --make-shared <that mount>` (docs/development.md).
+share_host_root() {
+  if [ "$(findmnt -n -o PROPAGATION --mountpoint /)" = private ]; then
+    echo "engine: the host's / is a private mount; making it shared (mount --make-shared /, as systemd does at boot) so the engine's namespace receives later mounts" >&2
+    mount --make-shared /
+  fi
+}
+
+loop_unavailable() { # why loop devices cannot be used here, or nothing
+  [ -e /dev/loop-control ] || {
+    echo "no /dev/loop-control"
+    return
+  }
+  losetup -f >/dev/null 2>&1 || echo "no free loop device (losetup -f)"
 }
 
 if [ "${1:-}" = stop ]; then
@@ -42,6 +136,45 @@ if [ "${1:-}" = stop ]; then
 fi
 
 answers() { docker -H "$1" version >/dev/null 2>&1; }
+
+if [ "${1:-}" = migrate ]; then
+  # Copies the old layout's data root into a new image, keeps the old directory under a new name
+  # (delete it once the engine works), and mounts the image in its place. Nothing is deleted.
+  if pid=$(dockerd_pid); then
+    echo "engine: dockerd (pid $pid) is running on this data root: stop it first (bash scripts/engine.sh stop)" >&2
+    exit 1
+  fi
+  if ! old_layout_data; then
+    echo "engine: $DATA_ROOT holds no old-layout data root (empty, missing, or $IMAGE exists): nothing to migrate" >&2
+    exit 0
+  fi
+  # dockerd leaves its data root bound onto itself (a shared mount) when it was killed.
+  while mountpoint -q "$DATA_ROOT"; do umount "$DATA_ROOT"; done
+  used=$(du -sx -B1 "$DATA_ROOT" | cut -f1)
+  free=$(df -B1 --output=avail "$(dirname "$IMAGE")" | tail -1 | tr -d ' ')
+  [ "$used" -lt "$free" ] || {
+    echo "engine: the copy needs $used bytes; $(dirname "$IMAGE") has $free free" >&2
+    exit 1
+  }
+  kept=$DATA_ROOT.old-layout-$(date -u +%Y%m%dT%H%M%SZ)
+  make_image
+  staging=$(mktemp -d "$(dirname "$IMAGE")/.engine-migrate.XXXXXX")
+  mount -t ext4 -o loop "$IMAGE" "$staging"
+  echo "engine: copying $DATA_ROOT ($used bytes) into $IMAGE" >&2
+  # -a keeps hard links, owners, modes, xattrs (overlayfs's) and device nodes (its whiteouts).
+  if ! cp -a "$DATA_ROOT/." "$staging/"; then
+    umount "$staging" && rmdir "$staging"
+    mv "$IMAGE" "$IMAGE.failed-$$"
+    echo "engine: copy failed; $DATA_ROOT is untouched (the partial image is $IMAGE.failed-$$)" >&2
+    exit 1
+  fi
+  umount "$staging" && rmdir "$staging"
+  mv "$DATA_ROOT" "$kept"
+  mkdir -p "$DATA_ROOT"
+  mount_image
+  echo "engine: migrated. The old data root is kept at $kept: delete it once 'bash scripts/engine.sh' works." >&2
+  exit 0
+fi
 
 if command -v docker >/dev/null && answers "$DOCKER_HOST"; then
   echo "engine: $DOCKER_HOST is up" >&2
@@ -92,6 +225,19 @@ if pid=$(dockerd_pid); then
   wait_ready "$pid"
 fi
 
+# Which layout this start uses (see the header).
+if [ "$LAYOUT" = auto ]; then
+  if old_layout_data; then
+    LAYOUT=shared-fs
+    echo "engine: WARNING: $DATA_ROOT holds a data root of the old layout: sandboxes' /proc/self/mountinfo names it (and the engine's paths under it). It keeps working as it is; to move it into a filesystem of its own, once: bash scripts/engine.sh stop && bash scripts/engine.sh migrate && bash scripts/engine.sh (docs/development.md)" >&2
+  elif [ ! -e "$IMAGE" ] && why=$(loop_unavailable) && [ -n "$why" ]; then
+    LAYOUT=shared-fs
+    echo "engine: WARNING: $why: the data root is a plain directory and sandboxes' /proc/self/mountinfo names it" >&2
+  else
+    LAYOUT=own-fs
+  fi
+fi
+
 mkdir -p "$DATA_ROOT" /etc/agenttier
 # runsc (gVisor): --network=none because the engine has no bridge; --host-uds=create lets sandboxd
 # create its unix socket on the bind-mounted run dir so the host can connect (docs/gvisor.md).
@@ -106,14 +252,37 @@ cat >/etc/agenttier/daemon.json <<JSON
   }
 }
 JSON
-echo "engine: starting private dockerd on $SOCK (data-root $DATA_ROOT, log $SOCK_DIR/dockerd.log)" >&2
+dockerd_args=(
+  --host "unix://$SOCK"
+  --exec-root "$SOCK_DIR/exec"
+  --pidfile "$PIDFILE"
+  --config-file /etc/agenttier/daemon.json
+  --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false
+)
+if [ "$LAYOUT" = own-fs ]; then
+  [ -e "$IMAGE" ] || make_image
+  share_host_root
+  mount_image
+  new_root=$SOCK_DIR/engine-root
+  mkdir -p "$new_root"
+  echo "engine: starting private dockerd on $SOCK (data-root $DATA_ROOT, a filesystem of its own that dockerd sees at $ENGINE_PATH in its own mount namespace; log $SOCK_DIR/dockerd.log)" >&2
+  # The label tells clients (the local platform) where the engine's $ENGINE_PATH is on the host.
+  launcher=(unshare --mount --propagation unchanged -- bash "$HERE/engine-namespace.sh" "$DATA_ROOT" "$new_root" "$ENGINE_PATH" --)
+  dockerd_args+=(--data-root "$ENGINE_PATH" --label "agenttier.io/host-data-root=$DATA_ROOT")
+  # `docker run --init` binds the init binary into the container: from the host's /usr its mount
+  # root would be /usr/bin/tini-static; a copy on the engine's own filesystem names nothing of the host.
+  if init=$(command -v docker-init); then
+    mkdir -p "$DATA_ROOT/agenttier"
+    install -m 0755 "$(readlink -f "$init")" "$DATA_ROOT/agenttier/docker-init"
+    dockerd_args+=(--init-path "$ENGINE_PATH/agenttier/docker-init")
+  fi
+else
+  launcher=()
+  echo "engine: starting private dockerd on $SOCK (data-root $DATA_ROOT, log $SOCK_DIR/dockerd.log)" >&2
+  dockerd_args+=(--data-root "$DATA_ROOT")
+fi
 # setsid: the daemon outlives this script and the caller's process group (npm, CI job control).
-setsid nohup dockerd \
-  --host "unix://$SOCK" \
-  --data-root "$DATA_ROOT" \
-  --exec-root "$SOCK_DIR/exec" \
-  --pidfile "$PIDFILE" \
-  --config-file /etc/agenttier/daemon.json \
-  --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+# The launcher execs dockerd: the pid started here is dockerd's.
+setsid nohup "${launcher[@]}" dockerd "${dockerd_args[@]}" \
   </dev/null >>"$SOCK_DIR/dockerd.log" 2>&1 9>&- &
 wait_ready "$!"

@@ -17,6 +17,7 @@ import {
   SANDBOXD_SOCKET_NAME,
   SqliteStore,
   connectNoFollow,
+  engineHostPaths,
   stageSandboxdVolumes,
   createDockerClient,
   defaultDockerHost,
@@ -282,6 +283,8 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
       logger.warn({ err: (err as Error).message }, 'sandboxd bundle unavailable; sandboxes use engine exec');
     }
   }
+  // The engine may see its data root at a path of its own (scripts/engine.sh, own-fs layout).
+  const hostPathOf = await engineHostPaths(docker);
   let staged: StagedSandboxd | undefined;
   if (bundle) {
     try {
@@ -289,6 +292,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
         docker,
         bundleDir: bundle.dir,
         nodeBinary: bundle.nodeBinary,
+        hostPathOf,
       });
     } catch (err) {
       logger.warn(
@@ -318,6 +322,7 @@ export async function startLocalPlatform(opts: LocalPlatformOpts = {}): Promise<
   const runtime: DockerRuntime = new DockerRuntime({
     docker,
     instanceId: instanceIdOf(dataDir),
+    hostPathOf,
     ...(workspaces ? { workspaces } : {}),
     // Template runtime classes -> engine runtimes (daemon.json "runtimes"; scripts/engine.sh registers runsc).
     runtimeClasses: { gvisor: 'runsc' },

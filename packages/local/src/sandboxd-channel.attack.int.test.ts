@@ -17,7 +17,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually as waitUntil } from '@agenttier/testkit';
 import type { Sandbox } from '@agenttier/contract';
-import { createDockerClient } from '@agenttier/platform-local';
+import { createDockerClient, engineHostPaths } from '@agenttier/platform-local';
 import { ensureSandboxdBundle } from '@agenttier/sandboxd';
 import type { TestPlatform } from './testing/platform.ts';
 import { codeTemplate, probeEngine } from './testing/engine.ts';
@@ -35,6 +35,8 @@ import {
 /* eslint-disable @typescript-eslint/no-explicit-any -- REST answers are loosely typed JSON */
 
 const docker = createDockerClient(dockerHost);
+/** The engine may see its data root at a path of its own (scripts/engine.sh's own-fs layout). */
+const hostPathOf = await engineHostPaths(docker);
 const NODE = '/opt/agenttier/node/bin/node';
 
 /**
@@ -83,7 +85,7 @@ function tokenOf(info: Awaited<ReturnType<typeof containerInfo>>): string {
 function runDirOf(info: Awaited<ReturnType<typeof containerInfo>>): string {
   const m = info.Mounts.find((x) => x.Destination === '/run/agenttier');
   if (!m?.Source) throw new Error('no run volume');
-  return m.Source;
+  return hostPathOf(m.Source);
 }
 
 /** A host unix socket the attacker points the router at; counts every connection it gets. */

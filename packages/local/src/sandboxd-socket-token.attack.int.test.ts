@@ -7,7 +7,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
-import { createDockerClient, EngineDataPlane } from '@agenttier/platform-local';
+import { createDockerClient, EngineDataPlane, engineHostPaths } from '@agenttier/platform-local';
 import { dockerHost } from './testing/platform.ts';
 import { codeTemplate, probeEngine } from './testing/engine.ts';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
@@ -15,6 +15,8 @@ import { useLocalPlatform } from './testing/local-test-bed.ts';
 /* eslint-disable @typescript-eslint/no-explicit-any -- REST answers are loosely typed JSON */
 
 const docker = createDockerClient(dockerHost);
+/** The engine may see its data root at a path of its own (scripts/engine.sh's own-fs layout). */
+const hostPathOf = await engineHostPaths(docker);
 /** runsc where the engine can run it (Podman's compatible API lists it but cannot choose a runtime). */
 const { runsc } = await probeEngine();
 const bed = useLocalPlatform('it-sockown', {
@@ -91,7 +93,9 @@ describe.each(cases)(
         const inEnv = info.Config.Env.find((e: string) => e.startsWith('AGENTTIER_SANDBOXD_TOKEN='));
         const token = String(info.Config.Labels['agenttier.io/sandboxd-token'] ?? inEnv?.split('=')[1]);
         expect(token.length).toBeGreaterThanOrEqual(32);
-        const hostRunDir = String(info.Mounts.find((m: any) => m.Destination === '/run/agenttier')?.Source);
+        const hostRunDir = hostPathOf(
+          String(info.Mounts.find((m: any) => m.Destination === '/run/agenttier')?.Source),
+        );
         const before = statSync(`${hostRunDir}/sandboxd.sock`);
 
         expect(info.Config.Env.join('\n')).not.toContain(token);

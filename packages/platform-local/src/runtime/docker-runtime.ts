@@ -39,6 +39,7 @@ import {
 import { hasLabels, isNameConflict, isNotFound, statusOf } from './docker-client.ts';
 import type { CredentialFile, SecretResolver } from './credential-files.ts';
 import { credentialFilesOf, credentialOwner, credentialTar, fileCredentials } from './credential-files.ts';
+import type { HostPathOf } from './engine-host-paths.ts';
 import type { LoopWorkspaces } from './loop-workspaces.ts';
 import { whenFileAppears } from './socket-appearance.ts';
 
@@ -55,6 +56,11 @@ export interface DockerRuntimeOpts {
    */
   probeGiveUpMs?: number;
   runtimeClasses?: Record<string, string>;
+  /**
+   * Where the engine's volume directories are on this host, when the engine sees its data root at a
+   * path of its own (engineHostPaths; scripts/engine.sh's own-fs layout). @default the same paths
+   */
+  hostPathOf?: HostPathOf;
   /**
    * Size-limited workspaces (storage.size enforced by a loop-mounted ext4 image per sandbox); without
    * it a workspace is a plain engine volume that may fill the host's disk.
@@ -178,13 +184,19 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  /** The host path of the container's run volume, from the engine's answer (never from the sandbox). */
+  private runVolumeOnHost(info: ContainerInspectInfo): string | undefined {
+    const source = info.Mounts?.find((m) => m.Destination === RUN_MOUNT && m.Type === 'volume')?.Source;
+    return source ? (this.opts.hostPathOf ?? ((p: string) => p))(source) : undefined;
+  }
+
   private learnChannel(uid: string, info: ContainerInspectInfo): SandboxdChannel | undefined {
     if (info.Config.Labels?.[LABEL_SANDBOX_UID] !== uid) return undefined;
     const prefix = `${SANDBOXD_TOKEN_ENV}=`;
     const token =
       info.Config.Labels?.[LABEL_SANDBOXD_TOKEN] ??
       info.Config.Env?.find((e) => e.startsWith(prefix))?.slice(prefix.length);
-    const hostRunDir = info.Mounts?.find((m) => m.Destination === RUN_MOUNT && m.Type === 'volume')?.Source;
+    const hostRunDir = this.runVolumeOnHost(info);
     if (!token || !hostRunDir) {
       this.channels.delete(uid);
       return undefined;
@@ -318,7 +330,7 @@ export class DockerRuntime implements Runtime {
    */
   private async prepareRunVolume(info: ContainerInspectInfo): Promise<void> {
     if (!this.opts.sandboxd || process.getuid?.() !== 0) return;
-    const source = info.Mounts?.find((m) => m.Destination === RUN_MOUNT && m.Type === 'volume')?.Source;
+    const source = this.runVolumeOnHost(info);
     if (!source) return;
     const dir = await open(
       source,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDockerClient } from './docker-client.ts';
+import { engineHostPaths } from './engine-host-paths.ts';
 import { stageSandboxdVolumes } from './sandboxd-volume.ts';
 
 const docker = createDockerClient(process.env.AGENTTIER_DOCKER_HOST ?? 'unix:///run/agenttier/docker.sock');
@@ -28,7 +29,9 @@ describe('stageSandboxdVolumes on a real engine', () => {
     writeFileSync(join(src, 'bundle', 'sandboxd.mjs'), `// ${marker}\n`);
     writeFileSync(join(src, 'bundle', 'node_modules', 'x', 'index.js'), 'module.exports = 1;\n');
     writeFileSync(join(src, 'node'), `#!/bin/sh\n# ${marker}\n`, { mode: 0o755 });
-    const opts = { docker, bundleDir: join(src, 'bundle'), nodeBinary: join(src, 'node') };
+    // The engine may see its data root elsewhere (scripts/engine.sh's own-fs layout).
+    const hostPathOf = await engineHostPaths(docker);
+    const opts = { docker, bundleDir: join(src, 'bundle'), nodeBinary: join(src, 'node'), hostPathOf };
 
     const results = await Promise.all(Array.from({ length: 4 }, () => stageSandboxdVolumes(opts)));
     for (const r of results) {
@@ -37,8 +40,8 @@ describe('stageSandboxdVolumes on a real engine', () => {
       expect(r).toEqual(results[0]);
     }
     const { bundleVolume, nodeVolume } = results[0]!;
-    const bundleDir = (await docker.getVolume(bundleVolume).inspect()).Mountpoint;
-    const nodeDir = (await docker.getVolume(nodeVolume).inspect()).Mountpoint;
+    const bundleDir = hostPathOf((await docker.getVolume(bundleVolume).inspect()).Mountpoint);
+    const nodeDir = hostPathOf((await docker.getVolume(nodeVolume).inspect()).Mountpoint);
     expect(readFileSync(join(bundleDir, 'sandboxd.mjs'), 'utf8')).toContain(marker);
     expect(readFileSync(join(bundleDir, 'node_modules', 'x', 'index.js'), 'utf8')).toBe(
       'module.exports = 1;\n',

@@ -15,6 +15,8 @@ import {
 } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type Docker from 'dockerode';
+import type { HostPathOf } from './engine-host-paths.ts';
+import { sameHostPath } from './engine-host-paths.ts';
 
 /** Label on the engine volumes that hold a staged copy of the sandboxd bundle (value: its content key). */
 export const LABEL_SANDBOXD_BUNDLE = 'agenttier.io/sandboxd-bundle';
@@ -26,6 +28,8 @@ export interface StageSandboxdVolumeOpts {
   bundleDir: string;
   /** The Node binary sandboxd runs on. */
   nodeBinary: string;
+  /** Where the engine's volume directories are on this host (engineHostPaths). @default the same paths */
+  hostPathOf?: HostPathOf;
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -60,11 +64,13 @@ async function stageVolume(
   docker: Docker,
   name: string,
   key: string,
+  hostPathOf: HostPathOf,
   populate: (staging: string) => Promise<void>,
 ): Promise<void> {
   await docker.createVolume({ Name: name, Labels: { [LABEL_SANDBOXD_BUNDLE]: key } });
-  const mountpoint = (await docker.getVolume(name).inspect()).Mountpoint;
-  if (!mountpoint) throw new Error(`the engine reports no mountpoint for volume ${name}`);
+  const reported = (await docker.getVolume(name).inspect()).Mountpoint;
+  if (!reported) throw new Error(`the engine reports no mountpoint for volume ${name}`);
+  const mountpoint = hostPathOf(reported);
   const ready = await stat(join(mountpoint, READY)).then(
     () => true,
     () => false,
@@ -111,10 +117,11 @@ export async function stageSandboxdVolumes(opts: StageSandboxdVolumeOpts): Promi
   const nodeKey = sha('node', String(node.size), String(node.mtimeMs));
   const bundleVolume = `agenttier-sandboxd-${bundleKey}`;
   const nodeVolume = `agenttier-sandboxd-node-${nodeKey}`;
-  await stageVolume(opts.docker, bundleVolume, bundleKey, async (staging) => {
+  const hostPathOf = opts.hostPathOf ?? sameHostPath;
+  await stageVolume(opts.docker, bundleVolume, bundleKey, hostPathOf, async (staging) => {
     await cp(opts.bundleDir, staging, { recursive: true });
   });
-  await stageVolume(opts.docker, nodeVolume, nodeKey, async (staging) => {
+  await stageVolume(opts.docker, nodeVolume, nodeKey, hostPathOf, async (staging) => {
     await mkdir(join(staging, 'bin'), { mode: 0o755 });
     await linkOrCopy(opts.nodeBinary, join(staging, 'bin', 'node'));
   });
