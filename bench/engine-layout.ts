@@ -17,9 +17,11 @@
  *
  * Knobs: BENCH_ROUNDS (4), BENCH_CREATES per round (5), BENCH_EXECS per round (30), BENCH_IMAGE.
  */
-import type Docker from 'dockerode';
 import { createDockerClient } from '@agenttier/platform-local';
 import { row, timeMs } from './stats.ts';
+
+type Engine = ReturnType<typeof createDockerClient>;
+type Container = Awaited<ReturnType<Engine['createContainer']>>;
 
 const image = process.env.BENCH_IMAGE ?? 'agenttier/minimal-shell:dev';
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -32,7 +34,7 @@ const hosts = {
 if (!hosts.old) throw new Error('set BENCH_OLD_HOST to an engine with the old layout (see the header)');
 
 type Side = keyof typeof hosts;
-const engines: Record<Side, Docker> = {
+const engines: Record<Side, Engine> = {
   old: createDockerClient(hosts.old),
   new: createDockerClient(hosts.new),
 };
@@ -50,14 +52,14 @@ async function drain(stream: NodeJS.ReadableStream): Promise<void> {
   });
 }
 
-async function execIn(docker: Docker, id: string, cmd: string[]): Promise<void> {
+async function execIn(docker: Engine, id: string, cmd: string[]): Promise<void> {
   const ex = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
   await drain(await ex.start({ hijack: true, stdin: false }));
   const info = await ex.inspect();
   if (info.ExitCode !== 0) throw new Error(`${cmd.join(' ')}: exit ${info.ExitCode}`);
 }
 
-function spec(volume?: string): Docker.ContainerCreateOptions {
+function spec(volume?: string): Parameters<Engine['createContainer']>[0] {
   return {
     Image: image,
     Cmd: ['sleep', 'infinity'],
@@ -75,7 +77,7 @@ function spec(volume?: string): Docker.ContainerCreateOptions {
 
 async function round(side: Side): Promise<void> {
   const docker = engines[side];
-  const made: Docker.Container[] = [];
+  const made: Container[] = [];
   try {
     for (let i = 0; i < creates; i++) {
       createStart[side].push(

@@ -10,19 +10,11 @@
  * The attacker is the sandbox user, through the platform's exec (as code in the sandbox would read it).
  */
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import { LABEL_HOST_DATA_ROOT, createDockerClient, engineHostPaths } from '@agenttier/platform-local';
-import type { TestPlatform } from './testing/platform.ts';
-import {
-  api,
-  dockerHost,
-  execIn,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { dockerHost } from './testing/platform.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
 const docker = createDockerClient(dockerHost);
 const info = (await docker.info()) as { DockerRootDir: string; Labels?: string[] };
@@ -60,35 +52,18 @@ function pathsNamed(mountinfo: string): string[] {
 }
 
 describe.skipIf(!hostDataRoot)('mount information under runc names no host path', () => {
-  const ns = testNamespace('it-mountinfo');
-  let platform: TestPlatform | undefined;
-
-  beforeAll(async () => {
-    platform = await startTestPlatform();
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopTestPlatform(platform, { dockerHost, namespace: ns });
-  });
+  const bed = useLocalPlatform('it-mountinfo');
 
   it('neither /proc/self/mountinfo nor /proc/1/mountinfo names a path that exists on the host', async () => {
-    const base = platform!.url;
     // storage.size: a loop workspace (mounted on the host under the data dir); sandboxd: its run
     // volume and the bundle's volumes; the engine's overlay root and /etc/{hosts,hostname,resolv.conf}.
-    const created = await api(base, 'POST', '/api/v1/sandboxes', {
-      name: 'peek',
-      namespace: ns,
-      templateRef: { name: 'minimal-shell' },
-      storage: { size: '64Mi' },
-    });
-    expect(created.status, created.text).toBe(201);
-    await waitForPhase(base, ns, 'peek', 'Running');
-    const sb = (await platform!.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'peek' }))!;
-    const container = await docker.getContainer(`agenttier-${ns}-peek`).inspect();
+    await bed.createRunning('peek', { templateRef: { name: 'minimal-shell' }, storage: { size: '64Mi' } });
+    const sb = (await bed.platform.store.get<Sandbox>('Sandbox', { namespace: bed.ns, name: 'peek' }))!;
+    const container = await docker.getContainer(`agenttier-${bed.ns}-peek`).inspect();
     const hostPathOf = await engineHostPaths(docker);
 
-    const self = (await execIn(base, ns, 'peek', 'cat /proc/self/mountinfo')).stdout as string;
-    const init = await execIn(base, ns, 'peek', 'cat /proc/1/mountinfo');
+    const self = (await bed.exec('peek', 'cat /proc/self/mountinfo')).stdout as string;
+    const init = await bed.exec('peek', 'cat /proc/1/mountinfo');
     // PID 1 is the sandbox user's too (agenttier-launch dropped to it), so its view is readable.
     expect(init.exitCode, init.stderr).toBe(0);
     const mountinfo = `${self}\n${init.stdout as string}`;
@@ -102,7 +77,7 @@ describe.skipIf(!hostDataRoot)('mount information under runc names no host path'
     expect(named.some((p) => p.includes('/overlay2/'))).toBe(true);
     const onHost = named.filter((p) => existsSync(p));
     const seenInside = (
-      await execIn(base, ns, 'peek', [
+      await bed.exec('peek', [
         'sh',
         '-c',
         'for p in "$@"; do [ -e "$p" ] && echo "$p"; done; true',
@@ -116,7 +91,7 @@ describe.skipIf(!hostDataRoot)('mount information under runc names no host path'
     // 2. Nor does it contain the host places an attacker would look for.
     const runVolume = container.Mounts.find((m) => m.Destination === '/run/agenttier')?.Source ?? '';
     const hostPlaces = [
-      platform!.dataDir,
+      bed.platform.dataDir,
       sb.metadata.uid!,
       hostDataRoot!,
       '/var/lib/agenttier',
