@@ -166,7 +166,8 @@ describe('terminals', () => {
   it("keeps terminals' pty masters out of every other process", async () => {
     // node-pty opens its masters without close-on-exec: a command started afterwards inherited one
     // (found by the red team: fd 24 → /dev/pts/ptmx in every exec) and could read or type into that
-    // session. The reaper marks every descriptor it did not ask for close-on-exec.
+    // session. The patched addon makes each master close-on-exec (pty-cloexec.test.ts checks that alone),
+    // and the reaper marks every descriptor it did not ask for close-on-exec too.
     const owner = await sd.client.terminal({ session: 'fd-leak', cols: 80, rows: 24 });
     const seen = record(owner);
     owner.input('echo ready-$((6*7))\r');
