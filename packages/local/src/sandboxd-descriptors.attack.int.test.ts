@@ -73,7 +73,8 @@ function descriptors(text: string): Map<number, string> {
  */
 const ATTACK_REAPERS = [
   'read -r _ _ _ reaper _ </proc/self/stat',
-  'targets="$(ps -eo pid=,args= | awk \'/[a]genttier-reaper.*--command-fd/ {print $1}\') $reaper"',
+  // From /proc/*/cmdline, not ps: procps cannot always resolve /proc/self in gVisor's nested PID namespaces.
+  `targets="$(perl -e 'for my $c (glob("/proc/[0-9]*/cmdline")) { open(my $h, "<", $c) or next; my $a = do { local $/; <$h> } // ""; print "$1\\n" if $a =~ /agenttier-reaper\\0.*--command-fd\\0/s && $c =~ m{^/proc/(\\d+)/} }') $reaper"`,
   'for p in $targets; do',
   `  perl -e 'my $p = $ARGV[0] + 0; my $r = syscall(101, 16, $p, 0, 0); my $a = $r == 0 ? "attached" : "refused:" . ($!+0); syscall(101, 17, $p, 0, 0) if $r == 0;`,
   `    my $m = open(my $f, "+<", "/proc/$p/mem") ? "opened" : "refused:" . ($!+0);`,
