@@ -32,6 +32,28 @@ describe('agenttier/layers', () => {
     ]);
   });
 
+  // Every boundary, not a sample: a production file of each package imports every other package, and
+  // exactly the ones its row does not name must be refused (through ESLint, as `npm run lint` runs it).
+  it.each(Object.keys(LAYERS))('refuses every package %s may not import, and only those', async (own) => {
+    const others = Object.keys(LAYERS).filter((name) => name !== own);
+    const code = others.map((name, i) => `import * as m${i} from '${SCOPE}${name}';`).join('\n');
+    const refused = (
+      await problems(
+        `packages/${own}/src/x.ts`,
+        `${code}\nexport const all = [${others.map((_, i) => `m${i}`).join(', ')}];`,
+      )
+    )
+      .map((m) =>
+        /may not import @agenttier\/([a-z-]+)|production code may not import test support \('@agenttier\/([a-z-]+)'\)/.exec(
+          m,
+        ),
+      )
+      .map((m) => m?.[1] ?? m?.[2])
+      .sort();
+    const allowed = LAYERS[own]!.uses;
+    expect(refused).toEqual(others.filter((name) => !allowed.includes(name)).sort());
+  });
+
   it('refuses test support in production code, and allows it in tests', async () => {
     const testkit = "export { eventually } from '@agenttier/testkit';";
     expect(await problems('packages/server/src/x.ts', testkit)).toEqual([

@@ -4,6 +4,7 @@
  * exits at once.
  */
 import { homedir } from 'node:os';
+import { EXIT } from './errors.ts';
 import { run } from './run.ts';
 
 const controller = new AbortController();
@@ -11,14 +12,14 @@ let signalsSeen = 0;
 const onSignal = (): void => {
   signalsSeen++;
   if (signalsSeen === 1) controller.abort();
-  else process.exit(130);
+  else process.exit(EXIT.INTERRUPTED);
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 // `agenttier … | head`: the reader went away; stop quietly instead of crashing on EPIPE.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
     throw err;
   });
 }

@@ -49,9 +49,9 @@ export function createController(opts: ControllerOpts): Controller {
   const queue = createWorkQueue({
     concurrency: opts.concurrency ?? 4,
     process: reconcile,
-    // The reconciler has logged the error with its reconcile id; this line says when the key comes back.
-    onError: (key, _err, retryInMs) =>
-      logger.debug({ sandbox: key, retryInMs }, 'reconcile requeued after a throw'),
+    // The reconciler has logged the error; this line, of the same pass, says when the key comes back.
+    onError: (key, _err, retryInMs, { reconcileId }) =>
+      logger.debug({ sandbox: key, reconcileId, retryInMs }, 'reconcile requeued after a throw'),
   });
   let unwatch: (() => void) | undefined;
   let resync: NodeJS.Timeout | undefined;

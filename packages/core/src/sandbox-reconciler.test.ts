@@ -97,6 +97,9 @@ describe('a throw anywhere in a pass', () => {
     expect(thrown.every((l) => l.err === 'database is locked' && typeof l.reconcileId === 'string')).toBe(
       true,
     );
+    // The queue's line about the retry names the same pass.
+    const requeued = lines.filter((l) => l.msg === 'reconcile requeued after a throw');
+    expect(requeued.map((l) => l.reconcileId)).toEqual(thrown.map((l) => l.reconcileId));
   });
 });
 

@@ -8,6 +8,7 @@ import { ownExhaustionCode } from './own-exhaustion.ts';
 import { backOffEvent, childEvent, transitionEvent } from './sandbox-events.ts';
 import type { SandboxEventInput } from './sandbox-events.ts';
 import { isTerminalError, requeueAfter, requeueNow, requeueWhenChanged } from './reconcile-result.ts';
+import type { Pass } from './work-queue.ts';
 import type { EffectiveSandbox, SandboxDefaults } from './template-merge.ts';
 import { DEFAULTS, resolveEffectiveSandbox } from './template-merge.ts';
 
@@ -144,8 +145,9 @@ export function createSandboxReconciler(deps: ReconcilerDeps) {
     return written;
   }
 
-  return async function reconcile(key: string): Promise<ReconcileResult> {
-    const reconcileId = `r${++passes}`;
+  /** `pass`: the work queue's name for this run; called on its own (tests), the reconciler names it. */
+  return async function reconcile(key: string, pass?: Pass): Promise<ReconcileResult> {
+    const reconcileId = pass?.reconcileId ?? `r${++passes}`;
     const log = deps.logger.child({ sandbox: key, reconcileId });
     try {
       return await reconcileOnce(key, reconcileId, log);

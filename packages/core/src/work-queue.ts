@@ -11,12 +11,17 @@ import type { ReconcileResult } from './reconcile-result.ts';
  * event or resync. A pass that returns resets its key's backoff. An `add` (a new event) runs the key at
  * once even while it backs off.
  */
+/** One run of `process` for one key; its id goes on every log line of the run (and of its retry). */
+export interface Pass {
+  readonly reconcileId: string;
+}
+
 export interface WorkQueueOpts {
   /** Keys processed at once. @default 4 */
   concurrency?: number;
-  process: (key: string) => Promise<ReconcileResult>;
-  /** Told about each throw, with the delay before the key's next try. */
-  onError?: (key: string, err: unknown, retryInMs: number) => void;
+  process: (key: string, pass: Pass) => Promise<ReconcileResult>;
+  /** Told about each throw, with the delay before the key's next try and the pass that threw. */
+  onError?: (key: string, err: unknown, retryInMs: number, pass: Pass) => void;
   /** First retry delay after a throw. @default 200 */
   failureBaseMs?: number;
   /** Longest retry delay after repeated throws. @default 30000 */
@@ -48,6 +53,7 @@ export function createWorkQueue(opts: WorkQueueOpts): WorkQueue {
   const idleWaiters: Array<() => void> = [];
   let stopped = false;
   const inflight = new Set<Promise<void>>();
+  let passes = 0;
 
   const checkIdle = () => {
     if (queue.length === 0 && processing.size === 0) {
@@ -66,15 +72,16 @@ export function createWorkQueue(opts: WorkQueueOpts): WorkQueue {
       const key = queue.shift()!;
       queued.delete(key);
       processing.add(key);
+      const pass: Pass = { reconcileId: `r${++passes}` };
       const p = (async () => {
         try {
-          const result = await opts.process(key);
+          const result = await opts.process(key, pass);
           failures.delete(key);
           if (result.requeue === 'now') dirty.add(key);
           else if (result.requeue === 'after') addAfter(key, result.delayMs);
         } catch (err) {
           const delayMs = retryDelayMs(key);
-          opts.onError?.(key, err, delayMs);
+          opts.onError?.(key, err, delayMs, pass);
           addAfter(key, delayMs);
         } finally {
           processing.delete(key);

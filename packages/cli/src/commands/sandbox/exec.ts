@@ -115,5 +115,5 @@ export const exec: Handler = async (client, { args, opts }) => {
       `${client.errorStyle.dim('Hint:')} "${only}" was run as one program name; add --shell to run it through /bin/sh`,
     );
   }
-  return result.exitCode >= 0 && result.exitCode <= 255 ? result.exitCode : 1;
+  return result.exitCode >= 0 && result.exitCode <= 255 ? result.exitCode : EXIT.ERROR;
 };
