@@ -179,6 +179,51 @@ describe('a page on another origin', () => {
   });
 });
 
+describe('a frame with an opaque origin (Origin: null)', () => {
+  // Red-team pass of issue 8: sandboxed iframes and data: URLs send `Origin: null`, which is foreign.
+  const attempt = (routerPort: number, session: string) => `<script>
+    const api = 'http://127.0.0.1:${routerPort}/api/v1/sandboxes';
+    (async () => {
+      const terminal = await new Promise((resolve) => {
+        const ws = new WebSocket('ws://localhost:${routerPort}/ws/terminal/box?session=${session}');
+        ws.onopen = () => resolve('opened');
+        ws.onerror = () => resolve('refused');
+      });
+      const form = new FormData();
+      form.append('command', 'id');
+      const posts = await Promise.allSettled([
+        fetch(api + '/box/stop', { method: 'POST', mode: 'no-cors', body: form }),
+        fetch(api + '/other/stop', { method: 'POST', mode: 'no-cors', keepalive: true, body: new Blob(['{}']) }),
+        fetch(api + '/box/exec', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"command":["id"]}' }),
+      ]);
+      parent.postMessage(JSON.stringify({ terminal, posts: posts.map((p) => p.status) }), '*');
+    })();
+  </script>`;
+  const framed = (src: string) =>
+    `${src}<script>window.result = new Promise((r) => { window.onmessage = (m) => r(JSON.parse(m.data)); });</script>`;
+
+  for (const kind of ['sandboxed iframe', 'data: URL iframe'])
+    it(`cannot open a terminal or stop a sandbox (${kind})`, async () => {
+      const inner = attempt(routerPort, 'opaque');
+      evilPages.set(
+        '/',
+        framed(
+          kind === 'sandboxed iframe'
+            ? `<iframe sandbox="allow-scripts" srcdoc="${inner.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"></iframe>`
+            : `<iframe src="data:text/html;base64,${Buffer.from(inner).toString('base64')}"></iframe>`,
+        ),
+      );
+      const result = (await resultOf(`${evilOrigin}/`)) as { terminal: string; posts: string[] };
+      expect(result.terminal).toBe('refused');
+      // All settled: the no-cors posts once their answer came (and was withheld: CORP), the JSON one
+      // at its refused preflight.
+      expect(result.posts).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(await wanted('box')).toBe('Running');
+      expect(await wanted('other')).toBe('Running');
+      expect((await sd.client.listTerminals()).map((t) => t.session)).not.toContain('opaque');
+    });
+});
+
 describe('a page served by a sandbox through the preview', () => {
   beforeEach(async () => {
     const fwd = await app.inject({
@@ -268,8 +313,9 @@ describe('a page served by a sandbox through the preview', () => {
       </script>`,
     });
     expect(String(await resultOf(`${previewUrl()}/`))).toMatch(/^refused: .*403/);
+    // (A page of the origin that does not try again: a registration in flight would be listed.)
     const page = await context.newPage();
-    await page.goto(`${previewUrl()}/`);
+    await page.goto(`${previewUrl()}/no-script`);
     expect(await page.evaluate('navigator.serviceWorker.getRegistrations().then((r) => r.length)')).toBe(0);
     // The same script as a plain fetch still reaches the app: only worker script fetches are refused,
     // in the one error shape.
