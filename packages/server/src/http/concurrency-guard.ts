@@ -12,14 +12,17 @@ export interface ConcurrencyGuard {
   inUse(key: string): number;
 }
 
-/** Routes that each hold a sandboxd connection or an engine call while they run. */
-const EXPENSIVE_RE = /^\/api\/v1\/sandboxes\/[^/]+\/(exec|files|archive|invoke|processes|configure)(\/|$)/;
+/** Routes that each hold a sandboxd connection or an engine call while they run (`fs/watch` for as long as it is open). */
+const EXPENSIVE_RE = /^\/api\/v1\/sandboxes\/[^/]+\/(exec|files|fs|archive|invoke|processes|configure)(\/|$)/;
 
 export function isExpensiveRoute(routeUrl: string | undefined): boolean {
   return routeUrl !== undefined && EXPENSIVE_RE.test(routeUrl);
 }
 
-export function createConcurrencyGuard(maxPerClient: number): ConcurrencyGuard {
+export function createConcurrencyGuard(
+  maxPerClient: number,
+  what = 'exec/file/invoke calls at once',
+): ConcurrencyGuard {
   const counts = new Map<string, number>();
   return {
     acquire(key) {
@@ -27,7 +30,7 @@ export function createConcurrencyGuard(maxPerClient: number): ConcurrencyGuard {
       if (n >= maxPerClient)
         throw new PlatformError(
           'RATE_LIMITED',
-          `too many concurrent requests from this client (${maxPerClient} exec/file/invoke calls at once); wait for some to finish`,
+          `too many concurrent requests from this client (${maxPerClient} ${what}); wait for some to finish`,
           { headers: { 'retry-after': '1' } },
         );
       counts.set(key, n + 1);

@@ -1,6 +1,7 @@
 import { Server as TlsServer } from 'node:tls';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '@agenttier/contract';
 import type { AccessControl } from '../auth/access-control.ts';
@@ -50,6 +51,12 @@ export interface BrowserPolicyOpts {
   previewOrigin?: string;
   /** Concurrent exec/file/archive/invoke/process/configure requests per client. @default 256 (as many processes as sandboxd runs at once, so one client can use a sandbox fully) */
   maxConcurrentPerClient?: number;
+  /**
+   * Open WebSockets (terminals, TCP tunnels, preview WebSockets) per client. A WebSocket is never
+   * evicted as idle and holds a sandboxd connection too, so without a cap one client could hold
+   * nearly all of the router's connections. @default 256
+   */
+  maxWebSocketsPerClient?: number;
 }
 
 /** What a request's Host names: the API, or one sandbox port's preview. */
@@ -69,6 +76,11 @@ export interface RequestGuards {
   previewOrigin(): PreviewOrigin;
   /** Host and Origin checks of a WebSocket (or any Upgrade) handshake; throws a PlatformError. */
   checkUpgrade(req: IncomingMessage): HostKind;
+  /**
+   * Takes one of the caller's WebSocket slots (per identity, else per folded address) until `socket`
+   * closes, or throws 429 RATE_LIMITED when the caller holds `maxWebSocketsPerClient` already.
+   */
+  holdWebSocket(identity: Identity | null | undefined, address: string | undefined, socket: Duplex): void;
 }
 
 export interface GuardChainDeps {
@@ -117,6 +129,7 @@ export function registerGuardChain(
   const corsOrigins = parseCorsOrigins(opts.corsOrigins ?? []);
   const configuredPreview = opts.previewOrigin ? parsePreviewOrigin(opts.previewOrigin) : undefined;
   const concurrency = createConcurrencyGuard(opts.maxConcurrentPerClient ?? 256);
+  const webSockets = createConcurrencyGuard(opts.maxWebSocketsPerClient ?? 256, 'open WebSockets');
 
   const listeningPort = (): number | undefined => {
     const addr = app.server.address() as AddressInfo | string | null;
@@ -341,6 +354,11 @@ export function registerGuardChain(
       if (kind.kind === 'api') checkOrigin(req.headers);
       else checkPreviewOrigin(req.headers, kind.target);
       return kind;
+    },
+    holdWebSocket(identity, address, socket) {
+      const release = webSockets.acquire(clientKey(identity, address));
+      if (socket.destroyed) release();
+      else socket.once('close', release);
     },
   };
 }

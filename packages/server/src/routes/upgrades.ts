@@ -211,6 +211,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
           const who = await authenticatePreview(deps, req.headers, kind.target, address);
           audited.who = who;
           await deps.access.requireSandbox(who, kind.target.namespace, kind.target.name, 'ports');
+          deps.guards.holdWebSocket(who, address, socket);
           if (!deps.preview)
             throw new PlatformError('UNAVAILABLE', 'previews need sandboxd, which this router runs without');
           await deps.preview.upgrade(req, socket, head, kind.target);
@@ -240,6 +241,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         if (terminal) {
           // Anyone who may watch gets in; only those who may also type get a read-write terminal.
           const sb = await deps.access.requireSandbox(who, ns, terminal[1]!, 'terminal-view');
+          deps.guards.holdWebSocket(who, address, socket);
           const mode: TerminalMode = sandboxAllows(who, sb, 'terminal') ? 'read-write' : 'read-only';
           audited.detail = mode;
           await openTerminal(req, socket, head, sb, url, mode);
@@ -252,6 +254,7 @@ export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void 
         }
         if (tcp) {
           const sb = await deps.access.requireSandbox(who, ns, tcp[1]!, 'ports');
+          deps.guards.holdWebSocket(who, address, socket);
           await openTcp(req, socket, head, sb, parsePort(tcp[2]!));
           if (!socket.destroyed) deps.audit?.attach({ ...audited, status: 101 });
           keepAuthorized(socket, reauthorize(tcp[1]!, 'ports'), audited);
