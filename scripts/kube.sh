@@ -25,7 +25,7 @@ if [ ! -f "$KUBE_DIR/start.sh" ]; then
 fi
 VERSIONS=${KUBE_VERSIONS:-v1.26.1 v1.32.13}
 if [ "$#" -gt 0 ]; then FILES=("$@"); else
-  FILES=(conformance.real install.real leader-election.real leader-hard-kill.real operator-behaviour.real deploy-manifests.real crd-limits.real router.real rbac.real token-review.real)
+  FILES=(conformance.real install.real leader-election.real leader-hard-kill.real operator-behaviour.real deploy-manifests.real crd-limits.real router.real rbac.real token-review.real pod-security-admission.real)
 fi
 
 # apt (etcd-server for versions without their own etcd) may be busy with another job: wait for its lock.

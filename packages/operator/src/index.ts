@@ -1,4 +1,8 @@
-export { CONTROLLER_COMPONENT, startController } from './controller/start-controller.ts';
+export {
+  CONTROLLER_COMPONENT,
+  parseSandboxPodSecurity,
+  startController,
+} from './controller/start-controller.ts';
 export type { ControllerProcess } from './controller/start-controller.ts';
 export { checkCluster, kubeSetupErrorOf, loadKubeAccess } from './preflight.ts';
 export type { KubeSetupProblem } from './preflight.ts';

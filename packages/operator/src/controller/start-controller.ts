@@ -5,9 +5,16 @@ import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
 import type { Controller, Logger } from '@agenttier/core';
 import { createController, templateLookup, transitionEvent } from '@agenttier/core';
-import type { DnsPeer, DomainResolver, PodScheduling, RouterPeer } from '@agenttier/platform-kubernetes';
+import type {
+  DnsPeer,
+  DomainResolver,
+  PodScheduling,
+  RouterPeer,
+  SandboxPodSecurity,
+} from '@agenttier/platform-kubernetes';
 import {
   DEFAULT_DNS,
+  SANDBOX_POD_SECURITY_LEVELS,
   DomainRefresher,
   KubernetesRuntime,
   KubernetesStore,
@@ -48,6 +55,13 @@ export function parseLabels(text: string, what: string): Record<string, string> 
   return out;
 }
 
+/** `baseline` or `restricted` (AGENTTIER_SANDBOX_POD_SECURITY, --sandbox-pod-security); anything else stops the start. */
+export function parseSandboxPodSecurity(v: string, what: string): SandboxPodSecurity {
+  const level = SANDBOX_POD_SECURITY_LEVELS.find((l) => l === v.trim());
+  if (!level) throw new Error(`${what} must be baseline or restricted (got ${JSON.stringify(v)})`);
+  return level;
+}
+
 /** Settings the Deployment passes as environment variables (flags win over them). */
 function envOpts(env: NodeJS.ProcessEnv): Partial<ControllerProcessOpts> {
   const out: Partial<ControllerProcessOpts> = {};
@@ -68,6 +82,11 @@ function envOpts(env: NodeJS.ProcessEnv): Partial<ControllerProcessOpts> {
     };
   }
   if (env.AGENTTIER_INJECTOR_IMAGE) out.injectorImage = env.AGENTTIER_INJECTOR_IMAGE;
+  if (env.AGENTTIER_SANDBOX_POD_SECURITY)
+    out.podSecurity = parseSandboxPodSecurity(
+      env.AGENTTIER_SANDBOX_POD_SECURITY,
+      'AGENTTIER_SANDBOX_POD_SECURITY',
+    );
   const namespaces = namespaceList(env.AGENTTIER_SANDBOX_NAMESPACES);
   if (namespaces) out.sandboxNamespaces = namespaces;
   return out;
@@ -94,6 +113,12 @@ export interface ControllerProcessOpts {
   host?: string;
   /** @default agenttier/sandboxd-injector:dev */
   injectorImage?: string;
+  /**
+   * How sandbox pods start (docs/kubernetes.md, "Pod security"): `baseline` runs a root first step
+   * that keeps sandboxd's port and token out of the sandbox's reach; `restricted` (for namespaces
+   * that enforce it) runs everything as uid 1000, which leaves both within reach. @default 'baseline'
+   */
+  podSecurity?: SandboxPodSecurity;
   /** Labels of the router pods allowed to reach sandboxd. */
   routerPodLabels?: Record<string, string>;
   concurrency?: number;
@@ -167,6 +192,7 @@ export async function startController(given: ControllerProcessOpts = {}): Promis
   const runtime = new KubernetesRuntime({
     kubeConfig: kc,
     injectorImage: opts.injectorImage ?? DEFAULT_INJECTOR_IMAGE,
+    ...(opts.podSecurity ? { podSecurity: opts.podSecurity } : {}),
     router: { namespace, podLabels: opts.routerPodLabels ?? DEFAULT_ROUTER_LABELS } satisfies RouterPeer,
     templates: templateLookup(store),
     logger,

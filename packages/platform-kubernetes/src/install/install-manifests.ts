@@ -13,6 +13,11 @@ export interface InstallOpts {
   image?: string;
   /** @default 'agenttier/sandboxd-injector:dev' */
   injectorImage?: string;
+  /**
+   * How the controller starts sandbox pods (AGENTTIER_SANDBOX_POD_SECURITY): `baseline` needs sandbox
+   * namespaces that admit Pod Security baseline; `restricted` is weaker (docs/kubernetes.md). @default 'baseline'
+   */
+  sandboxPodSecurity?: 'baseline' | 'restricted';
   /** Prefix of the default templates' images (`<registry>/minimal-shell:<tag>`). @default 'agenttier' */
   templateRegistry?: string;
   /** @default 'dev' */
@@ -148,7 +153,7 @@ const downwardEnv = [
 function deployment(
   who: 'controller' | 'router',
   ns: string,
-  o: Required<Pick<InstallOpts, 'image' | 'injectorImage' | 'devAuth'>> & {
+  o: Required<Pick<InstallOpts, 'image' | 'injectorImage' | 'devAuth' | 'sandboxPodSecurity'>> & {
     replicas: number;
     sandboxNamespaces: string[];
     /** Router only: its data volume is this claim (else an emptyDir). */
@@ -169,7 +174,12 @@ function deployment(
   const hosted = { name: 'AGENTTIER_SANDBOX_NAMESPACES', value: o.sandboxNamespaces.join(',') };
   const env =
     who === 'controller'
-      ? [...downwardEnv, hosted, { name: 'AGENTTIER_INJECTOR_IMAGE', value: o.injectorImage }]
+      ? [
+          ...downwardEnv,
+          hosted,
+          { name: 'AGENTTIER_INJECTOR_IMAGE', value: o.injectorImage },
+          { name: 'AGENTTIER_SANDBOX_POD_SECURITY', value: o.sandboxPodSecurity },
+        ]
       : [
           ...downwardEnv,
           hosted,
@@ -258,6 +268,7 @@ export function renderInstallManifests(opts: InstallOpts = {}): Obj[] {
   const common = {
     image: opts.image ?? 'agenttier/controller:dev',
     injectorImage: opts.injectorImage ?? 'agenttier/sandboxd-injector:dev',
+    sandboxPodSecurity: opts.sandboxPodSecurity ?? 'baseline',
     devAuth: opts.devAuth ?? false,
   };
   const out: Obj[] = [];

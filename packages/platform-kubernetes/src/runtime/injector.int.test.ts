@@ -27,9 +27,66 @@ const SETUP = [
   'stat -c "%a %u %Y %N" /target/node/bin/node /target/sandboxd/sandboxd.mjs /target/sandboxd/link.mjs',
 ].join('\n');
 
+// Pod Security baseline: the injector runs as root without any capability (the bounding set emptied
+// before exec) and copies the token from a Secret volume as the kubelet makes it with fsGroup 1000
+// (root:1000, 0440) into a memory emptyDir set up the same way (root:1000, setgid, 0777).
+const TOKEN_SETUP = [
+  'set -eu',
+  'mkdir -p /agenttier/node/bin /agenttier/bin /agenttier/sandboxd',
+  'printf "#!/bin/sh\n" > /agenttier/node/bin/node && cp /agenttier/node/bin/node /agenttier/bin/tini',
+  'echo "// sandboxd" > /agenttier/sandboxd/sandboxd.mjs && chmod -R a+rX /agenttier',
+  'chmod 0755 /agenttier/node/bin/node /agenttier/bin/tini',
+  'mkdir -p /target /secret /copy && chmod 0777 /target && chgrp 1000 /copy && chmod 2777 /copy',
+  'printf s3cr3t-token-0123456789abcdef > /secret/token && chgrp 1000 /secret/token && chmod 0440 /secret/token',
+  'asroot() { setpriv --bounding-set=-all --inh-caps=-all "$@"; }',
+  // Without agenttier-launch in the bundle the baseline pod cannot start: say so.
+  'asroot sh /inject.sh /target --token /secret/token /copy/token 2>&1 && echo "no launch: copied" || echo "no launch: refused"',
+  'test ! -e /copy/token && echo "no copy without launch"',
+  'printf "#!/bin/sh\n" > /agenttier/sandboxd/agenttier-launch && chmod 0755 /agenttier/sandboxd/agenttier-launch',
+  // As uid 1000 it refuses to make a copy it could not make root-only.
+  'setpriv --reuid=1000 --regid=1000 --clear-groups sh /inject.sh /target --token /secret/token /copy/token 2>&1 || echo "uid 1000: refused"',
+  'rm -rf /target/* && asroot sh /inject.sh /target --token /secret/token /copy/token',
+  'asroot grep CapEff /proc/self/status | tr -d "\t"',
+  'stat -c "copy %a %u %g" /copy/token',
+  'setpriv --reuid=1000 --regid=1000 --groups=1000 cat /copy/token 2>/dev/null && echo "uid 1000: read" || echo "uid 1000: unreadable"',
+  'asroot cat /copy/token && echo',
+  'sh /inject.sh /target --token /secret/token 2>&1 || echo "bad arguments: refused"',
+].join('\n');
+
 describe('sandboxd-injector copy into a root-owned emptyDir as uid 1000', () => {
   afterAll(async () => {
-    await run('docker', ['-H', DOCKER_HOST, 'rm', '-f', NAME]).catch(() => undefined);
+    await run('docker', ['-H', DOCKER_HOST, 'rm', '-f', NAME, `${NAME}-token`]).catch(() => undefined);
+  });
+
+  it('baseline: as root without capabilities, copies the token root-only (0400) where uid 1000 cannot read it', async () => {
+    const { stdout } = await run('docker', [
+      '-H',
+      DOCKER_HOST,
+      'run',
+      '--name',
+      `${NAME}-token`,
+      '--network',
+      'none',
+      '-v',
+      `${SCRIPT}:/inject.sh:ro`,
+      'debian:bookworm-slim',
+      'sh',
+      '-c',
+      TOKEN_SETUP,
+    ]);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toContain('no launch: refused');
+    expect(stdout).toContain('the bundle has no agenttier-launch');
+    expect(lines).toContain('no copy without launch');
+    expect(stdout).toContain('--token must run as root');
+    expect(lines).toContain('uid 1000: refused');
+    expect(lines).toContain('sandboxd token copied to /copy/token (root, 0400)');
+    expect(lines).toContain('CapEff:0000000000000000');
+    // The copy is root's and 0400 (group 1000 from the setgid directory, with no permission).
+    expect(lines).toContain('copy 400 0 1000');
+    expect(lines).toContain('uid 1000: unreadable');
+    expect(lines).toContain('s3cr3t-token-0123456789abcdef');
+    expect(lines).toContain('bad arguments: refused');
   });
 
   it('copies sandboxd, Node and tini with modes, times and symlinks kept', async () => {

@@ -49,7 +49,7 @@ import { buildNetworkPolicy } from './network-policy.ts';
 import type { AccessMode } from './objects.ts';
 import { buildPvc, buildServiceAccount, buildTokenSecret } from './objects.ts';
 import { failedInit, observePod } from './observe-pod.ts';
-import type { HarnessExtras, PodScheduling } from './pod-builder.ts';
+import type { HarnessExtras, PodScheduling, SandboxPodSecurity } from './pod-builder.ts';
 import { buildPod } from './pod-builder.ts';
 import { credentialSecretProblem } from './credential-secrets.ts';
 
@@ -57,6 +57,11 @@ export interface KubernetesRuntimeOpts {
   kubeConfig: KubeConfig;
   /** Image whose entry copies sandboxd, Node and tini into the pod. */
   injectorImage: string;
+  /**
+   * How sandbox pods start: `baseline` (root first step, the namespace must admit Pod Security
+   * baseline) or `restricted` (uid 1000 throughout; weaker, see SandboxPodSecurity). @default 'baseline'
+   */
+  podSecurity?: SandboxPodSecurity;
   /** The router's pods: the only peers allowed to reach sandboxd. */
   router: RouterPeer;
   /** Template lookup for harness parts that EffectiveSandbox does not carry (tools, init scripts). */
@@ -247,6 +252,7 @@ export class KubernetesRuntime implements Runtime {
       effective,
       tokenSha256: tokenDigest(token),
       injectorImage: this.opts.injectorImage,
+      ...(this.opts.podSecurity ? { podSecurity: this.opts.podSecurity } : {}),
       harness: await this.harnessExtras(sandbox),
       ...(this.opts.scheduling ? { scheduling: this.opts.scheduling } : {}),
     });

@@ -55,23 +55,21 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.serviceAccountName).toBe('alpha-sa');
     expect(spec.securityContext).toMatchObject({
-      runAsNonRoot: true,
       runAsUser: 1000,
       fsGroup: 1000,
       seccompProfile: { type: 'RuntimeDefault' },
     });
+    // Pod Security baseline by default: the first step is root with four capabilities, and
+    // agenttier-launch drops to uid 1000 before sandboxd runs (pod-builder.test.ts has the details).
     const main = spec.containers.find((c) => c.name === 'sandbox')!;
     expect(main.securityContext).toMatchObject({
-      runAsNonRoot: true,
-      runAsUser: 1000,
+      runAsUser: 0,
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
+      capabilities: { drop: ['ALL'], add: ['SETUID', 'SETGID', 'SETPCAP', 'KILL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    expect(main.env).toEqual(
-      expect.arrayContaining([{ name: 'AGENTTIER_SANDBOXD_LISTEN', value: '0.0.0.0:7070' }]),
-    );
+    expect(main.command).toEqual(expect.arrayContaining(['--listen-tcp', '[::]:7070']));
     expect(main.ports?.[0]?.containerPort).toBe(7070);
     expect(spec.volumes?.find((v) => v.name === 'tmp')?.emptyDir?.medium).toBe('Memory');
     expect(spec.volumes?.find((v) => v.name === 'workspace')?.persistentVolumeClaim?.claimName).toBe(
@@ -405,5 +403,25 @@ describe('operator on the fake API server: sandbox lifecycle', () => {
     expect(refreshed.spec!.egress![0]!.ports?.map((p) => p.port)).toEqual([53, 53]);
     answer = [];
     expect(await refresher.refreshOnce()).toBe(0); // an empty answer never cuts the sandbox off
+  });
+});
+
+describe('operator on the fake API server: restricted sandbox pods (opt-in)', () => {
+  it('starts every container as uid 1000 with the token Secret mounted, and still goes Running', async () => {
+    const h = await startOperatorHarness({ podSecurity: 'restricted' });
+    h.autoKubelet(true);
+    try {
+      await h.createSandbox('rho');
+      const pod = await eventually(() => h.pod('rho'), 'the pod');
+      const main = pod.spec!.containers[0]!;
+      expect(main.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+      expect(main.command).not.toContain('--listen-tcp');
+      expect(pod.spec!.volumes!.find((v) => v.name === 'sandboxd-token')?.secret?.secretName).toBe(
+        'rho-sandboxd-token',
+      );
+      await eventually(() => phaseOf(h, 'rho', 'Running'), 'Running');
+    } finally {
+      await h.close();
+    }
   });
 });

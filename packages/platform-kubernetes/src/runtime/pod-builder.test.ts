@@ -36,22 +36,12 @@ const effective: EffectiveSandbox = {
 };
 
 describe('pod builder', () => {
-  it('runs sandboxd under tini from the injected emptyDir, with the token file, the onStart hook and the user env', () => {
+  it('runs sandboxd under tini from the injected emptyDir, with the onStart hook and the user env', () => {
     const pod = buildPod({ sandbox, effective, injectorImage: 'inj:1' });
     const c = pod.spec!.containers[0]!;
-    expect(c.command).toEqual([
-      '/opt/agenttier/bin/tini',
-      '-g',
-      '--',
-      '/opt/agenttier/node/bin/node',
-      '--disable-sigusr1',
-      '/opt/agenttier/sandboxd/sandboxd.mjs',
-    ]);
     const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
     expect(env).toMatchObject({
       FOO: 'bar',
-      AGENTTIER_SANDBOXD_LISTEN: '0.0.0.0:7070',
-      AGENTTIER_SANDBOXD_TOKEN_FILE: '/run/agenttier/token/token',
       AGENTTIER_ONSTART: 'echo hi',
       AGENTTIER_SHELL: '/bin/bash',
       HOME: '/workspace',
@@ -63,6 +53,151 @@ describe('pod builder', () => {
     expect(pod.metadata?.annotations?.['agenttier.io/created-by']).toBe('u@example.com');
     expect(pod.spec?.runtimeClassName).toBeUndefined();
     expect(pod.spec?.enableServiceLinks).toBe(false);
+  });
+
+  it('baseline (default): tini and agenttier-launch start as root with four capabilities, the port and token go to sandboxd as descriptors', () => {
+    const pod = buildPod({ sandbox, effective, injectorImage: 'inj:1' });
+    const c = pod.spec!.containers[0]!;
+    expect(c.command).toEqual([
+      '/opt/agenttier/bin/tini',
+      '-g',
+      '--',
+      '/opt/agenttier/sandboxd/agenttier-launch',
+      '--listen-tcp',
+      '[::]:7070',
+      '--uid',
+      '1000',
+      '--gid',
+      '1000',
+      '--token-file',
+      '/run/agenttier/token/token',
+      '--token-file-read-only',
+      '--',
+      '/opt/agenttier/node/bin/node',
+      '--disable-sigusr1',
+      '/opt/agenttier/sandboxd/sandboxd.mjs',
+    ]);
+    expect(c.securityContext).toEqual({
+      runAsNonRoot: false,
+      runAsUser: 0,
+      runAsGroup: 0,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ['ALL'], add: ['SETUID', 'SETGID', 'SETPCAP', 'KILL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    // sandboxd neither binds the port nor reads a token file itself: both come from the launcher.
+    const names = (c.env ?? []).map((e) => e.name);
+    expect(names).not.toContain('AGENTTIER_SANDBOXD_LISTEN');
+    expect(names).not.toContain('AGENTTIER_SANDBOXD_TOKEN_FILE');
+    expect(pod.spec?.securityContext).toEqual({
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  it('baseline: only the injector (root, no capability) mounts the token Secret; the sandbox gets a read-only memory copy', () => {
+    const pod = buildPod({ sandbox, effective, injectorImage: 'inj:1' });
+    const [inject] = pod.spec!.initContainers!;
+    expect(inject!.args).toEqual([
+      '/target',
+      '--token',
+      '/run/agenttier/token-secret/token',
+      '/run/agenttier/token/token',
+    ]);
+    expect(inject!.securityContext).toMatchObject({
+      runAsUser: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(inject!.securityContext?.capabilities?.add).toBeUndefined();
+    const volumes = Object.fromEntries(pod.spec!.volumes!.map((v) => [v.name, v]));
+    expect(volumes['sandboxd-token-secret']?.secret).toMatchObject({
+      secretName: 'sb1-sandboxd-token',
+      defaultMode: 0o400,
+    });
+    expect(volumes['sandboxd-token']?.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '1Mi' });
+    // No container but the injector mounts the Secret; the sandbox container mounts the copy read-only.
+    const all = [...pod.spec!.initContainers!, ...pod.spec!.containers];
+    for (const ctr of all) {
+      const secretMount = ctr.volumeMounts?.find((m) => m.name === 'sandboxd-token-secret');
+      expect(Boolean(secretMount)).toBe(ctr.name === 'sandboxd-inject');
+    }
+    const copy = pod.spec!.containers[0]!.volumeMounts!.find((m) => m.name === 'sandboxd-token');
+    expect(copy).toEqual({ name: 'sandboxd-token', mountPath: '/run/agenttier/token', readOnly: true });
+  });
+
+  it('baseline: stays within the Pod Security baseline profile (capabilities, privilege, host access, seccomp)', () => {
+    const pod = buildPod({
+      sandbox,
+      effective,
+      injectorImage: 'inj:1',
+      harness: { tools: [{ name: 'git' }], initScripts: ['true'] },
+    });
+    // The capabilities baseline allows to add (pod-security-admission's capabilities_baseline check).
+    const allowed = new Set([
+      'AUDIT_WRITE',
+      'CHOWN',
+      'DAC_OVERRIDE',
+      'FOWNER',
+      'FSETID',
+      'KILL',
+      'MKNOD',
+      'NET_BIND_SERVICE',
+      'SETFCAP',
+      'SETGID',
+      'SETPCAP',
+      'SETUID',
+      'SYS_CHROOT',
+    ]);
+    const spec = pod.spec!;
+    expect([spec.hostNetwork, spec.hostPID, spec.hostIPC].some(Boolean)).toBe(false);
+    expect(spec.volumes!.some((v) => v.hostPath)).toBe(false);
+    for (const ctr of [...spec.initContainers!, ...spec.containers]) {
+      const sc = ctr.securityContext!;
+      expect(sc.privileged).toBe(false);
+      expect(sc.allowPrivilegeEscalation).toBe(false);
+      expect(sc.seccompProfile?.type).toBe('RuntimeDefault');
+      for (const cap of sc.capabilities?.add ?? []) expect(allowed.has(cap)).toBe(true);
+      expect(ctr.ports?.some((p) => p.hostPort) ?? false).toBe(false);
+      // Only the injector and the sandbox's first step are root; the image's own init steps are not.
+      expect(sc.runAsUser).toBe(['sandboxd-inject', 'sandbox'].includes(ctr.name) ? 0 : 1000);
+    }
+  });
+
+  it('restricted (opt-in): uid 1000 from the first process, sandboxd binds its port and reads the mounted Secret', () => {
+    const pod = buildPod({ sandbox, effective, injectorImage: 'inj:1', podSecurity: 'restricted' });
+    const c = pod.spec!.containers[0]!;
+    expect(c.command).toEqual([
+      '/opt/agenttier/bin/tini',
+      '-g',
+      '--',
+      '/opt/agenttier/node/bin/node',
+      '--disable-sigusr1',
+      '/opt/agenttier/sandboxd/sandboxd.mjs',
+    ]);
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      AGENTTIER_SANDBOXD_LISTEN: '0.0.0.0:7070',
+      AGENTTIER_SANDBOXD_TOKEN_FILE: '/run/agenttier/token/token',
+    });
+    for (const ctr of [...pod.spec!.initContainers!, c])
+      expect(ctr.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        capabilities: { drop: ['ALL'] },
+      });
+    expect(c.securityContext?.capabilities?.add).toBeUndefined();
+    expect(pod.spec!.initContainers![0]!.args).toEqual(['/target']);
+    expect(pod.spec?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(pod.spec!.volumes!.find((v) => v.name === 'sandboxd-token')?.secret?.secretName).toBe(
+      'sb1-sandboxd-token',
+    );
   });
 
   it('adds tool verification and init scripts as init containers with the same lockdown', () => {
@@ -80,12 +215,16 @@ describe('pod builder', () => {
     expect(inits[1]!.command![2]).toContain("command -v 'git'");
     expect(inits[1]!.command![2]).toContain('claude --version');
     expect(inits[2]!.command).toEqual(['/bin/sh', '-c', 'set -e\npip install x\necho done']);
-    for (const i of inits)
+    for (const i of inits.slice(1))
       expect(i.securityContext).toMatchObject({
         runAsNonRoot: true,
         readOnlyRootFilesystem: true,
         capabilities: { drop: ['ALL'] },
       });
+    expect(inits[0]!.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(pod.spec?.runtimeClassName).toBe('gvisor');
   });
 

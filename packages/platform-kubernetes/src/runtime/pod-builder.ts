@@ -32,7 +32,12 @@ export const SANDBOXD_COMMAND = [
   `${AGENTTIER_DIR}/sandboxd/sandboxd.mjs`,
 ];
 export const SANDBOXD_PORT = 7070;
+/** The static first step (packages/sandboxd/src/native/launch.c), in the injected bundle. */
+export const LAUNCH_PATH = `${AGENTTIER_DIR}/sandboxd/agenttier-launch`;
+/** baseline: where the sandbox container finds the root-only token copy (a memory emptyDir, read-only). */
 export const TOKEN_DIR = '/run/agenttier/token';
+/** baseline: where only the injector (root) mounts the token Secret; restricted: unused. */
+export const TOKEN_SECRET_DIR = '/run/agenttier/token-secret';
 export const SANDBOX_UID = 1000;
 export const SANDBOX_CONTAINER = 'sandbox';
 /** The injector image's entry copies its /agenttier tree into this directory. */
@@ -51,6 +56,24 @@ export interface PodScheduling {
   priorityClassName?: string;
 }
 
+/**
+ * How the sandbox container starts (docs/kubernetes.md, "Pod security").
+ *
+ * - `baseline` (default; the namespace's Pod Security level must allow it): the container starts as
+ *   root holding only SETUID, SETGID, SETPCAP and KILL; tini (root, pid 1) runs agenttier-launch,
+ *   which binds sandboxd's port and reads its token as root, then drops to uid 1000 for good before
+ *   sandboxd (and so any code of the sandbox) runs. The token Secret is mounted only in the injector,
+ *   which copies it as root into a memory volume as a root-only file.
+ * - `restricted` (opt-in, for namespaces that enforce the restricted profile): everything runs as uid
+ *   1000 from the first process, the sandbox's code included. Weaker: that code can read the token,
+ *   kill sandboxd and listen on its port, and ptrace tini.
+ */
+export type SandboxPodSecurity = 'baseline' | 'restricted';
+export const SANDBOX_POD_SECURITY_LEVELS: readonly SandboxPodSecurity[] = ['baseline', 'restricted'];
+
+/** The only capabilities agenttier-launch needs (KILL: tini, root, passes the kubelet's SIGTERM on to uid 1000). */
+export const LAUNCH_CAPABILITIES = ['SETUID', 'SETGID', 'SETPCAP', 'KILL'];
+
 export interface PodBuildInput {
   sandbox: Sandbox;
   effective: EffectiveSandbox;
@@ -61,6 +84,8 @@ export interface PodBuildInput {
   tmpSize?: string;
   /** SHA-256 (hex) of the token this start's Secret holds (see tokenDigest). */
   tokenSha256?: string;
+  /** @default 'baseline' */
+  podSecurity?: SandboxPodSecurity;
 }
 
 /** DESIGN's locked-down container: uid 1000, read-only root, no capabilities, no escalation, seccomp. */
@@ -75,6 +100,44 @@ export function lockedDown(readOnlyRoot = true): V1SecurityContext {
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
   };
+}
+
+/**
+ * A root first step within Pod Security "baseline": uid 0, but no capability beyond `add`, no
+ * privilege escalation (no_new_privs), read-only root, seccomp RuntimeDefault.
+ */
+export function rootStep(add: string[] = []): V1SecurityContext {
+  return {
+    runAsNonRoot: false,
+    runAsUser: 0,
+    runAsGroup: 0,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ['ALL'], ...(add.length ? { add } : {}) },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** tini (pid 1) → agenttier-launch (root: binds the port, takes the token, drops to uid 1000) → sandboxd. */
+export function launchCommand(): string[] {
+  return [
+    SANDBOXD_COMMAND[0]!,
+    '-g',
+    '--',
+    LAUNCH_PATH,
+    '--listen-tcp',
+    `[::]:${SANDBOXD_PORT}`,
+    '--uid',
+    String(SANDBOX_UID),
+    '--gid',
+    String(SANDBOX_UID),
+    '--token-file',
+    `${TOKEN_DIR}/token`,
+    '--token-file-read-only',
+    '--',
+    ...SANDBOXD_COMMAND.slice(3),
+  ];
 }
 
 function shellQuote(s: string): string {
@@ -102,12 +165,14 @@ export function toolsVerifyScript(tools: NonNullable<HarnessExtras['tools']>): s
 }
 
 /**
- * The Pod of one sandbox. sandboxd (copied in by an init container from the injector image) is the
- * container's first process under tini, serving the router on a pod port with the per-sandbox token;
- * the image's own entrypoint is not used, so any image with a libc works.
+ * The Pod of one sandbox. sandboxd (copied in by an init container from the injector image) runs under
+ * tini, serving the router on a pod port with the per-sandbox token (baseline: through
+ * agenttier-launch, see SandboxPodSecurity); the image's own entrypoint is not used, so any image
+ * with a libc works.
  */
 export function buildPod(input: PodBuildInput): V1Pod {
   const { sandbox, effective } = input;
+  const baseline = (input.podSecurity ?? 'baseline') === 'baseline';
   const names = childNames(sandbox);
   const mount = effective.storage.mountPath;
   const labels = { ...childLabels(sandbox, effective.templateName), [LABEL_COMPONENT]: 'sandbox' };
@@ -128,9 +193,21 @@ export function buildPod(input: PodBuildInput): V1Pod {
       name: 'sandboxd-inject',
       image: input.injectorImage,
       imagePullPolicy: 'IfNotPresent',
-      args: [INJECTOR_TARGET],
-      volumeMounts: [{ name: 'agenttier', mountPath: INJECTOR_TARGET }],
-      securityContext: lockedDown(),
+      // baseline: as root (no capability) it also copies the token into a root-only file; the sandbox
+      // container never mounts the Secret (kubelet makes a Secret volume group-readable for fsGroup).
+      args: baseline
+        ? [INJECTOR_TARGET, '--token', `${TOKEN_SECRET_DIR}/token`, `${TOKEN_DIR}/token`]
+        : [INJECTOR_TARGET],
+      volumeMounts: [
+        { name: 'agenttier', mountPath: INJECTOR_TARGET },
+        ...(baseline
+          ? [
+              { name: 'sandboxd-token-secret', mountPath: TOKEN_SECRET_DIR, readOnly: true },
+              { name: 'sandboxd-token', mountPath: TOKEN_DIR },
+            ]
+          : []),
+      ],
+      securityContext: baseline ? rootStep() : lockedDown(),
       resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
     },
   ];
@@ -172,14 +249,19 @@ export function buildPod(input: PodBuildInput): V1Pod {
     name: SANDBOX_CONTAINER,
     image: effective.image,
     imagePullPolicy: effective.pullPolicy,
-    command: SANDBOXD_COMMAND,
+    command: baseline ? launchCommand() : SANDBOXD_COMMAND,
     workingDir: effective.workingDir,
     ...(credentials.envFrom.length ? { envFrom: credentials.envFrom } : {}),
     env: [
       ...baseEnv,
       ...userEnv,
-      { name: 'AGENTTIER_SANDBOXD_LISTEN', value: `0.0.0.0:${SANDBOXD_PORT}` },
-      { name: 'AGENTTIER_SANDBOXD_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
+      // baseline: agenttier-launch hands sandboxd its port and token as descriptors instead.
+      ...(baseline
+        ? []
+        : [
+            { name: 'AGENTTIER_SANDBOXD_LISTEN', value: `0.0.0.0:${SANDBOXD_PORT}` },
+            { name: 'AGENTTIER_SANDBOXD_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
+          ]),
       { name: 'AGENTTIER_SANDBOXD_ROOTS', value: `${mount}:/tmp` },
       { name: 'AGENTTIER_SANDBOXD_CWD', value: effective.workingDir },
       { name: 'AGENTTIER_SHELL', value: effective.shell },
@@ -194,7 +276,7 @@ export function buildPod(input: PodBuildInput): V1Pod {
       timeoutSeconds: 1,
     },
     resources: { limits, ...(Object.keys(requests).length ? { requests } : {}) },
-    securityContext: lockedDown(),
+    securityContext: baseline ? rootStep(LAUNCH_CAPABILITIES) : lockedDown(),
     volumeMounts: [
       workspaceMount,
       tmpMount,
@@ -208,10 +290,29 @@ export function buildPod(input: PodBuildInput): V1Pod {
     { name: 'workspace', persistentVolumeClaim: { claimName: names.pvc } },
     { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: input.tmpSize ?? '256Mi' } },
     { name: 'agenttier', emptyDir: { sizeLimit: '512Mi' } },
-    {
-      name: 'sandboxd-token',
-      secret: { secretName: names.tokenSecret, items: [{ key: 'token', path: 'token' }], defaultMode: 0o440 },
-    },
+    ...(baseline
+      ? [
+          {
+            name: 'sandboxd-token-secret',
+            secret: {
+              secretName: names.tokenSecret,
+              items: [{ key: 'token', path: 'token' }],
+              defaultMode: 0o400,
+            },
+          },
+          // Filled after the kubelet set the volume up, so fsGroup never touches the copy: root's, 0400.
+          { name: 'sandboxd-token', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        ]
+      : [
+          {
+            name: 'sandboxd-token',
+            secret: {
+              secretName: names.tokenSecret,
+              items: [{ key: 'token', path: 'token' }],
+              defaultMode: 0o440,
+            },
+          },
+        ]),
     ...credentials.volumes,
   ];
 
@@ -241,7 +342,8 @@ export function buildPod(input: PodBuildInput): V1Pod {
       terminationGracePeriodSeconds: 10,
       ...(effective.runtimeClass ? { runtimeClassName: effective.runtimeClass } : {}),
       securityContext: {
-        runAsNonRoot: true,
+        // baseline: the injector and the sandbox container override this to start as root.
+        ...(baseline ? {} : { runAsNonRoot: true }),
         runAsUser: SANDBOX_UID,
         runAsGroup: SANDBOX_UID,
         // The workspace volume becomes group-writable for uid 1000 without a root init container.

@@ -14,21 +14,37 @@
  *   3. empties the capability bounding set, drops to the sandbox user for good (supplementary groups,
  *      gid, uid: every capability is gone) and executes COMMAND, which is sandboxd (or the fallback when its Node cannot run).
  *
- *   agenttier-launch --socket PATH --uid N --gid N [--token-file PATH] -- COMMAND [ARG...]
+ *   agenttier-launch (--socket PATH | --listen-tcp HOST:PORT) --uid N --gid N
+ *                    [--token-file PATH [--token-file-read-only]] -- COMMAND [ARG...]
  *
  * COMMAND finds the descriptors in AGENTTIER_SANDBOXD_LISTEN_FD and AGENTTIER_SANDBOXD_TOKEN_FD.
- * Started as anything but root it changes nothing and executes COMMAND as it is (sandboxd then binds its
- * socket itself, as before).
+ * Started as anything but root with --socket it changes nothing and executes COMMAND as it is (sandboxd
+ * then binds its socket itself, as before).
+ *
+ * Kubernetes (--listen-tcp): the pod's sandbox container starts the same way, under tini as root, and
+ * this binds sandboxd's TCP port as root instead of a socket: a listening socket owned by root cannot
+ * be joined with SO_REUSEPORT by another uid, and while it lives nobody else can bind the port. HOST
+ * `[::]` listens on IPv4 and IPv6 (IPV6_V6ONLY off; 0.0.0.0 where the kernel has no IPv6), so the port
+ * is taken on both families. The token file is a root-only copy the pod's init container made in a
+ * memory volume mounted read-only here: with --token-file-read-only a removal refused with EROFS is
+ * tolerated (the file stays, root's, mode 0400). A root child without capabilities keeps the port
+ * bound until the container ends (hold_listener). Every failure in this mode is fatal (exit 126): there
+ * is no engine exec to fall back to, and a pod without its sandboxd ends and is reported.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,7 +59,8 @@ static int fail(const char *what) {
 }
 
 static int usage(void) {
-  fputs("usage: agenttier-launch --socket PATH --uid N --gid N [--token-file PATH] -- COMMAND [ARG...]\n",
+  fputs("usage: agenttier-launch (--socket PATH | --listen-tcp HOST:PORT) --uid N --gid N\n"
+        "                        [--token-file PATH [--token-file-read-only]] -- COMMAND [ARG...]\n",
         stderr);
   return 2;
 }
@@ -56,8 +73,11 @@ static int move_fd(int fd, int target) {
   return 0;
 }
 
-/* Reads the token file (root's, never followed), removes it and puts the token on TOKEN_FD. */
-static int hand_over_token(const char *path) {
+/*
+ * Reads the token file (root's, never followed), removes it and puts the token on TOKEN_FD. With
+ * `read_only_ok`, a file on a read-only mount (EROFS) stays where it is.
+ */
+static int hand_over_token(const char *path, int read_only_ok) {
   char token[4096];
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return fail(path);
@@ -69,7 +89,7 @@ static int hand_over_token(const char *path) {
   }
   ssize_t n = read(fd, token, sizeof token);
   close(fd);
-  if (unlink(path) != 0) return fail("remove the token file");
+  if (unlink(path) != 0 && !(read_only_ok && errno == EROFS)) return fail("remove the token file");
   if (n <= 0 || n == (ssize_t)sizeof token) {
     errno = EINVAL;
     return fail("token file");
@@ -126,21 +146,136 @@ static int bind_socket(const char *path) {
   return 0;
 }
 
+/* Puts a listening socket on LISTEN_FD and says so in the environment. */
+static int hand_over_listener(int s) {
+  if (listen(s, 511) != 0 || move_fd(s, LISTEN_FD) != 0) {
+    close(s);
+    return fail("listen");
+  }
+  if (setenv("AGENTTIER_SANDBOXD_LISTEN_FD", "3", 1) != 0) return fail("environment");
+  return 0;
+}
+
+/*
+ * Binds HOST:PORT (an IPv4 literal, or [IPv6]) as root on descriptor LISTEN_FD. `[::]` also takes the
+ * IPv4 port (IPV6_V6ONLY off), and falls back to 0.0.0.0 where the kernel has no IPv6. 0 on success.
+ */
+static int bind_tcp(const char *spec) {
+  char host[64];
+  const char *colon = strrchr(spec, ':');
+  if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof host) {
+    errno = EINVAL;
+    return fail("--listen-tcp must be HOST:PORT");
+  }
+  memcpy(host, spec, (size_t)(colon - spec));
+  host[colon - spec] = 0;
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (*end != 0 || end == colon + 1 || port < 0 || port > 65535) { // 0: the kernel picks (tests)
+    errno = EINVAL;
+    return fail("--listen-tcp: bad port");
+  }
+  int v6 = host[0] == '[';
+  if (v6) {
+    size_t n = strlen(host);
+    if (n < 3 || host[n - 1] != ']') {
+      errno = EINVAL;
+      return fail("--listen-tcp: bad [IPv6] host");
+    }
+    memmove(host, host + 1, n - 2);
+    host[n - 2] = 0;
+  }
+  int s = -1;
+  if (v6) {
+    struct sockaddr_in6 a6;
+    memset(&a6, 0, sizeof a6);
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, host, &a6.sin6_addr) != 1) {
+      errno = EINVAL;
+      return fail("--listen-tcp: bad IPv6 address");
+    }
+    s = socket(AF_INET6, SOCK_STREAM, 0);
+    if (s >= 0) {
+      int off = 0;
+      if (setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) != 0 ||
+          bind(s, (struct sockaddr *)&a6, sizeof a6) != 0) {
+        int e = errno;
+        close(s);
+        errno = e;
+        return fail(spec);
+      }
+      return hand_over_listener(s);
+    }
+    if (errno != EAFNOSUPPORT || !IN6_IS_ADDR_UNSPECIFIED(&a6.sin6_addr)) return fail("socket");
+    strcpy(host, "0.0.0.0"); // no IPv6 in this kernel: the IPv4 wildcard is all there is
+  }
+  struct sockaddr_in a4;
+  memset(&a4, 0, sizeof a4);
+  a4.sin_family = AF_INET;
+  a4.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, host, &a4.sin_addr) != 1) {
+    errno = EINVAL;
+    return fail("--listen-tcp: bad IPv4 address");
+  }
+  s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) return fail("socket");
+  if (bind(s, (struct sockaddr *)&a4, sizeof a4) != 0) {
+    int e = errno;
+    close(s);
+    errno = e;
+    return fail(spec);
+  }
+  return hand_over_listener(s);
+}
+
+/*
+ * Forks a process that keeps the listening port open for as long as the container lives: root's, every
+ * capability dropped, holding nothing but LISTEN_FD, waiting for the end. When sandboxd dies (killed
+ * by code in the sandbox, say), the port is not free for a moment before the container's init exits
+ * and the kernel kills every process left: it stays bound by a process the sandbox user can neither
+ * signal, ptrace nor read, so nothing of the sandbox ever listens on it. It is sandboxd's child, in
+ * its process group: the kubelet's SIGTERM, which tini passes to the group, ends it too.
+ */
+static int hold_listener(void) {
+  pid_t pid = fork();
+  if (pid < 0) return fail("fork the port holder");
+  if (pid > 0) return 0;
+  for (int fd = 0; fd < 1024; fd++)
+    if (fd != LISTEN_FD) close(fd);
+  prctl(PR_SET_NAME, "sandboxd-port", 0, 0, 0);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  for (int cap = 0; cap <= 63; cap++) prctl(PR_CAPBSET_DROP, cap);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  syscall(SYS_capset, &hdr, data);
+  for (;;) pause();
+}
+
 int main(int argc, char **argv) {
-  const char *socket_path = NULL, *token_file = NULL;
+  const char *socket_path = NULL, *tcp = NULL, *token_file = NULL;
   long uid = -1, gid = -1;
+  int token_read_only = 0;
   int i = 1;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) socket_path = argv[++i];
+    else if (strcmp(argv[i], "--listen-tcp") == 0 && i + 1 < argc) tcp = argv[++i];
+    else if (strcmp(argv[i], "--token-file-read-only") == 0) token_read_only = 1;
     else if (strcmp(argv[i], "--uid") == 0 && i + 1 < argc) uid = strtol(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--gid") == 0 && i + 1 < argc) gid = strtol(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc) token_file = argv[++i];
     else if (strcmp(argv[i], "--") == 0) { i++; break; }
     else return usage();
   }
-  if (i >= argc || !socket_path || uid <= 0 || gid <= 0) return usage();
+  if (i >= argc || !socket_path == !tcp || uid <= 0 || gid <= 0 || (token_read_only && !token_file))
+    return usage();
   char **cmd = argv + i;
 
+  if (tcp && geteuid() != 0) {
+    errno = EPERM;
+    return fail("--listen-tcp needs to start as root (the pod's securityContext runs it as another user)");
+  }
   if (geteuid() != 0) {
     execvp(cmd[0], cmd);
     return fail(cmd[0]);
@@ -151,11 +286,16 @@ int main(int argc, char **argv) {
 
   // 1. The token, through a pipe (it is far smaller than a pipe's buffer). The file is gone before any
   // code of the sandbox runs; without it sandboxd has no token and does not serve (engine exec then).
-  if (token_file && hand_over_token(token_file) != 0)
+  if (token_file && hand_over_token(token_file, token_read_only) != 0) {
+    if (tcp) return 126;
     fprintf(stderr, "agenttier-launch: WARNING: no token for sandboxd\n");
+  }
 
   // 2. The socket, in a directory only root may change. Without it sandboxd binds its socket itself.
-  if (bind_socket(socket_path) != 0)
+  // Or the TCP port (Kubernetes), as root; without it there is no sandboxd to reach, so stop here.
+  if (tcp) {
+    if (bind_tcp(tcp) != 0 || hold_listener() != 0) return 126;
+  } else if (bind_socket(socket_path) != 0)
     fprintf(stderr, "agenttier-launch: WARNING: sandboxd binds its own socket, which the sandbox can replace\n");
 
   // 3. The sandbox user, for good. First empty the bounding set (CAP_SETPCAP), so nothing started from

@@ -35,6 +35,11 @@ export const controllerCommand = {
         'image that puts sandboxd into every sandbox pod (default AGENTTIER_INJECTOR_IMAGE or agenttier/sandboxd-injector:dev)',
     },
     {
+      flags: '--sandbox-pod-security <level>',
+      description:
+        "baseline: a root first step keeps sandboxd out of the sandbox code's reach (the namespace must admit Pod Security baseline); restricted: uid 1000 throughout, weaker (default AGENTTIER_SANDBOX_POD_SECURITY or baseline)",
+    },
+    {
       flags: '--no-leader-elect',
       description: 'reconcile at once, without taking the Lease (one replica only)',
     },
@@ -102,6 +107,12 @@ export const installCommand = {
       flags: '--injector-image <image>',
       description: 'sandboxd injector image',
       default: 'agenttier/sandboxd-injector:dev',
+    },
+    {
+      flags: '--sandbox-pod-security <level>',
+      description:
+        "how sandbox pods start: baseline (the sandbox namespaces must admit Pod Security baseline) or restricted (weaker: sandbox code shares sandboxd's uid)",
+      default: 'baseline',
     },
     {
       flags: '--template-registry <prefix>',

@@ -113,6 +113,10 @@ const controller: Handler = async (client, { opts }) => {
   const injectorImage = str(opts.injectorImage);
   const identity = str(opts.identity);
   const logLevel = str(opts.logLevel);
+  const podSecurityFlag = str(opts.sandboxPodSecurity);
+  if (podSecurityFlag !== undefined && !['baseline', 'restricted'].includes(podSecurityFlag))
+    throw new UsageError(`--sandbox-pod-security expects baseline or restricted, got "${podSecurityFlag}"`);
+  const podSecurity = podSecurityFlag as 'baseline' | 'restricted' | undefined;
   let proc: Operator.ControllerProcess;
   try {
     const kubeConfig = await connect(op, client, opts, `${op.CONTROLLER_COMPONENT}/0.1.0`, true);
@@ -124,6 +128,7 @@ const controller: Handler = async (client, { opts }) => {
       metricsPort,
       leaderElection: opts.leaderElect !== false,
       ...(injectorImage ? { injectorImage } : {}),
+      ...(podSecurity ? { podSecurity } : {}),
       ...(identity ? { identity } : {}),
       ...(logLevel ? { logLevel } : {}),
     });
@@ -241,8 +246,14 @@ const install: Handler = async (client, { opts }) => {
       `--router-replicas ${routerReplicas} needs --no-router-persistence: the router keeps agent-mode invoke records on its own ReadWriteOnce volume`,
     );
   }
+  const sandboxPodSecurity = str(opts.sandboxPodSecurity) ?? 'baseline';
+  if (sandboxPodSecurity !== 'baseline' && sandboxPodSecurity !== 'restricted')
+    throw new UsageError(
+      `--sandbox-pod-security expects baseline or restricted, got "${sandboxPodSecurity}"`,
+    );
   const objects = op.renderInstallManifests({
     namespace,
+    sandboxPodSecurity,
     image: str(opts.image) ?? 'agenttier/controller:dev',
     injectorImage: str(opts.injectorImage) ?? 'agenttier/sandboxd-injector:dev',
     templateRegistry: str(opts.templateRegistry) ?? 'agenttier',
