@@ -4,6 +4,11 @@
 #
 #   engine-namespace.sh <host data root> <empty host directory> <engine path> -- <command...>
 #
+# Env: ENGINE_NS_FILE_COPIES  "<host file>=<path under the engine path> ...": in the namespace, each
+#      host file is covered by a bind of its copy on the engine's filesystem. For binaries the engine
+#      binds into containers by their host path (Podman's catatonit for --init): the mount's root then
+#      names the copy's path inside the engine's filesystem, not the host's.
+#
 # It gives the engine a root of its own: a small tmpfs (mounted on the empty host directory) holding
 # a bind of every top-level entry of the host's / plus <engine path> (e.g. /engine), a bind of the
 # engine's data filesystem (a loop-mounted ext4 image, mounted on the host at <host data root>),
@@ -69,6 +74,12 @@ done
 # The recursive bind of the directory holding NEW_ROOT copied the new root's tmpfs into itself.
 nested=$NEW_ROOT$NEW_ROOT
 while mountpoint -q "$nested"; do umount -l "$nested"; done
+for pair in ${ENGINE_NS_FILE_COPIES:-}; do
+  host_file=$(readlink -f "${pair%%=*}")
+  copy=$NEW_ROOT/${ENGINE_PATH#/}/${pair#*=}
+  [ -f "$host_file" ] && [ -f "$copy" ] || die "ENGINE_NS_FILE_COPIES: $pair: both files must exist"
+  mount --bind "$copy" "$NEW_ROOT$host_file"
+done
 
 # 4. Switch roots; the old one (the host's whole tree as this namespace copied it) goes away here.
 cd "$NEW_ROOT"

@@ -48,73 +48,12 @@ dockerd_pid() { # pid of our private dockerd, if it is running
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q dockerd "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
 }
 
-# --- the own-fs layout: an ext4 image loop-mounted at the data root --------------------------------
-
-# The image file backing the data root mount, if the data root is a loop mount.
-mounted_image() {
-  local dev
-  dev=$(findmnt -n -o SOURCE --mountpoint "$DATA_ROOT" 2>/dev/null) || return 1
-  case "$dev" in /dev/loop*) losetup -n -O BACK-FILE "$dev" 2>/dev/null | sed 's/ *(deleted)$//' ;; *) return 1 ;; esac
-}
-
-# A data root with an engine's files in it, not on its own image: the old layout.
-old_layout_data() {
-  [ ! -e "$IMAGE" ] && [ -d "$DATA_ROOT" ] && [ -n "$(ls -A "$DATA_ROOT" 2>/dev/null)" ]
-}
-
-make_image() {
-  local size
-  size=${AGENTTIER_ENGINE_IMAGE_SIZE:-$(df -B1 --output=size "$(dirname "$IMAGE")" | tail -1 | tr -d ' ')}
-  echo "engine: making the engine's filesystem: $IMAGE (ext4, sparse, $size bytes)" >&2
-  local tmp=$IMAGE.tmp-$$
-  truncate -s "$size" "$tmp"
-  # -m 0: no blocks reserved for root (everything here is root's); lazy init: made in a second.
-  mkfs.ext4 -q -F -m 0 -L agenttier-engine -E lazy_itable_init=1,lazy_journal_init=1 "$tmp"
-  mv "$tmp" "$IMAGE"
-}
-
-# Mounts the image at the data root (once; again after a reboot) and makes it a shared mount.
-mount_image() {
-  local have dev
-  mkdir -p "$DATA_ROOT"
-  if have=$(mounted_image); then
-    [ "$have" = "$(readlink -f "$IMAGE")" ] || {
-      echo "engine: $DATA_ROOT is a loop mount of $have, not of $IMAGE" >&2
-      exit 1
-    }
-  else
-    [ -z "$(ls -A "$DATA_ROOT")" ] || {
-      echo "engine: $DATA_ROOT is not empty and $IMAGE is not mounted there: refusing to hide its files (move them, or see 'bash scripts/engine.sh migrate')" >&2
-      exit 1
-    }
-    # discard: blocks the engine frees go back to the host (holes punched in the sparse image). The
-    # loop device mount(8) attaches goes away with the last unmount.
-    mount -t ext4 -o loop,noatime,discard "$IMAGE" "$DATA_ROOT"
-    # Direct I/O: without it every block is cached twice (the engine's files and the image file).
-    dev=$(findmnt -n -o SOURCE --mountpoint "$DATA_ROOT")
-    losetup --direct-io=on "$dev" || echo "engine: note: no direct I/O on $dev" >&2
-  fi
-  mount --make-shared "$DATA_ROOT"
-}
-
-# Mounts the host makes later (loop workspaces under the data dir) must reach the engine's
-# namespace, which receives them only from shared mounts. The host's / is shared on systemd
-# machines; make it so where it is not (containers, VMs without systemd). Only / itself: a data dir
-# on another private mount needs `mount --make-shared <that mount>` (docs/development.md).
-share_host_root() {
-  if [ "$(findmnt -n -o PROPAGATION --mountpoint /)" = private ]; then
-    echo "engine: the host's / is a private mount; making it shared (mount --make-shared /, as systemd does at boot) so the engine's namespace receives later mounts" >&2
-    mount --make-shared /
-  fi
-}
-
-loop_unavailable() { # why loop devices cannot be used here, or nothing
-  [ -e /dev/loop-control ] || {
-    echo "no /dev/loop-control"
-    return
-  }
-  losetup -f >/dev/null 2>&1 || echo "no free loop device (losetup -f)"
-}
+# The own-fs layout's helpers (mounted_image, old_layout_data, make_image, mount_image, ...).
+IMAGE_SIZE=${AGENTTIER_ENGINE_IMAGE_SIZE:-}
+FS_LOG=engine
+MIGRATE_HINT="move them, or see 'bash scripts/engine.sh migrate'"
+# shellcheck source=engine-fs.sh
+. "$HERE/engine-fs.sh"
 
 if [ "${1:-}" = stop ]; then
   if pid=$(dockerd_pid); then

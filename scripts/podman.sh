@@ -17,6 +17,14 @@
 #      AGENTTIER_ENGINE_DIR        default /run/agenttier
 #      AGENTTIER_PODMAN_DIR        config, pid file, log, runroot (default $AGENTTIER_ENGINE_DIR/podman)
 #      AGENTTIER_PODMAN_DATA_ROOT  image and volume storage (default /var/lib/agenttier/podman)
+#      AGENTTIER_PODMAN_LAYOUT     own-fs | shared-fs | auto (default auto: own-fs unless the data root
+#                                  already holds the old layout or loop devices are missing). own-fs: the
+#                                  storage is an ext4 image loop-mounted at the data root and the service
+#                                  runs in a mount namespace of its own that sees it at /engine, as
+#                                  scripts/engine.sh does for dockerd (a sandbox's mountinfo names no host
+#                                  path; docs/security.md)
+#      AGENTTIER_PODMAN_IMAGE      the own-fs image file (default $AGENTTIER_PODMAN_DATA_ROOT.img)
+#      AGENTTIER_PODMAN_IMAGE_SIZE its size when made (default: the size of the disk it is on; sparse)
 #      AGENTTIER_DOCKER_HOST       engine the images come from (default unix:///run/agenttier/docker.sock)
 #      IMAGES="minimal-shell"      images to load (space or comma separated; default: the built-in
 #                                  templates' minimal-shell, general-coding and langgraph-agent)
@@ -33,6 +41,14 @@ STATE=${AGENTTIER_PODMAN_DIR:-$ENGINE_DIR/podman}
 DATA_ROOT=${AGENTTIER_PODMAN_DATA_ROOT:-/var/lib/agenttier/podman}
 SOURCE=${AGENTTIER_DOCKER_HOST:-unix:///run/agenttier/docker.sock}
 PIDFILE=$STATE/service.pid
+LAYOUT=${AGENTTIER_PODMAN_LAYOUT:-auto}
+IMAGE=${AGENTTIER_PODMAN_IMAGE:-$DATA_ROOT.img}
+IMAGE_SIZE=${AGENTTIER_PODMAN_IMAGE_SIZE:-}
+ENGINE_PATH=${AGENTTIER_ENGINE_PATH:-/engine}
+FS_LOG=podman
+MIGRATE_HINT="its images come from Docker: 'bash scripts/podman.sh purge' starts afresh; copy out any volume you keep first"
+# shellcheck source=engine-fs.sh
+. "$ROOT/scripts/engine-fs.sh"
 LOG=$STATE/service.log
 export CONTAINERS_CONF=$STATE/containers.conf
 export CONTAINERS_STORAGE_CONF=$STATE/storage.conf
@@ -81,11 +97,16 @@ case "${1:-}" in
     ;;
   purge)
     stop_service
-    if command -v podman >/dev/null && [ -f "$CONTAINERS_STORAGE_CONF" ]; then
+    if mounted_image >/dev/null; then
+      # own-fs: the storage is the image; its loop device goes with the last unmount.
+      umount "$DATA_ROOT"
+      mountpoint -q "$STATE/runroot" && umount "$STATE/runroot"
+    elif command -v podman >/dev/null && [ -f "$CONTAINERS_STORAGE_CONF" ]; then
       # Removes containers, images and volumes of the private storage only (the env points there).
       podman system reset --force >/dev/null 2>&1 || true
     fi
     rm -rf "$STATE" "$DATA_ROOT"
+    rm -f "$IMAGE"
     log "purged $STATE and $DATA_ROOT"
     exit 0
     ;;
@@ -108,13 +129,44 @@ if ! command -v podman >/dev/null || [ ! -x /usr/libexec/podman/catatonit ]; the
 fi
 [ -x /usr/libexec/podman/catatonit ] || die "/usr/libexec/podman/catatonit is missing: sandboxes run with --init"
 
+# --- layout --------------------------------------------------------------------------------------
+case "$LAYOUT" in auto | own-fs | shared-fs) ;; *) die "AGENTTIER_PODMAN_LAYOUT must be auto, own-fs or shared-fs (got '$LAYOUT')" ;; esac
+if [ "$LAYOUT" = auto ]; then
+  if old_layout_data; then
+    LAYOUT=shared-fs
+    log "WARNING: $DATA_ROOT holds storage of the old layout: sandboxes' /proc/self/mountinfo names it. It keeps working as it is; to start afresh in a filesystem of its own: $MIGRATE_HINT"
+  elif [ ! -e "$IMAGE" ] && why=$(loop_unavailable) && [ -n "$why" ]; then
+    LAYOUT=shared-fs
+    log "WARNING: $why: the storage is a plain directory and sandboxes' /proc/self/mountinfo names it"
+  else
+    LAYOUT=own-fs
+  fi
+fi
+init_path=/usr/libexec/podman/catatonit
+if [ "$LAYOUT" = own-fs ]; then
+  [ -e "$IMAGE" ] || make_image
+  share_host_root
+  mount_image
+  # --init binds the init binary into the container: a copy on the storage's own filesystem names
+  # nothing of the host (from the host's /usr its mount root is /usr/libexec/podman/catatonit).
+  mkdir -p "$DATA_ROOT/agenttier"
+  install -m 0755 /usr/libexec/podman/catatonit "$DATA_ROOT/agenttier/catatonit"
+  init_path=$ENGINE_PATH/agenttier/catatonit
+  graphroot=$ENGINE_PATH/storage
+  # The storage is where only the service's namespace sees it: this script talks to the service.
+  pm() { podman --remote --url "unix://$SOCK" "$@"; }
+else
+  graphroot=$DATA_ROOT/storage
+  pm() { podman "$@"; }
+fi
+
 # --- configuration -------------------------------------------------------------------------------
 mkdir -p "$STATE/tmp" "$STATE/networks" "$DATA_ROOT"
 cat >"$CONTAINERS_STORAGE_CONF" <<EOF
 # Written by scripts/podman.sh: storage private to AgentTier's podman service.
 [storage]
 driver = "overlay"
-graphroot = "$DATA_ROOT/storage"
+graphroot = "$graphroot"
 runroot = "$STATE/runroot"
 EOF
 
@@ -131,7 +183,7 @@ write_containers_conf() {
   cat >"$CONTAINERS_CONF" <<EOF
 # Written by scripts/podman.sh: AgentTier's private podman service (root, no systemd needed).
 [containers]
-init_path = "/usr/libexec/podman/catatonit"
+init_path = "$init_path"
 ${ulimits_line}
 
 [engine]
@@ -155,7 +207,18 @@ start_service() {
   # setsid: the service outlives this script and the caller's process group (npm, CI job control).
   # cd /: it must not keep the caller's directory (a CI clone deleted later left conmon failing
   # every create with "Failed to get working directory").
-  (cd / && exec setsid nohup podman system service --time=0 "unix://$SOCK" </dev/null >>"$LOG" 2>&1 9>&-) &
+  local launcher=()
+  if [ "$LAYOUT" = own-fs ]; then
+    mkdir -p "$STATE/engine-root" "$STATE/runroot"
+    # Each container's hosts, hostname, resolv.conf and .containerenv are binds from the runroot: on a
+    # filesystem of its own their mount roots name only paths inside it. A tmpfs, as /run is: volatile
+    # across reboots, kept across service restarts (containers outlive them).
+    mountpoint -q "$STATE/runroot" || mount -t tmpfs -o mode=0700,size=256m agenttier-podman-run "$STATE/runroot"
+    # A mount namespace and root of its own, with the storage at $ENGINE_PATH (the launcher execs podman).
+    launcher=(env "ENGINE_NS_FILE_COPIES=/usr/libexec/podman/catatonit=agenttier/catatonit"
+      unshare --mount --propagation unchanged -- bash "$ROOT/scripts/engine-namespace.sh" "$DATA_ROOT" "$STATE/engine-root" "$ENGINE_PATH" --)
+  fi
+  (cd / && exec setsid nohup "${launcher[@]}" podman system service --time=0 "unix://$SOCK" </dev/null >>"$LOG" 2>&1 9>&-) &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 60); do
     if answers; then return 0; fi
@@ -187,6 +250,17 @@ else
   log "ready: $(curl -fsS --unix-socket "$SOCK" http://podman/version | grep -o '"Version":"[^"]*"' | head -1)"
 fi
 
+# Docker-API clients (the local platform) learn where the service's storage is on this host from a
+# volume's label: Podman's API has no daemon labels (scripts/engine.sh labels dockerd instead).
+if [ "$LAYOUT" = own-fs ]; then
+  marker=agenttier-host-data-root
+  want=$DATA_ROOT/storage
+  if [ "$(pm volume inspect --format '{{index .Labels "agenttier.io/host-data-root"}}' "$marker" 2>/dev/null)" != "$want" ]; then
+    pm volume rm -f "$marker" >/dev/null 2>&1 || true
+    pm volume create --label "agenttier.io/host-data-root=$want" "$marker" >/dev/null
+  fi
+fi
+
 # --- images --------------------------------------------------------------------------------------
 # Default: the images of the built-in templates (packages/core/src/builtin-templates.ts); the
 # Kubernetes-only images under images/ (controller, sandboxd-injector) have no use here.
@@ -203,7 +277,7 @@ for name in "${wanted[@]}"; do
   ref="agenttier/$name:dev"
   src=$(docker -H "$SOURCE" image inspect --format '{{.Id}}' "$ref" 2>/dev/null) ||
     die "$ref is not in $SOURCE; build it with scripts/images.sh"
-  have=$(podman image inspect --format '{{.Id}}' "$ref" 2>/dev/null || true)
+  have=$(pm image inspect --format '{{.Id}}' "$ref" 2>/dev/null || true)
   if [ "sha256:$have" = "$src" ]; then
     log "$ref up to date (${src:7:12})"
   else
@@ -213,9 +287,9 @@ done
 if [ ${#stale[@]} -gt 0 ]; then
   log "loading ${stale[*]} from $SOURCE"
   start=$SECONDS
-  docker -H "$SOURCE" save "${stale[@]}" | podman load -q >/dev/null
+  docker -H "$SOURCE" save "${stale[@]}" | pm load -q >/dev/null
   # Earlier loads of the same tags are now dangling.
-  podman image prune -f --filter label=io.agenttier.dockerfile-sha >/dev/null 2>&1 || true
+  pm image prune -f --filter label=io.agenttier.dockerfile-sha >/dev/null 2>&1 || true
   log "loaded in $((SECONDS - start))s"
 fi
 log "done: $HOST serves ${wanted[*]}"

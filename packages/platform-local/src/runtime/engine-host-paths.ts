@@ -5,7 +5,8 @@ import type Docker from 'dockerode';
  * Daemon label of an engine that sees its data root at a path of its own, not the host's: the
  * private dockerd of scripts/engine.sh (own-fs layout) runs in a mount namespace where its data
  * filesystem is at /engine, loop-mounted on the host at the label's value. Volume mountpoints and
- * mount sources it reports are under /engine; the router reaches them under the label's path.
+ * mount sources it reports are under /engine; the router reaches them under the label's path. Podman
+ * (scripts/podman.sh) carries the same label on a volume instead.
  */
 export const LABEL_HOST_DATA_ROOT = 'agenttier.io/host-data-root';
 
@@ -34,8 +35,39 @@ export function hostPathMapping(info: EngineInfoPaths): HostPathOf {
   };
 }
 
-/** Asks the engine once; an engine that does not answer `info` is taken to see the host's paths. */
-export async function engineHostPaths(docker: Docker): Promise<HostPathOf> {
+/**
+ * Where the engine's data root (`DockerRootDir`) is on this host, when the engine sees it at a path of
+ * its own: from its daemon label (dockerd), else from the label of a volume carrying it (Podman's API
+ * has no daemon labels; scripts/podman.sh makes that volume). Undefined when the paths are the host's.
+ */
+export async function engineHostDataRoot(
+  docker: Docker,
+): Promise<{ engineRoot: string; hostRoot: string } | undefined> {
   const info = (await docker.info().catch(() => undefined)) as EngineInfoPaths | undefined;
-  return hostPathMapping(info ?? {});
+  const labels = [...(info?.Labels ?? [])];
+  const prefix = `${LABEL_HOST_DATA_ROOT}=`;
+  if (!labels.some((l) => l.startsWith(prefix))) {
+    const listed = await docker
+      .listVolumes({ filters: { label: [LABEL_HOST_DATA_ROOT] } })
+      .catch(() => undefined);
+    for (const v of listed?.Volumes ?? []) {
+      const value = v.Labels?.[LABEL_HOST_DATA_ROOT];
+      if (value) labels.push(`${prefix}${value}`);
+    }
+  }
+  const hostRoot = labels.findLast((l) => l.startsWith(prefix))?.slice(prefix.length);
+  const engineRoot = info?.DockerRootDir;
+  if (!hostRoot || !engineRoot || !isAbsolute(hostRoot) || !isAbsolute(engineRoot)) return undefined;
+  return { engineRoot, hostRoot };
+}
+
+/** Asks the engine once; an engine that does not say otherwise is taken to see the host's paths. */
+export async function engineHostPaths(docker: Docker): Promise<HostPathOf> {
+  const roots = await engineHostDataRoot(docker);
+  return roots
+    ? hostPathMapping({
+        DockerRootDir: roots.engineRoot,
+        Labels: [`${LABEL_HOST_DATA_ROOT}=${roots.hostRoot}`],
+      })
+    : sameHostPath;
 }
