@@ -381,6 +381,14 @@ export const sandboxStatusSchema = z.object({
   failureCount: z.number().int().optional(),
   nextRetryAt: z.string().optional(),
   agentConfigure: agentConfigureStatusSchema.optional(),
+  /**
+   * Kubernetes: who created the sandbox through the router, written by the router through the status
+   * subresource, which users who may create Sandbox objects themselves cannot write. The store
+   * believes `spec.createdBy` only as this says (anyone with `create sandboxes` could put any user
+   * there, and that user's access and credentials would follow). Unused by the local platform, whose
+   * store only the router writes.
+   */
+  createdBy: userIdentitySchema.optional(),
 });
 export type SandboxStatus = z.infer<typeof sandboxStatusSchema>;
 

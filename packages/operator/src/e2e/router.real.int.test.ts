@@ -7,7 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describeOnRealCluster, eventually } from '@agenttier/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +184,110 @@ describeOnRealCluster('router on a real cluster', () => {
         'the sandbox to be gone',
         cluster.waitMs,
       );
+    });
+
+    it('records the creator through the status subresource, which a user allowed to create Sandboxes cannot write; a forged spec.createdBy counts for nothing', async () => {
+      const kc = cluster.kubeConfig;
+      const custom = kc.makeApiClient(CustomObjectsApi);
+      const core = kc.makeApiClient(CoreV1Api);
+      const ids = { group: 'agenttier.io', version: 'v1alpha1', namespace: ns, plural: 'sandboxes' };
+      // Through the router: the creator (the dev-auth admin) is in status.createdBy on the server.
+      const created = await api('POST', `/api/v1/sandboxes?namespace=${ns}`, {
+        name: 'owned',
+        namespace: ns,
+        templateRef: { name: 'e2e-shell', kind: 'SandboxTemplate' },
+      });
+      expect(created.status).toBe(201);
+      const stored = (await custom.getNamespacedCustomObject({ ...ids, name: 'owned' })) as {
+        spec: { createdBy?: { sub: string } };
+        status?: { createdBy?: { sub: string } };
+      };
+      expect(stored.status?.createdBy?.sub).toBeTruthy();
+      expect(stored.status?.createdBy).toEqual(stored.spec.createdBy);
+
+      // mallory may create, update and patch Sandboxes here, as a namespace's editors may; not status.
+      const rbacApi = kc.makeApiClient(RbacAuthorizationV1Api);
+      await rbacApi.createNamespacedRole({
+        namespace: ns,
+        body: {
+          metadata: { name: 'sandbox-editor' },
+          rules: [
+            {
+              apiGroups: ['agenttier.io'],
+              resources: ['sandboxes'],
+              verbs: ['get', 'list', 'create', 'update', 'patch'],
+            },
+          ],
+        },
+      });
+      await rbacApi.createNamespacedRoleBinding({
+        namespace: ns,
+        body: {
+          metadata: { name: 'mallory-sandbox-editor' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'sandbox-editor' },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'mallory' }],
+        },
+      });
+      const asMallory = setHeaderOptions('Impersonate-User', 'mallory');
+      await core.createNamespacedSecret({
+        namespace: ns,
+        body: {
+          metadata: {
+            name: 'alice-gh',
+            labels: { 'agenttier.io/credential': 'true' },
+            annotations: { 'agenttier.io/credential-owner': 'alice' },
+          },
+          stringData: { TOKEN: 'alice-secret-token' },
+        },
+      });
+      const forged = {
+        apiVersion: 'agenttier.io/v1alpha1',
+        kind: 'Sandbox',
+        metadata: { name: 'forged', namespace: ns },
+        spec: {
+          templateRef: { name: 'e2e-shell', kind: 'SandboxTemplate' },
+          createdBy: { sub: 'alice' },
+          credentials: [{ secretName: 'alice-gh', envPrefix: 'GH_' }],
+        },
+        status: { createdBy: { sub: 'alice' } },
+      };
+      const made = (await custom.createNamespacedCustomObject({ ...ids, body: forged }, asMallory)) as {
+        status?: { createdBy?: unknown };
+        metadata: { resourceVersion: string };
+      };
+      // The status subresource drops status on create, and writing it is refused.
+      expect(made.status?.createdBy).toBeUndefined();
+      await expect(
+        custom.replaceNamespacedCustomObjectStatus(
+          {
+            ...ids,
+            name: 'forged',
+            body: {
+              ...forged,
+              metadata: { ...forged.metadata, resourceVersion: made.metadata.resourceVersion },
+            },
+          },
+          asMallory,
+        ),
+      ).rejects.toMatchObject({ code: 403 });
+      // The router shows no creator, and the controller never hands alice's Secret to it.
+      const seen = await api('GET', `/api/v1/sandboxes/forged?namespace=${ns}`);
+      expect(seen.status).toBe(200);
+      expect(seen.body.createdBy).toBeUndefined();
+      await eventually(
+        async () =>
+          String((await api('GET', `/api/v1/sandboxes/forged?namespace=${ns}`)).body.message).includes(
+            'no creator recorded by the router',
+          ),
+        'the credential refused',
+        cluster.waitMs,
+      );
+      await expect(core.readNamespacedPod({ namespace: ns, name: 'forged-pod' })).rejects.toMatchObject({
+        code: 404,
+      });
+      for (const name of ['owned', 'forged']) {
+        await api('DELETE', `/api/v1/sandboxes/${name}?namespace=${ns}`);
+      }
     });
   });
 });

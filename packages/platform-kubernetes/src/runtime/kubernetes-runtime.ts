@@ -51,7 +51,7 @@ import { buildPvc, buildServiceAccount, buildTokenSecret } from './objects.ts';
 import { failedInit, observePod } from './observe-pod.ts';
 import type { HarnessExtras, PodScheduling, SandboxPodSecurity } from './pod-builder.ts';
 import { buildPod } from './pod-builder.ts';
-import { credentialSecretProblem } from './credential-secrets.ts';
+import { ANNOTATION_CREDENTIAL_OWNER, credentialSecretProblem } from './credential-secrets.ts';
 
 export interface KubernetesRuntimeOpts {
   kubeConfig: KubeConfig;
@@ -401,6 +401,15 @@ export class KubernetesRuntime implements Runtime {
       ).catch((err: unknown) => {
         throw toPlatformError(err, `Secret ${ref.secretName}`);
       });
+      const owner = secret?.metadata?.annotations?.[ANNOTATION_CREDENTIAL_OWNER];
+      if (owner !== undefined && !sandbox.spec.createdBy) {
+        // Retried, not final: the router records the creator right after it creates the Sandbox,
+        // and this pass may have come first. A Sandbox made around the router never gets one.
+        throw new PlatformError(
+          'UNAVAILABLE',
+          `Secret "${ref.secretName}" is user ${owner}'s, and only sandboxes that user created through the router may use it; this sandbox has no creator recorded by the router`,
+        );
+      }
       const problem = credentialSecretProblem(sandbox, ref, secret);
       if (problem) throw new TerminalError('UNPROCESSABLE', problem);
     }

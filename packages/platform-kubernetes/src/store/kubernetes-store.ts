@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Watch } from '@kubernetes/client-node';
-import type { Resource, ResourceKind } from '@agenttier/contract';
+import type { Resource, ResourceKind, Sandbox, SandboxStatus } from '@agenttier/contract';
 import { API_VERSION, KINDS, PlatformError } from '@agenttier/contract';
 import type { ListOptions, Logger, ObjectKey, Store, WatchEvent } from '@agenttier/core';
 import { silentLogger } from '@agenttier/core';
@@ -42,6 +42,23 @@ function withoutStatus<T extends Resource>(obj: T): T {
 function normalise<T extends Resource>(obj: T): T {
   const meta = obj.metadata as T['metadata'] & { managedFields?: unknown };
   if (meta && 'managedFields' in meta) delete meta.managedFields;
+  return attestedCreator(obj);
+}
+
+/**
+ * A Sandbox's creator is who the router recorded in `status.createdBy` (through the status
+ * subresource), never what `spec.createdBy` claims: anyone allowed to create Sandbox objects can
+ * write any user there, and the router's access checks and the credential owner check would follow
+ * it (a Secret of alice's mounted into a sandbox mallory made and shared with herself). Everything
+ * above the store sees the attested creator in `spec.createdBy`, or none.
+ */
+function attestedCreator<T extends Resource>(obj: T): T {
+  if (obj.kind !== 'Sandbox') return obj;
+  const sb = obj as unknown as Sandbox;
+  if (!sb.spec) return obj;
+  const attested = sb.status?.createdBy;
+  if (attested) sb.spec.createdBy = structuredClone(attested);
+  else delete sb.spec.createdBy;
   return obj;
 }
 
@@ -217,6 +234,9 @@ export class KubernetesStore implements Store {
       throw toPlatformError(err, what);
     }
     created = { ...created, apiVersion: API_VERSION, kind: obj.kind };
+    // Whoever creates through the store (the router) attests the creator it was given.
+    const creator = obj.kind === 'Sandbox' ? (obj as unknown as Sandbox).spec.createdBy : undefined;
+    if (creator) return this.settle(await this.attest(created, obj.status, creator, what));
     // The status subresource drops status on create; the contract keeps it, so it is a second write.
     if (obj.status !== undefined && KINDS[obj.kind].hasStatus) {
       try {
@@ -229,6 +249,29 @@ export class KubernetesStore implements Store {
       }
     }
     return this.settle(created);
+  }
+
+  /**
+   * The initial status with `status.createdBy`: the one record of the creator the store believes.
+   * The controller may have written status meanwhile (a 409): then its status is kept and only the
+   * creator added. Without this write the sandbox would have no owner, so it is retried, then fails.
+   */
+  private async attest<T extends Resource>(
+    created: T,
+    initial: T['status'] | undefined,
+    creator: NonNullable<Sandbox['spec']['createdBy']>,
+    what: string,
+  ): Promise<T> {
+    let current = created;
+    for (let attempt = 0; ; attempt++) {
+      const status = { ...(current.status ?? initial ?? {}), createdBy: creator };
+      try {
+        return { ...(await this.cr.replaceStatus<T>({ ...current, status } as T)), kind: created.kind };
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 10) throw toPlatformError(err, `the creator of ${what}`);
+      }
+      current = await this.latest(created);
+    }
   }
 
   async update<T extends Resource>(obj: T): Promise<T> {
@@ -267,7 +310,7 @@ export class KubernetesStore implements Store {
           () =>
             this.cr.replaceStatus<T>({
               ...current,
-              status: body.status,
+              status: this.keepCreator(body),
               metadata: { ...current.metadata },
             } as T),
           { idempotent: false },
@@ -278,6 +321,17 @@ export class KubernetesStore implements Store {
         throw toPlatformError(err, what);
       }
     }
+  }
+
+  /**
+   * A status write never drops the attested creator: a caller that built the status afresh (or
+   * read the object before the creator was recorded) keeps the one the cache has for that object.
+   */
+  private keepCreator<T extends Resource>(obj: T): T['status'] {
+    if (obj.kind !== 'Sandbox' || (obj.status as SandboxStatus | undefined)?.createdBy) return obj.status;
+    const cached = this.reflectors.get(obj.kind)?.get(objectKey(obj)) as Sandbox | undefined;
+    const creator = cached?.metadata.uid === obj.metadata.uid ? cached?.status?.createdBy : undefined;
+    return (creator ? { ...(obj.status ?? {}), createdBy: creator } : obj.status) as T['status'];
   }
 
   /** The object as the server has it now (for unconditional writes). */
