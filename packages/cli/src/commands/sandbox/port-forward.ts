@@ -11,6 +11,13 @@ import type { Client } from '../../context.ts';
 import { CliError, EXIT, UsageError, describeError } from '../../errors.ts';
 import { str } from '../../flags.ts';
 import type { Handler } from '../../spec.ts';
+import {
+  gateFirstBytes,
+  isLoopbackAddress,
+  isLoopbackHost,
+  refusalFor,
+  refusalText,
+} from './forward-host-gate.ts';
 import { parsePortArg } from './ports.ts';
 import { sandboxHandle } from './processes.ts';
 
@@ -75,6 +82,7 @@ async function tunnelConnection(
   sandbox: Sandbox,
   remote: number,
   sock: Socket,
+  checkHost: boolean,
 ): Promise<void> {
   sock.pause();
   let channel;
@@ -95,7 +103,24 @@ async function tunnelConnection(
   });
   tunnel.onClose(() => sock.end());
   let waiting: ReturnType<typeof setInterval> | undefined;
-  sock.on('data', (chunk: Buffer) => {
+  // Until the first bytes show the connection is not an HTTP request for another host (DNS
+  // rebinding: forward-host-gate.ts), nothing goes to the sandbox; its own bytes still come back.
+  let held: Buffer | undefined = checkHost ? Buffer.alloc(0) : undefined;
+  sock.on('data', (data: Buffer) => {
+    let chunk = data;
+    if (held !== undefined) {
+      held = Buffer.concat([held, data]);
+      const verdict = gateFirstBytes(held);
+      if (verdict.kind === 'more') return;
+      if (verdict.kind === 'refuse') {
+        held = undefined;
+        tunnel.close();
+        sock.end(refusalFor(verdict.host));
+        return;
+      }
+      chunk = held;
+      held = undefined;
+    }
     tunnel.send(chunk);
     if (tunnel.bufferedAmount > HIGH_WATER && !waiting) {
       sock.pause();
@@ -130,6 +155,8 @@ interface ProxyTarget {
   auth: Record<string, string>;
   remote: number;
   localOrigin: () => string;
+  /** Refuse requests whose Host is not a loopback name (the forward listens on loopback). */
+  checkHost: boolean;
 }
 
 function targetUrl(t: ProxyTarget, reqUrl: string): URL {
@@ -165,6 +192,11 @@ function send(url: URL) {
 /** A local HTTP server that relays requests and WebSocket upgrades to the sandbox's preview URL. */
 function createProxy(client: Client, t: ProxyTarget): Server {
   const server = createHttpServer((req, res) => {
+    if (t.checkHost && !isLoopbackHost(req.headers.host)) {
+      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end(refusalText(req.headers.host ?? '(none)'));
+      return;
+    }
     const url = targetUrl(t, req.url ?? '/');
     const upstream = send(url)(url, { method: req.method, headers: forwardHeaders(t, req.headers) });
     upstream.on('response', (up: IncomingMessage) => {
@@ -190,6 +222,10 @@ function createProxy(client: Client, t: ProxyTarget): Server {
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
+    if (t.checkHost && !isLoopbackHost(req.headers.host)) {
+      socket.end(refusalFor(req.headers.host ?? '(none)'));
+      return;
+    }
     const url = targetUrl(t, req.url ?? '/');
     const upstream = send(url)(url, {
       method: req.method,
@@ -269,7 +305,7 @@ export const portForward: Handler = async (client, { args, opts }) => {
   if (mode === 'tcp') {
     server = createNetServer(
       { pauseOnConnect: true },
-      (sock) => void tunnelConnection(client, sandbox, remote, sock),
+      (sock) => void tunnelConnection(client, sandbox, remote, sock, isLoopbackAddress(address)),
     );
   } else {
     const view = await sandbox.ports.forward(remote, { signal: client.signal });
@@ -293,6 +329,7 @@ export const portForward: Handler = async (client, { args, opts }) => {
           : {},
       remote,
       localOrigin: () => `http://${address.includes(':') ? `[${address}]` : address}:${boundPort}`,
+      checkHost: isLoopbackAddress(address),
     });
   }
   server.on('connection', (s: Socket) => {
