@@ -14,11 +14,14 @@ import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import { createDockerClient, engineHostDataRoot, engineHostPaths } from '@agenttier/platform-local';
 import { dockerHost } from './testing/platform.ts';
+import { probeEngine } from './testing/engine.ts';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
 
 const docker = createDockerClient(dockerHost);
 const info = (await docker.info()) as { DockerRootDir: string };
 const hostDataRoot = (await engineHostDataRoot(docker))?.hostRoot;
+// Podman refuses file credentials (its compatible API makes no tmpfs volume for them).
+const { podman } = await probeEngine(dockerHost);
 if (!hostDataRoot)
   console.log(
     `mountinfo-host-paths.attack.int.test.ts: skipped: the engine at ${dockerHost} keeps its data root at ` +
@@ -57,8 +60,17 @@ describe.skipIf(!hostDataRoot)('mount information under runc names no host path'
 
   it('neither /proc/self/mountinfo nor /proc/1/mountinfo names a path that exists on the host', async () => {
     // storage.size: a loop workspace (mounted on the host under the data dir); sandboxd: its run
-    // volume and the bundle's volumes; the engine's overlay root and /etc/{hosts,hostname,resolv.conf}.
-    await bed.createRunning('peek', { templateRef: { name: 'minimal-shell' }, storage: { size: '64Mi' } });
+    // volume and the bundle's volumes; a file credential (a tmpfs volume; not on Podman); the
+    // engine's overlay root and /etc/{hosts,hostname,resolv.conf}.
+    const secret = await bed.api('PUT', `/api/v1/secrets/peek-secret?${bed.q}`, { stringData: { K: 'v' } });
+    expect(secret.status, secret.text).toBe(201);
+    await bed.createRunning('peek', {
+      templateRef: { name: 'minimal-shell' },
+      storage: { size: '64Mi' },
+      ...(podman
+        ? {}
+        : { credentials: [{ secretName: 'peek-secret', mountAs: 'file', mountPath: '/credentials/peek' }] }),
+    });
     const sb = (await bed.platform.store.get<Sandbox>('Sandbox', { namespace: bed.ns, name: 'peek' }))!;
     const container = await docker.getContainer(`agenttier-${bed.ns}-peek`).inspect();
     const hostPathOf = await engineHostPaths(docker);
@@ -71,6 +83,7 @@ describe.skipIf(!hostDataRoot)('mount information under runc names no host path'
     expect(mountinfo).toMatch(/ \/workspace .* ext4 \/dev\/loop\d+ /);
     expect(mountinfo).toContain(' /run/agenttier ');
     expect(mountinfo).toContain(' /opt/agenttier/sandboxd ');
+    if (!podman) expect(mountinfo).toContain(' /credentials/peek ');
 
     // 1. Nothing it names exists on the host, except what the sandbox sees at the same path itself
     //    (the root of a filesystem, /sys as procfs's own path, …).
