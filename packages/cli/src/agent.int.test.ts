@@ -79,15 +79,12 @@ describe('agenttier configure / invoke / attach / invokes', () => {
     expect(busy.code).toBe(1);
     expect(busy.stderr).toMatch(/concurrent invokes/);
     expect(busy.stderr).toMatch(/retry in \d+s/);
-    // Cancel only once the agent has printed its first line, so the replay below has output to show.
-    for (let i = 0; i < 100; i++) {
-      const list = JSON.parse((await cli('invokes', 'bot', '-o', 'json')).stdout) as Array<{
-        invokeId: string;
-        outputTail?: string;
-      }>;
-      if (list.find((r) => r.invokeId === long)?.outputTail?.includes('working...')) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // Cancel only once the agent has printed its first line, so the replay below has output to show:
+    // watched live through a second attach (the record's output tail is written when the invoke ends).
+    const watching = t.start(['attach', 'bot', long]);
+    await watching.waitFor(/working\.\.\./, 'stdout');
+    watching.abort();
+    await watching.done;
     const canceled = await cli('invoke', 'bot', '--cancel', long);
     expect(canceled.code, canceled.stderr).toBe(0);
     const after = await cli('attach', 'bot', long);

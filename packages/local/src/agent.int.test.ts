@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@agenttier/testkit';
 import type { LocalPlatform } from './local-platform.ts';
 import { api, startTestPlatform, stopTestPlatform, testNamespace, waitForPhase } from './testing/platform.ts';
 import { collectSse, readSse } from './testing/sse.ts';
@@ -232,15 +233,16 @@ describe('agent mode: /configure and /invoke', () => {
       if ('event' in rec && rec.event === 'log') break;
     }
     abort.abort();
-    let record: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (let i = 0; i < 50; i++) {
-      record = (await api(base, 'GET', `/api/v1/sandboxes/demo-agent/invokes/${invokeId}?namespace=${ns}`))
+    const record = await eventually(async () => {
+      const r = (await api(base, 'GET', `/api/v1/sandboxes/demo-agent/invokes/${invokeId}?namespace=${ns}`))
         .json;
-      if (record.state === 'finished') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return r.state === 'finished' && r;
+    }, 'the cancelled invoke to finish');
     expect(record).toMatchObject({ state: 'finished', reason: 'canceled' });
-    expect((await exec('demo-agent', 'pgrep -f "[a]gent.py" || echo none')).stdout.trim()).toBe('none');
+    await eventually(
+      async () => (await exec('demo-agent', 'pgrep -f "[a]gent.py" || echo none')).stdout.trim() === 'none',
+      'no agent process left',
+    );
   });
 
   it('keeps a detached invoke running after the client leaves and replays it on re-attach', async () => {

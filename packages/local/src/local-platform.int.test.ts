@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDockerClient } from '@agenttier/platform-local';
+import { eventually } from '@agenttier/testkit';
 import { LABEL_NAMESPACE } from '@agenttier/contract';
 import { api, dockerHost } from './testing/platform.ts';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
@@ -136,22 +137,22 @@ describe('local platform on a real Docker engine', () => {
     // says Running, all seen in one pass. Neither the phase alone (it is stale Running for a moment
     // after the removal) nor the restart count (whether the vanished container is counted depends on
     // what the controller observes first under load) can tell it.
-    let healed = false;
     let seen = '';
-    for (let i = 0; i < 600 && !healed; i++) {
-      const now = await docker
-        .getContainer(`agenttier-${ns}-heal`)
-        .inspect()
-        .catch(() => undefined);
-      if (now && now.Id !== gone.Id && now.State.Running) {
+    await eventually(
+      async () => {
+        const now = await docker
+          .getContainer(`agenttier-${ns}-heal`)
+          .inspect()
+          .catch(() => undefined);
+        if (!now || now.Id === gone.Id || !now.State.Running) return false;
         const read = await exec('heal', 'cat /workspace/p.txt').catch(() => undefined);
         const phase = (await bed.api('GET', `/api/v1/sandboxes/heal?namespace=${ns}`)).json.status;
         seen = `${phase} ${JSON.stringify(read?.stdout)}`;
-        healed = read?.stdout === 'persisted\n' && phase === 'Running';
-      }
-      if (!healed) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(healed, seen).toBe(true);
+        return read?.stdout === 'persisted\n' && phase === 'Running';
+      },
+      'the sandbox healed',
+      { timeoutMs: 120_000, intervalMs: 100, lastSeen: () => seen },
+    );
   });
 
   it('stops a sandbox past its idle timeout or its max runtime, keeping the workspace', async () => {

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createDockerClient } from '@agenttier/platform-local';
+import { eventually } from '@agenttier/testkit';
 import { dockerHost } from './testing/platform.ts';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
 
@@ -43,7 +44,10 @@ describe('the sandboxd entrypoint', () => {
         timeout: 3600,
       })
       .catch((err: unknown) => err);
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually(
+      async () => (await bed.exec('stopme', "ps -eo args= | grep -c '^sleep 3600'")).stdout.trim() === '1',
+      'the long exec to be running',
+    );
     await bed.platform.close();
     expect(await pending).toBeInstanceOf(Error); // the connection was cut
     const docker = createDockerClient(dockerHost);

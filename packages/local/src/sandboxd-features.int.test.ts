@@ -1,36 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { LocalPlatform } from './local-platform.ts';
-import { api, startTestPlatform, stopTestPlatform, testNamespace, waitForPhase } from './testing/platform.ts';
+import { eventually } from '@agenttier/testkit';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 import { readSse } from './testing/sse.ts';
 import { requestWithHost } from '@agenttier/server/testing';
 
-const ns = testNamespace('it-sbd');
-let platform: LocalPlatform & { dataDir: string };
-let base: string;
+const bed = useLocalPlatform('it-sbd', {
+  setup: async () => void (await bed.createRunning('box', 'general-coding')),
+});
+const { ns } = bed;
 const q = `?namespace=${ns}`;
 const exec = async (name: string, command: string | string[]) =>
-  (await api(base, 'POST', `/api/v1/sandboxes/${name}/exec${q}`, { command })).json;
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  base = platform.url;
-  await api(base, 'POST', '/api/v1/sandboxes', {
-    name: 'box',
-    namespace: ns,
-    templateRef: { name: 'general-coding' },
-  });
-  await waitForPhase(base, ns, 'box', 'Running');
-});
-
-afterAll(async () => {
-  await stopTestPlatform(platform, { namespace: ns });
-});
+  (await bed.api('POST', `/api/v1/sandboxes/${name}/exec${q}`, { command })).json;
 
 /** Opens a terminal WebSocket and collects its output text. */
 function terminal(path: string) {
-  const ws = new WebSocket(`${base.replace('http', 'ws')}${path}`);
+  const ws = new WebSocket(`${bed.base.replace('http', 'ws')}${path}`);
   let output = '';
   const frames: Array<{ type: string }> = [];
   ws.on('message', (raw) => {
@@ -42,14 +28,11 @@ function terminal(path: string) {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  const waitFor = async (re: RegExp, timeoutMs = 10_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!re.test(output)) {
-      if (Date.now() > deadline)
-        throw new Error(`terminal output did not match ${re}: ${JSON.stringify(output.slice(-500))}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
+  const waitFor = (re: RegExp, timeoutMs = 30_000) =>
+    eventually(() => re.test(output), `terminal output matching ${re}`, {
+      timeoutMs,
+      lastSeen: () => JSON.stringify(output.slice(-500)),
+    });
   return {
     ws,
     open,
@@ -75,10 +58,11 @@ describe('sandboxd through the router', () => {
 
   it('streams exec output as it comes, and cancelling the request kills the process', async () => {
     const abort = new AbortController();
-    const res = await fetch(`${base}/api/v1/sandboxes/box/exec/stream${q}`, {
+    const res = await fetch(`${bed.base}/api/v1/sandboxes/box/exec/stream${q}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ command: 'for i in $(seq 1 100); do echo line-$i; sleep 0.1; done' }),
+      // Far longer than the test waits: the process ends because the request was cancelled, not by itself.
+      body: JSON.stringify({ command: 'for i in $(seq 1 100000); do echo line-$i; sleep 0.1; done' }),
       signal: abort.signal,
     });
     expect(res.status).toBe(200);
@@ -91,48 +75,50 @@ describe('sandboxd through the router', () => {
       if (seen.join('').includes('line-3')) break;
     }
     // The first lines arrived while the command was still running.
-    const info = (await api(base, 'GET', `/api/v1/sandboxes/box/processes/${processId}${q}`)).json;
+    const info = (await bed.api('GET', `/api/v1/sandboxes/box/processes/${processId}${q}`)).json;
     expect(info.state).toBe('running');
     abort.abort();
-    for (let i = 0; i < 50; i++) {
-      const p = (await api(base, 'GET', `/api/v1/sandboxes/box/processes/${processId}${q}`)).json;
-      if (p.state === 'exited' || p.code === 'PROCESS_NOT_FOUND') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect((await exec('box', 'pgrep -f "[l]ine-\\$i" || echo none')).stdout.trim()).toBe('none');
+    await eventually(async () => {
+      const p = (await bed.api('GET', `/api/v1/sandboxes/box/processes/${processId}${q}`)).json;
+      return p.state === 'exited' || p.code === 'PROCESS_NOT_FOUND';
+    }, 'the cancelled process to end');
+    await eventually(
+      async () => (await exec('box', 'pgrep -f "[l]ine-\\$i" || echo none')).stdout.trim() === 'none',
+      'no process of the cancelled command left',
+    );
   });
 
   it('runs background processes that can be listed, re-attached with replay, signalled and killed', async () => {
     const missing = `/api/v1/sandboxes/box/processes/no-such-process`;
-    expect(await api(base, 'GET', `${missing}${q}`)).toMatchObject({
+    expect(await bed.api('GET', `${missing}${q}`)).toMatchObject({
       status: 404,
       json: { code: 'PROCESS_NOT_FOUND' },
     });
-    expect(await api(base, 'DELETE', `${missing}${q}`)).toMatchObject({
+    expect(await bed.api('DELETE', `${missing}${q}`)).toMatchObject({
       status: 404,
       json: { code: 'PROCESS_NOT_FOUND' },
     });
-    const started = await api(base, 'POST', `/api/v1/sandboxes/box/processes${q}`, {
+    const started = await bed.api('POST', `/api/v1/sandboxes/box/processes${q}`, {
       command: 'echo first; sleep 60',
       name: 'bg',
     });
     expect(started.status).toBe(201);
     const id = started.json.id as string;
-    const list = (await api(base, 'GET', `/api/v1/sandboxes/box/processes${q}`)).json;
+    const list = (await bed.api('GET', `/api/v1/sandboxes/box/processes${q}`)).json;
     expect(list.processes.map((p: { id: string }) => p.id)).toContain(id);
-    const res = await fetch(`${base}/api/v1/sandboxes/box/processes/${id}/output${q}`);
+    const res = await fetch(`${bed.base}/api/v1/sandboxes/box/processes/${id}/output${q}`);
     for await (const rec of readSse(res)) {
       if ('event' in rec && rec.event === 'stdout') {
         expect(rec.data.data).toBe('first\n');
         break;
       }
     }
-    const killed = await api(base, 'POST', `/api/v1/sandboxes/box/processes/${id}/signal${q}`, {
+    const killed = await bed.api('POST', `/api/v1/sandboxes/box/processes/${id}/signal${q}`, {
       signal: 'TERM',
     });
     expect(killed.status).toBe(200);
     expect(
-      (await api(base, 'POST', `/api/v1/sandboxes/box/processes/${id}/signal${q}`, { signal: 'bad signal' }))
+      (await bed.api('POST', `/api/v1/sandboxes/box/processes/${id}/signal${q}`, { signal: 'bad signal' }))
         .status,
     ).toBe(400);
   });
@@ -144,10 +130,13 @@ describe('sandboxd through the router', () => {
     await t1.waitFor(/marker-42/);
     t1.ws.send('this is not json');
     t1.ws.send(JSON.stringify({ type: 'ping' }));
-    await new Promise((r) => setTimeout(r, 200));
-    expect(t1.frames.some((f) => f.type === 'pong')).toBe(true);
+    await eventually(
+      () => t1.frames.some((f) => f.type === 'pong'),
+      'a pong (the bad frame did not end the session)',
+    );
+    const t1Closed = new Promise((resolve) => t1.ws.once('close', resolve));
     t1.ws.close();
-    await new Promise((r) => setTimeout(r, 200));
+    await t1Closed;
 
     const t2 = terminal(`/ws/terminal/box${q}&session=t1`);
     await t2.open;
@@ -155,16 +144,25 @@ describe('sandboxd through the router', () => {
     t2.ws.send(JSON.stringify({ type: 'input', data: 'pwd\r' }));
     await t2.waitFor(/\/tmp\r?\n/);
     t2.ws.send(JSON.stringify({ type: 'resize', cols: 101, rows: 33 }));
-    await new Promise((r) => setTimeout(r, 100));
-    t2.ws.send(JSON.stringify({ type: 'input', data: 'stty size\r' }));
-    await t2.waitFor(/33 101/);
+    // Asked until the shell sees the new size (the resize and the input are separate frames).
+    await eventually(
+      async () => {
+        t2.ws.send(JSON.stringify({ type: 'input', data: 'stty size\r' }));
+        return t2.waitFor(/33 101/, 1_000).then(
+          () => true,
+          () => false,
+        );
+      },
+      'the shell to see 33 rows, 101 columns',
+      30_000,
+    );
     t2.ws.close();
   });
 
   it('cuts an open terminal once the key it attached with is revoked', async () => {
-    const created = (await api(base, 'POST', '/api/v1/user/api-keys', { name: 'revoked-while-attached' }))
+    const created = (await bed.api('POST', '/api/v1/user/api-keys', { name: 'revoked-while-attached' }))
       .json as { id: string; key: string };
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/box${q}&session=revoke`, {
+    const ws = new WebSocket(`${bed.base.replace('http', 'ws')}/ws/terminal/box${q}&session=revoke`, {
       headers: { 'X-API-Key': created.key },
     });
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
@@ -178,15 +176,14 @@ describe('sandboxd through the router', () => {
       ws.once('error', reject);
     });
     ws.send(JSON.stringify({ type: 'input', data: 'echo still-$((40+2))\n' }));
-    const deadline = Date.now() + 30_000;
-    while (!/still-42/.test(output)) {
-      if (Date.now() > deadline) throw new Error(`no echo: ${JSON.stringify(output.slice(-300))}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await eventually(() => /still-42/.test(output), 'the echo', {
+      timeoutMs: 30_000,
+      lastSeen: () => JSON.stringify(output.slice(-300)),
+    });
     expect(ws.readyState).toBe(WebSocket.OPEN);
-    expect((await api(base, 'DELETE', `/api/v1/user/api-keys/${created.id}`)).status).toBe(204);
+    expect((await bed.api('DELETE', `/api/v1/user/api-keys/${created.id}`)).status).toBe(204);
     await closed; // the vitest timeout bounds this wait
-    const events = (await api(base, 'GET', '/api/v1/audit/events?limit=500')).json as {
+    const events = (await bed.api('GET', '/api/v1/audit/events?limit=500')).json as {
       events: Array<{ action: string; status: number; target?: string }>;
     };
     expect(events.events.some((e) => e.action === 'WS /ws/terminal/:id cut' && e.status === 401)).toBe(true);
@@ -206,21 +203,31 @@ describe('sandboxd through the router', () => {
     // eslint-disable-next-line no-control-regex -- the escape character is what is being checked
     await t.waitFor(/\x1b\[[0-9;]*H[\s\S]*Tasks:/);
     // A key pressed before top switched the terminal to raw mode is lost: press q until it quits.
-    for (let i = 0; i < 40 && !/top-2-done/.test(t.output); i++) {
-      t.ws.send(JSON.stringify({ type: 'input', data: 'q' }));
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    await t.waitFor(/top-2-done/);
+    await eventually(
+      () => {
+        if (/top-2-done/.test(t.output)) return true;
+        t.ws.send(JSON.stringify({ type: 'input', data: 'q' }));
+        return false;
+      },
+      'top to quit on q',
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     // Ctrl-U first: a stray q that reached the shell after top quit must not prefix the command.
     t.ws.send(JSON.stringify({ type: 'input', data: '\x15vim -u NONE /tmp/drawn.txt\r' }));
     await t.waitFor(/"\/tmp\/drawn\.txt" \[New/); // vim's own status line, not the echoed command
     t.ws.send(JSON.stringify({ type: 'input', data: 'idrawn by vim' }));
     await t.waitFor(/drawn by vim/);
-    // Escape on its own: vim waits briefly to tell a lone Esc from the start of a key sequence.
-    t.ws.send(JSON.stringify({ type: 'input', data: '\x1b' }));
-    await new Promise((r) => setTimeout(r, 300));
-    t.ws.send(JSON.stringify({ type: 'input', data: ':wq\r' }));
-    await t.waitFor(/written/);
+    // Esc, then save. Vim may take an Esc that arrives with more keys for the start of a key sequence,
+    // so the pair is sent again until vim says it wrote the file (an extra Esc in normal mode only beeps).
+    await eventually(
+      () => {
+        if (/written/.test(t.output)) return true;
+        t.ws.send(JSON.stringify({ type: 'input', data: '\x1b:wq\r' }));
+        return false;
+      },
+      'vim to write the file',
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
     t.ws.send(JSON.stringify({ type: 'input', data: 'echo saved-$(wc -c < /tmp/drawn.txt)\r' }));
     await t.waitFor(/saved-13/);
     t.ws.close();
@@ -229,17 +236,17 @@ describe('sandboxd through the router', () => {
   it('makes, stats, renames, watches and removes files, and refuses what leaves the roots', async () => {
     const fs = (path: string) =>
       `/api/v1/sandboxes/box/${path}${path.includes('?') ? '&' : '?'}namespace=${ns}`;
-    const made = await api(base, 'POST', fs('fs/mkdir'), { path: '/workspace/ops/a/b', parents: true });
+    const made = await bed.api('POST', fs('fs/mkdir'), { path: '/workspace/ops/a/b', parents: true });
     expect(made.status).toBe(201);
     expect(made.json).toMatchObject({ path: '/workspace/ops/a/b', isDir: true });
 
     // The change feed: `ready`, then one event per change under the directory (recursive by default).
     const ctl = new AbortController();
-    const feed = await fetch(`${base}${fs('fs/watch?path=/workspace/ops')}`, { signal: ctl.signal });
+    const feed = await fetch(`${bed.base}${fs('fs/watch?path=/workspace/ops')}`, { signal: ctl.signal });
     expect(feed.status).toBe(200);
     const events = readSse(feed);
     expect(((await events.next()).value as { event: string }).event).toBe('ready');
-    const put = await fetch(`${base}/api/v1/sandboxes/box/files/workspace/ops/a/b/note.txt${q}`, {
+    const put = await fetch(`${bed.base}/api/v1/sandboxes/box/files/workspace/ops/a/b/note.txt${q}`, {
       method: 'PUT',
       body: 'hello',
     });
@@ -254,34 +261,34 @@ describe('sandboxd through the router', () => {
     expect(seen?.type).toMatch(/created|modified/);
     ctl.abort();
 
-    const stat = await api(base, 'GET', fs('fs/stat?path=/workspace/ops/a/b/note.txt'));
+    const stat = await bed.api('GET', fs('fs/stat?path=/workspace/ops/a/b/note.txt'));
     expect(stat.json).toMatchObject({ name: 'note.txt', size: 5, isDir: false });
-    const moved = await api(base, 'POST', fs('fs/rename'), {
+    const moved = await bed.api('POST', fs('fs/rename'), {
       from: '/workspace/ops/a/b/note.txt',
       to: '/workspace/ops/moved.txt',
     });
     expect(moved.status).toBe(200);
     expect(moved.json).toMatchObject({ path: '/workspace/ops/moved.txt', size: 5 });
-    expect((await api(base, 'GET', fs('fs/stat?path=/workspace/ops/a/b/note.txt'))).status).toBe(404);
+    expect((await bed.api('GET', fs('fs/stat?path=/workspace/ops/a/b/note.txt'))).status).toBe(404);
 
     // Bad input: outside the roots, a root itself, `..`, a non-empty directory without recursive.
     expect(
-      (await api(base, 'POST', fs('fs/rename'), { from: '/workspace/ops/moved.txt', to: '/etc/x' })).status,
+      (await bed.api('POST', fs('fs/rename'), { from: '/workspace/ops/moved.txt', to: '/etc/x' })).status,
     ).toBe(403);
-    expect((await api(base, 'DELETE', fs('files/workspace'))).status).toBe(400);
-    expect((await api(base, 'GET', fs('fs/stat?path=/workspace/../etc/passwd'))).status).toBe(400);
-    expect((await api(base, 'POST', fs('fs/mkdir'), {})).status).toBe(400);
-    expect((await api(base, 'GET', fs('fs/stat?path=/workspace&path=/tmp'))).status).toBe(400);
-    expect((await api(base, 'GET', fs('fs/watch'))).status).toBe(400);
-    const notEmpty = await api(base, 'DELETE', fs('files/workspace/ops'));
+    expect((await bed.api('DELETE', fs('files/workspace'))).status).toBe(400);
+    expect((await bed.api('GET', fs('fs/stat?path=/workspace/../etc/passwd'))).status).toBe(400);
+    expect((await bed.api('POST', fs('fs/mkdir'), {})).status).toBe(400);
+    expect((await bed.api('GET', fs('fs/stat?path=/workspace&path=/tmp'))).status).toBe(400);
+    expect((await bed.api('GET', fs('fs/watch'))).status).toBe(400);
+    const notEmpty = await bed.api('DELETE', fs('files/workspace/ops'));
     expect(notEmpty.status).toBe(409);
 
-    expect((await api(base, 'DELETE', fs('files/workspace/ops?recursive=true'))).status).toBe(204);
-    expect((await api(base, 'GET', fs('fs/stat?path=/workspace/ops'))).status).toBe(404);
+    expect((await bed.api('DELETE', fs('files/workspace/ops?recursive=true'))).status).toBe(204);
+    expect((await bed.api('GET', fs('fs/stat?path=/workspace/ops'))).status).toBe(404);
   });
 
   it('refuses a terminal on an unknown sandbox with a plain HTTP error', async () => {
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/nope${q}`);
+    const ws = new WebSocket(`${bed.base.replace('http', 'ws')}/ws/terminal/nope${q}`);
     const status = await new Promise<number>((resolve) =>
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
     );
@@ -290,26 +297,29 @@ describe('sandboxd through the router', () => {
 
   it('reaches a web server inside the no-network sandbox through the preview proxy, including a WebSocket', async () => {
     const script = readFileSync(new URL('./testing/ws-echo-server.js', import.meta.url));
-    await api(base, 'PUT', `/api/v1/sandboxes/box/files/workspace/server.js${q}`, script.toString());
-    await api(base, 'POST', `/api/v1/sandboxes/box/processes${q}`, {
+    await bed.api('PUT', `/api/v1/sandboxes/box/files/workspace/server.js${q}`, script.toString());
+    await bed.api('POST', `/api/v1/sandboxes/box/processes${q}`, {
       command: ['node', '/workspace/server.js', '8000'],
     });
-    const previewHost = (port: number) => `${port}-box--${ns}.localhost:${new URL(base).port}`;
-    expect((await requestWithHost(base, previewHost(8000), '/')).status).toBe(404); // not forwarded yet
-    const fwd = await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 8000 });
+    const previewHost = (port: number) => `${port}-box--${ns}.localhost:${new URL(bed.base).port}`;
+    expect((await requestWithHost(bed.base, previewHost(8000), '/')).status).toBe(404); // not forwarded yet
+    const fwd = await bed.api('POST', `/api/v1/sandboxes/box/ports${q}`, { port: 8000 });
     expect(fwd).toMatchObject({ status: 201, json: { port: 8000, protocol: 'http' } });
     expect(fwd.json.previewUrl).toBe(`http://${previewHost(8000)}/`);
-    expect((await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 70000 })).status).toBe(400);
-    let page = await requestWithHost(base, previewHost(8000), '/some/path?x=1');
-    for (let i = 0; i < 50 && page.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      page = await requestWithHost(base, previewHost(8000), '/some/path?x=1');
-    }
+    expect((await bed.api('POST', `/api/v1/sandboxes/box/ports${q}`, { port: 70000 })).status).toBe(400);
+    const page = await eventually(
+      async () => {
+        const r = await requestWithHost(bed.base, previewHost(8000), '/some/path?x=1');
+        return r.status === 200 && r;
+      },
+      'the page through the preview proxy',
+      30_000,
+    );
     expect(page).toMatchObject({ status: 200, text: 'hello from the sandbox GET /some/path?x=1' });
-    const ports = (await api(base, 'GET', `/api/v1/sandboxes/box/ports${q}`)).json;
+    const ports = (await bed.api('GET', `/api/v1/sandboxes/box/ports${q}`)).json;
     expect(ports.ports).toEqual([expect.objectContaining({ port: 8000, listening: true })]);
 
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/socket`, {
+    const ws = new WebSocket(`${bed.base.replace('http', 'ws')}/socket`, {
       headers: { host: previewHost(8000) },
     });
     await new Promise((resolve, reject) => {
@@ -322,7 +332,7 @@ describe('sandboxd through the router', () => {
     ws.close();
 
     // Raw TCP over a WebSocket (port-forward): an HTTP request written by hand gets the page back.
-    const tcp = new WebSocket(`${base.replace('http', 'ws')}/ws/tcp/box/8000${q}`);
+    const tcp = new WebSocket(`${bed.base.replace('http', 'ws')}/ws/tcp/box/8000${q}`);
     await new Promise((resolve, reject) => {
       tcp.once('open', resolve);
       tcp.once('error', reject);
@@ -335,14 +345,14 @@ describe('sandboxd through the router', () => {
     expect(raw).toMatch(/^HTTP\/1.1 200 OK/);
     expect(raw).toContain('hello from the sandbox GET /raw');
 
-    await api(base, 'POST', `/api/v1/sandboxes/box/ports${q}`, { port: 8001 });
-    const down = await requestWithHost(base, previewHost(8001), '/');
+    await bed.api('POST', `/api/v1/sandboxes/box/ports${q}`, { port: 8001 });
+    const down = await requestWithHost(bed.base, previewHost(8001), '/');
     expect(down.status).toBe(502);
-    expect((await api(base, 'DELETE', `/api/v1/sandboxes/box/ports/8001${q}`)).status).toBe(204);
+    expect((await bed.api('DELETE', `/api/v1/sandboxes/box/ports/8001${q}`)).status).toBe(204);
   });
 
   it('the audit trail has the terminal and TCP attaches and the preview accesses (once per outcome)', async () => {
-    const res = await api(base, 'GET', '/api/v1/audit/events?limit=500');
+    const res = await bed.api('GET', '/api/v1/audit/events?limit=500');
     const events = (
       res.json as { events: Array<{ action: string; target?: string; status: number; actor?: string }> }
     ).events;

@@ -6,6 +6,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { deflateRawSync, crc32 } from 'node:zlib';
 import type { CliDeps, LocalPlatformModule } from '../context.ts';
 import { run } from '../run.ts';
+import { eventually } from '@agenttier/testkit';
 
 export class Capture extends Writable {
   chunks: Buffer[] = [];
@@ -141,19 +142,13 @@ export function startCli(
     stdin,
     done,
     abort: () => controller.abort(),
-    async waitFor(re, stream = 'stderr', timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
+    waitFor(re, stream = 'stderr', timeoutMs = 30_000) {
       const target = stream === 'stdout' ? stdout : stderr;
-      for (;;) {
-        const m = re.exec(target.text);
-        if (m) return m;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `${stream} did not match ${re} in time.\nstdout: ${stdout.text}\nstderr: ${stderr.text}`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      return eventually(() => re.exec(target.text) ?? undefined, `${stream} to match ${re}`, {
+        timeoutMs,
+        intervalMs: 10,
+        lastSeen: () => `stdout: ${stdout.text}\nstderr: ${stderr.text}`,
+      });
     },
   };
 }
