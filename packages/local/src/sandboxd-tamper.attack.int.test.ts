@@ -5,6 +5,7 @@
  * from inside with the image's own tools (perl, cat, kill).
  */
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { eventually } from '@agenttier/testkit';
 import { createDockerClient } from '@agenttier/platform-local';
 import { dockerHost } from './testing/platform.ts';
@@ -103,6 +104,50 @@ describe('sandboxd against code in its own sandbox', () => {
     expect(probe.stdout).not.toContain('evaluated');
     // Same sandboxd, still serving.
     expect((await bed.exec('tamper', `${SANDBOXD}; echo $D`)).stdout).toBe(before);
+  }, 120_000);
+
+  it('loads no module the sandbox planted in its HOME (code execution inside sandboxd)', async () => {
+    // Found by the red team: sandboxd's HOME is the workspace, Node's CommonJS lookup falls back to
+    // $HOME/.node_modules and $HOME/.node_libraries, and the bundle asks for ws's optional
+    // `bufferutil` / `utf-8-validate` (absent) when it serves its first WebSocket. Nothing in this
+    // sandboxd has served a WebSocket yet (the cases above only exec).
+    const payload =
+      'require("fs").writeFileSync("/tmp/planted-ran-in-" + process.pid, process.argv.join(" "));' +
+      // Working stand-ins, so a WebSocket served with them still works and only the file tells.
+      ' module.exports = Object.assign((b) => require("buffer").isUtf8(b), {' +
+      ' mask: (s, m, o, off, n) => { for (let i = 0; i < n; i++) o[off + i] = s[i] ^ m[i & 3]; },' +
+      ' unmask: (b, m) => { for (let i = 0; i < b.length; i++) b[i] ^= m[i & 3]; } });';
+    await bed.exec(
+      'tamper',
+      [
+        'bash',
+        '-c',
+        [
+          'P=$(cat)',
+          'for m in bufferutil utf-8-validate; do',
+          '  mkdir -p "$HOME/.node_modules/$m" "$HOME/.node_libraries/$m"',
+          '  printf %s "$P" > "$HOME/.node_modules/$m/index.js"; printf %s "$P" > "$HOME/.node_libraries/$m/index.js"',
+          '  printf %s "$P" > "$HOME/.node_libraries/$m.js"',
+          'done',
+        ].join('\n'),
+      ],
+      { stdin: payload },
+    );
+    const ws = new WebSocket(`${bed.base.replace('http', 'ws')}/ws/terminal/tamper?${q}&session=planted`);
+    let out = '';
+    ws.on('message', (m) => {
+      const f = JSON.parse(m.toString()) as { type: string; data?: string };
+      if (f.type === 'output') out += f.data ?? '';
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'input', data: 'echo marker-$((6*7))\n' }));
+    await eventually(() => (out.includes('marker-42') ? true : undefined), 'the terminal answered', 60_000);
+    ws.close();
+    const seen = await bed.exec('tamper', 'ls /tmp; cat /tmp/planted-ran-in-* 2>/dev/null; true');
+    expect(seen.stdout, seen.stdout).not.toContain('planted-ran-in');
   }, 120_000);
 
   it('killed, takes the whole container with it: nothing of the attacker is left to bind its socket', async () => {

@@ -8,6 +8,7 @@ import { createSandboxd } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { makeNonDumpable } from './dumpable.ts';
+import { dropGlobalModulePaths, writableModulePaths } from './module-paths.ts';
 import { adoptingParent, findReaper } from './reaper.ts';
 
 declare const SANDBOXD_VERSION: string | undefined;
@@ -44,6 +45,16 @@ async function main(): Promise<void> {
   // socket, our token, every answer to the router). The launchers pass --disable-sigusr1; a listener
   // of our own also keeps Node from starting the inspector, whatever started us.
   process.on('SIGUSR1', () => log.warn('SIGUSR1 ignored: it would open the Node inspector'));
+  // Module resolution must never reach into the sandbox's files (module-paths.ts): no global folders
+  // under HOME (the workspace), and ws's optional addons, which the bundle does not carry, are never
+  // looked for (a workspace mounted at /node_modules would sit in the bundle's own lookup chain).
+  // Set after loadConfig, so the processes sandboxd starts do not inherit them.
+  const searched = dropGlobalModulePaths(import.meta.url);
+  process.env.WS_NO_BUFFER_UTIL = '1';
+  process.env.WS_NO_UTF_8_VALIDATE = '1';
+  const writable = writableModulePaths(searched, config.options.roots);
+  if (writable.length > 0)
+    log.warn('the sandbox can write where modules are looked for', { paths: writable });
   // Before anything else: the sandbox's code runs as our uid and must not ptrace us, write our memory
   // through /proc/PID/mem or read our environment (the token) through /proc/PID/environ.
   const dumpable = makeNonDumpable(import.meta.url);
