@@ -98,8 +98,9 @@ case "${1:-}" in
   purge)
     stop_service
     if mounted_image >/dev/null; then
-      # own-fs: the storage is the image; its loop device goes with the last unmount.
-      umount "$DATA_ROOT"
+      # own-fs: the storage is the image; its loop device goes with the last unmount. -R: the storage
+      # layer's own bind of its overlay directory shows under it on the host too.
+      umount -R "$DATA_ROOT"
       mountpoint -q "$STATE/runroot" && umount "$STATE/runroot"
     elif command -v podman >/dev/null && [ -f "$CONTAINERS_STORAGE_CONF" ]; then
       # Removes containers, images and volumes of the private storage only (the env points there).
