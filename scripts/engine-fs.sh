@@ -58,10 +58,10 @@ mount_image() {
 # machines; make it so where it is not (containers, VMs without systemd). Only / itself: a data dir
 # on another private mount needs `mount --make-shared <that mount>` (docs/development.md).
 share_host_root() {
-  if [ "$(findmnt -n -o PROPAGATION --mountpoint /)" = private ]; then
-    echo "$FS_LOG: the host's / is a private mount; making it shared (mount --make-shared /, as systemd does at boot) so the engine's namespace receives later mounts" >&2
-    mount --make-shared /
-  fi
+  # "private", or "private,slave" in a container whose / receives from its host's: neither sends.
+  case "$(findmnt -n -o PROPAGATION --mountpoint /)" in *shared*) return 0 ;; esac
+  echo "$FS_LOG: the host's / is not a shared mount; making it shared (mount --make-shared /, as systemd does at boot) so the engine's namespace receives later mounts" >&2
+  mount --make-shared /
 }
 
 loop_unavailable() { # why loop devices cannot be used here, or nothing
