@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import type { Sandbox } from '@agenttier/contract';
+import type { EffectiveSandbox } from '@agenttier/core';
+import { DEFAULT_BLOCKED_CIDRS, buildNetworkPolicy } from '../runtime/network-policy.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeOnRealCluster } from '@agenttier/testkit';
 import { stringify } from 'yaml';
@@ -55,6 +58,37 @@ describeOnRealCluster('deployment manifests (real server)', () => {
         expect(out.trim().split('\n')).toHaveLength(objects.length);
       });
     }
+
+    it("the sandbox NetworkPolicies the controller writes pass the server's validation: allowInternet's IPv4, IPv6 and NAT64 exceptions are strict subsets, allowed domains any family", async () => {
+      const sandbox = {
+        apiVersion: 'agenttier.io/v1alpha1',
+        kind: 'Sandbox',
+        metadata: { name: 'np-check', namespace: 'default', uid: '00000000-0000-4000-8000-0000000000aa' },
+        spec: { templateRef: { name: 't', kind: 'ClusterSandboxTemplate' } },
+      } as Sandbox;
+      const blockedCidrs = [...DEFAULT_BLOCKED_CIDRS, '203.0.113.0/24', '198.51.100.7/32', '2001:db8:1::/48'];
+      const net = kc.makeApiClient(NetworkingV1Api);
+      for (const network of [
+        { allowInternet: true, allowedDomains: [] },
+        { allowInternet: false, allowedDomains: ['api.example.com'] },
+      ]) {
+        const body = buildNetworkPolicy({
+          sandbox,
+          effective: { network, templateName: 't' } as unknown as EffectiveSandbox,
+          router: { namespace: 'agenttier', podLabels: { 'app.kubernetes.io/component': 'router' } },
+          blockedCidrs,
+          resolvedIps: [
+            '192.0.2.10',
+            '2001:db8::10',
+            '64:ff9b::c000:20a',
+            '64:ff9b::a60:1',
+            '::ffff:10.96.0.1',
+          ],
+        });
+        const stored = await net.createNamespacedNetworkPolicy({ namespace: 'default', body, dryRun: 'All' });
+        expect(stored.spec?.egress).toEqual(body.spec?.egress);
+      }
+    });
 
     it('helm defaults applied for real: every object stored, the Deployments accepted', async () => {
       const objects = helm();

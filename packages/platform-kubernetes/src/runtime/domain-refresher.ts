@@ -1,13 +1,13 @@
 import type { KubeConfig, V1NetworkPolicy } from '@kubernetes/client-node';
 import { NetworkingV1Api } from '@kubernetes/client-node';
-import { LABEL_MANAGED } from '@agenttier/contract';
+import { API_VERSION, LABEL_MANAGED } from '@agenttier/contract';
 import type { Logger } from '@agenttier/core';
 import { silentLogger } from '@agenttier/core';
 import { isConflict, isNotFound, withRetry } from '../kube/api-errors.ts';
 import { ANNOTATION_ALLOWED_DOMAINS, ANNOTATION_RESOLVED_AT } from './children.ts';
 import type { DomainResolver } from './domain-resolver.ts';
 import { resolveDomains, systemResolver } from './domain-resolver.ts';
-import { DEFAULT_BLOCKED_CIDRS, hostCidr, inCidrs } from './network-policy.ts';
+import { DEFAULT_BLOCKED_CIDRS, allowedAddresses, hostCidr } from './network-policy.ts';
 
 export interface DomainRefresherOpts {
   kubeConfig: KubeConfig;
@@ -84,7 +84,14 @@ export class DomainRefresher {
     for (const np of lists.flatMap((l) => l.items)) {
       const domains = np.metadata?.annotations?.[ANNOTATION_ALLOWED_DOMAINS];
       // Only a sandbox's own policy (a label is not enough: anyone may set one).
-      const sandboxOwned = np.metadata?.ownerReferences?.some((r) => r.kind === 'Sandbox' && r.controller);
+      // Nor any reference to a Sandbox: the one the controller writes, naming the policy's own sandbox.
+      const sandboxOwned = np.metadata?.ownerReferences?.some(
+        (r) =>
+          r.apiVersion === API_VERSION &&
+          r.kind === 'Sandbox' &&
+          r.controller &&
+          np.metadata?.name === `${r.name}-netpol`,
+      );
       if (!domains || !sandboxOwned) continue;
       const key = `${np.metadata?.namespace}/${np.metadata?.name}`;
       const resolution = await resolveDomains(
@@ -93,8 +100,7 @@ export class DomainRefresher {
         this.previous.get(key),
       );
       this.previous.set(key, resolution.byDomain);
-      const blocked = this.opts.blockedCidrs ?? DEFAULT_BLOCKED_CIDRS;
-      const ips = resolution.ips.filter((ip) => !inCidrs(ip, blocked));
+      const ips = allowedAddresses(resolution.ips, this.opts.blockedCidrs ?? DEFAULT_BLOCKED_CIDRS);
       const current = allowListIps(np);
       if (ips.length === 0 || JSON.stringify(ips) === JSON.stringify(current)) continue;
       if (await this.rewrite(np, ips)) changed++;

@@ -3,6 +3,7 @@ import type { Sandbox } from '@agenttier/contract';
 import type { OperatorHarness } from '../testing/operator-harness.ts';
 import { eventually, startOperatorHarness } from '../testing/operator-harness.ts';
 import { useOperatorHarness } from '../testing/use-operator-harness.ts';
+import { DomainRefresher } from './domain-refresher.ts';
 
 /**
  * An attacker (or just a colleague) already has objects named like a sandbox's children in the
@@ -351,5 +352,37 @@ describe('claims of ownership that are not an owner reference to this Sandbox', 
       expect(o.metadata?.deletionTimestamp).toBeUndefined();
     }
     expect(h.fake.requests.filter((r) => r.verb === 'delete')).toEqual([]);
+  });
+
+  it("the allowed-domains refresher rewrites no NetworkPolicy but a sandbox's own, whatever annotation and Sandbox reference it carries", async () => {
+    h.fake.faults.pauseControllers(); // the owner is not there: the collector would take it
+    await h.net.createNamespacedNetworkPolicy({
+      namespace: NS,
+      body: {
+        metadata: {
+          name: 'billing-egress',
+          namespace: NS,
+          labels: { ...FOREIGN_LABELS, 'agenttier.io/managed': 'true' },
+          annotations: { 'agenttier.io/allowed-domains': 'api.example.com' },
+          ownerReferences: [
+            { apiVersion: 'agenttier.io/v1', kind: 'Sandbox', name: 'billing', uid: 'u-1', controller: true },
+          ],
+        },
+        spec: {
+          podSelector: { matchLabels: FOREIGN_LABELS },
+          policyTypes: ['Egress'],
+          egress: [{ to: [{ ipBlock: { cidr: '192.0.2.1/32' } }] }],
+        },
+      },
+    });
+    const before = await h.net.readNamespacedNetworkPolicy({ namespace: NS, name: 'billing-egress' });
+    const refresher = new DomainRefresher({
+      kubeConfig: h.fake.kubeConfig,
+      resolver: async () => ['203.0.113.99'],
+    });
+    expect(await refresher.refreshOnce()).toBe(0);
+    const after = await h.net.readNamespacedNetworkPolicy({ namespace: NS, name: 'billing-egress' });
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    h.fake.faults.resumeControllers();
   });
 });

@@ -67,6 +67,40 @@ export function inCidrs(ip: string, cidrs: string[]): boolean {
   return isIP(ip) !== 0 && list.check(ip, type);
 }
 
+/**
+ * The well-known NAT64 prefix (RFC 6052). On an IPv6-only cluster with NAT64 (DNS64 answers with it,
+ * and the NAT gateway translates to IPv4, private addresses included), `64:ff9b::a00:5` is 10.0.0.5:
+ * every blocked IPv4 range is blocked through it too. Another NAT64 prefix goes in blockedCidrs.
+ */
+const NAT64_PREFIX = '64:ff9b::';
+
+/** The blocked ranges plus the NAT64 image of each IPv4 one (`10.0.0.0/8` → `64:ff9b::a00:0/104`). */
+export function withNat64Images(cidrs: string[]): string[] {
+  const out = [...cidrs];
+  for (const c of cidrs) {
+    const [addr, bits] = c.split('/');
+    if (isIP(addr!) !== 4) continue;
+    const n = addr!.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+    const hi = Math.floor(n / 65536).toString(16);
+    const lo = (n % 65536).toString(16);
+    const image = `${NAT64_PREFIX}${hi}:${lo}/${96 + Number(bits ?? 32)}`;
+    if (!out.includes(image)) out.push(image);
+  }
+  return out;
+}
+
+/**
+ * The resolved addresses an allowed domain may open: none inside a blocked range (directly, as an
+ * IPv4-mapped IPv6 address, or through NAT64), and no IPv4-mapped IPv6 address at all (never a
+ * destination on the wire, and CNIs written in Go may read `::ffff:a.b.c.d/128` as the IPv4 host).
+ */
+export function allowedAddresses(ips: string[], blockedCidrs: string[]): string[] {
+  const blocked = withNat64Images(blockedCidrs);
+  return [...new Set(ips)]
+    .filter((ip) => !inCidrs(ip, blocked) && !(isIP(ip) === 6 && inCidrs(ip, ['::ffff:0:0/96'])))
+    .sort();
+}
+
 export interface RouterPeer {
   /** Namespace the router runs in. */
   namespace: string;
@@ -120,7 +154,8 @@ export function egressRules(
 ): V1NetworkPolicyEgressRule[] {
   const dns = input.dns ?? DEFAULT_DNS;
   const rules: V1NetworkPolicyEgressRule[] = [clusterDnsEgressRule(dns)];
-  const blocked = input.blockedCidrs ?? DEFAULT_BLOCKED_CIDRS;
+  const given = input.blockedCidrs ?? DEFAULT_BLOCKED_CIDRS;
+  const blocked = withNat64Images(given);
   if (input.effective.network.allowInternet) {
     const to: V1NetworkPolicyPeer[] = [
       { ipBlock: { cidr: '0.0.0.0/0', except: blocked.filter((c) => !v6(c)) } },
@@ -129,7 +164,7 @@ export function egressRules(
     for (const peer of to) if (!peer.ipBlock?.except?.length) delete peer.ipBlock!.except;
     rules.push({ to });
   } else {
-    const ips = [...new Set(input.resolvedIps ?? [])].filter((ip) => !inCidrs(ip, blocked)).sort();
+    const ips = allowedAddresses(input.resolvedIps ?? [], given);
     if (ips.length) rules.push({ to: ips.map((ip) => ({ ipBlock: { cidr: hostCidr(ip) } })) });
   }
   return rules;

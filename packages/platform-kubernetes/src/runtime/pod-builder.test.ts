@@ -8,6 +8,7 @@ import {
   buildNetworkPolicy,
   egressRules,
   inCidrs,
+  withNat64Images,
   parseCidr,
 } from './network-policy.ts';
 import { resolveDomains } from './domain-resolver.ts';
@@ -310,7 +311,21 @@ describe('network policy', () => {
           except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'],
         },
       },
-      { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] } },
+      {
+        ipBlock: {
+          cidr: '::/0',
+          except: [
+            'fc00::/7',
+            'fe80::/10',
+            // The same IPv4 ranges through NAT64 (an IPv6-only cluster's way to IPv4).
+            '64:ff9b::a00:0/104',
+            '64:ff9b::ac10:0/108',
+            '64:ff9b::c0a8:0/112',
+            '64:ff9b::6440:0/106',
+            '64:ff9b::a9fe:0/112',
+          ],
+        },
+      },
     ]);
     for (const inside of [
       '10.96.0.1',
@@ -340,6 +355,30 @@ describe('network policy', () => {
       resolvedIps: ['10.96.0.1', '198.51.100.7', '169.254.169.254'],
     });
     expect(rules[1]?.to).toEqual([{ ipBlock: { cidr: '198.51.100.7/32' } }]);
+  });
+
+  it('blocks the IPv4 ranges through NAT64 and IPv4-mapped addresses too, for allowInternet and allowed domains', () => {
+    const blocked = withNat64Images([...DEFAULT_BLOCKED_CIDRS, '203.0.113.0/24']);
+    // 10.96.0.1 (the kubernetes Service), 169.254.169.254 (metadata) and a configured public range.
+    for (const inside of ['64:ff9b::a60:1', '64:ff9b::a9fe:a9fe', '64:ff9b::cb00:7107'])
+      expect(inCidrs(inside, blocked), inside).toBe(true);
+    expect(inCidrs('64:ff9b::808:808', blocked)).toBe(false); // 8.8.8.8 through NAT64: the internet
+    const rules = egressRules({
+      effective: { ...effective, network: { allowInternet: false, allowedDomains: ['evil.example'] } },
+      resolvedIps: [
+        '64:ff9b::a60:1',
+        '::ffff:10.96.0.1',
+        '::ffff:198.51.100.7',
+        '2001:db8::7',
+        '64:ff9b::808:808',
+      ],
+    });
+    // An IPv4-mapped address is never a destination on the wire, and Go-based CNIs may read
+    // `::ffff:a.b.c.d/128` as the IPv4 host: dropped whatever it maps to.
+    expect(rules[1]?.to).toEqual([
+      { ipBlock: { cidr: '2001:db8::7/128' } },
+      { ipBlock: { cidr: '64:ff9b::808:808/128' } },
+    ]);
   });
 
   it('reads CIDRs and bare addresses, and refuses anything else', () => {
