@@ -282,7 +282,12 @@ describe('agent mode: /configure and /invoke', () => {
       }),
     );
     expect(cfg.at(-1)!.event).toBe('result');
-    const responses = await Promise.all(Array.from({ length: 10 }, () => invoke('demo-agent', 'sleep 2')));
+    // The admitted ones run far longer than the test, so exactly 3 are in flight however slowly the
+    // 10 requests arrive; they end when their requests are cancelled.
+    const cancel = new AbortController();
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => invoke('demo-agent', 'sleep 600', '', cancel.signal)),
+    );
     const ok = responses.filter((r) => r.status === 200);
     const throttled = responses.filter((r) => r.status === 429);
     expect(ok).toHaveLength(3);
@@ -291,10 +296,20 @@ describe('agent mode: /configure and /invoke', () => {
       expect(r.headers.get('retry-after')).toBe('5');
       expect(await r.json()).toMatchObject({ error: 'concurrency_exceeded', limit: 3, inflight: 3 });
     }
-    for (const r of ok) expect((await collectSse(r)).at(-1)!.data.reason).toBe('completed');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/agenttier_invoke_throttled_total\{template="langgraph-agent"\} 7/);
-    expect(metrics).toMatch(
+    cancel.abort();
+    // Their slots come free: an invoke is admitted and completes.
+    const after = await eventually(
+      async () => {
+        const r = await invoke('demo-agent', 'count 1');
+        return r.status === 200 ? r : (await r.body?.cancel(), undefined);
+      },
+      'a free slot after the cancel',
+      30_000,
+    );
+    expect((await collectSse(after)).at(-1)!.data.reason).toBe('completed');
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(
       /agenttier_invoke_requests_total\{template="langgraph-agent",outcome="completed"\}/,
     );
   });

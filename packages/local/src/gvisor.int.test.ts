@@ -164,7 +164,7 @@ describe.skipIf(engine.skip?.startsWith('no engine') ?? false)(
         namespace: ns,
         templateRef: { name: 'nowhere' },
       });
-      const failed = await waitForPhase(url, ns, 'x', 'Error', 20_000);
+      const failed = await waitForPhase(url, ns, 'x', 'Error');
       expect(failed.message).toMatch(/engine runtime "no-such-runtime"/);
       const left = await createDockerClient(dockerHost).listContainers({
         all: true,

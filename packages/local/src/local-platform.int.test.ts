@@ -170,13 +170,13 @@ describe('local platform on a real Docker engine', () => {
     });
     await bed.waitForPhase('idle', 'Running');
     await exec('idle', 'echo kept > /workspace/k.txt');
-    const idle = await bed.waitForPhase('idle', 'Stopped', 30_000);
+    const idle = await bed.waitForPhase('idle', 'Stopped', 120_000);
     expect(idle).toMatchObject({
       reason: 'IdleTimeout',
       message: 'Idle timeout exceeded',
       desiredState: 'Stopped',
     });
-    const maxrt = await bed.waitForPhase('maxrt', 'Stopped', 30_000);
+    const maxrt = await bed.waitForPhase('maxrt', 'Stopped', 120_000);
     expect(maxrt).toMatchObject({ reason: 'MaxRuntimeExceeded' });
     await bed.api('POST', `/api/v1/sandboxes/idle/resume?namespace=${ns}`);
     await bed.waitForPhase('idle', 'Running');

@@ -102,7 +102,7 @@ describe('sandboxd in a locked-down container', () => {
     expect(ro.exitCode).not.toBe(0);
     const hook = await client.onStart();
     await eventually(async () => (await client.onStart()).process?.state === 'exited', 'start hook', {
-      timeoutMs: 5000,
+      timeoutMs: 30_000,
       intervalMs: 100,
     });
     expect((await client.onStart()).log).toBe('onstart as sandbox\n');
