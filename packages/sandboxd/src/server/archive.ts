@@ -15,7 +15,7 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 
 import { SandboxdError } from '../errors.ts';
-import { fsError } from './paths.ts';
+import { fsError, openedPath } from './paths.ts';
 import type { PathPolicy } from './paths.ts';
 
 export interface ArchiveLimits {
@@ -73,11 +73,26 @@ export async function planArchive(
   add({ type: 'dir', name: top, mode: st.mode & 0o7777, mtime: st.mtime });
   const walk = async (dirReal: string, dirName: string): Promise<void> => {
     let names: string[];
+    // Each directory is opened, checked to be what it should be (a directory on the path may have been
+    // swapped for a link since it was listed) and read through its descriptor.
+    let dir;
     try {
-      names = (await readdir(dirReal)).sort();
+      dir = await open(dirReal, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
     } catch {
       plan.skipped++; // unreadable or replaced meanwhile: left out, like any unreadable file
       return;
+    }
+    try {
+      if ((await openedPath(dir.fd)) !== dirReal) {
+        plan.skipped++;
+        return;
+      }
+      names = (await readdir(`/proc/self/fd/${dir.fd}`)).sort();
+    } catch {
+      plan.skipped++;
+      return;
+    } finally {
+      await dir.close().catch(() => undefined);
     }
     for (const n of names) {
       const childReal = posix.join(dirReal, n);
@@ -196,6 +211,8 @@ export function archiveStream(plan: ArchivePlan): Readable {
       try {
         const st = await fh.stat();
         if (!st.isFile() || st.ino !== e.ino) continue;
+        // The file as opened must be the one listed, inside the archived directory (see walk).
+        if ((await openedPath(fh.fd)) !== e.real) continue;
         yield* headers(e.name, '0', e.size, e.mode, e.mtime);
         let sent = 0;
         while (sent < e.size) {

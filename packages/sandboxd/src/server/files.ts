@@ -104,23 +104,36 @@ export class FileService {
   async list(path: unknown): Promise<ListDirResult> {
     const { display, real } = await this.policy.resolve(path, true);
     let names: string[];
+    let dir;
     try {
-      names = await readdir(real);
+      dir = await open(real, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK);
     } catch (err) {
       throw fsError(err, display);
     }
-    names.sort();
-    const entries: FileInfo[] = [];
-    const BATCH = 64;
-    for (let i = 0; i < names.length; i += BATCH) {
-      const infos = await Promise.all(
-        names
-          .slice(i, i + BATCH)
-          .map((n) => this.info(posix.join(display, n), posix.join(real, n)).catch(() => undefined)),
-      );
-      for (const e of infos) if (e) entries.push(e);
+    try {
+      // The directory as opened (a swapped path cannot redirect it), read through its descriptor.
+      await this.policy.assertOpenedInside(dir.fd, display);
+      const via = `/proc/self/fd/${dir.fd}`;
+      try {
+        names = await readdir(via);
+      } catch (err) {
+        throw fsError(err, display);
+      }
+      names.sort();
+      const entries: FileInfo[] = [];
+      const BATCH = 64;
+      for (let i = 0; i < names.length; i += BATCH) {
+        const infos = await Promise.all(
+          names
+            .slice(i, i + BATCH)
+            .map((n) => this.info(posix.join(display, n), posix.join(via, n)).catch(() => undefined)),
+        );
+        for (const e of infos) if (e) entries.push(e);
+      }
+      return { path: display, entries };
+    } finally {
+      await dir.close().catch(() => undefined);
     }
-    return { path: display, entries };
   }
 
   /** Opens a regular file for streaming; `maxBytes` rejects larger files with `too_large`. */
@@ -136,6 +149,7 @@ export class FileService {
       throw fsError(err, display);
     }
     try {
+      await this.policy.assertOpenedInside(fh.fd, display);
       const st = await fh.stat();
       if (st.isDirectory()) throw new SandboxdError('is_a_directory', `is a directory: ${display}`);
       if (!st.isFile()) throw new SandboxdError('invalid_argument', `not a regular file: ${display}`);
@@ -193,9 +207,21 @@ export class FileService {
         throw fsError(err, posix.dirname(display));
       }
     }
-    const tmp = posix.join(dir, `.${posix.basename(real)}.sandboxd-${randomBytes(6).toString('hex')}.tmp`);
+    // Create and rename through the directory as opened and checked: a directory on the path swapped
+    // for a link after the check cannot send the file elsewhere.
+    let dirHandle;
+    try {
+      dirHandle = await open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && opts.mkdirs === false)
+        throw new SandboxdError('not_found', `parent directory does not exist: ${display}`);
+      throw fsError(err, posix.dirname(display));
+    }
+    const via = `/proc/self/fd/${dirHandle.fd}`;
+    const tmp = posix.join(via, `.${posix.basename(real)}.sandboxd-${randomBytes(6).toString('hex')}.tmp`);
     let bytes = 0;
     try {
+      await this.policy.assertOpenedInside(dirHandle.fd, display);
       const out = createWriteStream(tmp, { flags: 'wx', mode: mode ?? existingMode ?? 0o666 });
       const max = opts.maxBytes;
       const counter = new Transform({
@@ -212,7 +238,7 @@ export class FileService {
       // The umask applied at create time; an explicit mode (or the replaced file's) should win.
       const wanted = mode ?? existingMode;
       if (wanted !== undefined) await chmod(tmp, wanted);
-      await rename(tmp, real);
+      await rename(tmp, posix.join(via, posix.basename(real)));
     } catch (err) {
       await unlink(tmp).catch(() => {});
       if (err instanceof SandboxdError) throw err;
@@ -225,6 +251,8 @@ export class FileService {
         });
       }
       throw fsError(err, display);
+    } finally {
+      await dirHandle.close().catch(() => undefined);
     }
     return { path: display, bytes };
   }
