@@ -88,7 +88,7 @@ export interface ExecRequest {
   cwd?: string;
   /** Kill the process group after this long. @default 60000 (exec); none (background) */
   timeoutMs?: number;
-  /** Data written to stdin, then stdin is closed. Without it stdin is /dev/null (exec). */
+  /** Data written to stdin, then stdin is closed. Without it stdin is at its end at once (exec). */
   stdin?: string;
   /** @default 'utf8' */
   stdinEncoding?: 'utf8' | 'base64';

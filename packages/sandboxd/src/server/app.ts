@@ -90,9 +90,10 @@ export interface SandboxdOptions {
   /**
    * Standby reapers for execs and for terminals (standby.ts): what still starts while the sandbox's
    * processes fill its pids limit. Each holds two of its pids (a terminal's also a thread of
-   * node-pty's). @default 1 each
+   * node-pty's). @default 1 each. `warm`: reapers that ordinary execs and processes start on, apart
+   * from that reserve (processes.ts warmCount). @default 1
    */
-  standby?: { processes: number; terminals: number } | undefined;
+  standby?: { processes: number; terminals: number; warm?: number } | undefined;
   version: string;
   log: Logger;
 }
@@ -165,6 +166,7 @@ export class Sandboxd {
       ...(opts.reaper ? { reaper: opts.reaper } : {}),
       onReaperExit: () => this.killEscapees(),
       standbyCount: opts.standby?.processes ?? 1,
+      warmCount: opts.standby?.warm ?? 1,
       beforeStart: () => this.terminals.fillStandby(),
       log: opts.log,
     });

@@ -63,6 +63,14 @@ export interface ProcessManagerOpts {
    * two pids. Needs `reaper`. @default 0
    */
   standbyCount?: number;
+  /**
+   * Warm reapers for ordinary execs and processes: standbys of their own (never the pids reserve
+   * above), so a command starts by writing it to a reaper that already runs instead of sandboxd
+   * spawning one (Node blocks until that exec) and the reaper then forking the command, all on the
+   * request's path. Each holds two pids; replaced after the command was handed over. Needs `reaper`.
+   * @default 0
+   */
+  warmCount?: number;
   /** Called before anything starts (sandboxd fills the other standbys then). */
   beforeStart?: () => void;
   log: Logger;
@@ -340,6 +348,7 @@ export class ProcessManager {
   private readonly sweepTimer: NodeJS.Timeout;
   private shuttingDown = false;
   private readonly standby: StandbyPool<ChildProcess> | undefined;
+  private readonly warm: StandbyPool<ChildProcess> | undefined;
 
   constructor(private readonly opts: ProcessManagerOpts) {
     this.sweepTimer = setInterval(
@@ -355,6 +364,18 @@ export class ProcessManager {
         discard: (child) => killGroup(child.pid as number, 'SIGKILL'),
       });
     }
+    if (reaper && (opts.warmCount ?? 0) > 0) {
+      this.warm = new StandbyPool<ChildProcess>({
+        size: opts.warmCount ?? 0,
+        create: (onGone) => this.startStandby(reaper, onGone),
+        discard: (child) => killGroup(child.pid as number, 'SIGKILL'),
+      });
+    }
+  }
+
+  /** Warm reapers waiting now (tests). */
+  get warmCount(): number {
+    return this.warm?.count ?? 0;
   }
 
   /** Standby reapers waiting now (tests). */
@@ -521,6 +542,7 @@ export class ProcessManager {
     this.shuttingDown = true;
     clearInterval(this.sweepTimer);
     this.standby?.close();
+    this.warm?.close();
     const live = [...this.procs.values()].filter((p) => p.running);
     for (const p of live) p.signal('SIGTERM');
     const all = Promise.all(
@@ -594,6 +616,15 @@ export class ProcessManager {
   ): Promise<void> {
     this.fillStandby();
     this.opts.beforeStart?.();
+    const warm = this.warm?.take({ refill: false });
+    if (warm) {
+      this.handOver(warm, proc, spec);
+      // The replacement's spawn blocks this thread until its exec: after the command is on its way.
+      setImmediate(() => {
+        if (!this.shuttingDown) this.warm?.fill();
+      });
+      return this.launch(proc, spec, stdinData, keepStdin, warm);
+    }
     try {
       await this.launch(proc, spec, stdinData, keepStdin);
     } catch (err) {
@@ -603,11 +634,20 @@ export class ProcessManager {
       this.opts.log.info('starting a process on a standby reaper: the sandbox is out of pids or memory', {
         id: proc.id,
       });
-      const control = standby.stdio[4] as NodeJS.WritableStream;
-      control.on('error', () => {}); // the standby died meanwhile: its status says so
-      control.end(standbyMessage(spec.argv, spec.cwd, { ...spec.env, [PROCESS_MARKER_ENV]: proc.id }));
+      this.handOver(standby, proc, spec);
       await this.launch(proc, spec, stdinData, keepStdin, standby);
     }
+    // The first command started the slow way; later ones find a warm reaper.
+    setImmediate(() => {
+      if (!this.shuttingDown) this.warm?.fill();
+    });
+  }
+
+  /** Writes the command to a standby reaper's descriptor 4 (reaper.c, Standby). */
+  private handOver(standby: ChildProcess, proc: ManagedProcess, spec: SpawnSpec): void {
+    const control = standby.stdio[4] as NodeJS.WritableStream;
+    control.on('error', () => {}); // the standby died meanwhile: its status says so
+    control.end(standbyMessage(spec.argv, spec.cwd, { ...spec.env, [PROCESS_MARKER_ENV]: proc.id }));
   }
 
   /**

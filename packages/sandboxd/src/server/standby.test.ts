@@ -46,6 +46,17 @@ describe('StandbyPool', () => {
     expect(made.map((f) => f.id)).toEqual([0, 1, 2]);
   });
 
+  it('leaves the replacement to the caller when asked to (warm reapers refill after the hand-over)', () => {
+    const { p, made } = pool(1);
+    p.fill();
+    expect(p.take({ refill: false })?.id).toBe(0);
+    expect(p.count).toBe(0);
+    expect(made).toHaveLength(1);
+    p.fill();
+    expect(p.count).toBe(1);
+    expect(made.map((f) => f.id)).toEqual([0, 1]);
+  });
+
   it('skips standbys that are not ready yet', () => {
     const { p, made } = pool(2);
     p.fill();

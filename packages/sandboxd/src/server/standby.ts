@@ -65,12 +65,16 @@ export class StandbyPool<T> {
     }
   }
 
-  /** A ready standby, now the caller's (undefined when none is ready); the pool starts a replacement. */
-  take(): T | undefined {
+  /**
+   * A ready standby, now the caller's (undefined when none is ready). The pool starts a replacement at
+   * once, or with `refill: false` leaves that to the caller's next {@link fill} (starting one blocks
+   * until its exec, which the caller may want off its own path).
+   */
+  take(opts: { refill?: boolean } = {}): T | undefined {
     const i = this.entries.findIndex((e) => this.opts.isReady?.(e) ?? true);
     if (i < 0) return undefined;
     const [entry] = this.entries.splice(i, 1);
-    this.fill();
+    if (opts.refill !== false) this.fill();
     return entry;
   }
 
