@@ -50,6 +50,14 @@ function gnuTar(args: string[], input: Buffer): string {
 }
 
 describe('directory archives', () => {
+  it('keeps a file whose name ends in " (deleted)" (how /proc names a removed file)', async () => {
+    const dir = join(root, 'w', 'odd');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'x (deleted)'), 'still here');
+    const tar = await tarOf(dir);
+    expect(gnuTar(['-xO', 'odd/x (deleted)'], tar)).toBe('still here');
+  });
+
   it('writes a tar GNU tar reads back, long names and link targets included', async () => {
     const tar = await tarOf(join(root, 'w', 'd'));
     const names = gnuTar(['-t'], tar).trim().split('\n').sort();

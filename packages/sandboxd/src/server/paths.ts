@@ -80,7 +80,9 @@ export async function resolveExisting(p: string, hops = 0): Promise<string> {
 /** What an open descriptor really is, as the kernel names it (`/proc/self/fd/N`); undefined if /proc cannot say. */
 export async function openedPath(fd: number): Promise<string | undefined> {
   try {
-    return (await readlink(`/proc/self/fd/${fd}`)).replace(/ \(deleted\)$/, '');
+    // As the kernel says it: a file removed since it was opened reads "<path> (deleted)", still under
+    // its directory; trimming that suffix would make a file really named "x (deleted)" look like "x".
+    return await readlink(`/proc/self/fd/${fd}`);
   } catch {
     return undefined;
   }
