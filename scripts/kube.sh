@@ -56,12 +56,14 @@ done
 if [ "$#" -eq 0 ] && [ "${KUBE_NODE:-1}" = 1 ]; then
   for v in ${KUBE_NODE_VERSIONS:-v1.32.13}; do
     started=$SECONDS
-    echo "==> [kube] Kubernetes $v with a real node: operator-behaviour.real router.real, then helm-node.real" >&2
+    echo "==> [kube] Kubernetes $v with a real node: operator-behaviour.real router.real, then sandbox-attack.real, then helm-node.real" >&2
     # helm-node.real installs the chart (controller and router as pods, images built by kube-node.sh)
-    # and runs after the files with an in-process controller: two controllers would fight.
+    # and runs after the files with an in-process controller: two controllers would fight. For the
+    # same reason sandbox-attack.real (its controller kills and restarts its sandbox) runs on its own.
     AGENTTIER_KUBE_DIR=$KUBE_DIR KUBE_VERSION=$v bash "$ROOT/scripts/kube-node.sh" \
       env AGENTTIER_REAL_KUBE=1 AGENTTIER_E2E_INJECTOR_IMAGE=agenttier/sandboxd-injector:kube-node \
       sh -c 'npx --no -- vitest run --project integration operator-behaviour.real router.real &&
+        npx --no -- vitest run --project integration sandbox-attack.real &&
         AGENTTIER_E2E_HELM_NODE=1 npx --no -- vitest run --project integration helm-node.real'
     rc=$?
     if [ "$rc" -ne 0 ]; then
