@@ -2,6 +2,17 @@ import type { AgentRecordStore, InvokeRecord, RecordedEvent } from '@agenttier/c
 import { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 
 /**
+ * How much recorded output one sandbox may keep in the state file. Each run records at most 32 MiB
+ * (agent-service), but runs were kept until the sandbox was deleted: an agent that prints its cap on
+ * every run made each ordinary invoke cost the host 32 MiB of the disk the state file lives on, without
+ * end. Past the budget the oldest finished runs (record and events) are dropped when a run starts.
+ */
+export const DEFAULT_INVOKE_RETENTION = {
+  maxEventBytesPerSandbox: 256 * 1024 * 1024,
+  maxRunsPerSandbox: 200,
+};
+
+/**
  * Invocation records and their event streams in SQLite (a table next to the resources, same file).
  * Events are written in batches by the caller; synchronous=NORMAL under WAL survives a process crash,
  * which is the failure that matters for re-attaching to a run.
@@ -9,7 +20,13 @@ import { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 export class SqliteAgentRecords implements AgentRecordStore {
   private readonly db: SqliteDatabase;
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly retention: {
+      maxEventBytesPerSandbox: number;
+      maxRunsPerSandbox: number;
+    } = DEFAULT_INVOKE_RETENTION,
+  ) {
     this.db = new SqliteDatabase(
       path,
       `
@@ -45,6 +62,38 @@ export class SqliteAgentRecords implements AgentRecordStore {
         'INSERT INTO invokes (invoke_id, namespace, sandbox, started_at, body) VALUES (?, ?, ?, ?, ?)',
       )
       .run(record.invokeId, record.namespace, record.sandbox, record.startedAt, JSON.stringify(record));
+    this.prune(record.namespace, record.sandbox);
+  }
+
+  /** Drops the oldest finished runs of a sandbox past its retention budget (see DEFAULT_INVOKE_RETENTION). */
+  private prune(namespace: string, sandbox: string): void {
+    const runs = this.db
+      .statement(
+        `SELECT i.invoke_id AS id, json_extract(i.body, '$.state') AS state,
+                (SELECT COALESCE(SUM(length(e.data)), 0) FROM invoke_events e WHERE e.invoke_id = i.invoke_id) AS bytes
+           FROM invokes i WHERE i.namespace = ? AND i.sandbox = ?
+          ORDER BY i.started_at DESC, i.invoke_id DESC`,
+      )
+      .all(namespace, sandbox) as unknown as Array<{ id: string; state: string; bytes: number }>;
+    let kept = 0;
+    let bytes = 0;
+    const drop: string[] = [];
+    for (const r of runs) {
+      kept++;
+      bytes += r.bytes;
+      const over = kept > this.retention.maxRunsPerSandbox || bytes > this.retention.maxEventBytesPerSandbox;
+      // The newest run (the one just started) and runs still going are never dropped.
+      if (over && kept > 1 && r.state !== 'running') drop.push(r.id);
+    }
+    if (drop.length === 0) return;
+    const events = this.db.statement('DELETE FROM invoke_events WHERE invoke_id = ?');
+    const record = this.db.statement('DELETE FROM invokes WHERE invoke_id = ?');
+    this.db.transaction(() => {
+      for (const id of drop) {
+        events.run(id);
+        record.run(id);
+      }
+    });
   }
 
   async updateInvoke(invokeId: string, patch: Partial<InvokeRecord>): Promise<void> {
