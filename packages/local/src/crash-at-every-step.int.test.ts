@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LABEL_NAMESPACE, LABEL_SANDBOX_UID } from '@agenttier/contract';
 import { createDockerClient } from '@agenttier/platform-local';
 import type { RuntimeStep } from '@agenttier/platform-local';
+import { eventually } from '@agenttier/testkit';
 import {
   api,
   dockerHost,
@@ -15,6 +14,8 @@ import {
   testNamespace,
   waitForPhase,
 } from './testing/platform.ts';
+import type { ServerProcess } from './testing/server-process.ts';
+import { startServerProcess } from './testing/server-process.ts';
 
 /**
  * kill -9 at every step of create, stop, resume and delete, on the real engine and the real SQLite
@@ -27,44 +28,22 @@ import {
 const ns = testNamespace('it-crashstep');
 const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-crashstep-'));
 const docker = createDockerClient(dockerHost);
-const children: ChildProcess[] = [];
+const servers: ServerProcess[] = [];
 const STEP_TIMEOUT_MS = 90_000;
 
-interface Server {
-  child: ChildProcess;
-  base: string;
-  exited: Promise<number | null>;
-}
-
 /** Starts the server process; with `crashAt` it SIGKILLs itself at that step (`step:n` for the n-th). */
-async function startServer(crashAt?: `${RuntimeStep}:${number}`): Promise<Server> {
-  const script = new URL('./testing/crash-server.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: {
-      ...process.env,
-      AGENTTIER_DATA_DIR: dataDir,
-      AGENTTIER_PORT: '0',
-      AGENTTIER_DOCKER_HOST: dockerHost,
-      AGENTTIER_CRASH_AT: crashAt ?? '',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+async function startServer(crashAt?: `${RuntimeStep}:${number}`): Promise<ServerProcess> {
+  const server = await startServerProcess({
+    dataDir,
+    entry: new URL('./testing/crash-server.ts', import.meta.url),
+    env: { AGENTTIER_CRASH_AT: crashAt ?? '' },
   });
-  children.push(child);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const base = await new Promise<string>((resolve, reject) => {
-    let log = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(log);
-      if (m) resolve(m[1]!);
-    });
-    void exited.then((code) => reject(new Error(`server exited with ${code}: ${log}`)));
-  });
-  return { child, base, exited };
+  servers.push(server);
+  return server;
 }
 
 /** Waits for the server to kill itself at its crash step (never by time: the step is what ends it). */
-async function crashed(server: Server): Promise<void> {
+async function crashed(server: ServerProcess): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('the crash step was never reached')), STEP_TIMEOUT_MS);
@@ -77,20 +56,36 @@ async function crashed(server: Server): Promise<void> {
   expect(server.child.signalCode).toBe('SIGKILL');
 }
 
-async function stopServer(server: Server): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGKILL');
-  await server.exited;
-}
-
 const q = `?namespace=${ns}`;
 const create = (base: string, name: string) =>
   api(base, 'POST', '/api/v1/sandboxes', { name, namespace: ns, templateRef: { name: 'minimal-shell' } });
+/**
+ * File calls need sandboxd. A sandbox can be Running a moment before it answers (on a loaded machine
+ * the readiness probe gives up waiting for it and the engine's exec serves), and the router says so
+ * with a retryable 503: wait through that, never through anything else.
+ */
+async function untilSandboxdAnswers(what: string, call: () => Promise<{ status: number; text: string }>) {
+  let last = { status: 0, text: '' };
+  await eventually(
+    async () => {
+      last = await call();
+      return last.status !== 503;
+    },
+    what,
+    { timeoutMs: 60_000, lastSeen: () => `${last.status} ${last.text}` },
+  );
+  return last;
+}
+
 const writeMark = (base: string, name: string) =>
-  api(base, 'PUT', `/api/v1/sandboxes/${name}/files/workspace/mark.txt${q}`, `written in ${name}\n`);
+  untilSandboxdAnswers(`${name}: the mark written`, () =>
+    api(base, 'PUT', `/api/v1/sandboxes/${name}/files/workspace/mark.txt${q}`, `written in ${name}\n`),
+  );
 
 async function expectMark(base: string, name: string) {
-  const r = await api(base, 'GET', `/api/v1/sandboxes/${name}/files/workspace/mark.txt${q}`);
+  const r = await untilSandboxdAnswers(`${name}: the mark read`, () =>
+    api(base, 'GET', `/api/v1/sandboxes/${name}/files/workspace/mark.txt${q}`),
+  );
   expect(r.text, `${name}'s workspace`).toBe(`written in ${name}\n`);
 }
 
@@ -131,7 +126,7 @@ async function expectNoOrphans(base: string) {
 }
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const s of servers) await s.kill9();
   await removeEngineObjects(ns);
   removeDir(dataDir);
 });
@@ -153,7 +148,7 @@ describe('kill -9 at every runtime step, several sandboxes at once', () => {
     await all(names, async (n) => expect((await writeMark(server.base, n)).status).toBe(201));
     await all(names, (n) => expectMark(server.base, n));
     await expectNoOrphans(server.base);
-    await stopServer(server);
+    await server.kill9();
   });
 
   it('create, crashed right after a container started: Running, nothing orphaned', async () => {
@@ -165,7 +160,7 @@ describe('kill -9 at every runtime step, several sandboxes at once', () => {
     await all(names, (n) => waitForPhase(server.base, ns, n, 'Running'));
     await all(names, async (n) => expect((await writeMark(server.base, n)).status).toBe(201));
     await expectNoOrphans(server.base);
-    await stopServer(server);
+    await server.kill9();
   });
 
   it('stop, crashed mid-stop (container stopped, not removed): Stopped with the workspace kept', async () => {
@@ -184,7 +179,7 @@ describe('kill -9 at every runtime step, several sandboxes at once', () => {
       ),
     );
     expect(containers.filter((c) => firstUids.has(c.Labels[LABEL_SANDBOX_UID] ?? ''))).toEqual([]);
-    await stopServer(server);
+    await server.kill9();
   });
 
   it('resume, crashed between container create and start: Running again with the workspace intact', async () => {
@@ -198,7 +193,7 @@ describe('kill -9 at every runtime step, several sandboxes at once', () => {
     await all(first, (n) => waitForPhase(server.base, ns, n, 'Running'));
     await all(first, (n) => expectMark(server.base, n));
     await expectNoOrphans(server.base);
-    await stopServer(server);
+    await server.kill9();
   });
 
   it.each<[string, string[], `${RuntimeStep}:${number}`]>([
@@ -221,7 +216,7 @@ describe('kill -9 at every runtime step, several sandboxes at once', () => {
       status: string;
     }>;
     for (const s of left.filter((x) => x.status === 'Running')) await expectMark(server.base, s.name);
-    await stopServer(server);
+    await server.kill9();
   });
 
   it('leaves the namespace empty at the end: zero containers, volumes and run dirs', async () => {
@@ -230,6 +225,6 @@ describe('kill -9 at every runtime step, several sandboxes at once', () => {
     expect((await api(server.base, 'GET', `/api/v1/sandboxes${q}`)).json.sandboxes).toEqual([]);
     expect(await docker.listContainers({ all: true, filters })).toEqual([]);
     expect((await docker.listVolumes({ filters })).Volumes ?? []).toEqual([]);
-    await stopServer(server);
+    await server.kill9();
   });
 });

@@ -6,25 +6,18 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
 import { LoopWorkspaces } from '@agenttier/platform-local';
 import type { Sandbox } from '@agenttier/contract';
-import type { TestPlatform } from './testing/platform.ts';
-import {
-  api,
-  execIn,
-  removeDir,
-  removeEngineObjects,
-  startTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
-const ns = testNamespace('it-quota');
+const bed = useLocalPlatform('it-quota', {
+  // Not a skip: CI runs as root with util-linux and e2fsprogs, and this is the defence under test.
+  setup: async () => expect(await LoopWorkspaces.unavailableReason()).toBeUndefined(),
+});
+const { ns } = bed;
 const SIZE = 64 * 2 ** 20;
-let platform: TestPlatform | undefined;
-let dataDir: string;
 
 function mounted(path: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8')
@@ -40,52 +33,36 @@ function loopDevicesOf(image: string): string {
   }
 }
 
-beforeAll(async () => {
-  // Not a skip: CI runs as root with util-linux and e2fsprogs, and this is the defence under test.
-  expect(await LoopWorkspaces.unavailableReason()).toBeUndefined();
-  platform = await startTestPlatform();
-  dataDir = platform.dataDir;
-}, 120_000);
-
-afterAll(async () => {
-  await platform?.close();
-  await removeEngineObjects(ns);
-  if (dataDir) removeDir(dataDir);
-});
-
 describe('storage.size on the local platform', () => {
   it('stops a sandbox at its size with ENOSPC, keeps the workspace across stop/resume, and cleans up on delete', async () => {
-    const base = platform!.url;
-    const created = await api(base, 'POST', '/api/v1/sandboxes', {
+    const created = await bed.api('POST', '/api/v1/sandboxes', {
       name: 'small',
       namespace: ns,
       templateRef: { name: 'minimal-shell' },
       storage: { size: '64Mi' },
     });
     expect(created.status, created.text).toBe(201);
-    await waitForPhase(base, ns, 'small', 'Running');
-    const sb = (await platform!.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'small' }))!;
+    await bed.waitForPhase('small', 'Running');
+    const sb = (await bed.platform.store.get<Sandbox>('Sandbox', { namespace: ns, name: 'small' }))!;
     const uid = sb.metadata.uid!;
-    const ws = new LoopWorkspaces(join(dataDir, 'workspaces'));
+    const ws = new LoopWorkspaces(join(bed.platform.dataDir, 'workspaces'));
 
-    const df = await execIn(base, ns, 'small', ['df', '-k', '/workspace']);
+    const df = await bed.exec('small', ['df', '-k', '/workspace']);
     const totalKiB = Number(df.stdout.trim().split('\n')[1].split(/\s+/)[1]);
     expect(totalKiB * 1024).toBeLessThanOrEqual(SIZE);
     expect(totalKiB * 1024).toBeGreaterThan(SIZE / 2);
 
     // The sandbox sees a loop device, not where the image or its mount point live on the host.
-    const mountinfo = (await execIn(base, ns, 'small', 'grep " /workspace " /proc/self/mountinfo')).stdout;
+    const mountinfo = (await bed.exec('small', 'grep " /workspace " /proc/self/mountinfo')).stdout;
     expect(mountinfo).toMatch(/ext4 \/dev\/loop\d+ /);
-    expect(mountinfo).not.toContain(dataDir);
+    expect(mountinfo).not.toContain(bed.platform.dataDir);
     // The only other writable place is /tmp, a tmpfs of its own size, not the host's disk. The directory
     // of sandboxd's socket (a plain engine volume) is root's: the sandbox cannot write there at all.
     for (const [dir, error] of [
       ['/tmp', /No space left on device/],
       ['/run/agenttier', /Permission denied/],
     ] as const) {
-      const other = await execIn(
-        base,
-        ns,
+      const other = await bed.exec(
         'small',
         `(head -c 300000000 /dev/zero > ${dir}/fill) 2>&1; echo rc=$?; rm -f ${dir}/fill 2>/dev/null`,
         {
@@ -95,8 +72,8 @@ describe('storage.size on the local platform', () => {
       expect(other.stdout, dir).toMatch(error);
       expect(other.stdout, dir).toMatch(/\nrc=[1-9]\n$/);
     }
-    await execIn(base, ns, 'small', 'echo kept > /workspace/note.txt');
-    const fill = await execIn(base, ns, 'small', 'head -c 200000000 /dev/zero > /workspace/big; echo rc=$?', {
+    await bed.exec('small', 'echo kept > /workspace/note.txt');
+    const fill = await bed.exec('small', 'head -c 200000000 /dev/zero > /workspace/big; echo rc=$?', {
       timeout: 120,
     });
     expect(fill.stderr).toMatch(/No space left on device/);
@@ -104,24 +81,17 @@ describe('storage.size on the local platform', () => {
     // The host spent at most the workspace's size on it, not the 200 MB the sandbox tried to write.
     expect(statSync(ws.imagePath(uid)).blocks * 512).toBeLessThanOrEqual(SIZE);
 
-    expect((await api(base, 'POST', `/api/v1/sandboxes/small/stop?namespace=${ns}`)).status).toBe(200);
-    await waitForPhase(base, ns, 'small', 'Stopped');
-    expect((await api(base, 'POST', `/api/v1/sandboxes/small/resume?namespace=${ns}`)).status).toBe(200);
-    await waitForPhase(base, ns, 'small', 'Running');
-    expect((await execIn(base, ns, 'small', 'cat /workspace/note.txt')).stdout).toBe('kept\n');
-    const again = await execIn(
-      base,
-      ns,
-      'small',
-      'head -c 200000000 /dev/zero >> /workspace/big; echo rc=$?',
-      {
-        timeout: 120,
-      },
-    );
+    expect((await bed.api('POST', `/api/v1/sandboxes/small/stop?namespace=${ns}`)).status).toBe(200);
+    await bed.waitForPhase('small', 'Stopped');
+    expect((await bed.api('POST', `/api/v1/sandboxes/small/resume?namespace=${ns}`)).status).toBe(200);
+    await bed.waitForPhase('small', 'Running');
+    expect((await bed.exec('small', 'cat /workspace/note.txt')).stdout).toBe('kept\n');
+    const again = await bed.exec('small', 'head -c 200000000 /dev/zero >> /workspace/big; echo rc=$?', {
+      timeout: 120,
+    });
     expect(again.stdout).toBe('rc=1\n');
     // The files API reports a full workspace as busy (retryable once space is freed), not a 500.
-    const put = await api(
-      base,
+    const put = await bed.api(
       'PUT',
       `/api/v1/sandboxes/small/files/workspace/more.bin?namespace=${ns}`,
       'x'.repeat(1 << 20),
@@ -129,8 +99,8 @@ describe('storage.size on the local platform', () => {
     expect(put.status, put.text).toBe(503);
     expect(put.json.code).toBe('SANDBOX_BUSY');
 
-    expect((await api(base, 'DELETE', `/api/v1/sandboxes/small?namespace=${ns}`)).status).toBe(204);
-    await waitForPhase(base, ns, 'small', 'Gone');
+    expect((await bed.api('DELETE', `/api/v1/sandboxes/small?namespace=${ns}`)).status).toBe(204);
+    await bed.waitForPhase('small', 'Gone');
     expect(mounted(ws.mountPath(uid))).toBe(false);
     expect(() => statSync(ws.imagePath(uid))).toThrow();
     expect(await ws.list()).not.toContain(uid);
@@ -138,7 +108,7 @@ describe('storage.size on the local platform', () => {
 
   it('refuses a size no filesystem can have, or larger than the disk, at the edge', async () => {
     for (const size of ['1Mi', '64Ti']) {
-      const r = await api(platform!.url, 'POST', '/api/v1/sandboxes', {
+      const r = await bed.api('POST', '/api/v1/sandboxes', {
         name: `bad-${size.toLowerCase()}`,
         namespace: ns,
         templateRef: { name: 'minimal-shell' },
@@ -150,16 +120,14 @@ describe('storage.size on the local platform', () => {
   });
 
   it('sweeps a workspace image left by a crash when the platform starts again', async () => {
-    await platform!.close();
-    platform = undefined;
-    // What a crash between making the image and creating the engine volume leaves behind.
-    const ws = new LoopWorkspaces(join(dataDir, 'workspaces'));
+    const ws = new LoopWorkspaces(join(bed.platform.dataDir, 'workspaces'));
     const leftover = 'deadbeef-0000-4000-8000-000000000001';
-    await ws.ensure(leftover, SIZE);
-    expect(mounted(ws.mountPath(leftover))).toBe(true);
     const image = ws.imagePath(leftover);
-
-    platform = await startTestPlatform({ dataDir });
+    await bed.restart(async () => {
+      // What a crash between making the image and creating the engine volume leaves behind.
+      await ws.ensure(leftover, SIZE);
+      expect(mounted(ws.mountPath(leftover))).toBe(true);
+    });
     await eventually(
       async () => !(await ws.list()).includes(leftover),
       'the leftover image to be swept',

@@ -12,6 +12,10 @@ export {
 } from './platform.ts';
 export type { TestPlatform, TestPlatformOpts } from './platform.ts';
 export { untilServedBySandboxd, useLocalPlatform } from './local-test-bed.ts';
+export { codeTemplate, probeEngine } from './engine.ts';
+export type { CodeTemplateOpts, EngineFeatures } from './engine.ts';
+export { startServerProcess } from './server-process.ts';
+export type { ServerProcess, ServerProcessOpts } from './server-process.ts';
 export type { LocalTestBed, LocalTestBedOpts } from './local-test-bed.ts';
 export { collectSse, readSse } from './sse.ts';
 export type { SseRecord } from './sse.ts';
