@@ -557,10 +557,12 @@ describe('reconciler failure handling (driven step by step)', () => {
 describe('controller backoff', () => {
   it('does not retry a failing runtime faster than the backoff (its own status writes must not re-trigger it)', async () => {
     runtime.failOn('ensureWorkload', 'could not start the container: image missing');
-    await startController().start();
+    // The controller's clock stands still, so the first retry (due 1 s after the failure) never comes
+    // due: any second attempt seen here, however long this waits on a loaded machine, came too early.
+    await startController({ clock: manualClock() }).start();
     await createSandbox('hot');
     await vi.waitFor(() => expect(runtime.callsOf('ensureWorkload').length).toBeGreaterThan(0));
-    // The first retry is due after 1 s; within 500 ms there must have been exactly one attempt.
+    // Long enough for the status writes of the failure (and any pass they set off) to have run.
     await new Promise((r) => setTimeout(r, 500));
     expect(runtime.callsOf('ensureWorkload')).toHaveLength(1);
     expect((await get('hot'))?.status?.phase).not.toBe('Error');
