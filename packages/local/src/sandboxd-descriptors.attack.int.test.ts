@@ -7,12 +7,12 @@
  * the router; the attacks with the image's own tools (bash, perl, ps).
  */
 import { describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { eventually } from '@agenttier/testkit';
 import { createDockerClient } from '@agenttier/platform-local';
 import { codeTemplate, probeEngine } from './testing/engine.ts';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
 import { dockerHost } from './testing/platform.ts';
+import { openTerminal as openRouterTerminal } from './testing/terminal.ts';
 
 const { runsc } = await probeEngine();
 const bed = useLocalPlatform('it-fds', {
@@ -30,27 +30,9 @@ const bed = useLocalPlatform('it-fds', {
   },
 });
 
-/** A terminal through the router, with its output text. */
-async function openTerminal(sb: string, session: string) {
-  const ws = new WebSocket(`${bed.base.replace('http', 'ws')}/ws/terminal/${sb}?${bed.q}&session=${session}`);
-  let output = '';
-  ws.on('message', (raw) => {
-    const frame = JSON.parse(raw.toString()) as { type: string; data?: string };
-    if (frame.type === 'output') output += frame.data ?? '';
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  const type = (data: string): void => ws.send(JSON.stringify({ type: 'input', data }));
-  const waitFor = (re: RegExp, what: string) =>
-    eventually(
-      async () => (re.test(output) ? true : undefined),
-      `${what}: ${JSON.stringify(output.slice(-300))}`,
-      60_000,
-    );
-  return { ws, type, waitFor, output: () => output };
-}
+/** A terminal through the router, in this file's namespace. */
+const openTerminal = (sb: string, session: string) =>
+  openRouterTerminal(bed.base, `/ws/terminal/${sb}?${bed.q}&session=${session}`);
 
 /**
  * One line per descriptor a process started from here holds: `fd N -> target` (perl, a child of the

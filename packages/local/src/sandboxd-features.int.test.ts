@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { eventually } from '@agenttier/testkit';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
 import { readSse } from './testing/sse.ts';
+import { openTerminal } from './testing/terminal.ts';
 import { requestWithHost } from '@agenttier/server/testing';
 
 const bed = useLocalPlatform('it-sbd', {
@@ -13,36 +14,6 @@ const { ns } = bed;
 const q = `?namespace=${ns}`;
 const exec = async (name: string, command: string | string[]) =>
   (await bed.api('POST', `/api/v1/sandboxes/${name}/exec${q}`, { command })).json;
-
-/** Opens a terminal WebSocket and collects its output text. */
-function terminal(path: string) {
-  const ws = new WebSocket(`${bed.base.replace('http', 'ws')}${path}`);
-  let output = '';
-  const frames: Array<{ type: string }> = [];
-  ws.on('message', (raw) => {
-    const frame = JSON.parse(raw.toString()) as { type: string; data?: string };
-    frames.push(frame);
-    if (frame.type === 'output') output += frame.data;
-  });
-  const open = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  const waitFor = (re: RegExp, timeoutMs = 30_000) =>
-    eventually(() => re.test(output), `terminal output matching ${re}`, {
-      timeoutMs,
-      lastSeen: () => JSON.stringify(output.slice(-500)),
-    });
-  return {
-    ws,
-    open,
-    waitFor,
-    frames,
-    get output() {
-      return output;
-    },
-  };
-}
 
 describe('sandboxd through the router', () => {
   it('runs 100 concurrent execs with correct outputs', async () => {
@@ -124,8 +95,7 @@ describe('sandboxd through the router', () => {
   });
 
   it('keeps a terminal across reconnects: same shell, same directory, earlier output replayed; resize works', async () => {
-    const t1 = terminal(`/ws/terminal/box${q}&session=t1`);
-    await t1.open;
+    const t1 = await openTerminal(bed.base, `/ws/terminal/box${q}&session=t1`);
     t1.ws.send(JSON.stringify({ type: 'input', data: 'cd /tmp && echo marker-$((40+2))\r' }));
     await t1.waitFor(/marker-42/);
     t1.ws.send('this is not json');
@@ -138,8 +108,7 @@ describe('sandboxd through the router', () => {
     t1.ws.close();
     await t1Closed;
 
-    const t2 = terminal(`/ws/terminal/box${q}&session=t1`);
-    await t2.open;
+    const t2 = await openTerminal(bed.base, `/ws/terminal/box${q}&session=t1`);
     await t2.waitFor(/marker-42/); // replayed
     t2.ws.send(JSON.stringify({ type: 'input', data: 'pwd\r' }));
     await t2.waitFor(/\/tmp\r?\n/);
@@ -148,7 +117,7 @@ describe('sandboxd through the router', () => {
     await eventually(
       async () => {
         t2.ws.send(JSON.stringify({ type: 'input', data: 'stty size\r' }));
-        return t2.waitFor(/33 101/, 1_000).then(
+        return t2.waitFor(/33 101/, 'stty size', 1_000).then(
           () => true,
           () => false,
         );
@@ -162,24 +131,13 @@ describe('sandboxd through the router', () => {
   it('cuts an open terminal once the key it attached with is revoked', async () => {
     const created = (await bed.api('POST', '/api/v1/user/api-keys', { name: 'revoked-while-attached' }))
       .json as { id: string; key: string };
-    const ws = new WebSocket(`${bed.base.replace('http', 'ws')}/ws/terminal/box${q}&session=revoke`, {
+    const t = await openTerminal(bed.base, `/ws/terminal/box${q}&session=revoke`, {
       headers: { 'X-API-Key': created.key },
     });
+    const { ws } = t;
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    let output = '';
-    ws.on('message', (raw) => {
-      const frame = JSON.parse(raw.toString()) as { type: string; data?: string };
-      if (frame.type === 'output') output += frame.data ?? '';
-    });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    ws.send(JSON.stringify({ type: 'input', data: 'echo still-$((40+2))\n' }));
-    await eventually(() => /still-42/.test(output), 'the echo', {
-      timeoutMs: 30_000,
-      lastSeen: () => JSON.stringify(output.slice(-300)),
-    });
+    t.type('echo still-$((40+2))\n');
+    await t.waitFor(/still-42/, 'the echo', 30_000);
     expect(ws.readyState).toBe(WebSocket.OPEN);
     expect((await bed.api('DELETE', `/api/v1/user/api-keys/${created.id}`)).status).toBe(204);
     await closed; // the vitest timeout bounds this wait
@@ -190,8 +148,7 @@ describe('sandboxd through the router', () => {
   });
 
   it('draws full-screen programs: top repaints with cursor addressing, vim edits and saves a file', async () => {
-    const t = terminal(`/ws/terminal/box${q}&session=fullscreen&cols=90&rows=30`);
-    await t.open;
+    const t = await openTerminal(bed.base, `/ws/terminal/box${q}&session=fullscreen&cols=90&rows=30`);
     t.ws.send(JSON.stringify({ type: 'resize', cols: 90, rows: 30 }));
     // The marker after `top` prints expanded only once top has exited (the echoed command line shows
     // `$((1+1))` unexpanded).
@@ -205,7 +162,7 @@ describe('sandboxd through the router', () => {
     // A key pressed before top switched the terminal to raw mode is lost: press q until it quits.
     await eventually(
       () => {
-        if (/top-2-done/.test(t.output)) return true;
+        if (/top-2-done/.test(t.output())) return true;
         t.ws.send(JSON.stringify({ type: 'input', data: 'q' }));
         return false;
       },
@@ -221,7 +178,7 @@ describe('sandboxd through the router', () => {
     // so the pair is sent again until vim says it wrote the file (an extra Esc in normal mode only beeps).
     await eventually(
       () => {
-        if (/written/.test(t.output)) return true;
+        if (/written/.test(t.output())) return true;
         t.ws.send(JSON.stringify({ type: 'input', data: '\x1b:wq\r' }));
         return false;
       },

@@ -19,4 +19,6 @@ export type { ServerProcess, ServerProcessOpts } from './server-process.ts';
 export type { LocalTestBed, LocalTestBedOpts } from './local-test-bed.ts';
 export { collectSse, readSse } from './sse.ts';
 export type { SseRecord } from './sse.ts';
+export { openTerminal } from './terminal.ts';
+export type { TerminalClient } from './terminal.ts';
 export { WS_ECHO_SERVER_JS } from './ws-echo.ts';
