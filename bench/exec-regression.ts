@@ -8,8 +8,8 @@
  * --prefer-offline`) and builds its sandboxd bundle; builds this tree's bundle; starts both trees' CLI
  * `up` (what `npm run up` ends in) on free loopback ports with their own data dirs and CLI config files
  * against the shared engine; creates one minimal-shell sandbox in each; then, after a warm-up, runs
- * rounds that alternate which side goes first (A,B then B,A), each side timing sequential
- * `POST /api/v1/sandboxes/{name}/exec` calls through fetch: `["true"]`, then a medium output
+ * rounds of sequential `POST /api/v1/sandboxes/{name}/exec` calls through fetch that alternate side
+ * at every call (A,B then B,A, so both meet the same moment's load): `["true"]`, then a medium output
  * (`["seq","1","20000"]`, 108,894 bytes of stdout). Both sides use the same client and the same image
  * (the script says so if the image directories differ); each uses what its own `up` sets up by default
  * (the base has no authentication, the current tree an admin API key that `up` creates).
@@ -186,17 +186,33 @@ async function containerCpuMs(container: string): Promise<number> {
   return (stats.cpu_stats?.cpu_usage?.total_usage ?? NaN) / 1e6;
 }
 
-/** `n` sequential execs of `command` on `side`, timed, with router and container CPU added to `into`. */
-async function block(side: Side, into: SideSeries, n: number, command: string[], bytes?: number) {
-  const router0 = processCpuMs(side.install!.pid);
-  const box0 = await containerCpuMs(side.container);
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) samples.push(await timeMs(() => exec(side, command, bytes)));
-  const router = processCpuMs(side.install!.pid) - router0;
-  const box = (await containerCpuMs(side.container)) - box0;
-  into.rounds.push(samples);
-  into.cpuMs['router process CPU'] = (into.cpuMs['router process CPU'] ?? 0) + router;
-  into.cpuMs['sandbox container CPU'] = (into.cpuMs['sandbox container CPU'] ?? 0) + box;
+/**
+ * One phase of a round: `n` execs of `command` on each side, alternating side by side (A,B then B,A
+ * at each step), so both meet the same moment's load. Each side's router process and sandbox container
+ * CPU over the phase is added to its series (each process does only its own side's work).
+ */
+async function phase(
+  pick: (side: Side) => SideSeries,
+  n: number,
+  command: string[],
+  bytes?: number,
+): Promise<void> {
+  const cpu0 = await Promise.all(
+    sides.map(async (s) => [processCpuMs(s.install!.pid), await containerCpuMs(s.container)]),
+  );
+  const samples = new Map<Side, number[]>(sides.map((s) => [s, []]));
+  for (let i = 0; i < n; i++) {
+    for (const side of i % 2 === 0 ? [base, current] : [current, base])
+      samples.get(side)!.push(await timeMs(() => exec(side, command, bytes)));
+  }
+  for (const [k, side] of sides.entries()) {
+    const into = pick(side);
+    into.rounds.push(samples.get(side)!);
+    const router = processCpuMs(side.install!.pid) - cpu0[k]![0]!;
+    const box = (await containerCpuMs(side.container)) - cpu0[k]![1]!;
+    into.cpuMs['router process CPU'] = (into.cpuMs['router process CPU'] ?? 0) + router;
+    into.cpuMs['sandbox container CPU'] = (into.cpuMs['sandbox container CPU'] ?? 0) + box;
+  }
 }
 
 /** sha256 over images/NAME's files, as scripts/images.sh labels the image it builds. */
@@ -268,10 +284,8 @@ try {
   const stat0 = parseCpuLine(readFileSync('/proc/stat', 'utf8'));
   const t0 = Date.now();
   for (let r = 0; r < rounds; r++) {
-    for (const side of r % 2 === 0 ? [base, current] : [current, base]) {
-      await block(side, side.trueSeries, truePerRound, ['true']);
-      await block(side, side.mediumSeries, mediumPerRound, MEDIUM_COMMAND, MEDIUM_BYTES);
-    }
+    await phase((s) => s.trueSeries, truePerRound, ['true']);
+    await phase((s) => s.mediumSeries, mediumPerRound, MEDIUM_COMMAND, MEDIUM_BYTES);
     loads.push(loadavg()[0]!);
     // /proc/loadavg's 4th field: runnable scheduling entities now / all of them.
     runnable.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[3]!.split('/')[0]));
@@ -292,8 +306,8 @@ try {
   console.log(
     [
       `exec round trip: base ${baseSha} (${baseRef}) vs current ${currentSha}${dirty ? ' + uncommitted changes' : ''} — ${new Date().toISOString()}`,
-      `${rounds} rounds alternating which side goes first; per round and side ${truePerRound} × true then ${mediumPerRound} × seq,` +
-        ` sequential, after ${warmup} warm-up execs of each; one minimal-shell sandbox per side${sameImage ? ' (same image directory in both trees)' : ' (IMAGE DIRECTORIES DIFFER)'}`,
+      `${rounds} rounds of ${truePerRound} × true then ${mediumPerRound} × seq per side, sequential, alternating side at every exec (A,B then B,A),` +
+        ` after ${warmup} warm-up execs of each; one minimal-shell sandbox per side${sameImage ? ' (same image directory in both trees)' : ' (IMAGE DIRECTORIES DIFFER)'}`,
       `base: no authentication (its up has none); current: the admin API key its up creates`,
       '',
       comparisonTable(rows),
