@@ -37,6 +37,22 @@ export function createStyle(enabled: boolean): Style {
   };
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const UNPRINTABLE_RE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from a sandbox (file names, link targets, commands, paths) made safe for a terminal: control
+ * characters, DEL, C1 controls and bidirectional overrides are shown as `\xNN` / `\u{NNNN}` instead of
+ * being sent. A sandbox names its files as it likes: a name holding ESC sequences retitled the user's
+ * terminal (OSC 52 would write the clipboard) and one holding a newline faked a row of the listing.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE_RE, (c) => {
+    const code = c.codePointAt(0) ?? 0;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
 /** Aligned columns separated by three spaces, kubectl style. The last column is not padded. */
 export function renderTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));

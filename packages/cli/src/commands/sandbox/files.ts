@@ -1,4 +1,5 @@
 import type { Handler } from '../../spec.ts';
+import { printable } from '../../output.ts';
 import { filesTable } from './render.ts';
 
 function filesOf(client: Parameters<Handler>[0], name: string) {
@@ -64,7 +65,8 @@ export const filesWatch: Handler = async (client, { args, opts }) => {
   });
   client.log(`Watching ${path} for changes; press Ctrl-C to stop.`);
   for await (const change of changes) {
-    if (client.output === 'table') client.stdout.write(`${change.type.padEnd(8)} ${change.path}\n`);
+    if (client.output === 'table')
+      client.stdout.write(`${change.type.padEnd(8)} ${printable(change.path)}\n`);
     else client.stdout.write(`${JSON.stringify(change)}\n`);
   }
   return 0;

@@ -1,6 +1,6 @@
 import type { FileEntry, PortView, ProcessInfo, SandboxView } from '@agenttier/sdk';
 import type { Style } from '../../output.ts';
-import { formatAge, formatBytes, renderDetails, renderTable, truncate } from '../../output.ts';
+import { formatAge, formatBytes, printable, renderDetails, renderTable, truncate } from '../../output.ts';
 
 export function sandboxTable(views: SandboxView[], style: Style, now = Date.now()): string {
   const namespaces = new Set(views.map((v) => v.namespace));
@@ -59,22 +59,26 @@ export function filesTable(entries: FileEntry[], style: Style): string {
     e.mode || '-',
     e.isDir ? '-' : formatBytes(e.size),
     e.modifiedAt ? new Date(e.modifiedAt * 1000).toISOString().replace('T', ' ').slice(0, 16) : '-',
-    e.isDir ? style.bold(`${e.name}/`) : e.symlinkTarget ? `${e.name} -> ${e.symlinkTarget}` : e.name,
+    e.isDir
+      ? style.bold(`${printable(e.name)}/`)
+      : e.symlinkTarget
+        ? `${printable(e.name)} -> ${printable(e.symlinkTarget)}`
+        : printable(e.name),
   ]);
   return renderTable(['MODE', 'SIZE', 'MODIFIED', 'NAME'], rows);
 }
 
 export function processTable(procs: ProcessInfo[], style: Style, now = Date.now()): string {
   const rows = procs.map((p) => [
-    p.id,
-    p.name ?? '-',
+    printable(p.id),
+    printable(p.name ?? '-'),
     p.pid === null ? '-' : String(p.pid),
     p.state === 'running' ? style.green(p.state) : style.dim(p.state),
     p.exitCode === null
       ? '-'
       : `${p.exitCode}${p.signal ? ` (${p.signal})` : ''}${p.timedOut ? ' timeout' : ''}`,
     formatAge(p.startedAt, now),
-    truncate(p.command.join(' '), 60),
+    printable(truncate(p.command.join(' '), 60)),
   ]);
   return renderTable(['ID', 'NAME', 'PID', 'STATE', 'EXIT', 'AGE', 'COMMAND'], rows);
 }

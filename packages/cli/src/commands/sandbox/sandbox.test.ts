@@ -356,6 +356,38 @@ describe('sandbox files', () => {
     expect((JSON.parse(json.stdout) as unknown[]).length).toBe(2);
   });
 
+  it('shows control characters in names from the sandbox instead of sending them to the terminal', async () => {
+    // Red team: a file named with an OSC title sequence retitled the terminal running
+    // `agenttier sandbox files ls`, and a newline in a name faked a row of the listing.
+    const hostile = [
+      'esc\u001b]0;pwned\u0007x',
+      'nl\n-rw-r--r--   1   2023-11-14 22:13   fake',
+      'bidi\u202etxt.exe',
+    ];
+    server.route('GET /api/v1/sandboxes/box/files/', (_req, res) =>
+      sendJson(res, 200, {
+        path: '/workspace',
+        entries: hostile.map((name, i) => ({
+          name,
+          path: `/workspace/${name}`,
+          size: 1,
+          isDir: false,
+          mode: '-rw-r--r--',
+          modifiedAt: 1_700_000_000,
+          ...(i === 2 ? { symlinkTarget: 'to\u009b31m' } : {}),
+        })),
+      }),
+    );
+    const r = await cli('sandbox', 'files', 'ls', 'box');
+    expect(r.code).toBe(0);
+    // eslint-disable-next-line no-control-regex -- the point: no control character reaches the terminal
+    expect(r.stdout.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1 + hostile.length);
+    expect(r.stdout).toContain('esc\\x1b]0;pwned\\x07x');
+    expect(r.stdout).toContain('nl\\x0a-rw-r--r--');
+    expect(r.stdout).toContain('bidi\\u{202e}txt.exe -> to\\x9b31m');
+  });
+
   it('cats raw bytes to stdout and maps a missing file to exit 3', async () => {
     const bytes = Buffer.from([0, 1, 2, 255]);
     server.route('GET /api/v1/sandboxes/box/files/workspace/bin', (_req, res) => {
