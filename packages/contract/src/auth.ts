@@ -131,3 +131,20 @@ export const sessionLoginRequestSchema = z.strictObject({
   apiKey: z.string().min(1).max(MAX_CREDENTIAL_BYTES),
 });
 export type SessionLoginRequest = z.infer<typeof sessionLoginRequestSchema>;
+
+/**
+ * The browser-session binding (docs/auth.md, "Session binding"): a random value the web UI keeps in its
+ * own origin's storage and sends with every request its session cookie authenticates. Cookies ignore
+ * ports, so a page on another port of the router's host can plant a session cookie; it cannot read or
+ * write the UI origin's storage, so it cannot supply the binding that goes with its cookie.
+ */
+export const SESSION_BINDING_HEADER = 'x-agenttier-session-binding';
+/**
+ * A browser WebSocket cannot send headers: the UI offers the binding as a second subprotocol
+ * `agenttier.binding.<value>` next to {@link SESSION_BINDING_WS_PROTOCOL}, which the router selects
+ * (the binding is never echoed back, and never sits in a URL or an access log).
+ */
+export const SESSION_BINDING_WS_PROTOCOL = 'agenttier';
+export const SESSION_BINDING_WS_PREFIX = 'agenttier.binding.';
+/** 32 random bytes, base64url without padding (43 characters; every one a valid subprotocol character). */
+export const SESSION_BINDING_RE = /^[A-Za-z0-9_-]{43}$/;

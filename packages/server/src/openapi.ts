@@ -186,16 +186,21 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     method: 'POST',
     path: '/api/v1/auth/session',
     tag: 'auth',
-    summary: 'Log a browser in with an API key: sets the HttpOnly, SameSite=Strict session cookie',
+    summary:
+      'Log a browser in with an API key: sets the HttpOnly, SameSite=Strict session cookie, bound to the X-AgentTier-Session-Binding header sent (or a new binding, returned)',
     body: sessionLoginRequestSchema,
-    success: json('{user: {id, email?, name?, groups, isAdmin}, expiresAt}', 201),
+    success: json('{user: {id, email?, name?, groups, isAdmin}, expiresAt, binding}', 201),
   },
   {
     method: 'GET',
     path: '/api/v1/auth/oidc/login',
     tag: 'auth',
     summary: 'Start an OIDC login (authorization code + PKCE): redirects the browser to the provider',
-    query: { returnTo: 'a path on this origin to land on after login (default /)' },
+    query: {
+      returnTo: 'a path on this origin to land on after login (default /)',
+      binding:
+        'the session binding the web UI keeps in its storage (43 base64url characters, required): the session cookie authenticates only requests that present it',
+    },
     success: { status: 302, description: 'to the provider' },
   },
   {

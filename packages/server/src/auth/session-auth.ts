@@ -1,6 +1,7 @@
-import { PlatformError } from '@agenttier/contract';
+import { PlatformError, SESSION_BINDING_HEADER } from '@agenttier/contract';
 import type { ApiKeyStore } from '@agenttier/core';
 import type { Identity } from '../context.ts';
+import { bindingMatches, presentedSessionBinding } from './session-binding.ts';
 import { cookieValues, sessionCookieName } from './session-cookie.ts';
 import type { SqliteSessionStore } from './session-store.ts';
 
@@ -56,7 +57,7 @@ export function sameOriginRequest(headers: Record<string, string | string[] | un
 
 /**
  * Who a request's session cookie is: undefined when it carries none; a 401 when the cookie is
- * unknown, expired, revoked, repeated, or sent from another origin.
+ * unknown, expired, revoked, repeated, sent from another origin, or without its binding.
  */
 export function createSessionAuthenticator(
   opts: SessionAuthOpts,
@@ -72,6 +73,12 @@ export function createSessionAuthenticator(
       throw refuse("a session cookie is accepted only from the router's own pages (same origin)");
     const session = opts.sessions.find(values[0]!);
     if (!session) throw refuse('the session is unknown, expired or logged out');
+    // Cookies ignore ports: a page on another port of this host can plant a valid session of its own
+    // account. Only the UI's origin holds the binding that goes with the cookie its login set.
+    if (!bindingMatches(presentedSessionBinding(headers), session.bindingHash))
+      throw refuse(
+        `the session cookie came without its binding (the ${SESSION_BINDING_HEADER} header the web UI keeps for it), or with another session's; it may have been planted by another page on this host`,
+      );
     if (session.keyId !== undefined && opts.keys) {
       const key = await opts.keys.get(session.keyId);
       if (!key || (key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now())) {

@@ -18,6 +18,7 @@ import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/brows
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import type { SqliteStore } from '@agenttier/platform-local';
+import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
@@ -43,6 +44,8 @@ let context: BrowserContext;
 let aliceKey: string;
 /** Every API request the router answered: path, status and the browser's Sec-Fetch-Site. */
 let seen: Array<{ url: string; status: number; site?: string; cookie: boolean }>;
+/** The session binding the page keeps (as the web UI does, in its origin's localStorage). */
+const BINDING = 'b'.repeat(43);
 
 beforeAll(async () => {
   sd = await startLocalSandboxd();
@@ -110,10 +113,14 @@ afterEach(async () => {
 async function loginInBrowser(): Promise<void> {
   const page = await context.newPage();
   await page.goto(`${ui}/api/v1/auth/methods`);
-  const status = await page.evaluate(`fetch('/api/v1/auth/session', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ apiKey: ${JSON.stringify(aliceKey)} }),
-  }).then((r) => r.status)`);
+  // The web UI chooses the session's binding and keeps it in its origin's storage.
+  const status = await page.evaluate(`(() => {
+    localStorage.setItem('binding', ${JSON.stringify(BINDING)});
+    return fetch('/api/v1/auth/session', {
+      method: 'POST', headers: { 'content-type': 'application/json', '${SESSION_BINDING_HEADER}': ${JSON.stringify(BINDING)} },
+      body: JSON.stringify({ apiKey: ${JSON.stringify(aliceKey)} }),
+    }).then((r) => r.status);
+  })()`);
   expect(status).toBe(201);
   await page.close();
 }
@@ -145,25 +152,55 @@ describe('the UI origin with the session cookie', () => {
     await loginInBrowser();
     const page = await context.newPage();
     await page.goto(`${ui}/api/v1/auth/methods`);
+    // Every request carries the binding: a header on fetch (SSE streams are read through fetch, as the
+    // SDK does: an EventSource cannot send it), a second subprotocol on the WebSocket.
     const result = (await page.evaluate(`(async () => {
-      const me = await (await fetch('/api/v1/user/me')).json();
-      const sse = await new Promise((resolve) => {
+      const bound = { '${SESSION_BINDING_HEADER}': localStorage.getItem('binding') };
+      const me = await (await fetch('/api/v1/user/me', { headers: bound })).json();
+      const sse = await fetch('/api/v1/sandboxes/box/fs/watch?path=' + encodeURIComponent(${JSON.stringify(sd.workspace)}),
+        { headers: { ...bound, accept: 'text/event-stream' } })
+        .then(async (r) => { await r.body.cancel(); return r.ok && r.headers.get('content-type').startsWith('text/event-stream') ? 'open' : 'error ' + r.status; });
+      const unbound = await new Promise((resolve) => {
         const es = new EventSource('/api/v1/sandboxes/box/fs/watch?path=' + encodeURIComponent(${JSON.stringify(sd.workspace)}));
         es.onopen = () => { es.close(); resolve('open'); };
         es.onerror = () => { es.close(); resolve('error'); };
       });
+      let protocol;
       const term = await new Promise((resolve) => {
         const out = [];
-        const ws = new WebSocket('ws://' + location.host + '/ws/terminal/box?session=ui');
-        ws.onopen = () => ws.send(JSON.stringify({ type: 'input', data: 'echo ui-$((6*7))\\n' }));
+        const ws = new WebSocket('ws://' + location.host + '/ws/terminal/box?session=ui',
+          ['agenttier', 'agenttier.binding.' + localStorage.getItem('binding')]);
+        ws.onopen = () => {
+          protocol = ws.protocol;
+          ws.send(JSON.stringify({ type: 'input', data: 'echo ui-$((6*7))\\n' }));
+        };
         ws.onmessage = (m) => { out.push(String(m.data)); if (out.join('').includes('ui-42')) { ws.close(); resolve('ok'); } };
         ws.onclose = () => resolve('closed: ' + out.join(''));
       });
-      return { me, sse, term, cookieVisible: document.cookie.includes('agenttier_session') };
-    })()`)) as { me: { id: string; authMethod: string }; sse: string; term: string; cookieVisible: boolean };
+      const bare = await new Promise((resolve) => {
+        const ws = new WebSocket('ws://' + location.host + '/ws/terminal/box?session=unbound');
+        ws.onopen = () => { ws.close(); resolve('open'); };
+        ws.onerror = () => resolve('refused');
+      });
+      return { me, sse, unbound, term, protocol, bare, cookieVisible: document.cookie.includes('agenttier_session') };
+    })()`)) as {
+      me: { id: string; authMethod: string };
+      sse: string;
+      unbound: string;
+      term: string;
+      protocol: string;
+      bare: string;
+      cookieVisible: boolean;
+    };
     expect(result.me).toMatchObject({ id: 'alice', authMethod: 'session' });
     expect(result.sse).toBe('open');
     expect(result.term).toBe('ok');
+    // The router selects `agenttier`, never echoing the binding.
+    expect(result.protocol).toBe('agenttier');
+    // The cookie alone (what a planted cookie is): an EventSource and a WebSocket get nothing.
+    expect(result.unbound).toBe('error');
+    expect(result.bare).toBe('refused');
+    expect((await sd.client.listTerminals()).map((t) => t.session)).not.toContain('unbound');
     expect(result.cookieVisible).toBe(false); // HttpOnly
   });
 });

@@ -15,6 +15,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
 import type { SqliteStore } from '@agenttier/platform-local';
+import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteSessionStore } from './session-store.ts';
@@ -90,9 +91,12 @@ describe('a page on another port of the router’s host', () => {
     it(`cannot lock the web UI out with a planted session cookie (${host}, ${planted.split('; ')[1]})`, async () => {
       const ui = await context.newPage();
       await ui.goto(`http://${host}:${routerPort}/healthz`);
+      // As the web UI does: the session's binding is kept in the origin's storage and sent along.
       const login = `fetch('/api/v1/auth/session', { method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ apiKey: ${JSON.stringify(key)} }) }).then((r) => r.status)`;
-      const me = `fetch('/api/v1/user/me').then((r) => r.status)`;
+        body: JSON.stringify({ apiKey: ${JSON.stringify(key)} }) })
+        .then(async (r) => { localStorage.setItem('binding', (await r.json()).binding); return r.status; })`;
+      const me = `fetch('/api/v1/user/me', { headers: { '${SESSION_BINDING_HEADER}': localStorage.getItem('binding') } })
+        .then((r) => r.status)`;
       expect(await ui.evaluate(login)).toBe(201);
       expect(await ui.evaluate(me)).toBe(200);
 

@@ -10,6 +10,12 @@ export interface SessionRecord {
   /** The API key it was made with: revoking the key ends the session. */
   keyId?: string;
   source: 'api-key' | 'oidc';
+  /**
+   * SHA-256 (hex) of the session's binding (auth/session-binding.ts): the cookie authenticates only a
+   * request that also presents the binding. Sessions stored before bindings existed have none and
+   * authenticate nothing.
+   */
+  bindingHash?: string;
   /** An OIDC login's `sub` and `sid` as the provider names them: a back-channel logout names these. */
   oidcSub?: string;
   oidcSid?: string;
@@ -75,6 +81,7 @@ export class SqliteSessionStore {
       identity: s.identity,
       ...(s.keyId !== undefined ? { keyId: s.keyId } : {}),
       source: s.source,
+      ...(s.bindingHash !== undefined ? { bindingHash: s.bindingHash } : {}),
       ...(s.oidcSub !== undefined ? { oidcSub: s.oidcSub } : {}),
       ...(s.oidcSid !== undefined ? { oidcSid: s.oidcSid } : {}),
       createdAtMs,

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteSessionStore } from './session-store.ts';
+import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 
@@ -66,8 +67,17 @@ function cookieOf(res: { headers: Record<string, unknown> }): string {
   return set.split(';')[0]!;
 }
 
-const me = (cookie: string, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'GET', url: '/api/v1/user/me', headers: { host: HOST, cookie, ...headers } });
+/** What the web UI sends after that login: the cookie and the session's binding (from the answer). */
+function sessionOf(res: { headers: Record<string, unknown>; json(): { binding: string } }): Session {
+  return { cookie: cookieOf(res), [SESSION_BINDING_HEADER]: res.json().binding };
+}
+interface Session {
+  cookie: string;
+  [header: string]: string;
+}
+
+const me = (session: Session, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'GET', url: '/api/v1/user/me', headers: { host: HOST, ...session, ...headers } });
 
 describe('API-key login', () => {
   it('sets an HttpOnly, SameSite=Strict cookie that authenticates REST calls as the key owner', async () => {
@@ -81,13 +91,14 @@ describe('API-key login', () => {
     expect(set).toContain('SameSite=Strict');
     expect(set).toContain('Path=/');
     expect(set).not.toContain('Secure'); // plain HTTP: a Secure cookie would never come back
-    const r = await me(cookieOf(res));
+    const r = await me(sessionOf(res));
     expect(r.statusCode, r.body).toBe(200);
     expect(r.json()).toMatchObject({ id: 'alice' });
-    // The database holds the cookie's hash only: a stolen state file gives no session.
+    // The database holds the cookie's and the binding's hashes only: a stolen state file gives no session.
     const value = cookieOf(res).split('=')[1]!;
     expect(sessions.find(value)?.keyId).toBe(keyId);
     expect(JSON.stringify(sessions.find(value))).not.toContain(value);
+    expect(JSON.stringify(sessions.find(value))).not.toContain(res.json().binding);
   });
 
   it('over TLS the cookie is __Host- and Secure, and a plain-named cookie is not accepted', async () => {
@@ -98,10 +109,10 @@ describe('API-key login', () => {
     const set = String(res.headers['set-cookie']);
     expect(set).toMatch(/^__Host-agenttier_session=/);
     expect(set).toContain('Secure');
-    expect((await me(cookieOf(res))).statusCode).toBe(200);
+    expect((await me(sessionOf(res))).statusCode).toBe(200);
     // A sibling host can plant `agenttier_session` (no prefix) for the parent domain: worthless here.
     const tossed = cookieOf(res).replace('__Host-agenttier_session', 'agenttier_session');
-    expect((await me(tossed)).statusCode).toBe(401);
+    expect((await me({ ...sessionOf(res), cookie: tossed })).statusCode).toBe(401);
   });
 
   it('refuses a wrong, malformed or missing key with the one error shape, rate-limited per address', async () => {
@@ -139,52 +150,52 @@ describe('API-key login', () => {
 describe('session lifetime', () => {
   it('logout ends the session at once and clears the cookie', async () => {
     const { key } = await issue('alice');
-    const cookie = cookieOf(await login(key));
+    const session = sessionOf(await login(key));
     const out = await app.inject({
       method: 'DELETE',
       url: '/api/v1/auth/session',
-      headers: { host: HOST, cookie },
+      headers: { host: HOST, ...session },
     });
     expect(out.statusCode).toBe(204);
     expect(String(out.headers['set-cookie'])).toMatch(/^agenttier_session=; .*Max-Age=0/);
-    const r = await me(cookie);
+    const r = await me(session);
     expect([r.statusCode, r.json().code]).toEqual([401, 'UNAUTHENTICATED']);
   });
 
   it('an expired session is refused', async () => {
     const { key } = await issue('alice');
-    const cookie = cookieOf(await login(key));
+    const session = sessionOf(await login(key));
     clockMs += 60_001;
-    const r = await me(cookie);
+    const r = await me(session);
     expect(r.statusCode).toBe(401);
     expect(r.json().message).toMatch(/expired/);
   });
 
   it('revoking the API key ends every session made with it, at once', async () => {
     const { key, keyId } = await issue('alice');
-    const cookie = cookieOf(await login(key));
-    const other = cookieOf(await login(key));
-    expect((await me(cookie)).statusCode).toBe(200);
+    const session = sessionOf(await login(key));
+    const other = sessionOf(await login(key));
+    expect((await me(session)).statusCode).toBe(200);
     const del = await app.inject({
       method: 'DELETE',
       url: `/api/v1/user/api-keys/${keyId}`,
-      headers: { host: HOST, cookie },
+      headers: { host: HOST, ...session },
     });
     expect(del.statusCode).toBe(204);
-    expect((await me(cookie)).statusCode).toBe(401);
+    expect((await me(session)).statusCode).toBe(401);
     expect((await me(other)).statusCode).toBe(401);
   });
 
   it('a key deleted behind this process (another replica) ends its sessions on their next use', async () => {
     const { key, keyId } = await issue('alice');
-    const cookie = cookieOf(await login(key));
+    const session = sessionOf(await login(key));
     await keys.remove(keyId);
-    expect((await me(cookie)).statusCode).toBe(401);
+    expect((await me(session)).statusCode).toBe(401);
   });
 
   it('sessions per user are capped: logging in again and again does not grow the store', async () => {
     const { key } = await issue('alice');
-    const first = cookieOf(await login(key));
+    const first = sessionOf(await login(key));
     for (let i = 0; i < 5; i++) await login(key);
     expect(sessions.count()).toBe(3);
     expect((await me(first)).statusCode).toBe(401); // the oldest went first
@@ -194,10 +205,10 @@ describe('session lifetime', () => {
 describe('a cookie alone authorises nothing from another origin', () => {
   it('refuses the cookie on a request from another origin or a same-site page', async () => {
     const { key } = await issue('alice');
-    const cookie = cookieOf(await login(key));
-    expect((await me(cookie, { origin: `http://${HOST}`, 'sec-fetch-site': 'same-origin' })).statusCode).toBe(
-      200,
-    );
+    const session = sessionOf(await login(key));
+    expect(
+      (await me(session, { origin: `http://${HOST}`, 'sec-fetch-site': 'same-origin' })).statusCode,
+    ).toBe(200);
     const attempts: Array<Record<string, string>> = [
       { origin: 'https://evil.example' },
       { origin: 'null' },
@@ -206,7 +217,7 @@ describe('a cookie alone authorises nothing from another origin', () => {
       { 'sec-fetch-site': 'same-site' },
     ];
     for (const headers of attempts) {
-      const r = await me(cookie, headers);
+      const r = await me(session, headers);
       expect([r.statusCode, r.json().code], JSON.stringify(headers)).toEqual([401, 'UNAUTHENTICATED']);
       expect(r.json().message).toMatch(/same origin/);
     }
@@ -214,11 +225,16 @@ describe('a cookie alone authorises nothing from another origin', () => {
 
   it('a state-changing request with the cookie from another site is refused before authentication', async () => {
     const { key } = await issue('alice');
-    const cookie = cookieOf(await login(key));
+    const session = sessionOf(await login(key));
     const r = await app.inject({
       method: 'POST',
       url: '/api/v1/user/api-keys',
-      headers: { host: HOST, cookie, origin: 'https://evil.example', 'content-type': 'application/json' },
+      headers: {
+        host: HOST,
+        ...session,
+        origin: 'https://evil.example',
+        'content-type': 'application/json',
+      },
       payload: JSON.stringify({ name: 'stolen' }),
     });
     expect([r.statusCode, r.json().code]).toEqual([403, 'ORIGIN_NOT_ALLOWED']);
@@ -227,16 +243,68 @@ describe('a cookie alone authorises nothing from another origin', () => {
 
   it('two session cookies (one planted by a sibling host or for a narrower path) authorise nothing', async () => {
     const { key } = await issue('alice');
-    const cookie = cookieOf(await login(key));
-    const r = await me(`${cookie}; agenttier_session=${'A'.repeat(43)}`);
+    const session = sessionOf(await login(key));
+    const r = await me({ ...session, cookie: `${session.cookie}; agenttier_session=${'A'.repeat(43)}` });
     expect(r.statusCode).toBe(401);
     expect(r.json().message).toMatch(/more than one session cookie/);
   });
 
   it('an unknown or garbage cookie is a 401, never a 500', async () => {
     for (const v of ['', 'x', 'A'.repeat(43), 'é'.repeat(50), 'a'.repeat(5000)]) {
-      const r = await me(`agenttier_session=${v}`);
+      const r = await me({ cookie: `agenttier_session=${v}` });
       expect(r.statusCode, v.slice(0, 10)).toBe(401);
     }
+  });
+});
+
+describe('a session cookie counts only next to its binding (cookie tossing from another port)', () => {
+  it('the cookie without its binding, with another session’s or a malformed one: 401', async () => {
+    const alice = sessionOf(await login((await issue('alice')).key));
+    const mallory = sessionOf(await login((await issue('mallory')).key));
+    // As a WebSocket offers it (a browser WebSocket cannot send headers): a second subprotocol.
+    const ws = await me({
+      cookie: alice.cookie,
+      'sec-websocket-protocol': `agenttier, agenttier.binding.${alice[SESSION_BINDING_HEADER]!}`,
+    });
+    expect(ws.json()).toMatchObject({ id: 'alice', authMethod: 'session' });
+    const wrong: Session[] = [
+      { cookie: alice.cookie }, // planted by a page that could not know the binding
+      { cookie: alice.cookie, [SESSION_BINDING_HEADER]: mallory[SESSION_BINDING_HEADER]! },
+      { cookie: alice.cookie, [SESSION_BINDING_HEADER]: 'A'.repeat(43) },
+      { cookie: alice.cookie, [SESSION_BINDING_HEADER]: '' },
+      { cookie: alice.cookie, 'sec-websocket-protocol': `agenttier, agenttier.binding.${'B'.repeat(43)}` },
+    ];
+    // Five: this router locks an address out after five failed authentications.
+    for (const s of wrong) {
+      const r = await me(s);
+      expect([r.statusCode, r.json().code], JSON.stringify(s)).toEqual([401, 'UNAUTHENTICATED']);
+      expect(r.json()).toMatchObject({ error: expect.any(String), requestId: expect.any(String) });
+      expect(r.json().message).toMatch(/binding/);
+    }
+  });
+
+  it('the web UI chooses its own binding at login; a malformed one is a 400', async () => {
+    const { key } = await issue('alice');
+    const chosen = 'Q'.repeat(42) + 'w';
+    const res = await login(key, { [SESSION_BINDING_HEADER]: chosen });
+    expect(res.json().binding).toBe(chosen);
+    expect((await me({ cookie: cookieOf(res), [SESSION_BINDING_HEADER]: chosen })).statusCode).toBe(200);
+    for (const bad of ['short', 'Q'.repeat(44), `${'Q'.repeat(42)}=`]) {
+      const r = await login(key, { [SESSION_BINDING_HEADER]: bad });
+      expect([r.statusCode, r.json().code], bad).toEqual([400, 'BAD_REQUEST']);
+      expect(r.headers['set-cookie']).toBeUndefined();
+    }
+  });
+
+  it('a session stored before bindings existed authenticates nothing', async () => {
+    const { keyId } = await issue('alice');
+    const { token } = sessions.create({
+      identity: { sub: 'alice', groups: [], isAdmin: false, via: 'session' },
+      keyId,
+      source: 'api-key',
+      ttlMs: 60_000,
+    });
+    const r = await me({ cookie: `agenttier_session=${token}`, [SESSION_BINDING_HEADER]: 'A'.repeat(43) });
+    expect([r.statusCode, r.json().code]).toEqual([401, 'UNAUTHENTICATED']);
   });
 });

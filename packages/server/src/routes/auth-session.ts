@@ -1,5 +1,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PlatformError, parseOrThrow, sessionLoginRequestSchema } from '@agenttier/contract';
+import {
+  PlatformError,
+  SESSION_BINDING_HEADER,
+  parseOrThrow,
+  sessionLoginRequestSchema,
+} from '@agenttier/contract';
+import { hashSessionBinding, newSessionBinding, presentedSessionBinding } from '../auth/session-binding.ts';
 import type { Authenticator, Identity } from '../context.ts';
 import { clearCookie, cookieValues, serializeCookie, sessionCookieName } from '../auth/session-cookie.ts';
 import type { SqliteSessionStore } from '../auth/session-store.ts';
@@ -25,12 +31,16 @@ export interface AuthSessionRouteDeps {
 
 export const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 
-/** Starts a session for `who` and sets its cookie on `reply`; returns when it ends. */
+/**
+ * Starts a session for `who` bound to `bindingHash` (auth/session-binding.ts) and sets its cookie on
+ * `reply`; returns when it ends.
+ */
 export function startSession(
   deps: BrowserSessionOpts,
   reply: FastifyReply,
   who: Identity,
   source: 'api-key' | 'oidc',
+  bindingHash: string,
   oidc: { oidcSub?: string; oidcSid?: string } = {},
 ): string {
   const ttlMs = deps.ttlMs ?? DEFAULT_SESSION_TTL_MS;
@@ -39,6 +49,7 @@ export function startSession(
     identity: { ...who, via: 'session' },
     ...(who.keyId !== undefined ? { keyId: who.keyId } : {}),
     source,
+    bindingHash,
     ...oidc,
     ttlMs,
   });
@@ -78,7 +89,15 @@ export function registerAuthSessionRoutes(app: FastifyInstance, deps: AuthSessio
     const body = parseOrThrow(sessionLoginRequestSchema, req.body ?? {}, 'login');
     const who = await sessions.authenticateKey({ 'x-api-key': body.apiKey }, { address: req.ip });
     req.identity = who; // the audit record names who logged in
-    const expiresAt = startSession(sessions, reply, who, 'api-key');
+    // The web UI sends the binding it keeps in its own storage; another client gets a new one.
+    const given = req.headers[SESSION_BINDING_HEADER];
+    if (given !== undefined && presentedSessionBinding(req.headers) === undefined)
+      throw new PlatformError(
+        'BAD_REQUEST',
+        `${SESSION_BINDING_HEADER} must be 43 base64url characters (32 random bytes)`,
+      );
+    const binding = presentedSessionBinding(req.headers) ?? newSessionBinding();
+    const expiresAt = startSession(sessions, reply, who, 'api-key', hashSessionBinding(binding));
     reply.code(201);
     return {
       user: {
@@ -89,6 +108,8 @@ export function registerAuthSessionRoutes(app: FastifyInstance, deps: AuthSessio
         isAdmin: who.isAdmin,
       },
       expiresAt,
+      // Readable by the page that logged in only (a response body): send it back on every request.
+      binding,
     };
   });
 

@@ -19,6 +19,7 @@ import { SqliteAuditLog } from '../auth/sqlite-audit-log.ts';
 import { SqliteSessionStore } from '../auth/session-store.ts';
 import type { AuthTestApp } from '../testing/auth-app.ts';
 import { startAuthTestApp } from '../testing/auth-app.ts';
+import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 
 let t: AuthTestApp;
 let audit: SqliteAuditLog;
@@ -201,13 +202,14 @@ describe('the router’s /mcp refuses what the API refuses', () => {
     });
     expect(login.statusCode, login.body).toBe(201);
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const bound = { cookie, [SESSION_BINDING_HEADER]: (login.json() as { binding: string }).binding };
     const me = await t.app.inject({
       method: 'GET',
       url: '/api/v1/user/me',
-      headers: { host: url.host, cookie },
+      headers: { host: url.host, ...bound },
     });
     expect(me.statusCode).toBe(200);
-    const viaCookie = await post({ cookie, origin: `http://${url.host}` });
+    const viaCookie = await post({ ...bound, origin: `http://${url.host}` });
     expect([viaCookie.statusCode, viaCookie.json().code]).toEqual([401, 'UNAUTHENTICATED']);
   });
 

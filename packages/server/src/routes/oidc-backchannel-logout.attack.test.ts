@@ -11,6 +11,7 @@ import { BACKCHANNEL_LOGOUT_EVENT } from '../auth/oidc-verifier.ts';
 import { BACKCHANNEL_LOGOUT_PATH } from './oidc-backchannel-logout.ts';
 import type { OidcTestbed } from '../testing/oidc-router.ts';
 import { TEST_WEB_CLIENT_ID, startOidcTestbed } from '../testing/oidc-router.ts';
+import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 
 const CLIENT = TEST_WEB_CLIENT_ID;
 let bed: OidcTestbed;
@@ -32,9 +33,12 @@ beforeAll(async () => {
 });
 afterAll(() => bed.close());
 
+/** The session binding each test browser's UI chose (auth/session-binding.ts). */
+const BINDING = 'k'.repeat(43);
+
 /** A browser logging in through the provider; its provider cookies stay in `jar`. */
 async function browserLogin(user: string, jar: Map<string, string>): Promise<string> {
-  const start = await fetch(`${base}/api/v1/auth/oidc/login`, { redirect: 'manual' });
+  const start = await fetch(`${base}/api/v1/auth/oidc/login?binding=${BINDING}`, { redirect: 'manual' });
   const binder = start.headers
     .getSetCookie()
     .find((c) => c.startsWith('agenttier_oidc='))!
@@ -54,7 +58,7 @@ async function browserLogin(user: string, jar: Map<string, string>): Promise<str
 }
 
 const meStatus = async (cookie: string) =>
-  (await fetch(`${base}/api/v1/user/me`, { headers: { cookie } })).status;
+  (await fetch(`${base}/api/v1/user/me`, { headers: { cookie, [SESSION_BINDING_HEADER]: BINDING } })).status;
 
 const postLogout = (
   body: string,

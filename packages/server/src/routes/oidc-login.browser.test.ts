@@ -11,6 +11,7 @@ import type { TestOidcProvider } from '@agenttier/testkit/oidc';
 import { newSigningKey } from '@agenttier/testkit/oidc';
 import type { OidcTestbed } from '../testing/oidc-router.ts';
 import { startOidcTestbed } from '../testing/oidc-router.ts';
+import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 
 let bed: OidcTestbed;
 let idp: TestOidcProvider;
@@ -40,7 +41,9 @@ it('signs in at the provider and lands on / with a session cookie the UI then us
     await (host === 'localhost' || host === '127.0.0.1' ? route.continue() : route.abort());
   });
   const page = await context.newPage();
-  await page.goto(`${ui}/api/v1/auth/oidc/login?returnTo=/api/v1/auth/methods`);
+  // As the web UI starts it: with the session binding it chose and keeps in its origin's storage.
+  const binding = 'c'.repeat(43);
+  await page.goto(`${ui}/api/v1/auth/oidc/login?returnTo=/api/v1/auth/methods&binding=${binding}`);
   expect(page.url().startsWith(idp.issuer)).toBe(true);
   await page.fill('input[name=login]', 'carol');
   await page.fill('input[name=password]', 'anything');
@@ -48,10 +51,10 @@ it('signs in at the provider and lands on / with a session cookie the UI then us
   await page.waitForSelector('input[name=prompt][value=consent]', { state: 'attached' });
   await page.click('button[type=submit]'); // consent
   await page.waitForURL(`${ui}/api/v1/auth/methods`);
-  const me = (await page.evaluate(`fetch('/api/v1/user/me').then((r) => r.json())`)) as Record<
-    string,
-    unknown
-  >;
+  expect(await page.evaluate(`fetch('/api/v1/user/me').then((r) => r.status)`)).toBe(401); // cookie alone
+  const me = (await page.evaluate(
+    `fetch('/api/v1/user/me', { headers: { '${SESSION_BINDING_HEADER}': '${binding}' } }).then((r) => r.json())`,
+  )) as Record<string, unknown>;
   expect(me).toMatchObject({
     id: 'carol',
     email: 'carol@example.test',

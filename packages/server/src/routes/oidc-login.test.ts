@@ -4,6 +4,7 @@
  * browser, with a forged state, a swapped code, or an open-redirect `returnTo` does not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 import { SqliteAuditLog } from '../auth/sqlite-audit-log.ts';
 import type { TestOidcProvider } from '@agenttier/testkit/oidc';
 import { loginAtProvider, newSigningKey } from '@agenttier/testkit/oidc';
@@ -37,13 +38,9 @@ afterAll(async () => {
 const CALLBACK = () => `${base}/api/v1/auth/oidc/callback`;
 
 /** Starts a login as a browser: the redirect to the provider and the browser-binding cookie. */
-async function start(returnTo?: string): Promise<{ authorize: string; binder: string }> {
-  const res = await fetch(
-    `${base}/api/v1/auth/oidc/login${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`,
-    {
-      redirect: 'manual',
-    },
-  );
+async function start(returnTo?: string, binding = BINDING): Promise<{ authorize: string; binder: string }> {
+  const q = new URLSearchParams({ binding, ...(returnTo ? { returnTo } : {}) });
+  const res = await fetch(`${base}/api/v1/auth/oidc/login?${q.toString()}`, { redirect: 'manual' });
   expect(res.status, await res.clone().text()).toBe(302);
   const binder = res.headers.getSetCookie().find((c) => c.startsWith('agenttier_oidc='))!;
   expect(binder).toContain('HttpOnly');
@@ -62,7 +59,11 @@ function sessionCookieOf(res: Response): string | undefined {
     ?.split(';')[0];
 }
 
-const me = (cookie: string) => fetch(`${base}/api/v1/user/me`, { headers: { cookie } });
+/** The session binding the web UI chose when it started the login (and keeps in its storage). */
+const BINDING = 'u'.repeat(43);
+
+const me = (cookie: string, binding = BINDING) =>
+  fetch(`${base}/api/v1/user/me`, { headers: { cookie, [SESSION_BINDING_HEADER]: binding } });
 
 describe('authorization code + PKCE login', () => {
   it('logs a browser in: the provider login ends in a session cookie and a redirect to /', async () => {
@@ -121,6 +122,26 @@ describe('authorization code + PKCE login', () => {
     expect(
       refused.some((e) => e.action === 'GET /api/v1/auth/oidc/callback' && e.status === 400 && !e.actor),
     ).toBe(true);
+  });
+
+  it('the session is bound to the binding the UI started the login with; a login without one is refused', async () => {
+    // Mallory starts a login with her own binding and walks the victim's browser through the callback
+    // (a page on another port can plant the binder cookie): the session works only with Mallory's binding.
+    const mallory = 'm'.repeat(43);
+    const { authorize, binder } = await start(undefined, mallory);
+    const res = await callback(await loginAtProvider(authorize, 'alice', CALLBACK()), binder);
+    const cookie = sessionCookieOf(res)!;
+    expect((await me(cookie)).status).toBe(401); // the victim's UI holds BINDING, not Mallory's
+    expect(((await (await me(cookie, mallory)).json()) as { id: string }).id).toBe('alice');
+    for (const bad of [undefined, '', 'short', 'm'.repeat(44)]) {
+      const q = bad === undefined ? '' : `?binding=${encodeURIComponent(bad)}`;
+      const r = await fetch(`${base}/api/v1/auth/oidc/login${q}`, { redirect: 'manual' });
+      expect([r.status, ((await r.json()) as { code: string }).code], String(bad)).toEqual([
+        400,
+        'BAD_REQUEST',
+      ]);
+      expect(r.headers.getSetCookie()).toEqual([]);
+    }
   });
 
   it('a binding cookie of another login does not fit, and a replayed callback is refused', async () => {

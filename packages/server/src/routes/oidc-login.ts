@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { PlatformError } from '@agenttier/contract';
+import { PlatformError, SESSION_BINDING_RE } from '@agenttier/contract';
+import { hashSessionBinding } from '../auth/session-binding.ts';
 import type { OidcSettings } from '../auth/oidc-settings.ts';
 import type { OidcVerifier } from '../auth/oidc-verifier.ts';
 import { clearCookie, cookieValues, serializeCookie } from '../auth/session-cookie.ts';
@@ -25,6 +26,8 @@ interface PendingLogin {
   binderHash: string;
   redirectUri: string;
   returnTo: string;
+  /** SHA-256 of the session binding the web UI chose and keeps (auth/session-binding.ts). */
+  sessionBindingHash: string;
   startedAtMs: number;
 }
 
@@ -84,8 +87,17 @@ export function registerOidcLoginRoutes(app: FastifyInstance, deps: OidcLoginDep
     // The Host was checked against the allow-list by the guard chain before this runs.
     d.settings.redirectUrl ?? `${secure ? 'https' : 'http'}://${req.headers.host}${CALLBACK_PATH}`;
 
-  app.get<QueryRoute<'returnTo'>>('/api/v1/auth/oidc/login', async (req, reply) => {
+  app.get<QueryRoute<'returnTo' | 'binding'>>('/api/v1/auth/oidc/login', async (req, reply) => {
     const d = configured();
+    // The UI chose the binding and keeps it in its own storage: the session this login ends in works
+    // only for that page. A server-made one handed back through the redirect would not do: a page on
+    // another port can plant the binder cookie below and walk the victim through the attacker's login.
+    const binding = req.query.binding;
+    if (typeof binding !== 'string' || !SESSION_BINDING_RE.test(binding))
+      throw new PlatformError(
+        'BAD_REQUEST',
+        'binding must be the session binding the web UI keeps (43 base64url characters); start the login from the web UI',
+      );
     const disc = await d.verifier.discovery();
     if (!disc.authorization_endpoint || !disc.token_endpoint)
       throw new PlatformError(
@@ -102,6 +114,7 @@ export function registerOidcLoginRoutes(app: FastifyInstance, deps: OidcLoginDep
       binderHash: sha256(binder).toString('hex'),
       redirectUri: redirectUriOf(req, d),
       returnTo: safeReturnPath(req.query.returnTo),
+      sessionBindingHash: hashSessionBinding(binding),
       startedAtMs: now(),
     };
     pending.set(state, p);
@@ -204,7 +217,7 @@ export function registerOidcLoginRoutes(app: FastifyInstance, deps: OidcLoginDep
       req.identity = who;
       // Verified just above; kept so the provider's back-channel logout can name this session.
       const { sub, sid } = decodeJwt(tokens.id_token);
-      startSession(d.sessions, reply, who, 'oidc', {
+      startSession(d.sessions, reply, who, 'oidc', p.sessionBindingHash, {
         ...(typeof sub === 'string' ? { oidcSub: sub } : {}),
         ...(typeof sid === 'string' ? { oidcSid: sid } : {}),
       });

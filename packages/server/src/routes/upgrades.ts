@@ -23,6 +23,7 @@ import type { RequestGuards } from '../http/guards.ts';
 import { OLD_PREVIEW_RE, previewRedirectOf } from './ports.ts';
 import type { PreviewSessions } from '../auth/preview-sessions.ts';
 import { authenticatePreview } from '../http/guards.ts';
+import { selectWebSocketProtocol } from '../auth/session-binding.ts';
 import type { PreviewProxy } from './preview-proxy.ts';
 import { parsePort } from './preview-proxy.ts';
 import { namespaceOf } from './sandboxes.ts';
@@ -135,7 +136,12 @@ function refuse(socket: Duplex, err: unknown, requestId: string): void {
  * owned by sandboxd so a reconnect re-attaches and replays) and WebSockets through the preview proxy.
  */
 export function registerUpgrades(app: FastifyInstance, deps: UpgradeDeps): void {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  // Answers `agenttier` to the web UI's subprotocols, never its session binding (auth/session-binding.ts).
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 1024 * 1024,
+    handleProtocols: selectWebSocketProtocol,
+  });
   const lookup = templateLookup(deps.store);
   let seq = 0;
   let closing = false;

@@ -1,6 +1,7 @@
 import type { AuthMethods } from '@agenttier/sdk';
 import { useState } from 'react';
-import type { FormEvent, ReactNode } from 'react';
+import type { FormEvent, MouseEvent, ReactNode } from 'react';
+import { startBinding } from '../api/session-binding.ts';
 import { describeError } from '../app/errors.ts';
 import { useSession } from './session.tsx';
 
@@ -32,6 +33,16 @@ export function LoginPage({
   };
 
   const returnTo = window.location.pathname + window.location.search;
+  // The session the provider's login ends in is bound to a value this page chooses now and keeps
+  // (api/session-binding.ts): the router stores it with the pending login.
+  const startOidc = (e: MouseEvent<HTMLAnchorElement>): void => {
+    if (!methods.oidcLoginUrl) return;
+    e.preventDefault();
+    const binding = startBinding();
+    window.location.assign(
+      `${methods.oidcLoginUrl}?returnTo=${encodeURIComponent(returnTo)}&binding=${encodeURIComponent(binding)}`,
+    );
+  };
   const oidcHref = methods.oidcLoginUrl
     ? `${methods.oidcLoginUrl}?returnTo=${encodeURIComponent(returnTo)}`
     : undefined;
@@ -42,7 +53,7 @@ export function LoginPage({
       {reason ? <p role="status">{reason}</p> : null}
       {methods.oidc && oidcHref ? (
         <p>
-          <a className="button primary" href={oidcHref}>
+          <a className="button primary" href={oidcHref} onClick={startOidc}>
             Sign in with your organisation (OIDC)
           </a>
         </p>

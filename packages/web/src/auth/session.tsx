@@ -4,11 +4,14 @@ import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import type { ReactNode } from 'react';
 import { createClient } from '../api/client.ts';
+import { clearBinding, startBinding } from '../api/session-binding.ts';
 
 /**
  * Who is signed in. The router decides: `GET /api/v1/user/me` with what the browser holds — the
  * HttpOnly session cookie, or nothing under development authentication. Signing in swaps an API
- * key for that cookie (`POST /api/v1/auth/session`); the key is never kept by the page. Only when a
+ * key for that cookie (`POST /api/v1/auth/session`); the key is never kept by the page. The cookie
+ * counts only next to the session binding this page chose at sign-in (api/session-binding.ts), so a
+ * session cookie planted by a page on another port of this host leaves the page signed out. Only when a
  * server offers no sessions is the key held in this page's memory (never in web storage), so a
  * reload asks again.
  */
@@ -85,6 +88,7 @@ export function SessionProvider({ children }: { children: ReactNode }): ReactNod
       const methods = state.status === 'signed-out' ? state.methods : FALLBACK_METHODS;
       const ambient = createClient();
       try {
+        startBinding(); // a new binding for the new session; the login request carries it
         const { user } = await ambient.startSession(key); // throws AuthenticationError for a bad key
         setMemoryKey(undefined);
         setState({ status: 'signed-in', user, via: 'session' });
@@ -108,6 +112,7 @@ export function SessionProvider({ children }: { children: ReactNode }): ReactNod
         .endSession()
         .catch(() => undefined); // the cookie may already be gone; the next check tells
     }
+    clearBinding();
     setMemoryKey(undefined);
     await checkAmbient('Signed out.');
   }, [state, checkAmbient]);

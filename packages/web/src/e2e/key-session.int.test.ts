@@ -25,14 +25,16 @@ let adminKey: string;
 /** The page's terminal WebSocket address and its session cookie, replayed from outside the browser. */
 let terminalUrl: string;
 let sessionCookie: string;
+/** The subprotocols that carry the session binding the page keeps (what the UI's WebSocket offers). */
+let bound: string[];
 const ns = testNamespace('keyweb');
 
 const tabUrl = (tab: string) => `${platform.url}/sandboxes/${ns}/${NAME}/${tab}`;
 
 /** Opens a WebSocket from Node with the given headers: the HTTP status that refused it, or 101. */
-function handshake(url: string, headers: Record<string, string>): Promise<number> {
+function handshake(url: string, headers: Record<string, string>, protocols: string[] = []): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
+    const ws = new WebSocket(url, protocols, { headers });
     ws.once('open', () => {
       ws.close();
       resolve(101);
@@ -110,9 +112,16 @@ describe('web UI with API keys on', () => {
     // The cookie is what let the socket in: without it, or from another origin, the handshake is refused.
     const origin = new URL(platform.url).origin;
     const wsUrl = terminalUrl.replace('session=main', 'session=probe'); // not the page's own shell
-    expect(await handshake(wsUrl, { cookie: sessionCookie, origin })).toBe(101);
+    const binding = await page.evaluate(() => localStorage.getItem('agenttier.sessionBinding'));
+    expect(binding).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    bound = ['agenttier', `agenttier.binding.${binding}`];
+    expect(await handshake(wsUrl, { cookie: sessionCookie, origin }, bound)).toBe(101);
     expect(await handshake(wsUrl, { origin })).toBe(401);
-    expect(await handshake(wsUrl, { cookie: sessionCookie, origin: 'http://evil.localhost:1' })).toBe(403);
+    // The cookie without the page's binding (a cookie planted from another port has none): refused.
+    expect(await handshake(wsUrl, { cookie: sessionCookie, origin })).toBe(401);
+    expect(await handshake(wsUrl, { cookie: sessionCookie, origin: 'http://evil.localhost:1' }, bound)).toBe(
+      403,
+    );
     await page.locator('.xterm').click();
     await page.keyboard.type('echo key-session-$((40+2))\n');
     await page.waitForFunction(
@@ -153,12 +162,14 @@ describe('web UI with API keys on', () => {
     await page.getByRole('heading', { name: 'Sign in to AgentTier' }).waitFor();
     const status = await page.evaluate(async () => (await fetch('/api/v1/user/me')).status);
     expect(status).toBe(401);
+    expect(await page.evaluate(() => localStorage.getItem('agenttier.sessionBinding'))).toBeNull();
     // A copy of the old cookie no longer attaches a terminal either.
     expect(
-      await handshake(terminalUrl.replace('session=main', 'session=probe'), {
-        cookie: sessionCookie,
-        origin: new URL(platform.url).origin,
-      }),
+      await handshake(
+        terminalUrl.replace('session=main', 'session=probe'),
+        { cookie: sessionCookie, origin: new URL(platform.url).origin },
+        bound,
+      ),
     ).toBe(401);
     await page.goto(tabUrl('terminal'));
     await page.getByRole('heading', { name: 'Sign in to AgentTier' }).waitFor();

@@ -72,17 +72,16 @@ describe('the Terminal tab for a viewer', () => {
     owner.send(JSON.stringify({ type: 'input', data: 'echo hello-from-$((6*7))-owner\r' }));
     const page = await browser.newPage({ viewport: DESKTOP });
     await page.goto(platform.url);
-    const login = await page.evaluate(
-      async (key) =>
-        (
-          await fetch('/api/v1/auth/session', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ apiKey: key }),
-          })
-        ).status,
-      vera,
-    );
+    // Signed in as the web UI is: the session's binding kept in the origin's storage.
+    const login = await page.evaluate(async (key) => {
+      const r = await fetch('/api/v1/auth/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: key }),
+      });
+      localStorage.setItem('agenttier.sessionBinding', ((await r.json()) as { binding: string }).binding);
+      return r.status;
+    }, vera);
     expect(login).toBe(201);
     await page.goto(`${platform.url}/sandboxes/${ns}/vbox/terminal`);
     const screen = () => page.locator('.xterm-rows').innerText();

@@ -7,6 +7,7 @@
 import type { AgentTier } from '@agenttier/sdk';
 import { ConnectionError, PayloadTooLargeError, errorFromResponse } from '@agenttier/sdk';
 import { MAX_FILE_BYTES } from '@agenttier/contract';
+import { bindingHeaders } from '../api/session-binding.ts';
 
 export interface TransferTarget {
   client: AgentTier;
@@ -27,9 +28,12 @@ function encodePath(path: string): string {
     .join('/');
 }
 
-/** The client's credentials (an API key or token, when signed in that way; cookies go by themselves). */
+/**
+ * The client's credentials (an API key or token, when signed in that way; cookies go by themselves,
+ * and the session binding that must go with the cookie).
+ */
 function authHeaders(client: AgentTier): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = bindingHeaders();
   client.http.headers().forEach((value, key) => {
     if (key === 'x-api-key' || key === 'authorization') out[key] = value;
   });
