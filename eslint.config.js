@@ -51,6 +51,22 @@ export default tseslint.config(
     },
   },
   {
+    // Integration tests run beside other CPU-heavy work: they wait for a condition (`eventually()` from
+    // @agenttier/testkit), never for a fixed time that a loaded machine overruns.
+    files: ['packages/*/src/**/*.int.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        NO_EXPORT_ALL,
+        {
+          selector:
+            "AwaitExpression > NewExpression[callee.name='Promise'] > ArrowFunctionExpression > CallExpression[callee.name='setTimeout']",
+          message: 'wait for the condition, not for a time: eventually() from @agenttier/testkit',
+        },
+      ],
+    },
+  },
+  {
     // The server opens SQLite one way: SqliteDatabase (server/src/sqlite), which compiles each statement
     // once; a store that calls prepare() per call recompiles on every request.
     files: ['packages/server/src/**/*.ts'],

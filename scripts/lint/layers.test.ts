@@ -128,6 +128,18 @@ describe('named exports only', () => {
   );
 });
 
+describe('integration tests', () => {
+  it('wait for conditions, not for a fixed time', async () => {
+    const sleep = 'export async function f() {\n  await new Promise((r) => setTimeout(r, 300));\n}';
+    expect(await problemsOf('packages/local/src/x.int.test.ts', sleep, 'no-restricted-syntax')).toEqual([
+      expect.stringContaining('wait for the condition, not for a time'),
+    ]);
+    expect(
+      await problemsOf('packages/local/src/x.int.test.ts', "export * from './y.ts';", 'no-restricted-syntax'),
+    ).toEqual([expect.stringContaining('export the names other modules use, not *')]);
+  });
+});
+
 describe('SQLite in the server', () => {
   it('is opened through SqliteDatabase only (its statement cache)', async () => {
     const code =

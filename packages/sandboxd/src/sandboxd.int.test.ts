@@ -216,6 +216,7 @@ describe('sandboxd in a locked-down container', () => {
       } catch (err) {
         outcomes.push(err instanceof SandboxdError ? err.code : String(err));
       }
+      // eslint-disable-next-line no-restricted-syntax -- pacing between tries of a loop that ends on a condition
       await new Promise((r) => setTimeout(r, 20));
     }
     const counts = outcomes.reduce<Record<string, number>>((m, o) => ({ ...m, [o]: (m[o] ?? 0) + 1 }), {});
