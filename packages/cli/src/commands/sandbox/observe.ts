@@ -1,7 +1,7 @@
 import type { SandboxEvent, SandboxUsage } from '@agenttier/sdk';
 import { ConflictError } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
-import { formatAge, formatBytes, renderTable, truncate } from '../../output.ts';
+import { formatAge, formatBytes, printable, renderTable, truncate } from '../../output.ts';
 import type { Handler } from '../../spec.ts';
 
 function handle(client: Client, name: string) {
@@ -77,7 +77,7 @@ export const events: Handler = async (client, { args }) => {
             e.type,
             e.reason,
             String(e.count),
-            truncate(e.message, 100),
+            printable(truncate(e.message, 100)), // engine messages can quote what the sandbox chose
           ]),
         )
       : 'No events.\n',
