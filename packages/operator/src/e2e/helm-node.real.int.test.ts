@@ -218,7 +218,7 @@ describeOnRealCluster('helm install on a real node', { skipReason: reason }, () 
       const probe = await box.exec([
         'sh',
         '-c',
-        'read -r _ _ _ pp _ </proc/self/stat; cat /proc/$pp/comm; d=$(pgrep -f "^/opt/agenttier/node/bin/node .*/opt/agenttier/sandboxd/sandboxd\\.mjs$"); ' +
+        'read -r _ _ _ pp _ </proc/self/stat; cat /proc/$pp/comm; d=$(pgrep -P 1 -f "^/opt/agenttier/node/bin/node .*/opt/agenttier/sandboxd/sandboxd\\.mjs$"); ' +
           'stat -c %u /proc/$d/environ; cat /proc/$d/environ >/dev/null 2>&1 && echo readable || echo refused',
       ]);
       expect(probe.stdout).toBe('agenttier-reape\n0\nrefused\n');

@@ -39,8 +39,12 @@ const podSecurity = parseSandboxPodSecurity(
   'AGENTTIER_E2E_POD_SECURITY',
 );
 
-/** sandboxd's pid, from its command line (the same in both modes). */
-const SANDBOXD_PID = 'pgrep -f "^/opt/agenttier/node/bin/node .*/opt/agenttier/sandboxd/sandboxd\\.mjs$"';
+/**
+ * sandboxd's pid: init's child with its command line (the same in both modes). Children sandboxd
+ * forks (node-pty, spawn) carry that command line too until they execute theirs.
+ */
+const SANDBOXD_PID =
+  'pgrep -P 1 -f "^/opt/agenttier/node/bin/node .*/opt/agenttier/sandboxd/sandboxd\\.mjs$"';
 
 // ptrace(PTRACE_ATTACH=16) and an O_RDWR open of /proc/PID/mem, for each pid given.
 const TAMPER = `
@@ -239,6 +243,8 @@ describeOnRealCluster('attacks on sandboxd from inside a real sandbox pod', { sk
       expect(sandboxd).toMatch(/^\d+$/);
       const probes = await sh(
         [
+          // The injector's copy kept the owner and mode it was made with (fsGroup applied before it existed).
+          'stat -c "token file: uid %u mode %a" /run/agenttier/token/token 2>&1',
           'cat /run/agenttier/token/token >/dev/null 2>&1 && echo "token file: read" || echo "token file: refused"',
           'ls /run/agenttier/token-secret >/dev/null 2>&1 && echo "secret volume: mounted" || echo "secret volume: absent"',
           'cat /proc/1/environ >/dev/null 2>&1 && echo "init environ: read" || echo "init environ: refused"',
@@ -246,6 +252,7 @@ describeOnRealCluster('attacks on sandboxd from inside a real sandbox pod', { sk
         ].join('; '),
       );
       expect(probes.split('\n').filter(Boolean)).toEqual([
+        'token file: uid 0 mode 400',
         'token file: refused',
         'secret volume: absent',
         'init environ: refused',
