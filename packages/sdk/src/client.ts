@@ -231,10 +231,15 @@ export class AgentTier {
   /**
    * Browser sign-in: swaps an API key for a session cookie (`POST /api/v1/auth/session`), which the
    * browser then sends by itself (HttpOnly: no script can read it). For web pages; programs send the
-   * key itself.
+   * key itself. The cookie counts only next to the session's `binding` (docs/auth.md, "Session
+   * binding"): the `X-AgentTier-Session-Binding` header this client sends (its `headers` option or its
+   * `fetch`), else a new value the answer carries; every later request must send it.
    */
-  async startSession(apiKey: string, opts: CallOpts = {}): Promise<{ user: UserInfo; expiresAt: string }> {
-    return this.http.json<{ user: UserInfo; expiresAt: string }>({
+  async startSession(
+    apiKey: string,
+    opts: CallOpts = {},
+  ): Promise<{ user: UserInfo; expiresAt: string; binding: string }> {
+    return this.http.json<{ user: UserInfo; expiresAt: string; binding: string }>({
       method: 'POST',
       path: '/api/v1/auth/session',
       json: { apiKey },
