@@ -1,21 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LABEL_NAMESPACE, LABEL_SANDBOX_UID } from '@agenttier/contract';
 import { createDockerClient } from '@agenttier/platform-local';
 import type { RuntimeStep } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
-import {
-  api,
-  dockerHost,
-  removeDir,
-  removeEngineObjects,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { api, dockerHost, waitForPhase } from './testing/platform.ts';
 import type { ServerProcess } from './testing/server-process.ts';
-import { startServerProcess } from './testing/server-process.ts';
+import { useServerProcesses } from './testing/server-process.ts';
 
 /**
  * kill -9 at every step of create, stop, resume and delete, on the real engine and the real SQLite
@@ -25,22 +17,16 @@ import { startServerProcess } from './testing/server-process.ts';
  * that no sandbox owns.
  */
 
-const ns = testNamespace('it-crashstep');
-const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-crashstep-'));
+const { ns, dataDir, start } = useServerProcesses('it-crashstep');
 const docker = createDockerClient(dockerHost);
-const servers: ServerProcess[] = [];
 const STEP_TIMEOUT_MS = 90_000;
 
 /** Starts the server process; with `crashAt` it SIGKILLs itself at that step (`step:n` for the n-th). */
-async function startServer(crashAt?: `${RuntimeStep}:${number}`): Promise<ServerProcess> {
-  const server = await startServerProcess({
-    dataDir,
+const startServer = (crashAt?: `${RuntimeStep}:${number}`): Promise<ServerProcess> =>
+  start({
     entry: new URL('./testing/crash-server.ts', import.meta.url),
     env: { AGENTTIER_CRASH_AT: crashAt ?? '' },
   });
-  servers.push(server);
-  return server;
-}
 
 /** Waits for the server to kill itself at its crash step (never by time: the step is what ends it). */
 async function crashed(server: ServerProcess): Promise<void> {
@@ -124,12 +110,6 @@ async function expectNoOrphans(base: string) {
   }
   return { containers, volumes };
 }
-
-afterAll(async () => {
-  for (const s of servers) await s.kill9();
-  await removeEngineObjects(ns);
-  removeDir(dataDir);
-});
 
 describe('kill -9 at every runtime step, several sandboxes at once', () => {
   const first = ['a1', 'a2', 'a3'];

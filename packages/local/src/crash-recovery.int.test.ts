@@ -1,37 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LABEL_NAMESPACE } from '@agenttier/contract';
 import { createDockerClient } from '@agenttier/platform-local';
-import {
-  api,
-  dockerHost,
-  removeDir,
-  removeEngineObjects,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
-import type { ServerProcess } from './testing/server-process.ts';
-import { startServerProcess } from './testing/server-process.ts';
+import { api, dockerHost, waitForPhase } from './testing/platform.ts';
+import { useServerProcesses } from './testing/server-process.ts';
 
-const ns = testNamespace('it-crash');
-const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-crash-'));
+const { ns, start: startServer } = useServerProcesses('it-crash');
 const docker = createDockerClient(dockerHost);
-const servers: ServerProcess[] = [];
-
-/** Starts the real server process (what `agenttier up` runs) on the suite's data dir. */
-async function startServer(): Promise<ServerProcess> {
-  const server = await startServerProcess({ dataDir });
-  servers.push(server);
-  return server;
-}
-
-afterAll(async () => {
-  for (const s of servers) await s.kill9();
-  await removeEngineObjects(ns);
-  removeDir(dataDir);
-});
 
 describe('kill -9 of the server', () => {
   it('loses no sandbox and no workspace, and finishes a create cut off in the middle', async () => {

@@ -4,7 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { dockerHost } from './platform.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { dockerHost, removeDir, removeEngineObjects, testNamespace } from './platform.ts';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -59,4 +63,38 @@ export async function startServerProcess(opts: ServerProcessOpts): Promise<Serve
     await kill9();
     throw err;
   }
+}
+
+export interface ServerProcessBed {
+  /** The file's own namespace: `<prefix>-<random>`. */
+  ns: string;
+  /** The data dir every server of the file runs on. */
+  dataDir: string;
+  /** Starts a server process on the data dir. */
+  start(opts?: Omit<ServerProcessOpts, 'dataDir'>): Promise<ServerProcess>;
+}
+
+/**
+ * A namespace and a data dir for a test file whose tests start and kill server processes; afterAll
+ * kills every server still running and removes the namespace's containers and volumes and the data
+ * dir, whatever the tests left.
+ */
+export function useServerProcesses(prefix: string): ServerProcessBed {
+  const ns = testNamespace(prefix);
+  const dataDir = mkdtempSync(join(tmpdir(), `agenttier-${prefix}-`));
+  const servers: ServerProcess[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.kill9();
+    await removeEngineObjects(ns);
+    removeDir(dataDir);
+  });
+  return {
+    ns,
+    dataDir,
+    async start(opts = {}) {
+      const server = await startServerProcess({ ...opts, dataDir });
+      servers.push(server);
+      return server;
+    },
+  };
 }
