@@ -22,7 +22,9 @@
  *       "Standby" below) instead of taking it from the arguments.
  *
  * --status-fd N      report on descriptor N: "R <pid>" once COMMAND runs, "E <errno name>" when it
- *                    cannot be started, then "X <code>" or "S <signal>" when it ends.
+ *                    cannot be started, then "X <code>" or "S <signal>" when it ends, and "D" when
+ *                    its whole subtree is gone (no child left to wait for; never with
+ *                    --exit-with-main).
  * --exit-with-main   exit as soon as COMMAND ends (with its status: code, or 128 + signal); without
  *                    it, keep reaping until no descendant is left, so what COMMAND left running stays
  *                    inside this subtree.
@@ -519,7 +521,10 @@ int main(int argc, char **argv) {
     pid_t p = waitpid(-1, &st, 0);
     if (p < 0) {
       if (errno == EINTR) continue;
-      break; // ECHILD: nothing left below us
+      // Nothing left below us, and nothing can appear any more (only we could fork into this subtree):
+      // "D" tells sandboxd that the command's tree is empty, so it need not scan /proc for it.
+      if (errno == ECHILD && main_status >= 0) report("D%s\n", "", 0);
+      break;
     }
     if (p != pid) continue; // an adopted orphan: reaped, nothing else to do
     main_status = st;

@@ -619,10 +619,13 @@ export class ProcessManager {
     const warm = this.warm?.take({ refill: false });
     if (warm) {
       this.handOver(warm, proc, spec);
-      // The replacement's spawn blocks this thread until its exec: after the command is on its way.
-      setImmediate(() => {
-        if (!this.shuttingDown) this.warm?.fill();
-      });
+      // The replacement's spawn blocks this thread until its exec (~1.5 ms of CPU, a fork of the whole
+      // daemon). A unary exec's caller waits for its answer, so for an exec that spawn comes after the
+      // answer was written ('exit' is emitted before exec() resolves and the route sends the answer in
+      // the microtasks that follow; setImmediate runs after them), while the caller reads the answer
+      // and sends its next request. Anything else gets its replacement once the command is on its way.
+      if (proc.kind === 'exec') proc.once('exit', () => this.refillWarm());
+      else this.refillWarm();
       return this.launch(proc, spec, stdinData, keepStdin, warm);
     }
     try {
@@ -638,6 +641,11 @@ export class ProcessManager {
       await this.launch(proc, spec, stdinData, keepStdin, standby);
     }
     // The first command started the slow way; later ones find a warm reaper.
+    this.refillWarm();
+  }
+
+  /** Tops the warm reapers up on the next turn of the event loop, unless sandboxd is shutting down. */
+  private refillWarm(): void {
     setImmediate(() => {
       if (!this.shuttingDown) this.warm?.fill();
     });
@@ -691,6 +699,15 @@ export class ProcessManager {
     // status line is read, Node drains (and drops) stdio nobody listens to, and its exit would be missed.
     child.stdout?.on('data', (d: Buffer) => proc.pushOutput('stdout', d));
     child.stderr?.on('data', (d: Buffer) => proc.pushOutput('stderr', d));
+    let reaperExit: [number | null, NodeJS.Signals | null] | undefined;
+    // "D" from the reaper: it found no child left to wait for after the command ended. As the subreaper
+    // of its subtree (or init of its PID namespace) every orphan below it was its child, and only it
+    // could fork into that subtree, so nothing the command started is alive: the /proc scan of the tree
+    // kill is skipped. Only the reaper holds descriptor 3 (close-on-exec; non-dumpable, so not through
+    // /proc/PID/fd either): the command cannot say it. Without "D" (the reaper was killed, `kill -9`,
+    // or still waits for descendants), the tree is scanned for and killed as ever.
+    let reaperEmptied = false;
+    let statusDone = !reaper;
     let started = false;
     let exitInfo: [number | null, NodeJS.Signals | null] | undefined;
     let pendingStreams = (child.stdout ? 1 : 0) + (child.stderr ? 1 : 0);
@@ -703,7 +720,7 @@ export class ProcessManager {
       // it started keeps holding the sandbox's pids; so does a killOnDetach process's (a streaming exec:
       // a command whose caller is watching it). Background processes keep theirs (an onStart hook that
       // starts a server and exits is normal) until they are killed.
-      if (proc.kind === 'exec' || proc.killOnDetach) proc.killTree();
+      if ((proc.kind === 'exec' || proc.killOnDetach) && !reaperEmptied) proc.killTree();
       proc.finish(exitInfo[0], exitInfo[1]);
       if (proc.kind === 'exec') this.procs.delete(proc.id);
     };
@@ -738,8 +755,6 @@ export class ProcessManager {
     // (killed first): the status line ("S 15" for a command killed by SIGTERM) may still sit unread
     // in descriptor 3 when Node handles the exit, so the reaper's status (143) waits for that stream
     // to end. A bounded wait: nothing but reapers holds descriptor 3 (close-on-exec).
-    let reaperExit: [number | null, NodeJS.Signals | null] | undefined;
-    let statusDone = !reaper;
     let statusWait: NodeJS.Timeout | undefined;
     const reaperEnded = (): void => {
       if (!reaperExit) return;
@@ -780,17 +795,32 @@ export class ProcessManager {
         this.cannotRun(proc, Object.assign(new Error(`cannot start: ${code}`), { code }));
         return;
       }
+      // The command's end is acted on once "D" was read too, or after the lines already read: the
+      // reaper writes "D" right after "X"/"S" when nothing is left, usually in the same read; when it is
+      // not there by the next turn of the event loop, the tree is scanned and killed as ever.
+      let ended: [number | null, NodeJS.Signals | null] | undefined;
+      const commandEnded = (): void => {
+        if (ended) mainExited(...ended);
+      };
       void (async () => {
         try {
           for (let r = await lines.next(); !r.done; r = await lines.next()) {
             const st = r.value;
-            if (st.kind === 'exited') mainExited(st.code, null);
-            else if (st.kind === 'signaled')
-              mainExited(null, (signalNameOf(st.signal) ?? null) as NodeJS.Signals | null);
+            if (st.kind === 'exited' || st.kind === 'signaled') {
+              ended =
+                st.kind === 'exited'
+                  ? [st.code, null]
+                  : [null, (signalNameOf(st.signal) ?? null) as NodeJS.Signals | null];
+              setImmediate(commandEnded);
+            } else if (st.kind === 'emptied' && ended) {
+              reaperEmptied = true;
+              commandEnded();
+            }
           }
         } catch {
           // A broken status pipe: the reaper's own exit status stands.
         } finally {
+          commandEnded();
           statusDone = true;
           reaperEnded();
         }

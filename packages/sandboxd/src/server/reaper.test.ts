@@ -51,7 +51,8 @@ describe.skipIf(!reaper)('agenttier-reaper', () => {
     const code = await r.exited;
     await r.done;
     expect(r.lines[0]).toMatchObject({ kind: 'running' });
-    expect(r.lines[1]).toEqual({ kind: 'exited', code: 7 });
+    // "D" (nothing left below it) only after the orphan ended too: sandboxd then skips the tree scan.
+    expect(r.lines.slice(1)).toEqual([{ kind: 'exited', code: 7 }, { kind: 'emptied' }]);
     // The reaper stayed until the orphan (new session, empty environment) ended, and was its parent.
     expect(code).toBe(7);
     expect(r.out()).toMatch(/^\d+\n$/);
@@ -76,6 +77,9 @@ describe.skipIf(!reaper)('agenttier-reaper', () => {
     process.kill(-r.child.pid!, 'SIGKILL');
     for (const pid of held) process.kill(pid, 'SIGKILL');
     await r.exited;
+    await r.done;
+    // Killed while something lived below it: it never said its tree was empty, so sandboxd scans.
+    expect(r.lines.map((l) => l.kind)).toEqual(['running', 'signaled']);
   });
 
   it('takes its command down when it is killed (PR_SET_PDEATHSIG)', async () => {
@@ -127,6 +131,7 @@ describe.skipIf(!reaper)('agenttier-reaper standing by (--command-fd)', () => {
     expect(s.lines).toEqual([
       { kind: 'running', pid: waiting },
       { kind: 'exited', code: 3 },
+      { kind: 'emptied' },
     ]);
     expect(s.out()).toBe(`/tmp hello world ${waiting}\n`);
   });
@@ -224,12 +229,13 @@ describe.skipIf(!reaper || !asRoot)('agenttier-reaper against code of its own ui
 });
 
 describe('status lines', () => {
-  it('parses the four kinds and refuses anything else', () => {
+  it('parses the five kinds and refuses anything else', () => {
     expect(parseReaperStatus('R 12')).toEqual({ kind: 'running', pid: 12 });
     expect(parseReaperStatus('E ENOENT')).toEqual({ kind: 'error', code: 'ENOENT' });
     expect(parseReaperStatus('X 0')).toEqual({ kind: 'exited', code: 0 });
     expect(parseReaperStatus('S 15')).toEqual({ kind: 'signaled', signal: 15 });
-    for (const bad of ['', 'R', 'R -1', 'X 1.5', 'E enoent', 'Q 1', 'R 1 2'])
+    expect(parseReaperStatus('D')).toEqual({ kind: 'emptied' });
+    for (const bad of ['', 'R', 'R -1', 'X 1.5', 'E enoent', 'Q 1', 'R 1 2', 'D 0', 'DD'])
       expect(parseReaperStatus(bad), bad).toBeUndefined();
   });
 });

@@ -101,9 +101,12 @@ export type ReaperStatus =
   | { kind: 'running'; pid: number }
   | { kind: 'error'; code: string }
   | { kind: 'exited'; code: number }
-  | { kind: 'signaled'; signal: number };
+  | { kind: 'signaled'; signal: number }
+  /** Nothing is left below the reaper (it had no child to wait for): the command's tree is gone. */
+  | { kind: 'emptied' };
 
 export function parseReaperStatus(line: string): ReaperStatus | undefined {
+  if (line.trim() === 'D') return { kind: 'emptied' };
   const m = /^([REXS]) (\S+)$/.exec(line.trim());
   if (!m) return undefined;
   const v = m[2]!;
