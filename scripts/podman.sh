@@ -150,8 +150,16 @@ if [ "$LAYOUT" = own-fs ]; then
   mount_image
   # --init binds the init binary into the container: a copy on the storage's own filesystem names
   # nothing of the host (from the host's /usr its mount root is /usr/libexec/podman/catatonit).
+  # Replaced only when it differs: a running service's namespace binds this very file over
+  # /usr/libexec/podman/catatonit, and a new inode under the name leaves that bind on a deleted file,
+  # which every later `--init` then fails to mount (ENOENT) — a second `npm test` broke all Podman
+  # starts that way. A changed catatonit (an apt upgrade) restarts the service below.
   mkdir -p "$DATA_ROOT/agenttier"
-  install -m 0755 /usr/libexec/podman/catatonit "$DATA_ROOT/agenttier/catatonit"
+  init_changed=0
+  if ! cmp -s /usr/libexec/podman/catatonit "$DATA_ROOT/agenttier/catatonit"; then
+    install -m 0755 /usr/libexec/podman/catatonit "$DATA_ROOT/agenttier/catatonit"
+    init_changed=1
+  fi
   init_path=$ENGINE_PATH/agenttier/catatonit
   graphroot=$ENGINE_PATH/storage
   # The storage is where only the service's namespace sees it: this script talks to the service.
@@ -231,6 +239,10 @@ start_service() {
   exit 1
 }
 
+if pid=$(service_pid) && answers && [ "${init_changed:-0}" = 1 ]; then
+  log "catatonit changed under the running service: restarting it"
+  stop_service
+fi
 if pid=$(service_pid) && answers; then
   log "$HOST is up (pid $pid)"
 else

@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { eventually } from '@agenttier/testkit';
 import { useCliPlatform } from './testing/cli-platform.ts';
 
 const t = useCliPlatform('it-cli-agent', { sandbox: { name: 'bot', template: 'langgraph-agent' } });
@@ -74,7 +75,17 @@ describe('agenttier configure / invoke / attach / invokes', () => {
       '1',
     );
     expect(limited.code, limited.stderr).toBe(0);
-    const long = (await cli('invoke', 'bot', '--input', 'sleep 30', '--detach')).stdout.trim();
+    // The first invoke's slot is freed when its record is written, which may trail its attach's end on a
+    // loaded machine: until then the limit of 1 refuses this one too.
+    const long = await eventually(
+      async () => {
+        const r = await cli('invoke', 'bot', '--input', 'sleep 30', '--detach');
+        return r.code === 0 ? r.stdout.trim() : undefined;
+      },
+      'the long invoke admitted',
+      30_000,
+    );
+    expect(long).toMatch(/^inv-[0-9a-f]+$/);
     const busy = await cli('invoke', 'bot', '--input', 'count 1');
     expect(busy.code).toBe(1);
     expect(busy.stderr).toMatch(/concurrent invokes/);
