@@ -143,29 +143,32 @@ const ALL_REFUSED = [
   '::1 Address already in use',
 ];
 
+/** launch in Kubernetes mode on LISTEN with the read-only token copy; resolves with the command's report line. */
+async function launchReporting(listen: string) {
+  const dir = tokenDir();
+  const child = launchReadOnly(
+    dir,
+    [
+      '--listen-tcp',
+      listen,
+      '--uid',
+      '1000',
+      '--gid',
+      '1000',
+      '--token-file',
+      join(dir, 'token'),
+      '--token-file-read-only',
+    ],
+    ['perl', '-e', REPORT],
+  );
+  const io = collect(child);
+  const line = await eventually(() => /^uid=.*\n/m.exec(io.out())?.[0], `the command's report (${io.err()})`);
+  return { dir, child, io, line };
+}
+
 describe.skipIf(!existsSync(launch) || !isRoot)('agenttier-launch --listen-tcp (Kubernetes mode)', () => {
   it('binds [::]:PORT as root for both families, hands port and token over, runs the command as 1000 without capabilities', async () => {
-    const dir = tokenDir();
-    const child = launchReadOnly(
-      dir,
-      [
-        '--listen-tcp',
-        '[::]:0',
-        '--uid',
-        '1000',
-        '--gid',
-        '1000',
-        '--token-file',
-        join(dir, 'token'),
-        '--token-file-read-only',
-      ],
-      ['perl', '-e', REPORT],
-    );
-    const io = collect(child);
-    const line = await eventually(
-      () => /^uid=.*\n/m.exec(io.out())?.[0],
-      `the command's report (${io.err()})`,
-    );
+    const { dir, child, io, line } = await launchReporting('[::]:0');
     expect(line).toMatch(
       new RegExp(
         `^uid=1000 euid=1000 gid=1000 fam=inet6 port=\\d+ v6only=0 token=${TOKEN} caps=${Array(5).fill('0{16}').join(',')}\n$`,
@@ -191,27 +194,7 @@ describe.skipIf(!existsSync(launch) || !isRoot)('agenttier-launch --listen-tcp (
   });
 
   it('binds an IPv4 address as given (0.0.0.0, the restricted pod’s address)', async () => {
-    const dir = tokenDir();
-    const child = launchReadOnly(
-      dir,
-      [
-        '--listen-tcp',
-        '127.0.0.1:0',
-        '--uid',
-        '1000',
-        '--gid',
-        '1000',
-        '--token-file',
-        join(dir, 'token'),
-        '--token-file-read-only',
-      ],
-      ['perl', '-e', REPORT],
-    );
-    const io = collect(child);
-    const line = await eventually(
-      () => /^uid=.*\n/m.exec(io.out())?.[0],
-      `the command's report (${io.err()})`,
-    );
+    const { child, io, line } = await launchReporting('127.0.0.1:0');
     expect(line).toMatch(/ fam=inet port=\d+ v6only=-1 /);
     child.stdin.end();
     expect(await io.ended()).toBe(0);
