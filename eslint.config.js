@@ -51,6 +51,30 @@ export default tseslint.config(
     },
   },
   {
+    // Every exit code the CLI returns has a name in EXIT (cli/src/errors.ts): a handler returns
+    // EXIT.OK, not 0, so the codes users script against are listed in one place (docs/cli.md).
+    files: ['packages/cli/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/cli/src/zip.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        NO_EXPORT_ALL,
+        {
+          selector: 'ReturnStatement > Literal[raw=/^[0-9]+$/]',
+          message: 'return an exit code by its name in EXIT (cli/src/errors.ts), e.g. EXIT.OK',
+        },
+        {
+          selector: "CallExpression[callee.object.name='process'][callee.property.name='exit'] > Literal",
+          message: 'exit with a code named in EXIT (cli/src/errors.ts)',
+        },
+        {
+          selector: "AssignmentExpression[left.property.name='exitCode'] > Literal.right",
+          message: 'set an exit code named in EXIT (cli/src/errors.ts)',
+        },
+      ],
+    },
+  },
+  {
     // Integration tests run beside other CPU-heavy work: they wait for a condition (`eventually()` from
     // @agenttier/testkit), never for a fixed time that a loaded machine overruns.
     files: ['packages/*/src/**/*.int.test.ts'],

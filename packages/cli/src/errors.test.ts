@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { errorFromResponse, ConnectionError, SandboxErrorStateError, TimeoutError } from '@agenttier/sdk';
 import { describe, expect, it } from 'vitest';
 import { CliError, EXIT, UsageError, describeError } from './errors.ts';
@@ -91,5 +92,16 @@ describe('describeError', () => {
     expect(describeError(route, { commandPath: ['sandbox', 'kill'], subject: 'box' }).hint).toBe(
       'Run `agenttier sandbox list` to see names',
     );
+  });
+});
+
+describe('EXIT', () => {
+  it('is the exit code table of docs/cli.md, code for code', () => {
+    const doc = readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Exit codes'));
+    const documented = [...section.slice(0, section.indexOf('\n## ')).matchAll(/^\| (\d+) +\|/gm)].map((m) =>
+      Number(m[1]),
+    );
+    expect(documented.sort((a, b) => a - b)).toEqual(Object.values(EXIT).sort((a, b) => a - b));
   });
 });

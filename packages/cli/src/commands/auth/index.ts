@@ -1,6 +1,6 @@
 import type { ApiKeyView, ScopedKeyVerb } from '@agenttier/sdk';
 import { formatAge, renderDetails, renderTable } from '../../output.ts';
-import { UsageError } from '../../errors.ts';
+import { EXIT, UsageError } from '../../errors.ts';
 import { parseIntFlag, str } from '../../flags.ts';
 import type { Client } from '../../context.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
@@ -43,7 +43,7 @@ const whoami: Handler = async (client) => {
       ],
     ]),
   );
-  return 0;
+  return EXIT.OK;
 };
 
 function keysTable(keys: ApiKeyView[]): string {
@@ -92,20 +92,20 @@ const create: Handler = async (client, { args, opts }) => {
   client.log(
     `Created ${created.id} ("${created.name}"). The key above is shown once: store it now (send it as X-API-Key, or AGENTTIER_API_KEY).`,
   );
-  return 0;
+  return EXIT.OK;
 };
 
 const list: Handler = async (client, { opts }) => {
   const keys = await client.sdk().listApiKeys({ all: opts.all === true, signal: client.signal });
   client.print(keys, () => keysTable(keys));
-  return 0;
+  return EXIT.OK;
 };
 
 const revoke: Handler = async (client, { args }) => {
   const id = args[0] as string;
   await client.sdk().revokeApiKey(id, { signal: client.signal });
   client.log(`Revoked ${id}.`);
-  return 0;
+  return EXIT.OK;
 };
 
 export const whoamiHandlers: HandlerMap = { '': whoami };

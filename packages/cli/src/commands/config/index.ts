@@ -1,6 +1,6 @@
 import type { CliConfig, ConfigKey } from '../../config.ts';
 import { CONFIG_KEYS, OUTPUT_FORMATS, SECRET_KEYS, saveConfig } from '../../config.ts';
-import { UsageError } from '../../errors.ts';
+import { EXIT, UsageError } from '../../errors.ts';
 import { renderDetails } from '../../output.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
 
@@ -60,7 +60,7 @@ const view: Handler = async (client) => {
       ])
     );
   });
-  return 0;
+  return EXIT.OK;
 };
 
 const set: Handler = async (client, { args }) => {
@@ -77,7 +77,7 @@ const set: Handler = async (client, { args }) => {
   }
   await saveConfig(client.config.path, { ...client.config.values, [key]: value });
   client.log(`Saved ${key.replace(/_/g, '-')} in ${client.config.path}.`);
-  return 0;
+  return EXIT.OK;
 };
 
 const unset: Handler = async (client, { args }) => {
@@ -86,12 +86,12 @@ const unset: Handler = async (client, { args }) => {
   delete values[key];
   await saveConfig(client.config.path, values);
   client.log(`Removed ${key.replace(/_/g, '-')} from ${client.config.path}.`);
-  return 0;
+  return EXIT.OK;
 };
 
 const path: Handler = async (client) => {
   client.stdout.write(`${client.config.path}\n`);
-  return 0;
+  return EXIT.OK;
 };
 
 export const configHandlers: HandlerMap = { view, set, unset, path };

@@ -99,7 +99,7 @@ const configure: Handler = async (client, { args, opts }) => {
     );
     return EXIT.ERROR;
   }
-  return 0;
+  return EXIT.OK;
 };
 
 export const configureHandlers: HandlerMap = { '': configure };

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { InvokeOpts } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
-import { UsageError } from '../../errors.ts';
+import { EXIT, UsageError } from '../../errors.ts';
 import { parseDurationFlag, str } from '../../flags.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
 import { sandboxHandle } from '../sandbox/processes.ts';
@@ -35,7 +35,7 @@ const invoke: Handler = async (client, { args, opts }) => {
     await agent.cancel(cancelId, { signal: client.signal });
     if (client.output === 'table') client.log(`Canceled invoke ${cancelId}.`);
     else client.print({ invokeId: cancelId, canceled: true }, () => '');
-    return 0;
+    return EXIT.OK;
   }
   const timeout = str(opts.timeout);
   if (timeout !== undefined) parseDurationFlag(timeout, '--timeout');
@@ -55,7 +55,7 @@ const invoke: Handler = async (client, { args, opts }) => {
     } else {
       client.print({ invokeId }, () => '');
     }
-    return 0;
+    return EXIT.OK;
   }
   return followInvoke(client, name, agent.invokeStream(invokeOpts));
 };

@@ -1,3 +1,4 @@
+import { EXIT } from '../../errors.ts';
 import type { InvokeRecord } from '@agenttier/sdk';
 import { formatAge, formatBytes, renderDetails, renderTable } from '../../output.ts';
 import type { Style } from '../../output.ts';
@@ -56,16 +57,16 @@ const invokes: Handler = async (client, { args, opts }) => {
   if (one) {
     const record = await agent.getInvoke(one, { signal: client.signal });
     client.print(record, () => invokeDetails(record, client.style));
-    return 0;
+    return EXIT.OK;
   }
   const limit = parseIntFlag(opts.limit ?? '100', '--limit', { min: 1, max: 500 });
   const records = await agent.invokes({ limit, signal: client.signal });
   if (client.output === 'table' && records.length === 0) {
     client.log(`No invokes in ${name} yet. Run one with \`agenttier invoke ${name} --prompt "…"\`.`);
-    return 0;
+    return EXIT.OK;
   }
   client.print(records, () => invokesTable(records, client.style));
-  return 0;
+  return EXIT.OK;
 };
 
 export const invokesHandlers: HandlerMap = { '': invokes };

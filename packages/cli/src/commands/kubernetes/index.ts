@@ -102,7 +102,7 @@ async function runUntilStopped(client: Client, name: string, close: () => Promis
   client.log(`Stopping the ${name}…`);
   await close();
   client.log('Stopped.');
-  return 0;
+  return EXIT.OK;
 }
 
 const controller: Handler = async (client, { opts }) => {
@@ -275,7 +275,7 @@ const install: Handler = async (client, { opts }) => {
     } else {
       client.stdout.write(objects.map((o) => `---\n${serialize(o, 'yaml')}`).join(''));
     }
-    return 0;
+    return EXIT.OK;
   }
   const dryRun = opts.dryRun === true;
   const progress = client.progress(`Applying ${objects.length} objects (server-side apply)…`);
@@ -312,7 +312,7 @@ const install: Handler = async (client, { opts }) => {
       ].join('\n'),
     );
   }
-  return 0;
+  return EXIT.OK;
 };
 
 export const controllerHandlers: HandlerMap = { '': controller };

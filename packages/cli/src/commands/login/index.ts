@@ -122,7 +122,7 @@ const login: Handler = async (client, { opts }) => {
   client.log(
     `Logged in to ${client.settings.apiUrl} as ${who.id}${who.isAdmin ? ' (admin)' : ''}; saved in ${client.config.path}`,
   );
-  return 0;
+  return EXIT.OK;
 };
 
 /** Revokes the stored refresh token at its provider (RFC 7009); says what happened. */
@@ -150,7 +150,7 @@ const logout: Handler = async (client) => {
   const rest = withoutCredentials(client.config.values);
   if (!api_key && !token && !client.config.values.refresh_token) {
     client.log(`No credentials stored in ${client.config.path}.`);
-    return 0;
+    return EXIT.OK;
   }
   const revoked = await revokeAtProvider(client, client.config.values);
   await saveConfig(client.config.path, rest);
@@ -159,7 +159,7 @@ const logout: Handler = async (client) => {
   );
   if (client.settings.credentialSource === 'env')
     client.warn('AGENTTIER_API_KEY / AGENTTIER_TOKEN are set in this environment and still log you in');
-  return 0;
+  return EXIT.OK;
 };
 
 export const loginHandlers: HandlerMap = { '': login };

@@ -1,3 +1,4 @@
+import { EXIT } from '../../errors.ts';
 import { serveStdio, startMcpHttp } from '@agenttier/mcp';
 import { parseIntFlag } from '../../flags.ts';
 import type { Handler, HandlerMap } from '../../spec.ts';
@@ -14,11 +15,11 @@ const mcp: Handler = async (client, { opts }) => {
       client.signal.addEventListener('abort', () => resolve(), { once: true }),
     );
     await server.close();
-    return 0;
+    return EXIT.OK;
   }
   client.log(`agenttier mcp: serving ${client.settings.apiUrl} over stdio`);
   await serveStdio(client.sdk(), { input: client.stdin, output: client.stdout, signal: client.signal });
-  return 0;
+  return EXIT.OK;
 };
 
 export const mcpHandlers: HandlerMap = { '': mcp };

@@ -164,5 +164,5 @@ export const cp: Handler = async (client, { args }) => {
     throw new UsageError('unsupported copy');
   }
   if (client.output !== 'table') client.print(result, () => '');
-  return 0;
+  return EXIT.OK;
 };

@@ -1,3 +1,4 @@
+import { EXIT } from '../../errors.ts';
 import type { Handler } from '../../spec.ts';
 import { printable } from '../../output.ts';
 import { filesTable } from './render.ts';
@@ -12,22 +13,22 @@ export const filesLs: Handler = async (client, { args }) => {
   const entries = await filesOf(client, args[0] as string).list(path, { signal: client.signal });
   if (client.output === 'table' && entries.length === 0) {
     client.log(`${path} is empty.`);
-    return 0;
+    return EXIT.OK;
   }
   client.print(entries, () => filesTable(entries, client.style));
-  return 0;
+  return EXIT.OK;
 };
 
 export const filesCat: Handler = async (client, { args }) => {
   const bytes = await filesOf(client, args[0] as string).read(args[1] as string, { signal: client.signal });
   client.stdout.write(bytes);
-  return 0;
+  return EXIT.OK;
 };
 
 export const filesStat: Handler = async (client, { args }) => {
   const entry = await filesOf(client, args[0] as string).stat(args[1] as string, { signal: client.signal });
   client.print(entry, () => filesTable([entry], client.style));
-  return 0;
+  return EXIT.OK;
 };
 
 export const filesMkdir: Handler = async (client, { args, opts }) => {
@@ -36,7 +37,7 @@ export const filesMkdir: Handler = async (client, { args, opts }) => {
     signal: client.signal,
   });
   client.print(entry, () => `Created ${entry.path}`);
-  return 0;
+  return EXIT.OK;
 };
 
 export const filesMv: Handler = async (client, { args, opts }) => {
@@ -45,7 +46,7 @@ export const filesMv: Handler = async (client, { args, opts }) => {
     signal: client.signal,
   });
   client.print(entry, () => `Moved ${args[1] as string} to ${entry.path}`);
-  return 0;
+  return EXIT.OK;
 };
 
 export const filesRm: Handler = async (client, { args, opts }) => {
@@ -53,7 +54,7 @@ export const filesRm: Handler = async (client, { args, opts }) => {
   const path = args[1] as string;
   await files.remove(path, { recursive: opts.recursive === true, signal: client.signal });
   client.log(`Removed ${path}`);
-  return 0;
+  return EXIT.OK;
 };
 
 /** Prints one line per change until Ctrl-C (`-o json`: one JSON object per line). */
@@ -69,5 +70,5 @@ export const filesWatch: Handler = async (client, { args, opts }) => {
       client.stdout.write(`${change.type.padEnd(8)} ${printable(change.path)}\n`);
     else client.stdout.write(`${JSON.stringify(change)}\n`);
   }
-  return 0;
+  return EXIT.OK;
 };

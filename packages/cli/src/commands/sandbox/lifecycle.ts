@@ -1,6 +1,6 @@
 import type { CredentialRef, Sandbox, SandboxView } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
-import { UsageError } from '../../errors.ts';
+import { EXIT, UsageError } from '../../errors.ts';
 import { parseDurationFlag, parseKeyValues, str } from '../../flags.ts';
 import { reportError } from '../../report.ts';
 import type { Handler } from '../../spec.ts';
@@ -101,7 +101,7 @@ export const create: Handler = async (client, { args, opts }) => {
         : `Wait for it: agenttier sandbox get ${name}  (or create with --wait next time)`,
     );
   }
-  return 0;
+  return EXIT.OK;
 };
 
 export const list: Handler = async (client, { opts }) => {
@@ -120,10 +120,10 @@ export const list: Handler = async (client, { opts }) => {
     client.log(
       `No sandboxes found${where ? ` ${where}` : ''}. Create one with \`agenttier sandbox create NAME --template general-coding\`.`,
     );
-    return 0;
+    return EXIT.OK;
   }
   client.print(views, () => sandboxTable(views, client.style));
-  return 0;
+  return EXIT.OK;
 };
 
 export const get: Handler = async (client, { args }) => {
@@ -133,7 +133,7 @@ export const get: Handler = async (client, { args }) => {
     signal: client.signal,
   });
   client.print(sandbox.info, () => sandboxDetails(sandbox.info, client.style));
-  return 0;
+  return EXIT.OK;
 };
 
 /**
@@ -147,14 +147,14 @@ async function eachName(
   action: (name: string) => Promise<Record<string, unknown>>,
 ): Promise<number> {
   const results: Record<string, unknown>[] = [];
-  let exitCode = 0;
+  let exitCode: number = EXIT.OK;
   for (const name of names) {
     try {
       results.push(await action(name));
     } catch (err) {
       if (names.length === 1 || client.signal.aborted) throw err;
       const code = reportError(client, err, { commandPath: ['sandbox', command], subject: name });
-      if (exitCode === 0) exitCode = code;
+      if (exitCode === EXIT.OK) exitCode = code;
     }
   }
   if (results.length > 0) printOne(client, results, names.length === 1);

@@ -1,3 +1,4 @@
+import { EXIT } from '../../errors.ts';
 import type { SandboxEvent, SandboxUsage } from '@agenttier/sdk';
 import { ConflictError } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
@@ -62,7 +63,7 @@ export const top: Handler = async (client, { args }) => {
           )
         : 'No running sandboxes.\n',
   );
-  return 0;
+  return EXIT.OK;
 };
 
 /** `agenttier sandbox events <name>`: the events feed, kubectl-style. */
@@ -82,5 +83,5 @@ export const events: Handler = async (client, { args }) => {
         )
       : 'No events.\n',
   );
-  return 0;
+  return EXIT.OK;
 };

@@ -374,5 +374,5 @@ export const portForward: Handler = async (client, { args, opts }) => {
     for (const s of sockets) s.destroy();
   });
   if (client.output === 'table') client.log('Stopped forwarding.');
-  return 0;
+  return EXIT.OK;
 };

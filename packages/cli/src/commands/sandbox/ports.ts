@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { UsageError } from '../../errors.ts';
+import { EXIT, UsageError } from '../../errors.ts';
 import { renderDetails } from '../../output.ts';
 import type { Handler } from '../../spec.ts';
 import { sandboxHandle } from './processes.ts';
@@ -21,10 +21,10 @@ export const portsList: Handler = async (client, { args }) => {
     client.log(
       `No ports forwarded in ${name}. Forward one with \`agenttier sandbox ports forward ${name} PORT\`.`,
     );
-    return 0;
+    return EXIT.OK;
   }
   client.print(ports, () => portsTable(ports, client.style));
-  return 0;
+  return EXIT.OK;
 };
 
 export const portsForward: Handler = async (client, { args, opts }) => {
@@ -45,7 +45,7 @@ export const portsForward: Handler = async (client, { args, opts }) => {
   if (client.output === 'table') {
     client.log(`Or reach it on this machine: agenttier sandbox port-forward ${name} ${port}`);
   }
-  return 0;
+  return EXIT.OK;
 };
 
 export const portsRemove: Handler = async (client, { args }) => {
@@ -54,7 +54,7 @@ export const portsRemove: Handler = async (client, { args }) => {
   await sandboxHandle(client, name).ports.remove(port, { signal: client.signal });
   if (client.output === 'table') client.log(`Port ${port} of ${name} is no longer forwarded.`);
   else client.print({ name, port, removed: true }, () => '');
-  return 0;
+  return EXIT.OK;
 };
 
 /** Hands a URL to the desktop's browser; false when there is no opener here (a server, a container). */
@@ -87,5 +87,5 @@ export const portsPreview: Handler = async (client, { args, opts }) => {
   if (opts.open === true && !(await openInBrowser(link.url)))
     client.log('Could not start a browser here; open the link above yourself (within 60 s, once).');
   else if (client.output === 'table') client.log(`Single use, valid until ${link.expiresAt}.`);
-  return 0;
+  return EXIT.OK;
 };

@@ -1,6 +1,6 @@
 import type { ExecStreamEvent, Sandbox } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
-import { UsageError } from '../../errors.ts';
+import { EXIT, UsageError } from '../../errors.ts';
 import { parseIntFlag, str } from '../../flags.ts';
 import { renderDetails } from '../../output.ts';
 import type { Handler } from '../../spec.ts';
@@ -16,10 +16,10 @@ export const ps: Handler = async (client, { args }) => {
   const procs = await sandboxHandle(client, name).processes.list({ signal: client.signal });
   if (client.output === 'table' && procs.length === 0) {
     client.log(`No processes in ${name}. Start one with \`agenttier sandbox exec ${name} -d -- COMMAND\`.`);
-    return 0;
+    return EXIT.OK;
   }
   client.print(procs, () => processTable(procs, client.style));
-  return 0;
+  return EXIT.OK;
 };
 
 /**
@@ -35,7 +35,7 @@ export const logs: Handler = async (client, { args, opts }) => {
     opts.fromOffset !== undefined ? parseIntFlag(opts.fromOffset, '--from-offset', { min: 0 }) : undefined;
   const processes = sandboxHandle(client, name).processes;
   const until = opts.follow ? undefined : (await processes.get(id, { signal: client.signal })).outputBytes;
-  if (until !== undefined && until <= (fromOffset ?? 0)) return 0;
+  if (until !== undefined && until <= (fromOffset ?? 0)) return EXIT.OK;
 
   let exit: Extract<ExecStreamEvent, { type: 'exit' }> | undefined;
   for await (const ev of processes.output(id, {
@@ -61,7 +61,7 @@ export const logs: Handler = async (client, { args, opts }) => {
       `Process ${id} exited with code ${exit.exitCode}${exit.signal ? ` (${exit.signal})` : ''}${exit.timedOut ? ' after its timeout' : ''}.`,
     );
   }
-  return 0;
+  return EXIT.OK;
 };
 
 export const kill: Handler = async (client, { args, opts }) => {
@@ -74,7 +74,7 @@ export const kill: Handler = async (client, { args, opts }) => {
     : await processes.kill(id, { signal: client.signal });
   if (client.output !== 'table') {
     client.print(info, () => '');
-    return 0;
+    return EXIT.OK;
   }
   const sig = signal
     ? signal.toUpperCase().startsWith('SIG')
@@ -82,7 +82,7 @@ export const kill: Handler = async (client, { args, opts }) => {
       : `SIG${signal.toUpperCase()}`
     : '';
   client.log(signal ? `Sent ${sig} to process ${id} (pid ${info.pid ?? '-'}).` : `Killed process ${id}.`);
-  return 0;
+  return EXIT.OK;
 };
 
 /** `exec --detach`: starts a background process and prints its id. */
@@ -102,7 +102,7 @@ export async function execDetached(
   });
   if (client.output !== 'table') {
     client.print(info, () => '');
-    return 0;
+    return EXIT.OK;
   }
   client.stdout.write(`${info.id}\n`);
   client.log(
@@ -112,5 +112,5 @@ export async function execDetached(
       ['Stop', `agenttier sandbox kill ${name} ${info.id}`],
     ]).trimEnd(),
   );
-  return 0;
+  return EXIT.OK;
 }

@@ -1,3 +1,4 @@
+import { EXIT } from '../../errors.ts';
 import type { SandboxRole } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { formatAge, renderTable } from '../../output.ts';
@@ -13,14 +14,14 @@ export const share: Handler = async (client, { args, opts }) => {
   const shared = await handle(client, name).share(user, opts.role as SandboxRole, { signal: client.signal });
   client.print(shared, () => '');
   client.log(`Shared ${name} with ${user} as ${shared.role}.`);
-  return 0;
+  return EXIT.OK;
 };
 
 export const unshare: Handler = async (client, { args }) => {
   const [name, user] = args as [string, string];
   await handle(client, name).unshare(user, { signal: client.signal });
   client.log(`${name} is no longer shared with ${user}.`);
-  return 0;
+  return EXIT.OK;
 };
 
 export const shares: Handler = async (client, { args }) => {
@@ -33,5 +34,5 @@ export const shares: Handler = async (client, { args }) => {
         )
       : 'Not shared with anyone.\n',
   );
-  return 0;
+  return EXIT.OK;
 };

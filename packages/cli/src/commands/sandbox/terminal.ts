@@ -137,7 +137,7 @@ export const terminal: Handler = async (client, { args, opts }) => {
     if (client.signal.aborted && !detached) return EXIT.INTERRUPTED;
     note(`Detached from session ${session} of ${name}; the shell keeps running.`);
     client.log(`Re-attach with: agenttier sandbox terminal ${name} --session ${session}`);
-    return 0;
+    return EXIT.OK;
   }
   if (end.reason === 'session_ended') {
     const code = typeof end.exitCode === 'number' ? end.exitCode : 0;

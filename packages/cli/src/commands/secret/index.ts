@@ -70,7 +70,7 @@ const create: Handler = async (client, { args, opts }) => {
   );
   client.log(`Secret ${name} ${created ? 'created' : 'replaced'} in namespace ${secret.namespace}.`);
   client.print(secret, () => secretsTable([secret]));
-  return 0;
+  return EXIT.OK;
 };
 
 const list: Handler = async (client) => {
@@ -80,17 +80,17 @@ const list: Handler = async (client) => {
     .secrets.list({ ...(namespace ? { namespace } : {}), signal: client.signal });
   if (client.output === 'table' && items.length === 0) {
     client.log('No secrets. Create one with `agenttier secret create NAME --from-literal KEY=VALUE`.');
-    return 0;
+    return EXIT.OK;
   }
   client.print(items, () => secretsTable(items));
-  return 0;
+  return EXIT.OK;
 };
 
 const remove: Handler = async (client, { args }) => {
   const names = args[0] as string[];
   const namespace = client.settings.namespace;
   const deleted: { name: string; deleted: true }[] = [];
-  let exitCode = 0;
+  let exitCode: number = EXIT.OK;
   for (const name of names) {
     try {
       await client.sdk().secrets.delete(name, { ...(namespace ? { namespace } : {}), signal: client.signal });
@@ -99,7 +99,7 @@ const remove: Handler = async (client, { args }) => {
     } catch (err) {
       if (names.length === 1 || client.signal.aborted) throw err;
       const code = reportError(client, err, { commandPath: ['secret', 'delete'], subject: name });
-      if (exitCode === 0) exitCode = code;
+      if (exitCode === EXIT.OK) exitCode = code;
     }
   }
   if (client.output !== 'table' && deleted.length > 0) client.print(deleted, () => '');

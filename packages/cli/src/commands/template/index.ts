@@ -60,10 +60,10 @@ const list: Handler = async (client) => {
     .templates.list({ ...(namespace ? { namespace } : {}), signal: client.signal });
   if (client.output === 'table' && templates.length === 0) {
     client.log('No templates found. Create one with `agenttier template apply -f FILE`.');
-    return 0;
+    return EXIT.OK;
   }
   client.print(templates, () => templatesTable(templates));
-  return 0;
+  return EXIT.OK;
 };
 
 const get: Handler = async (client, { args, opts }) => {
@@ -71,7 +71,7 @@ const get: Handler = async (client, { args, opts }) => {
     .sdk()
     .templates.get(args[0] as string, { ...scope(client, opts.namespaced), signal: client.signal });
   client.print(t, () => templateDetails(t));
-  return 0;
+  return EXIT.OK;
 };
 
 const apply: Handler = async (client, { opts }) => {
@@ -92,10 +92,10 @@ const apply: Handler = async (client, { opts }) => {
   const label = (d: { kind: string; name: string }) => `${d.kind.toLowerCase()}/${d.name}`;
   if (opts.dryRun) {
     client.print(docs, () => docs.map((d) => `${label(d)} valid (dry run)\n`).join(''));
-    return 0;
+    return EXIT.OK;
   }
   const applied: TemplateView[] = [];
-  let exitCode = 0;
+  let exitCode: number = EXIT.OK;
   for (const doc of docs) {
     try {
       const { action, template } = await client.sdk().templates.apply(
@@ -113,7 +113,7 @@ const apply: Handler = async (client, { opts }) => {
     } catch (err) {
       if (docs.length === 1 || client.signal.aborted) throw err;
       const code = reportError(client, err, { commandPath: ['template', 'apply'], subject: doc.name });
-      if (exitCode === 0) exitCode = code;
+      if (exitCode === EXIT.OK) exitCode = code;
     }
   }
   if (client.output !== 'table') client.print(applied, () => '');
@@ -123,7 +123,7 @@ const apply: Handler = async (client, { opts }) => {
 const remove: Handler = async (client, { args, opts }) => {
   const names = args[0] as string[];
   const deleted: { name: string; deleted: true }[] = [];
-  let exitCode = 0;
+  let exitCode: number = EXIT.OK;
   for (const name of names) {
     try {
       await client.sdk().templates.delete(name, { ...scope(client, opts.namespaced), signal: client.signal });
@@ -132,7 +132,7 @@ const remove: Handler = async (client, { args, opts }) => {
     } catch (err) {
       if (names.length === 1 || client.signal.aborted) throw err;
       const code = reportError(client, err, { commandPath: ['template', 'delete'], subject: name });
-      if (exitCode === 0) exitCode = code;
+      if (exitCode === EXIT.OK) exitCode = code;
     }
   }
   if (client.output !== 'table' && deleted.length > 0) client.print(deleted, () => '');

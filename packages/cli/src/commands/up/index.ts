@@ -122,7 +122,7 @@ const up: Handler = async (client, { opts }) => {
   client.log('Shutting down…');
   await platform.close();
   client.log('Stopped. Sandboxes keep their state; `agenttier up` picks them up again.');
-  return 0;
+  return EXIT.OK;
 };
 
 function devAuthLines(client: Client): string[] {

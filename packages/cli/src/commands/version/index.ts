@@ -1,3 +1,4 @@
+import { EXIT } from '../../errors.ts';
 import { SDK_VERSION } from '@agenttier/sdk';
 import type { Handler, HandlerMap } from '../../spec.ts';
 import { CLI_VERSION } from '../../version.ts';
@@ -5,7 +6,7 @@ import { CLI_VERSION } from '../../version.ts';
 const version: Handler = async (client) => {
   const info = { cli: CLI_VERSION, sdk: SDK_VERSION, node: process.versions.node };
   client.print(info, () => `agenttier ${info.cli} (sdk ${info.sdk}, node ${info.node})\n`);
-  return 0;
+  return EXIT.OK;
 };
 
 export const versionHandlers: HandlerMap = { '': version };
