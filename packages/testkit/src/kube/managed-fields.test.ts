@@ -30,6 +30,12 @@ const base = (spec: JsonObject, managedFields?: unknown): JsonObject => ({
   } as unknown as JsonObject,
   spec,
 });
+/** One Update by `manager` with this file's fixed type hints, scope and clock. */
+const update = (old: JsonObject | undefined, next: JsonObject, manager: string) =>
+  managedFieldsAfterUpdate({ old, next, manager, apiVersion: 'x.io/v1', hints, scope: all, now });
+/** One server-side apply by `manager` with this file's fixed type hints, scope and clock. */
+const apply = (live: JsonObject, config: JsonObject, manager: string, force = false) =>
+  serverSideApply({ live, config, manager, apiVersion: 'x.io/v1', force, hints, scope: all, now });
 
 describe('FieldsV1', () => {
   it('round-trips fields, keyed list items and set values, marking members with "."', () => {
@@ -47,15 +53,7 @@ describe('FieldsV1', () => {
 describe('Update ownership', () => {
   it('gives the writer what it added or changed, and takes it from others', () => {
     const created = base({ size: 1 });
-    const mf1 = managedFieldsAfterUpdate({
-      old: undefined,
-      next: created,
-      manager: 'a',
-      apiVersion: 'x.io/v1',
-      hints,
-      scope: all,
-      now,
-    });
+    const mf1 = update(undefined, created, 'a');
     expect(mf1).toEqual([
       {
         manager: 'a',
@@ -68,15 +66,7 @@ describe('Update ownership', () => {
     ]);
     const old = base({ size: 1 }, mf1);
     const next = base({ size: 2, mode: 'x' }, mf1);
-    const mf2 = managedFieldsAfterUpdate({
-      old,
-      next,
-      manager: 'b',
-      apiVersion: 'x.io/v1',
-      hints,
-      scope: all,
-      now,
-    });
+    const mf2 = update(old, next, 'b');
     expect(mf2.map((e) => [(e as JsonObject).manager, (e as JsonObject).fieldsV1])).toEqual([
       ['a', { 'f:spec': {} }],
       ['b', { 'f:spec': { 'f:mode': {}, 'f:size': {} } }],
@@ -94,9 +84,7 @@ describe('Update ownership', () => {
       },
     ]);
     const next = base({ size: 1 }, [{}]);
-    expect(
-      managedFieldsAfterUpdate({ old, next, manager: 'b', apiVersion: 'x.io/v1', hints, scope: all, now }),
-    ).toEqual([]);
+    expect(update(old, next, 'b')).toEqual([]);
   });
 });
 
@@ -113,71 +101,26 @@ describe('server-side apply', () => {
   ]);
 
   it('conflicts on a changed field owned by someone else, unless forced', () => {
-    const res = serverSideApply({
-      live: updateOwned,
-      config: base({ size: 2 }),
-      manager: 'me',
-      apiVersion: 'x.io/v1',
-      force: false,
-      hints,
-      scope: all,
-      now,
-    });
+    const res = apply(updateOwned, base({ size: 2 }), 'me');
     expect(res.ok).toBe(false);
     if (res.ok) return;
     expect(res.conflicts).toEqual([{ manager: '"writer" using x.io/v1', path: '.spec.size' }]);
     expect(conflictMessage(res.conflicts)).toBe(
       'Apply failed with 1 conflict: conflict with "writer" using x.io/v1: .spec.size',
     );
-    const forced = serverSideApply({
-      live: updateOwned,
-      config: base({ size: 2 }),
-      manager: 'me',
-      apiVersion: 'x.io/v1',
-      force: true,
-      hints,
-      scope: all,
-      now,
-    });
+    const forced = apply(updateOwned, base({ size: 2 }), 'me', true);
     expect(forced.ok && forced.object.spec).toEqual({ size: 2 });
   });
 
   it('shares an unchanged value without conflict', () => {
-    const res = serverSideApply({
-      live: updateOwned,
-      config: base({ size: 1 }),
-      manager: 'me',
-      apiVersion: 'x.io/v1',
-      force: false,
-      hints,
-      scope: all,
-      now,
-    });
+    const res = apply(updateOwned, base({ size: 1 }), 'me');
     expect(res.ok).toBe(true);
   });
 
   it('merges keyed list items and removes what the applier no longer applies', () => {
-    const one = serverSideApply({
-      live: base({}),
-      config: base({ ports: [{ name: 'http', port: 80 }], tags: ['a'], note: 'x' }),
-      manager: 'one',
-      apiVersion: 'x.io/v1',
-      force: false,
-      hints,
-      scope: all,
-      now,
-    });
+    const one = apply(base({}), base({ ports: [{ name: 'http', port: 80 }], tags: ['a'], note: 'x' }), 'one');
     if (!one.ok) throw new Error('conflict');
-    const two = serverSideApply({
-      live: one.object,
-      config: base({ ports: [{ name: 'https', port: 443 }], tags: ['b'] }),
-      manager: 'two',
-      apiVersion: 'x.io/v1',
-      force: false,
-      hints,
-      scope: all,
-      now,
-    });
+    const two = apply(one.object, base({ ports: [{ name: 'https', port: 443 }], tags: ['b'] }), 'two');
     if (!two.ok) throw new Error('conflict');
     expect(two.object.spec).toEqual({
       ports: [
@@ -187,16 +130,7 @@ describe('server-side apply', () => {
       tags: ['a', 'b'],
       note: 'x',
     });
-    const shrink = serverSideApply({
-      live: two.object,
-      config: base({ ports: [{ name: 'http', port: 80 }] }),
-      manager: 'one',
-      apiVersion: 'x.io/v1',
-      force: false,
-      hints,
-      scope: all,
-      now,
-    });
+    const shrink = apply(two.object, base({ ports: [{ name: 'http', port: 80 }] }), 'one');
     if (!shrink.ok) throw new Error('conflict');
     expect(shrink.object.spec).toEqual({
       ports: [
