@@ -42,6 +42,10 @@ const json = (r: LightMyRequestResponse) => r.json() as Record<string, unknown>;
 const emptyJson = (method: 'POST' | 'DELETE', url: string) =>
   app.inject({ method, url, headers: { 'content-type': 'application/json' }, payload: '' });
 
+/** A POST with this exact body text and content type, as a hand-written or hostile client sends it. */
+const rawPost = (url: string, contentType: string, payload: string) =>
+  app.inject({ method: 'POST', url, headers: { 'content-type': contentType }, payload });
+
 async function create(name: string, extra: Record<string, unknown> = {}) {
   const r = await app.inject({
     method: 'POST',
@@ -107,39 +111,23 @@ describe('an empty body with Content-Type: application/json means no body', () =
 
   it('malformed JSON, prototype poisoning and text/plain are still refused', async () => {
     await create('bad');
-    const malformed = await app.inject({
-      method: 'POST',
-      url: '/api/v1/sandboxes',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"name": ',
-    });
+    const malformed = await rawPost('/api/v1/sandboxes', 'application/json', '{"name": ');
     expect(malformed.statusCode).toBe(400);
     expect(json(malformed).code).toBe('INVALID_JSON');
 
-    const poisoned = await app.inject({
-      method: 'POST',
-      url: '/api/v1/sandboxes',
-      headers: { 'content-type': 'application/json' },
-      payload: '{"name": "p", "template": "minimal-shell", "__proto__": {"admin": true}}',
-    });
+    const poisoned = await rawPost(
+      '/api/v1/sandboxes',
+      'application/json',
+      '{"name": "p", "template": "minimal-shell", "__proto__": {"admin": true}}',
+    );
     expect(poisoned.statusCode, poisoned.body).toBe(400);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
 
-    const whitespace = await app.inject({
-      method: 'POST',
-      url: '/api/v1/sandboxes/bad/stop',
-      headers: { 'content-type': 'application/json' },
-      payload: '  ',
-    });
+    const whitespace = await rawPost('/api/v1/sandboxes/bad/stop', 'application/json', '  ');
     expect(whitespace.statusCode).toBe(400);
     expect(json(whitespace).code).toBe('INVALID_JSON');
 
-    const text = await app.inject({
-      method: 'POST',
-      url: '/api/v1/sandboxes/bad/stop',
-      headers: { 'content-type': 'text/plain' },
-      payload: '',
-    });
+    const text = await rawPost('/api/v1/sandboxes/bad/stop', 'text/plain', '');
     expect(text.statusCode).toBe(415);
   });
 });

@@ -136,6 +136,14 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; growth: n
   }
 }
 
+/** Resolves once the WebSocket is open; rejects on its first error. */
+function opened(ws: WebSocket): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+}
+
 async function errorOf(res: Response) {
   const body = (await res.json()) as Record<string, unknown>;
   expect(Object.keys(body).sort()).toEqual(expect.arrayContaining(['code', 'error', 'message', 'requestId']));
@@ -248,27 +256,21 @@ describe('a hostile sandboxd cannot grow the router', () => {
   });
 
   it('terminal: a browser that stops reading stalls the daemon instead of filling the router', async () => {
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
     const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/victim?session=main`);
     try {
-      await new Promise((resolve, reject) => {
-        ws.once('open', resolve);
-        ws.once('error', reject);
+      const { result: outcome, growth } = await measured(async () => {
+        await opened(ws);
+        ws.pause(); // reads nothing more
+        return eventually(
+          () => reports.find((r) => r.path === '/v1/pty'),
+          'the daemon to stall or finish',
+          120_000,
+        );
       });
-      ws.pause(); // reads nothing more
-      const outcome = await eventually(
-        () => reports.find((r) => r.path === '/v1/pty'),
-        'the daemon to stall or finish',
-        120_000,
-      );
-      peak = Math.max(peak, process.memoryUsage().rss);
       expect(outcome.blocked).toBe(true);
       expect(outcome.sentBytes).toBeLessThan(OFFER_BYTES / 4);
-      expect(peak - before).toBeLessThan(MAX_GROWTH_BYTES);
+      expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
     } finally {
-      clearInterval(sampler);
       ws.terminate();
     }
   });
@@ -302,66 +304,57 @@ describe('a hostile sandboxd cannot grow the router', () => {
     'tcp tunnel: a port that never reads stops the client instead of filling the router',
     { timeout: 150_000 },
     async () => {
-      const before = process.memoryUsage().rss;
-      let peak = before;
-      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
       const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/tcp/victim/5432`);
       try {
-        await new Promise((resolve, reject) => {
-          ws.once('open', resolve);
-          ws.once('error', reject);
+        const { result: stalled, growth } = await measured(async () => {
+          await opened(ws);
+          // The client offers 1.5 GiB, topping its own buffer up to 16 MiB whenever it drains. It gives up
+          // once the router has taken nothing for 40 polls in a row (stalled), or when all was taken.
+          const chunk = Buffer.alloc(1024 * 1024, 'B');
+          let sent = 0;
+          let idlePolls = 0;
+          let lastBuffered = -1;
+          return eventually(
+            () => {
+              const buffered = ws.bufferedAmount;
+              idlePolls = buffered > 0 && buffered === lastBuffered ? idlePolls + 1 : 0;
+              while (sent < OFFER_BYTES && ws.bufferedAmount < 16 * 1024 * 1024) {
+                ws.send(chunk, { binary: true });
+                sent += chunk.length;
+              }
+              lastBuffered = ws.bufferedAmount;
+              return (sent >= OFFER_BYTES || idlePolls >= 40) && { sent };
+            },
+            'the client to stall or send everything',
+            120_000,
+          );
         });
-        // The client offers 1.5 GiB, topping its own buffer up to 16 MiB whenever it drains. It gives up
-        // once the router has taken nothing for 40 polls in a row (stalled), or when all was taken.
-        const chunk = Buffer.alloc(1024 * 1024, 'B');
-        let sent = 0;
-        let idlePolls = 0;
-        let lastBuffered = -1;
-        const stalled = await eventually(
-          () => {
-            const buffered = ws.bufferedAmount;
-            idlePolls = buffered > 0 && buffered === lastBuffered ? idlePolls + 1 : 0;
-            while (sent < OFFER_BYTES && ws.bufferedAmount < 16 * 1024 * 1024) {
-              ws.send(chunk, { binary: true });
-              sent += chunk.length;
-            }
-            lastBuffered = ws.bufferedAmount;
-            return (sent >= OFFER_BYTES || idlePolls >= 40) && { sent };
-          },
-          'the client to stall or send everything',
-          120_000,
-        );
-        peak = Math.max(peak, process.memoryUsage().rss);
         expect(stalled.sent).toBeLessThan(OFFER_BYTES / 4);
-        expect(peak - before).toBeLessThan(MAX_GROWTH_BYTES);
+        expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
       } finally {
-        clearInterval(sampler);
         ws.terminate();
       }
     },
   );
 
   it('process output: a client that stops reading stalls the daemon instead of filling the router', async () => {
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
     const url = new URL(sb('/processes/p1/output'));
     const sock = connect(Number(url.port), url.hostname);
     try {
-      sock.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
-      sock.pause(); // never reads: the kernel buffers fill, then the router's writes report false
-      // Either the daemon finds the router stopped reading (stalled), or it got everything through.
-      const outcome = await eventually(
-        () => reports.find((r) => r.path === '/v1/processes/p1/attach'),
-        'the daemon to stall or finish',
-        120_000,
-      );
-      peak = Math.max(peak, process.memoryUsage().rss);
+      const { result: outcome, growth } = await measured(async () => {
+        sock.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+        sock.pause(); // never reads: the kernel buffers fill, then the router's writes report false
+        // Either the daemon finds the router stopped reading (stalled), or it got everything through.
+        return eventually(
+          () => reports.find((r) => r.path === '/v1/processes/p1/attach'),
+          'the daemon to stall or finish',
+          120_000,
+        );
+      });
       expect(outcome.blocked).toBe(true);
       expect(outcome.sentBytes).toBeLessThan(OFFER_BYTES / 4);
-      expect(peak - before).toBeLessThan(MAX_GROWTH_BYTES);
+      expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
     } finally {
-      clearInterval(sampler);
       sock.destroy();
     }
   });

@@ -38,39 +38,13 @@ describe('sandbox exec --detach', () => {
       expect(req.json()).toEqual({ command: ['python3', '-m', 'http.server'], name: 'web', timeout: 86400 });
       sendJson(res, 201, proc('p-1', { name: 'web' }));
     });
-    const r = await cli(
-      'sandbox',
-      'exec',
-      'demo',
-      '-d',
-      '--name',
-      'web',
-      '--timeout',
-      '86400',
-      '--',
-      'python3',
-      '-m',
-      'http.server',
-    );
+    const detached = ['sandbox', 'exec', 'demo', '-d', '--name', 'web', '--timeout', '86400'];
+    const command = ['--', 'python3', '-m', 'http.server'];
+    const r = await cli(...detached, ...command);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('p-1\n');
     expect(r.stderr).toContain('agenttier sandbox logs demo p-1 -f');
-    const json = await cli(
-      'sandbox',
-      'exec',
-      'demo',
-      '-d',
-      '--name',
-      'web',
-      '--timeout',
-      '86400',
-      '-o',
-      'json',
-      '--',
-      'python3',
-      '-m',
-      'http.server',
-    );
+    const json = await cli(...detached, '-o', 'json', ...command);
     expect(JSON.parse(json.stdout)).toMatchObject({ id: 'p-1', pid: 42 });
     const both = await cli('sandbox', 'exec', 'demo', '-d', '--stream', '--', 'x');
     expect(both.code).toBe(2);
