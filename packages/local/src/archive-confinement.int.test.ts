@@ -7,25 +7,10 @@
  * with 413 before the download starts. Without sandboxd (engine fallback) archives are refused and
  * file reads run as the sandbox user too.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestPlatform } from './testing/platform.ts';
-import {
-  api,
-  execIn,
-  removeDir,
-  removeEngineObjects,
-  startTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
-import { zipEntries } from './testing/zip.ts';
-
-const ns = testNamespace('it-arch');
-const ns2 = testNamespace('it-arch-engine');
-let platform: TestPlatform | undefined;
-let dataDir: string | undefined;
-let engineOnly: TestPlatform | undefined;
-let base: string;
+import { describe, expect, it } from 'vitest';
+import type { LocalTestBed } from './testing/local-test-bed.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
+import { zipEntries } from '@agenttier/server/testing';
 
 const SETUP = `
 set -e
@@ -49,38 +34,24 @@ head -c 41943040 /dev/zero > /workspace/big/f
 truncate -s 1G /workspace/sparse/f
 `;
 
-async function archive(base: string, path: string, namespace = ns) {
+async function archive(bed: LocalTestBed, path: string) {
   const res = await fetch(
-    `${base}/api/v1/sandboxes/box/archive?namespace=${namespace}&path=${encodeURIComponent(path)}`,
+    `${bed.base}/api/v1/sandboxes/box/archive?${bed.q}&path=${encodeURIComponent(path)}`,
   );
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
 }
 
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  dataDir = platform.dataDir;
-  base = platform.url;
-  const created = await api(base, 'POST', '/api/v1/sandboxes', {
-    name: 'box',
-    namespace: ns,
-    templateRef: { name: 'minimal-shell' },
-  });
-  expect(created.status, created.text).toBe(201);
-  await waitForPhase(base, ns, 'box', 'Running');
-  const r = await execIn(base, ns, 'box', ['sh', '-c', SETUP]);
-  expect(r.exitCode, r.stderr).toBe(0);
-});
-
-afterAll(async () => {
-  await platform?.close();
-  await engineOnly?.close();
-  await removeEngineObjects(ns);
-  await removeEngineObjects(ns2);
-  if (dataDir) removeDir(dataDir);
-  if (engineOnly) removeDir(engineOnly.dataDir);
-});
-
+// Each describe has its own platform, started in its beforeAll and stopped in its afterAll: one platform
+// at a time on the engine.
 describe('archives obey the file confinement', () => {
+  const bed = useLocalPlatform('it-arch', {
+    setup: async (b) => {
+      await b.createRunning('box', 'minimal-shell');
+      const r = await b.exec('box', ['sh', '-c', SETUP]);
+      expect(r.exitCode, r.stderr).toBe(0);
+    },
+  });
+
   it('refuses a directory reached through a link out of the roots', async () => {
     for (const path of [
       '/workspace/r/etc',
@@ -88,14 +59,14 @@ describe('archives obey the file confinement', () => {
       '/workspace/d/proc',
       '/workspace/d/run',
     ]) {
-      const r = await archive(base, path);
+      const r = await archive(bed, path);
       expect(r.status, path).toBe(403);
       expect(JSON.parse(r.body.toString())).toMatchObject({ code: 'FORBIDDEN' });
     }
   });
 
   it('archives files and inside links only: no link out, no chain out, no FIFO, no device', async () => {
-    const r = await archive(base, '/workspace/d');
+    const r = await archive(bed, '/workspace/d');
     expect(r.status, r.body.toString().slice(0, 300)).toBe(200);
     const entries = await zipEntries(r.body);
     expect(entries).toEqual({
@@ -109,16 +80,16 @@ describe('archives obey the file confinement', () => {
   });
 
   it('does not follow /workspace/r when archiving the whole workspace', async () => {
-    const r = await archive(base, '/workspace');
+    const r = await archive(bed, '/workspace');
     // The big files put this over the cap: archive a copy of the workspace without them instead.
     expect(r.status).toBe(413);
-    const copy = await execIn(base, ns, 'box', [
+    const copy = await bed.exec('box', [
       'sh',
       '-c',
       'mkdir -p /tmp/w && cp -a /workspace/d /workspace/r /tmp/w/',
     ]);
     expect(copy.exitCode, copy.stderr).toBe(0);
-    const w = await archive(base, '/tmp/w');
+    const w = await archive(bed, '/tmp/w');
     expect(w.status).toBe(200);
     const names = Object.keys(await zipEntries(w.body));
     expect(names).toContain('w/d/ok.txt');
@@ -128,7 +99,7 @@ describe('archives obey the file confinement', () => {
 
   it('answers 413 in the error shape for a tree over 32 MiB, before any byte, sparse files included', async () => {
     for (const path of ['/workspace/big', '/workspace/sparse']) {
-      const r = await archive(base, path);
+      const r = await archive(bed, path);
       expect(r.status, path).toBe(413);
       expect(JSON.parse(r.body.toString())).toMatchObject({
         code: 'PAYLOAD_TOO_LARGE',
@@ -139,58 +110,47 @@ describe('archives obey the file confinement', () => {
   });
 
   it('reads files as the sandbox user: a link out of the roots is refused', async () => {
-    const r = await api(base, 'GET', `/api/v1/sandboxes/box/files/workspace/r/etc/shadow?namespace=${ns}`);
+    const r = await bed.api('GET', `/api/v1/sandboxes/box/files/workspace/r/etc/shadow?${bed.q}`);
     expect(r.status).toBe(403);
   });
 });
 
 describe('without sandboxd (engine fallback)', () => {
-  beforeAll(async () => {
-    // One platform at a time on the engine: the first one's controller is done with.
-    await platform?.close();
-    platform = undefined;
-    engineOnly = await startTestPlatform({ sandboxd: false });
-    const created = await api(engineOnly.url, 'POST', '/api/v1/sandboxes', {
-      name: 'box',
-      namespace: ns2,
-      templateRef: { name: 'minimal-shell' },
-    });
-    expect(created.status, created.text).toBe(201);
-    await waitForPhase(engineOnly.url, ns2, 'box', 'Running');
-    const r = await execIn(engineOnly.url, ns2, 'box', [
-      'sh',
-      '-c',
-      'mkdir -p /workspace/d && echo ok > /workspace/d/ok.txt && ln -s / /workspace/r',
-    ]);
-    expect(r.exitCode, r.stderr).toBe(0);
+  const bed = useLocalPlatform('it-arch-engine', {
+    sandboxd: false,
+    setup: async (b) => {
+      // Not createRunning: that waits for sandboxd to serve execs, and this platform runs none.
+      const created = await b.api('POST', '/api/v1/sandboxes', {
+        name: 'box',
+        namespace: b.ns,
+        templateRef: { name: 'minimal-shell' },
+      });
+      expect(created.status, created.text).toBe(201);
+      await b.waitForPhase('box', 'Running');
+      const r = await b.exec('box', [
+        'sh',
+        '-c',
+        'mkdir -p /workspace/d && echo ok > /workspace/d/ok.txt && ln -s / /workspace/r',
+      ]);
+      expect(r.exitCode, r.stderr).toBe(0);
+    },
   });
 
   it('refuses archives and reads and writes files as the sandbox user, never as root', async () => {
-    const b = (engineOnly as TestPlatform).url;
-    const a = await archive(b, '/workspace/d', ns2);
+    const a = await archive(bed, '/workspace/d');
     expect(a.status).toBe(503);
     expect(JSON.parse(a.body.toString())).toMatchObject({ code: 'UNAVAILABLE' });
-    const shadow = await api(b, 'GET', `/api/v1/sandboxes/box/files/workspace/r/etc/shadow?namespace=${ns2}`);
+    const shadow = await bed.api('GET', `/api/v1/sandboxes/box/files/workspace/r/etc/shadow?${bed.q}`);
     expect(shadow.status).toBe(403);
     expect(shadow.text).not.toMatch(/root:/);
-    const ok = await api(b, 'GET', `/api/v1/sandboxes/box/files/workspace/d/ok.txt?namespace=${ns2}`);
+    const ok = await bed.api('GET', `/api/v1/sandboxes/box/files/workspace/d/ok.txt?${bed.q}`);
     expect(ok).toMatchObject({ status: 200, text: 'ok\n' });
-    const put = await api(
-      b,
-      'PUT',
-      `/api/v1/sandboxes/box/files/workspace/d/new.txt?namespace=${ns2}`,
-      'written',
-    );
+    const put = await bed.api('PUT', `/api/v1/sandboxes/box/files/workspace/d/new.txt?${bed.q}`, 'written');
     expect(put.status, put.text).toBe(201);
-    const back = await execIn(b, ns2, 'box', ['stat', '-c', '%u %s', '/workspace/d/new.txt']);
+    const back = await bed.exec('box', ['stat', '-c', '%u %s', '/workspace/d/new.txt']);
     expect(back.stdout).toBe('1000 7\n');
     // As root the engine could write where the sandbox user cannot; as the user it is refused.
-    const root = await api(
-      b,
-      'PUT',
-      `/api/v1/sandboxes/box/files/workspace/r/etc/evil?namespace=${ns2}`,
-      'x',
-    );
+    const root = await bed.api('PUT', `/api/v1/sandboxes/box/files/workspace/r/etc/evil?${bed.q}`, 'x');
     expect(root.status).toBeGreaterThanOrEqual(400);
   });
 });

@@ -7,7 +7,7 @@
  * sandboxd, the swapper as the sandbox user (perl, x86_64 syscall numbers).
  */
 import { describe, expect, it } from 'vitest';
-import { zipEntries } from './testing/zip.ts';
+import { zipEntries } from '@agenttier/server/testing';
 import { useLocalPlatform, untilServedBySandboxd } from './testing/local-test-bed.ts';
 
 const bed = useLocalPlatform('it-swap', {

@@ -15,13 +15,7 @@ const { ns } = bed;
 
 describe('the sandboxd entrypoint', () => {
   it('makes sandboxd the child of init, so docker stop reaches it with SIGTERM', async () => {
-    const created = await bed.api('POST', '/api/v1/sandboxes', {
-      name: 'stopme',
-      namespace: ns,
-      templateRef: { name: 'minimal-shell' },
-    });
-    expect(created.status, created.text).toBe(201);
-    await bed.waitForPhase('stopme', 'Running');
+    await bed.createRunning('stopme', 'minimal-shell');
 
     // exec goes through sandboxd: the shell's parent is its agenttier-reaper, whose parent is sandboxd,
     // whose parent must be init (pid 1).

@@ -20,23 +20,12 @@ const SANDBOXD = `D=$(ps -o ppid= -p $PPID | tr -d ' ')`;
 
 describe('sandboxd against code in its own sandbox', () => {
   it('cannot be ptraced, have its memory written or its environment read', async () => {
-    const created = await bed.api('POST', '/api/v1/sandboxes', {
-      name: 'tamper',
-      namespace: ns,
-      templateRef: { name: 'minimal-shell' },
-    });
-    expect(created.status, created.text).toBe(201);
-    await bed.waitForPhase('tamper', 'Running');
-    const who = await eventually(
-      async () => {
-        const r = await bed.api('POST', `/api/v1/sandboxes/tamper/exec?${q}`, {
-          command: ['bash', '-c', `${SANDBOXD}; echo $D; tr '\\0' ' ' < /proc/$D/cmdline`],
-        });
-        return r.status === 200 && String(r.json.stdout).includes('sandboxd.mjs') ? r.json.stdout : undefined;
-      },
-      'sandboxd serving execs',
-      60_000,
+    await bed.createRunning('tamper', 'minimal-shell'); // and its execs served by sandboxd
+    const who = String(
+      (await bed.exec('tamper', ['bash', '-c', `${SANDBOXD}; echo $D; tr '\\0' ' ' < /proc/$D/cmdline`]))
+        .stdout,
     );
+    expect(who).toContain('sandboxd.mjs');
     expect(who).toMatch(/^\d+\n/);
 
     const attack = await bed.exec(

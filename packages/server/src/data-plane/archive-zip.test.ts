@@ -6,8 +6,8 @@
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import tar from 'tar-stream';
-import yauzl from 'yauzl';
 import { entryParts, resolveLinkInside, tarToZip } from './archive-zip.ts';
+import { zipEntries } from '../testing/zip.ts';
 
 type TarEntry = {
   name: string;
@@ -31,35 +31,6 @@ async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** name → content (links: `-> target`, directories: `/`). */
-async function unzip(buf: Buffer): Promise<Record<string, string>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(buf, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
-  );
-  const out: Record<string, string> = {};
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, (err, stream) => {
-        if (err) return reject(err);
-        void collect(stream).then((body) => {
-          const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-          out[entry.fileName] =
-            mode === 0o120000
-              ? `-> ${body.toString()}`
-              : entry.fileName.endsWith('/')
-                ? '/'
-                : body.toString();
-          zip.readEntry();
-        }, reject);
-      });
-    });
-    zip.on('end', resolve);
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return out;
 }
 
 const zipOf = (entries: TarEntry[], limits = { maxBytes: 1 << 20, maxEntries: 1000 }) =>
@@ -109,7 +80,7 @@ describe('entryParts', () => {
 
 describe('tarToZip', () => {
   it('carries files, directories and inside links, links last', async () => {
-    const files = await unzip(
+    const files = await zipEntries(
       await zipOf([
         { name: 'd/', type: 'directory' },
         { name: 'd/link', type: 'symlink', linkname: 'sub/f' },
@@ -121,7 +92,7 @@ describe('tarToZip', () => {
   });
 
   it('leaves out zip-slip names, other roots, special files and duplicates', async () => {
-    const files = await unzip(
+    const files = await zipEntries(
       await zipOf([
         { name: 'd/ok', body: '1' },
         { name: 'd/../evil', body: 'x' },
@@ -135,7 +106,7 @@ describe('tarToZip', () => {
   });
 
   it('leaves out links that leave the directory, directly or through a chain', async () => {
-    const files = await unzip(
+    const files = await zipEntries(
       await zipOf([
         { name: 'd/root', type: 'symlink', linkname: '/' },
         { name: 'd/proc', type: 'symlink', linkname: '/proc/self/root' },
@@ -149,7 +120,7 @@ describe('tarToZip', () => {
   });
 
   it('never writes through a link: entries below a link, and a link over a written path, are left out', async () => {
-    const files = await unzip(
+    const files = await zipEntries(
       await zipOf([
         { name: 'd/l', type: 'symlink', linkname: 'sub' },
         { name: 'd/l/x', body: 'through the link' },

@@ -3,3 +3,4 @@ export { hostOf, requestWithHost } from './host-request.ts';
 export type { HostResponse } from './host-request.ts';
 export { rawRequest } from './raw-http.ts';
 export type { RawResponse } from './raw-http.ts';
+export { zipEntries } from './zip.ts';

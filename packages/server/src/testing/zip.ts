@@ -1,3 +1,6 @@
+/**
+ * Reads back a zip the router produced (archive downloads), for tests here and in @agenttier/local.
+ */
 import yauzl from 'yauzl';
 
 /** Every entry of a zip: directories as `/`, links as `-> target`, files as their text. */
