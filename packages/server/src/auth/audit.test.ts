@@ -8,10 +8,11 @@ import { pino } from 'pino';
 import type { DataPlane } from '@agenttier/core';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
-import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
+import { generateApiKey } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteAuditLog } from './sqlite-audit-log.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 let keys: SqliteApiKeyStore;
 let audit: SqliteAuditLog;
@@ -19,15 +20,7 @@ let app: FastifyInstance;
 const key = { admin: '', alice: '' };
 
 async function issue(id: string, isAdmin: boolean): Promise<string> {
-  const k = generateApiKey();
-  await keys.insert({
-    id: newKeyId(),
-    name: id,
-    hash: hashApiKey(k),
-    owner: { id, groups: [], isAdmin },
-    createdAt: new Date().toISOString(),
-  });
-  return k;
+  return (await insertApiKey(keys, id, { isAdmin })).key;
 }
 
 beforeEach(async () => {

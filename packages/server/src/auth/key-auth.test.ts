@@ -9,10 +9,11 @@ import type { DataPlane } from '@agenttier/core';
 import type { FastifyInstance } from 'fastify';
 import { UNDOCUMENTED_ROUTES, routeTableOf } from '../openapi.ts';
 import { accessRuleOf } from './access-rules.ts';
-import { API_KEY_RE, generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
+import { API_KEY_RE, generateApiKey, hashApiKey } from './api-key-format.ts';
 import type { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import type { AuthTestApp } from '../testing/auth-app.ts';
 import { startAuthTestApp } from '../testing/auth-app.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 let t: AuthTestApp;
 let keys: SqliteApiKeyStore;
@@ -21,13 +22,10 @@ let clockMs: number;
 let adminKey: string;
 
 async function issue(owner: { id: string; isAdmin: boolean }, expiresAt?: string): Promise<string> {
-  const key = generateApiKey();
-  await keys.insert({
-    id: newKeyId(),
+  const { key } = await insertApiKey(keys, owner.id, {
+    isAdmin: owner.isAdmin,
     name: `${owner.id}-key`,
-    hash: hashApiKey(key),
-    owner: { id: owner.id, groups: [], isAdmin: owner.isAdmin },
-    createdAt: new Date(clockMs).toISOString(),
+    createdAtMs: clockMs,
     ...(expiresAt ? { expiresAt } : {}),
   });
   return key;

@@ -21,12 +21,12 @@ import type { SqliteStore } from '@agenttier/platform-local';
 import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
-import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteSessionStore } from './session-store.ts';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 let sd: LocalSandboxd;
 let browser: Browser;
@@ -69,14 +69,7 @@ beforeEach(async () => {
   store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   sessions = new SqliteSessionStore(':memory:');
-  aliceKey = generateApiKey();
-  await keys.insert({
-    id: newKeyId(),
-    name: 'alice',
-    hash: hashApiKey(aliceKey),
-    owner: { id: 'alice', groups: [], isAdmin: true },
-    createdAt: new Date().toISOString(),
-  });
+  ({ key: aliceKey } = await insertApiKey(keys, 'alice', { isAdmin: true }));
   app = createBareApp(store, {
     sandboxdFor: () => sd.client,
     apiKeys: keys,

@@ -16,11 +16,11 @@ import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/brows
 import type { FastifyInstance } from 'fastify';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { SESSION_BINDING_HEADER } from '@agenttier/contract';
-import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteSessionStore } from './session-store.ts';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 const TEN_YEARS_SEC = 315_360_000;
 
@@ -58,14 +58,7 @@ beforeEach(async () => {
   store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   sessions = new SqliteSessionStore(':memory:');
-  key = generateApiKey();
-  await keys.insert({
-    id: newKeyId(),
-    name: 'alice',
-    hash: hashApiKey(key),
-    owner: { id: 'alice', groups: [], isAdmin: false },
-    createdAt: new Date().toISOString(),
-  });
+  ({ key } = await insertApiKey(keys, 'alice'));
   app = createBareApp(store, { apiKeys: keys, sessions: { store: sessions } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   routerPort = (app.server.address() as AddressInfo).port;

@@ -5,12 +5,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { generateApiKey, hashApiKey, newKeyId } from './api-key-format.ts';
 import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
 import { SqliteSessionStore } from './session-store.ts';
 import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 let keys: SqliteApiKeyStore;
 let sessions: SqliteSessionStore;
@@ -18,16 +18,7 @@ let app: FastifyInstance;
 let clockMs: number;
 
 async function issue(id: string, isAdmin = false): Promise<{ key: string; keyId: string }> {
-  const key = generateApiKey();
-  const keyId = newKeyId();
-  await keys.insert({
-    id: keyId,
-    name: `${id}-key`,
-    hash: hashApiKey(key),
-    owner: { id, groups: [], isAdmin },
-    createdAt: new Date(clockMs).toISOString(),
-  });
-  return { key, keyId };
+  return insertApiKey(keys, id, { isAdmin, name: `${id}-key`, createdAtMs: clockMs });
 }
 
 async function build(secureCookies: boolean): Promise<void> {

@@ -9,13 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { eventually } from '@agenttier/testkit';
 import { createApp } from '../app.ts';
-import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { addressKey, clientKey } from './client-key.ts';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 import { gatedDataPlane } from '../testing/gated-data-plane.ts';
 import type { GatedDataPlane } from '../testing/gated-data-plane.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 describe('addressKey', () => {
   it('folds loopback into one key and IPv6 into its /64', () => {
@@ -53,14 +53,7 @@ beforeEach(async () => {
     ['alice', true],
     ['bob', true],
   ] as const) {
-    key[id] = generateApiKey();
-    await keys.insert({
-      id: newKeyId(),
-      name: id,
-      hash: hashApiKey(key[id]),
-      owner: { id, groups: [], isAdmin },
-      createdAt: new Date().toISOString(),
-    });
+    key[id] = (await insertApiKey(keys, id, { isAdmin })).key;
   }
   gated = gatedDataPlane();
   app = createApp({

@@ -9,9 +9,9 @@ import type { DataPlane } from '@agenttier/core';
 import { SqliteStore } from '@agenttier/platform-local';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../app.ts';
-import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { requestWithHost } from '../testing/host-request.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 let app: FastifyInstance | undefined;
 let keys: SqliteApiKeyStore | undefined;
@@ -23,17 +23,7 @@ afterEach(async () => {
 
 async function start(devAuth: boolean): Promise<{ base: string; admin: string; user: string }> {
   keys = new SqliteApiKeyStore(':memory:');
-  const issue = async (id: string, isAdmin: boolean) => {
-    const key = generateApiKey();
-    await keys!.insert({
-      id: newKeyId(),
-      name: id,
-      hash: hashApiKey(key),
-      owner: { id, groups: [], isAdmin },
-      createdAt: new Date().toISOString(),
-    });
-    return key;
-  };
+  const issue = async (id: string, isAdmin: boolean) => (await insertApiKey(keys!, id, { isAdmin })).key;
   app = createApp({
     store: new SqliteStore({ path: ':memory:' }),
     dataPlaneFor: async () => ({}) as DataPlane,

@@ -13,13 +13,13 @@ import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import type { FastifyInstance } from 'fastify';
-import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { PREVIEW_COOKIE, PREVIEW_COOKIE_TLS } from '../auth/preview-sessions.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { requestWithHost } from '../testing/host-request.ts';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createRunningSandbox } from '../testing/host-shell-sandbox.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 let sd: LocalSandboxd;
 /** The app "inside the sandbox": answers with what it received; `/set` tries to plant router cookies. */
@@ -67,16 +67,7 @@ const key: Record<string, string> = {};
 const keyId: Record<string, string> = {};
 
 async function issue(user: string, isAdmin = false): Promise<void> {
-  const k = generateApiKey();
-  keyId[user] = newKeyId();
-  await keys.insert({
-    id: keyId[user],
-    name: user,
-    hash: hashApiKey(k),
-    owner: { id: user, groups: [], isAdmin },
-    createdAt: new Date().toISOString(),
-  });
-  key[user] = k;
+  ({ key: key[user], keyId: keyId[user] } = await insertApiKey(keys, user, { isAdmin }));
 }
 
 async function start(previewOrigin?: string): Promise<void> {

@@ -13,12 +13,13 @@ import type { FastifyInstance } from 'fastify';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
-import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
+import { generateApiKey } from '../auth/api-key-format.ts';
 import { PREVIEW_COOKIE } from '../auth/preview-sessions.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 let sd: LocalSandboxd;
 let browser: Browser;
@@ -50,13 +51,7 @@ beforeAll(async () => {
 
   store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
-  await keys.insert({
-    id: newKeyId(),
-    name: 'admin',
-    hash: hashApiKey(key),
-    owner: { id: 'admin', groups: [], isAdmin: true },
-    createdAt: new Date().toISOString(),
-  });
+  await insertApiKey(keys, 'admin', { isAdmin: true, key });
   app = createBareApp(store, {
     sandboxdFor: () => sd.client,
     apiKeys: keys,

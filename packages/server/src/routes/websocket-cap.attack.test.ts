@@ -16,11 +16,11 @@ import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
 import type { FastifyInstance } from 'fastify';
-import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
+import { insertApiKey } from '../testing/api-key.ts';
 
 const CAP = 3;
 let sd: LocalSandboxd;
@@ -52,14 +52,7 @@ beforeEach(async () => {
   store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
   for (const id of ['alice', 'bob']) {
-    key[id] = generateApiKey();
-    await keys.insert({
-      id: newKeyId(),
-      name: id,
-      hash: hashApiKey(key[id]),
-      owner: { id, groups: [], isAdmin: true },
-      createdAt: new Date().toISOString(),
-    });
+    key[id] = (await insertApiKey(keys, id, { isAdmin: true })).key;
   }
   app = createBareApp(store, {
     sandboxdFor: () => sd.client,

@@ -4,9 +4,9 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import type { AppDeps } from '../app.ts';
 import { createApp } from '../app.ts';
-import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-key-format.ts';
 import { SqliteApiKeyStore } from '../auth/sqlite-api-keys.ts';
 import { routeTableOf } from '../openapi.ts';
+import { insertApiKey } from './api-key.ts';
 import { seededStore } from './seeded-store.ts';
 
 /**
@@ -44,18 +44,7 @@ export async function startAuthTestApp(extra: Partial<AppDeps> = {}): Promise<Au
   return {
     app,
     keys,
-    async issue(id, isAdmin = false) {
-      const key = generateApiKey();
-      const keyId = newKeyId();
-      await keys.insert({
-        id: keyId,
-        name: id,
-        hash: hashApiKey(key),
-        owner: { id, groups: [], isAdmin },
-        createdAt: new Date().toISOString(),
-      });
-      return { key, keyId };
-    },
+    issue: (id, isAdmin = false) => insertApiKey(keys, id, { isAdmin }),
     call: (key, method, url, payload) =>
       app.inject({
         method: method as 'GET',
