@@ -1,7 +1,8 @@
 """AgentTier's Python client: ``AgentTierClient`` / ``AsyncAgentTierClient`` over one core, typed errors."""
 
-from ._bind import AsyncEventIterator, EventIterator
+from ._async.bind import AsyncEventIterator
 from ._core import DEFAULT_API_URL, MAX_FILE_BYTES, StreamEvent, __version__
+from ._sync.bind import EventIterator
 from .client import AgentTierClient, AsyncAgentTierClient
 from .errors import (
     AgentTierError,

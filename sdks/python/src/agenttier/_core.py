@@ -12,7 +12,7 @@ import codecs
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Mapping, TypeVar, Union
+from typing import Any, Callable, Generator, Generic, Mapping, TypeVar, Union
 from urllib.parse import quote
 
 from .errors import (
@@ -456,3 +456,24 @@ class Collected:
 
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
+
+
+class Folded(Generic[R]):
+    """An event stream whose events add up to one result (an invoke's output, a configure's result)."""
+
+    def __init__(self, stream: EventStream) -> None:
+        self.stream = stream
+
+    def add(self, event: StreamEvent) -> None:
+        raise NotImplementedError
+
+    def result(self) -> R:
+        raise NotImplementedError
+
+
+def named_like(method: Any, plan: Callable[..., Any]) -> Any:
+    """``method`` (a binding of ``plan``) with the plan's docstring and public name (``_exec`` → ``exec``)."""
+    method.__doc__ = plan.__doc__
+    method.__name__ = plan.__name__.lstrip("_")
+    method.__qualname__ = method.__name__
+    return method

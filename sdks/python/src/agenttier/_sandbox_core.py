@@ -1,6 +1,7 @@
 """
-What a sandbox handle does, written once as plans and event streams (see ``_core.py``). ``sandbox.py``
-binds these to the sync ``Sandbox`` and the async ``AsyncSandbox``.
+What a sandbox handle does, written once as plans and event streams (see ``_core.py``).
+``_async/sandbox.py`` binds these to ``AsyncSandbox`` (and ``_sync/sandbox.py``, generated from it, to
+``Sandbox``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import os
 from typing import Any, Callable, Mapping, Sequence, TypeVar, Union
 from urllib.parse import quote
 
-from ._bind import Folded
 from ._core import (
+    Folded,
     HTTP_GRACE_S,
     Call,
     EventStream,
