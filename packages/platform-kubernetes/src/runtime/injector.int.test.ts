@@ -53,27 +53,33 @@ const TOKEN_SETUP = [
   'sh /inject.sh /target --token /secret/token 2>&1 || echo "bad arguments: refused"',
 ].join('\n');
 
+/** Runs `script` with sh in a throwaway container `name` (no network, inject.sh at /inject.sh); its stdout. */
+async function inContainer(name: string, script: string): Promise<string> {
+  const { stdout } = await run('docker', [
+    '-H',
+    DOCKER_HOST,
+    'run',
+    '--name',
+    name,
+    '--network',
+    'none',
+    '-v',
+    `${SCRIPT}:/inject.sh:ro`,
+    'debian:bookworm-slim',
+    'sh',
+    '-c',
+    script,
+  ]);
+  return stdout;
+}
+
 describe('sandboxd-injector copy into a root-owned emptyDir as uid 1000', () => {
   afterAll(async () => {
     await run('docker', ['-H', DOCKER_HOST, 'rm', '-f', NAME, `${NAME}-token`]).catch(() => undefined);
   });
 
   it('baseline: as root without capabilities, copies the token root-only (0400) where uid 1000 cannot read it', async () => {
-    const { stdout } = await run('docker', [
-      '-H',
-      DOCKER_HOST,
-      'run',
-      '--name',
-      `${NAME}-token`,
-      '--network',
-      'none',
-      '-v',
-      `${SCRIPT}:/inject.sh:ro`,
-      'debian:bookworm-slim',
-      'sh',
-      '-c',
-      TOKEN_SETUP,
-    ]);
+    const stdout = await inContainer(`${NAME}-token`, TOKEN_SETUP);
     const lines = stdout.trim().split('\n');
     expect(lines).toContain('no launch: refused');
     expect(stdout).toContain('the bundle has no agenttier-launch');
@@ -90,21 +96,7 @@ describe('sandboxd-injector copy into a root-owned emptyDir as uid 1000', () => 
   });
 
   it('copies sandboxd, Node and tini with modes, times and symlinks kept', async () => {
-    const { stdout } = await run('docker', [
-      '-H',
-      DOCKER_HOST,
-      'run',
-      '--name',
-      NAME,
-      '--network',
-      'none',
-      '-v',
-      `${SCRIPT}:/inject.sh:ro`,
-      'debian:bookworm-slim',
-      'sh',
-      '-c',
-      SETUP,
-    ]);
+    const stdout = await inContainer(NAME, SETUP);
     const lines = stdout.trim().split('\n');
     expect(lines).toContain('sandboxd injected into /target');
     const [node, mjs, link] = lines.slice(-3);
