@@ -3,10 +3,6 @@
 // `/api/v1`, the response naming the real Pod and claim, and unknown fields refused. scripts/kube.sh
 // runs it on v1.26.1 and v1.32.13 (pods reported by the API-driven kubelet stand-in, api-kubelet.ts);
 // any cluster works: AGENTTIER_REAL_KUBE=1 KUBECONFIG=... npx vitest run --project integration router.real
-import { mkdtempSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -14,28 +10,21 @@ import {
   RbacAuthorizationV1Api,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { describeOnRealCluster, eventually } from '@agenttier/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerProcess } from '../controller/start-controller.ts';
-import { startController } from '../controller/start-controller.ts';
-import type { RouterProcess } from '../router/start-router.ts';
-import { startRouter } from '../router/start-router.ts';
-import type { OperatorCluster } from '../testing/index.ts';
-import { realOperatorCluster } from '../testing/index.ts';
+import { describe, expect, it } from 'vitest';
+import { createOwnedCredential, useRealRouterStack } from '../testing/index.ts';
 
 describeOnRealCluster('router on a real cluster', () => {
   describe('router REST lifecycle on a real API server, controller on a Lease', () => {
-    const ns = `agenttier-router-${randomBytes(3).toString('hex')}`;
-    const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-router-real-'));
-    const quiet = pino({ level: process.env.AGENTTIER_E2E_LOG_LEVEL ?? 'silent' });
-    let cluster: OperatorCluster;
-    let controller: ControllerProcess | undefined;
-    let router: RouterProcess | undefined;
-    let stopPods: (() => void) | undefined;
+    const stack = useRealRouterStack({
+      prefix: 'router',
+      templateCpu: '100m',
+      controller: (ns) => ({ identity: `router-e2e-${ns}`, leaderElection: true }),
+    });
+    const { ns } = stack;
 
     const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${router!.url}${path}`, {
+      const res = await fetch(`${stack.router.url}${path}`, {
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -51,87 +40,19 @@ describeOnRealCluster('router on a real cluster', () => {
           return got.body.phase === want ? got.body : undefined;
         },
         `sandbox web to be ${want}`,
-        cluster.waitMs,
+        stack.cluster.waitMs,
       );
-
-    beforeAll(async () => {
-      cluster = await realOperatorCluster();
-      const kc = cluster.kubeConfig;
-      await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
-      await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-        group: 'agenttier.io',
-        version: 'v1alpha1',
-        namespace: ns,
-        plural: 'sandboxtemplates',
-        body: {
-          apiVersion: 'agenttier.io/v1alpha1',
-          kind: 'SandboxTemplate',
-          metadata: { name: 'e2e-shell' },
-          spec: {
-            image: { repository: cluster.image, pullPolicy: cluster.pullPolicy },
-            resources: { limits: { cpu: '100m', memory: '256Mi' } },
-            storage: { size: '1Gi', mountPath: '/workspace' },
-          },
-        },
-      });
-      controller = await startController({
-        kubeConfig: kc,
-        namespace: ns,
-        identity: `router-e2e-${ns}`,
-        leaderElection: true,
-        healthPort: 0,
-        metricsPort: 0,
-        host: '127.0.0.1',
-        injectorImage: cluster.injectorImage,
-        logger: quiet,
-      });
-      stopPods = cluster.runPods(ns);
-      router = await startRouter({
-        kubeConfig: kc,
-        namespace: ns,
-        host: '127.0.0.1',
-        port: 0,
-        devAuth: true,
-        logger: quiet,
-        dataDir,
-      });
-    }, 300_000);
-
-    afterAll(async () => {
-      const kc = cluster?.kubeConfig;
-      if (kc) {
-        // With the controller still running, so that it releases the finalizer.
-        await kc
-          .makeApiClient(CustomObjectsApi)
-          .deleteCollectionNamespacedCustomObject({
-            group: 'agenttier.io',
-            version: 'v1alpha1',
-            namespace: ns,
-            plural: 'sandboxes',
-          })
-          .catch(() => undefined);
-      }
-      await router?.close();
-      await controller?.close();
-      stopPods?.();
-      await kc
-        ?.makeApiClient(CoreV1Api)
-        .deleteNamespace({ name: ns })
-        .catch(() => undefined);
-      await cluster?.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }, 300_000);
 
     it('leads on a Lease with MicroTime renewals', async () => {
       const lease = await eventually(
         async () =>
           (
-            await cluster.kubeConfig
+            await stack.cluster.kubeConfig
               .makeApiClient(CoordinationV1Api)
               .readNamespacedLease({ namespace: ns, name: 'agenttier-controller-leader' })
           ).spec,
         'the controller to hold its Lease',
-        cluster.waitMs,
+        stack.cluster.waitMs,
       );
       expect(lease.holderIdentity).toBe(`router-e2e-${ns}`);
       expect(String(lease.renewTime)).toMatch(/\.\d{6}Z$/);
@@ -160,7 +81,7 @@ describeOnRealCluster('router on a real cluster', () => {
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ podName: 'web-pod', pvcName: 'web-workspace' });
       await phase('Running');
-      const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+      const core = stack.cluster.kubeConfig.makeApiClient(CoreV1Api);
       const pod = await core.readNamespacedPod({ namespace: ns, name: 'web-pod' });
       const claim = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'web-workspace' });
 
@@ -182,12 +103,12 @@ describeOnRealCluster('router on a real cluster', () => {
       await eventually(
         async () => (await api('GET', `/api/v1/sandboxes/web?namespace=${ns}`)).status === 404,
         'the sandbox to be gone',
-        cluster.waitMs,
+        stack.cluster.waitMs,
       );
     });
 
     it('records the creator through the status subresource, which a user allowed to create Sandboxes cannot write; a forged spec.createdBy counts for nothing', async () => {
-      const kc = cluster.kubeConfig;
+      const kc = stack.cluster.kubeConfig;
       const custom = kc.makeApiClient(CustomObjectsApi);
       const core = kc.makeApiClient(CoreV1Api);
       const ids = { group: 'agenttier.io', version: 'v1alpha1', namespace: ns, plural: 'sandboxes' };
@@ -229,16 +150,11 @@ describeOnRealCluster('router on a real cluster', () => {
         },
       });
       const asMallory = setHeaderOptions('Impersonate-User', 'mallory');
-      await core.createNamespacedSecret({
+      await createOwnedCredential(core, {
         namespace: ns,
-        body: {
-          metadata: {
-            name: 'alice-gh',
-            labels: { 'agenttier.io/credential': 'true' },
-            annotations: { 'agenttier.io/credential-owner': 'alice' },
-          },
-          stringData: { TOKEN: 'alice-secret-token' },
-        },
+        name: 'alice-gh',
+        owner: 'alice',
+        token: 'alice-secret-token',
       });
       const forged = {
         apiVersion: 'agenttier.io/v1alpha1',
@@ -280,7 +196,7 @@ describeOnRealCluster('router on a real cluster', () => {
             'no creator recorded by the router',
           ),
         'the credential refused',
-        cluster.waitMs,
+        stack.cluster.waitMs,
       );
       await expect(core.readNamespacedPod({ namespace: ns, name: 'forged-pod' })).rejects.toMatchObject({
         code: 404,

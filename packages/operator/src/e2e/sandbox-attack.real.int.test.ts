@@ -12,22 +12,13 @@
 // scripts/kube.sh runs it on the real node after the in-process suites (its controller would fight
 // theirs). AGENTTIER_E2E_POD_SECURITY=restricted runs the same attacks against the opt-in restricted pod
 // (everything uid 1000), which fails them: the defence-removal check.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { AgentTier } from '@agenttier/sdk';
 import type { Sandbox } from '@agenttier/sdk';
 import { describeOnRealCluster, eventually, realClusterSkipReason } from '@agenttier/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerProcess } from '../controller/start-controller.ts';
-import { parseSandboxPodSecurity, startController } from '../controller/start-controller.ts';
-import type { RouterProcess } from '../router/start-router.ts';
-import { startRouter } from '../router/start-router.ts';
-import type { OperatorCluster } from '../testing/index.ts';
-import { realOperatorCluster } from '../testing/index.ts';
+import { describe, expect, it } from 'vitest';
+import { parseSandboxPodSecurity } from '../controller/start-controller.ts';
+import { useRealRouterStack } from '../testing/index.ts';
 
 const reason =
   realClusterSkipReason() ||
@@ -121,111 +112,46 @@ for my $try (1 .. 6000) {
 
 describeOnRealCluster('attacks on sandboxd from inside a real sandbox pod', { skipReason: reason }, () => {
   describe(`attacks on sandboxd from inside a real sandbox pod (${podSecurity} pod)`, () => {
-    const ns = `agenttier-attack-${randomBytes(3).toString('hex')}`;
-    const dataDir = mkdtempSync(join(tmpdir(), 'agenttier-attack-real-'));
-    const quiet = pino({ level: process.env.AGENTTIER_E2E_LOG_LEVEL ?? 'silent' });
-    let cluster: OperatorCluster;
-    let controller: ControllerProcess | undefined;
-    let router: RouterProcess | undefined;
-    let stopPods: (() => void) | undefined;
     let box: Sandbox;
-    let core: CoreV1Api;
+    const stack = useRealRouterStack({
+      prefix: 'attack',
+      // The namespace label docs/kubernetes.md asks for: the default pod must be admitted under it.
+      namespaceLabels: {
+        'pod-security.kubernetes.io/enforce': podSecurity === 'baseline' ? 'baseline' : 'restricted',
+      },
+      templateCpu: '200m',
+      controller: (ns) => ({
+        identity: `attack-e2e-${ns}`,
+        leaderElection: false,
+        podSecurity,
+        sandboxNamespaces: [ns],
+      }),
+      router: (ns) => ({ sandboxNamespaces: [ns] }),
+      setup: async ({ router, cluster, ns }) => {
+        const client = new AgentTier({ apiUrl: router.url, env: {} });
+        box = await client.createSandbox({
+          name: 'victim',
+          template: 'e2e-shell',
+          templateKind: 'SandboxTemplate',
+          namespace: ns,
+        });
+        await box.waitUntilRunning({ timeoutMs: cluster.waitMs });
+      },
+      awaitPodsGone: true,
+    });
+    const { ns } = stack;
+    const core = () => stack.cluster.kubeConfig.makeApiClient(CoreV1Api);
 
     const token = async () => {
-      const s = await core.readNamespacedSecret({ namespace: ns, name: 'victim-sandboxd-token' });
+      const s = await core().readNamespacedSecret({ namespace: ns, name: 'victim-sandboxd-token' });
       return Buffer.from(s.data!.token!, 'base64').toString();
     };
-    const pod = () => core.readNamespacedPod({ namespace: ns, name: 'victim-pod' });
+    const pod = () => core().readNamespacedPod({ namespace: ns, name: 'victim-pod' });
     const run = async (argv: string[]) => {
       const r = await box.exec(argv, { timeoutSec: 60 });
       return `${r.stdout}${r.stderr}`;
     };
     const sh = (script: string) => run(['sh', '-c', script]);
-
-    beforeAll(async () => {
-      cluster = await realOperatorCluster();
-      const kc = cluster.kubeConfig;
-      core = kc.makeApiClient(CoreV1Api);
-      // The namespace label docs/kubernetes.md asks for: the default pod must be admitted under it.
-      const level = podSecurity === 'baseline' ? 'baseline' : 'restricted';
-      await core.createNamespace({
-        body: { metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': level } } },
-      });
-      await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-        group: 'agenttier.io',
-        version: 'v1alpha1',
-        namespace: ns,
-        plural: 'sandboxtemplates',
-        body: {
-          apiVersion: 'agenttier.io/v1alpha1',
-          kind: 'SandboxTemplate',
-          metadata: { name: 'e2e-shell' },
-          spec: {
-            image: { repository: cluster.image, pullPolicy: cluster.pullPolicy },
-            resources: { limits: { cpu: '200m', memory: '256Mi' } },
-            storage: { size: '1Gi', mountPath: '/workspace' },
-          },
-        },
-      });
-      controller = await startController({
-        kubeConfig: kc,
-        namespace: ns,
-        identity: `attack-e2e-${ns}`,
-        leaderElection: false,
-        healthPort: 0,
-        metricsPort: 0,
-        host: '127.0.0.1',
-        injectorImage: cluster.injectorImage,
-        podSecurity,
-        sandboxNamespaces: [ns],
-        logger: quiet,
-      });
-      stopPods = cluster.runPods(ns);
-      router = await startRouter({
-        kubeConfig: kc,
-        namespace: ns,
-        host: '127.0.0.1',
-        port: 0,
-        devAuth: true,
-        logger: quiet,
-        dataDir,
-        sandboxNamespaces: [ns],
-      });
-      const client = new AgentTier({ apiUrl: router.url, env: {} });
-      box = await client.createSandbox({
-        name: 'victim',
-        template: 'e2e-shell',
-        templateKind: 'SandboxTemplate',
-        namespace: ns,
-      });
-      await box.waitUntilRunning({ timeoutMs: cluster.waitMs });
-    }, 300_000);
-
-    afterAll(async () => {
-      const kc = cluster?.kubeConfig;
-      if (kc) {
-        await kc
-          .makeApiClient(CustomObjectsApi)
-          .deleteCollectionNamespacedCustomObject({
-            group: 'agenttier.io',
-            version: 'v1alpha1',
-            namespace: ns,
-            plural: 'sandboxes',
-          })
-          .catch(() => undefined);
-        await eventually(
-          async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 0,
-          'the sandbox pods to be gone',
-          cluster.waitMs,
-        ).catch(() => undefined);
-      }
-      await router?.close();
-      await controller?.close();
-      stopPods?.();
-      await core?.deleteNamespace({ name: ns }).catch(() => undefined);
-      await cluster?.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }, 300_000);
 
     it('runs commands as uid 1000 with no capability, under a root init', async () => {
       const out = await sh(
@@ -326,7 +252,7 @@ describeOnRealCluster('attacks on sandboxd from inside a real sandbox pod', { sk
           return now?.metadata?.uid !== before && r === 'sandboxd\n';
         },
         'the sandbox to answer again from a new pod',
-        { timeoutMs: cluster.waitMs, intervalMs: 500, lastSeen: () => seen },
+        { timeoutMs: stack.cluster.waitMs, intervalMs: 500, lastSeen: () => seen },
       );
       expect(await attack).not.toContain('IMPOSTOR');
       expect(answers.filter((a) => a.includes('IMPOSTOR'))).toEqual([]);

@@ -8,7 +8,7 @@ import { generateApiKey } from '@agenttier/server';
 import type { FakeKubeApiServer } from '@agenttier/testkit/kube';
 import { eventually } from '@agenttier/testkit';
 import type { ControllerProcess } from '../controller/start-controller.ts';
-import { startClusterWithController, startTestRouter } from '../testing/index.ts';
+import { createOwnedCredential, startClusterWithController, startTestRouter } from '../testing/index.ts';
 import type { RouterProcess } from './start-router.ts';
 
 /**
@@ -57,16 +57,11 @@ describe('spec.createdBy written around the router is not believed', () => {
       keys[user] = made.json.key as string;
     }
     // alice's own credential: labelled for sandboxes, and hers alone.
-    await core.createNamespacedSecret({
+    await createOwnedCredential(core, {
       namespace: NS,
-      body: {
-        metadata: {
-          name: 'alice-gh',
-          labels: { 'agenttier.io/credential': 'true' },
-          annotations: { 'agenttier.io/credential-owner': 'alice' },
-        },
-        stringData: { TOKEN: 'alice-secret-token' },
-      },
+      name: 'alice-gh',
+      owner: 'alice',
+      token: 'alice-secret-token',
     });
   });
   afterAll(async () => {

@@ -11,3 +11,6 @@ export { fakeOperatorCluster, realOperatorCluster } from './operator-cluster.ts'
 export { runOperatorBehaviour } from './operator-behaviour.ts';
 export { leaderElectionSuite } from './leader-election-suite.ts';
 export { startApiKubelet } from './api-kubelet.ts';
+export { useRealRouterStack } from './real-router-stack.ts';
+export type { RealRouterStack, RealRouterStackOpts } from './real-router-stack.ts';
+export { createOwnedCredential } from './credential-secret.ts';
