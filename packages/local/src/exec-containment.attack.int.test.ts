@@ -7,25 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
-import { codeTemplate, probeEngine } from './testing/engine.ts';
+import { createRuntimeTemplates, probeEngine } from './testing/engine.ts';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
 
 const { runsc } = await probeEngine();
 const bed = useLocalPlatform('it-escape', {
-  async setup() {
-    // Under runsc the engine's pids limit counts the gVisor Sentry's host threads, not the sandbox's
-    // processes: at 256 this runsc (2022-12) ran out of threads with ~20 processes alive and the
-    // whole sandbox died (exit 2). See docs/gvisor.md, "pids limits under the ptrace platform".
-    const tpl = await bed.api('POST', '/api/v1/templates', codeTemplate('escape-runc', { pids: 256 }));
-    expect(tpl.status, tpl.text).toBe(201);
-    if (!runsc) return;
-    const gv = await bed.api(
-      'POST',
-      '/api/v1/templates',
-      codeTemplate('escape-runsc', { pids: 4096, runtimeClass: 'gvisor' }),
-    );
-    expect(gv.status, gv.text).toBe(201);
-  },
+  // escape-runc at 256 pids; escape-runsc (when registered) with room for the gVisor Sentry's threads.
+  setup: (b) => createRuntimeTemplates(b, 'escape', { runsc, runcPids: 256 }),
 });
 
 /**

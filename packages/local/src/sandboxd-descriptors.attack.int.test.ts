@@ -9,25 +9,14 @@
 import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
 import { createDockerClient } from '@agenttier/platform-local';
-import { codeTemplate, probeEngine } from './testing/engine.ts';
+import { createRuntimeTemplates, probeEngine } from './testing/engine.ts';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
 import { dockerHost } from './testing/platform.ts';
 import { openTerminal as openRouterTerminal } from './testing/terminal.ts';
 
 const { runsc } = await probeEngine();
 const bed = useLocalPlatform('it-fds', {
-  async setup() {
-    const tpl = await bed.api('POST', '/api/v1/templates', codeTemplate('fds-runc', { pids: 256 }));
-    expect(tpl.status, tpl.text).toBe(201);
-    if (!runsc) return;
-    // runsc's pids limit counts the Sentry's host threads (docs/gvisor.md): give it room.
-    const gv = await bed.api(
-      'POST',
-      '/api/v1/templates',
-      codeTemplate('fds-runsc', { pids: 4096, runtimeClass: 'gvisor' }),
-    );
-    expect(gv.status, gv.text).toBe(201);
-  },
+  setup: (b) => createRuntimeTemplates(b, 'fds', { runsc, runcPids: 256 }),
 });
 
 /** A terminal through the router, in this file's namespace. */

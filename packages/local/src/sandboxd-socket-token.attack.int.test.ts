@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import { createDockerClient, EngineDataPlane, engineHostPaths } from '@agenttier/platform-local';
 import { dockerHost } from './testing/platform.ts';
-import { codeTemplate, probeEngine } from './testing/engine.ts';
+import { createRuntimeTemplates, probeEngine } from './testing/engine.ts';
 import { useLocalPlatform } from './testing/local-test-bed.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- REST answers are loosely typed JSON */
@@ -20,16 +20,8 @@ const hostPathOf = await engineHostPaths(docker);
 /** runsc where the engine can run it (Podman's compatible API lists it but cannot choose a runtime). */
 const { runsc } = await probeEngine();
 const bed = useLocalPlatform('it-sockown', {
-  async setup() {
-    // runsc's pids limit counts its Sentry's threads (docs/gvisor.md): room for the bursts below.
-    for (const tpl of [
-      codeTemplate('sockown-runc', { pids: 4096 }),
-      ...(runsc ? [codeTemplate('sockown-runsc', { pids: 4096, runtimeClass: 'gvisor' })] : []),
-    ]) {
-      const r = await bed.api('POST', '/api/v1/templates', tpl);
-      expect(r.status, r.text).toBe(201);
-    }
-  },
+  // Room for the bursts below under both runtimes.
+  setup: (b) => createRuntimeTemplates(b, 'sockown', { runsc, runcPids: 4096 }),
 });
 const { ns } = bed;
 

@@ -37,17 +37,16 @@ afterAll(async () => {
   await stopTestPlatform(later, { namespace: ns });
 });
 
+/** Asks platform `p` for a minimal-shell sandbox `name` in `namespace` (the file's by default). */
+const create = (p: TestPlatform, name: string, namespace = ns) =>
+  api(p.url, 'POST', '/api/v1/sandboxes', { name, namespace, template: 'minimal-shell' });
 const sandboxOf = (p: TestPlatform, name: string) => p.store.get<Sandbox>('Sandbox', { namespace: ns, name });
 
 describe('children left by an earlier platform', () => {
   it("an earlier install's running container and its lone volume (a stopped sandbox) are replaced", async () => {
     earlier = await startTestPlatform();
     for (const name of ['running', 'stopped']) {
-      const r = await api(earlier.url, 'POST', '/api/v1/sandboxes', {
-        name,
-        namespace: ns,
-        template: 'minimal-shell',
-      });
+      const r = await create(earlier, name);
       expect(r.status).toBe(201);
     }
     await waitForPhase(earlier.url, ns, 'running', 'Running');
@@ -62,11 +61,7 @@ describe('children left by an earlier platform', () => {
 
     later = await startTestPlatform();
     for (const name of ['running', 'stopped']) {
-      const r = await api(later.url, 'POST', '/api/v1/sandboxes', {
-        name,
-        namespace: ns,
-        template: 'minimal-shell',
-      });
+      const r = await create(later, name);
       expect(r.status).toBe(201);
     }
     for (const name of ['running', 'stopped']) {
@@ -83,17 +78,9 @@ describe('children left by an earlier platform', () => {
 
   it('a create whose engine name another sandbox already has is refused (namespace x + a-b vs x-a + b)', async () => {
     later ??= await startTestPlatform();
-    const first = await api(later.url, 'POST', '/api/v1/sandboxes', {
-      name: 'a-b',
-      namespace: ns,
-      template: 'minimal-shell',
-    });
+    const first = await create(later, 'a-b');
     expect(first.status).toBe(201);
-    const second = await api(later.url, 'POST', '/api/v1/sandboxes', {
-      name: 'b',
-      namespace: `${ns}-a`,
-      template: 'minimal-shell',
-    });
+    const second = await create(later, 'b', `${ns}-a`);
     expect(second.status).toBe(409);
     expect(second.json).toMatchObject({ code: 'ALREADY_EXISTS' });
     expect(second.json.message).toContain(`agenttier-${ns}-a-b`);
@@ -110,11 +97,7 @@ describe('children left by an earlier platform', () => {
       Labels: { 'someone.else/owner': 'me' },
     });
     await foreign.start();
-    const r = await api(later.url, 'POST', '/api/v1/sandboxes', {
-      name: 'foreign',
-      namespace: ns,
-      template: 'minimal-shell',
-    });
+    const r = await create(later, 'foreign');
     expect(r.status).toBe(201);
     await eventually(async () => {
       const sb = await sandboxOf(later!, 'foreign');

@@ -4,7 +4,9 @@
  * skip their runsc or Podman cases from this, with the reason printed, instead of each asking the
  * engine its own way.
  */
+import { expect } from 'vitest';
 import { createDockerClient } from '@agenttier/platform-local';
+import type { LocalTestBed } from './local-test-bed.ts';
 import { dockerHost } from './platform.ts';
 
 export interface EngineFeatures {
@@ -66,4 +68,24 @@ export function codeTemplate(name: string, opts: CodeTemplateOpts = {}) {
       ...(opts.runtimeClass ? { runtimeClass: opts.runtimeClass } : {}),
     },
   };
+}
+
+/**
+ * Registers the code templates of a suite that runs its cases under both runtimes: `<prefix>-runc`
+ * with `runcPids`, and `<prefix>-runsc` (gVisor) when the engine has runsc. That one gets a pids limit
+ * of 4096: under runsc the limit counts the Sentry's host threads (docs/gvisor.md; at 256, runsc
+ * 2022-12 ran out of threads with ~20 processes alive and the whole sandbox died).
+ */
+export async function createRuntimeTemplates(
+  bed: Pick<LocalTestBed, 'api'>,
+  prefix: string,
+  opts: { runsc: boolean; runcPids: number },
+): Promise<void> {
+  for (const tpl of [
+    codeTemplate(`${prefix}-runc`, { pids: opts.runcPids }),
+    ...(opts.runsc ? [codeTemplate(`${prefix}-runsc`, { pids: 4096, runtimeClass: 'gvisor' })] : []),
+  ]) {
+    const r = await bed.api('POST', '/api/v1/templates', tpl);
+    expect(r.status, r.text).toBe(201);
+  }
 }
