@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { startFakeClusterWithCrds } from '../testing/fake-cluster.ts';
 import { KubernetesStore } from './kubernetes-store.ts';
 
-runStoreContract('kubernetes (fake API server)', async () => {
+/** A started store on a fresh fake API server (its cleanup closes both), for the store contract. */
+const storeOnFake = (namespaces?: string[]) => async () => {
   const fake = await startFakeClusterWithCrds();
-  const store = new KubernetesStore({ kubeConfig: fake.kubeConfig });
+  const store = new KubernetesStore({ kubeConfig: fake.kubeConfig, ...(namespaces ? { namespaces } : {}) });
   await store.start();
   return {
     store,
@@ -15,22 +16,13 @@ runStoreContract('kubernetes (fake API server)', async () => {
       await fake.close();
     },
   };
-});
+};
+
+runStoreContract('kubernetes (fake API server)', storeOnFake());
 
 // A namespace-scoped operator (rbac.sandboxNamespaces): the same contract, with Sandboxes and
 // SandboxTemplates listed and watched per namespace.
-runStoreContract('kubernetes (fake API server), namespace-scoped', async () => {
-  const fake = await startFakeClusterWithCrds();
-  const store = new KubernetesStore({ kubeConfig: fake.kubeConfig, namespaces: ['default', 'other'] });
-  await store.start();
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await fake.close();
-    },
-  };
-});
+runStoreContract('kubernetes (fake API server), namespace-scoped', storeOnFake(['default', 'other']));
 
 describe('KubernetesStore with namespaces', () => {
   it('lists and watches namespaced kinds only in its namespaces, never cluster-wide; reads elsewhere go to the server', async () => {

@@ -3,6 +3,7 @@
  * command orphans (whatever session or environment), and that its command dies with it.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -30,11 +31,8 @@ const alive = (pid: number): boolean => {
   }
 };
 
-function run(argv: string[]) {
-  const child = spawn(reaper!, ['--status-fd', '3', '--', ...argv], {
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    detached: true,
-  });
+/** Follows a spawned reaper: its stdout, its status lines (fd 3) and its exit code. */
+function watched(child: ChildProcess) {
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const lines: ReaperStatus[] = [];
@@ -43,6 +41,15 @@ function run(argv: string[]) {
   })();
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, lines, done, exited, out: () => out };
+}
+
+function run(argv: string[]) {
+  return watched(
+    spawn(reaper!, ['--status-fd', '3', '--', ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    }),
+  );
 }
 
 describe.skipIf(!reaper)('agenttier-reaper', () => {
@@ -98,15 +105,7 @@ function standby() {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
   });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const lines: ReaperStatus[] = [];
-  const done = (async () => {
-    for await (const st of reaperStatusLines(child.stdio[3] as Readable)) lines.push(st);
-  })();
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const control = child.stdio[4] as NodeJS.WritableStream;
-  return { child, lines, done, exited, control, out: () => out };
+  return { ...watched(child), control: child.stdio[4] as NodeJS.WritableStream };
 }
 
 const childrenOf = (pid: number): number[] => adoptedTree(pid, -1);
