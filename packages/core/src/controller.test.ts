@@ -35,6 +35,15 @@ let store: MemoryStore;
 let runtime: MemoryRuntime;
 let controllers: Controller[];
 
+/** Counts observe() calls: every pass over a live sandbox observes it once. */
+class ObserveCountingRuntime extends MemoryRuntime {
+  observed = 0;
+  override observe(sandbox: Sandbox) {
+    this.observed++;
+    return super.observe(sandbox);
+  }
+}
+
 /** A clock the test moves by hand (the controller's timers stay real). */
 function manualClock(start = Date.parse('2026-03-01T12:00:00Z')): Clock & { advance(ms: number): void } {
   let now = start;
@@ -198,7 +207,8 @@ describe('controller with the SQLite store and the memory runtime', () => {
   });
 
   it('waits in Creating until the workload is ready', async () => {
-    runtime = new MemoryRuntime({ readyOnStart: false });
+    const counting = new ObserveCountingRuntime({ readyOnStart: false });
+    runtime = counting;
     const c = startController();
     await c.start();
     await createSandbox('slow');
@@ -207,7 +217,10 @@ describe('controller with the SQLite store and the memory runtime', () => {
       () => runtime.workload(workloadName({ metadata: { name: 'slow', namespace: NS } })) !== undefined,
       'workload',
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // Three more passes see the workload running but not ready (the Creating poll, no store event).
+    const seen = counting.observed;
+    await eventually(() => counting.observed >= seen + 3, 'three Creating polls');
+    await c.idle();
     expect((await get('slow'))?.status?.phase).toBe('Creating');
     runtime.setReady(workloadName({ metadata: { name: 'slow', namespace: NS } }));
     await waitForPhase('slow', 'Running'); // the Creating poll picks it up without any store event
@@ -382,7 +395,7 @@ describe('controller with the SQLite store and the memory runtime', () => {
     });
     const callsBefore = runtime.callsOf('ensureWorkload').length;
     c.enqueue(NS, 'flaky');
-    await new Promise((r) => setTimeout(r, 100));
+    await c.idle(); // the pass the enqueue started has run
     expect(runtime.callsOf('ensureWorkload')).toHaveLength(callsBefore); // terminal: no more attempts
 
     await setDesired('flaky', 'Running'); // resume resets the counters
@@ -559,11 +572,14 @@ describe('controller backoff', () => {
     runtime.failOn('ensureWorkload', 'could not start the container: image missing');
     // The controller's clock stands still, so the first retry (due 1 s after the failure) never comes
     // due: any second attempt seen here, however long this waits on a loaded machine, came too early.
-    await startController({ clock: manualClock() }).start();
+    const c = startController({ clock: manualClock() });
+    await c.start();
     await createSandbox('hot');
-    await vi.waitFor(() => expect(runtime.callsOf('ensureWorkload').length).toBeGreaterThan(0));
-    // Long enough for the status writes of the failure (and any pass they set off) to have run.
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('hot', (sb) => sb?.status?.failureCount === 1, 'the failure recorded');
+    // The failure's status write reached the controller's watch handler, which defers by one
+    // setImmediate: one more turn, and any pass that write set off is queued; idle() waits for it.
+    await new Promise((r) => setImmediate(r));
+    await c.idle();
     expect(runtime.callsOf('ensureWorkload')).toHaveLength(1);
     expect((await get('hot'))?.status?.phase).not.toBe('Error');
   });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, createWebSocketStream } from 'ws';
 
 import { createSandboxdClient } from './client.ts';
-import type { AttachEvent, SandboxdClient } from './client.ts';
+import type { AttachEvent, ProcessAttachment, SandboxdClient } from './client.ts';
 import { sandboxdErrorOf } from './testing/sandboxd-error-of.ts';
 import { startLocalSandboxd } from './local.ts';
 import type { LocalSandboxd } from './local.ts';
@@ -338,22 +338,36 @@ describe('background processes', () => {
   });
 
   it('keeps running when a viewer detaches, unless killOnDetach', async () => {
-    const p = await c.startProcess({ command: ['sleep', '300'] });
+    // The process says TERM when signalled and echoes its stdin. sandboxd decides on a kill in the
+    // same step that counts the detach: once `attachments` has dropped, any signal is already pending,
+    // and the shell runs its trap before it reads the next line. So an echo without TERM shows that
+    // no kill was sent, without waiting for a process that may or may not die.
+    const echoing = ['sh', '-c', 'trap "echo TERM; exit 1" TERM; while read l; do echo "$l"; done'];
+    const stillRunning = async (id: string, attachments: number, viewer: ProcessAttachment) => {
+      const outputs: string[] = [];
+      viewer.on('output', (e) => outputs.push(e.data.toString()));
+      await waitFor(async () => (await c.getProcess(id)).attachments === attachments);
+      await c.writeStdin(id, 'still here\n');
+      await waitFor(() => outputs.join('').includes('still here\n'));
+      expect(outputs.join('')).not.toContain('TERM');
+      expect((await c.getProcess(id)).state).toBe('running');
+    };
+
+    const p = await c.startProcess({ command: echoing });
     const a1 = await c.attach(p.id);
     a1.close();
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await c.getProcess(p.id)).state).toBe('running');
+    await waitFor(async () => (await c.getProcess(p.id)).attachments === 0);
     const a2 = await c.attach(p.id, { killOnDetach: true });
+    await stillRunning(p.id, 1, a2);
     a2.close();
     await waitFor(async () => (await c.getProcess(p.id)).state === 'exited');
     expect(alive(p.pid as number)).toBe(false);
 
-    const q = await c.startProcess({ command: ['sleep', '300'], killOnDetach: true });
+    const q = await c.startProcess({ command: echoing, killOnDetach: true });
     const b1 = await c.attach(q.id);
     const b2 = await c.attach(q.id);
     b1.close();
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await c.getProcess(q.id)).state).toBe('running');
+    await stillRunning(q.id, 1, b2);
     b2.close(); // the last one
     await waitFor(async () => (await c.getProcess(q.id)).state === 'exited');
   });
@@ -543,12 +557,12 @@ describe('files', () => {
     const done = (async () => {
       for await (const e of w) events.push(e);
     })();
-    await new Promise((r) => setTimeout(r, 100));
+    // watch() resolves on the daemon's answer, which it sends once the directory tree is watched.
     const has = (type: WatchEvent['type'], path: string): boolean =>
       events.some((e) => e.type === type && e.path === path);
     await writeFile(join(dir, 'new.txt'), 'a');
+    // The created event ends its batch: the next write is a change of a file that exists, 'modified'.
     await waitFor(() => has('created', join(dir, 'new.txt')));
-    await new Promise((r) => setTimeout(r, 100));
     await writeFile(join(dir, 'new.txt'), 'ab');
     await waitFor(() => has('modified', join(dir, 'new.txt')));
     await writeFile(join(dir, 'sub/deep.txt'), 'x');

@@ -82,8 +82,9 @@ describe('terminals', () => {
   it('resizes the pty', async () => {
     const t = await sd.client.terminal({ session: 'sizes', cols: 80, rows: 24 });
     const r = record(t);
+    // Frames are handled in order, the resize synchronously: the pty has its new size before the
+    // shell reads this line.
     t.resize(100, 33);
-    await new Promise((res) => setTimeout(res, 50));
     t.input('stty size\r');
     await waitFor(() => r.text().includes('33 100'));
     t.close();

@@ -10,6 +10,22 @@ const running = async (h: OperatorHarness, name: string) =>
 const writes = (h: OperatorHarness) =>
   h.fake.requests.filter((r) => !['get', 'list', 'watch'].includes(r.verb ?? '')).length;
 
+/**
+ * No pass runs, and no event of a write so far is still on its way to start one: the store's informer
+ * holds the API server's latest version of the sandbox (its watch has delivered every write), the
+ * controller's deferred enqueue of that event has run (one setImmediate), and the queue is drained.
+ */
+async function settle(h: OperatorHarness, name: string): Promise<void> {
+  const raw = h.fake.kubeConfig.makeApiClient(CustomObjectsApi);
+  const ids = { group: 'agenttier.io', version: 'v1alpha1', namespace: 'default', plural: 'sandboxes', name };
+  await eventually(async () => {
+    const onServer = (await raw.getNamespacedCustomObject(ids)) as { metadata: { resourceVersion: string } };
+    return (await h.getSandbox(name))?.metadata.resourceVersion === onServer.metadata.resourceVersion;
+  }, `${name}: the informer has the server's version`);
+  await new Promise((r) => setImmediate(r));
+  await h.controller.idle();
+}
+
 describe('operator on the fake API server: faults converge', () => {
   const h = useOperatorHarness();
 
@@ -34,13 +50,14 @@ describe('operator on the fake API server: faults converge', () => {
 
     // Level-triggered and idempotent: once settled, nothing writes again.
     h.autoKubelet(false);
-    await h.controller.idle();
-    await new Promise((r) => setTimeout(r, 300));
-    const settled = writes(h);
+    let before: number;
+    do {
+      before = writes(h);
+      await settle(h, 'faulty');
+    } while (writes(h) !== before);
     h.controller.enqueue('default', 'faulty');
-    await h.controller.idle();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(writes(h)).toBe(settled);
+    await settle(h, 'faulty');
+    expect(writes(h)).toBe(before);
   });
 
   it('an expired watch (410) relists, and objects deleted meanwhile are reported DELETED', async () => {
