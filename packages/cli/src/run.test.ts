@@ -80,12 +80,15 @@ describe('agenttier', () => {
   });
 
   it('exits 130 when interrupted during a wait', async () => {
+    const ac = new AbortController();
     const server = await startTestServer({
       'POST /api/v1/sandboxes/a/resume': (_req, res) => sendJson(res, 200, { status: 'resuming' }),
-      'GET /api/v1/sandboxes/a': (_req, res) => sendJson(res, 200, { name: 'a', status: 'Stopped' }),
+      // The first poll of the wait is Ctrl-C's moment.
+      'GET /api/v1/sandboxes/a': (_req, res) => {
+        sendJson(res, 200, { name: 'a', status: 'Stopped' });
+        ac.abort();
+      },
     });
-    const ac = new AbortController();
-    setTimeout(() => ac.abort(), 100);
     const r = await runCli(['sandbox', 'resume', 'a'], { url: server.url, signal: ac.signal });
     await server.close();
     expect(r.code).toBe(130);

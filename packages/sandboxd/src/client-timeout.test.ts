@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { once } from 'node:events';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,7 +85,9 @@ describe('a TCP address whose accept queue is full (connect never completes)', (
       py!.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     });
     for (let i = 0; i < 3; i++) fillers.push(connect(port, '127.0.0.1').on('error', () => {}));
-    await new Promise((r) => setTimeout(r, 200));
+    // Backlog 0 queues one connection: once a filler has connected the queue is full, and the
+    // others (and the client under test) stay at SYN.
+    await Promise.any(fillers.map((s) => once(s, 'connect')));
   });
 
   afterAll(() => {

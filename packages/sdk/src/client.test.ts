@@ -188,12 +188,11 @@ describe('sandboxes', () => {
   });
 
   it('aborts a request with the caller signal reason', async () => {
-    server.route('GET /api/v1/sandboxes/slow', () => {
-      // never answers
-    });
     const ac = new AbortController();
+    server.route('GET /api/v1/sandboxes/slow', () => {
+      ac.abort(); // while the request is in flight; it is never answered
+    });
     const pending = client.getSandbox('slow', { signal: ac.signal });
-    setTimeout(() => ac.abort(), 50);
     const err = await pending.catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortError');
   });
@@ -333,6 +332,8 @@ describe('exec', () => {
         'event: exit\ndata: {"exitCode":2,"signal":null,"durationMs":12}\n\n';
       for (let i = 0; i < text.length; i += 7) {
         res.write(text.slice(i, i + 7));
+        // Pacing, not a wait for anything: the chunks tend to reach the client apart. Every split
+        // point is covered deterministically by contract's sse.test.ts.
         await new Promise((r) => setTimeout(r, 1));
       }
       res.end();
@@ -522,18 +523,18 @@ describe('files', () => {
   });
 
   it('leaves no partial file when a download is aborted or fails', async () => {
+    const ac = new AbortController();
     server.route('GET /api/v1/sandboxes/x/files/workspace/slow', (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
-      res.write(Buffer.alloc(1024));
+      // Aborted once the first bytes are on their way (the file has been started).
+      res.write(Buffer.alloc(1024), () => ac.abort());
     });
     server.route('GET /api/v1/sandboxes/x/files/workspace/missing', (_req, res) =>
       sendJson(res, 404, { error: 'file not found: /workspace/missing', code: 'FILE_NOT_FOUND' }),
     );
-    const ac = new AbortController();
     const pending = client
       .sandbox('x')
       .files.download('/workspace/slow', join(dir, 'slow'), { signal: ac.signal });
-    setTimeout(() => ac.abort(), 100);
     await expect(pending).rejects.toThrow();
     await expect(
       client.sandbox('x').files.download('/workspace/missing', join(dir, 'm')),

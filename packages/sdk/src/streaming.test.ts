@@ -122,11 +122,11 @@ describe('processes', () => {
       const chunks = ['one\n', 'two\n', 'three\n'];
       let offset = 0;
       for (const c of chunks) {
-        if (offset >= from) sse.send('stdout', { data: c, offset }, offset + c.length);
+        const sent = offset >= from ? sse.send('stdout', { data: c, offset }, offset + c.length) : undefined;
         offset += c.length;
-        // The first connection breaks after the second chunk.
+        // The first connection breaks after the second chunk (once it is on its way to the client).
         if (calls === 1 && offset === 8) {
-          await new Promise((r) => setTimeout(r, 20));
+          await sent;
           sse.destroy();
           return;
         }
@@ -249,13 +249,20 @@ describe('ports', () => {
     server.upgrade('GET /ws/tcp/x/5432', (req, { req: raw, socket, head }) => {
       expect(req.headers['x-api-key']).toBe('atk_1');
       wss.handleUpgrade(raw, socket, head, (ws) => {
-        ws.send(Buffer.from('greeting'), { binary: true }); // the server speaks first
-        ws.on('message', (data) => ws.send(Buffer.concat([Buffer.from('echo:'), data as Buffer])));
+        ws.on('message', (data) => {
+          // 'hello' asks for a greeting, anything else is echoed.
+          if (String(data) === 'hello') ws.send(Buffer.from('greeting'), { binary: true });
+          else ws.send(Buffer.concat([Buffer.from('echo:'), data as Buffer]));
+        });
       });
     });
     const c = new AgentTier({ apiUrl: server.url, apiKey: 'atk_1', env: {} });
     const tunnel = await c.sandbox('x').ports.connect(5432);
-    await new Promise((r) => setTimeout(r, 30)); // the greeting arrives before anyone listens
+    // The greeting arrives before anyone listens on the channel: the socket's own listener after the
+    // channel's sees it once the channel has it buffered.
+    const greeted = new Promise((r) => tunnel.socket.addEventListener('message', r));
+    tunnel.send(new TextEncoder().encode('hello'));
+    await greeted;
     const got: string[] = [];
     tunnel.onMessage((d) => got.push(new TextDecoder().decode(d as Uint8Array)));
     tunnel.send(new TextEncoder().encode('ping'));
@@ -570,9 +577,9 @@ describe('agent records', () => {
         ['exit', { invokeId: 'inv-1', exitCode: 0, durationMs: 1, reason: 'completed' }],
       ];
       for (let i = after; i < all.length; i++) {
-        sse.send(all[i]![0], all[i]![1], i + 1);
+        const sent = sse.send(all[i]![0], all[i]![1], i + 1);
         if (ids.length === 1 && i + 1 === 3) {
-          await new Promise((r) => setTimeout(r, 10));
+          await sent; // on its way to the client before the connection breaks
           return sse.destroy();
         }
       }

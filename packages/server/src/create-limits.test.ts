@@ -45,7 +45,7 @@ describe('CreateLimiter cap', () => {
   it('holds under concurrent creates against a store that answers slowly', async () => {
     const limiter = new CreateLimiter({ maxSandboxes: 3, createsPerSecond: 0, createBurst: 0 });
     const made: number[] = [];
-    const tick = () => new Promise((r) => setTimeout(r, 1));
+    const tick = () => new Promise((r) => setImmediate(r)); // a store call answers in a later turn
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
         limiter.withinCap(

@@ -44,8 +44,9 @@ export function openSse(res: ServerResponse, headers: Record<string, string> = {
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', ...headers });
   res.flushHeaders();
   return {
-    send(event: string, data: unknown, id?: number | string): void {
-      res.write(formatSSE(event, data, id));
+    /** Resolves once the event is handed to the socket (before a `destroy()` that must not lose it). */
+    send(event: string, data: unknown, id?: number | string): Promise<void> {
+      return new Promise((resolve) => res.write(formatSSE(event, data, id), () => resolve()));
     },
     comment(text = 'keepalive'): void {
       res.write(formatSSEComment(text));

@@ -153,9 +153,11 @@ describe('fake kube-apiserver test hooks', () => {
         marks.push(`${t} ${(o as { metadata: { resourceVersion: string } }).metadata.resourceVersion}`),
       () => {},
     );
-    await sleep(50);
-    fake.faults.bookmarkNow();
-    await until(() => marks.length > 0);
+    // Asked again until the watch is registered on the server and its first bookmark arrives.
+    await until(() => {
+      fake.faults.bookmarkNow();
+      return marks.length > 0;
+    });
     expect(marks[0]).toBe(`BOOKMARK ${fake.resourceVersion()}`);
     ctl.abort();
   });
@@ -180,6 +182,8 @@ describe('fake kube-apiserver test hooks', () => {
     fake.faults.pauseControllers();
     try {
       await core.deleteNamespacedConfigMap({ namespace: n, name: 'owner' });
+      // A real pause, on purpose: the collector runs from a 5 ms timer after a write and nothing says
+      // it would have run; ten of its delays. A slow machine can make this pass wrongly, never fail.
       await sleep(50);
       await core.readNamespacedConfigMap({ namespace: n, name: 'dep' });
       fake.faults.runControllersNow();
