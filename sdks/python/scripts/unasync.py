@@ -114,6 +114,8 @@ def unasync(source: str, origin: str = "<source>") -> str:
         if tok.type in (tokenize.STRING, tokenize.COMMENT) or tok.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
             changed = _prose(tok.string)
             if changed != tok.string:
+                if source[at(tok.start) : at(tok.end)] != tok.string:  # e.g. an f-string's "{{" on Python 3.12
+                    raise UnasyncError(f"{where(tok)}: cannot rewrite {tok.string!r} in place")
                 edits.append((at(tok.start), at(tok.end), changed))
 
     out = source
@@ -171,6 +173,20 @@ def stale(root: Path) -> list[tuple[Path, str, str]]:
     ]
 
 
+def unified_diff(differ: list[tuple[Path, str, str]], root: Path) -> str:
+    """What regenerating would change, as one unified diff (``stale``'s answer)."""
+    out: list[str] = []
+    for path, committed, generated in differ:
+        name = path.relative_to(root).as_posix()
+        out += difflib.unified_diff(
+            committed.splitlines(keepends=True),
+            generated.splitlines(keepends=True),
+            f"{name} (in the tree)",
+            f"{name} (as generated now)",
+        )
+    return "".join(out)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0], prog=COMMAND)
     parser.add_argument("--check", action="store_true", help="write nothing; print a diff and exit 1 when stale")
@@ -182,16 +198,7 @@ def main(argv: list[str]) -> int:
         print(f"unasync: {err}", file=sys.stderr)
         return 2
     if args.check:
-        for path, committed, generated in differ:
-            name = path.relative_to(args.root).as_posix()
-            sys.stdout.writelines(
-                difflib.unified_diff(
-                    committed.splitlines(keepends=True),
-                    generated.splitlines(keepends=True),
-                    f"{name} (in the tree)",
-                    f"{name} (as generated now)",
-                )
-            )
+        sys.stdout.write(unified_diff(differ, args.root))
         if differ:
             print(
                 f"\n{len(differ)} generated module(s) of the Python SDK are not what their async source gives now.\n"

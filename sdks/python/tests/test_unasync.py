@@ -32,8 +32,10 @@ unasync = _generator()
 
 def test_generated_modules_are_current() -> None:
     stale = unasync.stale(SDK)
-    names = [path.relative_to(SDK).as_posix() for path, _, _ in stale]
-    assert not stale, f"stale generated modules {names}: regenerate with `{unasync.COMMAND}` (--check shows the diff)"
+    assert not stale, (
+        f"the generated sync modules are not what their async source gives now: edit _async/, never _sync/, "
+        f"and regenerate with `{unasync.COMMAND}`. What that changes:\n{unasync.unified_diff(stale, SDK)[:8000]}"
+    )
     generated = sorted(p.name for p in (SDK / "src/agenttier/_sync").glob("*.py") if p.name not in unasync.HAND_WRITTEN)
     assert generated == ["bind.py", "client.py", "sandbox.py", "transport.py"]
     for name in generated:
