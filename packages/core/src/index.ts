@@ -43,13 +43,5 @@ export { createController } from './controller.ts';
 export type { Controller } from './controller.ts';
 export { BUILTIN_TEMPLATES, IMAGE_TAG } from './builtin-templates.ts';
 export { volumeName, workloadName } from './names.ts';
-export {
-  backOffEvent,
-  childEvent,
-  mergeRepeats,
-  REDACTED,
-  redactedMessage,
-  redactedText,
-  transitionEvent,
-} from './sandbox-events.ts';
+export { mergeRepeats, redactedText, transitionEvent } from './sandbox-events.ts';
 export type { SandboxEventFeed, SandboxEventInput } from './sandbox-events.ts';

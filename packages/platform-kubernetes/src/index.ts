@@ -4,7 +4,6 @@ export { CRD_KINDS, buildCrd, crdFileName } from './crd/crds.ts';
 export type { CelRule, JsonSchema } from './crd/crd-schema.ts';
 export { isAlreadyExists, isConflict, isNotFound, kubeStatusOf, withRetry } from './kube/api-errors.ts';
 export { loadKubeConfig } from './kube/kube-config.ts';
-export { Reflector } from './kube/reflector.ts';
 export { KubernetesStore } from './store/kubernetes-store.ts';
 export type { KubernetesStoreOpts } from './store/kubernetes-store.ts';
 export { withChildNamesInStatus, withChildNamesOnRead } from './store/status-names.ts';

@@ -7,11 +7,6 @@ export { EngineDataPlane } from './runtime/engine-data-plane.ts';
 export { connectNoFollow } from './runtime/no-follow-connect.ts';
 export { LoopWorkspaces, MIN_WORKSPACE_BYTES } from './runtime/loop-workspaces.ts';
 export { stageSandboxdVolumes } from './runtime/sandboxd-volume.ts';
-export {
-  LABEL_HOST_DATA_ROOT,
-  engineHostDataRoot,
-  engineHostPaths,
-  sameHostPath,
-} from './runtime/engine-host-paths.ts';
+export { engineHostDataRoot, engineHostPaths } from './runtime/engine-host-paths.ts';
 export type { HostPathOf } from './runtime/engine-host-paths.ts';
 export type { StagedSandboxd } from './runtime/sandboxd-volume.ts';
