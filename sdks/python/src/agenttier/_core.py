@@ -1,8 +1,8 @@
 """
 The one core both clients run: requests as data, and plans that say what to send and what to make of
 the answers. Nothing here does I/O. An operation is a generator (a *plan*) that yields a ``Call``
-(and receives its ``Reply``) or a ``Sleep`` (and receives None), and returns its result; the sync and
-async transports (``_transport.py``) only execute those steps. So every rule — paths, bodies, error
+(and receives its ``Reply``) or a ``Sleep`` (and receives None), and returns its result; the transports
+(``_async/transport.py`` and its generated ``_sync`` twin) only execute those steps. So every rule — paths, bodies, error
 mapping, waits, stream parsing, re-attaching — is written once.
 """
 
