@@ -255,25 +255,53 @@ describe('a hostile sandboxd cannot grow the router', () => {
     expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
   });
 
-  it('terminal: a browser that stops reading stalls the daemon instead of filling the router', async () => {
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/victim?session=main`);
-    try {
-      const { result: outcome, growth } = await measured(async () => {
-        await opened(ws);
+  // A reader that stops reading, on the two channels the daemon streams into: the daemon must find
+  // the router stalled (its writes blocked) before it got a quarter through, and the router stay flat.
+  for (const { what, daemonPath, stopReading } of [
+    {
+      what: 'terminal: a browser',
+      daemonPath: '/v1/pty',
+      stopReading: async () => {
+        const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/terminal/victim?session=main`);
+        await opened(ws).catch((err: unknown) => {
+          ws.terminate();
+          throw err;
+        });
         ws.pause(); // reads nothing more
-        return eventually(
-          () => reports.find((r) => r.path === '/v1/pty'),
-          'the daemon to stall or finish',
-          120_000,
-        );
-      });
-      expect(outcome.blocked).toBe(true);
-      expect(outcome.sentBytes).toBeLessThan(OFFER_BYTES / 4);
-      expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
-    } finally {
-      ws.terminate();
-    }
-  });
+        return () => ws.terminate();
+      },
+    },
+    {
+      what: 'process output: a client',
+      daemonPath: '/v1/processes/p1/attach',
+      stopReading: async () => {
+        const url = new URL(sb('/processes/p1/output'));
+        const sock = connect(Number(url.port), url.hostname);
+        sock.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+        sock.pause(); // never reads: the kernel buffers fill, then the router's writes report false
+        return () => sock.destroy();
+      },
+    },
+  ])
+    it(`${what} that stops reading stalls the daemon instead of filling the router`, async () => {
+      let close: (() => void) | undefined;
+      try {
+        const { result: outcome, growth } = await measured(async () => {
+          close = await stopReading();
+          // Either the daemon finds the router stopped reading (stalled), or it got everything through.
+          return eventually(
+            () => reports.find((r) => r.path === daemonPath),
+            'the daemon to stall or finish',
+            120_000,
+          );
+        });
+        expect(outcome.blocked).toBe(true);
+        expect(outcome.sentBytes).toBeLessThan(OFFER_BYTES / 4);
+        expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
+      } finally {
+        close?.();
+      }
+    });
 
   it(
     'agent invoke: endless output is recorded up to its byte cap, never held whole',
@@ -336,28 +364,6 @@ describe('a hostile sandboxd cannot grow the router', () => {
       }
     },
   );
-
-  it('process output: a client that stops reading stalls the daemon instead of filling the router', async () => {
-    const url = new URL(sb('/processes/p1/output'));
-    const sock = connect(Number(url.port), url.hostname);
-    try {
-      const { result: outcome, growth } = await measured(async () => {
-        sock.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
-        sock.pause(); // never reads: the kernel buffers fill, then the router's writes report false
-        // Either the daemon finds the router stopped reading (stalled), or it got everything through.
-        return eventually(
-          () => reports.find((r) => r.path === '/v1/processes/p1/attach'),
-          'the daemon to stall or finish',
-          120_000,
-        );
-      });
-      expect(outcome.blocked).toBe(true);
-      expect(outcome.sentBytes).toBeLessThan(OFFER_BYTES / 4);
-      expect(growth).toBeLessThan(MAX_GROWTH_BYTES);
-    } finally {
-      sock.destroy();
-    }
-  });
 
   // Last: the run it starts keeps taking the daemon's 1.5 GiB until the daemon is stopped.
   it(
