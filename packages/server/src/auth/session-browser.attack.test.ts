@@ -9,7 +9,6 @@
  * - a same-site page (`http://localhost:OTHER`: cookies ignore ports, so the browser sends it): only
  *   the router's same-origin rule for cookies and the Origin guard stand in the way.
  */
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +26,7 @@ import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 import { insertApiKey } from '../testing/api-key.ts';
+import { closeServer, htmlPages, listenOnLoopback } from '../testing/loopback-server.ts';
 
 let sd: LocalSandboxd;
 let browser: Browser;
@@ -49,19 +49,14 @@ const BINDING = 'b'.repeat(43);
 
 beforeAll(async () => {
   sd = await startLocalSandboxd();
-  evil = createServer((req, res) => {
-    const page = evilPages.get(req.url ?? '/');
-    res.writeHead(page ? 200 : 404, { 'content-type': 'text/html' }).end(page ?? 'not found');
-  });
-  await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
-  evilPort = (evil.address() as AddressInfo).port;
+  evil = htmlPages(evilPages);
+  evilPort = await listenOnLoopback(evil);
   browser = await launchChromium({ hostResolverRules: LOOPBACK_ONLY_RESOLVER });
 }, 300_000);
 
 afterAll(async () => {
   await browser?.close();
-  evil?.closeAllConnections();
-  await new Promise((r) => evil?.close(r));
+  await closeServer(evil);
   await sd?.stop();
 });
 

@@ -21,6 +21,7 @@ import { SqliteSessionStore } from './session-store.ts';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { insertApiKey } from '../testing/api-key.ts';
+import { closeServer, listenOnLoopback } from '../testing/loopback-server.ts';
 
 const TEN_YEARS_SEC = 315_360_000;
 
@@ -43,15 +44,13 @@ beforeAll(async () => {
       .writeHead(200, { 'content-type': 'text/html' })
       .end(`<script>document.cookie = ${JSON.stringify(cookie)}; window.result = 'planted';</script>`);
   });
-  await new Promise<void>((r) => tosser.listen(0, '127.0.0.1', r));
-  tosserPort = (tosser.address() as AddressInfo).port;
+  tosserPort = await listenOnLoopback(tosser);
   browser = await launchChromium({ hostResolverRules: LOOPBACK_ONLY_RESOLVER });
 }, 300_000);
 
 afterAll(async () => {
   await browser?.close();
-  tosser?.closeAllConnections();
-  await new Promise((r) => tosser?.close(r));
+  await closeServer(tosser);
 });
 
 beforeEach(async () => {

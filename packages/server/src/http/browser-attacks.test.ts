@@ -24,6 +24,7 @@ import { rawRequest } from '../testing/raw-http.ts';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
+import { closeServer, htmlPages, listenOnLoopback } from '../testing/loopback-server.ts';
 
 const REBIND_NAME = 'rebind.attacker.test';
 
@@ -45,19 +46,14 @@ let context: BrowserContext;
 
 beforeAll(async () => {
   sd = await startLocalSandboxd();
-  evil = createServer((req, res) => {
-    const page = evilPages.get(req.url ?? '/');
-    res.writeHead(page ? 200 : 404, { 'content-type': 'text/html' }).end(page ?? 'not found');
-  });
-  await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
-  evilOrigin = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
+  evil = htmlPages(evilPages);
+  evilOrigin = `http://127.0.0.1:${await listenOnLoopback(evil)}`;
   appServer = createServer((req, res) => {
     const page = appPages.get((req.url ?? '/').split('?')[0]!);
     if (!page) return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`app 404 ${req.url}`);
     res.writeHead(200, { 'content-type': page.type, ...page.headers }).end(page.body);
   });
-  await new Promise<void>((r) => appServer.listen(0, '127.0.0.1', r));
-  appPort = (appServer.address() as AddressInfo).port;
+  appPort = await listenOnLoopback(appServer);
   browser = await launchChromium({
     // DNS rebinding, simulated: the attacker's name resolves to loopback (and nothing else resolves).
     hostResolverRules: `MAP ${REBIND_NAME} 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1`,
@@ -67,8 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   for (const s of [evil, appServer]) {
-    s?.closeAllConnections();
-    await new Promise((r) => s?.close(r));
+    await closeServer(s);
   }
   await sd?.stop();
 });

@@ -20,6 +20,7 @@ import type { DataPlane } from '@agenttier/core';
 import { MemoryStore } from '@agenttier/testkit';
 import { createApp } from '../app.ts';
 import { defaultWebUiRoot } from './web-ui.ts';
+import { closeServer, listenOnLoopback } from '../testing/loopback-server.ts';
 
 let root: string;
 let app: FastifyInstance;
@@ -195,12 +196,11 @@ describe('web UI page in Chromium', () => {
         .writeHead(200, { 'content-type': 'text/html' })
         .end(`<!doctype html><iframe id="f" src="${base}/"></iframe>`),
     );
-    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
-    evilOrigin = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
+    evilOrigin = `http://127.0.0.1:${await listenOnLoopback(evil)}`;
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    await new Promise<void>((r) => evil?.close(() => r()));
+    await closeServer(evil);
   });
 
   it('runs the app script from its own origin but not an injected inline script', async () => {

@@ -9,7 +9,6 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -20,6 +19,7 @@ import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 import { defaultWebUiRoot } from '../http/web-ui.ts';
 import type { OidcTestbed } from '../testing/oidc-router.ts';
 import { startOidcTestbed } from '../testing/oidc-router.ts';
+import { closeServer, listenOnLoopback } from '../testing/loopback-server.ts';
 
 const WAIT_MS = 60_000;
 
@@ -53,15 +53,13 @@ beforeAll(async () => {
         `<script>document.cookie = ${JSON.stringify(q.get('cookie') ?? '')}; location = ${JSON.stringify(q.get('go') ?? '/')};</script>`,
       );
   });
-  await new Promise<void>((r) => tosser.listen(0, '127.0.0.1', r));
-  tosserUrl = `http://localhost:${(tosser.address() as AddressInfo).port}`; // the router's host name
+  tosserUrl = `http://localhost:${await listenOnLoopback(tosser)}`; // the router's host name
   browser = await launchChromium({ hostResolverRules: LOOPBACK_ONLY_RESOLVER });
 }, 300_000);
 
 afterAll(async () => {
   await browser?.close();
-  tosser?.closeAllConnections();
-  await new Promise((r) => tosser?.close(r));
+  await closeServer(tosser);
   await bed?.close();
 });
 

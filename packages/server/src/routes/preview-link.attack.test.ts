@@ -6,7 +6,6 @@
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { SqliteStore } from '@agenttier/platform-local';
@@ -20,6 +19,7 @@ import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 import { insertApiKey } from '../testing/api-key.ts';
+import { closeServer, listenOnLoopback } from '../testing/loopback-server.ts';
 
 let sd: LocalSandboxd;
 /** The app "inside the sandbox": answers with what it received; `/set` tries to plant router cookies. */
@@ -44,16 +44,13 @@ beforeAll(async () => {
   const wss = new WebSocketServer({ server: echo });
   wss.on('connection', (ws, req) => ws.send(JSON.stringify({ headers: req.headers })));
   other = createServer(handler);
-  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
-  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
-  echoPort = (echo.address() as AddressInfo).port;
-  otherPort = (other.address() as AddressInfo).port;
+  echoPort = await listenOnLoopback(echo);
+  otherPort = await listenOnLoopback(other);
 }, 300_000);
 
 afterAll(async () => {
   for (const s of [echo, other]) {
-    s?.closeAllConnections();
-    await new Promise((r) => s?.close(r));
+    await closeServer(s);
   }
   await sd?.stop();
 });

@@ -5,7 +5,6 @@
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '@agenttier/testkit/browser';
@@ -20,6 +19,7 @@ import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 import { insertApiKey } from '../testing/api-key.ts';
+import { closeServer, listenOnLoopback } from '../testing/loopback-server.ts';
 
 let sd: LocalSandboxd;
 let browser: Browser;
@@ -44,10 +44,8 @@ beforeAll(async () => {
     });
   appServer = serve('app');
   otherServer = serve('other');
-  await new Promise<void>((r) => appServer.listen(0, '127.0.0.1', r));
-  await new Promise<void>((r) => otherServer.listen(0, '127.0.0.1', r));
-  appPort = (appServer.address() as AddressInfo).port;
-  otherPort = (otherServer.address() as AddressInfo).port;
+  appPort = await listenOnLoopback(appServer);
+  otherPort = await listenOnLoopback(otherServer);
 
   store = await seededStore();
   keys = new SqliteApiKeyStore(':memory:');
@@ -78,8 +76,7 @@ afterAll(async () => {
   await store?.close();
   keys?.close();
   for (const s of [appServer, otherServer]) {
-    s?.closeAllConnections();
-    await new Promise((r) => s?.close(r));
+    await closeServer(s);
   }
   await sd?.stop();
 });

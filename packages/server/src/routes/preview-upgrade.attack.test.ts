@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { connect, createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
+import type { Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
@@ -16,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
+import { listenOnLoopback } from '../testing/loopback-server.ts';
 
 /** One unmasked text frame, as a server sends it. */
 const FRAME = Buffer.concat([Buffer.from([0x81, 18]), Buffer.from('hello from the app')]);
@@ -51,8 +52,7 @@ beforeAll(async () => {
       sock.write(FRAME);
     });
   });
-  await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
-  hostilePort = (hostile.address() as AddressInfo).port;
+  hostilePort = await listenOnLoopback(hostile);
 }, 300_000);
 
 afterAll(async () => {

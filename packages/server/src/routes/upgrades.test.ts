@@ -5,7 +5,6 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -19,6 +18,7 @@ import { terminalCloseFrameFor } from './upgrades.ts';
 import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
+import { closeServer, listenOnLoopback } from '../testing/loopback-server.ts';
 
 const SECRETS = { 'x-api-key': 'key-123', authorization: 'Bearer jwt-456' };
 /** The router's own cookies go; the previewed app's cookie (its login session) stays. */
@@ -37,13 +37,11 @@ beforeAll(async () => {
   });
   const wss = new WebSocketServer({ server: echo });
   wss.on('connection', (ws, req) => ws.send(JSON.stringify({ url: req.url, headers: req.headers })));
-  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
-  echoPort = (echo.address() as AddressInfo).port;
+  echoPort = await listenOnLoopback(echo);
 }, 300_000);
 
 afterAll(async () => {
-  echo?.closeAllConnections();
-  await new Promise((r) => echo?.close(r));
+  await closeServer(echo);
   await sd?.stop();
 });
 

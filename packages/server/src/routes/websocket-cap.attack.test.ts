@@ -8,7 +8,6 @@
  */
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventually } from '@agenttier/testkit';
@@ -21,6 +20,7 @@ import { seededStore } from '../testing/seeded-store.ts';
 import { createBareApp } from '../testing/bare-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
 import { insertApiKey } from '../testing/api-key.ts';
+import { listenOnLoopback } from '../testing/loopback-server.ts';
 
 const CAP = 3;
 let sd: LocalSandboxd;
@@ -38,8 +38,7 @@ const sockets: WebSocket[] = [];
 beforeAll(async () => {
   sd = await startLocalSandboxd();
   sink = createServer((s) => held.push(s));
-  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-  sinkPort = (sink.address() as AddressInfo).port;
+  sinkPort = await listenOnLoopback(sink);
 }, 300_000);
 
 afterAll(async () => {
