@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
 import type { SqliteStore } from '@agenttier/platform-local';
-import { createApp } from './app.ts';
 import type { CreateLimitOpts } from './create-limits.ts';
 import { CreateLimiter, TokenBuckets } from './create-limits.ts';
 import { seededStore } from './testing/seeded-store.ts';
+import { createBareApp } from './testing/bare-app.ts';
 
 describe('TokenBuckets', () => {
   it('allows a burst, then one take per refill interval, and says how long to wait', () => {
@@ -76,12 +75,7 @@ describe('create limits on the REST API', () => {
 
   async function start(createLimits: CreateLimitOpts): Promise<FastifyInstance> {
     store = await seededStore();
-    app = createApp({
-      store,
-      dataPlaneFor: async () => {
-        throw new Error('no data plane in this test');
-      },
-      logger: pino({ level: 'silent' }),
+    app = createBareApp(store, {
       createLimits,
     });
     await app.ready();

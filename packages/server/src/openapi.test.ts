@@ -1,23 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { Sandbox } from '@agenttier/contract';
-import type { DataPlane } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { MemoryStore } from '@agenttier/testkit';
 import type { FastifyInstance } from 'fastify';
 import { SqliteAgentRecords } from './agent/sqlite-agent-records.ts';
-import { createApp } from './app.ts';
 import { API_OPERATIONS, UNDOCUMENTED_ROUTES, openApiPath, routeTableOf } from './openapi.ts';
+import { createBareApp } from './testing/bare-app.ts';
 
 // Every optional part enabled (sandboxd routes, agent mode), so the route table is the whole API.
 let app: FastifyInstance;
 beforeAll(async () => {
-  app = createApp({
-    store: new MemoryStore(),
-    dataPlaneFor: async (): Promise<DataPlane> => {
-      throw new Error('no data plane in this test');
-    },
-    logger: pino({ level: 'silent' }),
+  app = createBareApp(new MemoryStore(), {
     sandboxdFor: (_sb: Sandbox): SandboxdClient | undefined => undefined,
     agentRecords: new SqliteAgentRecords(':memory:'),
   });

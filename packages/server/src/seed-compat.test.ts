@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { pino } from 'pino';
 import type { Sandbox, SandboxPhase } from '@agenttier/contract';
 import { BUILTIN_TEMPLATES } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
-import { createApp } from './app.ts';
 import { prefersJson } from './http/accept.ts';
 import { SERVER_VERSION } from './version.ts';
 import { seededStore } from './testing/seeded-store.ts';
+import { createBareApp } from './testing/bare-app.ts';
 
 /**
  * What the seed product's own clients send, verbatim, and what they need back (issue 14): the web UI's
@@ -21,13 +20,7 @@ let app: FastifyInstance;
 
 beforeEach(async () => {
   store = await seededStore();
-  app = createApp({
-    store,
-    dataPlaneFor: async () => {
-      throw new Error('no data plane in this test');
-    },
-    logger: pino({ level: 'silent' }),
-  });
+  app = createBareApp(store);
   await app.ready();
 });
 

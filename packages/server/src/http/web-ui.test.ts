@@ -12,15 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '@agenttier/testkit/browser';
 import type { FastifyInstance } from 'fastify';
-import type { DataPlane } from '@agenttier/core';
 import { MemoryStore } from '@agenttier/testkit';
-import { createApp } from '../app.ts';
 import { defaultWebUiRoot } from './web-ui.ts';
 import { closeServer, listenOnLoopback } from '../testing/loopback-server.ts';
+import { createBareApp } from '../testing/bare-app.ts';
 
 let root: string;
 let app: FastifyInstance;
@@ -28,12 +26,7 @@ let base: string;
 const BIG_SCRIPT = `console.log(${JSON.stringify('x'.repeat(4000))});\n`;
 
 function makeApp(webRoot: string | undefined): FastifyInstance {
-  return createApp({
-    store: new MemoryStore(),
-    dataPlaneFor: async (): Promise<DataPlane> => {
-      throw new Error('no data plane in this test');
-    },
-    logger: pino({ level: 'silent' }),
+  return createBareApp(new MemoryStore(), {
     ...(webRoot ? { webUi: { root: webRoot } } : {}),
   });
 }
