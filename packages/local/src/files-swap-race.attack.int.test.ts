@@ -8,18 +8,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { zipEntries } from '@agenttier/server/testing';
-import { useLocalPlatform, untilServedBySandboxd } from './testing/local-test-bed.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
 const bed = useLocalPlatform('it-swap', {
   setup: async (b) => {
-    const created = await b.api('POST', '/api/v1/sandboxes', {
-      name: 'race',
-      namespace: b.ns,
-      templateRef: { name: 'minimal-shell' },
-    });
-    expect(created.status, created.text).toBe(201);
-    await b.waitForPhase('race', 'Running');
-    await untilServedBySandboxd(b, 'race');
+    await b.createRunning('race', 'minimal-shell');
   },
 });
 const q = () => `namespace=${bed.ns}`;

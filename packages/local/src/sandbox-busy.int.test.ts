@@ -16,14 +16,7 @@ const q = `namespace=${ns}`;
 
 describe('a sandbox at its pids limit, through the API', () => {
   it('is reported busy, never as missing or broken, and recovers', async () => {
-    const created = await bed.api('POST', '/api/v1/sandboxes', {
-      name: 'flooded',
-      namespace: ns,
-      templateRef: { name: 'minimal-shell' },
-      resources: { pids: 64 },
-    });
-    expect(created.status, created.text).toBe(201);
-    await bed.waitForPhase('flooded', 'Running');
+    await bed.createRunning('flooded', { templateRef: { name: 'minimal-shell' }, resources: { pids: 64 } });
     await bed.exec('flooded', 'echo hello > /workspace/hello.txt');
     const daemonPid = (await bed.exec('flooded', SANDBOXD_PID)).stdout;
 
