@@ -10,22 +10,18 @@
  *   the router's same-origin rule for cookies and the Origin guard stand in the way.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/browser';
-import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from '@agenttier/contract';
 import type { SqliteStore } from '@agenttier/platform-local';
 import { SESSION_BINDING_HEADER } from '@agenttier/contract';
 import { startLocalSandboxd } from '@agenttier/sandboxd';
 import type { LocalSandboxd } from '@agenttier/sandboxd';
-import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
-import { SqliteSessionStore } from './session-store.ts';
-import { seededStore } from '../testing/seeded-store.ts';
-import { createBareApp } from '../testing/bare-app.ts';
+import type { SqliteApiKeyStore } from './sqlite-api-keys.ts';
+import type { SessionApp } from '../testing/session-app.ts';
+import { startSessionApp } from '../testing/session-app.ts';
 import { createHostShellTemplate, createRunningSandbox } from '../testing/host-shell-sandbox.ts';
-import { insertApiKey } from '../testing/api-key.ts';
 import { closeServer, htmlPages, listenOnLoopback } from '../testing/loopback-server.ts';
 
 let sd: LocalSandboxd;
@@ -35,10 +31,9 @@ let evil: Server;
 let evilPort: number;
 const evilPages = new Map<string, string>();
 
+let router: SessionApp;
 let store: SqliteStore;
 let keys: SqliteApiKeyStore;
-let sessions: SqliteSessionStore;
-let app: FastifyInstance;
 let ui: string;
 let context: BrowserContext;
 let aliceKey: string;
@@ -61,39 +56,33 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  store = await seededStore();
-  keys = new SqliteApiKeyStore(':memory:');
-  sessions = new SqliteSessionStore(':memory:');
-  ({ key: aliceKey } = await insertApiKey(keys, 'alice', { isAdmin: true }));
-  app = createBareApp(store, {
-    sandboxdFor: () => sd.client,
-    apiKeys: keys,
-    sessions: { store: sessions },
-  });
   seen = [];
-  app.addHook('onResponse', async (req, reply) => {
-    const site = req.headers['sec-fetch-site'];
-    seen.push({
-      url: req.url,
-      status: reply.statusCode,
-      ...(typeof site === 'string' ? { site } : {}),
-      cookie: /agenttier_session=/.test(req.headers.cookie ?? ''),
-    });
+  router = await startSessionApp({
+    owner: 'alice',
+    isAdmin: true,
+    deps: { sandboxdFor: () => sd.client },
+    beforeListen: (app) =>
+      app.addHook('onResponse', async (req, reply) => {
+        const site = req.headers['sec-fetch-site'];
+        seen.push({
+          url: req.url,
+          status: reply.statusCode,
+          ...(typeof site === 'string' ? { site } : {}),
+          cookie: /agenttier_session=/.test(req.headers.cookie ?? ''),
+        });
+      }),
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  ui = `http://localhost:${(app.server.address() as AddressInfo).port}`;
+  ({ store, keys, key: aliceKey } = router);
+  ui = `http://localhost:${router.port}`;
   const auth = { 'x-api-key': aliceKey };
-  await createHostShellTemplate(app, sd.workspace, auth);
-  await createRunningSandbox(app, store, { name: 'box', headers: auth });
+  await createHostShellTemplate(router.app, sd.workspace, auth);
+  await createRunningSandbox(router.app, store, { name: 'box', headers: auth });
   context = await browser.newContext();
 });
 
 afterEach(async () => {
   await context.close();
-  await app.close();
-  keys.close();
-  sessions.close();
-  await store.close();
+  await router.close();
   evilPages.clear();
 });
 

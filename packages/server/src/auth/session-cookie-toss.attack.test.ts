@@ -9,18 +9,12 @@
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium, LOOPBACK_ONLY_RESOLVER } from '@agenttier/testkit/browser';
-import type { FastifyInstance } from 'fastify';
-import type { SqliteStore } from '@agenttier/platform-local';
 import { SESSION_BINDING_HEADER } from '@agenttier/contract';
-import { SqliteApiKeyStore } from './sqlite-api-keys.ts';
-import { SqliteSessionStore } from './session-store.ts';
-import { seededStore } from '../testing/seeded-store.ts';
-import { createBareApp } from '../testing/bare-app.ts';
-import { insertApiKey } from '../testing/api-key.ts';
+import type { SessionApp } from '../testing/session-app.ts';
+import { startSessionApp } from '../testing/session-app.ts';
 import { closeServer, listenOnLoopback } from '../testing/loopback-server.ts';
 
 const TEN_YEARS_SEC = 315_360_000;
@@ -29,10 +23,7 @@ let browser: Browser;
 /** The page on another port of the same host that plants the cookie (`?cookie=` is what it sets). */
 let tosser: Server;
 let tosserPort: number;
-let store: SqliteStore;
-let keys: SqliteApiKeyStore;
-let sessions: SqliteSessionStore;
-let app: FastifyInstance;
+let router: SessionApp;
 let routerPort: number;
 let context: BrowserContext;
 let key: string;
@@ -54,22 +45,14 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  store = await seededStore();
-  keys = new SqliteApiKeyStore(':memory:');
-  sessions = new SqliteSessionStore(':memory:');
-  ({ key } = await insertApiKey(keys, 'alice'));
-  app = createBareApp(store, { apiKeys: keys, sessions: { store: sessions } });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  routerPort = (app.server.address() as AddressInfo).port;
+  router = await startSessionApp({ owner: 'alice' });
+  ({ key, port: routerPort } = router);
   context = await browser.newContext();
 });
 
 afterEach(async () => {
   await context.close();
-  await app.close();
-  keys.close();
-  sessions.close();
-  await store.close();
+  await router.close();
 });
 
 describe('a page on another port of the router’s host', () => {
