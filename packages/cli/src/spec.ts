@@ -43,11 +43,85 @@ export interface HandlerInput {
   opts: Record<string, unknown>;
 }
 
-/** A command handler: does the work, returns the exit code, throws on failure. */
-export type Handler = (client: Client, input: HandlerInput) => Promise<number>;
+/**
+ * A command handler with its input erased, as the parser calls it: does the work, returns the exit
+ * code, throws on failure. Handlers are written as `HandlerOf<spec, path>`, typed from their spec.
+ * (Method syntax: its parameters are compared both ways, so every typed handler fits.)
+ */
+export type Handler = { run(client: Client, input: HandlerInput): Promise<number> }['run'];
 
 /** Handlers of one noun, keyed by the path below it (`create`, `files ls`); `''` for a leaf noun. */
 export type HandlerMap = Record<string, Handler>;
+
+// What commander hands a handler, derived from the `as const` spec of its command. The parser is
+// told the same spec (buildCommand), so the types say what arrives: required arguments are strings,
+// optional ones may be undefined, variadic ones are arrays; `--name <v>` is a string (one of its
+// choices), repeatable options are arrays, `--flag` is true or absent, `--no-flag` is a boolean.
+
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+type LongName<F extends string> = F extends `${string}--${infer Rest}`
+  ? Rest extends `${infer Name} ${string}`
+    ? Name
+    : Rest
+  : never;
+type OptionKey<F extends string> = LongName<F> extends `no-${infer N}` ? Camel<N> : Camel<LongName<F>>;
+type OptionValue<O> = O extends { repeatable: true }
+  ? string[]
+  : O extends { flags: `${string}<${string}` }
+    ? O extends { choices: readonly (infer C)[] }
+      ? C
+      : string
+    : O extends { flags: `${string}[${string}` }
+      ? string | true
+      : boolean;
+type AlwaysSet<O> = O extends { default: unknown } | { required: true } | { flags: `${string}--no-${string}` }
+  ? true
+  : false;
+type OptionsOf<S> = S extends { options: readonly (infer O)[] }
+  ? {
+      [
+        K in O as K extends { flags: infer F extends string } ? OptionKey<F> : never
+      ]: AlwaysSet<K> extends true ? OptionValue<K> : OptionValue<K> | undefined;
+    }
+  : object;
+type ArgumentValue<A> = A extends { variadic: true }
+  ? string[]
+  : A extends { required: true }
+    ? string
+    : string | undefined;
+type ArgumentsOf<S> = S extends { arguments: infer T extends readonly unknown[] }
+  ? { -readonly [K in keyof T]: ArgumentValue<T[K]> }
+  : [];
+type ChildSpec<S, N extends string> = S extends { subcommands: readonly (infer C)[] }
+  ? Extract<C, { name: N }>
+  : never;
+type SpecAt<S, P extends string> = P extends ''
+  ? S
+  : P extends `${infer Head} ${infer Rest}`
+    ? SpecAt<ChildSpec<S, Head>, Rest>
+    : ChildSpec<S, P>;
+
+/** The handler keys of a noun's spec: the paths of its leaf commands below it (`''` for a leaf noun). */
+export type LeafPaths<S, Prefix extends string = ''> = S extends { subcommands: readonly (infer C)[] }
+  ? C extends { name: infer N extends string }
+    ? LeafPaths<C, Prefix extends '' ? N : `${Prefix} ${N}`>
+    : never
+  : Prefix;
+
+/** The input of the command at `path` below the noun `S` (global options stay `unknown`). */
+export interface InputOf<S, P extends string = ''> {
+  args: ArgumentsOf<SpecAt<S, P>>;
+  opts: OptionsOf<SpecAt<S, P>> & Record<string, unknown>;
+}
+
+/** A handler typed from its spec: `HandlerOf<typeof sandboxCommand, 'files ls'>`. */
+export type HandlerOf<S, P extends LeafPaths<S> = LeafPaths<S>> = (
+  client: Client,
+  input: InputOf<S, P>,
+) => Promise<number>;
+
+/** A noun's handlers, one per leaf command of its spec, each typed from it. */
+export type HandlersOf<S> = { [P in LeafPaths<S>]: HandlerOf<S, P> };
 
 function collect(value: string, previous: unknown): string[] {
   return [...(Array.isArray(previous) ? (previous as string[]) : []), value];

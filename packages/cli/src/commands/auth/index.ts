@@ -1,9 +1,11 @@
+import type { apikeyCommand } from './command.ts';
+import type { whoamiCommand } from './command.ts';
 import type { ApiKeyView, ScopedKeyVerb } from '@agenttier/sdk';
 import { formatAge, renderDetails, renderTable } from '../../output.ts';
 import { EXIT, UsageError } from '../../errors.ts';
 import { parseIntFlag, str } from '../../flags.ts';
 import type { Client } from '../../context.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 
 const METHOD_NAMES: Record<string, string> = {
   'api-key': 'API key',
@@ -27,7 +29,7 @@ function signedInWith(method: string | undefined, client: Client): string {
   return `${method ? (METHOD_NAMES[method] ?? method) : 'unknown'} (${from})`;
 }
 
-const whoami: Handler = async (client) => {
+const whoami: HandlerOf<typeof whoamiCommand, ''> = async (client) => {
   const me = await client.sdk().currentUser({ signal: client.signal });
   client.print(me, () =>
     renderDetails([
@@ -62,8 +64,8 @@ function keysTable(keys: ApiKeyView[]): string {
   );
 }
 
-const create: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
+const create: HandlerOf<typeof apikeyCommand, 'create'> = async (client, { args, opts }) => {
+  const name = args[0];
   const days =
     opts.expiresInDays !== undefined
       ? parseIntFlag(opts.expiresInDays, '--expires-in-days', { min: 1, max: 3650 })
@@ -95,18 +97,18 @@ const create: Handler = async (client, { args, opts }) => {
   return EXIT.OK;
 };
 
-const list: Handler = async (client, { opts }) => {
+const list: HandlerOf<typeof apikeyCommand, 'list'> = async (client, { opts }) => {
   const keys = await client.sdk().listApiKeys({ all: opts.all === true, signal: client.signal });
   client.print(keys, () => keysTable(keys));
   return EXIT.OK;
 };
 
-const revoke: Handler = async (client, { args }) => {
-  const id = args[0] as string;
+const revoke: HandlerOf<typeof apikeyCommand, 'revoke'> = async (client, { args }) => {
+  const id = args[0];
   await client.sdk().revokeApiKey(id, { signal: client.signal });
   client.log(`Revoked ${id}.`);
   return EXIT.OK;
 };
 
-export const whoamiHandlers: HandlerMap = { '': whoami };
-export const apikeyHandlers: HandlerMap = { create, list, revoke };
+export const whoamiHandlers: HandlersOf<typeof whoamiCommand> = { '': whoami };
+export const apikeyHandlers: HandlersOf<typeof apikeyCommand> = { create, list, revoke };

@@ -1,8 +1,9 @@
+import type { configCommand } from './command.ts';
 import type { CliConfig, ConfigKey } from '../../config.ts';
 import { CONFIG_KEYS, OUTPUT_FORMATS, SECRET_KEYS, saveConfig } from '../../config.ts';
 import { EXIT, UsageError } from '../../errors.ts';
 import { renderDetails } from '../../output.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 
 function toKey(raw: string): ConfigKey {
   const key = raw
@@ -29,7 +30,7 @@ function masked(values: CliConfig): CliConfig {
   return out;
 }
 
-const view: Handler = async (client) => {
+const view: HandlerOf<typeof configCommand, 'view'> = async (client) => {
   const { settings, config } = client;
   const data = {
     path: config.path,
@@ -63,9 +64,9 @@ const view: Handler = async (client) => {
   return EXIT.OK;
 };
 
-const set: Handler = async (client, { args }) => {
-  const key = toKey(args[0] as string);
-  const value = (args[1] as string).trim();
+const set: HandlerOf<typeof configCommand, 'set'> = async (client, { args }) => {
+  const key = toKey(args[0]);
+  const value = args[1].trim();
   if (key === 'api_url' && !/^https?:\/\/[^\s]+$/.test(value)) {
     throw new UsageError(
       `api-url must be an http(s) URL, got "${value}"`,
@@ -80,8 +81,8 @@ const set: Handler = async (client, { args }) => {
   return EXIT.OK;
 };
 
-const unset: Handler = async (client, { args }) => {
-  const key = toKey(args[0] as string);
+const unset: HandlerOf<typeof configCommand, 'unset'> = async (client, { args }) => {
+  const key = toKey(args[0]);
   const values = { ...client.config.values };
   delete values[key];
   await saveConfig(client.config.path, values);
@@ -89,9 +90,9 @@ const unset: Handler = async (client, { args }) => {
   return EXIT.OK;
 };
 
-const path: Handler = async (client) => {
+const path: HandlerOf<typeof configCommand, 'path'> = async (client) => {
   client.stdout.write(`${client.config.path}\n`);
   return EXIT.OK;
 };
 
-export const configHandlers: HandlerMap = { view, set, unset, path };
+export const configHandlers: HandlersOf<typeof configCommand> = { view, set, unset, path };

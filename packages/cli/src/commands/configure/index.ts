@@ -1,3 +1,4 @@
+import type { configureCommand } from './command.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ConfigureFile, ConfigureResult } from '@agenttier/sdk';
@@ -5,16 +6,15 @@ import type { Client } from '../../context.ts';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
 import { parseDurationFlag, parseIntFlag, splitCommandLine, str } from '../../flags.ts';
 import { renderDetails } from '../../output.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 import { sandboxHandle } from '../sandbox/processes.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** `--file /sandbox/path=./local`: UTF-8 files go as `content`, anything else as bytes (base64). */
-async function readFiles(client: Client, values: unknown): Promise<ConfigureFile[]> {
-  if (!Array.isArray(values)) return [];
+async function readFiles(client: Client, values: readonly string[] = []): Promise<ConfigureFile[]> {
   const files: ConfigureFile[] = [];
-  for (const item of values as string[]) {
+  for (const item of values) {
     const eq = item.indexOf('=');
     const remote = eq > 0 ? item.slice(0, eq) : '';
     const local = eq > 0 ? item.slice(eq + 1) : '';
@@ -54,8 +54,8 @@ function summary(name: string, r: ConfigureResult): string {
   ]).trimEnd();
 }
 
-const configure: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
+const configure: HandlerOf<typeof configureCommand, ''> = async (client, { args, opts }) => {
+  const name = args[0];
   const files = await readFiles(client, opts.file);
   const install = str(opts.install);
   const entry = str(opts.entrypoint);
@@ -102,4 +102,4 @@ const configure: Handler = async (client, { args, opts }) => {
   return EXIT.OK;
 };
 
-export const configureHandlers: HandlerMap = { '': configure };
+export const configureHandlers: HandlersOf<typeof configureCommand> = { '': configure };

@@ -1,3 +1,4 @@
+import type { invokeCommand } from './command.ts';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -5,7 +6,7 @@ import type { InvokeOpts } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { EXIT, UsageError } from '../../errors.ts';
 import { parseDurationFlag, str } from '../../flags.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 import { sandboxHandle } from '../sandbox/processes.ts';
 import { followInvoke } from './follow.ts';
 
@@ -24,8 +25,8 @@ async function inputOf(client: Client, value: string | undefined): Promise<strin
   return value;
 }
 
-const invoke: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
+const invoke: HandlerOf<typeof invokeCommand, ''> = async (client, { args, opts }) => {
+  const name = args[0];
   const agent = sandboxHandle(client, name).agent;
   const cancelId = str(opts.cancel);
   if (cancelId) {
@@ -60,4 +61,4 @@ const invoke: Handler = async (client, { args, opts }) => {
   return followInvoke(client, name, agent.invokeStream(invokeOpts));
 };
 
-export const invokeHandlers: HandlerMap = { '': invoke };
+export const invokeHandlers: HandlersOf<typeof invokeCommand> = { '': invoke };

@@ -1,9 +1,10 @@
+import type { invokesCommand } from './command.ts';
 import { EXIT } from '../../errors.ts';
 import type { InvokeRecord } from '@agenttier/sdk';
 import { formatAge, formatBytes, renderDetails, renderTable } from '../../output.ts';
 import type { Style } from '../../output.ts';
 import { parseIntFlag } from '../../flags.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 import { sandboxHandle } from '../sandbox/processes.ts';
 
 function duration(ms: number | undefined): string {
@@ -50,9 +51,9 @@ function invokeDetails(r: InvokeRecord, style: Style): string {
   return head + tail;
 }
 
-const invokes: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
-  const one = args[1] as string | undefined;
+const invokes: HandlerOf<typeof invokesCommand, ''> = async (client, { args, opts }) => {
+  const name = args[0];
+  const one = args[1];
   const agent = sandboxHandle(client, name).agent;
   if (one) {
     const record = await agent.getInvoke(one, { signal: client.signal });
@@ -69,4 +70,4 @@ const invokes: Handler = async (client, { args, opts }) => {
   return EXIT.OK;
 };
 
-export const invokesHandlers: HandlerMap = { '': invokes };
+export const invokesHandlers: HandlersOf<typeof invokesCommand> = { '': invokes };

@@ -1,3 +1,6 @@
+import type { installCommand } from './command.ts';
+import type { routerCommand } from './command.ts';
+import type { controllerCommand } from './command.ts';
 /**
  * `agenttier controller`, `agenttier router` and `agenttier install`: the Kubernetes platform's
  * processes and installer, from @agenttier/operator (loaded only when one of these runs).
@@ -8,7 +11,7 @@ import type * as Operator from '@agenttier/operator';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
 import { parseIntFlag, str } from '../../flags.ts';
 import type { Client } from '../../context.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 import { serialize } from '../../output.ts';
 
 type OperatorModule = typeof Operator;
@@ -105,7 +108,7 @@ async function runUntilStopped(client: Client, name: string, close: () => Promis
   return EXIT.OK;
 }
 
-const controller: Handler = async (client, { opts }) => {
+const controller: HandlerOf<typeof controllerCommand, ''> = async (client, { opts }) => {
   const op = await loadOperator();
   const namespace = installNamespace(client, opts);
   const healthPort = parseIntFlag(opts.healthPort, '--health-port', { min: 0, max: 65_535 });
@@ -156,7 +159,7 @@ const controller: Handler = async (client, { opts }) => {
   return runUntilStopped(client, 'controller', () => proc.close());
 };
 
-const router: Handler = async (client, { opts }) => {
+const router: HandlerOf<typeof routerCommand, ''> = async (client, { opts }) => {
   const op = await loadOperator();
   const namespace = installNamespace(client, opts);
   const port = parseIntFlag(opts.port, '--port', { min: 0, max: 65_535 });
@@ -220,7 +223,7 @@ function runtimeClassOf(opts: Record<string, unknown>): { name: string; handler:
   return { name: m[1]!, handler: m[3]! };
 }
 
-const install: Handler = async (client, { opts }) => {
+const install: HandlerOf<typeof installCommand, ''> = async (client, { opts }) => {
   const render = opts.render === true;
   const apply = opts.apply === true;
   if (render === apply) {
@@ -315,6 +318,6 @@ const install: Handler = async (client, { opts }) => {
   return EXIT.OK;
 };
 
-export const controllerHandlers: HandlerMap = { '': controller };
-export const routerHandlers: HandlerMap = { '': router };
-export const installHandlers: HandlerMap = { '': install };
+export const controllerHandlers: HandlersOf<typeof controllerCommand> = { '': controller };
+export const routerHandlers: HandlersOf<typeof routerCommand> = { '': router };
+export const installHandlers: HandlersOf<typeof installCommand> = { '': install };

@@ -1,3 +1,5 @@
+import type { logoutCommand } from './command.ts';
+import type { loginCommand } from './command.ts';
 import { AgentTier } from '@agenttier/sdk';
 import type { UserInfo } from '@agenttier/sdk';
 import { CREDENTIAL_KEYS, saveConfig } from '../../config.ts';
@@ -5,7 +7,7 @@ import type { CliConfig } from '../../config.ts';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
 import { str } from '../../flags.ts';
 import type { Client } from '../../context.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 import type { ProviderMetadata } from '../../oidc/discovery.ts';
 import { discoverProvider, scopesWithRefresh } from '../../oidc/discovery.ts';
 import { oidcDeviceLogin } from '../../oidc/device.ts';
@@ -72,7 +74,7 @@ async function oidcTokens(
   });
 }
 
-const login: Handler = async (client, { opts }) => {
+const login: HandlerOf<typeof loginCommand, ''> = async (client, { opts }) => {
   let who: UserInfo;
   if (opts.oidc === true) {
     let issuer = str(opts.issuer);
@@ -145,7 +147,7 @@ async function revokeAtProvider(client: Client, values: CliConfig): Promise<stri
   }
 }
 
-const logout: Handler = async (client) => {
+const logout: HandlerOf<typeof logoutCommand, ''> = async (client) => {
   const { api_key, token } = client.config.values;
   const rest = withoutCredentials(client.config.values);
   if (!api_key && !token && !client.config.values.refresh_token) {
@@ -162,5 +164,5 @@ const logout: Handler = async (client) => {
   return EXIT.OK;
 };
 
-export const loginHandlers: HandlerMap = { '': login };
-export const logoutHandlers: HandlerMap = { '': logout };
+export const loginHandlers: HandlersOf<typeof loginCommand> = { '': login };
+export const logoutHandlers: HandlersOf<typeof logoutCommand> = { '': logout };

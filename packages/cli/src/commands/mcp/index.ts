@@ -1,10 +1,11 @@
+import type { mcpCommand } from './command.ts';
 import { EXIT } from '../../errors.ts';
 import { serveStdio, startMcpHttp } from '@agenttier/mcp';
 import { parseIntFlag } from '../../flags.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 
 // stdout carries only MCP messages in stdio mode; everything for humans goes to stderr.
-const mcp: Handler = async (client, { opts }) => {
+const mcp: HandlerOf<typeof mcpCommand, ''> = async (client, { opts }) => {
   if (opts.http === true) {
     const port = parseIntFlag(String(opts.port ?? '8765'), '--port', { min: 0, max: 65_535 });
     const server = await startMcpHttp({ apiUrl: client.settings.apiUrl, port });
@@ -22,4 +23,4 @@ const mcp: Handler = async (client, { opts }) => {
   return EXIT.OK;
 };
 
-export const mcpHandlers: HandlerMap = { '': mcp };
+export const mcpHandlers: HandlersOf<typeof mcpCommand> = { '': mcp };

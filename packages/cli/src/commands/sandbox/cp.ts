@@ -1,3 +1,4 @@
+import type { sandboxCommand } from './command.ts';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -6,7 +7,7 @@ import { NotFoundError, normalizeRemotePath } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
 import { formatBytes } from '../../output.ts';
-import type { Handler } from '../../spec.ts';
+import type { HandlerOf } from '../../spec.ts';
 import { extractZip } from '../../zip.ts';
 
 export type Location = { kind: 'local'; path: string } | { kind: 'remote'; sandbox: string; path: string };
@@ -137,9 +138,9 @@ async function download(client: Client, files: SandboxFiles, sandbox: string, re
   }
 }
 
-export const cp: Handler = async (client, { args }) => {
-  const src = parseLocation(args[0] as string);
-  const dst = parseLocation(args[1] as string);
+export const cp: HandlerOf<typeof sandboxCommand, 'cp'> = async (client, { args }) => {
+  const src = parseLocation(args[0]);
+  const dst = parseLocation(args[1]);
   if (src.kind === 'remote' && dst.kind === 'remote') {
     throw new UsageError(
       'copying between two sandboxes is not supported',

@@ -1,10 +1,11 @@
+import type { sandboxCommand } from './command.ts';
 import type { Readable } from 'node:stream';
 import { MAX_EXEC_TIMEOUT_SECONDS } from '@agenttier/contract';
 import type { ExecOpts, ExecStreamEvent } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { EXIT, UsageError } from '../../errors.ts';
 import { parseIntFlag, parseKeyValues, str } from '../../flags.ts';
-import type { Handler } from '../../spec.ts';
+import type { HandlerOf } from '../../spec.ts';
 import { execDetached } from './processes.ts';
 
 async function readAll(stream: Readable): Promise<string> {
@@ -46,9 +47,9 @@ async function streamed(
   return code >= 0 && code <= 255 ? code : 1;
 }
 
-export const exec: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
-  const words = (args[1] as string[] | undefined) ?? [];
+export const exec: HandlerOf<typeof sandboxCommand, 'exec'> = async (client, { args, opts }) => {
+  const name = args[0];
+  const words = args[1] ?? [];
   if (words.length === 0) {
     throw new UsageError(
       'give the command to run after --',

@@ -1,4 +1,5 @@
-import type { HandlerMap } from '../../spec.ts';
+import type { sandboxCommand } from './command.ts';
+import type { HandlersOf } from '../../spec.ts';
 import { cp } from './cp.ts';
 import { exec } from './exec.ts';
 import { filesCat, filesLs, filesMkdir, filesMv, filesRm, filesStat, filesWatch } from './files.ts';
@@ -10,7 +11,7 @@ import { events, top } from './observe.ts';
 import { share, shares, unshare } from './shares.ts';
 import { terminal } from './terminal.ts';
 
-export const sandboxHandlers: HandlerMap = {
+export const sandboxHandlers: HandlersOf<typeof sandboxCommand> = {
   create,
   list,
   get,

@@ -1,9 +1,10 @@
+import type { sandboxCommand } from './command.ts';
 import type { CredentialRef, Sandbox, SandboxView } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { EXIT, UsageError } from '../../errors.ts';
 import { parseDurationFlag, parseKeyValues, str } from '../../flags.ts';
 import { reportError } from '../../report.ts';
-import type { Handler } from '../../spec.ts';
+import type { HandlerOf } from '../../spec.ts';
 import { sandboxDetails, sandboxTable } from './render.ts';
 
 type Target = 'Running' | 'Stopped' | 'Deleted';
@@ -52,14 +53,13 @@ function printOne(client: Client, views: SandboxView[] | Record<string, unknown>
 }
 
 /** `--secret-env SECRET[=PREFIX]` and `--secret-file SECRET=DIR` as the create body's `credentials`. */
-export function credentialFlags(env: unknown, file: unknown): CredentialRef[] {
-  const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
+export function credentialFlags(env: readonly string[] = [], file: readonly string[] = []): CredentialRef[] {
   const out: CredentialRef[] = [];
-  for (const item of list(env)) {
+  for (const item of env) {
     const [secretName, prefix] = item.split('=', 2) as [string, string | undefined];
     out.push({ secretName, ...(prefix ? { envPrefix: prefix } : {}) });
   }
-  for (const item of list(file)) {
+  for (const item of file) {
     const eq = item.indexOf('=');
     if (eq <= 0)
       throw new UsageError(
@@ -71,8 +71,8 @@ export function credentialFlags(env: unknown, file: unknown): CredentialRef[] {
   return out;
 }
 
-export const create: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
+export const create: HandlerOf<typeof sandboxCommand, 'create'> = async (client, { args, opts }) => {
+  const name = args[0];
   const waitMs = opts.wait ? parseDurationFlag(opts.waitTimeout, '--wait-timeout') : 0;
   const env = parseKeyValues(opts.env, '--env');
   const labels = parseKeyValues(opts.label, '--label');
@@ -80,12 +80,12 @@ export const create: Handler = async (client, { args, opts }) => {
   const namespace = client.settings.namespace;
   const sandbox = await client.sdk().createSandbox({
     name,
-    template: opts.template as string,
+    template: opts.template,
     ...(namespace ? { namespace } : {}),
-    ...(str(opts.mode) ? { mode: opts.mode as 'code' | 'agent' } : {}),
-    ...(str(opts.timeout) ? { timeout: opts.timeout as string } : {}),
-    ...(str(opts.idleTimeout) ? { idleTimeout: opts.idleTimeout as string } : {}),
-    ...(str(opts.storageSize) ? { storageSize: opts.storageSize as string } : {}),
+    ...(opts.mode ? { mode: opts.mode } : {}),
+    ...(str(opts.timeout) ? { timeout: opts.timeout } : {}),
+    ...(str(opts.idleTimeout) ? { idleTimeout: opts.idleTimeout } : {}),
+    ...(str(opts.storageSize) ? { storageSize: opts.storageSize } : {}),
     ...(env ? { env } : {}),
     ...(labels ? { labels } : {}),
     ...(credentials.length ? { credentials } : {}),
@@ -104,7 +104,7 @@ export const create: Handler = async (client, { args, opts }) => {
   return EXIT.OK;
 };
 
-export const list: Handler = async (client, { opts }) => {
+export const list: HandlerOf<typeof sandboxCommand, 'list'> = async (client, { opts }) => {
   const namespace = client.settings.namespace;
   const status = str(opts.status);
   const sandboxes = await client.sdk().listSandboxes({
@@ -126,9 +126,9 @@ export const list: Handler = async (client, { opts }) => {
   return EXIT.OK;
 };
 
-export const get: Handler = async (client, { args }) => {
+export const get: HandlerOf<typeof sandboxCommand, 'get'> = async (client, { args }) => {
   const namespace = client.settings.namespace;
-  const sandbox = await client.sdk().getSandbox(args[0] as string, {
+  const sandbox = await client.sdk().getSandbox(args[0], {
     ...(namespace ? { namespace } : {}),
     signal: client.signal,
   });
@@ -161,9 +161,12 @@ async function eachName(
   return exitCode;
 }
 
-function transition(command: 'stop' | 'resume', target: 'Stopped' | 'Running'): Handler {
+function transition<C extends 'stop' | 'resume'>(
+  command: C,
+  target: 'Stopped' | 'Running',
+): HandlerOf<typeof sandboxCommand, C> {
   return async (client, { args, opts }) => {
-    const names = args[0] as string[];
+    const names = args[0];
     const waitMs = opts.wait ? parseDurationFlag(opts.waitTimeout, '--wait-timeout') : 0;
     return eachName(client, names, command, async (name) => {
       const sandbox = handle(client, name);
@@ -183,8 +186,8 @@ function transition(command: 'stop' | 'resume', target: 'Stopped' | 'Running'): 
 export const stop = transition('stop', 'Stopped');
 export const resume = transition('resume', 'Running');
 
-export const remove: Handler = async (client, { args, opts }) => {
-  const names = args[0] as string[];
+export const remove: HandlerOf<typeof sandboxCommand, 'delete'> = async (client, { args, opts }) => {
+  const names = args[0];
   const waitMs = opts.wait ? parseDurationFlag(opts.waitTimeout, '--wait-timeout') : 0;
   return eachName(client, names, 'delete', async (name) => {
     const sandbox = handle(client, name);

@@ -1,9 +1,10 @@
+import type { sandboxCommand } from './command.ts';
 import { EXIT } from '../../errors.ts';
 import type { SandboxEvent, SandboxUsage } from '@agenttier/sdk';
 import { ConflictError } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { formatAge, formatBytes, printable, renderTable, truncate } from '../../output.ts';
-import type { Handler } from '../../spec.ts';
+import type { HandlerOf } from '../../spec.ts';
 
 function handle(client: Client, name: string) {
   const namespace = client.settings.namespace;
@@ -35,8 +36,8 @@ export function usageRow(name: string, u: SandboxUsage | undefined): string[] {
  * `agenttier sandbox top [names…]`: CPU, memory, processes and disk of running sandboxes (all running
  * ones the caller may see when no name is given), one measurement each.
  */
-export const top: Handler = async (client, { args }) => {
-  const names = (args[0] as string[] | undefined) ?? [];
+export const top: HandlerOf<typeof sandboxCommand, 'top'> = async (client, { args }) => {
+  const names = args[0] ?? [];
   const namespace = client.settings.namespace;
   // Without names: every running sandbox the caller may see, each in its own namespace.
   const sandboxes = names.length
@@ -67,8 +68,8 @@ export const top: Handler = async (client, { args }) => {
 };
 
 /** `agenttier sandbox events <name>`: the events feed, kubectl-style. */
-export const events: Handler = async (client, { args }) => {
-  const list: SandboxEvent[] = await handle(client, args[0] as string).events({ signal: client.signal });
+export const events: HandlerOf<typeof sandboxCommand, 'events'> = async (client, { args }) => {
+  const list: SandboxEvent[] = await handle(client, args[0]).events({ signal: client.signal });
   client.print(list, () =>
     list.length
       ? renderTable(

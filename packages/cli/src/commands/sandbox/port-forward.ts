@@ -1,3 +1,4 @@
+import type { sandboxCommand } from './command.ts';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -10,7 +11,7 @@ import { AgentTierError, ConflictError, NotFoundError } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { CliError, EXIT, UsageError, describeError } from '../../errors.ts';
 import { str } from '../../flags.ts';
-import type { Handler } from '../../spec.ts';
+import type { HandlerOf } from '../../spec.ts';
 import {
   gateFirstBytes,
   isLoopbackAddress,
@@ -283,8 +284,11 @@ function untilAborted(signal: AbortSignal): Promise<void> {
  * inside the sandbox — as raw TCP when the server offers `/ws/tcp`, otherwise as HTTP and WebSocket
  * through the preview proxy (the port is forwarded first). Runs until Ctrl-C.
  */
-export const portForward: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
+export const portForward: HandlerOf<typeof sandboxCommand, 'port-forward'> = async (
+  client,
+  { args, opts },
+) => {
+  const name = args[0];
   const { local, remote } = parsePortPair(String(args[1]));
   const address = str(opts.address) ?? '127.0.0.1';
   const sandbox = sandboxHandle(client, name);

@@ -1,7 +1,8 @@
+import type { sandboxCommand } from './command.ts';
 import { spawn } from 'node:child_process';
 import { EXIT, UsageError } from '../../errors.ts';
 import { renderDetails } from '../../output.ts';
-import type { Handler } from '../../spec.ts';
+import type { HandlerOf } from '../../spec.ts';
 import { sandboxHandle } from './processes.ts';
 import { portsTable } from './render.ts';
 
@@ -14,8 +15,8 @@ export function parsePortArg(value: unknown, what = 'PORT', min = 1): number {
   return n;
 }
 
-export const portsList: Handler = async (client, { args }) => {
-  const name = args[0] as string;
+export const portsList: HandlerOf<typeof sandboxCommand, 'ports list'> = async (client, { args }) => {
+  const name = args[0];
   const ports = await sandboxHandle(client, name).ports.list({ signal: client.signal });
   if (client.output === 'table' && ports.length === 0) {
     client.log(
@@ -27,8 +28,11 @@ export const portsList: Handler = async (client, { args }) => {
   return EXIT.OK;
 };
 
-export const portsForward: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
+export const portsForward: HandlerOf<typeof sandboxCommand, 'ports forward'> = async (
+  client,
+  { args, opts },
+) => {
+  const name = args[0];
   const port = parsePortArg(args[1]);
   const view = await sandboxHandle(client, name).ports.forward(port, {
     protocol: opts.protocol === 'tcp' ? 'tcp' : 'http',
@@ -48,8 +52,8 @@ export const portsForward: Handler = async (client, { args, opts }) => {
   return EXIT.OK;
 };
 
-export const portsRemove: Handler = async (client, { args }) => {
-  const name = args[0] as string;
+export const portsRemove: HandlerOf<typeof sandboxCommand, 'ports remove'> = async (client, { args }) => {
+  const name = args[0];
   const port = parsePortArg(args[1]);
   await sandboxHandle(client, name).ports.remove(port, { signal: client.signal });
   if (client.output === 'table') client.log(`Port ${port} of ${name} is no longer forwarded.`);
@@ -75,8 +79,11 @@ function openInBrowser(url: string): Promise<boolean> {
   });
 }
 
-export const portsPreview: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
+export const portsPreview: HandlerOf<typeof sandboxCommand, 'ports preview'> = async (
+  client,
+  { args, opts },
+) => {
+  const name = args[0];
   const port = parsePortArg(args[1]);
   const path = typeof opts.path === 'string' ? opts.path : undefined;
   const link = await sandboxHandle(client, name).ports.previewLink(port, {

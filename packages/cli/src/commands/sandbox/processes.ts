@@ -1,9 +1,10 @@
+import type { sandboxCommand } from './command.ts';
 import type { ExecStreamEvent, Sandbox } from '@agenttier/sdk';
 import type { Client } from '../../context.ts';
 import { EXIT, UsageError } from '../../errors.ts';
 import { parseIntFlag, str } from '../../flags.ts';
 import { renderDetails } from '../../output.ts';
-import type { Handler } from '../../spec.ts';
+import type { HandlerOf } from '../../spec.ts';
 import { processTable } from './render.ts';
 
 export function sandboxHandle(client: Client, name: string): Sandbox {
@@ -11,8 +12,8 @@ export function sandboxHandle(client: Client, name: string): Sandbox {
   return client.sdk().sandbox(name, namespace ? { namespace } : {});
 }
 
-export const ps: Handler = async (client, { args }) => {
-  const name = args[0] as string;
+export const ps: HandlerOf<typeof sandboxCommand, 'ps'> = async (client, { args }) => {
+  const name = args[0];
   const procs = await sandboxHandle(client, name).processes.list({ signal: client.signal });
   if (client.output === 'table' && procs.length === 0) {
     client.log(`No processes in ${name}. Start one with \`agenttier sandbox exec ${name} -d -- COMMAND\`.`);
@@ -26,9 +27,9 @@ export const ps: Handler = async (client, { args }) => {
  * `logs`: without -f, prints the output produced so far (up to the byte count the process reported
  * when asked) and returns; with -f, follows until the process exits, re-attaching if the stream drops.
  */
-export const logs: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
-  const id = args[1] as string;
+export const logs: HandlerOf<typeof sandboxCommand, 'logs'> = async (client, { args, opts }) => {
+  const name = args[0];
+  const id = args[1];
   if (client.output === 'yaml')
     throw new UsageError('logs supports -o table or -o json (one event per line)');
   const fromOffset =
@@ -64,9 +65,9 @@ export const logs: Handler = async (client, { args, opts }) => {
   return EXIT.OK;
 };
 
-export const kill: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
-  const id = args[1] as string;
+export const kill: HandlerOf<typeof sandboxCommand, 'kill'> = async (client, { args, opts }) => {
+  const name = args[0];
+  const id = args[1];
   const signal = str(opts.signal);
   const processes = sandboxHandle(client, name).processes;
   const info = signal

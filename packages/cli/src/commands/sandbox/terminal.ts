@@ -1,8 +1,9 @@
+import type { sandboxCommand } from './command.ts';
 import { StringDecoder } from 'node:string_decoder';
 import { AgentTierError, type TerminalEnd } from '@agenttier/sdk';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
 import { describeKeys, parseDetachKeys, str } from '../../flags.ts';
-import type { Handler } from '../../spec.ts';
+import type { HandlerOf } from '../../spec.ts';
 import { sandboxHandle } from './processes.ts';
 
 const SESSION_RE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -54,8 +55,8 @@ function endMessage(end: TerminalEnd): string {
  * follows window resizes and watches for the detach keys; with piped stdin it sends the input and,
  * at its end, Ctrl-D. Exits with the shell's exit code when the shell ends.
  */
-export const terminal: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
+export const terminal: HandlerOf<typeof sandboxCommand, 'terminal'> = async (client, { args, opts }) => {
+  const name = args[0];
   const session = str(opts.session) ?? 'main';
   if (!SESSION_RE.test(session)) {
     throw new UsageError(`--session must be 1-64 letters, digits, ".", "_" or "-", got "${session}"`);

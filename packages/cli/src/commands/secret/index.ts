@@ -1,3 +1,4 @@
+import type { secretCommand } from './command.ts';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { SecretView } from '@agenttier/sdk';
@@ -5,7 +6,7 @@ import type { Client } from '../../context.ts';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
 import { renderTable } from '../../output.ts';
 import { reportError } from '../../report.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 
 function secretsTable(items: SecretView[]): string {
   return renderTable(
@@ -15,9 +16,9 @@ function secretsTable(items: SecretView[]): string {
 }
 
 /** `KEY=VALUE` pairs; a malformed one is named by position, never echoed (it may be the value). */
-function literals(values: unknown): Record<string, string> {
+function literals(values: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
-  (Array.isArray(values) ? (values as string[]) : []).forEach((item, i) => {
+  values.forEach((item, i) => {
     const eq = item.indexOf('=');
     if (eq <= 0) {
       throw new UsageError(
@@ -31,9 +32,9 @@ function literals(values: unknown): Record<string, string> {
 }
 
 /** `[KEY=]PATH` files, read as bytes; the key defaults to the file's name. */
-async function files(client: Client, values: unknown): Promise<Record<string, Uint8Array>> {
+async function files(client: Client, values: readonly string[] = []): Promise<Record<string, Uint8Array>> {
   const out: Record<string, Uint8Array> = {};
-  for (const item of Array.isArray(values) ? (values as string[]) : []) {
+  for (const item of values) {
     const eq = item.indexOf('=');
     const path = eq > 0 ? item.slice(eq + 1) : item;
     const key = eq > 0 ? item.slice(0, eq) : basename(path);
@@ -50,8 +51,8 @@ async function files(client: Client, values: unknown): Promise<Record<string, Ui
   return out;
 }
 
-const create: Handler = async (client, { args, opts }) => {
-  const name = args[0] as string;
+const create: HandlerOf<typeof secretCommand, 'create'> = async (client, { args, opts }) => {
+  const name = args[0];
   const stringData = literals(opts.fromLiteral);
   const data = await files(client, opts.fromFile);
   if (Object.keys(stringData).length + Object.keys(data).length === 0) {
@@ -73,7 +74,7 @@ const create: Handler = async (client, { args, opts }) => {
   return EXIT.OK;
 };
 
-const list: Handler = async (client) => {
+const list: HandlerOf<typeof secretCommand, 'list'> = async (client) => {
   const namespace = client.settings.namespace;
   const items = await client
     .sdk()
@@ -86,8 +87,8 @@ const list: Handler = async (client) => {
   return EXIT.OK;
 };
 
-const remove: Handler = async (client, { args }) => {
-  const names = args[0] as string[];
+const remove: HandlerOf<typeof secretCommand, 'delete'> = async (client, { args }) => {
+  const names = args[0];
   const namespace = client.settings.namespace;
   const deleted: { name: string; deleted: true }[] = [];
   let exitCode: number = EXIT.OK;
@@ -106,4 +107,4 @@ const remove: Handler = async (client, { args }) => {
   return exitCode;
 };
 
-export const secretHandlers: HandlerMap = { create, list, delete: remove };
+export const secretHandlers: HandlersOf<typeof secretCommand> = { create, list, delete: remove };

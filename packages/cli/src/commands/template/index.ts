@@ -1,3 +1,4 @@
+import type { templateCommand } from './command.ts';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { resolve } from 'node:path';
@@ -7,7 +8,7 @@ import type { Client } from '../../context.ts';
 import { CliError, EXIT } from '../../errors.ts';
 import { renderDetails, renderTable, truncate } from '../../output.ts';
 import { reportError } from '../../report.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 import { parseTemplateDocuments } from './manifest.ts';
 
 async function readAll(stream: Readable): Promise<string> {
@@ -53,7 +54,7 @@ function templateDetails(t: TemplateView): string {
   );
 }
 
-const list: Handler = async (client) => {
+const list: HandlerOf<typeof templateCommand, 'list'> = async (client) => {
   const namespace = client.settings.namespace;
   const templates = await client
     .sdk()
@@ -66,16 +67,16 @@ const list: Handler = async (client) => {
   return EXIT.OK;
 };
 
-const get: Handler = async (client, { args, opts }) => {
+const get: HandlerOf<typeof templateCommand, 'get'> = async (client, { args, opts }) => {
   const t = await client
     .sdk()
-    .templates.get(args[0] as string, { ...scope(client, opts.namespaced), signal: client.signal });
+    .templates.get(args[0], { ...scope(client, opts.namespaced), signal: client.signal });
   client.print(t, () => templateDetails(t));
   return EXIT.OK;
 };
 
-const apply: Handler = async (client, { opts }) => {
-  const file = opts.filename as string;
+const apply: HandlerOf<typeof templateCommand, 'apply'> = async (client, { opts }) => {
+  const file = opts.filename;
   let text: string;
   try {
     text = file === '-' ? await readAll(client.stdin) : await readFile(resolve(client.cwd, file), 'utf8');
@@ -120,8 +121,8 @@ const apply: Handler = async (client, { opts }) => {
   return exitCode;
 };
 
-const remove: Handler = async (client, { args, opts }) => {
-  const names = args[0] as string[];
+const remove: HandlerOf<typeof templateCommand, 'delete'> = async (client, { args, opts }) => {
+  const names = args[0];
   const deleted: { name: string; deleted: true }[] = [];
   let exitCode: number = EXIT.OK;
   for (const name of names) {
@@ -139,4 +140,4 @@ const remove: Handler = async (client, { args, opts }) => {
   return exitCode;
 };
 
-export const templateHandlers: HandlerMap = { list, get, apply, delete: remove };
+export const templateHandlers: HandlersOf<typeof templateCommand> = { list, get, apply, delete: remove };

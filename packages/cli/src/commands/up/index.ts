@@ -1,9 +1,10 @@
+import type { upCommand } from './command.ts';
 import { DEFAULT_API_URL } from '@agenttier/sdk';
 import { saveConfig } from '../../config.ts';
 import { CliError, EXIT } from '../../errors.ts';
 import type { Client } from '../../context.ts';
 import { parseIntFlag, str } from '../../flags.ts';
-import type { Handler, HandlerMap } from '../../spec.ts';
+import type { HandlerOf, HandlersOf } from '../../spec.ts';
 
 function untilAborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -12,7 +13,7 @@ function untilAborted(signal: AbortSignal): Promise<void> {
   });
 }
 
-const up: Handler = async (client, { opts }) => {
+const up: HandlerOf<typeof upCommand, ''> = async (client, { opts }) => {
   const port = parseIntFlag(opts.port, '--port', { min: 0, max: 65_535 });
   const host = str(opts.host) ?? '127.0.0.1';
   const dataDir = str(opts.dataDir);
@@ -167,4 +168,4 @@ async function adminKeyLines(
   ];
 }
 
-export const upHandlers: HandlerMap = { '': up };
+export const upHandlers: HandlersOf<typeof upCommand> = { '': up };
