@@ -206,6 +206,29 @@ describe('controller with the SQLite store and the memory runtime', () => {
     expect(runtime.callsOf('ensureWorkload', 'created')).toHaveLength(1);
   });
 
+  it('keeps a Running sandbox Running with Ready=False while its daemon misses probes (no phase flicker)', async () => {
+    const transitions: string[] = [];
+    const c = startController({ transitions });
+    await c.start();
+    await createSandbox('blip');
+    const sb = await waitForPhase('blip', 'Running');
+    runtime.setReady(sb, false);
+    c.enqueue(NS, 'blip');
+    const unready = (await waitFor('blip', (x) => x?.status?.reason === 'NotReady', 'reason NotReady'))!;
+    expect(unready.status?.phase).toBe('Running');
+    expect(unready.status?.conditions?.[0]).toMatchObject({
+      type: 'Ready',
+      status: 'False',
+      reason: 'NotReady',
+    });
+    runtime.setReady(sb, true);
+    c.enqueue(NS, 'blip');
+    const back = (await waitFor('blip', (x) => x?.status?.reason === 'Ready', 'reason Ready again'))!;
+    expect(back.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True' });
+    expect(back.status?.startedAt).toBe(sb.status?.startedAt);
+    expect(transitions).toEqual(['Creating->Running']);
+  });
+
   it('waits in Creating until the workload is ready', async () => {
     const counting = new ObserveCountingRuntime({ readyOnStart: false });
     runtime = counting;

@@ -1,16 +1,5 @@
 import type { ReconcileResult } from './reconcile-result.ts';
 
-/**
- * A work queue with controller-runtime's guarantees: a key is processed by one worker at a time, a key
- * added while queued is queued once, a key added while processing runs again afterwards, and delayed
- * adds keep the earliest deadline.
- *
- * Whatever `process` throws is retried: the key comes back after a per-key exponential backoff
- * (`failureBaseMs` doubling up to `failureMaxMs`), so a transient failure anywhere in a pass (a store
- * read before the reconciler's own error handling, a bug) never leaves the key waiting for the next
- * event or resync. A pass that returns resets its key's backoff. An `add` (a new event) runs the key at
- * once even while it backs off.
- */
 /** One run of `process` for one key; its id goes on every log line of the run (and of its retry). */
 export interface Pass {
   readonly reconcileId: string;
@@ -40,6 +29,17 @@ export interface WorkQueue {
   readonly length: number;
 }
 
+/**
+ * A work queue with controller-runtime's guarantees: a key is processed by one worker at a time, a key
+ * added while queued is queued once, a key added while processing runs again afterwards, and delayed
+ * adds keep the earliest deadline.
+ *
+ * Whatever `process` throws is retried: the key comes back after a per-key exponential backoff
+ * (`failureBaseMs` doubling up to `failureMaxMs`), so a transient failure anywhere in a pass (a store
+ * read before the reconciler's own error handling, a bug) never leaves the key waiting for the next
+ * event or resync. A pass that returns resets its key's backoff. An `add` (a new event) runs the key at
+ * once even while it backs off.
+ */
 export function createWorkQueue(opts: WorkQueueOpts): WorkQueue {
   const concurrency = opts.concurrency ?? 4;
   const failureBaseMs = opts.failureBaseMs ?? 200;
