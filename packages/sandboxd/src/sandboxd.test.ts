@@ -40,6 +40,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Collects a watch's events as they come; `has` asks whether one of `type` on `path` has arrived. */
+function collectWatch(w: AsyncIterable<WatchEvent>) {
+  const events: WatchEvent[] = [];
+  const done = (async () => {
+    for await (const e of w) events.push(e);
+  })();
+  const has = (type: WatchEvent['type'], path: string): boolean =>
+    events.some((e) => e.type === type && e.path === path);
+  return { events, done, has };
+}
+
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
@@ -552,14 +563,9 @@ describe('files', () => {
   it('watches a directory', async () => {
     const dir = join(sd.workspace, 'watched');
     await mkdir(join(dir, 'sub'), { recursive: true });
-    const w = await c.files.watch(dir);
-    const events: WatchEvent[] = [];
-    const done = (async () => {
-      for await (const e of w) events.push(e);
-    })();
     // watch() resolves on the daemon's answer, which it sends once the directory tree is watched.
-    const has = (type: WatchEvent['type'], path: string): boolean =>
-      events.some((e) => e.type === type && e.path === path);
+    const w = await c.files.watch(dir);
+    const { done, has } = collectWatch(w);
     await writeFile(join(dir, 'new.txt'), 'a');
     // The created event ends its batch: the next write is a change of a file that exists, 'modified'.
     await waitFor(() => has('created', join(dir, 'new.txt')));
@@ -578,12 +584,7 @@ describe('files', () => {
     const dir = join(sd.workspace, 'watched-put');
     await mkdir(dir);
     const w = await c.files.watch(dir);
-    const events: WatchEvent[] = [];
-    const done = (async () => {
-      for await (const e of w) events.push(e);
-    })();
-    const has = (type: WatchEvent['type'], path: string): boolean =>
-      events.some((e) => e.type === type && e.path === path);
+    const { events, done, has } = collectWatch(w);
     // A directory made after the watch started, a file in it written by the API (temp file + rename).
     await mkdir(join(dir, 'later/deeper'), { recursive: true });
     const file = join(dir, 'later/deeper/f.txt');
