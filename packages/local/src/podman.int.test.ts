@@ -3,20 +3,13 @@
  * (Docker, or Podman's compatible socket)"). Runs when AGENTTIER_PODMAN_HOST names a Podman service
  * (`bash scripts/podman.sh` starts one at unix:///run/agenttier/podman.sock); skipped otherwise.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_NAMESPACE } from '@agenttier/contract';
 import { instanceIdOf } from './local-platform.ts';
 import { createDockerClient } from '@agenttier/platform-local';
 import { LABEL_INSTANCE } from '@agenttier/platform-local';
-import type { TestPlatform } from './testing/platform.ts';
-import {
-  api,
-  execIn,
-  startTestPlatform,
-  stopTestPlatform,
-  testNamespace,
-  waitForPhase,
-} from './testing/platform.ts';
+import { api, execIn, startTestPlatform, stopTestPlatform, waitForPhase } from './testing/platform.ts';
+import { useLocalPlatform } from './testing/local-test-bed.ts';
 
 const podmanHost = process.env.AGENTTIER_PODMAN_HOST;
 if (!podmanHost) {
@@ -28,14 +21,18 @@ if (!podmanHost) {
 
 describe.skipIf(!podmanHost)("local platform on Podman's Docker-compatible API", () => {
   const host = podmanHost ?? 'unix:///run/agenttier/podman.sock'; // the describe body runs even when skipped
-  const ns = testNamespace('it-podman');
   const docker = createDockerClient(host);
-  let platform: TestPlatform | undefined;
-  let base = '';
-  const exec = (name: string, command: string | string[], extra: { stdin?: string; timeout?: number } = {}) =>
-    execIn(base, ns, name, command, extra);
+  // Before the platform's own beforeAll (hooks run in the order they are added).
+  beforeAll(async () => {
+    const version = await docker.version();
+    if (!version.Components?.some((c) => /podman/i.test(c.Name))) {
+      throw new Error(`AGENTTIER_PODMAN_HOST=${host} answers but is not Podman: ${JSON.stringify(version)}`);
+    }
+  });
+  const bed = useLocalPlatform('it-podman', { dockerHost: host });
+  const { ns, exec } = bed;
   const create = async (name: string, template = 'minimal-shell') => {
-    const r = await api(base, 'POST', '/api/v1/sandboxes', {
+    const r = await bed.api('POST', '/api/v1/sandboxes', {
       name,
       namespace: ns,
       templateRef: { name: template },
@@ -51,59 +48,45 @@ describe.skipIf(!podmanHost)("local platform on Podman's Docker-compatible API",
     return { containers: containers.map((c) => c.Names[0]), volumes: volumes.map((v) => v.Name) };
   };
 
-  beforeAll(async () => {
-    const version = await docker.version();
-    if (!version.Components?.some((c) => /podman/i.test(c.Name))) {
-      throw new Error(`AGENTTIER_PODMAN_HOST=${host} answers but is not Podman: ${JSON.stringify(version)}`);
-    }
-    platform = await startTestPlatform({ dockerHost: host });
-    base = platform.url;
-  });
-
-  afterAll(async () => {
-    await stopTestPlatform(platform, { dockerHost: host, namespace: ns });
-  });
-
   it('walks through create → exec → files → stop → resume → delete with the workspace intact', async () => {
     await create('life');
-    await waitForPhase(base, ns, 'life', 'Running');
+    await bed.waitForPhase('life', 'Running');
     expect(await exec('life', 'echo $((6*7)); id -u')).toMatchObject({ stdout: '42\n1000\n', exitCode: 0 });
     expect(await exec('life', 'echo oops >&2; exit 3')).toMatchObject({ stderr: 'oops\n', exitCode: 3 });
     // Resource use is the container's own cgroup under Podman too.
-    const usage = await api(base, 'GET', `/api/v1/sandboxes/life/usage?namespace=${ns}`);
+    const usage = await bed.api('GET', `/api/v1/sandboxes/life/usage?namespace=${ns}`);
     expect(usage.status, usage.text).toBe(200);
     expect(usage.json.memory.bytes).toBeGreaterThan(0);
     expect(usage.json.pids.current).toBeGreaterThan(0);
-    const put = await api(
-      base,
+    const put = await bed.api(
       'PUT',
       `/api/v1/sandboxes/life/files/workspace/notes.txt?namespace=${ns}`,
       'keep me\n',
     );
     expect(put).toMatchObject({ status: 201, json: { bytes: 8 } });
 
-    expect((await api(base, 'POST', `/api/v1/sandboxes/life/stop?namespace=${ns}`)).json.status).toBe(
+    expect((await bed.api('POST', `/api/v1/sandboxes/life/stop?namespace=${ns}`)).json.status).toBe(
       'stopping',
     );
-    await waitForPhase(base, ns, 'life', 'Stopped');
+    await bed.waitForPhase('life', 'Stopped');
     expect(await engineObjects()).toEqual({ containers: [], volumes: [`agenttier-${ns}-life-workspace`] });
 
-    expect((await api(base, 'POST', `/api/v1/sandboxes/life/resume?namespace=${ns}`)).json.status).toBe(
+    expect((await bed.api('POST', `/api/v1/sandboxes/life/resume?namespace=${ns}`)).json.status).toBe(
       'resuming',
     );
-    await waitForPhase(base, ns, 'life', 'Running');
-    const read = await api(base, 'GET', `/api/v1/sandboxes/life/files/workspace/notes.txt?namespace=${ns}`);
+    await bed.waitForPhase('life', 'Running');
+    const read = await bed.api('GET', `/api/v1/sandboxes/life/files/workspace/notes.txt?namespace=${ns}`);
     expect(read).toMatchObject({ status: 200, text: 'keep me\n' });
     expect((await exec('life', 'cat /workspace/notes.txt')).stdout).toBe('keep me\n');
 
-    expect((await api(base, 'DELETE', `/api/v1/sandboxes/life?namespace=${ns}`)).status).toBe(204);
-    await waitForPhase(base, ns, 'life', 'Gone');
+    expect((await bed.api('DELETE', `/api/v1/sandboxes/life?namespace=${ns}`)).status).toBe(204);
+    await bed.waitForPhase('life', 'Gone');
     expect(await engineObjects()).toEqual({ containers: [], volumes: [] });
   });
 
   it('keeps the lockdown: uid 1000, read-only root, no capabilities, no network, limits, catatonit as init', async () => {
     await create('locked');
-    await waitForPhase(base, ns, 'locked', 'Running');
+    await bed.waitForPhase('locked', 'Running');
     expect((await exec('locked', 'id -u')).stdout).toBe('1000\n');
     expect((await exec('locked', 'touch /etc/x /usr/x /x 2>&1; echo done')).stdout).toMatch(
       /Read-only file system[\s\S]*done/,
@@ -168,7 +151,7 @@ describe.skipIf(!podmanHost)("local platform on Podman's Docker-compatible API",
   });
 
   it('refuses a gVisor template instead of silently running it without gVisor (Podman ignores HostConfig.Runtime)', async () => {
-    const template = await api(base, 'POST', '/api/v1/templates', {
+    const template = await bed.api('POST', '/api/v1/templates', {
       name: 'gvisor-on-podman',
       spec: {
         mode: 'code',
@@ -179,15 +162,15 @@ describe.skipIf(!podmanHost)("local platform on Podman's Docker-compatible API",
     });
     expect(template.status).toBe(201);
     await create('gv', 'gvisor-on-podman');
-    const failed = await waitForPhase(base, ns, 'gv', 'Error');
+    const failed = await bed.waitForPhase('gv', 'Error');
     expect(failed.message).toMatch(/engine runtime "runsc".*ignored it/);
     expect((await engineObjects()).containers).not.toContain(`/agenttier-${ns}-gv`);
-    expect((await api(base, 'DELETE', `/api/v1/sandboxes/gv?namespace=${ns}`)).status).toBe(204);
-    await waitForPhase(base, ns, 'gv', 'Gone');
+    expect((await bed.api('DELETE', `/api/v1/sandboxes/gv?namespace=${ns}`)).status).toBe(204);
+    await bed.waitForPhase('gv', 'Gone');
   });
 
   it("collects its own orphans and never another install's (Podman ORs label filters on volumes)", async () => {
-    if (!platform) throw new Error('no platform');
+    const { platform } = bed;
     const instance = instanceIdOf(platform.dataDir);
     const labels = (inst: string) => ({
       'agenttier.io/managed': 'true',
