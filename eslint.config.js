@@ -35,7 +35,8 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL] },
   },
   {
-    // Routes declare what they read from the URL once (routes/route-input.ts) instead of casting.
+    // Routes declare what they read from the URL once (routes/route-input.ts) instead of casting, and
+    // read a body through its contract schema (a cast would skip the validation).
     files: ['packages/server/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
@@ -44,8 +45,9 @@ export default tseslint.config(
         NO_EXPORT_ALL,
         {
           selector:
-            "TSAsExpression > MemberExpression.expression[object.name='req'][property.name=/^(params|query)$/]",
-          message: 'type the route instead: app.get<SandboxRoute>(…) from routes/route-input.ts',
+            'TSAsExpression > MemberExpression.expression[object.name=/^(req|request)$/][property.name=/^(params|query|body)$/]',
+          message:
+            'type the route instead (app.get<SandboxRoute>(…) from routes/route-input.ts); parse a body with its contract schema',
         },
       ],
     },

@@ -52,9 +52,14 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Stor
     return templateView(t);
   });
 
-  const write = async (name: string, body: unknown, query: unknown, mode: 'create' | 'upsert') => {
+  const parseBody = (body: unknown) => parseExactOrThrow(templateWriteRequestSchema, body ?? {}, 'template');
+  const write = async (
+    name: string,
+    parsed: ReturnType<typeof parseBody>,
+    query: unknown,
+    mode: 'create' | 'upsert',
+  ) => {
     parseOrThrow(nameSchema, name, 'template name', 'name');
-    const parsed = parseExactOrThrow(templateWriteRequestSchema, body ?? {}, 'template');
     if (parsed.name && parsed.name !== name) {
       throw new PlatformError(
         'VALIDATION_FAILED',
@@ -86,20 +91,20 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { store: Stor
   };
 
   app.post('/api/v1/templates', async (req, reply) => {
-    const name = (req.body as { name?: unknown } | undefined)?.name;
-    if (typeof name !== 'string') {
+    const parsed = parseBody(req.body);
+    if (parsed.name === undefined) {
       throw new PlatformError('VALIDATION_FAILED', 'invalid template: name is required', {
         details: [{ field: 'name', rule: 'required', message: 'is required' }],
       });
     }
-    const { status, template } = await write(name, req.body, req.query, 'create');
+    const { status, template } = await write(parsed.name, parsed, req.query, 'create');
     reply.code(status);
     return templateView(template);
   });
 
   app.put<TemplateRoute>('/api/v1/templates/:name', async (req, reply) => {
     const { name } = req.params;
-    const { status, template } = await write(name, req.body, req.query, 'upsert');
+    const { status, template } = await write(name, parseBody(req.body), req.query, 'upsert');
     reply.code(status);
     return templateView(template);
   });
