@@ -96,6 +96,15 @@ export {
   mountPathProblem,
 } from './limits.ts';
 export { openApiDocument } from './openapi.ts';
+export {
+  execResponseSchema,
+  patchSandboxResponseSchema,
+  sandboxListSchema,
+  sandboxViewSchema,
+  stopResumeResponseSchema,
+  templateListSchema,
+  templateViewSchema,
+} from './responses.ts';
 export type { ApiOperation } from './openapi.ts';
 export type {
   AuditEvent,

@@ -16,8 +16,8 @@ export interface ApiOperation {
   rawBody?: string;
   /** Query parameters the route reads. */
   query?: Record<string, string>;
-  /** Success status and what it returns. */
-  success: { status: number; description: string; contentType?: string };
+  /** Success status and what it returns (`schema`: the body's, where contract has one). */
+  success: { status: number; description: string; contentType?: string; schema?: z.ZodType };
 }
 
 const errorBodySchema = {
@@ -39,9 +39,9 @@ const errorBodySchema = {
   },
 } as const;
 
-function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
   // Refinements (name rules, quantities, limits) are not representable; the route still enforces them.
-  const out = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+  const out = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
   delete (out as { $schema?: unknown }).$schema;
   return out as Record<string, unknown>;
 }
@@ -75,7 +75,13 @@ export function openApiDocument(opts: {
       description: op.success.description,
       ...(op.success.status === 204
         ? {}
-        : { content: { [op.success.contentType ?? 'application/json']: { schema: {} } } }),
+        : {
+            content: {
+              [op.success.contentType ?? 'application/json']: {
+                schema: op.success.schema ? jsonSchemaOf(op.success.schema, 'output') : {},
+              },
+            },
+          }),
     };
     paths[op.path] ??= {};
     paths[op.path]![op.method.toLowerCase()] = {

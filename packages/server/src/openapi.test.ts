@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
+import {
+  patchSandboxResponseSchema,
+  sandboxListSchema,
+  sandboxViewSchema,
+  stopResumeResponseSchema,
+  templateListSchema,
+  templateViewSchema,
+} from '@agenttier/contract';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { MemoryStore } from '@agenttier/testkit';
 import type { FastifyInstance } from 'fastify';
@@ -54,5 +62,41 @@ describe('/api/v1/openapi.json', () => {
     );
     expect(create.additionalProperties).toBe(false); // strict: unknown fields are refused
     expect(doc.paths['/api/v1/sandboxes/{id}/exec']?.post?.requestBody).toBeDefined();
+  });
+});
+
+describe('the response schemas in the document', () => {
+  it('describe what the routes answer, field for field', async () => {
+    const call = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, payload?: object) => {
+      const r = await app.inject({ method, url, ...(payload ? { payload } : {}) });
+      expect(r.statusCode, `${method} ${url}: ${r.body}`).toBeLessThan(300);
+      return r.json() as unknown;
+    };
+    const spec = {
+      image: { repository: 'agenttier/minimal-shell:dev' },
+      description: 'for the schema test',
+    };
+    templateViewSchema.parse(await call('POST', '/api/v1/templates', { name: 'schema-tpl', spec }));
+    templateViewSchema.parse(await call('PUT', '/api/v1/templates/schema-tpl', { spec }));
+    templateViewSchema.parse(await call('GET', '/api/v1/templates/schema-tpl'));
+    templateListSchema.parse(await call('GET', '/api/v1/templates'));
+
+    const created = { name: 'schema-sb', templateRef: { name: 'schema-tpl' }, labels: { team: 'a' } };
+    sandboxViewSchema.parse(await call('POST', '/api/v1/sandboxes', created));
+    sandboxViewSchema.parse(await call('GET', '/api/v1/sandboxes/schema-sb'));
+    patchSandboxResponseSchema.parse(await call('PATCH', '/api/v1/sandboxes/schema-sb', { timeout: '2h' }));
+    sandboxListSchema.parse(await call('GET', '/api/v1/sandboxes'));
+    const stop = stopResumeResponseSchema.parse(await call('POST', '/api/v1/sandboxes/schema-sb/stop'));
+    expect(stop.status).toBe('stopping');
+    const resume = stopResumeResponseSchema.parse(await call('POST', '/api/v1/sandboxes/schema-sb/resume'));
+    expect(resume.status).toBe('resuming');
+
+    const r = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    const doc = r.json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    expect(doc.paths['/api/v1/sandboxes/{id}']?.get?.responses['200']).toMatchObject({
+      content: {
+        'application/json': { schema: { required: expect.arrayContaining(['sandboxId', 'phase']) } },
+      },
+    });
   });
 });

@@ -5,6 +5,13 @@ import {
   shareSandboxRequestSchema,
   createSandboxRequestSchema,
   execRequestSchema,
+  execResponseSchema,
+  patchSandboxResponseSchema,
+  sandboxListSchema,
+  sandboxViewSchema,
+  stopResumeResponseSchema,
+  templateListSchema,
+  templateViewSchema,
   forwardedPortSchema,
   invokeCancelRequestSchema,
   mkdirRequestSchema,
@@ -19,9 +26,14 @@ import {
   templateWriteRequestSchema,
 } from '@agenttier/contract';
 import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
 
 const NS = { namespace: 'the namespace (default: default)' };
-const json = (description: string, status = 200) => ({ status, description });
+const json = (description: string, status = 200, schema?: z.ZodType) => ({
+  status,
+  description,
+  ...(schema ? { schema } : {}),
+});
 const sse = (description: string) => ({ status: 200, description, contentType: 'text/event-stream' });
 const none = (description: string) => ({ status: 204, description });
 const S = '/api/v1/sandboxes/{id}';
@@ -38,7 +50,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'sandboxes',
     summary: 'List sandboxes',
     query: { ...NS, status: 'only sandboxes in this phase' },
-    success: json('{sandboxes: [...]}'),
+    success: json('{sandboxes: [...]}', 200, sandboxListSchema),
   },
   {
     method: 'POST',
@@ -46,7 +58,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'sandboxes',
     summary: 'Create a sandbox (answers at once, phase Creating)',
     body: createSandboxRequestSchema,
-    success: json('the sandbox', 201),
+    success: json('the sandbox', 201, sandboxViewSchema),
   },
   {
     method: 'GET',
@@ -54,7 +66,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'sandboxes',
     summary: 'Get a sandbox',
     query: NS,
-    success: json('the sandbox'),
+    success: json('the sandbox', 200, sandboxViewSchema),
   },
   {
     method: 'PATCH',
@@ -63,7 +75,11 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Change timeouts, labels or annotations',
     query: NS,
     body: patchSandboxRequestSchema,
-    success: json('the sandbox'),
+    success: json(
+      '{sandboxId, applied, restartRequired, message?, sandbox}',
+      200,
+      patchSandboxResponseSchema,
+    ),
   },
   {
     method: 'DELETE',
@@ -79,7 +95,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'sandboxes',
     summary: 'Stop (the workspace is kept)',
     query: NS,
-    success: json('the sandbox'),
+    success: json("{status: 'stopping', sandbox}", 200, stopResumeResponseSchema),
   },
   {
     method: 'POST',
@@ -87,7 +103,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'sandboxes',
     summary: 'Resume a stopped sandbox',
     query: NS,
-    success: json('the sandbox'),
+    success: json("{status: 'resuming', sandbox}", 200, stopResumeResponseSchema),
   },
   {
     method: 'GET',
@@ -233,7 +249,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'templates',
     summary: 'List templates',
     query: NS,
-    success: json('{templates: [...]}'),
+    success: json('{templates: [...]}', 200, templateListSchema),
   },
   {
     method: 'POST',
@@ -242,7 +258,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Create a template',
     query: { ...NS, kind: 'SandboxTemplate or ClusterSandboxTemplate' },
     body: templateWriteRequestSchema,
-    success: json('the template', 201),
+    success: json('the template', 201, templateViewSchema),
   },
   {
     method: 'GET',
@@ -250,7 +266,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'templates',
     summary: 'Get a template',
     query: { ...NS, kind: 'template kind' },
-    success: json('the template'),
+    success: json('the template', 200, templateViewSchema),
   },
   {
     method: 'PUT',
@@ -259,7 +275,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Create or replace a template',
     query: { ...NS, kind: 'template kind' },
     body: templateWriteRequestSchema,
-    success: json('the template'),
+    success: json('the template', 200, templateViewSchema),
   },
   {
     method: 'DELETE',
@@ -311,7 +327,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Run a command and wait for it',
     query: NS,
     body: execRequestSchema,
-    success: json('{stdout, stderr, exitCode, ...}'),
+    success: json('{stdout, stderr, exitCode, ...}', 200, execResponseSchema),
   },
   {
     method: 'POST',

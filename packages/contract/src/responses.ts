@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { ExecResponse, SandboxView } from './api.ts';
+import { templateSpecSchema } from './resources.ts';
+import type { TemplateView } from './wire.ts';
+
+/**
+ * Response bodies as zod schemas, for the OpenAPI document (`/api/v1/openapi.json`). Each equals the
+ * TypeScript type the server returns and the SDK re-exports: the `_same…` lines below fail to compile
+ * when a field is added to one and not the other. Strict: a field the server sends must be here
+ * (server/src/openapi.test.ts parses real answers with them).
+ */
+
+export const sandboxViewSchema = z.strictObject({
+  sandboxId: z.string(),
+  name: z.string(),
+  namespace: z.string(),
+  uid: z.string(),
+  status: z.string().describe('the phase (the seed product’s name for it)'),
+  phase: z.string(),
+  desiredState: z.string(),
+  mode: z.string(),
+  templateRef: z.string(),
+  podName: z.string(),
+  pvcName: z.string(),
+  message: z.string(),
+  reason: z.string().optional(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  lastActivityAt: z.string().optional(),
+  timeout: z.string().optional(),
+  idleTimeout: z.string().optional(),
+  createdBy: z
+    .strictObject({
+      sub: z.string().optional(),
+      email: z.string().optional(),
+      displayName: z.string().optional(),
+    })
+    .optional(),
+  access: z.enum(['admin', 'owner', 'viewer', 'operator']).optional(),
+  labels: z.record(z.string(), z.string()),
+  conditions: z.array(z.unknown()),
+  resourceVersion: z.string(),
+});
+
+export const sandboxListSchema = z.strictObject({ sandboxes: z.array(sandboxViewSchema) });
+
+/** `PATCH /sandboxes/{id}`: what was changed, when each change takes effect, and the sandbox after. */
+export const patchSandboxResponseSchema = z.strictObject({
+  sandboxId: z.string(),
+  applied: z.record(z.string(), z.enum(['immediately', 'on-restart'])),
+  restartRequired: z.boolean(),
+  message: z.string().optional().describe('when restartRequired: what to do for the change to apply'),
+  sandbox: sandboxViewSchema,
+});
+
+/** `POST /sandboxes/{id}/stop` and `/resume`: the request is taken; the controller acts on it. */
+export const stopResumeResponseSchema = z.strictObject({
+  status: z.enum(['stopping', 'resuming']),
+  sandbox: sandboxViewSchema,
+});
+
+export const execResponseSchema = z.strictObject({
+  stdout: z.string(),
+  stderr: z.string(),
+  exitCode: z.number(),
+  durationMs: z.number().optional(),
+  timedOut: z.boolean().optional(),
+  truncated: z.boolean().optional(),
+});
+
+export const templateViewSchema = z.strictObject({
+  name: z.string(),
+  kind: z.enum(['ClusterSandboxTemplate', 'SandboxTemplate']),
+  namespace: z.string().optional(),
+  description: z.string(),
+  image: z.string(),
+  mode: z.string(),
+  resourceVersion: z.string(),
+  createdAt: z.string(),
+  labels: z.record(z.string(), z.string()),
+  spec: templateSpecSchema,
+});
+
+export const templateListSchema = z.strictObject({ templates: z.array(templateViewSchema) });
+
+/** True when A and B are assignable both ways (the same fields, optional where the other has them so). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _sameSandboxView: Same<z.output<typeof sandboxViewSchema>, SandboxView> = true;
+const _sameExecResponse: Same<z.output<typeof execResponseSchema>, ExecResponse> = true;
+const _sameTemplateView: Same<z.output<typeof templateViewSchema>, TemplateView> = true;
