@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
 import { API_VERSION, SANDBOX_FINALIZER, isPlatformError } from '@agenttier/contract';
 import type { Store, WatchEvent } from '@agenttier/core';
+import { eventually } from './eventually.ts';
 
 function sandbox(name: string, extra: Partial<Sandbox['metadata']> = {}): Sandbox {
   return {
@@ -130,7 +131,8 @@ export function runStoreContract(
         const created = await store.create(sandbox('f'));
         await store.updateStatus<Sandbox>({ ...created, status: { phase: 'Running' } });
         await store.delete('Sandbox', { namespace: 'default', name: 'f' });
-        await new Promise((r) => setTimeout(r, 20));
+        // A store behind a network (Kubernetes) delivers its events later than its writes return.
+        await eventually(() => events.some((e) => e.type === 'DELETED'), 'the DELETED event of f');
         stop();
         await store.create(sandbox('g'));
         expect(events.map((e) => `${e.type}:${e.object.metadata.name}`)).toEqual([
