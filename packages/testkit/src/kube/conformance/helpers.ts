@@ -46,8 +46,6 @@ export function rand(n = 6): string {
   return s;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** eventually() with the suite's argument order and pace: 15 s, a poll every 50 ms. */
 export function eventually<T>(
   fn: () => T | Promise<T>,
