@@ -109,6 +109,8 @@ export type { ApiOperation } from './openapi.ts';
 export type {
   AuditEvent,
   AuditEventPage,
+  AuthMethods,
+  PreviewLink,
   InvokeReason,
   InvokeRecord,
   PortView,

@@ -21,6 +21,28 @@ export interface TemplateView {
   spec: TemplateSpec;
 }
 
+/** `GET /api/v1/auth/methods`: what a login page (and `agenttier login`) may offer. */
+export interface AuthMethods {
+  /** API-key login into a session cookie (`startSession`). */
+  apiKey: boolean;
+  /** OpenID Connect login (authorization code + PKCE) in the browser. */
+  oidc: boolean;
+  /** Where to send the browser for OIDC login; add `?returnTo=/path`. */
+  oidcLoginUrl?: string;
+  /** What `agenttier login --oidc` needs: the provider and its public client for the CLI. */
+  oidcCli?: { issuer: string; clientId: string; scopes?: string[] };
+}
+
+/** `POST …/ports/{port}/preview-link`: a single-use link that opens a preview in a browser. */
+export interface PreviewLink {
+  /** Open this (once, within `expiresAt`): the preview origin swaps it for a session cookie. */
+  url: string;
+  /** ISO time after which the link is refused. */
+  expiresAt: string;
+  /** The preview's origin URL (what the browser ends up on, with the link's path). */
+  previewUrl: string;
+}
+
 /** A forwarded port of a sandbox (`GET …/ports`), reachable through the preview proxy. */
 export interface PortView {
   port: number;

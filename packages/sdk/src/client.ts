@@ -1,5 +1,6 @@
 import type {
   ApiKeyView,
+  AuthMethods,
   AuditEventPage,
   CreatedApiKey,
   SandboxView,
@@ -12,13 +13,7 @@ import { resolveOpts } from './options.ts';
 import { Sandbox, normalizeSandboxView } from './sandbox.ts';
 import { Templates } from './templates.ts';
 import { Secrets } from './secrets.ts';
-import type {
-  AuthMethods,
-  CallOpts,
-  CreateSandboxOpts,
-  ListAuditEventsOpts,
-  ListSandboxesOpts,
-} from './types.ts';
+import type { CallOpts, CreateSandboxOpts, ListAuditEventsOpts, ListSandboxesOpts } from './types.ts';
 import { encodePath } from './http.ts';
 
 /**

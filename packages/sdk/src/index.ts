@@ -49,7 +49,6 @@ export type {
   ExecStreamEvent,
   StartProcessOpts,
   ProcessOutputOpts,
-  PreviewLink,
   ConfigureFile,
   LogLine,
   ConfigureOpts,
@@ -63,12 +62,12 @@ export type {
   ApplyTemplateResult,
   AuditEventView,
   ListAuditEventsOpts,
-  AuthMethods,
 } from './types.ts';
 // The wire types the server sends, as the contract declares them.
 export type {
   AgentConfigView,
   ApiKeyView,
+  AuthMethods,
   AuditEventPage,
   CreatedApiKey,
   CredentialRef,
@@ -78,6 +77,7 @@ export type {
   KeyScopeView,
   PatchSandboxRequest,
   PortView,
+  PreviewLink,
   ProcessInfo,
   SandboxPhase,
   SandboxRole,

@@ -1,6 +1,7 @@
 import type { HttpClient, Query } from './http.ts';
 import { encodePath } from './http.ts';
-import type { CallOpts, PreviewLink } from './types.ts';
+import type { PreviewLink } from '@agenttier/contract';
+import type { CallOpts } from './types.ts';
 import type { PortView } from '@agenttier/contract';
 import type { WebSocketChannel } from './websocket.ts';
 import { openWebSocket, toWebSocketUrl } from './websocket.ts';

@@ -102,16 +102,6 @@ export interface ProcessOutputOpts extends CallOpts {
   maxRetries?: number;
 }
 
-/** A single-use link that opens a preview in a browser (`sandbox.ports.previewLink()`). */
-export interface PreviewLink {
-  /** Open this (once, within `expiresAt`): the preview origin swaps it for a session cookie. */
-  url: string;
-  /** ISO time after which the link is refused. */
-  expiresAt: string;
-  /** The preview's origin URL (what the browser ends up on, with the link's path). */
-  previewUrl: string;
-}
-
 /** A file `agent.configure` writes. Give `content` (text or bytes) or `contentBase64`. */
 export interface ConfigureFile {
   /** Absolute path under `/workspace` (or `/tmp`). */
@@ -229,14 +219,4 @@ export interface ListAuditEventsOpts extends CallOpts {
   limit?: number;
   /** Events older than this id (the previous page's `next`). */
   before?: number;
-}
-
-/** `GET /api/v1/auth/methods`: what a login page may offer. */
-export interface AuthMethods {
-  /** API-key login into a session cookie (`startSession`). */
-  apiKey: boolean;
-  /** OpenID Connect login (authorization code + PKCE) in the browser. */
-  oidc: boolean;
-  /** Where to send the browser for OIDC login; add `?returnTo=/path`. */
-  oidcLoginUrl?: string;
 }

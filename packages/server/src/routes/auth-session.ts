@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { AuthMethods } from '@agenttier/contract';
 import {
   PlatformError,
   SESSION_BINDING_HEADER,
@@ -26,7 +27,7 @@ export interface AuthSessionRouteDeps {
   /** Whether OIDC login is configured (GET /api/v1/auth/methods tells the UI). */
   oidcLogin: boolean;
   /** What `agenttier login --oidc` needs: the provider and its public client for the CLI. */
-  oidcCli?: { issuer: string; clientId: string; scopes?: string[] };
+  oidcCli?: AuthMethods['oidcCli'];
 }
 
 export const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
@@ -77,7 +78,7 @@ export function registerAuthSessionRoutes(app: FastifyInstance, deps: AuthSessio
     return { ...deps.sessions, authenticateKey: deps.authenticateKey };
   };
 
-  app.get('/api/v1/auth/methods', async () => ({
+  app.get('/api/v1/auth/methods', async (): Promise<AuthMethods> => ({
     apiKey: deps.sessions !== undefined && deps.authenticateKey !== undefined,
     oidc: deps.oidcLogin,
     ...(deps.oidcLogin ? { oidcLoginUrl: '/api/v1/auth/oidc/login' } : {}),

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ForwardedPort, PortView, Sandbox } from '@agenttier/contract';
+import type { ForwardedPort, PortView, PreviewLink, Sandbox } from '@agenttier/contract';
 import {
   DEFAULT_NAMESPACE,
   PlatformError,
@@ -181,11 +181,12 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
     const previewUrl = previewUrlOf(deps.previewOrigin(), target);
     const link = deps.previewSessions.mint(req.identity, target, path);
     reply.code(201).header('cache-control', 'no-store');
-    return {
+    const answer: PreviewLink = {
       url: `${previewUrl.slice(0, -1)}${PREVIEW_SESSION_PATH}?token=${link.token}`,
       expiresAt: link.expiresAt,
       previewUrl,
     };
+    return answer;
   });
 
   // The old path form: sandbox content never comes from the API's origin any more, only a redirect to

@@ -1,7 +1,7 @@
 import type { logoutCommand } from './command.ts';
 import type { loginCommand } from './command.ts';
 import { AgentTier } from '@agenttier/sdk';
-import type { UserInfo } from '@agenttier/sdk';
+import type { AuthMethods, UserInfo } from '@agenttier/sdk';
 import { CREDENTIAL_KEYS, saveConfig } from '../../config.ts';
 import type { CliConfig } from '../../config.ts';
 import { CliError, EXIT, UsageError } from '../../errors.ts';
@@ -15,10 +15,6 @@ import { oidcLoopbackLogin } from '../../oidc/loopback.ts';
 import type { TokenSet } from '../../oidc/tokens.ts';
 import { revokeToken } from '../../oidc/tokens.ts';
 import { readSecretLine } from './read-secret.ts';
-
-interface AuthMethods {
-  oidcCli?: { issuer: string; clientId: string; scopes?: string[] };
-}
 
 async function whoIs(client: Client, cred: { apiKey: string } | { token: string }): Promise<UserInfo> {
   const sdk = new AgentTier({ apiUrl: client.settings.apiUrl, ...cred, env: {} });
