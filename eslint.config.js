@@ -7,6 +7,10 @@ const NO_EXPORT_ALL = {
   selector: 'ExportAllDeclaration',
   message: 'export the names other modules use, not *',
 };
+const NO_EXPORT_DEFAULT = {
+  selector: 'ExportDefaultDeclaration',
+  message: 'export by name (the web UI’s lazily loaded components are the one exception)',
+};
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'deploy/**', 'images/**/*.js'] },
@@ -32,7 +36,7 @@ export default tseslint.config(
     // Small public surfaces: every module names what it exports, so an internal export does not become
     // public (through a package's entry point) by being added to a module.
     files: ['packages/*/src/**/*.ts', 'packages/*/src/**/*.tsx'],
-    rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL] },
+    rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL, NO_EXPORT_DEFAULT] },
   },
   {
     // Routes declare what they read from the URL once (routes/route-input.ts) instead of casting, and
@@ -43,6 +47,7 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         NO_EXPORT_ALL,
+        NO_EXPORT_DEFAULT,
         {
           selector:
             'TSAsExpression > MemberExpression.expression[object.name=/^(req|request)$/][property.name=/^(params|query|body)$/]',
@@ -61,6 +66,7 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         NO_EXPORT_ALL,
+        NO_EXPORT_DEFAULT,
         {
           selector: 'ReturnStatement > Literal[raw=/^[0-9]+$/]',
           message: 'return an exit code by its name in EXIT (cli/src/errors.ts), e.g. EXIT.OK',
@@ -84,6 +90,7 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         NO_EXPORT_ALL,
+        NO_EXPORT_DEFAULT,
         {
           selector:
             "AwaitExpression > NewExpression[callee.name='Promise'] > ArrowFunctionExpression > CallExpression[callee.name='setTimeout']",
@@ -113,6 +120,12 @@ export default tseslint.config(
     files: ['packages/web/src/**/*.ts', 'packages/web/src/**/*.tsx'],
     ignores: ['packages/web/src/e2e/**', 'packages/web/src/testing/**'],
     languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // React.lazy() loads a module's default export: the web UI's page and tab components keep theirs.
+    files: ['packages/web/src/**/*.tsx'],
+    ignores: ['**/*.test.tsx'],
+    rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL] },
   },
   {
     // The core and the contract are platform-neutral: no engine, Kubernetes or server libraries.

@@ -126,6 +126,22 @@ describe('named exports only', () => {
       ]);
     },
   );
+
+  it.each(['packages/core/src/x.ts', 'packages/server/src/routes/x.ts', 'packages/cli/src/commands/x.ts'])(
+    'refuses a default export in %s',
+    async (path) => {
+      expect(await problemsOf(path, 'export default function f() {}', 'no-restricted-syntax')).toEqual([
+        expect.stringContaining('export by name'),
+      ]);
+    },
+  );
+
+  it("allows the web UI's lazily loaded components their default export", async () => {
+    const component = 'export default function Tab() {\n  return null;\n}';
+    expect(await problemsOf('packages/web/src/sandbox/XTab.tsx', component, 'no-restricted-syntax')).toEqual(
+      [],
+    );
+  });
 });
 
 describe('integration tests', () => {
