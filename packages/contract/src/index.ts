@@ -99,6 +99,11 @@ export { openApiDocument } from './openapi.ts';
 export {
   execResponseSchema,
   patchSandboxResponseSchema,
+  portListSchema,
+  portViewSchema,
+  previewLinkSchema,
+  processInfoSchema,
+  processListSchema,
   sandboxListSchema,
   sandboxViewSchema,
   stopResumeResponseSchema,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ExecResponse, SandboxView } from './api.ts';
 import { templateSpecSchema } from './resources.ts';
-import type { TemplateView } from './wire.ts';
+import type { PortView, PreviewLink, ProcessInfo, TemplateView } from './wire.ts';
 
 /**
  * Response bodies as zod schemas, for the OpenAPI document (`/api/v1/openapi.json`). Each equals the
@@ -83,8 +83,51 @@ export const templateViewSchema = z.strictObject({
 
 export const templateListSchema = z.strictObject({ templates: z.array(templateViewSchema) });
 
+export const portViewSchema = z.strictObject({
+  port: z.number(),
+  protocol: z.enum(['http', 'tcp']),
+  previewUrl: z.string().nullable(),
+  internalUrl: z.string(),
+  name: z.string().optional(),
+  listening: z.boolean().optional().describe('only when the sandbox is Running'),
+});
+
+export const portListSchema = z.strictObject({ ports: z.array(portViewSchema) });
+
+export const previewLinkSchema = z.strictObject({
+  url: z.string(),
+  expiresAt: z.string(),
+  previewUrl: z.string(),
+});
+
+export const processInfoSchema = z.strictObject({
+  id: z.string(),
+  name: z.string().nullable(),
+  kind: z.enum(['exec', 'background', 'onstart']),
+  pid: z.number().nullable(),
+  command: z.array(z.string()),
+  cwd: z.string(),
+  state: z.enum(['running', 'exited']),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  exitCode: z.number().nullable().describe('128+n when killed by signal n, -1 when its timeout fired'),
+  signal: z.string().nullable(),
+  timedOut: z.boolean(),
+  durationMs: z.number().nullable(),
+  killOnDetach: z.boolean(),
+  stdinOpen: z.boolean(),
+  attachments: z.number(),
+  outputBytes: z.number(),
+  bufferStartOffset: z.number(),
+});
+
+export const processListSchema = z.strictObject({ processes: z.array(processInfoSchema) });
+
 /** True when A and B are assignable both ways (the same fields, optional where the other has them so). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _sameSandboxView: Same<z.output<typeof sandboxViewSchema>, SandboxView> = true;
 const _sameExecResponse: Same<z.output<typeof execResponseSchema>, ExecResponse> = true;
 const _sameTemplateView: Same<z.output<typeof templateViewSchema>, TemplateView> = true;
+const _samePortView: Same<z.output<typeof portViewSchema>, PortView> = true;
+const _samePreviewLink: Same<z.output<typeof previewLinkSchema>, PreviewLink> = true;
+const _sameProcessInfo: Same<z.output<typeof processInfoSchema>, ProcessInfo> = true;

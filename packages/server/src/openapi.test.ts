@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '@agenttier/contract';
 import {
   patchSandboxResponseSchema,
+  portListSchema,
+  portViewSchema,
   sandboxListSchema,
   sandboxViewSchema,
   stopResumeResponseSchema,
@@ -90,6 +92,11 @@ describe('the response schemas in the document', () => {
     expect(stop.status).toBe('stopping');
     const resume = stopResumeResponseSchema.parse(await call('POST', '/api/v1/sandboxes/schema-sb/resume'));
     expect(resume.status).toBe('resuming');
+
+    portViewSchema.parse(
+      await call('POST', '/api/v1/sandboxes/schema-sb/ports', { port: 8000, name: 'web' }),
+    );
+    portListSchema.parse(await call('GET', '/api/v1/sandboxes/schema-sb/ports'));
 
     const r = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
     const doc = r.json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };

@@ -7,6 +7,11 @@ import {
   execRequestSchema,
   execResponseSchema,
   patchSandboxResponseSchema,
+  portListSchema,
+  portViewSchema,
+  previewLinkSchema,
+  processInfoSchema,
+  processListSchema,
   sandboxListSchema,
   sandboxViewSchema,
   stopResumeResponseSchema,
@@ -345,7 +350,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Start a background process',
     query: NS,
     body: startProcessRequestSchema,
-    success: json('the process', 201),
+    success: json('the process', 201, processInfoSchema),
   },
   {
     method: 'GET',
@@ -353,7 +358,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'processes',
     summary: 'List background processes',
     query: NS,
-    success: json('{processes: [...]}'),
+    success: json('{processes: [...]}', 200, processListSchema),
   },
   {
     method: 'GET',
@@ -361,7 +366,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'processes',
     summary: 'Get a process',
     query: NS,
-    success: json('the process'),
+    success: json('the process', 200, processInfoSchema),
   },
   {
     method: 'GET',
@@ -378,7 +383,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Signal a process',
     query: NS,
     body: signalRequestSchema,
-    success: json('the process'),
+    success: json('the process', 200, processInfoSchema),
   },
   {
     method: 'DELETE',
@@ -386,7 +391,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'processes',
     summary: 'Kill a process',
     query: NS,
-    success: json('the process'),
+    success: json('the process', 200, processInfoSchema),
   },
 
   {
@@ -471,7 +476,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'ports',
     summary: 'List forwarded ports',
     query: NS,
-    success: json('{ports: [...]}'),
+    success: json('{ports: [...]}', 200, portListSchema),
   },
   {
     method: 'POST',
@@ -480,7 +485,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Forward a port (preview)',
     query: NS,
     body: forwardedPortSchema,
-    success: json('the port', 201),
+    success: json('the port', 201, portViewSchema),
   },
   {
     method: 'DELETE',
@@ -498,7 +503,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
       'A single-use link (60 s) that opens the preview in a browser: the preview origin swaps it for a session cookie for this sandbox port only',
     query: NS,
     body: previewLinkRequestSchema,
-    success: json('{url, expiresAt, previewUrl}', 201),
+    success: json('{url, expiresAt, previewUrl}', 201, previewLinkSchema),
   },
 
   {
