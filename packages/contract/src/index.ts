@@ -97,7 +97,10 @@ export {
 } from './limits.ts';
 export { openApiDocument } from './openapi.ts';
 export {
+  agentConfigViewSchema,
   execResponseSchema,
+  invokeListSchema,
+  invokeRecordSchema,
   patchSandboxResponseSchema,
   portListSchema,
   portViewSchema,

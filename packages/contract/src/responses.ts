@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { ExecResponse, SandboxView } from './api.ts';
+import type { AgentConfigView, ExecResponse, SandboxView } from './api.ts';
 import { templateSpecSchema } from './resources.ts';
-import type { PortView, PreviewLink, ProcessInfo, TemplateView } from './wire.ts';
+import type { InvokeRecord, PortView, PreviewLink, ProcessInfo, TemplateView } from './wire.ts';
 
 /**
  * Response bodies as zod schemas, for the OpenAPI document (`/api/v1/openapi.json`). Each equals the
@@ -123,6 +123,41 @@ export const processInfoSchema = z.strictObject({
 
 export const processListSchema = z.strictObject({ processes: z.array(processInfoSchema) });
 
+export const invokeRecordSchema = z.strictObject({
+  invokeId: z.string(),
+  namespace: z.string(),
+  sandbox: z.string(),
+  sandboxUid: z.string(),
+  template: z.string(),
+  state: z.enum(['running', 'finished']),
+  detached: z.boolean(),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  exitCode: z.number().optional(),
+  reason: z.enum(['completed', 'canceled', 'timeout', 'error']).optional(),
+  message: z.string().optional(),
+  durationMs: z.number().optional(),
+  bytesStdout: z.number(),
+  bytesStderr: z.number(),
+  eventCount: z.number().describe('events recorded for replay (ids 1..eventCount)'),
+  outputTail: z.string().describe('the last part of the output, stdout and stderr interleaved'),
+});
+
+export const invokeListSchema = z.strictObject({ invokes: z.array(invokeRecordSchema) });
+
+export const agentConfigViewSchema = z.strictObject({
+  configured: z.boolean(),
+  lastConfiguredAt: z.string().optional(),
+  installCommandHash: z.string().optional(),
+  entrypoint: z.array(z.string()),
+  installExitCode: z.number().optional(),
+  maxConcurrentInvokes: z.number().optional(),
+  defaultInvokeTimeoutSeconds: z.number().optional(),
+  installCommand: z.array(z.string()),
+  files: z.array(z.strictObject({ path: z.string(), sizeBytes: z.number(), mode: z.string().optional() })),
+  envNames: z.array(z.string()).describe('names only, never values'),
+});
+
 /** True when A and B are assignable both ways (the same fields, optional where the other has them so). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _sameSandboxView: Same<z.output<typeof sandboxViewSchema>, SandboxView> = true;
@@ -131,3 +166,5 @@ const _sameTemplateView: Same<z.output<typeof templateViewSchema>, TemplateView>
 const _samePortView: Same<z.output<typeof portViewSchema>, PortView> = true;
 const _samePreviewLink: Same<z.output<typeof previewLinkSchema>, PreviewLink> = true;
 const _sameProcessInfo: Same<z.output<typeof processInfoSchema>, ProcessInfo> = true;
+const _sameInvokeRecord: Same<z.output<typeof invokeRecordSchema>, InvokeRecord> = true;
+const _sameAgentConfigView: Same<z.output<typeof agentConfigViewSchema>, AgentConfigView> = true;

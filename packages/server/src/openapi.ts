@@ -5,7 +5,10 @@ import {
   shareSandboxRequestSchema,
   createSandboxRequestSchema,
   execRequestSchema,
+  agentConfigViewSchema,
   execResponseSchema,
+  invokeListSchema,
+  invokeRecordSchema,
   patchSandboxResponseSchema,
   portListSchema,
   portViewSchema,
@@ -522,7 +525,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary:
       'What the last successful configure set: the AgentConfigureStatus fields, install argv, file paths (no contents), env names (no values)',
     query: NS,
-    success: json('{configured, entrypoint, installCommand, files, envNames, …}'),
+    success: json('{configured, entrypoint, installCommand, files, envNames, …}', 200, agentConfigViewSchema),
   },
   {
     method: 'GET',
@@ -561,7 +564,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'agent',
     summary: 'List invoke records',
     query: NS,
-    success: json('{invokes: [...]}'),
+    success: json('{invokes: [...]}', 200, invokeListSchema),
   },
   {
     method: 'GET',
@@ -569,7 +572,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'agent',
     summary: 'Get an invoke record',
     query: NS,
-    success: json('the record'),
+    success: json('the record', 200, invokeRecordSchema),
   },
   {
     method: 'GET',
