@@ -186,6 +186,23 @@ export interface FileEntry {
   symlinkTarget?: string;
 }
 
+/** `GET …/files/{dir}/` (or `?path=`): a directory's entries. */
+export interface FileList {
+  path: string;
+  entries: FileEntry[];
+}
+
+/** `PUT …/files/{path}`: where the file was written and how many bytes it has. */
+export interface FileWriteResult {
+  path: string;
+  bytes: number;
+}
+
+/** `GET …/configure/install-log`: the output of the last install command. */
+export interface InstallLog {
+  log: string;
+}
+
 export const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
 /** Turns zod issues into field errors that name the field and the rule. */

@@ -123,6 +123,20 @@ export type CreateApiKeyRequest = z.infer<typeof createApiKeyRequestSchema>;
 export const shareSandboxRequestSchema = z.strictObject({ role: z.enum(SANDBOX_ROLES) });
 export type ShareSandboxRequest = z.infer<typeof shareSandboxRequestSchema>;
 
+/** `POST /api/v1/auth/session`: who logged in, until when, and the binding to send with every request. */
+export interface SessionLoginResult {
+  user: { id: string; email?: string; name?: string; groups: string[]; isAdmin: boolean };
+  /** RFC 3339: when the session cookie stops working. */
+  expiresAt: string;
+  /** The session binding (43 base64url characters) to send in `X-AgentTier-Session-Binding`. */
+  binding: string;
+}
+
+/** `POST /api/v1/auth/oidc/backchannel-logout`: how many browser sessions the logout token ended. */
+export interface BackchannelLogoutResult {
+  ended: number;
+}
+
 /** Credentials longer than this are refused before any parsing or hashing (docs/auth.md). */
 export const MAX_CREDENTIAL_BYTES = 8 * 1024;
 

@@ -85,6 +85,9 @@ export type {
   CreateSandboxRequest,
   ExecResponse,
   FileEntry,
+  FileList,
+  FileWriteResult,
+  InstallLog,
   PatchSandboxRequest,
   SandboxView,
 } from './api.ts';
@@ -113,6 +116,31 @@ export {
   templateListSchema,
   templateViewSchema,
 } from './responses.ts';
+export {
+  apiKeyListSchema,
+  apiKeyViewSchema,
+  auditEventPageSchema,
+  auditEventSchema,
+  authMethodsSchema,
+  backchannelLogoutResultSchema,
+  createdApiKeySchema,
+  sandboxShareListSchema,
+  sandboxShareSchema,
+  secretListSchema,
+  secretViewSchema,
+  sessionLoginResultSchema,
+  userInfoSchema,
+} from './account-responses.ts';
+export {
+  fileEntrySchema,
+  fileListSchema,
+  fileWriteResultSchema,
+  installLogSchema,
+  openApiDocumentSchema,
+  sandboxEventListSchema,
+  sandboxEventSchema,
+  sandboxUsageSchema,
+} from './sandbox-data-responses.ts';
 export type { ApiOperation } from './openapi.ts';
 export type {
   AuditEvent,
@@ -142,6 +170,7 @@ export {
 } from './auth.ts';
 export type {
   ApiKeyView,
+  BackchannelLogoutResult,
   CreateApiKeyRequest,
   CreatedApiKey,
   KeyScopeView,
@@ -150,6 +179,7 @@ export type {
   SandboxShareView,
   ScopedKeyVerb,
   SessionLoginRequest,
+  SessionLoginResult,
   UserInfo,
 } from './auth.ts';
 export { mapSeedSandboxFields } from './seed-fields.ts';

@@ -16,8 +16,17 @@ export interface ApiOperation {
   rawBody?: string;
   /** Query parameters the route reads. */
   query?: Record<string, string>;
-  /** Success status and what it returns (`schema`: the body's, where contract has one). */
-  success: { status: number; description: string; contentType?: string; schema?: z.ZodType };
+  /**
+   * Success status and what it returns: `schema` is the JSON body's; `jsonAlternative` the schema of a
+   * JSON answer the route gives instead of its `contentType` for some requests (a directory listing).
+   */
+  success: {
+    status: number;
+    description: string;
+    contentType?: string;
+    schema?: z.ZodType;
+    jsonAlternative?: z.ZodType;
+  };
 }
 
 const errorBodySchema = {
@@ -80,6 +89,9 @@ export function openApiDocument(opts: {
               [op.success.contentType ?? 'application/json']: {
                 schema: op.success.schema ? jsonSchemaOf(op.success.schema, 'output') : {},
               },
+              ...(op.success.jsonAlternative
+                ? { 'application/json': { schema: jsonSchemaOf(op.success.jsonAlternative, 'output') } }
+                : {}),
             },
           }),
     };

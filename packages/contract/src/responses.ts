@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { AgentConfigView, ExecResponse, SandboxView } from './api.ts';
+import { PATH_MAX, count, timestamp } from './answer-bounds.ts';
+import { LIMITS } from './limits.ts';
 import { templateSpecSchema } from './resources.ts';
 import type { InvokeRecord, PortView, PreviewLink, ProcessInfo, TemplateView } from './wire.ts';
 
@@ -101,24 +103,39 @@ export const previewLinkSchema = z.strictObject({
 });
 
 export const processInfoSchema = z.strictObject({
-  id: z.string(),
-  name: z.string().nullable(),
+  id: z.string().min(1).max(128),
+  name: z.string().max(128).nullable(),
   kind: z.enum(['exec', 'background', 'onstart']),
-  pid: z.number().nullable(),
-  command: z.array(z.string()),
-  cwd: z.string(),
+  pid: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 22)
+    .nullable()
+    .describe("Linux's PID_MAX_LIMIT"),
+  command: z
+    .array(z.string().max(LIMITS.execArgMaxBytes))
+    .max(LIMITS.execArgvEnvMaxBytes / 2)
+    .describe('argv (each argument at most MAX_ARG_STRLEN)'),
+  cwd: z.string().max(PATH_MAX),
   state: z.enum(['running', 'exited']),
-  startedAt: z.string(),
-  finishedAt: z.string().nullable(),
-  exitCode: z.number().nullable().describe('128+n when killed by signal n, -1 when its timeout fired'),
-  signal: z.string().nullable(),
+  startedAt: timestamp,
+  finishedAt: timestamp.nullable(),
+  exitCode: z
+    .number()
+    .int()
+    .min(-1)
+    .max(255)
+    .nullable()
+    .describe('128+n when killed by signal n, -1 when its timeout fired'),
+  signal: z.string().max(32).nullable(),
   timedOut: z.boolean(),
-  durationMs: z.number().nullable(),
+  durationMs: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable(),
   killOnDetach: z.boolean(),
   stdinOpen: z.boolean(),
-  attachments: z.number(),
-  outputBytes: z.number(),
-  bufferStartOffset: z.number(),
+  attachments: count,
+  outputBytes: count,
+  bufferStartOffset: count,
 });
 
 export const processListSchema = z.strictObject({ processes: z.array(processInfoSchema) });
@@ -158,8 +175,11 @@ export const agentConfigViewSchema = z.strictObject({
   envNames: z.array(z.string()).describe('names only, never values'),
 });
 
-/** True when A and B are assignable both ways (the same fields, optional where the other has them so). */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/**
+ * True when A and B are the same type, field for field at every depth (an optional field on one side
+ * only counts: assignability both ways would let it through).
+ */
+export type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const _sameSandboxView: Same<z.output<typeof sandboxViewSchema>, SandboxView> = true;
 const _sameExecResponse: Same<z.output<typeof execResponseSchema>, ExecResponse> = true;
 const _sameTemplateView: Same<z.output<typeof templateViewSchema>, TemplateView> = true;

@@ -20,6 +20,24 @@ import {
   stopResumeResponseSchema,
   templateListSchema,
   templateViewSchema,
+  apiKeyListSchema,
+  auditEventPageSchema,
+  authMethodsSchema,
+  backchannelLogoutResultSchema,
+  createdApiKeySchema,
+  fileEntrySchema,
+  fileListSchema,
+  fileWriteResultSchema,
+  installLogSchema,
+  openApiDocumentSchema,
+  sandboxEventListSchema,
+  sandboxShareListSchema,
+  sandboxShareSchema,
+  sandboxUsageSchema,
+  secretListSchema,
+  secretViewSchema,
+  sessionLoginResultSchema,
+  userInfoSchema,
   forwardedPortSchema,
   invokeCancelRequestSchema,
   mkdirRequestSchema,
@@ -119,7 +137,11 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'sandboxes',
     summary: 'CPU, memory, pids and workspace use of a running sandbox, measured now (cached ~1 s)',
     query: NS,
-    success: json('{sandboxId, namespace, sampledAt, cgroup, cpu, memory, pids, storage, unavailable}'),
+    success: json(
+      '{sandboxId, namespace, sampledAt, cgroup, cpu, memory, pids, storage, unavailable}',
+      200,
+      sandboxUsageSchema,
+    ),
   },
   {
     method: 'GET',
@@ -127,7 +149,11 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'sandboxes',
     summary: 'What happened to the sandbox (Kubernetes-style events), oldest first',
     query: NS,
-    success: json('{events: [{type, reason, message, count, firstTimestamp, lastTimestamp, source?}]}'),
+    success: json(
+      '{events: [{type, reason, message, count, firstTimestamp, lastTimestamp, source?}]}',
+      200,
+      sandboxEventListSchema,
+    ),
   },
   {
     method: 'GET',
@@ -135,7 +161,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'sandboxes',
     summary: 'Users the sandbox is shared with, and their roles (owners and admins)',
     query: NS,
-    success: json('{shares: [{user, role, sharedAt, sharedBy}]}'),
+    success: json('{shares: [{user, role, sharedAt, sharedBy}]}', 200, sandboxShareListSchema),
   },
   {
     method: 'PUT',
@@ -144,7 +170,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Share the sandbox with a user as viewer or operator (owners and admins)',
     query: NS,
     body: shareSandboxRequestSchema,
-    success: json('{user, role, sharedAt, sharedBy}'),
+    success: json('{user, role, sharedAt, sharedBy}', 200, sandboxShareSchema),
   },
   {
     method: 'DELETE',
@@ -166,14 +192,14 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
       before: "only events with a lower id (paging: the previous answer's next)",
       limit: '1-500, default 100',
     },
-    success: json('{events: [...], next?}'),
+    success: json('{events: [...], next?}', 200, auditEventPageSchema),
   },
   {
     method: 'GET',
     path: '/api/v1/user/me',
     tag: 'user',
     summary: 'Who the server takes the caller to be',
-    success: json('{id, sub, email, name, groups, isAdmin, scope?}'),
+    success: json('{id, sub, email, name, groups, isAdmin, scope?}', 200, userInfoSchema),
   },
   {
     method: 'POST',
@@ -181,7 +207,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'user',
     summary: 'Create an API key (the key is in this response only)',
     body: createApiKeyRequestSchema,
-    success: json('the key view plus `key`', 201),
+    success: json('the key view plus `key`', 201, createdApiKeySchema),
   },
   {
     method: 'GET',
@@ -189,7 +215,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'user',
     summary: "List the caller's API keys (admins: every key with ?all=true)",
     query: { all: "true: every user's keys (admins only)" },
-    success: json('{items: [...]}'),
+    success: json('{items: [...]}', 200, apiKeyListSchema),
   },
   {
     method: 'DELETE',
@@ -204,7 +230,11 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     path: '/api/v1/auth/methods',
     tag: 'auth',
     summary: 'How a browser may log in here (API key; OIDC when configured); no credential needed',
-    success: json('{apiKey, oidc, oidcLoginUrl?, oidcCli?: {issuer, clientId, scopes?}}'),
+    success: json(
+      '{apiKey, oidc, oidcLoginUrl?, oidcCli?: {issuer, clientId, scopes?}}',
+      200,
+      authMethodsSchema,
+    ),
   },
   {
     method: 'POST',
@@ -213,7 +243,11 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary:
       'Log a browser in with an API key: sets the HttpOnly, SameSite=Strict session cookie, bound to the X-AgentTier-Session-Binding header sent (or a new binding, returned)',
     body: sessionLoginRequestSchema,
-    success: json('{user: {id, email?, name?, groups, isAdmin}, expiresAt, binding}', 201),
+    success: json(
+      '{user: {id, email?, name?, groups, isAdmin}, expiresAt, binding}',
+      201,
+      sessionLoginResultSchema,
+    ),
   },
   {
     method: 'GET',
@@ -241,7 +275,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'auth',
     summary:
       'For the OpenID provider: a form body logout_token=<JWT> (Back-Channel Logout) ends the browser sessions of that provider session',
-    success: { status: 200, description: '{ended}: how many sessions ended' },
+    success: json('{ended}: how many sessions ended', 200, backchannelLogoutResultSchema),
   },
   {
     method: 'DELETE',
@@ -300,7 +334,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'secrets',
     summary: "List the caller's secrets: names and keys, never values",
     query: { namespace: 'only this namespace (default: all)' },
-    success: json('{items: [...]}'),
+    success: json('{items: [...]}', 200, secretListSchema),
   },
   {
     method: 'GET',
@@ -308,7 +342,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'secrets',
     summary: "Show one of the caller's secrets: name and keys, never values",
     query: NS,
-    success: json('the secret (without values)'),
+    success: json('the secret (without values)', 200, secretViewSchema),
   },
   {
     method: 'PUT',
@@ -317,7 +351,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: "Create or replace one of the caller's secrets (values are write-only)",
     query: NS,
     body: secretWriteRequestSchema,
-    success: json('the secret (without values); 201 when created', 200),
+    success: json('the secret (without values); 201 when created', 200, secretViewSchema),
   },
   {
     method: 'DELETE',
@@ -405,8 +439,9 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     query: { ...NS, path: 'directory to list' },
     success: {
       status: 200,
-      description: 'the file bytes, or {path, entries}',
+      description: 'the file bytes, or {path, entries} for a directory',
       contentType: 'application/octet-stream',
+      jsonAlternative: fileListSchema,
     },
   },
   {
@@ -416,7 +451,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Write a file (parents are created)',
     query: NS,
     rawBody: 'application/octet-stream',
-    success: json('{path, bytes}', 201),
+    success: json('{path, bytes}', 201, fileWriteResultSchema),
   },
   {
     method: 'DELETE',
@@ -432,7 +467,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'files',
     summary: 'Stat a path',
     query: { ...NS, path: 'absolute path' },
-    success: json('file info'),
+    success: json('file info', 200, fileEntrySchema),
   },
   {
     method: 'POST',
@@ -441,7 +476,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Make a directory',
     query: NS,
     body: mkdirRequestSchema,
-    success: json('file info', 201),
+    success: json('file info', 201, fileEntrySchema),
   },
   {
     method: 'POST',
@@ -450,7 +485,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     summary: 'Rename or move a path',
     query: NS,
     body: renameRequestSchema,
-    success: json('file info'),
+    success: json('file info', 200, fileEntrySchema),
   },
   {
     method: 'GET',
@@ -470,7 +505,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'files',
     summary: 'Download the workspace (or a directory) as a zip',
     query: { ...NS, path: 'directory (default: the workspace)' },
-    success: { status: 200, description: 'the archive', contentType: 'application/octet-stream' },
+    success: { status: 200, description: 'the archive', contentType: 'application/zip' },
   },
 
   {
@@ -533,7 +568,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     tag: 'agent',
     summary: 'The last install log',
     query: NS,
-    success: json('{log}'),
+    success: json('{log}', 200, installLogSchema),
   },
   {
     method: 'POST',
@@ -588,9 +623,26 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     path: '/api/v1/openapi.json',
     tag: 'meta',
     summary: 'This document',
-    success: json('OpenAPI 3.1'),
+    success: json('OpenAPI 3.1', 200, openApiDocumentSchema),
   },
 ];
+
+/**
+ * The operations whose success answer is a stream or a download, not a JSON body, with its media type:
+ * the only ones without a response schema (openapi.test.ts fails for any other operation that has no
+ * schema for its success status, 204 and redirects aside).
+ */
+export const STREAMED_ANSWERS: ReadonlyMap<string, string> = new Map([
+  ['POST /api/v1/sandboxes/{id}/exec/stream', 'text/event-stream'],
+  ['GET /api/v1/sandboxes/{id}/processes/{pid}/output', 'text/event-stream'],
+  ['GET /api/v1/sandboxes/{id}/fs/watch', 'text/event-stream'],
+  ['POST /api/v1/sandboxes/{id}/configure', 'text/event-stream'],
+  ['POST /api/v1/sandboxes/{id}/invoke', 'text/event-stream'],
+  ['GET /api/v1/sandboxes/{id}/invokes/{invokeId}/stream', 'text/event-stream'],
+  // A file's bytes (a directory's listing is JSON, with its schema as the alternative).
+  ['GET /api/v1/sandboxes/{id}/files/{path}', 'application/octet-stream'],
+  ['GET /api/v1/sandboxes/{id}/archive', 'application/zip'],
+]);
 
 /**
  * Routes served but not REST operations of the API: probes and metrics, the preview redirect (any

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { InvokeRecord, Sandbox } from '@agenttier/contract';
+import type { InstallLog, InvokeRecord, Sandbox } from '@agenttier/contract';
 import { PlatformError, parseDurationMs } from '@agenttier/contract';
 import type { AgentRecordStore, RecordedEvent, Store } from '@agenttier/core';
 import type { AgentService } from '../agent/agent-service.ts';
@@ -116,7 +116,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDeps):
     return agent.config(sb);
   });
 
-  app.get<SandboxRoute>('/api/v1/sandboxes/:id/configure/install-log', async (req) => {
+  app.get<SandboxRoute>('/api/v1/sandboxes/:id/configure/install-log', async (req): Promise<InstallLog> => {
     const sb = await lookup(req);
     const log = await records.getInstallLog(sb.metadata.namespace ?? 'default', sb.metadata.name);
     if (log === undefined)

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { AuthMethods } from '@agenttier/contract';
+import type { AuthMethods, SessionLoginResult } from '@agenttier/contract';
 import {
   PlatformError,
   SESSION_BINDING_HEADER,
@@ -85,7 +85,7 @@ export function registerAuthSessionRoutes(app: FastifyInstance, deps: AuthSessio
     ...(deps.oidcCli ? { oidcCli: deps.oidcCli } : {}),
   }));
 
-  app.post('/api/v1/auth/session', async (req, reply) => {
+  app.post('/api/v1/auth/session', async (req, reply): Promise<SessionLoginResult> => {
     const sessions = sessionsOrThrow();
     const body = parseOrThrow(sessionLoginRequestSchema, req.body ?? {}, 'login');
     const who = await sessions.authenticateKey({ 'x-api-key': body.apiKey }, { address: req.ip });

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { ExecResponse, FileEntry, Sandbox } from '@agenttier/contract';
+import type { ExecResponse, FileEntry, FileList, FileWriteResult, Sandbox } from '@agenttier/contract';
 import { MAX_FILE_BYTES, PlatformError, execRequestSchema, parseOrThrow } from '@agenttier/contract';
 import type { DataPlane, Store } from '@agenttier/core';
 import { tarToZip } from '../data-plane/archive-zip.ts';
@@ -83,7 +83,8 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
         const q = req.query;
         const path = confinePath(q.path ?? rootsOf(sb)[0]!, rootsOf(sb));
         const entries: FileEntry[] = (await plane.list(sb, path)).map((e) => ({ ...e }));
-        return { path, entries };
+        const listing: FileList = { path, entries };
+        return listing;
       }
       const path = confinePath(`/${wildcard}`, rootsOf(sb));
       const { size, body } = await plane.read(sb, path, MAX_FILE_BYTES);
@@ -115,7 +116,8 @@ export function registerDataPlaneRoutes(app: FastifyInstance, deps: DataPlaneRou
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const { bytes } = await plane.write(sb, path, body);
       reply.code(201);
-      return { path, bytes };
+      const written: FileWriteResult = { path, bytes };
+      return written;
     });
   });
 

@@ -11,7 +11,7 @@ import { BACKCHANNEL_LOGOUT_EVENT } from '../auth/oidc-verifier.ts';
 import { BACKCHANNEL_LOGOUT_PATH } from './oidc-backchannel-logout.ts';
 import type { OidcTestbed } from '../testing/oidc-router.ts';
 import { TEST_WEB_CLIENT_ID, startOidcTestbed } from '../testing/oidc-router.ts';
-import { SESSION_BINDING_HEADER } from '@agenttier/contract';
+import { SESSION_BINDING_HEADER, backchannelLogoutResultSchema } from '@agenttier/contract';
 
 const CLIENT = TEST_WEB_CLIENT_ID;
 let bed: OidcTestbed;
@@ -114,7 +114,8 @@ describe('back-channel logout', () => {
       new URLSearchParams({ logout_token: await logoutToken({ sub: 'alice' }) }).toString(),
     );
     expect(r.status, await r.clone().text()).toBe(200);
-    expect(((await r.json()) as { ended: number }).ended).toBeGreaterThanOrEqual(2);
+    // The answer as documented (its OpenAPI response schema).
+    expect(backchannelLogoutResultSchema.parse(await r.json()).ended).toBeGreaterThanOrEqual(2);
     expect([await meStatus(c1), await meStatus(c2)]).toEqual([401, 401]);
   });
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { BackchannelLogoutResult } from '@agenttier/contract';
 import { PlatformError } from '@agenttier/contract';
 import type { OidcSettings } from '../auth/oidc-settings.ts';
 import type { OidcVerifier } from '../auth/oidc-verifier.ts';
@@ -48,7 +49,7 @@ export function registerBackchannelLogout(
       { parseAs: 'string', bodyLimit: MAX_BODY_BYTES },
       (_req, body, done) => done(null, new URLSearchParams(body as string)),
     );
-    scope.post(BACKCHANNEL_LOGOUT_PATH, async (req, reply) => {
+    scope.post(BACKCHANNEL_LOGOUT_PATH, async (req, reply): Promise<BackchannelLogoutResult> => {
       if (!deps?.settings.clientId)
         throw new PlatformError(
           'NOT_IMPLEMENTED',
