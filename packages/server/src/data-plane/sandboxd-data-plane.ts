@@ -4,6 +4,12 @@ import type { ErrorCode } from '@agenttier/contract';
 import type { ArchiveLimits, DataPlane, ExecOutcome, ExecSpec, FileInfo } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { SandboxdError } from '@agenttier/sandboxd';
+import {
+  execResultFromDaemon,
+  fileInfoFromDaemon,
+  fileListFromDaemon,
+  writtenBytesFromDaemon,
+} from './daemon-answers.ts';
 
 /** sandboxd's error codes on our wire: one table, used by every sandboxd-backed route. */
 const CODE_MAP: Record<string, ErrorCode> = {
@@ -63,26 +69,6 @@ export function isUnreachable(err: unknown): boolean {
   return [e?.code, e?.cause?.code].some((c) => typeof c === 'string' && UNREACHABLE_ERRNOS.has(c));
 }
 
-export function toFileInfo(f: {
-  name: string;
-  path: string;
-  size: number;
-  isDir: boolean;
-  modeString: string;
-  modifiedAt: string;
-  symlinkTarget?: string;
-}): FileInfo {
-  return {
-    name: f.name,
-    path: f.path,
-    size: f.size,
-    isDir: f.isDir,
-    mode: f.modeString,
-    modifiedAt: Math.floor(Date.parse(f.modifiedAt) / 1000),
-    ...(f.symlinkTarget !== undefined ? { symlinkTarget: f.symlinkTarget } : {}),
-  };
-}
-
 /**
  * The fast data plane: processes are spawned by sandboxd inside the sandbox (a few ms), files and
  * archives are streamed without a shell, all as the sandbox user. `fallback` (the engine) runs an exec
@@ -98,8 +84,9 @@ export class SandboxdDataPlane implements DataPlane {
 
   async exec(sandbox: Sandbox, spec: ExecSpec, signal?: AbortSignal): Promise<ExecOutcome> {
     const client = this.clientFor(sandbox);
+    let answer: unknown;
     try {
-      const r = await client.exec(
+      answer = await client.exec(
         {
           command: spec.argv,
           timeoutMs: spec.timeoutMs,
@@ -112,28 +99,30 @@ export class SandboxdDataPlane implements DataPlane {
         },
         signal ? { signal } : {},
       );
-      return {
-        stdout: r.stdout,
-        stderr: r.stderr,
-        exitCode: r.exitCode,
-        durationMs: r.durationMs,
-        timedOut: r.timedOut,
-        truncated: r.truncated,
-        ...(r.signal ? { signal: r.signal } : {}),
-      };
     } catch (err) {
       // The daemon is gone (an image it cannot run in, or it crashed): the engine still can exec.
       if (isUnreachable(err)) return this.fallback.exec(sandbox, spec, signal);
       throw fromSandboxdError(err);
     }
+    // A daemon that answers, but not in shape, is refused (502), not replaced by the engine.
+    const r = execResultFromDaemon(answer);
+    return {
+      stdout: r.stdout,
+      stderr: r.stderr,
+      exitCode: r.exitCode,
+      durationMs: r.durationMs,
+      timedOut: r.timedOut,
+      truncated: r.truncated,
+      ...(r.signal ? { signal: r.signal } : {}),
+    };
   }
 
   stat(sandbox: Sandbox, path: string): Promise<FileInfo> {
-    return mapped(async () => toFileInfo(await this.clientFor(sandbox).files.stat(path)));
+    return mapped(async () => fileInfoFromDaemon(await this.clientFor(sandbox).files.stat(path)));
   }
 
   list(sandbox: Sandbox, path: string): Promise<FileInfo[]> {
-    return mapped(async () => (await this.clientFor(sandbox).files.list(path)).entries.map(toFileInfo));
+    return mapped(async () => fileListFromDaemon(await this.clientFor(sandbox).files.list(path)));
   }
 
   read(
@@ -148,7 +137,9 @@ export class SandboxdDataPlane implements DataPlane {
   }
 
   write(sandbox: Sandbox, path: string, body: Uint8Array): Promise<{ bytes: number }> {
-    return mapped(async () => ({ bytes: (await this.clientFor(sandbox).files.write(path, body)).bytes }));
+    return mapped(async () => ({
+      bytes: writtenBytesFromDaemon(await this.clientFor(sandbox).files.write(path, body)),
+    }));
   }
 
   /** Made by sandboxd as the sandbox user; never by the fallback (the engine would read as root). */

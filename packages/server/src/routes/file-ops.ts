@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { PlatformError, mkdirRequestSchema, parseOrThrow, renameRequestSchema } from '@agenttier/contract';
 import { SseStream } from '../agent/sse.ts';
-import { fromSandboxdError, toFileInfo } from '../data-plane/sandboxd-data-plane.ts';
+import { fileInfoFromDaemon, watchEventFromDaemon } from '../data-plane/daemon-answers.ts';
+import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import { confinePath } from '../paths.ts';
 import type { SandboxdRouteDeps } from './sandboxd-access.ts';
 import { callSandboxd, fileRootsOf, sandboxdOf } from './sandboxd-access.ts';
@@ -51,7 +52,7 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
   app.get<SandboxRoute<'path' | 'recursive'>>('/api/v1/sandboxes/:id/fs/stat', async (req) => {
     const { client, confine } = await target(req);
     const path = confine(queryPath(req.query));
-    return toFileInfo(await callSandboxd(() => client.files.stat(path)));
+    return fileInfoFromDaemon(await callSandboxd(() => client.files.stat(path)));
   });
 
   app.post<SandboxRoute>('/api/v1/sandboxes/:id/fs/mkdir', async (req, reply) => {
@@ -60,7 +61,7 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     const path = confine(body.path);
     const info = await callSandboxd(() => client.files.mkdir(path, { parents: body.parents ?? false }));
     reply.code(201);
-    return toFileInfo(info);
+    return fileInfoFromDaemon(info);
   });
 
   app.post<SandboxRoute>('/api/v1/sandboxes/:id/fs/rename', async (req) => {
@@ -68,7 +69,7 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     const body = parseOrThrow(renameRequestSchema, req.body ?? {}, 'rename request');
     const from = notRoot(confine(body.from), 'rename');
     const to = notRoot(confine(body.to), 'replace');
-    return toFileInfo(
+    return fileInfoFromDaemon(
       await callSandboxd(() => client.files.rename(from, to, { overwrite: body.overwrite ?? false })),
     );
   });
@@ -112,7 +113,8 @@ export function registerFileOpsRoutes(app: FastifyInstance, deps: FileOpsRouteDe
     sse.send('ready', { path, recursive });
     try {
       for await (const ev of watcher) {
-        if (!sse.send('change', { type: ev.type, path: ev.path })) await sse.drained();
+        const change = watchEventFromDaemon(ev);
+        if (!sse.send('change', { type: change.type, path: change.path })) await sse.drained();
         if (!sse.isOpen) break;
       }
     } catch (err) {

@@ -16,6 +16,7 @@ import { PREVIEW_SESSION_PATH } from '../auth/preview-sessions.ts';
 import { previewUrlOf } from '../http/preview-host.ts';
 import { getSandboxOrThrow } from '../sandbox-service.ts';
 import { sandboxOfRequest } from '../auth/request-sandbox.ts';
+import { listeningPortsFromDaemon } from '../data-plane/daemon-answers.ts';
 import { parsePort } from './preview-proxy.ts';
 import { namespaceOf } from './sandboxes.ts';
 import type { PortRoute, SandboxRoute } from './route-input.ts';
@@ -128,7 +129,9 @@ export function registerPortRoutes(app: FastifyInstance, deps: PortRouteDeps): v
     let listening: Set<number> | undefined;
     const client = sb.status?.phase === 'Running' ? deps.sandboxdFor(sb) : undefined;
     if (client)
-      listening = new Set((await client.listPorts({ timeoutMs: 2000 }).catch(() => [])).map((p) => p.port));
+      listening = new Set(
+        listeningPortsFromDaemon(await client.listPorts({ timeoutMs: 2000 }).catch(() => [])),
+      );
     return {
       ports: (sb.spec.forwardedPorts ?? []).map((p) => view(sb, p, listening?.has(p.port))),
     };

@@ -9,6 +9,7 @@ import {
 } from '@agenttier/contract';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { SseStream } from '../agent/sse.ts';
+import { processFromDaemon, processListFromDaemon } from '../data-plane/daemon-answers.ts';
 import type { SandboxdRouteDeps } from './sandboxd-access.ts';
 import { callProcess, callSandboxd, sandboxdOf } from './sandboxd-access.ts';
 import type { ProcessRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
@@ -100,17 +101,17 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
       }),
     );
     reply.code(201);
-    return info;
+    return processFromDaemon(info);
   });
 
   app.get<SandboxRoute>('/api/v1/sandboxes/:id/processes', async (req) => {
     const { client } = await clientFor(req);
-    return { processes: await callSandboxd(() => client.listProcesses()) };
+    return { processes: processListFromDaemon(await callSandboxd(() => client.listProcesses())) };
   });
 
   app.get<ProcessRoute>('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
     const { client } = await clientFor(req);
-    return callProcess(() => client.getProcess(req.params.pid));
+    return processFromDaemon(await callProcess(() => client.getProcess(req.params.pid)));
   });
 
   app.get<ProcessRoute<'fromOffset'>>('/api/v1/sandboxes/:id/processes/:pid/output', async (req, reply) => {
@@ -126,11 +127,11 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     const { signal } = parseOrThrow(signalRequestSchema, req.body ?? {}, 'signal request');
     const { client } = await clientFor(req);
     const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
-    return callProcess(() => client.signalProcess(req.params.pid, name));
+    return processFromDaemon(await callProcess(() => client.signalProcess(req.params.pid, name)));
   });
 
   app.delete<ProcessRoute>('/api/v1/sandboxes/:id/processes/:pid', async (req) => {
     const { client } = await clientFor(req);
-    return callProcess(() => client.killProcess(req.params.pid));
+    return processFromDaemon(await callProcess(() => client.killProcess(req.params.pid)));
   });
 }

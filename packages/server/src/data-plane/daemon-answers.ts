@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import type { ExecResponse, FileEntry, ProcessInfo } from '@agenttier/contract';
+import { PlatformError, fileEntrySchema, processInfoSchema, toFieldIssues } from '@agenttier/contract';
+
+/**
+ * sandboxd runs inside the sandbox, and code there can replace it (docs/security.md, "Threat model").
+ * Its JSON answers are parsed here with the contract's response schemas before any of it reaches a
+ * client: fields the schema does not know are dropped, types and sizes are the documented ones, and
+ * anything else is a 502 in the one error shape (docs/security.md, "Daemon answers parsed, not passed
+ * through"). The client already caps every answer's bytes (16 MiB of JSON).
+ */
+
+/** Issues named in the error: enough to see what was wrong, never the value (the sandbox wrote it). */
+const MAX_ISSUES = 5;
+
+/** Parses `answer` with `schema`, or throws 502 RUNTIME_FAILED naming what did not conform. */
+export function parseDaemonAnswer<S extends z.ZodType>(
+  schema: S,
+  answer: unknown,
+  what: string,
+): z.output<S> {
+  const parsed = schema.safeParse(answer);
+  if (parsed.success) return parsed.data;
+  const details = toFieldIssues(parsed.error)
+    .slice(0, MAX_ISSUES)
+    .map((d) => ({ ...d, field: d.field.slice(0, 128) }));
+  throw new PlatformError(
+    'RUNTIME_FAILED',
+    `the sandbox's daemon answered ${what} that does not fit the API's schema (${details
+      .map((d) => `${d.field}: ${d.rule}`)
+      .join('; ')}); code in the sandbox may have replaced it: restart the sandbox`,
+    { details },
+  );
+}
+
+/** A process as sandboxd reports it: the contract's ProcessInfo, unknown fields dropped. */
+const processAnswerSchema = processInfoSchema.strip();
+
+export function processFromDaemon(answer: unknown): ProcessInfo {
+  return parseDaemonAnswer(processAnswerSchema, answer, 'a process');
+}
+
+export function processListFromDaemon(answer: unknown): ProcessInfo[] {
+  return parseDaemonAnswer(z.array(processAnswerSchema), answer, 'a process list');
+}
+
+/**
+ * sandboxd's file info (its own wire form: `modeString`, an ISO `modifiedAt`) turned into the API's
+ * FileEntry, whose schema bounds every field.
+ */
+const daemonFileInfoSchema = z
+  .object({
+    name: z.string(),
+    path: z.string(),
+    size: z.number(),
+    isDir: z.boolean(),
+    modeString: z.string(),
+    modifiedAt: z.string().max(64),
+    symlinkTarget: z.string().optional(),
+  })
+  .transform((f): FileEntry => ({
+    name: f.name,
+    path: f.path,
+    size: f.size,
+    isDir: f.isDir,
+    mode: f.modeString,
+    modifiedAt: Math.floor(Date.parse(f.modifiedAt) / 1000),
+    ...(f.symlinkTarget !== undefined ? { symlinkTarget: f.symlinkTarget } : {}),
+  }))
+  .pipe(fileEntrySchema);
+
+export function fileInfoFromDaemon(answer: unknown): FileEntry {
+  return parseDaemonAnswer(daemonFileInfoSchema, answer, 'file information');
+}
+
+export function fileListFromDaemon(answer: unknown): FileEntry[] {
+  return parseDaemonAnswer(
+    z.object({ entries: z.array(daemonFileInfoSchema) }),
+    answer,
+    'a directory listing',
+  ).entries;
+}
+
+export function writtenBytesFromDaemon(answer: unknown): number {
+  return parseDaemonAnswer(z.object({ bytes: fileEntrySchema.shape.size }), answer, 'a write result').bytes;
+}
+
+/** The exec answer's fields besides the output (which the client has already cut to its cap). */
+const execAnswerSchema = z.object({
+  stdout: z.string(),
+  stderr: z.string(),
+  exitCode: processInfoSchema.shape.exitCode.unwrap(),
+  signal: processInfoSchema.shape.signal.optional(),
+  durationMs: processInfoSchema.shape.durationMs.unwrap(),
+  timedOut: z.boolean(),
+  truncated: z.boolean(),
+});
+
+export function execResultFromDaemon(
+  answer: unknown,
+): Required<Omit<ExecResponse, 'exitCode'>> & { exitCode: number; signal?: string | null } {
+  return parseDaemonAnswer(execAnswerSchema, answer, 'an exec result');
+}
+
+/** Ports something listens on inside the sandbox: only the numbers are used. */
+export function listeningPortsFromDaemon(answer: unknown): number[] {
+  return parseDaemonAnswer(
+    z.array(z.object({ port: z.number().int().min(1).max(65535) })).max(65535 * 2),
+    answer,
+    'a port list',
+  ).map((p) => p.port);
+}
+
+/** One change of a directory watch. */
+export function watchEventFromDaemon(answer: unknown): {
+  type: 'created' | 'modified' | 'deleted';
+  path: string;
+} {
+  return parseDaemonAnswer(
+    z.object({ type: z.enum(['created', 'modified', 'deleted']), path: fileEntrySchema.shape.path }),
+    answer,
+    'a watch event',
+  );
+}
