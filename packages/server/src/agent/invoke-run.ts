@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AgentRecordStore, InvokeReason, InvokeRecord, RecordedEvent } from '@agenttier/core';
 import type { ProcessAttachment, SandboxdClient } from '@agenttier/sandboxd';
+import { attachErrorFromDaemon, exitFromDaemon } from '../data-plane/daemon-answers.ts';
 import { LineSplitter } from './line-splitter.ts';
 
 /** Events kept for replay per invocation; past it, lines still stream live but are not replayable. */
@@ -123,10 +124,11 @@ export class InvokeRun extends EventEmitter<{ event: [RecordedEvent]; finished: 
             else this.record.bytesStderr += ev.data.length;
             splitters[ev.stream].push(ev.data);
           } else if (ev.type === 'exit') {
-            exit = ev;
+            // A daemon's exit event out of shape throws: the run ends as an error, not a record of its values.
+            exit = exitFromDaemon(ev);
             break;
           } else if (ev.type === 'error') {
-            failure = ev.message;
+            failure = attachErrorFromDaemon(ev).message;
           }
         }
       } catch (err) {

@@ -10,9 +10,13 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createSandboxdClient } from '@agenttier/sandboxd';
+import { InvokeRun } from '../agent/invoke-run.ts';
+import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import type { DaemonApp } from '../testing/daemon-app.ts';
 import { startDaemonApp } from '../testing/daemon-app.ts';
 
@@ -217,6 +221,10 @@ let t: DaemonApp;
 const answers = new Map<string, { status: number; body: unknown }>();
 /** The raw text of the watch stream the daemon sends. */
 let watchStream = '';
+/** The JSON messages of a process attach channel, around one stdout frame `hi\n` after the first. */
+let attachMessages: Json[] = [];
+const attached = (): Json => ({ type: 'attached', process: processAnswer(), fromOffset: 0, droppedBytes: 0 });
+const exited = (): Json => ({ type: 'exit', exitCode: 0, signal: null, timedOut: false, durationMs: 5 });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'daemon-answers-'));
@@ -235,6 +243,17 @@ beforeAll(async () => {
     }
     res.writeHead(a.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(a.body));
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  daemon.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const [first, ...rest] = attachMessages;
+      ws.send(JSON.stringify(first));
+      const frame = Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('hi\n')]);
+      ws.send(frame, { binary: true });
+      for (const m of rest) ws.send(JSON.stringify(m));
+      ws.close();
+    });
   });
   const socketPath = join(dir, 'sandboxd.sock');
   await new Promise<void>((resolve) => daemon.listen(socketPath, resolve));
@@ -257,7 +276,7 @@ function hostile(c: Case, edit: (payload: Json) => void): void {
   answers.set(c.daemonPath, { status: c.daemonStatus, body });
 }
 
-async function refused(c: Case) {
+async function refused(c: Pick<Case, 'what' | 'call'>) {
   const r = await t.call(...c.call);
   expect(r.statusCode, `${c.what}: ${r.body.slice(0, 300)}`).toBe(502);
   const body = r.json() as Json;
@@ -311,5 +330,67 @@ describe("a hostile daemon's answers reach clients only in the documented shape"
     expect(r.body).toMatch(/event: error\ndata: .*RUNTIME_FAILED/);
     expect(r.body).not.toContain('BBBB');
     expect(r.body).not.toContain('/workspace/after');
+  });
+
+  describe('process output stream', () => {
+    const output = () => t.call('GET', '/processes/p-1/output');
+
+    it('passes on an honest attachment', async () => {
+      attachMessages = [attached(), exited()];
+      const r = await output();
+      expect(r.statusCode).toBe(200);
+      expect(r.body).toMatch(/event: start\ndata: \{"processId":"p-1","pid":7,/);
+      expect(r.body).toMatch(
+        /event: exit\ndata: \{"exitCode":0,"signal":null,"timedOut":false,"durationMs":5\}/,
+      );
+    });
+
+    it('a start out of shape is a 502 before the stream', async () => {
+      attachMessages = [{ ...attached(), process: { ...processAnswer(), pid: '7; reboot' } }, exited()];
+      expect(await refused({ what: 'attach', call: ['GET', '/processes/p-1/output'] })).toContain('pid');
+    });
+
+    it('an exit or error event out of shape ends the stream with an error event, not its values', async () => {
+      for (const bad of [
+        { ...exited(), exitCode: HUGE },
+        { ...exited(), signal: HUGE },
+        { type: 'error', code: 'internal', message: HUGE },
+      ]) {
+        attachMessages = [attached(), bad, exited()];
+        const r = await output();
+        expect(r.body).toMatch(/event: error\ndata: \{"code":"RUNTIME_FAILED"/);
+        expect(r.body).not.toContain('AAAA');
+        expect(r.body).not.toMatch(/event: exit/);
+      }
+    });
+
+    it('an agent invoke whose exit event is out of shape is recorded as an error, not with its values', async () => {
+      const store = new SqliteAgentRecords(':memory:');
+      try {
+        const record = {
+          invokeId: 'inv-1',
+          namespace: 'default',
+          sandbox: 'box',
+          sandboxUid: 'u1',
+          template: 't',
+          state: 'running' as const,
+          detached: true,
+          startedAt: new Date().toISOString(),
+          bytesStdout: 0,
+          bytesStderr: 0,
+          eventCount: 0,
+          outputTail: '',
+        };
+        await store.createInvoke(record);
+        attachMessages = [attached(), { ...exited(), exitCode: '0; reboot' }];
+        const run = new InvokeRun({ record, client, processId: 'p-1', store });
+        await run.start();
+        const finished = await run.finished;
+        expect(finished).toMatchObject({ state: 'finished', reason: 'error', exitCode: -1 });
+        expect(finished.message).toMatch(/does not fit the API's schema/);
+      } finally {
+        store.close();
+      }
+    });
   });
 });

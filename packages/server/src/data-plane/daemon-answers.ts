@@ -122,3 +122,43 @@ export function watchEventFromDaemon(answer: unknown): {
     'a watch event',
   );
 }
+
+/** The start of a process attachment: the parts of it a client is shown. */
+export function attachStartFromDaemon(answer: unknown): {
+  pid: number | null;
+  fromOffset: number;
+  droppedBytes: number;
+} {
+  const size = fileEntrySchema.shape.size;
+  const start = parseDaemonAnswer(
+    z.object({
+      process: z.object({ pid: processInfoSchema.shape.pid }),
+      fromOffset: size,
+      droppedBytes: size,
+    }),
+    answer,
+    'an attachment',
+  );
+  return { pid: start.process.pid, fromOffset: start.fromOffset, droppedBytes: start.droppedBytes };
+}
+
+/** How a process ended, from its attach channel. */
+const exitEventSchema = z.object({
+  exitCode: processInfoSchema.shape.exitCode.unwrap(),
+  signal: processInfoSchema.shape.signal,
+  timedOut: z.boolean(),
+  durationMs: processInfoSchema.shape.durationMs.unwrap(),
+});
+
+export function exitFromDaemon(answer: unknown): z.output<typeof exitEventSchema> {
+  return parseDaemonAnswer(exitEventSchema, answer, 'an exit event');
+}
+
+/** An error the daemon reports on an attach channel: its code and words, both bounded. */
+export function attachErrorFromDaemon(answer: unknown): { code: string; message: string } {
+  return parseDaemonAnswer(
+    z.object({ code: z.string().max(64), message: z.string().max(4096) }),
+    answer,
+    'an error event',
+  );
+}

@@ -9,7 +9,13 @@ import {
 } from '@agenttier/contract';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { SseStream } from '../agent/sse.ts';
-import { processFromDaemon, processListFromDaemon } from '../data-plane/daemon-answers.ts';
+import {
+  attachErrorFromDaemon,
+  attachStartFromDaemon,
+  exitFromDaemon,
+  processFromDaemon,
+  processListFromDaemon,
+} from '../data-plane/daemon-answers.ts';
 import type { SandboxdRouteDeps } from './sandboxd-access.ts';
 import { callProcess, callSandboxd, sandboxdOf } from './sandboxd-access.ts';
 import type { ProcessRoute, SandboxRequest, SandboxRoute } from './route-input.ts';
@@ -33,14 +39,21 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
     killOnDetach: boolean,
   ) {
     const attachment = await callProcess(() => client.attach(processId, { fromOffset, killOnDetach }));
+    let start: ReturnType<typeof attachStartFromDaemon>;
+    try {
+      start = attachStartFromDaemon(attachment); // before the 200: a 502 can still be answered
+    } catch (err) {
+      attachment.close();
+      throw err;
+    }
     void reply.hijack();
     const sse = new SseStream(reply.raw, { requestId, headers: { 'x-process-id': processId } });
-    sse.send('start', {
-      processId,
-      pid: attachment.process.pid,
-      fromOffset: attachment.fromOffset,
-      droppedBytes: attachment.droppedBytes,
-    });
+    sse.send('start', { processId, ...start });
+    // An event out of shape ends the stream with an error event (its status was already sent).
+    const refused = (err: unknown) => {
+      const e = err instanceof PlatformError ? err : new PlatformError('INTERNAL', String(err));
+      sse.send('error', { code: e.code, message: e.message });
+    };
     sse.onClose(() => attachment.close());
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     for await (const ev of attachment) {
@@ -54,15 +67,19 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
         if (!sent) await sse.drained();
         if (!sse.isOpen) break;
       } else if (ev.type === 'exit') {
-        sse.send('exit', {
-          exitCode: ev.exitCode,
-          signal: ev.signal,
-          timedOut: ev.timedOut,
-          durationMs: ev.durationMs,
-        });
+        try {
+          sse.send('exit', exitFromDaemon(ev));
+        } catch (err) {
+          refused(err);
+        }
         break;
       } else if (ev.type === 'error') {
-        sse.send('error', { code: ev.code, message: ev.message });
+        try {
+          sse.send('error', attachErrorFromDaemon(ev));
+        } catch (err) {
+          refused(err);
+          break;
+        }
       }
     }
     attachment.close();
