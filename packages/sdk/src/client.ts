@@ -5,6 +5,7 @@ import type {
   CreatedApiKey,
   SandboxView,
   ScopedKeyVerb,
+  SessionLoginResult,
   UserInfo,
 } from '@agenttier/contract';
 import { HttpClient } from './http.ts';
@@ -230,11 +231,8 @@ export class AgentTier {
    * binding"): the `X-AgentTier-Session-Binding` header this client sends (its `headers` option or its
    * `fetch`), else a new value the answer carries; every later request must send it.
    */
-  async startSession(
-    apiKey: string,
-    opts: CallOpts = {},
-  ): Promise<{ user: UserInfo; expiresAt: string; binding: string }> {
-    return this.http.json<{ user: UserInfo; expiresAt: string; binding: string }>({
+  async startSession(apiKey: string, opts: CallOpts = {}): Promise<SessionLoginResult> {
+    return this.http.json<SessionLoginResult>({
       method: 'POST',
       path: '/api/v1/auth/session',
       json: { apiKey },

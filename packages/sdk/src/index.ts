@@ -85,6 +85,7 @@ export type {
   SandboxView,
   ScopedKeyVerb,
   SecretView,
+  SessionLoginResult,
   TemplateSpec,
   TemplateView,
   UserInfo,

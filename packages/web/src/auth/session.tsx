@@ -91,7 +91,8 @@ export function SessionProvider({ children }: { children: ReactNode }): ReactNod
         startBinding(); // a new binding for the new session; the login request carries it
         const { user } = await ambient.startSession(key); // throws AuthenticationError for a bad key
         setMemoryKey(undefined);
-        setState({ status: 'signed-in', user, via: 'session' });
+        // The login answer names the user without `sub`, which is the id by definition (UserInfo).
+        setState({ status: 'signed-in', user: { ...user, sub: user.id }, via: 'session' });
       } catch (err) {
         // A server without browser sessions (404/501): check the key and keep it in memory instead.
         const noSessions =
