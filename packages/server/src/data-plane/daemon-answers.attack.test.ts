@@ -15,10 +15,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createSandboxdClient } from '@agenttier/sandboxd';
-import { InvokeRun } from '../agent/invoke-run.ts';
-import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import type { DaemonApp } from '../testing/daemon-app.ts';
 import { startDaemonApp } from '../testing/daemon-app.ts';
+import { detachedInvoke } from '../testing/detached-invoke.ts';
 
 type Json = Record<string, unknown>;
 
@@ -365,25 +364,14 @@ describe("a hostile daemon's answers reach clients only in the documented shape"
     });
 
     it('an agent invoke whose exit event is out of shape is recorded as an error, not with its values', async () => {
-      const store = new SqliteAgentRecords(':memory:');
+      const { store, run } = await detachedInvoke({
+        client,
+        processId: 'p-1',
+        invokeId: 'inv-1',
+        sandbox: 'box',
+      });
       try {
-        const record = {
-          invokeId: 'inv-1',
-          namespace: 'default',
-          sandbox: 'box',
-          sandboxUid: 'u1',
-          template: 't',
-          state: 'running' as const,
-          detached: true,
-          startedAt: new Date().toISOString(),
-          bytesStdout: 0,
-          bytesStderr: 0,
-          eventCount: 0,
-          outputTail: '',
-        };
-        await store.createInvoke(record);
         attachMessages = [attached(), { ...exited(), exitCode: '0; reboot' }];
-        const run = new InvokeRun({ record, client, processId: 'p-1', store });
         await run.start();
         const finished = await run.finished;
         expect(finished).toMatchObject({ state: 'finished', reason: 'error', exitCode: -1 });

@@ -21,19 +21,18 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import type { Sandbox } from '@agenttier/contract';
-import { PlatformError } from '@agenttier/contract';
-import type { DataPlane } from '@agenttier/core';
 import type { SqliteStore } from '@agenttier/platform-local';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createSandboxdClient } from '@agenttier/sandboxd';
 import { eventually } from '@agenttier/testkit';
-import { InvokeRun, MAX_RECORDED_BYTES } from '../agent/invoke-run.ts';
+import { MAX_RECORDED_BYTES } from '../agent/invoke-run.ts';
 import { SseStream } from '../agent/sse.ts';
 import { SLOW_VIEWER_BYTES, streamInvoke } from '../routes/agent.ts';
-import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 import { createApp } from '../app.ts';
 import { SandboxdDataPlane } from './sandboxd-data-plane.ts';
 import { seededStore } from '../testing/seeded-store.ts';
+import { detachedInvoke } from '../testing/detached-invoke.ts';
+import { noEngineFallback } from '../testing/daemon-app.ts';
 
 const OFFER_BYTES = 1.5 * 1024 * 1024 * 1024;
 
@@ -57,16 +56,6 @@ let client: SandboxdClient;
 let app: FastifyInstance;
 let base: string;
 
-/** Fails every call: an engine fallback must not be what answers here. */
-const noFallback = new Proxy({} as DataPlane, {
-  get: (_t, prop) =>
-    prop === 'kind'
-      ? 'engine'
-      : async () => {
-          throw new PlatformError('INTERNAL', 'the fallback was used');
-        },
-});
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hostile-sbd-'));
   const socketPath = join(dir, 'sandboxd.sock');
@@ -84,7 +73,7 @@ beforeAll(async () => {
   });
   client = createSandboxdClient({ socketPath }, 'x'.repeat(32));
   store = await seededStore();
-  const plane = new SandboxdDataPlane(() => client, noFallback);
+  const plane = new SandboxdDataPlane(() => client, noEngineFallback);
   app = createApp({
     store,
     dataPlaneFor: async () => plane,
@@ -153,25 +142,8 @@ async function errorOf(res: Response) {
 const sb = (p: string) => `${base}/api/v1/sandboxes/victim${p}`;
 
 /** A detached invoke of the daemon's process `processId`, recorded in an in-memory store. */
-async function invokeRunOf(invokeId: string, processId: string) {
-  const store = new SqliteAgentRecords(':memory:');
-  const record = {
-    invokeId,
-    namespace: 'default',
-    sandbox: 'victim',
-    sandboxUid: 'u1',
-    template: 't',
-    state: 'running' as const,
-    detached: true,
-    startedAt: new Date().toISOString(),
-    bytesStdout: 0,
-    bytesStderr: 0,
-    eventCount: 0,
-    outputTail: '',
-  };
-  await store.createInvoke(record);
-  return { store, record, run: new InvokeRun({ record, client, processId, store }) };
-}
+const invokeRunOf = (invokeId: string, processId: string) =>
+  detachedInvoke({ client, processId, invokeId, sandbox: 'victim' });
 
 describe('a hostile sandboxd cannot grow the router', () => {
   it('exec: an endless answer ends the call with 413 at the answer cap', async () => {

@@ -26,7 +26,8 @@ export interface DaemonApp {
   close(): Promise<void>;
 }
 
-const noFallback = new Proxy({} as DataPlane, {
+/** A data plane whose every call fails: the engine fallback must not be what answers a test. */
+export const noEngineFallback = new Proxy({} as DataPlane, {
   get: (_t, prop) =>
     prop === 'kind'
       ? 'engine'
@@ -40,7 +41,7 @@ export async function startDaemonApp(
   deps: Partial<AppDeps> = {},
 ): Promise<DaemonApp> {
   const store = await seededStore();
-  const plane = new SandboxdDataPlane(() => client, noFallback);
+  const plane = new SandboxdDataPlane(() => client, noEngineFallback);
   const app = createBareApp(store, { dataPlaneFor: async () => plane, sandboxdFor: () => client, ...deps });
   await app.ready();
   const created = await app.inject({
