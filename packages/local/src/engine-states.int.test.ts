@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Sandbox, SandboxTemplate } from '@agenttier/contract';
@@ -64,7 +65,37 @@ describe('engine states on a real engine', () => {
     await bed.api('DELETE', `/api/v1/sandboxes/halfvol?namespace=${ns}`);
     await bed.waitForPhase('halfvol', 'Gone');
     expect(existsSync(image)).toBe(false);
+    expect(existsSync(join(bed.platform.dataDir, 'workspaces', 'mounts', `${sb.metadata.uid}`))).toBe(false);
   });
+
+  it.for<[string, boolean, string]>([
+    ['after the unmount (the image still there)', false, 'halfrel'],
+    ['after the image was removed (the order before this fix)', true, 'halfrel2'],
+  ])(
+    'a release cut short %s finishes before the sandbox goes: no mount point is left',
+    async ([, removeImageToo, name], ctx) => {
+      await bed.api('POST', '/api/v1/sandboxes', { name, namespace: ns, template: 'minimal-shell' });
+      await bed.waitForPhase(name, 'Running');
+      const sb = (await get(name))!;
+      const image = join(bed.platform.dataDir, 'workspaces', 'images', `${sb.metadata.uid}.img`);
+      const mountPoint = join(bed.platform.dataDir, 'workspaces', 'mounts', `${sb.metadata.uid}`);
+      if (!existsSync(image)) ctx.skip(); // size-limited workspaces are off here (not root, no loop devices)
+      await bed.api('POST', `/api/v1/sandboxes/${name}/stop?namespace=${ns}`);
+      await bed.waitForPhase(name, 'Stopped');
+      // What kill -9 inside release leaves: the engine volume gone and the filesystem unmounted, the
+      // mount point and the image still there. The image is removed last, so it still marks the sandbox.
+      await docker.getVolume(`agenttier-${ns}-${name}-workspace`).remove();
+      execFileSync('umount', [mountPoint]);
+      expect(existsSync(mountPoint)).toBe(true);
+      // And what an earlier version's order (image first) left: the bare mount point alone.
+      if (removeImageToo) rmSync(image);
+      expect((await bed.platform.runtime.observe(sb)).volume).toMatchObject({ incomplete: true });
+      await bed.api('DELETE', `/api/v1/sandboxes/${name}?namespace=${ns}`);
+      await bed.waitForPhase(name, 'Gone');
+      expect(existsSync(image)).toBe(false);
+      expect(existsSync(mountPoint)).toBe(false);
+    },
+  );
 
   it('a container the engine cannot start ends in Error with the engine message, not Creating for good', async () => {
     // Written to the store directly, as a kubectl-applied or pre-validation template would be: the

@@ -258,11 +258,11 @@ export class DockerRuntime implements Runtime {
       out.volume = { name: volumeName(sandbox), sandboxUid: uid ?? '' };
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      // A workspace image without its engine volume: a crash between making the image and the volume,
-      // or between removing the volume and releasing the image. Reported so the planner finishes
+      // A workspace image (or a bare mount point) without its engine volume: a crash between making the
+      // image and the volume, or between removing the volume and releasing the image. Reported so the planner finishes
       // whichever it was (ensureVolume, or removeVolume before the finalizer goes).
       const uid = sandbox.metadata.uid;
-      if (this.opts.workspaces && uid && (await this.opts.workspaces.hasImage(uid))) {
+      if (this.opts.workspaces && uid && (await this.opts.workspaces.holdsAnything(uid))) {
         out.volume = { name: volumeName(sandbox), sandboxUid: uid, incomplete: true };
       }
     }

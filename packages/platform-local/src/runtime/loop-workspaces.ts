@@ -87,6 +87,18 @@ export class LoopWorkspaces {
     );
   }
 
+  /**
+   * Whether anything of `uid` is here: its image or its mount point. A release cut short by an
+   * earlier version (which removed the image first) can leave the bare mount point alone.
+   */
+  async holdsAnything(uid: string): Promise<boolean> {
+    if (await this.hasImage(uid)) return true;
+    return stat(this.mountPath(uid)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /** Makes the image (once) and mounts it; returns the mount point. Idempotent, safe after a crash. */
   async ensure(uid: string, sizeBytes: number): Promise<string> {
     if (!(sizeBytes >= MIN_WORKSPACE_BYTES)) {
@@ -161,11 +173,20 @@ export class LoopWorkspaces {
     for (const dev of attached.split('\n').map((l) => l.trim())) {
       if (dev.startsWith('/dev/loop')) await sh('losetup', ['-d', dev]).catch(() => undefined);
     }
-    await rm(image, { force: true });
-    await rmdir(mnt).catch(() => undefined);
+    // The image goes last: it is what observe looks for (hasImage), so a crash anywhere in here leaves
+    // it behind and the next pass releases again; removed first, a crash before the rmdir left the
+    // mount point until the next orphan sweep (crash-at-every-step saw it under load).
+    await rmdir(mnt).catch(async (err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      // Files written into the bare directory while nothing was mounted on it: not the workspace.
+      if (code === 'ENOTEMPTY' && !mountPoints().has(mnt)) return rm(mnt, { recursive: true, force: true });
+      throw err; // EBUSY and the like: still in use; the next pass tries again, the image marks it
+    });
     for (const f of await readdir(this.imagesDir).catch(() => [] as string[])) {
       if (f.startsWith(`${uid}.img.tmp-`)) await rm(join(this.imagesDir, f), { force: true });
     }
+    await rm(image, { force: true });
   }
 
   /** Sandbox uids that have an image, a temporary image or a mount point here. */
