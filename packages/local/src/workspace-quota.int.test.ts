@@ -4,7 +4,18 @@
  * after a crash — leaves no image, mount or loop device behind.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventually } from '@agenttier/testkit';
@@ -116,6 +127,49 @@ describe('storage.size on the local platform', () => {
       });
       expect(r.status, r.text).toBe(422);
       expect(r.json.details).toEqual([expect.objectContaining({ field: 'storage.size', rule: 'capacity' })]);
+    }
+  });
+
+  it('releases a workspace whose data dir is reached through a symlink: unmounted, nothing left', async () => {
+    const real = mkdtempSync(join(tmpdir(), 'agenttier-ws-real-'));
+    const link = `${real}-link`;
+    symlinkSync(real, link);
+    try {
+      // The mount table names resolved paths; compared with the symlinked one, a mounted workspace
+      // looked unmounted, so release skipped the unmount and the delete stayed stuck.
+      const ws = new LoopWorkspaces(join(link, 'workspaces'));
+      const uid = 'deadbeef-0000-4000-8000-000000000002';
+      const mnt = await ws.ensure(uid, SIZE);
+      expect(mounted(mnt)).toBe(true);
+      expect(await ws.ensureMounted(uid)).toBe(mnt); // not mounted a second time
+      expect(readFileSync('/proc/self/mountinfo', 'utf8').split(` ${mnt} `).length).toBe(2);
+      await ws.release(uid);
+      expect(mounted(mnt)).toBe(false);
+      expect(existsSync(mnt)).toBe(false);
+      expect(await ws.list()).toEqual([]);
+    } finally {
+      for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+        const point = l.split(' ')[4] ?? '';
+        if (point.startsWith(`${real}/`)) execFileSync('umount', ['-l', point]);
+      }
+      rmSync(link, { force: true });
+      rmSync(real, { recursive: true, force: true });
+    }
+  });
+
+  it('moves aside, never walks, a bare mount point that holds stray files', async () => {
+    const ws = new LoopWorkspaces(mkdtempSync(join(tmpdir(), 'agenttier-ws-stray-')));
+    const uid = 'deadbeef-0000-4000-8000-000000000003';
+    try {
+      mkdirSync(join(ws.mountPath(uid), 'sub'), { recursive: true });
+      writeFileSync(join(ws.mountPath(uid), 'sub', 'stray'), 'x');
+      await ws.release(uid);
+      expect(existsSync(ws.mountPath(uid))).toBe(false);
+      const aside = readdirSync(ws.leftoversDir);
+      expect(aside).toHaveLength(1);
+      expect(readFileSync(join(ws.leftoversDir, aside[0]!, 'sub', 'stray'), 'utf8')).toBe('x');
+    } finally {
+      rmSync(ws.root, { recursive: true, force: true });
     }
   });
 

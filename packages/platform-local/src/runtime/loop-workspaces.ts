@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PlatformError } from '@agenttier/contract';
 import { SANDBOX_UID } from './container-spec.ts';
@@ -22,6 +22,16 @@ function mountPoints(): Set<string> {
     if (field) out.add(field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
   }
   return out;
+}
+
+/** `path` with its existing part resolved (symlinks followed); the part not made yet is kept as given. */
+function resolvedPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(resolvedPath(parent), basename(path));
+  }
 }
 
 async function sh(cmd: string, args: string[]): Promise<string> {
@@ -45,10 +55,18 @@ async function sh(cmd: string, args: string[]): Promise<string> {
 export class LoopWorkspaces {
   readonly imagesDir: string;
   readonly mountsDir: string;
+  /** Bare mount points that held stray files, moved aside on release (see release). */
+  readonly leftoversDir: string;
 
-  constructor(readonly root: string) {
-    this.imagesDir = join(root, 'images');
-    this.mountsDir = join(root, 'mounts');
+  readonly root: string;
+
+  constructor(root: string) {
+    // The mount table names resolved paths: through a symlink in the data dir's path, a mounted
+    // workspace would look unmounted (mounted twice, never unmounted on delete).
+    this.root = resolvedPath(root);
+    this.imagesDir = join(this.root, 'images');
+    this.mountsDir = join(this.root, 'mounts');
+    this.leftoversDir = join(this.root, 'leftovers');
   }
 
   /** Why this host cannot make loop-mounted workspaces, or undefined when it can. */
@@ -179,8 +197,12 @@ export class LoopWorkspaces {
     await rmdir(mnt).catch(async (err: unknown) => {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      // Files written into the bare directory while nothing was mounted on it: not the workspace.
-      if (code === 'ENOTEMPTY' && !mountPoints().has(mnt)) return rm(mnt, { recursive: true, force: true });
+      // Files written into the bare directory while nothing was mounted on it (nothing should): moved
+      // aside whole, never walked, so nothing mounted or linked below it meanwhile is followed.
+      if (code === 'ENOTEMPTY') {
+        await mkdir(this.leftoversDir, { recursive: true, mode: 0o700 });
+        return rename(mnt, join(this.leftoversDir, `${uid}-${randomBytes(4).toString('hex')}`));
+      }
       throw err; // EBUSY and the like: still in use; the next pass tries again, the image marks it
     });
     for (const f of await readdir(this.imagesDir).catch(() => [] as string[])) {
