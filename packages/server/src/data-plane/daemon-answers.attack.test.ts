@@ -318,6 +318,21 @@ describe("a hostile daemon's answers reach clients only in the documented shape"
     await refused(CASES.find((c) => c.daemonPath === 'GET /v1/ports')!);
   });
 
+  it.each([
+    ['list processes', 'GET /v1/processes', (l: unknown[]) => ({ processes: l })],
+    ['list a directory', 'GET /v1/files/list', (l: unknown[]) => ({ path: '/workspace', entries: l })],
+  ] as const)(
+    '%s: a 2 MB list of `{}` (over the bound) and 60,000 of them (within it) are 502s',
+    async (what, path, wrap) => {
+      // Parsed whole, 60,000 `{}` were over a million zod issues; 2 MB of them ran the router out of memory.
+      for (const length of [700_000, 60_000]) {
+        answers.set(path, { status: 200, body: wrap(Array.from({ length }, () => ({}))) });
+        const message = await refused(CASES.find((c) => c.what === what)!);
+        expect(message).toMatch(length > 65_536 ? /too_big/ : /0\.\w+: invalid_type/);
+      }
+    },
+  );
+
   it('file watch: a change event out of shape ends the stream with an error event', async () => {
     watchStream = [
       `event: change\ndata: ${JSON.stringify({ type: 'created', path: '/workspace/ok' })}\n\n`,

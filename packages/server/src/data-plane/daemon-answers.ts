@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import type { ExecResponse, FileEntry, ProcessInfo } from '@agenttier/contract';
-import { PlatformError, fileEntrySchema, processInfoSchema, toFieldIssues } from '@agenttier/contract';
+import {
+  LIMITS,
+  PlatformError,
+  fileEntrySchema,
+  processInfoSchema,
+  toFieldIssues,
+} from '@agenttier/contract';
 
 /**
  * sandboxd runs inside the sandbox, and code there can replace it (docs/security.md, "Threat model").
@@ -21,10 +27,23 @@ export function parseDaemonAnswer<S extends z.ZodType>(
 ): z.output<S> {
   const parsed = schema.safeParse(answer);
   if (parsed.success) return parsed.data;
-  const details = toFieldIssues(parsed.error)
+  throw notConforming(parsed.error.issues, what);
+}
+
+/**
+ * The 502 for an answer out of shape. Only the first issues are looked at (sliced before they are
+ * turned into details), and only paths and rule names reach the message, never a value.
+ */
+function notConforming(
+  issues: readonly z.core.$ZodIssue[],
+  what: string,
+  at: PropertyKey[] = [],
+): PlatformError {
+  const first = issues.slice(0, MAX_ISSUES).map((i) => ({ ...i, path: [...at, ...i.path] }));
+  const details = toFieldIssues({ issues: first } as z.ZodError)
     .slice(0, MAX_ISSUES)
     .map((d) => ({ ...d, field: d.field.slice(0, 128) }));
-  throw new PlatformError(
+  return new PlatformError(
     'RUNTIME_FAILED',
     `the sandbox's daemon answered ${what} that does not fit the API's schema (${details
       .map((d) => `${d.field}: ${d.rule}`)
@@ -33,15 +52,83 @@ export function parseDaemonAnswer<S extends z.ZodType>(
   );
 }
 
+/**
+ * How many items each list a daemon sends may hold. zod has no abort-early: parsing a whole array
+ * builds an issue object for every bad element (a 2 MB process list of `{}` took the router past its
+ * heap), so lists are checked for kind and length before any element, then parsed one element at a
+ * time by parseDaemonList, which stops at the first that fails. Each bound is one an honest sandboxd
+ * cannot reach under the client's 16 MiB answer cap (docs/security.md, "Daemon answers parsed, not
+ * passed through").
+ */
+export const DAEMON_LIST_MAX = {
+  /** A process as sandboxd writes it is at least ~350 bytes of JSON: 16 MiB holds fewer than 65,536. */
+  processes: 65_536,
+  /** A directory entry as sandboxd writes it is at least ~140 bytes of JSON: 16 MiB holds fewer than 131,072. */
+  dirEntries: 131_072,
+  /** One argument is at least one byte and its NUL within the kernel's argv+env budget. */
+  argv: LIMITS.execArgvEnvMaxBytes / 2,
+  /** TCP and UDP listeners, one per port number and family at most. */
+  ports: 65_535 * 2,
+} as const;
+
+/** Parses a list: kind and length first, then element by element, stopping at the first that fails. */
+export function parseDaemonList<T>(
+  element: z.ZodType<T>,
+  answer: unknown,
+  maxItems: number,
+  what: string,
+): T[] {
+  if (!Array.isArray(answer))
+    throw notConforming(
+      [{ code: 'invalid_type', expected: 'array', path: [], message: 'expected an array', input: undefined }],
+      what,
+    );
+  if (answer.length > maxItems)
+    throw notConforming(
+      [
+        {
+          code: 'too_big',
+          origin: 'array',
+          maximum: maxItems,
+          path: [],
+          message: `at most ${maxItems} items`,
+          input: undefined,
+        },
+      ],
+      what,
+    );
+  const items: T[] = [];
+  for (let i = 0; i < answer.length; i++) {
+    const parsed = element.safeParse(answer[i]);
+    if (!parsed.success) throw notConforming(parsed.error.issues, what, [i]);
+    items.push(parsed.data);
+  }
+  return items;
+}
+
+/**
+ * argv checked in one pass that stops at the first bad argument: the contract's
+ * `z.array(z.string().max(…))` would report each bad one of up to 524,288.
+ */
+const argvSchema = z.custom<string[]>(
+  (v) =>
+    Array.isArray(v) &&
+    v.length <= DAEMON_LIST_MAX.argv &&
+    v.every((a) => typeof a === 'string' && a.length <= LIMITS.execArgMaxBytes),
+  {
+    message: `argv: at most ${DAEMON_LIST_MAX.argv} strings of at most ${LIMITS.execArgMaxBytes} characters`,
+  },
+);
+
 /** A process as sandboxd reports it: the contract's ProcessInfo, unknown fields dropped. */
-const processAnswerSchema = processInfoSchema.strip();
+const processAnswerSchema = processInfoSchema.extend({ command: argvSchema }).strip();
 
 export function processFromDaemon(answer: unknown): ProcessInfo {
   return parseDaemonAnswer(processAnswerSchema, answer, 'a process');
 }
 
 export function processListFromDaemon(answer: unknown): ProcessInfo[] {
-  return parseDaemonAnswer(z.array(processAnswerSchema), answer, 'a process list');
+  return parseDaemonList(processAnswerSchema, answer, DAEMON_LIST_MAX.processes, 'a process list');
 }
 
 /**
@@ -74,11 +161,8 @@ export function fileInfoFromDaemon(answer: unknown): FileEntry {
 }
 
 export function fileListFromDaemon(answer: unknown): FileEntry[] {
-  return parseDaemonAnswer(
-    z.object({ entries: z.array(daemonFileInfoSchema) }),
-    answer,
-    'a directory listing',
-  ).entries;
+  const { entries } = parseDaemonAnswer(z.object({ entries: z.unknown() }), answer, 'a directory listing');
+  return parseDaemonList(daemonFileInfoSchema, entries, DAEMON_LIST_MAX.dirEntries, 'a directory listing');
 }
 
 export function writtenBytesFromDaemon(answer: unknown): number {
@@ -104,9 +188,10 @@ export function execResultFromDaemon(
 
 /** Ports something listens on inside the sandbox: only the numbers are used. */
 export function listeningPortsFromDaemon(answer: unknown): number[] {
-  return parseDaemonAnswer(
-    z.array(z.object({ port: z.number().int().min(1).max(65535) })).max(65535 * 2),
+  return parseDaemonList(
+    z.object({ port: z.number().int().min(1).max(65535) }),
     answer,
+    DAEMON_LIST_MAX.ports,
     'a port list',
   ).map((p) => p.port);
 }
