@@ -58,8 +58,14 @@ RENAMES = {
     "aiter_bytes": "iter_bytes",
 }
 #: Names that mean the source does something asyncio-specific the generator cannot translate.
-UNTRANSLATABLE = re.compile(r"^(?:Async\w*|asyncio|aiter|anext|__a\w+__)$")
-_PROSE = re.compile(r"\basync (?=(?:def|with|for)\b)|\bawait |\b(?:" + "|".join(sorted(RENAMES, key=len, reverse=True)) + r")\b")
+#: (Checked after RENAMES: a mapped name such as ``aiter_bytes`` is translated, an unmapped one stops.)
+UNTRANSLATABLE = re.compile(
+    r"^(?:Async\w*|asyncio|anyio|trio|aiter|anext|aiter_\w+|asend|athrow|aclosing|asynccontextmanager|__a\w+__)$"
+)
+_RENAMED = re.compile(r"\b(?:" + "|".join(sorted(RENAMES, key=len, reverse=True)) + r")\b")
+#: In docstrings and comments only: "``async def``" and "``await x``" read as blocking prose there; in a
+#: string the program uses ("you must await the call") the words stay.
+_PROSE = re.compile(r"\basync (?=(?:def|with|for)\b)|\bawait |" + _RENAMED.pattern)
 
 
 class UnasyncError(Exception):
@@ -75,6 +81,16 @@ def header(source: str) -> str:
 
 def _prose(text: str) -> str:
     return _PROSE.sub(lambda m: RENAMES.get(m.group(0), ""), text)
+
+
+def _renamed(text: str) -> str:
+    return _RENAMED.sub(lambda m: RENAMES[m.group(0)], text)
+
+
+def _is_fstring(tok: tokenize.TokenInfo) -> bool:
+    """An f-string as one STRING token (Python before 3.12)."""
+    prefix = re.match(r"[A-Za-z]*", tok.string)
+    return tok.type == tokenize.STRING and prefix is not None and "f" in prefix.group(0).lower()
 
 
 def unasync(source: str, origin: str = "<source>") -> str:
@@ -110,9 +126,24 @@ def unasync(source: str, origin: str = "<source>") -> str:
                 f"{where(tok)}: {tok.string!r} has no blocking twin here: add it to RENAMES in "
                 "scripts/unasync.py, or move the flavour-specific code into _backend.py"
             )
-    for tok in tokens:
-        if tok.type in (tokenize.STRING, tokenize.COMMENT) or tok.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
-            changed = _prose(tok.string)
+    fstring_start = getattr(tokenize, "FSTRING_START", -1)
+    fstring_end = getattr(tokenize, "FSTRING_END", -1)
+    depth = 0  # inside an f-string (Python 3.12 splits them into tokens)
+    for k, tok in enumerate(tokens):
+        depth += (tok.type == fstring_start) - (tok.type == fstring_end)
+        # The rewrite of an f-string would differ between Python versions (one STRING token before 3.12,
+        # its parts after): refused on every version, so the generated code never depends on which ran.
+        if (depth > 0 or _is_fstring(tok)) and (
+            _prose(tok.string) != tok.string
+            or (tok.type == tokenize.NAME and (tok.string in RENAMES or tok.string in ("async", "await")))
+        ):
+            raise UnasyncError(f"{where(tok)}: an f-string with something to rewrite; build the text outside it")
+        if tok.type in (tokenize.STRING, tokenize.COMMENT):
+            prev = next((t for t in reversed(tokens[:k]) if t.type not in (tokenize.NL, tokenize.COMMENT)), None)
+            docstring = tok.type == tokenize.STRING and (
+                prev is None or prev.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING)
+            )
+            changed = _prose(tok.string) if tok.type == tokenize.COMMENT or docstring else _renamed(tok.string)
             if changed != tok.string:
                 if source[at(tok.start) : at(tok.end)] != tok.string:  # e.g. an f-string's "{{" on Python 3.12
                     raise UnasyncError(f"{where(tok)}: cannot rewrite {tok.string!r} in place")

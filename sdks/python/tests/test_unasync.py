@@ -129,6 +129,14 @@ class Events:
         ("async def f() -> None:\n    return await (\n        g())\n", None),
         ("async def f() -> None:\n    await \\\n        g()\n", "<source>:2:5: 'await' must be followed on the same line"),
         ("y: Awaitable = 1\n", "<source>:1:4: 'Awaitable' outside"),
+        # Async-only APIs that are not in RENAMES: translated silently they break only when called.
+        ("async def f(r) -> None:\n    async for l in r.aiter_lines():\n        pass\n", "'aiter_lines' has no blocking twin"),
+        ("@asynccontextmanager\nasync def f() -> None:\n    yield\n", "'asynccontextmanager' has no blocking twin"),
+        ("async def f(g) -> None:\n    async with aclosing(g):\n        pass\n", "'aclosing' has no blocking twin"),
+        ("async def f(g) -> None:\n    await g.asend(1)\n", "'asend' has no blocking twin"),
+        # An f-string tokenizes differently before and after Python 3.12: refused whenever it needs a rewrite.
+        ("x = f'{AsyncSandbox.__name__} is closed'\n", "an f-string with something to rewrite"),
+        ("x = f'call await first {y}'\n", "an f-string with something to rewrite"),
     ],
 )
 def test_refuses_what_has_no_mechanical_blocking_form(source: str, refusal: str | None) -> None:
@@ -137,3 +145,19 @@ def test_refuses_what_has_no_mechanical_blocking_form(source: str, refusal: str 
         return
     with pytest.raises(unasync.UnasyncError, match=refusal.replace("(", r"\(")):
         unasync.unasync(source)
+
+
+
+def test_program_strings_keep_their_words_docstrings_and_comments_read_as_blocking() -> None:
+    source = (
+        '"""Call ``await s.start()`` first."""\n'
+        "\n\n"
+        "async def f() -> None:\n"
+        '    raise ValueError("you must await the call; AsyncSandbox is closed")  # await nothing here\n'
+    )
+    assert unasync.unasync(source) == (
+        '"""Call ``s.start()`` first."""\n'
+        "\n\n"
+        "def f() -> None:\n"
+        '    raise ValueError("you must await the call; Sandbox is closed")  # nothing here\n'
+    )
