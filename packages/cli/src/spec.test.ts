@@ -18,6 +18,12 @@ const noun = {
         { flags: '--wait-timeout <duration>', description: 'defaulted', default: '5m' },
         { flags: '--mode <mode>', description: 'one of', choices: ['code', 'agent'] },
         { flags: '-e, --env <KEY=VALUE>', description: 'repeatable', repeatable: true },
+        {
+          flags: '--cap <name>',
+          description: 'repeatable, one of',
+          repeatable: true,
+          choices: ['net', 'fs'],
+        },
         { flags: '--no-wait', description: 'negated' },
         { flags: '-f, --force', description: 'plain flag' },
       ],
@@ -100,5 +106,15 @@ describe('handler input typed from the spec', () => {
       waitTimeout: '1m',
     });
     expect((await parsed(['files', 'rm', 'a', 'b'])).args).toEqual([['a', 'b']]);
+  });
+
+  it('checks the choices of a repeatable option (its collecting parser replaces commander’s check)', async () => {
+    expect((await parsed(['make', 'x', '-t', 'm', '--cap', 'net', '--cap', 'fs'])).opts.cap).toEqual([
+      'net',
+      'fs',
+    ]);
+    await expect(parsed(['make', 'x', '-t', 'm', '--cap', 'net', '--cap', 'root'])).rejects.toThrow(
+      /Allowed choices are net, fs/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from './context.ts';
 
 /** A command's declarative description: it feeds the parser and the help text. */
@@ -123,8 +123,12 @@ export type HandlerOf<S, P extends LeafPaths<S> = LeafPaths<S>> = (
 /** A noun's handlers, one per leaf command of its spec, each typed from it. */
 export type HandlersOf<S> = { [P in LeafPaths<S>]: HandlerOf<S, P> };
 
-function collect(value: string, previous: unknown): string[] {
-  return [...(Array.isArray(previous) ? (previous as string[]) : []), value];
+function collectFrom(choices: readonly string[] | undefined) {
+  return (value: string, previous: unknown): string[] => {
+    if (choices && !choices.includes(value))
+      throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.`);
+    return [...(Array.isArray(previous) ? (previous as string[]) : []), value];
+  };
 }
 
 function examplesText(examples: readonly ExampleSpec[]): string {
@@ -158,7 +162,8 @@ export function buildCommand(
   for (const opt of spec.options ?? []) {
     const option = new Option(opt.flags, opt.description);
     if (opt.choices) option.choices(opt.choices);
-    if (opt.repeatable) option.argParser(collect);
+    // argParser replaces the parser choices() installed: a repeatable option checks its choices itself.
+    if (opt.repeatable) option.argParser(collectFrom(opt.choices));
     if (opt.default !== undefined) option.default(opt.default);
     if (opt.required) option.makeOptionMandatory();
     cmd.addOption(option);
