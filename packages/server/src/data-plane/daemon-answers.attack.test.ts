@@ -378,6 +378,16 @@ describe("a hostile daemon's answers reach clients only in the documented shape"
       }
     });
 
+    it('an endless run of error events ends the stream at the first', async () => {
+      // Unbounded, each event was queued for a client that did not read (router memory, no backpressure).
+      const error = { type: 'error', code: 'internal', message: 'E'.repeat(4000) };
+      attachMessages = [attached(), ...Array.from({ length: 500 }, () => error), exited()];
+      const r = await output();
+      expect(r.statusCode).toBe(200);
+      expect(r.body.match(/event: error\n/g)).toHaveLength(1);
+      expect(r.body).not.toMatch(/event: exit/);
+    });
+
     it('an agent invoke whose exit event is out of shape is recorded as an error, not with its values', async () => {
       const { store, run } = await detachedInvoke({
         client,

@@ -74,12 +74,15 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
         }
         break;
       } else if (ev.type === 'error') {
+        // The first error ends the stream. The router sends nothing on this channel, so an honest
+        // daemon has nothing to report on it, and a hostile one's endless errors would otherwise be
+        // queued for a client that does not read (only output waits for the client to drain).
         try {
           sse.send('error', attachErrorFromDaemon(ev));
         } catch (err) {
           refused(err);
-          break;
         }
+        break;
       }
     }
     attachment.close();
