@@ -344,6 +344,8 @@ export class ProcessAttachment
   readonly exit: Promise<ExitEvent | null>;
   private resolveExit!: (e: ExitEvent | null) => void;
   private readonly delivery: Delivery<AttachEvent>;
+  /** Set by close(): nothing the daemon still sends is delivered. */
+  private detached = false;
 
   /** @internal */
   constructor(private readonly ws: WebSocket) {
@@ -368,6 +370,7 @@ export class ProcessAttachment
 
   /** @internal */
   handle(raw: RawData, isBinary: boolean): void {
+    if (this.detached) return;
     const buf = rawToBuffer(raw);
     if (isBinary) {
       if (buf.length < OUTPUT_FRAME_HEADER_BYTES) return;
@@ -414,7 +417,12 @@ export class ProcessAttachment
 
   /** Detaches (the process keeps running unless it was started or attached with killOnDetach). */
   close(): void {
-    this.ws.close(1000);
+    // Frames still arriving are dropped from now on: queued, they would pause the socket again. And
+    // a paused socket would never read the daemon's close frame, leaving the connection open until
+    // ws's close timeout (30 s), so a paused one is cut.
+    this.detached = true;
+    if (this.ws.isPaused) this.ws.terminate();
+    else this.ws.close(1000);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<AttachEvent> {
