@@ -103,7 +103,14 @@ export const previewLinkSchema = z.strictObject({
 });
 
 export const processInfoSchema = z.strictObject({
-  id: z.string().min(1).max(128),
+  // sandboxd names processes `p-<hex>` (and `onstart`); the id also goes into a response header
+  // (`x-process-id`), so a daemon's id with other characters (CR/LF) is refused, not passed on.
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .describe("sandboxd's process id: letters, digits, '.', '_' and '-'"),
   name: z.string().max(128).nullable(),
   kind: z.enum(['exec', 'background', 'onstart']),
   pid: z

@@ -4,6 +4,7 @@ import { PlatformError, formatDurationMs, isPlatformError, parseDurationMs } fro
 import type { AgentRecordStore, DataPlane, EffectiveSandbox, InvokeRecord, Store } from '@agenttier/core';
 import { resolveEffectiveSandbox, templateLookup } from '@agenttier/core';
 import type { SandboxdClient } from '@agenttier/sandboxd';
+import { exitFromDaemon, processFromDaemon } from '../data-plane/daemon-answers.ts';
 import { fromSandboxdError } from '../data-plane/sandboxd-data-plane.ts';
 import type { AgentMetrics } from './agent-metrics.ts';
 import type { ConfigureRequest } from '@agenttier/contract';
@@ -194,19 +195,24 @@ export function createAgentService(deps: AgentServiceDeps) {
         openStdin: false,
         name: 'agenttier-configure',
       });
-      const attachment = await client.attach(proc.id, { killOnDetach: true });
+      const { id } = processFromDaemon(proc);
+      const attachment = await client.attach(id, { killOnDetach: true });
       const onAbort = () => attachment.close();
       signal.addEventListener('abort', onAbort, { once: true });
+      let exitEvent: unknown;
       for await (const ev of attachment) {
         if (ev.type === 'output') out[ev.stream].push(ev.data);
         else if (ev.type === 'exit') {
-          exit = ev;
+          exitEvent = ev;
           break;
         }
       }
       signal.removeEventListener('abort', onAbort);
       attachment.close();
-      await client.removeProcess(proc.id).catch(() => undefined);
+      await client.removeProcess(id).catch(() => undefined);
+      // The exit code becomes the result's installExitCode: parsed (an integer -1..255), never passed on;
+      // out of shape, the install "could not run" (RUNTIME_FAILED's message) and nothing is recorded.
+      if (exitEvent !== undefined) exit = exitFromDaemon(exitEvent);
     } catch (err) {
       const mapped = fromSandboxdError(err) as Error;
       emit('error', { phase: 'install', message: `install could not run: ${mapped.message}` });
@@ -344,6 +350,7 @@ export function createAgentService(deps: AgentServiceDeps) {
           .catch((err: unknown) => {
             throw fromSandboxdError(err);
           });
+        const processId = processFromDaemon(proc).id; // before the record: a 502 leaves none behind
         const record: InvokeRecord = {
           invokeId: `inv-${randomBytes(12).toString('hex')}`,
           namespace: sb.metadata.namespace ?? 'default',
@@ -362,7 +369,7 @@ export function createAgentService(deps: AgentServiceDeps) {
         const run = new InvokeRun({
           record,
           client,
-          processId: proc.id,
+          processId,
           store: deps.records,
           onFinish: (r) => {
             release(uid);

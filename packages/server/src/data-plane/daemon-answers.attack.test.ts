@@ -13,11 +13,13 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import type { Sandbox } from '@agenttier/contract';
 import type { SandboxdClient } from '@agenttier/sandboxd';
 import { createSandboxdClient } from '@agenttier/sandboxd';
 import type { DaemonApp } from '../testing/daemon-app.ts';
 import { startDaemonApp } from '../testing/daemon-app.ts';
 import { detachedInvoke } from '../testing/detached-invoke.ts';
+import { SqliteAgentRecords } from '../agent/sqlite-agent-records.ts';
 
 type Json = Record<string, unknown>;
 
@@ -216,6 +218,7 @@ let dir: string;
 let daemon: Server;
 let client: SandboxdClient;
 let t: DaemonApp;
+const agentRecords = new SqliteAgentRecords(':memory:');
 /** What the daemon answers, by method and path; unset ones get their honest answer. */
 const answers = new Map<string, { status: number; body: unknown }>();
 /** The raw text of the watch stream the daemon sends. */
@@ -257,13 +260,14 @@ beforeAll(async () => {
   const socketPath = join(dir, 'sandboxd.sock');
   await new Promise<void>((resolve) => daemon.listen(socketPath, resolve));
   client = createSandboxdClient({ socketPath }, 't'.repeat(32));
-  t = await startDaemonApp(client);
+  t = await startDaemonApp(client, { agentRecords });
   expect((await t.call('POST', '/ports', { port: 8000 })).statusCode).toBe(201);
 });
 afterEach(() => answers.clear());
 afterAll(async () => {
   client?.close();
   await t?.close();
+  agentRecords.close();
   await new Promise((resolve) => daemon.close(resolve));
   rmSync(dir, { recursive: true, force: true });
 });
@@ -386,6 +390,54 @@ describe("a hostile daemon's answers reach clients only in the documented shape"
       expect(r.statusCode).toBe(200);
       expect(r.body.match(/event: error\n/g)).toHaveLength(1);
       expect(r.body).not.toMatch(/event: exit/);
+    });
+
+    it('exec/stream: a started process id out of shape is a 502 before the stream (not a header)', async () => {
+      attachMessages = [attached(), exited()];
+      const start = CASES.find((c) => c.daemonPath === 'POST /v1/processes')!;
+      for (const id of [{ isAdmin: true, evil: '<script>alert(1)</script>' }, 'p-1\r\nset-cookie: x=1']) {
+        hostile(start, (p) => (p.id = id));
+        const r = await t.call('POST', '/exec/stream', { command: ['true'] });
+        expect(r.statusCode, r.body.slice(0, 300)).toBe(502);
+        expect(r.json()).toMatchObject({ code: 'RUNTIME_FAILED' });
+        expect(r.headers['x-process-id']).toBeUndefined();
+        expect(r.body).not.toMatch(/isAdmin|set-cookie/);
+      }
+      answers.clear();
+      const honest = await t.call('POST', '/exec/stream', { command: ['true'] });
+      expect(honest.headers['x-process-id']).toBe('p-1');
+      expect(honest.body).toMatch(/event: start\ndata: \{"processId":"p-1"/);
+    });
+
+    it('agent configure: an install exit code out of shape never reaches the result', async () => {
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/sandboxes',
+        payload: { name: 'agentbox', templateRef: { name: 'langgraph-agent' } },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const sb = (await t.store.get<Sandbox>('Sandbox', { namespace: 'default', name: 'agentbox' }))!;
+      await t.store.updateStatus<Sandbox>({
+        ...sb,
+        status: { ...sb.status, phase: 'Running', reason: 'Ready', startedAt: '2026-03-01T12:00:00Z' },
+      });
+      const configure = () =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/v1/sandboxes/agentbox/configure',
+          payload: { installCommand: ['true'] },
+        });
+      for (const exitCode of [{ isAdmin: true, evil: '<img src=x onerror=alert(1)>' }, 256, 0.5, '0']) {
+        attachMessages = [attached(), { ...exited(), exitCode }];
+        const r = await configure();
+        expect(r.body).not.toMatch(/event: result/);
+        expect(r.body).not.toMatch(/isAdmin|onerror|256|0\.5/);
+        expect(r.body).toMatch(
+          /event: error\ndata: .*install could not run: .*does not fit the API's schema/,
+        );
+      }
+      attachMessages = [attached(), { ...exited(), exitCode: 3 }];
+      expect((await configure()).body).toMatch(/event: result\ndata: .*"installExitCode":3/);
     });
 
     it('an agent invoke whose exit event is out of shape is recorded as an error, not with its values', async () => {

@@ -103,7 +103,9 @@ export function registerProcessRoutes(app: FastifyInstance, deps: ProcessRouteDe
         ...(body.stdin !== undefined ? { stdin: body.stdin } : {}),
       }),
     );
-    await stream(reply, String(req.id), client, proc.id, 0, true);
+    // The id goes into a header and the start event: parsed like every other process answer.
+    const { id } = processFromDaemon(proc);
+    await stream(reply, String(req.id), client, id, 0, true);
   });
 
   app.post<SandboxRoute>('/api/v1/sandboxes/:id/processes', async (req, reply) => {
