@@ -20,7 +20,7 @@ import {
   readCapped,
 } from './client-body.ts';
 import { ROUTER_ANSWER_BUDGET } from './answer-budget.ts';
-import { SandboxdError, isSandboxdErrorCode } from './errors.ts';
+import { SandboxdError, daemonError, daemonMessage, isSandboxdErrorCode } from './errors.ts';
 import {
   ARCHIVE_BYTES_HEADER,
   ARCHIVE_ENTRIES_HEADER,
@@ -266,7 +266,7 @@ function errorFromBody(status: number, body: Buffer): SandboxdError {
     };
     const e = parsed.error;
     if (e && isSandboxdErrorCode(e.code)) {
-      return new SandboxdError(e.code, typeof e.message === 'string' ? e.message : e.code, {
+      return new SandboxdError(e.code, daemonMessage(e.message, e.code), {
         status,
         details:
           typeof e.details === 'object' && e.details !== null
@@ -279,7 +279,7 @@ function errorFromBody(status: number, body: Buffer): SandboxdError {
   }
   return new SandboxdError(
     'internal',
-    `sandboxd answered ${status}: ${body.toString('utf8').slice(0, 200)}`,
+    `sandboxd answered ${status}: ${daemonMessage(body.toString('utf8').slice(0, 200), '')}`,
     { status },
   );
 }
@@ -996,7 +996,7 @@ export function createSandboxdClient(
             if (event === 'change' && data) ch.push(JSON.parse(data) as WatchEvent);
             else if (event === 'error' && data) {
               const e = JSON.parse(data) as { code: string; message: string };
-              ch.end(new SandboxdError(isSandboxdErrorCode(e.code) ? e.code : 'internal', e.message));
+              ch.end(daemonError(e.code, e.message));
             }
           }
         } catch (err) {
@@ -1081,7 +1081,8 @@ export function createSandboxdClient(
           } catch {
             return;
           }
-          if (msg.type === 'error') return reject(new SandboxdError(msg.code, msg.message));
+          // The daemon's code indexes the router's tables and its message reaches clients: checked.
+          if (msg.type === 'error') return reject(daemonError(msg.code, msg.message));
           if (msg.type !== 'attached') return;
           att.process = msg.process;
           att.fromOffset = msg.fromOffset;

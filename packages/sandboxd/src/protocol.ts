@@ -34,6 +34,8 @@ export const SANDBOXD_ERROR_STATUS = {
   shutting_down: 503,
   /** Client side: sandboxd itself could not be reached (not started, socket gone, crashed). */
   unreachable: 503,
+  /** Client side: the daemon's answer does not fit this protocol (e.g. an error code outside this catalogue). */
+  bad_answer: 502,
 } as const;
 
 export type SandboxdErrorCode = keyof typeof SANDBOXD_ERROR_STATUS;

@@ -368,6 +368,26 @@ describe("a hostile daemon's answers reach clients only in the documented shape"
       expect(await refused({ what: 'attach', call: ['GET', '/processes/p-1/output'] })).toContain('pid');
     });
 
+    it("an error before the start: only the catalogue's codes, the message cleaned and capped", async () => {
+      // Terminal escapes (clear screen, set title) and 200,000 characters: echoed, the CLI printed them.
+      const message = `\u001b[2J\u001b]0;pwned\u0007 ${'M'.repeat(200_000)}`;
+      for (const code of ['__proto__', 'constructor', 'toString', 'bad_answer', 'no_such_code']) {
+        attachMessages = [{ type: 'error', code, message }];
+        const r = await output();
+        expect(r.statusCode, `${code}: ${r.body.slice(0, 200)}`).toBe(502);
+        expect(r.json()).toMatchObject({ code: 'RUNTIME_FAILED' });
+        expect(r.body).not.toContain('pwned');
+      }
+      attachMessages = [{ type: 'error', code: 'permission_denied', message }];
+      const r = await output();
+      expect(r.statusCode).toBe(403);
+      const body = r.json() as Json;
+      expect(Object.keys(body).sort()).toEqual(['code', 'error', 'message', 'requestId']);
+      // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+      expect(String(body.message)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+      expect(String(body.message).length).toBeLessThanOrEqual(4096 + 1);
+    });
+
     it('an exit or error event out of shape ends the stream with an error event, not its values', async () => {
       for (const bad of [
         { ...exited(), exitCode: HUGE },

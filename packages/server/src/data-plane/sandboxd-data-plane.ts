@@ -35,11 +35,14 @@ const CODE_MAP: Record<string, ErrorCode> = {
   shutting_down: 'UNAVAILABLE',
   /** The client could not reach the daemon at all (not started, socket gone, no answer in time). */
   unreachable: 'UNAVAILABLE',
+  /** The daemon's answer did not fit the protocol: code in the sandbox may have replaced it. */
+  bad_answer: 'RUNTIME_FAILED',
 };
 
 export function fromSandboxdError(err: unknown): unknown {
   if (!(err instanceof SandboxdError)) return err;
-  const code = CODE_MAP[err.code] ?? 'INTERNAL';
+  // Own keys only: a code such as `__proto__` must not reach Object.prototype.
+  const code = Object.hasOwn(CODE_MAP, err.code) ? CODE_MAP[err.code]! : 'INTERNAL';
   const retry =
     code === 'RATE_LIMITED' || code === 'UNAVAILABLE' || code === 'SANDBOX_BUSY'
       ? { headers: { 'retry-after': '1' } }
